@@ -1,0 +1,33 @@
+// Benchmarks (npm run bench): JSON on stdout and in bench/results/latest.json.
+// Each case runs in its own process (one wasm flavour per process) and reports medians.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import os from 'node:os';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const runCase = (name, flavour) =>
+  JSON.parse(execFileSync(process.execPath, [join(here, 'cases.mjs'), name, flavour], { encoding: 'utf8', maxBuffer: 1 << 26 }));
+
+const REFERENCE_MS_PER_POINT = 230; // the reference implementation on this kind of machine (issue 2)
+const simd = runCase('hcas-pointwise', 'simd');
+const scalar = runCase('hcas-pointwise', 'scalar');
+const result = {
+  machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
+  date: new Date().toISOString(),
+  cases: {
+    'hcas-pointwise': {
+      ...simd,
+      scalar: { medianTotalMs: scalar.medianTotalMs, msPerPoint: scalar.msPerPoint },
+      ratios: {
+        speedupVsReference: REFERENCE_MS_PER_POINT / simd.msPerPoint,
+        simdOverScalarTime: simd.msPerPoint / scalar.msPerPoint,
+      },
+      target: { msPerPoint: 2, met: simd.msPerPoint <= 2 },
+    },
+  },
+};
+mkdirSync(join(here, 'results'), { recursive: true });
+writeFileSync(join(here, 'results', 'latest.json'), JSON.stringify(result, null, 2) + '\n');
+process.stdout.write(JSON.stringify(result, null, 2) + '\n');

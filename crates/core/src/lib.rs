@@ -1,0 +1,21 @@
+//! relu-repair-core: the numeric core of relu-repair (REASSURE, Fu & Li, ICLR 2022).
+//!
+//! Knows nothing about JavaScript or WebAssembly; `relu-repair-wasm` translates.
+//! See `docs/METHOD.md` of the project for the mathematics.
+
+pub mod error;
+pub mod linalg;
+pub mod lp;
+pub mod network;
+pub mod patch;
+pub mod region;
+pub mod repaired;
+
+pub use error::{Error, Result};
+pub use lp::{LpSolution, Polytope, Simplex};
+pub use network::{Layer, Network};
+pub use patch::{minimal_patch, MinimalPatch, PatchNetwork, Proof, Spec};
+pub use region::LinearRegion;
+pub use repaired::RepairedNetwork;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

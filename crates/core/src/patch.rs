@@ -1,0 +1,440 @@
+//! Output specifications, the minimal patch of a region (METHOD.md §3) and patch networks (§2).
+
+use crate::error::{invalid, Error, Result};
+use crate::linalg::dot;
+use crate::region::LinearRegion;
+
+/// Φ_out = { y : P y <= q } over `k` outputs; `p` is row-major `rows × k`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spec {
+    pub k: usize,
+    pub p: Vec<f64>,
+    pub q: Vec<f64>,
+}
+
+impl Spec {
+    pub fn new(k: usize, p: Vec<f64>, q: Vec<f64>) -> Result<Spec> {
+        if k == 0 || p.len() != k * q.len() {
+            return invalid(format!("spec: P has {} values, expected {} rows x {} outputs", p.len(), q.len(), k));
+        }
+        if q.is_empty() {
+            return invalid("spec: it has no rows".to_string());
+        }
+        if let Some(i) = p.iter().chain(q.iter()).position(|v| !v.is_finite()) {
+            return invalid(format!("spec: entry {} is not finite", i));
+        }
+        for j in 0..q.len() {
+            let l1: f64 = p[j * k..(j + 1) * k].iter().map(|v| v.abs()).sum();
+            if l1 == 0.0 && q[j] < 0.0 {
+                return invalid(format!("spec: row {} reads 0 <= {}, so the output set is empty", j, -q[j]));
+            }
+        }
+        Ok(Spec { k, p, q })
+    }
+
+    /// "Output `y` is the (non-strict) argmax, by at least `margin`": rows e_j − e_y <= −margin.
+    pub fn label(k: usize, y: usize, margin: f64) -> Result<Spec> {
+        if y >= k {
+            return invalid(format!("spec: label {} is out of range for {} outputs (0..{})", y, k, k - 1));
+        }
+        if !(margin.is_finite() && margin >= 0.0) {
+            return invalid(format!("spec: margin {} must be finite and >= 0", margin));
+        }
+        let mut p = Vec::new();
+        let mut q = Vec::new();
+        for j in 0..k {
+            if j != y {
+                let mut row = vec![0.0; k];
+                row[j] = 1.0;
+                row[y] = -1.0;
+                p.extend(row);
+                q.push(-margin);
+            }
+        }
+        if q.is_empty() {
+            return invalid("spec: a label spec needs at least two outputs".to_string());
+        }
+        Spec::new(k, p, q)
+    }
+
+    pub fn rows(&self) -> usize {
+        self.q.len()
+    }
+
+    pub fn row(&self, j: usize) -> &[f64] {
+        &self.p[j * self.k..(j + 1) * self.k]
+    }
+
+    /// max_j (P_j y − q_j): <= 0 exactly when y satisfies the spec.
+    pub fn violation(&self, y: &[f64]) -> f64 {
+        (0..self.rows()).map(|j| dot(self.row(j), y) - self.q[j]).fold(f64::NEG_INFINITY, f64::max)
+    }
+
+    /// If every row is e_j − e_y for one common y, that y (a label spec, possibly with margins).
+    pub fn label_target(&self) -> Option<usize> {
+        let mut target = None;
+        for j in 0..self.rows() {
+            let row = self.row(j);
+            let plus: Vec<usize> = (0..self.k).filter(|&i| row[i] == 1.0).collect();
+            let minus: Vec<usize> = (0..self.k).filter(|&i| row[i] == -1.0).collect();
+            let zeros = row.iter().filter(|&&v| v == 0.0).count();
+            if plus.len() != 1 || minus.len() != 1 || zeros != self.k - 2 {
+                return None;
+            }
+            match target {
+                None => target = Some(minus[0]),
+                Some(t) if t != minus[0] => return None,
+                _ => {}
+            }
+        }
+        target
+    }
+}
+
+/// How minimality of a patch was proven.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof {
+    /// The region already satisfies the spec: the minimal patch is zero.
+    NotNeeded,
+    /// The constant patch reaches the lower bound t_LB, so no affine patch is smaller.
+    ConstantPatch,
+    /// The constant patch is infeasible or above t_LB: the full LP must decide.
+    NeedsFullLp,
+}
+
+/// Result of the fast path of METHOD.md §3 on one region.
+#[derive(Debug, Clone)]
+pub struct MinimalPatch {
+    pub proof: Proof,
+    /// t_LB = max_j (max over A of v_j) / ‖P_j‖₁, from feasible witnesses (a true lower bound).
+    pub lower_bound: f64,
+    /// Norm of the constant patch (= max_i |d_i|), +inf when none is feasible.
+    pub norm: f64,
+    /// The constant patch d (empty when infeasible).
+    pub d: Vec<f64>,
+    /// Per spec row j: max over the region of v_j(x) = P_j f(x) − q_j, as a certified interval.
+    pub worst_lower: Vec<f64>,
+    pub worst_upper: Vec<f64>,
+    /// A point of the region attaining worst_lower, per row (row-major rows × n_in).
+    pub witnesses: Vec<f64>,
+    /// max_j (P_j d + worst_upper_j): <= 0 (up to rounding) means the patch is sound on A.
+    pub residual: f64,
+    /// Rounding slack of the certified LP bounds (patch-norm units): `proof` tolerates a gap of
+    /// 1e-9 relative plus twice this.
+    pub rounding: f64,
+    pub lps: usize,
+    pub pivots: usize,
+}
+
+/// Relative tolerance under which the constant patch counts as reaching t_LB.
+pub const MINIMALITY_RTOL: f64 = 1e-9;
+
+/// The minimal patch of `region` for `spec` by the lower-bound / constant-patch path.
+pub fn minimal_patch(region: &LinearRegion, spec: &Spec) -> Result<MinimalPatch> {
+    if spec.k != region.n_out {
+        return invalid(format!("spec: has {} outputs, the network has {}", spec.k, region.n_out));
+    }
+    let rows = spec.rows();
+    let mut sx = region.simplex();
+    let mut worst_lower = vec![0.0; rows];
+    let mut worst_upper = vec![0.0; rows];
+    let mut witnesses = Vec::with_capacity(rows * region.n_in);
+    let mut lower_bound: f64 = 0.0;
+    // Rounding slack of the certified bounds, in units of the patch norm: the part of the gap
+    // between `norm` and `lower_bound` that floating point cannot resolve.
+    let mut rounding: f64 = 0.0;
+    for j in 0..rows {
+        let (sol, constant) = region.max_output(&mut sx, spec.row(j)).map_err(|e| match e {
+            Error::Lp(m) => Error::Lp(format!("max of spec row {} over the region: {}", j, m)),
+            other => other,
+        })?;
+        worst_lower[j] = sol.lower + constant - spec.q[j];
+        worst_upper[j] = sol.upper + constant - spec.q[j];
+        witnesses.extend_from_slice(&sol.x);
+        let l1: f64 = spec.row(j).iter().map(|v| v.abs()).sum();
+        if l1 > 0.0 {
+            lower_bound = lower_bound.max(worst_lower[j] / l1);
+            rounding = rounding.max(sol.margin / l1);
+        }
+    }
+    let lps = rows;
+    let pivots = sx.pivots;
+    if worst_upper.iter().all(|&v| v <= 0.0) {
+        return Ok(MinimalPatch {
+            proof: Proof::NotNeeded,
+            lower_bound: 0.0,
+            norm: 0.0,
+            d: vec![0.0; spec.k],
+            worst_lower,
+            worst_upper,
+            witnesses,
+            residual: 0.0,
+            rounding,
+            lps,
+            pivots,
+        });
+    }
+    let (d, norm) = match spec.label_target() {
+        // Closed form for label specs: d = t·(e_y − Σ_{j≠y} e_j), t = max_j v_j / 2 (exact in
+        // floating point: halving is exact and P_j d = −2t).
+        Some(y) => {
+            let t = worst_upper.iter().cloned().fold(0.0f64, f64::max) / 2.0;
+            let d: Vec<f64> = (0..spec.k).map(|i| if i == y { t } else { -t }).collect();
+            (d, t)
+        }
+        None => match constant_patch_lp(spec, &worst_upper)? {
+            Some(dn) => dn,
+            None => (Vec::new(), f64::INFINITY),
+        },
+    };
+    let residual = if d.is_empty() {
+        f64::INFINITY
+    } else {
+        (0..rows).map(|j| dot(spec.row(j), &d) + worst_upper[j]).fold(f64::NEG_INFINITY, f64::max)
+    };
+    // Proven minimal when the constant patch reaches t_LB up to a relative 1e-9 plus what the
+    // rounding of the certified LP bounds can account for (both are reported to the caller).
+    let proven = norm.is_finite() && norm <= lower_bound * (1.0 + MINIMALITY_RTOL) + 2.0 * rounding;
+    Ok(MinimalPatch {
+        proof: if proven { Proof::ConstantPatch } else { Proof::NeedsFullLp },
+        lower_bound,
+        norm,
+        d,
+        worst_lower,
+        worst_upper,
+        witnesses,
+        residual,
+        rounding,
+        lps,
+        pivots,
+    })
+}
+
+/// min ‖d‖_∞ s.t. P d <= −v (v = certified worst violations), as a boxed LP in (d, t).
+/// None when no constant patch exists.
+fn constant_patch_lp(spec: &Spec, v: &[f64]) -> Result<Option<(Vec<f64>, f64)>> {
+    let k = spec.k;
+    let rows = spec.rows();
+    let n = k + 1;
+    let big = 1e6 * (1.0 + v.iter().fold(0.0f64, |a, x| a.max(x.abs())));
+    let mut g = Vec::with_capacity((rows + 2 * k) * n);
+    let mut h = Vec::with_capacity(rows + 2 * k);
+    for j in 0..rows {
+        g.extend_from_slice(spec.row(j));
+        g.push(0.0);
+        h.push(-v[j]);
+    }
+    for i in 0..k {
+        for s in [1.0, -1.0] {
+            let mut row = vec![0.0; n];
+            row[i] = s;
+            row[k] = -1.0;
+            g.extend(row);
+            h.push(0.0);
+        }
+    }
+    let mut lower = vec![-big; n];
+    let upper = vec![big; n];
+    lower[k] = 0.0;
+    let mut c = vec![0.0; n];
+    c[k] = -1.0;
+    let p = crate::lp::Polytope::new(n, &g, &h, &lower, &upper)?;
+    match crate::lp::maximize(p, &c) {
+        Ok(sol) => {
+            let d = sol.x[..k].to_vec();
+            let t = d.iter().fold(0.0f64, |a, x| a.max(x.abs()));
+            if t >= 0.5 * big {
+                return Ok(None);
+            }
+            Ok(Some((d, t)))
+        }
+        Err(Error::Lp(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The patch network h_A of one region (METHOD.md §2), with clamp gating:
+///
+///   support  g_A(x) = ReLU( Σ_i [ReLU(γ s_i + 1) − ReLU(γ s_i)] − m + 1 ),  s_i = b_i − a_i·x,
+///   constant patch  h_A(x) = d · g_A(x),
+///   affine patch    h_A(x) = ReLU(p + H g_A) − ReLU(p − H g_A) − H g_A,  p = C x + d.
+///
+/// Rows are normalised, so r = 1/γ is a distance: g_A = 1 on the region, and g_A = 0 wherever
+/// Σ_i (a_i·x − b_i)⁺ >= r — in particular wherever x lies r or more outside any single face.
+/// No domain-wide constant K is involved, so locality does not depend on an input box.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatchNetwork {
+    pub n_in: usize,
+    pub n_out: usize,
+    /// Support rows `a_i·x <= b_i` (normalised), row-major `m × n_in`.
+    pub a: Vec<f64>,
+    pub b: Vec<f64>,
+    pub radius: f64,
+    /// Empty for a constant patch; otherwise `n_out × n_in`.
+    pub c: Vec<f64>,
+    pub d: Vec<f64>,
+    /// Clamp bounds H_j of an affine patch (unused by constant patches).
+    pub h: Vec<f64>,
+}
+
+impl PatchNetwork {
+    pub fn new(n_in: usize, n_out: usize, a: Vec<f64>, b: Vec<f64>, radius: f64, c: Vec<f64>, d: Vec<f64>, h: Vec<f64>) -> Result<PatchNetwork> {
+        if b.is_empty() || a.len() != b.len() * n_in {
+            return invalid(format!("patch: support rows have {} values for {} rows of {} inputs", a.len(), b.len(), n_in));
+        }
+        if !(radius.is_finite() && radius > 0.0) {
+            return invalid(format!("patch: radius {} must be finite and > 0", radius));
+        }
+        if d.len() != n_out || !(c.is_empty() || c.len() == n_in * n_out) || !(c.is_empty() || h.len() == n_out) {
+            return invalid(format!("patch: sizes of C ({}), d ({}) and H ({}) do not match {} outputs x {} inputs", c.len(), d.len(), h.len(), n_out, n_in));
+        }
+        if let Some(i) = a.iter().chain(&b).chain(&c).chain(&d).chain(&h).position(|v| !v.is_finite()) {
+            return invalid(format!("patch: parameter {} is not finite", i));
+        }
+        if h.iter().any(|&v| v < 0.0) {
+            return invalid("patch: clamp bounds H must be >= 0".to_string());
+        }
+        Ok(PatchNetwork { n_in, n_out, a, b, radius, c, d, h })
+    }
+
+    pub fn rows(&self) -> usize {
+        self.b.len()
+    }
+
+    /// g_A(x), exactly as the ReLU network computes it.
+    pub fn support(&self, x: &[f64]) -> f64 {
+        let n = self.n_in;
+        let gamma = 1.0 / self.radius;
+        let mut acc = 0.0;
+        for i in 0..self.b.len() {
+            let t = gamma * (self.b[i] - dot(&self.a[i * n..(i + 1) * n], x));
+            if t <= -1.0 {
+                // Both ReLUs of this row are 0 and the others contribute at most 1 each, so the
+                // outer ReLU is exactly 0 (rounding is monotone): skip the remaining rows.
+                return 0.0;
+            }
+            // ReLU(t + 1) − ReLU(t) is clamp(t + 1, 0, 1); evaluating the clamp form keeps it
+            // exactly 1 inside the face (the difference of the ReLUs can round to 1 ± ulp), so
+            // g_A is exactly 1 on the region and the patch is exactly p there.
+            acc += if t >= 0.0 { 1.0 } else { t + 1.0 };
+        }
+        let g = acc - self.b.len() as f64 + 1.0;
+        if g > 0.0 { g } else { 0.0 }
+    }
+
+    /// y += h_A(x). Leaves y untouched (bit for bit) where g_A(x) = 0.
+    pub fn add_to(&self, x: &[f64], y: &mut [f64]) {
+        let g = self.support(x);
+        if g == 0.0 {
+            return;
+        }
+        if self.c.is_empty() {
+            for j in 0..self.n_out {
+                y[j] += self.d[j] * g;
+            }
+        } else {
+            let n = self.n_in;
+            for j in 0..self.n_out {
+                let p = dot(&self.c[j * n..(j + 1) * n], x) + self.d[j];
+                let hg = self.h[j] * g;
+                let up = if p + hg > 0.0 { p + hg } else { 0.0 };
+                let dn = if p - hg > 0.0 { p - hg } else { 0.0 };
+                y[j] += up - dn - hg;
+            }
+        }
+    }
+}
+
+/// Σ_i (a_i·x − b_i)⁺ for each point: the support is exactly 0 where this is >= r.
+pub fn slack_excess(a: &[f64], b: &[f64], n: usize, xs: &[f64], out: &mut [f64]) {
+    let m = b.len();
+    for (p, o) in out.iter_mut().enumerate() {
+        let x = &xs[p * n..(p + 1) * n];
+        *o = (0..m).map(|i| (dot(&a[i * n..(i + 1) * n], x) - b[i]).max(0.0)).sum();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::tests::{random_network, Rng};
+
+    #[test]
+    fn label_spec_constant_patch_is_proven_minimal_and_sound() {
+        let mut rng = Rng(21);
+        let mut checked = 0;
+        for _ in 0..40 {
+            let net = random_network(&mut rng, &[3, 10, 10, 4]);
+            let x0: Vec<f64> = (0..3).map(|_| rng.range(-1.0, 1.0)).collect();
+            let r = LinearRegion::of_point(&net, &x0, &[-2.0; 3], &[2.0; 3]).unwrap();
+            let mut y = vec![0.0; 4];
+            net.forward(&x0, &mut y);
+            // Pick a label that is wrong at x0.
+            let best = (0..4).fold(0, |b, i| if y[i] > y[b] { i } else { b });
+            let label = (best + 1) % 4;
+            let spec = Spec::label(4, label, 0.0).unwrap();
+            let mp = minimal_patch(&r, &spec).unwrap();
+            assert_eq!(mp.proof, Proof::ConstantPatch);
+            assert!(mp.norm >= mp.lower_bound);
+            assert!(mp.residual <= 1e-12, "residual {}", mp.residual);
+            // Worst violations are attained at the witnesses (within LP tolerance).
+            for j in 0..spec.rows() {
+                let w = &mp.witnesses[j * 3..(j + 1) * 3];
+                let mut yw = vec![0.0; 4];
+                r.affine(w, &mut yw);
+                let v = dot(spec.row(j), &yw) - spec.q[j];
+                assert!((v - mp.worst_lower[j]).abs() < 1e-9 * (1.0 + v.abs()));
+            }
+            checked += 1;
+        }
+        assert_eq!(checked, 40);
+    }
+
+    #[test]
+    fn general_polytope_spec_uses_the_constant_patch_lp() {
+        // Output box around a point: constant patch feasible only when F is (nearly) constant.
+        let mut rng = Rng(4);
+        let net = random_network(&mut rng, &[2, 6, 2]);
+        let r = LinearRegion::of_point(&net, &[0.1, 0.2], &[-1.0; 2], &[1.0; 2]).unwrap();
+        let wide = Spec::new(2, vec![1.0, 0.0, -1.0, 0.0, 0.0, 1.0, 0.0, -1.0], vec![100.0, 100.0, 100.0, 100.0]).unwrap();
+        assert_eq!(minimal_patch(&r, &wide).unwrap().proof, Proof::NotNeeded);
+        let narrow = Spec::new(2, vec![1.0, 0.0, -1.0, 0.0, 0.0, 1.0, 0.0, -1.0], vec![0.01, 0.01, 0.01, 0.01]).unwrap();
+        let mp = minimal_patch(&r, &narrow).unwrap();
+        assert_eq!(mp.proof, Proof::NeedsFullLp);
+    }
+
+    #[test]
+    fn support_is_one_inside_zero_beyond_the_radius() {
+        // Unit square as four rows.
+        let a = vec![1.0, 0.0, -1.0, 0.0, 0.0, 1.0, 0.0, -1.0];
+        let b = vec![1.0, 0.0, 1.0, 0.0];
+        let p = PatchNetwork::new(2, 1, a.clone(), b.clone(), 0.5, vec![], vec![2.0], vec![]).unwrap();
+        assert_eq!(p.support(&[0.5, 0.5]), 1.0);
+        assert_eq!(p.support(&[1.0, 1.0]), 1.0);
+        assert_eq!(p.support(&[1.5, 0.5]), 0.0);
+        assert!((p.support(&[1.25, 0.5]) - 0.5).abs() < 1e-15);
+        // Two faces each violated by r/2: the sum of excesses reaches r, so g = 0.
+        assert_eq!(p.support(&[1.25, 1.25]), 0.0);
+        let mut y = [-0.0];
+        p.add_to(&[3.0, 3.0], &mut y);
+        assert!(y[0] == 0.0 && y[0].is_sign_negative(), "untouched outside the support");
+        let mut ex = [0.0; 2];
+        slack_excess(&a, &b, 2, &[1.25, 1.25, 0.5, 0.5], &mut ex);
+        assert_eq!(ex, [0.5, 0.0]);
+    }
+
+    #[test]
+    fn affine_patch_is_exact_inside_and_clamped_in_the_band() {
+        let a = vec![1.0, -1.0];
+        let b = vec![1.0, 1.0]; // -1 <= x <= 1
+        let p = PatchNetwork::new(1, 1, a, b, 1.0, vec![2.0], vec![0.5], vec![2.5]).unwrap();
+        for &x in &[-1.0, -0.3, 0.0, 0.7, 1.0] {
+            let mut y = [0.0];
+            p.add_to(&[x], &mut y);
+            assert!((y[0] - (2.0 * x + 0.5)).abs() < 1e-15);
+        }
+        let mut y = [0.0];
+        p.add_to(&[1.5], &mut y); // g = 0.5, p = 3.5, clamp to H g = 1.25
+        assert!((y[0] - 1.25).abs() < 1e-15);
+    }
+}

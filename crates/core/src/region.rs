@@ -1,0 +1,441 @@
+//! Linear regions: the set of inputs sharing one activation pattern, intersected with the input
+//! box, and the local affine map `f(x) = F x + e` of the network on it.
+//!
+//! Both come from one propagation of affine maps through the layers: a hidden neuron's
+//! pre-activation is affine in x on the region (`z_i(x) = Z_i·x + z0_i`), which is exactly its
+//! half-space (z_i >= 0 if active, z_i <= 0 if not), and the next layer sees `Z_i` when the neuron
+//! is active and 0 when it is not. Rows are normalised (‖a_i‖₂ = 1) so that slacks are Euclidean
+//! distances to the hyperplanes, which is what gives the locality radius its meaning.
+
+use crate::error::{invalid, Error, Result};
+use crate::linalg::{axpy, dot, norm2};
+use crate::lp::{LpSolution, Polytope, Simplex};
+use crate::network::Network;
+
+#[derive(Debug, Clone)]
+pub struct LinearRegion {
+    pub n_in: usize,
+    pub n_out: usize,
+    /// One byte per hidden neuron: 1 active (z >= 0), 0 inactive.
+    pub pattern: Vec<u8>,
+    /// Neuron half-spaces `a_i·x <= b_i`, row-major `rows × n_in`, each ‖a_i‖₂ = 1.
+    pub a: Vec<f64>,
+    pub b: Vec<f64>,
+    /// Hidden-neuron index (position in the pattern) of each row.
+    pub neuron: Vec<u32>,
+    /// The input box: part of the region, handled as variable bounds by the LPs.
+    pub lower: Vec<f64>,
+    pub upper: Vec<f64>,
+    /// Local affine map, `n_out × n_in` row-major, and offset.
+    pub f: Vec<f64>,
+    pub e: Vec<f64>,
+    /// Hidden neurons whose pre-activation is constant on the whole input space once the
+    /// pattern is fixed (they add no half-space).
+    pub constant_neurons: usize,
+}
+
+pub(crate) fn check_box(n: usize, lower: &[f64], upper: &[f64]) -> Result<()> {
+    if lower.len() != n || upper.len() != n {
+        return invalid(format!("input box: expected {} lower and upper bounds, got {} and {}", n, lower.len(), upper.len()));
+    }
+    for j in 0..n {
+        if !(lower[j].is_finite() && upper[j].is_finite()) {
+            return invalid(format!("input box: bounds of input {} are [{}, {}]; a linear region needs a finite box", j, lower[j], upper[j]));
+        }
+        if lower[j] > upper[j] {
+            return invalid(format!("input box: lower bound {} of input {} exceeds its upper bound {}", lower[j], j, upper[j]));
+        }
+    }
+    Ok(())
+}
+
+impl LinearRegion {
+    /// The linear region of `x0` inside the box `[lower, upper]`.
+    pub fn of_point(net: &Network, x0: &[f64], lower: &[f64], upper: &[f64]) -> Result<LinearRegion> {
+        let n = net.n_in();
+        if x0.len() != n {
+            return invalid(format!("point: has {} coordinates, the network has {} inputs", x0.len(), n));
+        }
+        if let Some(j) = x0.iter().position(|v| !v.is_finite()) {
+            return invalid(format!("point: coordinate {} is {}", j, x0[j]));
+        }
+        check_box(n, lower, upper)?;
+        for j in 0..n {
+            if x0[j] < lower[j] || x0[j] > upper[j] {
+                return invalid(format!("point: coordinate {} = {} lies outside the input box [{}, {}]", j, x0[j], lower[j], upper[j]));
+            }
+        }
+        let pattern = net.pattern(x0);
+        Self::of_pattern(net, pattern, lower, upper)
+    }
+
+    /// The (possibly empty) set of box inputs with activation pattern `pattern`.
+    pub fn of_pattern(net: &Network, pattern: Vec<u8>, lower: &[f64], upper: &[f64]) -> Result<LinearRegion> {
+        let n = net.n_in();
+        check_box(n, lower, upper)?;
+        if pattern.len() != net.hidden_count() {
+            return invalid(format!("pattern: has {} entries, the network has {} hidden neurons", pattern.len(), net.hidden_count()));
+        }
+        // Current affine map of the layer's input: rows `amap[k]·x + c[k]`, with `live[k]` false
+        // for rows that are identically zero (inactive neurons), which are skipped.
+        let mut amap: Vec<f64> = Vec::new();
+        let mut c: Vec<f64> = Vec::new();
+        let mut live: Vec<bool> = Vec::new();
+        let mut identity = true;
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        let mut neuron = Vec::new();
+        let mut constant_neurons = 0;
+        let mut offset = 0usize;
+        let mut f = Vec::new();
+        let mut e = Vec::new();
+        for (li, layer) in net.layers.iter().enumerate() {
+            let (ni, no) = (layer.n_in, layer.n_out);
+            let mut z = vec![0.0; no * n];
+            let mut z0 = vec![0.0; no];
+            for i in 0..no {
+                let wrow = &layer.w[i * ni..(i + 1) * ni];
+                let zi = &mut z[i * n..(i + 1) * n];
+                if identity {
+                    zi.copy_from_slice(wrow);
+                    z0[i] = layer.b[i];
+                } else {
+                    for k in 0..ni {
+                        if live[k] && wrow[k] != 0.0 {
+                            axpy(wrow[k], &amap[k * n..(k + 1) * n], zi);
+                        }
+                    }
+                    z0[i] = dot(wrow, &c) + layer.b[i];
+                }
+            }
+            identity = false;
+            live = vec![true; no];
+            if layer.relu {
+                for i in 0..no {
+                    let active = pattern[offset + i] != 0;
+                    let zi = &mut z[i * n..(i + 1) * n];
+                    let nr = norm2(zi);
+                    if nr > 0.0 {
+                        // active: −Z_i·x <= z0_i ; inactive: Z_i·x <= −z0_i
+                        let s = if active { -1.0 } else { 1.0 };
+                        a.extend(zi.iter().map(|v| s * v / nr));
+                        b.push(-s * z0[i] / nr);
+                        neuron.push((offset + i) as u32);
+                    } else {
+                        constant_neurons += 1;
+                    }
+                    if !active {
+                        zi.iter_mut().for_each(|v| *v = 0.0);
+                        z0[i] = 0.0;
+                        live[i] = false;
+                    }
+                }
+                offset += no;
+            }
+            if li + 1 == net.layers.len() {
+                f = z;
+                e = z0;
+            } else {
+                amap = z;
+                c = z0;
+            }
+        }
+        Ok(LinearRegion {
+            n_in: n,
+            n_out: net.n_out(),
+            pattern,
+            a,
+            b,
+            neuron,
+            lower: lower.to_vec(),
+            upper: upper.to_vec(),
+            f,
+            e,
+            constant_neurons,
+        })
+    }
+
+    pub fn rows(&self) -> usize {
+        self.b.len()
+    }
+
+    pub fn polytope(&self) -> Polytope<'_> {
+        Polytope { n: self.n_in, m: self.b.len(), g: &self.a, h: &self.b, lower: &self.lower, upper: &self.upper }
+    }
+
+    /// `F x + e` at x.
+    pub fn affine(&self, x: &[f64], out: &mut [f64]) {
+        for i in 0..self.n_out {
+            out[i] = dot(&self.f[i * self.n_in..(i + 1) * self.n_in], x) + self.e[i];
+        }
+    }
+
+    /// Largest violation over the neuron rows and the box (0 inside the region).
+    pub fn violation(&self, x: &[f64]) -> f64 {
+        self.polytope().violation(x)
+    }
+
+    /// A simplex over this region, for several objectives with warm starts.
+    pub fn simplex(&self) -> Simplex {
+        Simplex::new(self.polytope())
+    }
+
+    /// max over the region of `w·(F x + e)`, i.e. of a linear function of the outputs.
+    pub fn max_output(&self, sx: &mut Simplex, w: &[f64]) -> Result<(LpSolution, f64)> {
+        if w.len() != self.n_out {
+            return invalid(format!("objective: has {} entries, the network has {} outputs", w.len(), self.n_out));
+        }
+        let mut c = vec![0.0; self.n_in];
+        for i in 0..self.n_out {
+            if w[i] != 0.0 {
+                axpy(w[i], &self.f[i * self.n_in..(i + 1) * self.n_in], &mut c);
+            }
+        }
+        let constant = dot(w, &self.e);
+        Ok((sx.maximize(&c)?, constant))
+    }
+
+    /// Indices of rows that are not implied by the other rows and the box (up to `tol`).
+    ///
+    /// A row whose hyperplane misses the region by more than `tol` is redundant (if some point
+    /// of the region without it violated it, the segment to a region point would cross the
+    /// hyperplane inside the region), and all such rows can be dropped at once. They are found
+    /// cheaply: first against the region's bounding box (2n warm-started LPs), then by the
+    /// maximum of the row over the region (warm-started). Only rows that touch the region get the
+    /// exact test, an LP without the row over the rows still kept.
+    pub fn irredundant_rows(&self, tol: f64) -> Result<Vec<usize>> {
+        let n = self.n_in;
+        let m = self.rows();
+        let with_context = |i: usize, e: Error| match e {
+            Error::Lp(msg) => Error::Lp(format!("redundancy test of row {}: {}", i, msg)),
+            other => other,
+        };
+        let mut sx = self.simplex();
+        let mut lo = vec![0.0; n];
+        let mut hi = vec![0.0; n];
+        for j in 0..n {
+            let mut c = vec![0.0; n];
+            c[j] = 1.0;
+            hi[j] = sx.maximize(&c)?.upper;
+            c[j] = -1.0;
+            lo[j] = -sx.maximize(&c)?.upper;
+        }
+        let mut touching = Vec::new();
+        for i in 0..m {
+            let row = &self.a[i * n..(i + 1) * n];
+            let boxmax: f64 = (0..n).map(|j| (row[j] * lo[j]).max(row[j] * hi[j])).sum();
+            if boxmax < self.b[i] - tol {
+                continue;
+            }
+            let sol = sx.maximize(row).map_err(|e| with_context(i, e))?;
+            if sol.upper >= self.b[i] - tol {
+                touching.push(i);
+            }
+        }
+        let mut active: Vec<bool> = vec![false; m];
+        for &i in &touching {
+            active[i] = true;
+        }
+        let mut keep = Vec::new();
+        for &i in &touching {
+            let mut g = Vec::new();
+            let mut h = Vec::new();
+            for k in 0..m {
+                if k != i && active[k] {
+                    g.extend_from_slice(&self.a[k * n..(k + 1) * n]);
+                    h.push(self.b[k]);
+                }
+            }
+            let p = Polytope { n, m: h.len(), g: &g, h: &h, lower: &self.lower, upper: &self.upper };
+            let sol = Simplex::new(p).maximize(&self.a[i * n..(i + 1) * n]).map_err(|e| with_context(i, e))?;
+            // Certified upper bound: a row is only dropped when provably implied.
+            if sol.upper <= self.b[i] + tol {
+                active[i] = false;
+            } else {
+                keep.push(i);
+            }
+        }
+        Ok(keep)
+    }
+
+    /// Rows of the support network: the irredundant neuron rows followed by the box faces that
+    /// the neuron rows do not already imply (upper faces `x_j <= u_j`, lower `−x_j <= −l_j`).
+    /// Keeping the box faces makes the patch vanish outside the input domain too.
+    pub fn support_rows(&self, tol: f64) -> Result<(Vec<f64>, Vec<f64>)> {
+        let n = self.n_in;
+        let keep = self.irredundant_rows(tol)?;
+        let mut a: Vec<f64> = Vec::with_capacity((keep.len() + 2 * n) * n);
+        let mut b: Vec<f64> = Vec::with_capacity(keep.len() + 2 * n);
+        for &i in &keep {
+            a.extend_from_slice(&self.a[i * n..(i + 1) * n]);
+            b.push(self.b[i]);
+        }
+        let kept_a = a.clone();
+        let kept_b = b.clone();
+        for j in 0..n {
+            for &upper_face in &[true, false] {
+                // Loosen this one face by the box width and see whether the neuron rows stop x_j
+                // before it anyway.
+                let width = self.upper[j] - self.lower[j];
+                let mut lo = self.lower.clone();
+                let mut hi = self.upper.clone();
+                let mut c = vec![0.0; n];
+                if upper_face {
+                    hi[j] += width + 1.0;
+                    c[j] = 1.0;
+                } else {
+                    lo[j] -= width + 1.0;
+                    c[j] = -1.0;
+                }
+                let p = Polytope { n, m: kept_b.len(), g: &kept_a, h: &kept_b, lower: &lo, upper: &hi };
+                let sol = Simplex::new(p).maximize(&c)?;
+                let face = if upper_face { self.upper[j] } else { -self.lower[j] };
+                if sol.upper > face + tol {
+                    let mut row = vec![0.0; n];
+                    row[j] = c[j];
+                    a.extend(row);
+                    b.push(face);
+                }
+            }
+        }
+        Ok((a, b))
+    }
+
+    /// Rows of the region without pruning: every neuron row, then every box face.
+    pub fn all_rows(&self) -> (Vec<f64>, Vec<f64>) {
+        let n = self.n_in;
+        let mut a = self.a.clone();
+        let mut b = self.b.clone();
+        for j in 0..n {
+            let mut row = vec![0.0; n];
+            row[j] = 1.0;
+            a.extend(&row);
+            b.push(self.upper[j]);
+            row[j] = -1.0;
+            a.extend(&row);
+            b.push(-self.lower[j]);
+        }
+        (a, b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::tests::{random_network, Rng};
+
+    fn random_point_in_region(rng: &mut Rng, net: &Network, r: &LinearRegion, x0: &[f64], scale: f64) -> Option<Vec<f64>> {
+        for _ in 0..200 {
+            let x: Vec<f64> = x0.iter().map(|v| v + rng.normal() * scale).collect();
+            if x.iter().zip(r.lower.iter().zip(r.upper.iter())).all(|(v, (l, u))| v >= l && v <= u) && net.pattern(&x) == r.pattern {
+                return Some(x);
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn affine_map_matches_forward_pass_inside_the_region() {
+        let mut rng = Rng(3);
+        for trial in 0..20 {
+            let net = random_network(&mut rng, &[4, 12, 10, 8, 3]);
+            let lower = vec![-2.0; 4];
+            let upper = vec![2.0; 4];
+            let x0: Vec<f64> = (0..4).map(|_| rng.range(-1.5, 1.5)).collect();
+            let r = LinearRegion::of_point(&net, &x0, &lower, &upper).unwrap();
+            assert_eq!(r.rows() + r.constant_neurons, net.hidden_count());
+            assert!(r.violation(&x0) < 1e-12, "trial {}: x0 violates its own region by {}", trial, r.violation(&x0));
+            let mut hits = 0;
+            for _ in 0..50 {
+                if let Some(x) = random_point_in_region(&mut rng, &net, &r, &x0, 0.05) {
+                    let mut y = vec![0.0; 3];
+                    let mut ya = vec![0.0; 3];
+                    net.forward(&x, &mut y);
+                    r.affine(&x, &mut ya);
+                    for i in 0..3 {
+                        assert!((y[i] - ya[i]).abs() < 1e-12 * (1.0 + y[i].abs()), "{} vs {}", y[i], ya[i]);
+                    }
+                    assert!(r.violation(&x) < 1e-12);
+                    hits += 1;
+                }
+            }
+            assert!(hits > 0);
+        }
+    }
+
+    #[test]
+    fn affine_map_matches_finite_differences() {
+        let mut rng = Rng(5);
+        for _ in 0..20 {
+            let net = random_network(&mut rng, &[3, 16, 16, 5]);
+            let x0: Vec<f64> = (0..3).map(|_| rng.range(-1.0, 1.0)).collect();
+            let r = LinearRegion::of_point(&net, &x0, &[-3.0; 3], &[3.0; 3]).unwrap();
+            // Step small enough to stay in the region: below the smallest slack at x0.
+            let slack = (0..r.rows()).map(|i| r.b[i] - dot(&r.a[i * 3..(i + 1) * 3], &x0)).fold(f64::INFINITY, f64::min);
+            let hstep = (slack * 0.25).min(1e-3);
+            assert!(hstep > 0.0);
+            for j in 0..3 {
+                let mut xp = x0.clone();
+                let mut xm = x0.clone();
+                xp[j] += hstep;
+                xm[j] -= hstep;
+                let (mut yp, mut ym) = (vec![0.0; 5], vec![0.0; 5]);
+                net.forward(&xp, &mut yp);
+                net.forward(&xm, &mut ym);
+                for i in 0..5 {
+                    let fd = (yp[i] - ym[i]) / (2.0 * hstep);
+                    let fij = r.f[i * 3 + j];
+                    assert!((fd - fij).abs() < 1e-6 * (1.0 + fij.abs()), "F[{}][{}] = {} but finite difference {}", i, j, fij, fd);
+                }
+            }
+            // Rows of F differ from each other (the reference's aliasing bug makes them equal).
+            assert!((0..3).any(|j| r.f[j] != r.f[3 + j]));
+        }
+    }
+
+    #[test]
+    fn region_lp_agrees_with_sampling_and_redundancy_keeps_the_set() {
+        let mut rng = Rng(9);
+        let net = random_network(&mut rng, &[2, 10, 10, 2]);
+        let x0 = [0.3, -0.2];
+        let r = LinearRegion::of_point(&net, &x0, &[-1.0, -1.0], &[1.0, 1.0]).unwrap();
+        let mut sx = r.simplex();
+        let (sol, k) = r.max_output(&mut sx, &[1.0, -1.0]).unwrap();
+        // No sampled point of the region beats the LP optimum; the optimum is attained.
+        let mut best = f64::NEG_INFINITY;
+        for _ in 0..20000 {
+            let x = [rng.range(-1.0, 1.0), rng.range(-1.0, 1.0)];
+            if net.pattern(&x) == r.pattern {
+                let mut y = [0.0; 2];
+                net.forward(&x, &mut y);
+                best = best.max(y[0] - y[1]);
+            }
+        }
+        assert!(best <= sol.upper + k + 1e-9);
+        assert!(sol.lower + k >= best - 1e-9);
+        let keep = r.irredundant_rows(1e-9).unwrap();
+        assert!(keep.len() <= r.rows());
+        for _ in 0..20000 {
+            let x = [rng.range(-1.0, 1.0), rng.range(-1.0, 1.0)];
+            let inside_all = (0..r.rows()).all(|i| dot(&r.a[i * 2..i * 2 + 2], &x) <= r.b[i]);
+            let inside_kept = keep.iter().all(|&i| dot(&r.a[i * 2..i * 2 + 2], &x) <= r.b[i]);
+            // Sets agree up to the tolerance band.
+            if inside_kept && !inside_all {
+                let v = (0..r.rows()).map(|i| dot(&r.a[i * 2..i * 2 + 2], &x) - r.b[i]).fold(f64::NEG_INFINITY, f64::max);
+                assert!(v <= 1e-9, "kept rows admit a point {:?} violating the region by {}", x, v);
+            }
+        }
+    }
+
+    #[test]
+    fn rejects_points_outside_the_box_and_wrong_sizes() {
+        let mut rng = Rng(1);
+        let net = random_network(&mut rng, &[2, 3, 1]);
+        let e = LinearRegion::of_point(&net, &[5.0, 0.0], &[-1.0, -1.0], &[1.0, 1.0]).unwrap_err();
+        assert!(e.to_string().contains("coordinate 0 = 5 lies outside"), "{}", e);
+        let e = LinearRegion::of_point(&net, &[0.0], &[-1.0, -1.0], &[1.0, 1.0]).unwrap_err();
+        assert!(e.to_string().contains("has 1 coordinates"), "{}", e);
+        let e = LinearRegion::of_point(&net, &[0.0, f64::NAN], &[-1.0, -1.0], &[1.0, 1.0]).unwrap_err();
+        assert!(e.to_string().contains("is NaN"), "{}", e);
+    }
+}

@@ -1,0 +1,115 @@
+//! The repaired network f̂ = f + Σ_A h_A, evaluated in batches.
+
+use crate::error::{invalid, Result};
+use crate::network::Network;
+use crate::patch::PatchNetwork;
+
+#[derive(Debug, Clone)]
+pub struct RepairedNetwork {
+    pub original: Network,
+    pub patches: Vec<PatchNetwork>,
+}
+
+impl RepairedNetwork {
+    pub fn new(original: Network) -> RepairedNetwork {
+        RepairedNetwork { original, patches: Vec::new() }
+    }
+
+    pub fn add_patch(&mut self, p: PatchNetwork) -> Result<()> {
+        if p.n_in != self.original.n_in() || p.n_out != self.original.n_out() {
+            return invalid(format!(
+                "patch: maps {} inputs to {} outputs, the network has {} and {}",
+                p.n_in, p.n_out, self.original.n_in(), self.original.n_out()
+            ));
+        }
+        self.patches.push(p);
+        Ok(())
+    }
+
+    /// f̂(x): the original forward pass, then every patch whose support is non-zero at x.
+    /// Where all supports vanish the result is the original output, bit for bit.
+    pub fn forward(&self, x: &[f64], out: &mut [f64]) {
+        self.original.forward(x, out);
+        for p in &self.patches {
+            p.add_to(x, out);
+        }
+    }
+
+    pub fn forward_batch(&self, xs: &[f64], n: usize, out: &mut [f64]) {
+        let (ni, no) = (self.original.n_in(), self.original.n_out());
+        for i in 0..n {
+            self.forward(&xs[i * ni..(i + 1) * ni], &mut out[i * no..(i + 1) * no]);
+        }
+    }
+
+    /// Support values g_A(x) of every patch: `n × patches` row-major.
+    pub fn supports(&self, xs: &[f64], n: usize, out: &mut [f64]) {
+        let ni = self.original.n_in();
+        let np = self.patches.len();
+        for i in 0..n {
+            for (j, p) in self.patches.iter().enumerate() {
+                out[i * np + j] = p.support(&xs[i * ni..(i + 1) * ni]);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::tests::{random_network, Rng};
+    use crate::patch::{minimal_patch, Spec};
+    use crate::region::LinearRegion;
+
+    #[test]
+    fn repaired_network_fixes_region_and_is_bitwise_unchanged_far_away() {
+        let mut rng = Rng(99);
+        let net = random_network(&mut rng, &[2, 12, 12, 3]);
+        let lo = [-1.0, -1.0];
+        let hi = [1.0, 1.0];
+        let x0 = [0.2, -0.4];
+        let r = LinearRegion::of_point(&net, &x0, &lo, &hi).unwrap();
+        let mut y = [0.0; 3];
+        net.forward(&x0, &mut y);
+        let best = (0..3).fold(0, |b, i| if y[i] > y[b] { i } else { b });
+        let label = (best + 1) % 3;
+        let spec = Spec::label(3, label, 0.0).unwrap();
+        let mp = minimal_patch(&r, &spec).unwrap();
+        let keep = r.irredundant_rows(1e-9).unwrap();
+        let mut a: Vec<f64> = keep.iter().flat_map(|&i| r.a[i * 2..i * 2 + 2].to_vec()).collect();
+        let mut b: Vec<f64> = keep.iter().map(|&i| r.b[i]).collect();
+        for j in 0..2 {
+            let mut up = vec![0.0; 2];
+            up[j] = 1.0;
+            a.extend(&up);
+            b.push(hi[j]);
+            up[j] = -1.0;
+            a.extend(&up);
+            b.push(-lo[j]);
+        }
+        let radius = 0.05;
+        let patch = PatchNetwork::new(2, 3, a.clone(), b.clone(), radius, vec![], mp.d.clone(), vec![]).unwrap();
+        let mut rep = RepairedNetwork::new(net.clone());
+        rep.add_patch(patch).unwrap();
+        let (mut inside, mut far) = (0, 0);
+        for _ in 0..20000 {
+            let x = [rng.range(-1.5, 1.5), rng.range(-1.5, 1.5)];
+            let mut yo = [0.0; 3];
+            let mut yr = [0.0; 3];
+            net.forward(&x, &mut yo);
+            rep.forward(&x, &mut yr);
+            if net.pattern(&x) == r.pattern && x.iter().zip(lo.iter().zip(hi.iter())).all(|(v, (l, h))| v >= l && v <= h) {
+                inside += 1;
+                assert!(spec.violation(&yr) <= 1e-9, "spec fails inside the repaired region");
+            }
+            let excess: f64 = (0..b.len()).map(|i| (a[i * 2] * x[0] + a[i * 2 + 1] * x[1] - b[i]).max(0.0)).sum();
+            if excess >= radius {
+                far += 1;
+                for j in 0..3 {
+                    assert_eq!(yo[j].to_bits(), yr[j].to_bits());
+                }
+            }
+        }
+        assert!(inside > 0 && far > 0);
+    }
+}

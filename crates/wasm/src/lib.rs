@@ -1,0 +1,611 @@
+//! C-ABI exports of relu-repair-core for WebAssembly. Translation only: numbers in Float64Array
+//! views of linear memory, objects behind integer handles, errors as status codes plus a message.
+//!
+//! Conventions (mirrored by `ts/wasm/raw.ts`):
+//! * Buffers come from `rr_alloc(bytes)` (8-byte aligned, so Float64Array views work) and go back
+//!   with `rr_free(ptr, bytes)`.
+//! * Constructors return a handle > 0, or a negative status. Other calls return a status.
+//! * Status: 0 ok, -1 invalid input, -2 LP failure, -3 unknown handle or wrong object kind.
+//!   After a non-zero status, `rr_message_ptr/len` hold the UTF-8 message.
+//! * Any call may grow memory: callers re-create their typed-array views after each call.
+
+use std::cell::RefCell;
+
+use relu_repair_core::patch::slack_excess;
+use relu_repair_core::{minimal_patch, Error, Layer, LinearRegion, Network, PatchNetwork, Proof, RepairedNetwork, Simplex, Spec};
+
+const OK: i32 = 0;
+const INVALID: i32 = -1;
+const LP_FAILURE: i32 = -2;
+const BAD_HANDLE: i32 = -3;
+
+struct RegionState {
+    region: LinearRegion,
+    simplex: Option<Simplex>,
+    support: Option<(Vec<f64>, Vec<f64>)>,
+}
+
+enum Obj {
+    Net(Network),
+    Region(Box<RegionState>),
+    Repaired(RepairedNetwork),
+}
+
+thread_local! {
+    static OBJECTS: RefCell<Vec<Option<Obj>>> = RefCell::new(Vec::new());
+    static MESSAGE: RefCell<String> = RefCell::new(String::new());
+}
+
+fn set_message(m: String) {
+    MESSAGE.with(|s| *s.borrow_mut() = m);
+}
+
+fn fail(e: Error) -> i32 {
+    let code = match e {
+        Error::Invalid(_) => INVALID,
+        Error::Lp(_) => LP_FAILURE,
+    };
+    set_message(e.to_string());
+    code
+}
+
+fn bad_handle(h: i32, what: &str) -> i32 {
+    set_message(format!("handle {} is not a live {}", h, what));
+    BAD_HANDLE
+}
+
+fn store(o: Obj) -> i32 {
+    OBJECTS.with(|objs| {
+        let mut objs = objs.borrow_mut();
+        if let Some(i) = objs.iter().position(|s| s.is_none()) {
+            objs[i] = Some(o);
+            (i + 1) as i32
+        } else {
+            objs.push(Some(o));
+            objs.len() as i32
+        }
+    })
+}
+
+fn with_obj<R, F: FnOnce(&mut Obj) -> R>(h: i32, f: F) -> Option<R> {
+    OBJECTS.with(|objs| {
+        let mut objs = objs.borrow_mut();
+        if h <= 0 || h as usize > objs.len() {
+            return None;
+        }
+        objs[h as usize - 1].as_mut().map(f)
+    })
+}
+
+fn slice<'a>(p: *const f64, len: usize) -> &'a [f64] {
+    if len == 0 {
+        &[]
+    } else {
+        // SAFETY: the caller passes a buffer of `len` f64 from rr_alloc.
+        unsafe { std::slice::from_raw_parts(p, len) }
+    }
+}
+
+fn slice_mut<'a>(p: *mut f64, len: usize) -> &'a mut [f64] {
+    if len == 0 {
+        &mut []
+    } else {
+        // SAFETY: as above, for an output buffer of `len` f64.
+        unsafe { std::slice::from_raw_parts_mut(p, len) }
+    }
+}
+
+fn write_out(out: *mut f64, values: &[f64]) {
+    slice_mut(out, values.len()).copy_from_slice(values);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory and metadata
+
+#[no_mangle]
+pub extern "C" fn rr_alloc(bytes: usize) -> *mut u8 {
+    let words = (bytes + 7) / 8;
+    let mut v: Vec<u64> = Vec::with_capacity(words.max(1));
+    let p = v.as_mut_ptr() as *mut u8;
+    std::mem::forget(v);
+    p
+}
+
+/// # Safety
+/// `ptr` must come from `rr_alloc(bytes)` with the same `bytes`, and be freed once.
+#[no_mangle]
+pub unsafe extern "C" fn rr_free(ptr: *mut u8, bytes: usize) {
+    let words = (bytes + 7) / 8;
+    drop(Vec::from_raw_parts(ptr as *mut u64, 0, words.max(1)));
+}
+
+#[no_mangle]
+pub extern "C" fn rr_message_ptr() -> *const u8 {
+    MESSAGE.with(|s| s.borrow().as_ptr())
+}
+
+#[no_mangle]
+pub extern "C" fn rr_message_len() -> usize {
+    MESSAGE.with(|s| s.borrow().len())
+}
+
+/// Puts `{"core":"x.y.z","simd":true|false}` into the message buffer.
+#[no_mangle]
+pub extern "C" fn rr_version() -> i32 {
+    let simd = cfg!(target_feature = "simd128");
+    set_message(format!("{{\"core\":\"{}\",\"simd\":{}}}", relu_repair_core::VERSION, simd));
+    OK
+}
+
+/// Grows linear memory ahead of a large job so that later calls do not have to.
+#[no_mangle]
+pub extern "C" fn rr_reserve_memory(bytes: usize) -> i32 {
+    let v: Vec<u8> = Vec::with_capacity(bytes);
+    drop(v);
+    OK
+}
+
+/// Panics on purpose: lets tests check that a trap reaches JavaScript as a typed error.
+#[no_mangle]
+pub extern "C" fn rr_debug_panic() -> i32 {
+    panic!("rr_debug_panic called")
+}
+
+/// Releases any object. Releasing an unknown handle is an error (it signals a double free).
+#[no_mangle]
+pub extern "C" fn rr_release(h: i32) -> i32 {
+    let ok = OBJECTS.with(|objs| {
+        let mut objs = objs.borrow_mut();
+        if h > 0 && (h as usize) <= objs.len() && objs[h as usize - 1].is_some() {
+            objs[h as usize - 1] = None;
+            true
+        } else {
+            false
+        }
+    });
+    if ok { OK } else { bad_handle(h, "object") }
+}
+
+/// Number of live objects (leak checks in tests).
+#[no_mangle]
+pub extern "C" fn rr_live_objects() -> i32 {
+    OBJECTS.with(|objs| objs.borrow().iter().filter(|o| o.is_some()).count() as i32)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Networks
+
+/// `desc` = [L, (n_in, n_out, relu) × L, then per layer W (n_out × n_in row-major) and b].
+#[no_mangle]
+pub extern "C" fn rr_network_new(desc: *const f64, len: usize) -> i32 {
+    match parse_network(slice(desc, len)) {
+        Ok(net) => store(Obj::Net(net)),
+        Err(e) => fail(e),
+    }
+}
+
+fn parse_network(d: &[f64]) -> Result<Network, Error> {
+    let bad = |m: &str| Error::Invalid(format!("network description: {}", m));
+    if d.is_empty() {
+        return Err(bad("empty"));
+    }
+    let layers = d[0] as usize;
+    if d[0] != layers as f64 || layers == 0 || d.len() < 1 + 3 * layers {
+        return Err(bad("bad layer count"));
+    }
+    let mut pos = 1 + 3 * layers;
+    let mut out = Vec::with_capacity(layers);
+    for l in 0..layers {
+        let (ni, no, relu) = (d[1 + 3 * l] as usize, d[2 + 3 * l] as usize, d[3 + 3 * l] != 0.0);
+        let need = ni * no + no;
+        if pos + need > d.len() {
+            return Err(bad(&format!("layer {} needs {} values, {} remain", l, need, d.len() - pos)));
+        }
+        out.push(Layer { n_in: ni, n_out: no, w: d[pos..pos + ni * no].to_vec(), b: d[pos + ni * no..pos + need].to_vec(), relu });
+        pos += need;
+    }
+    if pos != d.len() {
+        return Err(bad(&format!("{} trailing values", d.len() - pos)));
+    }
+    Network::new(out)
+}
+
+/// out = [n_in, n_out, hidden neurons, layers]
+#[no_mangle]
+pub extern "C" fn rr_network_info(h: i32, out: *mut f64) -> i32 {
+    with_obj(h, |o| match o {
+        Obj::Net(n) => {
+            write_out(out, &[n.n_in() as f64, n.n_out() as f64, n.hidden_count() as f64, n.layers.len() as f64]);
+            OK
+        }
+        _ => bad_handle(h, "network"),
+    })
+    .unwrap_or_else(|| bad_handle(h, "network"))
+}
+
+#[no_mangle]
+pub extern "C" fn rr_network_forward(h: i32, xs: *const f64, n: usize, out: *mut f64) -> i32 {
+    with_obj(h, |o| match o {
+        Obj::Net(net) => {
+            net.forward_batch(slice(xs, n * net.n_in()), n, slice_mut(out, n * net.n_out()));
+            OK
+        }
+        _ => bad_handle(h, "network"),
+    })
+    .unwrap_or_else(|| bad_handle(h, "network"))
+}
+
+/// Activation patterns of n inputs, one f64 (0 or 1) per hidden neuron.
+#[no_mangle]
+pub extern "C" fn rr_network_patterns(h: i32, xs: *const f64, n: usize, out: *mut f64) -> i32 {
+    with_obj(h, |o| match o {
+        Obj::Net(net) => {
+            let (ni, hc) = (net.n_in(), net.hidden_count());
+            let xs = slice(xs, n * ni);
+            let out = slice_mut(out, n * hc);
+            for p in 0..n {
+                let pat = net.pattern(&xs[p * ni..(p + 1) * ni]);
+                for (i, &b) in pat.iter().enumerate() {
+                    out[p * hc + i] = b as f64;
+                }
+            }
+            OK
+        }
+        _ => bad_handle(h, "network"),
+    })
+    .unwrap_or_else(|| bad_handle(h, "network"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Linear regions
+
+fn network_clone(h: i32) -> Option<Network> {
+    with_obj(h, |o| match o {
+        Obj::Net(n) => Some(n.clone()),
+        _ => None,
+    })
+    .flatten()
+}
+
+fn with_network<R, F: FnOnce(&Network) -> R>(h: i32, f: F) -> Option<R> {
+    with_obj(h, |o| match o {
+        Obj::Net(n) => Some(f(n)),
+        _ => None,
+    })
+    .flatten()
+}
+
+fn new_region(r: Result<LinearRegion, Error>) -> i32 {
+    match r {
+        Ok(region) => store(Obj::Region(Box::new(RegionState { region, simplex: None, support: None }))),
+        Err(e) => fail(e),
+    }
+}
+
+#[no_mangle]
+pub extern "C" fn rr_region_new(net: i32, x: *const f64, lower: *const f64, upper: *const f64) -> i32 {
+    let r = with_network(net, |n| {
+        let k = n.n_in();
+        LinearRegion::of_point(n, slice(x, k), slice(lower, k), slice(upper, k))
+    });
+    match r {
+        Some(r) => new_region(r),
+        None => bad_handle(net, "network"),
+    }
+}
+
+/// The region of an activation pattern (one f64 0/1 per hidden neuron).
+#[no_mangle]
+pub extern "C" fn rr_region_of_pattern(net: i32, pattern: *const f64, lower: *const f64, upper: *const f64) -> i32 {
+    let r = with_network(net, |n| {
+        let k = n.n_in();
+        let pat: Vec<u8> = slice(pattern, n.hidden_count()).iter().map(|&v| if v != 0.0 { 1 } else { 0 }).collect();
+        LinearRegion::of_pattern(n, pat, slice(lower, k), slice(upper, k))
+    });
+    match r {
+        Some(r) => new_region(r),
+        None => bad_handle(net, "network"),
+    }
+}
+
+fn with_region<F: FnOnce(&mut RegionState) -> i32>(h: i32, f: F) -> i32 {
+    with_obj(h, |o| match o {
+        Obj::Region(r) => f(r),
+        _ => bad_handle(h, "region"),
+    })
+    .unwrap_or_else(|| bad_handle(h, "region"))
+}
+
+/// out = [n_in, n_out, neuron rows, hidden neurons, constant neurons, support rows or -1]
+#[no_mangle]
+pub extern "C" fn rr_region_info(h: i32, out: *mut f64) -> i32 {
+    with_region(h, |s| {
+        let r = &s.region;
+        let support = s.support.as_ref().map_or(-1.0, |(_, b)| b.len() as f64);
+        write_out(out, &[r.n_in as f64, r.n_out as f64, r.rows() as f64, r.pattern.len() as f64, r.constant_neurons as f64, support]);
+        OK
+    })
+}
+
+/// Copies one field: 0 rows A, 1 rhs b, 2 map F, 3 offset e, 4 pattern, 5 neuron index of each
+/// row, 6 support rows, 7 support rhs, 8 lower, 9 upper.
+#[no_mangle]
+pub extern "C" fn rr_region_read(h: i32, what: i32, out: *mut f64) -> i32 {
+    with_region(h, |s| {
+        let r = &s.region;
+        let tmp: Vec<f64>;
+        let v: &[f64] = match what {
+            0 => &r.a,
+            1 => &r.b,
+            2 => &r.f,
+            3 => &r.e,
+            4 => {
+                tmp = r.pattern.iter().map(|&b| b as f64).collect();
+                &tmp
+            }
+            5 => {
+                tmp = r.neuron.iter().map(|&i| i as f64).collect();
+                &tmp
+            }
+            6 | 7 => match &s.support {
+                Some((a, b)) => {
+                    if what == 6 {
+                        a
+                    } else {
+                        b
+                    }
+                }
+                None => {
+                    set_message("region: support rows have not been computed (call rr_region_support_rows)".to_string());
+                    return INVALID;
+                }
+            },
+            8 => &r.lower,
+            9 => &r.upper,
+            _ => {
+                set_message(format!("region: unknown field {}", what));
+                return INVALID;
+            }
+        };
+        write_out(out, v);
+        OK
+    })
+}
+
+/// Computes the support rows (prune = 1: drop redundant rows by LP; 0: keep every row).
+/// Returns the number of rows, or a negative status.
+#[no_mangle]
+pub extern "C" fn rr_region_support_rows(h: i32, prune: i32, tol: f64) -> i32 {
+    with_region(h, |s| {
+        let rows = if prune != 0 { s.region.support_rows(tol) } else { Ok(s.region.all_rows()) };
+        match rows {
+            Ok((a, b)) => {
+                let m = b.len() as i32;
+                s.support = Some((a, b));
+                m
+            }
+            Err(e) => fail(e),
+        }
+    })
+}
+
+fn write_solution(out: *mut f64, sol: &relu_repair_core::LpSolution, constant: f64) {
+    let mut v = vec![sol.lower + constant, sol.upper + constant, sol.infeasibility, sol.pivots as f64];
+    v.extend_from_slice(&sol.x);
+    write_out(out, &v);
+}
+
+/// max over the region of w·(F x + e). out = [lower, upper, infeasibility, pivots, x...].
+/// Successive calls on one region warm-start from the previous optimal basis.
+#[no_mangle]
+pub extern "C" fn rr_region_max_output(h: i32, w: *const f64, out: *mut f64) -> i32 {
+    with_region(h, |s| {
+        let w = slice(w, s.region.n_out);
+        let region = &s.region;
+        let sx = s.simplex.get_or_insert_with(|| region.simplex());
+        match region.max_output(sx, w) {
+            Ok((sol, k)) => {
+                write_solution(out, &sol, k);
+                OK
+            }
+            Err(e) => fail(e),
+        }
+    })
+}
+
+/// max over the region of c·x. out as for rr_region_max_output.
+#[no_mangle]
+pub extern "C" fn rr_region_maximize(h: i32, c: *const f64, out: *mut f64) -> i32 {
+    with_region(h, |s| {
+        let c = slice(c, s.region.n_in);
+        let region = &s.region;
+        let sx = s.simplex.get_or_insert_with(|| region.simplex());
+        match sx.maximize(c) {
+            Ok(sol) => {
+                write_solution(out, &sol, 0.0);
+                OK
+            }
+            Err(e) => fail(e),
+        }
+    })
+}
+
+/// The lower-bound / constant-patch path on one region for Φ_out = {P y <= q}.
+/// out = [proof (0 not needed, 1 constant patch, 2 needs full LP), lower bound, norm, residual,
+///        lps, pivots, rounding, d (k), worst_lower (rows), worst_upper (rows),
+///        witnesses (rows × n_in)].
+#[no_mangle]
+pub extern "C" fn rr_region_minimal_patch(h: i32, p: *const f64, q: *const f64, rows: usize, out: *mut f64) -> i32 {
+    with_region(h, |s| {
+        let k = s.region.n_out;
+        let spec = match Spec::new(k, slice(p, rows * k).to_vec(), slice(q, rows).to_vec()) {
+            Ok(sp) => sp,
+            Err(e) => return fail(e),
+        };
+        match minimal_patch(&s.region, &spec) {
+            Ok(mp) => {
+                let proof = match mp.proof {
+                    Proof::NotNeeded => 0.0,
+                    Proof::ConstantPatch => 1.0,
+                    Proof::NeedsFullLp => 2.0,
+                };
+                let mut v = vec![proof, mp.lower_bound, mp.norm, mp.residual, mp.lps as f64, mp.pivots as f64, mp.rounding];
+                if mp.d.is_empty() {
+                    v.extend(std::iter::repeat(f64::NAN).take(k));
+                } else {
+                    v.extend_from_slice(&mp.d);
+                }
+                v.extend_from_slice(&mp.worst_lower);
+                v.extend_from_slice(&mp.worst_upper);
+                v.extend_from_slice(&mp.witnesses);
+                write_out(out, &v);
+                OK
+            }
+            Err(e) => fail(e),
+        }
+    })
+}
+
+/// Σ_i (a_i·x − b_i)⁺ for each of `npts` points (the support of a patch with these rows is 0
+/// exactly where this reaches its radius).
+#[no_mangle]
+pub extern "C" fn rr_slack_excess(a: *const f64, b: *const f64, m: usize, n: usize, xs: *const f64, npts: usize, out: *mut f64) -> i32 {
+    slack_excess(slice(a, m * n), slice(b, m), n, slice(xs, npts * n), slice_mut(out, npts));
+    OK
+}
+
+// ---------------------------------------------------------------------------------------------
+// Repaired networks
+
+#[no_mangle]
+pub extern "C" fn rr_repaired_new(net: i32) -> i32 {
+    match network_clone(net) {
+        Some(n) => store(Obj::Repaired(RepairedNetwork::new(n))),
+        None => bad_handle(net, "network"),
+    }
+}
+
+fn with_repaired<F: FnOnce(&mut RepairedNetwork) -> i32>(h: i32, f: F) -> i32 {
+    with_obj(h, |o| match o {
+        Obj::Repaired(r) => f(r),
+        _ => bad_handle(h, "repaired network"),
+    })
+    .unwrap_or_else(|| bad_handle(h, "repaired network"))
+}
+
+/// desc = [m, radius, kind (0 constant, 1 affine), A (m × n), b (m), d (k), then for affine
+/// C (k × n) and H (k)].
+#[no_mangle]
+pub extern "C" fn rr_repaired_add_patch(h: i32, desc: *const f64, len: usize) -> i32 {
+    with_repaired(h, |rep| {
+        let (n, k) = (rep.original.n_in(), rep.original.n_out());
+        let d = slice(desc, len);
+        let parsed = (|| -> Result<PatchNetwork, Error> {
+            let bad = |m: String| Error::Invalid(format!("patch description: {}", m));
+            if d.len() < 3 {
+                return Err(bad("too short".to_string()));
+            }
+            let m = d[0] as usize;
+            let affine = d[2] != 0.0;
+            let need = 3 + m * n + m + k + if affine { k * n + k } else { 0 };
+            if d.len() != need {
+                return Err(bad(format!("{} values, expected {}", d.len(), need)));
+            }
+            let mut pos = 3;
+            let mut take = |len: usize| {
+                let v = d[pos..pos + len].to_vec();
+                pos += len;
+                v
+            };
+            let a = take(m * n);
+            let b = take(m);
+            let dd = take(k);
+            let (c, hh) = if affine { (take(k * n), take(k)) } else { (Vec::new(), Vec::new()) };
+            PatchNetwork::new(n, k, a, b, d[1], c, dd, hh)
+        })();
+        match parsed.and_then(|p| rep.add_patch(p)) {
+            Ok(()) => OK,
+            Err(e) => fail(e),
+        }
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn rr_repaired_forward(h: i32, xs: *const f64, n: usize, out: *mut f64) -> i32 {
+    with_repaired(h, |rep| {
+        let (ni, no) = (rep.original.n_in(), rep.original.n_out());
+        rep.forward_batch(slice(xs, n * ni), n, slice_mut(out, n * no));
+        OK
+    })
+}
+
+/// Support values of every patch at n points: `n × patches`.
+#[no_mangle]
+pub extern "C" fn rr_repaired_supports(h: i32, xs: *const f64, n: usize, out: *mut f64) -> i32 {
+    with_repaired(h, |rep| {
+        let ni = rep.original.n_in();
+        let np = rep.patches.len();
+        rep.supports(slice(xs, n * ni), n, slice_mut(out, n * np));
+        OK
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg() -> String {
+        // SAFETY: message buffer is valid UTF-8 of the reported length.
+        unsafe { String::from_utf8_lossy(std::slice::from_raw_parts(rr_message_ptr(), rr_message_len())).into_owned() }
+    }
+
+    #[test]
+    fn network_region_and_patch_through_the_abi() {
+        // 2 -> 2 (relu) -> 2
+        let desc = [2.0, 2.0, 2.0, 1.0, 2.0, 2.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, -1.0, -1.0, 1.0, 0.0, 0.0];
+        let net = rr_network_new(desc.as_ptr(), desc.len());
+        assert!(net > 0, "{}", msg());
+        let mut info = [0.0; 4];
+        assert_eq!(rr_network_info(net, info.as_mut_ptr()), OK);
+        assert_eq!(info, [2.0, 2.0, 2.0, 2.0]);
+        let x = [0.5, 0.25];
+        let mut y = [0.0; 2];
+        assert_eq!(rr_network_forward(net, x.as_ptr(), 1, y.as_mut_ptr()), OK);
+        assert_eq!(y, [0.25, -0.25]);
+        let (lo, hi) = ([0.0, 0.0], [1.0, 1.0]);
+        let reg = rr_region_new(net, x.as_ptr(), lo.as_ptr(), hi.as_ptr());
+        assert!(reg > 0, "{}", msg());
+        // Label 1 must win: P = [1, -1], q = 0.
+        let p = [1.0, -1.0];
+        let q = [0.0];
+        let mut out = vec![0.0; 7 + 2 + 2 + 2];
+        assert_eq!(rr_region_minimal_patch(reg, p.as_ptr(), q.as_ptr(), 1, out.as_mut_ptr()), OK, "{}", msg());
+        assert_eq!(out[0], 1.0); // constant patch proven minimal
+        // max over [0,1]^2 of (x0 - x1) - (x1 - x0) = 2 (x0 - x1) = 2 at (1, 0); t = 1.
+        assert!((out[2] - 1.0).abs() < 1e-12);
+        assert!(rr_region_support_rows(reg, 1, 1e-9) > 0);
+        assert_eq!(rr_release(reg), OK);
+        assert_eq!(rr_release(reg), BAD_HANDLE);
+        let rep = rr_repaired_new(net);
+        let pd = [1.0, 0.1, 0.0, 1.0, 0.0, 1.0, 1.0, -1.0];
+        assert_eq!(rr_repaired_add_patch(rep, pd.as_ptr(), pd.len()), OK, "{}", msg());
+        assert_eq!(rr_repaired_forward(rep, x.as_ptr(), 1, y.as_mut_ptr()), OK);
+        assert_eq!(y, [1.25, -1.25]);
+        let bad = [1.0, 0.1, 0.0];
+        assert_eq!(rr_repaired_add_patch(rep, bad.as_ptr(), bad.len()), INVALID);
+        assert!(msg().contains("expected 8"), "{}", msg());
+        assert_eq!(rr_release(rep), OK);
+        assert_eq!(rr_release(net), OK);
+    }
+
+    #[test]
+    fn errors_carry_messages() {
+        let desc = [1.0, 2.0, 1.0, 0.0, 1.0];
+        assert_eq!(rr_network_new(desc.as_ptr(), desc.len()), INVALID);
+        assert!(msg().contains("layer 0 needs 3 values"), "{}", msg());
+        let mut out = [0.0; 4];
+        assert_eq!(rr_network_info(12345, out.as_mut_ptr()), BAD_HANDLE);
+        assert_eq!(rr_version(), OK);
+        assert!(msg().starts_with("{\"core\":"));
+    }
+}

@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Network, parseNnet, parsePoints } from '../ts/index.js';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const fixture = (...p: string[]) => join(root, 'test/fixtures', ...p);
+
+export function hcasTau05() {
+  const net = parseNnet(readFileSync(fixture('hcas/HCAS_rect_v6_pra1_tau05_25HU_3000.nnet'), 'utf8'), 'tau05.nnet');
+  const doc = JSON.parse(readFileSync(fixture('hcas/buggy-points-pra1-tau05.json'), 'utf8'));
+  const pts = parsePoints(doc, 3, 5);
+  return { net, points: pts.points, labels: pts.labels!, inputBox: pts.inputBox!, minimalPatchLinf: doc.minimalPatchLinf as number[] };
+}
+
+/** Deterministic PRNG (mulberry32) so failures reproduce. */
+export function rng(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const normal = () => {
+    const u = Math.max(next(), 1e-300);
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * next());
+  };
+  return { next, normal, range: (lo: number, hi: number) => lo + (hi - lo) * next() };
+}
+
+export function randomNetwork(r: ReturnType<typeof rng>, sizes: number[]): Network {
+  const layers = [];
+  for (let l = 0; l + 1 < sizes.length; l++) {
+    const [ni, no] = [sizes[l], sizes[l + 1]];
+    layers.push({
+      weights: Array.from({ length: no }, () => Array.from({ length: ni }, () => r.normal() / Math.sqrt(ni))),
+      bias: Array.from({ length: no }, () => 0.1 * r.normal()),
+    });
+  }
+  return Network.fromArrays(layers);
+}
+
+export const argmax = (y: ArrayLike<number>) => {
+  let b = 0;
+  for (let i = 1; i < y.length; i++) if (y[i] > y[b]) b = i;
+  return b;
+};

@@ -1,0 +1,228 @@
+/**
+ * The `relu-repair` command line. Exit codes: 0 repaired, 1 could not repair, 2 bad input.
+ * Human text goes to stderr (with a progress bar when stderr is a TTY); `demo` prints its table
+ * on stdout.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { InputError, ReluRepairError } from '../errors.js';
+import { loadModel, readJsonFile } from '../formats/load.js';
+import { networkToJson, repairedToJson } from '../formats/json.js';
+import { parsePoints } from '../formats/points.js';
+import { parseNnet } from '../formats/nnet.js';
+import { saveJson } from '../io.js';
+import { type Box, type Network, expandBox } from '../network.js';
+import { type RepairResult, repair } from '../repair.js';
+import type { RepairReport } from '../report.js';
+import { parseSpecJson, type Spec } from '../spec.js';
+import { VERSION } from '../version.js';
+import { init } from '../wasm/raw.js';
+import { ProgressBar } from './progress.js';
+import demoNnet from '../../test/fixtures/hcas/HCAS_rect_v6_pra1_tau05_25HU_3000.nnet';
+import demoPoints from '../../test/fixtures/hcas/buggy-points-pra1-tau05.json' with { type: 'json' };
+
+const EXIT_REPAIRED = 0;
+const EXIT_NOT_REPAIRED = 1;
+const EXIT_BAD_INPUT = 2;
+
+class UsageError extends InputError {}
+
+function parseNumber(v: string, flag: string): number {
+  const x = Number(v);
+  if (v.trim() === '' || !Number.isFinite(x)) throw new UsageError('is not a finite number', { field: flag, value: v });
+  return x;
+}
+
+async function parseInputBox(arg: string, dim: number): Promise<Box> {
+  const parts = arg.split(',');
+  if (parts.length === 2 && parts.every((p) => p.trim() !== '' && Number.isFinite(Number(p)))) {
+    return expandBox(Number(parts[0]), Number(parts[1]), dim, undefined, '--input-box');
+  }
+  const doc = (await readJsonFile(arg)) as Record<string, unknown>;
+  const b = (doc?.box ?? doc?.inputBox ?? doc) as Record<string, unknown>;
+  return expandBox(b?.lower, b?.upper, dim, arg, doc?.box ? 'box' : doc?.inputBox ? 'inputBox' : '');
+}
+
+interface RepairFlags {
+  model: string;
+  points: string;
+  label?: string;
+  spec?: string;
+  inputBox?: string;
+  radius?: string;
+  margin?: string;
+  prune: boolean;
+  out: string;
+  report?: string;
+  quiet?: boolean;
+}
+
+async function runRepair(flags: RepairFlags): Promise<number> {
+  if (flags.label !== undefined && flags.spec !== undefined) throw new UsageError('give --label or --spec, not both', { field: '--spec' });
+  await init();
+  const net = await loadModel(flags.model);
+  const pts = parsePoints(await readJsonFile(flags.points), net.inputSize, net.outputSize, flags.points);
+  let spec: Spec | undefined;
+  let labels: number | number[] | undefined;
+  if (flags.spec !== undefined) spec = parseSpecJson(await readJsonFile(flags.spec), net.outputSize, flags.spec);
+  else if (flags.label !== undefined) labels = parseNumber(flags.label, '--label');
+  else if (pts.labels) labels = pts.labels;
+  else throw new UsageError('no specification: pass --label K or --spec FILE, or give "targetLabel"/"labels" in the points file', { file: flags.points });
+  const inputBox = flags.inputBox !== undefined ? await parseInputBox(flags.inputBox, net.inputSize) : (pts.inputBox ?? net.info.inputBox);
+  if (!inputBox) {
+    throw new UsageError(
+      'no input domain: pass --input-box lo,hi (or a box.json), or give "inputBox" in the points file; the model declares no input range, and an unbounded region has no finite minimal patch',
+      { field: '--input-box' },
+    );
+  }
+  const margin = flags.margin !== undefined ? parseNumber(flags.margin, '--margin') : undefined;
+  const radius = flags.radius !== undefined ? parseNumber(flags.radius, '--radius') : undefined;
+  const result = await withProgress(flags.quiet, (onProgress, signal) =>
+    repair(net, { points: pts.points, spec, labels, margin, inputBox, radius, prune: flags.prune ? 'auto' : false, onProgress, signal }),
+  );
+  if (flags.report) await saveJson(flags.report, result.report);
+  const r = result.report.result;
+  if (r.status === 'failed') {
+    process.stderr.write(`relu-repair: could not repair: ${r.unfixedPoints.length} point(s) still violate the spec (${r.unfixedPoints.slice(0, 10).join(', ')}); no network written\n`);
+    return EXIT_NOT_REPAIRED;
+  }
+  await saveJson(flags.out, repairedToJson(result.network));
+  if (!flags.quiet) process.stderr.write(summary(result.report) + `\nwrote ${flags.out}${flags.report ? ` and ${flags.report}` : ''}\n`);
+  return EXIT_REPAIRED;
+}
+
+function summary(rep: RepairReport): string {
+  const r = rep.result;
+  const proofs = new Map<string, number>();
+  for (const g of rep.regions) proofs.set(g.minimalityProof, (proofs.get(g.minimalityProof) ?? 0) + 1);
+  const proofText = [...proofs].map(([p, c]) => `${c} by ${p}`).join(', ');
+  return (
+    `${r.fixedPoints}/${r.buggyPoints} buggy points fixed (${r.points} given) with ${r.regions} patch(es) in ${rep.timingsMs.total.toFixed(1)} ms; ` +
+    `max patch norm ${fmt(r.maxPatchNorm)}; minimality proven ${proofText || 'n/a'}; wasm ${rep.tool.wasm}`
+  );
+}
+
+function fmt(v: number, digits = 6): string {
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  return a >= 1e5 || a < 1e-3 ? v.toExponential(3) : v.toPrecision(digits);
+}
+
+async function withProgress<T>(quiet: boolean | undefined, run: (onProgress: (e: { done: number; total: number; phase: string }) => void, signal: AbortSignal) => Promise<T>): Promise<T> {
+  const bar = !quiet && process.stderr.isTTY ? new ProgressBar(process.stderr) : undefined;
+  const ctl = new AbortController();
+  const onSigint = () => ctl.abort(new Error('interrupted (SIGINT)'));
+  process.once('SIGINT', onSigint);
+  try {
+    return await run((e) => bar?.update(e.done, e.total, e.phase), ctl.signal);
+  } finally {
+    process.off('SIGINT', onSigint);
+    bar?.clear();
+  }
+}
+
+async function runDemo(opts: { out?: string; report?: string }): Promise<number> {
+  await init();
+  const file = 'HCAS_rect_v6_pra1_tau05_25HU_3000.nnet';
+  const net = parseNnet(demoNnet, file);
+  const pts = parsePoints(demoPoints, net.inputSize, net.outputSize, 'buggy-points-pra1-tau05.json');
+  const result: RepairResult = await withProgress(false, (onProgress, signal) =>
+    repair(net, { points: pts.points, labels: pts.labels, inputBox: pts.inputBox, onProgress, signal }),
+  );
+  const { report } = result;
+  const before = net.predict(pts.points);
+  const after = result.network.predict(pts.points);
+  const argmax = (y: number[]) => y.reduce((b, v, i) => (v > y[b] ? i : b), 0);
+  const regionOf = new Map<number, number>();
+  report.regions.forEach((g, ri) => g.points.forEach((p) => regionOf.set(p, ri)));
+  const advisory = ['COC', 'WL', 'WR', 'SL', 'SR'];
+  const lines: string[] = [];
+  lines.push(`relu-repair ${VERSION} demo: repair the HCAS collision-avoidance network ${file}`);
+  lines.push(`(3 inputs x, y, theta; 5 hidden ReLU layers of 25; 5 advisories) on its 50 known counterexamples.`);
+  lines.push(`Specification: advisory 4 (SR, strong right) must be the argmax on the whole linear region of each point.`);
+  lines.push('');
+  lines.push(' #   x [ft]   y [ft]  theta [rad]  before    after   region  patch |p|inf  lower bound  proof');
+  pts.points.forEach((x, i) => {
+    const ri = regionOf.get(i);
+    const g = ri !== undefined ? report.regions[ri] : undefined;
+    const b = argmax(before[i]);
+    const a = argmax(after[i]);
+    lines.push(
+      `${String(i).padStart(2)} ${x[0].toFixed(0).padStart(8)} ${x[1].toFixed(0).padStart(8)} ${x[2].toFixed(4).padStart(12)}  ` +
+        `${(advisory[b] + ` (${b})`).padEnd(8)} ${(advisory[a] + ` (${a})`).padEnd(8)} ${String(ri ?? '-').padStart(6)}  ` +
+        `${g ? fmt(g.patchNorm).padStart(11) : '-'.padStart(11)}  ${g ? fmt(g.lowerBound).padStart(11) : '-'.padStart(11)}  ${g?.minimalityProof ?? '-'}`,
+    );
+  });
+  const r = report.result;
+  const perPoint = report.timingsMs.total / r.points;
+  lines.push('');
+  lines.push(`${r.fixedPoints}/${r.buggyPoints} buggy points fixed; ${r.regions} linear regions patched (points sharing a region share one patch).`);
+  lines.push(`Every patch is the minimal affine patch on its whole region (norm = lower bound), and the network is unchanged`);
+  lines.push(`bit for bit farther than each patch's radius (largest ${fmt(Math.max(...report.regions.map((g) => g.radius)))}) from its region.`);
+  lines.push(`Time: ${report.timingsMs.total.toFixed(1)} ms in all, ${perPoint.toFixed(3)} ms per point (wasm ${report.tool.wasm}; region LPs in the core simplex).`);
+  process.stdout.write(lines.join('\n') + '\n');
+  if (opts.out) await saveJson(opts.out, repairedToJson(result.network));
+  if (opts.report) await saveJson(opts.report, report);
+  return r.status === 'repaired' ? EXIT_REPAIRED : EXIT_NOT_REPAIRED;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code = EXIT_REPAIRED;
+  const program = new Command()
+    .name('relu-repair')
+    .description('Provable repair of ReLU neural networks (REASSURE): minimal, local patches per faulty linear region.')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program
+    .command('repair')
+    .description('repair the linear region of every buggy point')
+    .requiredOption('--model <file>', 'network to repair (.nnet or relu-repair .json)')
+    .requiredOption('--points <file>', 'buggy points (JSON: {points, targetLabel|labels, inputBox?} or [{input, label}])')
+    .option('--label <K>', 'the label every point must get (label spec: output K is the argmax)')
+    .option('--spec <file>', 'output spec JSON: {"label": K, "margin"?: m} or {"P": [[...]], "q": [...]} (P y <= q)')
+    .option('--input-box <lo,hi|box.json>', 'input domain bounding the regions (default: the points file inputBox, then the model range)')
+    .option('--radius <r>', 'largest locality radius in input units (default 1e-3 x the narrowest box side)')
+    .option('--margin <m>', 'margin for label specs (default 0)')
+    .option('--no-prune', 'keep redundant region rows in the supports')
+    .requiredOption('--out <file>', 'repaired network (relu-repair JSON)')
+    .option('--report <file>', 'repair report (JSON)')
+    .option('--quiet', 'no summary or progress on stderr')
+    .action(async (flags: RepairFlags) => {
+      code = await runRepair(flags);
+    });
+  program
+    .command('demo')
+    .description('repair the embedded HCAS tau05 network on its 50 buggy points and print a table')
+    .addOption(new Option('--out <file>', 'also save the repaired network'))
+    .addOption(new Option('--report <file>', 'also save the report'))
+    .action(async (opts: { out?: string; report?: string }) => {
+      code = await runDemo(opts);
+    });
+  program
+    .command('export-model')
+    .description('convert a model to relu-repair JSON')
+    .requiredOption('--model <file>', 'input model')
+    .requiredOption('--out <file>', 'output JSON')
+    .action(async (o: { model: string; out: string }) => {
+      const net: Network = await loadModel(o.model);
+      await saveJson(o.out, networkToJson(net));
+    });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      return EXIT_BAD_INPUT;
+    }
+    if (e instanceof InputError) {
+      process.stderr.write(`relu-repair: ${e.message}\n`);
+      return EXIT_BAD_INPUT;
+    }
+    if (e instanceof ReluRepairError) {
+      process.stderr.write(`relu-repair: ${e.message}\n`);
+      return EXIT_NOT_REPAIRED;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * relu-repair's JSON formats.
+ *
+ * Network (`format: "relu-repair.network"`, version 1):
+ *   { "format", "version", "inputBox"?: { "lower": [...], "upper": [...] },
+ *     "layers": [ { "weights": [[w_00, w_01, ...], ...],   // outputs × inputs
+ *                   "bias": [...], "activation": "relu" | "linear" }, ... ] }
+ *
+ * Repaired network (`format: "relu-repair.repaired-network"`, version 1):
+ *   { "format", "version", "original": <network>, "inputBox", "composition": "sum",
+ *     "patches": [ { "kind": "constant" | "affine", "radius", "support": { "A": [[...]], "b": [...] },
+ *                    "d": [...], "C"?: [[...]], "H"?: [...], "region": { points, pattern, ... } } ] }
+ *
+ * Numbers are written by JSON.stringify (shortest round-trip form), so save → load is exact.
+ */
+import { InputError } from '../errors.js';
+import { type Box, type DenseLayer, Network, expandBox } from '../network.js';
+import type { PatchRegionInfo, RegionPatch } from '../patch.js';
+import { RepairedNetwork } from '../repaired.js';
+
+export const NETWORK_FORMAT = 'relu-repair.network';
+export const REPAIRED_FORMAT = 'relu-repair.repaired-network';
+
+function rows(flat: Float64Array, width: number): number[][] {
+  const out: number[][] = [];
+  for (let i = 0; i < flat.length; i += width) out.push(Array.from(flat.subarray(i, i + width)));
+  return out;
+}
+
+function matrix(v: unknown, r: number | undefined, c: number | undefined, file: string | undefined, field: string): { data: Float64Array; rows: number; cols: number } {
+  if (!Array.isArray(v)) throw new InputError('must be an array of rows', { file, field, value: v });
+  if (r !== undefined && v.length !== r) throw new InputError(`must have ${r} rows`, { file, field, value: v.length });
+  const cols = c ?? (v.length ? (Array.isArray(v[0]) ? v[0].length : -1) : 0);
+  const data = new Float64Array(v.length * Math.max(cols, 0));
+  v.forEach((row, i) => {
+    if (!Array.isArray(row) || row.length !== cols) throw new InputError(`must have ${cols} entries`, { file, field: `${field}[${i}]`, value: Array.isArray(row) ? row.length : row });
+    row.forEach((x, j) => {
+      if (typeof x !== 'number' || !Number.isFinite(x)) throw new InputError('is not a finite number', { file, field: `${field}[${i}][${j}]`, value: x });
+      data[i * cols + j] = x;
+    });
+  });
+  return { data, rows: v.length, cols };
+}
+
+function vector(v: unknown, len: number | undefined, file: string | undefined, field: string): Float64Array {
+  if (!Array.isArray(v)) throw new InputError('must be an array of numbers', { file, field, value: v });
+  if (len !== undefined && v.length !== len) throw new InputError(`must have ${len} entries`, { file, field, value: v.length });
+  v.forEach((x, i) => {
+    if (typeof x !== 'number' || !Number.isFinite(x)) throw new InputError('is not a finite number', { file, field: `${field}[${i}]`, value: x });
+  });
+  return Float64Array.from(v as number[]);
+}
+
+export function networkToJson(net: Network): Record<string, unknown> {
+  return {
+    format: NETWORK_FORMAT,
+    version: 1,
+    ...(net.info.inputBox ? { inputBox: { lower: [...net.info.inputBox.lower], upper: [...net.info.inputBox.upper] } } : {}),
+    layers: net.layers.map((l) => ({ weights: rows(l.weights, l.inputs), bias: Array.from(l.bias), activation: l.relu ? 'relu' : 'linear' })),
+  };
+}
+
+export function networkFromJson(doc: unknown, file?: string, field = ''): Network {
+  const at = (f: string) => (field ? `${field}.${f}` : f);
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new InputError('a network must be a JSON object', { file, field: field || undefined, value: doc });
+  const d = doc as Record<string, unknown>;
+  if (d.format !== undefined && d.format !== NETWORK_FORMAT) {
+    throw new InputError(`unknown format (expected "${NETWORK_FORMAT}")`, { file, field: at('format'), value: d.format });
+  }
+  if (d.version !== undefined && d.version !== 1) throw new InputError('unsupported version (this reader knows 1)', { file, field: at('version'), value: d.version });
+  if (!Array.isArray(d.layers) || d.layers.length === 0) throw new InputError('must be a non-empty array of layers', { file, field: at('layers'), value: d.layers });
+  const layers: DenseLayer[] = d.layers.map((l: unknown, i: number) => {
+    const f = at(`layers[${i}]`);
+    if (typeof l !== 'object' || l === null) throw new InputError('must be an object with "weights" and "bias"', { file, field: f, value: l });
+    const L = l as Record<string, unknown>;
+    const w = matrix(L.weights, undefined, undefined, file, `${f}.weights`);
+    const b = vector(L.bias, w.rows, file, `${f}.bias`);
+    const act = L.activation ?? (i < (d.layers as unknown[]).length - 1 ? 'relu' : 'linear');
+    if (act !== 'relu' && act !== 'linear') throw new InputError('activation must be "relu" or "linear"', { file, field: `${f}.activation`, value: act });
+    return { inputs: w.cols, outputs: w.rows, weights: w.data, bias: b, relu: act === 'relu' };
+  });
+  let inputBox: Box | undefined;
+  if (d.inputBox !== undefined) {
+    const b = d.inputBox as Record<string, unknown>;
+    inputBox = expandBox(b?.lower, b?.upper, layers[0].inputs, file, at('inputBox'));
+  }
+  return new Network(layers, { source: file, inputBox });
+}
+
+export function repairedToJson(r: RepairedNetwork): Record<string, unknown> {
+  const n = r.inputSize;
+  return {
+    format: REPAIRED_FORMAT,
+    version: 1,
+    composition: 'sum',
+    ...(r.inputBox ? { inputBox: { lower: [...r.inputBox.lower], upper: [...r.inputBox.upper] } } : {}),
+    original: networkToJson(r.original),
+    patches: r.patches.map((p) => ({
+      kind: p.kind,
+      radius: p.radius,
+      support: { A: rows(p.A, n), b: Array.from(p.b) },
+      d: Array.from(p.d),
+      ...(p.kind === 'affine' ? { C: rows(p.C!, n), H: Array.from(p.H!) } : {}),
+      region: p.region,
+    })),
+  };
+}
+
+export function repairedFromJson(doc: unknown, file?: string): RepairedNetwork {
+  if (typeof doc !== 'object' || doc === null) throw new InputError('a repaired network must be a JSON object', { file, value: doc });
+  const d = doc as Record<string, unknown>;
+  if (d.format !== REPAIRED_FORMAT) throw new InputError(`unknown format (expected "${REPAIRED_FORMAT}")`, { file, field: 'format', value: d.format });
+  if (d.version !== 1) throw new InputError('unsupported version (this reader knows 1)', { file, field: 'version', value: d.version });
+  if (d.composition !== 'sum') throw new InputError('unsupported composition (this reader knows "sum")', { file, field: 'composition', value: d.composition });
+  const original = networkFromJson(d.original, file, 'original');
+  const n = original.inputSize;
+  const k = original.outputSize;
+  if (!Array.isArray(d.patches)) throw new InputError('must be an array', { file, field: 'patches', value: d.patches });
+  const patches: RegionPatch[] = d.patches.map((p: unknown, i: number) => {
+    const f = `patches[${i}]`;
+    const P = (p ?? {}) as Record<string, unknown>;
+    if (P.kind !== 'constant' && P.kind !== 'affine') throw new InputError('kind must be "constant" or "affine"', { file, field: `${f}.kind`, value: P.kind });
+    const radius = P.radius;
+    if (typeof radius !== 'number' || !(radius > 0) || !Number.isFinite(radius)) throw new InputError('must be a finite number > 0', { file, field: `${f}.radius`, value: radius });
+    const S = (P.support ?? {}) as Record<string, unknown>;
+    const A = matrix(S.A, undefined, n, file, `${f}.support.A`);
+    if (A.rows === 0) throw new InputError('a support needs at least one row', { file, field: `${f}.support.A` });
+    const b = vector(S.b, A.rows, file, `${f}.support.b`);
+    const dd = vector(P.d, k, file, `${f}.d`);
+    const patch: RegionPatch = { kind: P.kind, radius, A: A.data, b, d: dd, region: (P.region ?? {}) as PatchRegionInfo };
+    if (P.kind === 'affine') {
+      patch.C = matrix(P.C, k, n, file, `${f}.C`).data;
+      patch.H = vector(P.H, k, file, `${f}.H`);
+      patch.H.forEach((v, j) => {
+        if (v < 0) throw new InputError('clamp bounds must be >= 0', { file, field: `${f}.H[${j}]`, value: v });
+      });
+    }
+    return patch;
+  });
+  let inputBox: Box | undefined;
+  if (d.inputBox !== undefined) {
+    const b = d.inputBox as Record<string, unknown>;
+    inputBox = expandBox(b?.lower, b?.upper, n, file, 'inputBox');
+  }
+  return new RepairedNetwork(original, patches, inputBox);
+}

@@ -1,0 +1,26 @@
+/**
+ * relu-repair: provable repair of ReLU networks (REASSURE, Fu & Li, ICLR 2022).
+ *
+ *   import { init, loadModel, repair } from 'relu-repair';
+ *   await init();
+ *   const net = await loadModel('model.nnet');
+ *   const { network, report } = await repair(net, { points, labels: 4, inputBox });
+ */
+export { init, simdSupported, getCore, type Flavour, type InitOptions, type WasmSource } from './wasm/raw.js';
+export { Network, type DenseLayer, type Box, type NetworkInfo, type Points, expandBox } from './network.js';
+export { LinearRegion, slackExcess, type RegionMax, type ConstantPatchResult, type MinimalityProof } from './region.js';
+export { type PatchNetwork, type RegionPatch, type PatchRegionInfo, patternHex } from './patch.js';
+export { RepairedNetwork } from './repaired.js';
+export { repair, defaultRadius, type RepairOptions, type RepairResult, type RepairProgress } from './repair.js';
+export type { RepairReport, RegionReport } from './report.js';
+export { labelSpec, polytopeSpec, intersectSpecs, specViolation, describeSpec, parseSpecJson, type Spec } from './spec.js';
+export { parseNnet, type NnetHeader } from './formats/nnet.js';
+export { networkFromJson, networkToJson, repairedFromJson, repairedToJson, NETWORK_FORMAT, REPAIRED_FORMAT } from './formats/json.js';
+export { parsePoints, type PointsFile } from './formats/points.js';
+export { parseModel, loadModel } from './formats/load.js';
+export { saveJson, loadRepaired } from './io.js';
+export { GlpkBackend } from './lp/glpk.js';
+export { buildFullPatchLp, type RegionData, type FullLp } from './lp/full-lp.js';
+export type { LpBackend, SparseLp, LpSolution } from './lp/backend.js';
+export { ReluRepairError, InputError, LpError, WasmError, RepairError, AbortError } from './errors.js';
+export { VERSION } from './version.js';

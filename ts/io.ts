@@ -1,0 +1,21 @@
+/** File output for Node and Deno: written to a temporary file, then renamed into place, so a
+ * failure never leaves a partial output file behind. */
+import { repairedFromJson } from './formats/json.js';
+import { readJsonFile } from './formats/load.js';
+import type { RepairedNetwork } from './repaired.js';
+
+export async function saveJson(path: string, doc: unknown): Promise<void> {
+  const fs = await import('node:fs/promises');
+  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  try {
+    await fs.writeFile(tmp, JSON.stringify(doc) + '\n');
+    await fs.rename(tmp, path);
+  } catch (e) {
+    await fs.rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+export async function loadRepaired(path: string): Promise<RepairedNetwork> {
+  return repairedFromJson(await readJsonFile(path), path);
+}

@@ -1,0 +1,227 @@
+/**
+ * Dense ReLU networks: the data lives in JavaScript (so it can be saved, exported and moved to
+ * workers); the core holds a copy behind a handle for evaluation (crates/core/src/network.rs).
+ */
+import { InputError } from './errors.js';
+import { getCore, type Core } from './wasm/raw.js';
+
+/** One affine layer `y = W x + b` (W row-major, outputs × inputs), optionally followed by ReLU. */
+export interface DenseLayer {
+  readonly inputs: number;
+  readonly outputs: number;
+  readonly weights: Float64Array;
+  readonly bias: Float64Array;
+  readonly relu: boolean;
+}
+
+/** An axis-aligned input box. */
+export interface Box {
+  readonly lower: readonly number[];
+  readonly upper: readonly number[];
+}
+
+export interface NetworkInfo {
+  /** Where the network came from (file name), for messages. */
+  source?: string;
+  /** Input range the model declares (e.g. the .nnet header), used as the default input domain. */
+  inputBox?: Box;
+}
+
+/** Inputs as an array of points or one flat row-major Float64Array. */
+export type Points = readonly (readonly number[] | Float64Array)[] | Float64Array;
+
+interface CoreHandle {
+  core: Core;
+  handle: number;
+}
+
+const releaser = new FinalizationRegistry<CoreHandle>(({ core, handle }) => {
+  try {
+    core.release(handle);
+  } catch {
+    /* instance already gone */
+  }
+});
+
+/** Owns a core handle that is re-created when the core instance changes (after a trap). */
+export abstract class CoreBacked {
+  private cached: CoreHandle | undefined;
+
+  protected abstract createHandle(core: Core): number;
+
+  /** The handle in the current core instance. */
+  handle(): { core: Core; handle: number } {
+    const core = getCore();
+    if (this.cached && this.cached.core === core) return this.cached;
+    const handle = this.createHandle(core);
+    this.cached = { core, handle };
+    releaser.register(this, this.cached, this);
+    return this.cached;
+  }
+
+  /** Releases the core copy now (it is re-created on next use). */
+  free(): void {
+    if (this.cached) {
+      releaser.unregister(this);
+      this.cached.core.release(this.cached.handle);
+      this.cached = undefined;
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.free();
+  }
+}
+
+export function flattenPoints(points: Points, dim: number, what = 'points', file?: string): { flat: Float64Array; count: number } {
+  if (points instanceof Float64Array) {
+    if (points.length % dim !== 0) {
+      throw new InputError(`flat array length is not a multiple of the input size ${dim}`, { file, field: what, value: points.length });
+    }
+    for (let i = 0; i < points.length; i++) {
+      if (!Number.isFinite(points[i])) throw new InputError('is not a finite number', { file, field: `${what}[${Math.floor(i / dim)}][${i % dim}]`, value: points[i] });
+    }
+    return { flat: points, count: points.length / dim };
+  }
+  if (!Array.isArray(points)) throw new InputError('must be an array of input vectors', { file, field: what, value: points });
+  const flat = new Float64Array(points.length * dim);
+  points.forEach((p, i) => {
+    if (!(Array.isArray(p) || p instanceof Float64Array)) throw new InputError('must be an array of numbers', { file, field: `${what}[${i}]`, value: p });
+    if (p.length !== dim) throw new InputError(`has ${p.length} coordinates, the network has ${dim} inputs`, { file, field: `${what}[${i}]`, value: p });
+    for (let j = 0; j < dim; j++) {
+      const v = p[j];
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new InputError('is not a finite number', { file, field: `${what}[${i}][${j}]`, value: v });
+      flat[i * dim + j] = v;
+    }
+  });
+  return { flat, count: points.length };
+}
+
+export function unflatten(flat: Float64Array, width: number): number[][] {
+  const out: number[][] = [];
+  for (let i = 0; i < flat.length; i += width) out.push(Array.from(flat.subarray(i, i + width)));
+  return out;
+}
+
+export class Network extends CoreBacked {
+  readonly layers: readonly DenseLayer[];
+  readonly inputSize: number;
+  readonly outputSize: number;
+  /** Number of hidden (ReLU) neurons: the length of an activation pattern. */
+  readonly hiddenCount: number;
+  readonly info: NetworkInfo;
+
+  constructor(layers: readonly DenseLayer[], info: NetworkInfo = {}) {
+    super();
+    const file = info.source;
+    if (layers.length === 0) throw new InputError('a network needs at least one layer', { file, field: 'layers' });
+    layers.forEach((l, i) => {
+      const f = `layers[${i}]`;
+      if (!Number.isInteger(l.inputs) || l.inputs <= 0) throw new InputError('input size must be a positive integer', { file, field: `${f}.inputs`, value: l.inputs });
+      if (!Number.isInteger(l.outputs) || l.outputs <= 0) throw new InputError('output size must be a positive integer', { file, field: `${f}.outputs`, value: l.outputs });
+      if (l.weights.length !== l.inputs * l.outputs) throw new InputError(`expected ${l.outputs}x${l.inputs} weights`, { file, field: `${f}.weights`, value: l.weights.length });
+      if (l.bias.length !== l.outputs) throw new InputError(`expected ${l.outputs} biases`, { file, field: `${f}.bias`, value: l.bias.length });
+      if (i > 0 && layers[i - 1].outputs !== l.inputs) {
+        throw new InputError(`expects ${l.inputs} inputs but layer ${i - 1} has ${layers[i - 1].outputs} outputs`, { file, field: `${f}.inputs`, value: l.inputs });
+      }
+      const bad = l.weights.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) throw new InputError('is not a finite number', { file, field: `${f}.weights[${Math.floor(bad / l.inputs)}][${bad % l.inputs}]`, value: l.weights[bad] });
+      const badB = l.bias.findIndex((v) => !Number.isFinite(v));
+      if (badB >= 0) throw new InputError('is not a finite number', { file, field: `${f}.bias[${badB}]`, value: l.bias[badB] });
+    });
+    this.layers = layers;
+    this.inputSize = layers[0].inputs;
+    this.outputSize = layers[layers.length - 1].outputs;
+    this.hiddenCount = layers.reduce((s, l) => s + (l.relu ? l.outputs : 0), 0);
+    if (info.inputBox) checkBox(info.inputBox, this.inputSize, file, 'inputBox');
+    this.info = info;
+  }
+
+  /** Builds a network from nested arrays: `weights[out][in]`, `bias[out]`. */
+  static fromArrays(
+    layers: readonly { weights: readonly (readonly number[])[]; bias: readonly number[]; relu?: boolean }[],
+    info: NetworkInfo = {},
+  ): Network {
+    return new Network(
+      layers.map((l, i) => {
+        const outputs = l.weights.length;
+        const inputs = outputs ? l.weights[0].length : 0;
+        const w = new Float64Array(outputs * inputs);
+        l.weights.forEach((row, r) => {
+          if (row.length !== inputs) throw new InputError(`row has ${row.length} entries, row 0 has ${inputs}`, { file: info.source, field: `layers[${i}].weights[${r}]` });
+          w.set(row, r * inputs);
+        });
+        return { inputs, outputs, weights: w, bias: Float64Array.from(l.bias), relu: l.relu ?? i < layers.length - 1 };
+      }),
+      info,
+    );
+  }
+
+  protected createHandle(core: Core): number {
+    const desc: number[] = [this.layers.length];
+    for (const l of this.layers) desc.push(l.inputs, l.outputs, l.relu ? 1 : 0);
+    const flat = new Float64Array(desc.length + this.layers.reduce((s, l) => s + l.weights.length + l.bias.length, 0));
+    flat.set(desc);
+    let pos = desc.length;
+    for (const l of this.layers) {
+      flat.set(l.weights, pos);
+      pos += l.weights.length;
+      flat.set(l.bias, pos);
+      pos += l.bias.length;
+    }
+    return core.call('network', [flat], ([d]) => core.exports.rr_network_new(d, flat.length));
+  }
+
+  /** Outputs for a batch of inputs, as a flat row-major array (`count × outputSize`). */
+  forwardFlat(flat: Float64Array, count: number): Float64Array {
+    const { core, handle } = this.handle();
+    const [out] = core.run('forward', [flat], [count * this.outputSize], ([xs, o]) => core.exports.rr_network_forward(handle, xs, count, o));
+    return out;
+  }
+
+  /** Outputs for a batch of inputs. */
+  predict(points: Points): number[][] {
+    const { flat, count } = flattenPoints(points, this.inputSize);
+    return unflatten(this.forwardFlat(flat, count), this.outputSize);
+  }
+
+  /** Activation patterns (1 = pre-activation >= 0) for a batch of inputs. */
+  patterns(points: Points): Uint8Array[] {
+    const { flat, count } = flattenPoints(points, this.inputSize);
+    const { core, handle } = this.handle();
+    const h = this.hiddenCount;
+    const [out] = core.run('patterns', [flat], [count * h], ([xs, o]) => core.exports.rr_network_patterns(handle, xs, count, o));
+    const res: Uint8Array[] = [];
+    for (let i = 0; i < count; i++) res.push(Uint8Array.from(out.subarray(i * h, (i + 1) * h)));
+    return res;
+  }
+}
+
+export function checkBox(box: Box, dim: number, file?: string, field = 'inputBox'): void {
+  if (!box || !Array.isArray(box.lower) || !Array.isArray(box.upper)) {
+    throw new InputError('must have arrays "lower" and "upper"', { file, field, value: box });
+  }
+  for (const side of ['lower', 'upper'] as const) {
+    if (box[side].length !== dim) throw new InputError(`has ${box[side].length} bounds, the network has ${dim} inputs`, { file, field: `${field}.${side}`, value: box[side].length });
+    box[side].forEach((v, j) => {
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new InputError('is not a finite number', { file, field: `${field}.${side}[${j}]`, value: v });
+    });
+  }
+  for (let j = 0; j < dim; j++) {
+    if (box.lower[j] > box.upper[j]) {
+      throw new InputError(`lower bound ${box.lower[j]} exceeds upper bound ${box.upper[j]}`, { file, field: `${field}.lower[${j}]`, value: box.lower[j] });
+    }
+  }
+}
+
+/** A box given as one number for every input or an array per input. */
+export function expandBox(lower: unknown, upper: unknown, dim: number, file?: string, field = 'inputBox'): Box {
+  const expand = (v: unknown, side: string): number[] => {
+    if (typeof v === 'number') return new Array(dim).fill(v);
+    if (Array.isArray(v)) return v as number[];
+    throw new InputError('must be a number or an array of numbers', { file, field: `${field}.${side}`, value: v });
+  };
+  const box = { lower: expand(lower, 'lower'), upper: expand(upper, 'upper') };
+  checkBox(box, dim, file, field);
+  return box;
+}

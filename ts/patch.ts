@@ -1,0 +1,73 @@
+/**
+ * Patch networks (METHOD.md §2; twin of crates/core/src/patch.rs), with clamp gating:
+ *
+ *   g_A(x) = ReLU( Σ_i [ReLU(γ s_i + 1) − ReLU(γ s_i)] − m + 1 ),   s_i = b_i − a_i·x,  γ = 1/r
+ *   constant patch:  h_A(x) = d · g_A(x)
+ *   affine patch:    h_A(x) = ReLU(p + H g_A) − ReLU(p − H g_A) − H g_A,   p = C x + d
+ *
+ * g_A = 1 on the region and 0 wherever Σ_i (a_i·x − b_i)⁺ >= r (rows normalised, so r is a
+ * distance in input units): the patch is exactly p on A and exactly 0 beyond r from every face
+ * set, with no domain-wide constant K.
+ */
+import type { MinimalityProof } from './region.js';
+
+export interface PatchNetwork {
+  kind: 'constant' | 'affine';
+  /** Support rows a_i·x <= b_i, row-major `m × inputs`, ‖a_i‖₂ = 1. */
+  A: Float64Array;
+  b: Float64Array;
+  /** Locality radius r (input units). */
+  radius: number;
+  /** Affine part (affine patches only), `outputs × inputs`. */
+  C?: Float64Array;
+  d: Float64Array;
+  /** Clamp bounds H_j >= max over the region of |p_j| (affine patches only). */
+  H?: Float64Array;
+}
+
+/** What a patch repairs and how well: reported and saved with the patch. */
+export interface PatchRegionInfo {
+  /** Indices (into the repaired points) of the points in this linear region. */
+  points: number[];
+  /** Activation pattern as a hex string (4 neurons per digit, first neuron = high bit). */
+  pattern: string;
+  /** Rows of the region: hidden-neuron half-spaces + 2 box faces per input. */
+  constraints: number;
+  /** ‖p‖∞ over the region. */
+  patchNorm: number;
+  /** t_LB: no affine patch on this region has a smaller norm. */
+  lowerBound: number;
+  minimalityProof: MinimalityProof;
+}
+
+export interface RegionPatch extends PatchNetwork {
+  region: PatchRegionInfo;
+}
+
+export function patternHex(p: ArrayLike<number>): string {
+  let s = '';
+  for (let i = 0; i < p.length; i += 4) {
+    let v = 0;
+    for (let j = 0; j < 4; j++) v = (v << 1) | (i + j < p.length && p[i + j] ? 1 : 0);
+    s += v.toString(16);
+  }
+  return s;
+}
+
+/** The flat description `rr_repaired_add_patch` expects. */
+export function patchDescriptor(p: PatchNetwork, k: number): Float64Array {
+  const m = p.b.length;
+  const parts: ArrayLike<number>[] = [[m, p.radius, p.kind === 'affine' ? 1 : 0], p.A, p.b, p.d];
+  if (p.kind === 'affine') {
+    if (!p.C || !p.H) throw new Error('affine patch without C or H');
+    parts.push(p.C, p.H);
+  }
+  const out = new Float64Array(parts.reduce((s, a) => s + a.length, 0));
+  let pos = 0;
+  for (const a of parts) {
+    out.set(a, pos);
+    pos += a.length;
+  }
+  if (p.d.length !== k) throw new Error(`patch has ${p.d.length} outputs, expected ${k}`);
+  return out;
+}

@@ -1,0 +1,206 @@
+/**
+ * Linear regions and their local affine maps (twin of crates/core/src/region.rs). The
+ * H-representation, the map F x + e and the LPs over the region all live in the core; this class
+ * holds the handle and copies fields out on demand.
+ */
+import { InputError, WasmError } from './errors.js';
+import { type Box, type Network, checkBox, flattenPoints } from './network.js';
+import { type Spec, specRows } from './spec.js';
+import { getCore, type Core } from './wasm/raw.js';
+
+/** max of a linear function over a region, certified from both sides. */
+export interface RegionMax {
+  /** Value at `x`, a point of the region: the true maximum is at least this. */
+  lower: number;
+  /** Weak-duality bound: the true maximum is at most this. */
+  upper: number;
+  x: Float64Array;
+  /** How far `x` is outside the region (rounding), in input units. */
+  infeasibility: number;
+}
+
+export type MinimalityProof = 'not-needed' | 'constant-patch' | 'full-lp';
+
+/** The fast path of METHOD.md §3 on one region. */
+export interface ConstantPatchResult {
+  /** `full-lp` here means: the constant patch did not prove minimality, run the full LP. */
+  proof: MinimalityProof;
+  /** t_LB: no affine patch on the region has a smaller L∞ norm. */
+  lowerBound: number;
+  /** ‖d‖∞ of the constant patch (Infinity if none exists). */
+  norm: number;
+  /** The constant patch, or null when no constant patch satisfies the spec on the region. */
+  d: Float64Array | null;
+  /** Per spec row j, max over the region of P_j f(x) − q_j (certified interval). */
+  worstLower: Float64Array;
+  worstUpper: Float64Array;
+  /** Per spec row, a region point attaining worstLower. */
+  witnesses: Float64Array[];
+  lps: number;
+  /** Rounding slack of the certified LP bounds, in patch-norm units. */
+  rounding: number;
+}
+
+const releaser = new FinalizationRegistry<{ core: Core; handle: number }>(({ core, handle }) => {
+  try {
+    core.release(handle);
+  } catch {
+    /* instance gone */
+  }
+});
+
+export class LinearRegion {
+  readonly inputSize: number;
+  readonly outputSize: number;
+  /** Number of neuron half-spaces (hidden neurons minus those constant on the region). */
+  readonly neuronRows: number;
+  readonly hiddenCount: number;
+  readonly constantNeurons: number;
+  readonly box: Box;
+  private readonly core: Core;
+  private handle: number;
+
+  private constructor(core: Core, handle: number, box: Box) {
+    this.core = core;
+    this.handle = handle;
+    this.box = box;
+    const [info] = core.run('region info', [], [6], ([o]) => core.exports.rr_region_info(handle, o));
+    this.inputSize = info[0];
+    this.outputSize = info[1];
+    this.neuronRows = info[2];
+    this.hiddenCount = info[3];
+    this.constantNeurons = info[4];
+    releaser.register(this, { core, handle }, this);
+  }
+
+  /** The linear region of `x` inside `box`. */
+  static ofPoint(net: Network, x: readonly number[] | Float64Array, box: Box): LinearRegion {
+    checkBox(box, net.inputSize);
+    const { flat } = flattenPoints([x], net.inputSize, 'point');
+    const { core, handle: nh } = net.handle();
+    const h = core.call('linear region', [flat, box.lower, box.upper], ([px, lo, hi]) => core.exports.rr_region_new(nh, px, lo, hi));
+    return new LinearRegion(core, h, box);
+  }
+
+  /** The set of box inputs with activation pattern `pattern` (possibly empty). */
+  static ofPattern(net: Network, pattern: ArrayLike<number>, box: Box): LinearRegion {
+    checkBox(box, net.inputSize);
+    if (pattern.length !== net.hiddenCount) throw new InputError(`has ${pattern.length} entries, the network has ${net.hiddenCount} hidden neurons`, { field: 'pattern', value: pattern.length });
+    const { core, handle: nh } = net.handle();
+    const h = core.call('linear region', [pattern, box.lower, box.upper], ([pp, lo, hi]) => core.exports.rr_region_of_pattern(nh, pp, lo, hi));
+    return new LinearRegion(core, h, box);
+  }
+
+  private live(): number {
+    if (this.handle <= 0) throw new WasmError('this LinearRegion was freed');
+    if (this.core !== getCore()) throw new WasmError('this LinearRegion belongs to a WebAssembly instance that was discarded');
+    return this.handle;
+  }
+
+  private read(what: number, len: number): Float64Array {
+    const h = this.live();
+    return this.core.run('region read', [], [len], ([o]) => this.core.exports.rr_region_read(h, what, o))[0];
+  }
+
+  /** Neuron half-spaces a_i·x <= b_i (row-major, ‖a_i‖₂ = 1). */
+  get A(): Float64Array {
+    return this.read(0, this.neuronRows * this.inputSize);
+  }
+  get b(): Float64Array {
+    return this.read(1, this.neuronRows);
+  }
+  /** Local affine map f(x) = F x + e on the region: F is outputs × inputs. */
+  get F(): Float64Array {
+    return this.read(2, this.outputSize * this.inputSize);
+  }
+  get e(): Float64Array {
+    return this.read(3, this.outputSize);
+  }
+  get pattern(): Uint8Array {
+    return Uint8Array.from(this.read(4, this.hiddenCount));
+  }
+  /** Hidden-neuron index of each row of A. */
+  get neuronIndex(): Int32Array {
+    return Int32Array.from(this.read(5, this.neuronRows));
+  }
+
+  /** Rows of the region counting the box faces (what the paper calls the region's constraints). */
+  get constraintCount(): number {
+    return this.neuronRows + 2 * this.inputSize;
+  }
+
+  private solution(out: Float64Array): RegionMax {
+    return { lower: out[0], upper: out[1], infeasibility: out[2], x: out.slice(4) };
+  }
+
+  /** max over the region of w·(F x + e). Successive calls warm-start. */
+  maxOutput(w: ArrayLike<number>): RegionMax {
+    if (w.length !== this.outputSize) throw new InputError(`has ${w.length} entries, the network has ${this.outputSize} outputs`, { field: 'objective' });
+    const h = this.live();
+    const [out] = this.core.run('max over region', [w], [4 + this.inputSize], ([pw, o]) => this.core.exports.rr_region_max_output(h, pw, o));
+    return this.solution(out);
+  }
+
+  /** max over the region of c·x. */
+  maximize(c: ArrayLike<number>): RegionMax {
+    if (c.length !== this.inputSize) throw new InputError(`has ${c.length} entries, the network has ${this.inputSize} inputs`, { field: 'objective' });
+    const h = this.live();
+    const [out] = this.core.run('max over region', [c], [4 + this.inputSize], ([pc, o]) => this.core.exports.rr_region_maximize(h, pc, o));
+    return this.solution(out);
+  }
+
+  /** Lower bound t_LB and the constant patch (METHOD.md §3). */
+  constantPatch(spec: Spec): ConstantPatchResult {
+    if (spec.outputs !== this.outputSize) throw new InputError(`spec has ${spec.outputs} outputs, the network has ${this.outputSize}`, { field: 'spec' });
+    const rows = specRows(spec);
+    const k = this.outputSize;
+    const n = this.inputSize;
+    const h = this.live();
+    const [out] = this.core.run('minimal patch', [spec.P, spec.q], [7 + k + 2 * rows + rows * n], ([pp, pq, o]) =>
+      this.core.exports.rr_region_minimal_patch(h, pp, pq, rows, o),
+    );
+    const proof: MinimalityProof = out[0] === 0 ? 'not-needed' : out[0] === 1 ? 'constant-patch' : 'full-lp';
+    const d = out.slice(7, 7 + k);
+    let pos = 7 + k;
+    const worstLower = out.slice(pos, pos + rows);
+    pos += rows;
+    const worstUpper = out.slice(pos, pos + rows);
+    pos += rows;
+    const witnesses: Float64Array[] = [];
+    for (let j = 0; j < rows; j++) witnesses.push(out.slice(pos + j * n, pos + (j + 1) * n));
+    return { proof, lowerBound: out[1], norm: out[2], d: Number.isNaN(d[0]) ? null : d, worstLower, worstUpper, witnesses, lps: out[4], rounding: out[6] };
+  }
+
+  /**
+   * Rows for the support network: with `prune`, only rows not implied by the others (LP test,
+   * certified), plus the box faces the neuron rows do not imply; without, every neuron row and
+   * every box face. Returned row-major, normalised.
+   */
+  supportRows(prune: boolean, tol = 1e-9): { A: Float64Array; b: Float64Array } {
+    const h = this.live();
+    const m = this.core.call('support rows', [], () => this.core.exports.rr_region_support_rows(h, prune ? 1 : 0, tol));
+    const A = this.read(6, m * this.inputSize);
+    const b = this.read(7, m);
+    return { A, b };
+  }
+
+  free(): void {
+    if (this.handle > 0) {
+      releaser.unregister(this);
+      this.core.release(this.handle);
+      this.handle = 0;
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.free();
+  }
+}
+
+/** Σ_i (a_i·x − b_i)⁺ at each point: a patch with these rows and radius r is 0 where this >= r. */
+export function slackExcess(A: Float64Array, b: Float64Array, n: number, points: Float64Array): Float64Array {
+  const core = getCore();
+  const m = b.length;
+  const count = points.length / n;
+  return core.run('slack excess', [A, b, points], [count], ([pa, pb, px, o]) => core.exports.rr_slack_excess(pa, pb, m, n, px, count, o))[0];
+}

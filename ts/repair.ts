@@ -1,0 +1,343 @@
+/**
+ * Point-wise repair (REASSURE, METHOD.md §2–§4): group the buggy points by linear region, find
+ * each region's minimal patch (lower bound + constant patch, else the full LP), wrap it in a
+ * patch network with a locality radius that keeps every other buggy point outside its band, and
+ * assemble f̂ = f + Σ h_A.
+ */
+import { AbortError, InputError, LpError, RepairError, throwIfAborted } from './errors.js';
+import { GlpkBackend } from './lp/glpk.js';
+import type { LpBackend } from './lp/backend.js';
+import { buildFullPatchLp } from './lp/full-lp.js';
+import { type Box, type Network, type Points, checkBox, flattenPoints } from './network.js';
+import { type RegionPatch, patternHex } from './patch.js';
+import { LinearRegion, type MinimalityProof, slackExcess } from './region.js';
+import { RepairedNetwork } from './repaired.js';
+import { type RepairReport, buildReport } from './report.js';
+import { type Spec, intersectSpecs, labelSpec, specViolation } from './spec.js';
+import { getCore, init } from './wasm/raw.js';
+
+export interface RepairProgress {
+  phase: 'regions' | 'assembly' | 'done';
+  /** Regions processed so far, and in all. */
+  done: number;
+  total: number;
+  elapsedMs: number;
+}
+
+export interface RepairOptions {
+  /** The buggy inputs. */
+  points: Points;
+  /** Φ_out for every point, or one per point. Alternatively `labels`. */
+  spec?: Spec | readonly Spec[];
+  /** Label spec(s): one label for every point or one per point. */
+  labels?: number | readonly number[];
+  /** Margin for label specs (default 0: the label must be a non-strict argmax). */
+  margin?: number;
+  /** Input domain that bounds every linear region. Default: the range the model declares. */
+  inputBox?: Box;
+  /**
+   * Largest locality radius r (input units). Each patch gets r_A = min(radius, half the
+   * smallest face distance from its region to any other buggy point), so no buggy point lies in
+   * another region's band. Default: 1e-3 × the narrowest side of the input box.
+   */
+  radius?: number;
+  /**
+   * Drop redundant region rows from the supports (LP per row; exact up to `1e-9`). Default
+   * `auto`: on for inputs of dimension <= 16.
+   */
+  prune?: boolean | 'auto';
+  /** Backend for the full LP (default glpk.js). */
+  lp?: LpBackend;
+  /** Tolerance when counting a point as fixed: violation <= tolerance · (1 + max|y|). */
+  tolerance?: number;
+  onProgress?: (e: RepairProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface RepairResult {
+  network: RepairedNetwork;
+  report: RepairReport;
+}
+
+export interface RegionTiming {
+  regionMs: number;
+  lpMs: number;
+  assemblyMs: number;
+}
+
+const now = () => performance.now();
+
+/** Yields to the event loop so that an AbortSignal can fire during long synchronous work. */
+function yieldToEventLoop(): Promise<void> {
+  if (typeof setImmediate === 'function') return new Promise((r) => setImmediate(r));
+  return new Promise((r) => setTimeout(r, 0));
+}
+
+export function resolveSpecs(network: Network, count: number, opts: Pick<RepairOptions, 'spec' | 'labels' | 'margin'>): Spec[] {
+  const k = network.outputSize;
+  if (opts.spec !== undefined && opts.labels !== undefined) throw new InputError('give either "spec" or "labels", not both', { field: 'spec' });
+  let specs: Spec[];
+  if (opts.spec !== undefined) {
+    if (Array.isArray(opts.spec)) {
+      if (opts.spec.length !== count) throw new InputError(`has ${opts.spec.length} specs for ${count} points`, { field: 'spec', value: opts.spec.length });
+      specs = [...(opts.spec as Spec[])];
+    } else {
+      specs = new Array(count).fill(opts.spec as Spec);
+    }
+  } else if (opts.labels !== undefined) {
+    const labels = typeof opts.labels === 'number' ? new Array(count).fill(opts.labels) : [...opts.labels];
+    if (labels.length !== count) throw new InputError(`has ${labels.length} labels for ${count} points`, { field: 'labels', value: labels.length });
+    const cache = new Map<number, Spec>();
+    specs = labels.map((y, i) => {
+      let s = cache.get(y);
+      if (!s) {
+        s = labelSpec(y, k, { margin: opts.margin, field: typeof opts.labels === 'number' ? 'label' : `labels[${i}]` });
+        cache.set(y, s);
+      }
+      return s;
+    });
+  } else {
+    throw new InputError('no specification: give "spec" (P y <= q) or "labels"', { field: 'spec' });
+  }
+  specs.forEach((s, i) => {
+    if (s.outputs !== k) throw new InputError(`has ${s.outputs} outputs, the network has ${k}`, { field: `spec[${i}]`, value: s.outputs });
+  });
+  return specs;
+}
+
+export function defaultRadius(box: Box): number {
+  let side = Infinity;
+  for (let j = 0; j < box.lower.length; j++) {
+    const w = box.upper[j] - box.lower[j];
+    if (w > 0) side = Math.min(side, w);
+  }
+  return Number.isFinite(side) ? 1e-3 * side : 1e-3;
+}
+
+interface Group {
+  key: string;
+  points: number[];
+}
+
+/** Repairs the linear region of every buggy point. */
+export async function repair(network: Network, opts: RepairOptions): Promise<RepairResult> {
+  await init();
+  const t0 = now();
+  const n = network.inputSize;
+  const k = network.outputSize;
+  throwIfAborted(opts.signal);
+  const { flat, count } = flattenPoints(opts.points, n);
+  if (count === 0) throw new InputError('there are no points to repair', { field: 'points' });
+  const specs = resolveSpecs(network, count, opts);
+  const box = opts.inputBox ?? network.info.inputBox;
+  if (!box) {
+    throw new InputError('no input domain: give an input box (the linear regions must be bounded for a finite minimal patch); the model declares no input range', {
+      field: 'inputBox',
+    });
+  }
+  checkBox(box, n);
+  for (let i = 0; i < count; i++) {
+    for (let j = 0; j < n; j++) {
+      const v = flat[i * n + j];
+      if (v < box.lower[j] || v > box.upper[j]) {
+        throw new InputError(`lies outside the input box [${box.lower[j]}, ${box.upper[j]}]`, { field: `points[${i}][${j}]`, value: v });
+      }
+    }
+  }
+  const rMax = opts.radius ?? defaultRadius(box);
+  if (!(Number.isFinite(rMax) && rMax > 0)) throw new InputError('must be a finite number > 0', { field: 'radius', value: rMax });
+  const prune = opts.prune === undefined || opts.prune === 'auto' ? n <= 16 : opts.prune;
+  const tolerance = opts.tolerance ?? 1e-9;
+  const backend = opts.lp ?? new GlpkBackend();
+
+  // Group points by activation pattern: one patch per linear region.
+  const yOrig = network.forwardFlat(flat, count);
+  const patterns = network.patterns(flat);
+  const groups: Group[] = [];
+  const byKey = new Map<string, Group>();
+  patterns.forEach((p, i) => {
+    const key = patternHex(p);
+    let g = byKey.get(key);
+    if (!g) {
+      g = { key, points: [] };
+      byKey.set(key, g);
+      groups.push(g);
+    }
+    g.points.push(i);
+  });
+
+  const patches: RegionPatch[] = [];
+  const timings: RegionTiming[] = [];
+  const patchLpMs: number[] = [];
+  const skipped: { points: number[]; reason: string }[] = [];
+  let lastYield = now();
+  const progress = (phase: RepairProgress['phase'], done: number) =>
+    opts.onProgress?.({ phase, done, total: groups.length, elapsedMs: now() - t0 });
+  progress('regions', 0);
+
+  for (let gi = 0; gi < groups.length; gi++) {
+    if (now() - lastYield > 20) {
+      await yieldToEventLoop();
+      lastYield = now();
+    }
+    if (opts.signal?.aborted) throw new AbortError(opts.signal.reason);
+    const g = groups[gi];
+    const ta = now();
+    const region = LinearRegion.ofPoint(network, flat.subarray(g.points[0] * n, (g.points[0] + 1) * n), box);
+    try {
+      const spec = intersectSpecs(g.points.map((i) => specs[i]));
+      const tb = now();
+      const cp = region.constantPatch(spec);
+      let proof: MinimalityProof = cp.proof;
+      let patchNorm = cp.norm;
+      let kind: 'constant' | 'affine' = 'constant';
+      let C: Float64Array | undefined;
+      let d = cp.d;
+      let H: Float64Array | undefined;
+      if (cp.proof === 'not-needed') {
+        skipped.push({ points: g.points, reason: 'the spec already holds on the whole linear region' });
+        timings.push({ regionMs: tb - ta, lpMs: now() - tb, assemblyMs: 0 });
+        progress('regions', gi + 1);
+        continue;
+      }
+      if (cp.proof === 'full-lp') {
+        const full = await solveFullLp(region, spec, backend, prune);
+        C = full.C;
+        d = full.d;
+        H = full.H;
+        patchNorm = full.norm;
+        kind = 'affine';
+        if (cp.d && cp.norm <= full.norm) {
+          // The LP optimum cannot beat a feasible constant patch by definition; keep the simpler.
+          kind = 'constant';
+          d = cp.d;
+          patchNorm = cp.norm;
+          C = undefined;
+          H = undefined;
+        }
+        proof = 'full-lp';
+      }
+      const tc = now();
+      const support = region.supportRows(prune);
+      patches.push({
+        kind,
+        A: support.A,
+        b: support.b,
+        radius: rMax,
+        C,
+        d: d!,
+        H,
+        region: {
+          points: g.points,
+          pattern: g.key,
+          constraints: region.constraintCount,
+          patchNorm,
+          lowerBound: cp.lowerBound,
+          minimalityProof: proof,
+        },
+      });
+      timings.push({ regionMs: tb - ta, lpMs: tc - tb, assemblyMs: now() - tc });
+      patchLpMs.push(tc - tb);
+    } finally {
+      region.free();
+    }
+    progress('regions', gi + 1);
+  }
+
+  // Radii: no buggy point may sit in another region's band (where the patch is partly on).
+  progress('assembly', groups.length);
+  const ta = now();
+  const notes: string[] = [];
+  for (const p of patches) {
+    const own = new Set(p.region.points);
+    const others: number[] = [];
+    for (let i = 0; i < count; i++) if (!own.has(i)) others.push(i);
+    if (others.length === 0) continue;
+    const xs = new Float64Array(others.length * n);
+    others.forEach((i, j) => xs.set(flat.subarray(i * n, (i + 1) * n), j * n));
+    const excess = slackExcess(p.A, p.b, n, xs);
+    let closest = Infinity;
+    excess.forEach((v, j) => {
+      if (v > 0) closest = Math.min(closest, v);
+      else notes.push(`point ${others[j]} lies on the closed linear region of point ${p.region.points[0]} (a shared face); both patches apply there`);
+    });
+    if (Number.isFinite(closest)) p.radius = Math.min(p.radius, closest / 2);
+  }
+  const repaired = new RepairedNetwork(network, patches, box);
+  const yRep = repaired.forwardFlat(flat, count);
+  const assemblyMs = now() - ta;
+
+  const fixed: boolean[] = [];
+  const buggy: boolean[] = [];
+  for (let i = 0; i < count; i++) {
+    const yo = yOrig.subarray(i * k, (i + 1) * k);
+    const yr = yRep.subarray(i * k, (i + 1) * k);
+    const scale = 1 + yr.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
+    buggy.push(specViolation(specs[i], yo) > 0);
+    fixed.push(specViolation(specs[i], yr) <= tolerance * scale);
+  }
+  progress('done', groups.length);
+  const report = buildReport({
+    backend: backend.name,
+    flavour: getCore().flavour,
+    patches,
+    buggy,
+    fixed,
+    skipped,
+    timings,
+    patchLpMs,
+    assemblyMs,
+    totalMs: now() - t0,
+    tolerance,
+    notes,
+  });
+  if (report.result.status === 'failed') {
+    // Never hand back a network that fails its own check silently: the report says which points.
+    report.notes.push('some points are not fixed; see result.unfixedPoints');
+  }
+  return { network: repaired, report };
+}
+
+/** The full LP, then an independent check of its answer on the region by the core's LPs. */
+async function solveFullLp(region: LinearRegion, spec: Spec, backend: LpBackend, prune: boolean) {
+  const n = region.inputSize;
+  const k = region.outputSize;
+  const rows = prune ? region.supportRows(true) : { A: region.A, b: region.b };
+  const { lp, decode } = buildFullPatchLp(
+    { n, k, G: rows.A, h: rows.b, lower: region.box.lower, upper: region.box.upper, F: region.F, e: region.e },
+    spec,
+  );
+  const sol = await backend.solve(lp, 'full minimal-patch LP');
+  const { C, d } = decode(sol.x);
+  // Certify: the spec holds on the region with the patch, and the patch's norm, by core LPs.
+  const F = region.F;
+  const e = region.e;
+  let residual = -Infinity;
+  for (let j = 0; j < spec.q.length; j++) {
+    const c = new Float64Array(n);
+    let constant = -spec.q[j];
+    for (let i = 0; i < k; i++) {
+      const pji = spec.P[j * k + i];
+      if (pji === 0) continue;
+      for (let cc = 0; cc < n; cc++) c[cc] += pji * (F[i * n + cc] + C[i * n + cc]);
+      constant += pji * (e[i] + d[i]);
+    }
+    residual = Math.max(residual, region.maximize(c).upper + constant);
+  }
+  const scale = 1 + Math.abs(sol.objective) + e.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
+  if (residual > 1e-7 * scale) {
+    throw new LpError(`full minimal-patch LP: the patch from ${backend.name} violates the spec on the region by ${residual} (tolerance ${1e-7 * scale})`);
+  }
+  const H = new Float64Array(k);
+  for (let i = 0; i < k; i++) {
+    const ci = C.subarray(i * n, (i + 1) * n);
+    const up = region.maximize(ci).upper + d[i];
+    const dn = region.maximize(ci.map((v) => -v)).upper - d[i];
+    H[i] = Math.max(0, up, dn);
+  }
+  const norm = H.reduce((a, v) => Math.max(a, v), 0);
+  if (!(norm <= sol.objective * (1 + 1e-6) + 1e-9 * scale)) {
+    throw new RepairError(`full minimal-patch LP: certified patch norm ${norm} exceeds the LP optimum ${sol.objective}`);
+  }
+  return { C, d, H, norm, residual };
+}

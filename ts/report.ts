@@ -1,0 +1,108 @@
+/**
+ * The repair report: JSON with stable keys (schemaVersion 1). Adding keys is allowed within a
+ * schema version; renaming or removing one bumps it.
+ */
+import type { RegionPatch } from './patch.js';
+import type { MinimalityProof } from './region.js';
+import type { RegionTiming } from './repair.js';
+import { VERSION } from './version.js';
+
+export interface RegionReport {
+  /** Indices of the repaired points in this region. */
+  points: number[];
+  pattern: string;
+  /** Rows of the linear region: hidden-neuron half-spaces + 2 box faces per input. */
+  constraints: number;
+  /** Rows kept in the support network after dropping redundant ones. */
+  supportRows: number;
+  patchKind: 'constant' | 'affine';
+  patchNorm: number;
+  lowerBound: number;
+  minimalityProof: MinimalityProof;
+  radius: number;
+  lpMs: number;
+}
+
+export interface RepairReport {
+  schemaVersion: 1;
+  tool: { name: 'relu-repair'; version: string; wasm: 'simd' | 'scalar'; lp: string; regionLp: 'core-simplex' };
+  result: {
+    status: 'repaired' | 'failed' | 'nothing-to-repair';
+    buggyPoints: number;
+    fixedPoints: number;
+    /** Points given for repair (buggy or not). */
+    points: number;
+    regions: number;
+    maxPatchNorm: number;
+    /** Points that do not satisfy their spec after repair (indices). */
+    unfixedPoints: number[];
+  };
+  regions: RegionReport[];
+  /** Regions that needed no patch (the spec already held on all of them). */
+  unchangedRegions: { points: number[]; reason: string }[];
+  timingsMs: { total: number; regions: number; lp: number; assembly: number };
+  tolerances: {
+    /** A point counts as fixed when max_j(P_j y − q_j) <= fixed · (1 + max|y|). */
+    fixed: number;
+    /** The constant patch is proven minimal when its norm <= t_LB · (1 + minimality). */
+    minimality: number;
+  };
+  notes: string[];
+}
+
+export function buildReport(a: {
+  backend: string;
+  flavour: 'simd' | 'scalar';
+  patches: readonly RegionPatch[];
+  buggy: boolean[];
+  fixed: boolean[];
+  skipped: { points: number[]; reason: string }[];
+  timings: RegionTiming[];
+  /** LP time of each patch's region, aligned with `patches`. */
+  patchLpMs: number[];
+  assemblyMs: number;
+  totalMs: number;
+  tolerance: number;
+  notes: string[];
+}): RepairReport {
+  const regions: RegionReport[] = a.patches.map((p, i) => ({
+    points: p.region.points,
+    pattern: p.region.pattern,
+    constraints: p.region.constraints,
+    supportRows: p.b.length,
+    patchKind: p.kind,
+    patchNorm: p.region.patchNorm,
+    lowerBound: p.region.lowerBound,
+    minimalityProof: p.region.minimalityProof,
+    radius: p.radius,
+    lpMs: a.patchLpMs[i],
+  }));
+  const unfixed = a.fixed.flatMap((f, i) => (f ? [] : [i]));
+  const buggyCount = a.buggy.filter(Boolean).length;
+  const fixedBuggy = a.buggy.filter((b, i) => b && a.fixed[i]).length;
+  const status = unfixed.length > 0 ? 'failed' : a.patches.length === 0 ? 'nothing-to-repair' : 'repaired';
+  const sum = (f: (t: RegionTiming) => number) => a.timings.reduce((s, t) => s + f(t), 0);
+  return {
+    schemaVersion: 1,
+    tool: { name: 'relu-repair', version: VERSION, wasm: a.flavour, lp: a.backend, regionLp: 'core-simplex' },
+    result: {
+      status,
+      buggyPoints: buggyCount,
+      fixedPoints: fixedBuggy,
+      points: a.fixed.length,
+      regions: regions.length,
+      maxPatchNorm: regions.reduce((m, r) => Math.max(m, r.patchNorm), 0),
+      unfixedPoints: unfixed,
+    },
+    regions,
+    unchangedRegions: a.skipped,
+    timingsMs: {
+      total: a.totalMs,
+      regions: sum((t) => t.regionMs),
+      lp: sum((t) => t.lpMs),
+      assembly: sum((t) => t.assemblyMs) + a.assemblyMs,
+    },
+    tolerances: { fixed: a.tolerance, minimality: 1e-9 },
+    notes: a.notes,
+  };
+}

@@ -1,0 +1,264 @@
+/**
+ * Raw bindings to the C-ABI WebAssembly core (crates/wasm). Only numbers and handles cross this
+ * boundary: inputs are copied into buffers from `rr_alloc`, outputs read back through fresh
+ * Float64Array views (any call may grow memory and detach older views), buffers are freed in
+ * `finally`. A trap discards the instance: callers get a {@link WasmError} and the next call runs
+ * on a fresh instance of the same compiled module.
+ */
+import { InputError, LpError, WasmError } from '../errors.js';
+
+export type Flavour = 'simd' | 'scalar';
+
+export interface RawExports {
+  memory: WebAssembly.Memory;
+  rr_alloc(bytes: number): number;
+  rr_free(ptr: number, bytes: number): void;
+  rr_message_ptr(): number;
+  rr_message_len(): number;
+  rr_version(): number;
+  rr_reserve_memory(bytes: number): number;
+  rr_debug_panic(): number;
+  rr_release(h: number): number;
+  rr_live_objects(): number;
+  rr_network_new(desc: number, len: number): number;
+  rr_network_info(h: number, out: number): number;
+  rr_network_forward(h: number, xs: number, n: number, out: number): number;
+  rr_network_patterns(h: number, xs: number, n: number, out: number): number;
+  rr_region_new(net: number, x: number, lo: number, hi: number): number;
+  rr_region_of_pattern(net: number, pat: number, lo: number, hi: number): number;
+  rr_region_info(h: number, out: number): number;
+  rr_region_read(h: number, what: number, out: number): number;
+  rr_region_support_rows(h: number, prune: number, tol: number): number;
+  rr_region_max_output(h: number, w: number, out: number): number;
+  rr_region_maximize(h: number, c: number, out: number): number;
+  rr_region_minimal_patch(h: number, p: number, q: number, rows: number, out: number): number;
+  rr_slack_excess(a: number, b: number, m: number, n: number, xs: number, npts: number, out: number): number;
+  rr_repaired_new(net: number): number;
+  rr_repaired_add_patch(h: number, desc: number, len: number): number;
+  rr_repaired_forward(h: number, xs: number, n: number, out: number): number;
+  rr_repaired_supports(h: number, xs: number, n: number, out: number): number;
+}
+
+/** Smallest module that uses a v128 instruction (i32.const 0; i8x16.splat): validates iff SIMD. */
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 8, 1, 6, 0, 65, 0, 253, 15, 11,
+]);
+
+export function simdSupported(): boolean {
+  try {
+    return WebAssembly.validate(SIMD_PROBE);
+  } catch {
+    return false;
+  }
+}
+
+const WASM_FILES: Record<Flavour, string> = { simd: 'relu_repair_simd.wasm', scalar: 'relu_repair.wasm' };
+
+declare const __RELU_REPAIR_PKG__: string | undefined;
+/** Where pkg/ lives relative to this module: set by the bundler for dist/, else the source tree. */
+const PKG_BASE: string = typeof __RELU_REPAIR_PKG__ === 'string' ? __RELU_REPAIR_PKG__ : '../../pkg/';
+
+export function defaultWasmUrl(flavour: Flavour): URL {
+  return new URL(PKG_BASE + WASM_FILES[flavour], import.meta.url);
+}
+
+async function fetchBytes(url: URL): Promise<Uint8Array> {
+  if (url.protocol === 'file:') {
+    const fs = await import('node:fs/promises');
+    const { fileURLToPath } = await import('node:url');
+    const path = fileURLToPath(url);
+    try {
+      return new Uint8Array(await fs.readFile(path));
+    } catch (e) {
+      throw new WasmError(`cannot read the WebAssembly core at ${path}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  const res = await fetch(url);
+  if (!res.ok) throw new WasmError(`cannot fetch the WebAssembly core from ${url.href}: HTTP ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+export type WasmSource = BufferSource | WebAssembly.Module | URL | string;
+
+export interface InitOptions {
+  /** The core's bytes, a compiled module, or where to load it from. Default: the package's pkg/. */
+  wasm?: WasmSource;
+  /** Which build to load when `wasm` is not given. Default `auto`: SIMD when the runtime has it. */
+  flavour?: Flavour | 'auto';
+}
+
+let generationCounter = 0;
+
+export class Core {
+  readonly flavour: Flavour;
+  readonly coreVersion: string;
+  /** Distinguishes instances: handles from an older (trapped) instance are never reused. */
+  readonly generation: number;
+  private ex: RawExports;
+  private dead = false;
+
+  constructor(
+    private readonly module: WebAssembly.Module,
+    instance: WebAssembly.Instance,
+    flavour: Flavour,
+  ) {
+    this.ex = instance.exports as unknown as RawExports;
+    this.generation = ++generationCounter;
+    this.guard(() => this.ex.rr_version());
+    const meta = JSON.parse(this.message()) as { core: string; simd: boolean };
+    this.coreVersion = meta.core;
+    this.flavour = meta.simd ? 'simd' : 'scalar';
+    if (this.flavour !== flavour) {
+      throw new WasmError(`the ${flavour} core reports simd=${meta.simd}; wrong file?`);
+    }
+  }
+
+  get isDead(): boolean {
+    return this.dead;
+  }
+
+  /** A fresh instance of the same compiled module (after a trap). */
+  respawn(): Core {
+    return new Core(this.module, new WebAssembly.Instance(this.module, {}), this.flavour);
+  }
+
+  /** Runs an export, turning a trap into a WasmError and retiring this instance. */
+  guard<T>(fn: () => T): T {
+    if (this.dead) throw new WasmError('this WebAssembly instance trapped earlier and was discarded');
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof WebAssembly.RuntimeError || e instanceof RangeError) {
+        this.dead = true;
+        if (current === this) current = undefined;
+        throw new WasmError(`the WebAssembly core trapped (${(e as Error).message}); its instance was discarded`, { cause: e });
+      }
+      throw e;
+    }
+  }
+
+  message(): string {
+    const ptr = this.ex.rr_message_ptr();
+    const len = this.ex.rr_message_len();
+    return new TextDecoder().decode(new Uint8Array(this.ex.memory.buffer, ptr, len));
+  }
+
+  /** Throws the typed error for a negative status. */
+  check(status: number, context: string): number {
+    if (status >= 0) return status;
+    const msg = this.message();
+    if (status === -1) throw new InputError(msg);
+    if (status === -2) throw new LpError(`${context}: ${msg}`);
+    throw new WasmError(`${context}: ${msg}`);
+  }
+
+  get exports(): RawExports {
+    return this.ex;
+  }
+
+  /**
+   * Copies `inputs` into linear memory, allocates `outLens` f64 outputs, runs `fn` with the
+   * pointers (inputs first), checks its status and returns the outputs as fresh arrays.
+   */
+  run(context: string, inputs: ArrayLike<number>[], outLens: number[], fn: (ptrs: number[]) => number): Float64Array[] {
+    return this.exec(context, inputs, outLens, fn).outputs;
+  }
+
+  /** Like {@link run} for calls that return a count or a handle (>= 0) instead of outputs. */
+  call(context: string, inputs: ArrayLike<number>[], fn: (ptrs: number[]) => number): number {
+    return this.exec(context, inputs, [], fn).status;
+  }
+
+  private exec(context: string, inputs: ArrayLike<number>[], outLens: number[], fn: (ptrs: number[]) => number): { status: number; outputs: Float64Array[] } {
+    return this.guard(() => {
+      const ex = this.ex;
+      const sizes = [...inputs.map((a) => a.length), ...outLens];
+      const ptrs: number[] = [];
+      try {
+        for (const n of sizes) ptrs.push(ex.rr_alloc(Math.max(8, n * 8)));
+        // Views are made after all allocations, since allocation can grow memory.
+        inputs.forEach((a, i) => new Float64Array(ex.memory.buffer, ptrs[i], a.length).set(a));
+        const status = this.check(fn(ptrs), context);
+        const outputs = outLens.map((n, j) => new Float64Array(ex.memory.buffer, ptrs[inputs.length + j], n).slice());
+        return { status, outputs };
+      } finally {
+        ptrs.forEach((p, i) => ex.rr_free(p, Math.max(8, sizes[i] * 8)));
+      }
+    });
+  }
+
+  /** Objects alive in this instance (for leak checks). */
+  liveObjects(): number {
+    return this.guard(() => this.ex.rr_live_objects());
+  }
+
+  release(handle: number): void {
+    if (this.dead) return;
+    this.guard(() => this.check(this.ex.rr_release(handle), 'release'));
+  }
+}
+
+let current: Core | undefined;
+let pending: Promise<Core> | undefined;
+let lastModule: { module: WebAssembly.Module; flavour: Flavour } | undefined;
+
+async function compile(opts: InitOptions): Promise<{ module: WebAssembly.Module; flavour: Flavour }> {
+  const requested = opts.flavour ?? 'auto';
+  const flavour: Flavour = requested === 'auto' ? (simdSupported() ? 'simd' : 'scalar') : requested;
+  if (flavour === 'simd' && !simdSupported()) {
+    throw new WasmError('this runtime has no WebAssembly SIMD; use flavour "scalar" or "auto"');
+  }
+  let src = opts.wasm ?? defaultWasmUrl(flavour);
+  if (src instanceof WebAssembly.Module) return { module: src, flavour };
+  if (typeof src === 'string') src = new URL(src, typeof location !== 'undefined' ? location.href : import.meta.url);
+  const bytes = src instanceof URL ? await fetchBytes(src) : src;
+  try {
+    return { module: await WebAssembly.compile(bytes as BufferSource), flavour };
+  } catch (e) {
+    throw new WasmError(`the WebAssembly core does not compile: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/**
+ * Loads and instantiates the core once. Later calls return the same instance; passing options
+ * after the core is loaded is an error (call {@link resetForTests} first in tests).
+ */
+export async function init(opts: InitOptions = {}): Promise<Core> {
+  if (current && !current.isDead) {
+    if (opts.wasm !== undefined || (opts.flavour && opts.flavour !== 'auto' && opts.flavour !== current.flavour)) {
+      throw new WasmError(`the core is already initialised (${current.flavour}); options can only be given to the first init()`);
+    }
+    return current;
+  }
+  if (!pending) {
+    pending = (async () => {
+      try {
+        const { module, flavour } = await compile(opts);
+        lastModule = { module, flavour };
+        const instance = await WebAssembly.instantiate(module, {});
+        current = new Core(module, instance, flavour);
+        return current;
+      } finally {
+        pending = undefined;
+      }
+    })();
+  }
+  return pending;
+}
+
+/** The initialised core; respawns it synchronously after a trap. */
+export function getCore(): Core {
+  if (current && !current.isDead) return current;
+  if (lastModule) {
+    current = new Core(lastModule.module, new WebAssembly.Instance(lastModule.module, {}), lastModule.flavour);
+    return current;
+  }
+  throw new WasmError('the WebAssembly core is not initialised: await init() first');
+}
+
+/** Forget the loaded core (tests switch between SIMD and scalar builds with this). */
+export function resetForTests(): void {
+  current = undefined;
+  lastModule = undefined;
+  pending = undefined;
+}
