@@ -182,64 +182,22 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
     }
     if (opts.signal?.aborted) throw new AbortError(opts.signal.reason);
     const g = groups[gi];
-    const ta = now();
-    const region = LinearRegion.ofPoint(network, flat.subarray(g.points[0] * n, (g.points[0] + 1) * n), box);
-    try {
-      const spec = intersectSpecs(g.points.map((i) => specs[i]));
-      const tb = now();
-      const cp = region.constantPatch(spec);
-      let proof: MinimalityProof = cp.proof;
-      let patchNorm = cp.norm;
-      let kind: 'constant' | 'affine' = 'constant';
-      let C: Float64Array | undefined;
-      let d = cp.d;
-      let H: Float64Array | undefined;
-      if (cp.proof === 'not-needed') {
-        skipped.push({ points: g.points, reason: 'the spec already holds on the whole linear region' });
-        timings.push({ regionMs: tb - ta, lpMs: now() - tb, assemblyMs: 0 });
-        progress('regions', gi + 1);
-        continue;
-      }
-      if (cp.proof === 'full-lp') {
-        const full = await solveFullLp(region, spec, backend, prune);
-        C = full.C;
-        d = full.d;
-        H = full.H;
-        patchNorm = full.norm;
-        kind = 'affine';
-        if (cp.d && cp.norm <= full.norm) {
-          // The LP optimum cannot beat a feasible constant patch by definition; keep the simpler.
-          kind = 'constant';
-          d = cp.d;
-          patchNorm = cp.norm;
-          C = undefined;
-          H = undefined;
-        }
-        proof = 'full-lp';
-      }
-      const tc = now();
-      const support = region.supportRows(prune);
-      patches.push({
-        kind,
-        A: support.A,
-        b: support.b,
-        radius: rMax,
-        C,
-        d: d!,
-        H,
-        region: {
-          points: g.points,
-          pattern: g.key,
-          constraints: region.constraintCount,
-          patchNorm,
-          lowerBound: cp.lowerBound,
-          minimalityProof: proof,
-        },
-      });
-      timings.push({ regionMs: tb - ta, lpMs: tc - tb, assemblyMs: now() - tc });
-      patchLpMs.push(tc - tb);
-    } finally {
-      region.free();
+    const task: RegionTask = {
+      anchor: flat.slice(g.points[0] * n, (g.points[0] + 1) * n),
+      points: g.points,
+      pattern: g.key,
+      spec: intersectSpecs(g.points.map((i) => specs[i])),
+      box,
+      prune,
+      radius: rMax,
+    };
+    const outcome = await solveRegion(network, task, backend);
+    timings.push(outcome.timing);
+    if (outcome.patch) {
+      patches.push(outcome.patch);
+      patchLpMs.push(outcome.timing.lpMs);
+    } else {
+      skipped.push({ points: g.points, reason: outcome.reason! });
     }
     progress('regions', gi + 1);
   }
@@ -296,6 +254,84 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
     report.notes.push('some points are not fixed; see result.unfixedPoints');
   }
   return { network: repaired, report };
+}
+
+/**
+ * One independent unit of work: the minimal patch of one linear region. Everything it needs is in
+ * the task (plain data), so it can run on any thread that holds the same network.
+ */
+export interface RegionTask {
+  /** A point of the region (the first buggy point in it). */
+  anchor: Float64Array;
+  /** Indices of the repaired points in this region. */
+  points: number[];
+  /** Activation pattern (hex), for the report. */
+  pattern: string;
+  /** The intersection of the points' specs. */
+  spec: Spec;
+  box: Box;
+  prune: boolean;
+  /** Largest locality radius (reduced later so that no buggy point is in another band). */
+  radius: number;
+}
+
+export interface RegionOutcome {
+  /** The patch, or null when the spec already holds on the whole region. */
+  patch: RegionPatch | null;
+  reason?: string;
+  timing: RegionTiming;
+}
+
+export async function solveRegion(network: Network, task: RegionTask, backend: LpBackend): Promise<RegionOutcome> {
+  const ta = now();
+  const region = LinearRegion.ofPoint(network, task.anchor, task.box);
+  try {
+    const tb = now();
+    const cp = region.constantPatch(task.spec);
+    if (cp.proof === 'not-needed') {
+      return { patch: null, reason: 'the spec already holds on the whole linear region', timing: { regionMs: tb - ta, lpMs: now() - tb, assemblyMs: 0 } };
+    }
+    let proof: MinimalityProof = cp.proof;
+    let patchNorm = cp.norm;
+    let kind: 'constant' | 'affine' = 'constant';
+    let C: Float64Array | undefined;
+    let d = cp.d;
+    let H: Float64Array | undefined;
+    if (cp.proof === 'full-lp') {
+      const full = await solveFullLp(region, task.spec, backend, task.prune);
+      proof = 'full-lp';
+      if (cp.d && cp.norm <= full.norm) {
+        // A feasible constant patch that is no larger than the LP optimum is optimal too.
+        patchNorm = cp.norm;
+      } else {
+        ({ C, d, H } = full);
+        patchNorm = full.norm;
+        kind = 'affine';
+      }
+    }
+    const tc = now();
+    const support = region.supportRows(task.prune);
+    const patch: RegionPatch = {
+      kind,
+      A: support.A,
+      b: support.b,
+      radius: task.radius,
+      C,
+      d: d!,
+      H,
+      region: {
+        points: task.points,
+        pattern: task.pattern,
+        constraints: region.constraintCount,
+        patchNorm,
+        lowerBound: cp.lowerBound,
+        minimalityProof: proof,
+      },
+    };
+    return { patch, timing: { regionMs: tb - ta, lpMs: tc - tb, assemblyMs: now() - tc } };
+  } finally {
+    region.free();
+  }
 }
 
 /** The full LP, then an independent check of its answer on the region by the core's LPs. */
