@@ -138,3 +138,41 @@ describe('minimal patch: constant-patch path vs full LP', () => {
     expect(checked).toBeGreaterThanOrEqual(3);
   });
 });
+
+describe('repair restricted to an input set', () => {
+  beforeAll(() => init());
+
+  it('the patch holds on region ∩ set, is no larger than on the whole region, and vanishes outside the set', async () => {
+    const r = rng(11);
+    const net = randomNetwork(r, [2, 12, 12, 3]);
+    const box = { lower: [-1, -1], upper: [1, 1] };
+    let done = 0;
+    for (let trial = 0; trial < 20 && done < 3; trial++) {
+      const x = [r.range(-0.5, 0.5), r.range(-0.5, 0.5)];
+      const label = (argmax(net.predict([x])[0]) + 1) % 3;
+      // A small box around x written as an H-polytope.
+      const w = 0.05;
+      const inputSet = { A: Float64Array.from([1, 0, -1, 0, 0, 1, 0, -1]), b: Float64Array.from([x[0] + w, -(x[0] - w), x[1] + w, -(x[1] - w)]) };
+      const whole = await repair(net, { points: [x], labels: label, inputBox: box });
+      const part = await repair(net, { points: [x], labels: label, inputBox: box, inputSet });
+      const g = part.report.regions[0];
+      if (!g) continue;
+      expect(g.patchNorm).toBeLessThanOrEqual(whole.report.regions[0].patchNorm * (1 + 1e-9));
+      const patch = part.network.patches[0];
+      const pat = net.patterns([x])[0].join('');
+      for (let s = 0; s < 2000; s++) {
+        const z = [x[0] + r.range(-0.2, 0.2), x[1] + r.range(-0.2, 0.2)];
+        const inSet = Math.abs(z[0] - x[0]) <= w && Math.abs(z[1] - x[1]) <= w;
+        const y = part.network.predict([z])[0];
+        if (inSet && net.patterns([z])[0].join('') === pat) expect(specViolation(labelSpec(label, 3), y)).toBeLessThanOrEqual(1e-9);
+        const outside = Math.max(z[0] - x[0] - w, x[0] - w - z[0], z[1] - x[1] - w, x[1] - w - z[1]);
+        if (outside >= patch.radius) expect(y).toEqual(net.predict([z])[0]);
+      }
+      done++;
+    }
+    expect(done).toBe(3);
+    const x = [0.9, 0.9];
+    const inputSet = { A: Float64Array.from([1, 1]), b: Float64Array.from([0]) };
+    await expect(repair(net, { points: [x], labels: 0, inputBox: box, inputSet })).rejects.toThrow(/points\[0\]: lies outside the input set/);
+  });
+});

@@ -8,10 +8,10 @@
  */
 export { init, simdSupported, getCore, type Flavour, type InitOptions, type WasmSource } from './wasm/raw.js';
 export { Network, type DenseLayer, type Box, type NetworkInfo, type Points, expandBox } from './network.js';
-export { LinearRegion, slackExcess, type RegionMax, type ConstantPatchResult, type MinimalityProof } from './region.js';
+export { LinearRegion, slackExcess, type RegionMax, type ConstantPatchResult, type MinimalityProof, type InputSet } from './region.js';
 export { type PatchNetwork, type RegionPatch, type PatchRegionInfo, patternHex } from './patch.js';
 export { RepairedNetwork } from './repaired.js';
-export { repair, defaultRadius, type RepairOptions, type RepairResult, type RepairProgress } from './repair.js';
+export { repair, solveRegion, defaultRadius, type RepairOptions, type RepairResult, type RepairProgress, type RegionTask, type RegionOutcome } from './repair.js';
 export type { RepairReport, RegionReport } from './report.js';
 export { labelSpec, polytopeSpec, intersectSpecs, specViolation, describeSpec, parseSpecJson, type Spec } from './spec.js';
 export { parseNnet, type NnetHeader } from './formats/nnet.js';

@@ -19,6 +19,12 @@ export interface RegionMax {
   infeasibility: number;
 }
 
+/** An input polytope {x : A x <= b}, A row-major `rows × inputs`. */
+export interface InputSet {
+  A: Float64Array;
+  b: Float64Array;
+}
+
 export type MinimalityProof = 'not-needed' | 'constant-patch' | 'full-lp';
 
 /** The fast path of METHOD.md §3 on one region. */
@@ -52,8 +58,11 @@ const releaser = new FinalizationRegistry<{ core: Core; handle: number }>(({ cor
 export class LinearRegion {
   readonly inputSize: number;
   readonly outputSize: number;
-  /** Number of neuron half-spaces (hidden neurons minus those constant on the region). */
-  readonly neuronRows: number;
+  /**
+   * Rows of the H-representation besides the box: one half-space per hidden neuron (minus
+   * neurons constant on the region), plus the rows of an input set, if any.
+   */
+  readonly rowCount: number;
   readonly hiddenCount: number;
   readonly constantNeurons: number;
   readonly box: Box;
@@ -67,19 +76,31 @@ export class LinearRegion {
     const [info] = core.run('region info', [], [6], ([o]) => core.exports.rr_region_info(handle, o));
     this.inputSize = info[0];
     this.outputSize = info[1];
-    this.neuronRows = info[2];
+    this.rowCount = info[2];
     this.hiddenCount = info[3];
     this.constantNeurons = info[4];
     releaser.register(this, { core, handle }, this);
   }
 
-  /** The linear region of `x` inside `box`. */
-  static ofPoint(net: Network, x: readonly number[] | Float64Array, box: Box): LinearRegion {
+  /** The linear region of `x` inside `box`, intersected with `inputSet` when given. */
+  static ofPoint(net: Network, x: readonly number[] | Float64Array, box: Box, inputSet?: InputSet): LinearRegion {
     checkBox(box, net.inputSize);
     const { flat } = flattenPoints([x], net.inputSize, 'point');
     const { core, handle: nh } = net.handle();
     const h = core.call('linear region', [flat, box.lower, box.upper], ([px, lo, hi]) => core.exports.rr_region_new(nh, px, lo, hi));
-    return new LinearRegion(core, h, box);
+    const region = new LinearRegion(core, h, box);
+    if (inputSet) region.intersect(inputSet);
+    return region;
+  }
+
+  /** Restricts the region to an input polytope {x : A x <= b} (rows are normalised). */
+  intersect(set: InputSet): void {
+    const n = this.inputSize;
+    if (set.A.length !== set.b.length * n) throw new InputError(`has ${set.A.length} coefficients for ${set.b.length} rows of ${n} inputs`, { field: 'inputSet.A' });
+    const h = this.live();
+    this.core.call('intersect', [set.A, set.b], ([pa, pb]) => this.core.exports.rr_region_intersect(h, pa, pb, set.b.length));
+    const [info] = this.core.run('region info', [], [6], ([o]) => this.core.exports.rr_region_info(h, o));
+    (this as { rowCount: number }).rowCount = info[2];
   }
 
   /** The set of box inputs with activation pattern `pattern` (possibly empty). */
@@ -102,12 +123,12 @@ export class LinearRegion {
     return this.core.run('region read', [], [len], ([o]) => this.core.exports.rr_region_read(h, what, o))[0];
   }
 
-  /** Neuron half-spaces a_i·x <= b_i (row-major, ‖a_i‖₂ = 1). */
+  /** Rows a_i·x <= b_i (row-major, ‖a_i‖₂ = 1): neuron half-spaces, then input-set rows. */
   get A(): Float64Array {
-    return this.read(0, this.neuronRows * this.inputSize);
+    return this.read(0, this.rowCount * this.inputSize);
   }
   get b(): Float64Array {
-    return this.read(1, this.neuronRows);
+    return this.read(1, this.rowCount);
   }
   /** Local affine map f(x) = F x + e on the region: F is outputs × inputs. */
   get F(): Float64Array {
@@ -119,14 +140,14 @@ export class LinearRegion {
   get pattern(): Uint8Array {
     return Uint8Array.from(this.read(4, this.hiddenCount));
   }
-  /** Hidden-neuron index of each row of A. */
+  /** Hidden-neuron index of each row of A (-1 for input-set rows). */
   get neuronIndex(): Int32Array {
-    return Int32Array.from(this.read(5, this.neuronRows));
+    return Int32Array.from(this.read(5, this.rowCount));
   }
 
   /** Rows of the region counting the box faces (what the paper calls the region's constraints). */
   get constraintCount(): number {
-    return this.neuronRows + 2 * this.inputSize;
+    return this.rowCount + 2 * this.inputSize;
   }
 
   private solution(out: Float64Array): RegionMax {

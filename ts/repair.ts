@@ -10,7 +10,7 @@ import type { LpBackend } from './lp/backend.js';
 import { buildFullPatchLp } from './lp/full-lp.js';
 import { type Box, type Network, type Points, checkBox, flattenPoints } from './network.js';
 import { type RegionPatch, patternHex } from './patch.js';
-import { LinearRegion, type MinimalityProof, slackExcess } from './region.js';
+import { type InputSet, LinearRegion, type MinimalityProof, slackExcess } from './region.js';
 import { RepairedNetwork } from './repaired.js';
 import { type RepairReport, buildReport } from './report.js';
 import { type Spec, intersectSpecs, labelSpec, specViolation } from './spec.js';
@@ -35,6 +35,12 @@ export interface RepairOptions {
   margin?: number;
   /** Input domain that bounds every linear region. Default: the range the model declares. */
   inputBox?: Box;
+  /**
+   * An input polytope {x : A x <= b} the repair is restricted to (e.g. a property's input set):
+   * each repaired region is the linear region ∩ box ∩ this set, and nothing outside it changes
+   * beyond the locality radius. Every point must lie in it.
+   */
+  inputSet?: InputSet;
   /**
    * Largest locality radius r (input units). Each patch gets r_A = min(radius, half the
    * smallest face distance from its region to any other buggy point), so no buggy point lies in
@@ -105,6 +111,22 @@ export function resolveSpecs(network: Network, count: number, opts: Pick<RepairO
   return specs;
 }
 
+function checkInputSet(set: InputSet, flat: Float64Array, count: number, n: number): void {
+  const m = set.b.length;
+  if (set.A.length !== m * n) throw new InputError(`has ${set.A.length} coefficients for ${m} rows of ${n} inputs`, { field: 'inputSet.A', value: set.A.length });
+  for (let i = 0; i < count; i++) {
+    for (let r = 0; r < m; r++) {
+      let v = -set.b[r];
+      let scale = Math.abs(set.b[r]);
+      for (let j = 0; j < n; j++) {
+        v += set.A[r * n + j] * flat[i * n + j];
+        scale += Math.abs(set.A[r * n + j] * flat[i * n + j]);
+      }
+      if (v > 1e-12 * (1 + scale)) throw new InputError(`lies outside the input set (row ${r} exceeded by ${v})`, { field: `points[${i}]`, value: Array.from(flat.subarray(i * n, (i + 1) * n)) });
+    }
+  }
+}
+
 export function defaultRadius(box: Box): number {
   let side = Infinity;
   for (let j = 0; j < box.lower.length; j++) {
@@ -144,6 +166,7 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
       }
     }
   }
+  if (opts.inputSet) checkInputSet(opts.inputSet, flat, count, n);
   const rMax = opts.radius ?? defaultRadius(box);
   if (!(Number.isFinite(rMax) && rMax > 0)) throw new InputError('must be a finite number > 0', { field: 'radius', value: rMax });
   const prune = opts.prune === undefined || opts.prune === 'auto' ? n <= 16 : opts.prune;
@@ -188,6 +211,7 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
       pattern: g.key,
       spec: intersectSpecs(g.points.map((i) => specs[i])),
       box,
+      inputSet: opts.inputSet,
       prune,
       radius: rMax,
     };
@@ -270,6 +294,7 @@ export interface RegionTask {
   /** The intersection of the points' specs. */
   spec: Spec;
   box: Box;
+  inputSet?: InputSet;
   prune: boolean;
   /** Largest locality radius (reduced later so that no buggy point is in another band). */
   radius: number;
@@ -284,7 +309,7 @@ export interface RegionOutcome {
 
 export async function solveRegion(network: Network, task: RegionTask, backend: LpBackend): Promise<RegionOutcome> {
   const ta = now();
-  const region = LinearRegion.ofPoint(network, task.anchor, task.box);
+  const region = LinearRegion.ofPoint(network, task.anchor, task.box, task.inputSet);
   try {
     const tb = now();
     const cp = region.constantPatch(task.spec);

@@ -26,6 +26,7 @@ export interface RawExports {
   rr_network_patterns(h: number, xs: number, n: number, out: number): number;
   rr_region_new(net: number, x: number, lo: number, hi: number): number;
   rr_region_of_pattern(net: number, pat: number, lo: number, hi: number): number;
+  rr_region_intersect(h: number, a: number, b: number, m: number): number;
   rr_region_info(h: number, out: number): number;
   rr_region_read(h: number, what: number, out: number): number;
   rr_region_support_rows(h: number, prune: number, tol: number): number;

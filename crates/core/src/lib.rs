@@ -15,7 +15,7 @@ pub use error::{Error, Result};
 pub use lp::{LpSolution, Polytope, Simplex};
 pub use network::{Layer, Network};
 pub use patch::{minimal_patch, MinimalPatch, PatchNetwork, Proof, Spec};
-pub use region::LinearRegion;
+pub use region::{LinearRegion, INPUT_ROW};
 pub use repaired::RepairedNetwork;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

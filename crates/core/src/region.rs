@@ -21,7 +21,8 @@ pub struct LinearRegion {
     /// Neuron half-spaces `a_i·x <= b_i`, row-major `rows × n_in`, each ‖a_i‖₂ = 1.
     pub a: Vec<f64>,
     pub b: Vec<f64>,
-    /// Hidden-neuron index (position in the pattern) of each row.
+    /// Hidden-neuron index (position in the pattern) of each row; [`INPUT_ROW`] for rows of an
+    /// extra input set added with [`LinearRegion::intersect`].
     pub neuron: Vec<u32>,
     /// The input box: part of the region, handled as variable bounds by the LPs.
     pub lower: Vec<f64>,
@@ -33,6 +34,9 @@ pub struct LinearRegion {
     /// pattern is fixed (they add no half-space).
     pub constant_neurons: usize,
 }
+
+/// Marks rows that come from an input set rather than from a hidden neuron.
+pub const INPUT_ROW: u32 = u32::MAX;
 
 pub(crate) fn check_box(n: usize, lower: &[f64], upper: &[f64]) -> Result<()> {
     if lower.len() != n || upper.len() != n {
@@ -153,6 +157,36 @@ impl LinearRegion {
             e,
             constant_neurons,
         })
+    }
+
+    /// Intersects the region with an input polytope `{x : A x <= b}` (row-major `m × n_in`):
+    /// the rows are normalised and appended, marked [`INPUT_ROW`]. Used for area repair over an
+    /// H-polytope and for specs whose input set is not a box.
+    pub fn intersect(&mut self, a: &[f64], b: &[f64]) -> Result<()> {
+        let n = self.n_in;
+        if a.len() != b.len() * n {
+            return invalid(format!("input set: {} coefficients for {} rows of {} inputs", a.len(), b.len(), n));
+        }
+        for i in 0..b.len() {
+            let row = &a[i * n..(i + 1) * n];
+            if let Some(j) = row.iter().position(|v| !v.is_finite()) {
+                return invalid(format!("input set: row {} coefficient {} is {}", i, j, row[j]));
+            }
+            if !b[i].is_finite() {
+                return invalid(format!("input set: right-hand side {} is {}", i, b[i]));
+            }
+            let nr = norm2(row);
+            if nr == 0.0 {
+                if b[i] < 0.0 {
+                    return invalid(format!("input set: row {} reads 0 <= {}, so the set is empty", i, -b[i]));
+                }
+                continue;
+            }
+            self.a.extend(row.iter().map(|v| v / nr));
+            self.b.push(b[i] / nr);
+            self.neuron.push(INPUT_ROW);
+        }
+        Ok(())
     }
 
     pub fn rows(&self) -> usize {
@@ -425,6 +459,23 @@ mod tests {
                 assert!(v <= 1e-9, "kept rows admit a point {:?} violating the region by {}", x, v);
             }
         }
+    }
+
+    #[test]
+    fn intersecting_with_an_input_set_restricts_the_lp() {
+        let mut rng = Rng(17);
+        let net = random_network(&mut rng, &[2, 6, 2]);
+        let mut r = LinearRegion::of_point(&net, &[0.0, 0.0], &[-1.0, -1.0], &[1.0, 1.0]).unwrap();
+        let before = r.rows();
+        // x0 + x1 <= 0.1, written unnormalised.
+        r.intersect(&[2.0, 2.0], &[0.2]).unwrap();
+        assert_eq!(r.rows(), before + 1);
+        assert_eq!(r.neuron[before], INPUT_ROW);
+        assert!((norm2(&r.a[before * 2..before * 2 + 2]) - 1.0).abs() < 1e-15);
+        let sol = r.simplex().maximize(&[1.0, 1.0]).unwrap();
+        assert!(sol.upper <= 0.1 + 1e-9);
+        assert!(r.intersect(&[0.0, 0.0], &[-1.0]).is_err());
+        assert!(r.intersect(&[1.0], &[0.0]).is_err());
     }
 
     #[test]

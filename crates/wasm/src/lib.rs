@@ -316,6 +316,22 @@ fn with_region<F: FnOnce(&mut RegionState) -> i32>(h: i32, f: F) -> i32 {
     .unwrap_or_else(|| bad_handle(h, "region"))
 }
 
+/// Intersects a region with an input set {x : A x <= b} (m rows). Clears cached LP state.
+#[no_mangle]
+pub extern "C" fn rr_region_intersect(h: i32, a: *const f64, b: *const f64, m: usize) -> i32 {
+    with_region(h, |s| {
+        let n = s.region.n_in;
+        match s.region.intersect(slice(a, m * n), slice(b, m)) {
+            Ok(()) => {
+                s.simplex = None;
+                s.support = None;
+                OK
+            }
+            Err(e) => fail(e),
+        }
+    })
+}
+
 /// out = [n_in, n_out, neuron rows, hidden neurons, constant neurons, support rows or -1]
 #[no_mangle]
 pub extern "C" fn rr_region_info(h: i32, out: *mut f64) -> i32 {
@@ -328,7 +344,7 @@ pub extern "C" fn rr_region_info(h: i32, out: *mut f64) -> i32 {
 }
 
 /// Copies one field: 0 rows A, 1 rhs b, 2 map F, 3 offset e, 4 pattern, 5 neuron index of each
-/// row, 6 support rows, 7 support rhs, 8 lower, 9 upper.
+/// row (-1 for input-set rows), 6 support rows, 7 support rhs, 8 lower, 9 upper.
 #[no_mangle]
 pub extern "C" fn rr_region_read(h: i32, what: i32, out: *mut f64) -> i32 {
     with_region(h, |s| {
@@ -344,7 +360,7 @@ pub extern "C" fn rr_region_read(h: i32, what: i32, out: *mut f64) -> i32 {
                 &tmp
             }
             5 => {
-                tmp = r.neuron.iter().map(|&i| i as f64).collect();
+                tmp = r.neuron.iter().map(|&i| if i == relu_repair_core::INPUT_ROW { -1.0 } else { i as f64 }).collect();
                 &tmp
             }
             6 | 7 => match &s.support {
