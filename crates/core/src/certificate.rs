@@ -1,0 +1,508 @@
+//! Certificates of a finished repaired network (METHOD.md §5): an independent proof that the
+//! spec holds on a whole linear region of the original network, patches included.
+//!
+//! On a region A the original network is affine, f(x) = F x + e (from the activation pattern,
+//! not from anything the repair computed). Every patch network is a small ReLU network of x:
+//!
+//!   u_i = ReLU(γ s_i + 1),  v_i = ReLU(γ s_i),  s_i = b_i − a_i·x,  γ = 1/r
+//!   g   = ReLU(Σ_i (u_i − v_i) − m + 1)
+//!   constant patch:  h = d·g
+//!   affine patch:    h_o = ReLU(p_o + H_o g) − ReLU(p_o − H_o g) − H_o g,  p = C x + d
+//!
+//! So f̂ = f + Σ_B h_B restricted to A is a [`ReluProgram`]. Patches whose band cannot reach A
+//! (some support row has s_i <= −r on all of A's bounding box, so g_B = 0 there exactly) are left
+//! out. The explorer splits A into pieces on which every remaining ReLU has a fixed state (LP
+//! decisions, see `enumerate.rs`), and on each piece every spec row P_j y − q_j is maximised by
+//! LP. The certified (weak-duality) upper bound, plus the decision error budget Σ_k S_jk err_k
+//! (S: Lipschitz bounds, err: how far a piece reaches across a hyperplane it was not split by,
+//! rounding only), is the proven bound on the violation over the piece.
+//!
+//! A region is certified when that bound is <= rtol·(1 + M) on every piece and row, M being the
+//! largest magnitude of the terms of the maximised rows over the piece's bounding box: the
+//! scale at which the floating-point evaluation of the rows themselves is uncertain.
+
+use crate::enumerate::{bounded_polytope, ExploreOptions, Explorer, ProgramNeuron, ReluProgram};
+use crate::error::{invalid, Error, Result};
+use crate::linalg::{axpy, dot};
+use crate::patch::{PatchNetwork, Spec};
+use crate::region::LinearRegion;
+
+#[derive(Debug, Clone, Copy)]
+pub struct CertifyOptions {
+    /// Relative tolerance: certified when every violation bound <= rtol·(1 + M).
+    pub rtol: f64,
+    /// Decision slack in input units (0: split on every hyperplane the LP bounds cannot rule out).
+    pub eps: f64,
+    /// Error out when one region needs more pieces than this.
+    pub max_pieces: usize,
+    /// Bound constant patches with P_j·d <= 0 on every row by 0 instead of modelling them
+    /// (sound; far fewer pieces). `false` models every patch whose band reaches the region.
+    pub bound_helpful: bool,
+}
+
+impl Default for CertifyOptions {
+    fn default() -> Self {
+        CertifyOptions { rtol: 1e-9, eps: 0.0, max_pieces: 100_000, bound_helpful: true }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RegionCertificate {
+    pub certified: bool,
+    /// max over pieces and spec rows of the proven bound on P_j f̂(x) − q_j (<= tolerance: holds).
+    pub max_violation: f64,
+    /// The absolute tolerance rtol·(1 + M) the bound was compared with.
+    pub tolerance: f64,
+    /// Pieces the region was split into (ReLU states of the relevant patches fixed on each).
+    pub pieces: usize,
+    /// Cells the LP found empty (no point within its feasibility tolerance) and skipped.
+    pub empty_pieces: usize,
+    pub lps: usize,
+    /// Indices of the patches whose band reaches the region.
+    pub patches: Vec<usize>,
+    /// How many of them are modelled exactly; the others are constant patches with P_j·d <= 0 on
+    /// every spec row, which can only lower every row (bounded by 0, i.e. left out).
+    pub exact_patches: usize,
+    /// Spec row of `max_violation`.
+    pub worst_row: usize,
+    /// A point of the region where the piece map attains its largest violation, and that value.
+    pub witness: Vec<f64>,
+    pub witness_value: f64,
+    /// Largest decision error budget added to a bound (rounding-level when all is well).
+    pub error_budget: f64,
+}
+
+/// Appends the patch network `p` to `neurons` as ReLU neurons of x: first every u_i, then every
+/// v_i, then g (and the clamp pairs of an affine patch). Everything after the u's is gated by
+/// them: where some u_i = ReLU(γ s_i + 1) is 0, Σ_i (u_i − v_i) <= m − 1 (each term is a clamp
+/// to [0, 1] and this one is <= u_i = 0), so g = 0 and the patch adds exactly 0 whatever the
+/// other rows do. Where u_i is only decided 0 up to err (it is <= err), g <= err and the patch
+/// adds at most S_g·err, which the error budget S_u·err (S_u = S_g) already covers.
+fn push_patch(neurons: &mut Vec<ProgramNeuron>, p: &PatchNetwork) {
+    let n = p.n_in;
+    let m = p.rows();
+    let gamma = 1.0 / p.radius;
+    let first = neurons.len();
+    let gate: Vec<usize> = (first..first + m).collect();
+    let slope = |i: usize| -> Vec<f64> { p.a[i * n..(i + 1) * n].iter().map(|v| -gamma * v).collect() };
+    for i in 0..m {
+        neurons.push(ProgramNeuron { c: slope(i), c0: gamma * p.b[i] + 1.0, inputs: Vec::new(), outputs: Vec::new(), relu: true, gate: Vec::new() });
+    }
+    for i in 0..m {
+        neurons.push(ProgramNeuron { c: slope(i), c0: gamma * p.b[i], inputs: Vec::new(), outputs: Vec::new(), relu: true, gate: gate.clone() });
+    }
+    let inputs: Vec<(usize, f64)> = (0..m).flat_map(|i| vec![(first + i, 1.0), (first + m + i, -1.0)]).collect();
+    let g = neurons.len();
+    neurons.push(ProgramNeuron { c: Vec::new(), c0: 1.0 - m as f64, inputs, outputs: Vec::new(), relu: true, gate: gate.clone() });
+    if p.c.is_empty() {
+        neurons[g].outputs = (0..p.n_out).filter(|&o| p.d[o] != 0.0).map(|o| (o, p.d[o])).collect();
+    } else {
+        for o in 0..p.n_out {
+            let c = p.c[o * n..(o + 1) * n].to_vec();
+            let h = p.h[o];
+            neurons.push(ProgramNeuron { c: c.clone(), c0: p.d[o], inputs: vec![(g, h)], outputs: vec![(o, 1.0)], relu: true, gate: gate.clone() });
+            neurons.push(ProgramNeuron { c, c0: p.d[o], inputs: vec![(g, -h)], outputs: vec![(o, -1.0)], relu: true, gate: gate.clone() });
+            if h != 0.0 {
+                neurons[g].outputs.push((o, -h));
+            }
+        }
+    }
+}
+
+/// Does the band of `p` reach the set {a x <= b} ∩ [lo, hi]? Decided by an LP: the maximum over
+/// the set of t = min_i (b_i + r − a_i·x) (the support rows relaxed by r). When its certified
+/// upper bound is <= 0, every point of the set has some a_i·x − b_i >= r, so g = 0 there exactly.
+fn band_reaches(p: &PatchNetwork, a: &[f64], b: &[f64], lo: &[f64], hi: &[f64]) -> Result<bool> {
+    let n = p.n_in;
+    let nv = n + 1;
+    let mut g = Vec::with_capacity((b.len() + p.rows()) * nv);
+    let mut h = Vec::with_capacity(b.len() + p.rows());
+    for i in 0..b.len() {
+        g.extend_from_slice(&a[i * n..(i + 1) * n]);
+        g.push(0.0);
+        h.push(b[i]);
+    }
+    let mut span: f64 = 1.0;
+    for i in 0..p.rows() {
+        let row = &p.a[i * n..(i + 1) * n];
+        g.extend_from_slice(row);
+        g.push(1.0);
+        h.push(p.b[i] + p.radius);
+        let mut mag = p.b[i].abs() + p.radius;
+        for j in 0..n {
+            mag += row[j].abs() * lo[j].abs().max(hi[j].abs());
+        }
+        span = span.max(mag);
+    }
+    let mut l = lo.to_vec();
+    let mut u = hi.to_vec();
+    l.push(-2.0 * span);
+    u.push(2.0 * span);
+    let poly = crate::lp::Polytope::new(nv, &g, &h, &l, &u)?;
+    let mut c = vec![0.0; nv];
+    c[n] = 1.0;
+    let sol = crate::lp::maximize(poly, &c).map_err(|e| match e {
+        Error::Lp(m) => Error::Lp(format!("certificate: does a patch band reach the region: {}", m)),
+        other => other,
+    })?;
+    Ok(sol.upper > 0.0)
+}
+
+/// Can the band of `p` reach the box [lo, hi]? False only when some support row has
+/// a_i·x − b_i >= r on the whole box (then g = 0 there exactly).
+pub fn patch_reaches_box(p: &PatchNetwork, lo: &[f64], hi: &[f64]) -> bool {
+    let n = p.n_in;
+    for i in 0..p.rows() {
+        let row = &p.a[i * n..(i + 1) * n];
+        let (mut mn, mut mag) = (-p.b[i], p.b[i].abs());
+        for j in 0..n {
+            let (s, t) = (row[j] * lo[j], row[j] * hi[j]);
+            mn += s.min(t);
+            mag += s.abs().max(t.abs());
+        }
+        if mn - 4.0 * (n + 2) as f64 * f64::EPSILON * mag >= p.radius {
+            return false;
+        }
+    }
+    true
+}
+
+/// Certifies `spec` on the linear region `region` of the original network for the repaired
+/// network f + Σ patches.
+pub fn certify_region(region: &LinearRegion, patches: &[PatchNetwork], spec: &Spec, opts: &CertifyOptions) -> Result<RegionCertificate> {
+    let n = region.n_in;
+    let k = region.n_out;
+    if spec.k != k {
+        return invalid(format!("certificate: the spec has {} outputs, the network has {}", spec.k, k));
+    }
+    if let Some(i) = patches.iter().position(|p| p.n_in != n || p.n_out != k) {
+        return invalid(format!("certificate: patch {} maps {} inputs to {} outputs, the network has {} and {}", i, patches[i].n_in, patches[i].n_out, n, k));
+    }
+    if !(opts.rtol.is_finite() && opts.rtol >= 0.0) {
+        return invalid(format!("certificate: tolerance {} must be finite and >= 0", opts.rtol));
+    }
+    let bp = bounded_polytope(n, &region.a, &region.b, &region.lower, &region.upper).map_err(|e| match e {
+        Error::Lp(m) => Error::Lp(format!("certificate: bounding box of the region: {}", m)),
+        other => other,
+    })?;
+    let mut relevant: Vec<usize> = Vec::new();
+    let mut exact: Vec<usize> = Vec::new();
+    let mut lps = bp.lps;
+    let mut sx = bp.simplex;
+    let (lo, hi) = (bp.lower.clone(), bp.upper.clone());
+    for (i, p) in patches.iter().enumerate() {
+        if !patch_reaches_box(p, &bp.lower, &bp.upper) {
+            continue;
+        }
+        lps += 1;
+        if !band_reaches(p, &bp.a, &bp.b, &bp.lower, &bp.upper)? {
+            continue;
+        }
+        relevant.push(i);
+        // A constant patch with P_j·d <= 0 on every row adds (P_j·d)·g <= 0: leaving it out can
+        // only raise the bounds (sound), and saves splitting the region along its band. Keep it
+        // when its support covers the whole region (g = 1 there, no split: the region's own patch).
+        let helpful = opts.bound_helpful && p.c.is_empty() && (0..spec.rows()).all(|j| dot(spec.row(j), &p.d) <= 0.0);
+        if helpful {
+            let mut covers = true;
+            for r in 0..p.rows() {
+                let sol = sx.maximize(&p.a[r * n..(r + 1) * n])?;
+                lps += 1;
+                // A heuristic (keeping a patch exact is always sound): covered up to 1e-9 relative.
+                let scale = 1.0 + p.b[r].abs() + (0..n).map(|j| p.a[r * n + j].abs() * lo[j].abs().max(hi[j].abs())).sum::<f64>();
+                if sol.upper - p.b[r] > 1e-9 * scale {
+                    covers = false;
+                    break;
+                }
+            }
+            if !covers {
+                continue;
+            }
+        }
+        exact.push(i);
+    }
+    let mut neurons = Vec::new();
+    for &i in &exact {
+        push_patch(&mut neurons, &patches[i]);
+    }
+    let program = ReluProgram { n_in: n, n_out: k, neurons, f: region.f.clone(), e: region.e.clone() };
+    let rows = spec.rows();
+    let sens = program.sensitivities(&spec.p, rows);
+    let nn = program.neurons.len();
+    // P_j · out_k per neuron and row.
+    let mut pout = vec![0.0; nn * rows];
+    for (kk, neuron) in program.neurons.iter().enumerate() {
+        for j in 0..rows {
+            pout[kk * rows + j] = neuron.outputs.iter().map(|&(o, w)| spec.p[j * k + o] * w).sum();
+        }
+    }
+    // Rows of the unpatched region: c_j = P_j F, k0_j = P_j e − q_j.
+    let mut base = vec![0.0; rows * (n + 1)];
+    for j in 0..rows {
+        let pj = spec.row(j);
+        let bj = &mut base[j * (n + 1)..(j + 1) * (n + 1)];
+        for o in 0..k {
+            if pj[o] != 0.0 {
+                axpy(pj[o], &region.f[o * n..(o + 1) * n], &mut bj[..n]);
+            }
+        }
+        bj[n] = dot(pj, &region.e) - spec.q[j];
+    }
+    let mut ex = Explorer::new(program, bp.a, bp.b, bp.lower, bp.upper, ExploreOptions { eps: opts.eps })?;
+    let w = n + 1;
+    let mut cert = RegionCertificate {
+        certified: false,
+        max_violation: f64::NEG_INFINITY,
+        tolerance: 0.0,
+        pieces: 0,
+        empty_pieces: 0,
+        lps: 0,
+        patches: relevant,
+        exact_patches: exact.len(),
+        worst_row: 0,
+        witness: Vec::new(),
+        witness_value: f64::NEG_INFINITY,
+        error_budget: 0.0,
+    };
+    let mut magnitude: f64 = 0.0;
+    let mut lp_count = lps;
+    let mut row = vec![0.0; w];
+    while let Some(mut piece) = ex.next_piece()? {
+        cert.pieces += 1;
+        if cert.pieces > opts.max_pieces {
+            return invalid(format!(
+                "certificate: the region splits into more than {} pieces (raise the piece limit, or use fewer or smaller-radius patches)",
+                opts.max_pieces
+            ));
+        }
+        for j in 0..rows {
+            row.copy_from_slice(&base[j * w..(j + 1) * w]);
+            let mut budget = 0.0;
+            for kk in 0..nn {
+                let c = pout[kk * rows + j];
+                if c != 0.0 && piece.states[kk] != 0 {
+                    axpy(c, &piece.maps[kk * w..(kk + 1) * w], &mut row);
+                }
+                budget += sens[kk * rows + j] * piece.err[kk];
+            }
+            let sol = piece.simplex.maximize(&row[..n]).map_err(|e| match e {
+                Error::Lp(m) => Error::Lp(format!("certificate: spec row {} on a piece: {}", j, m)),
+                other => other,
+            })?;
+            lp_count += 1;
+            let bound = sol.upper + row[n] + budget;
+            let mut mag = row[n].abs();
+            for i in 0..n {
+                mag += row[i].abs() * piece.lower[i].abs().max(piece.upper[i].abs());
+            }
+            magnitude = magnitude.max(mag);
+            cert.error_budget = cert.error_budget.max(budget);
+            if bound > cert.max_violation {
+                cert.max_violation = bound;
+                cert.worst_row = j;
+            }
+            let value = sol.lower + row[n];
+            if value > cert.witness_value {
+                cert.witness_value = value;
+                cert.witness = sol.x.clone();
+            }
+        }
+    }
+    cert.empty_pieces = ex.empty;
+    cert.lps = lp_count + ex.lps;
+    cert.tolerance = opts.rtol * (1.0 + magnitude);
+    cert.certified = cert.pieces > 0 && cert.max_violation <= cert.tolerance;
+    Ok(cert)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::enumerate::{EnumerateOptions, RegionEnumerator};
+    use crate::network::tests::{random_network, Rng};
+    use crate::network::Network;
+    use crate::patch::minimal_patch;
+    use crate::repaired::RepairedNetwork;
+
+    fn constant_patch(region: &LinearRegion, d: Vec<f64>, radius: f64) -> PatchNetwork {
+        let (a, b) = region.support_rows(1e-9).unwrap();
+        PatchNetwork::new(region.n_in, region.n_out, a, b, radius, vec![], d, vec![]).unwrap()
+    }
+
+    fn argmax(y: &[f64]) -> usize {
+        (0..y.len()).fold(0, |b, i| if y[i] > y[b] { i } else { b })
+    }
+
+    /// Area repair of a random 2-D network in miniature: every region of the box that violates a
+    /// label spec gets its minimal constant patch.
+    fn repaired_area(seed: u64, radius: f64) -> (Network, Vec<LinearRegion>, RepairedNetwork, Spec, usize) {
+        let mut rng = Rng(seed);
+        let net = random_network(&mut rng, &[2, 8, 8, 3]);
+        let lo = [-1.0, -1.0];
+        let hi = [1.0, 1.0];
+        let mut en = RegionEnumerator::new(&net, &lo, &hi, &[], &[], EnumerateOptions { eps: 1e-9, min_radius: 1e-9, max_regions: 10_000 }).unwrap();
+        en.run().unwrap();
+        let h = en.hidden();
+        let spec = Spec::label(3, 1, 0.0).unwrap();
+        let mut rep = RepairedNetwork::new(net.clone());
+        let mut regions = Vec::new();
+        let mut repaired = 0;
+        for r in 0..en.count() {
+            let region = LinearRegion::of_pattern(&net, en.patterns[r * h..(r + 1) * h].to_vec(), &lo, &hi).unwrap();
+            let mp = minimal_patch(&region, &spec).unwrap();
+            if mp.proof != crate::patch::Proof::NotNeeded {
+                rep.add_patch(constant_patch(&region, mp.d.clone(), radius)).unwrap();
+                repaired += 1;
+            }
+            regions.push(region);
+        }
+        (net, regions, rep, spec, repaired)
+    }
+
+    #[test]
+    fn a_sound_area_repair_is_certified_on_every_region() {
+        for seed in [3u64, 4, 5] {
+            let (net, regions, rep, spec, repaired) = repaired_area(seed, 0.05);
+            assert!(repaired > 0 && repaired < regions.len(), "seed {}: {} of {}", seed, repaired, regions.len());
+            let mut bounded = 0;
+            for (ri, region) in regions.iter().enumerate() {
+                let c = certify_region(region, &rep.patches, &spec, &CertifyOptions::default()).unwrap();
+                assert!(c.certified, "seed {} region {}: violation {} > tolerance {}", seed, ri, c.max_violation, c.tolerance);
+                assert!(c.error_budget <= c.tolerance);
+                assert_eq!(c.empty_pieces, 0);
+                if c.patches.len() > c.exact_patches {
+                    bounded += 1;
+                }
+            }
+            assert!(bounded > 0, "neighbouring bands reach some regions and are bounded by 0");
+            // Sampling agrees: label 1 wins everywhere in the box.
+            let mut rng = Rng(seed + 100);
+            for _ in 0..3000 {
+                let x = [rng.range(-1.0, 1.0), rng.range(-1.0, 1.0)];
+                let mut y = [0.0; 3];
+                rep.forward(&x, &mut y);
+                assert!(spec.violation(&y) <= 1e-9, "seed {}: x {:?} y {:?}", seed, x, y);
+            }
+            let _ = net;
+        }
+    }
+
+    #[test]
+    fn exact_pieces_agree_with_the_bounded_certificate_and_with_sampling() {
+        // Every patch modelled exactly: regions split along neighbouring bands, and the pieces'
+        // affine maps are the repaired network (checked at sample points of every piece).
+        let (_net, regions, rep, spec, _) = repaired_area(5, 0.01);
+        let exact = CertifyOptions { bound_helpful: false, ..CertifyOptions::default() };
+        let mut split = 0;
+        for region in &regions {
+            let c = certify_region(region, &rep.patches, &spec, &exact).unwrap();
+            assert!(c.certified, "{:?}", c);
+            assert_eq!(c.exact_patches, c.patches.len());
+            if c.pieces > 1 {
+                split += 1;
+            }
+            let mut y = [0.0; 3];
+            rep.forward(&c.witness, &mut y);
+            let v = spec.violation(&y);
+            assert!((v - c.witness_value).abs() < 1e-9 * (1.0 + v.abs()), "piece map {} vs network {}", c.witness_value, v);
+        }
+        assert!(split > 0, "bands of neighbouring patches split some regions");
+    }
+
+    #[test]
+    fn a_broken_patch_is_not_certified_and_the_witness_violates() {
+        let (_net, regions, mut rep, spec, _) = repaired_area(3, 0.01);
+        // Shrink one patch to 30 % of its minimal size: its region must fail, with a witness.
+        let target = 0;
+        for v in rep.patches[target].d.iter_mut() {
+            *v *= 0.3;
+        }
+        let p = rep.patches[target].clone();
+        let mut failed = 0;
+        let exact = CertifyOptions { bound_helpful: false, ..CertifyOptions::default() };
+        for region in &regions {
+            let c = certify_region(region, &rep.patches, &spec, &CertifyOptions::default()).unwrap();
+            let e = certify_region(region, &rep.patches, &spec, &exact).unwrap();
+            assert!(e.certified || !c.certified, "bounding helpful patches can only lose certificates");
+            assert!(e.max_violation <= c.max_violation + 1e-12, "bounding helpful patches can only raise the bound");
+            let c = e;
+            if !c.certified {
+                failed += 1;
+                assert!(c.max_violation > c.tolerance);
+                assert!(c.witness_value > 0.0);
+                assert!(region.violation(&c.witness) <= 1e-9);
+                let mut y = [0.0; 3];
+                rep.forward(&c.witness, &mut y);
+                assert!(spec.violation(&y) > 0.0, "the witness really violates: y {:?}", y);
+                assert_ne!(argmax(&y), 1);
+            }
+        }
+        assert!(failed >= 1);
+        let _ = p;
+    }
+
+    #[test]
+    fn irrelevant_patches_are_left_out_and_own_patch_gives_one_piece() {
+        let (_net, regions, rep, spec, _) = repaired_area(4, 1e-4);
+        for region in &regions {
+            let c = certify_region(region, &rep.patches, &spec, &CertifyOptions::default()).unwrap();
+            assert!(c.certified, "{:?}", c);
+            assert!(c.patches.len() < rep.patches.len() || rep.patches.len() <= 1);
+        }
+    }
+
+    #[test]
+    fn conflicting_patches_fail_where_bands_overlap() {
+        // One region, two affine-free patches pushing opposite ways on the same rows: the sum is
+        // 0 on the region, so the spec fails there although each patch alone would fix it.
+        let mut rng = Rng(9);
+        let net = random_network(&mut rng, &[2, 6, 2]);
+        let lo = [-1.0, -1.0];
+        let hi = [1.0, 1.0];
+        let region = LinearRegion::of_point(&net, &[0.1, 0.1], &lo, &hi).unwrap();
+        let spec = Spec::new(2, vec![1.0, 0.0], vec![-100.0]).unwrap(); // y0 <= -100
+        let mp = minimal_patch(&region, &spec).unwrap();
+        let good = constant_patch(&region, mp.d.clone(), 0.1);
+        let alone = certify_region(&region, std::slice::from_ref(&good), &spec, &CertifyOptions::default()).unwrap();
+        assert!(alone.certified, "{} > {}", alone.max_violation, alone.tolerance);
+        let bad = constant_patch(&region, mp.d.iter().map(|v| -v).collect(), 0.1);
+        let both = certify_region(&region, &[good, bad], &spec, &CertifyOptions::default()).unwrap();
+        assert!(!both.certified);
+        assert!(both.max_violation > 50.0);
+    }
+
+    #[test]
+    fn affine_patches_are_certified_through_their_clamp_relus() {
+        let mut rng = Rng(13);
+        let net = random_network(&mut rng, &[2, 6, 2]);
+        let lo = [-1.0, -1.0];
+        let hi = [1.0, 1.0];
+        let region = LinearRegion::of_point(&net, &[0.2, -0.1], &lo, &hi).unwrap();
+        // Patch p = −(F x + e) + t: makes y = t exactly on the region; spec |y_o − t_o| <= 0.01.
+        let t = [0.5, -0.25];
+        let c: Vec<f64> = region.f.iter().map(|v| -v).collect();
+        let d: Vec<f64> = (0..2).map(|o| t[o] - region.e[o]).collect();
+        let mut hh = vec![0.0; 2];
+        let mut sx = region.simplex();
+        for o in 0..2 {
+            let co = &c[o * 2..(o + 1) * 2];
+            let up = sx.maximize(co).unwrap().upper + d[o];
+            let neg: Vec<f64> = co.iter().map(|v| -v).collect();
+            let dn = sx.maximize(&neg).unwrap().upper - d[o];
+            hh[o] = up.max(dn).max(0.0);
+        }
+        let (a, b) = region.support_rows(1e-9).unwrap();
+        let patch = PatchNetwork::new(2, 2, a, b, 0.05, c.clone(), d.clone(), hh.clone()).unwrap();
+        let spec = Spec::new(2, vec![1.0, 0.0, -1.0, 0.0, 0.0, 1.0, 0.0, -1.0], vec![t[0] + 0.01, -t[0] + 0.01, t[1] + 0.01, -t[1] + 0.01]).unwrap();
+        let cert = certify_region(&region, std::slice::from_ref(&patch), &spec, &CertifyOptions::default()).unwrap();
+        assert!(cert.certified, "{} > {}", cert.max_violation, cert.tolerance);
+        assert!((cert.witness_value - (-0.01)).abs() < 1e-9, "tight: {}", cert.witness_value);
+        // A clamp bound that is too small cuts the patch on part of the region.
+        let mut small = hh.clone();
+        small[0] *= 0.5;
+        let cut = PatchNetwork::new(2, 2, patch.a.clone(), patch.b.clone(), 0.05, c, d, small).unwrap();
+        let cert = certify_region(&region, &[cut], &spec, &CertifyOptions::default()).unwrap();
+        assert!(!cert.certified);
+        assert!(cert.pieces > 1);
+    }
+}
