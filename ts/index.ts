@@ -24,3 +24,7 @@ export { buildFullPatchLp, type RegionData, type FullLp } from './lp/full-lp.js'
 export type { LpBackend, SparseLp, LpSolution } from './lp/backend.js';
 export { ReluRepairError, InputError, LpError, WasmError, RepairError, AbortError } from './errors.js';
 export { VERSION } from './version.js';
+// Area repair and certificates (issue 4)
+export { enumerateRegions, patternFromHex, defaultEps, RegionLimitError, type Area, type Enumeration, type EnumeratedRegion, type EnumerateOptions, type EnumerationProgress } from './enumerate.js';
+export { certify, certifyRegions, certifyItems, certifyWithRefinement, Certifier, type CertifyOptions, type CertificateReport, type RegionCertificate, type CertificationItem, type CertificationProgress, type Refinement } from './certificate.js';
+export { repairArea, type AreaRepairOptions, type AreaRepairReport, type AreaRepairResult, type AreaRegionReport, type AreaProgress } from './area.js';

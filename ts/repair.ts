@@ -298,6 +298,8 @@ export interface RegionTask {
   prune: boolean;
   /** Largest locality radius (reduced later so that no buggy point is in another band). */
   radius: number;
+  /** The region's activation pattern (area repair): the region is built from it, not from `anchor`. */
+  activation?: ArrayLike<number>;
 }
 
 export interface RegionOutcome {
@@ -309,7 +311,9 @@ export interface RegionOutcome {
 
 export async function solveRegion(network: Network, task: RegionTask, backend: LpBackend): Promise<RegionOutcome> {
   const ta = now();
-  const region = LinearRegion.ofPoint(network, task.anchor, task.box, task.inputSet);
+  const region = task.activation
+    ? LinearRegion.ofPattern(network, task.activation, task.box, task.inputSet)
+    : LinearRegion.ofPoint(network, task.anchor, task.box, task.inputSet);
   try {
     const tb = now();
     const cp = region.constantPatch(task.spec);

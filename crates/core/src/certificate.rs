@@ -21,6 +21,8 @@
 //! largest magnitude of the terms of the maximised rows over the piece's bounding box: the
 //! scale at which the floating-point evaluation of the rows themselves is uncertain.
 
+use std::collections::HashSet;
+
 use crate::enumerate::{bounded_polytope, ExploreOptions, Explorer, ProgramNeuron, ReluProgram};
 use crate::error::{invalid, Error, Result};
 use crate::linalg::{axpy, dot};
@@ -78,33 +80,79 @@ pub struct RegionCertificate {
 /// to [0, 1] and this one is <= u_i = 0), so g = 0 and the patch adds exactly 0 whatever the
 /// other rows do. Where u_i is only decided 0 up to err (it is <= err), g <= err and the patch
 /// adds at most S_g·err, which the error budget S_u·err (S_u = S_g) already covers.
-fn push_patch(neurons: &mut Vec<ProgramNeuron>, p: &PatchNetwork) {
+fn push_patch(neurons: &mut Vec<ProgramNeuron>, p: &PatchNetwork, rows: &RowSet) {
     let n = p.n_in;
     let m = p.rows();
     let gamma = 1.0 / p.radius;
     let first = neurons.len();
     let gate: Vec<usize> = (first..first + m).collect();
     let slope = |i: usize| -> Vec<f64> { p.a[i * n..(i + 1) * n].iter().map(|v| -gamma * v).collect() };
+    // Rows that are one of the region's own rows have s_i >= 0 on it (u_i, v_i active); rows that
+    // are the negation of one have s_i <= 0 (v_i inactive). Known by construction, not by LP.
+    let side: Vec<i8> = (0..m).map(|i| rows.side(&p.a[i * n..(i + 1) * n], p.b[i])).collect();
     for i in 0..m {
-        neurons.push(ProgramNeuron { c: slope(i), c0: gamma * p.b[i] + 1.0, inputs: Vec::new(), outputs: Vec::new(), relu: true, gate: Vec::new() });
+        let known = if side[i] > 0 { Some(1) } else { None };
+        neurons.push(ProgramNeuron { c: slope(i), c0: gamma * p.b[i] + 1.0, inputs: Vec::new(), outputs: Vec::new(), relu: true, gate: Vec::new(), known });
     }
     for i in 0..m {
-        neurons.push(ProgramNeuron { c: slope(i), c0: gamma * p.b[i], inputs: Vec::new(), outputs: Vec::new(), relu: true, gate: gate.clone() });
+        let known = if side[i] > 0 { Some(1) } else if side[i] < 0 { Some(0) } else { None };
+        neurons.push(ProgramNeuron { c: slope(i), c0: gamma * p.b[i], inputs: Vec::new(), outputs: Vec::new(), relu: true, gate: gate.clone(), known });
     }
     let inputs: Vec<(usize, f64)> = (0..m).flat_map(|i| vec![(first + i, 1.0), (first + m + i, -1.0)]).collect();
     let g = neurons.len();
-    neurons.push(ProgramNeuron { c: Vec::new(), c0: 1.0 - m as f64, inputs, outputs: Vec::new(), relu: true, gate: gate.clone() });
+    neurons.push(ProgramNeuron { c: Vec::new(), c0: 1.0 - m as f64, inputs, outputs: Vec::new(), relu: true, gate: gate.clone(), known: None });
     if p.c.is_empty() {
         neurons[g].outputs = (0..p.n_out).filter(|&o| p.d[o] != 0.0).map(|o| (o, p.d[o])).collect();
     } else {
         for o in 0..p.n_out {
             let c = p.c[o * n..(o + 1) * n].to_vec();
             let h = p.h[o];
-            neurons.push(ProgramNeuron { c: c.clone(), c0: p.d[o], inputs: vec![(g, h)], outputs: vec![(o, 1.0)], relu: true, gate: gate.clone() });
-            neurons.push(ProgramNeuron { c, c0: p.d[o], inputs: vec![(g, -h)], outputs: vec![(o, -1.0)], relu: true, gate: gate.clone() });
+            neurons.push(ProgramNeuron { c: c.clone(), c0: p.d[o], inputs: vec![(g, h)], outputs: vec![(o, 1.0)], relu: true, gate: gate.clone(), known: None });
+            neurons.push(ProgramNeuron { c, c0: p.d[o], inputs: vec![(g, -h)], outputs: vec![(o, -1.0)], relu: true, gate: gate.clone(), known: None });
             if h != 0.0 {
                 neurons[g].outputs.push((o, -h));
             }
+        }
+    }
+}
+
+/// The region's defining rows (neuron and input-set rows, and its box faces written as
+/// `x_j <= u_j`, `−x_j <= −l_j`), bit for bit, to recognise patch rows that coincide with them.
+pub struct RowSet {
+    rows: HashSet<Vec<u64>>,
+}
+
+fn row_key(a: &[f64], b: f64, sign: f64) -> Vec<u64> {
+    // `+ 0.0` maps −0.0 to +0.0, so that zero coefficients compare equal whatever their sign.
+    a.iter().chain(std::iter::once(&b)).map(|v| (sign * v + 0.0).to_bits()).collect()
+}
+
+impl RowSet {
+    pub fn of_region(region: &LinearRegion) -> RowSet {
+        let n = region.n_in;
+        let mut rows = HashSet::new();
+        for i in 0..region.rows() {
+            rows.insert(row_key(&region.a[i * n..(i + 1) * n], region.b[i], 1.0));
+        }
+        for j in 0..n {
+            let mut e = vec![0.0; n];
+            e[j] = 1.0;
+            rows.insert(row_key(&e, region.upper[j], 1.0));
+            e[j] = -1.0;
+            rows.insert(row_key(&e, -region.lower[j], 1.0));
+        }
+        RowSet { rows }
+    }
+
+    /// 1 when `a·x <= b` is one of the rows (so it holds on the region), −1 when its negation is
+    /// (so `a·x >= b` there), 0 otherwise.
+    pub fn side(&self, a: &[f64], b: f64) -> i8 {
+        if self.rows.contains(&row_key(a, b, 1.0)) {
+            1
+        } else if self.rows.contains(&row_key(a, b, -1.0)) {
+            -1
+        } else {
+            0
         }
     }
 }
@@ -167,9 +215,26 @@ pub fn patch_reaches_box(p: &PatchNetwork, lo: &[f64], hi: &[f64]) -> bool {
     true
 }
 
+/// A bounding box of the band of `p` (its support rows relaxed by r) inside [lower, upper], from
+/// certified LP bounds; None when the LP cannot tell (then no box filter is applied).
+pub fn band_box(p: &PatchNetwork, lower: &[f64], upper: &[f64]) -> Result<Option<(Vec<f64>, Vec<f64>)>> {
+    let b: Vec<f64> = p.b.iter().map(|v| v + p.radius).collect();
+    match bounded_polytope(p.n_in, &p.a, &b, lower, upper) {
+        Ok(bp) => Ok(Some((bp.lower, bp.upper))),
+        Err(Error::Lp(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Certifies `spec` on the linear region `region` of the original network for the repaired
 /// network f + Σ patches.
 pub fn certify_region(region: &LinearRegion, patches: &[PatchNetwork], spec: &Spec, opts: &CertifyOptions) -> Result<RegionCertificate> {
+    certify_region_with(region, patches, &[], spec, opts)
+}
+
+/// [`certify_region`] with precomputed [`band_box`]es of the patches (one per patch, or empty):
+/// a patch whose band box misses the region's bounding box is not relevant, without an LP.
+pub fn certify_region_with(region: &LinearRegion, patches: &[PatchNetwork], band_boxes: &[Option<(Vec<f64>, Vec<f64>)>], spec: &Spec, opts: &CertifyOptions) -> Result<RegionCertificate> {
     let n = region.n_in;
     let k = region.n_out;
     if spec.k != k {
@@ -185,12 +250,18 @@ pub fn certify_region(region: &LinearRegion, patches: &[PatchNetwork], spec: &Sp
         Error::Lp(m) => Error::Lp(format!("certificate: bounding box of the region: {}", m)),
         other => other,
     })?;
+    let own_rows = RowSet::of_region(region);
     let mut relevant: Vec<usize> = Vec::new();
     let mut exact: Vec<usize> = Vec::new();
     let mut lps = bp.lps;
     let mut sx = bp.simplex;
     let (lo, hi) = (bp.lower.clone(), bp.upper.clone());
     for (i, p) in patches.iter().enumerate() {
+        if let Some(Some((blo, bhi))) = band_boxes.get(i) {
+            if (0..n).any(|j| bhi[j] < lo[j] || hi[j] < blo[j]) {
+                continue;
+            }
+        }
         if !patch_reaches_box(p, &bp.lower, &bp.upper) {
             continue;
         }
@@ -203,7 +274,7 @@ pub fn certify_region(region: &LinearRegion, patches: &[PatchNetwork], spec: &Sp
         // only raise the bounds (sound), and saves splitting the region along its band. Keep it
         // when its support covers the whole region (g = 1 there, no split: the region's own patch).
         let helpful = opts.bound_helpful && p.c.is_empty() && (0..spec.rows()).all(|j| dot(spec.row(j), &p.d) <= 0.0);
-        if helpful {
+        if helpful && !(0..p.rows()).all(|r| own_rows.side(&p.a[r * n..(r + 1) * n], p.b[r]) > 0) {
             let mut covers = true;
             for r in 0..p.rows() {
                 let sol = sx.maximize(&p.a[r * n..(r + 1) * n])?;
@@ -223,7 +294,7 @@ pub fn certify_region(region: &LinearRegion, patches: &[PatchNetwork], spec: &Sp
     }
     let mut neurons = Vec::new();
     for &i in &exact {
-        push_patch(&mut neurons, &patches[i]);
+        push_patch(&mut neurons, &patches[i], &own_rows);
     }
     let program = ReluProgram { n_in: n, n_out: k, neurons, f: region.f.clone(), e: region.e.clone() };
     let rows = spec.rows();
@@ -248,7 +319,7 @@ pub fn certify_region(region: &LinearRegion, patches: &[PatchNetwork], spec: &Sp
         }
         bj[n] = dot(pj, &region.e) - spec.q[j];
     }
-    let mut ex = Explorer::new(program, bp.a, bp.b, bp.lower, bp.upper, ExploreOptions { eps: opts.eps })?;
+    let mut ex = Explorer::new(program, bp.a, bp.b, bp.lower, bp.upper, ExploreOptions { eps: opts.eps, rtol: 0.0 })?;
     let w = n + 1;
     let mut cert = RegionCertificate {
         certified: false,

@@ -51,6 +51,9 @@ pub struct ProgramNeuron {
     /// not depend on this neuron in that case (patch networks: once one support row has
     /// γ s_i + 1 <= 0 the support g is 0 whatever the other rows do; see `certificate.rs`).
     pub gate: Vec<usize>,
+    /// State known from outside the LPs (a proof by construction, e.g. a patch row that is one of
+    /// the region's own rows): used without a decision, error 0.
+    pub known: Option<u8>,
 }
 
 /// y(x) = F x + e + Σ_k post_k · out_k, with post_k = ReLU(z_k) (or z_k for linear neurons).
@@ -101,7 +104,7 @@ impl ReluProgram {
                     None => (wrow.to_vec(), Vec::new()),
                     Some(idx) => (Vec::new(), (0..ni).filter(|&j| wrow[j] != 0.0).map(|j| (idx[j], wrow[j])).collect()),
                 };
-                neurons.push(ProgramNeuron { c, c0: layer.b[o], inputs, outputs: Vec::new(), relu: layer.relu, gate: Vec::new() });
+                neurons.push(ProgramNeuron { c, c0: layer.b[o], inputs, outputs: Vec::new(), relu: layer.relu, gate: Vec::new(), known: None });
                 cur.push(neurons.len() - 1);
             }
             if last {
@@ -142,6 +145,9 @@ pub struct ExploreOptions {
     /// Decision slack in input units: a cell that reaches at most `eps` across a neuron's
     /// hyperplane is not split by it (0 = split whenever the LP bounds allow).
     pub eps: f64,
+    /// Decision slack relative to the magnitude of the pre-activation's terms (see
+    /// [`DECISION_RTOL`]; 0 = only the LP's own rounding margin).
+    pub rtol: f64,
 }
 
 /// A finished cell: every neuron state fixed, the program affine on it.
@@ -169,6 +175,8 @@ struct Cell {
     b: Vec<f64>,
     lower: Vec<f64>,
     upper: Vec<f64>,
+    /// The cell's bounded polytope when it was already built (children of a split).
+    built: Option<BoxedPolytope>,
     states: Vec<u8>,
     maps: Vec<f64>,
     err: Vec<f64>,
@@ -256,13 +264,13 @@ enum Decision {
     Split { upper: f64, lower: f64 },
 }
 
-fn decide(sx: &mut Simplex, lo: &[f64], hi: &[f64], z: &[f64], z0: f64, eps: f64, lps: &mut usize) -> Result<Decision> {
+fn decide(sx: &mut Simplex, lo: &[f64], hi: &[f64], z: &[f64], z0: f64, eps: f64, rtol: f64, lps: &mut usize) -> Result<Decision> {
     let nr = norm2(z);
     if nr == 0.0 {
         return Ok(if z0 >= 0.0 { Decision::Active(0.0) } else { Decision::Inactive(0.0) });
     }
     let (imax, imin, guard, mag) = interval_mag(z, z0, lo, hi);
-    let slack = eps * nr + DECISION_RTOL * mag;
+    let slack = eps * nr + rtol * mag;
     if imax + guard <= 0.0 {
         return Ok(Decision::Inactive(0.0));
     }
@@ -294,7 +302,7 @@ pub struct Explorer {
     pub lps: usize,
     /// Cells split so far.
     pub splits: usize,
-    /// Cells the LP found empty (no point within its feasibility tolerance): skipped.
+    /// Root cells the LP found empty (no point within its feasibility tolerance).
     pub empty: usize,
     /// Weight of the pieces handed out (the root has weight 1).
     pub explored: f64,
@@ -308,10 +316,10 @@ impl Explorer {
         if a.len() != b.len() * n {
             return invalid(format!("explorer: {} coefficients for {} rows of {} inputs", a.len(), b.len(), n));
         }
-        if !(opts.eps.is_finite() && opts.eps >= 0.0) {
-            return invalid(format!("explorer: eps {} must be finite and >= 0", opts.eps));
+        if !(opts.eps.is_finite() && opts.eps >= 0.0 && opts.rtol.is_finite() && opts.rtol >= 0.0) {
+            return invalid(format!("explorer: eps {} and rtol {} must be finite and >= 0", opts.eps, opts.rtol));
         }
-        let root = Cell { a, b, lower, upper, states: Vec::new(), maps: Vec::new(), err: Vec::new(), weight: 1.0 };
+        let root = Cell { a, b, lower, upper, built: None, states: Vec::new(), maps: Vec::new(), err: Vec::new(), weight: 1.0 };
         Ok(Explorer { program, opts, stack: vec![root], lps: 0, splits: 0, empty: 0, explored: 0.0 })
     }
 
@@ -327,19 +335,24 @@ impl Explorer {
         let nn = self.program.neurons.len();
         let mut z = vec![0.0; w];
         while let Some(mut cell) = self.stack.pop() {
-            let bp = match bounded_polytope(n, &cell.a, &cell.b, &cell.lower, &cell.upper) {
-                Ok(bp) => bp,
-                Err(Error::Lp(_)) => {
-                    // Empty up to the LP's feasibility tolerance (only reachable through rounding:
-                    // cells are split only when both sides hold an LP witness point).
-                    self.empty += 1;
-                    self.explored += cell.weight;
-                    continue;
-                }
-                Err(e) => return Err(e),
+            let bp = match cell.built.take() {
+                Some(bp) => bp,
+                None => match bounded_polytope(n, &cell.a, &cell.b, &cell.lower, &cell.upper) {
+                    Ok(bp) => {
+                        self.lps += bp.lps;
+                        bp
+                    }
+                    Err(Error::Lp(_)) => {
+                        // Only the root can get here (children are built when they are split
+                        // off): the whole set is empty up to the LP's feasibility tolerance.
+                        self.empty += 1;
+                        self.explored += cell.weight;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                },
             };
-            let BoxedPolytope { a, b, lower, upper, mut simplex, lps } = bp;
-            self.lps += lps;
+            let BoxedPolytope { a, b, lower, upper, mut simplex, .. } = bp;
             let mut split = false;
             while cell.states.len() < nn {
                 let k = cell.states.len();
@@ -362,8 +375,10 @@ impl Explorer {
                 }
                 let (state, err) = if !neuron.relu {
                     (1u8, 0.0)
+                } else if let Some(s) = neuron.known {
+                    (s, 0.0)
                 } else {
-                    let d = decide(&mut simplex, &lower, &upper, &z[..n], z[n], self.opts.eps, &mut self.lps);
+                    let d = decide(&mut simplex, &lower, &upper, &z[..n], z[n], self.opts.eps, self.opts.rtol, &mut self.lps);
                     match d.map_err(|e| match e {
                         Error::Lp(m) => Error::Lp(format!("sign of neuron {} on a cell: {}", k, m)),
                         other => other,
@@ -371,29 +386,63 @@ impl Explorer {
                         Decision::Active(e) => (1, e),
                         Decision::Inactive(e) => (0, e),
                         Decision::Split { upper: u, lower: l } => {
+                            // Build both halves now: a half the LP finds empty is no split, and the
+                            // other side takes the neuron's state with the certified bound as error.
                             let nr = norm2(&z[..n]);
+                            let mut halves: Vec<Option<(Vec<f64>, Vec<f64>, BoxedPolytope)>> = Vec::with_capacity(2);
                             for &active in &[false, true] {
                                 let s = if active { -1.0 } else { 1.0 };
                                 let mut ca = a.clone();
                                 ca.extend(z[..n].iter().map(|v| s * v / nr));
                                 let mut cb = b.clone();
                                 cb.push(-s * z[n] / nr);
-                                let mut states = cell.states.clone();
-                                states.push(active as u8);
-                                let mut maps = cell.maps.clone();
-                                if active {
-                                    maps.extend_from_slice(&z);
-                                } else {
-                                    maps.extend(std::iter::repeat(0.0).take(w));
+                                match bounded_polytope(n, &ca, &cb, &lower, &upper) {
+                                    Ok(bp) => {
+                                        self.lps += bp.lps;
+                                        halves.push(Some((ca, cb, bp)));
+                                    }
+                                    Err(Error::Lp(_)) => halves.push(None),
+                                    Err(e) => return Err(e),
                                 }
-                                let mut err = cell.err.clone();
-                                err.push(0.0);
-                                let share = if active { u / (u - l) } else { -l / (u - l) };
-                                self.stack.push(Cell { a: ca, b: cb, lower: lower.clone(), upper: upper.clone(), states, maps, err, weight: cell.weight * share });
                             }
-                            self.splits += 1;
-                            split = true;
-                            break;
+                            match (halves[0].is_some(), halves[1].is_some()) {
+                                (true, false) => (0, u.max(0.0)),
+                                (false, true) => (1, (-l).max(0.0)),
+                                (false, false) => {
+                                    return Err(Error::Lp(format!("sign of neuron {} on a cell: both halves of the cell are empty to the LP", k)));
+                                }
+                                (true, true) => {
+                                    for (idx, half) in halves.into_iter().enumerate() {
+                                        let active = idx == 1;
+                                        let (ca, cb, bp) = half.unwrap();
+                                        let mut states = cell.states.clone();
+                                        states.push(active as u8);
+                                        let mut maps = cell.maps.clone();
+                                        if active {
+                                            maps.extend_from_slice(&z);
+                                        } else {
+                                            maps.extend(std::iter::repeat(0.0).take(w));
+                                        }
+                                        let mut err = cell.err.clone();
+                                        err.push(0.0);
+                                        let share = if active { u / (u - l) } else { -l / (u - l) };
+                                        self.stack.push(Cell {
+                                            a: ca,
+                                            b: cb,
+                                            lower: lower.clone(),
+                                            upper: upper.clone(),
+                                            built: Some(bp),
+                                            states,
+                                            maps,
+                                            err,
+                                            weight: cell.weight * share,
+                                        });
+                                    }
+                                    self.splits += 1;
+                                    split = true;
+                                    break;
+                                }
+                            }
                         }
                     }
                 };
@@ -536,7 +585,7 @@ impl RegionEnumerator {
         }
         let program = ReluProgram::from_network(net);
         let relu_neurons = (0..program.neurons.len()).filter(|&k| program.neurons[k].relu).collect();
-        let explorer = Explorer::new(program, na, nb, lower.to_vec(), upper.to_vec(), ExploreOptions { eps: opts.eps })?;
+        let explorer = Explorer::new(program, na, nb, lower.to_vec(), upper.to_vec(), ExploreOptions { eps: opts.eps, rtol: DECISION_RTOL })?;
         Ok(RegionEnumerator { explorer, opts, n_in: n, relu_neurons, patterns: Vec::new(), centres: Vec::new(), radii: Vec::new(), thin: 0, state: Step::More })
     }
 

@@ -13,7 +13,7 @@ pub mod patch;
 pub mod region;
 pub mod repaired;
 
-pub use certificate::{certify_region, CertifyOptions, RegionCertificate};
+pub use certificate::{band_box, certify_region, certify_region_with, CertifyOptions, RegionCertificate};
 pub use enumerate::{EnumerateOptions, Explorer, RegionEnumerator, ReluProgram, Step};
 pub use error::{Error, Result};
 pub use lp::{LpSolution, Polytope, Simplex};

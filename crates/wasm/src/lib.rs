@@ -629,15 +629,17 @@ pub extern "C" fn rr_enum_step(h: i32, max_lps: usize, out: *mut f64) -> i32 {
     })
 }
 
-/// Copies the regions found so far: 0 patterns (regions × hidden, 0/1), 1 Chebyshev centres
-/// (regions × n_in), 2 Chebyshev radii (regions).
+/// Copies the regions found so far from region `from` on: 0 patterns (hidden per region, 0/1),
+/// 1 Chebyshev centres (n_in per region), 2 Chebyshev radii.
 #[no_mangle]
-pub extern "C" fn rr_enum_read(h: i32, what: i32, out: *mut f64) -> i32 {
+pub extern "C" fn rr_enum_read(h: i32, what: i32, from: usize, out: *mut f64) -> i32 {
     with_enumerator(h, |en| {
+        let from = from.min(en.count());
+        let (hid, n) = (en.hidden(), en.centres.len() / en.count().max(1));
         let v: Vec<f64> = match what {
-            0 => en.patterns.iter().map(|&b| b as f64).collect(),
-            1 => en.centres.clone(),
-            2 => en.radii.clone(),
+            0 => en.patterns[from * hid..].iter().map(|&b| b as f64).collect(),
+            1 => en.centres[from * n..].to_vec(),
+            2 => en.radii[from..].to_vec(),
             _ => {
                 set_message(format!("enumeration: unknown field {}", what));
                 return INVALID;
@@ -815,9 +817,12 @@ mod tests {
         assert_eq!(st[0], 1.0);
         assert_eq!(st[1], 2.0);
         let mut pats = [0.0; 4];
-        assert_eq!(rr_enum_read(en, 0, pats.as_mut_ptr()), OK);
+        assert_eq!(rr_enum_read(en, 0, 0, pats.as_mut_ptr()), OK);
         let mut centres = [0.0; 2];
-        assert_eq!(rr_enum_read(en, 1, centres.as_mut_ptr()), OK);
+        assert_eq!(rr_enum_read(en, 1, 0, centres.as_mut_ptr()), OK);
+        let mut last = [0.0; 1];
+        assert_eq!(rr_enum_read(en, 2, 1, last.as_mut_ptr()), OK);
+        assert!((last[0] - 0.5).abs() < 1e-9, "radius of the second region {}", last[0]);
         for r in 0..2 {
             assert_eq!(pats[2 * r], if centres[r] >= 0.0 { 1.0 } else { 0.0 });
         }
