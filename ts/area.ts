@@ -45,7 +45,7 @@ export interface AreaRepairOptions {
   enumerate?: Omit<EnumerateOptions, 'onProgress' | 'signal'>;
   /** Certificate: rtol (default 1e-9), maxPieces, boundHelpful. */
   certificate?: Pick<CertifyOptions, 'rtol' | 'eps' | 'maxPieces' | 'boundHelpful'>;
-  /** Radius refinement rounds when a certificate fails (default 8). */
+  /** Radius refinement rounds when a certificate fails (default 4). */
   refineRounds?: number;
   onProgress?: (e: AreaProgress) => void;
   signal?: AbortSignal;

@@ -55,7 +55,8 @@ export interface RegionCertificate {
   /** Pieces the region was split into; cells the LP found empty (skipped). */
   pieces: number;
   emptyPieces: number;
-  /** Patches whose band reaches the region, and how many were modelled exactly. */
+  /** Patches whose band reaches the region: the first `exactPatches` modelled exactly, the rest
+   * (constant patches with P_j·d <= 0 on every row) bounded by 0. */
   patches: number[];
   exactPatches: number;
   /** A point of the region where the largest violation of the pieces' maps is attained. */
@@ -305,7 +306,7 @@ export async function certifyItems(
 }
 
 export interface Refinement {
-  /** Rounds in which radii were shrunk. */
+  /** Rounds in which radii were shrunk (a round that does not reduce the failures is undone). */
   rounds: number;
   /** Patches whose radius was shrunk (indices), and by how much in all (factor). */
   shrunkPatches: number[];
@@ -313,9 +314,10 @@ export interface Refinement {
 }
 
 /**
- * Certifies every item and, where a region fails, shrinks the radius of the other patches whose
- * band reaches it (×1/4 per round, up to `rounds` rounds), then re-certifies every region those
- * bands reached. Patches are mutated (radius); the returned network is built from them. A failure
+ * Certifies every item and, where a region fails by more than its error budget, shrinks the
+ * radius of the other patches modelled exactly on it (×1/4 per round, up to `rounds` rounds,
+ * default 4; a round that does not reduce the failures is undone and ends the refinement), then
+ * re-certifies every region those bands reached. Patches are mutated (radius); the returned network is built from them. A failure
  * that no band causes (the region's own patch, or shared faces of conflicting patches) stays a
  * failure and is reported as such.
  */
@@ -328,21 +330,36 @@ export async function certifyWithRefinement(
   const t0 = performance.now();
   let network = build();
   let report = await certifyItems(network, items, area, opts);
-  const rounds = opts.rounds ?? 8;
+  const rounds = opts.rounds ?? 4;
   const shrunk = new Set<number>();
   let done = 0;
   for (; done < rounds && report.failedRegions.length > 0; done++) {
+    // Only failures that remain after the error budget can come from a band; only the other
+    // patches modelled exactly there (the first exactPatches) can have pushed the wrong way.
     const shrink = new Set<number>();
-    for (const i of report.failedRegions) for (const p of report.perRegion[i].patches) if (p !== items[i].ownPatch) shrink.add(p);
+    for (const i of report.failedRegions) {
+      const c = report.perRegion[i];
+      if (c.maxViolation - c.errorBudget <= c.tolerance) continue;
+      for (const p of c.patches.slice(0, c.exactPatches)) if (p !== items[i].ownPatch) shrink.add(p);
+    }
     if (shrink.size === 0) break;
+    const saved = new Map<number, number>();
     shrink.forEach((p) => {
       const patch = network.patches[p] as { radius: number };
+      saved.set(p, patch.radius);
       patch.radius /= 4;
-      shrunk.add(p);
     });
+    const previous = { network, report };
     network = build();
     const only = report.perRegion.flatMap((c, i) => (!c.certified || c.patches.some((p) => shrink.has(p)) ? [i] : []));
     report = await certifyItems(network, items, area, { ...opts, only, previous: report.perRegion });
+    if (report.failedRegions.length >= previous.report.failedRegions.length) {
+      // No better: undo this round and stop.
+      saved.forEach((r, p) => ((network.patches[p] as { radius: number }).radius = r));
+      ({ network, report } = previous);
+      break;
+    }
+    saved.forEach((_, p) => shrunk.add(p));
   }
   return {
     network,

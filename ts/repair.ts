@@ -4,6 +4,7 @@
  * patch network with a locality radius that keeps every other buggy point outside its band, and
  * assemble f̂ = f + Σ h_A.
  */
+import { type CertifyOptions, certifyWithRefinement } from './certificate.js';
 import { AbortError, InputError, LpError, RepairError, throwIfAborted } from './errors.js';
 import { GlpkBackend } from './lp/glpk.js';
 import type { LpBackend } from './lp/backend.js';
@@ -17,7 +18,7 @@ import { type Spec, intersectSpecs, labelSpec, specViolation } from './spec.js';
 import { getCore, init } from './wasm/raw.js';
 
 export interface RepairProgress {
-  phase: 'regions' | 'assembly' | 'done';
+  phase: 'regions' | 'assembly' | 'certify' | 'done';
   /** Regions processed so far, and in all. */
   done: number;
   total: number;
@@ -56,6 +57,13 @@ export interface RepairOptions {
   lp?: LpBackend;
   /** Tolerance when counting a point as fixed: violation <= tolerance · (1 + max|y|). */
   tolerance?: number;
+  /**
+   * Certify the finished network on the linear region of every given point (METHOD.md §5; the
+   * report gets a `certificate` section). Default `auto`: on for inputs of dimension <= 8.
+   */
+  certify?: boolean | 'auto';
+  /** Certificate options (rtol, eps, maxPieces, boundHelpful) and radius refinement rounds (default 4). */
+  certificate?: Pick<CertifyOptions, 'rtol' | 'eps' | 'maxPieces' | 'boundHelpful'> & { refineRounds?: number };
   onProgress?: (e: RepairProgress) => void;
   signal?: AbortSignal;
 }
@@ -190,6 +198,9 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
   });
 
   const patches: RegionPatch[] = [];
+  /** Per group: its spec and the index of its patch (none when the spec already held). */
+  const groupSpec: Spec[] = [];
+  const groupPatch: (number | undefined)[] = [];
   const timings: RegionTiming[] = [];
   const patchLpMs: number[] = [];
   const skipped: { points: number[]; reason: string }[] = [];
@@ -217,6 +228,8 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
     };
     const outcome = await solveRegion(network, task, backend);
     timings.push(outcome.timing);
+    groupSpec.push(task.spec);
+    groupPatch.push(outcome.patch ? patches.length : undefined);
     if (outcome.patch) {
       patches.push(outcome.patch);
       patchLpMs.push(outcome.timing.lpMs);
@@ -245,9 +258,29 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
     });
     if (Number.isFinite(closest)) p.radius = Math.min(p.radius, closest / 2);
   }
-  const repaired = new RepairedNetwork(network, patches, box);
+  let repaired = new RepairedNetwork(network, patches, box);
+  let assemblyMs = now() - ta;
+
+  // Certificate of the finished network on every point's region (and radius refinement).
+  const certifyOpt = opts.certify ?? 'auto';
+  const doCertify = certifyOpt === 'auto' ? n <= 8 : certifyOpt;
+  let certified: Awaited<ReturnType<typeof certifyWithRefinement>> | undefined;
+  const tc = now();
+  if (doCertify && groups.length > 0) {
+    progress('certify', groups.length);
+    const items = groups.map((g, gi) => ({ pattern: patterns[g.points[0]], spec: groupSpec[gi], ownPatch: groupPatch[gi] }));
+    certified = await certifyWithRefinement(() => new RepairedNetwork(network, patches, box), items, { box, inputSet: opts.inputSet }, {
+      ...opts.certificate,
+      rounds: opts.certificate?.refineRounds,
+      scope: 'regions',
+      signal: opts.signal,
+    });
+    repaired = certified.network;
+  }
+  const certifyMs = now() - tc;
+  const tb = now();
   const yRep = repaired.forwardFlat(flat, count);
-  const assemblyMs = now() - ta;
+  assemblyMs += now() - tb;
 
   const fixed: boolean[] = [];
   const buggy: boolean[] = [];
@@ -276,6 +309,16 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
   if (report.result.status === 'failed') {
     // Never hand back a network that fails its own check silently: the report says which points.
     report.notes.push('some points are not fixed; see result.unfixedPoints');
+  }
+  if (certified) {
+    report.certificate = certified.certificate;
+    report.refinement = certified.refinement;
+    report.timingsMs.certify = certifyMs;
+    report.regions.forEach((r, i) => (r.radius = patches[i].radius));
+    if (certified.refinement.rounds > 0) report.notes.push(`radius refinement: ${certified.refinement.shrunkPatches.length} patch radius(es) shrunk in ${certified.refinement.rounds} round(s)`);
+    if (certified.certificate.status !== 'certified') {
+      report.notes.push(`the certificate fails on ${certified.certificate.failedRegions.length} region(s); see certificate.failedRegions`);
+    }
   }
   return { network: repaired, report };
 }

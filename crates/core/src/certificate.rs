@@ -17,9 +17,11 @@
 //! (S: Lipschitz bounds, err: how far a piece reaches across a hyperplane it was not split by,
 //! rounding only), is the proven bound on the violation over the piece.
 //!
-//! A region is certified when that bound is <= rtol·(1 + M) on every piece and row, M being the
-//! largest magnitude of the terms of the maximised rows over the piece's bounding box: the
-//! scale at which the floating-point evaluation of the rows themselves is uncertain.
+//! A region is certified when that bound is <= tolerance on every piece and row, with
+//! tolerance = rtol·(1 + Y) + 64·ε·M: Y is the magnitude of the terms of the original network's
+//! spec row (|P_j e − q_j| + Σ_i |(P_j F)_i|·max|x_i| over the piece's bounding box), the scale
+//! of the outputs themselves; M is the same magnitude for the piece's full row, patches included,
+//! whose float64 construction (slacks scaled by γ = 1/r, which cancel) rounds at ε·M.
 
 use std::collections::HashSet;
 
@@ -29,9 +31,14 @@ use crate::linalg::{axpy, dot};
 use crate::patch::{PatchNetwork, Spec};
 use crate::region::LinearRegion;
 
+/// Rounding allowance, in units of f64::EPSILON times the magnitude of a piece row's terms, for
+/// the float64 arithmetic that builds the pieces' affine maps (support slacks scaled by 1/r can
+/// be large and cancel).
+pub const MAP_ROUNDING: f64 = 64.0;
+
 #[derive(Debug, Clone, Copy)]
 pub struct CertifyOptions {
-    /// Relative tolerance: certified when every violation bound <= rtol·(1 + M).
+    /// Relative tolerance: certified when every violation bound <= rtol·(1 + Y) + 64·ε·M.
     pub rtol: f64,
     /// Decision slack in input units (0: split on every hyperplane the LP bounds cannot rule out).
     pub eps: f64,
@@ -53,17 +60,19 @@ pub struct RegionCertificate {
     pub certified: bool,
     /// max over pieces and spec rows of the proven bound on P_j f̂(x) − q_j (<= tolerance: holds).
     pub max_violation: f64,
-    /// The absolute tolerance rtol·(1 + M) the bound was compared with.
+    /// The absolute tolerance the bound was compared with (largest over pieces and rows).
     pub tolerance: f64,
     /// Pieces the region was split into (ReLU states of the relevant patches fixed on each).
     pub pieces: usize,
-    /// Cells the LP found empty (no point within its feasibility tolerance) and skipped.
+    /// Cells the LP found empty (no point within its feasibility tolerance) or could not solve;
+    /// a region with any is not certified.
     pub empty_pieces: usize,
     pub lps: usize,
-    /// Indices of the patches whose band reaches the region.
+    /// Indices of the patches whose band reaches the region: first the `exact_patches` modelled
+    /// exactly, then constant patches with P_j·d <= 0 on every spec row, which can only lower
+    /// every row (bounded by 0, i.e. left out).
     pub patches: Vec<usize>,
-    /// How many of them are modelled exactly; the others are constant patches with P_j·d <= 0 on
-    /// every spec row, which can only lower every row (bounded by 0, i.e. left out).
+    /// How many of `patches` (the first ones) are modelled exactly.
     pub exact_patches: usize,
     /// Spec row of `max_violation`.
     pub worst_row: usize,
@@ -74,7 +83,7 @@ pub struct RegionCertificate {
     pub error_budget: f64,
 }
 
-/// Appends the patch network `p` to `neurons` as ReLU neurons of x: first every u_i, then every
+/// Appends the patch network `p` to `neurons` as ReLU neurons of x: first the u_i, then the
 /// v_i, then g (and the clamp pairs of an affine patch). Everything after the u's is gated by
 /// them: where some u_i = ReLU(γ s_i + 1) is 0, Σ_i (u_i − v_i) <= m − 1 (each term is a clamp
 /// to [0, 1] and this one is <= u_i = 0), so g = 0 and the patch adds exactly 0 whatever the
@@ -82,33 +91,45 @@ pub struct RegionCertificate {
 /// adds at most S_g·err, which the error budget S_u·err (S_u = S_g) already covers.
 fn push_patch(neurons: &mut Vec<ProgramNeuron>, p: &PatchNetwork, rows: &RowSet) {
     let n = p.n_in;
-    let m = p.rows();
     let gamma = 1.0 / p.radius;
+    // Rows that are one of the region's own rows have s_i >= 0 on it: u_i − v_i = 1 exactly, so
+    // they add 1 to the support sum and need no neurons. Rows that are the negation of one have
+    // s_i <= 0: v_i = 0 exactly, only u_i remains. Known by construction, not by LP.
+    let mut ones = 0usize;
+    let mut live: Vec<(usize, bool)> = Vec::new();
+    for i in 0..p.rows() {
+        match rows.side(&p.a[i * n..(i + 1) * n], p.b[i]) {
+            1 => ones += 1,
+            -1 => live.push((i, false)),
+            _ => live.push((i, true)),
+        }
+    }
+    let m = p.rows();
     let first = neurons.len();
-    let gate: Vec<usize> = (first..first + m).collect();
+    let gate: Vec<usize> = (first..first + live.len()).collect();
     let slope = |i: usize| -> Vec<f64> { p.a[i * n..(i + 1) * n].iter().map(|v| -gamma * v).collect() };
-    // Rows that are one of the region's own rows have s_i >= 0 on it (u_i, v_i active); rows that
-    // are the negation of one have s_i <= 0 (v_i inactive). Known by construction, not by LP.
-    let side: Vec<i8> = (0..m).map(|i| rows.side(&p.a[i * n..(i + 1) * n], p.b[i])).collect();
-    for i in 0..m {
-        let known = if side[i] > 0 { Some(1) } else { None };
-        neurons.push(ProgramNeuron { c: slope(i), c0: gamma * p.b[i] + 1.0, inputs: Vec::new(), outputs: Vec::new(), relu: true, gate: Vec::new(), known });
+    for &(i, _) in &live {
+        neurons.push(ProgramNeuron { c: slope(i), c0: gamma * p.b[i] + 1.0, inputs: Vec::new(), outputs: Vec::new(), relu: true, gate: Vec::new(), known: None, slack: 0.0 });
     }
-    for i in 0..m {
-        let known = if side[i] > 0 { Some(1) } else if side[i] < 0 { Some(0) } else { None };
-        neurons.push(ProgramNeuron { c: slope(i), c0: gamma * p.b[i], inputs: Vec::new(), outputs: Vec::new(), relu: true, gate: gate.clone(), known });
+    let mut inputs: Vec<(usize, f64)> = (0..live.len()).map(|t| (first + t, 1.0)).collect();
+    for &(i, with_v) in &live {
+        if with_v {
+            inputs.push((neurons.len(), -1.0));
+            neurons.push(ProgramNeuron { c: slope(i), c0: gamma * p.b[i], inputs: Vec::new(), outputs: Vec::new(), relu: true, gate: gate.clone(), known: None, slack: 0.0 });
+        }
     }
-    let inputs: Vec<(usize, f64)> = (0..m).flat_map(|i| vec![(first + i, 1.0), (first + m + i, -1.0)]).collect();
     let g = neurons.len();
-    neurons.push(ProgramNeuron { c: Vec::new(), c0: 1.0 - m as f64, inputs, outputs: Vec::new(), relu: true, gate: gate.clone(), known: None });
+    // Σ over the rows of (u_i − v_i) − m + 1, the known rows contributing exactly 1 each.
+    let c0 = (ones as f64) - (m as f64) + 1.0;
+    neurons.push(ProgramNeuron { c: Vec::new(), c0, inputs, outputs: Vec::new(), relu: true, gate: gate.clone(), known: None, slack: 0.0 });
     if p.c.is_empty() {
         neurons[g].outputs = (0..p.n_out).filter(|&o| p.d[o] != 0.0).map(|o| (o, p.d[o])).collect();
     } else {
         for o in 0..p.n_out {
             let c = p.c[o * n..(o + 1) * n].to_vec();
             let h = p.h[o];
-            neurons.push(ProgramNeuron { c: c.clone(), c0: p.d[o], inputs: vec![(g, h)], outputs: vec![(o, 1.0)], relu: true, gate: gate.clone(), known: None });
-            neurons.push(ProgramNeuron { c, c0: p.d[o], inputs: vec![(g, -h)], outputs: vec![(o, -1.0)], relu: true, gate: gate.clone(), known: None });
+            neurons.push(ProgramNeuron { c: c.clone(), c0: p.d[o], inputs: vec![(g, h)], outputs: vec![(o, 1.0)], relu: true, gate: gate.clone(), known: None, slack: 0.0 });
+            neurons.push(ProgramNeuron { c, c0: p.d[o], inputs: vec![(g, -h)], outputs: vec![(o, -1.0)], relu: true, gate: gate.clone(), known: None, slack: 0.0 });
             if h != 0.0 {
                 neurons[g].outputs.push((o, -h));
             }
@@ -251,7 +272,7 @@ pub fn certify_region_with(region: &LinearRegion, patches: &[PatchNetwork], band
         other => other,
     })?;
     let own_rows = RowSet::of_region(region);
-    let mut relevant: Vec<usize> = Vec::new();
+    let mut bounded: Vec<usize> = Vec::new();
     let mut exact: Vec<usize> = Vec::new();
     let mut lps = bp.lps;
     let mut sx = bp.simplex;
@@ -269,7 +290,6 @@ pub fn certify_region_with(region: &LinearRegion, patches: &[PatchNetwork], band
         if !band_reaches(p, &bp.a, &bp.b, &bp.lower, &bp.upper)? {
             continue;
         }
-        relevant.push(i);
         // A constant patch with P_j·d <= 0 on every row adds (P_j·d)·g <= 0: leaving it out can
         // only raise the bounds (sound), and saves splitting the region along its band. Keep it
         // when its support covers the whole region (g = 1 there, no split: the region's own patch).
@@ -287,6 +307,7 @@ pub fn certify_region_with(region: &LinearRegion, patches: &[PatchNetwork], band
                 }
             }
             if !covers {
+                bounded.push(i);
                 continue;
             }
         }
@@ -296,7 +317,7 @@ pub fn certify_region_with(region: &LinearRegion, patches: &[PatchNetwork], band
     for &i in &exact {
         push_patch(&mut neurons, &patches[i], &own_rows);
     }
-    let program = ReluProgram { n_in: n, n_out: k, neurons, f: region.f.clone(), e: region.e.clone() };
+    let mut program = ReluProgram { n_in: n, n_out: k, neurons, f: region.f.clone(), e: region.e.clone() };
     let rows = spec.rows();
     let sens = program.sensitivities(&spec.p, rows);
     let nn = program.neurons.len();
@@ -319,7 +340,23 @@ pub fn certify_region_with(region: &LinearRegion, patches: &[PatchNetwork], band
         }
         bj[n] = dot(pj, &region.e) - spec.q[j];
     }
-    let mut ex = Explorer::new(program, bp.a, bp.b, bp.lower, bp.upper, ExploreOptions { eps: opts.eps, rtol: 0.0 })?;
+    // Decision slack per neuron, so that the whole error budget stays below 1 % of the smallest
+    // rtol part of the tolerance (no splitting off slivers thinner than that).
+    let mut floor = f64::INFINITY;
+    for j in 0..rows {
+        let bj = &base[j * (n + 1)..(j + 1) * (n + 1)];
+        let mut mag = bj[n].abs();
+        for i in 0..n {
+            mag += bj[i].abs() * lo[i].abs().max(hi[i].abs());
+        }
+        floor = floor.min(opts.rtol * (1.0 + mag));
+    }
+    for kk in 0..nn {
+        let s_max = (0..rows).map(|j| sens[kk * rows + j]).fold(0.0f64, f64::max);
+        program.neurons[kk].slack = if s_max > 0.0 && floor.is_finite() { 0.01 * floor / (s_max * nn as f64) } else { 0.0 };
+    }
+    let root = crate::enumerate::BoxedPolytope { a: bp.a, b: bp.b, lower: lo, upper: hi, simplex: sx, lps: 0 };
+    let mut ex = Explorer::from_polytope(program, root, ExploreOptions { eps: opts.eps, rtol: 0.0 })?;
     let w = n + 1;
     let mut cert = RegionCertificate {
         certified: false,
@@ -328,14 +365,15 @@ pub fn certify_region_with(region: &LinearRegion, patches: &[PatchNetwork], band
         pieces: 0,
         empty_pieces: 0,
         lps: 0,
-        patches: relevant,
         exact_patches: exact.len(),
+        patches: exact.iter().chain(bounded.iter()).cloned().collect(),
         worst_row: 0,
         witness: Vec::new(),
         witness_value: f64::NEG_INFINITY,
         error_budget: 0.0,
     };
-    let mut magnitude: f64 = 0.0;
+    let mut tolerance: f64 = 0.0;
+    let mut broken = 0usize;
     let mut lp_count = lps;
     let mut row = vec![0.0; w];
     while let Some(mut piece) = ex.next_piece()? {
@@ -356,17 +394,25 @@ pub fn certify_region_with(region: &LinearRegion, patches: &[PatchNetwork], band
                 }
                 budget += sens[kk * rows + j] * piece.err[kk];
             }
-            let sol = piece.simplex.maximize(&row[..n]).map_err(|e| match e {
-                Error::Lp(m) => Error::Lp(format!("certificate: spec row {} on a piece: {}", j, m)),
-                other => other,
-            })?;
+            let sol = match piece.simplex.maximize(&row[..n]) {
+                Ok(sol) => sol,
+                Err(Error::Lp(_)) => {
+                    // The LP breaks down on this piece (a sliver at the limit of its feasibility
+                    // tolerance): no bound, so the region cannot be certified.
+                    broken += 1;
+                    break;
+                }
+                Err(e) => return Err(e),
+            };
             lp_count += 1;
             let bound = sol.upper + row[n] + budget;
-            let mut mag = row[n].abs();
+            let (mut mag, mut base_mag) = (row[n].abs(), base[j * w + n].abs());
             for i in 0..n {
-                mag += row[i].abs() * piece.lower[i].abs().max(piece.upper[i].abs());
+                let x = piece.lower[i].abs().max(piece.upper[i].abs());
+                mag += row[i].abs() * x;
+                base_mag += base[j * w + i].abs() * x;
             }
-            magnitude = magnitude.max(mag);
+            tolerance = tolerance.max(opts.rtol * (1.0 + base_mag) + MAP_ROUNDING * f64::EPSILON * mag);
             cert.error_budget = cert.error_budget.max(budget);
             if bound > cert.max_violation {
                 cert.max_violation = bound;
@@ -379,10 +425,10 @@ pub fn certify_region_with(region: &LinearRegion, patches: &[PatchNetwork], band
             }
         }
     }
-    cert.empty_pieces = ex.empty;
+    cert.empty_pieces = ex.empty + broken;
     cert.lps = lp_count + ex.lps;
-    cert.tolerance = opts.rtol * (1.0 + magnitude);
-    cert.certified = cert.pieces > 0 && cert.max_violation <= cert.tolerance;
+    cert.tolerance = tolerance;
+    cert.certified = cert.pieces > 0 && cert.empty_pieces == 0 && cert.max_violation <= cert.tolerance;
     Ok(cert)
 }
 

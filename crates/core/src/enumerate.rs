@@ -54,6 +54,9 @@ pub struct ProgramNeuron {
     /// State known from outside the LPs (a proof by construction, e.g. a patch row that is one of
     /// the region's own rows): used without a decision, error 0.
     pub known: Option<u8>,
+    /// Extra decision slack in pre-activation units: a cell reaching at most this far across
+    /// the hyperplane is not split (the reach is charged as the decision's error).
+    pub slack: f64,
 }
 
 /// y(x) = F x + e + Σ_k post_k · out_k, with post_k = ReLU(z_k) (or z_k for linear neurons).
@@ -104,7 +107,7 @@ impl ReluProgram {
                     None => (wrow.to_vec(), Vec::new()),
                     Some(idx) => (Vec::new(), (0..ni).filter(|&j| wrow[j] != 0.0).map(|j| (idx[j], wrow[j])).collect()),
                 };
-                neurons.push(ProgramNeuron { c, c0: layer.b[o], inputs, outputs: Vec::new(), relu: layer.relu, gate: Vec::new(), known: None });
+                neurons.push(ProgramNeuron { c, c0: layer.b[o], inputs, outputs: Vec::new(), relu: layer.relu, gate: Vec::new(), known: None, slack: 0.0 });
                 cur.push(neurons.len() - 1);
             }
             if last {
@@ -264,13 +267,13 @@ enum Decision {
     Split { upper: f64, lower: f64 },
 }
 
-fn decide(sx: &mut Simplex, lo: &[f64], hi: &[f64], z: &[f64], z0: f64, eps: f64, rtol: f64, lps: &mut usize) -> Result<Decision> {
+fn decide(sx: &mut Simplex, lo: &[f64], hi: &[f64], z: &[f64], z0: f64, eps: f64, rtol: f64, extra: f64, lps: &mut usize) -> Result<Decision> {
     let nr = norm2(z);
     if nr == 0.0 {
         return Ok(if z0 >= 0.0 { Decision::Active(0.0) } else { Decision::Inactive(0.0) });
     }
     let (imax, imin, guard, mag) = interval_mag(z, z0, lo, hi);
-    let slack = eps * nr + rtol * mag;
+    let slack = eps * nr + rtol * mag + extra;
     if imax + guard <= 0.0 {
         return Ok(Decision::Inactive(0.0));
     }
@@ -302,7 +305,8 @@ pub struct Explorer {
     pub lps: usize,
     /// Cells split so far.
     pub splits: usize,
-    /// Root cells the LP found empty (no point within its feasibility tolerance).
+    /// Cells the LP found empty (no point within its feasibility tolerance) or could not solve
+    /// (slivers at the limit of that tolerance): skipped, and counted here for the caller to report.
     pub empty: usize,
     /// Weight of the pieces handed out (the root has weight 1).
     pub explored: f64,
@@ -321,6 +325,16 @@ impl Explorer {
         }
         let root = Cell { a, b, lower, upper, built: None, states: Vec::new(), maps: Vec::new(), err: Vec::new(), weight: 1.0 };
         Ok(Explorer { program, opts, stack: vec![root], lps: 0, splits: 0, empty: 0, explored: 0.0 })
+    }
+
+    /// Explores a polytope already prepared by [`bounded_polytope`] (its simplex is reused).
+    pub fn from_polytope(program: ReluProgram, bp: BoxedPolytope, opts: ExploreOptions) -> Result<Explorer> {
+        let mut ex = Explorer::new(program, Vec::new(), Vec::new(), bp.lower.clone(), bp.upper.clone(), opts)?;
+        let root = &mut ex.stack[0];
+        root.a = bp.a.clone();
+        root.b = bp.b.clone();
+        root.built = Some(bp);
+        Ok(ex)
     }
 
     /// Cells waiting on the stack.
@@ -378,11 +392,19 @@ impl Explorer {
                 } else if let Some(s) = neuron.known {
                     (s, 0.0)
                 } else {
-                    let d = decide(&mut simplex, &lower, &upper, &z[..n], z[n], self.opts.eps, self.opts.rtol, &mut self.lps);
-                    match d.map_err(|e| match e {
-                        Error::Lp(m) => Error::Lp(format!("sign of neuron {} on a cell: {}", k, m)),
-                        other => other,
-                    })? {
+                    let d = match decide(&mut simplex, &lower, &upper, &z[..n], z[n], self.opts.eps, self.opts.rtol, neuron.slack, &mut self.lps) {
+                        Ok(d) => d,
+                        Err(Error::Lp(_)) => {
+                            // The LP breaks down on this cell (a sliver at the limit of its
+                            // feasibility tolerance): count it as empty, which users report.
+                            self.empty += 1;
+                            self.explored += cell.weight;
+                            split = true;
+                            break;
+                        }
+                        Err(e) => return Err(e),
+                    };
+                    match d {
                         Decision::Active(e) => (1, e),
                         Decision::Inactive(e) => (0, e),
                         Decision::Split { upper: u, lower: l } => {
