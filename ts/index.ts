@@ -10,13 +10,15 @@ export { init, simdSupported, getCore, type Flavour, type InitOptions, type Wasm
 export { Network, type DenseLayer, type Box, type NetworkInfo, type Points, expandBox } from './network.js';
 export { LinearRegion, slackExcess, type RegionMax, type ConstantPatchResult, type MinimalityProof, type InputSet } from './region.js';
 export { type PatchNetwork, type RegionPatch, type PatchRegionInfo, patternHex } from './patch.js';
-export { RepairedNetwork } from './repaired.js';
+export { RepairedNetwork, type BoxGate } from './repaired.js';
 export { repair, solveRegion, defaultRadius, type RepairOptions, type RepairResult, type RepairProgress, type RegionTask, type RegionOutcome } from './repair.js';
 export type { RepairReport, RegionReport } from './report.js';
 export { labelSpec, polytopeSpec, intersectSpecs, specViolation, describeSpec, parseSpecJson, type Spec } from './spec.js';
 export { parseNnet, type NnetHeader } from './formats/nnet.js';
 export { networkFromJson, networkToJson, repairedFromJson, repairedToJson, NETWORK_FORMAT, REPAIRED_FORMAT } from './formats/json.js';
 export { parsePoints, type PointsFile } from './formats/points.js';
+export { parseNpy, type NpyArray } from './formats/npy.js';
+export { parseIdx, maybeGunzip, type IdxArray } from './formats/idx.js';
 export { parseModel, loadModel } from './formats/load.js';
 export { saveJson, loadRepaired } from './io.js';
 export { GlpkBackend } from './lp/glpk.js';

@@ -245,7 +245,10 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
     });
     if (Number.isFinite(closest)) p.radius = Math.min(p.radius, closest / 2);
   }
-  const repaired = new RepairedNetwork(network, patches, box);
+  // One box indicator for all patches, with the smallest patch radius (so that "r_A outside a
+  // face" includes the box faces for every patch).
+  const boxGate = { lower: [...box.lower], upper: [...box.upper], radius: patches.reduce((r, p) => Math.min(r, p.radius), rMax) };
+  const repaired = new RepairedNetwork(network, patches, box, boxGate);
   const yRep = repaired.forwardFlat(flat, count);
   const assemblyMs = now() - ta;
 

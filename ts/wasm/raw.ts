@@ -29,13 +29,14 @@ export interface RawExports {
   rr_region_intersect(h: number, a: number, b: number, m: number): number;
   rr_region_info(h: number, out: number): number;
   rr_region_read(h: number, what: number, out: number): number;
-  rr_region_support_rows(h: number, prune: number, tol: number): number;
+  rr_region_support_rows(h: number, prune: number, withBox: number, tol: number): number;
   rr_region_max_output(h: number, w: number, out: number): number;
   rr_region_maximize(h: number, c: number, out: number): number;
-  rr_region_minimal_patch(h: number, p: number, q: number, rows: number, out: number): number;
+  rr_region_minimal_patch(h: number, p: number, q: number, rows: number, exactRows: number, out: number): number;
   rr_slack_excess(a: number, b: number, m: number, n: number, xs: number, npts: number, out: number): number;
   rr_repaired_new(net: number): number;
   rr_repaired_add_patch(h: number, desc: number, len: number): number;
+  rr_repaired_set_box_gate(h: number, lo: number, hi: number, radius: number): number;
   rr_repaired_forward(h: number, xs: number, n: number, out: number): number;
   rr_repaired_supports(h: number, xs: number, n: number, out: number): number;
 }
