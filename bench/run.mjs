@@ -13,6 +13,7 @@ const runCase = (name, flavour) =>
 const REFERENCE_MS_PER_POINT = 230; // the reference implementation on this kind of machine (issue 2)
 const simd = runCase('hcas-pointwise', 'simd');
 const scalar = runCase('hcas-pointwise', 'scalar');
+const fullLp = runCase('full-lp', 'simd');
 const result = {
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
   date: new Date().toISOString(),
@@ -26,6 +27,7 @@ const result = {
       },
       target: { msPerPoint: 2, met: simd.msPerPoint <= 2 },
     },
+    'full-lp-backends': fullLp,
   },
 };
 mkdirSync(join(here, 'results'), { recursive: true });

@@ -22,6 +22,7 @@ export { parseIdx, maybeGunzip, type IdxArray } from './formats/idx.js';
 export { parseModel, loadModel } from './formats/load.js';
 export { saveJson, loadRepaired } from './io.js';
 export { GlpkBackend } from './lp/glpk.js';
+export { HighsBackend } from './lp/highs.js';
 export { buildFullPatchLp, type RegionData, type FullLp } from './lp/full-lp.js';
 export type { LpBackend, SparseLp, LpSolution } from './lp/backend.js';
 export { ReluRepairError, InputError, LpError, WasmError, RepairError, AbortError } from './errors.js';

@@ -157,7 +157,9 @@ pub fn minimal_patch_with(region: &LinearRegion, spec: &Spec, exact_rows: bool) 
     // already below the largest solved maximum needs no LP of its own: its bound keeps the patch
     // sound and cannot change the norm. Rows are taken in decreasing order of their value at
     // the anchor point (usually the worst first), and bounded from the current basis.
-    let skippable = !exact_rows && spec.label_target().is_some() && region.anchor.is_some();
+    // In low dimension warm-started LPs are cheaper than the cold bounding runs: bound only
+    // when the region LPs are large.
+    let skippable = !exact_rows && spec.label_target().is_some() && region.anchor.is_some() && region.n_in * region.rows() > 4096;
     let mut order: Vec<usize> = (0..rows).collect();
     let mut at_anchor = vec![f64::NEG_INFINITY; rows];
     if let Some(x0) = &region.anchor {
@@ -511,9 +513,9 @@ mod tests {
         let mut rng = Rng(33);
         let mut pruned_any = false;
         for _ in 0..25 {
-            let net = random_network(&mut rng, &[12, 30, 30, 8]);
-            let x0: Vec<f64> = (0..12).map(|_| rng.range(0.2, 0.8)).collect();
-            let r = LinearRegion::of_point(&net, &x0, &[0.0; 12], &[1.0; 12]).unwrap();
+            let net = random_network(&mut rng, &[40, 60, 60, 8]);
+            let x0: Vec<f64> = (0..40).map(|_| rng.range(0.2, 0.8)).collect();
+            let r = LinearRegion::of_point(&net, &x0, &[0.0; 40], &[1.0; 40]).unwrap();
             let mut y = vec![0.0; 8];
             net.forward(&x0, &mut y);
             let best = (0..8).fold(0, |b, i| if y[i] > y[b] { i } else { b });
