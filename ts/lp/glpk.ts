@@ -28,8 +28,9 @@ let glpkPromise: Promise<GlpkInstance> | undefined;
 
 async function loadGlpk(): Promise<GlpkInstance> {
   glpkPromise ??= (async () => {
-    const spec = 'glpk.js/node';
-    const mod = (await import(/* @vite-ignore */ spec)) as { default: () => Promise<GlpkInstance> };
+    // A literal specifier, left external by our build, so that the caller's bundler (Vite, ...)
+    // resolves it for browsers; glpk.js itself is never part of our bundles.
+    const mod = (await import('glpk.js/node')) as unknown as { default: () => Promise<GlpkInstance> };
     return mod.default();
   })();
   return glpkPromise;
