@@ -7,6 +7,7 @@
 // dist/slim.js         like index.js, without a default wasm location: init({ wasm }) is required
 // dist/slim.browser.js like browser.js, without a default wasm location
 // dist/worker.node.js  pool worker for worker_threads; dist/worker.web.js for Web Workers (browser, Deno)
+// dist/demo.js         the demo job as data (HCAS network + 50 points)
 // dist/cli.js          the command line (Node)
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
@@ -63,9 +64,11 @@ await Promise.all([
   build({ ...common, entryPoints: [index], outfile: out('slim.browser.js'), platform: 'browser', plugins: [wasmLocation('slim'), noNode] }),
   build({ ...common, entryPoints: [join(root, 'ts/pool/worker-node.ts')], outfile: out('worker.node.js'), platform: 'node', plugins: [wasmLocation('slim')] }),
   build({ ...common, entryPoints: [join(root, 'ts/pool/worker-web.ts')], outfile: out('worker.web.js'), platform: 'browser', plugins: [wasmLocation('slim'), noNode] }),
+  build({ ...common, entryPoints: [join(root, 'ts/demo.ts')], outfile: out('demo.js'), platform: 'neutral' }),
   build({ ...common, entryPoints: [join(root, 'ts/cli/bin.ts')], outfile: out('cli.js'), platform: 'node', plugins: [wasmLocation('dist')] }),
 ]);
 if (!process.argv.includes('--no-types')) {
   execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
   writeFileSync(join(root, 'dist/index.d.ts'), "export * from './types/index.js';\n");
+  writeFileSync(join(root, 'dist/demo.d.ts'), "export * from './types/demo.js';\n");
 }

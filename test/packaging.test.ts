@@ -1,0 +1,147 @@
+/**
+ * Packaging tests on the `npm pack` tarball, installed into a fresh project outside the repo:
+ * a Node project (default and slim entries, types, CLI bin, the Node example, the edge handler),
+ * a Deno script (the npm `deno` binary: module workers, glpk.js in a worker, traps), the Deno
+ * example, a browser test bundled by Vite and run in Debian Chromium through @vitest/browser
+ * (playwright provider), and the browser demo page built with Vite, driven in headless
+ * Chromium and checked pixel by pixel against an independent recomputation here.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { init, parseNnet, parsePoints, repair, repairedFromJson, repairedToJson, type RepairResult } from '../ts/index.js';
+import { argmax, fixture, hcasTau05, root } from './helpers.js';
+import { type Packed, cleanup, packAndInstall, readJson } from './packaging/pack.js';
+
+const execFileP = promisify(execFile);
+/** Runs a command; on failure the error message carries its output. */
+async function run(cmd: string, args: string[], opts: Parameters<typeof execFileP>[2] & { cwd: string }) {
+  try {
+    return (await execFileP(cmd, args, { encoding: 'utf8', ...opts })) as { stdout: string; stderr: string };
+  } catch (e) {
+    const x = e as { message: string; stdout?: string; stderr?: string };
+    throw new Error(`${x.message}\n--- stdout ---\n${x.stdout ?? ''}\n--- stderr ---\n${x.stderr ?? ''}`);
+  }
+}
+const deno = join(root, 'node_modules/.bin/deno');
+
+let packed: Packed;
+let reference: RepairResult;
+let referenceJson: string;
+
+beforeAll(async () => {
+  packed = packAndInstall();
+  await init();
+  const { net, points, labels, inputBox } = hcasTau05();
+  reference = await repair(net, { points, labels, inputBox });
+  referenceJson = JSON.stringify(repairedToJson(reference.network));
+}, 180_000);
+afterAll(() => cleanup(packed));
+
+describe('the tarball', () => {
+  it('ships the bundles, workers, wasm and types, and no glpk.js (GPL) code', () => {
+    const files = packed.files;
+    for (const f of ['dist/index.js', 'dist/browser.js', 'dist/slim.js', 'dist/slim.browser.js', 'dist/worker.node.js', 'dist/worker.web.js', 'dist/demo.js', 'dist/cli.js', 'dist/index.d.ts', 'dist/demo.d.ts', 'pkg/relu_repair_simd.wasm', 'pkg/relu_repair.wasm']) {
+      expect(files).toContain(f);
+    }
+    expect(files.some((f) => f.startsWith('test/') || f.startsWith('ts/') || f.startsWith('crates/'))).toBe(false);
+    const installed = join(packed.consumer, 'node_modules/relu-repair');
+    for (const f of files.filter((f) => f.endsWith('.js'))) {
+      const text = readFileSync(join(installed, f), 'utf8');
+      // glpk.js's emscripten glue and GLPK's C API names: only ever imported, never bundled.
+      expect(text).not.toMatch(/glp_simplex|_glp_|emscripten/i);
+    }
+    // The browser bundles never import node:* modules.
+    for (const f of ['dist/browser.js', 'dist/slim.browser.js', 'dist/worker.web.js']) {
+      expect(readFileSync(join(installed, f), 'utf8')).not.toMatch(/from\s*["']node:|import\(["']node:/);
+    }
+    // Runtime dependencies installed from the registry: only the declared ones.
+    const pkg = readJson(join(installed, 'package.json'));
+    expect(Object.keys(pkg.dependencies).sort()).toEqual(['commander', 'glpk.js']);
+    expect(existsSync(join(packed.consumer, 'node_modules/comlink'))).toBe(false);
+  });
+});
+
+describe('Node project', () => {
+  it('default entry: pooled repair on worker_threads, bit for bit the one-thread repair (and the repo build)', async () => {
+    const { stdout } = await run(process.execPath, ['node-check.mjs'], { cwd: packed.consumer, maxBuffer: 1 << 26 });
+    const out = JSON.parse(stdout);
+    expect(out.resolved).toMatch(/node_modules\/relu-repair\/dist\/index\.js$/);
+    expect(out.slimResolved).toMatch(/node_modules\/relu-repair\/dist\/slim\.js$/);
+    expect(out.runtime).toBe('node');
+    expect(out.flavour).toBe('simd');
+    expect(out.fixed).toBe('50/50');
+    expect(out.identical).toBe(true);
+    expect(JSON.stringify(out.repaired)).toBe(referenceJson);
+    // slim: a clear typed error without wasm, then works with the caller's bytes (scalar here).
+    expect(out.slimError).toMatchObject({ name: 'WasmError', isWasmError: true });
+    expect(out.slimError.message).toMatch(/slim build .* init\(\{ wasm/);
+    expect(out.slim).toEqual({ flavour: 'scalar', fixed: 50 });
+  });
+
+  it('type declarations compile in a strict TypeScript consumer (NodeNext)', async () => {
+    await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.check.json'], { cwd: packed.consumer });
+  });
+
+  it('the bin: `npx relu-repair demo` repairs all 50 points', async () => {
+    const { stdout } = await run(process.execPath, [join(packed.consumer, 'node_modules/relu-repair/dist/cli.js'), 'demo'], { cwd: packed.consumer });
+    expect(stdout).toMatch(/50\/50 buggy points fixed/);
+  });
+
+  it('examples/node/repair.mjs writes a repaired network equal to the in-repo one-thread repair', async () => {
+    const outDir = join(packed.dir, 'node-example');
+    const { stdout } = await run(process.execPath, ['examples/node/repair.mjs', '--model', 'hcas.nnet', '--points', 'hcas-points.json', '--workers', '2', '--out', outDir], { cwd: packed.consumer });
+    expect(stdout).toMatch(/^50\/50 buggy points fixed with 42 patches on 2 node workers/);
+    const saved = readFileSync(join(outDir, 'repaired.json'), 'utf8');
+    // Same numbers, except the model's name in the network source (file name) is not saved.
+    expect(JSON.stringify(JSON.parse(saved))).toBe(referenceJson);
+    expect(readJson(join(outDir, 'report.json')).result.fixedPoints).toBe(50);
+  });
+
+  it('examples/edge/handler.mjs: Request (model + points) in, Response (repaired model + report) out', async () => {
+    const { stdout } = await run(process.execPath, ['edge-check.mjs'], { cwd: packed.consumer, maxBuffer: 1 << 26 });
+    const out = JSON.parse(stdout);
+    expect(out.ok).toEqual({ status: 200, type: expect.stringMatching(/^multipart\/form-data/), modelName: 'repaired.json', reportFixed: 50 });
+    // The returned model, loaded independently, is the reference repair and fixes every point.
+    const net = repairedFromJson(JSON.parse(out.model));
+    expect(JSON.stringify(repairedToJson(net))).toBe(referenceJson);
+    const { points } = hcasTau05();
+    net.predict(points).forEach((y) => expect(argmax(y)).toBe(4));
+    expect(out.badModel.status).toBe(400);
+    expect(out.badModel.body.error).toMatch(/bad\.nnet: line \d+/);
+    expect(out.badPoints).toEqual({ status: 400, body: { error: expect.stringMatching(/p\.json: points\[0\]: has 2 coordinates, the network has 3 inputs/), file: 'p.json', field: 'points[0]' } });
+    expect(out.missing.status).toBe(400);
+    expect(out.missing.body.field).toBe('points');
+    expect(out.get.status).toBe(405);
+  });
+});
+
+describe('Deno', () => {
+  it('module workers: bit for bit the one-thread repair, glpk.js in a worker, traps become WasmErrors', async () => {
+    const { stdout } = await run(deno, ['run', '--quiet', '--allow-read', '--allow-env', 'deno-check.ts'], { cwd: packed.consumer, maxBuffer: 1 << 26, env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' } });
+    const out = JSON.parse(stdout);
+    expect(out.resolved).toMatch(/node_modules\/relu-repair\/dist\/index\.js$/);
+    expect(out.runtime).toBe('deno');
+    expect(out.flavour).toBe('simd');
+    expect(out.fixed).toBe('50/50');
+    expect(out.progressEvents).toBeGreaterThan(40);
+    expect(out.identical).toBe(true);
+    expect(JSON.stringify(out.repaired)).toBe(referenceJson);
+    expect(out.fullLp).toEqual({ proof: 'full-lp', lp: expect.stringMatching(/^glpk\.js \(GLPK/), status: 'repaired', identical: true });
+    expect(out.trap).toMatchObject({ isWasmError: true, replaced: 1 });
+    expect(out.trap.message).toMatch(/region 1: the WebAssembly core trapped/);
+    expect(out.afterTrapIdentical).toBe(true);
+  });
+
+  it('examples/deno/repair.ts', async () => {
+    const outDir = join(packed.dir, 'deno-example');
+    const { stdout } = await run(deno, ['run', '--quiet', '--allow-read', '--allow-write', '--allow-env', 'examples/deno/repair.ts', '--workers', '2', '--out', outDir], {
+      cwd: packed.consumer,
+      env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
+    });
+    expect(stdout).toMatch(/^50\/50 buggy points fixed with 42 patches on 2 deno workers/);
+    expect(JSON.stringify(readJson(join(outDir, 'repaired.json')))).toBe(referenceJson);
+  });
+});
