@@ -7,13 +7,16 @@
  * Chromium and checked pixel by pixel against an independent recomputation here.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { init, parseNnet, parsePoints, repair, repairedFromJson, repairedToJson, type RepairResult } from '../ts/index.js';
-import { argmax, fixture, hcasTau05, root } from './helpers.js';
+import { init, polytopeSpec, repair, repairedFromJson, repairedToJson, type RepairResult } from '../ts/index.js';
+import { argmax, hcasTau05, root } from './helpers.js';
+import { launchChromium, serveDir } from './packaging/browser.js';
 import { type Packed, cleanup, packAndInstall, readJson } from './packaging/pack.js';
+// The demo page's own pure functions, used here to recompute its picture independently.
+import { classCounts, classes, insideMask, outlineMask, renderPixels, sliceInputs } from '../examples/browser/slice.js';
 
 const execFileP = promisify(execFile);
 /** Runs a command; on failure the error message carries its output. */
@@ -144,4 +147,131 @@ describe('Deno', () => {
     expect(stdout).toMatch(/^50\/50 buggy points fixed with 42 patches on 2 deno workers/);
     expect(JSON.stringify(readJson(join(outDir, 'repaired.json')))).toBe(referenceJson);
   });
+});
+
+/** The environment for child tool runs, without the parent vitest's variables. */
+function childEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^(VITEST|VITE_|TINYPOOL|NODE_OPTIONS)/.test(k)) env[k] = v;
+  return { ...env, NO_COLOR: '1', FORCE_COLOR: '0' };
+}
+
+describe('browser', () => {
+  it('Vite-bundled test page in Chromium (@vitest/browser + playwright): Web Workers, glpk.js in a worker, traps, abort, slim', async () => {
+    // The expected results, computed here (Node, source tree, one thread).
+    writeFileSync(join(packed.consumer, 'reference.json'), referenceJson);
+    const { net, points, inputBox } = hcasTau05();
+    const y = net.predict([points[0]])[0];
+    const P: number[][] = [];
+    const q: number[] = [];
+    y.forEach((v, i) => {
+      const c = i === 4 ? v + 50 : v - 50;
+      const up = [0, 0, 0, 0, 0];
+      up[i] = 1;
+      P.push(up, up.map((u) => -u));
+      q.push(c + 1, -(c - 1));
+    });
+    const lp = await repair(net, { points: [points[0]], spec: polytopeSpec(P, q), inputBox });
+    expect(lp.report.regions[0].minimalityProof).toBe('full-lp');
+    writeFileSync(join(packed.consumer, 'reference-full-lp.json'), JSON.stringify(repairedToJson(lp.network)));
+    const { stdout } = await run(process.execPath, [join(packed.consumer, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'vitest.browser.config.js'], {
+      cwd: packed.consumer,
+      env: childEnv(),
+      timeout: 150_000,
+    });
+    expect(stdout).toMatch(/Tests\s+2 passed \(2\)/);
+  }, 180_000);
+
+  it('examples/browser: built with Vite, repairs HCAS in Web Workers, and draws the right picture', async () => {
+    const outDir = join(packed.dir, 'demo-dist');
+    await run(process.execPath, [join(packed.consumer, 'node_modules/vite/bin/vite.js'), 'build', 'examples/browser', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'error'], {
+      cwd: packed.consumer,
+      env: childEnv(),
+    });
+    const server = await serveDir(outDir);
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 900, height: 1000 }, deviceScaleFactor: 1 });
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(server.url);
+      await page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 30_000 });
+      expect(await page.textContent('#error')).toBe('');
+      await page.click('#repair');
+      await page.waitForSelector('body[data-state="repaired"], body[data-state="error"]', { timeout: 60_000 });
+      expect(await page.textContent('#error')).toBe('');
+      expect(errors).toEqual([]);
+
+      // The numbers.
+      const demo = await page.evaluate(() => {
+        const d = (window as unknown as { demo: Record<string, unknown> }).demo;
+        const p = document.getElementById('progress') as HTMLProgressElement;
+        return { ...d, progress: [p.value, p.max], summary: document.getElementById('summary')!.textContent, repairedJson: undefined };
+      });
+      const report = demo.report as RepairResult['report'];
+      expect(report.result).toMatchObject({ status: 'repaired', fixedPoints: 50, buggyPoints: 50, regions: 42 });
+      expect(report.tool.wasm).toBe('simd');
+      expect(demo.summary).toMatch(/^50\/50 buggy points fixed · 42 regions patched · \d+ outlined in this slice/);
+      expect(demo.progress).toEqual([42, 42]);
+      expect(demo.progressEvents as number).toBeGreaterThanOrEqual(44);
+      // The page's report is the reference repair's (bit for bit in every reported number).
+      expect(report.regions.map((g) => [g.patchNorm, g.lowerBound, g.radius, g.supportRows])).toEqual(reference.report.regions.map((g) => [g.patchNorm, g.lowerBound, g.radius, g.supportRows]));
+
+      // The picture: a screenshot (kept in test/artifacts/ to look at), cropped to the two canvases.
+      const shot = await page.screenshot({ fullPage: true });
+      mkdirSync(join(root, 'test/artifacts'), { recursive: true });
+      writeFileSync(join(root, 'test/artifacts/browser-demo.png'), shot);
+      const boxes = await Promise.all(['#before', '#after'].map((id) => page.locator(id).boundingBox()));
+      const W = demo.width as number;
+      const H = demo.height as number;
+      const crops = (await page.evaluate(
+        async ({ png, boxes, W, H }) => {
+          const img = await createImageBitmap(await (await fetch(`data:image/png;base64,${png}`)).blob());
+          const c = new OffscreenCanvas(img.width, img.height);
+          const ctx = c.getContext('2d')!;
+          ctx.drawImage(img, 0, 0);
+          // Inside the 1 px CSS border.
+          return boxes.map((b) => Array.from(ctx.getImageData(Math.round(b!.x) + 1, Math.round(b!.y) + 1, W, H).data));
+        },
+        { png: shot.toString('base64'), boxes, W, H },
+      )) as number[][];
+
+      // Recompute both pictures here: the original network and the reference repair, on the same
+      // pixel grid (the page's view), with the outlines of the reference patches.
+      const { net } = hcasTau05();
+      const view = demo.view as { x: number[]; y: number[]; fixed: number[] };
+      expect(view).toEqual({ x: [-100, 100], y: [-100, 100], fixed: [0, 0, -2.4] });
+      const xs = sliceInputs(view, 3, W, H);
+      const before = classes(net.forwardFlat(xs, W * H), 5);
+      const after = classes(reference.network.forwardFlat(xs, W * H), 5);
+      const masks = reference.network.patches.map((p) => insideMask(p.A, p.b, xs, 3));
+      const outline = outlineMask(masks, W, H);
+      const expected = [renderPixels(before, outline), renderPixels(after, outline)];
+      for (const k of [0, 1]) {
+        let wrong = 0;
+        for (let i = 0; i < W * H * 4; i++) if (crops[k][i] !== expected[k][i]) wrong++;
+        expect(wrong, `${k ? 'after' : 'before'} canvas: bytes that differ from the recomputed picture`).toBe(0);
+      }
+      // What the picture shows: outlines present; SR (class 4) grows; every changed pixel is in a
+      // repaired region and turned to SR; the page's counts are these.
+      const outlined = outline.reduce((a, v) => a + v, 0);
+      expect(outlined).toBeGreaterThan(500);
+      const cb = classCounts(before, 5);
+      const ca = classCounts(after, 5);
+      expect(demo.counts).toEqual({ before: cb, after: ca, outline: outlined });
+      expect(ca[4]).toBeGreaterThan(cb[4] + 1000);
+      let changed = 0;
+      for (let i = 0; i < W * H; i++) {
+        if (before[i] === after[i]) continue;
+        changed++;
+        expect(after[i]).toBe(4);
+        expect(masks.some((m) => m[i] === 1)).toBe(true);
+      }
+      expect(changed).toBe(ca[4] - cb[4]);
+      expect(demo.sliceRegions).toBe(masks.filter((m) => m.some((v) => v === 1)).length);
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  }, 150_000);
 });
