@@ -17,7 +17,7 @@ export const OUTLINE = [0, 0, 0];
 /**
  * The HCAS demo view: the counterexamples cluster near the origin (x, y within tens of feet,
  * a few up to 4,400 ft) and their linear regions are wedges from the origin, so a ±100 ft
- * window at θ = −2.4 rad (about the median θ of the points) cuts 13 of the 42 repaired regions.
+ * window at θ = −2.4 rad (about the median θ of the points) cuts 21 of the 42 repaired regions.
  */
 export const HCAS_VIEW = { x: [-100, 100], y: [-100, 100], fixed: [0, 0, -2.4] };
 
