@@ -123,7 +123,7 @@ describe('Node project', () => {
 
 describe('Deno', () => {
   it('module workers: bit for bit the one-thread repair, glpk.js in a worker, traps become WasmErrors', async () => {
-    const { stdout } = await run(deno, ['run', '--quiet', '--allow-read', '--allow-env', 'deno-check.ts'], { cwd: packed.consumer, maxBuffer: 1 << 26, env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' } });
+    const { stdout } = await run(deno, ['run', '--quiet', '--allow-read', 'deno-check.ts'], { cwd: packed.consumer, maxBuffer: 1 << 26, env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' } });
     const out = JSON.parse(stdout);
     expect(out.resolved).toMatch(/node_modules\/relu-repair\/dist\/index\.js$/);
     expect(out.runtime).toBe('deno');
@@ -140,7 +140,7 @@ describe('Deno', () => {
 
   it('examples/deno/repair.ts', async () => {
     const outDir = join(packed.dir, 'deno-example');
-    const { stdout } = await run(deno, ['run', '--quiet', '--allow-read', '--allow-write', '--allow-env', 'examples/deno/repair.ts', '--workers', '2', '--out', outDir], {
+    const { stdout } = await run(deno, ['run', '--quiet', '--allow-read', '--allow-write', 'examples/deno/repair.ts', '--workers', '2', '--out', outDir], {
       cwd: packed.consumer,
       env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
     });
