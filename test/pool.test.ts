@@ -166,6 +166,22 @@ describe('worker pool (Node worker_threads)', () => {
   });
 });
 
+describe('worker pool: start-up failures', () => {
+  it('a worker script that does not load is a WasmError; a closed pool refuses work', async () => {
+    await init();
+    const { net, points, labels, inputBox } = hcasTau05();
+    const job = { points: points.slice(0, 4), labels: labels.slice(0, 4), inputBox };
+    const broken = await createPool({ size: 1, workerUrl: new URL('file:///nonexistent/worker.js') });
+    try {
+      await expect(repair(net, { ...job, workers: broken })).rejects.toThrow(/^worker \d+: the worker failed: .*nonexistent/);
+      await expect(repair(net, { ...job, workers: broken })).rejects.toThrow(WasmError);
+    } finally {
+      await broken.close();
+    }
+    await expect(repair(net, { ...job, workers: broken })).rejects.toThrow(/this worker pool is closed/);
+  });
+});
+
 describe('worker pool with the scalar core', () => {
   afterAll(() => resetForTests());
 

@@ -210,7 +210,13 @@ export class RepairPool {
           if (done === tasks.length) finish();
           return;
         }
-        const slot = this.slots[index] ?? this.spawn(index, false);
+        let slot: Slot;
+        try {
+          slot = this.slots[index] ?? this.spawn(index, false);
+        } catch (e) {
+          finish(new WasmError(`cannot start a worker: ${(e as Error)?.message ?? e}`, { cause: e }));
+          return;
+        }
         used.add(slot);
         const i = next++;
         slot.busy = true;
@@ -285,6 +291,10 @@ export async function solveInWorkers(
   if (own && !(Number.isInteger(workers) && workers >= 1 && workers <= 256)) throw new InputError('must be a RepairPool or an integer from 1 to 256', { field: 'workers', value: workers });
   if (!own && typeof (workers as Partial<RepairPool>)?.solveAll !== 'function') throw new InputError('must be a RepairPool or a number of workers', { field: 'workers', value: String(workers) });
   const pool = own ? await RepairPool.create({ size: Math.min(workers as number, Math.max(1, tasks.length)) }) : (workers as RepairPool);
+  const main = coreModule();
+  if (main && pool.flavour !== main.flavour) {
+    throw new WasmError(`the pool's workers run the ${pool.flavour} core, this thread the ${main.flavour} core: create the pool after init()`);
+  }
   try {
     return await pool.solveAll(network, tasks, { signal: opts.signal, onResult: (_, __, done) => opts.onProgress?.(done) });
   } finally {
