@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { init, polytopeSpec, repair, repairedFromJson, repairedToJson, type RepairResult } from '../ts/index.js';
+import { init, networkToJson, polytopeSpec, repair, repairedFromJson, repairedToJson, type RepairResult } from '../ts/index.js';
 import { argmax, hcasTau05, root } from './helpers.js';
 import { launchChromium, serveDir } from './packaging/browser.js';
 import { type Packed, cleanup, packAndInstall, readJson } from './packaging/pack.js';
@@ -149,6 +149,8 @@ describe('Deno', () => {
   });
 });
 
+const points10 = () => hcasTau05().points.slice(0, 10);
+
 /** The environment for child tool runs, without the parent vitest's variables. */
 function childEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -269,6 +271,23 @@ describe('browser', () => {
       }
       expect(changed).toBe(ca[4] - cb[4]);
       expect(demo.sliceRegions).toBe(masks.filter((m) => m.some((v) => v === 1)).length);
+
+      // The user's own files: the same network as relu-repair JSON, and 10 of the points.
+      const pointsDoc = { points: points10(), targetLabel: 4, inputBox: reference.network.inputBox };
+      await page.setInputFiles('#model', { name: 'net.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(networkToJson(net))) });
+      await page.setInputFiles('#points', { name: 'mine.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(pointsDoc)) });
+      await page.waitForFunction(() => (window as unknown as { demo: { job: { model: string } | null } }).demo.job?.model === 'net.json');
+      expect(await page.textContent('#job')).toBe('net.json: 3 inputs, 5 outputs; mine.json: 10 points');
+      await page.click('#repair');
+      await page.waitForSelector('body[data-state="repaired"], body[data-state="error"]', { timeout: 60_000 });
+      expect(await page.textContent('#error')).toBe('');
+      const mine = await page.evaluate(() => (window as unknown as { demo: { report: { result: unknown }; view: unknown } }).demo);
+      expect(mine.report.result).toMatchObject({ status: 'repaired', fixedPoints: 10, buggyPoints: 10 });
+      // The default view for other files: the points' bounding box (+10 %) in x and y, θ at their median.
+      const xsOf = (j: number) => points10().map((p) => p[j]);
+      const lo = Math.min(...xsOf(0));
+      const hi = Math.max(...xsOf(0));
+      expect((mine.view as { x: number[] }).x).toEqual([lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo)]);
     } finally {
       await browser.close();
       await server.close();
