@@ -59,7 +59,7 @@ let platformPromise: Promise<Platform> | undefined;
 async function loadPlatform(): Promise<Platform> {
   platformPromise ??= (async () => {
     const kind = runtimeKind();
-    if (kind === 'node') return (await import('./spawn-node.js')).nodePlatform;
+    if (kind === 'node') return (await import('./spawn-node.js')).loadNodePlatform();
     if (kind === 'deno' || kind === 'browser') return webPlatform(kind);
     throw new WasmError('this runtime has no worker threads (no Web Worker, no node:worker_threads): repair without a pool');
   })();

@@ -1,12 +1,15 @@
-/** Node worker_threads behind comlink's node adapter. */
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+/**
+ * Node worker_threads behind comlink's node adapter. node:* modules are imported lazily, so the
+ * bundles that contain this file still load where they do not exist (edge runtimes).
+ */
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { Endpoint } from 'comlink/dist/esm/comlink.mjs';
 import type { Platform, WorkerHandle } from './spawn.js';
 import { nodeWorkerUrl } from '../wasm/location.js';
 
-export function spawnNodeWorker(workerUrl?: URL | string): WorkerHandle {
+type WorkerCtor = typeof import('node:worker_threads').Worker;
+
+function spawnNodeWorker(Worker: WorkerCtor, workerUrl?: URL | string): WorkerHandle {
   const url = workerUrl ? new URL(workerUrl) : nodeWorkerUrl();
   const worker = new Worker(url);
   let failed: ((message: string) => void) | undefined;
@@ -42,4 +45,7 @@ export function spawnNodeWorker(workerUrl?: URL | string): WorkerHandle {
   };
 }
 
-export const nodePlatform: Platform = { kind: 'node', spawn: spawnNodeWorker, concurrency: () => availableParallelism() };
+export async function loadNodePlatform(): Promise<Platform> {
+  const [{ Worker }, { availableParallelism }] = await Promise.all([import('node:worker_threads'), import('node:os')]);
+  return { kind: 'node', spawn: (url) => spawnNodeWorker(Worker, url), concurrency: () => availableParallelism() };
+}
