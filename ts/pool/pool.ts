@@ -51,7 +51,8 @@ interface Slot {
   /** Rejects (with a WasmError) when the worker fails outside a call. */
   failure: Promise<never>;
   jobs: Set<number>;
-  busy: boolean;
+  /** Calls in flight (a failed job's late replies can overlap the next job's first task). */
+  busy: number;
 }
 
 let platformPromise: Promise<Platform> | undefined;
@@ -138,8 +139,16 @@ export class RepairPool {
     ]);
     ready.catch(() => {});
     handle.setBusy(false);
-    const slot: Slot = { id, handle, api, ready, failure, jobs: new Set(), busy: false };
+    const slot: Slot = { id, handle, api, ready, failure, jobs: new Set(), busy: 0 };
     this.slots[index] = slot;
+    // A worker that dies while idle is retired at once; the next job starts a new one.
+    failure.catch(() => {
+      const i = this.slots.indexOf(slot);
+      if (i >= 0 && slot.busy === 0) {
+        this.retire(i, false);
+        this.stats.replaced++;
+      }
+    });
     return slot;
   }
 
@@ -189,7 +198,7 @@ export class RepairPool {
       const onAbort = () => {
         // Busy workers are deep in synchronous wasm: only terminating them frees the thread.
         this.slots.forEach((s, i) => {
-          if (s && s.busy && used.has(s)) this.retire(i, true);
+          if (s && s.busy > 0 && used.has(s)) this.retire(i, true);
         });
         finish(new AbortError(signal!.reason));
       };
@@ -219,12 +228,12 @@ export class RepairPool {
         }
         used.add(slot);
         const i = next++;
-        slot.busy = true;
+        slot.busy++;
         slot.handle.setBusy(true);
         runTask(slot, i).then(
           (reply) => {
-            slot.busy = false;
-            slot.handle.setBusy(false);
+            slot.busy--;
+            slot.handle.setBusy(slot.busy > 0);
             if (settled) return;
             if (!reply.ok) {
               const err = deserializeError(reply.error, `worker ${slot.id}, region ${i}`);
@@ -245,7 +254,7 @@ export class RepairPool {
             pump(index);
           },
           (e: unknown) => {
-            slot.busy = false;
+            slot.busy--;
             if (this.slots[index] === slot) this.retire(index, true);
             if (settled) return;
             finish(e instanceof ReluRepairError ? e : new WasmError(`worker ${slot.id}, region ${i}: ${(e as Error)?.message ?? e}`, { cause: e }));
