@@ -30,6 +30,11 @@ const result = {
     'full-lp-backends': fullLp,
   },
 };
+// runtime (issue 6): the worker pool (start-up, 1 thread vs pools of 1 and 2 workers).
+result.cases['worker-pool'] = {
+  loadAverageBefore: os.loadavg()[0],
+  ...JSON.parse(execFileSync(process.execPath, [join(here, 'pool.mjs')], { encoding: 'utf8', maxBuffer: 1 << 26 })),
+};
 mkdirSync(join(here, 'results'), { recursive: true });
 writeFileSync(join(here, 'results', 'latest.json'), JSON.stringify(result, null, 2) + '\n');
 process.stdout.write(JSON.stringify(result, null, 2) + '\n');

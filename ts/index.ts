@@ -27,3 +27,5 @@ export { buildFullPatchLp, type RegionData, type FullLp } from './lp/full-lp.js'
 export type { LpBackend, SparseLp, LpSolution } from './lp/backend.js';
 export { ReluRepairError, InputError, LpError, WasmError, RepairError, AbortError } from './errors.js';
 export { VERSION } from './version.js';
+// runtime (issue 6): worker pool
+export { RepairPool, createPool, type PoolOptions, type PoolJobOptions, type PoolJobResult } from './pool/pool.js';

@@ -28,9 +28,18 @@ let glpkPromise: Promise<GlpkInstance> | undefined;
 
 async function loadGlpk(): Promise<GlpkInstance> {
   glpkPromise ??= (async () => {
-    const spec = 'glpk.js/node';
-    const mod = (await import(/* @vite-ignore */ spec)) as { default: () => Promise<GlpkInstance> };
-    return mod.default();
+    // A literal specifier, left external by our build, so that the caller's bundler (Vite, ...)
+    // resolves it for browsers; glpk.js itself is never part of our bundles.
+    try {
+      const mod = (await import('glpk.js/node')) as unknown as { default: () => Promise<GlpkInstance> };
+      return await mod.default();
+    } catch (e) {
+      glpkPromise = undefined;
+      // glpk.js/node loads its wasm synchronously: Node, Deno and Web Workers allow that, a
+      // browser's main thread does not.
+      const where = typeof (globalThis as { document?: unknown }).document !== 'undefined' ? " (in a browser's main thread: pass `workers` to repair(), glpk.js runs in Web Workers)" : '';
+      throw new LpError(`glpk.js could not be loaded${where}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
   })();
   return glpkPromise;
 }

@@ -6,6 +6,7 @@
  * on a fresh instance of the same compiled module.
  */
 import { InputError, LpError, WasmError } from '../errors.js';
+import { packagedWasmUrl } from './location.js';
 
 export type Flavour = 'simd' | 'scalar';
 
@@ -61,7 +62,12 @@ declare const __RELU_REPAIR_PKG__: string | undefined;
 const PKG_BASE: string = typeof __RELU_REPAIR_PKG__ === 'string' ? __RELU_REPAIR_PKG__ : '../../pkg/';
 
 export function defaultWasmUrl(flavour: Flavour): URL {
-  return new URL(PKG_BASE + WASM_FILES[flavour], import.meta.url);
+  // Bundles (dist/) know where pkg/ is; the slim bundles have no default (see ./location.ts).
+  const packaged = packagedWasmUrl(flavour);
+  if (packaged === null) {
+    throw new WasmError('the slim build of relu-repair has no default location for its WebAssembly core: call init({ wasm: <bytes | URL | WebAssembly.Module> }) first');
+  }
+  return packaged ?? new URL(PKG_BASE + WASM_FILES[flavour], import.meta.url);
 }
 
 async function fetchBytes(url: URL): Promise<Uint8Array> {
@@ -263,4 +269,11 @@ export function resetForTests(): void {
   current = undefined;
   lastModule = undefined;
   pending = undefined;
+}
+
+// --- runtime (issue 6): the worker pool instantiates the main thread's compiled module ---
+
+/** The compiled core module and its flavour, once {@link init} has run. */
+export function coreModule(): { module: WebAssembly.Module; flavour: Flavour } | undefined {
+  return lastModule;
 }
