@@ -67,7 +67,7 @@ describe('the tarball', () => {
     }
     // Runtime dependencies installed from the registry: only the declared ones.
     const pkg = readJson(join(installed, 'package.json'));
-    expect(Object.keys(pkg.dependencies).sort()).toEqual(['commander', 'glpk.js']);
+    expect(Object.keys(pkg.dependencies).sort()).toEqual(['commander', 'glpk.js', 'highs']);
     expect(existsSync(join(packed.consumer, 'node_modules/comlink'))).toBe(false);
   });
 });

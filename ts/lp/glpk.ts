@@ -56,6 +56,9 @@ function boundType(g: GlpkInstance, lo: number, hi: number): { type: number; lb:
 export class GlpkBackend implements LpBackend {
   name = 'glpk.js';
 
+  /** @param timeLimitSeconds GLPK's time limit per LP; a solve that hits it is an LpError. */
+  constructor(readonly timeLimitSeconds = 120) {}
+
   async solve(lp: SparseLp, context: string): Promise<LpSolution> {
     const g = await loadGlpk();
     this.name = `glpk.js (GLPK ${g.version})`;
@@ -74,7 +77,7 @@ export class GlpkBackend implements LpBackend {
     };
     let res;
     try {
-      res = g.solve(problem, { msglev: g.GLP_MSG_OFF, presol: false });
+      res = g.solve(problem, { msglev: g.GLP_MSG_OFF, presol: false, tmlim: this.timeLimitSeconds });
     } catch (e) {
       throw new LpError(`${context}: glpk.js failed: ${(e as Error).message}`, { cause: e });
     }
@@ -87,7 +90,7 @@ export class GlpkBackend implements LpBackend {
         [g.GLP_NOFEAS]: 'infeasible',
         [g.GLP_UNBND]: 'unbounded',
       };
-      throw new LpError(`${context}: glpk.js returned status ${status} (${names[status] ?? 'unknown'}), not optimal (${lp.numVars} variables, ${lp.rows.length} rows)`);
+      throw new LpError(`${context}: glpk.js returned status ${status} (${names[status] ?? 'unknown'}), not optimal (${lp.numVars} variables, ${lp.rows.length} rows; time limit ${this.timeLimitSeconds} s)`);
     }
     const x = new Float64Array(lp.numVars);
     for (let i = 0; i < lp.numVars; i++) x[i] = res.result.vars[name(i)] ?? 0;

@@ -26,9 +26,14 @@ let highsPromise: Promise<HighsModule> | undefined;
 
 async function loadHighs(): Promise<HighsModule> {
   highsPromise ??= (async () => {
-    const spec = 'highs';
-    const mod = (await import(/* @vite-ignore */ spec)) as { default: () => Promise<HighsModule> };
-    return mod.default();
+    try {
+      // A literal specifier, so that bundlers can resolve it; it stays external in our build.
+      const mod = (await import('highs')) as unknown as { default: () => Promise<HighsModule> };
+      return await mod.default();
+    } catch (e) {
+      highsPromise = undefined;
+      throw new LpError(`cannot load the HiGHS backend (package "highs"): ${(e as Error).message}`, { cause: e });
+    }
   })();
   return highsPromise;
 }
