@@ -169,7 +169,9 @@ export async function repairArea(network: Network, opts: AreaRepairOptions): Pro
 
   // 3. Certify every region of the area on the finished network (refining radii if needed).
   const items: CertificationItem[] = en.regions.map((r, i) => ({ pattern: r.pattern, spec, ownPatch: patchOf.get(i) }));
-  const { network: repaired, certificate, refinement } = await certifyWithRefinement(() => new RepairedNetwork(network, patches, box), items, opts.area, {
+  // One box indicator shared by every patch (supports carry no box rows), with the smallest radius.
+  const boxGateOf = () => ({ lower: [...box.lower], upper: [...box.upper], radius: patches.reduce((r, p) => Math.min(r, p.radius), rMax) });
+  const { network: repaired, certificate, refinement } = await certifyWithRefinement(() => new RepairedNetwork(network, patches, box, boxGateOf()), items, opts.area, {
     ...opts.certificate,
     scope: 'area',
     rounds: opts.refineRounds,
@@ -206,7 +208,7 @@ export async function repairArea(network: Network, opts: AreaRepairOptions): Pro
     },
     enumeration: { regions: en.regions.length, thinCells: en.thin, emptyCells: en.empty, lps: en.lps, eps: en.eps, minRadius: en.minRadius, ms: en.ms },
     regions: reports,
-    certificate,
+    certificate: (({ ms: _ms, ...c }) => c)(certificate),
     refinement,
     timingsMs: { total: now() - t0, enumerate: tEnum - t0, repair: tRepair - tEnum, certify: tCert - tRepair },
     notes,

@@ -83,7 +83,8 @@ export interface CertificateReport {
   tolerance: { relative: number; largestAbsolute: number; decisionEps: number };
   pieces: number;
   lps: number;
-  ms: number;
+  /** Time taken (standalone certificates; repair reports keep it in timingsMs.certify). */
+  ms?: number;
   perRegion: RegionCertificate[];
 }
 

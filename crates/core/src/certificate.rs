@@ -28,7 +28,7 @@ use std::collections::HashSet;
 use crate::enumerate::{bounded_polytope, ExploreOptions, Explorer, ProgramNeuron, ReluProgram};
 use crate::error::{invalid, Error, Result};
 use crate::linalg::{axpy, dot};
-use crate::patch::{PatchNetwork, Spec};
+use crate::patch::{BoxGate, PatchNetwork, Spec};
 use crate::region::LinearRegion;
 
 /// Rounding allowance, in units of f64::EPSILON times the magnitude of a piece row's terms, for
@@ -89,7 +89,7 @@ pub struct RegionCertificate {
 /// to [0, 1] and this one is <= u_i = 0), so g = 0 and the patch adds exactly 0 whatever the
 /// other rows do. Where u_i is only decided 0 up to err (it is <= err), g <= err and the patch
 /// adds at most S_g·err, which the error budget S_u·err (S_u = S_g) already covers.
-fn push_patch(neurons: &mut Vec<ProgramNeuron>, p: &PatchNetwork, rows: &RowSet) {
+fn push_patch(neurons: &mut Vec<ProgramNeuron>, p: &PatchNetwork, rows: &RowSet, gate_neuron: Option<usize>) {
     let n = p.n_in;
     let gamma = 1.0 / p.radius;
     // Rows that are one of the region's own rows have s_i >= 0 on it: u_i − v_i = 1 exactly, so
@@ -106,7 +106,9 @@ fn push_patch(neurons: &mut Vec<ProgramNeuron>, p: &PatchNetwork, rows: &RowSet)
     }
     let m = p.rows();
     let first = neurons.len();
-    let gate: Vec<usize> = (first..first + live.len()).collect();
+    let mut gate: Vec<usize> = (first..first + live.len()).collect();
+    // With a shared box gate B, g = ReLU(Σ_i (u_i − v_i) + B − m): B = 0 switches it off too.
+    gate.extend(gate_neuron);
     let slope = |i: usize| -> Vec<f64> { p.a[i * n..(i + 1) * n].iter().map(|v| -gamma * v).collect() };
     for &(i, _) in &live {
         neurons.push(ProgramNeuron { c: slope(i), c0: gamma * p.b[i] + 1.0, inputs: Vec::new(), outputs: Vec::new(), relu: true, gate: Vec::new(), known: None, slack: 0.0 });
@@ -119,8 +121,15 @@ fn push_patch(neurons: &mut Vec<ProgramNeuron>, p: &PatchNetwork, rows: &RowSet)
         }
     }
     let g = neurons.len();
-    // Σ over the rows of (u_i − v_i) − m + 1, the known rows contributing exactly 1 each.
-    let c0 = (ones as f64) - (m as f64) + 1.0;
+    // Σ over the rows of (u_i − v_i) − m + 1 (or + B − m with a box gate), the known rows
+    // contributing exactly 1 each.
+    let c0 = match gate_neuron {
+        Some(b) => {
+            inputs.push((b, 1.0));
+            (ones as f64) - (m as f64)
+        }
+        None => (ones as f64) - (m as f64) + 1.0,
+    };
     neurons.push(ProgramNeuron { c: Vec::new(), c0, inputs, outputs: Vec::new(), relu: true, gate: gate.clone(), known: None, slack: 0.0 });
     if p.c.is_empty() {
         neurons[g].outputs = (0..p.n_out).filter(|&o| p.d[o] != 0.0).map(|o| (o, p.d[o])).collect();
@@ -135,6 +144,27 @@ fn push_patch(neurons: &mut Vec<ProgramNeuron>, p: &PatchNetwork, rows: &RowSet)
             }
         }
     }
+}
+
+/// Appends the shared box indicator B(x) = ReLU(Σ_j [clamp(γ(u_j − x_j) + 1) + clamp(γ(x_j − l_j)
+/// + 1)] − 2n + 1) as neurons (the support form with the 2n box faces as rows); returns B's index.
+fn push_box_gate(neurons: &mut Vec<ProgramNeuron>, gate: &BoxGate, rows: &RowSet) -> usize {
+    let n = gate.lower.len();
+    let mut a = Vec::with_capacity(2 * n * n);
+    let mut b = Vec::with_capacity(2 * n);
+    for j in 0..n {
+        let mut e = vec![0.0; n];
+        e[j] = 1.0;
+        a.extend_from_slice(&e);
+        b.push(gate.upper[j]);
+        e[j] = -1.0;
+        a.extend_from_slice(&e);
+        b.push(-gate.lower[j]);
+    }
+    // The same neurons as a constant patch with no outputs: its g is B.
+    let as_patch = PatchNetwork { n_in: n, n_out: 0, a, b, radius: gate.radius, c: Vec::new(), d: Vec::new(), h: Vec::new() };
+    push_patch(neurons, &as_patch, rows, None);
+    neurons.len() - 1
 }
 
 /// The region's defining rows (neuron and input-set rows, and its box faces written as
@@ -250,12 +280,20 @@ pub fn band_box(p: &PatchNetwork, lower: &[f64], upper: &[f64]) -> Result<Option
 /// Certifies `spec` on the linear region `region` of the original network for the repaired
 /// network f + Σ patches.
 pub fn certify_region(region: &LinearRegion, patches: &[PatchNetwork], spec: &Spec, opts: &CertifyOptions) -> Result<RegionCertificate> {
-    certify_region_with(region, patches, &[], spec, opts)
+    certify_region_with(region, patches, None, &[], spec, opts)
 }
 
-/// [`certify_region`] with precomputed [`band_box`]es of the patches (one per patch, or empty):
-/// a patch whose band box misses the region's bounding box is not relevant, without an LP.
-pub fn certify_region_with(region: &LinearRegion, patches: &[PatchNetwork], band_boxes: &[Option<(Vec<f64>, Vec<f64>)>], spec: &Spec, opts: &CertifyOptions) -> Result<RegionCertificate> {
+/// [`certify_region`] for patches gated by a shared box indicator (`box_gate`, see
+/// [`BoxGate`]), with precomputed [`band_box`]es of the patches (one per patch, or empty): a
+/// patch whose band box misses the region's bounding box is not relevant, without an LP.
+pub fn certify_region_with(
+    region: &LinearRegion,
+    patches: &[PatchNetwork],
+    box_gate: Option<&BoxGate>,
+    band_boxes: &[Option<(Vec<f64>, Vec<f64>)>],
+    spec: &Spec,
+    opts: &CertifyOptions,
+) -> Result<RegionCertificate> {
     let n = region.n_in;
     let k = region.n_out;
     if spec.k != k {
@@ -314,8 +352,17 @@ pub fn certify_region_with(region: &LinearRegion, patches: &[PatchNetwork], band
         exact.push(i);
     }
     let mut neurons = Vec::new();
+    let gate_neuron = match box_gate {
+        Some(g) if !exact.is_empty() => {
+            if g.lower.len() != n {
+                return invalid(format!("certificate: the box gate has {} bounds, the network has {} inputs", g.lower.len(), n));
+            }
+            Some(push_box_gate(&mut neurons, g, &own_rows))
+        }
+        _ => None,
+    };
     for &i in &exact {
-        push_patch(&mut neurons, &patches[i], &own_rows);
+        push_patch(&mut neurons, &patches[i], &own_rows, gate_neuron);
     }
     let mut program = ReluProgram { n_in: n, n_out: k, neurons, f: region.f.clone(), e: region.e.clone() };
     let rows = spec.rows();
@@ -442,7 +489,7 @@ mod tests {
     use crate::repaired::RepairedNetwork;
 
     fn constant_patch(region: &LinearRegion, d: Vec<f64>, radius: f64) -> PatchNetwork {
-        let (a, b) = region.support_rows(1e-9).unwrap();
+        let (a, b) = region.support_rows(1e-9, true).unwrap();
         PatchNetwork::new(region.n_in, region.n_out, a, b, radius, vec![], d, vec![]).unwrap()
     }
 
@@ -527,6 +574,51 @@ mod tests {
     }
 
     #[test]
+    fn patches_gated_by_a_shared_box_indicator_are_certified_exactly() {
+        // Supports without box rows, one box gate for all (as point-wise repair builds them).
+        let mut rng = Rng(6);
+        let net = random_network(&mut rng, &[2, 8, 8, 3]);
+        let lo = [-1.0, -1.0];
+        let hi = [1.0, 1.0];
+        let mut en = RegionEnumerator::new(&net, &lo, &hi, &[], &[], EnumerateOptions { eps: 1e-9, min_radius: 1e-9, max_regions: 10_000 }).unwrap();
+        en.run().unwrap();
+        let h = en.hidden();
+        let spec = Spec::label(3, 2, 0.0).unwrap();
+        let mut rep = RepairedNetwork::new(net.clone());
+        let radius = 0.01;
+        rep.set_box_gate(BoxGate::new(lo.to_vec(), hi.to_vec(), radius).unwrap()).unwrap();
+        let mut regions = Vec::new();
+        for r in 0..en.count() {
+            let region = LinearRegion::of_pattern(&net, en.patterns[r * h..(r + 1) * h].to_vec(), &lo, &hi).unwrap();
+            let mp = minimal_patch(&region, &spec).unwrap();
+            if mp.proof != crate::patch::Proof::NotNeeded {
+                let (a, b) = region.support_rows(1e-9, false).unwrap();
+                rep.add_patch(PatchNetwork::new(2, 3, a, b, radius, vec![], mp.d.clone(), vec![]).unwrap()).unwrap();
+            }
+            regions.push(region);
+        }
+        assert!(rep.patches.len() > 1);
+        let exact = CertifyOptions { bound_helpful: false, ..CertifyOptions::default() };
+        let mut split = 0;
+        for region in &regions {
+            for o in [CertifyOptions::default(), exact] {
+                let c = certify_region_with(region, &rep.patches, rep.box_gate.as_ref(), &[], &spec, &o).unwrap();
+                assert!(c.certified, "{:?}", c);
+                if c.exact_patches > 0 {
+                    let mut y = [0.0; 3];
+                    rep.forward(&c.witness, &mut y);
+                    let v = spec.violation(&y);
+                    if !o.bound_helpful {
+                        assert!((v - c.witness_value).abs() < 1e-9 * (1.0 + v.abs()), "piece map {} vs network {}", c.witness_value, v);
+                        split += (c.pieces > 1) as usize;
+                    }
+                }
+            }
+        }
+        assert!(split > 0);
+    }
+
+    #[test]
     fn a_broken_patch_is_not_certified_and_the_witness_violates() {
         let (_net, regions, mut rep, spec, _) = repaired_area(3, 0.01);
         // Shrink one patch to 30 % of its minimal size: its region must fail, with a witness.
@@ -608,7 +700,7 @@ mod tests {
             let dn = sx.maximize(&neg).unwrap().upper - d[o];
             hh[o] = up.max(dn).max(0.0);
         }
-        let (a, b) = region.support_rows(1e-9).unwrap();
+        let (a, b) = region.support_rows(1e-9, true).unwrap();
         let patch = PatchNetwork::new(2, 2, a, b, 0.05, c.clone(), d.clone(), hh.clone()).unwrap();
         let spec = Spec::new(2, vec![1.0, 0.0, -1.0, 0.0, 0.0, 1.0, 0.0, -1.0], vec![t[0] + 0.01, -t[0] + 0.01, t[1] + 0.01, -t[1] + 0.01]).unwrap();
         let cert = certify_region(&region, std::slice::from_ref(&patch), &spec, &CertifyOptions::default()).unwrap();

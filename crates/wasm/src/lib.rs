@@ -12,8 +12,9 @@
 use std::cell::RefCell;
 
 use relu_repair_core::patch::slack_excess;
-use relu_repair_core::{minimal_patch, Error, Layer, LinearRegion, Network, PatchNetwork, Proof, RepairedNetwork, Simplex, Spec};
-use relu_repair_core::{certify_region, CertifyOptions, EnumerateOptions, RegionEnumerator, Step};
+use relu_repair_core::patch::{minimal_patch_with, BoxGate};
+use relu_repair_core::{Error, Layer, LinearRegion, Network, PatchNetwork, Proof, RepairedNetwork, Simplex, Spec};
+use relu_repair_core::{band_box, certify_region_with, CertifyOptions, EnumerateOptions, RegionEnumerator, Step};
 
 const OK: i32 = 0;
 const INVALID: i32 = -1;
@@ -392,12 +393,13 @@ pub extern "C" fn rr_region_read(h: i32, what: i32, out: *mut f64) -> i32 {
     })
 }
 
-/// Computes the support rows (prune = 1: drop redundant rows by LP; 0: keep every row).
+/// Computes the support rows (prune = 1: drop redundant rows by LP; 0: keep every row; with_box
+/// = 1: append the box faces, for supports not gated by a shared box indicator).
 /// Returns the number of rows, or a negative status.
 #[no_mangle]
-pub extern "C" fn rr_region_support_rows(h: i32, prune: i32, tol: f64) -> i32 {
+pub extern "C" fn rr_region_support_rows(h: i32, prune: i32, with_box: i32, tol: f64) -> i32 {
     with_region(h, |s| {
-        let rows = if prune != 0 { s.region.support_rows(tol) } else { Ok(s.region.all_rows()) };
+        let rows = if prune != 0 { s.region.support_rows(tol, with_box != 0) } else { Ok(s.region.all_rows(with_box != 0)) };
         match rows {
             Ok((a, b)) => {
                 let m = b.len() as i32;
@@ -450,19 +452,21 @@ pub extern "C" fn rr_region_maximize(h: i32, c: *const f64, out: *mut f64) -> i3
     })
 }
 
-/// The lower-bound / constant-patch path on one region for Φ_out = {P y <= q}.
+/// The lower-bound / constant-patch path on one region for Φ_out = {P y <= q}. With
+/// `exact_rows` = 0, label-spec rows that cannot decide the norm are only bounded (certified),
+/// not maximised; with 1 every row's maximum is computed.
 /// out = [proof (0 not needed, 1 constant patch, 2 needs full LP), lower bound, norm, residual,
 ///        lps, pivots, rounding, d (k), worst_lower (rows), worst_upper (rows),
 ///        witnesses (rows × n_in)].
 #[no_mangle]
-pub extern "C" fn rr_region_minimal_patch(h: i32, p: *const f64, q: *const f64, rows: usize, out: *mut f64) -> i32 {
+pub extern "C" fn rr_region_minimal_patch(h: i32, p: *const f64, q: *const f64, rows: usize, exact_rows: i32, out: *mut f64) -> i32 {
     with_region(h, |s| {
         let k = s.region.n_out;
         let spec = match Spec::new(k, slice(p, rows * k).to_vec(), slice(q, rows).to_vec()) {
             Ok(sp) => sp,
             Err(e) => return fail(e),
         };
-        match minimal_patch(&s.region, &spec) {
+        match minimal_patch_with(&s.region, &spec, exact_rows != 0) {
             Ok(mp) => {
                 let proof = match mp.proof {
                     Proof::NotNeeded => 0.0,
@@ -544,6 +548,18 @@ pub extern "C" fn rr_repaired_add_patch(h: i32, desc: *const f64, len: usize) ->
             PatchNetwork::new(n, k, a, b, d[1], c, dd, hh)
         })();
         match parsed.and_then(|p| rep.add_patch(p)) {
+            Ok(()) => OK,
+            Err(e) => fail(e),
+        }
+    })
+}
+
+/// Gates every patch of the repaired network with one shared indicator of the box [lo, hi].
+#[no_mangle]
+pub extern "C" fn rr_repaired_set_box_gate(h: i32, lo: *const f64, hi: *const f64, radius: f64) -> i32 {
+    with_repaired(h, |rep| {
+        let n = rep.original.n_in();
+        match BoxGate::new(slice(lo, n).to_vec(), slice(hi, n).to_vec(), radius).and_then(|g| rep.set_box_gate(g)) {
             Ok(()) => OK,
             Err(e) => fail(e),
         }
@@ -658,6 +674,8 @@ struct CertifierState {
     set_a: Vec<f64>,
     set_b: Vec<f64>,
     opts: CertifyOptions,
+    /// Bounding boxes of the patch bands, computed at the first region.
+    bands: Option<Vec<Option<(Vec<f64>, Vec<f64>)>>>,
 }
 
 /// A certifier for the repaired network `rep` (copied), Φ_out = {P y <= q} (rows), regions taken
@@ -687,6 +705,7 @@ pub extern "C" fn rr_certifier_new(rep: i32, lower: *const f64, upper: *const f6
             set_a: slice(a, m * n).to_vec(),
             set_b: slice(b, m).to_vec(),
             opts: CertifyOptions { rtol: o[0], eps: o[1], max_pieces, bound_helpful: o[3] != 0.0 },
+            bands: None,
         })
     })();
     match built {
@@ -703,13 +722,20 @@ pub extern "C" fn rr_certifier_new(rep: i32, lower: *const f64, upper: *const f6
 pub extern "C" fn rr_certifier_region(h: i32, pattern: *const f64, out: *mut f64) -> i32 {
     with_obj(h, |o| match o {
         Obj::Certifier(c) => {
+            if c.bands.is_none() {
+                let boxes: Result<Vec<_>, Error> = c.rep.patches.iter().map(|p| band_box(p, &c.lower, &c.upper)).collect();
+                match boxes {
+                    Ok(b) => c.bands = Some(b),
+                    Err(e) => return fail(e),
+                }
+            }
             let net = &c.rep.original;
             let pat: Vec<u8> = slice(pattern, net.hidden_count()).iter().map(|&v| if v != 0.0 { 1 } else { 0 }).collect();
             let result = LinearRegion::of_pattern(net, pat, &c.lower, &c.upper).and_then(|mut region| {
                 if !c.set_b.is_empty() {
                     region.intersect(&c.set_a, &c.set_b)?;
                 }
-                certify_region(&region, &c.rep.patches, &c.spec, &c.opts)
+                certify_region_with(&region, &c.rep.patches, c.rep.box_gate.as_ref(), c.bands.as_deref().unwrap_or(&[]), &c.spec, &c.opts)
             });
             match result {
                 Ok(cert) => {
@@ -772,11 +798,11 @@ mod tests {
         let p = [1.0, -1.0];
         let q = [0.0];
         let mut out = vec![0.0; 7 + 2 + 2 + 2];
-        assert_eq!(rr_region_minimal_patch(reg, p.as_ptr(), q.as_ptr(), 1, out.as_mut_ptr()), OK, "{}", msg());
+        assert_eq!(rr_region_minimal_patch(reg, p.as_ptr(), q.as_ptr(), 1, 1, out.as_mut_ptr()), OK, "{}", msg());
         assert_eq!(out[0], 1.0); // constant patch proven minimal
         // max over [0,1]^2 of (x0 - x1) - (x1 - x0) = 2 (x0 - x1) = 2 at (1, 0); t = 1.
         assert!((out[2] - 1.0).abs() < 1e-12);
-        assert!(rr_region_support_rows(reg, 1, 1e-9) > 0);
+        assert!(rr_region_support_rows(reg, 1, 1, 1e-9) > 0);
         assert_eq!(rr_release(reg), OK);
         assert_eq!(rr_release(reg), BAD_HANDLE);
         let rep = rr_repaired_new(net);
