@@ -286,7 +286,35 @@ pub fn certify_region(region: &LinearRegion, patches: &[PatchNetwork], spec: &Sp
 /// [`certify_region`] for patches gated by a shared box indicator (`box_gate`, see
 /// [`BoxGate`]), with precomputed [`band_box`]es of the patches (one per patch, or empty): a
 /// patch whose band box misses the region's bounding box is not relevant, without an LP.
+///
+/// When the region fails with helpful patches bounded by 0, it is certified again with every
+/// patch modelled exactly: that can only lower the bounds (neighbouring bands may be what makes
+/// the spec hold) and its witness is a point of the real network.
 pub fn certify_region_with(
+    region: &LinearRegion,
+    patches: &[PatchNetwork],
+    box_gate: Option<&BoxGate>,
+    band_boxes: &[Option<(Vec<f64>, Vec<f64>)>],
+    spec: &Spec,
+    opts: &CertifyOptions,
+) -> Result<RegionCertificate> {
+    let first = certify_once(region, patches, box_gate, band_boxes, spec, opts)?;
+    if first.certified || !opts.bound_helpful || first.exact_patches == first.patches.len() {
+        return Ok(first);
+    }
+    let exact = CertifyOptions { bound_helpful: false, ..*opts };
+    match certify_once(region, patches, box_gate, band_boxes, spec, &exact) {
+        Ok(mut second) => {
+            second.lps += first.lps;
+            Ok(second)
+        }
+        // Too many pieces when modelled exactly: the bounded result stands.
+        Err(Error::Invalid(_)) => Ok(first),
+        Err(e) => Err(e),
+    }
+}
+
+fn certify_once(
     region: &LinearRegion,
     patches: &[PatchNetwork],
     box_gate: Option<&BoxGate>,
