@@ -69,8 +69,9 @@ pub struct RegionCertificate {
     pub empty_pieces: usize,
     pub lps: usize,
     /// Indices of the patches whose band reaches the region: first the `exact_patches` modelled
-    /// exactly, then constant patches with P_j·d <= 0 on every spec row, which can only lower
-    /// every row (bounded by 0, i.e. left out).
+    /// exactly (their band reaches the region, by LP), then constant patches with P_j·d <= 0 on
+    /// every spec row whose band box meets the region's, which can only lower every row (bounded
+    /// by 0, i.e. left out).
     pub patches: Vec<usize>,
     /// How many of `patches` (the first ones) are modelled exactly.
     pub exact_patches: usize,
@@ -341,7 +342,7 @@ fn certify_once(
     let mut bounded: Vec<usize> = Vec::new();
     let mut exact: Vec<usize> = Vec::new();
     let mut lps = bp.lps;
-    let mut sx = bp.simplex;
+    let sx = bp.simplex;
     let (lo, hi) = (bp.lower.clone(), bp.upper.clone());
     for (i, p) in patches.iter().enumerate() {
         if let Some(Some((blo, bhi))) = band_boxes.get(i) {
@@ -352,30 +353,19 @@ fn certify_once(
         if !patch_reaches_box(p, &bp.lower, &bp.upper) {
             continue;
         }
+        // A constant patch with P_j·d <= 0 on every row adds (P_j·d)·g <= 0: leaving it out can
+        // only raise the bounds (sound), and saves an LP and splitting the region along its band.
+        // It is kept when its support provably covers the whole region (every row one of the
+        // region's rows: g = 1 there, no split — the region's own patch). A region failing this
+        // way is certified again with every patch exact (see certify_region_with).
+        let helpful = opts.bound_helpful && p.c.is_empty() && (0..spec.rows()).all(|j| dot(spec.row(j), &p.d) <= 0.0);
+        if helpful && !(0..p.rows()).all(|r| own_rows.side(&p.a[r * n..(r + 1) * n], p.b[r]) > 0) {
+            bounded.push(i);
+            continue;
+        }
         lps += 1;
         if !band_reaches(p, &bp.a, &bp.b, &bp.lower, &bp.upper)? {
             continue;
-        }
-        // A constant patch with P_j·d <= 0 on every row adds (P_j·d)·g <= 0: leaving it out can
-        // only raise the bounds (sound), and saves splitting the region along its band. Keep it
-        // when its support covers the whole region (g = 1 there, no split: the region's own patch).
-        let helpful = opts.bound_helpful && p.c.is_empty() && (0..spec.rows()).all(|j| dot(spec.row(j), &p.d) <= 0.0);
-        if helpful && !(0..p.rows()).all(|r| own_rows.side(&p.a[r * n..(r + 1) * n], p.b[r]) > 0) {
-            let mut covers = true;
-            for r in 0..p.rows() {
-                let sol = sx.maximize(&p.a[r * n..(r + 1) * n])?;
-                lps += 1;
-                // A heuristic (keeping a patch exact is always sound): covered up to 1e-9 relative.
-                let scale = 1.0 + p.b[r].abs() + (0..n).map(|j| p.a[r * n + j].abs() * lo[j].abs().max(hi[j].abs())).sum::<f64>();
-                if sol.upper - p.b[r] > 1e-9 * scale {
-                    covers = false;
-                    break;
-                }
-            }
-            if !covers {
-                bounded.push(i);
-                continue;
-            }
         }
         exact.push(i);
     }
