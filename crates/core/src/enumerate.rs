@@ -795,6 +795,46 @@ mod tests {
     }
 
     #[test]
+    fn linear_hidden_layers_relu_outputs_and_no_hidden_layer() {
+        let mut rng = Rng(21);
+        let lo = [-1.0, -1.0];
+        let hi = [1.0, 1.0];
+        // 2 -> 6 (relu) -> 4 (linear) -> 5 (relu) -> 3 (relu output).
+        let mut net = random_network(&mut rng, &[2, 6, 4, 5, 3]);
+        net.layers[1].relu = false;
+        net.layers[3].relu = true;
+        let net = Network::new(net.layers.clone()).unwrap();
+        assert_eq!(net.hidden_count(), 14);
+        let mut en = RegionEnumerator::new(&net, &lo, &hi, &[], &[], opts()).unwrap();
+        assert_eq!(en.run().unwrap(), Step::Done);
+        let h = en.hidden();
+        assert_eq!(h, 14);
+        let pats: Vec<Vec<u8>> = (0..en.count()).map(|r| en.patterns[r * h..(r + 1) * h].to_vec()).collect();
+        for (r, p) in pats.iter().enumerate() {
+            assert_eq!(&net.pattern(&en.centres[r * 2..(r + 1) * 2]), p);
+            // The program's map agrees with the region's affine map at the centre.
+            let reg = LinearRegion::of_pattern(&net, p.clone(), &lo, &hi).unwrap();
+            let c = &en.centres[r * 2..(r + 1) * 2];
+            let (mut y, mut ya) = (vec![0.0; 3], vec![0.0; 3]);
+            net.forward(c, &mut y);
+            reg.affine(c, &mut ya);
+            for o in 0..3 {
+                assert!((y[o] - ya[o]).abs() < 1e-12 * (1.0 + y[o].abs()));
+            }
+        }
+        for _ in 0..2000 {
+            let x = [rng.range(-1.0, 1.0), rng.range(-1.0, 1.0)];
+            assert!(pats.contains(&net.pattern(&x)));
+        }
+        // No hidden layer: one region, the box.
+        let lin = random_network(&mut rng, &[2, 3]);
+        let mut en = RegionEnumerator::new(&lin, &lo, &hi, &[], &[], opts()).unwrap();
+        assert_eq!(en.run().unwrap(), Step::Done);
+        assert_eq!(en.count(), 1);
+        assert!((en.radii[0] - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
     fn the_region_limit_stops_the_enumeration() {
         let mut rng = Rng(5);
         let net = random_network(&mut rng, &[2, 12, 12, 2]);
