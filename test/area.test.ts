@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  AbortError,
   type AreaRepairResult,
   GlpkBackend,
   LinearRegion,
@@ -172,6 +173,21 @@ describe('HCAS tau20 area repair (acceptance)', () => {
       const y = broken.predict([f.witness!])[0];
       expect(specViolation(spec, y)).toBeCloseTo(f.violationAtWitness!, 9);
     }
+  });
+
+  it('reports progress through every phase and stops with AbortError when the signal fires', async () => {
+    const phases: string[] = [];
+    await repairArea(net, { area: { box }, label: 4, onProgress: (e) => phases[phases.length - 1] !== e.phase && phases.push(e.phase) });
+    expect(phases).toEqual(['enumerate', 'check', 'certify', 'done']);
+    const ctl = new AbortController();
+    const err = await repairArea(net, {
+      area: { box },
+      label: 4,
+      signal: ctl.signal,
+      onProgress: (e) => e.phase === 'check' && e.done === 10 && ctl.abort(new Error('user')),
+    }).catch((e) => e);
+    expect(err).toBeInstanceOf(AbortError);
+    expect(String(err.message)).toMatch(/cancelled: user/);
   });
 
   it('progress events, and a clear error past the region limit', async () => {
