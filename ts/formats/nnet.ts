@@ -65,6 +65,11 @@ class Lines {
     return values;
   }
 
+  /** Lines left (an upper bound on the values lines still to come). */
+  remaining(): number {
+    return this.lines.length - this.i;
+  }
+
   rest(): number | undefined {
     for (let j = this.i; j < this.lines.length; j++) if (this.lines[j].trim() !== '') return j + 1;
     return undefined;
@@ -91,6 +96,12 @@ export function parseNnet(text: string, file = 'model.nnet', opts: NnetOptions =
     mean: r.next('the input means and output mean', inputSize + 1),
     range: r.next('the input ranges and output range', inputSize + 1),
   };
+  // Each layer needs one line per weight row and per bias: refuse sizes the file cannot hold
+  // before allocating for them.
+  const needed = sizes.slice(1).reduce((a, v) => a + 2 * v, 0);
+  if (needed > r.remaining()) {
+    throw new InputError(`the layer sizes need ${needed} more lines of weights and biases, the file has ${r.remaining()} (truncated, or wrong sizes?)`, { file, field: 'layer sizes', value: sizes });
+  }
   const layers: DenseLayer[] = [];
   for (let l = 0; l < numLayers; l++) {
     const ni = sizes[l];

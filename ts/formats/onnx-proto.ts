@@ -480,17 +480,21 @@ function encodeAttribute(a: AttrOut): PbWriter {
   return w;
 }
 
-function encodeValueInfo(name: string, elemType: number, shape: (number | string)[]): PbWriter {
-  const sh = new PbWriter();
-  for (const d of shape) sh.message(1, typeof d === 'number' ? new PbWriter().int(1, d) : new PbWriter().string(2, d));
-  const tt = new PbWriter().int(1, elemType).message(2, sh);
+function encodeValueInfo(name: string, elemType: number, shape: (number | string)[] | undefined): PbWriter {
+  const tt = new PbWriter().int(1, elemType);
+  if (shape) {
+    const sh = new PbWriter();
+    for (const d of shape) sh.message(1, typeof d === 'number' ? new PbWriter().int(1, d) : new PbWriter().string(2, d));
+    tt.message(2, sh);
+  }
   return new PbWriter().string(1, name).message(2, new PbWriter().message(1, tt));
 }
 
 export interface ValueInfoOut {
   name: string;
   elemType: number;
-  shape: (number | string)[];
+  /** Omitted: no shape information. */
+  shape?: (number | string)[];
 }
 
 export interface ModelOut {

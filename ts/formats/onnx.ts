@@ -264,7 +264,7 @@ class Importer {
     if (v.stage !== this.baseDims.length - 1) {
       throw new InputError(
         'uses a tensor from before an earlier ReLU layer (a skip or residual connection); only feed-forward chains of dense layers are supported',
-        { ...this.where(), field: what },
+        this.node ? this.where(what) : { file: this.file, field: what },
       );
     }
   }

@@ -255,7 +255,7 @@ function scaleLin(a: Linear, c: number): Linear {
 function rowOf(diff: Linear, s: number): Formula {
   const coef = new Map<string, number>();
   for (const [k, v] of diff.coef) coef.set(k, s * v);
-  const rhs = -s * diff.constant;
+  const rhs = -s * diff.constant + 0; // + 0: no -0
   if (coef.size === 0) return { kind: rhs >= 0 ? 'true' : 'false' };
   return { kind: 'row', row: { coef, rhs } };
 }
@@ -352,7 +352,7 @@ function inputSetOf(rows: Row[], n: number, r: Reader): VnnlibInputSet {
       const [name, c] = [...row.coef][0];
       const j = r.vars.get(name)!.index;
       if (c === 1) upper[j] = Math.min(upper[j], row.rhs);
-      else if (c === -1) lower[j] = Math.max(lower[j], -row.rhs);
+      else if (c === -1) lower[j] = Math.max(lower[j], -row.rhs + 0);
       else if (c > 0) upper[j] = Math.min(upper[j], row.rhs / c);
       else lower[j] = Math.max(lower[j], row.rhs / c);
     } else general.push(row);
@@ -415,22 +415,25 @@ async function lpMax(G: Float64Array, h: Float64Array, k: number, c: ArrayLike<n
     }
     B.addRow(idx, val, -Infinity, h[i]);
   }
-  // Bounded auxiliary LP: a large box keeps glpk's answer finite; hitting it means unbounded.
+  // glpk is given a large box so that its answer is finite; the maximum is unbounded exactly when
+  // it grows with the box, so solve with two boxes and compare.
   const big = 1e9 * (1 + h.reduce((a, v) => Math.max(a, Math.abs(v)), 0));
-  const built = B.build();
-  built.lower.fill(-big);
-  built.upper.fill(big);
-  if (c) for (let j = 0; j < k; j++) built.objective[j] = -c[j];
-  try {
-    const sol = await lp.solve(built, 'VNN-LIB output set');
-    if (!c) return 0;
-    const v = -sol.objective;
-    const atBox = Array.from(sol.x).some((x) => Math.abs(x) >= 0.5 * big);
-    return atBox ? Infinity : v;
-  } catch (e) {
-    if (e instanceof Error && /infeasib|no primal|empty/i.test(e.message)) return null;
-    throw e;
-  }
+  const solveIn = async (box: number): Promise<number | null> => {
+    const built = B.build();
+    built.lower.fill(-box);
+    built.upper.fill(box);
+    if (c) for (let j = 0; j < k; j++) built.objective[j] = -c[j];
+    try {
+      return -(await lp.solve(built, 'VNN-LIB output set')).objective;
+    } catch (e) {
+      if (e instanceof Error && /\(infeasible\)/.test(e.message)) return null;
+      throw e;
+    }
+  };
+  const v1 = await solveIn(big);
+  if (v1 === null || !c) return v1;
+  const v2 = (await solveIn(2 * big))!;
+  return v2 > v1 + 1e-9 * (1 + Math.abs(v1)) ? Infinity : v1;
 }
 
 /** The unsafe set's piece `t` is empty (LP). */
@@ -471,9 +474,9 @@ export async function safeSpec(p: VnnlibProperty, k: number, opts: { margin?: nu
     const next: typeof pieces = [];
     for (const pc of pieces) {
       for (let j = 0; j < m; j++) {
-        const row = Array.from(u.A.subarray(j * k, (j + 1) * k), (v) => -v);
+        const row = Array.from(u.A.subarray(j * k, (j + 1) * k), (v) => 0 - v);
         const l1 = row.reduce((a, v) => a + Math.abs(v), 0);
-        const rhs = -u.b[j] - margin * l1;
+        const rhs = 0 - u.b[j] - margin * l1;
         const key = JSON.stringify([row, rhs]);
         const dup = pc.rows.some((r, i) => JSON.stringify([r, pc.rhs[i]]) === key);
         next.push(dup ? pc : { rows: [...pc.rows, row], rhs: [...pc.rhs, rhs] });
@@ -617,7 +620,7 @@ export function regionProperty(rep: RepairedNetwork, patchIndex: number, spec: S
   });
   const unsafe: HPolytope[] = [];
   for (let j = 0; j < spec.q.length; j++) {
-    unsafe.push({ A: Float64Array.from(spec.P.subarray(j * k, (j + 1) * k), (v) => -v), b: Float64Array.of(-(spec.q[j] + tol)) });
+    unsafe.push({ A: Float64Array.from(spec.P.subarray(j * k, (j + 1) * k), (v) => 0 - v), b: Float64Array.of(0 - (spec.q[j] + tol)) });
   }
   return { inputs: n, outputs: k, properties: [{ input: { box: { lower, upper }, rows: { A, b } }, unsafe }] };
 }
