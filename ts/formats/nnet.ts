@@ -65,11 +65,6 @@ class Lines {
     return values;
   }
 
-  /** Lines left (an upper bound on the values lines still to come). */
-  remaining(): number {
-    return this.lines.length - this.i;
-  }
-
   rest(): number | undefined {
     for (let j = this.i; j < this.lines.length; j++) if (this.lines[j].trim() !== '') return j + 1;
     return undefined;
@@ -96,18 +91,16 @@ export function parseNnet(text: string, file = 'model.nnet', opts: NnetOptions =
     mean: r.next('the input means and output mean', inputSize + 1),
     range: r.next('the input ranges and output range', inputSize + 1),
   };
-  // Each layer needs one line per weight row and per bias: refuse sizes the file cannot hold
-  // before allocating for them.
-  const needed = sizes.slice(1).reduce((a, v) => a + 2 * v, 0);
-  if (needed > r.remaining()) {
-    throw new InputError(`the layer sizes need ${needed} more lines of weights and biases, the file has ${r.remaining()} (truncated, or wrong sizes?)`, { file, field: 'layer sizes', value: sizes });
-  }
   const layers: DenseLayer[] = [];
   for (let l = 0; l < numLayers; l++) {
     const ni = sizes[l];
     const no = sizes[l + 1];
+    // Rows are read before the matrix is allocated, so sizes the file cannot hold (a corrupt
+    // header) end in "the file ends before ..." instead of a huge allocation.
+    const rowsRead: number[][] = [];
+    for (let i = 0; i < no; i++) rowsRead.push(r.next(`layer ${l} weights, row ${i}`, ni));
     const w = new Float64Array(ni * no);
-    for (let i = 0; i < no; i++) w.set(r.next(`layer ${l} weights, row ${i}`, ni), i * ni);
+    rowsRead.forEach((row, i) => w.set(row, i * ni));
     const b = new Float64Array(no);
     for (let i = 0; i < no; i++) b[i] = r.next(`layer ${l} bias ${i}`, 1)[0];
     layers.push({ inputs: ni, outputs: no, weights: w, bias: b, relu: l < numLayers - 1 });

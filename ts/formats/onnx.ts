@@ -504,6 +504,7 @@ class Importer {
     const data = (x.kind === 'data' ? x : y) as DataValue;
     const cv = (x.kind === 'const' ? x : y) as ConstValue;
     const constIdx = x.kind === 'const' ? 0 : 1;
+    if (op === 'Div' && constIdx === 0) this.fail('Div of a constant by the data is not piecewise linear');
     this.checkStage(data, constIdx === 0 ? 'B' : 'A');
     const bad = cv.data.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) this.fail(`constant "${n.inputs[constIdx]}" holds a non-finite value at flat index ${bad}`, cv.data[bad]);
@@ -520,7 +521,6 @@ class Importer {
         map = scale(data.map, c);
         break;
       case 'Div': {
-        if (constIdx === 0) this.fail('Div of a constant by the data is not piecewise linear');
         const z = c.findIndex((v) => v === 0);
         if (z >= 0) this.fail(`divides by zero (feature ${z} of constant "${n.inputs[1]}")`);
         map = scale(data.map, c.map((v) => 1 / v));
@@ -578,7 +578,7 @@ class Importer {
     const feat = this.outDim(x);
     const batch = x.shape[0];
     const keepsBatch = (target[0] === 0 && !allowZero) || target[0] === -1 || (batch > 0 && target[0] === batch);
-    if (resolved.length < 1 || !keepsBatch) {
+    if (resolved.length < 2 || !keepsBatch) {
       this.fail(`Reshape to ${JSON.stringify(target)} would change the batch dimension of ${shapeText(x)}; only reshapes that keep dimension 0 are supported`);
     }
     const rest = resolved.slice(1);
@@ -740,7 +740,7 @@ export interface OnnxExportOptions {
   inputShape?: number[];
 }
 
-class GraphBuilder {
+export class GraphBuilder {
   readonly nodes: NodeOut[] = [];
   readonly inits: TensorOut[] = [];
   private counter = 0;
