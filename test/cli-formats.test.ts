@@ -82,6 +82,12 @@ describe('relu-repair CLI: formats', () => {
     const pts = parsePoints(JSON.parse(readFileSync(POINTS, 'utf8')), 3, 5).points;
     const y = await ortRun(new Uint8Array(readFileSync(out)), Float64Array.from(pts.flat()), pts.length, [3], 'float64');
     for (let i = 0; i < pts.length; i++) expect(argmax(y.subarray(i * 5, i * 5 + 5))).toBe(4);
+    // float32 (the default) cannot resolve HCAS bands: the file is written, with a warning.
+    const out32 = join(dir, 'repaired32.onnx');
+    const w = await run(['repair', '--model', model, '--points', POINTS, '--out', out32]);
+    expect(w.code, w.stderr).toBe(0);
+    expect(w.stderr).toMatch(/warning: float32 cannot resolve the locality band of 4\d of 4\d patch\(es\).*use --onnx-precision float64/);
+    expect(existsSync(out32)).toBe(true);
   });
 
   it('repair --spec .vnnlib with --out-vnnlib: repairs inside the property and writes one property per region', async () => {

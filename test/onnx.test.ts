@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { accuracy, parseImages, parseLabels } from '../ts/eval.js';
 import { DT } from '../ts/formats/onnx-proto.js';
-import { networkToOnnx, parseOnnx, repairedToOnnx, SUPPORTED_OPS } from '../ts/formats/onnx.js';
+import { float32BandError, networkToOnnx, parseOnnx, repairedToOnnx, SUPPORTED_OPS } from '../ts/formats/onnx.js';
 import { PbWriter } from '../ts/formats/protobuf.js';
 import { InputError, Network, init, repair } from '../ts/index.js';
 import { argmax, fixture, hcasTau05, rng } from './helpers.js';
@@ -432,6 +432,11 @@ describe('ONNX export', () => {
     expect(maxAbsDiff(await ortRun(bytes, x, N, [3]), ours)).toBeLessThan(1e-5 * scale);
     const yb = await ortRun(bytes, Float64Array.from(points.flat()), points.length, [3]);
     for (let i = 0; i < points.length; i++) expect(argmax(yb.subarray(i * 5, i * 5 + 5))).toBe(labels[i]);
+    // In the bands float32 is not enough here, and float32BandError (the CLI's warning) says so.
+    expect(Math.min(...float32BandError(rep))).toBeGreaterThan(0.5);
+    const band = fround(bandInputs(rep, (a) => points[rep.patches[a].region.points[0]], 10, r, [1000, 1000, 0.05]));
+    const nb = band.length / 3;
+    expect(maxAbsDiff(await ortRun(bytes, band, nb, [3]), rep.forwardFlat(band, nb))).toBeGreaterThan(1);
   });
 
   it('repaired MNIST network (one image, region inside an L∞ ball): float64 within 1e-5 incl. bands, float32 same predictions on the test set', async () => {
@@ -462,5 +467,10 @@ describe('ONNX export', () => {
     for (let i = 0; i < images.count; i++) if (argmax(ys.subarray(i * 10, i * 10 + 10)) === argmax(yo.subarray(i * 10, i * 10 + 10))) same++;
     expect(same).toBe(images.count);
     expect(argmax(yo.subarray(idx * 10, idx * 10 + 10))).toBe(labels[idx]);
+    // float32 in the bands: the error stays below float32BandError × the patch norm.
+    const [est] = float32BandError(rep);
+    const bf = fround(band);
+    const errBand = maxAbsDiff(await ortRun(b32, bf, 500, [784]), rep.forwardFlat(bf, 500));
+    expect(errBand).toBeLessThanOrEqual(est * rep.patches[0].region.patchNorm);
   });
 });

@@ -25,7 +25,7 @@ export type { LpBackend, SparseLp, LpSolution } from './lp/backend.js';
 export { ReluRepairError, InputError, LpError, WasmError, RepairError, AbortError } from './errors.js';
 export { VERSION } from './version.js';
 // ---- interchange formats (issue 3) ----
-export { parseOnnx, networkToOnnx, repairedToOnnx, SUPPORTED_OPS, type OnnxModelInfo, type OnnxImportOptions, type OnnxExportOptions } from './formats/onnx.js';
+export { parseOnnx, networkToOnnx, repairedToOnnx, float32BandError, SUPPORTED_OPS, type OnnxModelInfo, type OnnxImportOptions, type OnnxExportOptions } from './formats/onnx.js';
 export { parseVnnlib, writeVnnlib, safeSpec, regionProperty, propertyInputDomain, plainDecimal, type Vnnlib, type VnnlibProperty, type VnnlibInputSet, type HPolytope, type SafeSpecResult } from './formats/vnnlib.js';
 export { parseTfjs, networkToTfjs, isTfjsModelJson, tfjsShardPaths, type TfjsInfo } from './formats/tfjs.js';
 export { nnetToText, type NnetOptions } from './formats/nnet.js';

@@ -8,7 +8,7 @@ import { accuracy, parseImages, parseLabels } from '../eval.js';
 import { networkToJson, repairedToJson, REPAIRED_FORMAT, repairedFromJson } from '../formats/json.js';
 import { loadModel, parseJsonText } from '../formats/load.js';
 import { nnetToText } from '../formats/nnet.js';
-import { networkToOnnx, repairedToOnnx } from '../formats/onnx.js';
+import { float32BandError, networkToOnnx, repairedToOnnx } from '../formats/onnx.js';
 import { networkToTfjs } from '../formats/tfjs.js';
 import { parseVnnlib, propertyInputDomain, regionProperty, safeSpec, writeVnnlib } from '../formats/vnnlib.js';
 import { saveJson } from '../io.js';
@@ -70,9 +70,28 @@ export async function saveNetworkFile(path: string, net: Network, opts: { precis
   return saveJson(path, networkToJson(net));
 }
 
-/** Saves a repaired network: ONNX when the name ends in .onnx, else relu-repair JSON. */
-export async function saveRepairedFile(path: string, rep: RepairedNetwork, opts: { precision?: Precision } = {}): Promise<void> {
-  if (path.toLowerCase().endsWith('.onnx')) return saveFiles([{ path, data: repairedToOnnx(rep, { precision: opts.precision }) }]);
+/**
+ * Saves a repaired network: ONNX when the name ends in .onnx, else relu-repair JSON. A float32
+ * ONNX whose supports float32 cannot resolve is still written, with a warning on stderr (outputs
+ * inside those bands would be wrong; float64 is exact there).
+ */
+export async function saveRepairedFile(path: string, rep: RepairedNetwork, opts: { precision?: Precision; quiet?: boolean } = {}): Promise<void> {
+  if (path.toLowerCase().endsWith('.onnx')) {
+    const precision = opts.precision ?? 'float32';
+    if (precision === 'float32') {
+      const err = float32BandError(rep);
+      const bad = err.map((e, i) => [e, i]).filter(([e]) => !(e <= 1e-2));
+      if (bad.length > 0) {
+        const worst = bad.reduce((a, b) => (b[0] > a[0] ? b : a));
+        process.stderr.write(
+          `relu-repair: warning: float32 cannot resolve the locality band of ${bad.length} of ${err.length} patch(es) ` +
+            `(rounding of the support value can reach ${Number.isFinite(worst[0]) ? worst[0].toPrecision(2) : 'an unknown amount'} in patch ${worst[1]}'s band): ` +
+            `outputs of ${path} inside those bands will be wrong; use --onnx-precision float64\n`,
+        );
+      }
+    }
+    return saveFiles([{ path, data: repairedToOnnx(rep, { precision }) }]);
+  }
   return saveJson(path, repairedToJson(rep));
 }
 

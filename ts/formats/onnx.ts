@@ -745,10 +745,17 @@ export class GraphBuilder {
   readonly inits: TensorOut[] = [];
   private counter = 0;
 
-  constructor(readonly dataType: typeof DT.FLOAT | typeof DT.DOUBLE) {}
+  constructor(
+    readonly dataType: typeof DT.FLOAT | typeof DT.DOUBLE,
+    /** Names the generated ones must avoid (the graph input and output). */
+    private readonly reserved: ReadonlySet<string> = new Set(),
+  ) {}
 
   fresh(prefix: string): string {
-    return `${prefix}_${this.counter++}`;
+    let name: string;
+    do name = `${prefix}_${this.counter++}`;
+    while (this.reserved.has(name));
+    return name;
   }
 
   init(prefix: string, dims: number[], data: ArrayLike<number>): string {
@@ -863,7 +870,7 @@ function exportGraph(net: Network, patches: readonly PatchNetwork[], opts: OnnxE
     throw new InputError(`must be positive integers whose product is the input size ${n}`, { field: 'inputShape', value: inputShape });
   }
   if (inputShape.length === 0) inputShape = [n];
-  const g = new GraphBuilder(dt);
+  const g = new GraphBuilder(dt, new Set([inputName, outputName, 'input_flat']));
   const x = inputShape.length > 1 ? g.op('Flatten', [inputName], [{ name: 'axis', i: 1 }], 'input_flat') : inputName;
   let h = x;
   net.layers.forEach((l, i) => {
@@ -886,6 +893,29 @@ function exportGraph(net: Network, patches: readonly PatchNetwork[], opts: OnnxE
     inputs: [{ name: inputName, elemType: dt, shape: ['N', ...inputShape] }],
     outputs: [{ name: outputName, elemType: dt, shape: ['N', k] }],
     metadata: [{ key: 'relu-repair.precision', value: precision }, ...metadata],
+  });
+}
+
+/**
+ * How well float32 resolves each patch's band: for patch A, a worst-case estimate of the float32
+ * rounding of its support value g_A in the band, ε32 · max_i (‖a_i‖₁ · max|x| + |b_i|) / r_A
+ * (ε32 = 2^-24; max|x| over the repair's input box, or `bound`): the output error there is at most
+ * about this times the patch norm (measured errors are smaller, e.g. 40× on MNIST). Above ~1e-2 the
+ * float32 export is noticeably wrong inside that band (HCAS: 0.9–2.9, measured output errors up
+ * to 15); export in float64 then. Inside regions and off the bands float32 is fine.
+ */
+export function float32BandError(rep: RepairedNetwork, bound?: number): number[] {
+  const n = rep.inputSize;
+  const box = rep.inputBox ?? rep.original.info.inputBox;
+  const M = bound ?? (box ? Math.max(...box.lower.map(Math.abs), ...box.upper.map(Math.abs)) : NaN);
+  return rep.patches.map((p) => {
+    let worst = 0;
+    for (let i = 0; i < p.b.length; i++) {
+      let l1 = 0;
+      for (let j = 0; j < n; j++) l1 += Math.abs(p.A[i * n + j]);
+      worst = Math.max(worst, l1 * M + Math.abs(p.b[i]));
+    }
+    return (2 ** -24 * worst) / p.radius;
   });
 }
 
