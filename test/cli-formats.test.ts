@@ -86,7 +86,7 @@ describe('relu-repair CLI: formats', () => {
     const out32 = join(dir, 'repaired32.onnx');
     const w = await run(['repair', '--model', model, '--points', POINTS, '--out', out32]);
     expect(w.code, w.stderr).toBe(0);
-    expect(w.stderr).toMatch(/warning: float32 cannot resolve the locality band of 4\d of 4\d patch\(es\).*use --onnx-precision float64/);
+    expect(w.stderr).toMatch(/warning: float32 cannot resolve the locality band of \d+ of \d+ patch\(es\).*use --onnx-precision float64/);
     expect(existsSync(out32)).toBe(true);
   });
 
