@@ -115,6 +115,45 @@ describe('TF.js layers models', () => {
     await expect(loadModel(join(dir, 'missing', 'model.json'))).rejects.toThrow(/cannot read the file: ENOENT/);
   });
 
+  it('reads Keras-converted files: model_config wrapper, Keras 3 inbound nodes, scoped weight names', () => {
+    const W1 = [1, -2, 3, 4, 0.5, -1]; // kernel [3, 2] (input-major)
+    const W2 = [2, -1]; // kernel [2, 1]
+    const doc = {
+      format: 'layers-model',
+      modelTopology: {
+        keras_version: '3.3.3',
+        model_config: {
+          class_name: 'Functional',
+          config: {
+            name: 'm',
+            layers: [
+              { name: 'inp', class_name: 'InputLayer', config: { batch_shape: [null, 3], name: 'inp' }, inbound_nodes: [] },
+              { name: 'h', class_name: 'Dense', config: { name: 'h', units: 2, activation: 'relu' }, inbound_nodes: [{ args: [{ class_name: '__keras_tensor__', config: { keras_history: ['inp', 0, 0] } }], kwargs: {} }] },
+              { name: 'o', class_name: 'Dense', config: { name: 'o', units: 1, activation: 'linear', use_bias: false }, inbound_nodes: [{ args: [{ class_name: '__keras_tensor__', config: { keras_history: ['h', 0, 0] } }], kwargs: {} }] },
+            ],
+            input_layers: [['inp', 0, 0]],
+            output_layers: [['o', 0, 0]],
+          },
+        },
+      },
+      weightsManifest: [
+        {
+          paths: ['a.bin'],
+          weights: [
+            { name: 'm/h/kernel:0', shape: [3, 2], dtype: 'float32' },
+            { name: 'm/h/bias:0', shape: [2], dtype: 'float32' },
+            { name: 'm/o/kernel:0', shape: [2, 1], dtype: 'float32' },
+          ],
+        },
+      ],
+    };
+    const bin = new Uint8Array(new Float32Array([...W1, 0.5, -0.5, ...W2]).buffer);
+    const net = parseTfjs(doc, () => bin, 'k3.json');
+    const x = [0.3, -1.2, 2];
+    const h = [0, 1].map((j) => Math.max(0, x.reduce((s, v, i) => s + v * W1[i * 2 + j], 0) + [0.5, -0.5][j]));
+    expect(net.predict([x])[0][0]).toBeCloseTo(h[0] * W2[0] + h[1] * W2[1], 12);
+  });
+
   it('dequantises uint8 weights (value · scale + min) and float16', () => {
     const doc = {
       format: 'layers-model',
