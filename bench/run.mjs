@@ -13,6 +13,7 @@ const runCase = (name, flavour) =>
 const REFERENCE_MS_PER_POINT = 230; // the reference implementation on this kind of machine (issue 2)
 const simd = runCase('hcas-pointwise', 'simd');
 const scalar = runCase('hcas-pointwise', 'scalar');
+const fullLp = runCase('full-lp', 'simd');
 const result = {
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
   date: new Date().toISOString(),
@@ -26,7 +27,13 @@ const result = {
       },
       target: { msPerPoint: 2, met: simd.msPerPoint <= 2 },
     },
+    'full-lp-backends': fullLp,
   },
+};
+// runtime (issue 6): the worker pool (start-up, 1 thread vs pools of 1 and 2 workers).
+result.cases['worker-pool'] = {
+  loadAverageBefore: os.loadavg()[0],
+  ...JSON.parse(execFileSync(process.execPath, [join(here, 'pool.mjs')], { encoding: 'utf8', maxBuffer: 1 << 26 })),
 };
 mkdirSync(join(here, 'results'), { recursive: true });
 writeFileSync(join(here, 'results', 'latest.json'), JSON.stringify(result, null, 2) + '\n');

@@ -1,5 +1,14 @@
 // Bundles ts/ into dist/ (ESM) with esbuild and writes type declarations with tsc.
 // Dependencies stay external: glpk.js is GPL-3.0 and must never be bundled into our output.
+//
+// dist/index.js        Node and Deno (and the default): wasm found in ../pkg/, workers = worker_threads
+//                      on Node, module Web Workers on Deno
+// dist/browser.js      browsers and bundlers targeting them: no node:* imports at all
+// dist/slim.js         like index.js, without a default wasm location: init({ wasm }) is required
+// dist/slim.browser.js like browser.js, without a default wasm location
+// dist/worker.node.js  pool worker for worker_threads; dist/worker.web.js for Web Workers (browser, Deno)
+// dist/demo.js         the demo job as data (HCAS network + 50 points)
+// dist/cli.js          the command line (Node)
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
@@ -20,15 +29,46 @@ const common = {
   define: { __RELU_REPAIR_PKG__: '"../pkg/"' },
   loader: { '.nnet': 'text' },
   logLevel: 'warning',
+  legalComments: 'eof',
 };
-await build({ ...common, entryPoints: [join(root, 'ts/index.ts')], outfile: join(root, 'dist/index.js'), platform: 'neutral' });
-await build({
-  ...common,
-  entryPoints: [join(root, 'ts/cli/bin.ts')],
-  outfile: join(root, 'dist/cli.js'),
-  platform: 'node',
+
+/** Swaps ts/wasm/location.ts for the dist (literal URLs) or slim (no default wasm) variant. */
+const wasmLocation = (variant) => ({
+  name: 'wasm-location',
+  setup(b) {
+    b.onResolve({ filter: /(^|\/)location\.js$/ }, (args) =>
+      join(args.resolveDir, args.path) === join(root, 'ts/wasm/location.js') ? { path: join(root, `ts/wasm/location.${variant}.ts`) } : undefined,
+    );
+  },
 });
+
+/** Browser bundles: every node:* module (only reached on Node-only paths) becomes a stub that throws. */
+const noNode = {
+  name: 'no-node',
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, namespace: 'no-node' }));
+    b.onResolve({ filter: /\/spawn-node\.js$/ }, (args) => ({ path: args.path, namespace: 'no-node' }));
+    b.onLoad({ filter: /.*/, namespace: 'no-node' }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`relu-repair: ${args.path} is not available in the browser build (use files as bytes, e.g. parseModel(name, bytes))`)});`,
+      loader: 'js',
+    }));
+  },
+};
+
+const out = (f) => join(root, 'dist', f);
+const index = join(root, 'ts/index.ts');
+await Promise.all([
+  build({ ...common, entryPoints: [index], outfile: out('index.js'), platform: 'neutral', plugins: [wasmLocation('dist')] }),
+  build({ ...common, entryPoints: [index], outfile: out('browser.js'), platform: 'browser', plugins: [wasmLocation('dist'), noNode] }),
+  build({ ...common, entryPoints: [index], outfile: out('slim.js'), platform: 'neutral', plugins: [wasmLocation('slim')] }),
+  build({ ...common, entryPoints: [index], outfile: out('slim.browser.js'), platform: 'browser', plugins: [wasmLocation('slim'), noNode] }),
+  build({ ...common, entryPoints: [join(root, 'ts/pool/worker-node.ts')], outfile: out('worker.node.js'), platform: 'node', plugins: [wasmLocation('slim')] }),
+  build({ ...common, entryPoints: [join(root, 'ts/pool/worker-web.ts')], outfile: out('worker.web.js'), platform: 'browser', plugins: [wasmLocation('slim'), noNode] }),
+  build({ ...common, entryPoints: [join(root, 'ts/demo.ts')], outfile: out('demo.js'), platform: 'neutral' }),
+  build({ ...common, entryPoints: [join(root, 'ts/cli/bin.ts')], outfile: out('cli.js'), platform: 'node', plugins: [wasmLocation('dist')] }),
+]);
 if (!process.argv.includes('--no-types')) {
   execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
   writeFileSync(join(root, 'dist/index.d.ts'), "export * from './types/index.js';\n");
+  writeFileSync(join(root, 'dist/demo.d.ts'), "export * from './types/demo.js';\n");
 }

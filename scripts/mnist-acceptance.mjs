@@ -93,6 +93,7 @@ if (!useGlpk) {
     region.free();
     const d = Float64Array.from({ length: 10 }, (_, j) => (j === y ? t : -t));
     patches.push({ kind: 'constant', A: support.A, b: support.b, radius: 1e-3, d, region: { points: [p], pattern: '', constraints: m + 1568, patchNorm: t, lowerBound: t, minimalityProof: 'full-lp' } });
+    // (support: the region's neuron rows, without box faces: the box is the shared gate below)
     process.stderr.write(`  image ${idx[p]}: t = ${t} (${((performance.now() - tp) / 1000).toFixed(1)} s)\n`);
   }
   // Radii as repair() sets them: half the face distance to the nearest other buggy point.
@@ -102,7 +103,9 @@ if (!useGlpk) {
     const pos = [...ex].filter((v) => v > 0);
     if (pos.length) pt.radius = Math.min(pt.radius, Math.min(...pos) / 2);
   }
-  rep = new RepairedNetwork(net, patches, box);
+  // The shared box gate, as repair() builds it (supports carry no box rows).
+  const boxGate = { lower: box.lower, upper: box.upper, radius: Math.min(1e-3, ...patches.map((p) => p.radius)) };
+  rep = new RepairedNetwork(net, patches, box, boxGate);
 }
 result.timingsMs.repair = performance.now() - tr;
 

@@ -27,14 +27,16 @@ export const fround = (x: Float64Array) => Float64Array.from(Float32Array.from(x
 
 /**
  * Inputs inside patch bands: for each patch, rays x0 + t·u from a point of its region in random
- * directions (scaled per coordinate by `scale`); along a ray the support is the piecewise-linear
- * g(t) = ReLU(1 − γ Σ_i ReLU(α_i + t β_i)), so the band {0 < g < 1} is found by bisection on the
- * rows (in JS), and t is drawn uniformly inside it. The caller checks with the core's own
- * `supportsFlat` that the points really are in bands.
+ * directions (scaled per coordinate by `scale`). Along a ray every row excess is a nondecreasing
+ * piecewise-linear function of t >= 0, so the support
+ *   g(t) = ReLU(B(t) − Σ_i min(1, γ (α_i + t β_i)⁺)),  B = the shared box gate (or 1),
+ * is nonincreasing: the band {0 < g < 1} is found by bisection (in JS) and t is drawn inside it.
+ * The caller checks with the core's own `supportsFlat` that the points really are in bands.
  */
 export function bandInputs(rep: RepairedNetwork, anchors: (patch: number) => ArrayLike<number>, perPatch: number, r: ReturnType<typeof rng>, scale: ArrayLike<number>): Float64Array {
   const n = rep.inputSize;
   const out: number[] = [];
+  const gate = rep.boxGate;
   rep.patches.forEach((p, a) => {
     const x0 = anchors(a);
     const m = p.b.length;
@@ -53,29 +55,39 @@ export function bandInputs(rep: RepairedNetwork, anchors: (patch: number) => Arr
         for (let j = 0; j < n; j++) s += p.A[i * n + j] * u[j];
         beta[i] = s;
       }
-      const excess = (t: number) => {
+      const g = (t: number) => {
+        let B = 1;
+        if (gate) {
+          const gg = 1 / gate.radius;
+          let e = 0;
+          for (let j = 0; j < n; j++) {
+            const xj = x0[j] + t * u[j];
+            e += Math.min(1, gg * Math.max(0, xj - gate.upper[j])) + Math.min(1, gg * Math.max(0, gate.lower[j] - xj));
+          }
+          B = Math.max(0, 1 - e);
+        }
         let e = 0;
-        for (let i = 0; i < m; i++) e += Math.max(0, alpha[i] + t * beta[i]);
-        return gamma * e;
+        for (let i = 0; i < m; i++) e += Math.min(1, gamma * Math.max(0, alpha[i] + t * beta[i]));
+        return Math.max(0, B - e);
       };
-      // g = 1 − excess (clipped); band: 0 < excess < 1. excess is convex and 0 at t = 0.
       let hi = 1;
-      while (excess(hi) < 1 && hi < 1e12) hi *= 2;
-      let lo0 = 0;
-      let hi0 = hi;
-      for (let i = 0; i < 100; i++) {
-        const mid = (lo0 + hi0) / 2;
-        if (excess(mid) > 0) hi0 = mid;
-        else lo0 = mid;
-      }
-      let lo1 = lo0;
+      while (g(hi) > 0 && hi < 1e12) hi *= 2;
+      // [0, t1]: g = 1; (t1, t0): band; [t0, ∞): g = 0.
+      let lo1 = 0;
       let hi1 = hi;
       for (let i = 0; i < 100; i++) {
         const mid = (lo1 + hi1) / 2;
-        if (excess(mid) < 1) lo1 = mid;
+        if (g(mid) >= 1) lo1 = mid;
         else hi1 = mid;
       }
-      const t = lo0 + (0.05 + 0.9 * r.next()) * (lo1 - lo0);
+      let lo0 = lo1;
+      let hi0 = hi;
+      for (let i = 0; i < 100; i++) {
+        const mid = (lo0 + hi0) / 2;
+        if (g(mid) > 0) lo0 = mid;
+        else hi0 = mid;
+      }
+      const t = lo1 + (0.05 + 0.9 * r.next()) * (lo0 - lo1);
       for (let j = 0; j < n; j++) out.push(x0[j] + t * u[j]);
     }
   });

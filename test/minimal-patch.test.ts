@@ -176,3 +176,33 @@ describe('repair restricted to an input set', () => {
     await expect(repair(net, { points: [x], labels: 0, inputBox: box, inputSet })).rejects.toThrow(/points\[0\]: lies outside the input set/);
   });
 });
+
+describe('LP backends', () => {
+  beforeAll(() => init());
+
+  it('glpk.js and HiGHS give the same full-LP optimum; repair() accepts either', async () => {
+    const { HighsBackend } = await import('../ts/index.js');
+    const highs = new HighsBackend();
+    const r = rng(19);
+    let compared = 0;
+    for (let trial = 0; trial < 6; trial++) {
+      const net = randomNetwork(r, [2, 10, 10, 2]);
+      const box = { lower: [-1, -1], upper: [1, 1] };
+      const x = [r.range(-0.5, 0.5), r.range(-0.5, 0.5)];
+      const y = net.predict([x])[0];
+      const spec = polytopeSpec([[1, 0], [-1, 0], [0, 1], [0, -1]], [y[0] + 0.52, -(y[0] + 0.48), y[1] - 0.28, -(y[1] - 0.32)]);
+      const region = LinearRegion.ofPoint(net, x, box);
+      const { lp, decode } = buildFullPatchLp(regionData(region), spec);
+      region.free();
+      const a = decode((await glpk.solve(lp, 'glpk')).x).t;
+      const b = decode((await highs.solve(lp, 'highs')).x).t;
+      expect(Math.abs(a - b)).toBeLessThan(1e-7 * (1 + Math.abs(a)));
+      const viaHighs = await repair(net, { points: [x], spec, inputBox: box, lp: highs });
+      const viaGlpk = await repair(net, { points: [x], spec, inputBox: box });
+      expect(Math.abs(viaHighs.report.regions[0].patchNorm - viaGlpk.report.regions[0].patchNorm)).toBeLessThan(1e-7 * (1 + a));
+      expect(viaHighs.report.tool.lp).toBe('highs');
+      compared++;
+    }
+    expect(compared).toBe(6);
+  });
+});

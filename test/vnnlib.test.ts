@@ -307,6 +307,13 @@ ${[0, 1, 2].map((j) => `(assert (>= X_${j} ${plainDecimal(lo[j])}))\n(assert (<=
     });
     const far = new Array(N).fill(true);
     for (const p of rep.patches) slackExcess(p.A, p.b, 3, x).forEach((e, i) => (far[i] &&= e >= p.radius));
+    // The shared box gate (the property's box): beyond its radius outside the box, every patch is 0.
+    const gate = rep.boxGate!;
+    expect(gate.lower).toEqual(lo);
+    expect(gate.upper).toEqual(hi);
+    const boxRows = Float64Array.from([1, 0, 0, -1, 0, 0, 0, 1, 0, 0, -1, 0, 0, 0, 1, 0, 0, -1]);
+    const boxB = Float64Array.from([hi[0], -lo[0], hi[1], -lo[1], hi[2], -lo[2]]);
+    slackExcess(boxRows, boxB, 3, x).forEach((e, i) => (far[i] ||= e >= gate.radius));
     const outside = far.filter((f, i) => f && [0, 1, 2].some((j) => x[i * 3 + j] < lo[j] || x[i * 3 + j] > hi[j])).length;
     expect(outside).toBeGreaterThan(10000);
     const y0 = net.forwardFlat(x, N);

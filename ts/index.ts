@@ -10,16 +10,19 @@ export { init, simdSupported, getCore, type Flavour, type InitOptions, type Wasm
 export { Network, type DenseLayer, type Box, type NetworkInfo, type Points, expandBox } from './network.js';
 export { LinearRegion, slackExcess, type RegionMax, type ConstantPatchResult, type MinimalityProof, type InputSet } from './region.js';
 export { type PatchNetwork, type RegionPatch, type PatchRegionInfo, patternHex } from './patch.js';
-export { RepairedNetwork } from './repaired.js';
+export { RepairedNetwork, type BoxGate } from './repaired.js';
 export { repair, solveRegion, defaultRadius, type RepairOptions, type RepairResult, type RepairProgress, type RegionTask, type RegionOutcome } from './repair.js';
 export type { RepairReport, RegionReport } from './report.js';
 export { labelSpec, polytopeSpec, intersectSpecs, specViolation, describeSpec, parseSpecJson, type Spec } from './spec.js';
 export { parseNnet, type NnetHeader } from './formats/nnet.js';
 export { networkFromJson, networkToJson, repairedFromJson, repairedToJson, NETWORK_FORMAT, REPAIRED_FORMAT } from './formats/json.js';
 export { parsePoints, type PointsFile } from './formats/points.js';
+export { parseNpy, type NpyArray } from './formats/npy.js';
+export { parseIdx, maybeGunzip, type IdxArray } from './formats/idx.js';
 export { parseModel, loadModel } from './formats/load.js';
 export { saveJson, loadRepaired } from './io.js';
 export { GlpkBackend } from './lp/glpk.js';
+export { HighsBackend } from './lp/highs.js';
 export { buildFullPatchLp, type RegionData, type FullLp } from './lp/full-lp.js';
 export type { LpBackend, SparseLp, LpSolution } from './lp/backend.js';
 export { ReluRepairError, InputError, LpError, WasmError, RepairError, AbortError } from './errors.js';
@@ -32,3 +35,5 @@ export { nnetToText, type NnetOptions } from './formats/nnet.js';
 export type { ModelLoadOptions } from './formats/load.js';
 export { unionSpec, isSpecUnion, violationOf, intersectAny, type SpecUnion } from './spec-union.js';
 export { accuracy, parseImages, parseLabels, type Dataset, type AccuracyResult, type Evaluator } from './eval.js';
+// runtime (issue 6): worker pool
+export { RepairPool, createPool, type PoolOptions, type PoolJobOptions, type PoolJobResult } from './pool/pool.js';

@@ -37,7 +37,10 @@ export interface ConstantPatchResult {
   norm: number;
   /** The constant patch, or null when no constant patch satisfies the spec on the region. */
   d: Float64Array | null;
-  /** Per spec row j, max over the region of P_j f(x) − q_j (certified interval). */
+  /**
+   * Per spec row j, max over the region of P_j f(x) − q_j (certified interval). Rows only
+   * bounded (see `exactRows`) have the anchor point's value as lower end.
+   */
   worstLower: Float64Array;
   worstUpper: Float64Array;
   /** Per spec row, a region point attaining worstLower. */
@@ -170,15 +173,19 @@ export class LinearRegion {
     return this.solution(out);
   }
 
-  /** Lower bound t_LB and the constant patch (METHOD.md §3). */
-  constantPatch(spec: Spec): ConstantPatchResult {
+  /**
+   * Lower bound t_LB and the constant patch (METHOD.md §3). For label specs, rows that cannot
+   * decide the norm are only bounded (certified, by a dual simplex stopped early); with
+   * `exactRows` every row's worst violation is computed exactly (same patch, more LPs).
+   */
+  constantPatch(spec: Spec, opts: { exactRows?: boolean } = {}): ConstantPatchResult {
     if (spec.outputs !== this.outputSize) throw new InputError(`spec has ${spec.outputs} outputs, the network has ${this.outputSize}`, { field: 'spec' });
     const rows = specRows(spec);
     const k = this.outputSize;
     const n = this.inputSize;
     const h = this.live();
     const [out] = this.core.run('minimal patch', [spec.P, spec.q], [7 + k + 2 * rows + rows * n], ([pp, pq, o]) =>
-      this.core.exports.rr_region_minimal_patch(h, pp, pq, rows, o),
+      this.core.exports.rr_region_minimal_patch(h, pp, pq, rows, opts.exactRows ? 1 : 0, o),
     );
     const proof: MinimalityProof = out[0] === 0 ? 'not-needed' : out[0] === 1 ? 'constant-patch' : 'full-lp';
     const d = out.slice(7, 7 + k);
@@ -193,13 +200,14 @@ export class LinearRegion {
   }
 
   /**
-   * Rows for the support network: with `prune`, only rows not implied by the others (LP test,
-   * certified), plus the box faces the neuron rows do not imply; without, every neuron row and
-   * every box face. Returned row-major, normalised.
+   * Rows for the support network: with `prune`, only rows not implied by the others and the box
+   * (LP test, certified); without, every row. With `withBox`, the box faces are appended (those
+   * the rows do not imply, when pruning) for a support that is not gated by a shared box
+   * indicator. Returned row-major, normalised.
    */
-  supportRows(prune: boolean, tol = 1e-9): { A: Float64Array; b: Float64Array } {
+  supportRows(prune: boolean, opts: { withBox?: boolean; tol?: number } = {}): { A: Float64Array; b: Float64Array } {
     const h = this.live();
-    const m = this.core.call('support rows', [], () => this.core.exports.rr_region_support_rows(h, prune ? 1 : 0, tol));
+    const m = this.core.call('support rows', [], () => this.core.exports.rr_region_support_rows(h, prune ? 1 : 0, opts.withBox ? 1 : 0, opts.tol ?? 1e-9));
     const A = this.read(6, m * this.inputSize);
     const b = this.read(7, m);
     return { A, b };

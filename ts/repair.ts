@@ -16,6 +16,7 @@ import { type RepairReport, buildReport } from './report.js';
 import { type Spec, labelSpec } from './spec.js';
 import { type SpecUnion, intersectAny, isSpecUnion, violationOf } from './spec-union.js';
 import { getCore, init } from './wasm/raw.js';
+import { type PoolJobResult, type RepairPool, solveInWorkers } from './pool/pool.js';
 
 export interface RepairProgress {
   phase: 'regions' | 'assembly' | 'done';
@@ -62,6 +63,12 @@ export interface RepairOptions {
   tolerance?: number;
   onProgress?: (e: RepairProgress) => void;
   signal?: AbortSignal;
+  /**
+   * Solve the regions in worker threads: a {@link RepairPool} (see `createPool`), or a number of
+   * workers started for this call only. The result is bit for bit the one-thread result. Not
+   * combinable with a custom `lp` backend (backends cannot move to workers; workers use glpk.js).
+   */
+  workers?: RepairPool | number;
 }
 
 export interface RepairResult {
@@ -176,6 +183,9 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
   const prune = opts.prune === undefined || opts.prune === 'auto' ? n <= 16 : opts.prune;
   const tolerance = opts.tolerance ?? 1e-9;
   const backend = opts.lp ?? new GlpkBackend();
+  if (opts.workers !== undefined && opts.lp !== undefined) {
+    throw new InputError('a custom LP backend cannot move to worker threads: give "workers" or "lp", not both', { field: 'workers' });
+  }
 
   // Group points by activation pattern: one patch per linear region.
   const yOrig = network.forwardFlat(flat, count);
@@ -201,6 +211,22 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
   const progress = (phase: RepairProgress['phase'], done: number) =>
     opts.onProgress?.({ phase, done, total: groups.length, elapsedMs: now() - t0 });
   progress('regions', 0);
+  const makeTask = (g: Group): RegionTask => ({
+    anchor: flat.slice(g.points[0] * n, (g.points[0] + 1) * n),
+    points: g.points,
+    pattern: g.key,
+    spec: intersectAny(g.points.map((i) => specs[i])),
+    box,
+    inputSet: opts.inputSet,
+    prune,
+    radius: rMax,
+  });
+  // With workers, every region is solved up front (in parallel); the loop below then assembles
+  // the outcomes in the same order as on one thread.
+  let pooled: PoolJobResult | undefined;
+  if (opts.workers !== undefined) {
+    pooled = await solveInWorkers(network, groups.map(makeTask), opts.workers, { signal: opts.signal, onProgress: (done) => progress('regions', done) });
+  }
 
   for (let gi = 0; gi < groups.length; gi++) {
     if (now() - lastYield > 20) {
@@ -209,17 +235,7 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
     }
     if (opts.signal?.aborted) throw new AbortError(opts.signal.reason);
     const g = groups[gi];
-    const task: RegionTask = {
-      anchor: flat.slice(g.points[0] * n, (g.points[0] + 1) * n),
-      points: g.points,
-      pattern: g.key,
-      spec: intersectAny(g.points.map((i) => specs[i])),
-      box,
-      inputSet: opts.inputSet,
-      prune,
-      radius: rMax,
-    };
-    const outcome = await solveRegion(network, task, backend);
+    const outcome = pooled ? pooled.outcomes[gi] : await solveRegion(network, makeTask(g), backend);
     timings.push(outcome.timing);
     if (outcome.patch) {
       patches.push(outcome.patch);
@@ -227,7 +243,7 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
     } else {
       skipped.push({ points: g.points, reason: outcome.reason! });
     }
-    progress('regions', gi + 1);
+    if (!pooled) progress('regions', gi + 1);
   }
 
   // Radii: no buggy point may sit in another region's band (where the patch is partly on).
@@ -249,7 +265,10 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
     });
     if (Number.isFinite(closest)) p.radius = Math.min(p.radius, closest / 2);
   }
-  const repaired = new RepairedNetwork(network, patches, box);
+  // One box indicator for all patches, with the smallest patch radius (so that "r_A outside a
+  // face" includes the box faces for every patch).
+  const boxGate = { lower: [...box.lower], upper: [...box.upper], radius: patches.reduce((r, p) => Math.min(r, p.radius), rMax) };
+  const repaired = new RepairedNetwork(network, patches, box, boxGate);
   const yRep = repaired.forwardFlat(flat, count);
   const assemblyMs = now() - ta;
 
@@ -264,7 +283,7 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
   }
   progress('done', groups.length);
   const report = buildReport({
-    backend: backend.name,
+    backend: pooled?.lpName ?? backend.name,
     flavour: getCore().flavour,
     patches,
     buggy,

@@ -7,6 +7,18 @@ import { type Box, CoreBacked, type Network, type Points, flattenPoints, unflatt
 import { type RegionPatch, patchDescriptor } from './patch.js';
 import type { Core } from './wasm/raw.js';
 
+/**
+ * The input box as one indicator shared by every patch (crates/core/src/patch.rs `BoxGate`):
+ * B(x) = ReLU(Σ_j [clamp(γ(u_j − x_j) + 1, 0, 1) + clamp(γ(x_j − l_j) + 1, 0, 1)] − 2n + 1),
+ * and each support becomes ReLU(Σ_i g_i + B − m). Exactly the support over the patch rows plus
+ * the box faces, without repeating 2n box rows in every patch.
+ */
+export interface BoxGate {
+  lower: readonly number[];
+  upper: readonly number[];
+  radius: number;
+}
+
 export class RepairedNetwork extends CoreBacked {
   readonly inputSize: number;
   readonly outputSize: number;
@@ -16,6 +28,8 @@ export class RepairedNetwork extends CoreBacked {
     readonly patches: readonly RegionPatch[],
     /** The input domain the regions were computed in. */
     readonly inputBox?: Box,
+    /** Shared box indicator gating every patch (patches then carry no box rows). */
+    readonly boxGate?: BoxGate,
   ) {
     super();
     this.inputSize = original.inputSize;
@@ -26,6 +40,8 @@ export class RepairedNetwork extends CoreBacked {
     const { handle: net } = this.original.handle();
     const h = core.check(core.guard(() => core.exports.rr_repaired_new(net)), 'repaired network');
     try {
+      const gate = this.boxGate;
+      if (gate) core.call('box gate', [gate.lower, gate.upper], ([lo, hi]) => core.exports.rr_repaired_set_box_gate(h, lo, hi, gate.radius));
       for (const p of this.patches) {
         const desc = patchDescriptor(p, this.outputSize);
         core.call('add patch', [desc], ([pd]) => core.exports.rr_repaired_add_patch(h, pd, desc.length));

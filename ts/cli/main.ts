@@ -10,6 +10,8 @@ import { networkToJson, repairedToJson } from '../formats/json.js';
 import { parsePoints } from '../formats/points.js';
 import { parseNnet } from '../formats/nnet.js';
 import { saveJson } from '../io.js';
+import type { LpBackend } from '../lp/backend.js';
+import { HighsBackend } from '../lp/highs.js';
 import { type Box, type Network, expandBox } from '../network.js';
 import { type RepairResult, repair } from '../repair.js';
 import type { RepairReport } from '../report.js';
@@ -53,6 +55,7 @@ interface RepairFlags {
   radius?: string;
   margin?: string;
   prune: boolean;
+  lp?: string;
   out: string;
   report?: string;
   quiet?: boolean;
@@ -93,7 +96,7 @@ async function runRepair(flags: RepairFlags): Promise<number> {
   const margin = flags.margin !== undefined && !vnn ? parseNumber(flags.margin, '--margin') : undefined;
   const radius = flags.radius !== undefined ? parseNumber(flags.radius, '--radius') : undefined;
   const result = await withProgress(flags.quiet, (onProgress, signal) =>
-    repair(net, { points: pts.points, spec, labels, margin, inputBox, inputSet: vnn?.inputSet, radius, prune: flags.prune ? 'auto' : false, onProgress, signal }),
+    repair(net, { points: pts.points, spec, labels, margin, inputBox, inputSet: vnn?.inputSet, radius, prune: flags.prune ? 'auto' : false, lp: lpBackend(flags.lp), onProgress, signal }),
   );
   if (flags.report) await saveJson(flags.report, result.report);
   const r = result.report.result;
@@ -110,6 +113,12 @@ async function runRepair(flags: RepairFlags): Promise<number> {
   }
   if (!flags.quiet) process.stderr.write(summary(result.report) + `\nwrote ${[flags.out, ...(flags.report ? [flags.report] : []), ...vnnFiles].join(', ')}\n`);
   return EXIT_REPAIRED;
+}
+
+function lpBackend(name: string | undefined): LpBackend | undefined {
+  if (name === undefined || name === 'glpk') return undefined;
+  if (name === 'highs') return new HighsBackend();
+  throw new UsageError('unknown LP backend (expected "glpk" or "highs")', { field: '--lp', value: name });
 }
 
 function summary(rep: RepairReport): string {
@@ -206,6 +215,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--radius <r>', 'largest locality radius in input units (default 1e-3 x the narrowest box side)')
     .option('--margin <m>', 'margin for label specs (default 0)')
     .option('--no-prune', 'keep redundant region rows in the supports')
+    .option('--lp <backend>', 'LP backend for the full minimal-patch LP: glpk (default) or highs')
     .requiredOption('--out <file>', 'repaired network (relu-repair JSON, or ONNX when the name ends in .onnx)')
     .option('--report <file>', 'repair report (JSON)')
     .option('--quiet', 'no summary or progress on stderr')

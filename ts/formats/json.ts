@@ -8,6 +8,7 @@
  *
  * Repaired network (`format: "relu-repair.repaired-network"`, version 1):
  *   { "format", "version", "original": <network>, "inputBox", "composition": "sum",
+ *     "boxGate"?: { "lower", "upper", "radius" },   // shared box indicator (see ts/repaired.ts)
  *     "patches": [ { "kind": "constant" | "affine", "radius", "support": { "A": [[...]], "b": [...] },
  *                    "d": [...], "C"?: [[...]], "H"?: [...], "region": { points, pattern, ... } } ] }
  *
@@ -16,7 +17,7 @@
 import { InputError } from '../errors.js';
 import { type Box, type DenseLayer, Network, expandBox } from '../network.js';
 import type { PatchRegionInfo, RegionPatch } from '../patch.js';
-import { RepairedNetwork } from '../repaired.js';
+import { type BoxGate, RepairedNetwork } from '../repaired.js';
 
 export const NETWORK_FORMAT = 'relu-repair.network';
 export const REPAIRED_FORMAT = 'relu-repair.repaired-network';
@@ -94,6 +95,7 @@ export function repairedToJson(r: RepairedNetwork): Record<string, unknown> {
     version: 1,
     composition: 'sum',
     ...(r.inputBox ? { inputBox: { lower: [...r.inputBox.lower], upper: [...r.inputBox.upper] } } : {}),
+    ...(r.boxGate ? { boxGate: { lower: [...r.boxGate.lower], upper: [...r.boxGate.upper], radius: r.boxGate.radius } } : {}),
     original: networkToJson(r.original),
     patches: r.patches.map((p) => ({
       kind: p.kind,
@@ -142,5 +144,12 @@ export function repairedFromJson(doc: unknown, file?: string): RepairedNetwork {
     const b = d.inputBox as Record<string, unknown>;
     inputBox = expandBox(b?.lower, b?.upper, n, file, 'inputBox');
   }
-  return new RepairedNetwork(original, patches, inputBox);
+  let boxGate: BoxGate | undefined;
+  if (d.boxGate !== undefined) {
+    const g = d.boxGate as Record<string, unknown>;
+    const b = expandBox(g?.lower, g?.upper, n, file, 'boxGate');
+    if (typeof g.radius !== 'number' || !(g.radius > 0) || !Number.isFinite(g.radius)) throw new InputError('must be a finite number > 0', { file, field: 'boxGate.radius', value: g.radius });
+    boxGate = { ...b, radius: g.radius };
+  }
+  return new RepairedNetwork(original, patches, inputBox, boxGate);
 }

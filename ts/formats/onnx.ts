@@ -19,7 +19,7 @@
 import { InputError } from '../errors.js';
 import { type DenseLayer, Network } from '../network.js';
 import type { PatchNetwork } from '../patch.js';
-import type { RepairedNetwork } from '../repaired.js';
+import type { BoxGate, RepairedNetwork } from '../repaired.js';
 import { VERSION } from '../version.js';
 import {
   type AttrOut,
@@ -780,19 +780,20 @@ export class GraphBuilder {
 
 /**
  * The support g_A(x) of one patch, from its rows (a_i·x <= b_i, normalised) and radius r, as an
- * [N, 1] tensor. Emitted as
+ * [N, 1] tensor, optionally gated by a shared group value `gate` ∈ [0, 1] (the box indicator B).
+ * Emitted as
  *
- *   g_A(x) = ReLU( 1 − Σ_i ReLU(γ (a_i·x − b_i)) ),   γ = 1/r,
+ *   g_A(x) = ReLU( G − Σ_i ReLU(γ (a_i·x − b_i)) ),   γ = 1/r,  G = gate (or 1),
  *
- * which is the same function as METHOD.md §2's ReLU(Σ_i [ReLU(γ s_i + 1) − ReLU(γ s_i)] − m + 1):
- * with u_i = ReLU(−γ s_i) >= 0 the bracket is 1 − min(1, u_i), so the sum is 1 − Σ_i min(1, u_i);
- * if every u_i <= 1 that is 1 − Σ_i u_i, and if some u_i > 1 both forms are <= 0 and the outer
- * ReLU gives 0. This form needs one ReLU per row instead of two, is exactly 1 on the region
- * (every u_i = 0) and exactly 0 once Σ_i u_i >= 1 even in float32. Axis-aligned rows (box faces)
- * are emitted as element-wise ops instead of dense rows. The one place that builds a support:
- * shared supports can be added here later.
+ * which is the same function as the core's ReLU(Σ_i [ReLU(γ s_i + 1) − ReLU(γ s_i)] + G − m)
+ * (METHOD.md §2; G = 1 without a gate): with u_i = ReLU(−γ s_i) >= 0 the bracket is
+ * 1 − min(1, u_i), so the argument is G − Σ_i min(1, u_i); if every u_i <= 1 that is G − Σ_i u_i,
+ * and if some u_i > 1 both forms are <= G − 1 <= 0 and the outer ReLU gives 0. This form needs
+ * one ReLU per row instead of two, is exactly G on the region (every u_i = 0) and exactly 0 once
+ * Σ_i u_i >= G, even in float32. Axis-aligned rows (box faces) are emitted as element-wise ops
+ * instead of dense rows. The one place that builds a support (the shared box gate is one too).
  */
-export function emitSupport(g: GraphBuilder, x: string, n: number, A: Float64Array, b: Float64Array, radius: number, prefix: string): string {
+export function emitSupport(g: GraphBuilder, x: string, n: number, A: Float64Array, b: Float64Array, radius: number, prefix: string, gate?: string): string {
   const gamma = 1 / radius;
   const m = b.length;
   const upper = new Map<number, number>(); // x_j <= b
@@ -838,14 +839,32 @@ export function emitSupport(g: GraphBuilder, x: string, n: number, A: Float64Arr
     const e = g.op('Relu', [g.op('Add', [scaled, g.init(`${prefix}_${sign > 0 ? 'up' : 'lo'}_offset`, [n], c)])]);
     negSums.push(g.op('MatMul', [e, g.init(`${prefix}_${sign > 0 ? 'up' : 'lo'}_neg_ones`, [n, 1], new Float64Array(n).fill(-1))]));
   }
-  let acc = g.op('Add', [negSums[0], g.init(`${prefix}_one`, [1], [1])]);
+  // No rows: the support is the gate, or 1 (as an [N, 1] tensor: 0·x + 1).
+  if (negSums.length === 0) return gate ?? g.op('Add', [g.op('MatMul', [x, g.init(`${prefix}_zero`, [n, 1], new Float64Array(n))]), g.init(`${prefix}_one`, [1], [1])]);
+  let acc = g.op('Add', [negSums[0], gate ?? g.init(`${prefix}_one`, [1], [1])]);
   for (const s of negSums.slice(1)) acc = g.op('Add', [acc, s]);
   return g.op('Relu', [acc], [], `${prefix}_g`);
 }
 
+/**
+ * The shared box indicator B(x) of a repaired network (ts/repaired.ts `BoxGate`): the support of
+ * the 2n box faces with the gate's radius, emitted by {@link emitSupport}.
+ */
+function emitBoxGate(g: GraphBuilder, x: string, n: number, box: BoxGate): string {
+  const A = new Float64Array(2 * n * n);
+  const b = new Float64Array(2 * n);
+  for (let j = 0; j < n; j++) {
+    A[2 * j * n + j] = 1; // x_j <= u_j
+    b[2 * j] = box.upper[j];
+    A[(2 * j + 1) * n + j] = -1; // -x_j <= -l_j
+    b[2 * j + 1] = -box.lower[j];
+  }
+  return emitSupport(g, x, n, A, b, box.radius, 'box_gate');
+}
+
 /** The patch h_A(x) as an [N, k] tensor (METHOD.md §2, clamp gating). */
-function emitPatch(g: GraphBuilder, x: string, n: number, k: number, p: PatchNetwork, prefix: string): string {
-  const gate = emitSupport(g, x, n, p.A, p.b, p.radius, prefix);
+function emitPatch(g: GraphBuilder, x: string, n: number, k: number, p: PatchNetwork, prefix: string, boxGate?: string): string {
+  const gate = emitSupport(g, x, n, p.A, p.b, p.radius, prefix, boxGate);
   if (p.kind === 'constant') return g.op('MatMul', [gate, g.init(`${prefix}_d`, [1, k], p.d)]);
   if (!p.C || !p.H) throw new InputError('affine patch without C or H', { field: prefix });
   const lin = g.gemm(x, p.C, k, n, p.d, `${prefix}_affine`);
@@ -855,7 +874,7 @@ function emitPatch(g: GraphBuilder, x: string, n: number, k: number, p: PatchNet
   return g.op('Sub', [g.op('Sub', [up, dn]), hg]);
 }
 
-function exportGraph(net: Network, patches: readonly PatchNetwork[], opts: OnnxExportOptions, doc: string, metadata: { key: string; value: string }[]): Uint8Array {
+function exportGraph(net: Network, patches: readonly PatchNetwork[], opts: OnnxExportOptions, doc: string, metadata: { key: string; value: string }[], boxGate?: BoxGate): Uint8Array {
   const precision = opts.precision ?? 'float32';
   if (precision !== 'float32' && precision !== 'float64') throw new InputError('must be "float32" or "float64"', { field: 'precision', value: precision });
   const dt = precision === 'float64' ? DT.DOUBLE : DT.FLOAT;
@@ -878,8 +897,9 @@ function exportGraph(net: Network, patches: readonly PatchNetwork[], opts: OnnxE
     const z = g.gemm(h, l.weights, l.outputs, l.inputs, l.bias, `layer${i}`, last && !l.relu ? outputName : undefined);
     h = l.relu ? g.op('Relu', [z], [], last ? outputName : undefined) : z;
   });
+  const gate = boxGate && patches.length > 0 ? emitBoxGate(g, x, n, boxGate) : undefined;
   patches.forEach((p, a) => {
-    const hp = emitPatch(g, x, n, k, p, `patch${a}`);
+    const hp = emitPatch(g, x, n, k, p, `patch${a}`, gate);
     h = g.op('Add', [h, hp], [], a === patches.length - 1 ? outputName : undefined);
   });
   return encodeModel({
@@ -908,6 +928,8 @@ export function float32BandError(rep: RepairedNetwork, bound?: number): number[]
   const n = rep.inputSize;
   const box = rep.inputBox ?? rep.original.info.inputBox;
   const M = bound ?? (box ? Math.max(...box.lower.map(Math.abs), ...box.upper.map(Math.abs)) : NaN);
+  // The shared box gate's faces: |x_j| + |bound| at most 2·M, at the gate's radius.
+  const gateErr = rep.boxGate ? (2 ** -24 * 2 * M) / rep.boxGate.radius : 0;
   return rep.patches.map((p) => {
     let worst = 0;
     for (let i = 0; i < p.b.length; i++) {
@@ -915,7 +937,7 @@ export function float32BandError(rep: RepairedNetwork, bound?: number): number[]
       for (let j = 0; j < n; j++) l1 += Math.abs(p.A[i * n + j]);
       worst = Math.max(worst, l1 * M + Math.abs(p.b[i]));
     }
-    return (2 ** -24 * worst) / p.radius;
+    return Math.max((2 ** -24 * worst) / p.radius, gateErr);
   });
 }
 
@@ -940,7 +962,9 @@ export function repairedToOnnx(rep: RepairedNetwork, opts: OnnxExportOptions = {
     [
       { key: 'relu-repair.patches', value: String(rep.patches.length) },
       { key: 'relu-repair.radii', value: JSON.stringify(radii) },
+      ...(rep.boxGate ? [{ key: 'relu-repair.box-gate-radius', value: String(rep.boxGate.radius) }] : []),
     ],
+    rep.boxGate,
   );
 }
 

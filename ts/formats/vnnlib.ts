@@ -598,9 +598,10 @@ export function regionProperty(rep: RepairedNetwork, patchIndex: number, spec: S
   if (!(Number.isFinite(tol) && tol >= 0)) throw new InputError('must be a finite number >= 0', { field: 'tolerance', value: tol });
   const lower = new Array<number>(n).fill(-Infinity);
   const upper = new Array<number>(n).fill(Infinity);
-  if (rep.inputBox) {
-    rep.inputBox.lower.forEach((v, j) => (lower[j] = v));
-    rep.inputBox.upper.forEach((v, j) => (upper[j] = v));
+  const box = rep.boxGate ?? rep.inputBox; // the patches' box group, else the repair domain
+  if (box) {
+    box.lower.forEach((v, j) => (lower[j] = v));
+    box.upper.forEach((v, j) => (upper[j] = v));
   }
   const general: number[] = [];
   for (let i = 0; i < p.b.length; i++) {

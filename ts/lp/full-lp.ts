@@ -29,7 +29,59 @@ export interface FullLp {
   decode(x: Float64Array): { C: Float64Array; d: Float64Array; t: number };
 }
 
+/**
+ * Builds the LP. The input space is first mapped to [-1, 1]^n (x = c + D x', D = half-widths of
+ * the box): HCAS boxes reach 65000 while patches are O(1), and without this scaling GLPK's simplex
+ * can stall on the dual box terms. The patch is mapped back in `decode` (the norm t is invariant).
+ */
 export function buildFullPatchLp(r: RegionData, spec: Spec): FullLp {
+  const n = r.n;
+  const centre = Array.from({ length: n }, (_, j) => (r.lower[j] + r.upper[j]) / 2);
+  const half = Array.from({ length: n }, (_, j) => ((r.upper[j] - r.lower[j]) / 2) || 1);
+  const m0 = r.h.length;
+  const G = new Float64Array(m0 * n);
+  const h = new Float64Array(m0);
+  for (let i = 0; i < m0; i++) {
+    let shift = 0;
+    let norm = 0;
+    for (let j = 0; j < n; j++) {
+      G[i * n + j] = r.G[i * n + j] * half[j];
+      shift += r.G[i * n + j] * centre[j];
+      norm += G[i * n + j] * G[i * n + j];
+    }
+    // Rows are re-normalised in the scaled space (the set is unchanged).
+    norm = Math.sqrt(norm) || 1;
+    for (let j = 0; j < n; j++) G[i * n + j] /= norm;
+    h[i] = (r.h[i] - shift) / norm;
+  }
+  const F = new Float64Array(r.k * n);
+  const e = Float64Array.from(r.e);
+  for (let i = 0; i < r.k; i++) {
+    for (let j = 0; j < n; j++) {
+      F[i * n + j] = r.F[i * n + j] * half[j];
+      e[i] += r.F[i * n + j] * centre[j];
+    }
+  }
+  const inner = buildScaled({ n, k: r.k, G, h, lower: new Array(n).fill(-1), upper: new Array(n).fill(1), F, e }, spec);
+  return {
+    lp: inner.lp,
+    decode(x) {
+      const { C: Cs, d: ds, t } = inner.decode(x);
+      // p(x) = C' x' + d' with x' = D⁻¹ (x − c):  C = C' D⁻¹,  d = d' − C c.
+      const C = new Float64Array(r.k * n);
+      const d = Float64Array.from(ds);
+      for (let i = 0; i < r.k; i++) {
+        for (let j = 0; j < n; j++) {
+          C[i * n + j] = Cs[i * n + j] / half[j];
+          d[i] -= C[i * n + j] * centre[j];
+        }
+      }
+      return { C, d, t };
+    },
+  };
+}
+
+function buildScaled(r: RegionData, spec: Spec): FullLp {
   const { n, k, G, h, lower, upper, F, e } = r;
   const m = h.length;
   const s = spec.q.length;

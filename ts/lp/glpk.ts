@@ -28,9 +28,18 @@ let glpkPromise: Promise<GlpkInstance> | undefined;
 
 async function loadGlpk(): Promise<GlpkInstance> {
   glpkPromise ??= (async () => {
-    const spec = 'glpk.js/node';
-    const mod = (await import(/* @vite-ignore */ spec)) as { default: () => Promise<GlpkInstance> };
-    return mod.default();
+    // A literal specifier, left external by our build, so that the caller's bundler (Vite, ...)
+    // resolves it for browsers; glpk.js itself is never part of our bundles.
+    try {
+      const mod = (await import('glpk.js/node')) as unknown as { default: () => Promise<GlpkInstance> };
+      return await mod.default();
+    } catch (e) {
+      glpkPromise = undefined;
+      // glpk.js/node loads its wasm synchronously: Node, Deno and Web Workers allow that, a
+      // browser's main thread does not.
+      const where = typeof (globalThis as { document?: unknown }).document !== 'undefined' ? " (in a browser's main thread: pass `workers` to repair(), glpk.js runs in Web Workers)" : '';
+      throw new LpError(`glpk.js could not be loaded${where}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
   })();
   return glpkPromise;
 }
@@ -46,6 +55,9 @@ function boundType(g: GlpkInstance, lo: number, hi: number): { type: number; lb:
 
 export class GlpkBackend implements LpBackend {
   name = 'glpk.js';
+
+  /** @param timeLimitSeconds GLPK's time limit per LP; a solve that hits it is an LpError. */
+  constructor(readonly timeLimitSeconds = 120) {}
 
   async solve(lp: SparseLp, context: string): Promise<LpSolution> {
     const g = await loadGlpk();
@@ -65,7 +77,7 @@ export class GlpkBackend implements LpBackend {
     };
     let res;
     try {
-      res = g.solve(problem, { msglev: g.GLP_MSG_OFF, presol: false });
+      res = g.solve(problem, { msglev: g.GLP_MSG_OFF, presol: false, tmlim: this.timeLimitSeconds });
     } catch (e) {
       throw new LpError(`${context}: glpk.js failed: ${(e as Error).message}`, { cause: e });
     }
@@ -78,7 +90,7 @@ export class GlpkBackend implements LpBackend {
         [g.GLP_NOFEAS]: 'infeasible',
         [g.GLP_UNBND]: 'unbounded',
       };
-      throw new LpError(`${context}: glpk.js returned status ${status} (${names[status] ?? 'unknown'}), not optimal (${lp.numVars} variables, ${lp.rows.length} rows)`);
+      throw new LpError(`${context}: glpk.js returned status ${status} (${names[status] ?? 'unknown'}), not optimal (${lp.numVars} variables, ${lp.rows.length} rows; time limit ${this.timeLimitSeconds} s)`);
     }
     const x = new Float64Array(lp.numVars);
     for (let i = 0; i < lp.numVars; i++) x[i] = res.result.vars[name(i)] ?? 0;

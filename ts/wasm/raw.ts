@@ -6,6 +6,7 @@
  * on a fresh instance of the same compiled module.
  */
 import { InputError, LpError, WasmError } from '../errors.js';
+import { packagedWasmUrl } from './location.js';
 
 export type Flavour = 'simd' | 'scalar';
 
@@ -29,13 +30,14 @@ export interface RawExports {
   rr_region_intersect(h: number, a: number, b: number, m: number): number;
   rr_region_info(h: number, out: number): number;
   rr_region_read(h: number, what: number, out: number): number;
-  rr_region_support_rows(h: number, prune: number, tol: number): number;
+  rr_region_support_rows(h: number, prune: number, withBox: number, tol: number): number;
   rr_region_max_output(h: number, w: number, out: number): number;
   rr_region_maximize(h: number, c: number, out: number): number;
-  rr_region_minimal_patch(h: number, p: number, q: number, rows: number, out: number): number;
+  rr_region_minimal_patch(h: number, p: number, q: number, rows: number, exactRows: number, out: number): number;
   rr_slack_excess(a: number, b: number, m: number, n: number, xs: number, npts: number, out: number): number;
   rr_repaired_new(net: number): number;
   rr_repaired_add_patch(h: number, desc: number, len: number): number;
+  rr_repaired_set_box_gate(h: number, lo: number, hi: number, radius: number): number;
   rr_repaired_forward(h: number, xs: number, n: number, out: number): number;
   rr_repaired_supports(h: number, xs: number, n: number, out: number): number;
 }
@@ -60,7 +62,12 @@ declare const __RELU_REPAIR_PKG__: string | undefined;
 const PKG_BASE: string = typeof __RELU_REPAIR_PKG__ === 'string' ? __RELU_REPAIR_PKG__ : '../../pkg/';
 
 export function defaultWasmUrl(flavour: Flavour): URL {
-  return new URL(PKG_BASE + WASM_FILES[flavour], import.meta.url);
+  // Bundles (dist/) know where pkg/ is; the slim bundles have no default (see ./location.ts).
+  const packaged = packagedWasmUrl(flavour);
+  if (packaged === null) {
+    throw new WasmError('the slim build of relu-repair has no default location for its WebAssembly core: call init({ wasm: <bytes | URL | WebAssembly.Module> }) first');
+  }
+  return packaged ?? new URL(PKG_BASE + WASM_FILES[flavour], import.meta.url);
 }
 
 async function fetchBytes(url: URL): Promise<Uint8Array> {
@@ -262,4 +269,11 @@ export function resetForTests(): void {
   current = undefined;
   lastModule = undefined;
   pending = undefined;
+}
+
+// --- runtime (issue 6): the worker pool instantiates the main thread's compiled module ---
+
+/** The compiled core module and its flavour, once {@link init} has run. */
+export function coreModule(): { module: WebAssembly.Module; flavour: Flavour } | undefined {
+  return lastModule;
 }

@@ -53,7 +53,7 @@ fn main() {
             let t1 = Instant::now();
             let mp = minimal_patch(&r, &spec).unwrap();
             let t2 = Instant::now();
-            let s = r.support_rows(1e-9).unwrap();
+            let s = r.support_rows(1e-9, false).unwrap();
             let t3 = Instant::now();
             tr += (t1 - t0).as_secs_f64();
             tl += (t2 - t1).as_secs_f64();

@@ -120,6 +120,14 @@ pub struct Simplex {
     /// Reduced costs of the current objective, per nonbasic column.
     d: Vec<f64>,
     cost: Vec<f64>,
+    /// Devex reference weights: dual (per basic row) and primal (per nonbasic column). They
+    /// approximate steepest-edge norms at O(rows + columns) per pivot.
+    dual_w: Vec<f64>,
+    primal_w: Vec<f64>,
+    /// When set, the dual simplex stops as soon as a certified bound <= this value is found.
+    stop_below: Option<f64>,
+    /// The certified bound that triggered the stop.
+    stopped_at: Option<f64>,
     feas_tol: f64,
     pub pivots: usize,
     fresh: bool,
@@ -145,6 +153,10 @@ impl Simplex {
             beta: vec![0.0; m],
             d: vec![0.0; n],
             cost: vec![0.0; n],
+            dual_w: vec![1.0; m],
+            primal_w: vec![1.0; n],
+            stop_below: None,
+            stopped_at: None,
             feas_tol: 1e-9 * scale,
             pivots: 0,
             fresh: true,
@@ -200,6 +212,29 @@ impl Simplex {
         let entering = self.nonbasic[k];
         let leaving = self.basic[r];
         self.beta[r] = self.nb_val[k] + delta;
+        // Devex updates (before the tableau changes: they read row r and column k).
+        let wr = self.dual_w[r];
+        for i in 0..m {
+            if i != r {
+                let ratio = self.tab[i * n + k] / p;
+                let cand = ratio * ratio * wr;
+                if cand > self.dual_w[i] {
+                    self.dual_w[i] = cand;
+                }
+            }
+        }
+        self.dual_w[r] = (wr / (p * p)).max(1.0);
+        let wk = self.primal_w[k];
+        for j in 0..n {
+            if j != k {
+                let ratio = self.tab[r * n + j] / p;
+                let cand = ratio * ratio * wk;
+                if cand > self.primal_w[j] {
+                    self.primal_w[j] = cand;
+                }
+            }
+        }
+        self.primal_w[k] = (wk / (p * p)).max(1.0);
         // New row r expresses the entering variable.
         let mut row: Vec<f64> = self.tab[r * n..(r + 1) * n].iter().map(|v| -v / p).collect();
         row[k] = 1.0 / p;
@@ -237,94 +272,170 @@ impl Simplex {
     }
 
     /// Dual simplex from a dual-feasible basis until primal feasible.
+    ///
+    /// Pricing: dual Devex (largest infeasibility² / weight, approximating dual steepest edge
+    /// ‖e_rᵀB⁻¹‖²). Ratio test: bound flipping ("long step"): boxed nonbasic variables whose
+    /// breakpoints are passed are flipped to their other bound as long as the leaving row stays
+    /// infeasible, which lets one iteration make the progress of many on boxed problems such as
+    /// a region inside [0, 1]^784.
     fn dual_simplex(&mut self) -> Result<()> {
         let n = self.p.n;
         let limit = self.pivots + self.iteration_limit();
+        let mut cands: Vec<(f64, usize, f64)> = Vec::with_capacity(n);
+        self.dual_w.iter_mut().for_each(|w| *w = 1.0);
         loop {
-            // Leaving row: largest bound violation.
             let mut r = usize::MAX;
-            let mut worst = 0.0;
+            let mut best_score = 0.0;
             let mut to_upper = false;
+            let mut infeas = 0.0;
             for i in 0..self.p.m {
                 let v = self.basic[i];
-                let lo = self.lb(v) - self.feas_tol * (1.0 + self.lb(v).abs().min(1e300));
-                let below = lo - self.beta[i];
-                if below > worst {
-                    worst = below;
-                    r = i;
-                    to_upper = false;
-                }
+                let lbv = self.lb(v);
+                let below = (lbv - self.feas_tol * (1.0 + lbv.abs())) - self.beta[i];
                 let ubv = self.ub(v);
-                if ubv.is_finite() {
-                    let above = self.beta[i] - (ubv + self.feas_tol * (1.0 + ubv.abs()));
-                    if above > worst {
-                        worst = above;
-                        r = i;
-                        to_upper = true;
-                    }
+                let above = if ubv.is_finite() { self.beta[i] - (ubv + self.feas_tol * (1.0 + ubv.abs())) } else { -1.0 };
+                let (amount, up) = if below > 0.0 {
+                    (lbv - self.beta[i], false)
+                } else if above > 0.0 {
+                    (self.beta[i] - ubv, true)
+                } else {
+                    continue;
+                };
+                let score = amount * amount / self.dual_w[i];
+                if score > best_score {
+                    best_score = score;
+                    r = i;
+                    to_upper = up;
+                    infeas = amount;
                 }
             }
             if r == usize::MAX {
                 return Ok(());
             }
+            if let Some(threshold) = self.stop_below {
+                // The objective of the current (dual feasible) basic solution is the dual
+                // objective: once it is below the threshold, certify with the basis' multipliers.
+                if self.pivots % 8 == 0 && self.basic_objective() <= threshold {
+                    let bound = self.certified_bound();
+                    if bound <= threshold {
+                        self.stopped_at = Some(bound);
+                        return Ok(());
+                    }
+                }
+            }
             if self.pivots >= limit {
                 return Err(Error::Lp(format!("lp: dual simplex reached its iteration limit ({} pivots, {} rows, {} variables)", self.pivots, self.p.m, n)));
             }
-            // Entering column: keeps dual feasibility (two-pass Harris ratio test).
+            // Candidates: nonbasic columns whose move in their free direction pushes row r
+            // towards its violated bound; their breakpoint is |d_k| / |α_k|.
             let increase = !to_upper;
-            let mut bound = f64::INFINITY;
-            let mut cand = false;
+            cands.clear();
             for k in 0..n {
                 let a = self.tab[r * n + k];
                 if a.abs() <= PIVOT_TOL {
                     continue;
                 }
-                let at_lower = self.nb_val[k] == self.lb(self.nonbasic[k]);
-                let can_up = at_lower;
-                let moves_right = (a > 0.0) == can_up; // moving this variable in its free direction raises row r
-                if moves_right != increase {
+                let v = self.nonbasic[k];
+                let at_lower = self.nb_val[k] == self.lb(v);
+                if v >= n && !at_lower {
                     continue;
                 }
-                if self.nonbasic[k] >= n && !at_lower {
+                if ((a > 0.0) == at_lower) != increase {
                     continue;
                 }
-                cand = true;
-                bound = bound.min((self.d[k].abs() + DUAL_TOL) / a.abs());
+                // A reduced cost of the wrong sign (within tolerance) counts as zero.
+                let dk = if at_lower { (-self.d[k]).max(0.0) } else { self.d[k].max(0.0) };
+                cands.push((dk / a.abs(), k, a.abs()));
             }
-            if !cand {
+            if cands.is_empty() {
+                return Err(Error::Lp(format!("lp: the region is empty (row {} cannot reach its bound); the constraints are infeasible", r)));
+            }
+            cands.sort_by(|x, y| x.0.partial_cmp(&y.0).unwrap_or(std::cmp::Ordering::Equal));
+            // Walk the breakpoints: flipping a boxed variable consumes |α|·range of the
+            // infeasibility; the first one that cannot be flipped enters the basis.
+            let mut slope = infeas;
+            let mut stop = cands.len();
+            for (idx, &(_, k, a)) in cands.iter().enumerate() {
+                let v = self.nonbasic[k];
+                let range = self.ub(v) - self.lb(v);
+                if range.is_finite() && slope - a * range > self.feas_tol {
+                    slope -= a * range;
+                } else {
+                    stop = idx;
+                    break;
+                }
+            }
+            if stop == cands.len() {
                 return Err(Error::Lp(format!(
-                    "lp: the region is empty (row {} cannot reach its bound); the constraints are infeasible",
+                    "lp: the region is empty (row {} stays infeasible with every variable at its best bound); the constraints are infeasible",
                     r
                 )));
             }
-            let mut best = usize::MAX;
-            let mut best_a = 0.0;
-            for k in 0..n {
-                let a = self.tab[r * n + k];
-                if a.abs() <= PIVOT_TOL {
-                    continue;
+            // Among breakpoints tied (within DUAL_TOL in ratio) with the stopping one, take the
+            // largest pivot for stability (Harris-style).
+            let stop_ratio = cands[stop].0;
+            let mut q = stop;
+            for idx in stop..cands.len() {
+                if cands[idx].0 > stop_ratio + DUAL_TOL / cands[idx].2.max(1.0) {
+                    break;
                 }
-                let at_lower = self.nb_val[k] == self.lb(self.nonbasic[k]);
-                let moves_right = (a > 0.0) == at_lower;
-                if moves_right != increase || (self.nonbasic[k] >= n && !at_lower) {
-                    continue;
-                }
-                if self.d[k].abs() / a.abs() <= bound && a.abs() > best_a {
-                    best_a = a.abs();
-                    best = k;
+                if cands[idx].2 > cands[q].2 {
+                    q = idx;
                 }
             }
+            // Flip the passed breakpoints (all before `stop`; a tied candidate chosen instead of
+            // `stop` leaves `stop` unflipped, which keeps its dual sign within the tie tolerance).
+            for idx in 0..stop {
+                let k = cands[idx].1;
+                let v = self.nonbasic[k];
+                let target = if self.nb_val[k] == self.lb(v) { self.ub(v) } else { self.lb(v) };
+                let delta = target - self.nb_val[k];
+                for i in 0..self.p.m {
+                    self.beta[i] += self.tab[i * n + k] * delta;
+                }
+                self.nb_val[k] = target;
+            }
+            let enter = cands[q].1;
             let leave_val = if to_upper { self.ub(self.basic[r]) } else { self.lb(self.basic[r]) };
-            self.pivot(r, best, leave_val);
-            // Harris may leave tiny wrong-signed reduced costs: move boxed variables to the bound
-            // their cost prefers so the basis stays dual feasible.
+            self.pivot(r, enter, leave_val);
             self.fix_dual_signs();
         }
     }
 
-    /// Put every nonbasic structural variable at the bound its reduced cost prefers.
-    fn fix_dual_signs(&mut self) {
+    fn reset_to_slack_basis(&mut self) {
+        let (n, m) = (self.p.n, self.p.m);
+        for i in 0..m {
+            for k in 0..n {
+                self.tab[i * n + k] = -self.p.g[i * n + k];
+            }
+        }
+        self.t0.copy_from_slice(&self.p.h);
+        self.basic = (0..m).map(|i| n + i).collect();
+        self.nonbasic = (0..n).collect();
+        self.nb_val.copy_from_slice(&self.p.lower);
+    }
+
+    fn perturb_costs(&mut self) {
         let n = self.p.n;
+        let scale = self.cost_scale().max(1e-12);
+        for k in 0..n {
+            // Golden-ratio sequence: distinct, deterministic amounts in [1, 2) × 1e-7 × scale.
+            let u = ((k as f64 + 1.0) * 0.618_033_988_749_894_9).fract();
+            let xi = 1e-7 * scale * (1.0 + u);
+            let v = self.nonbasic[k];
+            let at_upper = v < n && self.nb_val[k] == self.p.upper[v] && self.p.upper[v] != self.p.lower[v];
+            if at_upper {
+                self.d[k] += xi;
+            } else {
+                self.d[k] -= xi;
+            }
+        }
+    }
+
+    /// Put every nonbasic structural variable at the bound its reduced cost prefers.
+    fn fix_dual_signs(&mut self) -> usize {
+        let n = self.p.n;
+        let mut moved = 0;
         for k in 0..n {
             let v = self.nonbasic[k];
             if v >= n {
@@ -339,8 +450,10 @@ impl Simplex {
                     self.beta[i] += self.tab[i * n + k] * delta;
                 }
                 self.nb_val[k] = want;
+                moved += 1;
             }
         }
+        moved
     }
 
     /// Primal simplex from a primal-feasible basis.
@@ -349,22 +462,25 @@ impl Simplex {
         let m = self.p.m;
         let limit = self.pivots + self.iteration_limit();
         let mut degenerate_run = 0usize;
+        self.primal_w.iter_mut().for_each(|w| *w = 1.0);
         loop {
-            // Entering column: Dantzig, or Bland (smallest variable index) while degenerate.
+            // Entering column: primal Devex (gain² / weight, approximating steepest edge), or
+            // Bland (smallest variable index) while degenerate.
             let bland = degenerate_run > 50;
             let mut k = usize::MAX;
             let mut best = 0.0;
+            let gain_tol = DUAL_TOL * (1.0 + self.cost_scale());
             for c in 0..n {
                 let v = self.nonbasic[c];
                 let at_lower = self.nb_val[c] == self.lb(v);
                 let gain = if at_lower { self.d[c] } else if v < n { -self.d[c] } else { 0.0 };
-                if gain > DUAL_TOL * (1.0 + self.cost_scale()) {
+                if gain > gain_tol {
                     if bland {
                         if k == usize::MAX || v < self.nonbasic[k] {
                             k = c;
                         }
-                    } else if gain > best {
-                        best = gain;
+                    } else if gain * gain / self.primal_w[c] > best {
+                        best = gain * gain / self.primal_w[c];
                         k = c;
                     }
                 }
@@ -462,9 +578,22 @@ impl Simplex {
         if self.fresh {
             self.fresh = false;
             self.fix_dual_signs();
+            // Dual degeneracy (many zero reduced costs) makes the dual simplex stall or cycle on
+            // region LPs. Perturb the costs slightly, in the direction that keeps the start dual
+            // feasible; the true costs are restored below and the primal simplex removes the
+            // few dual infeasibilities this leaves. Deterministic, so results are reproducible.
+            self.perturb_costs();
             self.refresh_beta();
             self.dual_simplex()?;
+            if self.stopped_at.is_some() {
+                // Stopped early with a certified bound: the basis is not optimal; the caller
+                // only wants the bound. Mark the state as fresh-unusable for warm starts.
+                self.fresh = true;
+                self.reset_to_slack_basis();
+                return Ok(LpSolution { lower: f64::NEG_INFINITY, upper: self.stopped_at.unwrap(), margin: 0.0, x: Vec::new(), duals: Vec::new(), infeasibility: 0.0, pivots: self.pivots });
+            }
             self.refresh_beta();
+            self.reduced_costs();
         }
         self.refresh_beta();
         if !self.primal_feasible() {
@@ -481,6 +610,54 @@ impl Simplex {
             self.primal_simplex()?;
         }
         Ok(self.extract())
+    }
+
+    /// c·x at the current basic solution (feasible or not).
+    fn basic_objective(&self) -> f64 {
+        let n = self.p.n;
+        let mut z = 0.0;
+        for k in 0..n {
+            if self.nonbasic[k] < n {
+                z += self.cost[self.nonbasic[k]] * self.nb_val[k];
+            }
+        }
+        for i in 0..self.p.m {
+            if self.basic[i] < n {
+                z += self.cost[self.basic[i]] * self.beta[i];
+            }
+        }
+        z
+    }
+
+    /// Weak-duality bound for the current cost from the current basis' multipliers.
+    fn certified_bound(&self) -> f64 {
+        let n = self.p.n;
+        let mut duals = vec![0.0; self.p.m];
+        for k in 0..n {
+            let v = self.nonbasic[k];
+            if v >= n {
+                duals[v - n] = (-self.d[k]).max(0.0);
+            }
+        }
+        dual_bound(&self.p.view(), &self.cost, &duals).0
+    }
+
+    /// Either a certified upper bound <= `threshold` on max c·x (found by a cold dual simplex
+    /// that stops early: its objective only decreases), or the full solution when the maximum
+    /// is above the threshold. Only on a fresh simplex.
+    pub fn maximize_unless_below(&mut self, c: &[f64], threshold: f64) -> Result<std::result::Result<LpSolution, f64>> {
+        if !self.fresh {
+            return Ok(Ok(self.maximize(c)?));
+        }
+        self.stop_below = Some(threshold);
+        self.stopped_at = None;
+        let res = self.maximize(c);
+        self.stop_below = None;
+        let sol = res?;
+        Ok(match self.stopped_at.take() {
+            Some(b) => Err(b),
+            None => Ok(sol),
+        })
     }
 
     fn extract(&mut self) -> LpSolution {

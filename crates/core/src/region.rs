@@ -33,6 +33,8 @@ pub struct LinearRegion {
     /// Hidden neurons whose pre-activation is constant on the whole input space once the
     /// pattern is fixed (they add no half-space).
     pub constant_neurons: usize,
+    /// The point the region was built from, if any (a point of the region).
+    pub anchor: Option<Vec<f64>>,
 }
 
 /// Marks rows that come from an input set rather than from a hidden neuron.
@@ -70,7 +72,9 @@ impl LinearRegion {
             }
         }
         let pattern = net.pattern(x0);
-        Self::of_pattern(net, pattern, lower, upper)
+        let mut r = Self::of_pattern(net, pattern, lower, upper)?;
+        r.anchor = Some(x0.to_vec());
+        Ok(r)
     }
 
     /// The (possibly empty) set of box inputs with activation pattern `pattern`.
@@ -156,6 +160,7 @@ impl LinearRegion {
             f,
             e,
             constant_neurons,
+            anchor: None,
         })
     }
 
@@ -292,10 +297,11 @@ impl LinearRegion {
         Ok(keep)
     }
 
-    /// Rows of the support network: the irredundant neuron rows followed by the box faces that
-    /// the neuron rows do not already imply (upper faces `x_j <= u_j`, lower `−x_j <= −l_j`).
-    /// Keeping the box faces makes the patch vanish outside the input domain too.
-    pub fn support_rows(&self, tol: f64) -> Result<(Vec<f64>, Vec<f64>)> {
+    /// Rows of the support network: the irredundant rows (neuron and input-set rows; the box
+    /// counts as given), followed, with `with_box`, by the box faces that the rows do not already
+    /// imply (upper faces `x_j <= u_j`, lower `−x_j <= −l_j`). Without `with_box` the caller gates
+    /// the box separately (one box indicator shared by every patch).
+    pub fn support_rows(&self, tol: f64, with_box: bool) -> Result<(Vec<f64>, Vec<f64>)> {
         let n = self.n_in;
         let keep = self.irredundant_rows(tol)?;
         let mut a: Vec<f64> = Vec::with_capacity((keep.len() + 2 * n) * n);
@@ -303,6 +309,9 @@ impl LinearRegion {
         for &i in &keep {
             a.extend_from_slice(&self.a[i * n..(i + 1) * n]);
             b.push(self.b[i]);
+        }
+        if !with_box {
+            return Ok((a, b));
         }
         let kept_a = a.clone();
         let kept_b = b.clone();
@@ -335,12 +344,12 @@ impl LinearRegion {
         Ok((a, b))
     }
 
-    /// Rows of the region without pruning: every neuron row, then every box face.
-    pub fn all_rows(&self) -> (Vec<f64>, Vec<f64>) {
+    /// Rows of the region without pruning: every row, then (with `with_box`) every box face.
+    pub fn all_rows(&self, with_box: bool) -> (Vec<f64>, Vec<f64>) {
         let n = self.n_in;
         let mut a = self.a.clone();
         let mut b = self.b.clone();
-        for j in 0..n {
+        for j in 0..if with_box { n } else { 0 } {
             let mut row = vec![0.0; n];
             row[j] = 1.0;
             a.extend(&row);

@@ -2,17 +2,20 @@
 
 use crate::error::{invalid, Result};
 use crate::network::Network;
-use crate::patch::PatchNetwork;
+use crate::patch::{BoxGate, PatchNetwork};
 
 #[derive(Debug, Clone)]
 pub struct RepairedNetwork {
     pub original: Network,
     pub patches: Vec<PatchNetwork>,
+    /// When set, the input box is one shared group of every patch's support (patches then
+    /// carry no box rows of their own).
+    pub box_gate: Option<BoxGate>,
 }
 
 impl RepairedNetwork {
     pub fn new(original: Network) -> RepairedNetwork {
-        RepairedNetwork { original, patches: Vec::new() }
+        RepairedNetwork { original, patches: Vec::new(), box_gate: None }
     }
 
     pub fn add_patch(&mut self, p: PatchNetwork) -> Result<()> {
@@ -26,12 +29,31 @@ impl RepairedNetwork {
         Ok(())
     }
 
+    pub fn set_box_gate(&mut self, gate: BoxGate) -> Result<()> {
+        if gate.lower.len() != self.original.n_in() {
+            return invalid(format!("box gate: {} bounds for {} inputs", gate.lower.len(), self.original.n_in()));
+        }
+        self.box_gate = Some(gate);
+        Ok(())
+    }
+
+    fn gate(&self, x: &[f64]) -> f64 {
+        match &self.box_gate {
+            Some(b) => b.value(x),
+            None => 1.0,
+        }
+    }
+
     /// f̂(x): the original forward pass, then every patch whose support is non-zero at x.
     /// Where all supports vanish the result is the original output, bit for bit.
     pub fn forward(&self, x: &[f64], out: &mut [f64]) {
         self.original.forward(x, out);
+        let gate = self.gate(x);
+        if gate == 0.0 {
+            return;
+        }
         for p in &self.patches {
-            p.add_to(x, out);
+            p.add_gated(x, gate, out);
         }
     }
 
@@ -47,8 +69,10 @@ impl RepairedNetwork {
         let ni = self.original.n_in();
         let np = self.patches.len();
         for i in 0..n {
+            let x = &xs[i * ni..(i + 1) * ni];
+            let gate = self.gate(x);
             for (j, p) in self.patches.iter().enumerate() {
-                out[i * np + j] = p.support(&xs[i * ni..(i + 1) * ni]);
+                out[i * np + j] = p.support_gated(x, gate);
             }
         }
     }
@@ -58,7 +82,7 @@ impl RepairedNetwork {
 mod tests {
     use super::*;
     use crate::network::tests::{random_network, Rng};
-    use crate::patch::{minimal_patch, Spec};
+    use crate::patch::{minimal_patch, BoxGate, Spec};
     use crate::region::LinearRegion;
 
     #[test]
@@ -111,5 +135,32 @@ mod tests {
             }
         }
         assert!(inside > 0 && far > 0);
+    }
+
+    #[test]
+    fn shared_box_gate_equals_box_rows_in_every_support() {
+        let mut rng = Rng(8);
+        let net = random_network(&mut rng, &[3, 10, 10, 2]);
+        let lo = [-1.0, -1.0, -1.0];
+        let hi = [1.0, 1.0, 1.0];
+        let r = LinearRegion::of_point(&net, &[0.1, 0.2, -0.3], &lo, &hi).unwrap();
+        let (a_box, b_box) = r.all_rows(true);
+        let (a, b) = r.all_rows(false);
+        assert_eq!(b_box.len(), b.len() + 6);
+        let radius = 0.3;
+        let with_rows = PatchNetwork::new(3, 2, a_box, b_box, radius, vec![], vec![1.0, -1.0], vec![]).unwrap();
+        let without = PatchNetwork::new(3, 2, a, b, radius, vec![], vec![1.0, -1.0], vec![]).unwrap();
+        let gate = BoxGate::new(lo.to_vec(), hi.to_vec(), radius).unwrap();
+        let mut nonzero = 0;
+        for _ in 0..20000 {
+            let x = [rng.range(-1.6, 1.6), rng.range(-1.6, 1.6), rng.range(-1.6, 1.6)];
+            let g1 = with_rows.support(&x);
+            let g2 = without.support_gated(&x, gate.value(&x));
+            assert!((g1 - g2).abs() < 1e-12, "{} vs {} at {:?}", g1, g2, x);
+            if g1 > 0.0 {
+                nonzero += 1;
+            }
+        }
+        assert!(nonzero > 100);
     }
 }

@@ -12,7 +12,8 @@
 use std::cell::RefCell;
 
 use relu_repair_core::patch::slack_excess;
-use relu_repair_core::{minimal_patch, Error, Layer, LinearRegion, Network, PatchNetwork, Proof, RepairedNetwork, Simplex, Spec};
+use relu_repair_core::patch::{minimal_patch_with, BoxGate};
+use relu_repair_core::{Error, Layer, LinearRegion, Network, PatchNetwork, Proof, RepairedNetwork, Simplex, Spec};
 
 const OK: i32 = 0;
 const INVALID: i32 = -1;
@@ -388,12 +389,13 @@ pub extern "C" fn rr_region_read(h: i32, what: i32, out: *mut f64) -> i32 {
     })
 }
 
-/// Computes the support rows (prune = 1: drop redundant rows by LP; 0: keep every row).
+/// Computes the support rows (prune = 1: drop redundant rows by LP; 0: keep every row; with_box
+/// = 1: append the box faces, for supports not gated by a shared box indicator).
 /// Returns the number of rows, or a negative status.
 #[no_mangle]
-pub extern "C" fn rr_region_support_rows(h: i32, prune: i32, tol: f64) -> i32 {
+pub extern "C" fn rr_region_support_rows(h: i32, prune: i32, with_box: i32, tol: f64) -> i32 {
     with_region(h, |s| {
-        let rows = if prune != 0 { s.region.support_rows(tol) } else { Ok(s.region.all_rows()) };
+        let rows = if prune != 0 { s.region.support_rows(tol, with_box != 0) } else { Ok(s.region.all_rows(with_box != 0)) };
         match rows {
             Ok((a, b)) => {
                 let m = b.len() as i32;
@@ -446,19 +448,21 @@ pub extern "C" fn rr_region_maximize(h: i32, c: *const f64, out: *mut f64) -> i3
     })
 }
 
-/// The lower-bound / constant-patch path on one region for Φ_out = {P y <= q}.
+/// The lower-bound / constant-patch path on one region for Φ_out = {P y <= q}. With
+/// `exact_rows` = 0, label-spec rows that cannot decide the norm are only bounded (certified),
+/// not maximised; with 1 every row's maximum is computed.
 /// out = [proof (0 not needed, 1 constant patch, 2 needs full LP), lower bound, norm, residual,
 ///        lps, pivots, rounding, d (k), worst_lower (rows), worst_upper (rows),
 ///        witnesses (rows × n_in)].
 #[no_mangle]
-pub extern "C" fn rr_region_minimal_patch(h: i32, p: *const f64, q: *const f64, rows: usize, out: *mut f64) -> i32 {
+pub extern "C" fn rr_region_minimal_patch(h: i32, p: *const f64, q: *const f64, rows: usize, exact_rows: i32, out: *mut f64) -> i32 {
     with_region(h, |s| {
         let k = s.region.n_out;
         let spec = match Spec::new(k, slice(p, rows * k).to_vec(), slice(q, rows).to_vec()) {
             Ok(sp) => sp,
             Err(e) => return fail(e),
         };
-        match minimal_patch(&s.region, &spec) {
+        match minimal_patch_with(&s.region, &spec, exact_rows != 0) {
             Ok(mp) => {
                 let proof = match mp.proof {
                     Proof::NotNeeded => 0.0,
@@ -546,6 +550,18 @@ pub extern "C" fn rr_repaired_add_patch(h: i32, desc: *const f64, len: usize) ->
     })
 }
 
+/// Gates every patch of the repaired network with one shared indicator of the box [lo, hi].
+#[no_mangle]
+pub extern "C" fn rr_repaired_set_box_gate(h: i32, lo: *const f64, hi: *const f64, radius: f64) -> i32 {
+    with_repaired(h, |rep| {
+        let n = rep.original.n_in();
+        match BoxGate::new(slice(lo, n).to_vec(), slice(hi, n).to_vec(), radius).and_then(|g| rep.set_box_gate(g)) {
+            Ok(()) => OK,
+            Err(e) => fail(e),
+        }
+    })
+}
+
 #[no_mangle]
 pub extern "C" fn rr_repaired_forward(h: i32, xs: *const f64, n: usize, out: *mut f64) -> i32 {
     with_repaired(h, |rep| {
@@ -595,11 +611,11 @@ mod tests {
         let p = [1.0, -1.0];
         let q = [0.0];
         let mut out = vec![0.0; 7 + 2 + 2 + 2];
-        assert_eq!(rr_region_minimal_patch(reg, p.as_ptr(), q.as_ptr(), 1, out.as_mut_ptr()), OK, "{}", msg());
+        assert_eq!(rr_region_minimal_patch(reg, p.as_ptr(), q.as_ptr(), 1, 1, out.as_mut_ptr()), OK, "{}", msg());
         assert_eq!(out[0], 1.0); // constant patch proven minimal
         // max over [0,1]^2 of (x0 - x1) - (x1 - x0) = 2 (x0 - x1) = 2 at (1, 0); t = 1.
         assert!((out[2] - 1.0).abs() < 1e-12);
-        assert!(rr_region_support_rows(reg, 1, 1e-9) > 0);
+        assert!(rr_region_support_rows(reg, 1, 1, 1e-9) > 0);
         assert_eq!(rr_release(reg), OK);
         assert_eq!(rr_release(reg), BAD_HANDLE);
         let rep = rr_repaired_new(net);

@@ -1,0 +1,11 @@
+/** The slim bundles: no default location; init({ wasm }) is required. */
+import type { Flavour } from './raw.js';
+
+export function packagedWasmUrl(_flavour: Flavour): null {
+  return null;
+}
+
+/** The Node pool worker, next to the bundle. */
+export function nodeWorkerUrl(): URL {
+  return new URL('./worker.node.js', import.meta.url);
+}
