@@ -10,10 +10,11 @@
 // 3. The repaired network is exported to ONNX (float32 and float64) and run in onnxruntime on the
 //    whole test set: the predictions must equal our evaluator's (and the float64 outputs agree to 1e-5).
 //
-// `--glpk` builds the same patches without the core simplex, for when it cannot solve the 784-input
-// region LPs: worst violations by glpk.js LPs over each region (the core still computes the region),
-// the constant patch t·(e_y − Σ_{j≠y} e_j) with t = max_j v_j / 2, the same supports and radii as
-// repair(). It checks steps 1 and 3 at full scale; it is NOT the repair path of step 2.
+// The same checks run in `npm test` (test/onnx.test.ts); this script prints the figures as JSON.
+// `--glpk` builds the same patches without the core simplex, as an independent cross-check of it:
+// worst violations by glpk.js LPs over each region (the core still computes the region), the
+// constant patch t·(e_y − Σ_{j≠y} e_j) with t = max_j v_j / 2, the same supports, radii and box
+// gate as repair(). It checks steps 1 and 3 at full scale; it is NOT the repair path of step 2.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

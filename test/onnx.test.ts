@@ -8,8 +8,8 @@ import { accuracy, parseImages, parseLabels } from '../ts/eval.js';
 import { DT } from '../ts/formats/onnx-proto.js';
 import { float32BandError, networkToOnnx, parseOnnx, repairedToOnnx, SUPPORTED_OPS } from '../ts/formats/onnx.js';
 import { PbWriter } from '../ts/formats/protobuf.js';
-import { InputError, Network, init, repair } from '../ts/index.js';
-import { argmax, fixture, hcasTau05, rng } from './helpers.js';
+import { InputError, Network, init, polytopeSpec, repair } from '../ts/index.js';
+import { argmax, fixture, hcasTau05, randomNetwork, rng } from './helpers.js';
 import { bandInputs, buildOnnx, countInBands, f32, fround, maxAbsDiff, ortRun, type TestModel } from './formats-helpers.js';
 
 const MNIST = fixture('mnist/reassure-mlp-784-256-256-10.onnx');
@@ -419,6 +419,34 @@ describe('ONNX export', () => {
     for (let i = 0; i < points.length; i++) expect(argmax(yb.subarray(i * 5, i * 5 + 5))).toBe(labels[i]);
   });
 
+  it('affine patches (narrow output box, full LP): float64 ONNX equals our evaluator within 1e-5 on 10,000 inputs incl. bands', async () => {
+    const r = rng(7);
+    let affine = 0;
+    for (let trial = 0; trial < 8 && affine < 2; trial++) {
+      const net = randomNetwork(r, [2, 10, 10, 2]);
+      const inputBox = { lower: [-1, -1], upper: [1, 1] };
+      const xs = [0, 1, 2].map(() => [r.range(-0.5, 0.5), r.range(-0.5, 0.5)]);
+      const y = net.predict(xs);
+      const specs = y.map((yi) => {
+        const c = [yi[0] + 0.5, yi[1] - 0.3];
+        return polytopeSpec([[1, 0], [-1, 0], [0, 1], [0, -1]], [c[0] + 0.01, -(c[0] - 0.01), c[1] + 0.01, -(c[1] - 0.01)]);
+      });
+      const { network: rep, report } = await repair(net, { points: xs, spec: specs, inputBox });
+      if (!report.regions.some((g) => g.patchKind === 'affine')) continue;
+      affine++;
+      const band = bandInputs(rep, (a) => xs[rep.patches[a].region.points[0]], Math.ceil(4000 / rep.patches.length), r, [0.3, 0.3]).subarray(0, 8000);
+      const rest = Float64Array.from({ length: 12000 }, () => r.range(-1.5, 1.5));
+      const x = new Float64Array(20000);
+      x.set(band);
+      x.set(rest, 8000);
+      expect(countInBands(rep, x)).toBeGreaterThanOrEqual(4000);
+      const ours = rep.forwardFlat(x, 10_000);
+      expect(maxAbsDiff(await ortRun(repairedToOnnx(rep, { precision: 'float64' }), x, 10_000, [2], 'float64'), ours)).toBeLessThanOrEqual(1e-5);
+      expect(maxAbsDiff(ours, net.forwardFlat(x, 10_000))).toBeGreaterThan(0.1);
+    }
+    expect(affine).toBe(2);
+  });
+
   it('repaired HCAS network in float32: agrees off the bands and fixes every buggy point (bands need float64)', async () => {
     const { net, points, labels, inputBox } = hcasTau05();
     const { network: rep } = await repair(net, { points, labels, inputBox });
@@ -439,26 +467,30 @@ describe('ONNX export', () => {
     expect(maxAbsDiff(await ortRun(bytes, band, nb, [3]), rep.forwardFlat(band, nb))).toBeGreaterThan(1);
   });
 
-  it('repaired MNIST network (one image, region inside an L∞ ball): float64 within 1e-5 incl. bands, float32 same predictions on the test set', async () => {
+  it('MNIST acceptance: the first 10 misclassified images are fixed 10/10 with the oracle\'s minimal norms; the repaired ONNX agrees with our evaluator on the test set and in the bands', async () => {
     const { images, labels } = await mnistTestSet();
     const net = parseOnnx(read(MNIST), 'mnist.onnx');
-    const idx = 15;
-    const x0 = Array.from(images.x.subarray(idx * 784, (idx + 1) * 784));
-    const eps = 0.01;
-    const inputBox = { lower: x0.map((v) => Math.max(0, v - eps)), upper: x0.map((v) => Math.min(1, v + eps)) };
-    const { network: rep, report } = await repair(net, { points: [x0], labels: [labels[idx]], inputBox });
-    expect(report.result).toMatchObject({ status: 'repaired', fixedPoints: 1 });
+    const oracle = JSON.parse(readFileSync(fixture('mnist/minimal-patch-first10.json'), 'utf8')) as { points: { testIndex: number; label: number; minimalPatchLinf: number }[] };
+    const idx = oracle.points.map((p) => p.testIndex);
+    const pts = idx.map((i) => images.x.slice(i * 784, (i + 1) * 784));
+    const inputBox = { lower: new Array(784).fill(0), upper: new Array(784).fill(1) };
+    const { network: rep, report } = await repair(net, { points: pts, labels: idx.map((i) => labels[i]), inputBox });
+    expect(report.result).toMatchObject({ status: 'repaired', buggyPoints: 10, fixedPoints: 10, regions: 10 });
+    for (const g of report.regions) {
+      const want = oracle.points[g.points[0]].minimalPatchLinf;
+      expect(Math.abs(g.patchNorm - want)).toBeLessThanOrEqual(1e-6 * want);
+    }
+    // 500 inputs in the patch bands, then the 10,000 test images.
     const r = rng(15);
-    const band = bandInputs(rep, () => x0, 500, r, new Array(784).fill(eps));
+    const band = bandInputs(rep, (a) => pts[rep.patches[a].region.points[0]], 50, r, new Array(784).fill(0.05));
     expect(countInBands(rep, band)).toBe(500);
     const all = new Float64Array(band.length + images.x.length);
     all.set(band);
     all.set(images.x, band.length);
     const N = all.length / 784;
-    const ours = rep.forwardFlat(all, N);
     const b64 = repairedToOnnx(rep, { precision: 'float64' });
-    expect(maxAbsDiff(await ortRun(b64, all, N, [784], 'float64'), ours)).toBeLessThanOrEqual(1e-5);
-    // float32: identical predictions on the whole test set (the repaired image included).
+    expect(maxAbsDiff(await ortRun(b64, all, N, [784], 'float64'), rep.forwardFlat(all, N))).toBeLessThanOrEqual(1e-5);
+    // float32 (the default): the same predictions on all 10,000 test images, the 10 repaired ones included.
     const b32 = repairedToOnnx(rep);
     const t = fround(images.x);
     const ys = rep.forwardFlat(t, images.count);
@@ -466,11 +498,16 @@ describe('ONNX export', () => {
     let same = 0;
     for (let i = 0; i < images.count; i++) if (argmax(ys.subarray(i * 10, i * 10 + 10)) === argmax(yo.subarray(i * 10, i * 10 + 10))) same++;
     expect(same).toBe(images.count);
-    expect(argmax(yo.subarray(idx * 10, idx * 10 + 10))).toBe(labels[idx]);
+    for (const i of idx) expect(argmax(yo.subarray(i * 10, i * 10 + 10))).toBe(labels[i]);
     // float32 in the bands: the error stays below float32BandError × the patch norm.
-    const [est] = float32BandError(rep);
+    const est = float32BandError(rep);
     const bf = fround(band);
-    const errBand = maxAbsDiff(await ortRun(b32, bf, 500, [784]), rep.forwardFlat(bf, 500));
-    expect(errBand).toBeLessThanOrEqual(est * rep.patches[0].region.patchNorm);
+    const yb32 = await ortRun(b32, bf, 500, [784]);
+    const yb = rep.forwardFlat(bf, 500);
+    rep.patches.forEach((p, a) => {
+      const rows = [...Array(50).keys()].map((k) => a * 50 + k);
+      const err = Math.max(...rows.flatMap((i) => [...Array(10).keys()].map((j) => Math.abs(yb32[i * 10 + j] - yb[i * 10 + j]))));
+      expect(err).toBeLessThanOrEqual(est[a] * Math.max(...rep.patches.map((q) => q.region.patchNorm)));
+    });
   });
 });

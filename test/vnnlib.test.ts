@@ -352,6 +352,9 @@ ${[0, 1, 2].map((j) => `(assert (>= X_${j} ${plainDecimal(lo[j])}))\n(assert (<=
       expect(g.specPiece).toBe(norms.indexOf(best));
       expect(g.patchNorm).toBe(best);
     }
+    // The same in a worker pool (tasks carry the union to the workers): bit-identical choices and norms.
+    const pooled = await repair(net, { points: coc, spec: safe.spec, inputBox, workers: 2 });
+    expect(pooled.report.regions.map((g) => [g.specPiece, g.patchNorm])).toEqual(report.regions.map((g) => [g.specPiece, g.patchNorm]));
     for (const [i, y] of rep.predict(coc).entries()) {
       expect(violationOf(safe.spec, y)).toBeLessThanOrEqual(1e-9 * (1 + Math.max(...y.map(Math.abs))));
       const g = report.regions.find((r) => r.points.includes(i))!;
