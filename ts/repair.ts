@@ -13,7 +13,8 @@ import { type RegionPatch, patternHex } from './patch.js';
 import { type InputSet, LinearRegion, type MinimalityProof, slackExcess } from './region.js';
 import { RepairedNetwork } from './repaired.js';
 import { type RepairReport, buildReport } from './report.js';
-import { type Spec, intersectSpecs, labelSpec, specViolation } from './spec.js';
+import { type Spec, labelSpec } from './spec.js';
+import { type SpecUnion, intersectAny, isSpecUnion, violationOf } from './spec-union.js';
 import { getCore, init } from './wasm/raw.js';
 import { type PoolJobResult, type RepairPool, solveInWorkers } from './pool/pool.js';
 
@@ -28,8 +29,11 @@ export interface RepairProgress {
 export interface RepairOptions {
   /** The buggy inputs. */
   points: Points;
-  /** Φ_out for every point, or one per point. Alternatively `labels`. */
-  spec?: Spec | readonly Spec[];
+  /**
+   * Φ_out for every point, or one per point. Alternatively `labels`. A `SpecUnion` (non-convex
+   * Φ_out, e.g. a VNN-LIB safe set) is repaired per region with its cheapest convex piece.
+   */
+  spec?: Spec | SpecUnion | readonly (Spec | SpecUnion)[];
   /** Label spec(s): one label for every point or one per point. */
   labels?: number | readonly number[];
   /** Margin for label specs (default 0: the label must be a non-strict argmax). */
@@ -86,16 +90,16 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((r) => setTimeout(r, 0));
 }
 
-export function resolveSpecs(network: Network, count: number, opts: Pick<RepairOptions, 'spec' | 'labels' | 'margin'>): Spec[] {
+export function resolveSpecs(network: Network, count: number, opts: Pick<RepairOptions, 'spec' | 'labels' | 'margin'>): (Spec | SpecUnion)[] {
   const k = network.outputSize;
   if (opts.spec !== undefined && opts.labels !== undefined) throw new InputError('give either "spec" or "labels", not both', { field: 'spec' });
-  let specs: Spec[];
+  let specs: (Spec | SpecUnion)[];
   if (opts.spec !== undefined) {
     if (Array.isArray(opts.spec)) {
       if (opts.spec.length !== count) throw new InputError(`has ${opts.spec.length} specs for ${count} points`, { field: 'spec', value: opts.spec.length });
-      specs = [...(opts.spec as Spec[])];
+      specs = [...(opts.spec as (Spec | SpecUnion)[])];
     } else {
-      specs = new Array(count).fill(opts.spec as Spec);
+      specs = new Array(count).fill(opts.spec as Spec | SpecUnion);
     }
   } else if (opts.labels !== undefined) {
     const labels = typeof opts.labels === 'number' ? new Array(count).fill(opts.labels) : [...opts.labels];
@@ -211,7 +215,7 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
     anchor: flat.slice(g.points[0] * n, (g.points[0] + 1) * n),
     points: g.points,
     pattern: g.key,
-    spec: intersectSpecs(g.points.map((i) => specs[i])),
+    spec: intersectAny(g.points.map((i) => specs[i])),
     box,
     inputSet: opts.inputSet,
     prune,
@@ -274,8 +278,8 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
     const yo = yOrig.subarray(i * k, (i + 1) * k);
     const yr = yRep.subarray(i * k, (i + 1) * k);
     const scale = 1 + yr.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
-    buggy.push(specViolation(specs[i], yo) > 0);
-    fixed.push(specViolation(specs[i], yr) <= tolerance * scale);
+    buggy.push(violationOf(specs[i], yo) > 0);
+    fixed.push(violationOf(specs[i], yr) <= tolerance * scale);
   }
   progress('done', groups.length);
   const report = buildReport({
@@ -310,8 +314,8 @@ export interface RegionTask {
   points: number[];
   /** Activation pattern (hex), for the report. */
   pattern: string;
-  /** The intersection of the points' specs. */
-  spec: Spec;
+  /** The intersection of the points' specs (a union: the cheapest piece is chosen). */
+  spec: Spec | SpecUnion;
   box: Box;
   inputSet?: InputSet;
   prune: boolean;
@@ -327,6 +331,7 @@ export interface RegionOutcome {
 }
 
 export async function solveRegion(network: Network, task: RegionTask, backend: LpBackend): Promise<RegionOutcome> {
+  if (isSpecUnion(task.spec)) return solveRegionUnion(network, task as RegionTask & { spec: SpecUnion }, backend);
   const ta = now();
   const region = LinearRegion.ofPoint(network, task.anchor, task.box, task.inputSet);
   try {
@@ -376,6 +381,40 @@ export async function solveRegion(network: Network, task: RegionTask, backend: L
   } finally {
     region.free();
   }
+}
+
+/**
+ * A non-convex spec (union of convex pieces): the minimal patch for every piece, keeping the
+ * smallest (ties: the lower piece index), reported as `region.specPiece`. A piece that already
+ * holds on the whole region means no patch. Pieces whose LPs fail (e.g. an empty piece) are
+ * skipped; if all fail, the first failure is raised.
+ */
+async function solveRegionUnion(network: Network, task: RegionTask & { spec: SpecUnion }, backend: LpBackend): Promise<RegionOutcome> {
+  let best: RegionOutcome | undefined;
+  let bestPiece = -1;
+  let firstError: unknown;
+  const timing: RegionTiming = { regionMs: 0, lpMs: 0, assemblyMs: 0 };
+  for (let i = 0; i < task.spec.pieces.length; i++) {
+    let outcome: RegionOutcome;
+    try {
+      outcome = await solveRegion(network, { ...task, spec: task.spec.pieces[i] }, backend);
+    } catch (e) {
+      if (!(e instanceof LpError)) throw e;
+      firstError ??= e;
+      continue;
+    }
+    timing.regionMs += outcome.timing.regionMs;
+    timing.lpMs += outcome.timing.lpMs;
+    timing.assemblyMs += outcome.timing.assemblyMs;
+    if (!outcome.patch) return { patch: null, reason: `piece ${i} of the spec already holds on the whole linear region`, timing };
+    if (!best || outcome.patch.region.patchNorm < best.patch!.region.patchNorm) {
+      best = outcome;
+      bestPiece = i;
+    }
+  }
+  if (!best) throw firstError;
+  best.patch!.region.specPiece = bestPiece;
+  return { patch: best.patch, timing };
 }
 
 /** The full LP, then an independent check of its answer on the region by the core's LPs. */

@@ -15,10 +15,12 @@ import { HighsBackend } from '../lp/highs.js';
 import { type Box, type Network, expandBox } from '../network.js';
 import { type RepairResult, repair } from '../repair.js';
 import type { RepairReport } from '../report.js';
-import { parseSpecJson, type Spec } from '../spec.js';
+import { labelSpec, parseSpecJson, type Spec } from '../spec.js';
 import { VERSION } from '../version.js';
 import { init } from '../wasm/raw.js';
 import { ProgressBar } from './progress.js';
+import { type VnnlibJob, isVnnlibPath, parsePrecision, registerEval, saveNetworkFile, saveRegionProperties, saveRepairedFile, vnnlibJob } from './formats.js';
+import type { SpecUnion } from '../spec-union.js';
 import demoNnet from '../../test/fixtures/hcas/HCAS_rect_v6_pra1_tau05_25HU_3000.nnet';
 import demoPoints from '../../test/fixtures/hcas/buggy-points-pra1-tau05.json' with { type: 'json' };
 
@@ -57,30 +59,44 @@ interface RepairFlags {
   out: string;
   report?: string;
   quiet?: boolean;
+  // formats (issue 3)
+  property?: string;
+  onnxPrecision?: string;
+  outVnnlib?: string;
+  vnnlibTolerance?: string;
+  nnetNormalize?: boolean;
 }
 
 async function runRepair(flags: RepairFlags): Promise<number> {
   if (flags.label !== undefined && flags.spec !== undefined) throw new UsageError('give --label or --spec, not both', { field: '--spec' });
   await init();
-  const net = await loadModel(flags.model);
+  const precision = parsePrecision(flags.onnxPrecision);
+  const net = await loadModel(flags.model, { normalize: flags.nnetNormalize });
   const pts = parsePoints(await readJsonFile(flags.points), net.inputSize, net.outputSize, flags.points);
-  let spec: Spec | undefined;
+  let spec: Spec | SpecUnion | undefined;
   let labels: number | number[] | undefined;
-  if (flags.spec !== undefined) spec = parseSpecJson(await readJsonFile(flags.spec), net.outputSize, flags.spec);
+  let vnn: VnnlibJob | undefined;
+  if (flags.spec !== undefined && isVnnlibPath(flags.spec)) {
+    const fallbackBox = flags.inputBox !== undefined ? await parseInputBox(flags.inputBox, net.inputSize) : (pts.inputBox ?? net.info.inputBox);
+    const margin = flags.margin !== undefined ? parseNumber(flags.margin, '--margin') : undefined;
+    vnn = await vnnlibJob(flags.spec, net, { property: flags.property, margin, fallbackBox });
+    spec = vnn.spec;
+    if (!flags.quiet) process.stderr.write(vnn.summary + '\n');
+  } else if (flags.spec !== undefined) spec = parseSpecJson(await readJsonFile(flags.spec), net.outputSize, flags.spec);
   else if (flags.label !== undefined) labels = parseNumber(flags.label, '--label');
   else if (pts.labels) labels = pts.labels;
   else throw new UsageError('no specification: pass --label K or --spec FILE, or give "targetLabel"/"labels" in the points file', { file: flags.points });
-  const inputBox = flags.inputBox !== undefined ? await parseInputBox(flags.inputBox, net.inputSize) : (pts.inputBox ?? net.info.inputBox);
+  const inputBox = vnn ? vnn.inputBox : flags.inputBox !== undefined ? await parseInputBox(flags.inputBox, net.inputSize) : (pts.inputBox ?? net.info.inputBox);
   if (!inputBox) {
     throw new UsageError(
       'no input domain: pass --input-box lo,hi (or a box.json), or give "inputBox" in the points file; the model declares no input range, and an unbounded region has no finite minimal patch',
       { field: '--input-box' },
     );
   }
-  const margin = flags.margin !== undefined ? parseNumber(flags.margin, '--margin') : undefined;
+  const margin = flags.margin !== undefined && !vnn ? parseNumber(flags.margin, '--margin') : undefined;
   const radius = flags.radius !== undefined ? parseNumber(flags.radius, '--radius') : undefined;
   const result = await withProgress(flags.quiet, (onProgress, signal) =>
-    repair(net, { points: pts.points, spec, labels, margin, inputBox, radius, prune: flags.prune ? 'auto' : false, lp: lpBackend(flags.lp), onProgress, signal }),
+    repair(net, { points: pts.points, spec, labels, margin, inputBox, inputSet: vnn?.inputSet, radius, prune: flags.prune ? 'auto' : false, lp: lpBackend(flags.lp), onProgress, signal }),
   );
   if (flags.report) await saveJson(flags.report, result.report);
   const r = result.report.result;
@@ -88,8 +104,14 @@ async function runRepair(flags: RepairFlags): Promise<number> {
     process.stderr.write(`relu-repair: could not repair: ${r.unfixedPoints.length} point(s) still violate the spec (${r.unfixedPoints.slice(0, 10).join(', ')}); no network written\n`);
     return EXIT_NOT_REPAIRED;
   }
-  await saveJson(flags.out, repairedToJson(result.network));
-  if (!flags.quiet) process.stderr.write(summary(result.report) + `\nwrote ${flags.out}${flags.report ? ` and ${flags.report}` : ''}\n`);
+  await saveRepairedFile(flags.out, result.network, { precision });
+  let vnnFiles: string[] = [];
+  if (flags.outVnnlib) {
+    const tol = flags.vnnlibTolerance !== undefined ? parseNumber(flags.vnnlibTolerance, '--vnnlib-tolerance') : undefined;
+    const specOf = (i: number) => spec ?? labelSpec(Array.isArray(labels) ? labels[i] : labels!, net.outputSize, { margin });
+    vnnFiles = await saveRegionProperties(flags.outVnnlib, result.network, result.report, specOf, tol);
+  }
+  if (!flags.quiet) process.stderr.write(summary(result.report) + `\nwrote ${[flags.out, ...(flags.report ? [flags.report] : []), ...vnnFiles].join(', ')}\n`);
   return EXIT_REPAIRED;
 }
 
@@ -185,18 +207,23 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('repair')
     .description('repair the linear region of every buggy point')
-    .requiredOption('--model <file>', 'network to repair (.nnet or relu-repair .json)')
+    .requiredOption('--model <file>', 'network to repair (.nnet, .onnx, relu-repair .json or TF.js model.json)')
     .requiredOption('--points <file>', 'buggy points (JSON: {points, targetLabel|labels, inputBox?} or [{input, label}])')
     .option('--label <K>', 'the label every point must get (label spec: output K is the argmax)')
-    .option('--spec <file>', 'output spec JSON: {"label": K, "margin"?: m} or {"P": [[...]], "q": [...]} (P y <= q)')
+    .option('--spec <file>', 'output spec JSON: {"label": K, "margin"?: m} or {"P": [[...]], "q": [...]} (P y <= q), or a VNN-LIB property (.vnnlib)')
     .option('--input-box <lo,hi|box.json>', 'input domain bounding the regions (default: the points file inputBox, then the model range)')
     .option('--radius <r>', 'largest locality radius in input units (default 1e-3 x the narrowest box side)')
     .option('--margin <m>', 'margin for label specs (default 0)')
     .option('--no-prune', 'keep redundant region rows in the supports')
     .option('--lp <backend>', 'LP backend for the full minimal-patch LP: glpk (default) or highs')
-    .requiredOption('--out <file>', 'repaired network (relu-repair JSON)')
+    .requiredOption('--out <file>', 'repaired network (relu-repair JSON, or ONNX when the name ends in .onnx)')
     .option('--report <file>', 'repair report (JSON)')
     .option('--quiet', 'no summary or progress on stderr')
+    .option('--property <i>', 'VNN-LIB: which property (input set) of the file, when it has several')
+    .option('--onnx-precision <p>', 'ONNX output element type: float32 (default) or float64 (needed when float32 cannot resolve the locality radius)')
+    .option('--out-vnnlib <file>', 'also write the VNN-LIB property of each repaired region (for external verifiers)')
+    .option('--vnnlib-tolerance <t>', 'the written properties flag outputs violating the spec by at least t (default 1e-5)')
+    .option('--nnet-normalize', 'apply the .nnet header normalisation (inputs and outputs in raw units)')
     .action(async (flags: RepairFlags) => {
       code = await runRepair(flags);
     });
@@ -210,13 +237,18 @@ export async function main(argv: string[]): Promise<number> {
     });
   program
     .command('export-model')
-    .description('convert a model to relu-repair JSON')
+    .description('convert a model: to relu-repair JSON, or by the output name to .onnx, .nnet or TF.js model.json')
     .requiredOption('--model <file>', 'input model')
-    .requiredOption('--out <file>', 'output JSON')
-    .action(async (o: { model: string; out: string }) => {
-      const net: Network = await loadModel(o.model);
-      await saveJson(o.out, networkToJson(net));
+    .requiredOption('--out <file>', 'output (.json, .onnx, .nnet, model.json)')
+    .option('--onnx-precision <p>', 'ONNX element type: float32 (default) or float64')
+    .option('--nnet-normalize', 'apply the .nnet header normalisation of the input model')
+    .action(async (o: { model: string; out: string; onnxPrecision?: string; nnetNormalize?: boolean }) => {
+      const net: Network = await loadModel(o.model, { normalize: o.nnetNormalize });
+      await saveNetworkFile(o.out, net, { precision: parsePrecision(o.onnxPrecision) });
     });
+  registerEval(program, (c) => {
+    code = c;
+  });
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;
