@@ -23,6 +23,7 @@ export { parseModel, loadModel } from './formats/load.js';
 export { saveJson, loadRepaired } from './io.js';
 export { GlpkBackend } from './lp/glpk.js';
 export { HighsBackend } from './lp/highs.js';
+export { backendByName, LP_NAMES, type LpName } from './lp/select.js';
 export { buildFullPatchLp, type RegionData, type FullLp } from './lp/full-lp.js';
 export type { LpBackend, SparseLp, LpSolution } from './lp/backend.js';
 export { ReluRepairError, InputError, LpError, WasmError, RepairError, AbortError } from './errors.js';

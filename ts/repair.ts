@@ -6,6 +6,7 @@
  */
 import { AbortError, InputError, LpError, RepairError, throwIfAborted } from './errors.js';
 import { GlpkBackend } from './lp/glpk.js';
+import { type LpName, backendByName } from './lp/select.js';
 import type { LpBackend } from './lp/backend.js';
 import { buildFullPatchLp } from './lp/full-lp.js';
 import { type Box, type Network, type Points, checkBox, flattenPoints } from './network.js';
@@ -57,16 +58,19 @@ export interface RepairOptions {
    * `auto`: on for inputs of dimension <= 16.
    */
   prune?: boolean | 'auto';
-  /** Backend for the full LP (default glpk.js). */
-  lp?: LpBackend;
+  /**
+   * Backend for the full LP: `'glpk'` (glpk.js, the default), `'highs'`, or an object. With
+   * `workers`, give a name (an object cannot move to worker threads).
+   */
+  lp?: LpBackend | LpName;
   /** Tolerance when counting a point as fixed: violation <= tolerance · (1 + max|y|). */
   tolerance?: number;
   onProgress?: (e: RepairProgress) => void;
   signal?: AbortSignal;
   /**
    * Solve the regions in worker threads: a {@link RepairPool} (see `createPool`), or a number of
-   * workers started for this call only. The result is bit for bit the one-thread result. Not
-   * combinable with a custom `lp` backend (backends cannot move to workers; workers use glpk.js).
+   * workers started for this call only. The result is bit for bit the one-thread result. The
+   * workers use the backend named by `lp` (an `lp` object cannot move to workers).
    */
   workers?: RepairPool | number;
 }
@@ -182,9 +186,10 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
   if (!(Number.isFinite(rMax) && rMax > 0)) throw new InputError('must be a finite number > 0', { field: 'radius', value: rMax });
   const prune = opts.prune === undefined || opts.prune === 'auto' ? n <= 16 : opts.prune;
   const tolerance = opts.tolerance ?? 1e-9;
-  const backend = opts.lp ?? new GlpkBackend();
-  if (opts.workers !== undefined && opts.lp !== undefined) {
-    throw new InputError('a custom LP backend cannot move to worker threads: give "workers" or "lp", not both', { field: 'workers' });
+  const lpName: LpName | undefined = typeof opts.lp === 'string' ? opts.lp : undefined;
+  const backend = typeof opts.lp === 'string' ? backendByName(opts.lp) : (opts.lp ?? new GlpkBackend());
+  if (opts.workers !== undefined && opts.lp !== undefined && typeof opts.lp !== 'string') {
+    throw new InputError('an LP backend object cannot move to worker threads: with "workers", name the backend ("glpk" or "highs")', { field: 'lp' });
   }
 
   // Group points by activation pattern: one patch per linear region.
@@ -220,6 +225,7 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
     inputSet: opts.inputSet,
     prune,
     radius: rMax,
+    lp: lpName,
   });
   // With workers, every region is solved up front (in parallel); the loop below then assembles
   // the outcomes in the same order as on one thread.
@@ -321,6 +327,8 @@ export interface RegionTask {
   prune: boolean;
   /** Largest locality radius (reduced later so that no buggy point is in another band). */
   radius: number;
+  /** Full-LP backend by name, for workers (the caller's thread passes its backend directly). */
+  lp?: LpName;
 }
 
 export interface RegionOutcome {

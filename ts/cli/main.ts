@@ -10,8 +10,7 @@ import { networkToJson, repairedToJson } from '../formats/json.js';
 import { parsePoints } from '../formats/points.js';
 import { parseNnet } from '../formats/nnet.js';
 import { saveJson } from '../io.js';
-import type { LpBackend } from '../lp/backend.js';
-import { HighsBackend } from '../lp/highs.js';
+import { LP_NAMES, type LpName } from '../lp/select.js';
 import { type Box, type Network, expandBox } from '../network.js';
 import { type RepairResult, repair } from '../repair.js';
 import type { RepairReport } from '../report.js';
@@ -56,6 +55,7 @@ interface RepairFlags {
   margin?: string;
   prune: boolean;
   lp?: string;
+  workers?: string;
   out: string;
   report?: string;
   quiet?: boolean;
@@ -96,7 +96,7 @@ async function runRepair(flags: RepairFlags): Promise<number> {
   const margin = flags.margin !== undefined && !vnn ? parseNumber(flags.margin, '--margin') : undefined;
   const radius = flags.radius !== undefined ? parseNumber(flags.radius, '--radius') : undefined;
   const result = await withProgress(flags.quiet, (onProgress, signal) =>
-    repair(net, { points: pts.points, spec, labels, margin, inputBox, inputSet: vnn?.inputSet, radius, prune: flags.prune ? 'auto' : false, lp: lpBackend(flags.lp), onProgress, signal }),
+    repair(net, { points: pts.points, spec, labels, margin, inputBox, inputSet: vnn?.inputSet, radius, prune: flags.prune ? 'auto' : false, lp: lpBackend(flags.lp), workers: parseWorkers(flags.workers), onProgress, signal }),
   );
   if (flags.report) await saveJson(flags.report, result.report);
   const r = result.report.result;
@@ -115,10 +115,17 @@ async function runRepair(flags: RepairFlags): Promise<number> {
   return EXIT_REPAIRED;
 }
 
-function lpBackend(name: string | undefined): LpBackend | undefined {
-  if (name === undefined || name === 'glpk') return undefined;
-  if (name === 'highs') return new HighsBackend();
-  throw new UsageError('unknown LP backend (expected "glpk" or "highs")', { field: '--lp', value: name });
+function parseWorkers(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new UsageError('must be an integer from 1 to 256', { field: '--workers', value: v });
+  return n;
+}
+
+function lpBackend(name: string | undefined): LpName | undefined {
+  if (name === undefined) return undefined;
+  if (!(LP_NAMES as readonly string[]).includes(name)) throw new UsageError(`unknown LP backend (expected ${LP_NAMES.join(' or ')})`, { field: '--lp', value: name });
+  return name as LpName;
 }
 
 function summary(rep: RepairReport): string {
@@ -216,6 +223,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--margin <m>', 'margin for label specs (default 0)')
     .option('--no-prune', 'keep redundant region rows in the supports')
     .option('--lp <backend>', 'LP backend for the full minimal-patch LP: glpk (default) or highs')
+    .option('--workers <n>', 'solve the regions in n worker threads (same result as one thread)')
     .requiredOption('--out <file>', 'repaired network (relu-repair JSON, or ONNX when the name ends in .onnx)')
     .option('--report <file>', 'repair report (JSON)')
     .option('--quiet', 'no summary or progress on stderr')
