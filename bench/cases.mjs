@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GlpkBackend, HighsBackend, LinearRegion, buildFullPatchLp, init, parseNnet, parsePoints, polytopeSpec, repair } from '../dist/index.js';
+import { GlpkBackend, HighsBackend, LinearRegion, buildFullPatchLp, createPool, init, loadModel, parseImages, parseLabels, parseNnet, parsePoints, polytopeSpec, repair } from '../dist/index.js';
 import { Network, enumerateRegions, repairArea } from '../dist/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -73,6 +73,43 @@ if (name === 'full-lp') {
   const glpk = await time(new GlpkBackend());
   const highs = await time(new HighsBackend());
   process.stdout.write(JSON.stringify({ lps: lps.length, variables: lps[0].numVars, rows: lps[0].rows.length, glpk, highs, highsOverGlpkTime: highs.msPerLp / glpk.msPerLp }));
+}
+
+if (name === 'mnist-pointwise') {
+  // The proven-minimal patch of MNIST test images' whole linear regions (784-256-256-10): per
+  // point on one thread (first 10 misclassified), and the first 100 on a pool of 2 workers.
+  const net = await loadModel(join(root, 'test/fixtures/mnist/reassure-mlp-784-256-256-10.onnx'));
+  const images = await parseImages(new Uint8Array(readFileSync(join(root, 'test/fixtures/mnist/t10k-images-idx3-ubyte.gz'))), 'images.gz', { scale: 1 });
+  const x = images.x.map((v) => Math.fround(v / 255));
+  const labels = await parseLabels(new Uint8Array(readFileSync(join(root, 'test/fixtures/mnist/t10k-labels-idx1-ubyte.gz'))), 'labels.gz', 10);
+  const y = net.forwardFlat(x, 10000);
+  const wrong = [];
+  for (let i = 0; i < 10000 && wrong.length < 100; i++) {
+    let b = 0;
+    for (let j = 1; j < 10; j++) if (y[i * 10 + j] > y[i * 10 + b]) b = j;
+    if (b !== labels[i]) wrong.push(i);
+  }
+  const job = (idx) => ({ points: idx.map((i) => Array.from(x.subarray(i * 784, (i + 1) * 784))), labels: idx.map((i) => labels[i]), inputBox: { lower: new Array(784).fill(0), upper: new Array(784).fill(1) } });
+  const perPoint = [];
+  let proven = 0;
+  for (const i of wrong.slice(0, 10)) {
+    const t0 = performance.now();
+    const { report } = await repair(net, job([i]));
+    perPoint.push(performance.now() - t0);
+    if (report.result.fixedPoints === 1 && report.regions[0].minimalityProof === 'constant-patch') proven++;
+  }
+  const pool = await createPool({ size: 2 });
+  await repair(net, { ...job(wrong.slice(0, 2)), workers: pool }); // warm the workers
+  const t1 = performance.now();
+  const { report } = await repair(net, { ...job(wrong), workers: pool });
+  const hundredMs = performance.now() - t1;
+  await pool.close();
+  process.stdout.write(
+    JSON.stringify({
+      oneThread: { points: perPoint.length, medianMsPerPoint: median(perPoint), maxMsPerPoint: Math.max(...perPoint), provenMinimal: proven, target: { msPerPoint: 500, met: median(perPoint) <= 500 } },
+      hundredPointsTwoWorkers: { points: wrong.length, fixed: report.result.fixedPoints, regions: report.result.regions, ms: hundredMs, target: { ms: 30000, met: hundredMs <= 30000 } },
+    }),
+  );
 }
 
 // Area repair (issue 4): enumeration + repair + certificate of the HCAS tau20 task, and an

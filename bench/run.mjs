@@ -14,6 +14,8 @@ const REFERENCE_MS_PER_POINT = 230; // the reference implementation on this kind
 const simd = runCase('hcas-pointwise', 'simd');
 const scalar = runCase('hcas-pointwise', 'scalar');
 const fullLp = runCase('full-lp', 'simd');
+const mnist = runCase('mnist-pointwise', 'simd');
+const mnistScalar = runCase('mnist-pointwise', 'scalar');
 const result = {
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
   date: new Date().toISOString(),
@@ -28,6 +30,7 @@ const result = {
       target: { msPerPoint: 2, met: simd.msPerPoint <= 2 },
     },
     'full-lp-backends': fullLp,
+    'mnist-pointwise': { ...mnist, scalar: mnistScalar, simdOverScalarTime: mnist.oneThread.medianMsPerPoint / mnistScalar.oneThread.medianMsPerPoint },
   },
 };
 // runtime (issue 6): the worker pool (start-up, 1 thread vs pools of 1 and 2 workers).

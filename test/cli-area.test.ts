@@ -58,6 +58,29 @@ describe('relu-repair CLI: area repair and certify', () => {
     expect(r.code).toBe(1);
   });
 
+  it('a VNN-LIB property is an area too (its input box and safe set): repair and certify', async () => {
+    const v = join(dir, 'hcas.vnnlib');
+    const bound = (j: number, lo: number, hi: number) => `(assert (>= X_${j} ${lo}))\n(assert (<= X_${j} ${hi}))\n`;
+    writeFileSync(
+      v,
+      [0, 1, 2].map((j) => `(declare-const X_${j} Real)\n`).join('') +
+        [0, 1, 2, 3, 4].map((j) => `(declare-const Y_${j} Real)\n`).join('') +
+        bound(0, 10, 5000) +
+        bound(1, 10, 5000) +
+        bound(2, -3.141592653589793, -1.5707963267948966) +
+        '(assert (or (and (>= Y_0 Y_4)) (and (>= Y_1 Y_4)) (and (>= Y_2 Y_4)) (and (>= Y_3 Y_4))))\n',
+    );
+    const o = join(dir, 'rv.json');
+    let r = await run(['repair', '--model', TAU20, '--area', v, '--out', o]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/safe set convex/);
+    expect(r.stderr).toMatch(/165 linear regions in the area, 87 violated the spec and were repaired.*165\/165 regions certified/s);
+    r = await run(['certify', '--model', o, '--area', v]);
+    expect(r.code, r.stderr).toBe(0);
+    r = await run(['certify', '--model', TAU20, '--area', v]);
+    expect(r.code).toBe(1);
+  });
+
   const badInput = async (args: string[], message: RegExp) => {
     const o = join(dir, `never-${Math.random()}.json`);
     const p = join(dir, `never-report-${Math.random()}.json`);
@@ -82,8 +105,8 @@ describe('relu-repair CLI: area repair and certify', () => {
     await badInput(['repair', '--model', TAU20, '--area', AREA, '--points', fixture('hcas/buggy-points-pra1-tau05.json')], /give --points or --area, not both/);
     await badInput(['repair', '--model', TAU20], /give --points FILE \(point-wise repair\) or --area FILE/);
     const v = join(dir, 'prop.vnnlib');
-    writeFileSync(v, '(declare-const X_0 Real)\n');
-    await badInput(['repair', '--model', TAU20, '--area', v], /prop\.vnnlib: VNN-LIB areas need the VNN-LIB reader/);
+    writeFileSync(v, '(declare-const X_0 Real)\n(assert (<= X_0 1))\n');
+    await badInput(['repair', '--model', TAU20, '--area', v], /prop\.vnnlib/);
     const r = await run(['certify', '--model', TAU20, '--label', '4']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/is not a repaired network.*pass --area/);

@@ -51,6 +51,11 @@ describe('relu-repair CLI', () => {
     const r = await run(['repair', '--model', NNET, '--points', file, '--label', '4', '--input-box', '-65000,65000', '--out', out, '--quiet']);
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(out)).toBe(true);
+    // The same job in 2 worker threads with HiGHS named as backend: the same network, byte for byte.
+    const out2 = join(dir, 'r3.json');
+    const r2 = await run(['repair', '--model', NNET, '--points', file, '--label', '4', '--input-box', '-65000,65000', '--out', out2, '--quiet', '--workers', '2', '--lp', 'highs']);
+    expect(r2.code, r2.stderr).toBe(0);
+    expect(readFileSync(out2, 'utf8')).toBe(readFileSync(out, 'utf8'));
   });
 
   const badInput = async (args: string[], message: RegExp) => {
@@ -96,6 +101,8 @@ describe('relu-repair CLI', () => {
     await badInput(['repair', '--model', NNET, '--points', f], /broken\.json: is not valid JSON/);
     await badInput(['repair', '--model', join(dir, 'nope.nnet'), '--points', POINTS], /nope\.nnet: cannot read the file: ENOENT/);
     await badInput(['repair', '--model', NNET, '--points', POINTS, '--radius', 'abc'], /--radius: is not a finite number \(got "abc"\)/);
+    await badInput(['repair', '--model', NNET, '--points', POINTS, '--workers', '0'], /--workers: must be an integer from 1 to 256 \(got "0"\)/);
+    await badInput(['repair', '--model', NNET, '--points', POINTS, '--lp', 'cplex'], /--lp: unknown LP backend/);
   });
 
   it('demo: the embedded default repairs 50/50 and prints a table', async () => {

@@ -206,3 +206,34 @@ describe('LP backends', () => {
     expect(compared).toBe(6);
   });
 });
+
+describe('full LP decomposition', () => {
+  beforeAll(() => init());
+
+  it('splits outputs into groups coupled by spec rows; the decomposed optimum equals the joint LP', async () => {
+    const { outputGroups } = await import('../ts/repair.js');
+    expect(outputGroups(polytopeSpec([[1, 0, 0, 0], [0, -1, 0, 0], [0, 1, 1, 0]], [1, 1, 1]))).toEqual([[0], [1, 2]]);
+    expect(outputGroups(labelSpec(2, 4))).toEqual([[0, 1, 2, 3]]);
+    const r = rng(23);
+    for (let trial = 0; trial < 4; trial++) {
+      const net = randomNetwork(r, [2, 10, 10, 3]);
+      const box = { lower: [-1, -1], upper: [1, 1] };
+      const x = [r.range(-0.5, 0.5), r.range(-0.5, 0.5)];
+      const y = net.predict([x])[0];
+      // Output box: three independent groups.
+      const P = [0, 1, 2].flatMap((i) => [[0, 1, 2].map((j) => (j === i ? 1 : 0)), [0, 1, 2].map((j) => (j === i ? -1 : 0))]);
+      const q = [0, 1, 2].flatMap((i) => [y[i] + 0.3 + 0.02, -(y[i] + 0.3 - 0.02)]);
+      const spec = polytopeSpec(P, q);
+      const region = LinearRegion.ofPoint(net, x, box);
+      const joint = decodeT(await glpk.solve(buildFullPatchLp(regionData(region), spec).lp, 'joint'), buildFullPatchLp(regionData(region), spec));
+      region.free();
+      const res = await repair(net, { points: [x], spec, inputBox: box });
+      expect(res.report.regions[0].minimalityProof).toBe('full-lp');
+      expect(Math.abs(res.report.regions[0].patchNorm - joint) / joint).toBeLessThan(1e-6);
+    }
+  });
+});
+
+function decodeT(sol: { x: Float64Array }, built: { decode(x: Float64Array): { t: number } }) {
+  return built.decode(sol.x).t;
+}

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { init, networkToJson, polytopeSpec, repair, repairedFromJson, repairedToJson, type RepairResult } from '../ts/index.js';
+import { maxAbsDiff, ortRun } from './formats-helpers.js';
 import { argmax, hcasTau05, root } from './helpers.js';
 import { launchChromium, serveDir } from './packaging/browser.js';
 import { type Packed, cleanup, packAndInstall, readJson } from './packaging/pack.js';
@@ -111,12 +112,16 @@ describe('Node project', () => {
   it('examples/edge/handler.mjs: Request (model + points) in, Response (repaired model + report) out', async () => {
     const { stdout } = await run(process.execPath, ['edge-check.mjs'], { cwd: packed.consumer, maxBuffer: 1 << 26 });
     const out = JSON.parse(stdout);
-    expect(out.ok).toEqual({ status: 200, type: expect.stringMatching(/^multipart\/form-data/), modelName: 'repaired.json', reportFixed: 50 });
-    // The returned model, loaded independently, is the reference repair and fixes every point.
-    const net = repairedFromJson(JSON.parse(out.model));
-    expect(JSON.stringify(repairedToJson(net))).toBe(referenceJson);
+    expect(out.ok).toEqual({ status: 200, type: expect.stringMatching(/^multipart\/form-data/), modelName: 'repaired.onnx', reportFixed: 50 });
+    // The returned ONNX model, run in onnxruntime, is the reference repair: every point gets
+    // advisory 4 and the outputs match our evaluator (float64 export: HCAS bands need it).
+    const onnx = new Uint8Array(Buffer.from(out.model, 'base64'));
+    const reference = repairedFromJson(JSON.parse(referenceJson));
     const { points } = hcasTau05();
-    net.predict(points).forEach((y) => expect(argmax(y)).toBe(4));
+    const flat = Float64Array.from(points.flat());
+    const y = await ortRun(onnx, flat, points.length, [3], 'float64');
+    expect(maxAbsDiff(y, reference.forwardFlat(flat, points.length))).toBeLessThan(1e-5);
+    for (let i = 0; i < points.length; i++) expect(argmax(y.subarray(i * 5, i * 5 + 5))).toBe(4);
     expect(out.badModel.status).toBe(400);
     expect(out.badModel.body.error).toMatch(/bad\.nnet: line \d+/);
     expect(out.badPoints).toEqual({ status: 400, body: { error: expect.stringMatching(/p\.json: points\[0\]: has 2 coordinates, the network has 3 inputs/), file: 'p.json', field: 'points[0]' } });

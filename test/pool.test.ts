@@ -94,6 +94,11 @@ describe('worker pool (Node worker_threads)', () => {
       const many = await repair(net, { points, spec, inputBox, workers: pool });
       expect(fingerprint(many)).toEqual(fingerprint(one));
       expect(many.report.tool.lp).toBe(one.report.tool.lp);
+      // A backend named by string travels to the workers (HiGHS here).
+      const oneH = await repair(net, { points, spec, inputBox, lp: 'highs' });
+      const manyH = await repair(net, { points, spec, inputBox, workers: pool, lp: 'highs' });
+      expect(fingerprint(manyH)).toEqual(fingerprint(oneH));
+      expect(manyH.report.tool.lp).toBe('highs');
       fullLp += one.report.regions.filter((g) => g.minimalityProof === 'full-lp').length;
     }
     expect(fullLp).toBeGreaterThan(3);
@@ -160,7 +165,8 @@ describe('worker pool (Node worker_threads)', () => {
 
   it('bad options are InputErrors; `workers: N` runs a pool of its own for the call', async () => {
     await expect(repair(hcas.net, { ...job, workers: 0 })).rejects.toThrow(/workers: must be a RepairPool or an integer from 1 to 256 \(got 0\)/);
-    await expect(repair(hcas.net, { ...job, workers: 2, lp: { name: 'x', solve: async () => ({ objective: 0, x: new Float64Array() }) } })).rejects.toThrow(InputError);
+    await expect(repair(hcas.net, { ...job, workers: 2, lp: { name: 'x', solve: async () => ({ objective: 0, x: new Float64Array() }) } })).rejects.toThrow(/lp: an LP backend object cannot move to worker threads/);
+    await expect(repair(hcas.net, { ...job, lp: 'cplex' as 'glpk' })).rejects.toThrow(/lp: unknown LP backend \(expected "glpk" or "highs"\) \(got "cplex"\)/);
     const own = await repair(hcas.net, { ...job, workers: 2 });
     expect(fingerprint(own)).toEqual(fingerprint(single));
   });

@@ -11,6 +11,8 @@ import { AbortError, InputError } from './errors.js';
 import { type Area, type EnumerateOptions, type EnumeratedRegion, type Enumeration, checkArea, enumerateRegions } from './enumerate.js';
 import { GlpkBackend } from './lp/glpk.js';
 import type { LpBackend } from './lp/backend.js';
+import { type LpName, backendByName } from './lp/select.js';
+import { type SpecUnion, isSpecUnion } from './spec-union.js';
 import type { Network } from './network.js';
 import { type RegionPatch, patternHex } from './patch.js';
 import type { MinimalityProof } from './region.js';
@@ -31,16 +33,20 @@ export interface AreaProgress {
 export interface AreaRepairOptions {
   /** The input area: a box, optionally ∩ {x : A x <= b}. */
   area: Area;
-  /** Φ_out for the whole area, or a label (`label`, with `margin`). */
-  spec?: Spec;
+  /**
+   * Φ_out for the whole area, or a label (`label`, with `margin`). A non-convex `SpecUnion` (e.g.
+   * a VNN-LIB safe set) is repaired per region with its cheapest convex piece, and a region is
+   * certified when one piece holds on all of it.
+   */
+  spec?: Spec | SpecUnion;
   label?: number;
   margin?: number;
   /** Largest locality radius (input units). Default 1e-3 × the narrowest side of the area's box. */
   radius?: number;
   /** Drop redundant rows from the supports (default `auto`: inputs of dimension <= 16). */
   prune?: boolean | 'auto';
-  /** Backend for the full minimal-patch LP (general specs only; default glpk.js). */
-  lp?: LpBackend;
+  /** Backend for the full minimal-patch LP (general specs only): `'glpk'` (default), `'highs'` or an object. */
+  lp?: LpBackend | LpName;
   /** Region enumeration: eps, minRadius, maxRegions (default 100,000). */
   enumerate?: Omit<EnumerateOptions, 'onProgress' | 'signal'>;
   /** Certificate: rtol (default 1e-9), maxPieces, boundHelpful. */
@@ -66,6 +72,8 @@ export interface AreaRegionReport {
   minimalityProof: MinimalityProof;
   radius: number;
   lpMs: number;
+  /** For a union spec: the convex piece the patch maps the region into. */
+  specPiece?: number;
 }
 
 export interface AreaRepairReport {
@@ -116,7 +124,7 @@ export async function repairArea(network: Network, opts: AreaRepairOptions): Pro
   const rMax = opts.radius ?? defaultRadius(box);
   if (!(Number.isFinite(rMax) && rMax > 0)) throw new InputError('must be a finite number > 0', { field: 'radius', value: rMax });
   const prune = opts.prune === undefined || opts.prune === 'auto' ? n <= 16 : opts.prune;
-  const backend = opts.lp ?? new GlpkBackend();
+  const backend = typeof opts.lp === 'string' ? backendByName(opts.lp) : (opts.lp ?? new GlpkBackend());
   const progress = (phase: AreaProgress['phase'], done: number, total: number) => opts.onProgress?.({ phase, done, total, elapsedMs: now() - t0 });
 
   // 1. Every linear region of the area.
@@ -157,6 +165,7 @@ export async function repairArea(network: Network, opts: AreaRepairOptions): Pro
         minimalityProof: p.region.minimalityProof,
         radius: p.radius,
         lpMs: outcome.timing.lpMs,
+        ...(p.region.specPiece !== undefined ? { specPiece: p.region.specPiece } : {}),
       });
     }
     progress('check', i + 1, en.regions.length);
@@ -168,7 +177,12 @@ export async function repairArea(network: Network, opts: AreaRepairOptions): Pro
   const tRepair = now();
 
   // 3. Certify every region of the area on the finished network (refining radii if needed).
-  const items: CertificationItem[] = en.regions.map((r, i) => ({ pattern: r.pattern, spec, ownPatch: patchOf.get(i) }));
+  const items: CertificationItem[] = en.regions.map((r, i) => ({
+    pattern: r.pattern,
+    spec,
+    ownPatch: patchOf.get(i),
+    piece: patchOf.has(i) ? patches[patchOf.get(i)!].region.specPiece : undefined,
+  }));
   // One box indicator shared by every patch (supports carry no box rows), with the smallest radius.
   const boxGateOf = () => ({ lower: [...box.lower], upper: [...box.upper], radius: patches.reduce((r, p) => Math.min(r, p.radius), rMax) });
   const { network: repaired, certificate, refinement } = await certifyWithRefinement(() => new RepairedNetwork(network, patches, box, boxGateOf()), items, opts.area, {
@@ -197,7 +211,7 @@ export async function repairArea(network: Network, opts: AreaRepairOptions): Pro
     kind: 'area',
     tool: { name: 'relu-repair', version: VERSION, wasm: getCore().flavour, lp: backend.name, regionLp: 'core-simplex' },
     area: { lower: [...box.lower], upper: [...box.upper], inputSetRows: inputSet?.b.length ?? 0 },
-    spec: describeSpec(spec),
+    spec: isSpecUnion(spec) ? `union of ${spec.pieces.length} convex pieces over ${spec.outputs} outputs` : describeSpec(spec),
     result: {
       status: certificate.status !== 'certified' ? 'not-certified' : patches.length === 0 ? 'nothing-to-repair' : 'repaired',
       regions: en.regions.length,

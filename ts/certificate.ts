@@ -17,6 +17,7 @@ import type { Box } from './network.js';
 import { patternHex } from './patch.js';
 import type { RepairedNetwork } from './repaired.js';
 import { type Spec, specRows, specViolation } from './spec.js';
+import { type SpecUnion, isSpecUnion } from './spec-union.js';
 import { type Core, getCore } from './wasm/raw.js';
 
 export interface CertifyOptions {
@@ -66,6 +67,8 @@ export interface RegionCertificate {
   /** Largest decision error budget added to a bound (rounding-level). */
   errorBudget: number;
   lps: number;
+  /** For a union spec: the piece this certificate is about (certified, or the closest to it). */
+  specPiece?: number;
 }
 
 export interface CertificateReport {
@@ -229,47 +232,52 @@ export async function certifyRegions(
 /**
  * Certifies a saved repaired network: on every linear region of the original network in `area`
  * when given (the whole area, repaired or not), else on the regions its patches repaired (their
- * saved activation patterns) inside the network's input box.
+ * saved activation patterns) inside the network's input box. A union spec is certified per
+ * region with one of its pieces (the one the region's patch was made for first).
  */
 export async function certify(
   network: RepairedNetwork,
-  opts: CertifyOptions & { spec: Spec; area?: Area; enumerate?: Omit<EnumerateOptions, 'signal'> },
+  opts: CertifyOptions & { spec: Spec | SpecUnion; area?: Area; enumerate?: Omit<EnumerateOptions, 'signal'> },
 ): Promise<CertificateReport> {
   const t0 = performance.now();
   const hidden = network.original.hiddenCount;
+  let items: CertificationItem[];
+  let area: Area;
   if (opts.area) {
-    const en = await enumerateRegions(network.original, opts.area, { ...opts.enumerate, signal: opts.signal });
-    const rep = await certifyRegions(
-      network,
-      en.regions.map((r) => r.pattern),
-      opts.spec,
-      { ...opts, scope: 'area' },
-    );
-    return { ...rep, ms: performance.now() - t0 };
+    area = opts.area;
+    const en = await enumerateRegions(network.original, area, { ...opts.enumerate, signal: opts.signal });
+    const pieceOf = new Map(network.patches.map((p) => [p.region?.pattern, p.region?.specPiece]));
+    items = en.regions.map((r) => ({ pattern: r.pattern, spec: opts.spec, piece: pieceOf.get(patternHex(r.pattern)) }));
+  } else {
+    if (network.patches.length === 0) throw new InputError('the network has no patches; pass an area to certify', { field: 'patches' });
+    const box: Box | undefined = network.inputBox;
+    if (!box) throw new InputError('the repaired network has no inputBox; pass an area', { field: 'inputBox' });
+    area = { box };
+    const seen = new Set<string>();
+    items = [];
+    network.patches.forEach((p, i) => {
+      const hex = p.region?.pattern;
+      if (hex === undefined) throw new InputError('has no activation pattern; pass an area to certify', { field: `patches[${i}].region.pattern` });
+      if (!seen.has(hex)) {
+        seen.add(hex);
+        items.push({ pattern: patternFromHex(hex, hidden, `patches[${i}].region.pattern`), spec: opts.spec, ownPatch: i, piece: p.region.specPiece });
+      }
+    });
   }
-  if (network.patches.length === 0) throw new InputError('the network has no patches; pass an area to certify', { field: 'patches' });
-  const seen = new Set<string>();
-  const patterns: Uint8Array[] = [];
-  network.patches.forEach((p, i) => {
-    const hex = p.region?.pattern;
-    if (hex === undefined) throw new InputError('has no activation pattern; pass an area to certify', { field: `patches[${i}].region.pattern` });
-    if (!seen.has(hex)) {
-      seen.add(hex);
-      patterns.push(patternFromHex(hex, hidden, `patches[${i}].region.pattern`));
-    }
-  });
-  const box: Box | undefined = network.inputBox;
-  if (!box) throw new InputError('the repaired network has no inputBox; pass an area', { field: 'inputBox' });
-  const rep = await certifyRegions(network, patterns, opts.spec, { ...opts, area: { box }, scope: 'repaired-regions' });
+  const rep = await certifyItems(network, items, area, { ...opts, scope: opts.area ? 'area' : 'repaired-regions' });
   return { ...rep, ms: performance.now() - t0 };
 }
 
-
-/** One region to certify: its activation pattern, its spec, and the patch that repaired it (if any). */
+/**
+ * One region to certify: its activation pattern, its spec, and the patch that repaired it (if
+ * any). For a non-convex spec (a union of convex pieces) the region is certified when one piece
+ * holds on all of it: `piece` (the one its patch was made for) is tried first, then the others.
+ */
 export interface CertificationItem {
   pattern: ArrayLike<number>;
-  spec: Spec;
+  spec: Spec | SpecUnion;
   ownPatch?: number;
+  piece?: number;
 }
 
 /** Certifies each item with its own spec (one core certifier per distinct spec). */
@@ -283,17 +291,31 @@ export async function certifyItems(
   const certifiers = new Map<Spec, Certifier>();
   const out: RegionCertificate[] = opts.previous ? [...opts.previous] : new Array(items.length);
   const todo = opts.only ?? items.map((_, i) => i);
+  const certifierOf = (spec: Spec) => {
+    let c = certifiers.get(spec);
+    if (!c) {
+      c = new Certifier(network, spec, area, opts);
+      certifiers.set(spec, c);
+    }
+    return c;
+  };
   try {
     let last = performance.now();
     for (let t = 0; t < todo.length; t++) {
       if (opts.signal?.aborted) throw new AbortError(opts.signal.reason);
       const i = todo[t];
-      let c = certifiers.get(items[i].spec);
-      if (!c) {
-        c = new Certifier(network, items[i].spec, area, opts);
-        certifiers.set(items[i].spec, c);
-      }
-      out[i] = c.region(items[i].pattern);
+      const spec = items[i].spec;
+      if (isSpecUnion(spec)) {
+        const first = items[i].piece ?? 0;
+        const order = [first, ...spec.pieces.keys()].filter((p, j, all) => all.indexOf(p) === j && p < spec.pieces.length);
+        let best: RegionCertificate | undefined;
+        for (const p of order) {
+          const c = { ...certifierOf(spec.pieces[p]).region(items[i].pattern), specPiece: p };
+          if (!best || c.maxViolation - c.tolerance < best.maxViolation - best.tolerance) best = c;
+          if (c.certified) break;
+        }
+        out[i] = best!;
+      } else out[i] = certifierOf(spec).region(items[i].pattern);
       opts.onProgress?.({ phase: 'certify', done: t + 1, total: todo.length, elapsedMs: performance.now() - t0 });
       if (performance.now() - last > 20) {
         await yieldToEventLoop();

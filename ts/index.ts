@@ -23,10 +23,19 @@ export { parseModel, loadModel } from './formats/load.js';
 export { saveJson, loadRepaired } from './io.js';
 export { GlpkBackend } from './lp/glpk.js';
 export { HighsBackend } from './lp/highs.js';
+export { backendByName, LP_NAMES, type LpName } from './lp/select.js';
 export { buildFullPatchLp, type RegionData, type FullLp } from './lp/full-lp.js';
 export type { LpBackend, SparseLp, LpSolution } from './lp/backend.js';
 export { ReluRepairError, InputError, LpError, WasmError, RepairError, AbortError } from './errors.js';
 export { VERSION } from './version.js';
+// ---- interchange formats (issue 3) ----
+export { parseOnnx, networkToOnnx, repairedToOnnx, float32BandError, SUPPORTED_OPS, type OnnxModelInfo, type OnnxImportOptions, type OnnxExportOptions } from './formats/onnx.js';
+export { parseVnnlib, writeVnnlib, safeSpec, regionProperty, propertyInputDomain, plainDecimal, type Vnnlib, type VnnlibProperty, type VnnlibInputSet, type HPolytope, type SafeSpecResult } from './formats/vnnlib.js';
+export { parseTfjs, networkToTfjs, isTfjsModelJson, tfjsShardPaths, type TfjsInfo } from './formats/tfjs.js';
+export { nnetToText, type NnetOptions } from './formats/nnet.js';
+export type { ModelLoadOptions } from './formats/load.js';
+export { unionSpec, isSpecUnion, violationOf, intersectAny, type SpecUnion } from './spec-union.js';
+export { accuracy, parseImages, parseLabels, type Dataset, type AccuracyResult, type Evaluator } from './eval.js';
 // runtime (issue 6): worker pool
 export { RepairPool, createPool, type PoolOptions, type PoolJobOptions, type PoolJobResult } from './pool/pool.js';
 // Area repair and certificates (issue 4)

@@ -38,6 +38,8 @@ export interface PatchRegionInfo {
   /** t_LB: no affine patch on this region has a smaller norm. */
   lowerBound: number;
   minimalityProof: MinimalityProof;
+  /** With a union spec (non-convex Φ_out): the index of the convex piece this region was repaired with. */
+  specPiece?: number;
 }
 
 export interface RegionPatch extends PatchNetwork {

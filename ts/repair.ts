@@ -7,6 +7,7 @@
 import { type CertifyOptions, certifyWithRefinement } from './certificate.js';
 import { AbortError, InputError, LpError, RepairError, throwIfAborted } from './errors.js';
 import { GlpkBackend } from './lp/glpk.js';
+import { type LpName, backendByName } from './lp/select.js';
 import type { LpBackend } from './lp/backend.js';
 import { buildFullPatchLp } from './lp/full-lp.js';
 import { type Box, type Network, type Points, checkBox, flattenPoints } from './network.js';
@@ -14,7 +15,8 @@ import { type RegionPatch, patternHex } from './patch.js';
 import { type InputSet, LinearRegion, type MinimalityProof, slackExcess } from './region.js';
 import { RepairedNetwork } from './repaired.js';
 import { type RepairReport, buildReport } from './report.js';
-import { type Spec, intersectSpecs, labelSpec, specViolation } from './spec.js';
+import { type Spec, labelSpec } from './spec.js';
+import { type SpecUnion, intersectAny, isSpecUnion, violationOf } from './spec-union.js';
 import { getCore, init } from './wasm/raw.js';
 import { type PoolJobResult, type RepairPool, solveInWorkers } from './pool/pool.js';
 
@@ -29,8 +31,11 @@ export interface RepairProgress {
 export interface RepairOptions {
   /** The buggy inputs. */
   points: Points;
-  /** Φ_out for every point, or one per point. Alternatively `labels`. */
-  spec?: Spec | readonly Spec[];
+  /**
+   * Φ_out for every point, or one per point. Alternatively `labels`. A `SpecUnion` (non-convex
+   * Φ_out, e.g. a VNN-LIB safe set) is repaired per region with its cheapest convex piece.
+   */
+  spec?: Spec | SpecUnion | readonly (Spec | SpecUnion)[];
   /** Label spec(s): one label for every point or one per point. */
   labels?: number | readonly number[];
   /** Margin for label specs (default 0: the label must be a non-strict argmax). */
@@ -54,8 +59,11 @@ export interface RepairOptions {
    * `auto`: on for inputs of dimension <= 16.
    */
   prune?: boolean | 'auto';
-  /** Backend for the full LP (default glpk.js). */
-  lp?: LpBackend;
+  /**
+   * Backend for the full LP: `'glpk'` (glpk.js, the default), `'highs'`, or an object. With
+   * `workers`, give a name (an object cannot move to worker threads).
+   */
+  lp?: LpBackend | LpName;
   /** Tolerance when counting a point as fixed: violation <= tolerance · (1 + max|y|). */
   tolerance?: number;
   /**
@@ -69,8 +77,8 @@ export interface RepairOptions {
   signal?: AbortSignal;
   /**
    * Solve the regions in worker threads: a {@link RepairPool} (see `createPool`), or a number of
-   * workers started for this call only. The result is bit for bit the one-thread result. Not
-   * combinable with a custom `lp` backend (backends cannot move to workers; workers use glpk.js).
+   * workers started for this call only. The result is bit for bit the one-thread result. The
+   * workers use the backend named by `lp` (an `lp` object cannot move to workers).
    */
   workers?: RepairPool | number;
 }
@@ -94,16 +102,16 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((r) => setTimeout(r, 0));
 }
 
-export function resolveSpecs(network: Network, count: number, opts: Pick<RepairOptions, 'spec' | 'labels' | 'margin'>): Spec[] {
+export function resolveSpecs(network: Network, count: number, opts: Pick<RepairOptions, 'spec' | 'labels' | 'margin'>): (Spec | SpecUnion)[] {
   const k = network.outputSize;
   if (opts.spec !== undefined && opts.labels !== undefined) throw new InputError('give either "spec" or "labels", not both', { field: 'spec' });
-  let specs: Spec[];
+  let specs: (Spec | SpecUnion)[];
   if (opts.spec !== undefined) {
     if (Array.isArray(opts.spec)) {
       if (opts.spec.length !== count) throw new InputError(`has ${opts.spec.length} specs for ${count} points`, { field: 'spec', value: opts.spec.length });
-      specs = [...(opts.spec as Spec[])];
+      specs = [...(opts.spec as (Spec | SpecUnion)[])];
     } else {
-      specs = new Array(count).fill(opts.spec as Spec);
+      specs = new Array(count).fill(opts.spec as Spec | SpecUnion);
     }
   } else if (opts.labels !== undefined) {
     const labels = typeof opts.labels === 'number' ? new Array(count).fill(opts.labels) : [...opts.labels];
@@ -186,9 +194,10 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
   if (!(Number.isFinite(rMax) && rMax > 0)) throw new InputError('must be a finite number > 0', { field: 'radius', value: rMax });
   const prune = opts.prune === undefined || opts.prune === 'auto' ? n <= 16 : opts.prune;
   const tolerance = opts.tolerance ?? 1e-9;
-  const backend = opts.lp ?? new GlpkBackend();
-  if (opts.workers !== undefined && opts.lp !== undefined) {
-    throw new InputError('a custom LP backend cannot move to worker threads: give "workers" or "lp", not both', { field: 'workers' });
+  const lpName: LpName | undefined = typeof opts.lp === 'string' ? opts.lp : undefined;
+  const backend = typeof opts.lp === 'string' ? backendByName(opts.lp) : (opts.lp ?? new GlpkBackend());
+  if (opts.workers !== undefined && opts.lp !== undefined && typeof opts.lp !== 'string') {
+    throw new InputError('an LP backend object cannot move to worker threads: with "workers", name the backend ("glpk" or "highs")', { field: 'lp' });
   }
 
   // Group points by activation pattern: one patch per linear region.
@@ -209,7 +218,8 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
 
   const patches: RegionPatch[] = [];
   /** Per group: its spec and the index of its patch (none when the spec already held). */
-  const groupSpec: Spec[] = [];
+  const groupSpec: (Spec | SpecUnion)[] = [];
+  const groupPiece: (number | undefined)[] = [];
   const groupPatch: (number | undefined)[] = [];
   const timings: RegionTiming[] = [];
   const patchLpMs: number[] = [];
@@ -222,11 +232,12 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
     anchor: flat.slice(g.points[0] * n, (g.points[0] + 1) * n),
     points: g.points,
     pattern: g.key,
-    spec: intersectSpecs(g.points.map((i) => specs[i])),
+    spec: intersectAny(g.points.map((i) => specs[i])),
     box,
     inputSet: opts.inputSet,
     prune,
     radius: rMax,
+    lp: lpName,
   });
   // With workers, every region is solved up front (in parallel); the loop below then assembles
   // the outcomes in the same order as on one thread.
@@ -244,7 +255,8 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
     const g = groups[gi];
     const outcome = pooled ? pooled.outcomes[gi] : await solveRegion(network, makeTask(g), backend);
     timings.push(outcome.timing);
-    groupSpec.push(intersectSpecs(g.points.map((i) => specs[i])));
+    groupSpec.push(intersectAny(g.points.map((i) => specs[i])));
+    groupPiece.push(outcome.patch?.region.specPiece);
     groupPatch.push(outcome.patch ? patches.length : undefined);
     if (outcome.patch) {
       patches.push(outcome.patch);
@@ -287,7 +299,7 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
   const tc = now();
   if (doCertify && groups.length > 0) {
     progress('certify', groups.length);
-    const items = groups.map((g, gi) => ({ pattern: patterns[g.points[0]], spec: groupSpec[gi], ownPatch: groupPatch[gi] }));
+    const items = groups.map((g, gi) => ({ pattern: patterns[g.points[0]], spec: groupSpec[gi], ownPatch: groupPatch[gi], piece: groupPiece[gi] }));
     certified = await certifyWithRefinement(() => new RepairedNetwork(network, patches, box, boxGateOf()), items, { box, inputSet: opts.inputSet }, {
       ...opts.certificate,
       rounds: opts.certificate?.refineRounds,
@@ -307,8 +319,8 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
     const yo = yOrig.subarray(i * k, (i + 1) * k);
     const yr = yRep.subarray(i * k, (i + 1) * k);
     const scale = 1 + yr.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
-    buggy.push(specViolation(specs[i], yo) > 0);
-    fixed.push(specViolation(specs[i], yr) <= tolerance * scale);
+    buggy.push(violationOf(specs[i], yo) > 0);
+    fixed.push(violationOf(specs[i], yr) <= tolerance * scale);
   }
   progress('done', groups.length);
   const report = buildReport({
@@ -354,8 +366,8 @@ export interface RegionTask {
   points: number[];
   /** Activation pattern (hex), for the report. */
   pattern: string;
-  /** The intersection of the points' specs. */
-  spec: Spec;
+  /** The intersection of the points' specs (a union: the cheapest piece is chosen). */
+  spec: Spec | SpecUnion;
   box: Box;
   inputSet?: InputSet;
   prune: boolean;
@@ -363,6 +375,8 @@ export interface RegionTask {
   radius: number;
   /** The region's activation pattern (area repair): the region is built from it, not from `anchor`. */
   activation?: ArrayLike<number>;
+  /** Full-LP backend by name, for workers (the caller's thread passes its backend directly). */
+  lp?: LpName;
 }
 
 export interface RegionOutcome {
@@ -373,6 +387,7 @@ export interface RegionOutcome {
 }
 
 export async function solveRegion(network: Network, task: RegionTask, backend: LpBackend): Promise<RegionOutcome> {
+  if (isSpecUnion(task.spec)) return solveRegionUnion(network, task as RegionTask & { spec: SpecUnion }, backend);
   const ta = now();
   const region = task.activation
     ? LinearRegion.ofPattern(network, task.activation, task.box, task.inputSet)
@@ -426,20 +441,100 @@ export async function solveRegion(network: Network, task: RegionTask, backend: L
   }
 }
 
+/**
+ * A non-convex spec (union of convex pieces): the minimal patch for every piece, keeping the
+ * smallest (ties: the lower piece index), reported as `region.specPiece`. A piece that already
+ * holds on the whole region means no patch. Pieces whose LPs fail (e.g. an empty piece) are
+ * skipped; if all fail, the first failure is raised.
+ */
+async function solveRegionUnion(network: Network, task: RegionTask & { spec: SpecUnion }, backend: LpBackend): Promise<RegionOutcome> {
+  let best: RegionOutcome | undefined;
+  let bestPiece = -1;
+  let firstError: unknown;
+  const timing: RegionTiming = { regionMs: 0, lpMs: 0, assemblyMs: 0 };
+  for (let i = 0; i < task.spec.pieces.length; i++) {
+    let outcome: RegionOutcome;
+    try {
+      outcome = await solveRegion(network, { ...task, spec: task.spec.pieces[i] }, backend);
+    } catch (e) {
+      if (!(e instanceof LpError)) throw e;
+      firstError ??= e;
+      continue;
+    }
+    timing.regionMs += outcome.timing.regionMs;
+    timing.lpMs += outcome.timing.lpMs;
+    timing.assemblyMs += outcome.timing.assemblyMs;
+    if (!outcome.patch) return { patch: null, reason: `piece ${i} of the spec already holds on the whole linear region`, timing };
+    if (!best || outcome.patch.region.patchNorm < best.patch!.region.patchNorm) {
+      best = outcome;
+      bestPiece = i;
+    }
+  }
+  if (!best) throw firstError;
+  best.patch!.region.specPiece = bestPiece;
+  return { patch: best.patch, timing };
+}
+
+/** Outputs grouped by the spec rows that couple them (union-find); untouched outputs are left out. */
+export function outputGroups(spec: Spec): number[][] {
+  const k = spec.outputs;
+  const parent = [...Array(k).keys()];
+  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i])));
+  const used = new Array(k).fill(false);
+  for (let j = 0; j < spec.q.length; j++) {
+    let first = -1;
+    for (let i = 0; i < k; i++) {
+      if (spec.P[j * k + i] === 0) continue;
+      used[i] = true;
+      if (first < 0) first = i;
+      else parent[find(i)] = find(first);
+    }
+  }
+  const groups = new Map<number, number[]>();
+  for (let i = 0; i < k; i++) {
+    if (!used[i]) continue;
+    const r = find(i);
+    if (!groups.has(r)) groups.set(r, []);
+    groups.get(r)!.push(i);
+  }
+  return [...groups.values()];
+}
+
 /** The full LP, then an independent check of its answer on the region by the core's LPs. */
 async function solveFullLp(region: LinearRegion, spec: Spec, backend: LpBackend, prune: boolean) {
   const n = region.inputSize;
   const k = region.outputSize;
   const rows = prune ? region.supportRows(true) : { A: region.A, b: region.b };
-  const { lp, decode } = buildFullPatchLp(
-    { n, k, G: rows.A, h: rows.b, lower: region.box.lower, upper: region.box.upper, F: region.F, e: region.e },
-    spec,
-  );
-  const sol = await backend.solve(lp, 'full minimal-patch LP');
-  const { C, d } = decode(sol.x);
+  const Freg = region.F;
+  const ereg = region.e;
+  // Outputs that no spec row couples are independent problems: solve one (much smaller) LP per
+  // group; the norm is the largest group optimum. An output box over k outputs is k LPs, each
+  // about 1/k of the full one.
+  const C = new Float64Array(k * n);
+  const d = new Float64Array(k);
+  let optimum = 0;
+  for (const group of outputGroups(spec)) {
+    const rowsOf = [...Array(spec.q.length).keys()].filter((j) => group.some((i) => spec.P[j * k + i] !== 0));
+    const sub: Spec = {
+      outputs: group.length,
+      P: Float64Array.from(rowsOf.flatMap((j) => group.map((i) => spec.P[j * k + i]))),
+      q: Float64Array.from(rowsOf.map((j) => spec.q[j])),
+    };
+    const Fg = new Float64Array(group.length * n);
+    group.forEach((i, gi) => Fg.set(Freg.subarray(i * n, (i + 1) * n), gi * n));
+    const { lp, decode } = buildFullPatchLp(
+      { n, k: group.length, G: rows.A, h: rows.b, lower: region.box.lower, upper: region.box.upper, F: Fg, e: Float64Array.from(group.map((i) => ereg[i])) },
+      sub,
+    );
+    const part = decode((await backend.solve(lp, `full minimal-patch LP (outputs ${group.join(', ')})`)).x);
+    group.forEach((i, gi) => {
+      C.set(part.C.subarray(gi * n, (gi + 1) * n), i * n);
+      d[i] = part.d[gi];
+    });
+    optimum = Math.max(optimum, part.t);
+  }
+  const sol = { objective: optimum };
   // Certify: the spec holds on the region with the patch, and the patch's norm, by core LPs.
-  const F = region.F;
-  const e = region.e;
   let residual = -Infinity;
   for (let j = 0; j < spec.q.length; j++) {
     const c = new Float64Array(n);
@@ -447,12 +542,12 @@ async function solveFullLp(region: LinearRegion, spec: Spec, backend: LpBackend,
     for (let i = 0; i < k; i++) {
       const pji = spec.P[j * k + i];
       if (pji === 0) continue;
-      for (let cc = 0; cc < n; cc++) c[cc] += pji * (F[i * n + cc] + C[i * n + cc]);
-      constant += pji * (e[i] + d[i]);
+      for (let cc = 0; cc < n; cc++) c[cc] += pji * (Freg[i * n + cc] + C[i * n + cc]);
+      constant += pji * (ereg[i] + d[i]);
     }
     residual = Math.max(residual, region.maximize(c).upper + constant);
   }
-  const scale = 1 + Math.abs(sol.objective) + e.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
+  const scale = 1 + Math.abs(sol.objective) + ereg.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
   if (residual > 1e-7 * scale) {
     throw new LpError(`full minimal-patch LP: the patch from ${backend.name} violates the spec on the region by ${residual} (tolerance ${1e-7 * scale})`);
   }

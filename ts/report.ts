@@ -22,6 +22,8 @@ export interface RegionReport {
   minimalityProof: MinimalityProof;
   radius: number;
   lpMs: number;
+  /** With a union spec (non-convex Φ_out): the convex piece the region was repaired with. */
+  specPiece?: number;
 }
 
 export interface RepairReport {
@@ -81,6 +83,7 @@ export function buildReport(a: {
     minimalityProof: p.region.minimalityProof,
     radius: p.radius,
     lpMs: a.patchLpMs[i],
+    ...(p.region.specPiece !== undefined ? { specPiece: p.region.specPiece } : {}),
   }));
   const unfixed = a.fixed.flatMap((f, i) => (f ? [] : [i]));
   const buggyCount = a.buggy.filter(Boolean).length;

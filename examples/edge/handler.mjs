@@ -10,15 +10,16 @@
 // 200  multipart/form-data: "model" (the repaired network, see serializeRepaired) + "report" (JSON)
 // 422  application/json report: some point could not be fixed (no model)
 // 400  application/json { error, file, field }: bad input, nothing repaired
-import { InputError, ReluRepairError, init, parseModel, parsePoints, repair, repairedToJson } from 'relu-repair';
+import { InputError, ReluRepairError, float32BandError, init, parseModel, parsePoints, repair, repairedToOnnx } from 'relu-repair';
 
 /**
- * The one place that turns a repaired network into the response's model file.
- * TODO(issue 3, ONNX export): return { name: 'repaired.onnx', type: 'application/onnx', bytes }
- * from the ONNX writer once it is merged; until then the relu-repair JSON format.
+ * The one place that turns a repaired network into the response's model file: one standard ONNX
+ * graph (original + patch networks). float32 unless float32 cannot resolve the patch bands of
+ * this model (inputs far larger than the radii, as in HCAS), then float64 (ONNX DOUBLE).
  */
 export function serializeRepaired(network) {
-  return { name: 'repaired.json', type: 'application/json', bytes: new TextEncoder().encode(JSON.stringify(repairedToJson(network)) + '\n') };
+  const precision = float32BandError(network).some((e) => e > 1e-2) ? 'float64' : 'float32';
+  return { name: 'repaired.onnx', type: 'application/onnx', bytes: repairedToOnnx(network, { precision }), precision };
 }
 
 const json = (status, body) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });

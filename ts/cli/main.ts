@@ -10,21 +10,21 @@ import { networkToJson, repairedToJson } from '../formats/json.js';
 import { parsePoints } from '../formats/points.js';
 import { parseNnet } from '../formats/nnet.js';
 import { saveJson } from '../io.js';
-import type { LpBackend } from '../lp/backend.js';
-import { HighsBackend } from '../lp/highs.js';
+import { LP_NAMES, type LpName } from '../lp/select.js';
 import { type Box, type Network, expandBox } from '../network.js';
 import { type RepairResult, repair } from '../repair.js';
 import type { RepairReport } from '../report.js';
-import { parseSpecJson, type Spec } from '../spec.js';
+import { labelSpec, parseSpecJson, type Spec } from '../spec.js';
 import { VERSION } from '../version.js';
 import { init } from '../wasm/raw.js';
 import { ProgressBar } from './progress.js';
+import { type VnnlibJob, isVnnlibPath, parsePrecision, registerEval, saveNetworkFile, saveRegionProperties, saveRepairedFile, vnnlibJob } from './formats.js';
+import type { SpecUnion } from '../spec-union.js';
 import { repairArea } from '../area.js';
 import { type CertificateReport, certify } from '../certificate.js';
 import { parseAreaJson, type AreaFile } from '../formats/area.js';
 import { REPAIRED_FORMAT, repairedFromJson } from '../formats/json.js';
 import { RepairedNetwork } from '../repaired.js';
-import { labelSpec } from '../spec.js';
 import demoNnet from '../../test/fixtures/hcas/HCAS_rect_v6_pra1_tau05_25HU_3000.nnet';
 import demoPoints from '../../test/fixtures/hcas/buggy-points-pra1-tau05.json' with { type: 'json' };
 
@@ -63,9 +63,16 @@ interface RepairFlags {
   margin?: string;
   prune: boolean;
   lp?: string;
+  workers?: string;
   out: string;
   report?: string;
   quiet?: boolean;
+  // formats (issue 3)
+  property?: string;
+  onnxPrecision?: string;
+  outVnnlib?: string;
+  vnnlibTolerance?: string;
+  nnetNormalize?: boolean;
 }
 
 async function runRepair(flags: RepairFlags): Promise<number> {
@@ -73,25 +80,33 @@ async function runRepair(flags: RepairFlags): Promise<number> {
   if (flags.area !== undefined) return runAreaRepair(flags);
   if (flags.points === undefined) throw new UsageError('give --points FILE (point-wise repair) or --area FILE (area repair)', { field: '--points' });
   await init();
-  const net = await loadModel(flags.model);
+  const precision = parsePrecision(flags.onnxPrecision);
+  const net = await loadModel(flags.model, { normalize: flags.nnetNormalize });
   const pts = parsePoints(await readJsonFile(flags.points), net.inputSize, net.outputSize, flags.points);
-  let spec: Spec | undefined;
+  let spec: Spec | SpecUnion | undefined;
   let labels: number | number[] | undefined;
-  if (flags.spec !== undefined) spec = parseSpecJson(await readJsonFile(flags.spec), net.outputSize, flags.spec);
+  let vnn: VnnlibJob | undefined;
+  if (flags.spec !== undefined && isVnnlibPath(flags.spec)) {
+    const fallbackBox = flags.inputBox !== undefined ? await parseInputBox(flags.inputBox, net.inputSize) : (pts.inputBox ?? net.info.inputBox);
+    const margin = flags.margin !== undefined ? parseNumber(flags.margin, '--margin') : undefined;
+    vnn = await vnnlibJob(flags.spec, net, { property: flags.property, margin, fallbackBox });
+    spec = vnn.spec;
+    if (!flags.quiet) process.stderr.write(vnn.summary + '\n');
+  } else if (flags.spec !== undefined) spec = parseSpecJson(await readJsonFile(flags.spec), net.outputSize, flags.spec);
   else if (flags.label !== undefined) labels = parseNumber(flags.label, '--label');
   else if (pts.labels) labels = pts.labels;
   else throw new UsageError('no specification: pass --label K or --spec FILE, or give "targetLabel"/"labels" in the points file', { file: flags.points });
-  const inputBox = flags.inputBox !== undefined ? await parseInputBox(flags.inputBox, net.inputSize) : (pts.inputBox ?? net.info.inputBox);
+  const inputBox = vnn ? vnn.inputBox : flags.inputBox !== undefined ? await parseInputBox(flags.inputBox, net.inputSize) : (pts.inputBox ?? net.info.inputBox);
   if (!inputBox) {
     throw new UsageError(
       'no input domain: pass --input-box lo,hi (or a box.json), or give "inputBox" in the points file; the model declares no input range, and an unbounded region has no finite minimal patch',
       { field: '--input-box' },
     );
   }
-  const margin = flags.margin !== undefined ? parseNumber(flags.margin, '--margin') : undefined;
+  const margin = flags.margin !== undefined && !vnn ? parseNumber(flags.margin, '--margin') : undefined;
   const radius = flags.radius !== undefined ? parseNumber(flags.radius, '--radius') : undefined;
   const result = await withProgress(flags.quiet, (onProgress, signal) =>
-    repair(net, { points: pts.points, spec, labels, margin, inputBox, radius, prune: flags.prune ? 'auto' : false, lp: lpBackend(flags.lp), certify: flags.certify ? 'auto' : false, onProgress, signal }),
+    repair(net, { points: pts.points, spec, labels, margin, inputBox, inputSet: vnn?.inputSet, radius, prune: flags.prune ? 'auto' : false, lp: lpBackend(flags.lp), workers: parseWorkers(flags.workers), certify: flags.certify ? 'auto' : false, onProgress, signal }),
   );
   if (flags.report) await saveJson(flags.report, result.report);
   const r = result.report.result;
@@ -104,22 +119,36 @@ async function runRepair(flags: RepairFlags): Promise<number> {
     process.stderr.write(`relu-repair: the repaired network is not certified: ${certificateText(cert)}; no network written\n`);
     return EXIT_NOT_REPAIRED;
   }
-  await saveJson(flags.out, repairedToJson(result.network));
-  if (!flags.quiet) process.stderr.write(summary(result.report) + `\nwrote ${flags.out}${flags.report ? ` and ${flags.report}` : ''}\n`);
+  await saveRepairedFile(flags.out, result.network, { precision });
+  let vnnFiles: string[] = [];
+  if (flags.outVnnlib) {
+    const tol = flags.vnnlibTolerance !== undefined ? parseNumber(flags.vnnlibTolerance, '--vnnlib-tolerance') : undefined;
+    const specOf = (i: number) => spec ?? labelSpec(Array.isArray(labels) ? labels[i] : labels!, net.outputSize, { margin });
+    vnnFiles = await saveRegionProperties(flags.outVnnlib, result.network, result.report, specOf, tol);
+  }
+  if (!flags.quiet) process.stderr.write(summary(result.report) + `\nwrote ${[flags.out, ...(flags.report ? [flags.report] : []), ...vnnFiles].join(', ')}\n`);
   return EXIT_REPAIRED;
+}
+
+function parseWorkers(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new UsageError('must be an integer from 1 to 256', { field: '--workers', value: v });
+  return n;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Area repair and certificates (issue 4)
 
-/** Reads an area file: JSON (ts/formats/area.ts). */
-async function loadArea(path: string, inputs: number, outputs: number): Promise<AreaFile> {
-  if (path.toLowerCase().endsWith('.vnnlib')) {
-    throw new UsageError('VNN-LIB areas need the VNN-LIB reader (issue 3), which this build does not have; give the area as JSON ({"box": {"lower", "upper"}})', {
-      file: path,
-    });
+/** Reads an area file: JSON (ts/formats/area.ts), or a VNN-LIB property (its input set and safe set). */
+async function loadArea(path: string, net: Network, opts: { property?: string; margin?: string; quiet?: boolean }): Promise<{ area: AreaFile['area']; spec?: Spec | SpecUnion }> {
+  if (isVnnlibPath(path)) {
+    const margin = opts.margin !== undefined ? parseNumber(opts.margin, '--margin') : undefined;
+    const job = await vnnlibJob(path, net, { property: opts.property, margin, fallbackBox: net.info.inputBox });
+    if (!opts.quiet) process.stderr.write(job.summary + '\n');
+    return { area: { box: job.inputBox, inputSet: job.inputSet }, spec: job.spec };
   }
-  return parseAreaJson(await readJsonFile(path), inputs, outputs, path);
+  return parseAreaJson(await readJsonFile(path), net.inputSize, net.outputSize, path);
 }
 
 function parseCount(v: string | undefined, flag: string): number | undefined {
@@ -129,9 +158,12 @@ function parseCount(v: string | undefined, flag: string): number | undefined {
   return x;
 }
 
-async function specFromFlags(flags: { spec?: string; label?: string; margin?: string }, fromFile: Spec | undefined, outputs: number, source: string): Promise<Spec> {
+async function specFromFlags(flags: { spec?: string; label?: string; margin?: string }, fromFile: Spec | SpecUnion | undefined, outputs: number, source: string): Promise<Spec | SpecUnion> {
   if (flags.label !== undefined && flags.spec !== undefined) throw new UsageError('give --label or --spec, not both', { field: '--spec' });
   const margin = flags.margin !== undefined ? parseNumber(flags.margin, '--margin') : undefined;
+  if (flags.spec !== undefined && isVnnlibPath(flags.spec)) {
+    throw new UsageError('with an area, give a VNN-LIB property as --area (its input set is the area and its safe set the spec)', { file: flags.spec, field: '--spec' });
+  }
   if (flags.spec !== undefined) return parseSpecJson(await readJsonFile(flags.spec), outputs, flags.spec);
   if (flags.label !== undefined) return labelSpec(parseNumber(flags.label, '--label'), outputs, { margin, field: '--label' });
   if (fromFile) return fromFile;
@@ -150,8 +182,9 @@ async function runAreaRepair(flags: RepairFlags): Promise<number> {
   if (flags.points !== undefined) throw new UsageError('give --points or --area, not both', { field: '--area' });
   await init();
   const net = await loadModel(flags.model);
-  const file = await loadArea(flags.area!, net.inputSize, net.outputSize);
-  const spec = await specFromFlags(flags, file.spec, net.outputSize, flags.area!);
+  const file = await loadArea(flags.area!, net, flags);
+  // A VNN-LIB area brings its safe set (--margin already shrank it).
+  const spec = await specFromFlags(isVnnlibPath(flags.area!) ? { ...flags, margin: undefined } : flags, file.spec, net.outputSize, flags.area!);
   const radius = flags.radius !== undefined ? parseNumber(flags.radius, '--radius') : undefined;
   const maxRegions = parseCount(flags.maxRegions, '--max-regions');
   const result = await withProgress(flags.quiet, (onProgress, signal) =>
@@ -164,7 +197,7 @@ async function runAreaRepair(flags: RepairFlags): Promise<number> {
     process.stderr.write(`relu-repair: ${head}, but ${certificateText(result.report.certificate)}; no network written\n`);
     return EXIT_NOT_REPAIRED;
   }
-  await saveJson(flags.out, repairedToJson(result.network));
+  await saveRepairedFile(flags.out, result.network, { precision: parsePrecision(flags.onnxPrecision) });
   if (!flags.quiet) {
     const t = result.report.timingsMs;
     process.stderr.write(
@@ -177,6 +210,7 @@ async function runAreaRepair(flags: RepairFlags): Promise<number> {
 
 interface CertifyFlags {
   model: string;
+  property?: string;
   spec?: string;
   label?: string;
   margin?: string;
@@ -199,8 +233,9 @@ async function runCertify(flags: CertifyFlags): Promise<number> {
     network = new RepairedNetwork(net, [], net.info.inputBox);
   }
   const n = network.inputSize;
-  const file = flags.area !== undefined ? await loadArea(flags.area, n, network.outputSize) : undefined;
-  const spec = await specFromFlags(flags, file?.spec, network.outputSize, flags.area ?? flags.model);
+  const file = flags.area !== undefined ? await loadArea(flags.area, network.original, flags) : undefined;
+  const vnnArea = flags.area !== undefined && isVnnlibPath(flags.area);
+  const spec = await specFromFlags(vnnArea ? { ...flags, margin: undefined } : flags, file?.spec, network.outputSize, flags.area ?? flags.model);
   const maxRegions = parseCount(flags.maxRegions, '--max-regions');
   const report = await withProgress(flags.quiet, (onProgress, signal) =>
     certify(network, {
@@ -222,10 +257,10 @@ async function runCertify(flags: CertifyFlags): Promise<number> {
   return EXIT_NOT_REPAIRED;
 }
 
-function lpBackend(name: string | undefined): LpBackend | undefined {
-  if (name === undefined || name === 'glpk') return undefined;
-  if (name === 'highs') return new HighsBackend();
-  throw new UsageError('unknown LP backend (expected "glpk" or "highs")', { field: '--lp', value: name });
+function lpBackend(name: string | undefined): LpName | undefined {
+  if (name === undefined) return undefined;
+  if (!(LP_NAMES as readonly string[]).includes(name)) throw new UsageError(`unknown LP backend (expected ${LP_NAMES.join(' or ')})`, { field: '--lp', value: name });
+  return name as LpName;
 }
 
 function summary(rep: RepairReport): string {
@@ -315,21 +350,27 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('repair')
     .description('repair the linear region of every buggy point')
-    .requiredOption('--model <file>', 'network to repair (.nnet or relu-repair .json)')
+    .requiredOption('--model <file>', 'network to repair (.nnet, .onnx, relu-repair .json or TF.js model.json)')
     .option('--points <file>', 'buggy points (JSON: {points, targetLabel|labels, inputBox?} or [{input, label}])')
-    .option('--area <file>', 'area repair instead: every linear region in the area (JSON {box: {lower, upper}, A?, b?, targetLabel?})')
+    .option('--area <file>', 'area repair instead: every linear region in the area (JSON {box: {lower, upper}, A?, b?, targetLabel?}, or a VNN-LIB property)')
     .option('--max-regions <N>', 'area repair: stop with an error beyond N linear regions (default 100000)')
     .option('--no-certify', 'point-wise repair: skip the certificate of the finished network (on by default for <= 8 inputs)')
     .option('--label <K>', 'the label every point must get (label spec: output K is the argmax)')
-    .option('--spec <file>', 'output spec JSON: {"label": K, "margin"?: m} or {"P": [[...]], "q": [...]} (P y <= q)')
+    .option('--spec <file>', 'output spec JSON: {"label": K, "margin"?: m} or {"P": [[...]], "q": [...]} (P y <= q), or a VNN-LIB property (.vnnlib)')
     .option('--input-box <lo,hi|box.json>', 'input domain bounding the regions (default: the points file inputBox, then the model range)')
     .option('--radius <r>', 'largest locality radius in input units (default 1e-3 x the narrowest box side)')
     .option('--margin <m>', 'margin for label specs (default 0)')
     .option('--no-prune', 'keep redundant region rows in the supports')
     .option('--lp <backend>', 'LP backend for the full minimal-patch LP: glpk (default) or highs')
-    .requiredOption('--out <file>', 'repaired network (relu-repair JSON)')
+    .option('--workers <n>', 'solve the regions in n worker threads (same result as one thread)')
+    .requiredOption('--out <file>', 'repaired network (relu-repair JSON, or ONNX when the name ends in .onnx)')
     .option('--report <file>', 'repair report (JSON)')
     .option('--quiet', 'no summary or progress on stderr')
+    .option('--property <i>', 'VNN-LIB: which property (input set) of the file, when it has several')
+    .option('--onnx-precision <p>', 'ONNX output element type: float32 (default) or float64 (needed when float32 cannot resolve the locality radius)')
+    .option('--out-vnnlib <file>', 'also write the VNN-LIB property of each repaired region (for external verifiers)')
+    .option('--vnnlib-tolerance <t>', 'the written properties flag outputs violating the spec by at least t (default 1e-5)')
+    .option('--nnet-normalize', 'apply the .nnet header normalisation (inputs and outputs in raw units)')
     .action(async (flags: RepairFlags) => {
       code = await runRepair(flags);
     });
@@ -340,7 +381,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--spec <file>', 'output spec JSON: {"label": K, "margin"?: m} or {"P": [[...]], "q": [...]} (P y <= q)')
     .option('--label <K>', 'label spec: output K is the argmax')
     .option('--margin <m>', 'margin for --label (default 0)')
-    .option('--area <file>', 'certify every linear region of this area (JSON); default: the regions the patches repaired')
+    .option('--area <file>', 'certify every linear region of this area (JSON, or a VNN-LIB property: its input set and safe set); default: the regions the patches repaired')
+    .option('--property <i>', 'with a VNN-LIB area of several properties: which one (0-based)')
     .option('--max-regions <N>', 'stop with an error beyond N linear regions (default 100000)')
     .option('--exact', 'model every patch whose band reaches a region exactly (default: bound patches that only lower every spec row by 0)')
     .option('--report <file>', 'certificate report (JSON)')
@@ -358,13 +400,18 @@ export async function main(argv: string[]): Promise<number> {
     });
   program
     .command('export-model')
-    .description('convert a model to relu-repair JSON')
+    .description('convert a model: to relu-repair JSON, or by the output name to .onnx, .nnet or TF.js model.json')
     .requiredOption('--model <file>', 'input model')
-    .requiredOption('--out <file>', 'output JSON')
-    .action(async (o: { model: string; out: string }) => {
-      const net: Network = await loadModel(o.model);
-      await saveJson(o.out, networkToJson(net));
+    .requiredOption('--out <file>', 'output (.json, .onnx, .nnet, model.json)')
+    .option('--onnx-precision <p>', 'ONNX element type: float32 (default) or float64')
+    .option('--nnet-normalize', 'apply the .nnet header normalisation of the input model')
+    .action(async (o: { model: string; out: string; onnxPrecision?: string; nnetNormalize?: boolean }) => {
+      const net: Network = await loadModel(o.model, { normalize: o.nnetNormalize });
+      await saveNetworkFile(o.out, net, { precision: parsePrecision(o.onnxPrecision) });
     });
+  registerEval(program, (c) => {
+    code = c;
+  });
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;

@@ -7,6 +7,8 @@ import { InputError } from '../errors.js';
 export interface IdxArray {
   shape: number[];
   data: Float64Array;
+  /** Element type code (0x08 uint8, 0x09 int8, 0x0b int16, 0x0c int32, 0x0d float32, 0x0e float64). */
+  type: number;
 }
 
 /** gunzips when the bytes start with the gzip magic (DecompressionStream: Node, Deno, browsers). */
@@ -43,5 +45,5 @@ export function parseIdx(bytes: Uint8Array, file = 'data.idx'): IdxArray {
   if (start + count * t[0] > bytes.length) throw new InputError(`truncated IDX data: expected ${count * t[0]} bytes, found ${bytes.length - start}`, { file });
   const data = new Float64Array(count);
   for (let i = 0; i < count; i++) data[i] = t[1](start + i * t[0]);
-  return { shape, data };
+  return { shape, data, type };
 }

@@ -1,11 +1,20 @@
 /**
  * Loading models from bytes (any runtime) or from files (Node and Deno): the format follows the
- * file name — `.nnet`, `.json` (relu-repair network).
+ * file name — `.nnet`, `.onnx`, `.json` (relu-repair network, or a TF.js layers `model.json`,
+ * recognised by its content; its weight shards are read from next to it by `loadModel`).
  */
 import { InputError } from '../errors.js';
 import type { Network } from '../network.js';
 import { networkFromJson, REPAIRED_FORMAT } from './json.js';
-import { parseNnet } from './nnet.js';
+import { type NnetOptions, parseNnet } from './nnet.js';
+import { parseOnnx } from './onnx.js';
+import { isTfjsModelJson, parseTfjs, tfjsShardPaths } from './tfjs.js';
+
+/** Format-specific options of {@link parseModel} / {@link loadModel}. */
+export interface ModelLoadOptions extends NnetOptions {
+  /** ONNX: the graph output to import when there are several. */
+  output?: string;
+}
 
 export function parseJsonText(text: string, file: string): unknown {
   try {
@@ -16,18 +25,22 @@ export function parseJsonText(text: string, file: string): unknown {
 }
 
 /** Parses a model from its bytes; `name` picks the format by extension and names errors. */
-export function parseModel(name: string, bytes: Uint8Array): Network {
+export function parseModel(name: string, bytes: Uint8Array, opts: ModelLoadOptions = {}): Network {
   const lower = name.toLowerCase();
   const text = () => new TextDecoder('utf-8', { fatal: false }).decode(bytes);
-  if (lower.endsWith('.nnet')) return parseNnet(text(), name);
+  if (lower.endsWith('.nnet')) return parseNnet(text(), name, opts);
+  if (lower.endsWith('.onnx')) return parseOnnx(bytes, name, opts);
   if (lower.endsWith('.json')) {
     const doc = parseJsonText(text(), name);
+    if (isTfjsModelJson(doc)) {
+      throw new InputError('is a TF.js model.json: its weight shards are separate files; use loadModel(path) or parseTfjs(json, shards)', { file: name });
+    }
     if ((doc as { format?: unknown })?.format === REPAIRED_FORMAT) {
       throw new InputError('is a repaired network; load it with loadRepaired() (or `relu-repair certify`), not as a model to repair', { file: name });
     }
     return networkFromJson(doc, name);
   }
-  throw new InputError('unsupported model format: expected .nnet or .json', { file: name, value: name.slice(name.lastIndexOf('.')) });
+  throw new InputError('unsupported model format: expected .nnet, .onnx, .json or a TF.js model.json', { file: name, value: name.slice(name.lastIndexOf('.')) });
 }
 
 async function readFile(path: string): Promise<Uint8Array> {
@@ -39,9 +52,22 @@ async function readFile(path: string): Promise<Uint8Array> {
   }
 }
 
-/** Reads a model file (Node, Deno). */
-export async function loadModel(path: string): Promise<Network> {
-  return parseModel(path, await readFile(path));
+/** Reads a model file (Node, Deno); a TF.js model.json with its weight shards. */
+export async function loadModel(path: string, opts: ModelLoadOptions = {}): Promise<Network> {
+  const bytes = await readFile(path);
+  if (path.toLowerCase().endsWith('.json')) {
+    const doc = parseJsonText(new TextDecoder().decode(bytes), path);
+    if (isTfjsModelJson(doc)) {
+      const dir = path.includes('/') ? path.slice(0, path.lastIndexOf('/') + 1) : '';
+      const shards = new Map<string, Uint8Array>();
+      for (const p of tfjsShardPaths(doc, path)) {
+        if (p.includes('..') || p.startsWith('/') || /^[a-z]+:/i.test(p)) throw new InputError('weight shard paths must be relative file names next to model.json', { file: path, field: 'weightsManifest', value: p });
+        shards.set(p, await readFile(dir + p.replace(/^\.\//, '')));
+      }
+      return parseTfjs(doc, (p) => shards.get(p)!, path);
+    }
+  }
+  return parseModel(path, bytes, opts);
 }
 
 export async function readJsonFile(path: string): Promise<unknown> {

@@ -76,7 +76,14 @@ export class HighsBackend implements LpBackend {
     }
     try {
       model.options.set({ output_flag: false, presolve: 'off', solver: 'simplex' });
-      model.run();
+      try {
+        model.run();
+      } catch (e) {
+        // An abort inside HiGHS (e.g. out of wasm memory) kills its module instance: load a
+        // fresh one next time.
+        highsPromise = undefined;
+        throw new LpError(`${context}: highs failed (${(e as Error).message.split('\n')[0]}) on an LP of ${lp.numVars} variables, ${lp.rows.length} rows and ${nnz} non-zeros`, { cause: e });
+      }
       const status = model.getModelStatus();
       if (status !== h.constants.modelStatus.optimal) {
         const name = Object.entries(h.constants.modelStatus).find(([, v]) => v === status)?.[0] ?? 'unknown';
@@ -84,7 +91,11 @@ export class HighsBackend implements LpBackend {
       }
       return { objective: model.getObjectiveValue(), x: Float64Array.from(model.getSolution().colValue) };
     } finally {
-      model.dispose();
+      try {
+        model.dispose();
+      } catch {
+        /* the module aborted; nothing left to free */
+      }
     }
   }
 }

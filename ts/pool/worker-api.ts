@@ -1,10 +1,11 @@
 /**
  * The worker side of the pool: holds one core instance (from the main thread's compiled module,
- * so both sides run the same bits), the networks of running jobs, and a glpk.js backend; solves
+ * so both sides run the same bits), the networks of running jobs, and the LP backends by name; solves
  * one region per call with {@link solveRegion} and returns the patch with transferable buffers.
  */
 import * as Comlink from 'comlink/dist/esm/comlink.mjs';
-import { GlpkBackend } from '../lp/glpk.js';
+import type { LpBackend } from '../lp/backend.js';
+import { backendByName } from '../lp/select.js';
 import { Network, type DenseLayer, type NetworkInfo } from '../network.js';
 import { type RegionOutcome, type RegionTask, solveRegion } from '../repair.js';
 import { type Flavour, getCore, init } from '../wasm/raw.js';
@@ -20,7 +21,12 @@ function buffersOf(o: RegionOutcome): ArrayBuffer[] {
 
 export function createWorkerApi(hooks: { crash(): void }): WorkerApi {
   const networks = new Map<number, Network>();
-  const backend = new GlpkBackend();
+  const backends = new Map<string, LpBackend>();
+  const backendFor = (name = 'glpk'): LpBackend => {
+    let b = backends.get(name);
+    if (!b) backends.set(name, (b = backendByName(name)));
+    return b;
+  };
   return {
     async init(module: WebAssembly.Module, flavour: Flavour): Promise<Flavour> {
       await init({ wasm: module, flavour });
@@ -46,6 +52,7 @@ export function createWorkerApi(hooks: { crash(): void }): WorkerApi {
           hooks.crash();
           return new Promise<SolveReply>(() => {});
         }
+        const backend = backendFor(task.lp);
         const outcome = await solveRegion(net, task, backend);
         // The backend's name (with its version) as the one-thread report gives it: only once it ran.
         const lpName = outcome.patch?.region.minimalityProof === 'full-lp' ? backend.name : undefined;

@@ -15,7 +15,7 @@ const res = await handleRepair(form({ model, points }));
 const body = await res.formData();
 const modelFile = body.get('model');
 out.ok = { status: res.status, type: res.headers.get('content-type'), modelName: modelFile.name, reportFixed: JSON.parse(await body.get('report').text()).result.fixedPoints };
-out.model = await modelFile.text();
+out.model = Buffer.from(await modelFile.arrayBuffer()).toString('base64');
 
 const bad = (r) => r.then(async (x) => ({ status: x.status, body: await x.json() }));
 const text = readFileSync('hcas.nnet', 'utf8').split('\n');
