@@ -42,3 +42,4 @@ export { RepairPool, createPool, type PoolOptions, type PoolJobOptions, type Poo
 export { enumerateRegions, patternFromHex, defaultEps, RegionLimitError, type Area, type Enumeration, type EnumeratedRegion, type EnumerateOptions, type EnumerationProgress } from './enumerate.js';
 export { certify, certifyRegions, certifyItems, certifyWithRefinement, Certifier, type CertifyOptions, type CertificateReport, type RegionCertificate, type CertificationItem, type CertificationProgress, type Refinement } from './certificate.js';
 export { repairArea, type AreaRepairOptions, type AreaRepairReport, type AreaRepairResult, type AreaRegionReport, type AreaProgress } from './area.js';
+export { parseAreaJson, areaToJson, type AreaFile } from './formats/area.js';
