@@ -38,6 +38,9 @@ result.cases['worker-pool'] = {
   loadAverageBefore: os.loadavg()[0],
   ...JSON.parse(execFileSync(process.execPath, [join(here, 'pool.mjs')], { encoding: 'utf8', maxBuffer: 1 << 26 })),
 };
+// Area repair (issue 4): enumeration + repair + certificate must take under 1 s on HCAS tau20.
+result.cases['hcas-area'] = runCase('hcas-area', 'simd');
+result.cases['acas-shaped-area'] = runCase('acas-shaped-area', 'simd');
 mkdirSync(join(here, 'results'), { recursive: true });
 writeFileSync(join(here, 'results', 'latest.json'), JSON.stringify(result, null, 2) + '\n');
 process.stdout.write(JSON.stringify(result, null, 2) + '\n');

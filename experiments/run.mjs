@@ -309,7 +309,7 @@ async function hcasArea() {
   const sampleLabels = parseNpy(new Uint8Array(readFileSync(fixture('hcas/samples-pra1-tau20.y.npy')))).data;
   const boxX = hcasBoxSamples(10000, 0);
   const t0 = performance.now();
-  const res = await mod.repairArea(net, { box: area.box, labels: area.targetLabel });
+  const res = await mod.repairArea(net, { area: { box: area.box }, label: area.targetLabel });
   const ms = performance.now() - t0;
   const network = res.network;
   const cert = res.report.certificate ?? res.report.certificates;

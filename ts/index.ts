@@ -38,3 +38,8 @@ export { unionSpec, isSpecUnion, violationOf, intersectAny, type SpecUnion } fro
 export { accuracy, parseImages, parseLabels, type Dataset, type AccuracyResult, type Evaluator } from './eval.js';
 // runtime (issue 6): worker pool
 export { RepairPool, createPool, type PoolOptions, type PoolJobOptions, type PoolJobResult } from './pool/pool.js';
+// Area repair and certificates (issue 4)
+export { enumerateRegions, patternFromHex, defaultEps, RegionLimitError, type Area, type Enumeration, type EnumeratedRegion, type EnumerateOptions, type EnumerationProgress } from './enumerate.js';
+export { certify, certifyRegions, certifyItems, certifyWithRefinement, Certifier, type CertifyOptions, type CertificateReport, type RegionCertificate, type CertificationItem, type CertificationProgress, type Refinement } from './certificate.js';
+export { repairArea, type AreaRepairOptions, type AreaRepairReport, type AreaRepairResult, type AreaRegionReport, type AreaProgress } from './area.js';
+export { parseAreaJson, areaToJson, type AreaFile } from './formats/area.js';

@@ -106,13 +106,15 @@ export class LinearRegion {
     (this as { rowCount: number }).rowCount = info[2];
   }
 
-  /** The set of box inputs with activation pattern `pattern` (possibly empty). */
-  static ofPattern(net: Network, pattern: ArrayLike<number>, box: Box): LinearRegion {
+  /** The set of box inputs with activation pattern `pattern` (possibly empty), ∩ `inputSet` when given. */
+  static ofPattern(net: Network, pattern: ArrayLike<number>, box: Box, inputSet?: InputSet): LinearRegion {
     checkBox(box, net.inputSize);
     if (pattern.length !== net.hiddenCount) throw new InputError(`has ${pattern.length} entries, the network has ${net.hiddenCount} hidden neurons`, { field: 'pattern', value: pattern.length });
     const { core, handle: nh } = net.handle();
     const h = core.call('linear region', [pattern, box.lower, box.upper], ([pp, lo, hi]) => core.exports.rr_region_of_pattern(nh, pp, lo, hi));
-    return new LinearRegion(core, h, box);
+    const region = new LinearRegion(core, h, box);
+    if (inputSet) region.intersect(inputSet);
+    return region;
   }
 
   private live(): number {

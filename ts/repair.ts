@@ -4,6 +4,7 @@
  * patch network with a locality radius that keeps every other buggy point outside its band, and
  * assemble f̂ = f + Σ h_A.
  */
+import { type CertifyOptions, certifyWithRefinement } from './certificate.js';
 import { AbortError, InputError, LpError, RepairError, throwIfAborted } from './errors.js';
 import { GlpkBackend } from './lp/glpk.js';
 import { type LpName, backendByName } from './lp/select.js';
@@ -20,7 +21,7 @@ import { getCore, init } from './wasm/raw.js';
 import { type PoolJobResult, type RepairPool, solveInWorkers } from './pool/pool.js';
 
 export interface RepairProgress {
-  phase: 'regions' | 'assembly' | 'done';
+  phase: 'regions' | 'assembly' | 'certify' | 'done';
   /** Regions processed so far, and in all. */
   done: number;
   total: number;
@@ -65,6 +66,13 @@ export interface RepairOptions {
   lp?: LpBackend | LpName;
   /** Tolerance when counting a point as fixed: violation <= tolerance · (1 + max|y|). */
   tolerance?: number;
+  /**
+   * Certify the finished network on the linear region of every given point (METHOD.md §5; the
+   * report gets a `certificate` section). Default `auto`: on for inputs of dimension <= 8.
+   */
+  certify?: boolean | 'auto';
+  /** Certificate options (rtol, eps, maxPieces, boundHelpful) and radius refinement rounds (default 4). */
+  certificate?: Pick<CertifyOptions, 'rtol' | 'eps' | 'maxPieces' | 'boundHelpful'> & { refineRounds?: number };
   onProgress?: (e: RepairProgress) => void;
   signal?: AbortSignal;
   /**
@@ -209,6 +217,10 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
   });
 
   const patches: RegionPatch[] = [];
+  /** Per group: its spec and the index of its patch (none when the spec already held). */
+  const groupSpec: (Spec | SpecUnion)[] = [];
+  const groupPiece: (number | undefined)[] = [];
+  const groupPatch: (number | undefined)[] = [];
   const timings: RegionTiming[] = [];
   const patchLpMs: number[] = [];
   const skipped: { points: number[]; reason: string }[] = [];
@@ -243,6 +255,9 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
     const g = groups[gi];
     const outcome = pooled ? pooled.outcomes[gi] : await solveRegion(network, makeTask(g), backend);
     timings.push(outcome.timing);
+    groupSpec.push(intersectAny(g.points.map((i) => specs[i])));
+    groupPiece.push(outcome.patch?.region.specPiece);
+    groupPatch.push(outcome.patch ? patches.length : undefined);
     if (outcome.patch) {
       patches.push(outcome.patch);
       patchLpMs.push(outcome.timing.lpMs);
@@ -273,10 +288,30 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
   }
   // One box indicator for all patches, with the smallest patch radius (so that "r_A outside a
   // face" includes the box faces for every patch).
-  const boxGate = { lower: [...box.lower], upper: [...box.upper], radius: patches.reduce((r, p) => Math.min(r, p.radius), rMax) };
-  const repaired = new RepairedNetwork(network, patches, box, boxGate);
+  const boxGateOf = () => ({ lower: [...box.lower], upper: [...box.upper], radius: patches.reduce((r, p) => Math.min(r, p.radius), rMax) });
+  let repaired = new RepairedNetwork(network, patches, box, boxGateOf());
+  let assemblyMs = now() - ta;
+
+  // Certificate of the finished network on every point's region (and radius refinement).
+  const certifyOpt = opts.certify ?? 'auto';
+  const doCertify = certifyOpt === 'auto' ? n <= 8 : certifyOpt;
+  let certified: Awaited<ReturnType<typeof certifyWithRefinement>> | undefined;
+  const tc = now();
+  if (doCertify && groups.length > 0) {
+    progress('certify', groups.length);
+    const items = groups.map((g, gi) => ({ pattern: patterns[g.points[0]], spec: groupSpec[gi], ownPatch: groupPatch[gi], piece: groupPiece[gi] }));
+    certified = await certifyWithRefinement(() => new RepairedNetwork(network, patches, box, boxGateOf()), items, { box, inputSet: opts.inputSet }, {
+      ...opts.certificate,
+      rounds: opts.certificate?.refineRounds,
+      scope: 'regions',
+      signal: opts.signal,
+    });
+    repaired = certified.network;
+  }
+  const certifyMs = now() - tc;
+  const tb = now();
   const yRep = repaired.forwardFlat(flat, count);
-  const assemblyMs = now() - ta;
+  assemblyMs += now() - tb;
 
   const fixed: boolean[] = [];
   const buggy: boolean[] = [];
@@ -306,6 +341,17 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
     // Never hand back a network that fails its own check silently: the report says which points.
     report.notes.push('some points are not fixed; see result.unfixedPoints');
   }
+  if (certified) {
+    const { ms: _ms, ...certificate } = certified.certificate;
+    report.certificate = certificate;
+    report.refinement = certified.refinement;
+    report.timingsMs.certify = certifyMs;
+    report.regions.forEach((r, i) => (r.radius = patches[i].radius));
+    if (certified.refinement.rounds > 0) report.notes.push(`radius refinement: ${certified.refinement.shrunkPatches.length} patch radius(es) shrunk in ${certified.refinement.rounds} round(s)`);
+    if (certified.certificate.status !== 'certified') {
+      report.notes.push(`the certificate fails on ${certified.certificate.failedRegions.length} region(s); see certificate.failedRegions`);
+    }
+  }
   return { network: repaired, report };
 }
 
@@ -327,6 +373,8 @@ export interface RegionTask {
   prune: boolean;
   /** Largest locality radius (reduced later so that no buggy point is in another band). */
   radius: number;
+  /** The region's activation pattern (area repair): the region is built from it, not from `anchor`. */
+  activation?: ArrayLike<number>;
   /** Full-LP backend by name, for workers (the caller's thread passes its backend directly). */
   lp?: LpName;
 }
@@ -341,7 +389,9 @@ export interface RegionOutcome {
 export async function solveRegion(network: Network, task: RegionTask, backend: LpBackend): Promise<RegionOutcome> {
   if (isSpecUnion(task.spec)) return solveRegionUnion(network, task as RegionTask & { spec: SpecUnion }, backend);
   const ta = now();
-  const region = LinearRegion.ofPoint(network, task.anchor, task.box, task.inputSet);
+  const region = task.activation
+    ? LinearRegion.ofPattern(network, task.activation, task.box, task.inputSet)
+    : LinearRegion.ofPoint(network, task.anchor, task.box, task.inputSet);
   try {
     const tb = now();
     const cp = region.constantPatch(task.spec);

@@ -2,6 +2,7 @@
  * The repair report: JSON with stable keys (schemaVersion 1). Adding keys is allowed within a
  * schema version; renaming or removing one bumps it.
  */
+import type { CertificateReport, Refinement } from './certificate.js';
 import type { RegionPatch } from './patch.js';
 import type { MinimalityProof } from './region.js';
 import type { RegionTiming } from './repair.js';
@@ -42,7 +43,7 @@ export interface RepairReport {
   regions: RegionReport[];
   /** Regions that needed no patch (the spec already held on all of them). */
   unchangedRegions: { points: number[]; reason: string }[];
-  timingsMs: { total: number; regions: number; lp: number; assembly: number };
+  timingsMs: { total: number; regions: number; lp: number; assembly: number; certify?: number };
   tolerances: {
     /** A point counts as fixed when max_j(P_j y − q_j) <= fixed · (1 + max|y|). */
     fixed: number;
@@ -50,6 +51,10 @@ export interface RepairReport {
     minimality: number;
   };
   notes: string[];
+  /** Certificate of the finished network on every point's linear region (when `certify` is on). */
+  certificate?: CertificateReport;
+  /** Radius refinement done because of failed certificates. */
+  refinement?: Refinement;
 }
 
 export function buildReport(a: {

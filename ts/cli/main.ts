@@ -20,6 +20,11 @@ import { init } from '../wasm/raw.js';
 import { ProgressBar } from './progress.js';
 import { type VnnlibJob, isVnnlibPath, parsePrecision, registerEval, saveNetworkFile, saveRegionProperties, saveRepairedFile, vnnlibJob } from './formats.js';
 import type { SpecUnion } from '../spec-union.js';
+import { repairArea } from '../area.js';
+import { type CertificateReport, certify } from '../certificate.js';
+import { parseAreaJson, type AreaFile } from '../formats/area.js';
+import { REPAIRED_FORMAT, repairedFromJson } from '../formats/json.js';
+import { RepairedNetwork } from '../repaired.js';
 import demoNnet from '../../test/fixtures/hcas/HCAS_rect_v6_pra1_tau05_25HU_3000.nnet';
 import demoPoints from '../../test/fixtures/hcas/buggy-points-pra1-tau05.json' with { type: 'json' };
 
@@ -47,7 +52,10 @@ async function parseInputBox(arg: string, dim: number): Promise<Box> {
 
 interface RepairFlags {
   model: string;
-  points: string;
+  points?: string;
+  area?: string;
+  maxRegions?: string;
+  certify: boolean;
   label?: string;
   spec?: string;
   inputBox?: string;
@@ -69,6 +77,8 @@ interface RepairFlags {
 
 async function runRepair(flags: RepairFlags): Promise<number> {
   if (flags.label !== undefined && flags.spec !== undefined) throw new UsageError('give --label or --spec, not both', { field: '--spec' });
+  if (flags.area !== undefined) return runAreaRepair(flags);
+  if (flags.points === undefined) throw new UsageError('give --points FILE (point-wise repair) or --area FILE (area repair)', { field: '--points' });
   await init();
   const precision = parsePrecision(flags.onnxPrecision);
   const net = await loadModel(flags.model, { normalize: flags.nnetNormalize });
@@ -96,12 +106,17 @@ async function runRepair(flags: RepairFlags): Promise<number> {
   const margin = flags.margin !== undefined && !vnn ? parseNumber(flags.margin, '--margin') : undefined;
   const radius = flags.radius !== undefined ? parseNumber(flags.radius, '--radius') : undefined;
   const result = await withProgress(flags.quiet, (onProgress, signal) =>
-    repair(net, { points: pts.points, spec, labels, margin, inputBox, inputSet: vnn?.inputSet, radius, prune: flags.prune ? 'auto' : false, lp: lpBackend(flags.lp), workers: parseWorkers(flags.workers), onProgress, signal }),
+    repair(net, { points: pts.points, spec, labels, margin, inputBox, inputSet: vnn?.inputSet, radius, prune: flags.prune ? 'auto' : false, lp: lpBackend(flags.lp), workers: parseWorkers(flags.workers), certify: flags.certify ? 'auto' : false, onProgress, signal }),
   );
   if (flags.report) await saveJson(flags.report, result.report);
   const r = result.report.result;
   if (r.status === 'failed') {
     process.stderr.write(`relu-repair: could not repair: ${r.unfixedPoints.length} point(s) still violate the spec (${r.unfixedPoints.slice(0, 10).join(', ')}); no network written\n`);
+    return EXIT_NOT_REPAIRED;
+  }
+  const cert = result.report.certificate;
+  if (cert && cert.status !== 'certified') {
+    process.stderr.write(`relu-repair: the repaired network is not certified: ${certificateText(cert)}; no network written\n`);
     return EXIT_NOT_REPAIRED;
   }
   await saveRepairedFile(flags.out, result.network, { precision });
@@ -120,6 +135,126 @@ function parseWorkers(v: string | undefined): number | undefined {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 256) throw new UsageError('must be an integer from 1 to 256', { field: '--workers', value: v });
   return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Area repair and certificates (issue 4)
+
+/** Reads an area file: JSON (ts/formats/area.ts), or a VNN-LIB property (its input set and safe set). */
+async function loadArea(path: string, net: Network, opts: { property?: string; margin?: string; quiet?: boolean }): Promise<{ area: AreaFile['area']; spec?: Spec | SpecUnion }> {
+  if (isVnnlibPath(path)) {
+    const margin = opts.margin !== undefined ? parseNumber(opts.margin, '--margin') : undefined;
+    const job = await vnnlibJob(path, net, { property: opts.property, margin, fallbackBox: net.info.inputBox });
+    if (!opts.quiet) process.stderr.write(job.summary + '\n');
+    return { area: { box: job.inputBox, inputSet: job.inputSet }, spec: job.spec };
+  }
+  return parseAreaJson(await readJsonFile(path), net.inputSize, net.outputSize, path);
+}
+
+function parseCount(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (v.trim() === '' || !Number.isInteger(x) || x < 1) throw new UsageError('must be a whole number >= 1', { field: flag, value: v });
+  return x;
+}
+
+async function specFromFlags(flags: { spec?: string; label?: string; margin?: string }, fromFile: Spec | SpecUnion | undefined, outputs: number, source: string): Promise<Spec | SpecUnion> {
+  if (flags.label !== undefined && flags.spec !== undefined) throw new UsageError('give --label or --spec, not both', { field: '--spec' });
+  const margin = flags.margin !== undefined ? parseNumber(flags.margin, '--margin') : undefined;
+  if (flags.spec !== undefined && isVnnlibPath(flags.spec)) {
+    throw new UsageError('with an area, give a VNN-LIB property as --area (its input set is the area and its safe set the spec)', { file: flags.spec, field: '--spec' });
+  }
+  if (flags.spec !== undefined) return parseSpecJson(await readJsonFile(flags.spec), outputs, flags.spec);
+  if (flags.label !== undefined) return labelSpec(parseNumber(flags.label, '--label'), outputs, { margin, field: '--label' });
+  if (fromFile) return fromFile;
+  throw new UsageError(`no specification: pass --label K or --spec FILE, or give "targetLabel" or "spec" in ${source}`, { field: '--spec' });
+}
+
+function certificateText(c: CertificateReport): string {
+  if (c.status === 'certified') {
+    return `${c.certifiedRegions}/${c.regions} regions certified (largest proven bound ${fmt(c.maxViolation)}, tolerance <= ${fmt(c.tolerance.largestAbsolute)}, ${c.pieces} pieces)`;
+  }
+  const found = c.largestViolationFound === null ? 'no violating point found (the bounds do not close)' : `largest violation found ${fmt(c.largestViolationFound)}`;
+  return `${c.failedRegions.length} of ${c.regions} regions not certified (largest proven bound ${fmt(c.maxViolation)} > tolerance; ${found})`;
+}
+
+async function runAreaRepair(flags: RepairFlags): Promise<number> {
+  if (flags.points !== undefined) throw new UsageError('give --points or --area, not both', { field: '--area' });
+  await init();
+  const net = await loadModel(flags.model);
+  const file = await loadArea(flags.area!, net, flags);
+  // A VNN-LIB area brings its safe set (--margin already shrank it).
+  const spec = await specFromFlags(isVnnlibPath(flags.area!) ? { ...flags, margin: undefined } : flags, file.spec, net.outputSize, flags.area!);
+  const radius = flags.radius !== undefined ? parseNumber(flags.radius, '--radius') : undefined;
+  const maxRegions = parseCount(flags.maxRegions, '--max-regions');
+  const result = await withProgress(flags.quiet, (onProgress, signal) =>
+    repairArea(net, { area: file.area, spec, radius, prune: flags.prune ? 'auto' : false, lp: lpBackend(flags.lp), enumerate: { maxRegions }, onProgress, signal }),
+  );
+  if (flags.report) await saveJson(flags.report, result.report);
+  const r = result.report.result;
+  const head = `${r.regions} linear regions in the area, ${r.buggyRegions} violated the spec and were repaired`;
+  if (r.status === 'not-certified') {
+    process.stderr.write(`relu-repair: ${head}, but ${certificateText(result.report.certificate)}; no network written\n`);
+    return EXIT_NOT_REPAIRED;
+  }
+  await saveRepairedFile(flags.out, result.network, { precision: parsePrecision(flags.onnxPrecision) });
+  if (!flags.quiet) {
+    const t = result.report.timingsMs;
+    process.stderr.write(
+      `${head} (max patch norm ${fmt(r.maxPatchNorm)}); ${certificateText(result.report.certificate)}; ` +
+        `${t.total.toFixed(1)} ms (enumeration ${t.enumerate.toFixed(1)}, repair ${t.repair.toFixed(1)}, certificate ${t.certify.toFixed(1)})\nwrote ${flags.out}${flags.report ? ` and ${flags.report}` : ''}\n`,
+    );
+  }
+  return EXIT_REPAIRED;
+}
+
+interface CertifyFlags {
+  model: string;
+  property?: string;
+  spec?: string;
+  label?: string;
+  margin?: string;
+  area?: string;
+  maxRegions?: string;
+  exact?: boolean;
+  report?: string;
+  quiet?: boolean;
+}
+
+async function runCertify(flags: CertifyFlags): Promise<number> {
+  await init();
+  // A repaired network (relu-repair JSON), or a plain model certified as it is (with --area).
+  let network: RepairedNetwork;
+  const text = flags.model.toLowerCase().endsWith('.json') ? ((await readJsonFile(flags.model)) as { format?: unknown }) : undefined;
+  if (text?.format === REPAIRED_FORMAT) network = repairedFromJson(text, flags.model);
+  else {
+    const net = await loadModel(flags.model);
+    if (flags.area === undefined) throw new UsageError('is not a repaired network (relu-repair JSON); pass --area to certify a plain model on an area', { file: flags.model });
+    network = new RepairedNetwork(net, [], net.info.inputBox);
+  }
+  const n = network.inputSize;
+  const file = flags.area !== undefined ? await loadArea(flags.area, network.original, flags) : undefined;
+  const vnnArea = flags.area !== undefined && isVnnlibPath(flags.area);
+  const spec = await specFromFlags(vnnArea ? { ...flags, margin: undefined } : flags, file?.spec, network.outputSize, flags.area ?? flags.model);
+  const maxRegions = parseCount(flags.maxRegions, '--max-regions');
+  const report = await withProgress(flags.quiet, (onProgress, signal) =>
+    certify(network, {
+      spec,
+      area: file?.area,
+      enumerate: { maxRegions },
+      boundHelpful: !flags.exact,
+      signal,
+      onProgress: (e) => onProgress({ done: e.done, total: e.total, phase: e.phase }),
+    }),
+  );
+  if (flags.report) await saveJson(flags.report, report);
+  const scope = report.scope === 'area' ? `every linear region of the area (${flags.area})` : 'the regions its patches repaired';
+  if (report.status === 'certified') {
+    if (!flags.quiet) process.stderr.write(`certified on ${scope}: ${certificateText(report)}; ${(report.ms ?? 0).toFixed(1)} ms\n`);
+    return EXIT_REPAIRED;
+  }
+  process.stderr.write(`relu-repair: NOT certified on ${scope}: ${certificateText(report)}\n`);
+  return EXIT_NOT_REPAIRED;
 }
 
 function lpBackend(name: string | undefined): LpName | undefined {
@@ -197,6 +332,7 @@ async function runDemo(opts: { out?: string; report?: string }): Promise<number>
   lines.push(`Every patch is the minimal affine patch on its whole region (norm = lower bound), and the network is unchanged`);
   lines.push(`bit for bit farther than each patch's radius (largest ${fmt(Math.max(...report.regions.map((g) => g.radius)))}) from its region.`);
   lines.push(`Time: ${report.timingsMs.total.toFixed(1)} ms in all, ${perPoint.toFixed(3)} ms per point (wasm ${report.tool.wasm}; region LPs in the core simplex).`);
+  if (report.certificate) lines.push(`Certificate of the finished network: ${certificateText(report.certificate)}.`);
   process.stdout.write(lines.join('\n') + '\n');
   if (opts.out) await saveJson(opts.out, repairedToJson(result.network));
   if (opts.report) await saveJson(opts.report, report);
@@ -215,7 +351,10 @@ export async function main(argv: string[]): Promise<number> {
     .command('repair')
     .description('repair the linear region of every buggy point')
     .requiredOption('--model <file>', 'network to repair (.nnet, .onnx, relu-repair .json or TF.js model.json)')
-    .requiredOption('--points <file>', 'buggy points (JSON: {points, targetLabel|labels, inputBox?} or [{input, label}])')
+    .option('--points <file>', 'buggy points (JSON: {points, targetLabel|labels, inputBox?} or [{input, label}])')
+    .option('--area <file>', 'area repair instead: every linear region in the area (JSON {box: {lower, upper}, A?, b?, targetLabel?}, or a VNN-LIB property)')
+    .option('--max-regions <N>', 'area repair: stop with an error beyond N linear regions (default 100000)')
+    .option('--no-certify', 'point-wise repair: skip the certificate of the finished network (on by default for <= 8 inputs)')
     .option('--label <K>', 'the label every point must get (label spec: output K is the argmax)')
     .option('--spec <file>', 'output spec JSON: {"label": K, "margin"?: m} or {"P": [[...]], "q": [...]} (P y <= q), or a VNN-LIB property (.vnnlib)')
     .option('--input-box <lo,hi|box.json>', 'input domain bounding the regions (default: the points file inputBox, then the model range)')
@@ -234,6 +373,22 @@ export async function main(argv: string[]): Promise<number> {
     .option('--nnet-normalize', 'apply the .nnet header normalisation (inputs and outputs in raw units)')
     .action(async (flags: RepairFlags) => {
       code = await runRepair(flags);
+    });
+  program
+    .command('certify')
+    .description('prove a spec on a repaired network, region by region (exit 0 certified, 1 not certified, 2 bad input)')
+    .requiredOption('--model <file>', 'repaired network (relu-repair JSON), or a plain model with --area')
+    .option('--spec <file>', 'output spec JSON: {"label": K, "margin"?: m} or {"P": [[...]], "q": [...]} (P y <= q)')
+    .option('--label <K>', 'label spec: output K is the argmax')
+    .option('--margin <m>', 'margin for --label (default 0)')
+    .option('--area <file>', 'certify every linear region of this area (JSON, or a VNN-LIB property: its input set and safe set); default: the regions the patches repaired')
+    .option('--property <i>', 'with a VNN-LIB area of several properties: which one (0-based)')
+    .option('--max-regions <N>', 'stop with an error beyond N linear regions (default 100000)')
+    .option('--exact', 'model every patch whose band reaches a region exactly (default: bound patches that only lower every spec row by 0)')
+    .option('--report <file>', 'certificate report (JSON)')
+    .option('--quiet', 'no summary or progress on stderr')
+    .action(async (flags: CertifyFlags) => {
+      code = await runCertify(flags);
     });
   program
     .command('demo')

@@ -40,6 +40,12 @@ export interface RawExports {
   rr_repaired_set_box_gate(h: number, lo: number, hi: number, radius: number): number;
   rr_repaired_forward(h: number, xs: number, n: number, out: number): number;
   rr_repaired_supports(h: number, xs: number, n: number, out: number): number;
+  // Area repair (issue 4): region enumeration and certificates
+  rr_enum_new(net: number, lo: number, hi: number, a: number, b: number, m: number, opts: number): number;
+  rr_enum_step(h: number, maxLps: number, out: number): number;
+  rr_enum_read(h: number, what: number, from: number, out: number): number;
+  rr_certifier_new(rep: number, lo: number, hi: number, a: number, b: number, m: number, p: number, q: number, rows: number, opts: number): number;
+  rr_certifier_region(h: number, pattern: number, out: number): number;
 }
 
 /** Smallest module that uses a v128 instruction (i32.const 0; i8x16.splat): validates iff SIMD. */

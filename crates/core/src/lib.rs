@@ -3,6 +3,8 @@
 //! Knows nothing about JavaScript or WebAssembly; `relu-repair-wasm` translates.
 //! See `docs/METHOD.md` of the project for the mathematics.
 
+pub mod certificate;
+pub mod enumerate;
 pub mod error;
 pub mod linalg;
 pub mod lp;
@@ -11,6 +13,8 @@ pub mod patch;
 pub mod region;
 pub mod repaired;
 
+pub use certificate::{band_box, certify_region, certify_region_with, CertifyOptions, RegionCertificate};
+pub use enumerate::{EnumerateOptions, Explorer, RegionEnumerator, ReluProgram, Step};
 pub use error::{Error, Result};
 pub use lp::{LpSolution, Polytope, Simplex};
 pub use network::{Layer, Network};

@@ -14,6 +14,7 @@ use std::cell::RefCell;
 use relu_repair_core::patch::slack_excess;
 use relu_repair_core::patch::{minimal_patch_with, BoxGate};
 use relu_repair_core::{Error, Layer, LinearRegion, Network, PatchNetwork, Proof, RepairedNetwork, Simplex, Spec};
+use relu_repair_core::{band_box, certify_region_with, CertifyOptions, EnumerateOptions, RegionEnumerator, Step};
 
 const OK: i32 = 0;
 const INVALID: i32 = -1;
@@ -30,6 +31,9 @@ enum Obj {
     Net(Network),
     Region(Box<RegionState>),
     Repaired(RepairedNetwork),
+    // Area repair (issue 4)
+    Enumerator(Box<RegionEnumerator>),
+    Certifier(Box<CertifierState>),
 }
 
 thread_local! {
@@ -582,6 +586,189 @@ pub extern "C" fn rr_repaired_supports(h: i32, xs: *const f64, n: usize, out: *m
     })
 }
 
+// ---------------------------------------------------------------------------------------------
+// Area repair (issue 4): region enumeration and certificates
+
+fn read_opts(p: *const f64, len: usize) -> Vec<f64> {
+    slice(p, len).to_vec()
+}
+
+fn count_opt(v: f64, what: &str) -> Result<usize, Error> {
+    if v.is_finite() && v >= 1.0 && v <= 1e15 && v == v.floor() {
+        Ok(v as usize)
+    } else {
+        Err(Error::Invalid(format!("{} must be a whole number >= 1 (got {})", what, v)))
+    }
+}
+
+/// Every linear region of network `net` in the box [lower, upper] ∩ {x : A x <= b} (m rows,
+/// m = 0 for the box alone). opts = [eps, min_radius, max_regions]. Returns a handle; the work
+/// happens in `rr_enum_step`.
+#[no_mangle]
+pub extern "C" fn rr_enum_new(net: i32, lower: *const f64, upper: *const f64, a: *const f64, b: *const f64, m: usize, opts: *const f64) -> i32 {
+    let o = read_opts(opts, 3);
+    let r = with_network(net, |n| {
+        let k = n.n_in();
+        let max_regions = count_opt(o[2], "enumeration: the region limit")?;
+        RegionEnumerator::new(n, slice(lower, k), slice(upper, k), slice(a, m * k), slice(b, m), EnumerateOptions { eps: o[0], min_radius: o[1], max_regions })
+    });
+    match r {
+        Some(Ok(en)) => store(Obj::Enumerator(Box::new(en))),
+        Some(Err(e)) => fail(e),
+        None => bad_handle(net, "network"),
+    }
+}
+
+fn with_enumerator<F: FnOnce(&mut RegionEnumerator) -> i32>(h: i32, f: F) -> i32 {
+    with_obj(h, |o| match o {
+        Obj::Enumerator(e) => f(e),
+        _ => bad_handle(h, "region enumerator"),
+    })
+    .unwrap_or_else(|| bad_handle(h, "region enumerator"))
+}
+
+/// Runs the enumeration for about `max_lps` LPs. out = [state (0 more, 1 done, 2 region limit
+/// reached), regions, pending cells, LPs, explored share, thin cells dropped, empty cells, hidden].
+#[no_mangle]
+pub extern "C" fn rr_enum_step(h: i32, max_lps: usize, out: *mut f64) -> i32 {
+    with_enumerator(h, |en| match en.step(max_lps) {
+        Ok(s) => {
+            let state = match s {
+                Step::More => 0.0,
+                Step::Done => 1.0,
+                Step::Limit => 2.0,
+            };
+            write_out(out, &[state, en.count() as f64, en.pending() as f64, en.lps() as f64, en.progress(), en.thin as f64, en.empty() as f64, en.hidden() as f64]);
+            OK
+        }
+        Err(e) => fail(e),
+    })
+}
+
+/// Copies the regions found so far from region `from` on: 0 patterns (hidden per region, 0/1),
+/// 1 Chebyshev centres (n_in per region), 2 Chebyshev radii.
+#[no_mangle]
+pub extern "C" fn rr_enum_read(h: i32, what: i32, from: usize, out: *mut f64) -> i32 {
+    with_enumerator(h, |en| {
+        let from = from.min(en.count());
+        let (hid, n) = (en.hidden(), en.centres.len() / en.count().max(1));
+        let v: Vec<f64> = match what {
+            0 => en.patterns[from * hid..].iter().map(|&b| b as f64).collect(),
+            1 => en.centres[from * n..].to_vec(),
+            2 => en.radii[from..].to_vec(),
+            _ => {
+                set_message(format!("enumeration: unknown field {}", what));
+                return INVALID;
+            }
+        };
+        write_out(out, &v);
+        OK
+    })
+}
+
+struct CertifierState {
+    rep: RepairedNetwork,
+    spec: Spec,
+    lower: Vec<f64>,
+    upper: Vec<f64>,
+    set_a: Vec<f64>,
+    set_b: Vec<f64>,
+    opts: CertifyOptions,
+    /// Bounding boxes of the patch bands, computed at the first region.
+    bands: Option<Vec<Option<(Vec<f64>, Vec<f64>)>>>,
+}
+
+/// A certifier for the repaired network `rep` (copied), Φ_out = {P y <= q} (rows), regions taken
+/// in the box [lower, upper] ∩ {x : A x <= b} (m rows). opts = [rtol, eps, max_pieces,
+/// bound_helpful (0/1)].
+#[no_mangle]
+pub extern "C" fn rr_certifier_new(rep: i32, lower: *const f64, upper: *const f64, a: *const f64, b: *const f64, m: usize, p: *const f64, q: *const f64, rows: usize, opts: *const f64) -> i32 {
+    let o = read_opts(opts, 4);
+    let r = with_obj(rep, |obj| match obj {
+        Obj::Repaired(r) => Some(r.clone()),
+        _ => None,
+    })
+    .flatten();
+    let rep_net = match r {
+        Some(r) => r,
+        None => return bad_handle(rep, "repaired network"),
+    };
+    let (n, k) = (rep_net.original.n_in(), rep_net.original.n_out());
+    let built = (|| -> Result<CertifierState, Error> {
+        let spec = Spec::new(k, slice(p, rows * k).to_vec(), slice(q, rows).to_vec())?;
+        let max_pieces = count_opt(o[2], "certificate: the piece limit")?;
+        Ok(CertifierState {
+            rep: rep_net,
+            spec,
+            lower: slice(lower, n).to_vec(),
+            upper: slice(upper, n).to_vec(),
+            set_a: slice(a, m * n).to_vec(),
+            set_b: slice(b, m).to_vec(),
+            opts: CertifyOptions { rtol: o[0], eps: o[1], max_pieces, bound_helpful: o[3] != 0.0 },
+            bands: None,
+        })
+    })();
+    match built {
+        Ok(c) => store(Obj::Certifier(Box::new(c))),
+        Err(e) => fail(e),
+    }
+}
+
+/// Certifies the region of `pattern` (one f64 0/1 per hidden neuron). out = [certified (0/1),
+/// max violation bound, tolerance, pieces, empty pieces, LPs, worst spec row, witness value,
+/// error budget, exactly modelled patches, relevant patches P, witness (n_in), patch indices (P)];
+/// size it 11 + n_in + number of patches.
+#[no_mangle]
+pub extern "C" fn rr_certifier_region(h: i32, pattern: *const f64, out: *mut f64) -> i32 {
+    with_obj(h, |o| match o {
+        Obj::Certifier(c) => {
+            if c.bands.is_none() {
+                let boxes: Result<Vec<_>, Error> = c.rep.patches.iter().map(|p| band_box(p, &c.lower, &c.upper)).collect();
+                match boxes {
+                    Ok(b) => c.bands = Some(b),
+                    Err(e) => return fail(e),
+                }
+            }
+            let net = &c.rep.original;
+            let pat: Vec<u8> = slice(pattern, net.hidden_count()).iter().map(|&v| if v != 0.0 { 1 } else { 0 }).collect();
+            let result = LinearRegion::of_pattern(net, pat, &c.lower, &c.upper).and_then(|mut region| {
+                if !c.set_b.is_empty() {
+                    region.intersect(&c.set_a, &c.set_b)?;
+                }
+                certify_region_with(&region, &c.rep.patches, c.rep.box_gate.as_ref(), c.bands.as_deref().unwrap_or(&[]), &c.spec, &c.opts)
+            });
+            match result {
+                Ok(cert) => {
+                    let mut v = vec![
+                        if cert.certified { 1.0 } else { 0.0 },
+                        cert.max_violation,
+                        cert.tolerance,
+                        cert.pieces as f64,
+                        cert.empty_pieces as f64,
+                        cert.lps as f64,
+                        cert.worst_row as f64,
+                        cert.witness_value,
+                        cert.error_budget,
+                        cert.exact_patches as f64,
+                        cert.patches.len() as f64,
+                    ];
+                    if cert.witness.len() == net.n_in() {
+                        v.extend_from_slice(&cert.witness);
+                    } else {
+                        v.extend(std::iter::repeat(f64::NAN).take(net.n_in()));
+                    }
+                    v.extend(cert.patches.iter().map(|&i| i as f64));
+                    write_out(out, &v);
+                    OK
+                }
+                Err(e) => fail(e),
+            }
+        }
+        _ => bad_handle(h, "certifier"),
+    })
+    .unwrap_or_else(|| bad_handle(h, "certifier"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -639,5 +826,52 @@ mod tests {
         assert_eq!(rr_network_info(12345, out.as_mut_ptr()), BAD_HANDLE);
         assert_eq!(rr_version(), OK);
         assert!(msg().starts_with("{\"core\":"));
+    }
+
+    #[test]
+    fn enumeration_and_certificates_through_the_abi() {
+        // y = (relu(x0), relu(-x0)) on [-1, 1]: two regions; label 0 wins only where x0 >= 0.
+        let desc = [2.0, 1.0, 2.0, 1.0, 2.0, 2.0, 0.0, 1.0, -1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
+        let net = rr_network_new(desc.as_ptr(), desc.len());
+        assert!(net > 0, "{}", msg());
+        let (lo, hi) = ([-1.0], [1.0]);
+        let opts = [1e-9, 1e-9, 10.0];
+        let en = rr_enum_new(net, lo.as_ptr(), hi.as_ptr(), [].as_ptr(), [].as_ptr(), 0, opts.as_ptr());
+        assert!(en > 0, "{}", msg());
+        let mut st = [0.0; 8];
+        assert_eq!(rr_enum_step(en, 1000, st.as_mut_ptr()), OK, "{}", msg());
+        assert_eq!(st[0], 1.0);
+        assert_eq!(st[1], 2.0);
+        let mut pats = [0.0; 4];
+        assert_eq!(rr_enum_read(en, 0, 0, pats.as_mut_ptr()), OK);
+        let mut centres = [0.0; 2];
+        assert_eq!(rr_enum_read(en, 1, 0, centres.as_mut_ptr()), OK);
+        let mut last = [0.0; 1];
+        assert_eq!(rr_enum_read(en, 2, 1, last.as_mut_ptr()), OK);
+        assert!((last[0] - 0.5).abs() < 1e-9, "radius of the second region {}", last[0]);
+        for r in 0..2 {
+            assert_eq!(pats[2 * r], if centres[r] >= 0.0 { 1.0 } else { 0.0 });
+        }
+        let bad = [1e-9, 1e-9, 0.5];
+        assert_eq!(rr_enum_new(net, lo.as_ptr(), hi.as_ptr(), [].as_ptr(), [].as_ptr(), 0, bad.as_ptr()), INVALID);
+        assert!(msg().contains("region limit"), "{}", msg());
+        // Unrepaired network, spec y1 - y0 <= 0: certified on the x0 >= 0 region only.
+        let rep = rr_repaired_new(net);
+        let (p, q) = ([-1.0, 1.0], [0.0]);
+        let copts = [1e-9, 0.0, 1000.0, 1.0];
+        let cert = rr_certifier_new(rep, lo.as_ptr(), hi.as_ptr(), [].as_ptr(), [].as_ptr(), 0, p.as_ptr(), q.as_ptr(), 1, copts.as_ptr());
+        assert!(cert > 0, "{}", msg());
+        let mut out = [0.0; 12];
+        for r in 0..2 {
+            assert_eq!(rr_certifier_region(cert, pats[2 * r..].as_ptr(), out.as_mut_ptr()), OK, "{}", msg());
+            assert_eq!(out[0], if centres[r] >= 0.0 { 1.0 } else { 0.0 });
+            if out[0] == 0.0 {
+                assert!((out[1] - 1.0).abs() < 1e-9, "worst violation 1 at x0 = -1: {}", out[1]);
+                assert!((out[11] + 1.0).abs() < 1e-9);
+            }
+        }
+        for h in [cert, rep, en, net] {
+            assert_eq!(rr_release(h), OK);
+        }
     }
 }

@@ -1,0 +1,168 @@
+/**
+ * Certificates and multi-patch composition on small networks, checked by sampling (forward
+ * passes of the finished network), plus the certificate of point-wise repair on HCAS tau05.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  Network,
+  RepairedNetwork,
+  certify,
+  certifyItems,
+  enumerateRegions,
+  init,
+  labelSpec,
+  polytopeSpec,
+  repair,
+  repairArea,
+  specViolation,
+} from '../ts/index.js';
+import { argmax, hcasTau05, randomNetwork, rng } from './helpers.js';
+
+/** Uniform samples in a box. */
+function sample(r: ReturnType<typeof rng>, lower: number[], upper: number[], count: number): number[][] {
+  return Array.from({ length: count }, () => lower.map((l, j) => r.range(l, upper[j])));
+}
+
+describe('certificates on small networks', () => {
+  beforeAll(() => init());
+
+  it('label specs: area repair of random 2-D and 3-D networks is certified, and sampling agrees', async () => {
+    for (const [seed, sizes] of [
+      [3, [2, 10, 10, 3]],
+      [2, [2, 12, 8, 4]],
+      [4, [3, 8, 8, 3]],
+    ] as [number, number[]][]) {
+      const r = rng(seed);
+      const net = randomNetwork(r, sizes);
+      const n = sizes[0];
+      const box = { lower: new Array(n).fill(-1), upper: new Array(n).fill(1) };
+      // The label the network predicts most often: some regions are right, others wrong.
+      const k = sizes[sizes.length - 1];
+      const counts = new Array(k).fill(0);
+      net.predict(sample(r, box.lower, box.upper, 2000)).forEach((y) => counts[argmax(y)]++);
+      const label = counts.indexOf(Math.max(...counts));
+      expect(counts[label]).toBeLessThan(2000);
+      const { network, report } = await repairArea(net, { area: { box }, label, radius: 0.02 });
+      expect(report.result.buggyRegions).toBeGreaterThan(0);
+      expect(report.result.correctRegions).toBeGreaterThan(0);
+      expect(report.certificate.status).toBe('certified');
+      const xs = sample(r, box.lower, box.upper, 3000);
+      expect(network.predict(xs).every((y) => specViolation(labelSpec(label, y.length), y) <= 1e-9)).toBe(true);
+      expect(net.predict(xs).some((y) => argmax(y) !== label)).toBe(true);
+    }
+  });
+
+  it('conflicting patches: a band that pushes the wrong way fails the certificate, and the radius is refined until it holds', async () => {
+    // y = x − ½ReLU(x − 1) + ½ReLU(−1 − x) on [−3, 3], spec −1.5 <= y <= 1.5: the two end
+    // regions get opposite patches (+½ on [−3, −1], −½ on [1, 3]). With radius 8 each band
+    // covers the other end region and breaks it there (y = 1.75 at x = 3); radius 2 (one
+    // refinement round) keeps them apart.
+    const net = Network.fromArrays([
+      { weights: [[1], [-1], [1], [-1]], bias: [0, 0, -1, -1] },
+      { weights: [[1, -1, -0.5, 0.5]], bias: [0] },
+    ]);
+    const spec = polytopeSpec([[1], [-1]], [1.5, 1.5]);
+    const box = { lower: [-3], upper: [3] };
+    const xs = Array.from({ length: 6001 }, (_, i) => [-3 + i / 1000]);
+    const { network, report } = await repairArea(net, { area: { box }, spec, radius: 8, refineRounds: 0 });
+    expect(report.result.buggyRegions).toBe(2);
+    expect(report.result.status).toBe('not-certified');
+    expect(report.certificate.failedRegions.length).toBe(2);
+    expect(report.certificate.largestViolationFound).toBeCloseTo(0.25, 9);
+    // The certificate is right: the network really leaves the spec, at its witnesses and on samples.
+    expect(network.predict(xs).some((y) => specViolation(spec, y) > 0.24)).toBe(true);
+    const refined = await repairArea(net, { area: { box }, spec, radius: 8 });
+    expect(refined.report.result.status).toBe('repaired');
+    expect(refined.report.refinement.rounds).toBeGreaterThanOrEqual(1);
+    expect(refined.report.refinement.shrunkPatches).toEqual([0, 1]);
+    expect(refined.report.regions.every((g) => g.radius <= 2)).toBe(true);
+    expect(refined.network.predict(xs).every((y) => specViolation(spec, y) <= 1e-12)).toBe(true);
+  });
+
+  it('general specs with affine patches: every region reported certified holds at every sample in it', async () => {
+    const r = rng(11);
+    const net = randomNetwork(r, [2, 6, 6, 2]);
+    const box = { lower: [-1, -1], upper: [1, 1] };
+    // An output box centred on the network's mean output: a constant patch cannot fit regions
+    // where the output varies too much, so the full LP gives affine patches.
+    const ys = net.predict(sample(r, box.lower, box.upper, 500));
+    const mid = [0, 1].map((o) => ys.reduce((s, y) => s + y[o], 0) / ys.length);
+    const w = 0.15;
+    const spec = polytopeSpec(
+      [
+        [1, 0],
+        [-1, 0],
+        [0, 1],
+        [0, -1],
+      ],
+      [mid[0] + w, -mid[0] + w, mid[1] + w, -mid[1] + w],
+    );
+    const { network, report } = await repairArea(net, { area: { box }, spec, radius: 0.01 });
+    expect(report.regions.some((g) => g.patchKind === 'affine')).toBe(true);
+    const cert = report.certificate;
+    const xs = sample(r, box.lower, box.upper, 4000);
+    const patterns = net.patterns(xs).map((p) => p.join(''));
+    const index = new Map(report.certificate.perRegion.map((c, i) => [c.pattern, i]));
+    const hex = (bits: string) => bits.match(/.{1,4}/g)!.map((g) => parseInt(g.padEnd(4, '0'), 2).toString(16)).join('');
+    const ys2 = network.predict(xs);
+    let checked = 0;
+    xs.forEach((_, i) => {
+      const ri = index.get(hex(patterns[i]));
+      expect(ri).toBeDefined();
+      if (cert.perRegion[ri!].certified) {
+        expect(specViolation(spec, ys2[i])).toBeLessThanOrEqual(cert.perRegion[ri!].tolerance);
+        checked++;
+      }
+    });
+    expect(checked).toBeGreaterThan(1000);
+    // A failure is reported honestly: the status says so and a witness is given.
+    if (cert.status !== 'certified') expect(cert.failedRegions.every((i) => cert.perRegion[i].witness !== null)).toBe(true);
+  });
+
+  it('an H-polytope area: only regions of the set are enumerated and repaired; the set is certified', async () => {
+    const r = rng(5);
+    const net = randomNetwork(r, [2, 10, 10, 3]);
+    const box = { lower: [-1, -1], upper: [1, 1] };
+    const inputSet = { A: Float64Array.from([1, 1]), b: Float64Array.from([0]) }; // x0 + x1 <= 0
+    const { network, report, regions } = await repairArea(net, { area: { box, inputSet }, label: 2, radius: 0.01 });
+    expect(report.certificate.status).toBe('certified');
+    for (const g of regions) expect(g.centre[0] + g.centre[1]).toBeLessThan(0);
+    const all = await enumerateRegions(net, { box });
+    expect(regions.length).toBeLessThan(all.regions.length);
+    const xs = sample(r, box.lower, box.upper, 3000).filter((x) => x[0] + x[1] <= 0);
+    expect(network.predict(xs).every((y) => argmax(y) === 2 || specViolation(labelSpec(2, 3), y) <= 1e-9)).toBe(true);
+  });
+});
+
+describe('point-wise repair is certified region by region (HCAS tau05)', () => {
+  const data = hcasTau05();
+  beforeAll(() => init());
+
+  it('the report certifies every repaired region; a broken patch is caught', async () => {
+    const { network, report } = await repair(data.net, { points: data.points, labels: data.labels, inputBox: data.inputBox });
+    const c = report.certificate!;
+    expect(c.status).toBe('certified');
+    expect(c.scope).toBe('regions');
+    expect(c.regions).toBe(report.result.regions + report.unchangedRegions.length);
+    expect(c.certifiedRegions).toBe(c.regions);
+    expect(c.tolerance.relative).toBe(1e-9);
+    expect(report.timingsMs.certify).toBeGreaterThan(0);
+    const saved = await certify(network, { spec: labelSpec(4, 5) });
+    expect(saved.status).toBe('certified');
+    expect(saved.scope).toBe('repaired-regions');
+    // Shrink one patch to 40 %: its region is no longer certified and the witness violates.
+    const patches = network.patches.map((p, i) => (i === 0 ? { ...p, d: p.d.map((v) => 0.4 * v) } : p));
+    const broken = new RepairedNetwork(network.original, patches, network.inputBox, network.boxGate);
+    const items = data.net.patterns([data.points[patches[0].region.points[0]]]).map((pattern) => ({ pattern, spec: labelSpec(4, 5) }));
+    const b = await certifyItems(broken, items, { box: data.inputBox }, { scope: 'regions' });
+    expect(b.status).toBe('not-certified');
+    expect(b.largestViolationFound).toBeGreaterThan(0);
+    const w = b.perRegion[0].witness!;
+    expect(specViolation(labelSpec(4, 5), broken.predict([w])[0])).toBeGreaterThan(0);
+  });
+
+  it('can be switched off, and then the report has no certificate', async () => {
+    const { report } = await repair(data.net, { points: data.points.slice(0, 5), labels: data.labels.slice(0, 5), inputBox: data.inputBox, certify: false });
+    expect(report.certificate).toBeUndefined();
+  });
+});

@@ -1,0 +1,156 @@
+/**
+ * Every linear region of a network inside an input box or H-polytope (twin of
+ * crates/core/src/enumerate.rs). The core splits the set neuron by neuron, depth first, along
+ * every hyperplane whose sign is not constant on a cell (certified LP bounds), so the work and the
+ * memory of the search are bounded by the network depth; regions are counted only when their
+ * largest inscribed ball has a radius above `minRadius`. Work happens in slices, so progress is
+ * reported and an AbortSignal is honoured between slices.
+ */
+import { AbortError, InputError } from './errors.js';
+import { type Box, type Network, checkBox } from './network.js';
+import type { InputSet } from './region.js';
+import { getCore } from './wasm/raw.js';
+
+/** An input area: a box, optionally intersected with an H-polytope {x : A x <= b}. */
+export interface Area {
+  box: Box;
+  inputSet?: InputSet;
+}
+
+export interface EnumerationProgress {
+  phase: 'enumerate';
+  /** Regions found so far. */
+  regions: number;
+  /** Cells waiting on the search stack. */
+  pending: number;
+  /** Estimated explored share of the area, 0..1. */
+  explored: number;
+  lps: number;
+  elapsedMs: number;
+}
+
+export interface EnumerateOptions {
+  /**
+   * Decision slack in input units: a cell that reaches at most `eps` across a neuron's hyperplane
+   * is not split by it. Default `1e-9 × max(1, largest |box bound|)`.
+   */
+  eps?: number;
+  /** Regions whose largest inscribed ball has radius <= this are not counted. Default `eps`. */
+  minRadius?: number;
+  /** Stop with {@link RegionLimitError} when there are more regions than this. Default 100,000. */
+  maxRegions?: number;
+  onProgress?: (e: EnumerationProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface EnumeratedRegion {
+  /** Activation pattern (1 = pre-activation >= 0 on the region). */
+  pattern: Uint8Array;
+  /** Centre and radius of the largest ball inside the region (∩ area). */
+  centre: Float64Array;
+  radius: number;
+}
+
+export interface Enumeration {
+  regions: EnumeratedRegion[];
+  /** Cells dropped as thinner than `minRadius`, and cells the LP found empty. */
+  thin: number;
+  empty: number;
+  lps: number;
+  ms: number;
+  eps: number;
+  minRadius: number;
+}
+
+/** The area has more linear regions than the limit; raise `maxRegions` (`--max-regions`). */
+export class RegionLimitError extends InputError {
+  readonly limit: number;
+  constructor(limit: number, where: string) {
+    super(`${where} has more than ${limit} linear regions; raise the limit (maxRegions, --max-regions) or split the area`, { field: 'maxRegions', value: limit });
+    (this as { code: string }).code = 'REGION_LIMIT';
+    this.limit = limit;
+  }
+}
+
+export function defaultEps(box: Box): number {
+  let scale = 1;
+  for (let j = 0; j < box.lower.length; j++) scale = Math.max(scale, Math.abs(box.lower[j]), Math.abs(box.upper[j]));
+  return 1e-9 * scale;
+}
+
+export function checkArea(area: Area, n: number, file?: string): void {
+  if (!area || typeof area !== 'object') throw new InputError('an area needs a box', { file, field: 'area', value: area });
+  checkBox(area.box, n, file, 'box');
+  const set = area.inputSet;
+  if (set) {
+    if (!(set.A instanceof Float64Array) || !(set.b instanceof Float64Array) || set.A.length !== set.b.length * n) {
+      throw new InputError(`must be ${set?.b?.length ?? '?'} rows of ${n} coefficients`, { file, field: 'A', value: set?.A?.length });
+    }
+    set.A.forEach((v, i) => {
+      if (!Number.isFinite(v)) throw new InputError('is not a finite number', { file, field: `A[${Math.floor(i / n)}][${i % n}]`, value: v });
+    });
+    set.b.forEach((v, i) => {
+      if (!Number.isFinite(v)) throw new InputError('is not a finite number', { file, field: `b[${i}]`, value: v });
+    });
+  }
+}
+
+const yieldToEventLoop = (): Promise<void> =>
+  typeof setImmediate === 'function' ? new Promise((r) => setImmediate(r)) : new Promise((r) => setTimeout(r, 0));
+
+/** Every linear region of `net` in the area. */
+export async function enumerateRegions(net: Network, area: Area, opts: EnumerateOptions = {}): Promise<Enumeration> {
+  const t0 = performance.now();
+  const n = net.inputSize;
+  checkArea(area, n);
+  const eps = opts.eps ?? defaultEps(area.box);
+  const minRadius = opts.minRadius ?? eps;
+  const maxRegions = opts.maxRegions ?? 100_000;
+  if (!(Number.isFinite(eps) && eps >= 0)) throw new InputError('must be a finite number >= 0', { field: 'eps', value: eps });
+  if (!(Number.isFinite(minRadius) && minRadius >= eps)) throw new InputError(`must be a finite number >= eps (${eps})`, { field: 'minRadius', value: minRadius });
+  if (!(Number.isInteger(maxRegions) && maxRegions >= 1)) throw new InputError('must be a whole number >= 1', { field: 'maxRegions', value: maxRegions });
+  const { core, handle: nh } = net.handle();
+  const A = area.inputSet?.A ?? new Float64Array(0);
+  const b = area.inputSet?.b ?? new Float64Array(0);
+  const h = core.call('region enumeration', [area.box.lower, area.box.upper, A, b, [eps, minRadius, maxRegions]], ([lo, hi, pa, pb, po]) =>
+    core.exports.rr_enum_new(nh, lo, hi, pa, pb, b.length, po),
+  );
+  const regions: EnumeratedRegion[] = [];
+  try {
+    let last = performance.now();
+    for (;;) {
+      if (opts.signal?.aborted) throw new AbortError(opts.signal.reason);
+      const [st] = core.run('region enumeration', [], [8], ([o]) => core.exports.rr_enum_step(h, 2000, o));
+      const [state, count, pending, lps, explored, thin, empty, hidden] = st;
+      if (count > regions.length) {
+        const from = regions.length;
+        const k = count - from;
+        const [pats, centres, radii] = [0, 1, 2].map(
+          (what) => core.run('region enumeration', [], [k * (what === 0 ? hidden : what === 1 ? n : 1)], ([o]) => core.exports.rr_enum_read(h, what, from, o))[0],
+        );
+        for (let r = 0; r < k; r++) {
+          regions.push({ pattern: Uint8Array.from(pats.subarray(r * hidden, (r + 1) * hidden)), centre: centres.slice(r * n, (r + 1) * n), radius: radii[r] });
+        }
+      }
+      opts.onProgress?.({ phase: 'enumerate', regions: count, pending, explored, lps, elapsedMs: performance.now() - t0 });
+      if (state === 2) throw new RegionLimitError(maxRegions, 'the area');
+      if (state === 1) return { regions, thin, empty, lps, ms: performance.now() - t0, eps, minRadius };
+      if (performance.now() - last > 20) {
+        await yieldToEventLoop();
+        last = performance.now();
+      }
+    }
+  } finally {
+    core.release(h);
+  }
+}
+
+/** Activation pattern from its hex form ({@link patternHex}): 4 neurons per digit, high bit first. */
+export function patternFromHex(hex: string, hidden: number, field = 'pattern'): Uint8Array {
+  if (typeof hex !== 'string' || !/^[0-9a-f]*$/i.test(hex) || hex.length !== Math.ceil(hidden / 4)) {
+    throw new InputError(`must be ${Math.ceil(hidden / 4)} hex digits (${hidden} hidden neurons)`, { field, value: hex });
+  }
+  const out = new Uint8Array(hidden);
+  for (let i = 0; i < hidden; i++) out[i] = (parseInt(hex[i >> 2], 16) >> (3 - (i & 3))) & 1;
+  return out;
+}
