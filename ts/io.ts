@@ -3,6 +3,7 @@
 import { repairedFromJson } from './formats/json.js';
 import { readJsonFile } from './formats/load.js';
 import type { RepairedNetwork } from './repaired.js';
+import { init } from './wasm/raw.js';
 
 export async function saveJson(path: string, doc: unknown): Promise<void> {
   const fs = await import('node:fs/promises');
@@ -16,6 +17,8 @@ export async function saveJson(path: string, doc: unknown): Promise<void> {
   }
 }
 
+/** Reads a repaired network (initialises the core: compact supports are recomputed in it). */
 export async function loadRepaired(path: string): Promise<RepairedNetwork> {
+  await init();
   return repairedFromJson(await readJsonFile(path), path);
 }

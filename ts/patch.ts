@@ -9,7 +9,7 @@
  * distance in input units): the patch is exactly p on A and exactly 0 beyond r from every face
  * set, with no domain-wide constant K.
  */
-import type { MinimalityProof } from './region.js';
+import type { InputSet, MinimalityProof } from './region.js';
 
 export interface PatchNetwork {
   kind: 'constant' | 'affine';
@@ -23,6 +23,19 @@ export interface PatchNetwork {
   d: Float64Array;
   /** Clamp bounds H_j >= max over the region of |p_j| (affine patches only). */
   H?: Float64Array;
+}
+
+/**
+ * Where a patch's support rows come from: row `index[i]` of the linear region of the patch's
+ * activation pattern (hidden neuron `neuron[i]`, or −1 for a row of the input set), whose
+ * pre-activation had norm `norm[i]` before normalisation. With it, the rows can be recomputed
+ * exactly from the network and the pattern (compact JSON), and an exporter can compute them from
+ * the network's own pre-activations instead of dense rows (compact ONNX).
+ */
+export interface SupportRows {
+  index: Int32Array;
+  neuron: Int32Array;
+  norm: Float64Array;
 }
 
 /** What a patch repairs and how well: reported and saved with the patch. */
@@ -44,6 +57,10 @@ export interface PatchRegionInfo {
 
 export interface RegionPatch extends PatchNetwork {
   region: PatchRegionInfo;
+  /** Provenance of the support rows, when they are rows of the region of `region.pattern`. */
+  rows?: SupportRows;
+  /** The input set the region was intersected with (raw rows), if any. */
+  inputSet?: InputSet;
 }
 
 export function patternHex(p: ArrayLike<number>): string {

@@ -207,12 +207,22 @@ export class LinearRegion {
    * the rows do not imply, when pruning) for a support that is not gated by a shared box
    * indicator. Returned row-major, normalised.
    */
-  supportRows(prune: boolean, opts: { withBox?: boolean; tol?: number } = {}): { A: Float64Array; b: Float64Array } {
+  supportRows(prune: boolean, opts: { withBox?: boolean; tol?: number } = {}): { A: Float64Array; b: Float64Array; index: Int32Array } {
     const h = this.live();
     const m = this.core.call('support rows', [], () => this.core.exports.rr_region_support_rows(h, prune ? 1 : 0, opts.withBox ? 1 : 0, opts.tol ?? 1e-9));
     const A = this.read(6, m * this.inputSize);
     const b = this.read(7, m);
-    return { A, b };
+    // Which region row each support row copies (−1 − j for a box face of input j).
+    const index = Int32Array.from(this.read(10, m));
+    return { A, b, index };
+  }
+
+  /**
+   * Norm of each row before normalisation: for a neuron row, ‖Z_i‖ of the pre-activation
+   * z_i(x) = Z_i·x + z0_i, so a_i·x − b_i = ∓ z_i(x) / norm_i (minus for an active neuron).
+   */
+  get rowNorms(): Float64Array {
+    return this.read(11, this.rowCount);
   }
 
   free(): void {

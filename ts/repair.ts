@@ -418,10 +418,18 @@ export async function solveRegion(network: Network, task: RegionTask, backend: L
     }
     const tc = now();
     const support = region.supportRows(task.prune);
+    const neuronOf = region.neuronIndex;
+    const norms = region.rowNorms;
     const patch: RegionPatch = {
       kind,
       A: support.A,
       b: support.b,
+      rows: {
+        index: support.index,
+        neuron: Int32Array.from(support.index, (i) => neuronOf[i]),
+        norm: Float64Array.from(support.index, (i) => norms[i]),
+      },
+      ...(task.inputSet ? { inputSet: task.inputSet } : {}),
       radius: task.radius,
       C,
       d: d!,

@@ -9,7 +9,10 @@
  * Repaired network (`format: "relu-repair.repaired-network"`, version 1):
  *   { "format", "version", "original": <network>, "inputBox", "composition": "sum",
  *     "boxGate"?: { "lower", "upper", "radius" },   // shared box indicator (see ts/repaired.ts)
- *     "patches": [ { "kind": "constant" | "affine", "radius", "support": { "A": [[...]], "b": [...] },
+ *     "patches": [ { "kind": "constant" | "affine", "radius",
+ *                    "support": { "A": [[...]], "b": [...] }            // dense rows, or
+ *                             | { "fromRegion": [row indices], "b": [...], "inputSet"?: { "A", "b" } },
+ *                    // rows of the linear region of region.pattern in inputBox (recomputed on load)
  *                    "d": [...], "C"?: [[...]], "H"?: [...], "region": { points, pattern, ... } } ] }
  *
  * Numbers are written by JSON.stringify (shortest round-trip form), so save → load is exact.
@@ -18,6 +21,7 @@ import { InputError } from '../errors.js';
 import { type Box, type DenseLayer, Network, expandBox } from '../network.js';
 import type { PatchRegionInfo, RegionPatch } from '../patch.js';
 import { type BoxGate, RepairedNetwork } from '../repaired.js';
+import { type InputSet, LinearRegion } from '../region.js';
 
 export const NETWORK_FORMAT = 'relu-repair.network';
 export const REPAIRED_FORMAT = 'relu-repair.repaired-network';
@@ -100,12 +104,79 @@ export function repairedToJson(r: RepairedNetwork): Record<string, unknown> {
     patches: r.patches.map((p) => ({
       kind: p.kind,
       radius: p.radius,
-      support: { A: rows(p.A, n), b: Array.from(p.b) },
+      support: supportToJson(p, n, r.inputBox !== undefined),
       d: Array.from(p.d),
       ...(p.kind === 'affine' ? { C: rows(p.C!, n), H: Array.from(p.H!) } : {}),
       region: p.region,
     })),
   };
+}
+
+/**
+ * A support is written compactly when its rows are rows of the linear region of the patch's
+ * activation pattern: the row indices (and the right-hand sides, as a check) instead of the dense
+ * rows. For MNIST that is ~1 KB instead of 512 × 784 numbers per patch. The reader recomputes the
+ * region from the network and the pattern with the same core code, which gives the same rows bit
+ * for bit (checked against the saved right-hand sides).
+ */
+function supportToJson(p: RegionPatch, n: number, haveBox: boolean): Record<string, unknown> {
+  const compact = haveBox && p.rows !== undefined && typeof p.region?.pattern === 'string' && p.rows.index.every((i) => i >= 0);
+  if (!compact) return { A: rows(p.A, n), b: Array.from(p.b) };
+  return {
+    fromRegion: Array.from(p.rows!.index),
+    b: Array.from(p.b),
+    ...(p.inputSet ? { inputSet: { A: rows(p.inputSet.A, n), b: Array.from(p.inputSet.b) } } : {}),
+  };
+}
+
+function patternBits(hex: string, count: number, file: string | undefined, field: string): Float64Array {
+  if (typeof hex !== 'string' || !/^[0-9a-f]*$/.test(hex) || hex.length !== Math.ceil(count / 4)) {
+    throw new InputError(`must be a hex string of ${Math.ceil(count / 4)} digits (${count} hidden neurons)`, { file, field, value: hex });
+  }
+  const bits = new Float64Array(count);
+  for (let i = 0; i < count; i++) bits[i] = (parseInt(hex[i >> 2], 16) >> (3 - (i & 3))) & 1;
+  return bits;
+}
+
+/** Rows of a compact support, recomputed from the region of the patch's pattern. */
+function supportFromRegion(original: Network, P: Record<string, unknown>, S: Record<string, unknown>, box: Box | undefined, file: string | undefined, f: string) {
+  const n = original.inputSize;
+  if (!box) throw new InputError('a support given by region rows needs the repaired network\'s inputBox', { file, field: `${f}.support.fromRegion` });
+  const region = (P.region ?? {}) as Record<string, unknown>;
+  const bits = patternBits(region.pattern as string, original.hiddenCount, file, `${f}.region.pattern`);
+  const index = S.fromRegion;
+  if (!Array.isArray(index) || index.length === 0) throw new InputError('must be a non-empty array of row indices', { file, field: `${f}.support.fromRegion`, value: index });
+  const b = vector(S.b, index.length, file, `${f}.support.b`);
+  let inputSet: InputSet | undefined;
+  if (S.inputSet !== undefined) {
+    const I = S.inputSet as Record<string, unknown>;
+    const A = matrix(I?.A, undefined, n, file, `${f}.support.inputSet.A`);
+    inputSet = { A: A.data, b: vector(I?.b, A.rows, file, `${f}.support.inputSet.b`) };
+  }
+  const reg = LinearRegion.ofPattern(original, bits, box, inputSet);
+  try {
+    const Afull = reg.A;
+    const bfull = reg.b;
+    const neuron = reg.neuronIndex;
+    const norms = reg.rowNorms;
+    const A = new Float64Array(index.length * n);
+    index.forEach((i, r) => {
+      if (!Number.isInteger(i) || i < 0 || i >= bfull.length) {
+        throw new InputError(`is not a row of the region (it has ${bfull.length} rows)`, { file, field: `${f}.support.fromRegion[${r}]`, value: i });
+      }
+      if (!Object.is(bfull[i], b[r])) {
+        throw new InputError(
+          `row ${i} of the region recomputed from the pattern has right-hand side ${bfull[i]}, the file says ${b[r]} (saved from a different network or core?)`,
+          { file, field: `${f}.support.b[${r}]`, value: b[r] },
+        );
+      }
+      A.set(Afull.subarray(i * n, (i + 1) * n), r * n);
+    });
+    const idx = Int32Array.from(index as number[]);
+    return { A, b, rows: { index: idx, neuron: Int32Array.from(idx, (i) => neuron[i]), norm: Float64Array.from(idx, (i) => norms[i]) }, inputSet };
+  } finally {
+    reg.free();
+  }
 }
 
 export function repairedFromJson(doc: unknown, file?: string): RepairedNetwork {
@@ -118,6 +189,11 @@ export function repairedFromJson(doc: unknown, file?: string): RepairedNetwork {
   const n = original.inputSize;
   const k = original.outputSize;
   if (!Array.isArray(d.patches)) throw new InputError('must be an array', { file, field: 'patches', value: d.patches });
+  let inputBox: Box | undefined;
+  if (d.inputBox !== undefined) {
+    const b = d.inputBox as Record<string, unknown>;
+    inputBox = expandBox(b?.lower, b?.upper, n, file, 'inputBox');
+  }
   const patches: RegionPatch[] = d.patches.map((p: unknown, i: number) => {
     const f = `patches[${i}]`;
     const P = (p ?? {}) as Record<string, unknown>;
@@ -125,11 +201,17 @@ export function repairedFromJson(doc: unknown, file?: string): RepairedNetwork {
     const radius = P.radius;
     if (typeof radius !== 'number' || !(radius > 0) || !Number.isFinite(radius)) throw new InputError('must be a finite number > 0', { file, field: `${f}.radius`, value: radius });
     const S = (P.support ?? {}) as Record<string, unknown>;
-    const A = matrix(S.A, undefined, n, file, `${f}.support.A`);
-    if (A.rows === 0) throw new InputError('a support needs at least one row', { file, field: `${f}.support.A` });
-    const b = vector(S.b, A.rows, file, `${f}.support.b`);
     const dd = vector(P.d, k, file, `${f}.d`);
-    const patch: RegionPatch = { kind: P.kind, radius, A: A.data, b, d: dd, region: (P.region ?? {}) as PatchRegionInfo };
+    let patch: RegionPatch;
+    if (S.A === undefined && S.fromRegion !== undefined) {
+      const rec = supportFromRegion(original, P, S, inputBox, file, f);
+      patch = { kind: P.kind, radius, A: rec.A, b: rec.b, rows: rec.rows, ...(rec.inputSet ? { inputSet: rec.inputSet } : {}), d: dd, region: (P.region ?? {}) as PatchRegionInfo };
+    } else {
+      const A = matrix(S.A, undefined, n, file, `${f}.support.A`);
+      if (A.rows === 0) throw new InputError('a support needs at least one row', { file, field: `${f}.support.A` });
+      const b = vector(S.b, A.rows, file, `${f}.support.b`);
+      patch = { kind: P.kind, radius, A: A.data, b, d: dd, region: (P.region ?? {}) as PatchRegionInfo };
+    }
     if (P.kind === 'affine') {
       patch.C = matrix(P.C, k, n, file, `${f}.C`).data;
       patch.H = vector(P.H, k, file, `${f}.H`);
@@ -139,11 +221,6 @@ export function repairedFromJson(doc: unknown, file?: string): RepairedNetwork {
     }
     return patch;
   });
-  let inputBox: Box | undefined;
-  if (d.inputBox !== undefined) {
-    const b = d.inputBox as Record<string, unknown>;
-    inputBox = expandBox(b?.lower, b?.upper, n, file, 'inputBox');
-  }
   let boxGate: BoxGate | undefined;
   if (d.boxGate !== undefined) {
     const g = d.boxGate as Record<string, unknown>;

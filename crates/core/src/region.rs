@@ -35,6 +35,10 @@ pub struct LinearRegion {
     pub constant_neurons: usize,
     /// The point the region was built from, if any (a point of the region).
     pub anchor: Option<Vec<f64>>,
+    /// Euclidean norm each row had before normalisation: for a neuron row, ‖Z_i‖ of its
+    /// pre-activation z_i(x) = Z_i·x + z0_i, so that a_i·x − b_i = ∓ z_i(x) / norm_i (− when
+    /// active). Lets exporters recompute a row from the network's own pre-activations.
+    pub norm: Vec<f64>,
 }
 
 /// Marks rows that come from an input set rather than from a hidden neuron.
@@ -93,6 +97,7 @@ impl LinearRegion {
         let mut a = Vec::new();
         let mut b = Vec::new();
         let mut neuron = Vec::new();
+        let mut norms = Vec::new();
         let mut constant_neurons = 0;
         let mut offset = 0usize;
         let mut f = Vec::new();
@@ -129,6 +134,7 @@ impl LinearRegion {
                         a.extend(zi.iter().map(|v| s * v / nr));
                         b.push(-s * z0[i] / nr);
                         neuron.push((offset + i) as u32);
+                        norms.push(nr);
                     } else {
                         constant_neurons += 1;
                     }
@@ -161,6 +167,7 @@ impl LinearRegion {
             e,
             constant_neurons,
             anchor: None,
+            norm: norms,
         })
     }
 
@@ -190,6 +197,7 @@ impl LinearRegion {
             self.a.extend(row.iter().map(|v| v / nr));
             self.b.push(b[i] / nr);
             self.neuron.push(INPUT_ROW);
+            self.norm.push(nr);
         }
         Ok(())
     }
@@ -302,8 +310,28 @@ impl LinearRegion {
     /// imply (upper faces `x_j <= u_j`, lower `−x_j <= −l_j`). Without `with_box` the caller gates
     /// the box separately (one box indicator shared by every patch).
     pub fn support_rows(&self, tol: f64, with_box: bool) -> Result<(Vec<f64>, Vec<f64>)> {
+        let (a, b, _) = self.support_rows_indexed(Some(tol), with_box)?;
+        Ok((a, b))
+    }
+
+    /// The support rows (pruned with `Some(tol)`, all rows with `None`) and, for each, the index
+    /// of the region row it copies, or −1 − j for the box faces of input j (upper, then lower).
+    pub fn support_rows_indexed(&self, tol: Option<f64>, with_box: bool) -> Result<(Vec<f64>, Vec<f64>, Vec<i64>)> {
         let n = self.n_in;
-        let keep = self.irredundant_rows(tol)?;
+        if tol.is_none() {
+            let (a, b) = self.all_rows(with_box);
+            let mut idx: Vec<i64> = (0..self.rows() as i64).collect();
+            if with_box {
+                for j in 0..n as i64 {
+                    idx.push(-1 - j);
+                    idx.push(-1 - j);
+                }
+            }
+            return Ok((a, b, idx));
+        }
+        let keep = self.irredundant_rows(tol.unwrap())?;
+        let tol = tol.unwrap();
+        let mut idx: Vec<i64> = keep.iter().map(|&i| i as i64).collect();
         let mut a: Vec<f64> = Vec::with_capacity((keep.len() + 2 * n) * n);
         let mut b: Vec<f64> = Vec::with_capacity(keep.len() + 2 * n);
         for &i in &keep {
@@ -311,7 +339,7 @@ impl LinearRegion {
             b.push(self.b[i]);
         }
         if !with_box {
-            return Ok((a, b));
+            return Ok((a, b, idx));
         }
         let kept_a = a.clone();
         let kept_b = b.clone();
@@ -338,10 +366,11 @@ impl LinearRegion {
                     row[j] = c[j];
                     a.extend(row);
                     b.push(face);
+                    idx.push(-1 - j as i64);
                 }
             }
         }
-        Ok((a, b))
+        Ok((a, b, idx))
     }
 
     /// Rows of the region without pruning: every row, then (with `with_box`) every box face.
@@ -468,6 +497,29 @@ mod tests {
                 assert!(v <= 1e-9, "kept rows admit a point {:?} violating the region by {}", x, v);
             }
         }
+    }
+
+    #[test]
+    fn row_norms_recover_the_pre_activations() {
+        let mut rng = Rng(41);
+        let net = random_network(&mut rng, &[4, 9, 7, 3]);
+        let x0 = [0.2, -0.1, 0.3, 0.05];
+        let r = LinearRegion::of_point(&net, &x0, &[-1.0; 4], &[1.0; 4]).unwrap();
+        let mut z = Vec::new();
+        let mut out = vec![0.0; 3];
+        net.forward_visit(&x0, &mut out, |_, pre| z.extend_from_slice(pre));
+        assert_eq!(r.norm.len(), r.rows());
+        for i in 0..r.rows() {
+            let k = r.neuron[i] as usize;
+            let active = r.pattern[k] != 0;
+            let v = dot(&r.a[i * 4..(i + 1) * 4], &x0) - r.b[i];
+            let want = if active { -z[k] } else { z[k] } / r.norm[i];
+            assert!((v - want).abs() < 1e-12 * (1.0 + want.abs()), "row {}: {} vs {}", i, v, want);
+        }
+        let (_, _, idx) = r.support_rows_indexed(Some(1e-9), true).unwrap();
+        assert!(idx.iter().all(|&i| i < r.rows() as i64));
+        let (_, b_all, idx_all) = r.support_rows_indexed(None, false).unwrap();
+        assert_eq!(idx_all, (0..b_all.len() as i64).collect::<Vec<_>>());
     }
 
     #[test]

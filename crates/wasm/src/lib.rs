@@ -25,6 +25,8 @@ struct RegionState {
     region: LinearRegion,
     simplex: Option<Simplex>,
     support: Option<(Vec<f64>, Vec<f64>)>,
+    /// Region row copied by each support row (−1 − j for box faces of input j).
+    support_index: Vec<f64>,
 }
 
 enum Obj {
@@ -282,7 +284,7 @@ fn with_network<R, F: FnOnce(&Network) -> R>(h: i32, f: F) -> Option<R> {
 
 fn new_region(r: Result<LinearRegion, Error>) -> i32 {
     match r {
-        Ok(region) => store(Obj::Region(Box::new(RegionState { region, simplex: None, support: None }))),
+        Ok(region) => store(Obj::Region(Box::new(RegionState { region, simplex: None, support: None, support_index: Vec::new() }))),
         Err(e) => fail(e),
     }
 }
@@ -349,7 +351,8 @@ pub extern "C" fn rr_region_info(h: i32, out: *mut f64) -> i32 {
 }
 
 /// Copies one field: 0 rows A, 1 rhs b, 2 map F, 3 offset e, 4 pattern, 5 neuron index of each
-/// row (-1 for input-set rows), 6 support rows, 7 support rhs, 8 lower, 9 upper.
+/// row (-1 for input-set rows), 6 support rows, 7 support rhs, 8 lower, 9 upper, 10 region row of
+/// each support row (−1 − j for box faces of input j), 11 row norms before normalisation.
 #[no_mangle]
 pub extern "C" fn rr_region_read(h: i32, what: i32, out: *mut f64) -> i32 {
     with_region(h, |s| {
@@ -383,6 +386,8 @@ pub extern "C" fn rr_region_read(h: i32, what: i32, out: *mut f64) -> i32 {
             },
             8 => &r.lower,
             9 => &r.upper,
+            10 => &s.support_index,
+            11 => &r.norm,
             _ => {
                 set_message(format!("region: unknown field {}", what));
                 return INVALID;
@@ -399,11 +404,12 @@ pub extern "C" fn rr_region_read(h: i32, what: i32, out: *mut f64) -> i32 {
 #[no_mangle]
 pub extern "C" fn rr_region_support_rows(h: i32, prune: i32, with_box: i32, tol: f64) -> i32 {
     with_region(h, |s| {
-        let rows = if prune != 0 { s.region.support_rows(tol, with_box != 0) } else { Ok(s.region.all_rows(with_box != 0)) };
+        let rows = s.region.support_rows_indexed(if prune != 0 { Some(tol) } else { None }, with_box != 0);
         match rows {
-            Ok((a, b)) => {
+            Ok((a, b, idx)) => {
                 let m = b.len() as i32;
                 s.support = Some((a, b));
+                s.support_index = idx.iter().map(|&i| i as f64).collect();
                 m
             }
             Err(e) => fail(e),
