@@ -5,7 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RepairedNetwork, init, loadModel, parseImages, repair, repairedFromJson, repairedToJson } from '../ts/index.js';
+import { RepairedNetwork, init, loadModel, networkToOnnx, parseImages, repair, repairedFromJson, repairedToJson, repairedToOnnx } from '../ts/index.js';
+import { bandInputs, maxAbsDiff, ortRun } from './formats-helpers.js';
+import { rng } from './helpers.js';
 import { fixture, hcasTau05 } from './helpers.js';
 
 describe('compact JSON supports', () => {
@@ -54,5 +56,20 @@ describe('compact JSON supports', () => {
     expect(Array.from(y1)).toEqual(Array.from(y0));
     const p0 = Float64Array.from(points.flat());
     expect(Array.from(back.forwardFlat(p0, 3))).toEqual(Array.from(network.forwardFlat(p0, 3)));
+
+    // ONNX: supports from the network's own pre-activations (shared weights, masks) instead of
+    // dense rows. Same function: onnxruntime agrees with our evaluator, in and out of bands.
+    const compactOnnx = repairedToOnnx(network, { precision: 'float64' });
+    const denseOnnx = repairedToOnnx(network, { precision: 'float64', compactSupports: false });
+    const plain = networkToOnnx(net, { precision: 'float64' }).length;
+    expect((denseOnnx.length - plain) / (compactOnnx.length - plain)).toBeGreaterThan(50);
+    const band = bandInputs(network, (a) => points[network.patches[a].region.points[0]], 30, rng(4), new Array(784).fill(0.05));
+    const xs = new Float64Array(band.length + 300 * 784);
+    xs.set(band);
+    xs.set(images.x.subarray(0, 300 * 784).map((v) => Math.fround(v / 255)), band.length);
+    const count = xs.length / 784;
+    const ours = network.forwardFlat(xs, count);
+    expect(maxAbsDiff(await ortRun(compactOnnx, xs, count, [784], 'float64'), ours)).toBeLessThanOrEqual(1e-5);
+    expect(maxAbsDiff(await ortRun(denseOnnx, xs, count, [784], 'float64'), ours)).toBeLessThanOrEqual(1e-5);
   });
 });

@@ -18,7 +18,7 @@
  */
 import { InputError } from '../errors.js';
 import { type DenseLayer, Network } from '../network.js';
-import type { PatchNetwork } from '../patch.js';
+import type { PatchNetwork, RegionPatch } from '../patch.js';
 import type { BoxGate, RepairedNetwork } from '../repaired.js';
 import { VERSION } from '../version.js';
 import {
@@ -738,6 +738,12 @@ export interface OnnxExportOptions {
   outputName?: string;
   /** Input shape without the batch dimension (e.g. [1, 28, 28]; a Flatten is inserted). Default: as imported, else [inputs]. */
   inputShape?: number[];
+  /**
+   * Emit supports from the network's own pre-activations and each patch's activation pattern
+   * (shared weights, a mask and a coefficient per neuron) instead of dense rows, where the patch
+   * records where its rows come from. Default true; the same function either way.
+   */
+  compactSupports?: boolean;
 }
 
 export class GraphBuilder {
@@ -772,9 +778,14 @@ export class GraphBuilder {
 
   /** x · Wᵀ + b for W row-major outputs × inputs. */
   gemm(x: string, W: ArrayLike<number>, outputs: number, inputs: number, b: ArrayLike<number>, prefix: string, out?: string): string {
+    return this.gemmNamed(x, W, outputs, inputs, b, prefix, out).out;
+  }
+
+  /** {@link gemm}, also returning the initializer names (so other branches can share them). */
+  gemmNamed(x: string, W: ArrayLike<number>, outputs: number, inputs: number, b: ArrayLike<number>, prefix: string, out?: string): { out: string; W: string; b: string } {
     const w = this.init(`${prefix}_W`, [outputs, inputs], W);
     const bb = this.init(`${prefix}_b`, [outputs], b);
-    return this.op('Gemm', [x, w, bb], [{ name: 'transB', i: 1 }], out);
+    return { out: this.op('Gemm', [x, w, bb], [{ name: 'transB', i: 1 }], out), W: w, b: bb };
   }
 }
 
@@ -794,7 +805,11 @@ export class GraphBuilder {
  * instead of dense rows. The one place that builds a support (the shared box gate is one too).
  */
 export function emitSupport(g: GraphBuilder, x: string, n: number, A: Float64Array, b: Float64Array, radius: number, prefix: string, gate?: string): string {
-  const gamma = 1 / radius;
+  return combineSupport(g, x, n, emitRowTerms(g, x, n, A, b, 1 / radius, prefix), prefix, gate);
+}
+
+/** The terms −Σ_i ReLU(γ (a_i·x − b_i)) of dense rows, as [N, 1] tensors (see {@link emitSupport}). */
+function emitRowTerms(g: GraphBuilder, x: string, n: number, A: Float64Array, b: Float64Array, gamma: number, prefix: string): string[] {
   const m = b.length;
   const upper = new Map<number, number>(); // x_j <= b
   const lower = new Map<number, number>(); // -x_j <= b
@@ -839,11 +854,106 @@ export function emitSupport(g: GraphBuilder, x: string, n: number, A: Float64Arr
     const e = g.op('Relu', [g.op('Add', [scaled, g.init(`${prefix}_${sign > 0 ? 'up' : 'lo'}_offset`, [n], c)])]);
     negSums.push(g.op('MatMul', [e, g.init(`${prefix}_${sign > 0 ? 'up' : 'lo'}_neg_ones`, [n, 1], new Float64Array(n).fill(-1))]));
   }
+  return negSums;
+}
+
+/** g = ReLU(G + Σ terms) as an [N, 1] tensor; no terms: the gate, or 1. */
+function combineSupport(g: GraphBuilder, x: string, n: number, negSums: string[], prefix: string, gate?: string): string {
   // No rows: the support is the gate, or 1 (as an [N, 1] tensor: 0·x + 1).
   if (negSums.length === 0) return gate ?? g.op('Add', [g.op('MatMul', [x, g.init(`${prefix}_zero`, [n, 1], new Float64Array(n))]), g.init(`${prefix}_one`, [1], [1])]);
   let acc = g.op('Add', [negSums[0], gate ?? g.init(`${prefix}_one`, [1], [1])]);
   for (const s of negSums.slice(1)) acc = g.op('Add', [acc, s]);
   return g.op('Relu', [acc], [], `${prefix}_g`);
+}
+
+/**
+ * What the original network's branch exposes to the patch branches: each layer's pre-activation
+ * tensor and weight/bias initializers, so that supports can be computed from them.
+ */
+interface NetworkBranch {
+  net: Network;
+  pre: string[];
+  W: string[];
+  b: string[];
+}
+
+/**
+ * A compact support, from the rows' provenance (ts/patch.ts `SupportRows`): row i is neuron k's
+ * pre-activation in the network linearised at the patch's activation pattern, scaled:
+ * a_i·x − b_i = σ_k z_k(x) / norm_i (σ = −1 for an active neuron). The linearised
+ * pre-activations reuse the original branch: layer 1's is the original z1 itself, deeper ones are
+ * the original weights (shared initializers) applied to the masked previous layer. Per patch this
+ * costs a 0/1 mask and a coefficient per neuron instead of a dense row per neuron (MNIST: ~1.5k
+ * numbers instead of 512 × 785). Input-set rows stay dense rows.
+ */
+function emitPatternSupport(g: GraphBuilder, x: string, n: number, branch: NetworkBranch, p: RegionPatch, prefix: string, gate?: string): string {
+  const gamma = 1 / p.radius;
+  const rows = p.rows!;
+  const net = branch.net;
+  const hidden = net.hiddenCount;
+  const bits = new Uint8Array(hidden);
+  for (let i = 0; i < hidden; i++) bits[i] = (parseInt(p.region.pattern[i >> 2], 16) >> (3 - (i & 3))) & 1;
+  // Global hidden index -> (layer, unit).
+  const layerOf: number[] = [];
+  const unitOf: number[] = [];
+  const offsetOf: number[] = [];
+  let off = 0;
+  net.layers.forEach((l, li) => {
+    offsetOf.push(off);
+    if (!l.relu) return;
+    for (let u = 0; u < l.outputs; u++) {
+      layerOf.push(li);
+      unitOf.push(u);
+    }
+    off += l.outputs;
+  });
+  const coef = new Map<number, Float64Array>();
+  const denseRows: number[] = [];
+  for (let i = 0; i < rows.index.length; i++) {
+    const k = rows.neuron[i];
+    if (k < 0) {
+      denseRows.push(i);
+      continue;
+    }
+    const li = layerOf[k];
+    if (!coef.has(li)) coef.set(li, new Float64Array(net.layers[li].outputs));
+    coef.get(li)![unitOf[k]] = (gamma * (bits[k] ? -1 : 1)) / rows.norm[i];
+  }
+  const terms: string[] = [];
+  const top = coef.size ? Math.max(...coef.keys()) : -1;
+  let z = branch.pre[0];
+  for (let li = 0; li <= top; li++) {
+    if (li > 0) {
+      const prev = net.layers[li - 1];
+      let h = z;
+      if (prev.relu) {
+        const mask = Float64Array.from({ length: prev.outputs }, (_, u) => bits[offsetOf[li - 1] + u]);
+        h = g.op('Mul', [z, g.init(`${prefix}_mask${li - 1}`, [prev.outputs], mask)]);
+      }
+      z = g.op('Gemm', [h, branch.W[li], branch.b[li]], [{ name: 'transB', i: 1 }]);
+    }
+    const c = coef.get(li);
+    if (!c) continue;
+    const units = net.layers[li].outputs;
+    const e = g.op('Relu', [g.op('Mul', [z, g.init(`${prefix}_coef${li}`, [units], c)])]);
+    terms.push(g.op('MatMul', [e, g.init(`${prefix}_neg_ones${li}`, [units, 1], new Float64Array(units).fill(-1))]));
+  }
+  if (denseRows.length > 0) {
+    const A = new Float64Array(denseRows.length * n);
+    const b = new Float64Array(denseRows.length);
+    denseRows.forEach((i, r) => {
+      A.set(p.A.subarray(i * n, (i + 1) * n), r * n);
+      b[r] = p.b[i];
+    });
+    terms.push(...emitRowTerms(g, x, n, A, b, gamma, `${prefix}_input`));
+  }
+  return combineSupport(g, x, n, terms, prefix, gate);
+}
+
+/** Whether a patch's support can be emitted in the compact form. */
+function hasPatternRows(p: PatchNetwork): p is RegionPatch {
+  const r = p as RegionPatch;
+  return r.rows !== undefined && typeof r.region?.pattern === 'string' && r.rows.index.length === p.b.length;
 }
 
 /**
@@ -863,8 +973,8 @@ function emitBoxGate(g: GraphBuilder, x: string, n: number, box: BoxGate): strin
 }
 
 /** The patch h_A(x) as an [N, k] tensor (METHOD.md §2, clamp gating). */
-function emitPatch(g: GraphBuilder, x: string, n: number, k: number, p: PatchNetwork, prefix: string, boxGate?: string): string {
-  const gate = emitSupport(g, x, n, p.A, p.b, p.radius, prefix, boxGate);
+function emitPatch(g: GraphBuilder, x: string, n: number, k: number, p: PatchNetwork, prefix: string, boxGate: string | undefined, branch: NetworkBranch, compact: boolean): string {
+  const gate = compact && hasPatternRows(p) ? emitPatternSupport(g, x, n, branch, p, prefix, boxGate) : emitSupport(g, x, n, p.A, p.b, p.radius, prefix, boxGate);
   if (p.kind === 'constant') return g.op('MatMul', [gate, g.init(`${prefix}_d`, [1, k], p.d)]);
   if (!p.C || !p.H) throw new InputError('affine patch without C or H', { field: prefix });
   const lin = g.gemm(x, p.C, k, n, p.d, `${prefix}_affine`);
@@ -892,14 +1002,19 @@ function exportGraph(net: Network, patches: readonly PatchNetwork[], opts: OnnxE
   const g = new GraphBuilder(dt, new Set([inputName, outputName, 'input_flat']));
   const x = inputShape.length > 1 ? g.op('Flatten', [inputName], [{ name: 'axis', i: 1 }], 'input_flat') : inputName;
   let h = x;
+  const branch: NetworkBranch = { net, pre: [], W: [], b: [] };
   net.layers.forEach((l, i) => {
     const last = i === net.layers.length - 1 && patches.length === 0;
-    const z = g.gemm(h, l.weights, l.outputs, l.inputs, l.bias, `layer${i}`, last && !l.relu ? outputName : undefined);
-    h = l.relu ? g.op('Relu', [z], [], last ? outputName : undefined) : z;
+    const z = g.gemmNamed(h, l.weights, l.outputs, l.inputs, l.bias, `layer${i}`, last && !l.relu ? outputName : undefined);
+    branch.pre.push(z.out);
+    branch.W.push(z.W);
+    branch.b.push(z.b);
+    h = l.relu ? g.op('Relu', [z.out], [], last ? outputName : undefined) : z.out;
   });
   const gate = boxGate && patches.length > 0 ? emitBoxGate(g, x, n, boxGate) : undefined;
+  const compact = opts.compactSupports ?? true;
   patches.forEach((p, a) => {
-    const hp = emitPatch(g, x, n, k, p, `patch${a}`, gate);
+    const hp = emitPatch(g, x, n, k, p, `patch${a}`, gate, branch, compact);
     h = g.op('Add', [h, hp], [], a === patches.length - 1 ? outputName : undefined);
   });
   return encodeModel({
