@@ -486,34 +486,6 @@ impl Explorer {
     }
 }
 
-/// Normalises the rows of an input polytope {x : A x <= b} (row-major `m × n`); all-zero rows
-/// are dropped when they hold (0 <= b) and rejected when they cannot.
-pub fn normalise_rows(n: usize, a: &[f64], b: &[f64]) -> Result<(Vec<f64>, Vec<f64>)> {
-    if a.len() != b.len() * n {
-        return invalid(format!("input set: {} coefficients for {} rows of {} inputs", a.len(), b.len(), n));
-    }
-    let mut na = Vec::with_capacity(a.len());
-    let mut nb = Vec::with_capacity(b.len());
-    for i in 0..b.len() {
-        let row = &a[i * n..(i + 1) * n];
-        if let Some(j) = row.iter().position(|v| !v.is_finite()) {
-            return invalid(format!("input set: row {} coefficient {} is {}", i, j, row[j]));
-        }
-        if !b[i].is_finite() {
-            return invalid(format!("input set: right-hand side {} is {}", i, b[i]));
-        }
-        let nr = norm2(row);
-        if nr == 0.0 {
-            if b[i] < 0.0 {
-                return invalid(format!("input set: row {} reads 0 <= {}, so the set is empty", i, -b[i]));
-            }
-            continue;
-        }
-        na.extend(row.iter().map(|v| v / nr));
-        nb.push(b[i] / nr);
-    }
-    Ok((na, nb))
-}
 
 /// Largest ball inside {a x <= b} ∩ [lower, upper] (rows normalised): (centre, radius). The radius
 /// is the LP witness value reduced by the witness's infeasibility, so the ball provably fits up to
@@ -598,7 +570,7 @@ impl RegionEnumerator {
     pub fn new(net: &Network, lower: &[f64], upper: &[f64], a: &[f64], b: &[f64], opts: EnumerateOptions) -> Result<RegionEnumerator> {
         let n = net.n_in();
         check_box(n, lower, upper)?;
-        let (na, nb) = normalise_rows(n, a, b)?;
+        let (na, nb, _) = crate::region::normalise_rows(n, a, b)?;
         if !(opts.min_radius.is_finite() && opts.min_radius >= opts.eps) {
             return invalid(format!("enumeration: minimum radius {} must be finite and >= eps ({})", opts.min_radius, opts.eps));
         }

@@ -59,6 +59,37 @@ pub(crate) fn check_box(n: usize, lower: &[f64], upper: &[f64]) -> Result<()> {
     Ok(())
 }
 
+/// Rows `A x <= b` of an input set, normalised (‖a_i‖₂ = 1), with the norm each row had. Rows
+/// that are all zero are dropped when they hold (0 <= b) and rejected when they cannot.
+pub fn normalise_rows(n: usize, a: &[f64], b: &[f64]) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+    if a.len() != b.len() * n {
+        return invalid(format!("input set: {} coefficients for {} rows of {} inputs", a.len(), b.len(), n));
+    }
+    let mut na = Vec::with_capacity(a.len());
+    let mut nb = Vec::with_capacity(b.len());
+    let mut norms = Vec::with_capacity(b.len());
+    for i in 0..b.len() {
+        let row = &a[i * n..(i + 1) * n];
+        if let Some(j) = row.iter().position(|v| !v.is_finite()) {
+            return invalid(format!("input set: row {} coefficient {} is {}", i, j, row[j]));
+        }
+        if !b[i].is_finite() {
+            return invalid(format!("input set: right-hand side {} is {}", i, b[i]));
+        }
+        let nr = norm2(row);
+        if nr == 0.0 {
+            if b[i] < 0.0 {
+                return invalid(format!("input set: row {} reads 0 <= {}, so the set is empty", i, -b[i]));
+            }
+            continue;
+        }
+        na.extend(row.iter().map(|v| v / nr));
+        nb.push(b[i] / nr);
+        norms.push(nr);
+    }
+    Ok((na, nb, norms))
+}
+
 impl LinearRegion {
     /// The linear region of `x0` inside the box `[lower, upper]`.
     pub fn of_point(net: &Network, x0: &[f64], lower: &[f64], upper: &[f64]) -> Result<LinearRegion> {
@@ -175,30 +206,11 @@ impl LinearRegion {
     /// the rows are normalised and appended, marked [`INPUT_ROW`]. Used for area repair over an
     /// H-polytope and for specs whose input set is not a box.
     pub fn intersect(&mut self, a: &[f64], b: &[f64]) -> Result<()> {
-        let n = self.n_in;
-        if a.len() != b.len() * n {
-            return invalid(format!("input set: {} coefficients for {} rows of {} inputs", a.len(), b.len(), n));
-        }
-        for i in 0..b.len() {
-            let row = &a[i * n..(i + 1) * n];
-            if let Some(j) = row.iter().position(|v| !v.is_finite()) {
-                return invalid(format!("input set: row {} coefficient {} is {}", i, j, row[j]));
-            }
-            if !b[i].is_finite() {
-                return invalid(format!("input set: right-hand side {} is {}", i, b[i]));
-            }
-            let nr = norm2(row);
-            if nr == 0.0 {
-                if b[i] < 0.0 {
-                    return invalid(format!("input set: row {} reads 0 <= {}, so the set is empty", i, -b[i]));
-                }
-                continue;
-            }
-            self.a.extend(row.iter().map(|v| v / nr));
-            self.b.push(b[i] / nr);
-            self.neuron.push(INPUT_ROW);
-            self.norm.push(nr);
-        }
+        let (na, nb, norms) = normalise_rows(self.n_in, a, b)?;
+        self.a.extend(na);
+        self.b.extend(nb);
+        self.neuron.extend(std::iter::repeat(INPUT_ROW).take(norms.len()));
+        self.norm.extend(norms);
         Ok(())
     }
 
