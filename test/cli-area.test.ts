@@ -1,22 +1,12 @@
 /** The built CLI (dist/cli.js): `repair --area` and `certify`, run as a user runs them. */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { init, loadRepaired } from '../ts/index.js';
-import { argmax, fixture, root, rng } from './helpers.js';
+import { argmax, fixture, root, rng, runCli } from './helpers.js';
 
-const run = async (args: string[]) => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(root, 'dist/cli.js'), ...args], { cwd: root });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-};
+const run = runCli;
 
 const TAU20 = fixture('hcas/HCAS_rect_v6_pra1_tau20_25HU_3000.nnet');
 const AREA = fixture('hcas/area-repair-pra1-tau20.json');

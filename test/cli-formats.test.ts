@@ -1,24 +1,14 @@
 /** The CLI's format features (built dist/cli.js, as a user runs it): eval, export-model, .onnx/.vnnlib in repair. */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseVnnlib } from '../ts/formats/vnnlib.js';
 import { buildOnnx, ortRun } from './formats-helpers.js';
 import { init, loadModel, parsePoints } from '../ts/index.js';
-import { argmax, fixture, hcasTau05, root } from './helpers.js';
+import { argmax, fixture, hcasTau05, root, runCli } from './helpers.js';
 
-const run = async (args: string[]) => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(root, 'dist/cli.js'), ...args], { cwd: root, maxBuffer: 1 << 26 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-};
+const run = runCli;
 
 const NNET = fixture('hcas/HCAS_rect_v6_pra1_tau05_25HU_3000.nnet');
 const POINTS = fixture('hcas/buggy-points-pra1-tau05.json');

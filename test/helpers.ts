@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { Network, parseNnet, parsePoints } from '../ts/index.js';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -47,3 +49,14 @@ export const argmax = (y: ArrayLike<number>) => {
   for (let i = 1; i < y.length; i++) if (y[i] > y[b]) b = i;
   return b;
 };
+
+/** Runs the built CLI (dist/cli.js) as a user would; never throws on a non-zero exit. */
+export async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(root, 'dist/cli.js'), ...args], { cwd: root, maxBuffer: 1 << 26 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
