@@ -18,6 +18,11 @@ import {
 } from '../ts/index.js';
 import { argmax, hcasTau05, randomNetwork, rng } from './helpers.js';
 
+/** Activation pattern bits of a hex pattern (ts/patch.ts patternHex). */
+function hexBits(hex: string, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => (parseInt(hex[i >> 2], 16) >> (3 - (i & 3))) & 1);
+}
+
 /** Uniform samples in a box. */
 function sample(r: ReturnType<typeof rng>, lower: number[], upper: number[], count: number): number[][] {
   return Array.from({ length: count }, () => lower.map((l, j) => r.range(l, upper[j])));
@@ -54,9 +59,10 @@ describe('certificates on small networks', () => {
 
   it('conflicting patches: a band that pushes the wrong way fails the certificate, and the radius is refined until it holds', async () => {
     // y = x − ½ReLU(x − 1) + ½ReLU(−1 − x) on [−3, 3], spec −1.5 <= y <= 1.5: the two end
-    // regions get opposite patches (+½ on [−3, −1], −½ on [1, 3]). With radius 8 each band
-    // covers the other end region and breaks it there (y = 1.75 at x = 3); radius 2 (one
-    // refinement round) keeps them apart.
+    // regions get opposite patches (+½ on [−3, −1], −½ on [1, 3], equal norms). With radius 8
+    // the band of the later one in the chain covers the earlier one's region, where it is
+    // invalid (the mix gives |y| = 2 at the far end); no constant patch is valid on both ends,
+    // so its radius is shrunk: radius 2 (one refinement round) keeps it off the other end.
     const net = Network.fromArrays([
       { weights: [[1], [-1], [1], [-1]], bias: [0, 0, -1, -1] },
       { weights: [[1, -1, -0.5, 0.5]], bias: [0] },
@@ -67,16 +73,49 @@ describe('certificates on small networks', () => {
     const { network, report } = await repairArea(net, { area: { box }, spec, radius: 8, refineRounds: 0 });
     expect(report.result.buggyRegions).toBe(2);
     expect(report.result.status).toBe('not-certified');
-    expect(report.certificate.failedRegions.length).toBe(2);
-    expect(report.certificate.largestViolationFound).toBeCloseTo(0.25, 9);
+    expect(report.certificate.failedRegions.length).toBe(1);
+    const failed = report.certificate.perRegion[report.certificate.failedRegions[0]];
+    const [first, second] = [...report.regions].sort((a, b) => a.chainPosition! - b.chainPosition!);
+    expect(failed.pattern).toBe(first.pattern);
+    expect(Math.abs(failed.witness![0])).toBeGreaterThan(1);
+    expect(Math.sign(failed.witness![0])).toBe(Math.sign(first.centre[0]));
+    expect(report.certificate.largestViolationFound).toBeCloseTo(0.5, 9);
     // The certificate is right: the network really leaves the spec, at its witnesses and on samples.
-    expect(network.predict(xs).some((y) => specViolation(spec, y) > 0.24)).toBe(true);
+    expect(network.predict(xs).some((y) => specViolation(spec, y) > 0.49)).toBe(true);
     const refined = await repairArea(net, { area: { box }, spec, radius: 8 });
     expect(refined.report.result.status).toBe('repaired');
     expect(refined.report.refinement.rounds).toBeGreaterThanOrEqual(1);
-    expect(refined.report.refinement.shrunkPatches).toEqual([0, 1]);
-    expect(refined.report.regions.every((g) => g.radius <= 2)).toBe(true);
+    expect(refined.report.refinement.expandedPatches).toEqual([]);
+    const later = refined.report.regions.find((g) => g.pattern === second.pattern)!;
+    expect(refined.report.refinement.shrunkPatches).toEqual([later.chainPosition]);
+    expect(later.radius).toBeLessThanOrEqual(2);
     expect(refined.network.predict(xs).every((y) => specViolation(spec, y) <= 1e-12)).toBe(true);
+  });
+
+  it('adjacent regions sharing a face: the sum of patches breaks the spec there at any radius, the chain is certified', async () => {
+    // f(x) = −0.5 + 2x − 0.4·ReLU(x − 1) on [0, 2], spec −1 <= y <= 1: A = [0, 1] needs −0.5,
+    // B = [1, 2] needs −2.1. On the face x = 1 the sum gives 1.5 − 0.5 − 2.1 = −1.1.
+    const net = Network.fromArrays([
+      { weights: [[1], [1]], bias: [0, -1] },
+      { weights: [[2, -0.4]], bias: [-0.5] },
+    ]);
+    const spec = polytopeSpec([[1], [-1]], [1, 1]);
+    const box = { lower: [0], upper: [2] };
+    const xs = Array.from({ length: 4001 }, (_, i) => [i / 2000]);
+    for (const radius of [1e-3, 0.1]) {
+      const { network, report } = await repairArea(net, { area: { box }, spec, radius });
+      expect(report.result.buggyRegions).toBe(2);
+      expect(report.result.status).toBe('repaired');
+      expect(report.refinement.rounds).toBe(0);
+      expect(report.regions.map((g) => g.patchNorm).sort()).toEqual([0.5, 2.1].map((v) => expect.closeTo(v, 12)));
+      expect(network.composition).toBe('chain');
+      expect(network.predict(xs).every((y) => specViolation(spec, y) <= 1e-12)).toBe(true);
+      // The same patches summed: not certified, and really wrong on the face.
+      const sum = new RepairedNetwork(net, network.patches, network.inputBox, network.boxGate, 'sum');
+      const cert = await certifyItems(sum, report.certificate.perRegion.map((c) => ({ pattern: hexBits(c.pattern, 2), spec })), { box }, { scope: 'area' });
+      expect(cert.status).toBe('not-certified');
+      expect(specViolation(spec, sum.predict([[1]])[0])).toBeCloseTo(0.1, 9);
+    }
   });
 
   it('general specs with affine patches: every region reported certified holds at every sample in it', async () => {

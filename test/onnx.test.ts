@@ -8,7 +8,7 @@ import { accuracy, parseImages, parseLabels } from '../ts/eval.js';
 import { DT } from '../ts/formats/onnx-proto.js';
 import { float32BandError, networkToOnnx, parseOnnx, repairedToOnnx, SUPPORTED_OPS } from '../ts/formats/onnx.js';
 import { PbWriter } from '../ts/formats/protobuf.js';
-import { InputError, Network, init, polytopeSpec, repair } from '../ts/index.js';
+import { InputError, Network, init, parseNnet, polytopeSpec, repair, repairArea } from '../ts/index.js';
 import { argmax, fixture, hcasTau05, randomNetwork, rng } from './helpers.js';
 import { bandInputs, buildOnnx, countInBands, f32, fround, maxAbsDiff, ortRun, type TestModel } from './formats-helpers.js';
 
@@ -417,6 +417,40 @@ describe('ONNX export', () => {
     // Every buggy point gets label 4 in onnxruntime too.
     const yb = await ortRun(bytes, Float64Array.from(points.flat()), points.length, [3], 'float64');
     for (let i = 0; i < points.length; i++) expect(argmax(yb.subarray(i * 5, i * 5 + 5))).toBe(labels[i]);
+  });
+
+  it('chain composition (HCAS tau20 area, 87 patches): float64 ONNX equals our evaluator within 1e-5 on 10,000 inputs, mixes of several patches included', async () => {
+    const task = JSON.parse(readFileSync(fixture('hcas/area-repair-pra1-tau20.json'), 'utf8'));
+    const net = parseNnet(readFileSync(fixture('hcas/HCAS_rect_v6_pra1_tau20_25HU_3000.nnet'), 'utf8'), 'tau20.nnet');
+    const box = task.box as { lower: number[]; upper: number[] };
+    const { network: rep, report } = await repairArea(net, { area: { box }, label: 4, radius: 20 });
+    expect(rep.composition).toBe('chain');
+    const r = rng(31);
+    const centre = new Map(report.regions.map((g) => [g.pattern, g.centre]));
+    const band = bandInputs(rep, (a) => centre.get(rep.patches[a].region.pattern)!, Math.ceil(5000 / rep.patches.length), r, [300, 300, 0.05]).subarray(0, 5000 * 3);
+    const x = new Float64Array(10_000 * 3);
+    x.set(band);
+    x.set(Float64Array.from({ length: 5000 * 3 }, (_, i) => r.range(box.lower[i % 3] - 50, box.upper[i % 3] + 50)), band.length);
+    const w = rep.weightsFlat(x, 10_000);
+    const P = rep.patches.length;
+    let mixed = 0;
+    for (let i = 0; i < 10_000; i++) {
+      let active = 0;
+      let sum = 0;
+      for (let a = 0; a < P; a++) {
+        const v = w[i * P + a];
+        expect(v).toBeGreaterThanOrEqual(0);
+        sum += v;
+        if (v > 0) active++;
+      }
+      expect(sum).toBeLessThanOrEqual(1 + 1e-12);
+      if (active >= 2) mixed++;
+    }
+    expect(mixed).toBeGreaterThan(300);
+    const ours = rep.forwardFlat(x, 10_000);
+    const bytes = repairedToOnnx(rep, { precision: 'float64' });
+    expect(maxAbsDiff(await ortRun(bytes, x, 10_000, [3], 'float64'), ours)).toBeLessThanOrEqual(1e-5);
+    expect(maxAbsDiff(ours, net.forwardFlat(x, 10_000))).toBeGreaterThan(1);
   });
 
   it('affine patches (narrow output box, full LP): float64 ONNX equals our evaluator within 1e-5 on 10,000 inputs incl. bands', async () => {

@@ -3,8 +3,11 @@
  * box or H-polytope, check each against the spec (one LP per spec row over the region), give every
  * violating region its minimal patch, and prove the finished network correct on every region of
  * the area — the repaired ones and the ones that were already correct — with the independent
- * certificate of ts/certificate.ts. Where a certificate fails because of another patch's band,
- * that patch's radius is shrunk and the affected regions are certified again.
+ * certificate of ts/certificate.ts. The constant patches are composed as a chain (ts/compose.ts):
+ * at every input a convex combination of the patches whose band covers it. Where a certificate
+ * fails because of another patch's band, that patch is made valid on the piece of the region its
+ * band covers (or, when it cannot be, its radius is shrunk) and the affected regions are
+ * certified again.
  */
 import { type CertificateReport, type CertifyOptions, type CertificationItem, type Refinement, certifyWithRefinement } from './certificate.js';
 import { AbortError, InputError } from './errors.js';
@@ -18,6 +21,7 @@ import { type RegionPatch, patternHex } from './patch.js';
 import type { MinimalityProof } from './region.js';
 import { RepairedNetwork } from './repaired.js';
 import { defaultRadius, resolveSpecs, solveRegion } from './repair.js';
+import { BandExpander, chainOrder } from './compose.js';
 import { type Spec, describeSpec } from './spec.js';
 import { VERSION } from './version.js';
 import { getCore, init } from './wasm/raw.js';
@@ -67,9 +71,19 @@ export interface AreaRegionReport {
   constraints: number;
   supportRows: number;
   patchKind: 'constant' | 'affine';
+  /** Norm of the patch in the finished network. */
   patchNorm: number;
   lowerBound: number;
-  minimalityProof: MinimalityProof;
+  /**
+   * How the patch is proven minimal on the region; `band-constrained`: enlarged beyond the
+   * region's minimal norm (`minimalNorm`) to stay valid where its band covers other regions
+   * (chain composition, ts/compose.ts) — minimal among constant patches valid there too.
+   */
+  minimalityProof: MinimalityProof | 'band-constrained';
+  /** The minimal norm on the region alone (= patchNorm unless band-constrained). */
+  minimalNorm: number;
+  /** Position of the patch in the chain (constant patches) or null (affine: summed). */
+  chainPosition: number | null;
   radius: number;
   lpMs: number;
   /** For a union spec: the convex piece the patch maps the region into. */
@@ -136,7 +150,7 @@ export async function repairArea(network: Network, opts: AreaRepairOptions): Pro
   const tEnum = now();
 
   // 2. Check each region (LP max of every spec row) and patch the violating ones.
-  const patches: RegionPatch[] = [];
+  const solved: RegionPatch[] = [];
   const patchOf = new Map<number, number>();
   const reports: AreaRegionReport[] = [];
   let last = now();
@@ -149,8 +163,8 @@ export async function repairArea(network: Network, opts: AreaRepairOptions): Pro
       backend,
     );
     if (outcome.patch) {
-      patchOf.set(i, patches.length);
-      patches.push(outcome.patch);
+      patchOf.set(i, solved.length);
+      solved.push(outcome.patch);
       const p = outcome.patch;
       reports.push({
         index: i,
@@ -163,6 +177,8 @@ export async function repairArea(network: Network, opts: AreaRepairOptions): Pro
         patchNorm: p.region.patchNorm,
         lowerBound: p.region.lowerBound,
         minimalityProof: p.region.minimalityProof,
+        minimalNorm: p.region.patchNorm,
+        chainPosition: null,
         radius: p.radius,
         lpMs: outcome.timing.lpMs,
         ...(p.region.specPiece !== undefined ? { specPiece: p.region.specPiece } : {}),
@@ -176,7 +192,14 @@ export async function repairArea(network: Network, opts: AreaRepairOptions): Pro
   }
   const tRepair = now();
 
-  // 3. Certify every region of the area on the finished network (refining radii if needed).
+  // 3. The chain: constant patches by increasing norm (ts/compose.ts), affine ones summed.
+  const order = chainOrder(solved);
+  const patches = order.map((j) => solved[j]);
+  const position = new Map(order.map((j, pos) => [j, pos]));
+  patchOf.forEach((j, i) => patchOf.set(i, position.get(j)!));
+  const expander = isSpecUnion(spec) ? undefined : new BandExpander(network, spec, box, inputSet);
+
+  // 4. Certify every region of the area on the finished network (refining patches if needed).
   const items: CertificationItem[] = en.regions.map((r, i) => ({
     pattern: r.pattern,
     spec,
@@ -185,21 +208,39 @@ export async function repairArea(network: Network, opts: AreaRepairOptions): Pro
   }));
   // One box indicator shared by every patch (supports carry no box rows), with the smallest radius.
   const boxGateOf = () => ({ lower: [...box.lower], upper: [...box.upper], radius: patches.reduce((r, p) => Math.min(r, p.radius), rMax) });
-  const { network: repaired, certificate, refinement } = await certifyWithRefinement(() => new RepairedNetwork(network, patches, box, boxGateOf()), items, opts.area, {
+  const { network: repaired, certificate, refinement } = await certifyWithRefinement(() => new RepairedNetwork(network, patches, box, boxGateOf(), 'chain'), items, opts.area, {
     ...opts.certificate,
     scope: 'area',
     rounds: opts.refineRounds,
+    expand: expander ? (p, item) => expander.expand(patches[p], en.regions[item].pattern) : undefined,
+    toConstant: expander ? (p) => expander.toConstant(patches[p]) : undefined,
     signal: opts.signal,
     onProgress: (e) => progress('certify', e.done, e.total),
   });
-  reports.forEach((rep) => (rep.radius = patches[patchOf.get(rep.index)!].radius));
+  for (const rep of reports) {
+    const p = patches[patchOf.get(rep.index)!];
+    rep.radius = p.radius;
+    rep.patchNorm = p.region.patchNorm;
+    rep.patchKind = p.kind;
+    rep.chainPosition = p.kind === 'constant' ? patchOf.get(rep.index)! : null;
+    if (p.region.bandConstrained) {
+      rep.minimalityProof = 'band-constrained';
+      rep.minimalNorm = p.region.bandConstrained.minimalNorm;
+    }
+  }
   const tCert = now();
   progress('done', en.regions.length, en.regions.length);
 
   const notes: string[] = [];
   if (en.thin > 0) notes.push(`${en.thin} cell(s) thinner than minRadius ${en.minRadius} were not counted as regions (their points lie within that distance of counted regions)`);
   if (en.empty > 0) notes.push(`${en.empty} cell(s) were found empty by the LP (no point within its feasibility tolerance) and skipped`);
-  if (refinement.rounds > 0) notes.push(`radius refinement: ${refinement.shrunkPatches.length} patch radius(es) shrunk in ${refinement.rounds} round(s)`);
+  if (refinement.constantPatches.length > 0) {
+    notes.push(`${refinement.constantPatches.length} affine patch(es) replaced by their region's smallest constant patch, which composes soundly with the neighbours' (see regions[].minimalNorm)`);
+  }
+  if (refinement.expandedPatches.length > 0) {
+    notes.push(`band validity: ${refinement.expandedPatches.length} patch(es) enlarged beyond their region's minimal norm to stay valid where their band covers other regions (see regions[].minimalNorm)`);
+  }
+  if (refinement.shrunkPatches.length > 0) notes.push(`radius refinement: ${refinement.shrunkPatches.length} patch radius(es) shrunk in ${refinement.rounds} round(s)`);
   if (certificate.status !== 'certified') {
     notes.push(
       `${certificate.failedRegions.length} region(s) are not certified (largest proven bound ${certificate.maxViolation}, ` +

@@ -14,7 +14,7 @@
 import { AbortError, InputError } from './errors.js';
 import { type Area, type EnumerateOptions, checkArea, enumerateRegions, patternFromHex } from './enumerate.js';
 import type { Box } from './network.js';
-import { patternHex } from './patch.js';
+import { type RegionPatch, patternHex } from './patch.js';
 import type { RepairedNetwork } from './repaired.js';
 import { type Spec, specRows, specViolation } from './spec.js';
 import { type SpecUnion, isSpecUnion } from './spec-union.js';
@@ -329,43 +329,98 @@ export async function certifyItems(
 }
 
 export interface Refinement {
-  /** Rounds in which radii were shrunk (a round that does not reduce the failures is undone). */
+  /** Rounds of refinement (a round that does not reduce the failures is undone). */
   rounds: number;
   /** Patches whose radius was shrunk (indices), and by how much in all (factor). */
   shrunkPatches: number[];
   factor: number;
+  /** Chain patches enlarged to be valid on the band pieces they cover (ts/compose.ts). */
+  expandedPatches: number[];
+  /** Affine patches replaced by constant ones (ts/compose.ts). */
+  constantPatches: number[];
 }
 
+/** Makes chain patch `patch` valid on the band piece of item `item`'s region (ts/compose.ts). */
+export type ExpandHook = (patch: number, item: number) => 'expanded' | 'valid' | 'unreached' | 'infeasible';
+/** Replaces affine patch `patch` by a constant one, in place; false when none exists (ts/compose.ts). */
+export type ToConstantHook = (patch: number) => boolean;
+
 /**
- * Certifies every item and, where a region fails by more than its error budget, shrinks the
- * radius of the other patches modelled exactly on it (×1/4 per round, up to `rounds` rounds,
- * default 4; a round that does not reduce the failures is undone and ends the refinement), then
- * re-certifies every region those bands reached. Patches are mutated (radius); the returned network is built from them. A failure
- * that no band causes (the region's own patch, or shared faces of conflicting patches) stays a
- * failure and is reported as such.
+ * Certifies every item and, where a region fails by more than its error budget, refines the
+ * other patches modelled exactly on it: a constant patch of a chain is first made valid on the
+ * region's piece of its band (`expand`, ts/compose.ts); any other patch, or one for which no
+ * valid constant patch exists, gets its radius shrunk (×1/4 per round). Up to `rounds` rounds
+ * (default 4); a round that does not reduce the failures is undone and ends the refinement.
+ * Every region those patches reach is certified again. Patches are mutated (radius, d); the
+ * returned network is built from them. A failure no band causes (the region's own patch) stays
+ * a failure and is reported as such.
  */
 export async function certifyWithRefinement(
   build: () => RepairedNetwork,
   items: readonly CertificationItem[],
   area: Area,
-  opts: CertifyOptions & { scope: CertificateReport['scope']; rounds?: number },
+  opts: CertifyOptions & { scope: CertificateReport['scope']; rounds?: number; expand?: ExpandHook; toConstant?: ToConstantHook },
 ): Promise<{ network: RepairedNetwork; certificate: CertificateReport; refinement: Refinement }> {
   const t0 = performance.now();
   let network = build();
   let report = await certifyItems(network, items, area, opts);
   const rounds = opts.rounds ?? 4;
   const shrunk = new Set<number>();
+  const expanded = new Set<number>();
+  const converted = new Set<number>();
   let done = 0;
   for (; done < rounds && report.failedRegions.length > 0; done++) {
-    // Only failures that remain after the error budget can come from a band; only the other
-    // patches modelled exactly there (the first exactPatches) can have pushed the wrong way.
+    // Only failures that remain after the error budget can come from a band; only the patches
+    // modelled exactly there (the first exactPatches) can have pushed the wrong way.
     const shrink = new Set<number>();
+    const snapshot = new Map<number, Pick<RegionPatch, 'kind' | 'd' | 'C' | 'H' | 'region'>>();
+    const save = (p: number) => {
+      const q = network.patches[p];
+      if (!snapshot.has(p)) snapshot.set(p, { kind: q.kind, d: q.d, C: q.C, H: q.H, region: { ...q.region } });
+    };
+    const chain = network.composition === 'chain';
+    const suspects = new Set<number>();
     for (const i of report.failedRegions) {
       const c = report.perRegion[i];
       if (c.maxViolation - c.errorBudget <= c.tolerance) continue;
-      for (const p of c.patches.slice(0, c.exactPatches)) if (p !== items[i].ownPatch) shrink.add(p);
+      for (const p of c.patches.slice(0, c.exactPatches)) {
+        const kind = network.patches[p].kind;
+        // An own constant patch is valid on its region by construction; an own affine one is
+        // summed with the others' bands and may need to become constant.
+        if (p === items[i].ownPatch && !(kind === 'affine' && chain && opts.toConstant)) continue;
+        suspects.add(p);
+      }
     }
-    if (shrink.size === 0) break;
+    const changed = new Set<number>();
+    for (const p of suspects) {
+      const patch = network.patches[p];
+      if (chain && patch.kind === 'affine' && opts.toConstant) {
+        save(p);
+        if (opts.toConstant(p)) {
+          changed.add(p);
+          converted.add(p);
+        } else shrink.add(p);
+      }
+    }
+    // Chain patches: valid on every piece of a region their band covers (all of them, so that
+    // enlarging d for one piece cannot break another).
+    if (chain && opts.expand) {
+      const reach = new Map<number, number[]>();
+      report.perRegion.forEach((c, i) => c.patches.forEach((p) => p !== items[i].ownPatch && reach.set(p, [...(reach.get(p) ?? []), i])));
+      for (const p of suspects) {
+        if (network.patches[p].kind !== 'constant' || shrink.has(p)) continue;
+        save(p);
+        for (const i of reach.get(p) ?? []) {
+          const outcome = opts.expand(p, i);
+          if (outcome === 'expanded') changed.add(p);
+          if (outcome === 'infeasible') {
+            shrink.add(p);
+            break;
+          }
+        }
+      }
+    } else suspects.forEach((p) => p !== undefined && !changed.has(p) && shrink.add(p));
+    if (shrink.size === 0 && changed.size === 0) break;
     const saved = new Map<number, number>();
     shrink.forEach((p) => {
       const patch = network.patches[p] as { radius: number };
@@ -374,19 +429,28 @@ export async function certifyWithRefinement(
     });
     const previous = { network, report };
     network = build();
-    const only = report.perRegion.flatMap((c, i) => (!c.certified || c.patches.some((p) => shrink.has(p)) ? [i] : []));
+    const touched = (p: number) => shrink.has(p) || changed.has(p);
+    const only = report.perRegion.flatMap((c, i) => (!c.certified || c.patches.some(touched) ? [i] : []));
     report = await certifyItems(network, items, area, { ...opts, only, previous: report.perRegion });
     if (report.failedRegions.length >= previous.report.failedRegions.length) {
       // No better: undo this round and stop.
       saved.forEach((r, p) => ((network.patches[p] as { radius: number }).radius = r));
+      snapshot.forEach((b, p) => {
+        const q = network.patches[p] as RegionPatch;
+        Object.assign(q, b);
+        if (b.C === undefined) delete q.C;
+        if (b.H === undefined) delete q.H;
+        if (b.region.bandConstrained === undefined) delete q.region.bandConstrained;
+      });
       ({ network, report } = previous);
       break;
     }
     saved.forEach((_, p) => shrunk.add(p));
+    changed.forEach((p) => !converted.has(p) && expanded.add(p));
   }
   return {
     network,
     certificate: { ...report, ms: performance.now() - t0 },
-    refinement: { rounds: done, shrunkPatches: [...shrunk].sort((a, b) => a - b), factor: 0.25 },
+    refinement: { rounds: done, shrunkPatches: [...shrunk].sort((a, b) => a - b), factor: 0.25, expandedPatches: [...expanded].sort((a, b) => a - b), constantPatches: [...converted].sort((a, b) => a - b) },
   };
 }

@@ -10,7 +10,7 @@ export { init, simdSupported, getCore, type Flavour, type InitOptions, type Wasm
 export { Network, type DenseLayer, type Box, type NetworkInfo, type Points, expandBox } from './network.js';
 export { LinearRegion, slackExcess, type RegionMax, type ConstantPatchResult, type MinimalityProof, type InputSet } from './region.js';
 export { type PatchNetwork, type RegionPatch, type PatchRegionInfo, type SupportRows, patternHex } from './patch.js';
-export { RepairedNetwork, type BoxGate } from './repaired.js';
+export { RepairedNetwork, type BoxGate, type Composition } from './repaired.js';
 export { repair, solveRegion, defaultRadius, type RepairOptions, type RepairResult, type RepairProgress, type RegionTask, type RegionOutcome } from './repair.js';
 export type { RepairReport, RegionReport } from './report.js';
 export { labelSpec, polytopeSpec, intersectSpecs, specViolation, describeSpec, parseSpecJson, type Spec } from './spec.js';

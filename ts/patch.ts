@@ -53,6 +53,12 @@ export interface PatchRegionInfo {
   minimalityProof: MinimalityProof;
   /** With a union spec (non-convex Φ_out): the index of the convex piece this region was repaired with. */
   specPiece?: number;
+  /**
+   * Set when the patch was enlarged to stay valid on the parts of neighbouring regions its band
+   * covers (chain composition, ts/compose.ts): `patchNorm` is then the smallest norm of a constant
+   * patch valid there too, and `minimalNorm` the minimal norm on the region alone.
+   */
+  bandConstrained?: { minimalNorm: number };
 }
 
 export interface RegionPatch extends PatchNetwork {

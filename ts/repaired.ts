@@ -19,6 +19,17 @@ export interface BoxGate {
   radius: number;
 }
 
+/**
+ * How the constant patches are combined (METHOD.md §4; crates/core/src/repaired.rs):
+ * - `sum`: f + Σ_i d_i g_i(x).
+ * - `chain`: in patch order, f + Σ_i d_i w_i(x) with w_i = ReLU(g_i − U_{i+1}),
+ *   U_i = U_{i+1} + w_i = max_{l >= i} g_l. At every x the patches are mixed convexly (weights
+ *   sum to max_i g_i <= 1, the rest is "no patch"), so the output never leaves the convex spec
+ *   when every patch whose band covers x is valid there; on a patched region only that patch and
+ *   later ones count. Affine patches are always added as a sum.
+ */
+export type Composition = 'sum' | 'chain';
+
 export class RepairedNetwork extends CoreBacked {
   readonly inputSize: number;
   readonly outputSize: number;
@@ -30,6 +41,8 @@ export class RepairedNetwork extends CoreBacked {
     readonly inputBox?: Box,
     /** Shared box indicator gating every patch (patches then carry no box rows). */
     readonly boxGate?: BoxGate,
+    /** Composition of the constant patches (default `sum`). */
+    readonly composition: Composition = 'sum',
   ) {
     super();
     this.inputSize = original.inputSize;
@@ -42,6 +55,7 @@ export class RepairedNetwork extends CoreBacked {
     try {
       const gate = this.boxGate;
       if (gate) core.call('box gate', [gate.lower, gate.upper], ([lo, hi]) => core.exports.rr_repaired_set_box_gate(h, lo, hi, gate.radius));
+      if (this.composition === 'chain') core.check(core.exports.rr_repaired_set_chain(h, 1), 'composition');
       for (const p of this.patches) {
         const desc = patchDescriptor(p, this.outputSize);
         core.call('add patch', [desc], ([pd]) => core.exports.rr_repaired_add_patch(h, pd, desc.length));
@@ -61,6 +75,13 @@ export class RepairedNetwork extends CoreBacked {
   predict(points: Points): number[][] {
     const { flat, count } = flattenPoints(points, this.inputSize);
     return unflatten(this.forwardFlat(flat, count), this.outputSize);
+  }
+
+  /** Weight of every patch at each point (`count × patches`): the chain weight w_i for chain
+   * composition, the support g_i otherwise. */
+  weightsFlat(flat: Float64Array, count: number): Float64Array {
+    const { core, handle } = this.handle();
+    return core.run('weights', [flat], [count * this.patches.length], ([xs, o]) => core.exports.rr_repaired_weights(handle, xs, count, o))[0];
   }
 
   /** Support values g_A(x) of every patch at each point (`count × patches`). */

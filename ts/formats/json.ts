@@ -7,7 +7,8 @@
  *                   "bias": [...], "activation": "relu" | "linear" }, ... ] }
  *
  * Repaired network (`format: "relu-repair.repaired-network"`, version 1):
- *   { "format", "version", "original": <network>, "inputBox", "composition": "sum",
+ *   { "format", "version", "original": <network>, "inputBox", "composition": "sum" | "chain",
+ *     // chain: constant patches mixed in the order of "patches" (ts/repaired.ts, METHOD.md §4)
  *     "boxGate"?: { "lower", "upper", "radius" },   // shared box indicator (see ts/repaired.ts)
  *     "patches": [ { "kind": "constant" | "affine", "radius",
  *                    "support": { "A": [[...]], "b": [...] }            // dense rows, or
@@ -97,7 +98,7 @@ export function repairedToJson(r: RepairedNetwork): Record<string, unknown> {
   return {
     format: REPAIRED_FORMAT,
     version: 1,
-    composition: 'sum',
+    composition: r.composition,
     ...(r.inputBox ? { inputBox: { lower: [...r.inputBox.lower], upper: [...r.inputBox.upper] } } : {}),
     ...(r.boxGate ? { boxGate: { lower: [...r.boxGate.lower], upper: [...r.boxGate.upper], radius: r.boxGate.radius } } : {}),
     original: networkToJson(r.original),
@@ -184,7 +185,7 @@ export function repairedFromJson(doc: unknown, file?: string): RepairedNetwork {
   const d = doc as Record<string, unknown>;
   if (d.format !== REPAIRED_FORMAT) throw new InputError(`unknown format (expected "${REPAIRED_FORMAT}")`, { file, field: 'format', value: d.format });
   if (d.version !== 1) throw new InputError('unsupported version (this reader knows 1)', { file, field: 'version', value: d.version });
-  if (d.composition !== 'sum') throw new InputError('unsupported composition (this reader knows "sum")', { file, field: 'composition', value: d.composition });
+  if (d.composition !== 'sum' && d.composition !== 'chain') throw new InputError('unsupported composition (this reader knows "sum" and "chain")', { file, field: 'composition', value: d.composition });
   const original = networkFromJson(d.original, file, 'original');
   const n = original.inputSize;
   const k = original.outputSize;
@@ -228,5 +229,5 @@ export function repairedFromJson(doc: unknown, file?: string): RepairedNetwork {
     if (typeof g.radius !== 'number' || !(g.radius > 0) || !Number.isFinite(g.radius)) throw new InputError('must be a finite number > 0', { file, field: 'boxGate.radius', value: g.radius });
     boxGate = { ...b, radius: g.radius };
   }
-  return new RepairedNetwork(original, patches, inputBox, boxGate);
+  return new RepairedNetwork(original, patches, inputBox, boxGate, d.composition);
 }

@@ -972,9 +972,14 @@ function emitBoxGate(g: GraphBuilder, x: string, n: number, box: BoxGate): strin
   return emitSupport(g, x, n, A, b, box.radius, 'box_gate');
 }
 
+/** The support g_A(x) of a patch as an [N, 1] tensor. */
+function emitPatchSupport(g: GraphBuilder, x: string, n: number, p: PatchNetwork, prefix: string, boxGate: string | undefined, branch: NetworkBranch, compact: boolean): string {
+  return compact && hasPatternRows(p) ? emitPatternSupport(g, x, n, branch, p, prefix, boxGate) : emitSupport(g, x, n, p.A, p.b, p.radius, prefix, boxGate);
+}
+
 /** The patch h_A(x) as an [N, k] tensor (METHOD.md §2, clamp gating). */
 function emitPatch(g: GraphBuilder, x: string, n: number, k: number, p: PatchNetwork, prefix: string, boxGate: string | undefined, branch: NetworkBranch, compact: boolean): string {
-  const gate = compact && hasPatternRows(p) ? emitPatternSupport(g, x, n, branch, p, prefix, boxGate) : emitSupport(g, x, n, p.A, p.b, p.radius, prefix, boxGate);
+  const gate = emitPatchSupport(g, x, n, p, prefix, boxGate, branch, compact);
   if (p.kind === 'constant') return g.op('MatMul', [gate, g.init(`${prefix}_d`, [1, k], p.d)]);
   if (!p.C || !p.H) throw new InputError('affine patch without C or H', { field: prefix });
   const lin = g.gemm(x, p.C, k, n, p.d, `${prefix}_affine`);
@@ -984,7 +989,32 @@ function emitPatch(g: GraphBuilder, x: string, n: number, k: number, p: PatchNet
   return g.op('Sub', [g.op('Sub', [up, dn]), hg]);
 }
 
-function exportGraph(net: Network, patches: readonly PatchNetwork[], opts: OnnxExportOptions, doc: string, metadata: { key: string; value: string }[], boxGate?: BoxGate): Uint8Array {
+/**
+ * The constant patches composed as a chain (ts/repaired.ts `Composition`): from the last patch
+ * back, w_i = Relu(g_i − U), U ← U + w_i, and the terms d_i·w_i, as [N, k] tensors.
+ */
+function emitChain(g: GraphBuilder, x: string, n: number, k: number, patches: { p: PatchNetwork; a: number }[], boxGate: string | undefined, branch: NetworkBranch, compact: boolean): string[] {
+  const terms: string[] = [];
+  let U: string | undefined;
+  for (let t = patches.length - 1; t >= 0; t--) {
+    const { p, a } = patches[t];
+    const gi = emitPatchSupport(g, x, n, p, `patch${a}`, boxGate, branch, compact);
+    const w = U === undefined ? gi : g.op('Relu', [g.op('Sub', [gi, U])]);
+    U = U === undefined ? w : g.op('Add', [U, w]);
+    terms.push(g.op('MatMul', [w, g.init(`patch${a}_d`, [1, k], p.d)]));
+  }
+  return terms;
+}
+
+function exportGraph(
+  net: Network,
+  patches: readonly PatchNetwork[],
+  opts: OnnxExportOptions,
+  doc: string,
+  metadata: { key: string; value: string }[],
+  boxGate?: BoxGate,
+  chain = false,
+): Uint8Array {
   const precision = opts.precision ?? 'float32';
   if (precision !== 'float32' && precision !== 'float64') throw new InputError('must be "float32" or "float64"', { field: 'precision', value: precision });
   const dt = precision === 'float64' ? DT.DOUBLE : DT.FLOAT;
@@ -1013,9 +1043,16 @@ function exportGraph(net: Network, patches: readonly PatchNetwork[], opts: OnnxE
   });
   const gate = boxGate && patches.length > 0 ? emitBoxGate(g, x, n, boxGate) : undefined;
   const compact = opts.compactSupports ?? true;
+  const terms: string[] = [];
   patches.forEach((p, a) => {
-    const hp = emitPatch(g, x, n, k, p, `patch${a}`, gate, branch, compact);
-    h = g.op('Add', [h, hp], [], a === patches.length - 1 ? outputName : undefined);
+    if (!(chain && p.kind === 'constant')) terms.push(emitPatch(g, x, n, k, p, `patch${a}`, gate, branch, compact));
+  });
+  if (chain) {
+    const constant = patches.map((p, a) => ({ p, a })).filter(({ p }) => p.kind === 'constant');
+    terms.push(...emitChain(g, x, n, k, constant, gate, branch, compact));
+  }
+  terms.forEach((hp, t) => {
+    h = g.op('Add', [h, hp], [], t === terms.length - 1 ? outputName : undefined);
   });
   return encodeModel({
     irVersion: 7,
@@ -1072,14 +1109,16 @@ export function repairedToOnnx(rep: RepairedNetwork, opts: OnnxExportOptions = {
     rep.original,
     rep.patches,
     opts,
-    `relu-repair ${VERSION}: repaired network f + sum of ${rep.patches.length} patch networks (REASSURE, clamp gating); ` +
+    `relu-repair ${VERSION}: repaired network f + ${rep.composition === 'chain' ? 'chain' : 'sum'} of ${rep.patches.length} patch networks (REASSURE, clamp gating); ` +
       'each patch is exact on its region and exactly 0 once the summed face excess reaches its radius',
     [
       { key: 'relu-repair.patches', value: String(rep.patches.length) },
       { key: 'relu-repair.radii', value: JSON.stringify(radii) },
       ...(rep.boxGate ? [{ key: 'relu-repair.box-gate-radius', value: String(rep.boxGate.radius) }] : []),
+      { key: 'relu-repair.composition', value: rep.composition },
     ],
     rep.boxGate,
+    rep.composition === 'chain',
   );
 }
 

@@ -40,6 +40,9 @@ export interface RawExports {
   rr_repaired_set_box_gate(h: number, lo: number, hi: number, radius: number): number;
   rr_repaired_forward(h: number, xs: number, n: number, out: number): number;
   rr_repaired_supports(h: number, xs: number, n: number, out: number): number;
+  rr_repaired_set_chain(h: number, chain: number): number;
+  rr_repaired_weights(h: number, xs: number, n: number, out: number): number;
+  rr_constant_patch(p: number, q: number, rows: number, k: number, v: number, out: number): number;
   // Area repair (issue 4): region enumeration and certificates
   rr_enum_new(net: number, lo: number, hi: number, a: number, b: number, m: number, opts: number): number;
   rr_enum_step(h: number, maxLps: number, out: number): number;

@@ -47,11 +47,13 @@ pub struct CertifyOptions {
     /// Bound constant patches with P_j·d <= 0 on every row by 0 instead of modelling them
     /// (sound; far fewer pieces). `false` models every patch whose band reaches the region.
     pub bound_helpful: bool,
+    /// The constant patches are composed as a chain in patch order (`RepairedNetwork::chain`).
+    pub chain: bool,
 }
 
 impl Default for CertifyOptions {
     fn default() -> Self {
-        CertifyOptions { rtol: 1e-9, eps: 0.0, max_pieces: 100_000, bound_helpful: true }
+        CertifyOptions { rtol: 1e-9, eps: 0.0, max_pieces: 100_000, bound_helpful: true, chain: false }
     }
 }
 
@@ -91,6 +93,12 @@ pub struct RegionCertificate {
 /// other rows do. Where u_i is only decided 0 up to err (it is <= err), g <= err and the patch
 /// adds at most S_g·err, which the error budget S_u·err (S_u = S_g) already covers.
 fn push_patch(neurons: &mut Vec<ProgramNeuron>, p: &PatchNetwork, rows: &RowSet, gate_neuron: Option<usize>) {
+    push_patch_g(neurons, p, rows, gate_neuron, true);
+}
+
+/// [`push_patch`]; with `emit` false a constant patch's g gets no outputs (the chain weight
+/// neuron carries d). Returns the index of g.
+fn push_patch_g(neurons: &mut Vec<ProgramNeuron>, p: &PatchNetwork, rows: &RowSet, gate_neuron: Option<usize>, emit: bool) -> usize {
     let n = p.n_in;
     let gamma = 1.0 / p.radius;
     // Rows that are one of the region's own rows have s_i >= 0 on it: u_i − v_i = 1 exactly, so
@@ -133,7 +141,9 @@ fn push_patch(neurons: &mut Vec<ProgramNeuron>, p: &PatchNetwork, rows: &RowSet,
     };
     neurons.push(ProgramNeuron { c: Vec::new(), c0, inputs, outputs: Vec::new(), relu: true, gate: gate.clone(), known: None, slack: 0.0 });
     if p.c.is_empty() {
-        neurons[g].outputs = (0..p.n_out).filter(|&o| p.d[o] != 0.0).map(|o| (o, p.d[o])).collect();
+        if emit {
+            neurons[g].outputs = (0..p.n_out).filter(|&o| p.d[o] != 0.0).map(|o| (o, p.d[o])).collect();
+        }
     } else {
         for o in 0..p.n_out {
             let c = p.c[o * n..(o + 1) * n].to_vec();
@@ -145,6 +155,7 @@ fn push_patch(neurons: &mut Vec<ProgramNeuron>, p: &PatchNetwork, rows: &RowSet,
             }
         }
     }
+    g
 }
 
 /// Appends the shared box indicator B(x) = ReLU(Σ_j [clamp(γ(u_j − x_j) + 1) + clamp(γ(x_j − l_j)
@@ -344,7 +355,18 @@ fn certify_once(
     let mut lps = bp.lps;
     let sx = bp.simplex;
     let (lo, hi) = (bp.lower.clone(), bp.upper.clone());
+    // Chain composition: the last constant patch whose support is 1 on the whole region (every
+    // row one of the region's rows) is the region's own patch k; every chain patch before it
+    // has weight ReLU(g_i − U_{i+1}) = 0 there (U_{i+1} >= g_k = 1) and is left out. The
+    // output is f + a convex combination of the chain patches from k on whose band covers x.
+    let is_chain = |p: &PatchNetwork| opts.chain && p.c.is_empty();
+    let covers = |p: &PatchNetwork| (0..p.rows()).all(|r| own_rows.side(&p.a[r * n..(r + 1) * n], p.b[r]) > 0);
+    let own = if opts.chain { (0..patches.len()).rev().find(|&i| is_chain(&patches[i]) && covers(&patches[i])) } else { None };
+    let mut chain_later: Vec<usize> = Vec::new();
     for (i, p) in patches.iter().enumerate() {
+        if is_chain(p) && own.map_or(false, |k| i < k) {
+            continue;
+        }
         if let Some(Some((blo, bhi))) = band_boxes.get(i) {
             if (0..n).any(|j| bhi[j] < lo[j] || hi[j] < blo[j]) {
                 continue;
@@ -353,13 +375,24 @@ fn certify_once(
         if !patch_reaches_box(p, &bp.lower, &bp.upper) {
             continue;
         }
+        if is_chain(p) {
+            if Some(i) == own {
+                exact.push(i);
+                continue;
+            }
+            lps += 1;
+            if band_reaches(p, &bp.a, &bp.b, &bp.lower, &bp.upper)? {
+                chain_later.push(i);
+            }
+            continue;
+        }
         // A constant patch with P_j·d <= 0 on every row adds (P_j·d)·g <= 0: leaving it out can
         // only raise the bounds (sound), and saves an LP and splitting the region along its band.
         // It is kept when its support provably covers the whole region (every row one of the
         // region's rows: g = 1 there, no split — the region's own patch). A region failing this
         // way is certified again with every patch exact (see certify_region_with).
         let helpful = opts.bound_helpful && p.c.is_empty() && (0..spec.rows()).all(|j| dot(spec.row(j), &p.d) <= 0.0);
-        if helpful && !(0..p.rows()).all(|r| own_rows.side(&p.a[r * n..(r + 1) * n], p.b[r]) > 0) {
+        if helpful && !covers(p) {
             bounded.push(i);
             continue;
         }
@@ -369,6 +402,22 @@ fn certify_once(
         }
         exact.push(i);
     }
+    // In a chain the weights of the own patch and the later ones whose band covers x sum to 1
+    // (to max g <= 1 without an own patch, the rest on "no patch"). A later patch with
+    // P_j·d_i <= P_j·d_k on every row (P_j·d_i <= 0 without an own patch) can only lower every
+    // spec row when its weight is moved to d_k (to 0): when all of them are such, the region is
+    // bounded by its own patch alone (by f alone), sound and with no splitting.
+    let reference: Vec<f64> = match own {
+        Some(k) => (0..spec.rows()).map(|j| dot(spec.row(j), &patches[k].d)).collect(),
+        None => vec![0.0; spec.rows()],
+    };
+    let dominated = |i: usize| (0..spec.rows()).all(|j| dot(spec.row(j), &patches[i].d) <= reference[j]);
+    if opts.bound_helpful && chain_later.iter().all(|&i| dominated(i)) {
+        bounded.extend(chain_later.iter().cloned());
+    } else {
+        exact.extend(chain_later.iter().cloned());
+    }
+    exact.sort_unstable();
     let mut neurons = Vec::new();
     let gate_neuron = match box_gate {
         Some(g) if !exact.is_empty() => {
@@ -379,12 +428,55 @@ fn certify_once(
         }
         _ => None,
     };
+    // Chain patches: their supports g_i, then the weights w_i = ReLU(g_i − Σ_{l > i} w_l) from
+    // the last one back (only patches that reach the region: the others have g = w = 0 here).
+    let mut chain_g: Vec<(usize, usize)> = Vec::new();
     for &i in &exact {
-        push_patch(&mut neurons, &patches[i], &own_rows, gate_neuron);
+        let g = push_patch_g(&mut neurons, &patches[i], &own_rows, gate_neuron, !is_chain(&patches[i]));
+        if is_chain(&patches[i]) {
+            chain_g.push((i, g));
+        }
+    }
+    let mut later_w: Vec<usize> = Vec::new();
+    // (w neuron, chain patch) from the last patch back.
+    let mut chain_w: Vec<(usize, usize)> = Vec::new();
+    for &(i, g) in chain_g.iter().rev() {
+        chain_w.push((neurons.len(), i));
+        let p = &patches[i];
+        let mut inputs = vec![(g, 1.0)];
+        inputs.extend(later_w.iter().map(|&w| (w, -1.0)));
+        let mut gate = neurons[g].gate.clone();
+        gate.push(g);
+        later_w.push(neurons.len());
+        neurons.push(ProgramNeuron {
+            c: Vec::new(),
+            c0: 0.0,
+            inputs,
+            outputs: (0..p.n_out).filter(|&o| p.d[o] != 0.0).map(|o| (o, p.d[o])).collect(),
+            relu: true,
+            gate,
+            known: None,
+            slack: 0.0,
+        });
     }
     let mut program = ReluProgram { n_in: n, n_out: k, neurons, f: region.f.clone(), e: region.e.clone() };
     let rows = spec.rows();
-    let sens = program.sensitivities(&spec.p, rows);
+    // The weights w_i are increments of a running maximum, which is 1-Lipschitz: an error δ in
+    // w_i (or g_i) moves P_j out by at most (|P_j d_i| + max over earlier chain patches l of
+    // |P_j d_l|)·δ — the change of U_i reaches the earlier weights only by shifting at most δ of
+    // weight among them. The plain sum over consumers would double at every link.
+    let mut chain_sens: std::collections::HashMap<usize, Vec<f64>> = std::collections::HashMap::new();
+    {
+        let mut earlier_max = vec![0.0f64; rows];
+        for &(wn, i) in chain_w.iter().rev() {
+            let c: Vec<f64> = (0..rows).map(|j| dot(spec.row(j), &patches[i].d).abs()).collect();
+            chain_sens.insert(wn, (0..rows).map(|j| c[j] + earlier_max[j]).collect());
+            for j in 0..rows {
+                earlier_max[j] = earlier_max[j].max(c[j]);
+            }
+        }
+    }
+    let sens = program.sensitivities_with(&spec.p, rows, &|k, j| chain_sens.get(&k).map(|v| v[j]));
     let nn = program.neurons.len();
     // P_j · out_k per neuron and row.
     let mut pout = vec![0.0; nn * rows];
@@ -731,5 +823,95 @@ mod tests {
         let cert = certify_region(&region, &[cut], &spec, &CertifyOptions::default()).unwrap();
         assert!(!cert.certified);
         assert!(cert.pieces > 1);
+    }
+
+    /// f(x) = −0.5 + 2x − 0.4·ReLU(x − 1) on [0, 2], spec −1 <= y <= 1: regions A = [0, 1]
+    /// (f from −0.5 to 1.5, minimal patch −0.5) and B = [1, 2] (f from 1.5 to 3.1, −2.1).
+    fn two_adjacent_patches(radius: f64) -> (Network, [LinearRegion; 2], Vec<PatchNetwork>, Spec) {
+        use crate::network::Layer;
+        let net = Network::new(vec![
+            Layer { n_in: 1, n_out: 2, w: vec![1.0, 1.0], b: vec![0.0, -1.0], relu: true },
+            Layer { n_in: 2, n_out: 1, w: vec![2.0, -0.4], b: vec![-0.5], relu: false },
+        ])
+        .unwrap();
+        let (lo, hi) = ([0.0], [2.0]);
+        let a = LinearRegion::of_point(&net, &[0.5], &lo, &hi).unwrap();
+        let b = LinearRegion::of_point(&net, &[1.5], &lo, &hi).unwrap();
+        let spec = Spec::new(1, vec![1.0, -1.0], vec![1.0, 1.0]).unwrap();
+        let patches: Vec<PatchNetwork> = [&a, &b]
+            .iter()
+            .map(|r| {
+                let mp = minimal_patch(r, &spec).unwrap();
+                let (ra, rb) = r.support_rows(1e-9, true).unwrap();
+                PatchNetwork::new(1, 1, ra, rb, radius, vec![], mp.d, vec![]).unwrap()
+            })
+            .collect();
+        assert!((patches[0].d[0] + 0.5).abs() < 1e-12 && (patches[1].d[0] + 2.1).abs() < 1e-12);
+        (net, [a, b], patches, spec)
+    }
+
+    #[test]
+    fn chain_composition_is_sound_on_a_shared_face_where_the_sum_is_not() {
+        let (net, regions, patches, spec) = two_adjacent_patches(0.1);
+        let mut sum = RepairedNetwork::new(net.clone());
+        let mut chain = RepairedNetwork::new(net);
+        for p in &patches {
+            sum.add_patch(p.clone()).unwrap();
+            chain.add_patch(p.clone()).unwrap();
+        }
+        chain.chain = true;
+        // The sum adds both patches on the face x = 1: 1.5 − 0.5 − 2.1 = −1.1 < −1, at any radius.
+        let mut y = [0.0];
+        sum.forward(&[1.0], &mut y);
+        assert!((y[0] + 1.1).abs() < 1e-12);
+        chain.forward(&[1.0], &mut y);
+        assert!((y[0] + 0.6).abs() < 1e-12, "the last patch (B) wins on its region: {}", y[0]);
+        let chained = CertifyOptions { chain: true, ..CertifyOptions::default() };
+        for r in &regions {
+            let s = certify_region(r, &sum.patches, &spec, &CertifyOptions::default()).unwrap();
+            assert!(!s.certified && s.max_violation > 0.09, "sum: {:?}", s.max_violation);
+            for o in [chained, CertifyOptions { bound_helpful: false, ..chained }] {
+                let c = certify_region(r, &chain.patches, &spec, &o).unwrap();
+                assert!(c.certified, "chain: {} > {}", c.max_violation, c.tolerance);
+            }
+        }
+        // Region A is split where B's band starts and where its weight passes A's.
+        let c = certify_region(&regions[0], &chain.patches, &spec, &chained).unwrap();
+        assert_eq!(c.exact_patches, 2);
+        assert!(c.pieces >= 2);
+        // Sampling agrees, and the chain weights are a convex combination.
+        let mut w = [0.0; 2];
+        for i in 0..=2000 {
+            let x = [i as f64 / 1000.0];
+            chain.forward(&x, &mut y);
+            assert!(spec.violation(&y) <= 1e-12, "x = {}: y = {}", x[0], y[0]);
+            chain.chain_weights(&x, &mut w);
+            assert!((w[0] + w[1] - 1.0).abs() < 1e-12 && w.iter().all(|&v| v >= 0.0));
+        }
+    }
+
+    #[test]
+    fn a_chain_patch_that_is_wrong_in_an_earlier_region_is_caught() {
+        // Radius 3: B's weight is still 2/3 at x = 0, where the output is −2.07.
+        let (net, regions, patches, spec) = two_adjacent_patches(3.0);
+        let mut chain = RepairedNetwork::new(net);
+        for p in &patches {
+            chain.add_patch(p.clone()).unwrap();
+        }
+        chain.chain = true;
+        let o = CertifyOptions { chain: true, ..CertifyOptions::default() };
+        let a = certify_region(&regions[0], &chain.patches, &spec, &o).unwrap();
+        assert!(!a.certified);
+        let mut y = [0.0];
+        chain.forward(&a.witness, &mut y);
+        assert!(spec.violation(&y) > 0.0 && (spec.violation(&y) - a.witness_value).abs() < 1e-9);
+        assert!(certify_region(&regions[1], &chain.patches, &spec, &o).unwrap().certified);
+        // Reversed order: B's region gets A's patch mixed in near the face, and B is the one caught.
+        let mut rev = RepairedNetwork::new(chain.original.clone());
+        rev.add_patch(patches[1].clone()).unwrap();
+        rev.add_patch(patches[0].clone()).unwrap();
+        rev.chain = true;
+        assert!(certify_region(&regions[0], &rev.patches, &spec, &o).unwrap().certified);
+        assert!(!certify_region(&regions[1], &rev.patches, &spec, &o).unwrap().certified);
     }
 }

@@ -123,6 +123,13 @@ impl ReluProgram {
     /// Lipschitz bounds of the linear output functionals w_j·y (`w` is `rows × n_out`) in the
     /// output of each neuron, holding x fixed: S[k·rows + j] = |w_j·out_k| + Σ_{l reads k} |w_lk| S_l,j.
     pub fn sensitivities(&self, w: &[f64], rows: usize) -> Vec<f64> {
+        self.sensitivities_with(w, rows, &|_, _| None)
+    }
+
+    /// [`ReluProgram::sensitivities`] with some neurons' bounds given (`fixed(k, j)`, a proven
+    /// Lipschitz bound of row j w.r.t. neuron k's output): used as is for that neuron and
+    /// propagated to its inputs, instead of the sum over its consumers.
+    pub fn sensitivities_with(&self, w: &[f64], rows: usize, fixed: &dyn Fn(usize, usize) -> Option<f64>) -> Vec<f64> {
         let nn = self.neurons.len();
         let mut s = vec![0.0; nn * rows];
         for (k, neuron) in self.neurons.iter().enumerate() {
@@ -132,6 +139,11 @@ impl ReluProgram {
             }
         }
         for l in (0..nn).rev() {
+            for j in 0..rows {
+                if let Some(v) = fixed(l, j) {
+                    s[l * rows + j] = v;
+                }
+            }
             for &(k, wt) in &self.neurons[l].inputs {
                 for j in 0..rows {
                     s[k * rows + j] += wt.abs() * s[l * rows + j];

@@ -18,7 +18,7 @@ pub use enumerate::{EnumerateOptions, Explorer, RegionEnumerator, ReluProgram, S
 pub use error::{Error, Result};
 pub use lp::{LpSolution, Polytope, Simplex};
 pub use network::{Layer, Network};
-pub use patch::{minimal_patch, MinimalPatch, PatchNetwork, Proof, Spec};
+pub use patch::{constant_patch_for, minimal_patch, MinimalPatch, PatchNetwork, Proof, Spec};
 pub use region::{LinearRegion, INPUT_ROW};
 pub use repaired::RepairedNetwork;
 

@@ -276,6 +276,25 @@ pub fn minimal_patch_with(region: &LinearRegion, spec: &Spec, exact_rows: bool) 
     })
 }
 
+/// The minimal constant patch for given worst violations v_j = max P_j f − q_j over a set
+/// (several regions' maxima combined by the caller): min ‖d‖_∞ s.t. P d <= −v. Closed form for
+/// label specs; None when no constant patch exists.
+pub fn constant_patch_for(spec: &Spec, v: &[f64]) -> Result<Option<(Vec<f64>, f64)>> {
+    if v.len() != spec.rows() || v.iter().any(|x| x.is_nan()) {
+        return invalid(format!("constant patch: {} violations for {} spec rows", v.len(), spec.rows()));
+    }
+    if v.iter().all(|&x| x <= 0.0) {
+        return Ok(Some((vec![0.0; spec.k], 0.0)));
+    }
+    match spec.label_target() {
+        Some(y) => {
+            let t = v.iter().cloned().fold(0.0f64, f64::max) / 2.0;
+            Ok(Some(((0..spec.k).map(|i| if i == y { t } else { -t }).collect(), t)))
+        }
+        None => constant_patch_lp(spec, v),
+    }
+}
+
 /// min ‖d‖_∞ s.t. P d <= −v (v = certified worst violations), as a boxed LP in (d, t).
 /// None when no constant patch exists.
 fn constant_patch_lp(spec: &Spec, v: &[f64]) -> Result<Option<(Vec<f64>, f64)>> {

@@ -11,11 +11,18 @@ pub struct RepairedNetwork {
     /// When set, the input box is one shared group of every patch's support (patches then
     /// carry no box rows of their own).
     pub box_gate: Option<BoxGate>,
+    /// Composition of the constant patches (METHOD.md §4). `false`: the sum f + Σ d_i g_i.
+    /// `true`: a chain in patch order, f + Σ_i d_i w_i with w_i = ReLU(g_i − U_{i+1}),
+    /// U_i = U_{i+1} + w_i = max_{l >= i} g_l, U_{n+1} = 0 — at every x a convex combination of
+    /// the patches whose band covers x (weights Σ w_i = max_i g_i <= 1, the rest on "no patch"),
+    /// exactly d_k on the region of the last patch k whose support is 1 there. Affine patches
+    /// are always added as a sum.
+    pub chain: bool,
 }
 
 impl RepairedNetwork {
     pub fn new(original: Network) -> RepairedNetwork {
-        RepairedNetwork { original, patches: Vec::new(), box_gate: None }
+        RepairedNetwork { original, patches: Vec::new(), box_gate: None, chain: false }
     }
 
     pub fn add_patch(&mut self, p: PatchNetwork) -> Result<()> {
@@ -52,8 +59,45 @@ impl RepairedNetwork {
         if gate == 0.0 {
             return;
         }
-        for p in &self.patches {
+        if !self.chain {
+            for p in &self.patches {
+                p.add_gated(x, gate, out);
+            }
+            return;
+        }
+        for p in self.patches.iter().filter(|p| !p.c.is_empty()) {
             p.add_gated(x, gate, out);
+        }
+        let mut u = 0.0;
+        for p in self.patches.iter().rev().filter(|p| p.c.is_empty()) {
+            let w = p.support_gated(x, gate) - u;
+            if w > 0.0 {
+                for j in 0..p.n_out {
+                    out[j] += p.d[j] * w;
+                }
+                u += w;
+            }
+        }
+    }
+
+    /// The chain weights w_i of the constant patches at x (0 for affine patches and in sum
+    /// composition, where the weight of a patch is its support).
+    pub fn chain_weights(&self, x: &[f64], out: &mut [f64]) {
+        let gate = self.gate(x);
+        let mut u = 0.0;
+        for (i, p) in self.patches.iter().enumerate().rev() {
+            let g = p.support_gated(x, gate);
+            out[i] = if !self.chain || !p.c.is_empty() {
+                g
+            } else {
+                let w = g - u;
+                if w > 0.0 {
+                    u += w;
+                    w
+                } else {
+                    0.0
+                }
+            };
         }
     }
 

@@ -12,7 +12,7 @@
 use std::cell::RefCell;
 
 use relu_repair_core::patch::slack_excess;
-use relu_repair_core::patch::{minimal_patch_with, BoxGate};
+use relu_repair_core::patch::{constant_patch_for, minimal_patch_with, BoxGate};
 use relu_repair_core::{Error, Layer, LinearRegion, Network, PatchNetwork, Proof, RepairedNetwork, Simplex, Spec};
 use relu_repair_core::{band_box, certify_region_with, CertifyOptions, EnumerateOptions, RegionEnumerator, Step};
 
@@ -572,6 +572,53 @@ pub extern "C" fn rr_repaired_set_box_gate(h: i32, lo: *const f64, hi: *const f6
     })
 }
 
+/// Composition of the constant patches: 0 sum, 1 chain in patch order (see
+/// `RepairedNetwork::chain`).
+#[no_mangle]
+pub extern "C" fn rr_repaired_set_chain(h: i32, chain: i32) -> i32 {
+    with_repaired(h, |rep| {
+        rep.chain = chain != 0;
+        OK
+    })
+}
+
+/// The chain weights (or supports, for sum composition and affine patches) of every patch at n
+/// points: `n × patches`.
+#[no_mangle]
+pub extern "C" fn rr_repaired_weights(h: i32, xs: *const f64, n: usize, out: *mut f64) -> i32 {
+    with_repaired(h, |rep| {
+        let ni = rep.original.n_in();
+        let np = rep.patches.len();
+        let (xs, out) = (slice(xs, n * ni), slice_mut(out, n * np));
+        for i in 0..n {
+            rep.chain_weights(&xs[i * ni..(i + 1) * ni], &mut out[i * np..(i + 1) * np]);
+        }
+        OK
+    })
+}
+
+/// The minimal constant patch for worst violations v (rows) of Φ_out = {P y <= q} with k
+/// outputs. out = [feasible (0/1), norm, d (k)].
+#[no_mangle]
+pub extern "C" fn rr_constant_patch(p: *const f64, q: *const f64, rows: usize, k: usize, v: *const f64, out: *mut f64) -> i32 {
+    let result = Spec::new(k, slice(p, rows * k).to_vec(), slice(q, rows).to_vec()).and_then(|spec| constant_patch_for(&spec, slice(v, rows)));
+    match result {
+        Ok(Some((d, t))) => {
+            let mut o = vec![1.0, t];
+            o.extend_from_slice(&d);
+            write_out(out, &o);
+            OK
+        }
+        Ok(None) => {
+            let mut o = vec![0.0, f64::INFINITY];
+            o.extend(std::iter::repeat(f64::NAN).take(k));
+            write_out(out, &o);
+            OK
+        }
+        Err(e) => fail(e),
+    }
+}
+
 #[no_mangle]
 pub extern "C" fn rr_repaired_forward(h: i32, xs: *const f64, n: usize, out: *mut f64) -> i32 {
     with_repaired(h, |rep| {
@@ -700,6 +747,7 @@ pub extern "C" fn rr_certifier_new(rep: i32, lower: *const f64, upper: *const f6
         None => return bad_handle(rep, "repaired network"),
     };
     let (n, k) = (rep_net.original.n_in(), rep_net.original.n_out());
+    let chain = rep_net.chain;
     let built = (|| -> Result<CertifierState, Error> {
         let spec = Spec::new(k, slice(p, rows * k).to_vec(), slice(q, rows).to_vec())?;
         let max_pieces = count_opt(o[2], "certificate: the piece limit")?;
@@ -710,7 +758,7 @@ pub extern "C" fn rr_certifier_new(rep: i32, lower: *const f64, upper: *const f6
             upper: slice(upper, n).to_vec(),
             set_a: slice(a, m * n).to_vec(),
             set_b: slice(b, m).to_vec(),
-            opts: CertifyOptions { rtol: o[0], eps: o[1], max_pieces, bound_helpful: o[3] != 0.0 },
+            opts: CertifyOptions { rtol: o[0], eps: o[1], max_pieces, bound_helpful: o[3] != 0.0, chain },
             bands: None,
         })
     })();
