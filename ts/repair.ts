@@ -14,6 +14,7 @@ import { type Box, type Network, type Points, checkBox, flattenPoints } from './
 import { type RegionPatch, patternHex } from './patch.js';
 import { type InputSet, LinearRegion, type MinimalityProof, slackExcess } from './region.js';
 import { RepairedNetwork } from './repaired.js';
+import { BandExpander, chainOrder } from './compose.js';
 import { type RepairReport, buildReport } from './report.js';
 import { type Spec, labelSpec } from './spec.js';
 import { type SpecUnion, intersectAny, isSpecUnion, violationOf } from './spec-union.js';
@@ -286,10 +287,17 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
     });
     if (Number.isFinite(closest)) p.radius = Math.min(p.radius, closest / 2);
   }
+  // The chain (ts/compose.ts): constant patches by increasing norm, affine ones after (summed).
+  const order = chainOrder(patches);
+  const position = new Map(order.map((j, pos) => [j, pos]));
+  const inOrder = order.map((j) => patches[j]);
+  patches.splice(0, patches.length, ...inOrder);
+  patchLpMs.splice(0, patchLpMs.length, ...order.map((j) => patchLpMs[j]));
+  const chainPatchOf = groupPatch.map((j) => (j === undefined ? undefined : position.get(j)));
   // One box indicator for all patches, with the smallest patch radius (so that "r_A outside a
   // face" includes the box faces for every patch).
   const boxGateOf = () => ({ lower: [...box.lower], upper: [...box.upper], radius: patches.reduce((r, p) => Math.min(r, p.radius), rMax) });
-  let repaired = new RepairedNetwork(network, patches, box, boxGateOf());
+  let repaired = new RepairedNetwork(network, patches, box, boxGateOf(), 'chain');
   let assemblyMs = now() - ta;
 
   // Certificate of the finished network on every point's region (and radius refinement).
@@ -299,10 +307,15 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
   const tc = now();
   if (doCertify && groups.length > 0) {
     progress('certify', groups.length);
-    const items = groups.map((g, gi) => ({ pattern: patterns[g.points[0]], spec: groupSpec[gi], ownPatch: groupPatch[gi], piece: groupPiece[gi] }));
-    certified = await certifyWithRefinement(() => new RepairedNetwork(network, patches, box, boxGateOf()), items, { box, inputSet: opts.inputSet }, {
+    const items = groups.map((g, gi) => ({ pattern: patterns[g.points[0]], spec: groupSpec[gi], ownPatch: chainPatchOf[gi], piece: groupPiece[gi] }));
+    // Band validity needs one convex spec for every region (else only radii are refined).
+    const one = groupSpec.every((s) => s === groupSpec[0]) && !isSpecUnion(groupSpec[0]) ? (groupSpec[0] as Spec) : undefined;
+    const expander = one ? new BandExpander(network, one, box, opts.inputSet) : undefined;
+    certified = await certifyWithRefinement(() => new RepairedNetwork(network, patches, box, boxGateOf(), 'chain'), items, { box, inputSet: opts.inputSet }, {
       ...opts.certificate,
       rounds: opts.certificate?.refineRounds,
+      expand: expander ? (p, item) => expander.expand(patches[p], items[item].pattern) : undefined,
+      toConstant: expander ? (p) => expander.toConstant(patches[p]) : undefined,
       scope: 'regions',
       signal: opts.signal,
     });

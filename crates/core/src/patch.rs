@@ -297,11 +297,43 @@ pub fn constant_patch_for(spec: &Spec, v: &[f64]) -> Result<Option<(Vec<f64>, f6
 
 /// min ‖d‖_∞ s.t. P d <= −v (v = certified worst violations), as a boxed LP in (d, t).
 /// None when no constant patch exists.
+///
+/// The simplex's feasibility tolerance is relative to the variable bounds, so the LP is solved
+/// with bounds as tight as possible: first |d| <= B for B = 10², 10⁴, 10⁶ × (1 + max |v|) until
+/// the optimum t* is well inside, then again with |d_i| <= t*(1 + 10⁻⁹) (widened a little if t*
+/// itself was not accurate). Every answer is checked: each row's residual P_j d + v_j must be
+/// <= 10⁻¹²·(1 + max |v|). No answer passing that check means no constant patch (the caller then
+/// takes the full LP, or another refinement).
 fn constant_patch_lp(spec: &Spec, v: &[f64]) -> Result<Option<(Vec<f64>, f64)>> {
+    let rows = spec.rows();
+    let scale = 1.0 + v.iter().fold(0.0f64, |a, x| a.max(x.abs()));
+    let residual = |d: &[f64]| (0..rows).map(|j| dot(spec.row(j), d) + v[j]).fold(f64::NEG_INFINITY, f64::max);
+    let tol = 1e-12 * scale;
+    for big in [1e2 * scale, 1e4 * scale, 1e6 * scale] {
+        let first = match constant_patch_lp_bounded(spec, v, big)? {
+            Some(dt) if dt.1 < 0.5 * big => dt,
+            _ => continue,
+        };
+        for (rel, abs) in [(1e-9, 1e-12), (1e-6, 1e-9), (1e-3, 1e-6)] {
+            let bound = first.1 * (1.0 + rel) + abs * scale;
+            if let Some(cand) = constant_patch_lp_bounded(spec, v, bound)? {
+                if residual(&cand.0) <= tol {
+                    return Ok(Some(cand));
+                }
+            }
+        }
+        if residual(&first.0) <= tol {
+            return Ok(Some(first));
+        }
+    }
+    Ok(None)
+}
+
+/// min t s.t. P d <= −v, −t <= d_i <= t, |d_i| <= bound. None when infeasible.
+fn constant_patch_lp_bounded(spec: &Spec, v: &[f64], bound: f64) -> Result<Option<(Vec<f64>, f64)>> {
     let k = spec.k;
     let rows = spec.rows();
     let n = k + 1;
-    let big = 1e6 * (1.0 + v.iter().fold(0.0f64, |a, x| a.max(x.abs())));
     let mut g = Vec::with_capacity((rows + 2 * k) * n);
     let mut h = Vec::with_capacity(rows + 2 * k);
     for j in 0..rows {
@@ -318,8 +350,8 @@ fn constant_patch_lp(spec: &Spec, v: &[f64]) -> Result<Option<(Vec<f64>, f64)>> 
             h.push(0.0);
         }
     }
-    let mut lower = vec![-big; n];
-    let upper = vec![big; n];
+    let mut lower = vec![-bound; n];
+    let upper = vec![bound; n];
     lower[k] = 0.0;
     let mut c = vec![0.0; n];
     c[k] = -1.0;
@@ -328,9 +360,6 @@ fn constant_patch_lp(spec: &Spec, v: &[f64]) -> Result<Option<(Vec<f64>, f64)>> 
         Ok(sol) => {
             let d = sol.x[..k].to_vec();
             let t = d.iter().fold(0.0f64, |a, x| a.max(x.abs()));
-            if t >= 0.5 * big {
-                return Ok(None);
-            }
             Ok(Some((d, t)))
         }
         Err(Error::Lp(_)) => Ok(None),
@@ -602,5 +631,35 @@ mod tests {
         let mut y = [0.0];
         p.add_to(&[1.5], &mut y); // g = 0.5, p = 3.5, clamp to H g = 1.25
         assert!((y[0] - 1.25).abs() < 1e-15);
+    }
+
+    #[test]
+    fn constant_patches_for_polytope_specs_satisfy_every_row() {
+        // Random polytope specs in 3 outputs and random worst violations: every patch returned
+        // satisfies P d <= −v to 1e-12 (relative), and no patch of norm t(1 − 1e-6) exists.
+        let mut rng = Rng(5);
+        let mut feasible = 0;
+        for _ in 0..300 {
+            let rows = 3 + (rng.range(0.0, 4.0)) as usize;
+            let p: Vec<f64> = (0..rows * 3).map(|_| rng.range(-1.0, 1.0)).collect();
+            let spec = Spec::new(3, p, vec![0.0; rows]).unwrap();
+            let v: Vec<f64> = (0..rows).map(|_| rng.range(-0.05, 0.05) * 10f64.powi(rng.range(0.0, 4.0) as i32 - 2)).collect();
+            let scale = 1.0 + v.iter().fold(0.0f64, |a, x| a.max(x.abs()));
+            if let Some((d, t)) = constant_patch_for(&spec, &v).unwrap() {
+                feasible += 1;
+                for j in 0..rows {
+                    assert!(dot(spec.row(j), &d) + v[j] <= 1e-12 * scale, "row {} misses by {}", j, dot(spec.row(j), &d) + v[j]);
+                }
+                if t > 1e-6 {
+                    // Whatever the LP returns with |d| <= t(1 − 1e-6) misses some row by more
+                    // than rounding.
+                    if let Some((ds, ts)) = constant_patch_lp_bounded(&spec, &v, t * (1.0 - 1e-6) - 1e-9 * scale).unwrap() {
+                        let miss = (0..rows).map(|j| dot(spec.row(j), &ds) + v[j]).fold(f64::NEG_INFINITY, f64::max);
+                        assert!(miss > 1e-12 * scale, "a patch of norm {} < {} exists (miss {})", ts, t, miss);
+                    }
+                }
+            }
+        }
+        assert!(feasible > 100, "{}", feasible);
     }
 }
