@@ -314,7 +314,7 @@ pub fn certify_region_with(
         let small = CertifyOptions { max_pieces: opts.max_pieces.min(CHAIN_PIECE_BUDGET), ..*opts };
         match certify_convex(region, patches, band_boxes, spec, opts)? {
             Convex::Bound(c) => {
-                if c.certified || c.patches.len() > EXACT_AFTER_CONVEX_PATCHES {
+                if c.certified || c.pieces > EXACT_AFTER_CONVEX_PATCHES {
                     return Ok(c);
                 }
                 // The convex bound is loose where the real weights avoid a bad patch: decide by
@@ -413,6 +413,12 @@ fn certify_convex(region: &LinearRegion, patches: &[PatchNetwork], band_boxes: &
     let mut lps = bp.lps;
     let mut later: Vec<usize> = Vec::new();
     let mut affine = false;
+    // A later chain patch with P_j·d_i <= P_j·d_own on every row (<= 0 without an own patch)
+    // cannot raise the bound of the own candidate (of "no patch") anywhere in the region: it is
+    // left out, with no LP (label specs in increasing order: every later patch).
+    let reference: Vec<f64> = (0..spec.rows()).map(|j| own.map_or(0.0, |o| dot(spec.row(j), &patches[o].d))).collect();
+    let dominated = |p: &PatchNetwork| (0..spec.rows()).all(|j| dot(spec.row(j), &p.d) <= reference[j]);
+    let mut bounded: Vec<usize> = Vec::new();
     for (i, p) in patches.iter().enumerate() {
         if Some(i) == own || (is_chain(p) && own.map_or(false, |o| i < o)) {
             continue;
@@ -423,6 +429,10 @@ fn certify_convex(region: &LinearRegion, patches: &[PatchNetwork], band_boxes: &
             }
         }
         if !patch_reaches_box(p, &bp.lower, &bp.upper) {
+            continue;
+        }
+        if is_chain(p) && dominated(p) {
+            bounded.push(i);
             continue;
         }
         lps += 1;
@@ -444,7 +454,7 @@ fn certify_convex(region: &LinearRegion, patches: &[PatchNetwork], band_boxes: &
         empty_pieces: 0,
         lps: 0,
         exact_patches: 0,
-        patches: own.iter().chain(later.iter()).cloned().collect(),
+        patches: own.iter().chain(later.iter()).chain(bounded.iter()).cloned().collect(),
         worst_row: 0,
         witness: Vec::new(),
         witness_value: f64::NEG_INFINITY,
