@@ -77,13 +77,20 @@ export interface AreaRegionReport {
   /**
    * How the patch is proven minimal on the region; `band-constrained`: enlarged beyond the
    * region's minimal norm (`minimalNorm`) to stay valid where its band covers other regions
-   * (chain composition, ts/compose.ts) — minimal among constant patches valid there too.
+   * (chain composition, ts/compose.ts) — minimal among constant patches valid there too;
+   * `cells`: split into cells (see `cells`), `minimalNorm` the affine minimal norm.
    */
-  minimalityProof: MinimalityProof | 'band-constrained';
+  minimalityProof: MinimalityProof | 'band-constrained' | 'cells';
   /** The minimal norm on the region alone (= patchNorm unless band-constrained). */
   minimalNorm: number;
   /** Position of the patch in the chain (constant patches) or null (affine: summed). */
   chainPosition: number | null;
+  /**
+   * `cells`: the region has no constant patch and an affine one would not compose soundly with
+   * its neighbours, so it is split into this many cells with constant patches (patchNorm: the
+   * largest; chainPosition: the first cell's).
+   */
+  cells?: number;
   radius: number;
   lpMs: number;
   /** For a union spec: the convex piece the patch maps the region into. */
@@ -214,6 +221,7 @@ export async function repairArea(network: Network, opts: AreaRepairOptions): Pro
     rounds: opts.refineRounds,
     expand: expander ? (p, item) => expander.expand(patches[p], en.regions[item].pattern) : undefined,
     toConstant: expander ? (p) => expander.toConstant(patches[p]) : undefined,
+    split: expander ? (p) => expander.split(patches[p]) : undefined,
     signal: opts.signal,
     onProgress: (e) => progress('certify', e.done, e.total),
   });
@@ -227,6 +235,12 @@ export async function repairArea(network: Network, opts: AreaRepairOptions): Pro
       rep.minimalityProof = 'band-constrained';
       rep.minimalNorm = p.region.bandConstrained.minimalNorm;
     }
+    const split = refinement.splitPatches.find((x) => x.patch === patchOf.get(rep.index));
+    if (split) {
+      rep.minimalityProof = 'cells';
+      rep.cells = split.cells.length;
+      rep.patchNorm = Math.max(...split.cells.map((c) => patches[c].region.patchNorm));
+    }
   }
   const tCert = now();
   progress('done', en.regions.length, en.regions.length);
@@ -236,6 +250,11 @@ export async function repairArea(network: Network, opts: AreaRepairOptions): Pro
   if (en.empty > 0) notes.push(`${en.empty} cell(s) were found empty by the LP (no point within its feasibility tolerance) and skipped`);
   if (refinement.constantPatches.length > 0) {
     notes.push(`${refinement.constantPatches.length} affine patch(es) replaced by their region's smallest constant patch, which composes soundly with the neighbours' (see regions[].minimalNorm)`);
+  }
+  if (refinement.splitPatches.length > 0) {
+    notes.push(
+      `${refinement.splitPatches.length} region(s) with no constant patch split into ${refinement.splitPatches.reduce((t, x) => t + x.cells.length, 0)} cells with constant patches (regions[].cells)`,
+    );
   }
   if (refinement.expandedPatches.length > 0) {
     notes.push(`band validity: ${refinement.expandedPatches.length} patch(es) enlarged beyond their region's minimal norm to stay valid where their band covers other regions (see regions[].minimalNorm)`);
@@ -256,8 +275,8 @@ export async function repairArea(network: Network, opts: AreaRepairOptions): Pro
     result: {
       status: certificate.status !== 'certified' ? 'not-certified' : patches.length === 0 ? 'nothing-to-repair' : 'repaired',
       regions: en.regions.length,
-      buggyRegions: patches.length,
-      correctRegions: en.regions.length - patches.length,
+      buggyRegions: reports.length,
+      correctRegions: en.regions.length - reports.length,
       certifiedRegions: certificate.certifiedRegions,
       maxPatchNorm: reports.reduce((m, r) => Math.max(m, r.patchNorm), 0),
     },

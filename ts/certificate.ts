@@ -338,12 +338,16 @@ export interface Refinement {
   expandedPatches: number[];
   /** Affine patches replaced by constant ones (ts/compose.ts). */
   constantPatches: number[];
+  /** Affine patches whose region was split into constant cells: the patch index and its cells. */
+  splitPatches: { patch: number; cells: number[] }[];
 }
 
 /** Makes chain patch `patch` valid on the band piece of item `item`'s region (ts/compose.ts). */
 export type ExpandHook = (patch: number, item: number) => 'expanded' | 'valid' | 'unreached' | 'infeasible';
 /** Replaces affine patch `patch` by a constant one, in place; false when none exists (ts/compose.ts). */
 export type ToConstantHook = (patch: number) => boolean;
+/** Constant cell patches that together replace affine patch `patch`, or null (ts/compose.ts). */
+export type SplitHook = (patch: number) => RegionPatch[] | null;
 
 /**
  * Certifies every item and, where a region fails by more than its error budget, refines the
@@ -359,7 +363,7 @@ export async function certifyWithRefinement(
   build: () => RepairedNetwork,
   items: readonly CertificationItem[],
   area: Area,
-  opts: CertifyOptions & { scope: CertificateReport['scope']; rounds?: number; expand?: ExpandHook; toConstant?: ToConstantHook },
+  opts: CertifyOptions & { scope: CertificateReport['scope']; rounds?: number; expand?: ExpandHook; toConstant?: ToConstantHook; split?: SplitHook },
 ): Promise<{ network: RepairedNetwork; certificate: CertificateReport; refinement: Refinement }> {
   const t0 = performance.now();
   let network = build();
@@ -368,15 +372,16 @@ export async function certifyWithRefinement(
   const shrunk = new Set<number>();
   const expanded = new Set<number>();
   const converted = new Set<number>();
+  const splits: { patch: number; cells: number[] }[] = [];
   let done = 0;
   for (; done < rounds && report.failedRegions.length > 0; done++) {
     // Only failures that remain after the error budget can come from a band; only the patches
     // modelled exactly there (the first exactPatches) can have pushed the wrong way.
     const shrink = new Set<number>();
-    const snapshot = new Map<number, Pick<RegionPatch, 'kind' | 'd' | 'C' | 'H' | 'region'>>();
+    const snapshot = new Map<number, Pick<RegionPatch, 'kind' | 'A' | 'b' | 'd' | 'C' | 'H' | 'rows' | 'region'>>();
     const save = (p: number) => {
       const q = network.patches[p];
-      if (!snapshot.has(p)) snapshot.set(p, { kind: q.kind, d: q.d, C: q.C, H: q.H, region: { ...q.region } });
+      if (!snapshot.has(p) && p < network.patches.length) snapshot.set(p, { kind: q.kind, A: q.A, b: q.b, d: q.d, C: q.C, H: q.H, rows: q.rows, region: { ...q.region } });
     };
     const chain = network.composition === 'chain';
     const suspects = new Set<number>();
@@ -392,6 +397,9 @@ export async function certifyWithRefinement(
       }
     }
     const changed = new Set<number>();
+    const all = network.patches as RegionPatch[];
+    const lengthBefore = all.length;
+    const roundSplits: { patch: number; cells: number[] }[] = [];
     for (const p of suspects) {
       const patch = network.patches[p];
       if (chain && patch.kind === 'affine' && opts.toConstant) {
@@ -399,6 +407,20 @@ export async function certifyWithRefinement(
         if (opts.toConstant(p)) {
           changed.add(p);
           converted.add(p);
+          continue;
+        }
+        // No constant patch on the whole region: constant patches on cells of it. The first
+        // cell takes the patch's place, the others go to the end of the chain.
+        const cells = opts.split?.(p);
+        if (cells && cells.length > 0) {
+          Object.assign(all[p], cells[0]);
+          delete all[p].C;
+          delete all[p].H;
+          delete all[p].rows;
+          const indices = [p];
+          for (const c of cells.slice(1)) indices.push(all.push(c) - 1);
+          roundSplits.push({ patch: p, cells: indices });
+          indices.forEach((c) => changed.add(c));
         } else shrink.add(p);
       }
     }
@@ -407,6 +429,13 @@ export async function certifyWithRefinement(
     if (chain && opts.expand) {
       const reach = new Map<number, number[]>();
       report.perRegion.forEach((c, i) => c.patches.forEach((p) => p !== items[i].ownPatch && reach.set(p, [...(reach.get(p) ?? []), i])));
+      // Cells reach where their patch did, and their own region.
+      for (const { patch, cells } of roundSplits) {
+        const own = items.findIndex((it) => it.ownPatch === patch);
+        const where = [...new Set([...(reach.get(patch) ?? []), ...(own >= 0 ? [own] : [])])];
+        cells.forEach((c) => reach.set(c, where));
+        cells.forEach((c) => suspects.add(c));
+      }
       for (const p of suspects) {
         if (network.patches[p].kind !== 'constant' || shrink.has(p)) continue;
         save(p);
@@ -435,22 +464,27 @@ export async function certifyWithRefinement(
     if (report.failedRegions.length >= previous.report.failedRegions.length) {
       // No better: undo this round and stop.
       saved.forEach((r, p) => ((network.patches[p] as { radius: number }).radius = r));
+      all.splice(lengthBefore);
       snapshot.forEach((b, p) => {
         const q = network.patches[p] as RegionPatch;
         Object.assign(q, b);
         if (b.C === undefined) delete q.C;
         if (b.H === undefined) delete q.H;
+        if (b.rows === undefined) delete q.rows;
         if (b.region.bandConstrained === undefined) delete q.region.bandConstrained;
+        if (b.region.cell === undefined) delete q.region.cell;
       });
       ({ network, report } = previous);
       break;
     }
     saved.forEach((_, p) => shrunk.add(p));
-    changed.forEach((p) => !converted.has(p) && expanded.add(p));
+    const cellSet = new Set(roundSplits.flatMap((x) => x.cells));
+    changed.forEach((p) => !converted.has(p) && !cellSet.has(p) && expanded.add(p));
+    splits.push(...roundSplits);
   }
   return {
     network,
     certificate: { ...report, ms: performance.now() - t0 },
-    refinement: { rounds: done, shrunkPatches: [...shrunk].sort((a, b) => a - b), factor: 0.25, expandedPatches: [...expanded].sort((a, b) => a - b), constantPatches: [...converted].sort((a, b) => a - b) },
+    refinement: { rounds: done, shrunkPatches: [...shrunk].sort((a, b) => a - b), factor: 0.25, expandedPatches: [...expanded].sort((a, b) => a - b), constantPatches: [...converted].sort((a, b) => a - b), splitPatches: splits },
   };
 }

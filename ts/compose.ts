@@ -19,7 +19,9 @@
  *    instead (ts/certificate.ts `certifyWithRefinement`).
  * 3. **Affine patches** are summed, not mixed (w·(C x + d) is not a ReLU network). Where one
  *    breaks a certificate, it is replaced by its region's smallest constant patch if one exists
- *    (`BandExpander.toConstant`), which then joins the chain; otherwise its radius is shrunk.
+ *    (`BandExpander.toConstant`), which then joins the chain; where none exists (the output
+ *    varies more over the region than the spec allows), the region is split into cells, each
+ *    with a constant patch (`BandExpander.split`); failing that, its radius is shrunk.
  */
 import { LpError } from './errors.js';
 import type { Box, Network } from './network.js';
@@ -69,10 +71,10 @@ export class BandExpander {
     readonly inputSet?: InputSet,
   ) {}
 
-  private worst(pattern: ArrayLike<number>, band?: RegionPatch): Float64Array | null {
+  private worst(pattern: ArrayLike<number>, band?: RegionPatch, relax = band?.radius ?? 0): Float64Array | null {
     const region = LinearRegion.ofPattern(this.network, pattern, this.box, this.inputSet);
     try {
-      if (band) region.intersect({ A: band.A, b: band.b.map((b) => b + band.radius) });
+      if (band) region.intersect({ A: band.A, b: band.b.map((b) => b + relax) });
       return region.constantPatch(this.spec, { exactRows: true }).worstUpper;
     } catch (e) {
       if (e instanceof LpError) return null; // the piece is empty: the band does not reach the region
@@ -86,7 +88,8 @@ export class BandExpander {
     let need = this.needs.get(patch);
     if (!need || need.radius !== patch.radius) {
       const pattern = patternFromHex(patch.region.pattern, this.network.hiddenCount, 'pattern');
-      const v = this.worst(pattern);
+      // Its own part of its region (the whole region, or a cell of it).
+      const v = this.worst(pattern, patch, 0);
       if (!v) throw new LpError(`the region of patch pattern ${patch.region.pattern} is empty`);
       need = { v, radius: patch.radius, minimalNorm: need?.minimalNorm ?? patch.region.patchNorm };
       this.needs.set(patch, need);
@@ -143,12 +146,108 @@ export class BandExpander {
     }
     if (!d) return false;
     const minimalNorm = patch.region.patchNorm;
-    Object.assign(patch, { kind: 'constant', d, C: undefined, H: undefined });
+    Object.assign(patch, { kind: 'constant', d });
     delete patch.C;
     delete patch.H;
     patch.region.patchNorm = norm;
     patch.region.bandConstrained = { minimalNorm };
     this.needs.delete(patch);
     return true;
+  }
+
+  /**
+   * Splits the region of an affine patch that admits no constant patch into cells (region ∩
+   * axis-aligned boxes, by bisection at the middle of the cell's extent along its widest side)
+   * until every cell relaxed by the patch's radius has a constant patch; returns those constant
+   * cell patches (support: the patch's rows plus the cut faces), or null when `maxCells` is not
+   * enough. The cells tile the region's bounding box, which the certificate checks
+   * (crates/core/src/certificate.rs `tiling_cells`): together they stand in for the region's patch.
+   */
+  split(patch: RegionPatch, maxCells = 64): RegionPatch[] | null {
+    const n = this.network.inputSize;
+    const pattern = patternFromHex(patch.region.pattern, this.network.hiddenCount, 'pattern');
+    const r = patch.radius;
+    const region = LinearRegion.ofPattern(this.network, pattern, this.box, this.inputSet);
+    type Cut = { j: number; upper: boolean; c: number };
+    const rows = (cuts: Cut[], relax: number) => ({
+      A: Float64Array.from(cuts.flatMap((cut) => Array.from({ length: n }, (_, j) => (j === cut.j ? (cut.upper ? 1 : -1) : 0)))),
+      b: Float64Array.from(cuts.map((cut) => (cut.upper ? cut.c : -cut.c) + relax)),
+    });
+    const extent = (cuts: Cut[], j: number): [number, number] | null => {
+      const cell = LinearRegion.ofPattern(this.network, pattern, this.box, this.inputSet);
+      try {
+        if (cuts.length) cell.intersect(rows(cuts, 0));
+        const e = new Float64Array(n);
+        e[j] = 1;
+        const hi = cell.maximize(e).lower;
+        e[j] = -1;
+        return [-cell.maximize(e).lower, hi];
+      } catch (e) {
+        if (e instanceof LpError) return null;
+        throw e;
+      } finally {
+        cell.free();
+      }
+    };
+    const leaves: { cuts: Cut[]; d: Float64Array; norm: number; v: Float64Array }[] = [];
+    try {
+      const width = Array.from({ length: n }, (_, j) => extent([], j)).map((w) => (w ? w[1] - w[0] : 0));
+      const todo: Cut[][] = [[]];
+      while (todo.length > 0) {
+        if (leaves.length + todo.length > maxCells) return null;
+        const cuts = todo.pop()!;
+        // The constant patch of the cell relaxed by r (valid on its own band inside the region).
+        const cell = LinearRegion.ofPattern(this.network, pattern, this.box, this.inputSet);
+        let found: { d: Float64Array; norm: number; v: Float64Array } | null = null;
+        try {
+          if (cuts.length) cell.intersect(rows(cuts, r));
+          const cp = cell.constantPatch(this.spec, { exactRows: true });
+          if (cp.d) found = { d: cp.d, norm: cp.norm, v: cp.worstUpper };
+        } finally {
+          cell.free();
+        }
+        if (found) {
+          leaves.push({ cuts, ...found });
+          continue;
+        }
+        // Split along the side that is widest relative to the region's extent.
+        let best = -1;
+        let bestRel = 0;
+        let range: [number, number] = [0, 0];
+        for (let j = 0; j < n; j++) {
+          if (!(width[j] > 0)) continue;
+          const e = extent(cuts, j);
+          if (!e) continue;
+          const rel = (e[1] - e[0]) / width[j];
+          if (rel > bestRel) [best, bestRel, range] = [j, rel, e];
+        }
+        if (best < 0 || !(range[1] - range[0] > 4 * r)) return null;
+        const c = 0.5 * (range[0] + range[1]);
+        todo.push([...cuts, { j: best, upper: true, c }], [...cuts, { j: best, upper: false, c }]);
+      }
+    } finally {
+      region.free();
+    }
+    const minimalNorm = patch.region.patchNorm;
+    return leaves.map((leaf, index) => {
+      const cut = rows(leaf.cuts, 0);
+      const A = new Float64Array(patch.A.length + cut.A.length);
+      A.set(patch.A);
+      A.set(cut.A, patch.A.length);
+      const b = new Float64Array(patch.b.length + cut.b.length);
+      b.set(patch.b);
+      b.set(cut.b, patch.b.length);
+      const cellPatch: RegionPatch = {
+        kind: 'constant',
+        A,
+        b,
+        radius: r,
+        d: leaf.d,
+        region: { ...patch.region, patchNorm: leaf.norm, bandConstrained: { minimalNorm }, cell: { index, of: leaves.length } },
+        ...(patch.inputSet ? { inputSet: patch.inputSet } : {}),
+      };
+      this.needs.set(cellPatch, { v: leaf.v, radius: r, minimalNorm });
+      return cellPatch;
+    });
   }
 }

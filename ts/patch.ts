@@ -59,6 +59,8 @@ export interface PatchRegionInfo {
    * patch valid there too, and `minimalNorm` the minimal norm on the region alone.
    */
   bandConstrained?: { minimalNorm: number };
+  /** Set on the cells of a region split into several constant patches (ts/compose.ts). */
+  cell?: { index: number; of: number };
 }
 
 export interface RegionPatch extends PatchNetwork {

@@ -374,6 +374,59 @@ pub fn certify_region_with(
     }
 }
 
+/// Constant patches whose support rows are rows of the region or axis-aligned cuts
+/// (`±x_j <= c`), and whose cut boxes tile the region's bounding box [lo, hi] (pairwise disjoint
+/// interiors, volumes summing to the box's): on every point of the region one of them has
+/// support 1. Sorted indices, or empty when there is no such tiling.
+fn tiling_cells(patches: &[PatchNetwork], own_rows: &RowSet, n: usize, lo: &[f64], hi: &[f64]) -> Vec<usize> {
+    if (0..n).any(|j| !(hi[j] > lo[j])) {
+        return Vec::new();
+    }
+    let mut cells: Vec<(usize, Vec<f64>, Vec<f64>)> = Vec::new();
+    for (i, p) in patches.iter().enumerate() {
+        if !p.c.is_empty() {
+            continue;
+        }
+        let (mut l, mut u) = (lo.to_vec(), hi.to_vec());
+        let mut cuts = 0;
+        let mut ok = true;
+        for r in 0..p.rows() {
+            let a = &p.a[r * n..(r + 1) * n];
+            if own_rows.side(a, p.b[r]) > 0 {
+                continue;
+            }
+            let nz: Vec<usize> = (0..n).filter(|&j| a[j] != 0.0).collect();
+            if nz.len() == 1 && a[nz[0]] == 1.0 {
+                u[nz[0]] = u[nz[0]].min(p.b[r]);
+            } else if nz.len() == 1 && a[nz[0]] == -1.0 {
+                l[nz[0]] = l[nz[0]].max(-p.b[r]);
+            } else {
+                ok = false;
+                break;
+            }
+            cuts += 1;
+        }
+        if ok && cuts > 0 && (0..n).all(|j| u[j] > l[j]) {
+            cells.push((i, l, u));
+        }
+    }
+    let volume = |l: &[f64], u: &[f64]| (0..n).map(|j| (u[j] - l[j]) / (hi[j] - lo[j])).product::<f64>();
+    let total: f64 = cells.iter().map(|(_, l, u)| volume(l, u)).sum();
+    if cells.len() < 2 || (total - 1.0).abs() > 1e-9 {
+        return Vec::new();
+    }
+    for x in 0..cells.len() {
+        for y in x + 1..cells.len() {
+            let (_, l1, u1) = &cells[x];
+            let (_, l2, u2) = &cells[y];
+            if (0..n).all(|j| u1[j] > l2[j] && u2[j] > l1[j]) {
+                return Vec::new();
+            }
+        }
+    }
+    cells.into_iter().map(|(i, _, _)| i).collect()
+}
+
 /// In a chain, regions whose convex bound fails are certified by pieces only when at most this
 /// many patches reach them (else the splitting is too costly and the convex result stands).
 const EXACT_AFTER_CONVEX_PATCHES: usize = 6;
@@ -410,17 +463,32 @@ fn certify_convex(region: &LinearRegion, patches: &[PatchNetwork], band_boxes: &
     let is_chain = |p: &PatchNetwork| p.c.is_empty();
     let covers = |p: &PatchNetwork| (0..p.rows()).all(|r| own_rows.side(&p.a[r * n..(r + 1) * n], p.b[r]) > 0);
     let own = (0..patches.len()).rev().find(|&i| is_chain(&patches[i]) && covers(&patches[i]));
+    // Without one covering patch, cells that tile the region play its part (their union has
+    // g = 1 everywhere on it).
+    let cells = if own.is_none() { tiling_cells(patches, &own_rows, n, &bp.lower, &bp.upper) } else { Vec::new() };
+    let first_own = own.or_else(|| cells.first().cloned());
     let mut lps = bp.lps;
     let mut later: Vec<usize> = Vec::new();
     let mut affine = false;
-    // A later chain patch with P_j·d_i <= P_j·d_own on every row (<= 0 without an own patch)
-    // cannot raise the bound of the own candidate (of "no patch") anywhere in the region: it is
-    // left out, with no LP (label specs in increasing order: every later patch).
-    let reference: Vec<f64> = (0..spec.rows()).map(|j| own.map_or(0.0, |o| dot(spec.row(j), &patches[o].d))).collect();
+    // A later chain patch with P_j·d_i <= P_j·d_own on every row (<= 0 without an own patch;
+    // <= the smallest over the cells with cells) cannot raise the bound of the own candidate (of
+    // "no patch", of the cell whose support is 1 at x) anywhere in the region: it is left out,
+    // with no LP (label specs in increasing order: every later patch).
+    let reference: Vec<f64> = (0..spec.rows())
+        .map(|j| match own {
+            Some(o) => dot(spec.row(j), &patches[o].d),
+            None if !cells.is_empty() => cells.iter().map(|&c| dot(spec.row(j), &patches[c].d)).fold(f64::INFINITY, f64::min),
+            None => 0.0,
+        })
+        .collect();
     let dominated = |p: &PatchNetwork| (0..spec.rows()).all(|j| dot(spec.row(j), &p.d) <= reference[j]);
     let mut bounded: Vec<usize> = Vec::new();
     for (i, p) in patches.iter().enumerate() {
-        if Some(i) == own || (is_chain(p) && own.map_or(false, |o| i < o)) {
+        if Some(i) == own || (is_chain(p) && first_own.map_or(false, |o| i < o)) {
+            continue;
+        }
+        if cells.contains(&i) {
+            later.push(i);
             continue;
         }
         if let Some(Some((blo, bhi))) = band_boxes.get(i) {
@@ -461,16 +529,19 @@ fn certify_convex(region: &LinearRegion, patches: &[PatchNetwork], band_boxes: &
         error_budget: 0.0,
     };
     let zero = vec![0.0; k];
-    // Candidates: the own patch on the whole region (or no patch), then each later patch on the
-    // region's part of its relaxed support.
-    let mut candidates: Vec<(Option<usize>, &[f64])> = vec![(own, own.map_or(&zero[..], |o| &patches[o].d[..]))];
+    // Candidates: the own patch on the whole region (or no patch, unless cells tile it), then
+    // each later patch (and cell) on the region's part of its relaxed support.
+    let mut candidates: Vec<(Option<usize>, &[f64])> = Vec::new();
+    if cells.is_empty() {
+        candidates.push((own, own.map_or(&zero[..], |o| &patches[o].d[..])));
+    }
     candidates.extend(later.iter().map(|&i| (Some(i), &patches[i].d[..])));
     let mut tolerance: f64 = 0.0;
     let mut c = vec![0.0; n];
     let mut bounds = vec![f64::NEG_INFINITY; candidates.len()];
     for (ci, &(which, d)) in candidates.iter().enumerate() {
         let (mut a, mut b) = (bp.a.clone(), bp.b.clone());
-        if ci > 0 {
+        if which.is_some() && which != own {
             let p = &patches[which.unwrap()];
             a.extend_from_slice(&p.a);
             b.extend(p.b.iter().map(|v| v + p.radius));
@@ -1115,5 +1186,52 @@ mod tests {
         rev.chain = true;
         assert!(certify_region(&regions[0], &rev.patches, &spec, &o).unwrap().certified);
         assert!(!certify_region(&regions[1], &rev.patches, &spec, &o).unwrap().certified);
+    }
+
+    #[test]
+    fn cells_that_tile_a_region_stand_in_for_its_patch() {
+        // f(x) = 2x on [0, 1] (one region), spec −0.6 <= y <= 0.6: f varies by 2, so no constant
+        // patch exists on the region; two cells [0, ½] and [½, 1] get constant patches valid on
+        // their cells relaxed by r (d = −0.44 and −1.4).
+        use crate::network::Layer;
+        let net = Network::new(vec![
+            Layer { n_in: 1, n_out: 1, w: vec![1.0], b: vec![0.0], relu: true },
+            Layer { n_in: 1, n_out: 1, w: vec![2.0], b: vec![0.0], relu: false },
+        ])
+        .unwrap();
+        let region = LinearRegion::of_point(&net, &[0.5], &[0.0], &[1.0]).unwrap();
+        let spec = Spec::new(1, vec![1.0, -1.0], vec![0.6, 0.6]).unwrap();
+        assert!(minimal_patch(&region, &spec).unwrap().d.is_empty(), "no constant patch on the whole region");
+        let (ra, rb) = region.support_rows(1e-9, true).unwrap();
+        let cell = |cut: (f64, f64), d: f64| {
+            let (mut a, mut b) = (ra.clone(), rb.clone());
+            a.push(cut.0);
+            b.push(cut.1);
+            PatchNetwork::new(1, 1, a, b, 0.02, vec![], vec![d], vec![]).unwrap()
+        };
+        let left = cell((1.0, 0.5), -0.44); // x <= ½
+        let right = cell((-1.0, -0.5), -1.4); // x >= ½
+        let o = CertifyOptions { chain: true, ..CertifyOptions::default() };
+        for order in [[&left, &right], [&right, &left]] {
+            let mut rep = RepairedNetwork::new(net.clone());
+            for p in order {
+                rep.add_patch(p.clone()).unwrap();
+            }
+            rep.chain = true;
+            let c = certify_region(&region, &rep.patches, &spec, &o).unwrap();
+            assert!(c.certified, "{} > {}", c.max_violation, c.tolerance);
+            assert_eq!((c.exact_patches, c.pieces), (0, 2));
+            let mut y = [0.0];
+            for i in 0..=1000 {
+                rep.forward(&[i as f64 / 1000.0], &mut y);
+                assert!(spec.violation(&y) <= 1e-12, "x = {}: {}", i as f64 / 1000.0, y[0]);
+            }
+        }
+        // One cell alone does not cover the region: no tiling, and the region fails.
+        let c = certify_region(&region, std::slice::from_ref(&left), &spec, &o).unwrap();
+        assert!(!c.certified);
+        // Overlapping cells are no tiling either (volumes add up to more than the box).
+        let wide = cell((1.0, 0.75), -0.44);
+        assert!(tiling_cells(&[wide, right.clone()], &RowSet::of_region(&region), 1, &[0.0], &[1.0]).is_empty());
     }
 }
