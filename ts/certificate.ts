@@ -354,7 +354,9 @@ export type SplitHook = (patch: number) => RegionPatch[] | null;
  * other patches modelled exactly on it: a constant patch of a chain is first made valid on the
  * region's piece of its band (`expand`, ts/compose.ts); any other patch, or one for which no
  * valid constant patch exists, gets its radius shrunk (×1/4 per round). Up to `rounds` rounds
- * (default 4); a round that does not reduce the failures is undone and ends the refinement.
+ * (default 4, 8 for a chain); a round that does not reduce the failures is undone and ends the refinement (in a
+ * chain the rounds go on until two in a row bring no fewer failures, and the state with the fewest
+ * failures is returned).
  * Every region those patches reach is certified again. Patches are mutated (radius, d); the
  * returned network is built from them. A failure no band causes (the region's own patch) stays
  * a failure and is reported as such.
@@ -368,12 +370,27 @@ export async function certifyWithRefinement(
   const t0 = performance.now();
   let network = build();
   let report = await certifyItems(network, items, area, opts);
-  const rounds = opts.rounds ?? 4;
+  const rounds = opts.rounds ?? (network.composition === 'chain' ? 8 : 4);
   const shrunk = new Set<number>();
   const expanded = new Set<number>();
   const converted = new Set<number>();
   const splits: { patch: number; cells: number[] }[] = [];
   let done = 0;
+  // In a chain every step only adds validity, but one patch enlarged can expose another (a
+  // neighbour no longer dominated): rounds go on, and the best state seen is kept.
+  const isChain = network.composition === 'chain';
+  const capture = () => ({
+    patches: (network.patches as RegionPatch[]).map((q) => ({ ...q, region: { ...q.region } })),
+    network,
+    report,
+    shrunk: [...shrunk],
+    expanded: [...expanded],
+    converted: [...converted],
+    splits: [...splits],
+    done,
+  });
+  let best = isChain ? capture() : undefined;
+  let stagnant = 0;
   for (; done < rounds && report.failedRegions.length > 0; done++) {
     // Only failures that remain after the error budget can come from a band; only the patches
     // modelled exactly there (the first exactPatches) can have pushed the wrong way.
@@ -461,7 +478,10 @@ export async function certifyWithRefinement(
     const touched = (p: number) => shrink.has(p) || changed.has(p);
     const only = report.perRegion.flatMap((c, i) => (!c.certified || c.patches.some(touched) ? [i] : []));
     report = await certifyItems(network, items, area, { ...opts, only, previous: report.perRegion });
-    if (report.failedRegions.length >= previous.report.failedRegions.length) {
+    // Shrinking radii only shrinks the pieces a chain patch must be valid on, so a round that
+    // only shrank is kept when it did not make things worse (the next one may finish the job).
+    const worse = report.failedRegions.length >= previous.report.failedRegions.length;
+    if (worse && !isChain) {
       // No better: undo this round and stop.
       saved.forEach((r, p) => ((network.patches[p] as { radius: number }).radius = r));
       all.splice(lengthBefore);
@@ -481,6 +501,26 @@ export async function certifyWithRefinement(
     const cellSet = new Set(roundSplits.flatMap((x) => x.cells));
     changed.forEach((p) => !converted.has(p) && !cellSet.has(p) && expanded.add(p));
     splits.push(...roundSplits);
+    if (best && report.failedRegions.length < best.report.failedRegions.length) {
+      best = capture();
+      stagnant = 0;
+    } else if (++stagnant >= 2) {
+      // Two rounds without fewer failures: what remains is not a matter of radii.
+      done++;
+      break;
+    }
+  }
+  if (best && best.report.failedRegions.length < report.failedRegions.length) {
+    const all = network.patches as RegionPatch[];
+    all.splice(0, all.length, ...best.patches);
+    ({ network, report } = best);
+    network = build();
+    [shrunk, expanded, converted].forEach((set) => set.clear());
+    best.shrunk.forEach((p) => shrunk.add(p));
+    best.expanded.forEach((p) => expanded.add(p));
+    best.converted.forEach((p) => converted.add(p));
+    splits.splice(0, splits.length, ...best.splits);
+    done = best.done;
   }
   return {
     network,

@@ -88,10 +88,12 @@ export class BandExpander {
     let need = this.needs.get(patch);
     if (!need || need.radius !== patch.radius) {
       const pattern = patternFromHex(patch.region.pattern, this.network.hiddenCount, 'pattern');
-      // Its own part of its region (the whole region, or a cell of it).
-      const v = this.worst(pattern, patch, 0);
+      // Its own part of its region: the whole region, or a cell of it relaxed by the radius (a
+      // cell's weight reaches into the neighbouring cells of the region, where the certificate
+      // bounds it too).
+      const v = this.worst(pattern, patch, patch.region.cell ? patch.radius : 0);
       if (!v) throw new LpError(`the region of patch pattern ${patch.region.pattern} is empty`);
-      need = { v, radius: patch.radius, minimalNorm: need?.minimalNorm ?? patch.region.patchNorm };
+      need = { v, radius: patch.radius, minimalNorm: need?.minimalNorm ?? patch.region.bandConstrained?.minimalNorm ?? patch.region.patchNorm };
       this.needs.set(patch, need);
     }
     return need;
@@ -189,7 +191,7 @@ export class BandExpander {
         cell.free();
       }
     };
-    const leaves: { cuts: Cut[]; d: Float64Array; norm: number; v: Float64Array }[] = [];
+    const leaves: { cuts: Cut[]; d: Float64Array; norm: number }[] = [];
     try {
       const width = Array.from({ length: n }, (_, j) => extent([], j)).map((w) => (w ? w[1] - w[0] : 0));
       const todo: Cut[][] = [[]];
@@ -198,11 +200,11 @@ export class BandExpander {
         const cuts = todo.pop()!;
         // The constant patch of the cell relaxed by r (valid on its own band inside the region).
         const cell = LinearRegion.ofPattern(this.network, pattern, this.box, this.inputSet);
-        let found: { d: Float64Array; norm: number; v: Float64Array } | null = null;
+        let found: { d: Float64Array; norm: number } | null = null;
         try {
           if (cuts.length) cell.intersect(rows(cuts, r));
           const cp = cell.constantPatch(this.spec, { exactRows: true });
-          if (cp.d) found = { d: cp.d, norm: cp.norm, v: cp.worstUpper };
+          if (cp.d) found = { d: cp.d, norm: cp.norm };
         } finally {
           cell.free();
         }
@@ -246,7 +248,6 @@ export class BandExpander {
         region: { ...patch.region, patchNorm: leaf.norm, bandConstrained: { minimalNorm }, cell: { index, of: leaves.length } },
         ...(patch.inputSet ? { inputSet: patch.inputSet } : {}),
       };
-      this.needs.set(cellPatch, { v: leaf.v, radius: r, minimalNorm });
       return cellPatch;
     });
   }
