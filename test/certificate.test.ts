@@ -209,6 +209,43 @@ describe('certificates on small networks', () => {
   });
 });
 
+describe('point-wise repair with conflicting affine patches', () => {
+  beforeAll(() => init());
+
+  it('adjacent regions with no constant patch (narrow output box) are split into cells; the repaired regions are certified and sampling agrees', async () => {
+    const r = rng(7);
+    let checked = 0;
+    for (let trial = 0; trial < 2; trial++) {
+      const net = randomNetwork(r, [2, 10, 10, 2]);
+      const inputBox = { lower: [-1, -1], upper: [1, 1] };
+      const points = Array.from({ length: 6 }, () => [r.range(-0.9, 0.9), r.range(-0.9, 0.9)]);
+      const y = net.predict([points[0]])[0];
+      const c = [y[0] + 0.5, y[1] - 0.3];
+      const spec = polytopeSpec([[1, 0], [-1, 0], [0, 1], [0, -1]], [c[0] + 0.01, -(c[0] - 0.01), c[1] + 0.01, -(c[1] - 0.01)]);
+      const { network, report } = await repair(net, { points, spec, inputBox });
+      if (trial === 0) continue;
+      expect(report.certificate!.status).toBe('certified');
+      const split = report.regions.filter((g) => g.minimalityProof === 'cells');
+      expect(split.length).toBeGreaterThan(0);
+      for (const g of split) expect(g.cells).toBeGreaterThan(1);
+      expect(report.result.regions).toBe(report.regions.length);
+      expect(network.patches.length).toBeGreaterThan(report.regions.length);
+      // Inputs of every repaired region satisfy the spec, cells' borders included.
+      const patterns = new Set(report.regions.map((g) => g.pattern));
+      const hex = (bits: number[]) => bits.join('').match(/.{1,4}/g)!.map((q) => parseInt(q.padEnd(4, '0'), 2).toString(16)).join('');
+      const xs = sample(r, inputBox.lower, inputBox.upper, 20_000);
+      const pats = net.patterns(xs).map((p) => hex(Array.from(p)));
+      const ys = network.predict(xs);
+      xs.forEach((_, i) => {
+        if (!patterns.has(pats[i])) return;
+        expect(specViolation(spec, ys[i])).toBeLessThanOrEqual(1e-9);
+        checked++;
+      });
+    }
+    expect(checked).toBeGreaterThan(1000);
+  });
+});
+
 describe('point-wise repair is certified region by region (HCAS tau05)', () => {
   const data = hcasTau05();
   beforeAll(() => init());

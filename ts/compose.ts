@@ -165,7 +165,7 @@ export class BandExpander {
    * enough. The cells tile the region's bounding box, which the certificate checks
    * (crates/core/src/certificate.rs `tiling_cells`): together they stand in for the region's patch.
    */
-  split(patch: RegionPatch, maxCells = 64): RegionPatch[] | null {
+  split(patch: RegionPatch, maxCells = 256): RegionPatch[] | null {
     const n = this.network.inputSize;
     const pattern = patternFromHex(patch.region.pattern, this.network.hiddenCount, 'pattern');
     const r = patch.radius;

@@ -316,6 +316,7 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
       rounds: opts.certificate?.refineRounds,
       expand: expander ? (p, item) => expander.expand(patches[p], items[item].pattern) : undefined,
       toConstant: expander ? (p) => expander.toConstant(patches[p]) : undefined,
+      split: expander ? (p) => expander.split(patches[p]) : undefined,
       scope: 'regions',
       signal: opts.signal,
     });

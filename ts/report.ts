@@ -19,7 +19,16 @@ export interface RegionReport {
   patchKind: 'constant' | 'affine';
   patchNorm: number;
   lowerBound: number;
-  minimalityProof: MinimalityProof;
+  /**
+   * `band-constrained`: the patch was enlarged beyond the region's minimal norm (`minimalNorm`) to
+   * stay valid where its band covers another repaired region; `cells`: the region had no constant
+   * patch and is patched by `cells` constant cell patches (patchNorm: the largest) — see
+   * docs/COMPOSITION.md.
+   */
+  minimalityProof: MinimalityProof | 'band-constrained' | 'cells';
+  /** The minimal norm on the region alone, when it differs from patchNorm. */
+  minimalNorm?: number;
+  cells?: number;
   radius: number;
   lpMs: number;
   /** With a union spec (non-convex Φ_out): the convex piece the region was repaired with. */
@@ -72,23 +81,36 @@ export function buildReport(a: {
   tolerance: number;
   notes: string[];
 }): RepairReport {
-  const regions: RegionReport[] = a.patches.map((p, i) => ({
-    points: p.region.points,
-    pattern: p.region.pattern,
-    constraints: p.region.constraints,
-    supportRows: p.b.length,
-    patchKind: p.kind,
-    patchNorm: p.region.patchNorm,
-    lowerBound: p.region.lowerBound,
-    minimalityProof: p.region.minimalityProof,
-    radius: p.radius,
-    lpMs: a.patchLpMs[i],
-    ...(p.region.specPiece !== undefined ? { specPiece: p.region.specPiece } : {}),
-  }));
+  // One entry per repaired region: the cells of a split region (ts/compose.ts) after the first
+  // are folded into it.
+  const cellsOf = new Map<string, RegionPatch[]>();
+  a.patches.forEach((p) => p.region.cell && cellsOf.set(p.region.pattern, [...(cellsOf.get(p.region.pattern) ?? []), p]));
+  const regions: RegionReport[] = a.patches.flatMap((p, i) => {
+    if (p.region.cell && p.region.cell.index > 0) return [];
+    const cells = p.region.cell ? cellsOf.get(p.region.pattern)! : undefined;
+    const constrained = p.region.bandConstrained;
+    return [
+      {
+        points: p.region.points,
+        pattern: p.region.pattern,
+        constraints: p.region.constraints,
+        supportRows: p.b.length,
+        patchKind: p.kind,
+        patchNorm: cells ? Math.max(...cells.map((c) => c.region.patchNorm)) : p.region.patchNorm,
+        lowerBound: p.region.lowerBound,
+        minimalityProof: cells ? 'cells' : constrained ? 'band-constrained' : p.region.minimalityProof,
+        ...(constrained ? { minimalNorm: constrained.minimalNorm } : {}),
+        ...(cells ? { cells: cells.length } : {}),
+        radius: p.radius,
+        lpMs: a.patchLpMs[i] ?? 0,
+        ...(p.region.specPiece !== undefined ? { specPiece: p.region.specPiece } : {}),
+      },
+    ];
+  });
   const unfixed = a.fixed.flatMap((f, i) => (f ? [] : [i]));
   const buggyCount = a.buggy.filter(Boolean).length;
   const fixedBuggy = a.buggy.filter((b, i) => b && a.fixed[i]).length;
-  const status = unfixed.length > 0 ? 'failed' : a.patches.length === 0 ? 'nothing-to-repair' : 'repaired';
+  const status = unfixed.length > 0 ? 'failed' : regions.length === 0 ? 'nothing-to-repair' : 'repaired';
   const sum = (f: (t: RegionTiming) => number) => a.timings.reduce((s, t) => s + f(t), 0);
   return {
     schemaVersion: 1,

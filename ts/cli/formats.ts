@@ -136,7 +136,7 @@ export async function saveRegionProperties(path: string, rep: RepairedNetwork, r
   const files: { path: string; data: string }[] = [];
   rep.patches.forEach((patch, i) => {
     let spec = specOf(patch.region.points[0]);
-    if (isSpecUnion(spec)) spec = spec.pieces[report.regions[i].specPiece ?? 0];
+    if (isSpecUnion(spec)) spec = spec.pieces[report.regions[i]?.specPiece ?? 0];
     const v = regionProperty(rep, i, spec as Spec, { tolerance });
     const name = rep.patches.length === 1 ? path : path.replace(/(\.vnnlib)?$/i, `.region${i}$1`);
     const comment =
