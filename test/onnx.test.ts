@@ -453,6 +453,30 @@ describe('ONNX export', () => {
     expect(maxAbsDiff(ours, net.forwardFlat(x, 10_000))).toBeGreaterThan(1);
   });
 
+  it('cells and enlarged patches (general spec, area repair): float64 ONNX equals our evaluator within 1e-5 on 10,000 inputs', async () => {
+    const r = rng(11);
+    const net = randomNetwork(r, [2, 6, 6, 2]);
+    const box = { lower: [-1, -1], upper: [1, 1] };
+    const ys = net.predict(Array.from({ length: 500 }, () => [r.range(-1, 1), r.range(-1, 1)]));
+    const mid = [0, 1].map((o) => ys.reduce((s, y) => s + y[o], 0) / ys.length);
+    const spec = polytopeSpec([[1, 0], [-1, 0], [0, 1], [0, -1]], [mid[0] + 0.15, -mid[0] + 0.15, mid[1] + 0.15, -mid[1] + 0.15]);
+    const { network: rep, report } = await repairArea(net, { area: { box }, spec, radius: 0.01 });
+    expect(report.certificate.status).toBe('certified');
+    expect(rep.patches.some((p) => p.region.cell !== undefined)).toBe(true);
+    const x = Float64Array.from({ length: 10_000 * 2 }, () => r.range(-1.05, 1.05));
+    const w = rep.weightsFlat(x, 10_000);
+    const P = rep.patches.length;
+    let mixed = 0;
+    for (let i = 0; i < 10_000; i++) {
+      let active = 0;
+      for (let a = 0; a < P; a++) if (w[i * P + a] > 0 && w[i * P + a] < 1) active++;
+      if (active >= 1) mixed++;
+    }
+    expect(mixed).toBeGreaterThan(100);
+    const ours = rep.forwardFlat(x, 10_000);
+    expect(maxAbsDiff(await ortRun(repairedToOnnx(rep, { precision: 'float64' }), x, 10_000, [2], 'float64'), ours)).toBeLessThanOrEqual(1e-5);
+  });
+
   it('affine patches (narrow output box, full LP): float64 ONNX equals our evaluator within 1e-5 on 10,000 inputs incl. bands', async () => {
     const r = rng(7);
     let affine = 0;
