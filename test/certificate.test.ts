@@ -18,7 +18,7 @@ import {
   repairedToJson,
   specViolation,
 } from '../ts/index.js';
-import { argmax, hcasTau05, randomNetwork, rng } from './helpers.js';
+import { argmax, hcasTau05, narrowBoxCase, randomNetwork, rng } from './helpers.js';
 
 /** Activation pattern bits of a hex pattern (ts/patch.ts patternHex). */
 function hexBits(hex: string, count: number): number[] {
@@ -216,12 +216,7 @@ describe('point-wise repair with conflicting affine patches', () => {
     const r = rng(7);
     let checked = 0;
     for (let trial = 0; trial < 2; trial++) {
-      const net = randomNetwork(r, [2, 10, 10, 2]);
-      const inputBox = { lower: [-1, -1], upper: [1, 1] };
-      const points = Array.from({ length: 6 }, () => [r.range(-0.9, 0.9), r.range(-0.9, 0.9)]);
-      const y = net.predict([points[0]])[0];
-      const c = [y[0] + 0.5, y[1] - 0.3];
-      const spec = polytopeSpec([[1, 0], [-1, 0], [0, 1], [0, -1]], [c[0] + 0.01, -(c[0] - 0.01), c[1] + 0.01, -(c[1] - 0.01)]);
+      const { net, inputBox, points, spec } = narrowBoxCase(r);
       const { network, report } = await repair(net, { points, spec, inputBox });
       if (trial === 0) continue;
       expect(report.certificate!.status).toBe('certified');

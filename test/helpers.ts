@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { Network, parseNnet, parsePoints } from '../ts/index.js';
+import { Network, type Spec, parseNnet, parsePoints, polytopeSpec } from '../ts/index.js';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const fixture = (...p: string[]) => join(root, 'test/fixtures', ...p);
@@ -59,4 +59,19 @@ export async function runCli(args: string[]): Promise<{ code: number; stdout: st
     const err = e as { code: number; stdout: string; stderr: string };
     return { code: err.code, stdout: err.stdout, stderr: err.stderr };
   }
+}
+
+/**
+ * A random 2-10-10-2 network with six points in [−0.9, 0.9]² and a narrow output box (width 0.02)
+ * away from f at the first point: the constant patch is not minimal (often not feasible), so the
+ * full LP gives affine patches.
+ */
+export function narrowBoxCase(r: ReturnType<typeof rng>): { net: Network; inputBox: { lower: number[]; upper: number[] }; points: number[][]; spec: Spec } {
+  const net = randomNetwork(r, [2, 10, 10, 2]);
+  const inputBox = { lower: [-1, -1], upper: [1, 1] };
+  const points = Array.from({ length: 6 }, () => [r.range(-0.9, 0.9), r.range(-0.9, 0.9)]);
+  const y = net.predict([points[0]])[0];
+  const c = [y[0] + 0.5, y[1] - 0.3];
+  const spec = polytopeSpec([[1, 0], [-1, 0], [0, 1], [0, -1]], [c[0] + 0.01, -(c[0] - 0.01), c[1] + 0.01, -(c[1] - 0.01)]);
+  return { net, inputBox, points, spec };
 }

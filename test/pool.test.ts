@@ -20,7 +20,7 @@ import {
   type RegionTask,
 } from '../ts/index.js';
 import { getCore, resetForTests } from '../ts/wasm/raw.js';
-import { argmax, hcasTau05, randomNetwork, rng } from './helpers.js';
+import { argmax, hcasTau05, narrowBoxCase, rng } from './helpers.js';
 
 const bytes = (a: Float64Array | undefined) => (a ? Array.from(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)) : undefined);
 
@@ -83,13 +83,8 @@ describe('worker pool (Node worker_threads)', () => {
     const r = rng(7);
     let fullLp = 0;
     for (let trial = 0; trial < 3; trial++) {
-      const net = randomNetwork(r, [2, 10, 10, 2]);
-      const inputBox = { lower: [-1, -1], upper: [1, 1] };
-      const points = Array.from({ length: 6 }, () => [r.range(-0.9, 0.9), r.range(-0.9, 0.9)]);
       // A narrow output box away from f: the constant patch is not minimal, the full LP runs.
-      const y = net.predict([points[0]])[0];
-      const c = [y[0] + 0.5, y[1] - 0.3];
-      const spec = polytopeSpec([[1, 0], [-1, 0], [0, 1], [0, -1]], [c[0] + 0.01, -(c[0] - 0.01), c[1] + 0.01, -(c[1] - 0.01)]);
+      const { net, inputBox, points, spec } = narrowBoxCase(r);
       const one = await repair(net, { points, spec, inputBox });
       const many = await repair(net, { points, spec, inputBox, workers: pool });
       expect(fingerprint(many)).toEqual(fingerprint(one));

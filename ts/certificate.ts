@@ -11,6 +11,7 @@
  * boxes. The certificate is about the real-arithmetic function the network's parameters define;
  * the float64 evaluation of f̂ adds rounding of the order of that same tolerance.
  */
+import type { ExpandOutcome } from './compose.js';
 import { AbortError, InputError } from './errors.js';
 import { type Area, type EnumerateOptions, checkArea, enumerateRegions, patternFromHex } from './enumerate.js';
 import type { Box } from './network.js';
@@ -343,7 +344,7 @@ export interface Refinement {
 }
 
 /** Makes chain patch `patch` valid on the band piece of item `item`'s region (ts/compose.ts). */
-export type ExpandHook = (patch: number, item: number) => 'expanded' | 'valid' | 'unreached' | 'infeasible';
+export type ExpandHook = (patch: number, item: number) => ExpandOutcome;
 /** Replaces affine patch `patch` by a constant one, in place; false when none exists (ts/compose.ts). */
 export type ToConstantHook = (patch: number) => boolean;
 /** Constant cell patches that together replace affine patch `patch`, or null (ts/compose.ts). */
@@ -395,12 +396,6 @@ export async function certifyWithRefinement(
     // Only failures that remain after the error budget can come from a band; only the patches
     // modelled exactly there (the first exactPatches) can have pushed the wrong way.
     const shrink = new Set<number>();
-    const snapshot = new Map<number, Pick<RegionPatch, 'kind' | 'A' | 'b' | 'd' | 'C' | 'H' | 'rows' | 'region'>>();
-    const save = (p: number) => {
-      const q = network.patches[p];
-      if (!snapshot.has(p) && p < network.patches.length) snapshot.set(p, { kind: q.kind, A: q.A, b: q.b, d: q.d, C: q.C, H: q.H, rows: q.rows, region: { ...q.region } });
-    };
-    const chain = network.composition === 'chain';
     const suspects = new Set<number>();
     for (const i of report.failedRegions) {
       const c = report.perRegion[i];
@@ -409,18 +404,16 @@ export async function certifyWithRefinement(
         const kind = network.patches[p].kind;
         // An own constant patch is valid on its region by construction; an own affine one is
         // summed with the others' bands and may need to become constant.
-        if (p === items[i].ownPatch && !(kind === 'affine' && chain && opts.toConstant)) continue;
+        if (p === items[i].ownPatch && !(kind === 'affine' && isChain && opts.toConstant)) continue;
         suspects.add(p);
       }
     }
     const changed = new Set<number>();
     const all = network.patches as RegionPatch[];
-    const lengthBefore = all.length;
     const roundSplits: { patch: number; cells: number[] }[] = [];
     for (const p of suspects) {
       const patch = network.patches[p];
-      if (chain && patch.kind === 'affine' && opts.toConstant) {
-        save(p);
+      if (isChain && patch.kind === 'affine' && opts.toConstant) {
         if (opts.toConstant(p)) {
           changed.add(p);
           converted.add(p);
@@ -443,7 +436,7 @@ export async function certifyWithRefinement(
     }
     // Chain patches: valid on every piece of a region their band covers (all of them, so that
     // enlarging d for one piece cannot break another).
-    if (chain && opts.expand) {
+    if (isChain && opts.expand) {
       const reach = new Map<number, number[]>();
       report.perRegion.forEach((c, i) => c.patches.forEach((p) => p !== items[i].ownPatch && reach.set(p, [...(reach.get(p) ?? []), i])));
       // Cells reach where their patch did, and their own region.
@@ -455,7 +448,6 @@ export async function certifyWithRefinement(
       }
       for (const p of suspects) {
         if (network.patches[p].kind !== 'constant' || shrink.has(p)) continue;
-        save(p);
         for (const i of reach.get(p) ?? []) {
           const outcome = opts.expand(p, i);
           if (outcome === 'expanded') changed.add(p);
@@ -465,7 +457,7 @@ export async function certifyWithRefinement(
           }
         }
       }
-    } else suspects.forEach((p) => p !== undefined && !changed.has(p) && shrink.add(p));
+    } else suspects.forEach((p) => !changed.has(p) && shrink.add(p));
     if (shrink.size === 0 && changed.size === 0) break;
     const saved = new Map<number, number>();
     shrink.forEach((p) => {
@@ -478,22 +470,10 @@ export async function certifyWithRefinement(
     const touched = (p: number) => shrink.has(p) || changed.has(p);
     const only = report.perRegion.flatMap((c, i) => (!c.certified || c.patches.some(touched) ? [i] : []));
     report = await certifyItems(network, items, area, { ...opts, only, previous: report.perRegion });
-    // Shrinking radii only shrinks the pieces a chain patch must be valid on, so a round that
-    // only shrank is kept when it did not make things worse (the next one may finish the job).
-    const worse = report.failedRegions.length >= previous.report.failedRegions.length;
-    if (worse && !isChain) {
-      // No better: undo this round and stop.
+    if (!isChain && report.failedRegions.length >= previous.report.failedRegions.length) {
+      // A sum: no better, undo this round (only radii change there) and stop. A chain goes on
+      // and keeps its best state (below).
       saved.forEach((r, p) => ((network.patches[p] as { radius: number }).radius = r));
-      all.splice(lengthBefore);
-      snapshot.forEach((b, p) => {
-        const q = network.patches[p] as RegionPatch;
-        Object.assign(q, b);
-        if (b.C === undefined) delete q.C;
-        if (b.H === undefined) delete q.H;
-        if (b.rows === undefined) delete q.rows;
-        if (b.region.bandConstrained === undefined) delete q.region.bandConstrained;
-        if (b.region.cell === undefined) delete q.region.cell;
-      });
       ({ network, report } = previous);
       break;
     }

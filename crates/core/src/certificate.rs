@@ -86,6 +86,27 @@ pub struct RegionCertificate {
     pub error_budget: f64,
 }
 
+impl RegionCertificate {
+    /// Nothing proven yet: no bound, no witness; `patches` relevant, the first `exact_patches`
+    /// of them modelled exactly.
+    fn open(patches: Vec<usize>, exact_patches: usize) -> RegionCertificate {
+        RegionCertificate {
+            certified: false,
+            max_violation: f64::NEG_INFINITY,
+            tolerance: 0.0,
+            pieces: 0,
+            empty_pieces: 0,
+            lps: 0,
+            exact_patches,
+            patches,
+            worst_row: 0,
+            witness: Vec::new(),
+            witness_value: f64::NEG_INFINITY,
+            error_budget: 0.0,
+        }
+    }
+}
+
 /// Appends the patch network `p` to `neurons` as ReLU neurons of x: first the u_i, then the
 /// v_i, then g (and the clamp pairs of an affine patch). Everything after the u's is gated by
 /// them: where some u_i = ReLU(γ s_i + 1) is 0, Σ_i (u_i − v_i) <= m − 1 (each term is a clamp
@@ -338,20 +359,12 @@ pub fn certify_region_with(
                 };
                 return match outcome {
                     Ok(e) => Ok(e),
-                    Err(Error::Invalid(_)) => Ok(RegionCertificate {
-                        certified: false,
-                        max_violation: f64::INFINITY,
-                        tolerance: 0.0,
-                        pieces: small.max_pieces,
-                        empty_pieces: 0,
-                        lps: 0,
-                        exact_patches: relevant.len(),
-                        patches: relevant,
-                        worst_row: 0,
-                        witness: Vec::new(),
-                        witness_value: f64::NEG_INFINITY,
-                        error_budget: 0.0,
-                    }),
+                    Err(Error::Invalid(_)) => {
+                        let mut c = RegionCertificate::open(relevant.clone(), relevant.len());
+                        c.max_violation = f64::INFINITY;
+                        c.pieces = small.max_pieces;
+                        Ok(c)
+                    }
                     Err(e) => Err(e),
                 };
             }
@@ -372,6 +385,18 @@ pub fn certify_region_with(
         Err(Error::Invalid(_)) => Ok(first),
         Err(e) => Err(e),
     }
+}
+
+/// Every support row of `p` is a row of the region (same side): g = 1 on all of it.
+fn covers_region(p: &PatchNetwork, own_rows: &RowSet) -> bool {
+    let n = p.n_in;
+    (0..p.rows()).all(|r| own_rows.side(&p.a[r * n..(r + 1) * n], p.b[r]) > 0)
+}
+
+/// The region's own patch in a chain: the last constant patch covering the region (every chain
+/// patch before it has weight 0 there).
+fn own_chain_patch(patches: &[PatchNetwork], own_rows: &RowSet) -> Option<usize> {
+    (0..patches.len()).rev().find(|&i| patches[i].c.is_empty() && covers_region(&patches[i], own_rows))
 }
 
 /// Constant patches whose support rows are rows of the region or axis-aligned cuts
@@ -461,8 +486,7 @@ fn certify_convex(region: &LinearRegion, patches: &[PatchNetwork], band_boxes: &
     })?;
     let own_rows = RowSet::of_region(region);
     let is_chain = |p: &PatchNetwork| p.c.is_empty();
-    let covers = |p: &PatchNetwork| (0..p.rows()).all(|r| own_rows.side(&p.a[r * n..(r + 1) * n], p.b[r]) > 0);
-    let own = (0..patches.len()).rev().find(|&i| is_chain(&patches[i]) && covers(&patches[i]));
+    let own = own_chain_patch(patches, &own_rows);
     // Without one covering patch, cells that tile the region play its part (their union has
     // g = 1 everywhere on it).
     let cells = if own.is_none() { tiling_cells(patches, &own_rows, n, &bp.lower, &bp.upper) } else { Vec::new() };
@@ -514,20 +538,7 @@ fn certify_convex(region: &LinearRegion, patches: &[PatchNetwork], band_boxes: &
         return Ok(Convex::NeedsPieces(own.iter().chain(later.iter()).cloned().collect()));
     }
     let rows = spec.rows();
-    let mut cert = RegionCertificate {
-        certified: false,
-        max_violation: f64::NEG_INFINITY,
-        tolerance: 0.0,
-        pieces: 0,
-        empty_pieces: 0,
-        lps: 0,
-        exact_patches: 0,
-        patches: own.iter().chain(later.iter()).chain(bounded.iter()).cloned().collect(),
-        worst_row: 0,
-        witness: Vec::new(),
-        witness_value: f64::NEG_INFINITY,
-        error_budget: 0.0,
-    };
+    let mut cert = RegionCertificate::open(own.iter().chain(later.iter()).chain(bounded.iter()).cloned().collect(), 0);
     let zero = vec![0.0; k];
     // Candidates: the own patch on the whole region (or no patch, unless cells tile it), then
     // each later patch (and cell) on the region's part of its relaxed support.
@@ -630,8 +641,8 @@ fn certify_once(
     // has weight ReLU(g_i − U_{i+1}) = 0 there (U_{i+1} >= g_k = 1) and is left out. The
     // output is f + a convex combination of the chain patches from k on whose band covers x.
     let is_chain = |p: &PatchNetwork| opts.chain && p.c.is_empty();
-    let covers = |p: &PatchNetwork| (0..p.rows()).all(|r| own_rows.side(&p.a[r * n..(r + 1) * n], p.b[r]) > 0);
-    let own = if opts.chain { (0..patches.len()).rev().find(|&i| is_chain(&patches[i]) && covers(&patches[i])) } else { None };
+    let covers = |p: &PatchNetwork| covers_region(p, &own_rows);
+    let own = if opts.chain { own_chain_patch(patches, &own_rows) } else { None };
     let mut chain_later: Vec<usize> = Vec::new();
     for (i, p) in patches.iter().enumerate() {
         if is_chain(p) && own.map_or(false, |k| i < k) {
@@ -785,20 +796,7 @@ fn certify_once(
     let root = crate::enumerate::BoxedPolytope { a: bp.a, b: bp.b, lower: lo, upper: hi, simplex: sx, lps: 0 };
     let mut ex = Explorer::from_polytope(program, root, ExploreOptions { eps: opts.eps, rtol: 0.0 })?;
     let w = n + 1;
-    let mut cert = RegionCertificate {
-        certified: false,
-        max_violation: f64::NEG_INFINITY,
-        tolerance: 0.0,
-        pieces: 0,
-        empty_pieces: 0,
-        lps: 0,
-        exact_patches: exact.len(),
-        patches: exact.iter().chain(bounded.iter()).cloned().collect(),
-        worst_row: 0,
-        witness: Vec::new(),
-        witness_value: f64::NEG_INFINITY,
-        error_budget: 0.0,
-    };
+    let mut cert = RegionCertificate::open(exact.iter().chain(bounded.iter()).cloned().collect(), exact.len());
     let mut tolerance: f64 = 0.0;
     let mut broken = 0usize;
     let mut lp_count = lps;
