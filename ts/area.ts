@@ -219,9 +219,7 @@ export async function repairArea(network: Network, opts: AreaRepairOptions): Pro
     ...opts.certificate,
     scope: 'area',
     rounds: opts.refineRounds,
-    expand: expander ? (p, item) => expander.expand(patches[p], en.regions[item].pattern) : undefined,
-    toConstant: expander ? (p) => expander.toConstant(patches[p]) : undefined,
-    split: expander ? (p) => expander.split(patches[p]) : undefined,
+    ...expander?.hooks(patches, items.map((it) => it.pattern)),
     signal: opts.signal,
     onProgress: (e) => progress('certify', e.done, e.total),
   });

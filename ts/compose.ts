@@ -71,6 +71,18 @@ export class BandExpander {
     readonly inputSet?: InputSet,
   ) {}
 
+  /**
+   * The refinement hooks of `certifyWithRefinement` (ts/certificate.ts) for the chain `patches`
+   * (mutated in place) and the certified regions' activation patterns.
+   */
+  hooks(patches: readonly RegionPatch[], patterns: readonly ArrayLike<number>[]) {
+    return {
+      expand: (p: number, item: number) => this.expand(patches[p], patterns[item]),
+      toConstant: (p: number) => this.toConstant(patches[p]),
+      split: (p: number) => this.split(patches[p]),
+    };
+  }
+
   private worst(pattern: ArrayLike<number>, band?: RegionPatch, relax = band?.radius ?? 0): Float64Array | null {
     const region = LinearRegion.ofPattern(this.network, pattern, this.box, this.inputSet);
     try {

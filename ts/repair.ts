@@ -314,9 +314,7 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
     certified = await certifyWithRefinement(() => new RepairedNetwork(network, patches, box, boxGateOf(), 'chain'), items, { box, inputSet: opts.inputSet }, {
       ...opts.certificate,
       rounds: opts.certificate?.refineRounds,
-      expand: expander ? (p, item) => expander.expand(patches[p], items[item].pattern) : undefined,
-      toConstant: expander ? (p) => expander.toConstant(patches[p]) : undefined,
-      split: expander ? (p) => expander.split(patches[p]) : undefined,
+      ...expander?.hooks(patches, items.map((it) => it.pattern)),
       scope: 'regions',
       signal: opts.signal,
     });

@@ -387,6 +387,23 @@ pub fn certify_region_with(
     }
 }
 
+/// The spec rows on the unpatched region, `rows × (n_in + 1)`: c_j = P_j F, then k0_j = P_j e − q_j.
+fn spec_rows_on(region: &LinearRegion, spec: &Spec) -> Vec<f64> {
+    let (n, k) = (region.n_in, region.n_out);
+    let mut base = vec![0.0; spec.rows() * (n + 1)];
+    for j in 0..spec.rows() {
+        let pj = spec.row(j);
+        let bj = &mut base[j * (n + 1)..(j + 1) * (n + 1)];
+        for o in 0..k {
+            if pj[o] != 0.0 {
+                axpy(pj[o], &region.f[o * n..(o + 1) * n], &mut bj[..n]);
+            }
+        }
+        bj[n] = dot(pj, &region.e) - spec.q[j];
+    }
+    base
+}
+
 /// Every support row of `p` is a row of the region (same side): g = 1 on all of it.
 fn covers_region(p: &PatchNetwork, own_rows: &RowSet) -> bool {
     let n = p.n_in;
@@ -548,7 +565,7 @@ fn certify_convex(region: &LinearRegion, patches: &[PatchNetwork], band_boxes: &
     }
     candidates.extend(later.iter().map(|&i| (Some(i), &patches[i].d[..])));
     let mut tolerance: f64 = 0.0;
-    let mut c = vec![0.0; n];
+    let base_rows = spec_rows_on(region, spec);
     let mut bounds = vec![f64::NEG_INFINITY; candidates.len()];
     for (ci, &(which, d)) in candidates.iter().enumerate() {
         let (mut a, mut b) = (bp.a.clone(), bp.b.clone());
@@ -561,16 +578,10 @@ fn certify_convex(region: &LinearRegion, patches: &[PatchNetwork], band_boxes: &
         let mut sx = crate::lp::Simplex::new(poly);
         cert.pieces += 1;
         for j in 0..rows {
-            let pj = spec.row(j);
-            c.iter_mut().for_each(|v| *v = 0.0);
-            for o in 0..k {
-                if pj[o] != 0.0 {
-                    axpy(pj[o], &region.f[o * n..(o + 1) * n], &mut c);
-                }
-            }
-            let base = dot(pj, &region.e) - spec.q[j];
-            let constant = base + dot(pj, d);
-            let sol = match sx.maximize(&c) {
+            let c = &base_rows[j * (n + 1)..j * (n + 1) + n];
+            let base = base_rows[j * (n + 1) + n];
+            let constant = base + dot(spec.row(j), d);
+            let sol = match sx.maximize(c) {
                 Ok(sol) => sol,
                 Err(Error::Lp(_)) => return Ok(Convex::NotApplicable),
                 Err(e) => return Err(e),
@@ -683,21 +694,9 @@ fn certify_once(
         }
         exact.push(i);
     }
-    // In a chain the weights of the own patch and the later ones whose band covers x sum to 1
-    // (to max g <= 1 without an own patch, the rest on "no patch"). A later patch with
-    // P_j·d_i <= P_j·d_k on every row (P_j·d_i <= 0 without an own patch) can only lower every
-    // spec row when its weight is moved to d_k (to 0): when all of them are such, the region is
-    // bounded by its own patch alone (by f alone), sound and with no splitting.
-    let reference: Vec<f64> = match own {
-        Some(k) => (0..spec.rows()).map(|j| dot(spec.row(j), &patches[k].d)).collect(),
-        None => vec![0.0; spec.rows()],
-    };
-    let dominated = |i: usize| (0..spec.rows()).all(|j| dot(spec.row(j), &patches[i].d) <= reference[j]);
-    if opts.bound_helpful && chain_later.iter().all(|&i| dominated(i)) {
-        bounded.extend(chain_later.iter().cloned());
-    } else {
-        exact.extend(chain_later.iter().cloned());
-    }
+    // Chain patches are modelled exactly here (bounding by domination is the convex tier's job,
+    // see certify_convex).
+    exact.extend(chain_later.iter().cloned());
     exact.sort_unstable();
     let mut neurons = Vec::new();
     let gate_neuron = match box_gate {
@@ -766,18 +765,7 @@ fn certify_once(
             pout[kk * rows + j] = neuron.outputs.iter().map(|&(o, w)| spec.p[j * k + o] * w).sum();
         }
     }
-    // Rows of the unpatched region: c_j = P_j F, k0_j = P_j e − q_j.
-    let mut base = vec![0.0; rows * (n + 1)];
-    for j in 0..rows {
-        let pj = spec.row(j);
-        let bj = &mut base[j * (n + 1)..(j + 1) * (n + 1)];
-        for o in 0..k {
-            if pj[o] != 0.0 {
-                axpy(pj[o], &region.f[o * n..(o + 1) * n], &mut bj[..n]);
-            }
-        }
-        bj[n] = dot(pj, &region.e) - spec.q[j];
-    }
+    let base = spec_rows_on(region, spec);
     // Decision slack per neuron, so that the whole error budget stays below 1 % of the smallest
     // rtol part of the tolerance (no splitting off slivers thinner than that).
     let mut floor = f64::INFINITY;

@@ -240,19 +240,7 @@ pub fn minimal_patch_with(region: &LinearRegion, spec: &Spec, exact_rows: bool) 
             pivots,
         });
     }
-    let (d, norm) = match spec.label_target() {
-        // Closed form for label specs: d = t·(e_y − Σ_{j≠y} e_j), t = max_j v_j / 2 (exact in
-        // floating point: halving is exact and P_j d = −2t).
-        Some(y) => {
-            let t = worst_upper.iter().cloned().fold(0.0f64, f64::max) / 2.0;
-            let d: Vec<f64> = (0..spec.k).map(|i| if i == y { t } else { -t }).collect();
-            (d, t)
-        }
-        None => match constant_patch_lp(spec, &worst_upper)? {
-            Some(dn) => dn,
-            None => (Vec::new(), f64::INFINITY),
-        },
-    };
+    let (d, norm) = constant_patch_for(spec, &worst_upper)?.unwrap_or((Vec::new(), f64::INFINITY));
     let residual = if d.is_empty() {
         f64::INFINITY
     } else {
@@ -287,6 +275,8 @@ pub fn constant_patch_for(spec: &Spec, v: &[f64]) -> Result<Option<(Vec<f64>, f6
         return Ok(Some((vec![0.0; spec.k], 0.0)));
     }
     match spec.label_target() {
+        // Closed form for label specs: d = t·(e_y − Σ_{j≠y} e_j), t = max_j v_j / 2 (exact in
+        // floating point: halving is exact and P_j d = −2t).
         Some(y) => {
             let t = v.iter().cloned().fold(0.0f64, f64::max) / 2.0;
             Ok(Some(((0..spec.k).map(|i| if i == y { t } else { -t }).collect(), t)))

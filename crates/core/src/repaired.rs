@@ -70,12 +70,11 @@ impl RepairedNetwork {
         }
         let mut u = 0.0;
         for p in self.patches.iter().rev().filter(|p| p.c.is_empty()) {
-            let w = p.support_gated(x, gate) - u;
+            let w = chain_step(p.support_gated(x, gate), &mut u);
             if w > 0.0 {
                 for j in 0..p.n_out {
                     out[j] += p.d[j] * w;
                 }
-                u += w;
             }
         }
     }
@@ -87,17 +86,7 @@ impl RepairedNetwork {
         let mut u = 0.0;
         for (i, p) in self.patches.iter().enumerate().rev() {
             let g = p.support_gated(x, gate);
-            out[i] = if !self.chain || !p.c.is_empty() {
-                g
-            } else {
-                let w = g - u;
-                if w > 0.0 {
-                    u += w;
-                    w
-                } else {
-                    0.0
-                }
-            };
+            out[i] = if !self.chain || !p.c.is_empty() { g } else { chain_step(g, &mut u) };
         }
     }
 
@@ -119,6 +108,17 @@ impl RepairedNetwork {
                 out[i * np + j] = p.support_gated(x, gate);
             }
         }
+    }
+}
+
+/// One link of the chain: w = ReLU(g − U), then U ← U + w (= max(U, g)).
+fn chain_step(g: f64, u: &mut f64) -> f64 {
+    let w = g - *u;
+    if w > 0.0 {
+        *u += w;
+        w
+    } else {
+        0.0
     }
 }
 
