@@ -211,7 +211,7 @@ describe('full LP decomposition', () => {
   beforeAll(() => init());
 
   it('splits outputs into groups coupled by spec rows; the decomposed optimum equals the joint LP', async () => {
-    const { outputGroups } = await import('../ts/repair.js');
+    const { outputGroups } = await import('../ts/minimal.js');
     expect(outputGroups(polytopeSpec([[1, 0, 0, 0], [0, -1, 0, 0], [0, 1, 1, 0]], [1, 1, 1]))).toEqual([[0], [1, 2]]);
     expect(outputGroups(labelSpec(2, 4))).toEqual([[0, 1, 2, 3]]);
     const r = rng(23);

@@ -10,6 +10,7 @@ import { AbortError, InputError } from './errors.js';
 import { type Box, type Network, checkBox } from './network.js';
 import type { InputSet } from './region.js';
 import { getCore } from './wasm/raw.js';
+import { periodicYield } from './util/event-loop.js';
 
 /** An input area: a box, optionally intersected with an H-polytope {x : A x <= b}. */
 export interface Area {
@@ -95,9 +96,6 @@ export function checkArea(area: Area, n: number, file?: string): void {
   }
 }
 
-const yieldToEventLoop = (): Promise<void> =>
-  typeof setImmediate === 'function' ? new Promise((r) => setImmediate(r)) : new Promise((r) => setTimeout(r, 0));
-
 /** Every linear region of `net` in the area. */
 export async function enumerateRegions(net: Network, area: Area, opts: EnumerateOptions = {}): Promise<Enumeration> {
   const t0 = performance.now();
@@ -117,7 +115,7 @@ export async function enumerateRegions(net: Network, area: Area, opts: Enumerate
   );
   const regions: EnumeratedRegion[] = [];
   try {
-    let last = performance.now();
+    const pause = periodicYield();
     for (;;) {
       if (opts.signal?.aborted) throw new AbortError(opts.signal.reason);
       const [st] = core.run('region enumeration', [], [8], ([o]) => core.exports.rr_enum_step(h, 2000, o));
@@ -135,10 +133,7 @@ export async function enumerateRegions(net: Network, area: Area, opts: Enumerate
       opts.onProgress?.({ phase: 'enumerate', regions: count, pending, explored, lps, elapsedMs: performance.now() - t0 });
       if (state === 2) throw new RegionLimitError(maxRegions, 'the area');
       if (state === 1) return { regions, thin, empty, lps, ms: performance.now() - t0, eps, minRadius };
-      if (performance.now() - last > 20) {
-        await yieldToEventLoop();
-        last = performance.now();
-      }
+      await pause();
     }
   } finally {
     core.release(h);

@@ -7,7 +7,7 @@ import * as Comlink from 'comlink/dist/esm/comlink.mjs';
 import type { LpBackend } from '../lp/backend.js';
 import { backendByName } from '../lp/select.js';
 import { Network, type DenseLayer, type NetworkInfo } from '../network.js';
-import { type RegionOutcome, type RegionTask, solveRegion } from '../repair.js';
+import { type RegionOutcome, type RegionTask, solveRegion } from '../region-job.js';
 import { type Flavour, getCore, init } from '../wasm/raw.js';
 import { type DebugFault, type SolveReply, type WorkerApi, serializeError } from './protocol.js';
 

@@ -6,9 +6,10 @@
  * on a fresh instance of the same compiled module.
  */
 import { InputError, LpError, WasmError } from '../errors.js';
+import type { Flavour } from './flavour.js';
 import { packagedWasmUrl } from './location.js';
 
-export type Flavour = 'simd' | 'scalar';
+export type { Flavour };
 
 export interface RawExports {
   memory: WebAssembly.Memory;
