@@ -5,8 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { accuracy, parseImages, parseLabels } from '../ts/eval.js';
-import { DT } from '../ts/formats/onnx-proto.js';
-import { float32BandError, networkToOnnx, parseOnnx, repairedToOnnx, SUPPORTED_OPS } from '../ts/formats/onnx.js';
+import { float32BandError, networkToOnnx, repairedToOnnx } from '../ts/formats/onnx/export.js';
+import { parseOnnx, SUPPORTED_OPS } from '../ts/formats/onnx/import.js';
+import { DT } from '../ts/formats/onnx/proto.js';
 import { PbWriter } from '../ts/formats/protobuf.js';
 import { InputError, Network, init, parseNnet, polytopeSpec, repair, repairArea } from '../ts/index.js';
 import { argmax, fixture, hcasTau05, randomNetwork, rng } from './helpers.js';

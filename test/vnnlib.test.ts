@@ -1,7 +1,7 @@
 /** VNN-LIB: semantics against an independent interpreter, safe sets, writer, repair with a property. */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseVnnlib, plainDecimal, propertyInputDomain, regionProperty, safeSpec, writeVnnlib, type Vnnlib } from '../ts/formats/vnnlib.js';
-import { repairedToOnnx } from '../ts/formats/onnx.js';
+import { repairedToOnnx } from '../ts/formats/onnx/export.js';
 import { InputError, type Spec, init, labelSpec, repair, slackExcess } from '../ts/index.js';
 import { isSpecUnion, violationOf } from '../ts/spec-union.js';
 import { argmax, hcasTau05, rng } from './helpers.js';

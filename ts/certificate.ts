@@ -22,9 +22,9 @@
  * evaluation of f̂ adds rounding of the order of that same tolerance.
  */
 import { AbortError, InputError } from './errors.js';
-import { type Area, type EnumerateOptions, checkArea, enumerateRegions, patternFromHex } from './enumerate.js';
+import { type Area, type EnumerateOptions, checkArea, enumerateRegions } from './enumerate.js';
 import type { Box } from './network.js';
-import { type RegionPatch, patternHex } from './patch.js';
+import { patternFromHex, patternHex } from './patch.js';
 import type { RepairedNetwork } from './repaired.js';
 import { type Spec, specRows, specViolation } from './spec.js';
 import { type SpecUnion, isSpecUnion } from './spec-union.js';

@@ -25,9 +25,8 @@
  */
 import { LpError } from './errors.js';
 import type { Box, Network } from './network.js';
-import { patternFromHex } from './enumerate.js';
 import { constantPatchFor } from './minimal.js';
-import type { RegionPatch } from './patch.js';
+import { type RegionPatch, patternFromHex } from './patch.js';
 import { type InputSet, LinearRegion } from './region.js';
 import { type Spec, specRows } from './spec.js';
 

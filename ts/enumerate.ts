@@ -139,13 +139,3 @@ export async function enumerateRegions(net: Network, area: Area, opts: Enumerate
     core.release(h);
   }
 }
-
-/** Activation pattern from its hex form ({@link patternHex}): 4 neurons per digit, high bit first. */
-export function patternFromHex(hex: string, hidden: number, field = 'pattern'): Uint8Array {
-  if (typeof hex !== 'string' || !/^[0-9a-f]*$/i.test(hex) || hex.length !== Math.ceil(hidden / 4)) {
-    throw new InputError(`must be ${Math.ceil(hidden / 4)} hex digits (${hidden} hidden neurons)`, { field, value: hex });
-  }
-  const out = new Uint8Array(hidden);
-  for (let i = 0; i < hidden; i++) out[i] = (parseInt(hex[i >> 2], 16) >> (3 - (i & 3))) & 1;
-  return out;
-}

@@ -9,6 +9,7 @@
  * distance in input units): the patch is exactly p on A and exactly 0 beyond r from every face
  * set, with no domain-wide constant K.
  */
+import { InputError } from './errors.js';
 import type { InputSet, MinimalityProof } from './region.js';
 
 export interface PatchNetwork {
@@ -79,6 +80,16 @@ export function patternHex(p: ArrayLike<number>): string {
     s += v.toString(16);
   }
   return s;
+}
+
+/** Activation pattern from its hex form ({@link patternHex}): 4 neurons per digit, high bit first. */
+export function patternFromHex(hex: string, hidden: number, field = 'pattern'): Uint8Array {
+  if (typeof hex !== 'string' || !/^[0-9a-f]*$/i.test(hex) || hex.length !== Math.ceil(hidden / 4)) {
+    throw new InputError(`must be ${Math.ceil(hidden / 4)} hex digits (${hidden} hidden neurons)`, { field, value: hex });
+  }
+  const out = new Uint8Array(hidden);
+  for (let i = 0; i < hidden; i++) out[i] = (parseInt(hex[i >> 2], 16) >> (3 - (i & 3))) & 1;
+  return out;
 }
 
 /** The flat description `rr_repaired_add_patch` expects. */

@@ -8,7 +8,7 @@ import { accuracy, parseImages, parseLabels } from '../eval.js';
 import { networkToJson, repairedToJson, REPAIRED_FORMAT, repairedFromJson } from '../formats/json.js';
 import { loadModel, parseJsonText } from '../formats/load.js';
 import { nnetToText } from '../formats/nnet.js';
-import { float32BandError, networkToOnnx, repairedToOnnx } from '../formats/onnx.js';
+import { float32BandError, networkToOnnx, repairedToOnnx } from '../formats/onnx/export.js';
 import { networkToTfjs } from '../formats/tfjs.js';
 import { parseVnnlib, propertyInputDomain, regionProperty, safeSpec, writeVnnlib } from '../formats/vnnlib.js';
 import { saveJson } from '../io.js';

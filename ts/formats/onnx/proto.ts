@@ -4,9 +4,12 @@
  * type/shape. Decoding is strict about structure (every error names the message path) and lazy
  * about what it does not need (sub-graphs, sparse tensors, training info are skipped).
  */
-import { InputError } from '../errors.js';
-import { bfloat16ToNumber, float16ToNumber } from './float16.js';
-import { FIXED32, LEN, PbReader, PbWriter, VARINT } from './protobuf.js';
+import { InputError } from '../../errors.js';
+import { bfloat16ToNumber, float16ToNumber } from '../float16.js';
+import { FIXED32, LEN, PbReader, PbWriter, VARINT } from '../protobuf.js';
+
+/** Number of elements of a tensor of shape `dims` (1 for a scalar). */
+export const prod = (dims: readonly number[]) => dims.reduce((x, y) => x * y, 1);
 
 export const DT = {
   FLOAT: 1,
@@ -142,7 +145,7 @@ function decodeTensor(r: PbReader): OnnxTensor {
   for (const d of dims) {
     if (!Number.isSafeInteger(d) || d < 0) throw new InputError('has an invalid dimension', { ...where, value: d });
   }
-  const count = dims.reduce((a, b) => a * b, 1);
+  const count = prod(dims);
   if (count > 2 ** 31) throw new InputError(`has ${count} elements, too many`, where);
   let data: Float64Array;
   if (raw) {
