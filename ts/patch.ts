@@ -97,7 +97,7 @@ export function patchDescriptor(p: PatchNetwork, k: number): Float64Array {
   const m = p.b.length;
   const parts: ArrayLike<number>[] = [[m, p.radius, p.kind === 'affine' ? 1 : 0], p.A, p.b, p.d];
   if (p.kind === 'affine') {
-    if (!p.C || !p.H) throw new Error('affine patch without C or H');
+    if (!p.C || !p.H) throw new InputError('an affine patch needs C and H', { field: p.C ? 'H' : 'C' });
     parts.push(p.C, p.H);
   }
   const out = new Float64Array(parts.reduce((s, a) => s + a.length, 0));
@@ -106,6 +106,6 @@ export function patchDescriptor(p: PatchNetwork, k: number): Float64Array {
     out.set(a, pos);
     pos += a.length;
   }
-  if (p.d.length !== k) throw new Error(`patch has ${p.d.length} outputs, expected ${k}`);
+  if (p.d.length !== k) throw new InputError(`has ${p.d.length} outputs, the network has ${k}`, { field: 'd', value: p.d.length });
   return out;
 }

@@ -4,6 +4,7 @@
  * one region per call with {@link solveRegion} and returns the patch with transferable buffers.
  */
 import * as Comlink from 'comlink/dist/esm/comlink.mjs';
+import { WasmError } from '../errors.js';
 import type { LpBackend } from '../lp/backend.js';
 import { backendByName } from '../lp/select.js';
 import { Network, type DenseLayer, type NetworkInfo } from '../network.js';
@@ -43,7 +44,7 @@ export function createWorkerApi(hooks: { crash(): void }): WorkerApi {
     async solve(job: number, task: RegionTask, fault?: DebugFault): Promise<SolveReply> {
       try {
         const net = networks.get(job);
-        if (!net) throw new Error(`job ${job} has no network in this worker`);
+        if (!net) throw new WasmError(`job ${job} has no network in this worker`);
         if (fault === 'trap') {
           const core = getCore();
           core.guard(() => core.exports.rr_debug_panic());
