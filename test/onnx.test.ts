@@ -563,7 +563,7 @@ describe('ONNX export', () => {
     const bf = fround(band);
     const yb32 = await ortRun(b32, bf, 500, [784]);
     const yb = rep.forwardFlat(bf, 500);
-    rep.patches.forEach((p, a) => {
+    rep.patches.forEach((_p, a) => {
       const rows = [...Array(50).keys()].map((k) => a * 50 + k);
       const err = Math.max(...rows.flatMap((i) => [...Array(10).keys()].map((j) => Math.abs(yb32[i * 10 + j] - yb[i * 10 + j]))));
       expect(err).toBeLessThanOrEqual(est[a] * Math.max(...rep.patches.map((q) => q.region.patchNorm)));

@@ -220,7 +220,7 @@ describe('VNN-LIB safe sets', () => {
         continue;
       }
       if (v.properties.length !== 1) continue;
-      let s;
+      let s: Awaited<ReturnType<typeof safeSpec>>;
       try {
         s = await safeSpec(v.properties[0], 2);
       } catch (e) {

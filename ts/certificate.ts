@@ -28,7 +28,7 @@ import { patternFromHex, patternHex } from './patch.js';
 import type { RepairedNetwork } from './repaired.js';
 import { type Spec, specRows, specViolation } from './spec.js';
 import { type SpecUnion, isSpecUnion } from './spec-union.js';
-import { type Core, getCore } from './wasm/raw.js';
+import type { Core } from './wasm/raw.js';
 import { periodicYield } from './util/event-loop.js';
 
 export interface CertifyOptions {

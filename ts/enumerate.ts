@@ -9,7 +9,6 @@
 import { AbortError, InputError } from './errors.js';
 import { type Box, type Network, checkBox } from './network.js';
 import type { InputSet } from './region.js';
-import { getCore } from './wasm/raw.js';
 import { periodicYield } from './util/event-loop.js';
 
 /** An input area: a box, optionally intersected with an H-polytope {x : A x <= b}. */

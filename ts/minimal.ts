@@ -26,7 +26,10 @@ export function constantPatchFor(spec: Spec, v: Float64Array): { d: Float64Array
 export function outputGroups(spec: Spec): number[][] {
   const k = spec.outputs;
   const parent = [...Array(k).keys()];
-  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i])));
+  const find = (i: number): number => {
+    if (parent[i] !== i) parent[i] = find(parent[i]);
+    return parent[i];
+  };
   const used = new Array(k).fill(false);
   for (let j = 0; j < spec.q.length; j++) {
     let first = -1;

@@ -227,10 +227,9 @@ class Reader {
         return rows.length === 1 ? rows[0] : { kind: 'and', args: rows };
       }
       case 'not':
-        this.fail('"not" is not part of VNN-LIB (write the negated atom instead)', e);
-      // eslint-disable-next-line no-fallthrough
+        return this.fail('"not" is not part of VNN-LIB (write the negated atom instead)', e);
       default:
-        this.fail('unsupported formula (VNN-LIB uses and, or, <=, >=, <, >, =)', e, op ?? '(list)');
+        return this.fail('unsupported formula (VNN-LIB uses and, or, <=, >=, <, >, =)', e, op ?? '(list)');
     }
   }
 }
@@ -608,7 +607,12 @@ export function regionProperty(rep: RepairedNetwork, patchIndex: number, spec: S
     const row = p.A.subarray(i * n, (i + 1) * n);
     let nz = -1;
     let count = 0;
-    for (let j = 0; j < n; j++) if (row[j] !== 0) (nz = j), count++;
+    for (let j = 0; j < n; j++) {
+      if (row[j] !== 0) {
+        nz = j;
+        count++;
+      }
+    }
     if (count === 1 && row[nz] === 1) upper[nz] = Math.min(upper[nz], p.b[i]);
     else if (count === 1 && row[nz] === -1) lower[nz] = Math.max(lower[nz], -p.b[i]);
     else general.push(i);

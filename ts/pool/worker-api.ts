@@ -25,7 +25,10 @@ export function createWorkerApi(hooks: { crash(): void }): WorkerApi {
   const backends = new Map<string, LpBackend>();
   const backendFor = (name = 'glpk'): LpBackend => {
     let b = backends.get(name);
-    if (!b) backends.set(name, (b = backendByName(name)));
+    if (!b) {
+      b = backendByName(name);
+      backends.set(name, b);
+    }
     return b;
   };
   return {

@@ -354,6 +354,7 @@ class Importer {
 
   private relu(): void {
     const x = this.get(this.node!.inputs[0] ?? '', 'input');
+    // biome-ignore lint/complexity/useMathMinMax: Math.max would keep a NaN; this maps it to 0, as the importer always has.
     if (x.kind === 'const') return this.setOutput({ kind: 'const', dims: x.dims, data: x.data.map((v) => (v > 0 ? v : 0)) });
     this.checkStage(x, 'input');
     const m = x.map;
@@ -420,7 +421,7 @@ class Importer {
     const beta = this.floatAttr('beta', 1);
     const Bm = new Float64Array(K * N);
     for (let k = 0; k < K; k++) for (let j = 0; j < N; j++) Bm[k * N + j] = alpha * (transB ? B.data[j * K + k] : B.data[k * N + j]);
-    let y = this.rightMultiply(a, Bm, K, N, 'Gemm');
+    const y = this.rightMultiply(a, Bm, K, N, 'Gemm');
     if (n.inputs[2]) {
       const C = this.constInput(2, 'C');
       const c = this.broadcastToFeatures(C, y, 'C');
@@ -493,7 +494,7 @@ class Importer {
         map = scale(data.map, c);
         break;
       case 'Div': {
-        const z = c.findIndex((v) => v === 0);
+        const z = c.indexOf(0);
         if (z >= 0) this.fail(`divides by zero (feature ${z} of constant "${n.inputs[1]}")`);
         map = scale(data.map, c.map((v) => 1 / v));
         break;

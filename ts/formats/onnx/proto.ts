@@ -89,8 +89,6 @@ export interface OnnxModel {
   metadata: { key: string; value: string }[];
 }
 
-const MAX_SAFE = Number.MAX_SAFE_INTEGER;
-
 function decodeTensor(r: PbReader): OnnxTensor {
   const dims: number[] = [];
   let dataType = 0;
