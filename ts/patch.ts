@@ -82,6 +82,20 @@ export function patternHex(p: ArrayLike<number>): string {
   return s;
 }
 
+/**
+ * A support row that is a box face: x_j <= b (`sign` 1) or −x_j <= b (`sign` −1), i.e. exactly one
+ * non-zero coefficient, ±1; null for any other row. Exporters write such rows element-wise.
+ */
+export function boxFace(row: ArrayLike<number>): { input: number; sign: 1 | -1 } | null {
+  let nz = -1;
+  for (let j = 0; j < row.length; j++) {
+    if (row[j] === 0) continue;
+    if (nz >= 0) return null;
+    nz = j;
+  }
+  return nz >= 0 && (row[nz] === 1 || row[nz] === -1) ? { input: nz, sign: row[nz] as 1 | -1 } : null;
+}
+
 /** Activation pattern from its hex form ({@link patternHex}): 4 neurons per digit, high bit first. */
 export function patternFromHex(hex: string, hidden: number, field = 'pattern'): Uint8Array {
   if (typeof hex !== 'string' || !/^[0-9a-f]*$/i.test(hex) || hex.length !== Math.ceil(hidden / 4)) {

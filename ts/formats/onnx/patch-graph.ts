@@ -6,7 +6,7 @@
  */
 import { InputError } from '../../errors.js';
 import type { Network } from '../../network.js';
-import { type PatchNetwork, type RegionPatch, patternFromHex } from '../../patch.js';
+import { type PatchNetwork, type RegionPatch, boxFace, patternFromHex } from '../../patch.js';
 import type { BoxGate } from '../../repaired.js';
 import type { GraphBuilder } from './graph-builder.js';
 
@@ -36,17 +36,9 @@ function emitRowTerms(g: GraphBuilder, x: string, n: number, A: Float64Array, b:
   const lower = new Map<number, number>(); // -x_j <= b
   const general: number[] = [];
   for (let i = 0; i < m; i++) {
-    const row = A.subarray(i * n, (i + 1) * n);
-    let nz = -1;
-    let count = 0;
-    for (let j = 0; j < n; j++) {
-      if (row[j] !== 0) {
-        nz = j;
-        count++;
-      }
-    }
-    const side = count === 1 && row[nz] === 1 ? upper : count === 1 && row[nz] === -1 ? lower : undefined;
-    if (side && !side.has(nz)) side.set(nz, b[i]);
+    const face = boxFace(A.subarray(i * n, (i + 1) * n));
+    const side = face ? (face.sign === 1 ? upper : lower) : undefined;
+    if (face && side && !side.has(face.input)) side.set(face.input, b[i]);
     else general.push(i);
   }
   const negSums: string[] = [];
