@@ -7,10 +7,9 @@
  * which only reads the network, this module mutates the patches; the repair steps themselves are
  * hooks (ts/compose.ts `BandExpander.hooks`).
  */
-import type { CertificateReport, CertificationItem, CertifyOptions } from './certificate.js';
-import { certifyItems } from './certificate.js';
-import type { Area } from './enumerate.js';
+import { type CertificateReport, type CertificationItem, type CertifyOptions, certifyItems } from './certificate.js';
 import type { ExpandOutcome } from './compose.js';
+import type { Area } from './enumerate.js';
 import type { RegionPatch } from './patch.js';
 import type { RepairedNetwork } from './repaired.js';
 

@@ -54,6 +54,10 @@ export interface RegionOutcome {
   timing: RegionTiming;
 }
 
+/**
+ * The minimal patch of the task's region (lower bound and constant patch, else the full LP) with
+ * its support rows, or no patch when the spec already holds on the whole region.
+ */
 export async function solveRegion(network: Network, task: RegionTask, backend: LpBackend): Promise<RegionOutcome> {
   if (isSpecUnion(task.spec)) return solveRegionUnion(network, task as RegionTask & { spec: SpecUnion }, backend);
   const ta = now();
