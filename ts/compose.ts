@@ -29,6 +29,7 @@ import { patternFromHex } from './enumerate.js';
 import type { RegionPatch } from './patch.js';
 import { type InputSet, LinearRegion } from './region.js';
 import { type Spec, specRows } from './spec.js';
+import * as abi from './wasm/abi.js';
 import { getCore } from './wasm/raw.js';
 
 /** Chain order: constant patches by increasing norm (stable), then the affine ones (summed). */
@@ -44,8 +45,10 @@ export function constantPatchFor(spec: Spec, v: Float64Array): { d: Float64Array
   const core = getCore();
   const rows = specRows(spec);
   const k = spec.outputs;
-  const [out] = core.run('constant patch', [spec.P, spec.q, v], [2 + k], ([p, q, vv, o]) => core.exports.rr_constant_patch(p, q, rows, k, vv, o));
-  return out[0] === 1 ? { d: out.slice(2), norm: out[1] } : null;
+  const best = core.layout('constant patch', [spec.P, spec.q, v], abi.BEST_CONSTANT_PATCH, { outputs: k }, ([p, q, vv, o]) =>
+    core.exports.rr_constant_patch(p, q, rows, k, vv, o),
+  );
+  return best.d ? { d: best.d, norm: best.norm } : null;
 }
 
 export type ExpandOutcome = 'expanded' | 'valid' | 'unreached' | 'infeasible';

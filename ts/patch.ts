@@ -80,21 +80,3 @@ export function patternHex(p: ArrayLike<number>): string {
   }
   return s;
 }
-
-/** The flat description `rr_repaired_add_patch` expects. */
-export function patchDescriptor(p: PatchNetwork, k: number): Float64Array {
-  const m = p.b.length;
-  const parts: ArrayLike<number>[] = [[m, p.radius, p.kind === 'affine' ? 1 : 0], p.A, p.b, p.d];
-  if (p.kind === 'affine') {
-    if (!p.C || !p.H) throw new Error('affine patch without C or H');
-    parts.push(p.C, p.H);
-  }
-  const out = new Float64Array(parts.reduce((s, a) => s + a.length, 0));
-  let pos = 0;
-  for (const a of parts) {
-    out.set(a, pos);
-    pos += a.length;
-  }
-  if (p.d.length !== k) throw new Error(`patch has ${p.d.length} outputs, expected ${k}`);
-  return out;
-}

@@ -27,6 +27,13 @@ fn parse_nnet(text: &str) -> Network {
     Network::new(layers).unwrap()
 }
 
+/// Keeps the optimiser from discarding work whose result is unused (`std::hint::black_box` needs
+/// Rust 1.66; the wasm toolchain is 1.63).
+fn keep(v: usize) {
+    // SAFETY: a volatile read of a live local.
+    unsafe { std::ptr::read_volatile(&v) };
+}
+
 fn main() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../test/fixtures/hcas/");
     let net = parse_nnet(&std::fs::read_to_string(format!("{}HCAS_rect_v6_pra1_tau05_25HU_3000.nnet", root)).unwrap());
@@ -58,7 +65,7 @@ fn main() {
             tr += (t1 - t0).as_secs_f64();
             tl += (t2 - t1).as_secs_f64();
             ts += (t3 - t2).as_secs_f64();
-            std::hint::black_box((mp, s));
+            keep(mp.lps + s.1.len());
         }
     }
     let k = 1e6 / (reps * pts.len()) as f64;

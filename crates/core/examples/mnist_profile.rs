@@ -1,5 +1,6 @@
 //! Profiles region LPs at MNIST scale natively. Input files (little-endian f64), made by a
-//! throwaway script: net.bin = the wasm network descriptor, pts.bin = points (784 each),
+//! throwaway script: net.bin = [layers, (inputs, outputs, relu) per layer, then per layer its
+//! weights (outputs × inputs, row-major) and bias], pts.bin = points (784 each),
 //! labels.bin = labels. `cargo run --release --example mnist_profile -- DIR [count]`.
 use relu_repair_core::{minimal_patch, Layer, LinearRegion, Network, Spec};
 use std::time::Instant;
@@ -57,7 +58,7 @@ fn main() {
                 (t2 - t1).as_secs_f64() * 1e3,
                 mp.lps,
                 mp.pivots,
-                mp.norm,
+                mp.norm(),
                 mp.lower_bound,
                 mp.proof
             ),
