@@ -1,6 +1,6 @@
 /**
  * Every linear region of a network inside an input box or H-polytope (twin of
- * crates/core/src/enumerate.rs). The core splits the set neuron by neuron, depth first, along
+ * crates/core/src/enumerate.rs, explore.rs). The core splits the set neuron by neuron, depth first, along
  * every hyperplane whose sign is not constant on a cell (certified LP bounds), so the work and the
  * memory of the search are bounded by the network depth; regions are counted only when their
  * largest inscribed ball has a radius above `minRadius`. Work happens in slices, so progress is

@@ -10,7 +10,7 @@ import * as abi from './wasm/abi.js';
 import type { Core } from './wasm/raw.js';
 
 /**
- * The input box as one indicator shared by every patch (crates/core/src/patch.rs `BoxGate`):
+ * The input box as one indicator shared by every patch (crates/core/src/gate.rs `BoxGate`):
  * B(x) = ReLU(Σ_j [clamp(γ(u_j − x_j) + 1, 0, 1) + clamp(γ(x_j − l_j) + 1, 0, 1)] − 2n + 1),
  * and each support becomes ReLU(Σ_i g_i + B − m). Exactly the support over the patch rows plus
  * the box faces, without repeating 2n box rows in every patch.

@@ -54,7 +54,10 @@ export function nameOf<E extends EnumSpec>(e: E, code: number): NameOf<E> | unde
 // ---------------------------------------------------------------------------------------------
 // Layouts
 
-/** What a field's numbers are: any f64, a whole number >= 0, a whole number, 0/1, or an enum code. */
+/**
+ * What a field's numbers are: any f64, a whole number >= 0, a whole number, 0/1, or an enum code.
+ * In arrays, counts and whole numbers are indices (Int32 range, decoded as Int32Array).
+ */
 export type Kind = 'real' | 'count' | 'integer' | 'flag' | EnumSpec;
 
 export interface Field {
@@ -246,8 +249,9 @@ export function fieldCode<L extends Layout>(l: L, name: FieldOf<L>): number {
   return i;
 }
 
-function checkValue(kind: Kind, v: number): boolean {
-  const whole = Number.isInteger(v) && Math.abs(v) <= 2 ** 53;
+/** Arrays of counts and integers are indices: they must fit an Int32Array. */
+function checkValue(kind: Kind, v: number, inArray: boolean): boolean {
+  const whole = Number.isInteger(v) && (inArray ? v >= -(2 ** 31) && v < 2 ** 31 : Math.abs(v) <= 2 ** 53);
   if (kind === 'real') return true;
   if (kind === 'count') return whole && v >= 0;
   if (kind === 'integer') return whole;
@@ -261,7 +265,7 @@ function kindText(kind: Kind): string {
 
 function decodeValues(l: Layout, f: Field, v: Float64Array): unknown {
   if (f.optional && v.length > 0 && v.every((x) => Number.isNaN(x))) return null;
-  const bad = v.findIndex((x) => !checkValue(f.kind, x));
+  const bad = v.findIndex((x) => !checkValue(f.kind, x, f.shape.length > 0));
   if (bad >= 0) throw new WasmError(`the core wrote ${l.name}.${f.name}[${bad}] = ${v[bad]}, not a valid ${kindText(f.kind)} value`);
   if (f.shape.length === 0) {
     const x = v[0];
@@ -345,7 +349,7 @@ export function encode<L extends Layout>(l: L, dims: DimsOf<L>, record: InputRec
 // ---------------------------------------------------------------------------------------------
 // Objects (JSON)
 
-/** A number, a whole number >= 0, true/false, the name of an enum code, or an array of objects. */
+/** A number, a whole number from 0 to 2³²−1, true/false, the name of an enum code, or an array of objects. */
 export type MemberKind = 'number' | 'count' | 'flag' | EnumSpec | { readonly list: ObjectSpec };
 
 export interface Member {

@@ -4,7 +4,9 @@ use std::time::Instant;
 
 fn parse_nnet(text: &str) -> Network {
     let mut lines = text.lines().filter(|l| !l.trim().starts_with("//") && !l.trim().is_empty());
-    let nums = |l: &str| -> Vec<f64> { l.split(',').map(|t| t.trim()).filter(|t| !t.is_empty()).map(|t| t.parse().unwrap()).collect() };
+    let nums = |l: &str| -> Vec<f64> {
+        l.split(',').map(|t| t.trim()).filter(|t| !t.is_empty()).map(|t| t.parse().unwrap()).collect()
+    };
     let hdr = nums(lines.next().unwrap());
     let nl = hdr[0] as usize;
     let sizes: Vec<usize> = nums(lines.next().unwrap()).iter().map(|v| *v as usize).collect();
@@ -44,10 +46,21 @@ fn main() {
     let mut depth = 0;
     let mut end = open;
     for (i, ch) in body[open..].char_indices() {
-        if ch == '[' { depth += 1; }
-        if ch == ']' { depth -= 1; if depth == 0 { end = open + i; break; } }
+        if ch == '[' {
+            depth += 1;
+        }
+        if ch == ']' {
+            depth -= 1;
+            if depth == 0 {
+                end = open + i;
+                break;
+            }
+        }
     }
-    let pts: Vec<Vec<f64>> = body[open + 1..end].split("],").map(|p| p.replace(['[', ']'], "").split(',').map(|t| t.trim().parse().unwrap()).collect()).collect();
+    let pts: Vec<Vec<f64>> = body[open + 1..end]
+        .split("],")
+        .map(|p| p.replace(['[', ']'], "").split(',').map(|t| t.trim().parse().unwrap()).collect())
+        .collect();
     let lo = [-65000.0, -65000.0, -std::f64::consts::PI];
     let hi = [65000.0, 65000.0, std::f64::consts::PI];
     let spec = Spec::label(5, 4, 0.0).unwrap();

@@ -52,20 +52,47 @@ pub struct RegionEnumerator {
 
 impl RegionEnumerator {
     /// `a`, `b`: an optional input polytope {x : a x <= b} (row-major `m × n_in`, any scaling).
-    pub fn new(net: &Network, lower: &[f64], upper: &[f64], a: &[f64], b: &[f64], opts: EnumerateOptions) -> Result<RegionEnumerator> {
+    pub fn new(
+        net: &Network,
+        lower: &[f64],
+        upper: &[f64],
+        a: &[f64],
+        b: &[f64],
+        opts: EnumerateOptions,
+    ) -> Result<RegionEnumerator> {
         let n = net.n_in();
         check_box(n, lower, upper)?;
         let (na, nb, _) = crate::region::normalise_rows(n, a, b)?;
         if !(opts.min_radius.is_finite() && opts.min_radius >= opts.eps) {
-            return invalid(format!("enumeration: minimum radius {} must be finite and >= eps ({})", opts.min_radius, opts.eps));
+            return invalid(format!(
+                "enumeration: minimum radius {} must be finite and >= eps ({})",
+                opts.min_radius, opts.eps
+            ));
         }
         if opts.max_regions == 0 {
             return invalid("enumeration: the region limit must be at least 1".to_string());
         }
         let program = ReluProgram::from_network(net);
         let relu_neurons = (0..program.neurons.len()).filter(|&k| program.neurons[k].relu).collect();
-        let explorer = Explorer::new(program, na, nb, lower.to_vec(), upper.to_vec(), ExploreOptions { eps: opts.eps, rtol: DECISION_RTOL })?;
-        Ok(RegionEnumerator { explorer, opts, n_in: n, relu_neurons, patterns: Vec::new(), centres: Vec::new(), radii: Vec::new(), thin: 0, state: Step::More })
+        let explorer = Explorer::new(
+            program,
+            na,
+            nb,
+            lower.to_vec(),
+            upper.to_vec(),
+            ExploreOptions { eps: opts.eps, rtol: DECISION_RTOL },
+        )?;
+        Ok(RegionEnumerator {
+            explorer,
+            opts,
+            n_in: n,
+            relu_neurons,
+            patterns: Vec::new(),
+            centres: Vec::new(),
+            radii: Vec::new(),
+            thin: 0,
+            state: Step::More,
+        })
     }
 
     pub fn count(&self) -> usize {
@@ -181,7 +208,8 @@ mod tests {
                 let x = [rng.range(lo[0], hi[0]), rng.range(lo[1], hi[1])];
                 let mut inside = 0;
                 for r in 0..count {
-                    let reg = LinearRegion::of_pattern(&net, en.patterns[r * h..(r + 1) * h].to_vec(), &lo, &hi).unwrap();
+                    let reg =
+                        LinearRegion::of_pattern(&net, en.patterns[r * h..(r + 1) * h].to_vec(), &lo, &hi).unwrap();
                     if reg.violation(&x) <= 1e-12 {
                         inside += 1;
                     }

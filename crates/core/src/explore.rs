@@ -69,7 +69,7 @@ enum CellSet {
     Rows { a: Vec<f64>, b: Vec<f64>, lower: Vec<f64>, upper: Vec<f64> },
     /// Prepared by [`bounded_polytope`] (the root given prepared, and both halves of a split,
     /// which are built when they are split off).
-    Built(BoxedPolytope),
+    Built(Box<BoxedPolytope>),
 }
 
 struct Cell {
@@ -194,7 +194,7 @@ impl Explorer {
     /// Explores a polytope already prepared by [`bounded_polytope`] (its simplex is reused).
     pub fn from_polytope(program: ReluProgram, bp: BoxedPolytope, opts: ExploreOptions) -> Result<Explorer> {
         check_box(program.n_in, &bp.lower, &bp.upper)?;
-        Explorer::with_root(program, CellSet::Built(bp), opts)
+        Explorer::with_root(program, CellSet::Built(Box::new(bp)), opts)
     }
 
     fn with_root(program: ReluProgram, set: CellSet, opts: ExploreOptions) -> Result<Explorer> {
@@ -214,8 +214,11 @@ impl Explorer {
     pub fn next_piece(&mut self) -> Result<Option<Piece>> {
         let n = self.program.n_in;
         while let Some(mut cell) = self.stack.pop() {
-            let bp = match std::mem::replace(&mut cell.set, CellSet::Rows { a: vec![], b: vec![], lower: vec![], upper: vec![] }) {
-                CellSet::Built(bp) => bp,
+            let bp = match std::mem::replace(
+                &mut cell.set,
+                CellSet::Rows { a: vec![], b: vec![], lower: vec![], upper: vec![] },
+            ) {
+                CellSet::Built(bp) => *bp,
                 CellSet::Rows { a, b, lower, upper } => match bounded_polytope(n, &a, &b, &lower, &upper) {
                     Ok(bp) => {
                         self.lps += bp.lps;
@@ -259,7 +262,8 @@ impl Explorer {
                 (s, 0.0)
             } else {
                 let (eps, rtol) = (self.opts.eps, self.opts.rtol);
-                let decision = decide(&mut bp.simplex, &bp.lower, &bp.upper, &z[..n], z[n], eps, rtol, slack, &mut self.lps);
+                let decision =
+                    decide(&mut bp.simplex, &bp.lower, &bp.upper, &z[..n], z[n], eps, rtol, slack, &mut self.lps);
                 match decision {
                     Ok(Decision::Active(e)) => (1, e),
                     Ok(Decision::Inactive(e)) => (0, e),
@@ -281,14 +285,32 @@ impl Explorer {
         }
         self.explored += cell.weight;
         let BoxedPolytope { a, b, lower, upper, simplex, .. } = bp;
-        Ok(Some(Piece { states: cell.states, maps: cell.maps, err: cell.err, a, b, lower, upper, simplex, weight: cell.weight }))
+        Ok(Some(Piece {
+            states: cell.states,
+            maps: cell.maps,
+            err: cell.err,
+            a,
+            b,
+            lower,
+            upper,
+            simplex,
+            weight: cell.weight,
+        }))
     }
 
     /// Splits `cell` (prepared as `bp`) along neuron k's hyperplane z·(x, 1) = 0, whose maximum
     /// over the cell is `u` and minimum `l`. Both halves are built now: a half the LP finds empty
     /// is no split, and the other side's state is returned with the certified bound as its
     /// error. Otherwise both halves go on the stack (the active one on top) and None is returned.
-    fn split(&mut self, cell: &Cell, bp: &BoxedPolytope, k: usize, z: &[f64], u: f64, l: f64) -> Result<Option<(u8, f64)>> {
+    fn split(
+        &mut self,
+        cell: &Cell,
+        bp: &BoxedPolytope,
+        k: usize,
+        z: &[f64],
+        u: f64,
+        l: f64,
+    ) -> Result<Option<(u8, f64)>> {
         let n = z.len() - 1;
         let nr = norm2(&z[..n]);
         let mut halves: Vec<Option<BoxedPolytope>> = Vec::with_capacity(2);
@@ -322,7 +344,7 @@ impl Explorer {
             let active = idx == 1;
             let share = if active { u / (u - l) } else { -l / (u - l) };
             let mut child = Cell {
-                set: CellSet::Built(half.expect("both halves were built")),
+                set: CellSet::Built(Box::new(half.expect("both halves were built"))),
                 states: cell.states.clone(),
                 maps: cell.maps.clone(),
                 err: cell.err.clone(),

@@ -25,7 +25,9 @@
     // Index loops mirror the formulas (rows j, inputs i, outputs o over flat row-major arrays).
     clippy::needless_range_loop,
     // The numeric kernels take (matrix, rows, box, …) as plain slices, as their formulas do.
-    clippy::too_many_arguments
+    clippy::too_many_arguments,
+    // `!(a > b)` on floats is deliberate: it is also true when either is NaN.
+    clippy::neg_cmp_op_on_partial_ord
 )]
 
 pub mod certificate;

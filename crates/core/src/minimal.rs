@@ -328,7 +328,12 @@ mod tests {
             assert_eq!(exact.lps, spec.rows());
             pruned_any |= fast.lps < spec.rows();
             assert_eq!(fast.proof, exact.proof);
-            assert!((fast.norm() - exact.norm()).abs() <= 1e-9 * (1.0 + exact.norm()), "{} vs {}", fast.norm(), exact.norm());
+            assert!(
+                (fast.norm() - exact.norm()).abs() <= 1e-9 * (1.0 + exact.norm()),
+                "{} vs {}",
+                fast.norm(),
+                exact.norm()
+            );
             assert!((fast.lower_bound - exact.lower_bound).abs() <= 1e-9 * (1.0 + exact.norm()));
             for j in 0..spec.rows() {
                 // Every bound is a valid upper bound on the exact maximum, and the patch holds.
@@ -391,7 +396,13 @@ mod tests {
                     if let Some(small) = constant_patch_lp_bounded(&spec, &v, bound).unwrap() {
                         let miss =
                             (0..rows).map(|j| dot(spec.row(j), &small.d) + v[j]).fold(f64::NEG_INFINITY, f64::max);
-                        assert!(miss > 1e-12 * scale, "a patch of norm {} < {} exists (miss {})", small.norm(), t, miss);
+                        assert!(
+                            miss > 1e-12 * scale,
+                            "a patch of norm {} < {} exists (miss {})",
+                            small.norm(),
+                            t,
+                            miss
+                        );
                     }
                 }
             }

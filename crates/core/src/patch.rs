@@ -25,7 +25,12 @@ pub struct Support {
 impl Support {
     pub fn new(n_in: usize, a: Vec<f64>, b: Vec<f64>, radius: f64) -> Result<Support> {
         if b.is_empty() || a.len() != b.len() * n_in {
-            return invalid(format!("patch: support rows have {} values for {} rows of {} inputs", a.len(), b.len(), n_in));
+            return invalid(format!(
+                "patch: support rows have {} values for {} rows of {} inputs",
+                a.len(),
+                b.len(),
+                n_in
+            ));
         }
         if !(radius.is_finite() && radius > 0.0) {
             return invalid(format!("patch: radius {} must be finite and > 0", radius));
@@ -291,7 +296,8 @@ mod tests {
         // Parameters are numbered as one list a, b, C, d, H.
         let e = PatchNetwork::constant(rows(), vec![f64::INFINITY]).unwrap_err();
         assert_eq!(e.to_string(), "patch: parameter 4 is not finite");
-        let affine = |c: Vec<f64>, h: Vec<f64>| PatchNetwork::new(rows(), PatchMap::Affine(AffinePatch { c, d: vec![0.0], h }));
+        let affine =
+            |c: Vec<f64>, h: Vec<f64>| PatchNetwork::new(rows(), PatchMap::Affine(AffinePatch { c, d: vec![0.0], h }));
         assert_eq!(affine(vec![1.0], vec![f64::NAN]).unwrap_err().to_string(), "patch: parameter 6 is not finite");
         assert!(affine(vec![1.0, 2.0], vec![1.0]).unwrap_err().to_string().contains("sizes of C (2), d (1) and H (1)"));
         assert!(affine(vec![1.0], vec![-1.0]).unwrap_err().to_string().contains("clamp bounds H must be >= 0"));

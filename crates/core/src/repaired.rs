@@ -1,8 +1,8 @@
 //! The repaired network f̂ = f + Σ_A h_A, evaluated in batches.
 
 use crate::error::{invalid, Result};
-use crate::network::Network;
 use crate::gate::BoxGate;
+use crate::network::Network;
 use crate::patch::{PatchMap, PatchNetwork};
 
 #[derive(Debug, Clone)]
@@ -131,9 +131,9 @@ fn chain_step(g: f64, u: &mut f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::tests::{random_network, Rng};
     use crate::gate::BoxGate;
     use crate::minimal::minimal_patch;
+    use crate::network::tests::{random_network, Rng};
     use crate::patch::Support;
     use crate::region::LinearRegion;
     use crate::spec::Spec;
@@ -176,7 +176,9 @@ mod tests {
             let mut yr = [0.0; 3];
             net.forward(&x, &mut yo);
             rep.forward(&x, &mut yr);
-            if net.pattern(&x) == r.pattern && x.iter().zip(lo.iter().zip(hi.iter())).all(|(v, (l, h))| v >= l && v <= h) {
+            if net.pattern(&x) == r.pattern
+                && x.iter().zip(lo.iter().zip(hi.iter())).all(|(v, (l, h))| v >= l && v <= h)
+            {
                 inside += 1;
                 assert!(spec.violation(&yr) <= 1e-9, "spec fails inside the repaired region");
             }

@@ -34,7 +34,12 @@ impl Spec {
     /// "Output `y` is the (non-strict) argmax, by at least `margin`": rows e_j − e_y <= −margin.
     pub fn label(k: usize, y: usize, margin: f64) -> Result<Spec> {
         if y >= k {
-            return invalid(format!("spec: label {} is out of range for {} outputs (0..{})", y, k, k.saturating_sub(1)));
+            return invalid(format!(
+                "spec: label {} is out of range for {} outputs (0..{})",
+                y,
+                k,
+                k.saturating_sub(1)
+            ));
         }
         if !(margin.is_finite() && margin >= 0.0) {
             return invalid(format!("spec: margin {} must be finite and >= 0", margin));
@@ -74,10 +79,10 @@ impl Spec {
         let mut target = None;
         for j in 0..self.rows() {
             let row = self.row(j);
-            let plus: Vec<usize> = (0..self.k).filter(|&i| row[i] == 1.0).collect();
+            let plus = row.iter().filter(|&&v| v == 1.0).count();
             let minus: Vec<usize> = (0..self.k).filter(|&i| row[i] == -1.0).collect();
             let zeros = row.iter().filter(|&&v| v == 0.0).count();
-            if plus.len() != 1 || minus.len() != 1 || zeros != self.k - 2 {
+            if plus != 1 || minus.len() != 1 || zeros != self.k - 2 {
                 return None;
             }
             match target {

@@ -101,9 +101,9 @@ pub const ENUMS: &[EnumSpec] = &[STATUS, PATCH_KIND, COMPOSITION, PROOF, STEP];
 pub enum Kind {
     /// Any f64, NaN and infinities included.
     Real,
-    /// A whole number >= 0.
+    /// A whole number >= 0 (in arrays: an index, below 2³¹).
     Count,
-    /// A whole number (possibly negative: −1 marks "none" in index fields).
+    /// A whole number (possibly negative: −1 marks "none" in index fields; in arrays: i32).
     Integer,
     /// 0 or 1.
     Flag,
@@ -250,10 +250,8 @@ pub const MINIMAL_PATCH: Layout = Layout {
 
 /// `rr_constant_patch` (out): the smallest constant patch for given worst violations; `d` is
 /// absent (and `norm` infinite) when none exists.
-pub const BEST_CONSTANT_PATCH: Layout = Layout {
-    name: "bestConstantPatch",
-    fields: &[scalar("norm", Real), optional(array("d", Real, &["outputs"]))],
-};
+pub const BEST_CONSTANT_PATCH: Layout =
+    Layout { name: "bestConstantPatch", fields: &[scalar("norm", Real), optional(array("d", Real, &["outputs"]))] };
 
 /// `rr_enum_step` (out).
 pub const ENUM_STATUS: Layout = Layout {
@@ -324,7 +322,7 @@ pub const LAYOUTS: &[Layout] = &[
 pub enum MemberKind {
     /// A number (non-finite ones as "NaN", "Infinity", "-Infinity").
     Number,
-    /// A whole number >= 0.
+    /// A whole number from 0 to 2³²−1 (a `usize` on wasm32).
     Count,
     Flag,
     /// The name of a code of the enum.

@@ -1,7 +1,8 @@
 //! Certifiers behind handles (core `certificate/`; TypeScript twin `ts/certificate.ts`).
 
 use relu_repair_core::{
-    band_box, certify_region_with, BandBox, CertifyOptions, Error, LinearRegion, RegionCertificate, RepairedNetwork, Spec,
+    band_box, certify_region_with, BandBox, CertifyOptions, Error, LinearRegion, RegionCertificate, RepairedNetwork,
+    Spec,
 };
 
 use crate::abi::{CERTIFY_OPTIONS, REGION_CERTIFICATE};
@@ -29,7 +30,13 @@ fn certify_options(o: &Object, chain: bool) -> Result<CertifyOptions, Error> {
     if max_pieces == 0 {
         return Err(Error::Invalid("certificate: the piece limit must be at least 1".to_string()));
     }
-    Ok(CertifyOptions { rtol: o.number("rtol"), eps: o.number("eps"), max_pieces, bound_helpful: o.flag("boundHelpful"), chain })
+    Ok(CertifyOptions {
+        rtol: o.number("rtol"),
+        eps: o.number("eps"),
+        max_pieces,
+        bound_helpful: o.flag("boundHelpful"),
+        chain,
+    })
 }
 
 /// A certifier for the repaired network `rep` (copied), Φ_out = {P y <= q} (rows), regions taken
@@ -114,7 +121,9 @@ pub extern "C" fn rr_certifier_region(h: i32, pattern: *const f64, out: *mut f64
             certify_region_with(&region, &c.rep.patches, c.rep.box_gate.as_ref(), bands, &c.spec, &c.opts)
         });
         match result {
-            Ok(cert) => write_out(out, &encode_certificate(&cert, &[("inputs", net.n_in()), ("patches", c.rep.patches.len())])),
+            Ok(cert) => {
+                write_out(out, &encode_certificate(&cert, &[("inputs", net.n_in()), ("patches", c.rep.patches.len())]))
+            }
             Err(e) => fail(e),
         }
     })

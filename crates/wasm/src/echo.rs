@@ -56,8 +56,11 @@ fn layout_json(l: &Layout) -> Json {
 }
 
 fn object_json(o: &ObjectSpec) -> Json {
-    let members =
-        o.members.iter().map(|m| Json::obj(vec![("name", str(m.name)), ("kind", str(&member_kind_text(m.kind)))])).collect();
+    let members = o
+        .members
+        .iter()
+        .map(|m| Json::obj(vec![("name", str(m.name)), ("kind", str(&member_kind_text(m.kind)))]))
+        .collect();
     Json::obj(vec![("name", str(o.name)), ("members", Json::Arr(members))])
 }
 
@@ -147,7 +150,12 @@ mod tests {
     #[test]
     fn the_description_names_every_table() {
         let text = describe().to_text();
-        for name in ["\"Status\"", "\"regionCertificate\"", "\"countedBy\":\"relevant\"", "\"layers\",\"kind\":\"layerShape[]\""] {
+        for name in [
+            "\"Status\"",
+            "\"regionCertificate\"",
+            "\"countedBy\":\"relevant\"",
+            "\"layers\",\"kind\":\"layerShape[]\"",
+        ] {
             assert!(text.contains(name), "{} in {}", name, text);
         }
         assert!(Json::parse(text.as_bytes()).is_ok());

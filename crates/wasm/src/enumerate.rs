@@ -26,7 +26,11 @@ pub extern "C" fn rr_enum_new(
         Ok(o) => o,
         Err(e) => return fail(e),
     };
-    let opts = EnumerateOptions { eps: o.number("eps"), min_radius: o.number("minRadius"), max_regions: o.count("maxRegions") };
+    let opts = EnumerateOptions {
+        eps: o.number("eps"),
+        min_radius: o.number("minRadius"),
+        max_regions: o.count("maxRegions"),
+    };
     let en = with(net, |n: &mut Network| {
         let k = n.n_in();
         RegionEnumerator::new(n, slice(lower, k), slice(upper, k), slice(a, m * k), slice(b, m), opts)

@@ -8,6 +8,10 @@
 //!   UTF-8 message in `rr_message_ptr/len`.
 //! * Any call may grow memory: callers re-create their typed-array views after each call.
 
+// clippy 1.63 reads the `const { … }` initialisers that stable clippy asks for below as
+// interior-mutable consts (the thread-local is the one place they live).
+#![allow(clippy::declare_interior_mutable_const)]
+
 use std::any::Any;
 use std::cell::RefCell;
 
@@ -16,8 +20,8 @@ use relu_repair_core::Error;
 use crate::abi::{Code, Status};
 
 thread_local! {
-    static OBJECTS: RefCell<Vec<Option<Box<dyn Any>>>> = RefCell::new(Vec::new());
-    static MESSAGE: RefCell<String> = RefCell::new(String::new());
+    static OBJECTS: RefCell<Vec<Option<Box<dyn Any>>>> = const { RefCell::new(Vec::new()) };
+    static MESSAGE: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
 pub fn set_message(m: String) {

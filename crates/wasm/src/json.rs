@@ -1,6 +1,8 @@
 //! A small JSON reader and writer (std only) for the option objects of `abi.rs`, and their
 //! checked form [`Object`].
 
+use std::fmt::Write;
+
 use relu_repair_core::Error;
 
 use crate::abi::{Code, MemberKind, ObjectSpec};
@@ -266,7 +268,7 @@ fn write_number(v: f64, out: &mut String) {
     } else {
         // `{:?}` is the shortest text that reads back to the same f64, in a JSON-compatible form
         // (`1.0`, `1e300`, `-0.0`).
-        out.push_str(&format!("{:?}", v));
+        let _ = write!(out, "{:?}", v);
     }
 }
 
@@ -276,12 +278,17 @@ fn write_string(s: &str, out: &mut String) {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
             c => out.push(c),
         }
     }
     out.push('"');
 }
+
+/// Counts are u32 in objects: the largest `usize` on wasm32, the same limit on every platform.
+const MAX_COUNT: f64 = 4_294_967_295.0;
 
 /// A value of an object member, checked against its kind.
 #[derive(Debug, Clone, PartialEq)]
@@ -339,7 +346,9 @@ impl Object {
             let value = match m.kind {
                 MemberKind::Number => number_of(v).map(MemberValue::Number),
                 MemberKind::Count => match v {
-                    Json::Num(x) if *x >= 0.0 && *x <= 1e15 && *x == x.trunc() => Some(MemberValue::Count(*x as usize)),
+                    Json::Num(x) if *x >= 0.0 && *x <= MAX_COUNT && *x == x.trunc() => {
+                        Some(MemberValue::Count(*x as usize))
+                    }
                     _ => None,
                 },
                 MemberKind::Flag => match v {
@@ -433,7 +442,7 @@ impl Object {
 fn expected(kind: MemberKind) -> String {
     match kind {
         MemberKind::Number => "a number".to_string(),
-        MemberKind::Count => "a whole number >= 0".to_string(),
+        MemberKind::Count => "a whole number from 0 to 4294967295".to_string(),
         MemberKind::Flag => "true or false".to_string(),
         MemberKind::Code(e) => {
             let names: Vec<String> = e.values.iter().map(|v| format!("\"{}\"", v.0)).collect();
@@ -484,9 +493,12 @@ mod tests {
         assert_eq!(e(r#"{"rtol":1e-9,"eps":0,"maxPieces":10}"#), "certifyOptions: member \"boundHelpful\" is missing");
         assert_eq!(
             e(r#"{"rtol":1e-9,"eps":0,"maxPieces":1.5,"boundHelpful":true}"#),
-            "certifyOptions: member \"maxPieces\" must be a whole number >= 0 (got 1.5)"
+            "certifyOptions: member \"maxPieces\" must be a whole number from 0 to 4294967295 (got 1.5)"
         );
-        assert_eq!(e(r#"{"rtol":1,"eps":0,"maxPieces":1,"boundHelpful":true,"x":1}"#), "certifyOptions: unknown member \"x\"");
+        assert_eq!(
+            e(r#"{"rtol":1,"eps":0,"maxPieces":1,"boundHelpful":true,"x":1}"#),
+            "certifyOptions: unknown member \"x\""
+        );
         assert!(e("[1]").contains("must be an object"));
         assert!(e("{").contains("not valid JSON"));
         let e = Object::parse(&NETWORK_SHAPE, br#"{"layers":[{"inputs":2,"outputs":1,"relu":1}]}"#).unwrap_err();

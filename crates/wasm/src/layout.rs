@@ -27,8 +27,12 @@ pub fn capacity(layout: &Layout, dims: Dims) -> usize {
     layout.fields.iter().fold(0usize, |n, f| n.saturating_add(field_len(layout, f, dims)))
 }
 
-fn check_value(kind: Kind, v: f64) -> bool {
-    let whole = v.is_finite() && v == v.trunc() && v.abs() <= 9_007_199_254_740_992.0;
+/// In arrays, counts and whole numbers are indices: they must fit an i32 (TypeScript decodes them
+/// as Int32Array).
+fn check_value(kind: Kind, v: f64, in_array: bool) -> bool {
+    let range =
+        if in_array { v >= i32::MIN as f64 && v <= i32::MAX as f64 } else { v.abs() <= 9_007_199_254_740_992.0 };
+    let whole = v.is_finite() && v == v.trunc() && range;
     match kind {
         Kind::Real => true,
         Kind::Count => whole && v >= 0.0,
@@ -137,7 +141,9 @@ impl<'a> Writer<'a> {
 pub fn field_values(layout: &'static Layout, name: &str, dims: Dims, values: Vec<f64>) -> Vec<f64> {
     match layout.fields.iter().find(|f| f.name == name) {
         Some(f) if values.len() == field_len(layout, f, dims) => values,
-        Some(f) => misuse(layout, name, &format!("has {} values, expected {}", values.len(), field_len(layout, f, dims))),
+        Some(f) => {
+            misuse(layout, name, &format!("has {} values, expected {}", values.len(), field_len(layout, f, dims)))
+        }
         None => misuse(layout, name, "is not in the table"),
     }
 }
@@ -182,13 +188,18 @@ impl<'a> Reader<'a> {
             None => field_len(layout, f, self.dims),
         };
         if len > self.data.len() - self.pos {
-            return Err(self.bad(format!("field {} needs {} values, {} remain", f.name, len, self.data.len() - self.pos)));
+            return Err(self.bad(format!(
+                "field {} needs {} values, {} remain",
+                f.name,
+                len,
+                self.data.len() - self.pos
+            )));
         }
         let v = &self.data[self.pos..self.pos + len];
         self.pos += len;
         let absent = f.optional && !v.is_empty() && v.iter().all(|x| x.is_nan());
         if !absent {
-            if let Some(i) = v.iter().position(|&x| !check_value(f.kind, x)) {
+            if let Some(i) = v.iter().position(|&x| !check_value(f.kind, x, !f.shape.is_empty())) {
                 return Err(self.bad(format!("field {} value {} is {}, not {}", f.name, i, v[i], kind_name(f.kind))));
             }
         }
@@ -355,16 +366,23 @@ mod tests {
         assert_eq!(e.to_string(), "regionCertificate: field certified value 0 is 2, not 0 or 1");
         good[0] = 1.0;
         good[10] = 2.0; // two relevant patches, capacity one
-        assert!(decode_record(&REGION_CERTIFICATE, dims, &good).unwrap_err().to_string().contains("relevant = 2 exceeds its capacity 1"));
+        assert!(decode_record(&REGION_CERTIFICATE, dims, &good)
+            .unwrap_err()
+            .to_string()
+            .contains("relevant = 2 exceeds its capacity 1"));
         good[10] = 1.0;
         good.push(9.0);
-        assert!(decode_record(&REGION_CERTIFICATE, dims, &good).unwrap_err().to_string().contains("14 values, expected 13"));
+        assert!(decode_record(&REGION_CERTIFICATE, dims, &good)
+            .unwrap_err()
+            .to_string()
+            .contains("14 values, expected 13"));
     }
 
     #[test]
     fn every_layout_round_trips_a_record() {
         // Every dimension 2 (capacity of counted fields), counts 1.
-        let names: Vec<&'static str> = LAYOUTS.iter().flat_map(|l| l.fields.iter().flat_map(|f| f.shape.iter().cloned())).collect();
+        let names: Vec<&'static str> =
+            LAYOUTS.iter().flat_map(|l| l.fields.iter().flat_map(|f| f.shape.iter().cloned())).collect();
         let dims: Vec<(&'static str, usize)> = names.iter().map(|&n| (n, 2)).collect();
         for layout in LAYOUTS {
             let mut data = Vec::new();

@@ -61,7 +61,14 @@ pub extern "C" fn rr_region_minimal_patch(
 /// The minimal constant patch for worst violations v (rows) of Φ_out = {P y <= q} with k
 /// outputs; writes [`BEST_CONSTANT_PATCH`].
 #[no_mangle]
-pub extern "C" fn rr_constant_patch(p: *const f64, q: *const f64, rows: usize, k: usize, v: *const f64, out: *mut f64) -> i32 {
+pub extern "C" fn rr_constant_patch(
+    p: *const f64,
+    q: *const f64,
+    rows: usize,
+    k: usize,
+    v: *const f64,
+    out: *mut f64,
+) -> i32 {
     match read_spec(p, q, rows, k).and_then(|spec| constant_patch_for(&spec, slice(v, rows))) {
         Ok(best) => {
             let dims = [("outputs", k)];

@@ -40,7 +40,8 @@ pub fn decode_network(shape: &Object, params: &[f64]) -> Result<Network, Error> 
 /// A network from its shape (JSON, [`NETWORK_SHAPE`]) and parameters.
 #[no_mangle]
 pub extern "C" fn rr_network_new(shape: *const u8, shape_len: usize, params: *const f64, len: usize) -> i32 {
-    let net = Object::parse(&NETWORK_SHAPE, bytes(shape, shape_len)).and_then(|s| decode_network(&s, slice(params, len)));
+    let net =
+        Object::parse(&NETWORK_SHAPE, bytes(shape, shape_len)).and_then(|s| decode_network(&s, slice(params, len)));
     match net {
         Ok(net) => store(net),
         Err(e) => fail(e),

@@ -38,7 +38,15 @@ pub fn decode_patch(header: &Object, params: &[f64], n_in: usize, n_out: usize) 
 /// Σ_i (a_i·x − b_i)⁺ for each of `npts` points (the support of a patch with these rows is 0
 /// exactly where this reaches its radius).
 #[no_mangle]
-pub extern "C" fn rr_slack_excess(a: *const f64, b: *const f64, m: usize, n: usize, xs: *const f64, npts: usize, out: *mut f64) -> i32 {
+pub extern "C" fn rr_slack_excess(
+    a: *const f64,
+    b: *const f64,
+    m: usize,
+    n: usize,
+    xs: *const f64,
+    npts: usize,
+    out: *mut f64,
+) -> i32 {
     slack_excess(slice(a, m * n), slice(b, m), n, slice(xs, npts * n), slice_mut(out, npts));
     0
 }

@@ -101,8 +101,13 @@ pub extern "C" fn rr_region_read(h: i32, field: i32, out: *mut f64) -> i32 {
             set_message("region: support rows have not been computed (call rr_region_support_rows)".to_string());
             return Status::Invalid.code();
         }
-        let dims =
-            [("inputs", r.n_in), ("outputs", r.n_out), ("rows", r.rows()), ("hidden", r.pattern.len()), ("supportRows", support_rows)];
+        let dims = [
+            ("inputs", r.n_in),
+            ("outputs", r.n_out),
+            ("rows", r.rows()),
+            ("hidden", r.pattern.len()),
+            ("supportRows", support_rows),
+        ];
         let v: Vec<f64> = match (name, support) {
             ("A", _) => r.a.clone(),
             ("b", _) => r.b.clone(),

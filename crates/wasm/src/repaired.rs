@@ -22,7 +22,13 @@ pub extern "C" fn rr_repaired_new(net: i32) -> i32 {
 
 /// Adds a patch: its [`PATCH_HEADER`] (JSON) and parameters (see `patch.rs`).
 #[no_mangle]
-pub extern "C" fn rr_repaired_add_patch(h: i32, header: *const u8, header_len: usize, params: *const f64, len: usize) -> i32 {
+pub extern "C" fn rr_repaired_add_patch(
+    h: i32,
+    header: *const u8,
+    header_len: usize,
+    params: *const f64,
+    len: usize,
+) -> i32 {
     let header = match Object::parse(&PATCH_HEADER, bytes(header, header_len)) {
         Ok(o) => o,
         Err(e) => return fail(e),
@@ -38,7 +44,11 @@ pub extern "C" fn rr_repaired_add_patch(h: i32, header: *const u8, header_len: u
 pub extern "C" fn rr_repaired_set_box_gate(h: i32, lo: *const f64, hi: *const f64, radius: f64) -> i32 {
     on_repaired(h, |rep| {
         let n = rep.original.n_in();
-        status(BoxGate::new(slice(lo, n).to_vec(), slice(hi, n).to_vec(), radius).and_then(|g| rep.set_box_gate(g)).map(|_| 0))
+        status(
+            BoxGate::new(slice(lo, n).to_vec(), slice(hi, n).to_vec(), radius)
+                .and_then(|g| rep.set_box_gate(g))
+                .map(|_| 0),
+        )
     })
 }
 

@@ -1,6 +1,8 @@
 //! The exports driven as JavaScript drives them: buffers in, layouts out, decoded by name.
 
-use crate::abi::{Code, Layout, Status, BEST_CONSTANT_PATCH, ENUMERATION_FIELDS, ENUM_STATUS, LP_SOLUTION, MINIMAL_PATCH};
+use crate::abi::{
+    Code, Layout, Status, BEST_CONSTANT_PATCH, ENUMERATION_FIELDS, ENUM_STATUS, LP_SOLUTION, MINIMAL_PATCH,
+};
 use crate::abi::{NETWORK_INFO, REGION_CERTIFICATE, REGION_FIELDS, REGION_INFO};
 use crate::certificate::*;
 use crate::enumerate::*;
@@ -80,7 +82,10 @@ fn network_region_and_patch_through_the_abi() {
     assert!((scalar(field(&MINIMAL_PATCH, dims, &out, written, "norm")) - 1.0).abs() < 1e-12);
     assert_eq!(array(field(&MINIMAL_PATCH, dims, &out, written, "witnesses")), vec![1.0, 0.0]);
     let bad_opts = r#"{"exactRows":1}"#;
-    assert_eq!(rr_region_minimal_patch(reg, p.as_ptr(), q.as_ptr(), 1, bad_opts.as_ptr(), bad_opts.len(), out.as_mut_ptr()), INVALID);
+    assert_eq!(
+        rr_region_minimal_patch(reg, p.as_ptr(), q.as_ptr(), 1, bad_opts.as_ptr(), bad_opts.len(), out.as_mut_ptr()),
+        INVALID
+    );
     assert!(msg().contains("\"exactRows\" must be true or false"), "{}", msg());
     // Support rows, pruned and with the box faces, and their provenance.
     let sopts = r#"{"prune":true,"withBox":true,"tol":1e-9}"#;
@@ -115,7 +120,12 @@ fn network_region_and_patch_through_the_abi() {
     let rep = rr_repaired_new(net);
     let header = r#"{"kind":"constant","rows":1,"radius":0.1}"#;
     let params = [1.0, 0.0, 1.0, 1.0, -1.0];
-    assert_eq!(rr_repaired_add_patch(rep, header.as_ptr(), header.len(), params.as_ptr(), params.len()), 0, "{}", msg());
+    assert_eq!(
+        rr_repaired_add_patch(rep, header.as_ptr(), header.len(), params.as_ptr(), params.len()),
+        0,
+        "{}",
+        msg()
+    );
     assert_eq!(rr_repaired_forward(rep, x.as_ptr(), 1, y.as_mut_ptr()), 0);
     assert_eq!(y, [1.25, -1.25]);
     let short = [1.0, 0.1, 0.0];
@@ -193,13 +203,28 @@ fn enumeration_and_certificates_through_the_abi() {
         assert_eq!(pats[2 * r], if centres[r] >= 0.0 { 1.0 } else { 0.0 });
     }
     let bad = r#"{"eps":1e-9,"minRadius":1e-9,"maxRegions":0}"#;
-    assert_eq!(rr_enum_new(net, lo.as_ptr(), hi.as_ptr(), [].as_ptr(), [].as_ptr(), 0, bad.as_ptr(), bad.len()), INVALID);
+    assert_eq!(
+        rr_enum_new(net, lo.as_ptr(), hi.as_ptr(), [].as_ptr(), [].as_ptr(), 0, bad.as_ptr(), bad.len()),
+        INVALID
+    );
     assert!(msg().contains("region limit"), "{}", msg());
     // Unrepaired network, spec y1 - y0 <= 0: certified on the x0 >= 0 region only.
     let rep = rr_repaired_new(net);
     let (p, q) = ([-1.0, 1.0], [0.0]);
     let copts = r#"{"rtol":1e-9,"eps":0,"maxPieces":1000,"boundHelpful":true}"#;
-    let cert = rr_certifier_new(rep, lo.as_ptr(), hi.as_ptr(), [].as_ptr(), [].as_ptr(), 0, p.as_ptr(), q.as_ptr(), 1, copts.as_ptr(), copts.len());
+    let cert = rr_certifier_new(
+        rep,
+        lo.as_ptr(),
+        hi.as_ptr(),
+        [].as_ptr(),
+        [].as_ptr(),
+        0,
+        p.as_ptr(),
+        q.as_ptr(),
+        1,
+        copts.as_ptr(),
+        copts.len(),
+    );
     assert!(cert > 0, "{}", msg());
     let dims: Dims = &[("inputs", 1), ("patches", 0)];
     let mut out = [0.0; 12];
@@ -215,7 +240,19 @@ fn enumeration_and_certificates_through_the_abi() {
         }
     }
     let zero = r#"{"rtol":1e-9,"eps":0,"maxPieces":0,"boundHelpful":true}"#;
-    let c0 = rr_certifier_new(rep, lo.as_ptr(), hi.as_ptr(), [].as_ptr(), [].as_ptr(), 0, p.as_ptr(), q.as_ptr(), 1, zero.as_ptr(), zero.len());
+    let c0 = rr_certifier_new(
+        rep,
+        lo.as_ptr(),
+        hi.as_ptr(),
+        [].as_ptr(),
+        [].as_ptr(),
+        0,
+        p.as_ptr(),
+        q.as_ptr(),
+        1,
+        zero.as_ptr(),
+        zero.len(),
+    );
     assert_eq!(c0, INVALID);
     assert!(msg().contains("piece limit must be at least 1"), "{}", msg());
     for h in [cert, rep, en, net] {

@@ -23,9 +23,9 @@ impl<'a> ProgramBuilder<'a> {
         ProgramBuilder { neurons: Vec::new(), own_rows, gate: None }
     }
 
-    /// Adds the shared box indicator B(x) = ReLU(Σ_j [clamp(γ(u_j − x_j) + 1) + clamp(γ(x_j − l_j)
-    /// + 1)] − 2n + 1) (the support form with the 2n box faces as rows): every patch added
-    /// after it is gated by it.
+    /// Adds the shared box indicator
+    /// B(x) = ReLU(Σ_j [clamp(γ(u_j − x_j) + 1) + clamp(γ(x_j − l_j) + 1)] − 2n + 1)
+    /// (the support form with the 2n box faces as rows): every patch added after it is gated by it.
     pub(super) fn box_gate(&mut self, gate: &BoxGate) {
         let (a, b) = gate.faces();
         let n = gate.lower.len();
@@ -67,7 +67,12 @@ impl<'a> ProgramBuilder<'a> {
         gate.extend(self.gate);
         let slope = |i: usize| -> Vec<f64> { s.row(i).iter().map(|v| -gamma * v).collect() };
         for &(i, _) in &live {
-            neurons.push(ProgramNeuron { c: slope(i), c0: gamma * s.b[i] + 1.0, relu: true, ..ProgramNeuron::default() });
+            neurons.push(ProgramNeuron {
+                c: slope(i),
+                c0: gamma * s.b[i] + 1.0,
+                relu: true,
+                ..ProgramNeuron::default()
+            });
         }
         let mut inputs: Vec<(usize, f64)> = (0..live.len()).map(|t| (first + t, 1.0)).collect();
         for &(i, with_v) in &live {
@@ -150,7 +155,13 @@ impl<'a> ProgramBuilder<'a> {
     }
 
     pub(super) fn finish(self, region: &LinearRegion) -> ReluProgram {
-        ReluProgram { n_in: region.n_in, n_out: region.n_out, neurons: self.neurons, f: region.f.clone(), e: region.e.clone() }
+        ReluProgram {
+            n_in: region.n_in,
+            n_out: region.n_out,
+            neurons: self.neurons,
+            f: region.f.clone(),
+            e: region.e.clone(),
+        }
     }
 }
 
@@ -165,7 +176,11 @@ fn nonzero_outputs(d: &[f64]) -> Vec<(usize, f64)> {
 /// w_i (or g_i) moves P_j out by at most (|P_j d_i| + max over earlier chain patches l of
 /// |P_j d_l|)·δ — the change of U_i reaches the earlier weights only by shifting at most δ of
 /// weight among them. The plain sum over consumers would double at every link.
-pub(super) fn chain_sensitivities(chain_w: &[(usize, usize)], patches: &[PatchNetwork], spec: &Spec) -> HashMap<usize, Vec<f64>> {
+pub(super) fn chain_sensitivities(
+    chain_w: &[(usize, usize)],
+    patches: &[PatchNetwork],
+    spec: &Spec,
+) -> HashMap<usize, Vec<f64>> {
     let rows = spec.rows();
     let mut sens = HashMap::new();
     let mut earlier_max = vec![0.0f64; rows];

@@ -20,7 +20,13 @@ pub(super) fn own_chain_patch(patches: &[PatchNetwork], own_rows: &RowSet) -> Op
 /// (`±x_j <= c`), and whose cut boxes tile the region's bounding box [lo, hi] (pairwise disjoint
 /// interiors, volumes summing to the box's): on every point of the region one of them has
 /// support 1. Sorted indices, or empty when there is no such tiling.
-pub(super) fn tiling_cells(patches: &[PatchNetwork], own_rows: &RowSet, n: usize, lo: &[f64], hi: &[f64]) -> Vec<usize> {
+pub(super) fn tiling_cells(
+    patches: &[PatchNetwork],
+    own_rows: &RowSet,
+    n: usize,
+    lo: &[f64],
+    hi: &[f64],
+) -> Vec<usize> {
     if (0..n).any(|j| !(hi[j] > lo[j])) {
         return Vec::new();
     }

@@ -32,7 +32,15 @@ fn repaired_area(seed: u64, radius: f64) -> (Network, Vec<LinearRegion>, Repaire
     let net = random_network(&mut rng, &[2, 8, 8, 3]);
     let lo = [-1.0, -1.0];
     let hi = [1.0, 1.0];
-    let mut en = RegionEnumerator::new(&net, &lo, &hi, &[], &[], EnumerateOptions { eps: 1e-9, min_radius: 1e-9, max_regions: 10_000 }).unwrap();
+    let mut en = RegionEnumerator::new(
+        &net,
+        &lo,
+        &hi,
+        &[],
+        &[],
+        EnumerateOptions { eps: 1e-9, min_radius: 1e-9, max_regions: 10_000 },
+    )
+    .unwrap();
     en.run().unwrap();
     let h = en.hidden();
     let spec = Spec::label(3, 1, 0.0).unwrap();
@@ -59,7 +67,11 @@ fn a_sound_area_repair_is_certified_on_every_region() {
         let mut bounded = 0;
         for (ri, region) in regions.iter().enumerate() {
             let c = certify_region(region, &rep.patches, &spec, &CertifyOptions::default()).unwrap();
-            assert!(c.certified, "seed {} region {}: violation {} > tolerance {}", seed, ri, c.max_violation, c.tolerance);
+            assert!(
+                c.certified,
+                "seed {} region {}: violation {} > tolerance {}",
+                seed, ri, c.max_violation, c.tolerance
+            );
             assert!(c.error_budget <= c.tolerance);
             assert_eq!(c.empty_pieces, 0);
             if c.patches.len() > c.exact_patches {
@@ -102,13 +114,41 @@ fn exact_pieces_agree_with_the_bounded_certificate_and_with_sampling() {
 }
 
 #[test]
+fn a_region_past_the_piece_limit_is_a_piece_limit_error() {
+    let (_net, regions, rep, spec, _) = repaired_area(5, 0.01);
+    let exact = CertifyOptions { bound_helpful: false, ..CertifyOptions::default() };
+    let mut limited = 0;
+    for region in &regions {
+        let pieces = certify_region(region, &rep.patches, &spec, &exact).unwrap().pieces;
+        let capped = CertifyOptions { max_pieces: pieces - 1, ..exact };
+        match certify_region(region, &rep.patches, &spec, &capped) {
+            Err(Error::PieceLimit { limit }) => {
+                assert_eq!(limit, pieces - 1);
+                limited += 1;
+            }
+            Ok(c) => assert_eq!(pieces, 1, "a region of {} pieces certified within {}: {:?}", pieces, pieces - 1, c),
+            Err(e) => panic!("{}", e),
+        }
+    }
+    assert!(limited > 0);
+}
+
+#[test]
 fn patches_gated_by_a_shared_box_indicator_are_certified_exactly() {
     // Supports without box rows, one box gate for all (as point-wise repair builds them).
     let mut rng = Rng(6);
     let net = random_network(&mut rng, &[2, 8, 8, 3]);
     let lo = [-1.0, -1.0];
     let hi = [1.0, 1.0];
-    let mut en = RegionEnumerator::new(&net, &lo, &hi, &[], &[], EnumerateOptions { eps: 1e-9, min_radius: 1e-9, max_regions: 10_000 }).unwrap();
+    let mut en = RegionEnumerator::new(
+        &net,
+        &lo,
+        &hi,
+        &[],
+        &[],
+        EnumerateOptions { eps: 1e-9, min_radius: 1e-9, max_regions: 10_000 },
+    )
+    .unwrap();
     en.run().unwrap();
     let h = en.hidden();
     let spec = Spec::label(3, 2, 0.0).unwrap();
@@ -137,7 +177,12 @@ fn patches_gated_by_a_shared_box_indicator_are_certified_exactly() {
                 rep.forward(&c.witness, &mut y);
                 let v = spec.violation(&y);
                 if !o.bound_helpful {
-                    assert!((v - c.witness_value).abs() < 1e-9 * (1.0 + v.abs()), "piece map {} vs network {}", c.witness_value, v);
+                    assert!(
+                        (v - c.witness_value).abs() < 1e-9 * (1.0 + v.abs()),
+                        "piece map {} vs network {}",
+                        c.witness_value,
+                        v
+                    );
                     split += (c.pieces > 1) as usize;
                 }
             }
@@ -230,18 +275,23 @@ fn affine_patches_are_certified_through_their_clamp_relus() {
     }
     let (a, b) = region.support_rows(1e-9, true).unwrap();
     let affine = |a: Vec<f64>, b: Vec<f64>, h: Vec<f64>| {
-    let map = PatchMap::Affine(AffinePatch { c: c.clone(), d: d.clone(), h });
-    PatchNetwork::new(Support::new(2, a, b, 0.05).unwrap(), map).unwrap()
-};
-let patch = affine(a, b, hh.clone());
-    let spec = Spec::new(2, vec![1.0, 0.0, -1.0, 0.0, 0.0, 1.0, 0.0, -1.0], vec![t[0] + 0.01, -t[0] + 0.01, t[1] + 0.01, -t[1] + 0.01]).unwrap();
+        let map = PatchMap::Affine(AffinePatch { c: c.clone(), d: d.clone(), h });
+        PatchNetwork::new(Support::new(2, a, b, 0.05).unwrap(), map).unwrap()
+    };
+    let patch = affine(a, b, hh.clone());
+    let spec = Spec::new(
+        2,
+        vec![1.0, 0.0, -1.0, 0.0, 0.0, 1.0, 0.0, -1.0],
+        vec![t[0] + 0.01, -t[0] + 0.01, t[1] + 0.01, -t[1] + 0.01],
+    )
+    .unwrap();
     let cert = certify_region(&region, std::slice::from_ref(&patch), &spec, &CertifyOptions::default()).unwrap();
     assert!(cert.certified, "{} > {}", cert.max_violation, cert.tolerance);
     assert!((cert.witness_value - (-0.01)).abs() < 1e-9, "tight: {}", cert.witness_value);
     // A clamp bound that is too small cuts the patch on part of the region.
-    let mut small = hh.clone();
+    let mut small = hh;
     small[0] *= 0.5;
-    let cut = affine(patch.support.a.clone(), patch.support.b.clone(), small);
+    let cut = affine(patch.support.a, patch.support.b, small);
     let cert = certify_region(&region, &[cut], &spec, &CertifyOptions::default()).unwrap();
     assert!(!cert.certified);
     assert!(cert.pieces > 1);
@@ -299,11 +349,12 @@ fn chain_composition_is_sound_on_a_shared_face_where_the_sum_is_not() {
     }
     // Exactly modelled, region A is split where B's band starts and where its weight passes
     // A's; by convexity it takes two LPs per row (A's patch on A, B's on A's part of its band).
-    let c = certify_region(&regions[0], &chain.patches, &spec, &CertifyOptions { bound_helpful: false, ..chained }).unwrap();
+    let c = certify_region(&regions[0], &chain.patches, &spec, &CertifyOptions { bound_helpful: false, ..chained })
+        .unwrap();
     assert_eq!(c.exact_patches, 2);
     assert!(c.pieces >= 2);
     let c = certify_region(&regions[0], &chain.patches, &spec, &chained).unwrap();
-    assert_eq!((c.exact_patches, c.pieces, c.patches.clone()), (0, 2, vec![0, 1]));
+    assert_eq!((c.exact_patches, c.pieces, c.patches), (0, 2, vec![0, 1]));
     // Sampling agrees, and the chain weights are a convex combination.
     let mut w = [0.0; 2];
     for i in 0..=2000 {
@@ -384,5 +435,5 @@ fn cells_that_tile_a_region_stand_in_for_its_patch() {
     assert!(!c.certified);
     // Overlapping cells are no tiling either (volumes add up to more than the box).
     let wide = cell((1.0, 0.75), -0.44);
-    assert!(tiling_cells(&[wide, right.clone()], &RowSet::of_region(&region), 1, &[0.0], &[1.0]).is_empty());
+    assert!(tiling_cells(&[wide, right], &RowSet::of_region(&region), 1, &[0.0], &[1.0]).is_empty());
 }

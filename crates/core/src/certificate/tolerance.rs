@@ -24,7 +24,15 @@ fn magnitude(c: &[f64], c0: f64, lo: &[f64], hi: &[f64]) -> f64 {
 
 /// The tolerance of a bound on the piece row `row·x + row0` whose part from the original network
 /// is `base·x + base0`, over the piece's bounding box [lo, hi].
-pub(super) fn row_tolerance(rtol: f64, row: &[f64], row0: f64, base: &[f64], base0: f64, lo: &[f64], hi: &[f64]) -> f64 {
+pub(super) fn row_tolerance(
+    rtol: f64,
+    row: &[f64],
+    row0: f64,
+    base: &[f64],
+    base0: f64,
+    lo: &[f64],
+    hi: &[f64],
+) -> f64 {
     rtol * (1.0 + magnitude(base, base0, lo, hi)) + MAP_ROUNDING * f64::EPSILON * magnitude(row, row0, lo, hi)
 }
 
