@@ -1,6 +1,6 @@
 /**
  * Certificates of a finished repaired network (METHOD.md §5; twin of
- * crates/core/src/certificate/). For every region, the core rebuilds the original network's
+ * crates/core/src/certificate.rs). For every region, the core rebuilds the original network's
  * affine map from the activation pattern, keeps the patch networks whose band reaches the region
  * (an LP decides), splits the region into pieces on which every ReLU of those patches has a fixed
  * state, and maximises every spec row on every piece by LP. Nothing the repair computed is reused

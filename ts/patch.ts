@@ -1,5 +1,5 @@
 /**
- * Patch networks (METHOD.md §2; twin of crates/core/src/patch.rs and crates/wasm/src/patch.rs), with clamp gating:
+ * Patch networks (METHOD.md §2; twin of crates/core/src/patch.rs), with clamp gating:
  *
  *   g_A(x) = ReLU( Σ_i [ReLU(γ s_i + 1) − ReLU(γ s_i)] − m + 1 ),   s_i = b_i − a_i·x,  γ = 1/r
  *   constant patch:  h_A(x) = d · g_A(x)
