@@ -4,7 +4,7 @@
  * field by field (NaN, infinities, −0, absent optional fields, counted fields, enum codes).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { InputError, LpError, WasmError, getCore, init } from '../ts/index.js';
+import { getCore, InputError, init, LpError, WasmError } from '../ts/index.js';
 import * as abi from '../ts/wasm/abi.js';
 import type { Core } from '../ts/wasm/raw.js';
 
@@ -108,13 +108,45 @@ describe('the boundary tables', () => {
 
   it('every export the TypeScript side declares is in the core, and the core has no others', () => {
     const declared = [
-      'rr_alloc', 'rr_free', 'rr_message_ptr', 'rr_message_len', 'rr_version', 'rr_reserve_memory', 'rr_debug_panic', 'rr_release', 'rr_live_objects',
-      'rr_network_new', 'rr_network_info', 'rr_network_forward', 'rr_network_patterns',
-      'rr_region_new', 'rr_region_of_pattern', 'rr_region_intersect', 'rr_region_info', 'rr_region_read', 'rr_region_support_rows', 'rr_region_max_output',
-      'rr_region_maximize', 'rr_region_minimal_patch', 'rr_slack_excess', 'rr_constant_patch',
-      'rr_repaired_new', 'rr_repaired_add_patch', 'rr_repaired_set_box_gate', 'rr_repaired_set_composition', 'rr_repaired_forward', 'rr_repaired_supports',
-      'rr_repaired_weights', 'rr_enum_new', 'rr_enum_step', 'rr_enum_read', 'rr_certifier_new', 'rr_certifier_region',
-      'rr_abi_describe', 'rr_abi_echo_layout', 'rr_abi_echo_object',
+      'rr_alloc',
+      'rr_free',
+      'rr_message_ptr',
+      'rr_message_len',
+      'rr_version',
+      'rr_reserve_memory',
+      'rr_debug_panic',
+      'rr_release',
+      'rr_live_objects',
+      'rr_network_new',
+      'rr_network_info',
+      'rr_network_forward',
+      'rr_network_patterns',
+      'rr_region_new',
+      'rr_region_of_pattern',
+      'rr_region_intersect',
+      'rr_region_info',
+      'rr_region_read',
+      'rr_region_support_rows',
+      'rr_region_max_output',
+      'rr_region_maximize',
+      'rr_region_minimal_patch',
+      'rr_slack_excess',
+      'rr_constant_patch',
+      'rr_repaired_new',
+      'rr_repaired_add_patch',
+      'rr_repaired_set_box_gate',
+      'rr_repaired_set_composition',
+      'rr_repaired_forward',
+      'rr_repaired_supports',
+      'rr_repaired_weights',
+      'rr_enum_new',
+      'rr_enum_step',
+      'rr_enum_read',
+      'rr_certifier_new',
+      'rr_certifier_region',
+      'rr_abi_describe',
+      'rr_abi_echo_layout',
+      'rr_abi_echo_object',
     ] satisfies (keyof typeof core.exports)[];
     const actual = Object.keys(core.exports).filter((k) => k.startsWith('rr_'));
     expect(actual.sort()).toEqual([...declared].sort());
@@ -125,7 +157,12 @@ describe('every layout', () => {
   for (const l of abi.LAYOUTS) {
     it(`${l.name}: TypeScript encodes, the core decodes (checking every value) and encodes again, TypeScript decodes the same fields`, () => {
       let trips = 0;
-      for (const [n, absent, count] of [[2, false, 2], [3, true, 0], [1, false, 1], [0, true, 0]] as const) {
+      for (const [n, absent, count] of [
+        [2, false, 2],
+        [3, true, 0],
+        [1, false, 1],
+        [0, true, 0],
+      ] as const) {
         const dims = dimsFor(l, n);
         const record = sampleRecord(l, dims, n, absent, Math.min(count, n));
         const data = abi.encode(l, dims as abi.DimsOf<abi.Layout>, record as abi.InputRecordOf<abi.Layout>);
@@ -144,8 +181,19 @@ describe('every layout', () => {
     const l = abi.REGION_CERTIFICATE;
     const dims = { inputs: 1, patches: 2 };
     const good = abi.encode(l, dims, {
-      certified: true, maxViolation: -1, tolerance: 1e-9, pieces: 1, emptyPieces: 0, lps: 4, worstRow: 0, witnessValue: -1, errorBudget: 0,
-      exactPatches: 0, relevant: 2, witness: [0.5], patches: [1, 0],
+      certified: true,
+      maxViolation: -1,
+      tolerance: 1e-9,
+      pieces: 1,
+      emptyPieces: 0,
+      lps: 4,
+      worstRow: 0,
+      witnessValue: -1,
+      errorBudget: 0,
+      exactPatches: 0,
+      relevant: 2,
+      witness: [0.5],
+      patches: [1, 0],
     });
     expect(echoLayout(l, dims, good).patches).toEqual(Int32Array.from([1, 0]));
     const flag = good.slice();
@@ -156,15 +204,33 @@ describe('every layout', () => {
     over[10] = 3; // three relevant patches, capacity two
     expect(() => echoLayout(l, dims, over)).toThrow(/relevant = 3 exceeds its capacity 2/);
     expect(() => abi.decode(l, dims, over)).toThrow(/above its capacity 2/);
-    const proof = abi.encode(abi.MINIMAL_PATCH, { inputs: 0, outputs: 0, rows: 0 }, {
-      proof: 'full-lp', lowerBound: 0, norm: 0, residual: 0, lps: 0, pivots: 0, rounding: 0, d: null, worstLower: [], worstUpper: [], witnesses: [],
-    });
+    const proof = abi.encode(
+      abi.MINIMAL_PATCH,
+      { inputs: 0, outputs: 0, rows: 0 },
+      {
+        proof: 'full-lp',
+        lowerBound: 0,
+        norm: 0,
+        residual: 0,
+        lps: 0,
+        pivots: 0,
+        rounding: 0,
+        d: null,
+        worstLower: [],
+        worstUpper: [],
+        witnesses: [],
+      },
+    );
     proof[0] = 7;
-    expect(() => echoLayout(abi.MINIMAL_PATCH, { inputs: 0, outputs: 0, rows: 0 }, proof)).toThrow(/not a Proof code|is 7, not a Proof code/);
+    expect(() => echoLayout(abi.MINIMAL_PATCH, { inputs: 0, outputs: 0, rows: 0 }, proof)).toThrow(
+      /not a Proof code|is 7, not a Proof code/,
+    );
     // A buffer that is one value too long, and a decode whose count disagrees with what was written.
     expect(() => echoLayout(l, dims, Float64Array.from([...good, 0]))).toThrow(/15 values, expected 14/);
     expect(() => abi.decode(l, dims, good, good.length + 1)).toThrow(/the table says 14/);
-    expect(() => abi.encode(abi.CONSTANT_PATCH, { rows: 1, inputs: 2, outputs: 2 }, { A: [1, 0], b: [1], d: [1, 2, 3] })).toThrow(InputError);
+    expect(() => abi.encode(abi.CONSTANT_PATCH, { rows: 1, inputs: 2, outputs: 2 }, { A: [1, 0], b: [1], d: [1, 2, 3] })).toThrow(
+      InputError,
+    );
   });
 });
 
@@ -194,7 +260,10 @@ describe('every option object', () => {
       : Array.isArray(b)
         ? Array.isArray(a) && a.length === b.length && b.every((x, i) => sameValue(a[i], x))
         : b !== null && typeof b === 'object'
-          ? a !== null && typeof a === 'object' && Object.keys(b).length === Object.keys(a).length && Object.entries(b).every(([k, v]) => sameValue((a as Record<string, unknown>)[k], v))
+          ? a !== null &&
+            typeof a === 'object' &&
+            Object.keys(b).length === Object.keys(a).length &&
+            Object.entries(b).every(([k, v]) => sameValue((a as Record<string, unknown>)[k], v))
           : a === b;
 
   for (const spec of abi.OBJECTS) {
@@ -214,11 +283,21 @@ describe('every option object', () => {
     const spec = abi.CERTIFY_OPTIONS;
     const echo = (v: unknown) => echoObject(spec, utf8(v));
     expect(() => echo({ rtol: 1e-9, eps: 0, maxPieces: 10 })).toThrow('certifyOptions: member "boundHelpful" is missing');
-    expect(() => echo({ rtol: 1e-9, eps: 0, maxPieces: 10, boundHelpful: true, chain: true })).toThrow('certifyOptions: unknown member "chain"');
-    expect(() => echo({ rtol: 1e-9, eps: 0, maxPieces: 1.5, boundHelpful: true })).toThrow(/"maxPieces" must be a whole number from 0 to 4294967295 \(got 1\.5\)/);
-    expect(() => echo({ rtol: 1e-9, eps: 0, maxPieces: 2 ** 32, boundHelpful: true })).toThrow(/"maxPieces" must be a whole number from 0 to 4294967295/);
-    expect(() => echoObject(abi.PATCH_HEADER, utf8({ kind: 'linear', rows: 1, radius: 1 }))).toThrow(/"kind" must be one of "constant", "affine"/);
-    expect(() => echoObject(abi.NETWORK_SHAPE, utf8({ layers: [{ inputs: 1, outputs: 1 }] }))).toThrow('networkShape.layers[0]: member "relu" is missing');
+    expect(() => echo({ rtol: 1e-9, eps: 0, maxPieces: 10, boundHelpful: true, chain: true })).toThrow(
+      'certifyOptions: unknown member "chain"',
+    );
+    expect(() => echo({ rtol: 1e-9, eps: 0, maxPieces: 1.5, boundHelpful: true })).toThrow(
+      /"maxPieces" must be a whole number from 0 to 4294967295 \(got 1\.5\)/,
+    );
+    expect(() => echo({ rtol: 1e-9, eps: 0, maxPieces: 2 ** 32, boundHelpful: true })).toThrow(
+      /"maxPieces" must be a whole number from 0 to 4294967295/,
+    );
+    expect(() => echoObject(abi.PATCH_HEADER, utf8({ kind: 'linear', rows: 1, radius: 1 }))).toThrow(
+      /"kind" must be one of "constant", "affine"/,
+    );
+    expect(() => echoObject(abi.NETWORK_SHAPE, utf8({ layers: [{ inputs: 1, outputs: 1 }] }))).toThrow(
+      'networkShape.layers[0]: member "relu" is missing',
+    );
     expect(() => echoObject(spec, new abi.Utf8(new TextEncoder().encode('{"rtol":')))).toThrow(/not valid JSON/);
     // abi.json refuses what the core would refuse, before any call.
     expect(() => abi.json(spec, { rtol: 1, eps: 0, maxPieces: 1, boundHelpful: 1 } as never)).toThrow(WasmError);
@@ -231,7 +310,9 @@ describe('statuses', () => {
     expect(() => core.check(abi.code(abi.Status, 'pieceLimit'), 'x')).toThrow(InputError);
     expect(() => core.check(abi.code(abi.Status, 'lpFailure'), 'x')).toThrow(LpError);
     expect(() => core.check(abi.code(abi.Status, 'badHandle'), 'x')).toThrow(WasmError);
-    expect(() => core.layout('info', [], abi.NETWORK_INFO, {}, ([o]) => core.exports.rr_network_info(987654, o))).toThrow('handle 987654 is not a live network');
+    expect(() => core.layout('info', [], abi.NETWORK_INFO, {}, ([o]) => core.exports.rr_network_info(987654, o))).toThrow(
+      'handle 987654 is not a live network',
+    );
     expect(core.check(5, 'x')).toBe(5);
   });
 });

@@ -78,7 +78,11 @@ export interface Layout<F extends readonly Field[] = readonly Field[]> {
 
 const layout = <const F extends readonly Field[]>(name: string, fields: F): Layout<F> => ({ name, fields });
 const scalar = <const N extends string, const K extends Kind>(name: N, kind: K) => ({ name, kind, shape: [] as const });
-const array = <const N extends string, const K extends Kind, const S extends readonly string[]>(name: N, kind: K, shape: S) => ({ name, kind, shape });
+const array = <const N extends string, const K extends Kind, const S extends readonly string[]>(name: N, kind: K, shape: S) => ({
+  name,
+  kind,
+  shape,
+});
 const optional = <const F extends Field>(f: F) => ({ ...f, optional: true as const });
 const counted = <const F extends Field, const B extends string>(f: F, by: B) => ({ ...f, countedBy: by });
 
@@ -86,7 +90,11 @@ const counted = <const F extends Field, const B extends string>(f: F, by: B) => 
 export const NETWORK_LAYER = layout('networkLayer', [array('weights', 'real', ['outputs', 'inputs']), array('bias', 'real', ['outputs'])]);
 
 /** A constant patch network (in): support rows A x <= b, then d. */
-export const CONSTANT_PATCH = layout('constantPatch', [array('A', 'real', ['rows', 'inputs']), array('b', 'real', ['rows']), array('d', 'real', ['outputs'])]);
+export const CONSTANT_PATCH = layout('constantPatch', [
+  array('A', 'real', ['rows', 'inputs']),
+  array('b', 'real', ['rows']),
+  array('d', 'real', ['outputs']),
+]);
 
 /** An affine patch network (in): support rows A x <= b, then C x + d with clamp bounds H. */
 export const AFFINE_PATCH = layout('affinePatch', [
@@ -98,7 +106,12 @@ export const AFFINE_PATCH = layout('affinePatch', [
 ]);
 
 /** `rr_network_info` (out). */
-export const NETWORK_INFO = layout('networkInfo', [scalar('inputs', 'count'), scalar('outputs', 'count'), scalar('hidden', 'count'), scalar('layers', 'count')]);
+export const NETWORK_INFO = layout('networkInfo', [
+  scalar('inputs', 'count'),
+  scalar('outputs', 'count'),
+  scalar('hidden', 'count'),
+  scalar('layers', 'count'),
+]);
 
 /** `rr_region_info` (out). `supportRows` is absent until `rr_region_support_rows` ran. */
 export const REGION_INFO = layout('regionInfo', [
@@ -328,10 +341,12 @@ export function encodeInto<L extends Layout>(l: L, dims: DimsOf<L>, record: Inpu
     const v = r[f.name];
     if (v === undefined) throw new InputError('is missing', { field: `${l.name}.${f.name}` });
     if (v === null && f.optional) out.fill(NaN, pos, pos + len);
-    else if (f.shape.length === 0) out[pos] = typeof v === 'boolean' ? Number(v) : typeof v === 'string' && typeof f.kind === 'object' ? code(f.kind, v) : (v as number);
+    else if (f.shape.length === 0)
+      out[pos] = typeof v === 'boolean' ? Number(v) : typeof v === 'string' && typeof f.kind === 'object' ? code(f.kind, v) : (v as number);
     else {
       const values = v as ArrayLike<number>;
-      if (values.length !== len) throw new InputError(`has ${values.length} values, expected ${len}`, { field: `${l.name}.${f.name}`, value: values.length });
+      if (values.length !== len)
+        throw new InputError(`has ${values.length} values, expected ${len}`, { field: `${l.name}.${f.name}`, value: values.length });
       out.set(values, pos);
     }
     pos += len;
@@ -383,16 +398,37 @@ export const NETWORK_SHAPE = object('networkShape', [member('layers', { list: LA
 /** `rr_repaired_add_patch`: the kind picks the parameter layout ({@link CONSTANT_PATCH} or {@link AFFINE_PATCH}), `rows` is its number of support rows. */
 export const PATCH_HEADER = object('patchHeader', [member('kind', PatchKind), member('rows', 'count'), member('radius', 'number')]);
 /** `rr_region_support_rows`: prune redundant rows by LP (tolerance `tol`), append the box faces. */
-export const SUPPORT_ROWS_OPTIONS = object('supportRowsOptions', [member('prune', 'flag'), member('withBox', 'flag'), member('tol', 'number')]);
+export const SUPPORT_ROWS_OPTIONS = object('supportRowsOptions', [
+  member('prune', 'flag'),
+  member('withBox', 'flag'),
+  member('tol', 'number'),
+]);
 /** `rr_region_minimal_patch`: solve every spec row exactly instead of bounding the rows that cannot decide the norm. */
 export const MINIMAL_PATCH_OPTIONS = object('minimalPatchOptions', [member('exactRows', 'flag')]);
 /** `rr_enum_new`. */
-export const ENUMERATE_OPTIONS = object('enumerateOptions', [member('eps', 'number'), member('minRadius', 'number'), member('maxRegions', 'count')]);
+export const ENUMERATE_OPTIONS = object('enumerateOptions', [
+  member('eps', 'number'),
+  member('minRadius', 'number'),
+  member('maxRegions', 'count'),
+]);
 /** `rr_certifier_new` (the composition comes from the repaired network). */
-export const CERTIFY_OPTIONS = object('certifyOptions', [member('rtol', 'number'), member('eps', 'number'), member('maxPieces', 'count'), member('boundHelpful', 'flag')]);
+export const CERTIFY_OPTIONS = object('certifyOptions', [
+  member('rtol', 'number'),
+  member('eps', 'number'),
+  member('maxPieces', 'count'),
+  member('boundHelpful', 'flag'),
+]);
 
 /** In the order of the core's table: an object's position is its code for `rr_abi_echo_object`. */
-export const OBJECTS: readonly ObjectSpec[] = [LAYER_SHAPE, NETWORK_SHAPE, PATCH_HEADER, SUPPORT_ROWS_OPTIONS, MINIMAL_PATCH_OPTIONS, ENUMERATE_OPTIONS, CERTIFY_OPTIONS];
+export const OBJECTS: readonly ObjectSpec[] = [
+  LAYER_SHAPE,
+  NETWORK_SHAPE,
+  PATCH_HEADER,
+  SUPPORT_ROWS_OPTIONS,
+  MINIMAL_PATCH_OPTIONS,
+  ENUMERATE_OPTIONS,
+  CERTIFY_OPTIONS,
+];
 
 /** JSON text of a number that reads back to the same f64 (non-finite ones as strings). */
 function numberText(v: number): string {
@@ -452,7 +488,13 @@ export function describe(): Description {
     enums: ENUMS.map((e) => ({ name: e.name, values: Object.entries(e.values) })),
     layouts: LAYOUTS.map((l) => ({
       name: l.name,
-      fields: l.fields.map((f) => ({ name: f.name, kind: kindText(f.kind), shape: [...f.shape], optional: f.optional === true, countedBy: f.countedBy ?? null })),
+      fields: l.fields.map((f) => ({
+        name: f.name,
+        kind: kindText(f.kind),
+        shape: [...f.shape],
+        optional: f.optional === true,
+        countedBy: f.countedBy ?? null,
+      })),
     })),
     objects: OBJECTS.map((o) => ({ name: o.name, members: o.members.map((m) => ({ name: m.name, kind: memberKind(m.kind) })) })),
   };
