@@ -32,14 +32,19 @@ export interface BoxGate {
  */
 export type Composition = abi.NameOf<typeof abi.Composition>;
 
-/** A patch as `rr_repaired_add_patch` takes it: its header (JSON) and parameters (crates/wasm/src/patch.rs). */
+/**
+ * A patch as `rr_repaired_add_patch` takes it: its header (JSON) and parameters (crates/wasm/src/patch.rs).
+ * Malformed patches are InputErrors naming the field.
+ */
 function patchArgs(p: PatchNetwork, inputs: number, outputs: number): [abi.Utf8, Float64Array] {
+  const affine = p.kind === 'affine';
+  if (affine && (!p.C || !p.H)) throw new InputError('an affine patch needs C and H', { field: p.C ? 'H' : 'C' });
+  if (p.d.length !== outputs) throw new InputError(`has ${p.d.length} outputs, the network has ${outputs}`, { field: 'd', value: p.d.length });
   const rows = p.b.length;
-  const header = abi.json(abi.PATCH_HEADER, { kind: p.kind === 'affine' ? 'affine' : 'constant', rows, radius: p.radius });
+  const header = abi.json(abi.PATCH_HEADER, { kind: affine ? 'affine' : 'constant', rows, radius: p.radius });
   const dims = { rows, inputs, outputs };
-  if (p.kind !== 'affine') return [header, abi.encode(abi.CONSTANT_PATCH, dims, { A: p.A, b: p.b, d: p.d })];
-  if (!p.C || !p.H) throw new InputError('an affine patch needs C and H', { field: 'patch', value: Object.keys(p) });
-  return [header, abi.encode(abi.AFFINE_PATCH, dims, { A: p.A, b: p.b, C: p.C, d: p.d, H: p.H })];
+  if (!affine) return [header, abi.encode(abi.CONSTANT_PATCH, dims, { A: p.A, b: p.b, d: p.d })];
+  return [header, abi.encode(abi.AFFINE_PATCH, dims, { A: p.A, b: p.b, C: p.C!, d: p.d, H: p.H! })];
 }
 
 export class RepairedNetwork extends CoreBacked {
