@@ -1,6 +1,6 @@
 /**
  * Certificates of a finished repaired network (METHOD.md §5, docs/COMPOSITION.md; twin of
- * crates/core/src/certificate.rs). For every region, the core rebuilds the original network's
+ * crates/core/src/certificate/). For every region, the core rebuilds the original network's
  * affine map from the activation pattern and bounds every spec row over the region: for a chain,
  * first by the convex bound (the region's own patch, or cells that tile it, and each later patch
  * whose band reaches the region, one LP per spec row each); otherwise, or when that fails, by
@@ -28,8 +28,9 @@ import { patternFromHex, patternHex } from './patch.js';
 import type { RepairedNetwork } from './repaired.js';
 import { type Spec, specRows, specViolation } from './spec.js';
 import { type SpecUnion, isSpecUnion } from './spec-union.js';
-import type { Core } from './wasm/raw.js';
 import { periodicYield } from './util/event-loop.js';
+import * as abi from './wasm/abi.js';
+import type { Core } from './wasm/raw.js';
 
 export interface CertifyOptions {
   /** Relative tolerance (default 1e-9). */
@@ -135,9 +136,9 @@ export class Certifier {
     const { core, handle: rh } = network.handle();
     const A = area.inputSet?.A ?? new Float64Array(0);
     const b = area.inputSet?.b ?? new Float64Array(0);
-    const o = [rtol, eps, maxPieces, opts.boundHelpful === false ? 0 : 1];
-    this.handle = core.call('certifier', [area.box.lower, area.box.upper, A, b, spec.P, spec.q, o], ([lo, hi, pa, pb, pp, pq, po]) =>
-      core.exports.rr_certifier_new(rh, lo, hi, pa, pb, b.length, pp, pq, specRows(spec), po),
+    const o = abi.json(abi.CERTIFY_OPTIONS, { rtol, eps, maxPieces, boundHelpful: opts.boundHelpful !== false });
+    this.handle = core.call('certifier', [area.box.lower, area.box.upper, A, b, spec.P, spec.q, o], ([lo, hi, pa, pb, pp, pq, po], lens) =>
+      core.exports.rr_certifier_new(rh, lo, hi, pa, pb, b.length, pp, pq, specRows(spec), po, lens[6]),
     );
     this.core = core;
     this.inputSize = n;
@@ -152,22 +153,24 @@ export class Certifier {
     if (pattern.length !== hidden) throw new InputError(`has ${pattern.length} entries, the network has ${hidden} hidden neurons`, { field: 'pattern', value: pattern.length });
     const n = this.inputSize;
     const h = this.handle;
-    const [out] = this.core.run('certificate', [pattern], [11 + n + this.patches], ([pp, o]) => this.core.exports.rr_certifier_region(h, pp, o));
-    const witness = Number.isNaN(out[11]) ? null : Array.from(out.subarray(11, 11 + n));
+    const c = this.core.layout('certificate', [pattern], abi.REGION_CERTIFICATE, { inputs: n, patches: this.patches }, ([pp, o]) =>
+      this.core.exports.rr_certifier_region(h, pp, o),
+    );
+    const witness = c.witness ? Array.from(c.witness) : null;
     let violationAtWitness: number | null = null;
     if (witness) violationAtWitness = specViolation(this.spec, this.network.forwardFlat(Float64Array.from(witness), 1));
     return {
       pattern: patternHex(pattern),
-      certified: out[0] === 1,
-      maxViolation: out[1],
-      tolerance: out[2],
-      pieces: out[3],
-      emptyPieces: out[4],
-      lps: out[5],
-      worstRow: out[6],
-      errorBudget: out[8],
-      exactPatches: out[9],
-      patches: Array.from(out.subarray(11 + n, 11 + n + out[10])),
+      certified: c.certified,
+      maxViolation: c.maxViolation,
+      tolerance: c.tolerance,
+      pieces: c.pieces,
+      emptyPieces: c.emptyPieces,
+      lps: c.lps,
+      worstRow: c.worstRow,
+      errorBudget: c.errorBudget,
+      exactPatches: c.exactPatches,
+      patches: Array.from(c.patches),
       witness,
       violationAtWitness,
     };

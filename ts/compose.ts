@@ -165,7 +165,7 @@ export class BandExpander {
    * until every cell relaxed by the patch's radius has a constant patch; returns those constant
    * cell patches (support: the patch's rows plus the cut faces), or null when `maxCells` is not
    * enough. The cells tile the region's bounding box, which the certificate checks
-   * (crates/core/src/certificate.rs `tiling_cells`): together they stand in for the region's patch.
+   * (crates/core/src/certificate/chain.rs `tiling_cells`): together they stand in for the region's patch.
    */
   split(patch: RegionPatch, maxCells = 256): RegionPatch[] | null {
     const n = this.network.inputSize;

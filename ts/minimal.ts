@@ -11,6 +11,7 @@ import type { LpBackend } from './lp/backend.js';
 import { buildFullPatchLp } from './lp/full-lp.js';
 import type { LinearRegion } from './region.js';
 import { type Spec, specRows } from './spec.js';
+import * as abi from './wasm/abi.js';
 import { getCore } from './wasm/raw.js';
 
 /** min ‖d‖∞ s.t. P d <= −v (v: worst violations per spec row); null when no constant patch exists. */
@@ -18,8 +19,10 @@ export function constantPatchFor(spec: Spec, v: Float64Array): { d: Float64Array
   const core = getCore();
   const rows = specRows(spec);
   const k = spec.outputs;
-  const [out] = core.run('constant patch', [spec.P, spec.q, v], [2 + k], ([p, q, vv, o]) => core.exports.rr_constant_patch(p, q, rows, k, vv, o));
-  return out[0] === 1 ? { d: out.slice(2), norm: out[1] } : null;
+  const best = core.layout('constant patch', [spec.P, spec.q, v], abi.BEST_CONSTANT_PATCH, { outputs: k }, ([p, q, vv, o]) =>
+    core.exports.rr_constant_patch(p, q, rows, k, vv, o),
+  );
+  return best.d ? { d: best.d, norm: best.norm } : null;
 }
 
 /** Outputs grouped by the spec rows that couple them (union-find); untouched outputs are left out. */

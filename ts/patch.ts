@@ -106,20 +106,3 @@ export function patternFromHex(hex: string, hidden: number, field = 'pattern'): 
   return out;
 }
 
-/** The flat description `rr_repaired_add_patch` expects. */
-export function patchDescriptor(p: PatchNetwork, k: number): Float64Array {
-  const m = p.b.length;
-  const parts: ArrayLike<number>[] = [[m, p.radius, p.kind === 'affine' ? 1 : 0], p.A, p.b, p.d];
-  if (p.kind === 'affine') {
-    if (!p.C || !p.H) throw new InputError('an affine patch needs C and H', { field: p.C ? 'H' : 'C' });
-    parts.push(p.C, p.H);
-  }
-  const out = new Float64Array(parts.reduce((s, a) => s + a.length, 0));
-  let pos = 0;
-  for (const a of parts) {
-    out.set(a, pos);
-    pos += a.length;
-  }
-  if (p.d.length !== k) throw new InputError(`has ${p.d.length} outputs, the network has ${k}`, { field: 'd', value: p.d.length });
-  return out;
-}
