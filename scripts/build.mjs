@@ -37,7 +37,9 @@ const wasmLocation = (variant) => ({
   name: 'wasm-location',
   setup(b) {
     b.onResolve({ filter: /(^|\/)location\.js$/ }, (args) =>
-      join(args.resolveDir, args.path) === join(root, 'ts/wasm/location.js') ? { path: join(root, `ts/wasm/location.${variant}.ts`) } : undefined,
+      join(args.resolveDir, args.path) === join(root, 'ts/wasm/location.js')
+        ? { path: join(root, `ts/wasm/location.${variant}.ts`) }
+        : undefined,
     );
   },
 });
@@ -62,10 +64,28 @@ await Promise.all([
   build({ ...common, entryPoints: [index], outfile: out('browser.js'), platform: 'browser', plugins: [wasmLocation('dist'), noNode] }),
   build({ ...common, entryPoints: [index], outfile: out('slim.js'), platform: 'neutral', plugins: [wasmLocation('slim')] }),
   build({ ...common, entryPoints: [index], outfile: out('slim.browser.js'), platform: 'browser', plugins: [wasmLocation('slim'), noNode] }),
-  build({ ...common, entryPoints: [join(root, 'ts/pool/worker-node.ts')], outfile: out('worker.node.js'), platform: 'node', plugins: [wasmLocation('slim')] }),
-  build({ ...common, entryPoints: [join(root, 'ts/pool/worker-web.ts')], outfile: out('worker.web.js'), platform: 'browser', plugins: [wasmLocation('slim'), noNode] }),
+  build({
+    ...common,
+    entryPoints: [join(root, 'ts/pool/worker-node.ts')],
+    outfile: out('worker.node.js'),
+    platform: 'node',
+    plugins: [wasmLocation('slim')],
+  }),
+  build({
+    ...common,
+    entryPoints: [join(root, 'ts/pool/worker-web.ts')],
+    outfile: out('worker.web.js'),
+    platform: 'browser',
+    plugins: [wasmLocation('slim'), noNode],
+  }),
   build({ ...common, entryPoints: [join(root, 'ts/demo.ts')], outfile: out('demo.js'), platform: 'neutral' }),
-  build({ ...common, entryPoints: [join(root, 'ts/cli/bin.ts')], outfile: out('cli.js'), platform: 'node', plugins: [wasmLocation('dist')] }),
+  build({
+    ...common,
+    entryPoints: [join(root, 'ts/cli/bin.ts')],
+    outfile: out('cli.js'),
+    platform: 'node',
+    plugins: [wasmLocation('dist')],
+  }),
 ]);
 if (!process.argv.includes('--no-types')) {
   execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });

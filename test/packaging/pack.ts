@@ -29,9 +29,16 @@ export function packAndInstall(): Packed {
   mkdirSync(consumer);
   writeFileSync(
     join(consumer, 'package.json'),
-    JSON.stringify({ name: 'relu-repair-consumer', private: true, type: 'module', dependencies: { 'relu-repair': `file:${tarball}` } }, null, 2),
+    JSON.stringify(
+      { name: 'relu-repair-consumer', private: true, type: 'module', dependencies: { 'relu-repair': `file:${tarball}` } },
+      null,
+      2,
+    ),
   );
-  execFileSync(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], { cwd: consumer, stdio: 'pipe' });
+  execFileSync(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], {
+    cwd: consumer,
+    stdio: 'pipe',
+  });
   // Test tooling only (not the package's dependencies): linked from the repository.
   for (const m of ['vite', 'vitest', '@vitest', 'playwright', 'playwright-core', 'typescript']) {
     const dst = join(consumer, 'node_modules', m);

@@ -27,7 +27,11 @@ async function readBytes(path: string): Promise<Uint8Array> {
   try {
     return new Uint8Array(await fs.readFile(path));
   } catch (e) {
-    throw new InputError(`cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: path }, { cause: e });
+    throw new InputError(
+      `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      { file: path },
+      { cause: e },
+    );
   }
 }
 
@@ -75,7 +79,11 @@ export async function saveNetworkFile(path: string, net: Network, opts: { precis
  * ONNX whose supports float32 cannot resolve is still written, with a warning on stderr (outputs
  * inside those bands would be wrong; float64 is exact there).
  */
-export async function saveRepairedFile(path: string, rep: RepairedNetwork, opts: { precision?: Precision; quiet?: boolean } = {}): Promise<void> {
+export async function saveRepairedFile(
+  path: string,
+  rep: RepairedNetwork,
+  opts: { precision?: Precision; quiet?: boolean } = {},
+): Promise<void> {
   if (path.toLowerCase().endsWith('.onnx')) {
     const precision = opts.precision ?? 'float32';
     if (precision === 'float32') {
@@ -107,7 +115,11 @@ export interface VnnlibJob {
  * A VNN-LIB file for repair: the chosen property's input set (box ∩ `fallbackBox`, other rows as
  * an input set) and its safe output set (convex spec, or a union of pieces).
  */
-export async function vnnlibJob(path: string, net: Network, opts: { property?: string; margin?: number; fallbackBox?: Box }): Promise<VnnlibJob> {
+export async function vnnlibJob(
+  path: string,
+  net: Network,
+  opts: { property?: string; margin?: number; fallbackBox?: Box },
+): Promise<VnnlibJob> {
   const text = new TextDecoder().decode(await readBytes(path));
   const v = parseVnnlib(text, path, { inputs: net.inputSize, outputs: net.outputSize });
   let index = 0;
@@ -117,9 +129,12 @@ export async function vnnlibJob(path: string, net: Network, opts: { property?: s
       throw new InputError(`must be a property index 0..${v.properties.length - 1}`, { field: '--property', value: opts.property });
     }
   } else if (v.properties.length > 1) {
-    throw new InputError(`has ${v.properties.length} properties with different input sets; pick one with --property 0..${v.properties.length - 1} (points must lie in its input set)`, {
-      file: path,
-    });
+    throw new InputError(
+      `has ${v.properties.length} properties with different input sets; pick one with --property 0..${v.properties.length - 1} (points must lie in its input set)`,
+      {
+        file: path,
+      },
+    );
   }
   const p = v.properties[index];
   const { inputBox, inputSet } = propertyInputDomain(p, opts.fallbackBox, path);
@@ -132,7 +147,13 @@ export async function vnnlibJob(path: string, net: Network, opts: { property?: s
 }
 
 /** Writes the VNN-LIB property of every repaired region (one file per region when several). */
-export async function saveRegionProperties(path: string, rep: RepairedNetwork, report: RepairReport, specOf: (point: number) => Spec | SpecUnion, tolerance?: number): Promise<string[]> {
+export async function saveRegionProperties(
+  path: string,
+  rep: RepairedNetwork,
+  report: RepairReport,
+  specOf: (point: number) => Spec | SpecUnion,
+  tolerance?: number,
+): Promise<string[]> {
   const files: { path: string; data: string }[] = [];
   rep.patches.forEach((patch, i) => {
     let spec = specOf(patch.region.points[0]);
@@ -169,7 +190,8 @@ export function registerEval(program: Command, setCode: (c: number) => void): vo
       if (o.scale !== undefined && o.scale !== 'auto') {
         const m = /^1\/(\d+(?:\.\d+)?)$/.exec(o.scale);
         scale = m ? 1 / Number(m[1]) : Number(o.scale);
-        if (!Number.isFinite(scale) || scale === 0) throw new InputError('must be a number, 1/N or "auto"', { field: '--scale', value: o.scale });
+        if (!Number.isFinite(scale) || scale === 0)
+          throw new InputError('must be a number, 1/N or "auto"', { field: '--scale', value: o.scale });
       }
       const data = await parseImages(await readBytes(o.images), o.images, { scale });
       const labels = await parseLabels(await readBytes(o.labels), o.labels, model.outputSize);
@@ -178,11 +200,23 @@ export function registerEval(program: Command, setCode: (c: number) => void): vo
       const ms = performance.now() - t0;
       const pct = (100 * r.accuracy).toFixed(2);
       if (o.json) {
-        const doc = { model: o.model, images: o.images, labels: o.labels, samples: r.total, correct: r.correct, accuracy: r.accuracy, inputScale: data.scale, inputType: data.dtype, evalMs: ms };
+        const doc = {
+          model: o.model,
+          images: o.images,
+          labels: o.labels,
+          samples: r.total,
+          correct: r.correct,
+          accuracy: r.accuracy,
+          inputScale: data.scale,
+          inputType: data.dtype,
+          evalMs: ms,
+        };
         process.stdout.write(JSON.stringify(doc) + '\n');
       } else {
         process.stdout.write(`accuracy ${pct} % (${r.correct}/${r.total})\n`);
-        process.stderr.write(`${o.model}: ${r.total} samples of ${data.dim} ${data.dtype} values${data.scale !== 1 ? ` scaled by ${data.scale === 1 / 255 ? '1/255' : data.scale}` : ''}; ${ms.toFixed(0)} ms\n`);
+        process.stderr.write(
+          `${o.model}: ${r.total} samples of ${data.dim} ${data.dtype} values${data.scale !== 1 ? ` scaled by ${data.scale === 1 / 255 ? '1/255' : data.scale}` : ''}; ${ms.toFixed(0)} ms\n`,
+        );
       }
       setCode(0);
     });

@@ -18,7 +18,16 @@ import { labelSpec, parseSpecJson, type Spec } from '../spec.js';
 import { VERSION } from '../version.js';
 import { init } from '../wasm/raw.js';
 import { ProgressBar } from './progress.js';
-import { type VnnlibJob, isVnnlibPath, parsePrecision, registerEval, saveNetworkFile, saveRegionProperties, saveRepairedFile, vnnlibJob } from './formats.js';
+import {
+  type VnnlibJob,
+  isVnnlibPath,
+  parsePrecision,
+  registerEval,
+  saveNetworkFile,
+  saveRegionProperties,
+  saveRepairedFile,
+  vnnlibJob,
+} from './formats.js';
 import type { SpecUnion } from '../spec-union.js';
 import { repairArea } from '../area.js';
 import { type CertificateReport, certify } from '../certificate.js';
@@ -78,7 +87,8 @@ interface RepairFlags {
 async function runRepair(flags: RepairFlags): Promise<number> {
   if (flags.label !== undefined && flags.spec !== undefined) throw new UsageError('give --label or --spec, not both', { field: '--spec' });
   if (flags.area !== undefined) return runAreaRepair(flags);
-  if (flags.points === undefined) throw new UsageError('give --points FILE (point-wise repair) or --area FILE (area repair)', { field: '--points' });
+  if (flags.points === undefined)
+    throw new UsageError('give --points FILE (point-wise repair) or --area FILE (area repair)', { field: '--points' });
   await init();
   const precision = parsePrecision(flags.onnxPrecision);
   const net = await loadModel(flags.model, { normalize: flags.nnetNormalize });
@@ -87,7 +97,8 @@ async function runRepair(flags: RepairFlags): Promise<number> {
   let labels: number | number[] | undefined;
   let vnn: VnnlibJob | undefined;
   if (flags.spec !== undefined && isVnnlibPath(flags.spec)) {
-    const fallbackBox = flags.inputBox !== undefined ? await parseInputBox(flags.inputBox, net.inputSize) : (pts.inputBox ?? net.info.inputBox);
+    const fallbackBox =
+      flags.inputBox !== undefined ? await parseInputBox(flags.inputBox, net.inputSize) : (pts.inputBox ?? net.info.inputBox);
     const margin = flags.margin !== undefined ? parseNumber(flags.margin, '--margin') : undefined;
     vnn = await vnnlibJob(flags.spec, net, { property: flags.property, margin, fallbackBox });
     spec = vnn.spec;
@@ -95,8 +106,15 @@ async function runRepair(flags: RepairFlags): Promise<number> {
   } else if (flags.spec !== undefined) spec = parseSpecJson(await readJsonFile(flags.spec), net.outputSize, flags.spec);
   else if (flags.label !== undefined) labels = parseNumber(flags.label, '--label');
   else if (pts.labels) labels = pts.labels;
-  else throw new UsageError('no specification: pass --label K or --spec FILE, or give "targetLabel"/"labels" in the points file', { file: flags.points });
-  const inputBox = vnn ? vnn.inputBox : flags.inputBox !== undefined ? await parseInputBox(flags.inputBox, net.inputSize) : (pts.inputBox ?? net.info.inputBox);
+  else
+    throw new UsageError('no specification: pass --label K or --spec FILE, or give "targetLabel"/"labels" in the points file', {
+      file: flags.points,
+    });
+  const inputBox = vnn
+    ? vnn.inputBox
+    : flags.inputBox !== undefined
+      ? await parseInputBox(flags.inputBox, net.inputSize)
+      : (pts.inputBox ?? net.info.inputBox);
   if (!inputBox) {
     throw new UsageError(
       'no input domain: pass --input-box lo,hi (or a box.json), or give "inputBox" in the points file; the model declares no input range, and an unbounded region has no finite minimal patch',
@@ -106,12 +124,28 @@ async function runRepair(flags: RepairFlags): Promise<number> {
   const margin = flags.margin !== undefined && !vnn ? parseNumber(flags.margin, '--margin') : undefined;
   const radius = flags.radius !== undefined ? parseNumber(flags.radius, '--radius') : undefined;
   const result = await withProgress(flags.quiet, (onProgress, signal) =>
-    repair(net, { points: pts.points, spec, labels, margin, inputBox, inputSet: vnn?.inputSet, radius, prune: flags.prune ? 'auto' : false, lp: lpBackend(flags.lp), workers: parseWorkers(flags.workers), certify: flags.certify ? 'auto' : false, onProgress, signal }),
+    repair(net, {
+      points: pts.points,
+      spec,
+      labels,
+      margin,
+      inputBox,
+      inputSet: vnn?.inputSet,
+      radius,
+      prune: flags.prune ? 'auto' : false,
+      lp: lpBackend(flags.lp),
+      workers: parseWorkers(flags.workers),
+      certify: flags.certify ? 'auto' : false,
+      onProgress,
+      signal,
+    }),
   );
   if (flags.report) await saveJson(flags.report, result.report);
   const r = result.report.result;
   if (r.status === 'failed') {
-    process.stderr.write(`relu-repair: could not repair: ${r.unfixedPoints.length} point(s) still violate the spec (${r.unfixedPoints.slice(0, 10).join(', ')}); no network written\n`);
+    process.stderr.write(
+      `relu-repair: could not repair: ${r.unfixedPoints.length} point(s) still violate the spec (${r.unfixedPoints.slice(0, 10).join(', ')}); no network written\n`,
+    );
     return EXIT_NOT_REPAIRED;
   }
   const cert = result.report.certificate;
@@ -126,7 +160,10 @@ async function runRepair(flags: RepairFlags): Promise<number> {
     const specOf = (i: number) => spec ?? labelSpec(Array.isArray(labels) ? labels[i] : labels!, net.outputSize, { margin });
     vnnFiles = await saveRegionProperties(flags.outVnnlib, result.network, result.report, specOf, tol);
   }
-  if (!flags.quiet) process.stderr.write(summary(result.report) + `\nwrote ${[flags.out, ...(flags.report ? [flags.report] : []), ...vnnFiles].join(', ')}\n`);
+  if (!flags.quiet)
+    process.stderr.write(
+      summary(result.report) + `\nwrote ${[flags.out, ...(flags.report ? [flags.report] : []), ...vnnFiles].join(', ')}\n`,
+    );
   return EXIT_REPAIRED;
 }
 
@@ -141,7 +178,11 @@ function parseWorkers(v: string | undefined): number | undefined {
 // Area repair and certificates (issue 4)
 
 /** Reads an area file: JSON (ts/formats/area.ts), or a VNN-LIB property (its input set and safe set). */
-async function loadArea(path: string, net: Network, opts: { property?: string; margin?: string; quiet?: boolean }): Promise<{ area: AreaFile['area']; spec?: Spec | SpecUnion }> {
+async function loadArea(
+  path: string,
+  net: Network,
+  opts: { property?: string; margin?: string; quiet?: boolean },
+): Promise<{ area: AreaFile['area']; spec?: Spec | SpecUnion }> {
   if (isVnnlibPath(path)) {
     const margin = opts.margin !== undefined ? parseNumber(opts.margin, '--margin') : undefined;
     const job = await vnnlibJob(path, net, { property: opts.property, margin, fallbackBox: net.info.inputBox });
@@ -158,23 +199,36 @@ function parseCount(v: string | undefined, flag: string): number | undefined {
   return x;
 }
 
-async function specFromFlags(flags: { spec?: string; label?: string; margin?: string }, fromFile: Spec | SpecUnion | undefined, outputs: number, source: string): Promise<Spec | SpecUnion> {
+async function specFromFlags(
+  flags: { spec?: string; label?: string; margin?: string },
+  fromFile: Spec | SpecUnion | undefined,
+  outputs: number,
+  source: string,
+): Promise<Spec | SpecUnion> {
   if (flags.label !== undefined && flags.spec !== undefined) throw new UsageError('give --label or --spec, not both', { field: '--spec' });
   const margin = flags.margin !== undefined ? parseNumber(flags.margin, '--margin') : undefined;
   if (flags.spec !== undefined && isVnnlibPath(flags.spec)) {
-    throw new UsageError('with an area, give a VNN-LIB property as --area (its input set is the area and its safe set the spec)', { file: flags.spec, field: '--spec' });
+    throw new UsageError('with an area, give a VNN-LIB property as --area (its input set is the area and its safe set the spec)', {
+      file: flags.spec,
+      field: '--spec',
+    });
   }
   if (flags.spec !== undefined) return parseSpecJson(await readJsonFile(flags.spec), outputs, flags.spec);
   if (flags.label !== undefined) return labelSpec(parseNumber(flags.label, '--label'), outputs, { margin, field: '--label' });
   if (fromFile) return fromFile;
-  throw new UsageError(`no specification: pass --label K or --spec FILE, or give "targetLabel" or "spec" in ${source}`, { field: '--spec' });
+  throw new UsageError(`no specification: pass --label K or --spec FILE, or give "targetLabel" or "spec" in ${source}`, {
+    field: '--spec',
+  });
 }
 
 function certificateText(c: CertificateReport): string {
   if (c.status === 'certified') {
     return `${c.certifiedRegions}/${c.regions} regions certified (largest proven bound ${fmt(c.maxViolation)}, tolerance <= ${fmt(c.tolerance.largestAbsolute)}, ${c.pieces} pieces)`;
   }
-  const found = c.largestViolationFound === null ? 'no violating point found (the bounds do not close)' : `largest violation found ${fmt(c.largestViolationFound)}`;
+  const found =
+    c.largestViolationFound === null
+      ? 'no violating point found (the bounds do not close)'
+      : `largest violation found ${fmt(c.largestViolationFound)}`;
   return `${c.failedRegions.length} of ${c.regions} regions not certified (largest proven bound ${fmt(c.maxViolation)} > tolerance; ${found})`;
 }
 
@@ -184,11 +238,25 @@ async function runAreaRepair(flags: RepairFlags): Promise<number> {
   const net = await loadModel(flags.model);
   const file = await loadArea(flags.area!, net, flags);
   // A VNN-LIB area brings its safe set (--margin already shrank it).
-  const spec = await specFromFlags(isVnnlibPath(flags.area!) ? { ...flags, margin: undefined } : flags, file.spec, net.outputSize, flags.area!);
+  const spec = await specFromFlags(
+    isVnnlibPath(flags.area!) ? { ...flags, margin: undefined } : flags,
+    file.spec,
+    net.outputSize,
+    flags.area!,
+  );
   const radius = flags.radius !== undefined ? parseNumber(flags.radius, '--radius') : undefined;
   const maxRegions = parseCount(flags.maxRegions, '--max-regions');
   const result = await withProgress(flags.quiet, (onProgress, signal) =>
-    repairArea(net, { area: file.area, spec, radius, prune: flags.prune ? 'auto' : false, lp: lpBackend(flags.lp), enumerate: { maxRegions }, onProgress, signal }),
+    repairArea(net, {
+      area: file.area,
+      spec,
+      radius,
+      prune: flags.prune ? 'auto' : false,
+      lp: lpBackend(flags.lp),
+      enumerate: { maxRegions },
+      onProgress,
+      signal,
+    }),
   );
   if (flags.report) await saveJson(flags.report, result.report);
   const r = result.report.result;
@@ -229,13 +297,21 @@ async function runCertify(flags: CertifyFlags): Promise<number> {
   if (text?.format === REPAIRED_FORMAT) network = repairedFromJson(text, flags.model);
   else {
     const net = await loadModel(flags.model);
-    if (flags.area === undefined) throw new UsageError('is not a repaired network (relu-repair JSON); pass --area to certify a plain model on an area', { file: flags.model });
+    if (flags.area === undefined)
+      throw new UsageError('is not a repaired network (relu-repair JSON); pass --area to certify a plain model on an area', {
+        file: flags.model,
+      });
     network = new RepairedNetwork(net, [], net.info.inputBox);
   }
   const n = network.inputSize;
   const file = flags.area !== undefined ? await loadArea(flags.area, network.original, flags) : undefined;
   const vnnArea = flags.area !== undefined && isVnnlibPath(flags.area);
-  const spec = await specFromFlags(vnnArea ? { ...flags, margin: undefined } : flags, file?.spec, network.outputSize, flags.area ?? flags.model);
+  const spec = await specFromFlags(
+    vnnArea ? { ...flags, margin: undefined } : flags,
+    file?.spec,
+    network.outputSize,
+    flags.area ?? flags.model,
+  );
   const maxRegions = parseCount(flags.maxRegions, '--max-regions');
   const report = await withProgress(flags.quiet, (onProgress, signal) =>
     certify(network, {
@@ -259,7 +335,8 @@ async function runCertify(flags: CertifyFlags): Promise<number> {
 
 function lpBackend(name: string | undefined): LpName | undefined {
   if (name === undefined) return undefined;
-  if (!(LP_NAMES as readonly string[]).includes(name)) throw new UsageError(`unknown LP backend (expected ${LP_NAMES.join(' or ')})`, { field: '--lp', value: name });
+  if (!(LP_NAMES as readonly string[]).includes(name))
+    throw new UsageError(`unknown LP backend (expected ${LP_NAMES.join(' or ')})`, { field: '--lp', value: name });
   return name as LpName;
 }
 
@@ -280,7 +357,10 @@ function fmt(v: number, digits = 6): string {
   return a >= 1e5 || a < 1e-3 ? v.toExponential(3) : v.toPrecision(digits);
 }
 
-async function withProgress<T>(quiet: boolean | undefined, run: (onProgress: (e: { done: number; total: number; phase: string }) => void, signal: AbortSignal) => Promise<T>): Promise<T> {
+async function withProgress<T>(
+  quiet: boolean | undefined,
+  run: (onProgress: (e: { done: number; total: number; phase: string }) => void, signal: AbortSignal) => Promise<T>,
+): Promise<T> {
   const bar = !quiet && process.stderr.isTTY ? new ProgressBar(process.stderr) : undefined;
   const ctl = new AbortController();
   const onSigint = () => ctl.abort(new Error('interrupted (SIGINT)'));
@@ -328,10 +408,16 @@ async function runDemo(opts: { out?: string; report?: string }): Promise<number>
   const r = report.result;
   const perPoint = report.timingsMs.total / r.points;
   lines.push('');
-  lines.push(`${r.fixedPoints}/${r.buggyPoints} buggy points fixed; ${r.regions} linear regions patched (points sharing a region share one patch).`);
+  lines.push(
+    `${r.fixedPoints}/${r.buggyPoints} buggy points fixed; ${r.regions} linear regions patched (points sharing a region share one patch).`,
+  );
   lines.push(`Every patch is the minimal affine patch on its whole region (norm = lower bound), and the network is unchanged`);
-  lines.push(`bit for bit farther than each patch's radius (largest ${fmt(Math.max(...report.regions.map((g) => g.radius)))}) from its region.`);
-  lines.push(`Time: ${report.timingsMs.total.toFixed(1)} ms in all, ${perPoint.toFixed(3)} ms per point (wasm ${report.tool.wasm}; region LPs in the core simplex).`);
+  lines.push(
+    `bit for bit farther than each patch's radius (largest ${fmt(Math.max(...report.regions.map((g) => g.radius)))}) from its region.`,
+  );
+  lines.push(
+    `Time: ${report.timingsMs.total.toFixed(1)} ms in all, ${perPoint.toFixed(3)} ms per point (wasm ${report.tool.wasm}; region LPs in the core simplex).`,
+  );
   if (report.certificate) lines.push(`Certificate of the finished network: ${certificateText(report.certificate)}.`);
   process.stdout.write(lines.join('\n') + '\n');
   if (opts.out) await saveJson(opts.out, repairedToJson(result.network));
@@ -352,11 +438,17 @@ export async function main(argv: string[]): Promise<number> {
     .description('repair the linear region of every buggy point')
     .requiredOption('--model <file>', 'network to repair (.nnet, .onnx, relu-repair .json or TF.js model.json)')
     .option('--points <file>', 'buggy points (JSON: {points, targetLabel|labels, inputBox?} or [{input, label}])')
-    .option('--area <file>', 'area repair instead: every linear region in the area (JSON {box: {lower, upper}, A?, b?, targetLabel?}, or a VNN-LIB property)')
+    .option(
+      '--area <file>',
+      'area repair instead: every linear region in the area (JSON {box: {lower, upper}, A?, b?, targetLabel?}, or a VNN-LIB property)',
+    )
     .option('--max-regions <N>', 'area repair: stop with an error beyond N linear regions (default 100000)')
     .option('--no-certify', 'point-wise repair: skip the certificate of the finished network (on by default for <= 8 inputs)')
     .option('--label <K>', 'the label every point must get (label spec: output K is the argmax)')
-    .option('--spec <file>', 'output spec JSON: {"label": K, "margin"?: m} or {"P": [[...]], "q": [...]} (P y <= q), or a VNN-LIB property (.vnnlib)')
+    .option(
+      '--spec <file>',
+      'output spec JSON: {"label": K, "margin"?: m} or {"P": [[...]], "q": [...]} (P y <= q), or a VNN-LIB property (.vnnlib)',
+    )
     .option('--input-box <lo,hi|box.json>', 'input domain bounding the regions (default: the points file inputBox, then the model range)')
     .option('--radius <r>', 'largest locality radius in input units (default 1e-3 x the narrowest box side)')
     .option('--margin <m>', 'margin for label specs (default 0)')
@@ -367,7 +459,10 @@ export async function main(argv: string[]): Promise<number> {
     .option('--report <file>', 'repair report (JSON)')
     .option('--quiet', 'no summary or progress on stderr')
     .option('--property <i>', 'VNN-LIB: which property (input set) of the file, when it has several')
-    .option('--onnx-precision <p>', 'ONNX output element type: float32 (default) or float64 (needed when float32 cannot resolve the locality radius)')
+    .option(
+      '--onnx-precision <p>',
+      'ONNX output element type: float32 (default) or float64 (needed when float32 cannot resolve the locality radius)',
+    )
     .option('--out-vnnlib <file>', 'also write the VNN-LIB property of each repaired region (for external verifiers)')
     .option('--vnnlib-tolerance <t>', 'the written properties flag outputs violating the spec by at least t (default 1e-5)')
     .option('--nnet-normalize', 'apply the .nnet header normalisation (inputs and outputs in raw units)')
@@ -381,7 +476,10 @@ export async function main(argv: string[]): Promise<number> {
     .option('--spec <file>', 'output spec JSON: {"label": K, "margin"?: m} or {"P": [[...]], "q": [...]} (P y <= q)')
     .option('--label <K>', 'label spec: output K is the argmax')
     .option('--margin <m>', 'margin for --label (default 0)')
-    .option('--area <file>', 'certify every linear region of this area (JSON, or a VNN-LIB property: its input set and safe set); default: the regions the patches repaired')
+    .option(
+      '--area <file>',
+      'certify every linear region of this area (JSON, or a VNN-LIB property: its input set and safe set); default: the regions the patches repaired',
+    )
     .option('--property <i>', 'with a VNN-LIB area of several properties: which one (0-based)')
     .option('--max-regions <N>', 'stop with an error beyond N linear regions (default 100000)')
     .option('--exact', 'model every patch whose band reaches a region exactly (default: bound patches that only lower every spec row by 0)')
