@@ -9,11 +9,12 @@
 // dist/worker.node.js  pool worker for worker_threads; dist/worker.web.js for Web Workers (browser, Deno)
 // dist/demo.js         the demo job as data (HCAS network + 50 points)
 // dist/cli.js          the command line (Node)
-import { build } from 'esbuild';
+
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));

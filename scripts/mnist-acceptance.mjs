@@ -20,14 +20,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import {
-  GlpkBackend,
-  LinearRegion,
-  RepairedNetwork,
   accuracy,
+  GlpkBackend,
   init,
+  LinearRegion,
   parseImages,
   parseLabels,
   parseOnnx,
+  RepairedNetwork,
   repair,
   repairedToOnnx,
   slackExcess,

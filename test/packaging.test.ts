@@ -11,13 +11,13 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { init, networkToJson, polytopeSpec, repair, repairedFromJson, repairedToJson, type RepairResult } from '../ts/index.js';
+// The demo page's own pure functions, used here to recompute its picture independently.
+import { classCounts, classes, insideMask, outlineMask, renderPixels, sliceInputs } from '../examples/browser/slice.js';
+import { init, networkToJson, polytopeSpec, type RepairResult, repair, repairedFromJson, repairedToJson } from '../ts/index.js';
 import { maxAbsDiff, ortRun } from './formats-helpers.js';
 import { argmax, hcasTau05, root } from './helpers.js';
 import { launchChromium, serveDir } from './packaging/browser.js';
-import { type Packed, cleanup, packAndInstall, readJson } from './packaging/pack.js';
-// The demo page's own pure functions, used here to recompute its picture independently.
-import { classCounts, classes, insideMask, outlineMask, renderPixels, sliceInputs } from '../examples/browser/slice.js';
+import { cleanup, type Packed, packAndInstall, readJson } from './packaging/pack.js';
 
 const execFileP = promisify(execFile);
 /** Runs a command; on failure the error message carries its output. */

@@ -5,14 +5,14 @@
 import { createPool, init, parseModel, parseNnet, parsePoints, repair } from 'relu-repair';
 import { HCAS_DEMO } from 'relu-repair/demo';
 import {
-  HCAS_VIEW,
-  OUTLINE,
-  PALETTE,
   classCounts,
   classes,
   defaultView,
+  HCAS_VIEW,
   insideMask,
+  OUTLINE,
   outlineMask,
+  PALETTE,
   renderPixels,
   sliceInputs,
 } from './slice.js';

@@ -8,7 +8,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { InputError, createPool, init, loadModel, parseNnet, parsePoints, repair, repairedToJson, saveJson } from 'relu-repair';
+import { createPool, InputError, init, loadModel, parseNnet, parsePoints, repair, repairedToJson, saveJson } from 'relu-repair';
 import { HCAS_DEMO } from 'relu-repair/demo';
 
 const { values: args } = parseArgs({

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { InputError } from '../errors.js';
 import { accuracy, parseImages, parseLabels } from '../eval.js';
-import { networkToJson, repairedToJson, REPAIRED_FORMAT, repairedFromJson } from '../formats/json.js';
+import { networkToJson, REPAIRED_FORMAT, repairedFromJson, repairedToJson } from '../formats/json.js';
 import { loadModel, parseJsonText } from '../formats/load.js';
 import { nnetToText } from '../formats/nnet.js';
 import { float32BandError, networkToOnnx, repairedToOnnx } from '../formats/onnx/export.js';
@@ -17,7 +17,7 @@ import type { InputSet } from '../region.js';
 import type { RepairedNetwork } from '../repaired.js';
 import type { RepairReport } from '../report.js';
 import type { Spec } from '../spec.js';
-import { type SpecUnion, isSpecUnion } from '../spec-union.js';
+import { isSpecUnion, type SpecUnion } from '../spec-union.js';
 import { init } from '../wasm/raw.js';
 
 export const isVnnlibPath = (p: string) => p.toLowerCase().endsWith('.vnnlib');

@@ -4,38 +4,37 @@
  * on stdout.
  */
 import { Command, CommanderError, Option } from 'commander';
+import demoPoints from '../../test/fixtures/hcas/buggy-points-pra1-tau05.json' with { type: 'json' };
+import demoNnet from '../../test/fixtures/hcas/HCAS_rect_v6_pra1_tau05_25HU_3000.nnet';
+import { repairArea } from '../area.js';
+import { type CertificateReport, certify } from '../certificate.js';
 import { InputError, ReluRepairError } from '../errors.js';
+import { type AreaFile, parseAreaJson } from '../formats/area.js';
+import { networkToJson, REPAIRED_FORMAT, repairedFromJson, repairedToJson } from '../formats/json.js';
 import { loadModel, readJsonFile } from '../formats/load.js';
-import { networkToJson, repairedToJson } from '../formats/json.js';
-import { parsePoints } from '../formats/points.js';
 import { parseNnet } from '../formats/nnet.js';
+import { parsePoints } from '../formats/points.js';
 import { saveJson } from '../io.js';
 import { LP_NAMES, type LpName } from '../lp/select.js';
-import { type Box, type Network, expandBox } from '../network.js';
+import { type Box, expandBox, type Network } from '../network.js';
 import { type RepairResult, repair } from '../repair.js';
+import { RepairedNetwork } from '../repaired.js';
 import type { RepairReport } from '../report.js';
 import { labelSpec, parseSpecJson, type Spec } from '../spec.js';
+import type { SpecUnion } from '../spec-union.js';
 import { VERSION } from '../version.js';
 import { init } from '../wasm/raw.js';
-import { ProgressBar } from './progress.js';
 import {
-  type VnnlibJob,
   isVnnlibPath,
   parsePrecision,
   registerEval,
   saveNetworkFile,
   saveRegionProperties,
   saveRepairedFile,
+  type VnnlibJob,
   vnnlibJob,
 } from './formats.js';
-import type { SpecUnion } from '../spec-union.js';
-import { repairArea } from '../area.js';
-import { type CertificateReport, certify } from '../certificate.js';
-import { parseAreaJson, type AreaFile } from '../formats/area.js';
-import { REPAIRED_FORMAT, repairedFromJson } from '../formats/json.js';
-import { RepairedNetwork } from '../repaired.js';
-import demoNnet from '../../test/fixtures/hcas/HCAS_rect_v6_pra1_tau05_25HU_3000.nnet';
-import demoPoints from '../../test/fixtures/hcas/buggy-points-pra1-tau05.json' with { type: 'json' };
+import { ProgressBar } from './progress.js';
 
 const EXIT_REPAIRED = 0;
 const EXIT_NOT_REPAIRED = 1;

@@ -10,7 +10,7 @@
  */
 import { InputError } from '../../errors.js';
 import { type DenseLayer, Network } from '../../network.js';
-import { DT, type OnnxAttribute, type OnnxModel, type OnnxNode, dataTypeName, decodeModel, prod } from './proto.js';
+import { DT, dataTypeName, decodeModel, type OnnxAttribute, type OnnxModel, type OnnxNode, prod } from './proto.js';
 
 /** The operators the importer understands (default domain). */
 export const SUPPORTED_OPS = [
