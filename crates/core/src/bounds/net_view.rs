@@ -6,7 +6,7 @@
 //! `y += |A| x`, plus the number of terms each output of a product sums (for the rounding terms
 //! γ_n of `rounding.rs`). Today `A_l` is the dense weight matrix of `Network::layers`; a graph
 //! network gives every structured operator (convolution, …) the same three products, and only
-//! this file changes. (Graphs with residual adds will also need a general back-substitution
+//! this file changes. (Branch and bound also uses `x += |A|ᵀ y`, for gradient bounds.) (Graphs with residual adds will also need a general back-substitution
 //! order in `symbolic.rs`; dense chains — ACAS Xu, MNIST MLPs — are chains.)
 
 use crate::linalg::{axpy, dot};
@@ -103,6 +103,18 @@ impl NetView {
         }
     }
 
+    /// x += |A_l|ᵀ y.
+    pub fn abs_mul_t_add(&self, l: usize, y: &[f64], x: &mut [f64]) {
+        let layer = &self.net.layers[l];
+        let ni = layer.n_in;
+        let aw = &self.abs_w[l];
+        for i in 0..layer.n_out {
+            if y[i] != 0.0 {
+                axpy(y[i], &aw[i * ni..(i + 1) * ni], x);
+            }
+        }
+    }
+
     /// The network as a ReLU program (exact exploration of its linear regions), neurons in
     /// operator order: program neuron `first_neuron(l) + i` is entry i of z_l.
     pub fn program(&self) -> ReluProgram {
@@ -138,6 +150,8 @@ mod tests {
         let yt = [1.0, -2.0, 0.5, 3.0];
         let mut xt = vec![0.0; 3];
         v.mul_t_add(0, &yt, &mut xt);
+        let mut xa = vec![0.0; 3];
+        v.abs_mul_t_add(0, &yt, &mut xa);
         let w = &net.layers[0].w;
         for i in 0..4 {
             let want: f64 = 1.0 + (0..3).map(|j| w[i * 3 + j] * x[j]).sum::<f64>();
@@ -148,6 +162,8 @@ mod tests {
         for j in 0..3 {
             let want: f64 = (0..4).map(|i| w[i * 3 + j] * yt[i]).sum();
             assert!((xt[j] - want).abs() < 1e-14);
+            let want_abs: f64 = (0..4).map(|i| w[i * 3 + j].abs() * yt[i]).sum();
+            assert!((xa[j] - want_abs).abs() < 1e-14);
         }
         assert_eq!(v.first_neuron(1), 4);
         // The program holds the hidden neurons; a linear last operator is its direct affine part.
