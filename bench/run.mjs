@@ -45,6 +45,8 @@ result.cases['worker-pool'] = {
 // Area repair (issue 4): enumeration + repair + certificate must take under 1 s on HCAS tau20.
 result.cases['hcas-area'] = runCase('hcas-area', 'simd');
 result.cases['acas-shaped-area'] = runCase('acas-shaped-area', 'simd');
+// Verification (issue 10): every ACAS Xu instance of the fixtures (bench/acasxu.mjs), one thread.
+result.cases.acasxu = JSON.parse(execFileSync(process.execPath, [join(here, 'acasxu.mjs')], { encoding: 'utf8', maxBuffer: 1 << 26 }));
 mkdirSync(join(here, 'results'), { recursive: true });
 writeFileSync(join(here, 'results', 'latest.json'), JSON.stringify(result, null, 2) + '\n');
 process.stdout.write(JSON.stringify(result, null, 2) + '\n');

@@ -35,6 +35,8 @@ import {
   vnnlibJob,
 } from './formats.js';
 import { ProgressBar } from './progress.js';
+import { registerRunInstances } from './run-instances.js';
+import { registerVerify } from './verify.js';
 
 const EXIT_REPAIRED = 0;
 const EXIT_NOT_REPAIRED = 1;
@@ -509,6 +511,8 @@ export async function main(argv: string[]): Promise<number> {
   registerEval(program, (c) => {
     code = c;
   });
+  registerVerify(program, (c) => (code = c));
+  registerRunInstances(program, (c) => (code = c));
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;

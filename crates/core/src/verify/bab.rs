@@ -363,6 +363,12 @@ impl Verifier {
         self.queue.pop_back().or_else(|| self.heap.pop().map(|q| q.item))
     }
 
+    /// How many finished leaves wait for [`Verifier::take_leaves`], and how many pattern values
+    /// (bytes) their violating regions hold.
+    pub fn waiting_leaves(&self) -> (usize, usize) {
+        (self.leaves.len(), self.leaves.iter().map(|l| l.violating_patterns.len()).sum())
+    }
+
     /// Finished leaves recorded since the last call (with `collect_leaves`).
     pub fn take_leaves(&mut self) -> Vec<LeafRecord> {
         std::mem::take(&mut self.leaves)
@@ -461,7 +467,8 @@ impl Verifier {
             if bounds.is_some() {
                 h.parent = bounds.clone();
             }
-            h.id = item.id.wrapping_mul(2).wrapping_add(s as u64) ^ (item.id >> 61);
+            // Path ids stay below 2⁵³ so that they cross the boundary as exact f64s.
+            h.id = (item.id.wrapping_mul(2).wrapping_add(s as u64) ^ (item.id >> 51)) & ((1u64 << 53) - 1);
         }
         let lower_first = towards.map_or(true, |x| x[dim] <= mid);
         self.stats.splits += 1;
@@ -516,7 +523,10 @@ impl Verifier {
             // Rounds of 2048 points and 16 descents, until a counterexample or the budget.
             let (mut best, mut evals) = (None::<Candidate>, 0);
             let mut left = self.opts.root_samples;
-            while left > 0 {
+            // At least one round (with 0 samples: the box centre and the hints only).
+            let mut first = true;
+            while left > 0 || first {
+                first = false;
                 let take = left.min(2048);
                 left -= take;
                 let (b, e) =

@@ -229,3 +229,13 @@ fn input_rows_and_bad_input() {
             .unwrap();
     assert!(Verifier::new(NetView::new(&net), p3, VerifyOptions::default()).is_err());
 }
+
+#[test]
+fn no_random_points_at_the_root_still_works() {
+    let mut rng = Rng(3);
+    let net = random_network(&mut rng, &[2, 6, 6, 2]);
+    let prop = random_property(&mut rng, &net, 1);
+    let opts = VerifyOptions { root_samples: 0, box_samples: 0, ..VerifyOptions::default() };
+    let v = run(&net, &prop, opts, 50);
+    assert_ne!(v.verdict(), Verdict::Running);
+}
