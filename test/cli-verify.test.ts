@@ -123,7 +123,7 @@ describe('relu-repair run-instances', () => {
     expect(r.stderr).toMatch(/4 instances: 2 hold, 2 violated, 0 timeout, 0 unknown/);
   }, 120_000);
 
-  it('--repair is rejected (exit 2) and so is a CSV naming a missing file', async () => {
+  it('--repair is rejected (exit 2), and so is a CSV naming a missing file unless --skip-missing', async () => {
     const dir = tmp();
     const csv = join(dir, 'i.csv');
     writeFileSync(csv, 'nope.onnx,prop_1.vnnlib,10\n');
@@ -135,6 +135,14 @@ describe('relu-repair run-instances', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/i\.csv: line 1: does not exist/);
     expect(existsSync(out)).toBe(false);
+    // With --skip-missing the rows whose files exist run (a benchmark on some of its networks).
+    for (const f of ['ACASXU_run2a_4_5_batch_2000.onnx', 'prop_4.vnnlib', 'prop_1.vnnlib'])
+      copyFileSync(fixture('acasxu', f), join(dir, f));
+    writeFileSync(csv, 'nope.onnx,prop_1.vnnlib,10\nACASXU_run2a_4_5_batch_2000.onnx,prop_4.vnnlib,10\n');
+    r = await runCli(['run-instances', csv, '--out', out, '--skip-missing']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/1 of 2 rows skipped/);
+    expect(readFileSync(out, 'utf8').trim().split('\n').slice(1)[0]).toMatch(/^ACASXU_run2a_4_5_batch_2000\.onnx,prop_4\.vnnlib,10,unsat,/);
   });
 });
 

@@ -10,6 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   AbortError,
+  createPool,
   forwardFloat64,
   InputError,
   init,
@@ -136,6 +137,19 @@ describe('workers', () => {
     expect(a.status).toBe('violated');
     expect(b.counterexample).toEqual(a.counterexample);
     expect(b.stats).toEqual(a.stats);
+  }, 60_000);
+
+  it('a job whose worker fails does not throw the others away: the rest run on this thread, the error is reported', async () => {
+    const pool = await createPool({ size: 2 });
+    try {
+      pool.injectFaultForTesting(3, 'trap');
+      const r = await verify(await net('4_1'), prop(1), { jobs: 8, workers: pool });
+      expect(r.status).toBe('holds');
+      expect(r.properties[0].errors.length).toBe(1);
+      expect(r.properties[0].errors[0]).toMatch(/workers: .*trapped/);
+    } finally {
+      await pool.close();
+    }
   }, 60_000);
 });
 

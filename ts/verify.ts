@@ -111,6 +111,8 @@ export interface PropertyReport {
   /** Smallest proven margin of a safe box (> 0), and smallest margin seen at a point. */
   minMargin: number;
   bestMargin: number;
+  /** Jobs that failed (their boxes count as unknown; the other jobs' work stands). */
+  errors: string[];
   ms: number;
 }
 
@@ -277,6 +279,21 @@ function coreOptions(opts: VerifyOptions): CoreVerifyOptions {
   return o;
 }
 
+/** The outcome of a job that failed: nothing decided, its box unknown. */
+function failedOutcome(): BoxOutcome {
+  const volume = { empty: 0, interval: 0, symbolic: 0, 'symbolic-lp': 0, 'lp-relaxation': 0, regions: 0 };
+  const stats: BoxStats = {
+    ...ZERO_STATS,
+    pending: 0,
+    volume,
+    violatedVolume: 0,
+    unknownVolume: 1,
+    minMargin: Infinity,
+    bestMargin: Infinity,
+  };
+  return { verdict: 'unknown', stats, ms: 0 };
+}
+
 interface PropertyRun {
   report: PropertyReport;
   counterexample?: { x: number[]; margin: number };
@@ -407,6 +424,7 @@ async function verifyOne(
 ): Promise<PropertyRun> {
   const p0 = performance.now();
   const leaves: BoxLeaf[] = [];
+  const errors: string[] = [];
   const keepLeaves = (fresh: BoxLeaf[]) => {
     if (fresh.length === 0) return;
     if (opts.onLeaves) opts.onLeaves(fresh, index);
@@ -463,7 +481,7 @@ async function verifyOne(
     const decided = Object.values(shares).reduce((a, v) => a + v, 0);
     shares.undecided = Math.max(0, 1 - decided);
     return {
-      report: { index, status, shares, stats, jobs: roots.length, minMargin, bestMargin, ms: performance.now() - p0 },
+      report: { index, status, shares, stats, jobs: roots.length, minMargin, bestMargin, errors, ms: performance.now() - p0 },
       counterexample: cex,
       leaves,
     };
@@ -483,10 +501,11 @@ async function verifyOne(
     doneShare += shareOf(roots[i], data) * decidedOf(o.stats);
     if (o.leaves) keepLeaves(o.leaves);
   };
-  if (!pool) {
-    for (let i = 0; i < tasks.length; i++) {
-      const share = shareOf(roots[i], data);
-      const o = await runBoxTask(net, tasks[i], {
+  /** One job on this thread; a job that fails leaves its box unknown and the others' work stands. */
+  const runHere = async (i: number): Promise<BoxOutcome> => {
+    const share = shareOf(roots[i], data);
+    try {
+      return await runBoxTask(net, tasks[i], {
         signal: opts.signal,
         onLeaves: opts.collectLeaves ? keepLeaves : undefined,
         onProgress: (s) =>
@@ -499,6 +518,15 @@ async function verifyOne(
             tasks.length,
           ),
       });
+    } catch (e) {
+      if (e instanceof AbortError) throw e;
+      errors.push(`job ${i}: ${(e as Error).message}`);
+      return failedOutcome();
+    }
+  };
+  if (!pool) {
+    for (let i = 0; i < tasks.length; i++) {
+      const o = await runHere(i);
       merge(i, o);
       stats = addStats(stats, o.stats);
       if (o.verdict === 'violated' && core.stopAtViolation) break;
@@ -522,7 +550,19 @@ async function verifyOne(
         },
       });
     } catch (e) {
-      if (!(e instanceof AbortError) || opts.signal?.aborted) throw e;
+      if (e instanceof AbortError) {
+        if (opts.signal?.aborted) throw e;
+      } else {
+        // A worker failed (the pool stops the whole batch): the finished jobs stand, the others
+        // run here, one by one.
+        errors.push(`workers: ${(e as Error).message}`);
+        for (let i = 0; i < tasks.length && i <= firstViolated; i++) {
+          if (outcomes[i] !== undefined) continue;
+          const o = await runHere(i);
+          merge(i, o);
+          if (o.verdict === 'violated' && core.stopAtViolation) firstViolated = Math.min(firstViolated, i);
+        }
+      }
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
     }

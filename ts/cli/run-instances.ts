@@ -26,6 +26,7 @@ export interface RunInstancesFlags {
   workers?: string;
   cexDir?: string;
   timeoutScale?: string;
+  skipMissing?: boolean;
   repair?: boolean;
   quiet?: boolean;
 }
@@ -48,19 +49,28 @@ export async function runInstances(csv: string, flags: RunInstancesFlags): Promi
   if (!(Number.isFinite(scale) && scale > 0))
     throw new InputError('must be a number > 0', { field: '--timeout-scale', value: flags.timeoutScale });
   const workers = parseWorkerCount(flags.workers);
-  const rows = parseInstancesCsv(await readText(csv), csv);
+  const listed = parseInstancesCsv(await readText(csv), csv);
   const root = flags.root ?? path.dirname(csv);
   const resolve = (p: string) => (path.isAbsolute(p) ? p : path.join(root, p));
-  // Every file must exist before anything runs (bad input: exit 2, nothing written).
-  for (const r of rows) {
+  // Every file must exist before anything runs (bad input: exit 2, nothing written), unless
+  // --skip-missing leaves those rows out (a benchmark run on some of its networks).
+  const rows: typeof listed = [];
+  let skipped = 0;
+  for (const r of listed) {
+    let missing: string | undefined;
     for (const f of [r.onnx, r.vnnlib]) {
       try {
         await fs.access(resolve(f));
       } catch {
-        throw new InputError('does not exist', { file: csv, field: `line ${r.line}`, value: resolve(f) });
+        missing ??= resolve(f);
       }
     }
+    if (missing === undefined) rows.push(r);
+    else if (flags.skipMissing) skipped++;
+    else throw new InputError('does not exist', { file: csv, field: `line ${r.line}`, value: missing });
   }
+  if (rows.length === 0) throw new InputError('no instance left: every row names a missing file', { file: csv });
+  if (skipped && !flags.quiet) process.stderr.write(`${csv}: ${skipped} of ${listed.length} rows skipped (missing files)\n`);
   await init();
   const outDir = path.dirname(flags.out);
   const cexDir = flags.cexDir ?? `${flags.out.replace(/\.csv$/i, '')}.counterexamples`;
@@ -162,6 +172,7 @@ export function registerRunInstances(program: Command, setCode: (c: number) => v
     .option('--workers <n>', "run each verification's jobs in n worker threads")
     .option('--cex-dir <dir>', 'where counterexample files go (default: <out>.counterexamples/)')
     .option('--timeout-scale <f>', 'multiply every instance timeout by f (default 1)')
+    .option('--skip-missing', 'leave out rows whose model or property file does not exist (default: exit 2)')
     .option('--repair', 'also repair every violated instance (not available yet: rejected)')
     .option('--quiet', 'no progress on stderr')
     .action(async (csv: string, flags: RunInstancesFlags) => {
