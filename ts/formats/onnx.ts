@@ -17,6 +17,7 @@
  * locality radius: see `OnnxExportOptions.precision`).
  */
 import { InputError } from '../errors.js';
+import { activationHint } from './activation-hint.js';
 import { type DenseLayer, Network } from '../network.js';
 import type { PatchNetwork, RegionPatch } from '../patch.js';
 import type { BoxGate, RepairedNetwork } from '../repaired.js';
@@ -135,10 +136,7 @@ class Importer {
     g.nodes.forEach((n, i) => {
       if (!(n.domain === '' || n.domain === 'ai.onnx') || !(SUPPORTED_OPS as readonly string[]).includes(n.opType)) {
         const op = n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.opType}` : n.opType;
-        const hint =
-          n.opType === 'Softmax' || n.opType === 'LogSoftmax' || n.opType === 'Sigmoid'
-            ? ` (${n.opType} is not piecewise linear: export the logits; the argmax is the same)`
-            : '';
+        const hint = activationHint(n.opType, n.outputs.some((o) => g.outputs.some((v) => v.name === o)));
         throw new InputError(`operator ${op} is not supported${hint}; supported operators: ${SUPPORTED_OPS.join(', ')}`, {
           file: this.file,
           field: `graph.node[${i}]${n.name ? ` "${n.name}"` : ''}`,

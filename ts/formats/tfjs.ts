@@ -14,6 +14,7 @@
  * (tested against @tensorflow/tfjs-layers).
  */
 import { InputError } from '../errors.js';
+import { activationHint } from './activation-hint.js';
 import { type DenseLayer, Network } from '../network.js';
 import { VERSION } from '../version.js';
 
@@ -276,7 +277,7 @@ export function parseTfjs(doc: unknown, shard: (path: string) => Uint8Array, fil
           throw new InputError('only a plain ReLU (no max_value, negative_slope or threshold) is supported', where(l));
         }
         if (act === 'linear') break;
-        if (act !== 'relu') throw new InputError('activation must be "relu" or "linear"', { ...where(l), value: act });
+        if (act !== 'relu') throw new InputError(`activation must be "relu" or "linear"${activationHint(String(act), layers.indexOf(l) === layers.length - 1, { named: false })}`, { ...where(l), value: act });
         const last = dense[dense.length - 1];
         if (!last) {
           if (width === undefined) throw new InputError('the input size is unknown before this ReLU (no input shape)', where(l));
@@ -292,7 +293,7 @@ export function parseTfjs(doc: unknown, shard: (path: string) => Uint8Array, fil
         if (!Number.isSafeInteger(units) || (units as number) <= 0) throw new InputError('units must be a positive integer', { ...where(l), value: units });
         const act = c.activation ?? 'linear';
         if (act !== 'relu' && act !== 'linear') {
-          const hint = act === 'softmax' || act === 'sigmoid' ? ' (not piecewise linear: export the logits; the argmax is the same)' : '';
+          const hint = activationHint(String(act), layers.indexOf(l) === layers.length - 1, { named: false });
           throw new InputError(`activation must be "relu" or "linear"${hint}`, { ...where(l), value: act });
         }
         const k = weight(l, 'kernel');

@@ -1,0 +1,62 @@
+/** `relu-repair eval` (accuracy on a labelled data set) and `relu-repair export-model` (format conversion). */
+import type { Command } from 'commander';
+import { accuracy } from '../eval.js';
+import { loadModel } from '../formats/load.js';
+import { init } from '../wasm/raw.js';
+import { loadData, loadEvaluator } from './data.js';
+import { parsePrecision, saveNetworkFile } from './formats.js';
+import type { CommandRunner } from './interrupt.js';
+import { checkExtension, checkOutputs, givenFlags, rejectFlags } from './usage.js';
+
+export function registerEval(program: Command, run: CommandRunner): void {
+  program
+    .command('eval')
+    .description('accuracy of a model or repaired network on labelled inputs (argmax)')
+    .requiredOption('--model <file>', 'model (.onnx, .nnet, .json, TF.js model.json) or repaired network (.json)')
+    .requiredOption('--images <file>', 'inputs: IDX (optionally .gz) or .npy, first dimension = samples')
+    .requiredOption('--labels <file>', 'labels: IDX, .npy or .txt')
+    .option('--scale <s>', 'multiply inputs by s; "auto" (default) = 1/255 for uint8 data, else 1')
+    .option('--json', 'print the result as JSON on stdout')
+    .action((o: { model: string; images: string; labels: string; scale?: string; json?: boolean }) =>
+      run(async () => {
+        await init();
+        const model = await loadEvaluator(o.model);
+        const { data, labels, description } = await loadData(o.images, { labels: o.labels, scale: o.scale, inputs: model.inputSize, outputs: model.outputSize });
+        const t0 = performance.now();
+        const r = accuracy(model, data, labels!, { file: o.images });
+        const ms = performance.now() - t0;
+        if (o.json) {
+          const doc = { model: o.model, images: o.images, labels: o.labels, samples: r.total, correct: r.correct, accuracy: r.accuracy, inputScale: data.scale, inputType: data.dtype, evalMs: ms };
+          process.stdout.write(JSON.stringify(doc) + '\n');
+        } else {
+          process.stdout.write(`accuracy ${(100 * r.accuracy).toFixed(2)} % (${r.correct}/${r.total})\n`);
+          process.stderr.write(`${o.model}: ${description}; ${ms.toFixed(0)} ms\n`);
+        }
+        return 0;
+      }),
+    );
+}
+
+export function registerExportModel(program: Command, run: CommandRunner): void {
+  program
+    .command('export-model')
+    .description('convert a model: by the output name to relu-repair .json, .onnx, .nnet or TF.js model.json (+ weights.bin)')
+    .requiredOption('--model <file>', 'input model')
+    .requiredOption('--out <file>', 'output: X.json (relu-repair JSON), X.onnx, X.nnet or model.json (TF.js)')
+    .option('--onnx-precision <p>', 'with --out X.onnx: float32 (default) or float64')
+    .option('--nnet-normalize', 'with a .nnet model: apply its header normalisation')
+    .action((o: { model: string; out: string; onnxPrecision?: string; nnetNormalize?: boolean }, cmd: Command) =>
+      run(async () => {
+        checkExtension(o.out, '--out', ['.json', '.onnx', '.nnet'], 'a model');
+        rejectFlags(givenFlags(cmd), 'export-model', {
+          '--onnx-precision': o.out.toLowerCase().endsWith('.onnx') ? undefined : `--out ${o.out} is not ONNX`,
+          '--nnet-normalize': o.model.toLowerCase().endsWith('.nnet') ? undefined : `--model ${o.model} is not a .nnet file (only .nnet headers carry a normalisation)`,
+        });
+        const precision = parsePrecision(o.onnxPrecision);
+        checkOutputs({ '--out': o.out });
+        const net = await loadModel(o.model, { normalize: o.nnetNormalize });
+        await saveNetworkFile(o.out, net, { precision });
+        return 0;
+      }),
+    );
+}
