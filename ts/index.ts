@@ -43,3 +43,7 @@ export { enumerateRegions, patternFromHex, defaultEps, RegionLimitError, type Ar
 export { certify, certifyRegions, certifyItems, certifyWithRefinement, Certifier, type CertifyOptions, type CertificateReport, type RegionCertificate, type CertificationItem, type CertificationProgress, type Refinement } from './certificate.js';
 export { repairArea, type AreaRepairOptions, type AreaRepairReport, type AreaRepairResult, type AreaRegionReport, type AreaProgress } from './area.js';
 export { parseAreaJson, areaToJson, type AreaFile } from './formats/area.js';
+// Data sets: original vs repaired, failures as a points file (issue 13)
+export { compareModels, type Comparison, type ClassComparison, type CompareOptions } from './dataset/compare.js';
+export { findFailures, storedRangeBox, type FailuresFile, type FindFailuresOptions } from './dataset/failures.js';
+export { comparisonSvg, type PlotOptions } from './dataset/plot.js';

@@ -75,9 +75,12 @@ export class Progress {
     const width = 24;
     const frac = e.total > 0 ? Math.min(1, e.done / e.total) : 0;
     const fill = Math.round(frac * width);
-    let line = `[${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${this.text(e, t)}`;
+    const text = this.text(e, t);
+    let line = `[${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${text}`;
     const cols = this.stream.columns;
-    if (cols && cols > 1 && line.length > cols - 1) line = line.slice(0, cols - 1);
+    // Narrow terminal: the numbers matter more than the bar; cut, never wrap (a wrapped line
+    // cannot be redrawn with \r).
+    if (cols && cols > 1 && line.length > cols - 1) line = text.slice(0, cols - 1);
     // \r to the line start, the new text, then erase whatever an older, longer line left.
     this.stream.write(`\r${line}\x1b[K`);
     this.drawn = true;
@@ -96,6 +99,7 @@ export class Progress {
   private eta(e: ProgressEvent, t: number): number | undefined {
     if (e.done <= 0 || e.total <= e.done || e.phase === 'enumerate') return undefined; // enumeration's total grows as it goes
     const spent = t - this.phaseStart;
+    if (spent < 1000) return undefined; // too early for a rate worth printing
     return (spent / e.done) * (e.total - e.done);
   }
 
