@@ -50,9 +50,9 @@ export function parsePrecision(v: string | undefined): Precision | undefined {
 const basename = (p: string) => p.slice(p.lastIndexOf('/') + 1);
 
 /** Saves a plain network by extension: .onnx, .nnet, model.json (TF.js + weights.bin), else relu-repair JSON. */
-export async function saveNetworkFile(path: string, net: Network, opts: { precision?: Precision } = {}): Promise<void> {
+export async function saveNetworkFile(path: string, net: Network, opts: { precision?: Precision; inputShape?: number[] } = {}): Promise<void> {
   const lower = path.toLowerCase();
-  if (lower.endsWith('.onnx')) return saveFiles([{ path, data: networkToOnnx(net, { precision: opts.precision }) }]);
+  if (lower.endsWith('.onnx')) return saveFiles([{ path, data: networkToOnnx(net, { precision: opts.precision, inputShape: opts.inputShape }) }]);
   if (lower.endsWith('.nnet')) return saveFiles([{ path, data: nnetToText(net) }]);
   if (basename(lower) === 'model.json') {
     const { modelJson, weights } = networkToTfjs(net, { weightsPath: 'weights.bin' });
@@ -75,7 +75,7 @@ const FLOAT32_BAND_LIMIT = 1e-2;
  * wrong inside those bands (HCAS: inputs up to 6.5e4, radii ~6e-3). An explicit float32 request
  * is honoured, with a warning.
  */
-export async function saveRepairedFile(path: string, rep: RepairedNetwork, opts: { precision?: Precision; quiet?: boolean } = {}): Promise<string> {
+export async function saveRepairedFile(path: string, rep: RepairedNetwork, opts: { precision?: Precision; quiet?: boolean; inputShape?: number[] } = {}): Promise<string> {
   if (!path.toLowerCase().endsWith('.onnx')) {
     await saveJson(path, repairedToJson(rep));
     return path;
@@ -97,7 +97,7 @@ export async function saveRepairedFile(path: string, rep: RepairedNetwork, opts:
     }
   }
   precision ??= 'float32';
-  await saveFiles([{ path, data: repairedToOnnx(rep, { precision }) }]);
+  await saveFiles([{ path, data: repairedToOnnx(rep, { precision, inputShape: opts.inputShape }) }]);
   return `${path} (${precision} ONNX)`;
 }
 
