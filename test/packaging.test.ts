@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { init, networkToJson, polytopeSpec, repair, repairedFromJson, repairedToJson, type RepairResult } from '../ts/index.js';
 import { maxAbsDiff, ortRun } from './formats-helpers.js';
 import { argmax, hcasTau05, root } from './helpers.js';
-import { launchChromium, serveDir } from './packaging/browser.js';
+import { launchChromium, requireChromium, serveDir } from './packaging/browser.js';
 import { type Packed, cleanup, packAndInstall, readJson } from './packaging/pack.js';
 // @ts-expect-error a plain .mjs script without declarations
 import { PUBLISHED_FIELDS } from '../scripts/pack-manifest.mjs';
@@ -205,6 +205,7 @@ function childEnv(): NodeJS.ProcessEnv {
 
 describe('browser', () => {
   it('Vite-bundled test page in Chromium (@vitest/browser + playwright): Web Workers, glpk.js in a worker, traps, abort, slim', async () => {
+    requireChromium();
     // The expected results, computed here (Node, source tree, one thread).
     writeFileSync(join(packed.consumer, 'reference.json'), referenceJson);
     const { net, points, inputBox } = hcasTau05();
