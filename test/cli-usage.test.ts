@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildOnnx } from './formats-helpers.js';
 import { init, loadRepaired, networkToJson, parseNnet, parseVnnlib, specViolation } from '../ts/index.js';
-import { fixture, narrowBoxCase, rng, root, runCli } from './helpers.js';
+import { argmax, fixture, narrowBoxCase, randomNetwork, rng, root, runCli } from './helpers.js';
 
 const run = runCli;
 const TAU05 = fixture('hcas/HCAS_rect_v6_pra1_tau05_25HU_3000.nnet');
@@ -55,6 +55,37 @@ describe('relu-repair CLI: usage', () => {
     await refused([...base, '--input-box', '0,1'], /--input-box: does not apply to area repair \(--area\): the area file's box is the input domain/);
     await refused([...base, '--workers', '2'], /--workers: does not apply to area repair \(--area\): area repair runs on one thread/);
     await refused([...base, '--no-certify'], /--no-certify: does not apply to area repair \(--area\): area repair always certifies/);
+    await refused([...base, '--certify'], /--certify: does not apply to area repair \(--area\): area repair always certifies/);
+  });
+
+  it('point-wise --certify certifies above 8 inputs too, --no-certify never; the default certifies up to 8', async () => {
+    const g = rng(21);
+    const net = randomNetwork(g, [10, 12, 3]);
+    const model = out('ten.json');
+    writeFileSync(model, JSON.stringify(networkToJson(net)));
+    // Points where label 0 does not win (one convex spec for all: chain composition certifies it).
+    const xs: number[][] = [];
+    while (xs.length < 3) {
+      const x = Array.from({ length: 10 }, () => g.range(-1, 1));
+      if (argmax(net.predict([x])[0]) !== 0) xs.push(x);
+    }
+    const pts = out('ten-points.json');
+    writeFileSync(pts, JSON.stringify({ points: xs, targetLabel: 0, inputBox: { lower: -1, upper: 1 } }));
+    const job = async (extra: string[]) => {
+      const rep = out(`ten-report${extra.join('')}.json`);
+      const r = await run(['repair', '--model', model, '--points', pts, '--out', out(`ten-out${extra.join('')}.json`), '--report', rep, ...extra]);
+      expect(r.code, r.stderr).toBe(0);
+      return { stderr: r.stderr, report: JSON.parse(readFileSync(rep, 'utf8')) };
+    };
+    const d = await job([]);
+    expect(d.report.certificate).toBeUndefined();
+    expect(d.stderr).toMatch(/not certified by default for more than 8 inputs \(--certify asks for it\)/);
+    const c = await job(['--certify']);
+    expect(c.report.certificate).toMatchObject({ status: 'certified', regions: c.report.result.regions });
+    expect(c.stderr).toMatch(/certificate: \d+\/\d+ regions certified/);
+    const n = await job(['--no-certify']);
+    expect(n.report.certificate).toBeUndefined();
+    expect(n.stderr).toMatch(/certificate skipped \(--no-certify\)/);
   });
 
   it('repair --points refuses --max-regions; flags tied to a file kind are refused elsewhere', async () => {

@@ -26,7 +26,7 @@ export interface RepairFlags {
   points?: string;
   area?: string;
   maxRegions?: string;
-  certify: boolean;
+  certify?: boolean;
   label?: string;
   spec?: string;
   inputBox?: string;
@@ -53,7 +53,8 @@ export function registerRepair(program: Command, run: CommandRunner): void {
     .option('--points <file>', 'point-wise repair: buggy points (JSON: {points, targetLabel|labels, inputBox?} or [{input, label}])')
     .option('--area <file>', 'area repair: every linear region in the area (JSON {box: {lower, upper}, A?, b?, targetLabel?}, or a VNN-LIB property)')
     .option('--max-regions <N>', 'area repair: stop with an error beyond N linear regions (default 100000)')
-    .option('--no-certify', 'point-wise repair: skip the certificate of the finished network (on by default for <= 8 inputs; area repair always certifies)')
+    .option('--certify', 'point-wise repair: certify the finished network on every repaired region even for more than 8 inputs (default: only up to 8)')
+    .option('--no-certify', 'point-wise repair: skip the certificate of the finished network (area repair always certifies)')
     .option('--label <K>', 'the label every point must get (label spec: output K is the argmax)')
     .option('--spec <file>', 'output spec JSON: {"label": K, "margin"?: m} or {"P": [[...]], "q": [...]} (P y <= q); point-wise repair also takes a VNN-LIB property (.vnnlib)')
     .option('--input-box <lo,hi|box.json>', 'point-wise repair: input domain bounding the regions (default: the points file inputBox, then the model range; area repair uses the area box)')
@@ -153,7 +154,7 @@ async function runRepair(flags: RepairFlags, given: Set<string>, interrupt: Inte
       prune: flags.prune ? 'auto' : false,
       lp: lpBackend(flags.lp),
       workers,
-      certify: flags.certify ? 'auto' : false,
+      certify: flags.certify ?? 'auto',
       onProgress,
       signal,
     }),
@@ -178,7 +179,7 @@ async function runRepair(flags: RepairFlags, given: Set<string>, interrupt: Inte
   }
   if (!flags.quiet) {
     const rep = result.report;
-    const certText = rep.certificate ? `; certificate: ${certificateText(rep.certificate)}` : flags.certify ? '; no certificate (inputs of more than 8 dimensions: pass certify: true in the API to ask)' : '; certificate skipped (--no-certify)';
+    const certText = rep.certificate ? `; certificate: ${certificateText(rep.certificate)}` : flags.certify === false ? '; certificate skipped (--no-certify)' : '; not certified by default for more than 8 inputs (--certify asks for it)';
     process.stderr.write(
       `${r.fixedPoints}/${r.buggyPoints} buggy points fixed (${r.points} given) with ${r.regions} patch(es) in ${rep.timingsMs.total.toFixed(1)} ms; ` +
         `max patch norm ${fmt(r.maxPatchNorm)}; ${minimalityText(rep.regions)}${certText}; wasm ${rep.tool.wasm}\n` +
@@ -194,6 +195,7 @@ async function runAreaRepair(flags: RepairFlags, given: Set<string>, interrupt: 
     '--input-box': `the area file's box is the input domain (${flags.area})`,
     '--workers': 'area repair runs on one thread (its regions are cheap; the pool pays off for point-wise repair of large regions)',
     '--no-certify': 'area repair always certifies every region of the area (that is what its exit code reports)',
+    '--certify': 'area repair always certifies every region of the area',
   });
   checkCommon(flags, given, isVnnlibPath(flags.area!), mode);
   const radius = flags.radius !== undefined ? parseNumber(flags.radius, '--radius') : undefined;

@@ -29,7 +29,12 @@ export function givenFlags(cmd: Command): Set<string> {
   const out = new Set<string>();
   for (const o of cmd.options) {
     const key = o.attributeName();
-    if (cmd.getOptionValueSource(key) === 'cli') out.add(o.long ?? `--${key}`);
+    if (cmd.getOptionValueSource(key) !== 'cli') continue;
+    // --x and --no-x share one value: the one given is the one that set it.
+    const value = cmd.getOptionValue(key);
+    const paired = cmd.options.some((p) => p !== o && p.attributeName() === key);
+    if (paired && (o.negate ? value !== false : value === false)) continue;
+    out.add(o.long ?? `--${key}`);
   }
   return out;
 }
