@@ -123,7 +123,18 @@ function step(name, what, run) {
   return ok === true;
 }
 
-log(`test: node ${process.version}, ${quiet('npm', ['--version']).stdout?.trim() ? `npm ${quiet('npm', ['--version']).stdout.trim()}` : 'npm ?'}, ${new Date().toISOString()}`);
+const loadAvg = () => {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  } catch {
+    return '?';
+  }
+};
+log(`test: node ${process.version}, npm ${quiet('npm', ['--version']).stdout?.trim() ?? '?'}; load average ${loadAvg()}; ${new Date().toISOString()}`);
+if (!existsSync(join(root, 'node_modules/vitest'))) {
+  process.stderr.write('test: node_modules is missing: run `npm ci` first\n');
+  process.exit(1);
+}
 const haveTools = step('prerequisites', 'Debian packages and toolchains', prerequisites);
 if (!haveTools) {
   process.stderr.write('test: stopping: the test suites need the packages above\n');
@@ -158,8 +169,7 @@ step('vitest', 'every test/*.test.ts', () => {
 });
 
 const failed = results.filter((r) => r.status === 'FAILED');
-log(`\n=== summary (${((Date.now() - t0) / 1000).toFixed(0)} s in all)`);
+log(`\n=== summary (${((Date.now() - t0) / 1000).toFixed(0)} s in all; load average now ${loadAvg()})`);
 for (const r of results) log(`  ${r.status.padEnd(8)} ${r.name.padEnd(14)} ${r.secs.toFixed(0).padStart(5)} s`);
-if (!existsSync(join(root, 'node_modules/vitest'))) log('  (node_modules is missing: run `npm ci` first)');
 log(failed.length ? `npm test: ${failed.length} step(s) failed: ${failed.map((r) => r.name).join(', ')}` : 'npm test: all steps passed');
 process.exit(failed.length ? 1 : 0);
