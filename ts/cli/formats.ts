@@ -14,17 +14,9 @@ import type { InputSet } from '../region.js';
 import type { RepairedNetwork } from '../repaired.js';
 import type { Spec } from '../spec.js';
 import { type SpecUnion, isSpecUnion } from '../spec-union.js';
+import { readBytes } from './data.js';
 
 export const isVnnlibPath = (p: string) => p.toLowerCase().endsWith('.vnnlib');
-
-async function readBytes(path: string): Promise<Uint8Array> {
-  const fs = await import('node:fs/promises');
-  try {
-    return new Uint8Array(await fs.readFile(path));
-  } catch (e) {
-    throw new InputError(`cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: path }, { cause: e });
-  }
-}
 
 /** Writes files atomically: each to a temporary name first, then all renamed into place. */
 export async function saveFiles(files: { path: string; data: string | Uint8Array }[]): Promise<void> {

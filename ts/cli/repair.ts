@@ -116,6 +116,8 @@ async function runRepair(flags: RepairFlags, given: Set<string>, interrupt: Inte
   }
   const workers = parseWorkers(flags.workers);
   const radius = flags.radius !== undefined ? parseNumber(flags.radius, '--radius') : undefined;
+  if (flags.margin !== undefined) parseNumber(flags.margin, '--margin');
+  if (flags.label !== undefined) parseNumber(flags.label, '--label');
   const tol = flags.vnnlibTolerance !== undefined ? parseNumber(flags.vnnlibTolerance, '--vnnlib-tolerance') : undefined;
 
   await init();

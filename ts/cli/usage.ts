@@ -3,8 +3,7 @@
  * chosen mode, output names whose extension says nothing we can write, output paths in missing
  * directories. Each is a `UsageError` (exit 2) naming the flag, the mode and the value.
  */
-import { statSync } from 'node:fs';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../errors.js';
