@@ -17,7 +17,12 @@ async function glpkMax(A: Float64Array, b: Float64Array, n: number, box: { lower
   for (let i = 0; i < b.length; i++) {
     const idx: number[] = [];
     const val: number[] = [];
-    for (let j = 0; j < n; j++) if (A[i * n + j] !== 0) (idx.push(j), val.push(A[i * n + j]));
+    for (let j = 0; j < n; j++) {
+      if (A[i * n + j] !== 0) {
+        idx.push(j);
+        val.push(A[i * n + j]);
+      }
+    }
     lp.addRow(idx, val, -Infinity, b[i] + slack);
   }
   try {

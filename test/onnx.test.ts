@@ -5,8 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { accuracy, parseImages, parseLabels } from '../ts/eval.js';
-import { DT } from '../ts/formats/onnx-proto.js';
-import { float32BandError, networkToOnnx, parseOnnx, repairedToOnnx, SUPPORTED_OPS } from '../ts/formats/onnx.js';
+import { float32BandError, networkToOnnx, repairedToOnnx } from '../ts/formats/onnx/export.js';
+import { parseOnnx, SUPPORTED_OPS } from '../ts/formats/onnx/import.js';
+import { DT } from '../ts/formats/onnx/proto.js';
 import { PbWriter } from '../ts/formats/protobuf.js';
 import { InputError, Network, init, parseNnet, polytopeSpec, repair, repairArea } from '../ts/index.js';
 import { argmax, fixture, hcasTau05, randomNetwork, rng } from './helpers.js';
@@ -562,7 +563,7 @@ describe('ONNX export', () => {
     const bf = fround(band);
     const yb32 = await ortRun(b32, bf, 500, [784]);
     const yb = rep.forwardFlat(bf, 500);
-    rep.patches.forEach((p, a) => {
+    rep.patches.forEach((_p, a) => {
       const rows = [...Array(50).keys()].map((k) => a * 50 + k);
       const err = Math.max(...rows.flatMap((i) => [...Array(10).keys()].map((j) => Math.abs(yb32[i * 10 + j] - yb[i * 10 + j]))));
       expect(err).toBeLessThanOrEqual(est[a] * Math.max(...rep.patches.map((q) => q.region.patchNorm)));

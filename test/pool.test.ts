@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AbortError,
   InputError,
-  RepairPool,
+  type RepairPool,
   WasmError,
   createPool,
   init,

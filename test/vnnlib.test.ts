@@ -1,7 +1,7 @@
 /** VNN-LIB: semantics against an independent interpreter, safe sets, writer, repair with a property. */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseVnnlib, plainDecimal, propertyInputDomain, regionProperty, safeSpec, writeVnnlib, type Vnnlib } from '../ts/formats/vnnlib.js';
-import { repairedToOnnx } from '../ts/formats/onnx.js';
+import { repairedToOnnx } from '../ts/formats/onnx/export.js';
 import { InputError, type Spec, init, labelSpec, repair, slackExcess } from '../ts/index.js';
 import { isSpecUnion, violationOf } from '../ts/spec-union.js';
 import { argmax, hcasTau05, rng } from './helpers.js';
@@ -220,7 +220,7 @@ describe('VNN-LIB safe sets', () => {
         continue;
       }
       if (v.properties.length !== 1) continue;
-      let s;
+      let s: Awaited<ReturnType<typeof safeSpec>>;
       try {
         s = await safeSpec(v.properties[0], 2);
       } catch (e) {

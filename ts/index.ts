@@ -9,10 +9,12 @@
 export { init, simdSupported, getCore, type Flavour, type InitOptions, type WasmSource } from './wasm/raw.js';
 export { Network, type DenseLayer, type Box, type NetworkInfo, type Points, expandBox } from './network.js';
 export { LinearRegion, slackExcess, type RegionMax, type ConstantPatchResult, type MinimalityProof, type InputSet } from './region.js';
-export { type PatchNetwork, type RegionPatch, type PatchRegionInfo, type SupportRows, patternHex } from './patch.js';
+export { type PatchNetwork, type RegionPatch, type PatchRegionInfo, type SupportRows, patternHex, patternFromHex } from './patch.js';
 export { RepairedNetwork, type BoxGate, type Composition } from './repaired.js';
-export { repair, solveRegion, defaultRadius, type RepairOptions, type RepairResult, type RepairProgress, type RegionTask, type RegionOutcome } from './repair.js';
-export type { RepairReport, RegionReport } from './report.js';
+export { repair, type RepairOptions, type RepairResult, type RepairProgress } from './repair.js';
+export { solveRegion, type RegionTask, type RegionOutcome, type RegionTiming } from './region-job.js';
+export { defaultRadius } from './repair-options.js';
+export type { RepairReport, RegionReport, PatchedRegionReport } from './report.js';
 export { labelSpec, polytopeSpec, intersectSpecs, specViolation, describeSpec, parseSpecJson, type Spec } from './spec.js';
 export { parseNnet, type NnetHeader } from './formats/nnet.js';
 export { networkFromJson, networkToJson, repairedFromJson, repairedToJson, NETWORK_FORMAT, REPAIRED_FORMAT } from './formats/json.js';
@@ -29,7 +31,8 @@ export type { LpBackend, SparseLp, LpSolution } from './lp/backend.js';
 export { ReluRepairError, InputError, LpError, WasmError, RepairError, AbortError } from './errors.js';
 export { VERSION } from './version.js';
 // ---- interchange formats (issue 3) ----
-export { parseOnnx, networkToOnnx, repairedToOnnx, float32BandError, SUPPORTED_OPS, type OnnxModelInfo, type OnnxImportOptions, type OnnxExportOptions } from './formats/onnx.js';
+export { parseOnnx, SUPPORTED_OPS, type OnnxModelInfo, type OnnxImportOptions } from './formats/onnx/import.js';
+export { networkToOnnx, repairedToOnnx, float32BandError, type OnnxExportOptions } from './formats/onnx/export.js';
 export { parseVnnlib, writeVnnlib, safeSpec, regionProperty, propertyInputDomain, plainDecimal, type Vnnlib, type VnnlibProperty, type VnnlibInputSet, type HPolytope, type SafeSpecResult } from './formats/vnnlib.js';
 export { parseTfjs, networkToTfjs, isTfjsModelJson, tfjsShardPaths, type TfjsInfo } from './formats/tfjs.js';
 export { nnetToText, type NnetOptions } from './formats/nnet.js';
@@ -39,8 +42,9 @@ export { accuracy, parseImages, parseLabels, type Dataset, type AccuracyResult, 
 // runtime (issue 6): worker pool
 export { RepairPool, createPool, type PoolOptions, type PoolJobOptions, type PoolJobResult } from './pool/pool.js';
 // Area repair and certificates (issue 4)
-export { enumerateRegions, patternFromHex, defaultEps, RegionLimitError, type Area, type Enumeration, type EnumeratedRegion, type EnumerateOptions, type EnumerationProgress } from './enumerate.js';
-export { certify, certifyRegions, certifyItems, certifyWithRefinement, Certifier, type CertifyOptions, type CertificateReport, type RegionCertificate, type CertificationItem, type CertificationProgress, type Refinement } from './certificate.js';
+export { enumerateRegions, defaultEps, RegionLimitError, type Area, type Enumeration, type EnumeratedRegion, type EnumerateOptions, type EnumerationProgress } from './enumerate.js';
+export { certify, certifyRegions, certifyItems, Certifier, type CertifyOptions, type CertificateReport, type RegionCertificate, type CertificationItem, type CertificationProgress } from './certificate.js';
+export { certifyWithRefinement, type Refinement } from './refine.js';
 export { repairArea, type AreaRepairOptions, type AreaRepairReport, type AreaRepairResult, type AreaRegionReport, type AreaProgress } from './area.js';
 export { parseAreaJson, areaToJson, type AreaFile } from './formats/area.js';
 // Data sets: original vs repaired, failures as a points file (issue 13)

@@ -3,6 +3,7 @@
  * workers); the core holds a copy behind a handle for evaluation (crates/core/src/network.rs).
  */
 import { InputError } from './errors.js';
+import * as abi from './wasm/abi.js';
 import { getCore, type Core } from './wasm/raw.js';
 
 /** One affine layer `y = W x + b` (W row-major, outputs × inputs), optionally followed by ReLU. */
@@ -158,18 +159,11 @@ export class Network extends CoreBacked {
   }
 
   protected createHandle(core: Core): number {
-    const desc: number[] = [this.layers.length];
-    for (const l of this.layers) desc.push(l.inputs, l.outputs, l.relu ? 1 : 0);
-    const flat = new Float64Array(desc.length + this.layers.reduce((s, l) => s + l.weights.length + l.bias.length, 0));
-    flat.set(desc);
-    let pos = desc.length;
-    for (const l of this.layers) {
-      flat.set(l.weights, pos);
-      pos += l.weights.length;
-      flat.set(l.bias, pos);
-      pos += l.bias.length;
-    }
-    return core.call('network', [flat], ([d]) => core.exports.rr_network_new(d, flat.length));
+    const shape = abi.json(abi.NETWORK_SHAPE, { layers: this.layers.map((l) => ({ inputs: l.inputs, outputs: l.outputs, relu: l.relu })) });
+    const params = new Float64Array(this.layers.reduce((s, l) => s + l.weights.length + l.bias.length, 0));
+    let pos = 0;
+    for (const l of this.layers) pos = abi.encodeInto(abi.NETWORK_LAYER, { inputs: l.inputs, outputs: l.outputs }, { weights: l.weights, bias: l.bias }, params, pos);
+    return core.call('network', [shape, params], ([s, p], [sl, pl]) => core.exports.rr_network_new(s, sl, p, pl));
   }
 
   /** Outputs for a batch of inputs, as a flat row-major array (`count × outputSize`). */

@@ -3,12 +3,14 @@
  * network; evaluated in the core, where every point outside all supports gets the original
  * output bit for bit.
  */
+import { InputError } from './errors.js';
 import { type Box, CoreBacked, type Network, type Points, flattenPoints, unflatten } from './network.js';
-import { type RegionPatch, patchDescriptor } from './patch.js';
+import type { PatchNetwork, RegionPatch } from './patch.js';
+import * as abi from './wasm/abi.js';
 import type { Core } from './wasm/raw.js';
 
 /**
- * The input box as one indicator shared by every patch (crates/core/src/patch.rs `BoxGate`):
+ * The input box as one indicator shared by every patch (crates/core/src/gate.rs `BoxGate`):
  * B(x) = ReLU(Σ_j [clamp(γ(u_j − x_j) + 1, 0, 1) + clamp(γ(x_j − l_j) + 1, 0, 1)] − 2n + 1),
  * and each support becomes ReLU(Σ_i g_i + B − m). Exactly the support over the patch rows plus
  * the box faces, without repeating 2n box rows in every patch.
@@ -28,7 +30,22 @@ export interface BoxGate {
  *   when every patch whose band covers x is valid there; on a patched region only that patch and
  *   later ones count. Affine patches are always added as a sum.
  */
-export type Composition = 'sum' | 'chain';
+export type Composition = abi.NameOf<typeof abi.Composition>;
+
+/**
+ * A patch as `rr_repaired_add_patch` takes it: its header (JSON) and parameters (crates/wasm/src/patch.rs).
+ * Malformed patches are InputErrors naming the field.
+ */
+function patchArgs(p: PatchNetwork, inputs: number, outputs: number): [abi.Utf8, Float64Array] {
+  const affine = p.kind === 'affine';
+  if (affine && (!p.C || !p.H)) throw new InputError('an affine patch needs C and H', { field: p.C ? 'H' : 'C' });
+  if (p.d.length !== outputs) throw new InputError(`has ${p.d.length} outputs, the network has ${outputs}`, { field: 'd', value: p.d.length });
+  const rows = p.b.length;
+  const header = abi.json(abi.PATCH_HEADER, { kind: affine ? 'affine' : 'constant', rows, radius: p.radius });
+  const dims = { rows, inputs, outputs };
+  if (!affine) return [header, abi.encode(abi.CONSTANT_PATCH, dims, { A: p.A, b: p.b, d: p.d })];
+  return [header, abi.encode(abi.AFFINE_PATCH, dims, { A: p.A, b: p.b, C: p.C!, d: p.d, H: p.H! })];
+}
 
 export class RepairedNetwork extends CoreBacked {
   readonly inputSize: number;
@@ -55,10 +72,10 @@ export class RepairedNetwork extends CoreBacked {
     try {
       const gate = this.boxGate;
       if (gate) core.call('box gate', [gate.lower, gate.upper], ([lo, hi]) => core.exports.rr_repaired_set_box_gate(h, lo, hi, gate.radius));
-      if (this.composition === 'chain') core.check(core.exports.rr_repaired_set_chain(h, 1), 'composition');
+      if (this.composition === 'chain') core.check(core.exports.rr_repaired_set_composition(h, abi.code(abi.Composition, 'chain')), 'composition');
       for (const p of this.patches) {
-        const desc = patchDescriptor(p, this.outputSize);
-        core.call('add patch', [desc], ([pd]) => core.exports.rr_repaired_add_patch(h, pd, desc.length));
+        const [header, params] = patchArgs(p, this.inputSize, this.outputSize);
+        core.call('add patch', [header, params], ([ph, pp], [hl, pl]) => core.exports.rr_repaired_add_patch(h, ph, hl, pp, pl));
       }
     } catch (e) {
       core.release(h);

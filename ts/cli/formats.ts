@@ -5,7 +5,7 @@
 import { InputError } from '../errors.js';
 import { networkToJson, repairedToJson } from '../formats/json.js';
 import { nnetToText } from '../formats/nnet.js';
-import { float32BandError, networkToOnnx, repairedToOnnx } from '../formats/onnx.js';
+import { float32BandError, networkToOnnx, repairedToOnnx } from '../formats/onnx/export.js';
 import { networkToTfjs } from '../formats/tfjs.js';
 import { parseVnnlib, propertyInputDomain, regionProperty, safeSpec, writeVnnlib } from '../formats/vnnlib.js';
 import { saveJson } from '../io.js';

@@ -7,7 +7,7 @@ import { InputError } from '../errors.js';
 import type { Network } from '../network.js';
 import { networkFromJson, REPAIRED_FORMAT } from './json.js';
 import { type NnetOptions, parseNnet } from './nnet.js';
-import { parseOnnx } from './onnx.js';
+import { parseOnnx } from './onnx/import.js';
 import { isTfjsModelJson, parseTfjs, tfjsShardPaths } from './tfjs.js';
 
 /** Format-specific options of {@link parseModel} / {@link loadModel}. */

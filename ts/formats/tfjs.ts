@@ -17,6 +17,7 @@ import { InputError } from '../errors.js';
 import { activationHint } from './activation-hint.js';
 import { type DenseLayer, Network } from '../network.js';
 import { VERSION } from '../version.js';
+import { float16ToNumber } from './float16.js';
 
 interface WeightSpec {
   name: string;
@@ -52,15 +53,6 @@ export function tfjsShardPaths(doc: unknown, file = 'model.json'): string[] {
 /** Whether a parsed JSON document looks like a TF.js model.json. */
 export function isTfjsModelJson(doc: unknown): boolean {
   return isObj(doc) && ('modelTopology' in doc || doc.format === 'layers-model');
-}
-
-function half(bits: number): number {
-  const s = bits & 0x8000 ? -1 : 1;
-  const e = (bits >> 10) & 0x1f;
-  const m = bits & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
 }
 
 /** Reads every weight of the manifest into float64 arrays. */
@@ -114,7 +106,7 @@ function readWeights(doc: Record<string, unknown>, shard: (path: string) => Uint
             v = dv.getInt32(o, true);
             break;
           case 'float16':
-            v = half(dv.getUint16(o, true));
+            v = float16ToNumber(dv.getUint16(o, true));
             break;
           case 'uint16':
             v = dv.getUint16(o, true);

@@ -26,8 +26,8 @@
  */
 import { InputError } from '../errors.js';
 import type { Box } from '../network.js';
-import type { LpBackend } from '../lp/backend.js';
-import { LpBuilder } from '../lp/backend.js';
+import { boxFace } from '../patch.js';
+import { type LpBackend, LpBuilder } from '../lp/backend.js';
 import { GlpkBackend } from '../lp/glpk.js';
 import type { InputSet } from '../region.js';
 import type { RepairedNetwork } from '../repaired.js';
@@ -227,10 +227,9 @@ class Reader {
         return rows.length === 1 ? rows[0] : { kind: 'and', args: rows };
       }
       case 'not':
-        this.fail('"not" is not part of VNN-LIB (write the negated atom instead)', e);
-      // eslint-disable-next-line no-fallthrough
+        return this.fail('"not" is not part of VNN-LIB (write the negated atom instead)', e);
       default:
-        this.fail('unsupported formula (VNN-LIB uses and, or, <=, >=, <, >, =)', e, op ?? '(list)');
+        return this.fail('unsupported formula (VNN-LIB uses and, or, <=, >=, <, >, =)', e, op ?? '(list)');
     }
   }
 }
@@ -605,12 +604,9 @@ export function regionProperty(rep: RepairedNetwork, patchIndex: number, spec: S
   }
   const general: number[] = [];
   for (let i = 0; i < p.b.length; i++) {
-    const row = p.A.subarray(i * n, (i + 1) * n);
-    let nz = -1;
-    let count = 0;
-    for (let j = 0; j < n; j++) if (row[j] !== 0) (nz = j), count++;
-    if (count === 1 && row[nz] === 1) upper[nz] = Math.min(upper[nz], p.b[i]);
-    else if (count === 1 && row[nz] === -1) lower[nz] = Math.max(lower[nz], -p.b[i]);
+    const face = boxFace(p.A.subarray(i * n, (i + 1) * n));
+    if (face?.sign === 1) upper[face.input] = Math.min(upper[face.input], p.b[i]);
+    else if (face?.sign === -1) lower[face.input] = Math.max(lower[face.input], -p.b[i]);
     else general.push(i);
   }
   const A = new Float64Array(general.length * n);

@@ -75,7 +75,7 @@ export class GlpkBackend implements LpBackend {
       })),
       bounds: Array.from({ length: lp.numVars }, (_, i) => ({ name: name(i), ...boundType(g, lp.lower[i], lp.upper[i]) })),
     };
-    let res;
+    let res: ReturnType<GlpkInstance['solve']>;
     try {
       res = g.solve(problem, { msglev: g.GLP_MSG_OFF, presol: false, tmlim: this.timeLimitSeconds });
     } catch (e) {

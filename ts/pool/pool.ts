@@ -15,7 +15,7 @@
 import * as Comlink from 'comlink/dist/esm/comlink.mjs';
 import { AbortError, InputError, ReluRepairError, WasmError } from '../errors.js';
 import type { Network } from '../network.js';
-import type { RegionOutcome, RegionTask } from '../repair.js';
+import type { RegionOutcome, RegionTask } from '../region-job.js';
 import { type Flavour, coreModule, init } from '../wasm/raw.js';
 import { type DebugFault, type SolveReply, type WorkerApi, deserializeError } from './protocol.js';
 import { type Platform, type WorkerHandle, runtimeKind, webPlatform } from './spawn.js';

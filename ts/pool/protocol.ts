@@ -6,7 +6,7 @@
 import { AbortError, InputError, LpError, RepairError, ReluRepairError, WasmError } from '../errors.js';
 import type { Flavour } from '../wasm/raw.js';
 import type { DenseLayer, NetworkInfo } from '../network.js';
-import type { RegionOutcome, RegionTask } from '../repair.js';
+import type { RegionOutcome, RegionTask } from '../region-job.js';
 
 export interface SerializedError {
   name: string;

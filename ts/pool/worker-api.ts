@@ -4,10 +4,11 @@
  * one region per call with {@link solveRegion} and returns the patch with transferable buffers.
  */
 import * as Comlink from 'comlink/dist/esm/comlink.mjs';
+import { WasmError } from '../errors.js';
 import type { LpBackend } from '../lp/backend.js';
 import { backendByName } from '../lp/select.js';
 import { Network, type DenseLayer, type NetworkInfo } from '../network.js';
-import { type RegionOutcome, type RegionTask, solveRegion } from '../repair.js';
+import { type RegionOutcome, type RegionTask, solveRegion } from '../region-job.js';
 import { type Flavour, getCore, init } from '../wasm/raw.js';
 import { type DebugFault, type SolveReply, type WorkerApi, serializeError } from './protocol.js';
 
@@ -24,7 +25,10 @@ export function createWorkerApi(hooks: { crash(): void }): WorkerApi {
   const backends = new Map<string, LpBackend>();
   const backendFor = (name = 'glpk'): LpBackend => {
     let b = backends.get(name);
-    if (!b) backends.set(name, (b = backendByName(name)));
+    if (!b) {
+      b = backendByName(name);
+      backends.set(name, b);
+    }
     return b;
   };
   return {
@@ -43,7 +47,7 @@ export function createWorkerApi(hooks: { crash(): void }): WorkerApi {
     async solve(job: number, task: RegionTask, fault?: DebugFault): Promise<SolveReply> {
       try {
         const net = networks.get(job);
-        if (!net) throw new Error(`job ${job} has no network in this worker`);
+        if (!net) throw new WasmError(`job ${job} has no network in this worker`);
         if (fault === 'trap') {
           const core = getCore();
           core.guard(() => core.exports.rr_debug_panic());

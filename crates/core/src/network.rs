@@ -27,25 +27,47 @@ impl Network {
         }
         for (l, layer) in layers.iter().enumerate() {
             if layer.n_in == 0 || layer.n_out == 0 {
-                return invalid(format!("network: layer {} has an empty dimension ({}x{})", l, layer.n_out, layer.n_in));
+                return invalid(format!(
+                    "network: layer {} has an empty dimension ({}x{})",
+                    l, layer.n_out, layer.n_in
+                ));
             }
             if layer.w.len() != layer.n_in * layer.n_out {
                 return invalid(format!(
                     "network: layer {} weights have {} values, expected {}x{} = {}",
-                    l, layer.w.len(), layer.n_out, layer.n_in, layer.n_in * layer.n_out
+                    l,
+                    layer.w.len(),
+                    layer.n_out,
+                    layer.n_in,
+                    layer.n_in * layer.n_out
                 ));
             }
             if layer.b.len() != layer.n_out {
-                return invalid(format!("network: layer {} bias has {} values, expected {}", l, layer.b.len(), layer.n_out));
+                return invalid(format!(
+                    "network: layer {} bias has {} values, expected {}",
+                    l,
+                    layer.b.len(),
+                    layer.n_out
+                ));
             }
             if l > 0 && layers[l - 1].n_out != layer.n_in {
                 return invalid(format!(
                     "network: layer {} expects {} inputs but layer {} has {} outputs",
-                    l, layer.n_in, l - 1, layers[l - 1].n_out
+                    l,
+                    layer.n_in,
+                    l - 1,
+                    layers[l - 1].n_out
                 ));
             }
             if let Some(i) = layer.w.iter().position(|v| !v.is_finite()) {
-                return invalid(format!("network: layer {} weight {} (row {}, column {}) is {}", l, i, i / layer.n_in, i % layer.n_in, layer.w[i]));
+                return invalid(format!(
+                    "network: layer {} weight {} (row {}, column {}) is {}",
+                    l,
+                    i,
+                    i / layer.n_in,
+                    i % layer.n_in,
+                    layer.w[i]
+                ));
             }
             if let Some(i) = layer.b.iter().position(|v| !v.is_finite()) {
                 return invalid(format!("network: layer {} bias {} is {}", l, i, layer.b[i]));
@@ -173,7 +195,8 @@ pub(crate) mod tests {
         assert!(e.to_string().contains("weights have 1 values, expected 1x2"), "{}", e);
         let e = Network::new(vec![l(1, 1, vec![f64::NAN], vec![0.0])]).unwrap_err();
         assert!(e.to_string().contains("is NaN"), "{}", e);
-        let e = Network::new(vec![l(1, 2, vec![1.0, 1.0], vec![0.0, 0.0]), l(3, 1, vec![1.0; 3], vec![0.0])]).unwrap_err();
+        let e =
+            Network::new(vec![l(1, 2, vec![1.0, 1.0], vec![0.0, 0.0]), l(3, 1, vec![1.0; 3], vec![0.0])]).unwrap_err();
         assert!(e.to_string().contains("expects 3 inputs"), "{}", e);
     }
 

@@ -46,14 +46,25 @@ pub const INPUT_ROW: u32 = u32::MAX;
 
 pub(crate) fn check_box(n: usize, lower: &[f64], upper: &[f64]) -> Result<()> {
     if lower.len() != n || upper.len() != n {
-        return invalid(format!("input box: expected {} lower and upper bounds, got {} and {}", n, lower.len(), upper.len()));
+        return invalid(format!(
+            "input box: expected {} lower and upper bounds, got {} and {}",
+            n,
+            lower.len(),
+            upper.len()
+        ));
     }
     for j in 0..n {
         if !(lower[j].is_finite() && upper[j].is_finite()) {
-            return invalid(format!("input box: bounds of input {} are [{}, {}]; a linear region needs a finite box", j, lower[j], upper[j]));
+            return invalid(format!(
+                "input box: bounds of input {} are [{}, {}]; a linear region needs a finite box",
+                j, lower[j], upper[j]
+            ));
         }
         if lower[j] > upper[j] {
-            return invalid(format!("input box: lower bound {} of input {} exceeds its upper bound {}", lower[j], j, upper[j]));
+            return invalid(format!(
+                "input box: lower bound {} of input {} exceeds its upper bound {}",
+                lower[j], j, upper[j]
+            ));
         }
     }
     Ok(())
@@ -103,7 +114,10 @@ impl LinearRegion {
         check_box(n, lower, upper)?;
         for j in 0..n {
             if x0[j] < lower[j] || x0[j] > upper[j] {
-                return invalid(format!("point: coordinate {} = {} lies outside the input box [{}, {}]", j, x0[j], lower[j], upper[j]));
+                return invalid(format!(
+                    "point: coordinate {} = {} lies outside the input box [{}, {}]",
+                    j, x0[j], lower[j], upper[j]
+                ));
             }
         }
         let pattern = net.pattern(x0);
@@ -117,7 +131,11 @@ impl LinearRegion {
         let n = net.n_in();
         check_box(n, lower, upper)?;
         if pattern.len() != net.hidden_count() {
-            return invalid(format!("pattern: has {} entries, the network has {} hidden neurons", pattern.len(), net.hidden_count()));
+            return invalid(format!(
+                "pattern: has {} entries, the network has {} hidden neurons",
+                pattern.len(),
+                net.hidden_count()
+            ));
         }
         // Current affine map of the layer's input: rows `amap[k]·x + c[k]`, with `live[k]` false
         // for rows that are identically zero (inactive neurons), which are skipped.
@@ -408,10 +426,18 @@ mod tests {
     use super::*;
     use crate::network::tests::{random_network, Rng};
 
-    fn random_point_in_region(rng: &mut Rng, net: &Network, r: &LinearRegion, x0: &[f64], scale: f64) -> Option<Vec<f64>> {
+    fn random_point_in_region(
+        rng: &mut Rng,
+        net: &Network,
+        r: &LinearRegion,
+        x0: &[f64],
+        scale: f64,
+    ) -> Option<Vec<f64>> {
         for _ in 0..200 {
             let x: Vec<f64> = x0.iter().map(|v| v + rng.normal() * scale).collect();
-            if x.iter().zip(r.lower.iter().zip(r.upper.iter())).all(|(v, (l, u))| v >= l && v <= u) && net.pattern(&x) == r.pattern {
+            if x.iter().zip(r.lower.iter().zip(r.upper.iter())).all(|(v, (l, u))| v >= l && v <= u)
+                && net.pattern(&x) == r.pattern
+            {
                 return Some(x);
             }
         }
@@ -455,7 +481,8 @@ mod tests {
             let x0: Vec<f64> = (0..3).map(|_| rng.range(-1.0, 1.0)).collect();
             let r = LinearRegion::of_point(&net, &x0, &[-3.0; 3], &[3.0; 3]).unwrap();
             // Step small enough to stay in the region: below the smallest slack at x0.
-            let slack = (0..r.rows()).map(|i| r.b[i] - dot(&r.a[i * 3..(i + 1) * 3], &x0)).fold(f64::INFINITY, f64::min);
+            let slack =
+                (0..r.rows()).map(|i| r.b[i] - dot(&r.a[i * 3..(i + 1) * 3], &x0)).fold(f64::INFINITY, f64::min);
             let hstep = (slack * 0.25).min(1e-3);
             assert!(hstep > 0.0);
             for j in 0..3 {
@@ -469,7 +496,14 @@ mod tests {
                 for i in 0..5 {
                     let fd = (yp[i] - ym[i]) / (2.0 * hstep);
                     let fij = r.f[i * 3 + j];
-                    assert!((fd - fij).abs() < 1e-6 * (1.0 + fij.abs()), "F[{}][{}] = {} but finite difference {}", i, j, fij, fd);
+                    assert!(
+                        (fd - fij).abs() < 1e-6 * (1.0 + fij.abs()),
+                        "F[{}][{}] = {} but finite difference {}",
+                        i,
+                        j,
+                        fij,
+                        fd
+                    );
                 }
             }
             // Rows of F differ from each other (the reference's aliasing bug makes them equal).
@@ -505,7 +539,8 @@ mod tests {
             let inside_kept = keep.iter().all(|&i| dot(&r.a[i * 2..i * 2 + 2], &x) <= r.b[i]);
             // Sets agree up to the tolerance band.
             if inside_kept && !inside_all {
-                let v = (0..r.rows()).map(|i| dot(&r.a[i * 2..i * 2 + 2], &x) - r.b[i]).fold(f64::NEG_INFINITY, f64::max);
+                let v =
+                    (0..r.rows()).map(|i| dot(&r.a[i * 2..i * 2 + 2], &x) - r.b[i]).fold(f64::NEG_INFINITY, f64::max);
                 assert!(v <= 1e-9, "kept rows admit a point {:?} violating the region by {}", x, v);
             }
         }

@@ -4,8 +4,12 @@
  * type/shape. Decoding is strict about structure (every error names the message path) and lazy
  * about what it does not need (sub-graphs, sparse tensors, training info are skipped).
  */
-import { InputError } from '../errors.js';
-import { FIXED32, LEN, PbReader, PbWriter, VARINT } from './protobuf.js';
+import { InputError } from '../../errors.js';
+import { bfloat16ToNumber, float16ToNumber } from '../float16.js';
+import { FIXED32, LEN, PbReader, PbWriter, VARINT } from '../protobuf.js';
+
+/** Number of elements of a tensor of shape `dims` (1 for a scalar). */
+export const prod = (dims: readonly number[]) => dims.reduce((x, y) => x * y, 1);
 
 export const DT = {
   FLOAT: 1,
@@ -85,8 +89,6 @@ export interface OnnxModel {
   metadata: { key: string; value: string }[];
 }
 
-const MAX_SAFE = Number.MAX_SAFE_INTEGER;
-
 function decodeTensor(r: PbReader): OnnxTensor {
   const dims: number[] = [];
   let dataType = 0;
@@ -141,7 +143,7 @@ function decodeTensor(r: PbReader): OnnxTensor {
   for (const d of dims) {
     if (!Number.isSafeInteger(d) || d < 0) throw new InputError('has an invalid dimension', { ...where, value: d });
   }
-  const count = dims.reduce((a, b) => a * b, 1);
+  const count = prod(dims);
   if (count > 2 ** 31) throw new InputError(`has ${count} elements, too many`, where);
   let data: Float64Array;
   if (raw) {
@@ -153,8 +155,8 @@ function decodeTensor(r: PbReader): OnnxTensor {
     const src = dataType === DT.FLOAT ? floatData : dataType === DT.DOUBLE ? doubleData : intData;
     if (ELEMENT_SIZE[dataType] === undefined) throw new InputError(`has unsupported element type ${dataTypeName(dataType)}`, where);
     if (src.length !== count) throw new InputError(`holds ${src.length} values, its dims ${JSON.stringify(dims)} need ${count}`, where);
-    if (dataType === DT.FLOAT16) data = Float64Array.from(src, half);
-    else if (dataType === DT.BFLOAT16) data = Float64Array.from(src, bfloat);
+    if (dataType === DT.FLOAT16) data = Float64Array.from(src, float16ToNumber);
+    else if (dataType === DT.BFLOAT16) data = Float64Array.from(src, bfloat16ToNumber);
     else if (dataType === DT.UINT64) data = Float64Array.from(src, (v) => (v < 0 ? v + 2 ** 64 : v));
     else data = Float64Array.from(src);
   }
@@ -176,21 +178,6 @@ const ELEMENT_SIZE: Record<number, number> = {
   [DT.FLOAT16]: 2,
   [DT.BFLOAT16]: 2,
 };
-
-function half(bits: number): number {
-  const s = bits & 0x8000 ? -1 : 1;
-  const e = (bits >> 10) & 0x1f;
-  const m = bits & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
-
-function bfloat(bits: number): number {
-  const dv = new DataView(new ArrayBuffer(4));
-  dv.setUint32(0, (bits & 0xffff) << 16);
-  return dv.getFloat32(0);
-}
 
 function decodeRaw(raw: Uint8Array, t: number, count: number): Float64Array {
   const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
@@ -221,10 +208,10 @@ function decodeRaw(raw: Uint8Array, t: number, count: number): Float64Array {
       for (let i = 0; i < count; i++) out[i] = dv.getUint16(2 * i, true);
       break;
     case DT.FLOAT16:
-      for (let i = 0; i < count; i++) out[i] = half(dv.getUint16(2 * i, true));
+      for (let i = 0; i < count; i++) out[i] = float16ToNumber(dv.getUint16(2 * i, true));
       break;
     case DT.BFLOAT16:
-      for (let i = 0; i < count; i++) out[i] = bfloat(dv.getUint16(2 * i, true));
+      for (let i = 0; i < count; i++) out[i] = bfloat16ToNumber(dv.getUint16(2 * i, true));
       break;
     case DT.INT8:
       for (let i = 0; i < count; i++) out[i] = dv.getInt8(i);
