@@ -2,7 +2,21 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GlpkBackend, HighsBackend, LinearRegion, buildFullPatchLp, createPool, init, loadModel, parseImages, parseLabels, parseNnet, parsePoints, polytopeSpec, repair } from '../dist/index.js';
+import {
+  GlpkBackend,
+  HighsBackend,
+  LinearRegion,
+  buildFullPatchLp,
+  createPool,
+  init,
+  loadModel,
+  parseImages,
+  parseLabels,
+  parseNnet,
+  parsePoints,
+  polytopeSpec,
+  repair,
+} from '../dist/index.js';
 import { Network, enumerateRegions, repairArea } from '../dist/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -52,12 +66,20 @@ if (name === 'full-lp') {
     for (let i = 0; i < 5; i++) {
       const e = [0, 0, 0, 0, 0];
       e[i] = 1;
-      P.push(e, e.map((v) => -v));
+      P.push(
+        e,
+        e.map((v) => -v),
+      );
       q.push(y[i] + 1, -(y[i] + 1) + 2);
     }
     const region = LinearRegion.ofPoint(net, x, pts.inputBox);
     const rows = region.supportRows(true);
-    lps.push(buildFullPatchLp({ n: 3, k: 5, G: rows.A, h: rows.b, lower: pts.inputBox.lower, upper: pts.inputBox.upper, F: region.F, e: region.e }, polytopeSpec(P, q)).lp);
+    lps.push(
+      buildFullPatchLp(
+        { n: 3, k: 5, G: rows.A, h: rows.b, lower: pts.inputBox.lower, upper: pts.inputBox.upper, F: region.F, e: region.e },
+        polytopeSpec(P, q),
+      ).lp,
+    );
     region.free();
   }
   const time = async (backend) => {
@@ -72,16 +94,31 @@ if (name === 'full-lp') {
   };
   const glpk = await time(new GlpkBackend());
   const highs = await time(new HighsBackend());
-  process.stdout.write(JSON.stringify({ lps: lps.length, variables: lps[0].numVars, rows: lps[0].rows.length, glpk, highs, highsOverGlpkTime: highs.msPerLp / glpk.msPerLp }));
+  process.stdout.write(
+    JSON.stringify({
+      lps: lps.length,
+      variables: lps[0].numVars,
+      rows: lps[0].rows.length,
+      glpk,
+      highs,
+      highsOverGlpkTime: highs.msPerLp / glpk.msPerLp,
+    }),
+  );
 }
 
 if (name === 'mnist-pointwise') {
   // The proven-minimal patch of MNIST test images' whole linear regions (784-256-256-10): per
   // point on one thread (first 10 misclassified), and the first 100 on a pool of 2 workers.
   const net = await loadModel(join(root, 'test/fixtures/mnist/reassure-mlp-784-256-256-10.onnx'));
-  const images = await parseImages(new Uint8Array(readFileSync(join(root, 'test/fixtures/mnist/t10k-images-idx3-ubyte.gz'))), 'images.gz', { scale: 1 });
+  const images = await parseImages(new Uint8Array(readFileSync(join(root, 'test/fixtures/mnist/t10k-images-idx3-ubyte.gz'))), 'images.gz', {
+    scale: 1,
+  });
   const x = images.x.map((v) => Math.fround(v / 255));
-  const labels = await parseLabels(new Uint8Array(readFileSync(join(root, 'test/fixtures/mnist/t10k-labels-idx1-ubyte.gz'))), 'labels.gz', 10);
+  const labels = await parseLabels(
+    new Uint8Array(readFileSync(join(root, 'test/fixtures/mnist/t10k-labels-idx1-ubyte.gz'))),
+    'labels.gz',
+    10,
+  );
   const y = net.forwardFlat(x, 10000);
   const wrong = [];
   for (let i = 0; i < 10000 && wrong.length < 100; i++) {
@@ -89,7 +126,11 @@ if (name === 'mnist-pointwise') {
     for (let j = 1; j < 10; j++) if (y[i * 10 + j] > y[i * 10 + b]) b = j;
     if (b !== labels[i]) wrong.push(i);
   }
-  const job = (idx) => ({ points: idx.map((i) => Array.from(x.subarray(i * 784, (i + 1) * 784))), labels: idx.map((i) => labels[i]), inputBox: { lower: new Array(784).fill(0), upper: new Array(784).fill(1) } });
+  const job = (idx) => ({
+    points: idx.map((i) => Array.from(x.subarray(i * 784, (i + 1) * 784))),
+    labels: idx.map((i) => labels[i]),
+    inputBox: { lower: new Array(784).fill(0), upper: new Array(784).fill(1) },
+  });
   const perPoint = [];
   let proven = 0;
   for (const i of wrong.slice(0, 10)) {
@@ -106,8 +147,20 @@ if (name === 'mnist-pointwise') {
   await pool.close();
   process.stdout.write(
     JSON.stringify({
-      oneThread: { points: perPoint.length, medianMsPerPoint: median(perPoint), maxMsPerPoint: Math.max(...perPoint), provenMinimal: proven, target: { msPerPoint: 500, met: median(perPoint) <= 500 } },
-      hundredPointsTwoWorkers: { points: wrong.length, fixed: report.result.fixedPoints, regions: report.result.regions, ms: hundredMs, target: { ms: 30000, met: hundredMs <= 30000 } },
+      oneThread: {
+        points: perPoint.length,
+        medianMsPerPoint: median(perPoint),
+        maxMsPerPoint: Math.max(...perPoint),
+        provenMinimal: proven,
+        target: { msPerPoint: 500, met: median(perPoint) <= 500 },
+      },
+      hundredPointsTwoWorkers: {
+        points: wrong.length,
+        fixed: report.result.fixedPoints,
+        regions: report.result.regions,
+        ms: hundredMs,
+        target: { ms: 30000, met: hundredMs <= 30000 },
+      },
     }),
   );
 }
@@ -120,7 +173,8 @@ if (name === 'hcas-area') {
   const runs = [];
   for (let i = 0; i < 13; i++) {
     const { report } = await repairArea(net, { area: { box: task.box }, label: task.targetLabel });
-    if (report.result.status !== 'repaired' || report.result.regions !== 165 || report.result.certifiedRegions !== 165) throw new Error('benchmark area repair is not certified on 165 regions');
+    if (report.result.status !== 'repaired' || report.result.regions !== 165 || report.result.certifiedRegions !== 165)
+      throw new Error('benchmark area repair is not certified on 165 regions');
     if (i >= 3) runs.push(report);
   }
   const med = (f) => median(runs.map(f));
@@ -133,9 +187,18 @@ if (name === 'hcas-area') {
       certifiedRegions: runs[0].result.certifiedRegions,
       runs: runs.length,
       medianTotalMs: total,
-      splitMs: { enumerate: med((r) => r.timingsMs.enumerate), repair: med((r) => r.timingsMs.repair), certify: med((r) => r.timingsMs.certify) },
+      splitMs: {
+        enumerate: med((r) => r.timingsMs.enumerate),
+        repair: med((r) => r.timingsMs.repair),
+        certify: med((r) => r.timingsMs.certify),
+      },
       enumerationLps: runs[0].enumeration.lps,
-      certificate: { pieces: runs[0].certificate.pieces, lps: runs[0].certificate.lps, maxViolation: runs[0].certificate.maxViolation, tolerance: runs[0].certificate.tolerance.largestAbsolute },
+      certificate: {
+        pieces: runs[0].certificate.pieces,
+        lps: runs[0].certificate.lps,
+        maxViolation: runs[0].certificate.maxViolation,
+        tolerance: runs[0].certificate.tolerance.largestAbsolute,
+      },
       target: { totalMs: 1000, met: total <= 1000 },
     }),
   );
@@ -154,7 +217,10 @@ if (name === 'acas-shaped-area') {
   const sizes = [5, 50, 50, 50, 50, 50, 50, 5];
   const layers = [];
   for (let l = 0; l + 1 < sizes.length; l++) {
-    layers.push({ weights: Array.from({ length: sizes[l + 1] }, () => Array.from({ length: sizes[l] }, () => normal() / Math.sqrt(sizes[l]))), bias: Array.from({ length: sizes[l + 1] }, () => 0.1 * normal()) });
+    layers.push({
+      weights: Array.from({ length: sizes[l + 1] }, () => Array.from({ length: sizes[l] }, () => normal() / Math.sqrt(sizes[l]))),
+      bias: Array.from({ length: sizes[l + 1] }, () => 0.1 * normal()),
+    });
   }
   const net = Network.fromArrays(layers);
   const box = { lower: new Array(5).fill(-0.02), upper: new Array(5).fill(0.02) };

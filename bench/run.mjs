@@ -30,7 +30,11 @@ const result = {
       target: { msPerPoint: 2, met: simd.msPerPoint <= 2 },
     },
     'full-lp-backends': fullLp,
-    'mnist-pointwise': { ...mnist, scalar: mnistScalar, simdOverScalarTime: mnist.oneThread.medianMsPerPoint / mnistScalar.oneThread.medianMsPerPoint },
+    'mnist-pointwise': {
+      ...mnist,
+      scalar: mnistScalar,
+      simdOverScalarTime: mnist.oneThread.medianMsPerPoint / mnistScalar.oneThread.medianMsPerPoint,
+    },
   },
 };
 // runtime (issue 6): the worker pool (start-up, 1 thread vs pools of 1 and 2 workers).

@@ -42,7 +42,9 @@ const wasmLocation = (variant) => ({
   name: 'wasm-location',
   setup(b) {
     b.onResolve({ filter: /(^|\/)location\.js$/ }, (args) =>
-      join(args.resolveDir, args.path) === join(root, 'ts/wasm/location.js') ? { path: join(root, `ts/wasm/location.${variant}.ts`) } : undefined,
+      join(args.resolveDir, args.path) === join(root, 'ts/wasm/location.js')
+        ? { path: join(root, `ts/wasm/location.${variant}.ts`) }
+        : undefined,
     );
   },
 });
@@ -67,10 +69,28 @@ await Promise.all([
   build({ ...common, entryPoints: [index], outfile: out('browser.js'), platform: 'browser', plugins: [wasmLocation('dist'), noNode] }),
   build({ ...common, entryPoints: [index], outfile: out('slim.js'), platform: 'neutral', plugins: [wasmLocation('slim')] }),
   build({ ...common, entryPoints: [index], outfile: out('slim.browser.js'), platform: 'browser', plugins: [wasmLocation('slim'), noNode] }),
-  build({ ...common, entryPoints: [join(root, 'ts/pool/worker-node.ts')], outfile: out('worker.node.js'), platform: 'node', plugins: [wasmLocation('slim')] }),
-  build({ ...common, entryPoints: [join(root, 'ts/pool/worker-web.ts')], outfile: out('worker.web.js'), platform: 'browser', plugins: [wasmLocation('slim'), noNode] }),
+  build({
+    ...common,
+    entryPoints: [join(root, 'ts/pool/worker-node.ts')],
+    outfile: out('worker.node.js'),
+    platform: 'node',
+    plugins: [wasmLocation('slim')],
+  }),
+  build({
+    ...common,
+    entryPoints: [join(root, 'ts/pool/worker-web.ts')],
+    outfile: out('worker.web.js'),
+    platform: 'browser',
+    plugins: [wasmLocation('slim'), noNode],
+  }),
   build({ ...common, entryPoints: [join(root, 'ts/demo.ts')], outfile: out('demo.js'), platform: 'neutral' }),
-  build({ ...common, entryPoints: [join(root, 'ts/cli/bin.ts')], outfile: out('cli.js'), platform: 'node', plugins: [wasmLocation('dist')] }),
+  build({
+    ...common,
+    entryPoints: [join(root, 'ts/cli/bin.ts')],
+    outfile: out('cli.js'),
+    platform: 'node',
+    plugins: [wasmLocation('dist')],
+  }),
 ]);
 const entries = ['index.js', 'browser.js', 'slim.js', 'slim.browser.js', 'worker.node.js', 'worker.web.js', 'demo.js', 'cli.js'];
 if (withTypes) {
@@ -85,7 +105,7 @@ if (withTypes) {
       '// (identical to the declarations of lib.esnext.disposable and @types/node, so they merge).\n' +
       'declare global {\n  interface SymbolConstructor {\n    readonly dispose: unique symbol;\n    readonly asyncDispose: unique symbol;\n  }\n}\nexport {};\n',
   );
-  writeFileSync(join(root, 'dist/index.d.ts'), "/// <reference path=\"./disposable.d.ts\" />\nexport * from './types/index.js';\n");
+  writeFileSync(join(root, 'dist/index.d.ts'), '/// <reference path="./disposable.d.ts" />\nexport * from \'./types/index.js\';\n');
   writeFileSync(join(root, 'dist/demo.d.ts'), "export * from './types/demo.js';\n");
   entries.push('index.d.ts', 'demo.d.ts', 'disposable.d.ts');
 }

@@ -9,7 +9,9 @@ import { distState } from './dist-state.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const state = distState(root);
 if (!state.current) {
-  process.stderr.write(`demo: ${state.reason}: building it first (bundles only, a few seconds; \`npm run build\` adds the type declarations)\n`);
+  process.stderr.write(
+    `demo: ${state.reason}: building it first (bundles only, a few seconds; \`npm run build\` adds the type declarations)\n`,
+  );
   const b = spawnSync(process.execPath, [join(root, 'scripts/build.mjs'), '--no-types'], { stdio: 'inherit' });
   if (b.status !== 0) process.exit(b.status ?? 1);
 }

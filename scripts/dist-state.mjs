@@ -21,7 +21,8 @@ function inputs(root) {
   };
   walk(join(root, 'ts'));
   // ts/ imports these data files (the demo job, embedded at build time).
-  for (const f of readdirSync(join(root, 'test/fixtures/hcas'))) if (/\.(nnet|json)$/.test(f)) files.push(join(root, 'test/fixtures/hcas', f));
+  for (const f of readdirSync(join(root, 'test/fixtures/hcas')))
+    if (/\.(nnet|json)$/.test(f)) files.push(join(root, 'test/fixtures/hcas', f));
   for (const f of ['scripts/build.mjs', 'package.json', 'tsconfig.json']) files.push(join(root, f));
   return files.map((f) => relative(root, f).split('\\').join('/')).sort();
 }

@@ -18,7 +18,27 @@ const manifest = join(root, 'package.json');
 const saved = join(root, 'package.json.dev');
 
 /** Fields of the published manifest, in this order; everything else is dropped. */
-export const PUBLISHED_FIELDS = ['name', 'version', 'description', 'keywords', 'license', 'author', 'repository', 'homepage', 'bugs', 'type', 'engines', 'bin', 'main', 'types', 'exports', 'files', 'dependencies', 'peerDependencies', 'optionalDependencies'];
+export const PUBLISHED_FIELDS = [
+  'name',
+  'version',
+  'description',
+  'keywords',
+  'license',
+  'author',
+  'repository',
+  'homepage',
+  'bugs',
+  'type',
+  'engines',
+  'bin',
+  'main',
+  'types',
+  'exports',
+  'files',
+  'dependencies',
+  'peerDependencies',
+  'optionalDependencies',
+];
 
 export function publishedManifest(pkg) {
   const out = {};

@@ -27,7 +27,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     process.exit(1);
   }
   if (cmds.length !== 2) {
-    process.stderr.write(`quickstart: README.md's quick start has ${cmds.length} command(s), the rule is exactly two:\n${cmds.map((c) => `  ${c}`).join('\n')}\n`);
+    process.stderr.write(
+      `quickstart: README.md's quick start has ${cmds.length} command(s), the rule is exactly two:\n${cmds.map((c) => `  ${c}`).join('\n')}\n`,
+    );
     process.exit(1);
   }
   process.stdout.write(cmds.join('\n') + '\n');

@@ -61,13 +61,20 @@ const packages = [
   { pkg: 'python3-torch', why: 'PyTorch example' },
   { pkg: 'python3-onnx', why: 'PyTorch example' },
   { pkg: 'python3-numpy', why: 'PyTorch example' },
-  ...(hasLint ? [{ pkg: 'rust-clippy', why: 'lint' }, { pkg: 'rustfmt', why: 'lint' }] : []),
+  ...(hasLint
+    ? [
+        { pkg: 'rust-clippy', why: 'lint' },
+        { pkg: 'rustfmt', why: 'lint' },
+      ]
+    : []),
 ];
 
 function prerequisites() {
   const dpkg = quiet('dpkg-query', ['--version']);
   if (dpkg.error) {
-    log(`test: not a Debian system (no dpkg-query): make sure these are installed: ${packages.map((p) => p.pkg).join(' ')} (Debian names); continuing`);
+    log(
+      `test: not a Debian system (no dpkg-query): make sure these are installed: ${packages.map((p) => p.pkg).join(' ')} (Debian names); continuing`,
+    );
     return true;
   }
   const installed = (p) => /install ok installed/.test(quiet('dpkg-query', ['-W', '-f=${Status}', p]).stdout ?? '');
@@ -85,7 +92,10 @@ function prerequisites() {
     }
     log(`test: installing ${names.join(' ')} (apt-get; needed by the wasm, Rust, browser and PyTorch tests)`);
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    if (!sh('apt-get', ['update', '-qq'], { env }) || !sh('apt-get', ['install', '-y', '-qq', ...names], { env, stdio: ['ignore', 'ignore', 'inherit'] })) {
+    if (
+      !sh('apt-get', ['update', '-qq'], { env }) ||
+      !sh('apt-get', ['install', '-y', '-qq', ...names], { env, stdio: ['ignore', 'ignore', 'inherit'] })
+    ) {
       process.stderr.write(`test: apt-get could not install ${names.join(' ')}\n`);
       return false;
     }
@@ -130,7 +140,9 @@ const loadAvg = () => {
     return '?';
   }
 };
-log(`test: node ${process.version}, npm ${quiet('npm', ['--version']).stdout?.trim() ?? '?'}; load average ${loadAvg()}; ${new Date().toISOString()}`);
+log(
+  `test: node ${process.version}, npm ${quiet('npm', ['--version']).stdout?.trim() ?? '?'}; load average ${loadAvg()}; ${new Date().toISOString()}`,
+);
 if (!existsSync(join(root, 'node_modules/vitest'))) {
   process.stderr.write('test: node_modules is missing: run `npm ci` first\n');
   process.exit(1);
@@ -141,7 +153,9 @@ if (!haveTools) {
   process.exit(1);
 }
 const built = step('build', 'dist/ (bundles and type declarations)', () => sh(process.execPath, [join(root, 'scripts/build.mjs')]));
-step('wasm', 'pkg/*.wasm reproduced byte for byte by Debian rustc 1.63', () => sh('bash', [join(root, 'scripts/build-wasm.sh'), '--check']));
+step('wasm', 'pkg/*.wasm reproduced byte for byte by Debian rustc 1.63', () =>
+  sh('bash', [join(root, 'scripts/build-wasm.sh'), '--check']),
+);
 const rs = rustupCargo();
 step('rust-stable', 'cargo test, rustup stable', () => {
   if (!rs.cargo) {
@@ -154,7 +168,12 @@ step('rust-stable', 'cargo test, rustup stable', () => {
 step('rust-1.63', `cargo test, Debian ${quiet(RUSTC_DEBIAN, ['--version']).stdout?.trim() ?? RUSTC_DEBIAN}`, () =>
   // RUSTC/RUSTDOC explicitly: rustup's proxies come first on PATH and would pick stable.
   sh(CARGO_DEBIAN, ['test', '-q', '--offline', '--locked'], {
-    env: { ...process.env, CARGO_TARGET_DIR: join(root, 'target/debian'), RUSTC: RUSTC_DEBIAN, RUSTDOC: join(dirname(RUSTC_DEBIAN), 'rustdoc') },
+    env: {
+      ...process.env,
+      CARGO_TARGET_DIR: join(root, 'target/debian'),
+      RUSTC: RUSTC_DEBIAN,
+      RUSTDOC: join(dirname(RUSTC_DEBIAN), 'rustdoc'),
+    },
   }),
 );
 if (hasLint) step('lint', 'npm run lint', () => sh('npm', ['run', '-s', 'lint']));
@@ -165,7 +184,9 @@ step('vitest', 'every test/*.test.ts', () => {
   }
   // The PyTorch example test may only skip when torch is absent; here it is installed, so a
   // skip would hide a failure.
-  return sh(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run'], { env: { ...process.env, RELU_REPAIR_REQUIRE_PYTORCH: '1' } });
+  return sh(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run'], {
+    env: { ...process.env, RELU_REPAIR_REQUIRE_PYTORCH: '1' },
+  });
 });
 
 const failed = results.filter((r) => r.status === 'FAILED');

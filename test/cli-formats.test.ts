@@ -24,10 +24,27 @@ describe('relu-repair CLI: formats', () => {
     expect(a.code, a.stderr).toBe(0);
     expect(a.stdout).toBe('accuracy 98.00 % (9800/10000)\n');
     expect(a.stderr).toMatch(/10000 samples of 784 uint8 values scaled by 1\/255/);
-    const b = await run(['eval', '--model', fixture('mnist/watermark-mlp-784-150-10.onnx'), '--images', IMAGES, '--labels', LABELS, '--json']);
+    const b = await run([
+      'eval',
+      '--model',
+      fixture('mnist/watermark-mlp-784-150-10.onnx'),
+      '--images',
+      IMAGES,
+      '--labels',
+      LABELS,
+      '--json',
+    ]);
     expect(b.code, b.stderr).toBe(0);
     expect(JSON.parse(b.stdout)).toMatchObject({ samples: 10000, correct: 9676, accuracy: 0.9676, inputType: 'uint8' });
-    const c = await run(['eval', '--model', fixture('mnist/watermark-mlp-784-150-10.onnx'), '--images', fixture('mnist/watermark-images.npy'), '--labels', fixture('mnist/watermark-labels.txt')]);
+    const c = await run([
+      'eval',
+      '--model',
+      fixture('mnist/watermark-mlp-784-150-10.onnx'),
+      '--images',
+      fixture('mnist/watermark-images.npy'),
+      '--labels',
+      fixture('mnist/watermark-labels.txt'),
+    ]);
     expect(c.code, c.stderr).toBe(0);
     expect(c.stdout).toBe('accuracy 100.00 % (100/100)\n');
   });
@@ -35,7 +52,15 @@ describe('relu-repair CLI: formats', () => {
   it('eval: bad inputs exit 2 with file, field and value', async () => {
     const labels = join(dir, 'short.txt');
     writeFileSync(labels, Array.from({ length: 99 }, () => '1').join('\n'));
-    const a = await run(['eval', '--model', fixture('mnist/watermark-mlp-784-150-10.onnx'), '--images', fixture('mnist/watermark-images.npy'), '--labels', labels]);
+    const a = await run([
+      'eval',
+      '--model',
+      fixture('mnist/watermark-mlp-784-150-10.onnx'),
+      '--images',
+      fixture('mnist/watermark-images.npy'),
+      '--labels',
+      labels,
+    ]);
     expect(a.code).toBe(2);
     expect(a.stderr).toMatch(/labels: there are 99 labels for 100 samples/);
     writeFileSync(labels, '1\n12\n');
@@ -56,7 +81,9 @@ describe('relu-repair CLI: formats', () => {
       expect(r.code, r.stderr).toBe(0);
       const back = await loadModel(out);
       const f32 = out.endsWith('model.json');
-      back.layers.forEach((l, i) => expect(l.weights).toEqual(f32 ? Float64Array.from(Float32Array.from(net.layers[i].weights)) : net.layers[i].weights));
+      back.layers.forEach((l, i) =>
+        expect(l.weights).toEqual(f32 ? Float64Array.from(Float32Array.from(net.layers[i].weights)) : net.layers[i].weights),
+      );
     }
     expect(readdirSync(join(dir, 'tfjs')).sort()).toEqual(['model.json', 'weights.bin']);
   });
@@ -77,7 +104,9 @@ describe('relu-repair CLI: formats', () => {
     const outAuto = join(dir, 'repaired-auto.onnx');
     const d = await run(['repair', '--model', model, '--points', POINTS, '--out', outAuto]);
     expect(d.code, d.stderr).toBe(0);
-    expect(d.stderr).toMatch(/note: writing .*repaired-auto\.onnx in float64: float32 cannot resolve the locality band of 42 of 42 patch\(es\)/);
+    expect(d.stderr).toMatch(
+      /note: writing .*repaired-auto\.onnx in float64: float32 cannot resolve the locality band of 42 of 42 patch\(es\)/,
+    );
     expect(d.stderr).toMatch(/wrote .*repaired-auto\.onnx \(float64 ONNX\)/);
     expect(readFileSync(outAuto)).toEqual(readFileSync(out)); // the same file as the explicit float64 request
     const out32 = join(dir, 'repaired32.onnx');
@@ -107,7 +136,21 @@ describe('relu-repair CLI: formats', () => {
     const out = join(dir, 'vnn-repaired.json');
     const props = join(dir, 'region.vnnlib');
     const report = join(dir, 'vnn-report.json');
-    const r = await run(['repair', '--model', NNET, '--points', points, '--spec', spec, '--out', out, '--report', report, '--out-vnnlib', props]);
+    const r = await run([
+      'repair',
+      '--model',
+      NNET,
+      '--points',
+      points,
+      '--spec',
+      spec,
+      '--out',
+      out,
+      '--report',
+      report,
+      '--out-vnnlib',
+      props,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/property 0 of 1: input box, 4 unsafe output set\(s\); safe set convex/);
     const rep = JSON.parse(readFileSync(report, 'utf8'));

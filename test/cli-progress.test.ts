@@ -148,7 +148,11 @@ describe('progress in a log (not a terminal)', () => {
 });
 
 describe('summary words', () => {
-  const g = (minimalityProof: string, patchNorm: number, extra: { minimalNorm?: number; cells?: number } = {}) => ({ minimalityProof, patchNorm, ...extra });
+  const g = (minimalityProof: string, patchNorm: number, extra: { minimalNorm?: number; cells?: number } = {}) => ({
+    minimalityProof,
+    patchNorm,
+    ...extra,
+  });
 
   it('never says "proven minimal" for enlarged, split or replaced patches', () => {
     const regions = [

@@ -52,7 +52,10 @@ describe('relu-repair CLI: usage', () => {
 
   it('repair --area refuses the point-wise-only flags, naming flag and mode', async () => {
     const base = ['repair', '--model', TAU20, '--area', AREA, '--out', out('a.json')];
-    await refused([...base, '--input-box', '0,1'], /--input-box: does not apply to area repair \(--area\): the area file's box is the input domain/);
+    await refused(
+      [...base, '--input-box', '0,1'],
+      /--input-box: does not apply to area repair \(--area\): the area file's box is the input domain/,
+    );
     await refused([...base, '--workers', '2'], /--workers: does not apply to area repair \(--area\): area repair runs on one thread/);
     await refused([...base, '--no-certify'], /--no-certify: does not apply to area repair \(--area\): area repair always certifies/);
     await refused([...base, '--certify'], /--certify: does not apply to area repair \(--area\): area repair always certifies/);
@@ -73,7 +76,18 @@ describe('relu-repair CLI: usage', () => {
     writeFileSync(pts, JSON.stringify({ points: xs, targetLabel: 0, inputBox: { lower: -1, upper: 1 } }));
     const job = async (extra: string[]) => {
       const rep = out(`ten-report${extra.join('')}.json`);
-      const r = await run(['repair', '--model', model, '--points', pts, '--out', out(`ten-out${extra.join('')}.json`), '--report', rep, ...extra]);
+      const r = await run([
+        'repair',
+        '--model',
+        model,
+        '--points',
+        pts,
+        '--out',
+        out(`ten-out${extra.join('')}.json`),
+        '--report',
+        rep,
+        ...extra,
+      ]);
       expect(r.code, r.stderr).toBe(0);
       return { stderr: r.stderr, report: JSON.parse(readFileSync(rep, 'utf8')) };
     };
@@ -90,45 +104,108 @@ describe('relu-repair CLI: usage', () => {
 
   it('repair --points refuses --max-regions; flags tied to a file kind are refused elsewhere', async () => {
     const base = ['repair', '--model', TAU05, '--points', POINTS];
-    await refused([...base, '--out', out('p.json'), '--max-regions', '5'], /--max-regions: does not apply to point-wise repair \(--points\): it limits the regions of an area/);
-    await refused([...base, '--out', out('p.json'), '--onnx-precision', 'float64'], /--onnx-precision: does not apply to point-wise repair \(--points\): --out .*p\.json is not ONNX/);
-    await refused([...base, '--out', out('p.json'), '--vnnlib-tolerance', '1e-4'], /--vnnlib-tolerance: does not apply to point-wise repair.*give --out-vnnlib too/);
+    await refused(
+      [...base, '--out', out('p.json'), '--max-regions', '5'],
+      /--max-regions: does not apply to point-wise repair \(--points\): it limits the regions of an area/,
+    );
+    await refused(
+      [...base, '--out', out('p.json'), '--onnx-precision', 'float64'],
+      /--onnx-precision: does not apply to point-wise repair \(--points\): --out .*p\.json is not ONNX/,
+    );
+    await refused(
+      [...base, '--out', out('p.json'), '--vnnlib-tolerance', '1e-4'],
+      /--vnnlib-tolerance: does not apply to point-wise repair.*give --out-vnnlib too/,
+    );
     await refused([...base, '--out', out('p.json'), '--property', '1'], /--property: does not apply to point-wise repair.*VNN-LIB/);
     const spec = out('spec.json');
     writeFileSync(spec, JSON.stringify({ label: 4 }));
     await refused([...base, '--out', out('p.json'), '--spec', spec, '--margin', '1'], /--margin: does not apply with --spec FILE/);
     const json = out('model.json');
     writeFileSync(json, JSON.stringify(networkToJson(parseNnet(readFileSync(TAU05, 'utf8'), 'tau05.nnet'))));
-    await refused(['repair', '--model', json, '--points', POINTS, '--out', out('p.json'), '--nnet-normalize'], /--nnet-normalize: does not apply to point-wise repair.*is not a \.nnet file/);
-    await refused(['repair', '--model', TAU20, '--area', AREA, '--out', out('p.json'), '--nnet-normalize', '--input-box', '0,1'], /--input-box: does not apply to area repair/);
+    await refused(
+      ['repair', '--model', json, '--points', POINTS, '--out', out('p.json'), '--nnet-normalize'],
+      /--nnet-normalize: does not apply to point-wise repair.*is not a \.nnet file/,
+    );
+    await refused(
+      ['repair', '--model', TAU20, '--area', AREA, '--out', out('p.json'), '--nnet-normalize', '--input-box', '0,1'],
+      /--input-box: does not apply to area repair/,
+    );
   });
 
   it('certify and export-model refuse flags that do not apply; certify --spec X.vnnlib says to use --area', async () => {
-    await refused(['certify', '--model', TAU20, '--label', '4', '--max-regions', '3'], /--max-regions: does not apply to certify without --area/);
-    await refused(['certify', '--model', TAU20, '--area', AREA, '--property', '1'], /--property: does not apply to certify: it picks a property of a VNN-LIB area/);
-    await refused(['certify', '--model', TAU20, '--spec', out('p.vnnlib')], /--spec: a VNN-LIB property is passed as --area .*certify --model M --area prop\.vnnlib/);
-    await refused(['export-model', '--model', TAU05, '--out', out('m.nnet'), '--onnx-precision', 'float64'], /--onnx-precision: does not apply to export-model: --out .*m\.nnet is not ONNX/);
-    await refused(['export-model', '--model', MNIST, '--out', out('m.json'), '--nnet-normalize'], /--nnet-normalize: does not apply to export-model.*not a \.nnet file/);
+    await refused(
+      ['certify', '--model', TAU20, '--label', '4', '--max-regions', '3'],
+      /--max-regions: does not apply to certify without --area/,
+    );
+    await refused(
+      ['certify', '--model', TAU20, '--area', AREA, '--property', '1'],
+      /--property: does not apply to certify: it picks a property of a VNN-LIB area/,
+    );
+    await refused(
+      ['certify', '--model', TAU20, '--spec', out('p.vnnlib')],
+      /--spec: a VNN-LIB property is passed as --area .*certify --model M --area prop\.vnnlib/,
+    );
+    await refused(
+      ['export-model', '--model', TAU05, '--out', out('m.nnet'), '--onnx-precision', 'float64'],
+      /--onnx-precision: does not apply to export-model: --out .*m\.nnet is not ONNX/,
+    );
+    await refused(
+      ['export-model', '--model', MNIST, '--out', out('m.json'), '--nnet-normalize'],
+      /--nnet-normalize: does not apply to export-model.*not a \.nnet file/,
+    );
   });
 
   it('unknown output extensions are refused (exit 2), never written as JSON', async () => {
-    await refused(['repair', '--model', TAU05, '--points', POINTS, '--out', out('r.txt')], /--out: unknown extension "\.txt" for a repaired network \(expected \.json, \.onnx\)/);
+    await refused(
+      ['repair', '--model', TAU05, '--points', POINTS, '--out', out('r.txt')],
+      /--out: unknown extension "\.txt" for a repaired network \(expected \.json, \.onnx\)/,
+    );
     await refused(['repair', '--model', TAU05, '--points', POINTS, '--out', out('repaired')], /--out: no extension for a repaired network/);
-    await refused(['repair', '--model', TAU20, '--area', AREA, '--out', out('r.nnet')], /--out: unknown extension "\.nnet" for a repaired network/);
-    await refused(['export-model', '--model', TAU05, '--out', out('m.pt')], /--out: unknown extension "\.pt" for a model \(expected \.json, \.onnx, \.nnet\)/);
+    await refused(
+      ['repair', '--model', TAU20, '--area', AREA, '--out', out('r.nnet')],
+      /--out: unknown extension "\.nnet" for a repaired network/,
+    );
+    await refused(
+      ['export-model', '--model', TAU05, '--out', out('m.pt')],
+      /--out: unknown extension "\.pt" for a model \(expected \.json, \.onnx, \.nnet\)/,
+    );
     await refused(['demo', '--out', out('d.csv')], /--out: unknown extension "\.csv"/);
-    await refused(['compare', '--model', MNIST, '--repaired', MNIST, '--data', IMAGES, '--labels', LABELS, '--out', out('c.csv')], /--out: unknown extension "\.csv" for the comparison \(expected \.json\)/);
-    await refused(['compare', '--model', MNIST, '--repaired', MNIST, '--data', IMAGES, '--labels', LABELS, '--plot', out('c.png')], /--plot: unknown extension "\.png" for the chart \(expected \.svg\)/);
-    await refused(['find-failures', '--model', MNIST, '--data', IMAGES, '--labels', LABELS, '--out', out('f.txt')], /--out: unknown extension "\.txt" for a points file/);
+    await refused(
+      ['compare', '--model', MNIST, '--repaired', MNIST, '--data', IMAGES, '--labels', LABELS, '--out', out('c.csv')],
+      /--out: unknown extension "\.csv" for the comparison \(expected \.json\)/,
+    );
+    await refused(
+      ['compare', '--model', MNIST, '--repaired', MNIST, '--data', IMAGES, '--labels', LABELS, '--plot', out('c.png')],
+      /--plot: unknown extension "\.png" for the chart \(expected \.svg\)/,
+    );
+    await refused(
+      ['find-failures', '--model', MNIST, '--data', IMAGES, '--labels', LABELS, '--out', out('f.txt')],
+      /--out: unknown extension "\.txt" for a points file/,
+    );
   });
 
   it('an output in a missing directory is refused before any work (exit 2)', async () => {
     const missing = join(dir, 'no-such-dir');
-    await refused(['repair', '--model', TAU05, '--points', POINTS, '--out', join(missing, 'r.json')], /--out: the directory .*no-such-dir does not exist \(create it first; nothing was computed\)/);
-    await refused(['repair', '--model', TAU05, '--points', POINTS, '--out', out('r.json'), '--report', join(missing, 'rep.json')], /--report: the directory .*no-such-dir does not exist/);
-    await refused(['repair', '--model', TAU20, '--area', AREA, '--out', out('r.json'), '--out-vnnlib', join(missing, 'p.vnnlib')], /--out-vnnlib: the directory .*no-such-dir does not exist/);
-    await refused(['certify', '--model', TAU20, '--area', AREA, '--report', join(missing, 'c.json')], /--report: the directory .*no-such-dir does not exist/);
-    await refused(['compare', '--model', MNIST, '--repaired', MNIST, '--data', IMAGES, '--labels', LABELS, '--plot', join(missing, 'c.svg')], /--plot: the directory .*no-such-dir does not exist/);
+    await refused(
+      ['repair', '--model', TAU05, '--points', POINTS, '--out', join(missing, 'r.json')],
+      /--out: the directory .*no-such-dir does not exist \(create it first; nothing was computed\)/,
+    );
+    await refused(
+      ['repair', '--model', TAU05, '--points', POINTS, '--out', out('r.json'), '--report', join(missing, 'rep.json')],
+      /--report: the directory .*no-such-dir does not exist/,
+    );
+    await refused(
+      ['repair', '--model', TAU20, '--area', AREA, '--out', out('r.json'), '--out-vnnlib', join(missing, 'p.vnnlib')],
+      /--out-vnnlib: the directory .*no-such-dir does not exist/,
+    );
+    await refused(
+      ['certify', '--model', TAU20, '--area', AREA, '--report', join(missing, 'c.json')],
+      /--report: the directory .*no-such-dir does not exist/,
+    );
+    await refused(
+      ['compare', '--model', MNIST, '--repaired', MNIST, '--data', IMAGES, '--labels', LABELS, '--plot', join(missing, 'c.svg')],
+      /--plot: the directory .*no-such-dir does not exist/,
+    );
     await refused(['demo', '--report', join(missing, 'r.json')], /--report: the directory .*no-such-dir does not exist/);
     await refused(['repair', '--model', TAU05, '--points', POINTS, '--out', dir + '/'], /--out: (no extension|.*is a directory)/);
   });
@@ -136,7 +213,20 @@ describe('relu-repair CLI: usage', () => {
   it('repair --area with --out-vnnlib writes one property per patch, each holding on samples of its region', async () => {
     const o = out('area.json');
     const props = out('area.vnnlib');
-    const r = await run(['repair', '--model', TAU20, '--area', AREA, '--out', o, '--out-vnnlib', props, '--vnnlib-tolerance', '1e-4', '--quiet']);
+    const r = await run([
+      'repair',
+      '--model',
+      TAU20,
+      '--area',
+      AREA,
+      '--out',
+      o,
+      '--out-vnnlib',
+      props,
+      '--vnnlib-tolerance',
+      '1e-4',
+      '--quiet',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const net = await loadRepaired(o);
     const files = readdirSync(dir).filter((f) => /^area\.region\d+\.vnnlib$/.test(f));
@@ -191,16 +281,35 @@ describe('relu-repair CLI: usage', () => {
     const pts = out('narrow-points.json');
     writeFileSync(pts, JSON.stringify({ points, inputBox }));
     const specFile = out('narrow-spec.json');
-    writeFileSync(specFile, JSON.stringify({ P: Array.from({ length: 4 }, (_, i) => Array.from(spec.P.subarray(i * 2, i * 2 + 2))), q: Array.from(spec.q) }));
+    writeFileSync(
+      specFile,
+      JSON.stringify({ P: Array.from({ length: 4 }, (_, i) => Array.from(spec.P.subarray(i * 2, i * 2 + 2))), q: Array.from(spec.q) }),
+    );
     const rep = out('narrow-report.json');
-    const r = await run(['repair', '--model', model, '--points', pts, '--spec', specFile, '--out', out('narrow-out.json'), '--report', rep]);
+    const r = await run([
+      'repair',
+      '--model',
+      model,
+      '--points',
+      pts,
+      '--spec',
+      specFile,
+      '--out',
+      out('narrow-out.json'),
+      '--report',
+      rep,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(readFileSync(rep, 'utf8'));
     const split = report.regions.filter((g: { minimalityProof: string }) => g.minimalityProof === 'cells');
     expect(split.length).toBeGreaterThan(0);
     const cells = split.reduce((t: number, g: { cells: number }) => t + g.cells, 0);
-    expect(r.stderr).toContain(`${split.length} region(s) with no constant patch split into ${cells} cells with constant patches (not minimal`);
-    const proven = report.regions.filter((g: { minimalityProof: string }) => g.minimalityProof === 'constant-patch' || g.minimalityProof === 'full-lp');
+    expect(r.stderr).toContain(
+      `${split.length} region(s) with no constant patch split into ${cells} cells with constant patches (not minimal`,
+    );
+    const proven = report.regions.filter(
+      (g: { minimalityProof: string }) => g.minimalityProof === 'constant-patch' || g.minimalityProof === 'full-lp',
+    );
     if (proven.length) expect(r.stderr).toMatch(new RegExp(`patches: ${proven.length} proven minimal`));
     else expect(r.stderr).not.toMatch(/proven minimal/);
     expect(r.stderr).not.toMatch(/by cells|by band-constrained/);
@@ -223,45 +332,67 @@ describe('relu-repair CLI: usage', () => {
     const c = await run(['certify', '--help']);
     expect(c.code).toBe(0);
     const flat = (s: string) => s.replace(/\s+/g, ' ');
-    expect(flat(c.stdout)).toMatch(/A VNN-LIB property is passed as the area: `relu-repair certify --model repaired\.json --area prop\.vnnlib \[--property i\]`/);
+    expect(flat(c.stdout)).toMatch(
+      /A VNN-LIB property is passed as the area: `relu-repair certify --model repaired\.json --area prop\.vnnlib \[--property i\]`/,
+    );
     expect(flat(c.stdout)).toMatch(/--area <file> certify every linear region of this area: JSON .*or a VNN-LIB property file/);
     const r = await run(['repair', '--help']);
     expect(flat(r.stdout)).toMatch(/--max-regions <N> area repair:/);
     expect(flat(r.stdout)).toMatch(/--workers <n> point-wise repair:/);
-    expect(flat(r.stdout)).toMatch(/--onnx-precision <p> with --out X\.onnx: float32 or float64 \(default: float32 when it resolves every patch band, else float64\)/);
+    expect(flat(r.stdout)).toMatch(
+      /--onnx-precision <p> with --out X\.onnx: float32 or float64 \(default: float32 when it resolves every patch band, else float64\)/,
+    );
   });
 
   it('activations that are not piecewise linear: the hint depends on where they are', async () => {
     const net = (nodes: { opType: string; inputs: string[]; outputs: string[] }[]) =>
-      buildOnnx({ input: { name: 'x', shape: ['N', 2] }, output: { name: 'y' }, nodes, inits: [{ name: 'W', dims: [2, 2], data: [1, 2, 3, 4] }] });
+      buildOnnx({
+        input: { name: 'x', shape: ['N', 2] },
+        output: { name: 'y' },
+        nodes,
+        inits: [{ name: 'W', dims: [2, 2], data: [1, 2, 3, 4] }],
+      });
     const hidden = out('hidden-sigmoid.onnx');
-    writeFileSync(hidden, net([
-      { opType: 'MatMul', inputs: ['x', 'W'], outputs: ['a'] },
-      { opType: 'Sigmoid', inputs: ['a'], outputs: ['h'] },
-      { opType: 'MatMul', inputs: ['h', 'W'], outputs: ['y'] },
-    ]));
+    writeFileSync(
+      hidden,
+      net([
+        { opType: 'MatMul', inputs: ['x', 'W'], outputs: ['a'] },
+        { opType: 'Sigmoid', inputs: ['a'], outputs: ['h'] },
+        { opType: 'MatMul', inputs: ['h', 'W'], outputs: ['y'] },
+      ]),
+    );
     const head = out('head-sigmoid.onnx');
-    writeFileSync(head, net([
-      { opType: 'MatMul', inputs: ['x', 'W'], outputs: ['a'] },
-      { opType: 'Relu', inputs: ['a'], outputs: ['h'] },
-      { opType: 'MatMul', inputs: ['h', 'W'], outputs: ['z'] },
-      { opType: 'Sigmoid', inputs: ['z'], outputs: ['y'] },
-    ]));
+    writeFileSync(
+      head,
+      net([
+        { opType: 'MatMul', inputs: ['x', 'W'], outputs: ['a'] },
+        { opType: 'Relu', inputs: ['a'], outputs: ['h'] },
+        { opType: 'MatMul', inputs: ['h', 'W'], outputs: ['z'] },
+        { opType: 'Sigmoid', inputs: ['z'], outputs: ['y'] },
+      ]),
+    );
     const tanh = out('hidden-tanh.onnx');
-    writeFileSync(tanh, net([
-      { opType: 'MatMul', inputs: ['x', 'W'], outputs: ['a'] },
-      { opType: 'Tanh', inputs: ['a'], outputs: ['h'] },
-      { opType: 'MatMul', inputs: ['h', 'W'], outputs: ['y'] },
-    ]));
+    writeFileSync(
+      tanh,
+      net([
+        { opType: 'MatMul', inputs: ['x', 'W'], outputs: ['a'] },
+        { opType: 'Tanh', inputs: ['a'], outputs: ['h'] },
+        { opType: 'MatMul', inputs: ['h', 'W'], outputs: ['y'] },
+      ]),
+    );
     const h = await run(['export-model', '--model', hidden, '--out', out('x1.json')]);
     expect(h.code).toBe(2);
-    expect(h.stderr).toMatch(/graph\.node\[1\].*operator Sigmoid is not supported \(Sigmoid is not piecewise linear: only piecewise-linear networks \(ReLU activations\) are supported; a Sigmoid hidden layer cannot be repaired/);
+    expect(h.stderr).toMatch(
+      /graph\.node\[1\].*operator Sigmoid is not supported \(Sigmoid is not piecewise linear: only piecewise-linear networks \(ReLU activations\) are supported; a Sigmoid hidden layer cannot be repaired/,
+    );
     expect(h.stderr).not.toMatch(/logits/);
     const t = await run(['export-model', '--model', tanh, '--out', out('x2.json')]);
     expect(t.stderr).toMatch(/Tanh is not piecewise linear: only piecewise-linear networks/);
     const o = await run(['export-model', '--model', head, '--out', out('x3.json')]);
     expect(o.code).toBe(2);
-    expect(o.stderr).toMatch(/graph\.node\[3\].*Sigmoid is not piecewise linear: export the logits, i\.e\. the model without its final Sigmoid; the argmax is the same/);
+    expect(o.stderr).toMatch(
+      /graph\.node\[3\].*Sigmoid is not piecewise linear: export the logits, i\.e\. the model without its final Sigmoid; the argmax is the same/,
+    );
     expect(existsSync(out('x1.json')) || existsSync(out('x2.json')) || existsSync(out('x3.json'))).toBe(false);
   });
 
@@ -271,7 +402,11 @@ describe('relu-repair CLI: usage', () => {
     expect(f.code, f.stderr).toBe(0);
     const o = out('interrupted.json');
     const rep = out('interrupted-report.json');
-    const child = spawn(process.execPath, [join(root, 'dist/cli.js'), 'repair', '--model', MNIST, '--points', pts, '--out', o, '--report', rep], { cwd: root });
+    const child = spawn(
+      process.execPath,
+      [join(root, 'dist/cli.js'), 'repair', '--model', MNIST, '--points', pts, '--out', o, '--report', rep],
+      { cwd: root },
+    );
     let stderr = '';
     const code = await new Promise<number | null>((resolve) => {
       child.stderr.on('data', (d: Buffer) => {

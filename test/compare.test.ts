@@ -50,7 +50,9 @@ describe('compare and find-failures on MNIST', () => {
     const pts = join(dir, 'failures.json');
     const r = await runCli(['find-failures', '--model', MNIST, '--data', IMAGES, '--labels', LABELS, '--limit', '3', '--out', pts]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/^200 of 10000 inputs misclassified \(10000 samples of 784 uint8 values scaled by 1\/255\); kept the first 3 \(--limit\); inputBox from the range of uint8 data x 1\/255/);
+    expect(r.stderr).toMatch(
+      /^200 of 10000 inputs misclassified \(10000 samples of 784 uint8 values scaled by 1\/255\); kept the first 3 \(--limit\); inputBox from the range of uint8 data x 1\/255/,
+    );
     const doc = JSON.parse(readFileSync(pts, 'utf8'));
     expect(doc.indices).toEqual(FIRST_FAILURES.slice(0, 3));
     expect(doc.labels).toEqual(doc.indices.map((i: number) => labels[i]));
@@ -72,7 +74,21 @@ describe('compare and find-failures on MNIST', () => {
 
     const cmp = join(dir, 'cmp.json');
     const svg = join(dir, 'cmp.svg');
-    const c = await runCli(['compare', '--model', MNIST, '--repaired', out, '--data', IMAGES, '--labels', LABELS, '--out', cmp, '--plot', svg]);
+    const c = await runCli([
+      'compare',
+      '--model',
+      MNIST,
+      '--repaired',
+      out,
+      '--data',
+      IMAGES,
+      '--labels',
+      LABELS,
+      '--out',
+      cmp,
+      '--plot',
+      svg,
+    ]);
     expect(c.code, c.stderr).toBe(0);
     const doc = JSON.parse(readFileSync(cmp, 'utf8')) as Comparison;
 
@@ -85,7 +101,12 @@ describe('compare and find-failures on MNIST', () => {
     const right = (p: number[], i: number) => p[i] === labels[i];
     const idx = [...Array(N).keys()];
     expect(doc.samples).toBe(N);
-    expect(doc.accuracy).toEqual({ before: idx.filter((i) => right(pb, i)).length / N, after: idx.filter((i) => right(pa, i)).length / N, correctBefore: 9800, correctAfter: idx.filter((i) => right(pa, i)).length });
+    expect(doc.accuracy).toEqual({
+      before: idx.filter((i) => right(pb, i)).length / N,
+      after: idx.filter((i) => right(pa, i)).length / N,
+      correctBefore: 9800,
+      correctAfter: idx.filter((i) => right(pa, i)).length,
+    });
     expect(doc.predictions.wrongToRight).toEqual(idx.filter((i) => !right(pb, i) && right(pa, i)));
     expect(doc.predictions.rightToWrong).toEqual(idx.filter((i) => right(pb, i) && !right(pa, i)));
     expect(doc.predictions.wrongToWrong).toEqual(idx.filter((i) => !right(pb, i) && !right(pa, i) && pa[i] !== pb[i]));
@@ -110,13 +131,19 @@ describe('compare and find-failures on MNIST', () => {
     }
     // The printed summary.
     expect(c.stdout).toMatch(/accuracy\s+98\.00 % -> 98\.0\d % \(9800 -> 98\d\d of 10000 correct/);
-    expect(c.stdout).toMatch(new RegExp(`wrong -> right: ${doc.predictions.wrongToRight!.length} \\(${doc.predictions.wrongToRight!.join(', ')}\\)`));
+    expect(c.stdout).toMatch(
+      new RegExp(`wrong -> right: ${doc.predictions.wrongToRight!.length} \\(${doc.predictions.wrongToRight!.join(', ')}\\)`),
+    );
     expect(c.stdout).toMatch(new RegExp(`changed at all on ${changed.length} of 10000 inputs`));
 
     // The chart: one bar per class and side, heights proportional to the accuracy above the axis start.
     const text = readFileSync(svg, 'utf8');
     expect(wellFormed(text)).toBe(true);
-    const bars = [...text.matchAll(/<rect class="bar (before|after)" data-class="(\d+)" data-accuracy="([\d.e-]+)" x="[\d.]+" y="([\d.]+)" width="[\d.]+" height="([\d.]+)"/g)];
+    const bars = [
+      ...text.matchAll(
+        /<rect class="bar (before|after)" data-class="(\d+)" data-accuracy="([\d.e-]+)" x="[\d.]+" y="([\d.]+)" width="[\d.]+" height="([\d.]+)"/g,
+      ),
+    ];
     expect(bars.length).toBe(20);
     for (const [, side, k, acc, , h] of bars) {
       const p = doc.perClass![Number(k)];
@@ -128,7 +155,17 @@ describe('compare and find-failures on MNIST', () => {
   });
 
   it('compare on a points file (the failures) and without labels; the library API', async () => {
-    const r = await runCli(['compare', '--model', MNIST, '--repaired', join(dir, 'repaired.json'), '--data', join(dir, 'failures.json'), '--out', join(dir, 'pts.json')]);
+    const r = await runCli([
+      'compare',
+      '--model',
+      MNIST,
+      '--repaired',
+      join(dir, 'repaired.json'),
+      '--data',
+      join(dir, 'failures.json'),
+      '--out',
+      join(dir, 'pts.json'),
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const doc = JSON.parse(readFileSync(join(dir, 'pts.json'), 'utf8')) as Comparison;
     expect(doc.accuracy).toEqual({ before: 0, after: 1, correctBefore: 0, correctAfter: 3 });
@@ -136,12 +173,32 @@ describe('compare and find-failures on MNIST', () => {
 
     // Without labels: predictions and outputs only.
     const npy = fixture('mnist/watermark-images.npy');
-    const u = await runCli(['compare', '--model', MNIST, '--repaired', join(dir, 'repaired.json'), '--data', npy, '--out', join(dir, 'nolabels.json')]);
+    const u = await runCli([
+      'compare',
+      '--model',
+      MNIST,
+      '--repaired',
+      join(dir, 'repaired.json'),
+      '--data',
+      npy,
+      '--out',
+      join(dir, 'nolabels.json'),
+    ]);
     expect(u.code, u.stderr).toBe(0);
     const nl = JSON.parse(readFileSync(join(dir, 'nolabels.json'), 'utf8')) as Comparison;
     expect(nl).toMatchObject({ labelled: false, accuracy: null, perClass: null, samples: 100 });
     expect(u.stdout).toMatch(/predictions changed on \d+ of 100 inputs.*no labels/);
-    const plot = await runCli(['compare', '--model', MNIST, '--repaired', join(dir, 'repaired.json'), '--data', npy, '--plot', join(dir, 'x.svg')]);
+    const plot = await runCli([
+      'compare',
+      '--model',
+      MNIST,
+      '--repaired',
+      join(dir, 'repaired.json'),
+      '--data',
+      npy,
+      '--plot',
+      join(dir, 'x.svg'),
+    ]);
     expect(plot.code).toBe(2);
     expect(plot.stderr).toMatch(/--plot: needs labels/);
 
@@ -149,7 +206,15 @@ describe('compare and find-failures on MNIST', () => {
     const data = await parseImages(new Uint8Array(readFileSync(IMAGES)), IMAGES);
     const lib = compareModels(net, repaired, data, labels);
     const cli = JSON.parse(readFileSync(join(dir, 'cmp.json'), 'utf8')) as Comparison;
-    expect({ ...lib, ms: 0 }).toEqual({ ...cli, ms: 0, model: undefined, repaired: undefined, data: undefined, labels: undefined, scale: undefined } as unknown as Comparison);
+    expect({ ...lib, ms: 0 }).toEqual({
+      ...cli,
+      ms: 0,
+      model: undefined,
+      repaired: undefined,
+      data: undefined,
+      labels: undefined,
+      scale: undefined,
+    } as unknown as Comparison);
     const f = findFailures(net, data, labels, { limit: 10 });
     expect(f.indices).toEqual(FIRST_FAILURES);
     expect(f.failures).toBe(200);

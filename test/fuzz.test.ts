@@ -71,7 +71,37 @@ function mutateBytes(src: Uint8Array, r: R): Uint8Array {
   }
 }
 
-const JUNK = ['', '(', ')', '-', 'NaN', 'nan', '1e999', '-1e999', '0', '-0', '1e-320', 'X_99999', 'Y_7', 'Real', 'assert', '"', '{', '}', '[', ']', ',', ':', 'null', 'true', '1.5.5', '99999999999', '-1', '0x10', ';'];
+const JUNK = [
+  '',
+  '(',
+  ')',
+  '-',
+  'NaN',
+  'nan',
+  '1e999',
+  '-1e999',
+  '0',
+  '-0',
+  '1e-320',
+  'X_99999',
+  'Y_7',
+  'Real',
+  'assert',
+  '"',
+  '{',
+  '}',
+  '[',
+  ']',
+  ',',
+  ':',
+  'null',
+  'true',
+  '1.5.5',
+  '99999999999',
+  '-1',
+  '0x10',
+  ';',
+];
 
 /** Token edits of a text: replace, delete, duplicate or swap tokens, or truncate. */
 function mutateText(text: string, r: R): string {
@@ -117,7 +147,9 @@ describe('parser fuzzing: only typed errors, never a crash or a hang', () => {
       for (let i = 0; i < n; i++) counts[expectTyped(() => parseOnnx(mutateBytes(bytes, r), name), `${name} mutation ${i}`)]++;
     }
     // The repaired export is a DAG, not a chain: the importer must refuse it, with a reason.
-    expect(() => parseOnnx(repairedToOnnx(rep), 'repaired.onnx')).toThrow(/skip or residual connection|not piecewise linear|different shapes/);
+    expect(() => parseOnnx(repairedToOnnx(rep), 'repaired.onnx')).toThrow(
+      /skip or residual connection|not piecewise linear|different shapes/,
+    );
     expect(counts.ok).toBeGreaterThan(50);
     expect(counts.error).toBeGreaterThan(300);
   });
@@ -154,7 +186,12 @@ describe('parser fuzzing: only typed errors, never a crash or a hang', () => {
     const counts = { ok: 0, error: 0 };
     for (let i = 0; i < 1500; i++) {
       const t = mutateText(text, r);
-      counts[expectTyped(() => parseTfjs(parseJsonText(t, 'model.json'), () => weights, 'model.json'), `model.json mutation ${i}: ${t.slice(0, 300)}`)]++;
+      counts[
+        expectTyped(
+          () => parseTfjs(parseJsonText(t, 'model.json'), () => weights, 'model.json'),
+          `model.json mutation ${i}: ${t.slice(0, 300)}`,
+        )
+      ]++;
     }
     for (let i = 0; i < 200; i++) {
       const w = mutateBytes(weights, r);

@@ -11,7 +11,14 @@ import { argmax, hcasTau05, rng } from './helpers.js';
 const glpk = new GlpkBackend();
 
 /** max c·x over {A x <= b (+ slack), box} by glpk.js (independent of the core simplex); null if empty. */
-async function glpkMax(A: Float64Array, b: Float64Array, n: number, box: { lower: readonly number[]; upper: readonly number[] }, c: ArrayLike<number>, slack = 0) {
+async function glpkMax(
+  A: Float64Array,
+  b: Float64Array,
+  n: number,
+  box: { lower: readonly number[]; upper: readonly number[] },
+  c: ArrayLike<number>,
+  slack = 0,
+) {
   const lp = new LpBuilder();
   for (let j = 0; j < n; j++) lp.addVars(1, box.lower[j], box.upper[j], -c[j]);
   for (let i = 0; i < b.length; i++) {
@@ -125,7 +132,8 @@ describe('HCAS tau05: 50 buggy points', () => {
       // "Beyond r": at least r outside one support face of every patch.
       const isFar = patches.every((p) => {
         let worst = -Infinity;
-        for (let i = 0; i < p.b.length; i++) worst = Math.max(worst, p.A[i * 3] * x[0] + p.A[i * 3 + 1] * x[1] + p.A[i * 3 + 2] * x[2] - p.b[i]);
+        for (let i = 0; i < p.b.length; i++)
+          worst = Math.max(worst, p.A[i * 3] * x[0] + p.A[i * 3 + 1] * x[1] + p.A[i * 3 + 2] * x[2] - p.b[i]);
         return worst >= p.radius;
       });
       if (isFar) far.push(x);
@@ -181,7 +189,14 @@ describe('HCAS tau05: 50 buggy points', () => {
 });
 
 /** Is {x in region A} ∩ {x : a_i x <= b_i + r for every support row of B} non-empty? */
-async function glpkMaxOnIntersection(A: Float64Array, b: Float64Array, AB: Float64Array, bB: Float64Array, r: number, box: { lower: readonly number[]; upper: readonly number[] }) {
+async function glpkMaxOnIntersection(
+  A: Float64Array,
+  b: Float64Array,
+  AB: Float64Array,
+  bB: Float64Array,
+  r: number,
+  box: { lower: readonly number[]; upper: readonly number[] },
+) {
   const rows = new Float64Array(A.length + AB.length);
   rows.set(A);
   rows.set(AB, A.length);

@@ -56,7 +56,9 @@ function importGraph(dir: string): { graph: Graph; unresolved: string[] } {
     for (const { fileName } of importedFiles) {
       if (!fileName.startsWith('.')) continue; // packages and node: built-ins
       if (!fileName.endsWith('.js')) continue; // data imported by the bundler (.nnet, .json)
-      const target = relative(root, resolve(root, dirname(file), fileName.replace(/\.js$/, '.ts'))).split('\\').join('/');
+      const target = relative(root, resolve(root, dirname(file), fileName.replace(/\.js$/, '.ts')))
+        .split('\\')
+        .join('/');
       if (known.has(target)) deps.add(target);
       else if (target.startsWith(`${dir}/`)) unresolved.push(`${file} -> ${fileName}`);
     }
@@ -155,8 +157,19 @@ describe('import graph of ts/', () => {
       ['e', ['e']],
       ['f', ['a']],
     ]);
-    expect(findCycles(g).map((c) => c.cycle.join(' -> ')).sort()).toEqual(['a -> b -> c -> a', 'e -> e']);
-    expect(findCycles(new Map([['x', ['y']], ['y', []]]))).toEqual([]);
+    expect(
+      findCycles(g)
+        .map((c) => c.cycle.join(' -> '))
+        .sort(),
+    ).toEqual(['a -> b -> c -> a', 'e -> e']);
+    expect(
+      findCycles(
+        new Map([
+          ['x', ['y']],
+          ['y', []],
+        ]),
+      ),
+    ).toEqual([]);
   });
 
   it('reads the real tree (every relative import resolves; the graph is not trivially empty)', () => {

@@ -16,7 +16,11 @@ import { root } from './helpers.js';
 
 const PYTHON = process.env.RELU_REPAIR_PYTHON ?? '/usr/bin/python3';
 const probe = spawnSync(PYTHON, ['-c', 'import torch, onnx, numpy'], { encoding: 'utf8' });
-const missing = probe.error ? `${PYTHON} not found` : probe.status !== 0 ? `${PYTHON} has no torch/onnx/numpy (apt-get install python3-torch python3-onnx python3-numpy)` : '';
+const missing = probe.error
+  ? `${PYTHON} not found`
+  : probe.status !== 0
+    ? `${PYTHON} has no torch/onnx/numpy (apt-get install python3-torch python3-onnx python3-numpy)`
+    : '';
 const required = process.env.RELU_REPAIR_REQUIRE_PYTORCH === '1';
 
 describe.skipIf(missing !== '' && !required)(`examples/pytorch${missing ? ` (skipped: ${missing})` : ''}`, () => {
@@ -27,16 +31,28 @@ describe.skipIf(missing !== '' && !required)(`examples/pytorch${missing ? ` (ski
   beforeAll(async () => {
     expect(missing, 'the PyTorch example needs Debian python3-torch and python3-onnx').toBe('');
     await init();
-    stdout = execFileSync(PYTHON, [join(root, 'examples/pytorch/train_repair.py'), '--work', work, '--json', join(work, 'summary.json'), '--cli', `${process.execPath} ${join(root, 'dist/cli.js')}`], {
-      cwd: root,
-      encoding: 'utf8',
-      env: { ...process.env, PYTHONWARNINGS: 'ignore' },
-      maxBuffer: 1 << 26,
-    });
+    stdout = execFileSync(
+      PYTHON,
+      [
+        join(root, 'examples/pytorch/train_repair.py'),
+        '--work',
+        work,
+        '--json',
+        join(work, 'summary.json'),
+        '--cli',
+        `${process.execPath} ${join(root, 'dist/cli.js')}`,
+      ],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        env: { ...process.env, PYTHONWARNINGS: 'ignore' },
+        maxBuffer: 1 << 26,
+      },
+    );
     summary = JSON.parse(readFileSync(join(work, 'summary.json'), 'utf8'));
   }, 180_000);
 
-  it('exports with nn.Flatten at opsets 13 and 17 are repaired; x.view(x.size(0), -1) is reported as the importer\'s known limitation', () => {
+  it("exports with nn.Flatten at opsets 13 and 17 are repaired; x.view(x.size(0), -1) is reported as the importer's known limitation", () => {
     expect(summary.map((e) => [e.export, e.status])).toEqual([
       ['flatten-opset13', 'repaired'],
       ['flatten-opset17', 'repaired'],

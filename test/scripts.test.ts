@@ -54,7 +54,8 @@ describe('dist/ stamp', () => {
     writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg));
     expect(distState(dir)).toEqual({ current: false, reason: 'dist/ has not been built' });
     writeFileSync(join(dir, 'dist/index.js'), '');
-    const stamp = (types: boolean) => writeFileSync(join(dir, 'dist/.build-stamp.json'), JSON.stringify({ inputs: inputsHash(dir), types, files: ['index.js'] }));
+    const stamp = (types: boolean) =>
+      writeFileSync(join(dir, 'dist/.build-stamp.json'), JSON.stringify({ inputs: inputsHash(dir), types, files: ['index.js'] }));
     stamp(false);
     expect(distState(dir).current).toBe(true);
     expect(distState(dir, { types: true })).toEqual({ current: false, reason: 'dist/ was built without type declarations' });
@@ -76,14 +77,20 @@ describe('dist/ stamp', () => {
       expect(distState(dir).current, f).toBe(true);
     }
     stamp(false);
-    writeFileSync(join(dir, 'dist/.build-stamp.json'), JSON.stringify({ inputs: inputsHash(dir), types: false, files: ['index.js', 'cli.js'] }));
+    writeFileSync(
+      join(dir, 'dist/.build-stamp.json'),
+      JSON.stringify({ inputs: inputsHash(dir), types: false, files: ['index.js', 'cli.js'] }),
+    );
     expect(distState(dir)).toEqual({ current: false, reason: 'dist/cli.js is missing' });
   });
 
   it('npm run demo runs the built CLI at once when dist/ is current', () => {
     const state = distState(root, { types: true });
     expect(state.current, `${state.reason}: run \`npm run build\` (npm test does) before this test`).toBe(true);
-    const out = execFileSync(process.execPath, [join(root, 'scripts/demo.mjs'), '--repeats', '1', '--quiet'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync(process.execPath, [join(root, 'scripts/demo.mjs'), '--repeats', '1', '--quiet'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     expect(out).toMatch(/Summary: 50\/50 buggy points fixed/);
     expect(distState(root, { types: true }).current).toBe(true); // not rebuilt (a rebuild from demo.mjs has no types)
   });

@@ -115,12 +115,14 @@ export async function repairArea(network: Network, opts: AreaRepairOptions): Pro
   throwIfAborted(opts.signal);
   checkArea(opts.area, n);
   const { box, inputSet } = opts.area;
-  if (opts.spec !== undefined && opts.label !== undefined) throw new InputError('give either "spec" or "label", not both', { field: 'spec' });
+  if (opts.spec !== undefined && opts.label !== undefined)
+    throw new InputError('give either "spec" or "label", not both', { field: 'spec' });
   const [spec] = resolveSpecs(network, 1, { spec: opts.spec, labels: opts.label, margin: opts.margin });
   const rMax = resolveRadius(opts.radius, box);
   const prune = resolvePrune(opts.prune, n);
   const backend = resolveBackend(opts.lp);
-  const progress = (phase: AreaProgress['phase'], done: number, total: number) => opts.onProgress?.({ phase, done, total, elapsedMs: now() - t0 });
+  const progress = (phase: AreaProgress['phase'], done: number, total: number) =>
+    opts.onProgress?.({ phase, done, total, elapsedMs: now() - t0 });
 
   // 1. Every linear region of the area.
   const en: Enumeration = await enumerateRegions(network, opts.area, {
@@ -131,8 +133,11 @@ export async function repairArea(network: Network, opts: AreaRepairOptions): Pro
   const tEnum = now();
 
   // 2. Check each region (LP max of every spec row) and patch the violating ones.
-  const { patches, reports } = await patchRegions(network, en.regions, { spec, box, inputSet, prune, radius: rMax, backend, signal: opts.signal }, (done) =>
-    progress('check', done, en.regions.length),
+  const { patches, reports } = await patchRegions(
+    network,
+    en.regions,
+    { spec, box, inputSet, prune, radius: rMax, backend, signal: opts.signal },
+    (done) => progress('check', done, en.regions.length),
   );
   const tRepair = now();
 
@@ -191,7 +196,15 @@ export async function repairArea(network: Network, opts: AreaRepairOptions): Pro
       certifiedRegions: certificate.certifiedRegions,
       maxPatchNorm: reports.reduce((m, r) => Math.max(m, r.patchNorm), 0),
     },
-    enumeration: { regions: en.regions.length, thinCells: en.thin, emptyCells: en.empty, lps: en.lps, eps: en.eps, minRadius: en.minRadius, ms: en.ms },
+    enumeration: {
+      regions: en.regions.length,
+      thinCells: en.thin,
+      emptyCells: en.empty,
+      lps: en.lps,
+      eps: en.eps,
+      minRadius: en.minRadius,
+      ms: en.ms,
+    },
     regions: reports,
     certificate: (({ ms: _ms, ...c }) => c)(certificate),
     refinement,
@@ -208,7 +221,15 @@ export async function repairArea(network: Network, opts: AreaRepairOptions): Pro
 async function patchRegions(
   network: Network,
   regions: readonly EnumeratedRegion[],
-  job: { spec: Spec | SpecUnion; box: Area['box']; inputSet?: InputSet; prune: boolean; radius: number; backend: LpBackend; signal?: AbortSignal },
+  job: {
+    spec: Spec | SpecUnion;
+    box: Area['box'];
+    inputSet?: InputSet;
+    prune: boolean;
+    radius: number;
+    backend: LpBackend;
+    signal?: AbortSignal;
+  },
   onProgress: (done: number) => void,
 ): Promise<{ patches: RegionPatch[]; reports: AreaRegionReport[] }> {
   const patches: RegionPatch[] = [];
@@ -218,7 +239,11 @@ async function patchRegions(
     throwIfAborted(job.signal);
     const r = regions[i];
     const { spec, box, inputSet, prune, radius } = job;
-    const outcome = await solveRegion(network, { anchor: r.centre, points: [], pattern: patternHex(r.pattern), spec, box, inputSet, prune, radius, activation: r.pattern }, job.backend);
+    const outcome = await solveRegion(
+      network,
+      { anchor: r.centre, points: [], pattern: patternHex(r.pattern), spec, box, inputSet, prune, radius, activation: r.pattern },
+      job.backend,
+    );
     if (outcome.patch) {
       patches.push(outcome.patch);
       const p = outcome.patch;
@@ -249,10 +274,15 @@ async function patchRegions(
 /** What the report's notes say about the enumeration, the refinement and the certificate. */
 function areaNotes(en: Enumeration, certificate: CertificateReport, refinement: Refinement): string[] {
   const notes: string[] = [];
-  if (en.thin > 0) notes.push(`${en.thin} cell(s) thinner than minRadius ${en.minRadius} were not counted as regions (their points lie within that distance of counted regions)`);
+  if (en.thin > 0)
+    notes.push(
+      `${en.thin} cell(s) thinner than minRadius ${en.minRadius} were not counted as regions (their points lie within that distance of counted regions)`,
+    );
   if (en.empty > 0) notes.push(`${en.empty} cell(s) were found empty by the LP (no point within its feasibility tolerance) and skipped`);
   if (refinement.constantPatches.length > 0) {
-    notes.push(`${refinement.constantPatches.length} affine patch(es) replaced by their region's smallest constant patch, which composes soundly with the neighbours' (see regions[].minimalNorm)`);
+    notes.push(
+      `${refinement.constantPatches.length} affine patch(es) replaced by their region's smallest constant patch, which composes soundly with the neighbours' (see regions[].minimalNorm)`,
+    );
   }
   if (refinement.splitPatches.length > 0) {
     notes.push(
@@ -260,9 +290,12 @@ function areaNotes(en: Enumeration, certificate: CertificateReport, refinement: 
     );
   }
   if (refinement.expandedPatches.length > 0) {
-    notes.push(`band validity: ${refinement.expandedPatches.length} patch(es) enlarged beyond their region's minimal norm to stay valid where their band covers other regions (see regions[].minimalNorm)`);
+    notes.push(
+      `band validity: ${refinement.expandedPatches.length} patch(es) enlarged beyond their region's minimal norm to stay valid where their band covers other regions (see regions[].minimalNorm)`,
+    );
   }
-  if (refinement.shrunkPatches.length > 0) notes.push(`radius refinement: ${refinement.shrunkPatches.length} patch radius(es) shrunk in ${refinement.rounds} round(s)`);
+  if (refinement.shrunkPatches.length > 0)
+    notes.push(`radius refinement: ${refinement.shrunkPatches.length} patch radius(es) shrunk in ${refinement.rounds} round(s)`);
   if (certificate.status !== 'certified') {
     notes.push(
       `${certificate.failedRegions.length} region(s) are not certified (largest proven bound ${certificate.maxViolation}, ` +

@@ -65,13 +65,22 @@ export interface Assembly {
 }
 
 /** Composes `patches` (in any order) into the repaired network and certifies it on `items`. */
-export async function assemble(network: Network, patches: readonly RegionPatch[], items: readonly AssemblyItem[], opts: AssembleOptions): Promise<Assembly> {
+export async function assemble(
+  network: Network,
+  patches: readonly RegionPatch[],
+  items: readonly AssemblyItem[],
+  opts: AssembleOptions,
+): Promise<Assembly> {
   const order = chainOrder(patches);
   const position = new Array<number>(patches.length);
   order.forEach((j, pos) => (position[j] = pos));
   const chain = order.map((j) => patches[j]);
   const { box, inputSet } = opts;
-  const boxGateOf = () => ({ lower: [...box.lower], upper: [...box.upper], radius: chain.reduce((r, p) => Math.min(r, p.radius), opts.radius) });
+  const boxGateOf = () => ({
+    lower: [...box.lower],
+    upper: [...box.upper],
+    radius: chain.reduce((r, p) => Math.min(r, p.radius), opts.radius),
+  });
   const build = () => new RepairedNetwork(network, chain, box, boxGateOf(), 'chain');
   if (!opts.certify) return { network: build(), patches: chain, position, order, certifyMs: 0 };
 
@@ -84,13 +93,25 @@ export async function assemble(network: Network, patches: readonly RegionPatch[]
   const first = items[0]?.spec;
   const one = first !== undefined && !isSpecUnion(first) && items.every((it) => it.spec === first) ? first : undefined;
   const expander = one ? new BandExpander(network, one, box, inputSet) : undefined;
-  const { network: repaired, certificate, refinement } = await certifyWithRefinement(build, certItems, { box, inputSet }, {
-    ...opts.certificate,
-    scope: opts.scope,
-    rounds: opts.rounds,
-    ...expander?.hooks(chain, certItems.map((it) => it.pattern)),
-    signal: opts.signal,
-    onProgress: opts.onProgress,
-  });
+  const {
+    network: repaired,
+    certificate,
+    refinement,
+  } = await certifyWithRefinement(
+    build,
+    certItems,
+    { box, inputSet },
+    {
+      ...opts.certificate,
+      scope: opts.scope,
+      rounds: opts.rounds,
+      ...expander?.hooks(
+        chain,
+        certItems.map((it) => it.pattern),
+      ),
+      signal: opts.signal,
+      onProgress: opts.onProgress,
+    },
+  );
   return { network: repaired, patches: chain, position, order, certified: { certificate, refinement }, certifyMs: performance.now() - t0 };
 }

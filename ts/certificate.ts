@@ -126,13 +126,15 @@ export class Certifier {
   ) {
     const n = network.inputSize;
     checkArea(area, n);
-    if (spec.outputs !== network.outputSize) throw new InputError(`has ${spec.outputs} outputs, the network has ${network.outputSize}`, { field: 'spec', value: spec.outputs });
+    if (spec.outputs !== network.outputSize)
+      throw new InputError(`has ${spec.outputs} outputs, the network has ${network.outputSize}`, { field: 'spec', value: spec.outputs });
     const rtol = opts.rtol ?? 1e-9;
     const eps = opts.eps ?? 0;
     const maxPieces = opts.maxPieces ?? 100_000;
     if (!(Number.isFinite(rtol) && rtol >= 0)) throw new InputError('must be a finite number >= 0', { field: 'rtol', value: rtol });
     if (!(Number.isFinite(eps) && eps >= 0)) throw new InputError('must be a finite number >= 0', { field: 'eps', value: eps });
-    if (!(Number.isInteger(maxPieces) && maxPieces >= 1)) throw new InputError('must be a whole number >= 1', { field: 'maxPieces', value: maxPieces });
+    if (!(Number.isInteger(maxPieces) && maxPieces >= 1))
+      throw new InputError('must be a whole number >= 1', { field: 'maxPieces', value: maxPieces });
     const { core, handle: rh } = network.handle();
     const A = area.inputSet?.A ?? new Float64Array(0);
     const b = area.inputSet?.b ?? new Float64Array(0);
@@ -150,7 +152,11 @@ export class Certifier {
   region(pattern: ArrayLike<number>): RegionCertificate {
     if (this.handle <= 0) throw new InputError('this Certifier was freed');
     const hidden = this.network.original.hiddenCount;
-    if (pattern.length !== hidden) throw new InputError(`has ${pattern.length} entries, the network has ${hidden} hidden neurons`, { field: 'pattern', value: pattern.length });
+    if (pattern.length !== hidden)
+      throw new InputError(`has ${pattern.length} entries, the network has ${hidden} hidden neurons`, {
+        field: 'pattern',
+        value: pattern.length,
+      });
     const n = this.inputSize;
     const h = this.handle;
     const c = this.core.layout('certificate', [pattern], abi.REGION_CERTIFICATE, { inputs: n, patches: this.patches }, ([pp, o]) =>
@@ -189,9 +195,18 @@ export class Certifier {
   }
 }
 
-export function summarise(perRegion: RegionCertificate[], scope: CertificateReport['scope'], rtol: number, eps: number, ms: number): CertificateReport {
+export function summarise(
+  perRegion: RegionCertificate[],
+  scope: CertificateReport['scope'],
+  rtol: number,
+  eps: number,
+  ms: number,
+): CertificateReport {
   const failed = perRegion.flatMap((c, i) => (c.certified ? [] : [i]));
-  const found = perRegion.reduce((m, c) => (c.violationAtWitness !== null && c.violationAtWitness > 0 ? Math.max(m, c.violationAtWitness) : m), -Infinity);
+  const found = perRegion.reduce(
+    (m, c) => (c.violationAtWitness !== null && c.violationAtWitness > 0 ? Math.max(m, c.violationAtWitness) : m),
+    -Infinity,
+  );
   return {
     status: failed.length === 0 && perRegion.length > 0 ? 'certified' : 'not-certified',
     scope,
@@ -265,10 +280,16 @@ export async function certify(
     items = [];
     network.patches.forEach((p, i) => {
       const hex = p.region?.pattern;
-      if (hex === undefined) throw new InputError('has no activation pattern; pass an area to certify', { field: `patches[${i}].region.pattern` });
+      if (hex === undefined)
+        throw new InputError('has no activation pattern; pass an area to certify', { field: `patches[${i}].region.pattern` });
       if (!seen.has(hex)) {
         seen.add(hex);
-        items.push({ pattern: patternFromHex(hex, hidden, `patches[${i}].region.pattern`), spec: opts.spec, ownPatch: i, piece: p.region.specPiece });
+        items.push({
+          pattern: patternFromHex(hex, hidden, `patches[${i}].region.pattern`),
+          spec: opts.spec,
+          ownPatch: i,
+          piece: p.region.specPiece,
+        });
       }
     });
   }

@@ -95,7 +95,11 @@ export class BandExpander {
       // bounds it too).
       const v = this.worst(pattern, patch, patch.region.cell ? patch.radius : 0);
       if (!v) throw new LpError(`the region of patch pattern ${patch.region.pattern} is empty`);
-      need = { v, radius: patch.radius, minimalNorm: need?.minimalNorm ?? patch.region.bandConstrained?.minimalNorm ?? patch.region.patchNorm };
+      need = {
+        v,
+        radius: patch.radius,
+        minimalNorm: need?.minimalNorm ?? patch.region.bandConstrained?.minimalNorm ?? patch.region.patchNorm,
+      };
       this.needs.set(patch, need);
     }
     return need;

@@ -68,7 +68,10 @@ export interface Enumeration {
 export class RegionLimitError extends InputError {
   readonly limit: number;
   constructor(limit: number, where: string) {
-    super(`${where} has more than ${limit} linear regions; raise the limit (maxRegions, --max-regions) or split the area`, { field: 'maxRegions', value: limit });
+    super(`${where} has more than ${limit} linear regions; raise the limit (maxRegions, --max-regions) or split the area`, {
+      field: 'maxRegions',
+      value: limit,
+    });
     (this as { code: string }).code = 'REGION_LIMIT';
     this.limit = limit;
   }
@@ -89,7 +92,8 @@ export function checkArea(area: Area, n: number, file?: string): void {
       throw new InputError(`must be ${set?.b?.length ?? '?'} rows of ${n} coefficients`, { file, field: 'A', value: set?.A?.length });
     }
     set.A.forEach((v, i) => {
-      if (!Number.isFinite(v)) throw new InputError('is not a finite number', { file, field: `A[${Math.floor(i / n)}][${i % n}]`, value: v });
+      if (!Number.isFinite(v))
+        throw new InputError('is not a finite number', { file, field: `A[${Math.floor(i / n)}][${i % n}]`, value: v });
     });
     set.b.forEach((v, i) => {
       if (!Number.isFinite(v)) throw new InputError('is not a finite number', { file, field: `b[${i}]`, value: v });
@@ -106,8 +110,10 @@ export async function enumerateRegions(net: Network, area: Area, opts: Enumerate
   const minRadius = opts.minRadius ?? eps;
   const maxRegions = opts.maxRegions ?? 100_000;
   if (!(Number.isFinite(eps) && eps >= 0)) throw new InputError('must be a finite number >= 0', { field: 'eps', value: eps });
-  if (!(Number.isFinite(minRadius) && minRadius >= eps)) throw new InputError(`must be a finite number >= eps (${eps})`, { field: 'minRadius', value: minRadius });
-  if (!(Number.isInteger(maxRegions) && maxRegions >= 1)) throw new InputError('must be a whole number >= 1', { field: 'maxRegions', value: maxRegions });
+  if (!(Number.isFinite(minRadius) && minRadius >= eps))
+    throw new InputError(`must be a finite number >= eps (${eps})`, { field: 'minRadius', value: minRadius });
+  if (!(Number.isInteger(maxRegions) && maxRegions >= 1))
+    throw new InputError('must be a whole number >= 1', { field: 'maxRegions', value: maxRegions });
   const { core, handle: nh } = net.handle();
   const A = area.inputSet?.A ?? new Float64Array(0);
   const b = area.inputSet?.b ?? new Float64Array(0);
@@ -127,7 +133,9 @@ export async function enumerateRegions(net: Network, area: Area, opts: Enumerate
         const k = count - from;
         const dims = { regions: k, hidden, inputs: n };
         const read = <N extends abi.FieldOf<typeof abi.ENUMERATION_FIELDS>>(name: N) =>
-          core.field('region enumeration', abi.ENUMERATION_FIELDS, name, dims, ([o]) => core.exports.rr_enum_read(h, abi.fieldCode(abi.ENUMERATION_FIELDS, name), from, o));
+          core.field('region enumeration', abi.ENUMERATION_FIELDS, name, dims, ([o]) =>
+            core.exports.rr_enum_read(h, abi.fieldCode(abi.ENUMERATION_FIELDS, name), from, o),
+          );
         const [pats, centres, radii] = [read('patterns'), read('centres'), read('radii')];
         for (let r = 0; r < k; r++) {
           regions.push({ pattern: pats.slice(r * hidden, (r + 1) * hidden), centre: centres.slice(r * n, (r + 1) * n), radius: radii[r] });

@@ -33,7 +33,19 @@ export { VERSION } from './version.js';
 // ---- interchange formats (issue 3) ----
 export { parseOnnx, SUPPORTED_OPS, type OnnxModelInfo, type OnnxImportOptions } from './formats/onnx/import.js';
 export { networkToOnnx, repairedToOnnx, float32BandError, type OnnxExportOptions } from './formats/onnx/export.js';
-export { parseVnnlib, writeVnnlib, safeSpec, regionProperty, propertyInputDomain, plainDecimal, type Vnnlib, type VnnlibProperty, type VnnlibInputSet, type HPolytope, type SafeSpecResult } from './formats/vnnlib.js';
+export {
+  parseVnnlib,
+  writeVnnlib,
+  safeSpec,
+  regionProperty,
+  propertyInputDomain,
+  plainDecimal,
+  type Vnnlib,
+  type VnnlibProperty,
+  type VnnlibInputSet,
+  type HPolytope,
+  type SafeSpecResult,
+} from './formats/vnnlib.js';
 export { parseTfjs, networkToTfjs, isTfjsModelJson, tfjsShardPaths, type TfjsInfo } from './formats/tfjs.js';
 export { nnetToText, type NnetOptions } from './formats/nnet.js';
 export type { ModelLoadOptions } from './formats/load.js';
@@ -42,10 +54,36 @@ export { accuracy, parseImages, parseLabels, type Dataset, type AccuracyResult, 
 // runtime (issue 6): worker pool
 export { RepairPool, createPool, type PoolOptions, type PoolJobOptions, type PoolJobResult } from './pool/pool.js';
 // Area repair and certificates (issue 4)
-export { enumerateRegions, defaultEps, RegionLimitError, type Area, type Enumeration, type EnumeratedRegion, type EnumerateOptions, type EnumerationProgress } from './enumerate.js';
-export { certify, certifyRegions, certifyItems, Certifier, type CertifyOptions, type CertificateReport, type RegionCertificate, type CertificationItem, type CertificationProgress } from './certificate.js';
+export {
+  enumerateRegions,
+  defaultEps,
+  RegionLimitError,
+  type Area,
+  type Enumeration,
+  type EnumeratedRegion,
+  type EnumerateOptions,
+  type EnumerationProgress,
+} from './enumerate.js';
+export {
+  certify,
+  certifyRegions,
+  certifyItems,
+  Certifier,
+  type CertifyOptions,
+  type CertificateReport,
+  type RegionCertificate,
+  type CertificationItem,
+  type CertificationProgress,
+} from './certificate.js';
 export { certifyWithRefinement, type Refinement } from './refine.js';
-export { repairArea, type AreaRepairOptions, type AreaRepairReport, type AreaRepairResult, type AreaRegionReport, type AreaProgress } from './area.js';
+export {
+  repairArea,
+  type AreaRepairOptions,
+  type AreaRepairReport,
+  type AreaRepairResult,
+  type AreaRegionReport,
+  type AreaProgress,
+} from './area.js';
 export { parseAreaJson, areaToJson, type AreaFile } from './formats/area.js';
 // Data sets: original vs repaired, failures as a points file (issue 13)
 export { compareModels, type Comparison, type ClassComparison, type CompareOptions } from './dataset/compare.js';

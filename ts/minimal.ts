@@ -76,7 +76,16 @@ export async function solveFullLp(region: LinearRegion, spec: Spec, backend: LpB
     const Fg = new Float64Array(group.length * n);
     group.forEach((i, gi) => Fg.set(Freg.subarray(i * n, (i + 1) * n), gi * n));
     const { lp, decode } = buildFullPatchLp(
-      { n, k: group.length, G: rows.A, h: rows.b, lower: region.box.lower, upper: region.box.upper, F: Fg, e: Float64Array.from(group.map((i) => ereg[i])) },
+      {
+        n,
+        k: group.length,
+        G: rows.A,
+        h: rows.b,
+        lower: region.box.lower,
+        upper: region.box.upper,
+        F: Fg,
+        e: Float64Array.from(group.map((i) => ereg[i])),
+      },
       sub,
     );
     const part = decode((await backend.solve(lp, `full minimal-patch LP (outputs ${group.join(', ')})`)).x);
@@ -102,7 +111,9 @@ export async function solveFullLp(region: LinearRegion, spec: Spec, backend: LpB
   }
   const scale = 1 + Math.abs(sol.objective) + ereg.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
   if (residual > 1e-7 * scale) {
-    throw new LpError(`full minimal-patch LP: the patch from ${backend.name} violates the spec on the region by ${residual} (tolerance ${1e-7 * scale})`);
+    throw new LpError(
+      `full minimal-patch LP: the patch from ${backend.name} violates the spec on the region by ${residual} (tolerance ${1e-7 * scale})`,
+    );
   }
   const H = new Float64Array(k);
   for (let i = 0; i < k; i++) {

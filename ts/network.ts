@@ -80,18 +80,22 @@ export function flattenPoints(points: Points, dim: number, what = 'points', file
       throw new InputError(`flat array length is not a multiple of the input size ${dim}`, { file, field: what, value: points.length });
     }
     for (let i = 0; i < points.length; i++) {
-      if (!Number.isFinite(points[i])) throw new InputError('is not a finite number', { file, field: `${what}[${Math.floor(i / dim)}][${i % dim}]`, value: points[i] });
+      if (!Number.isFinite(points[i]))
+        throw new InputError('is not a finite number', { file, field: `${what}[${Math.floor(i / dim)}][${i % dim}]`, value: points[i] });
     }
     return { flat: points, count: points.length / dim };
   }
   if (!Array.isArray(points)) throw new InputError('must be an array of input vectors', { file, field: what, value: points });
   const flat = new Float64Array(points.length * dim);
   points.forEach((p, i) => {
-    if (!(Array.isArray(p) || p instanceof Float64Array)) throw new InputError('must be an array of numbers', { file, field: `${what}[${i}]`, value: p });
-    if (p.length !== dim) throw new InputError(`has ${p.length} coordinates, the network has ${dim} inputs`, { file, field: `${what}[${i}]`, value: p });
+    if (!(Array.isArray(p) || p instanceof Float64Array))
+      throw new InputError('must be an array of numbers', { file, field: `${what}[${i}]`, value: p });
+    if (p.length !== dim)
+      throw new InputError(`has ${p.length} coordinates, the network has ${dim} inputs`, { file, field: `${what}[${i}]`, value: p });
     for (let j = 0; j < dim; j++) {
       const v = p[j];
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new InputError('is not a finite number', { file, field: `${what}[${i}][${j}]`, value: v });
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw new InputError('is not a finite number', { file, field: `${what}[${i}][${j}]`, value: v });
       flat[i * dim + j] = v;
     }
   });
@@ -118,15 +122,28 @@ export class Network extends CoreBacked {
     if (layers.length === 0) throw new InputError('a network needs at least one layer', { file, field: 'layers' });
     layers.forEach((l, i) => {
       const f = `layers[${i}]`;
-      if (!Number.isInteger(l.inputs) || l.inputs <= 0) throw new InputError('input size must be a positive integer', { file, field: `${f}.inputs`, value: l.inputs });
-      if (!Number.isInteger(l.outputs) || l.outputs <= 0) throw new InputError('output size must be a positive integer', { file, field: `${f}.outputs`, value: l.outputs });
-      if (l.weights.length !== l.inputs * l.outputs) throw new InputError(`expected ${l.outputs}x${l.inputs} weights`, { file, field: `${f}.weights`, value: l.weights.length });
-      if (l.bias.length !== l.outputs) throw new InputError(`expected ${l.outputs} biases`, { file, field: `${f}.bias`, value: l.bias.length });
+      if (!Number.isInteger(l.inputs) || l.inputs <= 0)
+        throw new InputError('input size must be a positive integer', { file, field: `${f}.inputs`, value: l.inputs });
+      if (!Number.isInteger(l.outputs) || l.outputs <= 0)
+        throw new InputError('output size must be a positive integer', { file, field: `${f}.outputs`, value: l.outputs });
+      if (l.weights.length !== l.inputs * l.outputs)
+        throw new InputError(`expected ${l.outputs}x${l.inputs} weights`, { file, field: `${f}.weights`, value: l.weights.length });
+      if (l.bias.length !== l.outputs)
+        throw new InputError(`expected ${l.outputs} biases`, { file, field: `${f}.bias`, value: l.bias.length });
       if (i > 0 && layers[i - 1].outputs !== l.inputs) {
-        throw new InputError(`expects ${l.inputs} inputs but layer ${i - 1} has ${layers[i - 1].outputs} outputs`, { file, field: `${f}.inputs`, value: l.inputs });
+        throw new InputError(`expects ${l.inputs} inputs but layer ${i - 1} has ${layers[i - 1].outputs} outputs`, {
+          file,
+          field: `${f}.inputs`,
+          value: l.inputs,
+        });
       }
       const bad = l.weights.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0) throw new InputError('is not a finite number', { file, field: `${f}.weights[${Math.floor(bad / l.inputs)}][${bad % l.inputs}]`, value: l.weights[bad] });
+      if (bad >= 0)
+        throw new InputError('is not a finite number', {
+          file,
+          field: `${f}.weights[${Math.floor(bad / l.inputs)}][${bad % l.inputs}]`,
+          value: l.weights[bad],
+        });
       const badB = l.bias.findIndex((v) => !Number.isFinite(v));
       if (badB >= 0) throw new InputError('is not a finite number', { file, field: `${f}.bias[${badB}]`, value: l.bias[badB] });
     });
@@ -149,7 +166,11 @@ export class Network extends CoreBacked {
         const inputs = outputs ? l.weights[0].length : 0;
         const w = new Float64Array(outputs * inputs);
         l.weights.forEach((row, r) => {
-          if (row.length !== inputs) throw new InputError(`row has ${row.length} entries, row 0 has ${inputs}`, { file: info.source, field: `layers[${i}].weights[${r}]` });
+          if (row.length !== inputs)
+            throw new InputError(`row has ${row.length} entries, row 0 has ${inputs}`, {
+              file: info.source,
+              field: `layers[${i}].weights[${r}]`,
+            });
           w.set(row, r * inputs);
         });
         return { inputs, outputs, weights: w, bias: Float64Array.from(l.bias), relu: l.relu ?? i < layers.length - 1 };
@@ -162,14 +183,17 @@ export class Network extends CoreBacked {
     const shape = abi.json(abi.NETWORK_SHAPE, { layers: this.layers.map((l) => ({ inputs: l.inputs, outputs: l.outputs, relu: l.relu })) });
     const params = new Float64Array(this.layers.reduce((s, l) => s + l.weights.length + l.bias.length, 0));
     let pos = 0;
-    for (const l of this.layers) pos = abi.encodeInto(abi.NETWORK_LAYER, { inputs: l.inputs, outputs: l.outputs }, { weights: l.weights, bias: l.bias }, params, pos);
+    for (const l of this.layers)
+      pos = abi.encodeInto(abi.NETWORK_LAYER, { inputs: l.inputs, outputs: l.outputs }, { weights: l.weights, bias: l.bias }, params, pos);
     return core.call('network', [shape, params], ([s, p], [sl, pl]) => core.exports.rr_network_new(s, sl, p, pl));
   }
 
   /** Outputs for a batch of inputs, as a flat row-major array (`count × outputSize`). */
   forwardFlat(flat: Float64Array, count: number): Float64Array {
     const { core, handle } = this.handle();
-    const [out] = core.run('forward', [flat], [count * this.outputSize], ([xs, o]) => core.exports.rr_network_forward(handle, xs, count, o));
+    const [out] = core.run('forward', [flat], [count * this.outputSize], ([xs, o]) =>
+      core.exports.rr_network_forward(handle, xs, count, o),
+    );
     return out;
   }
 
@@ -196,14 +220,24 @@ export function checkBox(box: Box, dim: number, file?: string, field = 'inputBox
     throw new InputError('must have arrays "lower" and "upper"', { file, field, value: box });
   }
   for (const side of ['lower', 'upper'] as const) {
-    if (box[side].length !== dim) throw new InputError(`has ${box[side].length} bounds, the network has ${dim} inputs`, { file, field: `${field}.${side}`, value: box[side].length });
+    if (box[side].length !== dim)
+      throw new InputError(`has ${box[side].length} bounds, the network has ${dim} inputs`, {
+        file,
+        field: `${field}.${side}`,
+        value: box[side].length,
+      });
     box[side].forEach((v, j) => {
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new InputError('is not a finite number', { file, field: `${field}.${side}[${j}]`, value: v });
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw new InputError('is not a finite number', { file, field: `${field}.${side}[${j}]`, value: v });
     });
   }
   for (let j = 0; j < dim; j++) {
     if (box.lower[j] > box.upper[j]) {
-      throw new InputError(`lower bound ${box.lower[j]} exceeds upper bound ${box.upper[j]}`, { file, field: `${field}.lower[${j}]`, value: box.lower[j] });
+      throw new InputError(`lower bound ${box.lower[j]} exceeds upper bound ${box.upper[j]}`, {
+        file,
+        field: `${field}.lower[${j}]`,
+        value: box.lower[j],
+      });
     }
   }
 }

@@ -105,4 +105,3 @@ export function patternFromHex(hex: string, hidden: number, field = 'pattern'): 
   for (let i = 0; i < hidden; i++) out[i] = (parseInt(hex[i >> 2], 16) >> (3 - (i & 3))) & 1;
   return out;
 }
-

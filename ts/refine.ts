@@ -50,7 +50,13 @@ export async function certifyWithRefinement(
   build: () => RepairedNetwork,
   items: readonly CertificationItem[],
   area: Area,
-  opts: CertifyOptions & { scope: CertificateReport['scope']; rounds?: number; expand?: ExpandHook; toConstant?: ToConstantHook; split?: SplitHook },
+  opts: CertifyOptions & {
+    scope: CertificateReport['scope'];
+    rounds?: number;
+    expand?: ExpandHook;
+    toConstant?: ToConstantHook;
+    split?: SplitHook;
+  },
 ): Promise<{ network: RepairedNetwork; certificate: CertificateReport; refinement: Refinement }> {
   const t0 = performance.now();
   let network = build();
@@ -189,6 +195,13 @@ export async function certifyWithRefinement(
   return {
     network,
     certificate: { ...report, ms: performance.now() - t0 },
-    refinement: { rounds: done, shrunkPatches: [...shrunk].sort((a, b) => a - b), factor: 0.25, expandedPatches: [...expanded].sort((a, b) => a - b), constantPatches: [...converted].sort((a, b) => a - b), splitPatches: splits },
+    refinement: {
+      rounds: done,
+      shrunkPatches: [...shrunk].sort((a, b) => a - b),
+      factor: 0.25,
+      expandedPatches: [...expanded].sort((a, b) => a - b),
+      constantPatches: [...converted].sort((a, b) => a - b),
+      splitPatches: splits,
+    },
   };
 }

@@ -68,7 +68,11 @@ export async function solveRegion(network: Network, task: RegionTask, backend: L
     const tb = now();
     const cp = region.constantPatch(task.spec);
     if (cp.proof === 'not-needed') {
-      return { patch: null, reason: 'the spec already holds on the whole linear region', timing: { regionMs: tb - ta, lpMs: now() - tb, assemblyMs: 0 } };
+      return {
+        patch: null,
+        reason: 'the spec already holds on the whole linear region',
+        timing: { regionMs: tb - ta, lpMs: now() - tb, assemblyMs: 0 },
+      };
     }
     let proof: MinimalityProof = cp.proof;
     let patchNorm = cp.norm;

@@ -102,7 +102,8 @@ export class LinearRegion {
   /** Restricts the region to an input polytope {x : A x <= b} (rows are normalised). */
   intersect(set: InputSet): void {
     const n = this.inputSize;
-    if (set.A.length !== set.b.length * n) throw new InputError(`has ${set.A.length} coefficients for ${set.b.length} rows of ${n} inputs`, { field: 'inputSet.A' });
+    if (set.A.length !== set.b.length * n)
+      throw new InputError(`has ${set.A.length} coefficients for ${set.b.length} rows of ${n} inputs`, { field: 'inputSet.A' });
     const h = this.live();
     this.core.call('intersect', [set.A, set.b], ([pa, pb]) => this.core.exports.rr_region_intersect(h, pa, pb, set.b.length));
     const info = this.core.layout('region info', [], abi.REGION_INFO, {}, ([o]) => this.core.exports.rr_region_info(h, o));
@@ -113,9 +114,15 @@ export class LinearRegion {
   /** The set of box inputs with activation pattern `pattern` (possibly empty), ∩ `inputSet` when given. */
   static ofPattern(net: Network, pattern: ArrayLike<number>, box: Box, inputSet?: InputSet): LinearRegion {
     checkBox(box, net.inputSize);
-    if (pattern.length !== net.hiddenCount) throw new InputError(`has ${pattern.length} entries, the network has ${net.hiddenCount} hidden neurons`, { field: 'pattern', value: pattern.length });
+    if (pattern.length !== net.hiddenCount)
+      throw new InputError(`has ${pattern.length} entries, the network has ${net.hiddenCount} hidden neurons`, {
+        field: 'pattern',
+        value: pattern.length,
+      });
     const { core, handle: nh } = net.handle();
-    const h = core.call('linear region', [pattern, box.lower, box.upper], ([pp, lo, hi]) => core.exports.rr_region_of_pattern(nh, pp, lo, hi));
+    const h = core.call('linear region', [pattern, box.lower, box.upper], ([pp, lo, hi]) =>
+      core.exports.rr_region_of_pattern(nh, pp, lo, hi),
+    );
     const region = new LinearRegion(core, h, box);
     if (inputSet) region.intersect(inputSet);
     return region;
@@ -130,7 +137,13 @@ export class LinearRegion {
   /** One field of the region (crates/wasm/src/abi.rs `REGION_FIELDS`). */
   private read<N extends abi.FieldOf<typeof abi.REGION_FIELDS>>(name: N) {
     const h = this.live();
-    const dims = { inputs: this.inputSize, outputs: this.outputSize, rows: this.rowCount, hidden: this.hiddenCount, supportRows: this.supportCount };
+    const dims = {
+      inputs: this.inputSize,
+      outputs: this.outputSize,
+      rows: this.rowCount,
+      hidden: this.hiddenCount,
+      supportRows: this.supportCount,
+    };
     const code = abi.fieldCode(abi.REGION_FIELDS, name);
     return this.core.field('region read', abi.REGION_FIELDS, name, dims, ([o]) => this.core.exports.rr_region_read(h, code, o));
   }
@@ -164,20 +177,30 @@ export class LinearRegion {
 
   /** max over the region of w·(F x + e). Successive calls warm-start. */
   maxOutput(w: ArrayLike<number>): RegionMax {
-    if (w.length !== this.outputSize) throw new InputError(`has ${w.length} entries, the network has ${this.outputSize} outputs`, { field: 'objective' });
+    if (w.length !== this.outputSize)
+      throw new InputError(`has ${w.length} entries, the network has ${this.outputSize} outputs`, { field: 'objective' });
     const h = this.live();
-    const { lower, upper, infeasibility, x } = this.core.layout('max over region', [w], abi.LP_SOLUTION, { inputs: this.inputSize }, ([pw, o]) =>
-      this.core.exports.rr_region_max_output(h, pw, o),
+    const { lower, upper, infeasibility, x } = this.core.layout(
+      'max over region',
+      [w],
+      abi.LP_SOLUTION,
+      { inputs: this.inputSize },
+      ([pw, o]) => this.core.exports.rr_region_max_output(h, pw, o),
     );
     return { lower, upper, infeasibility, x };
   }
 
   /** max over the region of c·x. */
   maximize(c: ArrayLike<number>): RegionMax {
-    if (c.length !== this.inputSize) throw new InputError(`has ${c.length} entries, the network has ${this.inputSize} inputs`, { field: 'objective' });
+    if (c.length !== this.inputSize)
+      throw new InputError(`has ${c.length} entries, the network has ${this.inputSize} inputs`, { field: 'objective' });
     const h = this.live();
-    const { lower, upper, infeasibility, x } = this.core.layout('max over region', [c], abi.LP_SOLUTION, { inputs: this.inputSize }, ([pc, o]) =>
-      this.core.exports.rr_region_maximize(h, pc, o),
+    const { lower, upper, infeasibility, x } = this.core.layout(
+      'max over region',
+      [c],
+      abi.LP_SOLUTION,
+      { inputs: this.inputSize },
+      ([pc, o]) => this.core.exports.rr_region_maximize(h, pc, o),
     );
     return { lower, upper, infeasibility, x };
   }
@@ -188,14 +211,19 @@ export class LinearRegion {
    * `exactRows` every row's worst violation is computed exactly (same patch, more LPs).
    */
   constantPatch(spec: Spec, opts: { exactRows?: boolean } = {}): ConstantPatchResult {
-    if (spec.outputs !== this.outputSize) throw new InputError(`spec has ${spec.outputs} outputs, the network has ${this.outputSize}`, { field: 'spec' });
+    if (spec.outputs !== this.outputSize)
+      throw new InputError(`spec has ${spec.outputs} outputs, the network has ${this.outputSize}`, { field: 'spec' });
     const rows = specRows(spec);
     const k = this.outputSize;
     const n = this.inputSize;
     const h = this.live();
     const options = abi.json(abi.MINIMAL_PATCH_OPTIONS, { exactRows: Boolean(opts.exactRows) });
-    const mp = this.core.layout('minimal patch', [spec.P, spec.q, options], abi.MINIMAL_PATCH, { inputs: n, outputs: k, rows }, ([pp, pq, po, o], lens) =>
-      this.core.exports.rr_region_minimal_patch(h, pp, pq, rows, po, lens[2], o),
+    const mp = this.core.layout(
+      'minimal patch',
+      [spec.P, spec.q, options],
+      abi.MINIMAL_PATCH,
+      { inputs: n, outputs: k, rows },
+      ([pp, pq, po, o], lens) => this.core.exports.rr_region_minimal_patch(h, pp, pq, rows, po, lens[2], o),
     );
     const witnesses: Float64Array[] = [];
     for (let j = 0; j < rows; j++) witnesses.push(mp.witnesses.slice(j * n, (j + 1) * n));
@@ -246,5 +274,7 @@ export function slackExcess(A: Float64Array, b: Float64Array, n: number, points:
   const core = getCore();
   const m = b.length;
   const count = points.length / n;
-  return core.run('slack excess', [A, b, points], [count], ([pa, pb, px, o]) => core.exports.rr_slack_excess(pa, pb, m, n, px, count, o))[0];
+  return core.run('slack excess', [A, b, points], [count], ([pa, pb, px, o]) =>
+    core.exports.rr_slack_excess(pa, pb, m, n, px, count, o),
+  )[0];
 }

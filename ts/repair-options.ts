@@ -22,18 +22,21 @@ export interface SpecChoice {
 /** One spec per point (`count` points) from `spec` or `labels`; checked against the network's outputs. */
 export function resolveSpecs(network: Network, count: number, opts: SpecChoice): (Spec | SpecUnion)[] {
   const k = network.outputSize;
-  if (opts.spec !== undefined && opts.labels !== undefined) throw new InputError('give either "spec" or "labels", not both', { field: 'spec' });
+  if (opts.spec !== undefined && opts.labels !== undefined)
+    throw new InputError('give either "spec" or "labels", not both', { field: 'spec' });
   let specs: (Spec | SpecUnion)[];
   if (opts.spec !== undefined) {
     if (Array.isArray(opts.spec)) {
-      if (opts.spec.length !== count) throw new InputError(`has ${opts.spec.length} specs for ${count} points`, { field: 'spec', value: opts.spec.length });
+      if (opts.spec.length !== count)
+        throw new InputError(`has ${opts.spec.length} specs for ${count} points`, { field: 'spec', value: opts.spec.length });
       specs = [...(opts.spec as (Spec | SpecUnion)[])];
     } else {
       specs = new Array(count).fill(opts.spec as Spec | SpecUnion);
     }
   } else if (opts.labels !== undefined) {
     const labels = typeof opts.labels === 'number' ? new Array(count).fill(opts.labels) : [...opts.labels];
-    if (labels.length !== count) throw new InputError(`has ${labels.length} labels for ${count} points`, { field: 'labels', value: labels.length });
+    if (labels.length !== count)
+      throw new InputError(`has ${labels.length} labels for ${count} points`, { field: 'labels', value: labels.length });
     const cache = new Map<number, Spec>();
     specs = labels.map((y, i) => {
       let s = cache.get(y);
@@ -55,7 +58,8 @@ export function resolveSpecs(network: Network, count: number, opts: SpecChoice):
 /** Every point must lie in the input set {x : A x <= b} (up to rounding). */
 export function checkInputSet(set: InputSet, flat: Float64Array, count: number, n: number): void {
   const m = set.b.length;
-  if (set.A.length !== m * n) throw new InputError(`has ${set.A.length} coefficients for ${m} rows of ${n} inputs`, { field: 'inputSet.A', value: set.A.length });
+  if (set.A.length !== m * n)
+    throw new InputError(`has ${set.A.length} coefficients for ${m} rows of ${n} inputs`, { field: 'inputSet.A', value: set.A.length });
   for (let i = 0; i < count; i++) {
     for (let r = 0; r < m; r++) {
       let v = -set.b[r];
@@ -64,7 +68,11 @@ export function checkInputSet(set: InputSet, flat: Float64Array, count: number, 
         v += set.A[r * n + j] * flat[i * n + j];
         scale += Math.abs(set.A[r * n + j] * flat[i * n + j]);
       }
-      if (v > 1e-12 * (1 + scale)) throw new InputError(`lies outside the input set (row ${r} exceeded by ${v})`, { field: `points[${i}]`, value: Array.from(flat.subarray(i * n, (i + 1) * n)) });
+      if (v > 1e-12 * (1 + scale))
+        throw new InputError(`lies outside the input set (row ${r} exceeded by ${v})`, {
+          field: `points[${i}]`,
+          value: Array.from(flat.subarray(i * n, (i + 1) * n)),
+        });
     }
   }
 }

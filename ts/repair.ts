@@ -101,7 +101,8 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
   const job = checkOptions(network, opts);
   const yOrig = network.forwardFlat(job.flat, job.count);
   const groups = groupByRegion(network, job);
-  const progress = (phase: RepairProgress['phase'], done: number) => opts.onProgress?.({ phase, done, total: groups.length, elapsedMs: now() - t0 });
+  const progress = (phase: RepairProgress['phase'], done: number) =>
+    opts.onProgress?.({ phase, done, total: groups.length, elapsedMs: now() - t0 });
   const solved = await solveGroups(network, job, groups, opts, progress);
 
   progress('assembly', groups.length);
@@ -114,7 +115,16 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
     network,
     solved.patches,
     groups.map((g, gi) => ({ pattern: g.pattern, spec: g.spec, patch: solved.groupPatch[gi] })),
-    { box: job.box, inputSet: opts.inputSet, radius: job.rMax, certify, scope: 'regions', certificate: opts.certificate, rounds: opts.certificate?.refineRounds, signal: opts.signal },
+    {
+      box: job.box,
+      inputSet: opts.inputSet,
+      radius: job.rMax,
+      certify,
+      scope: 'regions',
+      certificate: opts.certificate,
+      rounds: opts.certificate?.refineRounds,
+      signal: opts.signal,
+    },
   );
   const tb = now();
   const yRep = assembly.network.forwardFlat(job.flat, job.count);
@@ -167,9 +177,12 @@ function checkOptions(network: Network, opts: RepairOptions): PointJob {
   const specs = resolveSpecs(network, count, opts);
   const box = opts.inputBox ?? network.info.inputBox;
   if (!box) {
-    throw new InputError('no input domain: give an input box (the linear regions must be bounded for a finite minimal patch); the model declares no input range', {
-      field: 'inputBox',
-    });
+    throw new InputError(
+      'no input domain: give an input box (the linear regions must be bounded for a finite minimal patch); the model declares no input range',
+      {
+        field: 'inputBox',
+      },
+    );
   }
   checkBox(box, n);
   for (let i = 0; i < count; i++) {
@@ -187,7 +200,9 @@ function checkOptions(network: Network, opts: RepairOptions): PointJob {
   const lpName: LpName | undefined = typeof opts.lp === 'string' ? opts.lp : undefined;
   const backend = resolveBackend(opts.lp);
   if (opts.workers !== undefined && opts.lp !== undefined && typeof opts.lp !== 'string') {
-    throw new InputError('an LP backend object cannot move to worker threads: with "workers", name the backend ("glpk" or "highs")', { field: 'lp' });
+    throw new InputError('an LP backend object cannot move to worker threads: with "workers", name the backend ("glpk" or "highs")', {
+      field: 'lp',
+    });
   }
   return { flat, count, specs, box, rMax, prune, tolerance, backend, lpName };
 }
@@ -233,7 +248,13 @@ interface Solved {
 }
 
 /** The minimal patch of every group's region, on this thread or in the pool's workers. */
-async function solveGroups(network: Network, job: PointJob, groups: Group[], opts: RepairOptions, progress: (phase: 'regions', done: number) => void): Promise<Solved> {
+async function solveGroups(
+  network: Network,
+  job: PointJob,
+  groups: Group[],
+  opts: RepairOptions,
+  progress: (phase: 'regions', done: number) => void,
+): Promise<Solved> {
   const n = network.inputSize;
   const pause = periodicYield();
   progress('regions', 0);
@@ -251,7 +272,12 @@ async function solveGroups(network: Network, job: PointJob, groups: Group[], opt
   // With workers, every region is solved up front (in parallel); the loop below then takes the
   // outcomes in the same order as on one thread.
   const pooled =
-    opts.workers === undefined ? undefined : await solveInWorkers(network, groups.map(taskOf), opts.workers, { signal: opts.signal, onProgress: (done) => progress('regions', done) });
+    opts.workers === undefined
+      ? undefined
+      : await solveInWorkers(network, groups.map(taskOf), opts.workers, {
+          signal: opts.signal,
+          onProgress: (done) => progress('regions', done),
+        });
   const solved: Solved = { patches: [], patchLpMs: [], groupPatch: [], timings: [], skipped: [], lpName: pooled?.lpName };
   for (let gi = 0; gi < groups.length; gi++) {
     await pause();
@@ -289,7 +315,10 @@ function limitRadii(patches: RegionPatch[], flat: Float64Array, count: number, n
     let closest = Infinity;
     excess.forEach((v, j) => {
       if (v > 0) closest = Math.min(closest, v);
-      else notes.push(`point ${others[j]} lies on the closed linear region of point ${p.region.points[0]} (a shared face); both patches apply there`);
+      else
+        notes.push(
+          `point ${others[j]} lies on the closed linear region of point ${p.region.points[0]} (a shared face); both patches apply there`,
+        );
     });
     if (Number.isFinite(closest)) p.radius = Math.min(p.radius, closest / 2);
   }
@@ -318,7 +347,10 @@ function addCertificate(report: RepairReport, assembly: Assembly): void {
   report.certificate = certificate;
   report.refinement = certified.refinement;
   report.timingsMs.certify = assembly.certifyMs;
-  if (certified.refinement.rounds > 0) report.notes.push(`radius refinement: ${certified.refinement.shrunkPatches.length} patch radius(es) shrunk in ${certified.refinement.rounds} round(s)`);
+  if (certified.refinement.rounds > 0)
+    report.notes.push(
+      `radius refinement: ${certified.refinement.shrunkPatches.length} patch radius(es) shrunk in ${certified.refinement.rounds} round(s)`,
+    );
   if (certified.certificate.status !== 'certified') {
     report.notes.push(`the certificate fails on ${certified.certificate.failedRegions.length} region(s); see certificate.failedRegions`);
   }

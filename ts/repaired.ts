@@ -39,7 +39,8 @@ export type Composition = abi.NameOf<typeof abi.Composition>;
 function patchArgs(p: PatchNetwork, inputs: number, outputs: number): [abi.Utf8, Float64Array] {
   const affine = p.kind === 'affine';
   if (affine && (!p.C || !p.H)) throw new InputError('an affine patch needs C and H', { field: p.C ? 'H' : 'C' });
-  if (p.d.length !== outputs) throw new InputError(`has ${p.d.length} outputs, the network has ${outputs}`, { field: 'd', value: p.d.length });
+  if (p.d.length !== outputs)
+    throw new InputError(`has ${p.d.length} outputs, the network has ${outputs}`, { field: 'd', value: p.d.length });
   const rows = p.b.length;
   const header = abi.json(abi.PATCH_HEADER, { kind: affine ? 'affine' : 'constant', rows, radius: p.radius });
   const dims = { rows, inputs, outputs };
@@ -68,11 +69,16 @@ export class RepairedNetwork extends CoreBacked {
 
   protected createHandle(core: Core): number {
     const { handle: net } = this.original.handle();
-    const h = core.check(core.guard(() => core.exports.rr_repaired_new(net)), 'repaired network');
+    const h = core.check(
+      core.guard(() => core.exports.rr_repaired_new(net)),
+      'repaired network',
+    );
     try {
       const gate = this.boxGate;
-      if (gate) core.call('box gate', [gate.lower, gate.upper], ([lo, hi]) => core.exports.rr_repaired_set_box_gate(h, lo, hi, gate.radius));
-      if (this.composition === 'chain') core.check(core.exports.rr_repaired_set_composition(h, abi.code(abi.Composition, 'chain')), 'composition');
+      if (gate)
+        core.call('box gate', [gate.lower, gate.upper], ([lo, hi]) => core.exports.rr_repaired_set_box_gate(h, lo, hi, gate.radius));
+      if (this.composition === 'chain')
+        core.check(core.exports.rr_repaired_set_composition(h, abi.code(abi.Composition, 'chain')), 'composition');
       for (const p of this.patches) {
         const [header, params] = patchArgs(p, this.inputSize, this.outputSize);
         core.call('add patch', [header, params], ([ph, pp], [hl, pl]) => core.exports.rr_repaired_add_patch(h, ph, hl, pp, pl));
@@ -86,7 +92,9 @@ export class RepairedNetwork extends CoreBacked {
 
   forwardFlat(flat: Float64Array, count: number): Float64Array {
     const { core, handle } = this.handle();
-    return core.run('repaired forward', [flat], [count * this.outputSize], ([xs, o]) => core.exports.rr_repaired_forward(handle, xs, count, o))[0];
+    return core.run('repaired forward', [flat], [count * this.outputSize], ([xs, o]) =>
+      core.exports.rr_repaired_forward(handle, xs, count, o),
+    )[0];
   }
 
   predict(points: Points): number[][] {
@@ -98,12 +106,16 @@ export class RepairedNetwork extends CoreBacked {
    * composition, the support g_i otherwise. */
   weightsFlat(flat: Float64Array, count: number): Float64Array {
     const { core, handle } = this.handle();
-    return core.run('weights', [flat], [count * this.patches.length], ([xs, o]) => core.exports.rr_repaired_weights(handle, xs, count, o))[0];
+    return core.run('weights', [flat], [count * this.patches.length], ([xs, o]) =>
+      core.exports.rr_repaired_weights(handle, xs, count, o),
+    )[0];
   }
 
   /** Support values g_A(x) of every patch at each point (`count × patches`). */
   supportsFlat(flat: Float64Array, count: number): Float64Array {
     const { core, handle } = this.handle();
-    return core.run('supports', [flat], [count * this.patches.length], ([xs, o]) => core.exports.rr_repaired_supports(handle, xs, count, o))[0];
+    return core.run('supports', [flat], [count * this.patches.length], ([xs, o]) =>
+      core.exports.rr_repaired_supports(handle, xs, count, o),
+    )[0];
   }
 }

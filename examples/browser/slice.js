@@ -87,7 +87,8 @@ export function outlineMask(masks, width, height) {
       for (let c = 0; c < width; c++) {
         const i = r * width + c;
         if (!m[i]) continue;
-        if ((c > 0 && !m[i - 1]) || (c + 1 < width && !m[i + 1]) || (r > 0 && !m[i - width]) || (r + 1 < height && !m[i + width])) out[i] = 1;
+        if ((c > 0 && !m[i - 1]) || (c + 1 < width && !m[i + 1]) || (r > 0 && !m[i - width]) || (r + 1 < height && !m[i + width]))
+          out[i] = 1;
       }
     }
   }

@@ -12,7 +12,12 @@ import { InputError, createPool, init, loadModel, parseNnet, parsePoints, repair
 import { HCAS_DEMO } from 'relu-repair/demo';
 
 const { values: args } = parseArgs({
-  options: { model: { type: 'string' }, points: { type: 'string' }, workers: { type: 'string', default: '2' }, out: { type: 'string', default: '.' } },
+  options: {
+    model: { type: 'string' },
+    points: { type: 'string' },
+    workers: { type: 'string', default: '2' },
+    out: { type: 'string', default: '.' },
+  },
 });
 
 try {
@@ -37,7 +42,9 @@ try {
   await saveJson(join(args.out, 'repaired.json'), repairedToJson(network));
   await saveJson(join(args.out, 'report.json'), report);
   const r = report.result;
-  console.log(`${r.fixedPoints}/${r.buggyPoints} buggy points fixed with ${r.regions} patches on ${pool.size} ${pool.runtime} workers (wasm ${report.tool.wasm}) in ${report.timingsMs.total.toFixed(0)} ms`);
+  console.log(
+    `${r.fixedPoints}/${r.buggyPoints} buggy points fixed with ${r.regions} patches on ${pool.size} ${pool.runtime} workers (wasm ${report.tool.wasm}) in ${report.timingsMs.total.toFixed(0)} ms`,
+  );
   process.exitCode = r.status === 'repaired' ? 0 : 1;
 } catch (e) {
   console.error(`repair failed: ${e.message}`);

@@ -37,7 +37,9 @@ export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-background-networking',
 /** Fails with what to do when Debian's Chromium is missing (npm test installs it; a bare vitest run does not). */
 export function requireChromium(): void {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`the browser tests need Debian's Chromium at ${CHROMIUM} (never a downloaded build): apt-get install chromium, or run \`npm test\`, which installs it; CHROMIUM_PATH names another binary`);
+    throw new Error(
+      `the browser tests need Debian's Chromium at ${CHROMIUM} (never a downloaded build): apt-get install chromium, or run \`npm test\`, which installs it; CHROMIUM_PATH names another binary`,
+    );
   }
 }
 

@@ -28,7 +28,11 @@ export function packAndInstall(): Packed {
   // With its lifecycle scripts, as `npm publish` packs: prepack strips the manifest (and refuses
   // a stale dist/), postpack restores the working one.
   const manifestBefore = readFileSync(join(root, 'package.json'), 'utf8');
-  const out = execFileSync(npm, ['pack', '--json', '--pack-destination', dir], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync(npm, ['pack', '--json', '--pack-destination', dir], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const manifestAfter = readFileSync(join(root, 'package.json'), 'utf8');
   const info = JSON.parse(out)[0] as { filename: string; size: number; files: { path: string }[] };
   const tarball = join(dir, info.filename);
@@ -36,9 +40,16 @@ export function packAndInstall(): Packed {
   mkdirSync(consumer);
   writeFileSync(
     join(consumer, 'package.json'),
-    JSON.stringify({ name: 'relu-repair-consumer', private: true, type: 'module', dependencies: { 'relu-repair': `file:${tarball}` } }, null, 2),
+    JSON.stringify(
+      { name: 'relu-repair-consumer', private: true, type: 'module', dependencies: { 'relu-repair': `file:${tarball}` } },
+      null,
+      2,
+    ),
   );
-  execFileSync(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], { cwd: consumer, stdio: 'pipe' });
+  execFileSync(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], {
+    cwd: consumer,
+    stdio: 'pipe',
+  });
   // Test tooling only (not the package's dependencies): linked from the repository.
   for (const m of ['vite', 'vitest', '@vitest', 'playwright', 'playwright-core', 'typescript', '@types']) {
     const dst = join(consumer, 'node_modules', m);

@@ -31,9 +31,15 @@ export function registerCertify(program: Command, run: CommandRunner): void {
     .command('certify')
     .description('prove a spec on a repaired network, region by region (exit 0 certified, 1 not certified, 2 bad input)')
     .requiredOption('--model <file>', 'repaired network (relu-repair JSON), or a plain model with --area')
-    .option('--area <file>', 'certify every linear region of this area: JSON {box, A?, b?, targetLabel?}, or a VNN-LIB property file (its input set is the area, its safe set the spec); default: the regions the patches repaired')
+    .option(
+      '--area <file>',
+      'certify every linear region of this area: JSON {box, A?, b?, targetLabel?}, or a VNN-LIB property file (its input set is the area, its safe set the spec); default: the regions the patches repaired',
+    )
     .option('--property <i>', 'with --area X.vnnlib of several properties (input sets): which one (0-based)')
-    .option('--spec <file>', 'output spec JSON: {"label": K, "margin"?: m} or {"P": [[...]], "q": [...]} (P y <= q); for a VNN-LIB property use --area')
+    .option(
+      '--spec <file>',
+      'output spec JSON: {"label": K, "margin"?: m} or {"P": [[...]], "q": [...]} (P y <= q); for a VNN-LIB property use --area',
+    )
     .option('--label <K>', 'label spec: output K is the argmax')
     .option('--margin <m>', 'margin for the label spec (default 0); with --area X.vnnlib, shrinks its safe set')
     .option('--max-regions <N>', 'with --area: stop with an error beyond N linear regions (default 100000)')
@@ -52,11 +58,17 @@ export function registerCertify(program: Command, run: CommandRunner): void {
 async function runCertify(flags: CertifyFlags, given: Set<string>, interrupt: Interrupt): Promise<number> {
   const vnnArea = flags.area !== undefined && isVnnlibPath(flags.area);
   if (flags.spec !== undefined && isVnnlibPath(flags.spec)) {
-    throw new UsageError('a VNN-LIB property is passed as --area (its input set is the area and its safe set the spec): certify --model M --area prop.vnnlib', { field: '--spec', value: flags.spec });
+    throw new UsageError(
+      'a VNN-LIB property is passed as --area (its input set is the area and its safe set the spec): certify --model M --area prop.vnnlib',
+      { field: '--spec', value: flags.spec },
+    );
   }
   rejectFlags(given, flags.area === undefined ? 'certify without --area' : 'certify', {
     '--property': vnnArea ? undefined : 'it picks a property of a VNN-LIB area (--area X.vnnlib)',
-    '--max-regions': flags.area !== undefined ? undefined : 'it limits the enumeration of an area (--area); without one the repaired regions are certified',
+    '--max-regions':
+      flags.area !== undefined
+        ? undefined
+        : 'it limits the enumeration of an area (--area); without one the repaired regions are certified',
   });
   checkOutputs({ '--report': flags.report });
   const maxRegions = parseCount(flags.maxRegions, '--max-regions');
@@ -67,7 +79,10 @@ async function runCertify(flags: CertifyFlags, given: Set<string>, interrupt: In
   if (text?.format === REPAIRED_FORMAT) network = repairedFromJson(text, flags.model);
   else {
     const net = await loadModel(flags.model);
-    if (flags.area === undefined) throw new UsageError('is not a repaired network (relu-repair JSON); pass --area to certify a plain model on an area', { file: flags.model });
+    if (flags.area === undefined)
+      throw new UsageError('is not a repaired network (relu-repair JSON); pass --area to certify a plain model on an area', {
+        file: flags.model,
+      });
     network = new RepairedNetwork(net, [], net.info.inputBox);
   }
   const file = flags.area !== undefined ? await loadArea(flags.area, network.original, flags) : undefined;

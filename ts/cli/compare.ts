@@ -36,7 +36,8 @@ interface FailuresFlags {
   inputBox?: string;
 }
 
-const DATA_HELP = 'inputs: images (IDX, .gz, .npy; first dimension = samples) with --labels, or a points file (.json, the repair --points format)';
+const DATA_HELP =
+  'inputs: images (IDX, .gz, .npy; first dimension = samples) with --labels, or a points file (.json, the repair --points format)';
 
 export function registerCompare(program: Command, run: CommandRunner): void {
   program
@@ -60,7 +61,10 @@ export function registerCompare(program: Command, run: CommandRunner): void {
     .option('--scale <s>', 'multiply image values by s; "auto" (default) = 1/255 for uint8 data, else 1')
     .requiredOption('--out <file>', 'points file to write (.json)')
     .option('--limit <N>', 'keep the first N failures in data-set order (default: all)')
-    .option('--input-box <lo,hi|box.json>', 'input domain written into the points file (default: [0, 255 x scale] for uint8 data, else none)')
+    .option(
+      '--input-box <lo,hi|box.json>',
+      'input domain written into the points file (default: [0, 255 x scale] for uint8 data, else none)',
+    )
     .action((flags: FailuresFlags) => run(() => runFindFailures(flags)));
 }
 
@@ -72,24 +76,34 @@ export function comparisonText(c: Comparison, what: { model: string; repaired: s
   L.push(`compare ${what.model} -> ${what.repaired} on ${what.data}`);
   if (c.accuracy) {
     const d = c.accuracy.after - c.accuracy.before;
-    L.push(`accuracy   ${pct(c.accuracy.before)} -> ${pct(c.accuracy.after)} (${c.accuracy.correctBefore} -> ${c.accuracy.correctAfter} of ${c.samples} correct; ${d >= 0 ? '+' : ''}${(100 * d).toFixed(2)} points)`);
+    L.push(
+      `accuracy   ${pct(c.accuracy.before)} -> ${pct(c.accuracy.after)} (${c.accuracy.correctBefore} -> ${c.accuracy.correctAfter} of ${c.samples} correct; ${d >= 0 ? '+' : ''}${(100 * d).toFixed(2)} points)`,
+    );
     L.push('per class  class  samples   before     after    change');
     for (const p of c.perClass!) {
       if (p.count === 0) continue;
       const b = p.accuracyBefore as number;
       const a = p.accuracyAfter as number;
-      L.push(`           ${String(p.label).padStart(5)}  ${String(p.count).padStart(7)}  ${pct(b).padStart(8)}  ${pct(a).padStart(8)}  ${`${a - b >= 0 ? '+' : ''}${(100 * (a - b)).toFixed(2)}`.padStart(7)}`);
+      L.push(
+        `           ${String(p.label).padStart(5)}  ${String(p.count).padStart(7)}  ${pct(b).padStart(8)}  ${pct(a).padStart(8)}  ${`${a - b >= 0 ? '+' : ''}${(100 * (a - b)).toFixed(2)}`.padStart(7)}`,
+      );
     }
     const pr = c.predictions;
-    L.push(`flipped    right -> wrong: ${pr.rightToWrong!.length}${list(pr.rightToWrong!)}; wrong -> right: ${pr.wrongToRight!.length}${list(pr.wrongToRight!)}; wrong -> another wrong class: ${pr.wrongToWrong!.length}${list(pr.wrongToWrong!)}`);
+    L.push(
+      `flipped    right -> wrong: ${pr.rightToWrong!.length}${list(pr.rightToWrong!)}; wrong -> right: ${pr.wrongToRight!.length}${list(pr.wrongToRight!)}; wrong -> another wrong class: ${pr.wrongToWrong!.length}${list(pr.wrongToWrong!)}`,
+    );
   } else {
-    L.push(`predictions changed on ${c.predictions.changed} of ${c.samples} inputs${list(c.predictions.changedIndices)} (no labels: accuracy not computed)`);
+    L.push(
+      `predictions changed on ${c.predictions.changed} of ${c.samples} inputs${list(c.predictions.changedIndices)} (no labels: accuracy not computed)`,
+    );
   }
   const o = c.outputChanges;
   const share = `${((100 * o.changed) / c.samples).toFixed(2)} %`;
   L.push(
     `outputs    changed at all on ${o.changed} of ${c.samples} inputs (${share})${list(o.changedIndices)}; ` +
-      (o.largestChange ? `largest change ${o.largestChange.value.toPrecision(4)} (input ${o.largestChange.sample}, output ${o.largestChange.output}); ` : '') +
+      (o.largestChange
+        ? `largest change ${o.largestChange.value.toPrecision(4)} (input ${o.largestChange.sample}, output ${o.largestChange.output}); `
+        : '') +
       `the other ${c.samples - o.changed} are bit for bit equal`,
   );
   return L.join('\n') + '\n';
@@ -102,11 +116,29 @@ async function runCompare(flags: CompareFlags): Promise<number> {
   await init();
   const original = await loadEvaluator(flags.model);
   const repaired = await loadEvaluator(flags.repaired);
-  const { data, labels, description } = await loadData(flags.data, { labels: flags.labels, scale: flags.scale, inputs: original.inputSize, outputs: original.outputSize });
-  if (flags.plot !== undefined && !labels) throw new UsageError('needs labels (per-class accuracy): give --labels, or a points file with labels', { field: '--plot' });
+  const { data, labels, description } = await loadData(flags.data, {
+    labels: flags.labels,
+    scale: flags.scale,
+    inputs: original.inputSize,
+    outputs: original.outputSize,
+  });
+  if (flags.plot !== undefined && !labels)
+    throw new UsageError('needs labels (per-class accuracy): give --labels, or a points file with labels', { field: '--plot' });
   const c = compareModels(original, repaired, data, labels, { file: flags.data });
   const files: { path: string; data: string }[] = [];
-  if (flags.out) files.push({ path: flags.out, data: JSON.stringify({ model: flags.model, repaired: flags.repaired, data: flags.data, labels: flags.labels ?? null, scale: data.scale, ...c }) + '\n' });
+  if (flags.out)
+    files.push({
+      path: flags.out,
+      data:
+        JSON.stringify({
+          model: flags.model,
+          repaired: flags.repaired,
+          data: flags.data,
+          labels: flags.labels ?? null,
+          scale: data.scale,
+          ...c,
+        }) + '\n',
+    });
   if (flags.plot) files.push({ path: flags.plot, data: comparisonSvg(c) });
   if (files.length) await saveFiles(files);
   if (!flags.quiet) {
@@ -128,8 +160,14 @@ async function runFindFailures(flags: FailuresFlags): Promise<number> {
   const limit = parseCount(flags.limit, '--limit');
   await init();
   const model = await loadEvaluator(flags.model);
-  const { data, labels, description, inputBox: fileBox } = await loadData(flags.data, { labels: flags.labels, scale: flags.scale, inputs: model.inputSize, outputs: model.outputSize });
-  if (!labels) throw new UsageError('failures need labels: give --labels FILE with images (or a points file with labels)', { field: '--labels' });
+  const {
+    data,
+    labels,
+    description,
+    inputBox: fileBox,
+  } = await loadData(flags.data, { labels: flags.labels, scale: flags.scale, inputs: model.inputSize, outputs: model.outputSize });
+  if (!labels)
+    throw new UsageError('failures need labels: give --labels FILE with images (or a points file with labels)', { field: '--labels' });
   let inputBox: Box | undefined;
   let boxSource = '';
   if (flags.inputBox !== undefined) {
@@ -138,7 +176,8 @@ async function runFindFailures(flags: FailuresFlags): Promise<number> {
   } else if (fileBox) {
     inputBox = fileBox;
     boxSource = `the inputBox of ${flags.data}`;
-  } else if ((inputBox = storedRangeBox(data))) boxSource = `the range of ${data.dtype} data x ${data.scale === 1 / 255 ? '1/255' : data.scale}`;
+  } else if ((inputBox = storedRangeBox(data)))
+    boxSource = `the range of ${data.dtype} data x ${data.scale === 1 / 255 ? '1/255' : data.scale}`;
   else if ((inputBox = model.info?.inputBox)) boxSource = 'the model';
   const f = findFailures(model, data, labels, { limit, inputBox });
   const doc = {
@@ -149,6 +188,8 @@ async function runFindFailures(flags: FailuresFlags): Promise<number> {
   await saveJson(flags.out, doc);
   const kept = f.points.length < f.failures ? `; kept the first ${f.points.length} (--limit)` : '';
   const box = inputBox ? `; inputBox from ${boxSource}` : '; no inputBox (pass --input-box to repair, or here)';
-  process.stderr.write(`${f.failures} of ${f.samples} inputs misclassified (${description})${kept}${box}\nwrote ${flags.out} (${f.points.length} points with their true labels)\n`);
+  process.stderr.write(
+    `${f.failures} of ${f.samples} inputs misclassified (${description})${kept}${box}\nwrote ${flags.out} (${f.points.length} points with their true labels)\n`,
+  );
   return 0;
 }

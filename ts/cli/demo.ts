@@ -50,7 +50,9 @@ async function runDemo(flags: DemoFlags, interrupt: Interrupt): Promise<number> 
   const pts = parsePoints(HCAS_DEMO.points, net.inputSize, net.outputSize, HCAS_DEMO.pointsName);
   const job = { points: pts.points, labels: pts.labels, inputBox: pts.inputBox };
   const t0 = performance.now();
-  const result: RepairResult = await withProgress(flags.quiet, interrupt, (onProgress, signal) => repair(net, { ...job, onProgress, signal }));
+  const result: RepairResult = await withProgress(flags.quiet, interrupt, (onProgress, signal) =>
+    repair(net, { ...job, onProgress, signal }),
+  );
   const coldMs = performance.now() - t0;
   const warm: number[] = [];
   for (let i = 0; i < repeats && !interrupt.interrupted; i++) {
@@ -94,9 +96,15 @@ async function runDemo(flags: DemoFlags, interrupt: Interrupt): Promise<number> 
       `${minimalityText(report.regions)}${report.certificate ? `; certificate of the finished network: ${certificateText(report.certificate)}` : ''}.`,
   );
   if (allMinimal) lines.push(`Each patch has the minimal L-inf norm of any affine patch on its whole region (norm = lower bound).`);
-  lines.push(`The network is unchanged, bit for bit, farther than each patch's radius (largest ${fmt(Math.max(...report.regions.map((g) => g.radius)))}) from its region.`);
-  const warmText = warm.length ? `; warm: ${median(warm).toFixed(1)} ms, median of ${warm.length} repeats (${(median(warm) / r.points).toFixed(2)} ms per point)` : '';
-  lines.push(`Time: first run ${coldMs.toFixed(0)} ms (cold: includes warming up the core)${warmText}; wasm ${report.tool.wasm}, region LPs in the core simplex.`);
+  lines.push(
+    `The network is unchanged, bit for bit, farther than each patch's radius (largest ${fmt(Math.max(...report.regions.map((g) => g.radius)))}) from its region.`,
+  );
+  const warmText = warm.length
+    ? `; warm: ${median(warm).toFixed(1)} ms, median of ${warm.length} repeats (${(median(warm) / r.points).toFixed(2)} ms per point)`
+    : '';
+  lines.push(
+    `Time: first run ${coldMs.toFixed(0)} ms (cold: includes warming up the core)${warmText}; wasm ${report.tool.wasm}, region LPs in the core simplex.`,
+  );
   process.stdout.write(lines.join('\n') + '\n');
   if (flags.out) await saveRepairedFile(flags.out, result.network, { quiet: flags.quiet });
   if (flags.report) await saveJson(flags.report, report);

@@ -42,9 +42,14 @@ export function parsePrecision(v: string | undefined): Precision | undefined {
 const basename = (p: string) => p.slice(p.lastIndexOf('/') + 1);
 
 /** Saves a plain network by extension: .onnx, .nnet, model.json (TF.js + weights.bin), else relu-repair JSON. */
-export async function saveNetworkFile(path: string, net: Network, opts: { precision?: Precision; inputShape?: number[] } = {}): Promise<void> {
+export async function saveNetworkFile(
+  path: string,
+  net: Network,
+  opts: { precision?: Precision; inputShape?: number[] } = {},
+): Promise<void> {
   const lower = path.toLowerCase();
-  if (lower.endsWith('.onnx')) return saveFiles([{ path, data: networkToOnnx(net, { precision: opts.precision, inputShape: opts.inputShape }) }]);
+  if (lower.endsWith('.onnx'))
+    return saveFiles([{ path, data: networkToOnnx(net, { precision: opts.precision, inputShape: opts.inputShape }) }]);
   if (lower.endsWith('.nnet')) return saveFiles([{ path, data: nnetToText(net) }]);
   if (basename(lower) === 'model.json') {
     const { modelJson, weights } = networkToTfjs(net, { weightsPath: 'weights.bin' });
@@ -67,7 +72,11 @@ const FLOAT32_BAND_LIMIT = 1e-2;
  * wrong inside those bands (HCAS: inputs up to 6.5e4, radii ~6e-3). An explicit float32 request
  * is honoured, with a warning.
  */
-export async function saveRepairedFile(path: string, rep: RepairedNetwork, opts: { precision?: Precision; quiet?: boolean; inputShape?: number[] } = {}): Promise<string> {
+export async function saveRepairedFile(
+  path: string,
+  rep: RepairedNetwork,
+  opts: { precision?: Precision; quiet?: boolean; inputShape?: number[] } = {},
+): Promise<string> {
   if (!path.toLowerCase().endsWith('.onnx')) {
     await saveJson(path, repairedToJson(rep));
     return path;
@@ -81,10 +90,16 @@ export async function saveRepairedFile(path: string, rep: RepairedNetwork, opts:
       const why =
         `float32 cannot resolve the locality band of ${bad.length} of ${err.length} patch(es) ` +
         `(rounding of the support value can reach ${Number.isFinite(worst[0]) ? worst[0].toPrecision(2) : 'an unknown amount'} in patch ${worst[1]}'s band)`;
-      if (precision === 'float32') process.stderr.write(`relu-repair: warning: ${why}: outputs of ${path} inside those bands will be wrong; use --onnx-precision float64\n`);
+      if (precision === 'float32')
+        process.stderr.write(
+          `relu-repair: warning: ${why}: outputs of ${path} inside those bands will be wrong; use --onnx-precision float64\n`,
+        );
       else {
         precision = 'float64';
-        if (!opts.quiet) process.stderr.write(`relu-repair: note: writing ${path} in float64: ${why}, so float32 outputs would be wrong there (--onnx-precision float32 forces float32)\n`);
+        if (!opts.quiet)
+          process.stderr.write(
+            `relu-repair: note: writing ${path} in float64: ${why}, so float32 outputs would be wrong there (--onnx-precision float32 forces float32)\n`,
+          );
       }
     }
   }
@@ -105,7 +120,11 @@ export interface VnnlibJob {
  * A VNN-LIB file for repair: the chosen property's input set (box ∩ `fallbackBox`, other rows as
  * an input set) and its safe output set (convex spec, or a union of pieces).
  */
-export async function vnnlibJob(path: string, net: Network, opts: { property?: string; margin?: number; fallbackBox?: Box }): Promise<VnnlibJob> {
+export async function vnnlibJob(
+  path: string,
+  net: Network,
+  opts: { property?: string; margin?: number; fallbackBox?: Box },
+): Promise<VnnlibJob> {
   const text = new TextDecoder().decode(await readBytes(path));
   const v = parseVnnlib(text, path, { inputs: net.inputSize, outputs: net.outputSize });
   let index = 0;
@@ -115,9 +134,12 @@ export async function vnnlibJob(path: string, net: Network, opts: { property?: s
       throw new InputError(`must be a property index 0..${v.properties.length - 1}`, { field: '--property', value: opts.property });
     }
   } else if (v.properties.length > 1) {
-    throw new InputError(`has ${v.properties.length} properties with different input sets; pick one with --property 0..${v.properties.length - 1} (points must lie in its input set)`, {
-      file: path,
-    });
+    throw new InputError(
+      `has ${v.properties.length} properties with different input sets; pick one with --property 0..${v.properties.length - 1} (points must lie in its input set)`,
+      {
+        file: path,
+      },
+    );
   }
   const p = v.properties[index];
   const { inputBox, inputSet } = propertyInputDomain(p, opts.fallbackBox, path);
@@ -133,7 +155,12 @@ export async function vnnlibJob(path: string, net: Network, opts: { property?: s
  * Writes the VNN-LIB property of every patch's region (one file per patch when several; cells of
  * a split region each get their own). A union spec uses the convex piece the patch was made for.
  */
-export async function saveRegionProperties(path: string, rep: RepairedNetwork, specOf: (point: number | undefined) => Spec | SpecUnion, tolerance?: number): Promise<string[]> {
+export async function saveRegionProperties(
+  path: string,
+  rep: RepairedNetwork,
+  specOf: (point: number | undefined) => Spec | SpecUnion,
+  tolerance?: number,
+): Promise<string[]> {
   const files: { path: string; data: string }[] = [];
   rep.patches.forEach((patch, i) => {
     let spec = specOf(patch.region.points[0]);

@@ -29,7 +29,10 @@ export async function main(argv: string[]): Promise<number> {
     .version(VERSION)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
-    .addHelpText('after', '\nExit codes: 0 done, 1 not repaired / not certified, 2 bad input or usage, 130 interrupted (Ctrl-C).\nStart with `relu-repair demo`; `relu-repair <command> --help` for a command.');
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 done, 1 not repaired / not certified, 2 bad input or usage, 130 interrupted (Ctrl-C).\nStart with `relu-repair demo`; `relu-repair <command> --help` for a command.',
+    );
   registerRepair(program, run);
   registerCertify(program, run);
   registerDemo(program, run);

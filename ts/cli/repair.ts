@@ -51,13 +51,25 @@ export function registerRepair(program: Command, run: CommandRunner): void {
     .description('repair the linear region of every buggy point (--points), or every faulty linear region of an area (--area)')
     .requiredOption('--model <file>', 'network to repair (.nnet, .onnx, relu-repair .json or TF.js model.json)')
     .option('--points <file>', 'point-wise repair: buggy points (JSON: {points, targetLabel|labels, inputBox?} or [{input, label}])')
-    .option('--area <file>', 'area repair: every linear region in the area (JSON {box: {lower, upper}, A?, b?, targetLabel?}, or a VNN-LIB property)')
+    .option(
+      '--area <file>',
+      'area repair: every linear region in the area (JSON {box: {lower, upper}, A?, b?, targetLabel?}, or a VNN-LIB property)',
+    )
     .option('--max-regions <N>', 'area repair: stop with an error beyond N linear regions (default 100000)')
-    .option('--certify', 'point-wise repair: certify the finished network on every repaired region even for more than 8 inputs (default: only up to 8)')
+    .option(
+      '--certify',
+      'point-wise repair: certify the finished network on every repaired region even for more than 8 inputs (default: only up to 8)',
+    )
     .option('--no-certify', 'point-wise repair: skip the certificate of the finished network (area repair always certifies)')
     .option('--label <K>', 'the label every point must get (label spec: output K is the argmax)')
-    .option('--spec <file>', 'output spec JSON: {"label": K, "margin"?: m} or {"P": [[...]], "q": [...]} (P y <= q); point-wise repair also takes a VNN-LIB property (.vnnlib)')
-    .option('--input-box <lo,hi|box.json>', 'point-wise repair: input domain bounding the regions (default: the points file inputBox, then the model range; area repair uses the area box)')
+    .option(
+      '--spec <file>',
+      'output spec JSON: {"label": K, "margin"?: m} or {"P": [[...]], "q": [...]} (P y <= q); point-wise repair also takes a VNN-LIB property (.vnnlib)',
+    )
+    .option(
+      '--input-box <lo,hi|box.json>',
+      'point-wise repair: input domain bounding the regions (default: the points file inputBox, then the model range; area repair uses the area box)',
+    )
     .option('--radius <r>', 'largest locality radius in input units (default 1e-3 x the narrowest box side)')
     .option('--margin <m>', 'margin for label specs (default 0); with a VNN-LIB spec, shrinks its safe set')
     .option('--no-prune', 'keep redundant region rows in the supports')
@@ -67,7 +79,10 @@ export function registerRepair(program: Command, run: CommandRunner): void {
     .option('--report <file>', 'repair report (JSON)')
     .option('--quiet', 'no summary or progress on stderr')
     .option('--property <i>', 'VNN-LIB: which property (input set) of the file, when it has several')
-    .option('--onnx-precision <p>', 'with --out X.onnx: float32 or float64 (default: float32 when it resolves every patch band, else float64)')
+    .option(
+      '--onnx-precision <p>',
+      'with --out X.onnx: float32 or float64 (default: float32 when it resolves every patch band, else float64)',
+    )
     .option('--out-vnnlib <file>', 'also write the VNN-LIB property of each repaired region (for external verifiers)')
     .option('--vnnlib-tolerance <t>', 'with --out-vnnlib: the properties flag outputs violating the spec by at least t (default 1e-5)')
     .option('--nnet-normalize', 'with a .nnet model: apply its header normalisation (inputs and outputs in raw units)')
@@ -81,8 +96,11 @@ function checkCommon(flags: RepairFlags, given: Set<string>, vnnSpec: boolean, m
   const onnx = flags.out.toLowerCase().endsWith('.onnx');
   rejectFlags(given, mode, {
     '--onnx-precision': onnx ? undefined : `--out ${flags.out} is not ONNX (the precision is for --out X.onnx)`,
-    '--vnnlib-tolerance': flags.outVnnlib !== undefined ? undefined : 'it is the tolerance of the properties --out-vnnlib writes; give --out-vnnlib too',
-    '--nnet-normalize': flags.model.toLowerCase().endsWith('.nnet') ? undefined : `--model ${flags.model} is not a .nnet file (only .nnet headers carry a normalisation)`,
+    '--vnnlib-tolerance':
+      flags.outVnnlib !== undefined ? undefined : 'it is the tolerance of the properties --out-vnnlib writes; give --out-vnnlib too',
+    '--nnet-normalize': flags.model.toLowerCase().endsWith('.nnet')
+      ? undefined
+      : `--model ${flags.model} is not a .nnet file (only .nnet headers carry a normalisation)`,
     '--property': vnnSpec ? undefined : 'it picks a property of a VNN-LIB file (--spec X.vnnlib or --area X.vnnlib)',
   });
   if (flags.onnxPrecision !== undefined) parsePrecision(flags.onnxPrecision);
@@ -92,7 +110,8 @@ function checkCommon(flags: RepairFlags, given: Set<string>, vnnSpec: boolean, m
 
 export function lpBackend(name: string | undefined): LpName | undefined {
   if (name === undefined) return undefined;
-  if (!(LP_NAMES as readonly string[]).includes(name)) throw new UsageError(`unknown LP backend (expected ${LP_NAMES.join(' or ')})`, { field: '--lp', value: name });
+  if (!(LP_NAMES as readonly string[]).includes(name))
+    throw new UsageError(`unknown LP backend (expected ${LP_NAMES.join(' or ')})`, { field: '--lp', value: name });
   return name as LpName;
 }
 
@@ -104,15 +123,19 @@ function parseWorkers(v: string | undefined): number | undefined {
 }
 
 async function runRepair(flags: RepairFlags, given: Set<string>, interrupt: Interrupt): Promise<number> {
-  if (flags.area !== undefined && flags.points !== undefined) throw new UsageError('give --points or --area, not both', { field: '--area' });
+  if (flags.area !== undefined && flags.points !== undefined)
+    throw new UsageError('give --points or --area, not both', { field: '--area' });
   if (flags.area !== undefined) return runAreaRepair(flags, given, interrupt);
-  if (flags.points === undefined) throw new UsageError('give --points FILE (point-wise repair) or --area FILE (area repair)', { field: '--points' });
+  if (flags.points === undefined)
+    throw new UsageError('give --points FILE (point-wise repair) or --area FILE (area repair)', { field: '--points' });
   const vnnSpec = flags.spec !== undefined && isVnnlibPath(flags.spec);
   const mode = 'point-wise repair (--points)';
   rejectFlags(given, mode, { '--max-regions': 'it limits the regions of an area (--area)' });
   checkCommon(flags, given, vnnSpec, mode);
   if (flags.spec !== undefined && !vnnSpec && flags.margin !== undefined) {
-    throw new UsageError('does not apply with --spec FILE: put "margin" in the spec file (label specs) or shift q (polytope specs)', { field: '--margin' });
+    throw new UsageError('does not apply with --spec FILE: put "margin" in the spec file (label specs) or shift q (polytope specs)', {
+      field: '--margin',
+    });
   }
   const workers = parseWorkers(flags.workers);
   const radius = flags.radius !== undefined ? parseNumber(flags.radius, '--radius') : undefined;
@@ -127,7 +150,8 @@ async function runRepair(flags: RepairFlags, given: Set<string>, interrupt: Inte
   let labels: number | number[] | undefined;
   let vnn: VnnlibJob | undefined;
   if (vnnSpec) {
-    const fallbackBox = flags.inputBox !== undefined ? await parseInputBox(flags.inputBox, net.inputSize) : (pts.inputBox ?? net.info.inputBox);
+    const fallbackBox =
+      flags.inputBox !== undefined ? await parseInputBox(flags.inputBox, net.inputSize) : (pts.inputBox ?? net.info.inputBox);
     const margin = flags.margin !== undefined ? parseNumber(flags.margin, '--margin') : undefined;
     vnn = await vnnlibJob(flags.spec!, net, { property: flags.property, margin, fallbackBox });
     spec = vnn.spec;
@@ -135,8 +159,15 @@ async function runRepair(flags: RepairFlags, given: Set<string>, interrupt: Inte
   } else if (flags.spec !== undefined) spec = parseSpecJson(await readJsonFile(flags.spec), net.outputSize, flags.spec);
   else if (flags.label !== undefined) labels = parseNumber(flags.label, '--label');
   else if (pts.labels) labels = pts.labels;
-  else throw new UsageError('no specification: pass --label K or --spec FILE, or give "targetLabel"/"labels" in the points file', { file: flags.points });
-  const inputBox = vnn ? vnn.inputBox : flags.inputBox !== undefined ? await parseInputBox(flags.inputBox, net.inputSize) : (pts.inputBox ?? net.info.inputBox);
+  else
+    throw new UsageError('no specification: pass --label K or --spec FILE, or give "targetLabel"/"labels" in the points file', {
+      file: flags.points,
+    });
+  const inputBox = vnn
+    ? vnn.inputBox
+    : flags.inputBox !== undefined
+      ? await parseInputBox(flags.inputBox, net.inputSize)
+      : (pts.inputBox ?? net.info.inputBox);
   if (!inputBox) {
     throw new UsageError(
       'no input domain: pass --input-box lo,hi (or a box.json), or give "inputBox" in the points file; the model declares no input range, and an unbounded region has no finite minimal patch',
@@ -165,7 +196,9 @@ async function runRepair(flags: RepairFlags, given: Set<string>, interrupt: Inte
   if (flags.report) await saveJson(flags.report, result.report);
   const r = result.report.result;
   if (r.status === 'failed') {
-    process.stderr.write(`relu-repair: could not repair: ${r.unfixedPoints.length} point(s) still violate the spec (${r.unfixedPoints.slice(0, 10).join(', ')}); no network written\n`);
+    process.stderr.write(
+      `relu-repair: could not repair: ${r.unfixedPoints.length} point(s) still violate the spec (${r.unfixedPoints.slice(0, 10).join(', ')}); no network written\n`,
+    );
     return EXIT_NOT_REPAIRED;
   }
   const cert = result.report.certificate;
@@ -173,15 +206,23 @@ async function runRepair(flags: RepairFlags, given: Set<string>, interrupt: Inte
     process.stderr.write(`relu-repair: the repaired network is not certified: ${certificateText(cert)}; no network written\n`);
     return EXIT_NOT_REPAIRED;
   }
-  const written = await saveRepairedFile(flags.out, result.network, { precision: flags.onnxPrecision === undefined ? undefined : parsePrecision(flags.onnxPrecision), quiet: flags.quiet });
+  const written = await saveRepairedFile(flags.out, result.network, {
+    precision: flags.onnxPrecision === undefined ? undefined : parsePrecision(flags.onnxPrecision),
+    quiet: flags.quiet,
+  });
   let vnnFiles: string[] = [];
   if (flags.outVnnlib) {
-    const specOf = (i: number | undefined) => spec ?? labelSpec(Array.isArray(labels) ? labels[i ?? 0] : labels!, net.outputSize, { margin });
+    const specOf = (i: number | undefined) =>
+      spec ?? labelSpec(Array.isArray(labels) ? labels[i ?? 0] : labels!, net.outputSize, { margin });
     vnnFiles = await saveRegionProperties(flags.outVnnlib, result.network, specOf, tol);
   }
   if (!flags.quiet) {
     const rep = result.report;
-    const certText = rep.certificate ? `; certificate: ${certificateText(rep.certificate)}` : flags.certify === false ? '; certificate skipped (--no-certify)' : '; not certified by default for more than 8 inputs (--certify asks for it)';
+    const certText = rep.certificate
+      ? `; certificate: ${certificateText(rep.certificate)}`
+      : flags.certify === false
+        ? '; certificate skipped (--no-certify)'
+        : '; not certified by default for more than 8 inputs (--certify asks for it)';
     process.stderr.write(
       `${r.fixedPoints}/${r.buggyPoints} buggy points fixed (${r.points} given) with ${r.regions} patch(es) in ${rep.timingsMs.total.toFixed(1)} ms; ` +
         `max patch norm ${fmt(r.maxPatchNorm)}; ${minimalityText(rep.regions)}${certText}; wasm ${rep.tool.wasm}\n` +
@@ -210,7 +251,16 @@ async function runAreaRepair(flags: RepairFlags, given: Set<string>, interrupt: 
   // A VNN-LIB area brings its safe set (--margin already shrank it).
   const spec = await areaSpec(isVnnlibPath(flags.area!) ? { ...flags, margin: undefined } : flags, file.spec, net.outputSize, flags.area!);
   const result = await withProgress(flags.quiet, interrupt, (onProgress, signal) =>
-    repairArea(net, { area: file.area, spec, radius, prune: flags.prune ? 'auto' : false, lp: lpBackend(flags.lp), enumerate: { maxRegions }, onProgress, signal }),
+    repairArea(net, {
+      area: file.area,
+      spec,
+      radius,
+      prune: flags.prune ? 'auto' : false,
+      lp: lpBackend(flags.lp),
+      enumerate: { maxRegions },
+      onProgress,
+      signal,
+    }),
   );
   if (interrupt.interrupted) return 0;
   if (flags.report) await saveJson(flags.report, result.report);
@@ -220,7 +270,10 @@ async function runAreaRepair(flags: RepairFlags, given: Set<string>, interrupt: 
     process.stderr.write(`relu-repair: ${head}, but ${certificateText(result.report.certificate)}; no network written\n`);
     return EXIT_NOT_REPAIRED;
   }
-  const written = await saveRepairedFile(flags.out, result.network, { precision: flags.onnxPrecision === undefined ? undefined : parsePrecision(flags.onnxPrecision), quiet: flags.quiet });
+  const written = await saveRepairedFile(flags.out, result.network, {
+    precision: flags.onnxPrecision === undefined ? undefined : parsePrecision(flags.onnxPrecision),
+    quiet: flags.quiet,
+  });
   const vnnFiles = flags.outVnnlib ? await saveRegionProperties(flags.outVnnlib, result.network, () => spec, tol) : [];
   if (!flags.quiet) {
     const t = result.report.timingsMs;

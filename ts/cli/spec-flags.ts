@@ -21,7 +21,11 @@ export async function parseInputBox(arg: string, dim: number): Promise<Box> {
 }
 
 /** An area file: JSON (ts/formats/area.ts), or a VNN-LIB property (its input set and safe set). */
-export async function loadArea(path: string, net: Network, opts: { property?: string; margin?: string; quiet?: boolean }): Promise<{ area: AreaFile['area']; spec?: Spec | SpecUnion }> {
+export async function loadArea(
+  path: string,
+  net: Network,
+  opts: { property?: string; margin?: string; quiet?: boolean },
+): Promise<{ area: AreaFile['area']; spec?: Spec | SpecUnion }> {
   if (isVnnlibPath(path)) {
     const margin = opts.margin !== undefined ? parseNumber(opts.margin, '--margin') : undefined;
     const job = await vnnlibJob(path, net, { property: opts.property, margin, fallbackBox: net.info.inputBox });
@@ -44,19 +48,30 @@ export async function areaSpec(
   if (flags.label !== undefined && flags.spec !== undefined) throw new UsageError('give --label or --spec, not both', { field: '--spec' });
   const margin = flags.margin !== undefined ? parseNumber(flags.margin, '--margin') : undefined;
   if (flags.spec !== undefined && isVnnlibPath(flags.spec)) {
-    throw new UsageError('with an area, give a VNN-LIB property as --area (its input set is the area and its safe set the spec)', { file: flags.spec, field: '--spec' });
+    throw new UsageError('with an area, give a VNN-LIB property as --area (its input set is the area and its safe set the spec)', {
+      file: flags.spec,
+      field: '--spec',
+    });
   }
   if (flags.spec !== undefined) {
-    if (margin !== undefined) throw new UsageError('does not apply with --spec FILE: put "margin" in the spec file (label specs) or shift q (polytope specs)', { field: '--margin' });
+    if (margin !== undefined)
+      throw new UsageError('does not apply with --spec FILE: put "margin" in the spec file (label specs) or shift q (polytope specs)', {
+        field: '--margin',
+      });
     return parseSpecJson(await readJsonFile(flags.spec), outputs, flags.spec);
   }
   if (flags.label !== undefined) return labelSpec(parseNumber(flags.label, '--label'), outputs, { margin, field: '--label' });
   if (fromFile) {
     if (margin === undefined) return fromFile;
     const f = fromFile as Spec;
-    if (f.label === undefined) throw new UsageError(`does not apply: the spec of ${source} is not a label spec (--margin widens "label is the argmax")`, { field: '--margin' });
+    if (f.label === undefined)
+      throw new UsageError(`does not apply: the spec of ${source} is not a label spec (--margin widens "label is the argmax")`, {
+        field: '--margin',
+      });
     if (f.margin) throw new UsageError(`${source} already gives a margin (${f.margin}); give it in one place`, { field: '--margin' });
     return labelSpec(f.label, outputs, { margin, field: '--margin' });
   }
-  throw new UsageError(`no specification: pass --label K or --spec FILE, or give "targetLabel" or "spec" in ${source}`, { field: '--spec' });
+  throw new UsageError(`no specification: pass --label K or --spec FILE, or give "targetLabel" or "spec" in ${source}`, {
+    field: '--spec',
+  });
 }

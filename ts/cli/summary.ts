@@ -50,9 +50,18 @@ export function minimalityText(regions: readonly RegionMinimality[]): string {
   const parts: string[] = [];
   const provenTotal = [...c.proven.values()].reduce((a, b) => a + b, 0);
   if (provenTotal > 0) parts.push(`${provenTotal} proven minimal (${[...c.proven].map(([p, n]) => `${n} by ${p}`).join(', ')})`);
-  if (c.enlarged > 0) parts.push(`${c.enlarged} enlarged beyond their region's minimal norm to stay valid where their bands reach other regions (band-constrained; minimalNorm in the report)`);
-  if (c.replaced > 0) parts.push(`${c.replaced} affine patch(es) replaced by a larger constant patch that composes soundly (not minimal; minimalNorm in the report)`);
-  if (c.split > 0) parts.push(`${c.split} region(s) with no constant patch split into ${c.cells} cells with constant patches (not minimal; minimalNorm in the report)`);
+  if (c.enlarged > 0)
+    parts.push(
+      `${c.enlarged} enlarged beyond their region's minimal norm to stay valid where their bands reach other regions (band-constrained; minimalNorm in the report)`,
+    );
+  if (c.replaced > 0)
+    parts.push(
+      `${c.replaced} affine patch(es) replaced by a larger constant patch that composes soundly (not minimal; minimalNorm in the report)`,
+    );
+  if (c.split > 0)
+    parts.push(
+      `${c.split} region(s) with no constant patch split into ${c.cells} cells with constant patches (not minimal; minimalNorm in the report)`,
+    );
   return `patches: ${parts.join('; ')}`;
 }
 
@@ -66,6 +75,9 @@ export function certificateText(c: CertificateReport): string {
   if (c.status === 'certified') {
     return `${c.certifiedRegions}/${c.regions} regions certified (largest proven bound ${fmt(c.maxViolation)}, tolerance <= ${fmt(c.tolerance.largestAbsolute)}, ${c.pieces} pieces)`;
   }
-  const found = c.largestViolationFound === null ? 'no violating point found (the bounds do not close)' : `largest violation found ${fmt(c.largestViolationFound)}`;
+  const found =
+    c.largestViolationFound === null
+      ? 'no violating point found (the bounds do not close)'
+      : `largest violation found ${fmt(c.largestViolationFound)}`;
   return `${c.failedRegions.length} of ${c.regions} regions not certified (largest proven bound ${fmt(c.maxViolation)} > tolerance; ${found})`;
 }

@@ -58,7 +58,10 @@ const ext = (p: string) => {
 export function checkExtension(path: string, flag: string, allowed: readonly string[], what: string): void {
   const e = ext(path);
   if (!allowed.includes(e)) {
-    throw new UsageError(`${e ? `unknown extension "${e}"` : 'no extension'} for ${what} (expected ${allowed.join(', ')})`, { field: flag, value: path });
+    throw new UsageError(`${e ? `unknown extension "${e}"` : 'no extension'} for ${what} (expected ${allowed.join(', ')})`, {
+      field: flag,
+      value: path,
+    });
   }
 }
 
@@ -69,7 +72,10 @@ export function checkOutputPath(path: string, flag: string): void {
   try {
     st = statSync(dir);
   } catch {
-    throw new UsageError(`the directory ${dirname(path)} does not exist (create it first; nothing was computed)`, { field: flag, value: path });
+    throw new UsageError(`the directory ${dirname(path)} does not exist (create it first; nothing was computed)`, {
+      field: flag,
+      value: path,
+    });
   }
   if (!st.isDirectory()) throw new UsageError(`${dirname(path)} is not a directory`, { field: flag, value: path });
   try {

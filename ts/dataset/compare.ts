@@ -61,20 +61,39 @@ const argmax = (y: Float64Array, off: number, k: number) => {
 };
 
 /** Compares `original` and `repaired` on every sample of `data` (argmax predictions, first maximum on ties). */
-export function compareModels(original: Evaluator, repaired: Evaluator, data: Dataset, labels?: ArrayLike<number>, opts: CompareOptions = {}): Comparison {
+export function compareModels(
+  original: Evaluator,
+  repaired: Evaluator,
+  data: Dataset,
+  labels?: ArrayLike<number>,
+  opts: CompareOptions = {},
+): Comparison {
   const t0 = performance.now();
-  for (const [name, m] of [['model', original], ['repaired', repaired]] as const) {
-    if (m.inputSize !== data.dim) throw new InputError(`samples have ${data.dim} values, the ${name} network has ${m.inputSize} inputs`, { file: opts.file, field: 'data', value: data.dim });
+  for (const [name, m] of [
+    ['model', original],
+    ['repaired', repaired],
+  ] as const) {
+    if (m.inputSize !== data.dim)
+      throw new InputError(`samples have ${data.dim} values, the ${name} network has ${m.inputSize} inputs`, {
+        file: opts.file,
+        field: 'data',
+        value: data.dim,
+      });
   }
   if (original.outputSize !== repaired.outputSize) {
-    throw new InputError(`the networks have ${original.outputSize} and ${repaired.outputSize} outputs`, { field: 'repaired', value: repaired.outputSize });
+    throw new InputError(`the networks have ${original.outputSize} and ${repaired.outputSize} outputs`, {
+      field: 'repaired',
+      value: repaired.outputSize,
+    });
   }
   const k = original.outputSize;
   if (labels !== undefined) {
-    if (labels.length !== data.count) throw new InputError(`there are ${labels.length} labels for ${data.count} samples`, { field: 'labels', value: labels.length });
+    if (labels.length !== data.count)
+      throw new InputError(`there are ${labels.length} labels for ${data.count} samples`, { field: 'labels', value: labels.length });
     for (let i = 0; i < labels.length; i++) {
       const v = labels[i];
-      if (!Number.isInteger(v) || v < 0 || v >= k) throw new InputError(`is not a valid label (the networks have ${k} outputs: 0..${k - 1})`, { field: `labels[${i}]`, value: v });
+      if (!Number.isInteger(v) || v < 0 || v >= k)
+        throw new InputError(`is not a valid label (the networks have ${k} outputs: 0..${k - 1})`, { field: `labels[${i}]`, value: v });
     }
   }
   const perClass = labels ? Array.from({ length: k }, (_, label) => ({ label, count: 0, correctBefore: 0, correctAfter: 0 })) : null;
@@ -114,8 +133,8 @@ export function compareModels(original: Evaluator, repaired: Evaluator, data: Da
         const ra = pa === y;
         const rb = pb === y;
         perClass[y].count++;
-        if (ra) (perClass[y].correctBefore++, correctBefore++);
-        if (rb) (perClass[y].correctAfter++, correctAfter++);
+        if (ra) perClass[y].correctBefore++, correctBefore++;
+        if (rb) perClass[y].correctAfter++, correctAfter++;
         if (ra && !rb) r2w.push(idx);
         else if (!ra && rb) w2r.push(idx);
         else if (!ra && !rb && pa !== pb) w2w.push(idx);
@@ -130,7 +149,11 @@ export function compareModels(original: Evaluator, repaired: Evaluator, data: Da
     labelled: labels !== undefined,
     accuracy: labels ? { before: correctBefore / data.count, after: correctAfter / data.count, correctBefore, correctAfter } : null,
     perClass: perClass
-      ? perClass.map((p) => ({ ...p, accuracyBefore: p.count ? p.correctBefore / p.count : null, accuracyAfter: p.count ? p.correctAfter / p.count : null }))
+      ? perClass.map((p) => ({
+          ...p,
+          accuracyBefore: p.count ? p.correctBefore / p.count : null,
+          accuracyAfter: p.count ? p.correctAfter / p.count : null,
+        }))
       : null,
     predictions: {
       changed: changedPred.length,

@@ -32,8 +32,10 @@ export interface FindFailuresOptions {
 
 /** Misclassified samples of `data` under `model` (argmax, first maximum on ties). */
 export function findFailures(model: Evaluator, data: Dataset, labels: ArrayLike<number>, opts: FindFailuresOptions = {}): FailuresFile {
-  if (data.dim !== model.inputSize) throw new InputError(`samples have ${data.dim} values, the network has ${model.inputSize} inputs`, { field: 'data', value: data.dim });
-  if (labels.length !== data.count) throw new InputError(`there are ${labels.length} labels for ${data.count} samples`, { field: 'labels', value: labels.length });
+  if (data.dim !== model.inputSize)
+    throw new InputError(`samples have ${data.dim} values, the network has ${model.inputSize} inputs`, { field: 'data', value: data.dim });
+  if (labels.length !== data.count)
+    throw new InputError(`there are ${labels.length} labels for ${data.count} samples`, { field: 'labels', value: labels.length });
   const limit = opts.limit ?? Infinity;
   if (!(limit >= 1)) throw new InputError('must be >= 1', { field: 'limit', value: limit });
   const k = model.outputSize;
@@ -47,7 +49,8 @@ export function findFailures(model: Evaluator, data: Dataset, labels: ArrayLike<
       for (let j = 1; j < k; j++) if (y[i * k + j] > y[i * k + best]) best = j;
       const idx = s + i;
       const label = labels[idx];
-      if (!Number.isInteger(label) || label < 0 || label >= k) throw new InputError(`is not a valid label (the network has ${k} outputs: 0..${k - 1})`, { field: `labels[${idx}]`, value: label });
+      if (!Number.isInteger(label) || label < 0 || label >= k)
+        throw new InputError(`is not a valid label (the network has ${k} outputs: 0..${k - 1})`, { field: `labels[${idx}]`, value: label });
       if (best === label) continue;
       out.failures++;
       if (out.points.length >= limit) continue;

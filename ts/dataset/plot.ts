@@ -22,7 +22,8 @@ export const PLOT_COLOURS = { before: '#9aa7b8', after: '#2f6db5' } as const;
 
 /** The chart as an SVG document (a string). Needs a labelled comparison. */
 export function comparisonSvg(c: Comparison, opts: PlotOptions = {}): string {
-  if (!c.perClass || !c.accuracy) throw new InputError('the comparison has no labels, so there are no per-class accuracies to plot', { field: 'labels' });
+  if (!c.perClass || !c.accuracy)
+    throw new InputError('the comparison has no labels, so there are no per-class accuracies to plot', { field: 'labels' });
   const classes = c.perClass.filter((p) => p.count > 0);
   const values = classes.flatMap((p) => [p.accuracyBefore as number, p.accuracyAfter as number]);
   const lowest = Math.min(...values);
@@ -40,10 +41,11 @@ export function comparisonSvg(c: Comparison, opts: PlotOptions = {}): string {
   const barW = Math.min(24, (groupW - 12) / 2);
   const out: string[] = [];
   out.push(`<?xml version="1.0" encoding="UTF-8"?>`);
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
+  );
   const title =
-    opts.title ??
-    `Accuracy per class: ${pct(c.accuracy.before)} before, ${pct(c.accuracy.after)} after repair (${c.samples} samples)`;
+    opts.title ?? `Accuracy per class: ${pct(c.accuracy.before)} before, ${pct(c.accuracy.after)} after repair (${c.samples} samples)`;
   out.push(`<title>${esc(title)}</title>`);
   out.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="#ffffff"/>`);
   out.push(`<text x="${W / 2}" y="20" text-anchor="middle" font-size="13" font-weight="bold">${esc(title)}</text>`);
@@ -61,7 +63,10 @@ export function comparisonSvg(c: Comparison, opts: PlotOptions = {}): string {
   classes.forEach((p, i) => {
     const cx = left + groupW * (i + 0.5);
     const name = opts.classNames?.[p.label] ?? String(p.label);
-    for (const [k, side] of [['before', -1], ['after', 0]] as const) {
+    for (const [k, side] of [
+      ['before', -1],
+      ['after', 0],
+    ] as const) {
       const v = (k === 'before' ? p.accuracyBefore : p.accuracyAfter) as number;
       const x = cx + side * barW + (side === 0 ? 1 : -1);
       const yTop = y(v);
@@ -72,14 +77,20 @@ export function comparisonSvg(c: Comparison, opts: PlotOptions = {}): string {
     }
     const d = (p.accuracyAfter as number) - (p.accuracyBefore as number);
     const label = d === 0 ? '±0' : `${d > 0 ? '+' : '−'}${(100 * Math.abs(d)).toFixed(2)}`;
-    out.push(`<text x="${cx.toFixed(1)}" y="${(y(Math.max(p.accuracyBefore as number, p.accuracyAfter as number)) - 5).toFixed(1)}" text-anchor="middle" fill="${d < 0 ? '#a33' : d > 0 ? '#1f6d2f' : '#555'}">${label}</text>`);
+    out.push(
+      `<text x="${cx.toFixed(1)}" y="${(y(Math.max(p.accuracyBefore as number, p.accuracyAfter as number)) - 5).toFixed(1)}" text-anchor="middle" fill="${d < 0 ? '#a33' : d > 0 ? '#1f6d2f' : '#555'}">${label}</text>`,
+    );
     out.push(`<text x="${cx.toFixed(1)}" y="${top + plotH + 16}" text-anchor="middle">${esc(name)}</text>`);
     out.push(`<text x="${cx.toFixed(1)}" y="${top + plotH + 29}" text-anchor="middle" fill="#777" font-size="9">n=${p.count}</text>`);
   });
   // Legend.
   const ly = H - 12;
-  out.push(`<rect x="${left}" y="${ly - 9}" width="10" height="10" fill="${PLOT_COLOURS.before}"/><text x="${left + 14}" y="${ly}">before repair</text>`);
-  out.push(`<rect x="${left + 110}" y="${ly - 9}" width="10" height="10" fill="${PLOT_COLOURS.after}"/><text x="${left + 124}" y="${ly}">after repair</text>`);
+  out.push(
+    `<rect x="${left}" y="${ly - 9}" width="10" height="10" fill="${PLOT_COLOURS.before}"/><text x="${left + 14}" y="${ly}">before repair</text>`,
+  );
+  out.push(
+    `<rect x="${left + 110}" y="${ly - 9}" width="10" height="10" fill="${PLOT_COLOURS.after}"/><text x="${left + 124}" y="${ly}">after repair</text>`,
+  );
   out.push(`<text x="${W - right}" y="${ly}" text-anchor="end" fill="#555">change in percentage points above each pair</text>`);
   out.push('</svg>');
   return out.join('\n') + '\n';

@@ -4,7 +4,22 @@
  * output head a monotone squashing (Softmax, Sigmoid, ...) does not change the argmax, so the
  * logits are the network to repair; inside the network there is no such way out.
  */
-const SMOOTH = new Set(['softmax', 'logsoftmax', 'sigmoid', 'tanh', 'softplus', 'softsign', 'elu', 'selu', 'celu', 'gelu', 'swish', 'mish', 'silu', 'exp']);
+const SMOOTH = new Set([
+  'softmax',
+  'logsoftmax',
+  'sigmoid',
+  'tanh',
+  'softplus',
+  'softsign',
+  'elu',
+  'selu',
+  'celu',
+  'gelu',
+  'swish',
+  'mish',
+  'silu',
+  'exp',
+]);
 /** Monotone per class, so the argmax of the logits is the argmax of the outputs. */
 const ARGMAX_PRESERVING = new Set(['softmax', 'logsoftmax', 'sigmoid', 'tanh']);
 
@@ -16,6 +31,7 @@ export function activationHint(op: string, atOutputHead: boolean, opts: { named?
   const o = op.toLowerCase();
   if (!SMOOTH.has(o)) return '';
   const open = opts.named === false ? ' (not piecewise linear' : ` (${op} is not piecewise linear`;
-  if (atOutputHead && ARGMAX_PRESERVING.has(o)) return `${open}: export the logits, i.e. the model without its final ${op}; the argmax is the same)`;
+  if (atOutputHead && ARGMAX_PRESERVING.has(o))
+    return `${open}: export the logits, i.e. the model without its final ${op}; the argmax is the same)`;
   return `${open}: only piecewise-linear networks (ReLU activations) are supported; a ${op} ${atOutputHead ? 'output' : 'hidden layer'} cannot be repaired by this method)`;
 }

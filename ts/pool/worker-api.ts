@@ -16,7 +16,8 @@ function buffersOf(o: RegionOutcome): ArrayBuffer[] {
   const p = o.patch;
   if (!p) return [];
   const bufs = new Set<ArrayBuffer>();
-  for (const a of [p.A, p.b, p.C, p.d, p.H, p.rows?.index, p.rows?.neuron, p.rows?.norm]) if (a && a.buffer instanceof ArrayBuffer) bufs.add(a.buffer);
+  for (const a of [p.A, p.b, p.C, p.d, p.H, p.rows?.index, p.rows?.neuron, p.rows?.norm])
+    if (a && a.buffer instanceof ArrayBuffer) bufs.add(a.buffer);
   return [...bufs];
 }
 

@@ -50,7 +50,19 @@ export interface RawExports {
   rr_enum_new(net: number, lo: number, hi: number, a: number, b: number, m: number, opts: number, optsLen: number): number;
   rr_enum_step(h: number, maxLps: number, out: number): number;
   rr_enum_read(h: number, what: number, from: number, out: number): number;
-  rr_certifier_new(rep: number, lo: number, hi: number, a: number, b: number, m: number, p: number, q: number, rows: number, opts: number, optsLen: number): number;
+  rr_certifier_new(
+    rep: number,
+    lo: number,
+    hi: number,
+    a: number,
+    b: number,
+    m: number,
+    p: number,
+    q: number,
+    rows: number,
+    opts: number,
+    optsLen: number,
+  ): number;
   rr_certifier_region(h: number, pattern: number, out: number): number;
   // The boundary checking itself (test/abi.test.ts)
   rr_abi_describe(): number;
@@ -64,11 +76,8 @@ export type Input = ArrayLike<number> | Utf8;
 /** Runs an export with the inputs' pointers and lengths (f64 values, or bytes for {@link Utf8}), inputs first, then the outputs'. */
 export type Call = (ptrs: number[], lens: number[]) => number;
 
-
 /** Smallest module that uses a v128 instruction (i32.const 0; i8x16.splat): validates iff SIMD. */
-const SIMD_PROBE = new Uint8Array([
-  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 8, 1, 6, 0, 65, 0, 253, 15, 11,
-]);
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 8, 1, 6, 0, 65, 0, 253, 15, 11]);
 
 export function simdSupported(): boolean {
   try {
@@ -88,7 +97,9 @@ export function defaultWasmUrl(flavour: Flavour): URL {
   // Bundles (dist/) know where pkg/ is; the slim bundles have no default (see ./location.ts).
   const packaged = packagedWasmUrl(flavour);
   if (packaged === null) {
-    throw new WasmError('the slim build of relu-repair has no default location for its WebAssembly core: call init({ wasm: <bytes | URL | WebAssembly.Module> }) first');
+    throw new WasmError(
+      'the slim build of relu-repair has no default location for its WebAssembly core: call init({ wasm: <bytes | URL | WebAssembly.Module> }) first',
+    );
   }
   return packaged ?? new URL(PKG_BASE + WASM_FILES[flavour], import.meta.url);
 }
@@ -211,7 +222,13 @@ export class Core {
   }
 
   /** Like {@link layout} for exports that write one field of a layout (the read exports). */
-  field<L extends Layout, N extends FieldOf<L>>(context: string, spec: L, name: N, dims: DimsOf<L>, fn: Call): RecordOf<L>[N & keyof RecordOf<L>] {
+  field<L extends Layout, N extends FieldOf<L>>(
+    context: string,
+    spec: L,
+    name: N,
+    dims: DimsOf<L>,
+    fn: Call,
+  ): RecordOf<L>[N & keyof RecordOf<L>] {
     const { status, outputs } = this.exec(context, [], [fieldSize(spec, name, dims)], fn);
     return decodeField(spec, name, dims, outputs[0], status);
   }

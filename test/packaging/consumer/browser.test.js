@@ -36,7 +36,10 @@ it('the browser build runs the SIMD core and repairs HCAS in Web Workers, bit fo
       const c = i === 4 ? v + 50 : v - 50;
       const up = [0, 0, 0, 0, 0];
       up[i] = 1;
-      P.push(up, up.map((u) => -u));
+      P.push(
+        up,
+        up.map((u) => -u),
+      );
       q.push(c + 1, -(c - 1));
     });
     const spec = rr.polytopeSpec(P, q);

@@ -49,7 +49,8 @@ function exportGraph(
   chain = false,
 ): Uint8Array {
   const precision = opts.precision ?? 'float32';
-  if (precision !== 'float32' && precision !== 'float64') throw new InputError('must be "float32" or "float64"', { field: 'precision', value: precision });
+  if (precision !== 'float32' && precision !== 'float64')
+    throw new InputError('must be "float32" or "float64"', { field: 'precision', value: precision });
   const dt = precision === 'float64' ? DT.DOUBLE : DT.FLOAT;
   const info = (net as Network & { onnx?: OnnxModelInfo }).onnx;
   const n = net.inputSize;

@@ -41,7 +41,15 @@ export class GraphBuilder {
   }
 
   /** {@link gemm}, also returning the initializer names (so other branches can share them). */
-  gemmNamed(x: string, W: ArrayLike<number>, outputs: number, inputs: number, b: ArrayLike<number>, prefix: string, out?: string): { out: string; W: string; b: string } {
+  gemmNamed(
+    x: string,
+    W: ArrayLike<number>,
+    outputs: number,
+    inputs: number,
+    b: ArrayLike<number>,
+    prefix: string,
+    out?: string,
+  ): { out: string; W: string; b: string } {
     const w = this.init(`${prefix}_W`, [outputs, inputs], W);
     const bb = this.init(`${prefix}_b`, [outputs], b);
     return { out: this.op('Gemm', [x, w, bb], [{ name: 'transB', i: 1 }], out), W: w, b: bb };

@@ -102,13 +102,20 @@ class Importer {
     const g = this.model.graph;
     const main = this.model.opsets.find((o) => o.domain === '' || o.domain === 'ai.onnx');
     this.opset = main ? main.version : 1;
-    if (g.sparseInitializers > 0) throw new InputError('has sparse initializers, which this reader does not support', { file: this.file, field: 'graph.sparse_initializer' });
+    if (g.sparseInitializers > 0)
+      throw new InputError('has sparse initializers, which this reader does not support', {
+        file: this.file,
+        field: 'graph.sparse_initializer',
+      });
 
     // 1. The op table, checked for every node before anything else.
     g.nodes.forEach((n, i) => {
       if (!(n.domain === '' || n.domain === 'ai.onnx') || !(SUPPORTED_OPS as readonly string[]).includes(n.opType)) {
         const op = n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.opType}` : n.opType;
-        const hint = activationHint(n.opType, n.outputs.some((o) => g.outputs.some((v) => v.name === o)));
+        const hint = activationHint(
+          n.opType,
+          n.outputs.some((o) => g.outputs.some((v) => v.name === o)),
+        );
         throw new InputError(`operator ${op} is not supported${hint}; supported operators: ${SUPPORTED_OPS.join(', ')}`, {
           file: this.file,
           field: `graph.node[${i}]${n.name ? ` "${n.name}"` : ''}`,
@@ -132,22 +139,36 @@ class Importer {
     }
     const input = inputs[0];
     if (![DT.FLOAT, DT.DOUBLE, DT.FLOAT16, DT.BFLOAT16, 0].includes(input.elemType as 1)) {
-      throw new InputError(`input element type ${dataTypeName(input.elemType)} is not a floating-point type`, { file: this.file, field: `graph.input "${input.name}"` });
+      throw new InputError(`input element type ${dataTypeName(input.elemType)} is not a floating-point type`, {
+        file: this.file,
+        field: `graph.input "${input.name}"`,
+      });
     }
     const shape = input.shape;
-    if (!shape || shape.length === 0) throw new InputError('the input has no shape, so its size is unknown', { file: this.file, field: `graph.input "${input.name}"` });
+    if (!shape || shape.length === 0)
+      throw new InputError('the input has no shape, so its size is unknown', { file: this.file, field: `graph.input "${input.name}"` });
     const batched = shape.length >= 2;
     const features = batched ? shape.slice(1) : shape;
     features.forEach((d, i) => {
       if (typeof d !== 'number' || !Number.isSafeInteger(d) || d <= 0) {
-        throw new InputError('input feature dimensions must be fixed positive numbers', { file: this.file, field: `graph.input "${input.name}".shape[${batched ? i + 1 : i}]`, value: d });
+        throw new InputError('input feature dimensions must be fixed positive numbers', {
+          file: this.file,
+          field: `graph.input "${input.name}".shape[${batched ? i + 1 : i}]`,
+          value: d,
+        });
       }
     });
     const featureShape = features as number[];
     const n = prod(featureShape);
     const batch = batched ? (typeof shape[0] === 'number' && shape[0] > 0 ? shape[0] : -1) : 0;
     this.baseDims.push(n);
-    this.values.set(input.name, { kind: 'data', stage: 0, batched, shape: batched ? [batch, ...featureShape] : featureShape, map: { kind: 'diag', s: null, b: new Float64Array(n) } });
+    this.values.set(input.name, {
+      kind: 'data',
+      stage: 0,
+      batched,
+      shape: batched ? [batch, ...featureShape] : featureShape,
+      map: { kind: 'diag', s: null, b: new Float64Array(n) },
+    });
 
     // 3. The nodes, in order (ONNX requires a topological order).
     g.nodes.forEach((node, i) => {
@@ -164,12 +185,17 @@ class Importer {
       if (outputs.length === 0) throw new InputError('is not a graph output', { file: this.file, field: 'output', value: opts.output });
     }
     if (outputs.length !== 1) {
-      throw new InputError(`has ${outputs.length} outputs; pick one (option "output")`, { file: this.file, field: 'graph.output', value: g.outputs.map((o) => o.name) });
+      throw new InputError(`has ${outputs.length} outputs; pick one (option "output")`, {
+        file: this.file,
+        field: 'graph.output',
+        value: g.outputs.map((o) => o.name),
+      });
     }
     const outName = outputs[0].name;
     const out = this.values.get(outName);
     if (!out) throw new InputError('is not computed by any node', { file: this.file, field: `graph.output "${outName}"` });
-    if (out.kind !== 'data') throw new InputError('is a constant: it does not depend on the input', { file: this.file, field: `graph.output "${outName}"` });
+    if (out.kind !== 'data')
+      throw new InputError('is a constant: it does not depend on the input', { file: this.file, field: `graph.output "${outName}"` });
     this.checkStage(out, `graph.output "${outName}"`);
     const isReluOutput = out.stage > 0 && out.map.kind === 'diag' && out.map.s === null && out.map.b.every((v) => v === 0);
     if (!isReluOutput) this.closeLayer(out, false);
@@ -199,7 +225,11 @@ class Importer {
 
   private constInput(idx: number, what: string): ConstValue {
     const v = this.get(this.node!.inputs[idx] ?? '', what);
-    if (v.kind !== 'const') this.fail(`${what} must be a constant (an initializer or Constant output), not a tensor computed from the input`, this.node!.inputs[idx]);
+    if (v.kind !== 'const')
+      this.fail(
+        `${what} must be a constant (an initializer or Constant output), not a tensor computed from the input`,
+        this.node!.inputs[idx],
+      );
     const bad = v.data.findIndex((x) => !Number.isFinite(x));
     if (bad >= 0) this.fail(`${what} "${this.node!.inputs[idx]}" holds a non-finite value at flat index ${bad}`, v.data[bad]);
     return v;
@@ -264,11 +294,15 @@ class Importer {
       // Opset < 7: B is aligned with A starting at `axis` (default: suffix), then broadcast.
       const axis = this.intAttr('axis', v.shape.length - cdims.length);
       const a = axis < 0 ? axis + v.shape.length : axis;
-      if (a < 0 || a + cdims.length > v.shape.length) this.fail(`legacy broadcast axis ${axis} does not fit ${what} of shape ${JSON.stringify(cdims)}`);
+      if (a < 0 || a + cdims.length > v.shape.length)
+        this.fail(`legacy broadcast axis ${axis} does not fit ${what} of shape ${JSON.stringify(cdims)}`);
       cdims = [...new Array(a).fill(1), ...cdims, ...new Array(v.shape.length - a - cdims.length).fill(1)];
     }
     const full = v.shape;
-    if (cdims.length > full.length) this.fail(`${what} of shape ${JSON.stringify(c.dims)} has more dimensions than the data ${shapeText(v)}: it would broadcast the data to a larger shape`);
+    if (cdims.length > full.length)
+      this.fail(
+        `${what} of shape ${JSON.stringify(c.dims)} has more dimensions than the data ${shapeText(v)}: it would broadcast the data to a larger shape`,
+      );
     const padded = [...new Array(full.length - cdims.length).fill(1), ...cdims];
     padded.forEach((d, i) => {
       const fd = full[i];
@@ -359,13 +393,20 @@ class Importer {
     if (x.stage > 0 && m.kind === 'diag' && m.s === null && m.b.every((v) => v === 0)) return this.setOutput(x); // ReLU of a ReLU output
     this.closeLayer(x, true);
     const d = this.outDim(x);
-    this.setOutput({ kind: 'data', stage: this.baseDims.length - 1, batched: x.batched, shape: x.shape, map: { kind: 'diag', s: null, b: new Float64Array(d) } });
+    this.setOutput({
+      kind: 'data',
+      stage: this.baseDims.length - 1,
+      batched: x.batched,
+      shape: x.shape,
+      map: { kind: 'diag', s: null, b: new Float64Array(d) },
+    });
   }
 
   /** y = x · B (x: data [..., K], B: const [K, N]) as a map on flat features. */
   private rightMultiply(x: DataValue, B: Float64Array, K: number, N: number, what: string): DataValue {
     const fs = this.featureShape(x);
-    if (fs.length === 0 || fs[fs.length - 1] !== K) this.fail(`${what}: the data ${shapeText(x)} has ${fs[fs.length - 1] ?? 0} columns, the constant has ${K} rows`);
+    if (fs.length === 0 || fs[fs.length - 1] !== K)
+      this.fail(`${what}: the data ${shapeText(x)} has ${fs[fs.length - 1] ?? 0} columns, the constant has ${K} rows`);
     const R = prod(fs.slice(0, -1));
     const base = this.baseDims[x.stage];
     const outDim = R * N;
@@ -404,7 +445,8 @@ class Importer {
     const a = this.get(n.inputs[0] ?? '', 'A');
     if (a.kind !== 'data') {
       const bv = this.get(n.inputs[1] ?? '', 'B');
-      if (bv.kind === 'data') this.fail('Gemm with the data as operand B multiplies across the batch dimension; only data · constant is supported');
+      if (bv.kind === 'data')
+        this.fail('Gemm with the data as operand B multiplies across the batch dimension; only data · constant is supported');
       this.fail('Gemm of two constants is not supported (fold it when exporting)');
     }
     this.checkStage(a, 'A');
@@ -434,7 +476,8 @@ class Importer {
     const a = this.get(n.inputs[0] ?? '', 'A');
     const bv = this.get(n.inputs[1] ?? '', 'B');
     if (a.kind !== 'data') {
-      if (bv.kind === 'data') this.fail('MatMul with the data as right operand multiplies across the batch dimension; only data · constant is supported');
+      if (bv.kind === 'data')
+        this.fail('MatMul with the data as right operand multiplies across the batch dimension; only data · constant is supported');
       this.fail('MatMul of two constants is not supported');
     }
     this.checkStage(a, 'A');
@@ -452,7 +495,8 @@ class Importer {
       }
       return this.setOutput(y);
     }
-    if (dims.length !== 2) this.fail(`MatMul constant of shape ${JSON.stringify(B.dims)} is batched; only a 2-D (or 1-D) constant is supported`);
+    if (dims.length !== 2)
+      this.fail(`MatMul constant of shape ${JSON.stringify(B.dims)} is batched; only a 2-D (or 1-D) constant is supported`);
     if (this.featureShape(a).length === 0) this.fail('MatMul needs the data to have at least one feature dimension');
     this.setOutput(this.rightMultiply(a, B.data, dims[0], dims[1], 'MatMul'));
   }
@@ -466,7 +510,11 @@ class Importer {
       if (op === 'Mul' || op === 'Div') this.fail(`${op} of two data tensors is not piecewise linear`);
       this.checkStage(x, 'A');
       this.checkStage(y, 'B');
-      if (x.batched !== y.batched || x.shape.length !== y.shape.length || x.shape.some((d, i) => d !== y.shape[i] && !(x.batched && i === 0))) {
+      if (
+        x.batched !== y.batched ||
+        x.shape.length !== y.shape.length ||
+        x.shape.some((d, i) => d !== y.shape[i] && !(x.batched && i === 0))
+      ) {
         this.fail(`${op} of data tensors of different shapes ${shapeText(x)} and ${shapeText(y)} is not supported`);
       }
       const s = op === 'Add' ? 1 : -1;
@@ -486,7 +534,17 @@ class Importer {
         map = shift(data.map, c, 1);
         break;
       case 'Sub':
-        map = constIdx === 1 ? shift(data.map, c, -1) : shift(scale(data.map, c.map(() => -1)), c, 1);
+        map =
+          constIdx === 1
+            ? shift(data.map, c, -1)
+            : shift(
+                scale(
+                  data.map,
+                  c.map(() => -1),
+                ),
+                c,
+                1,
+              );
         break;
       case 'Mul':
         map = scale(data.map, c);
@@ -494,7 +552,10 @@ class Importer {
       case 'Div': {
         const z = c.indexOf(0);
         if (z >= 0) this.fail(`divides by zero (feature ${z} of constant "${n.inputs[1]}")`);
-        map = scale(data.map, c.map((v) => 1 / v));
+        map = scale(
+          data.map,
+          c.map((v) => 1 / v),
+        );
         break;
       }
     }
@@ -522,9 +583,11 @@ class Importer {
     const n = this.node!;
     const x = this.get(n.inputs[0] ?? '', 'data');
     const sv = this.get(n.inputs[1] ?? '', 'shape');
-    if (sv.kind !== 'const') this.fail('Reshape needs a constant shape (an initializer or Constant), not one computed from the input', n.inputs[1]);
+    if (sv.kind !== 'const')
+      this.fail('Reshape needs a constant shape (an initializer or Constant), not one computed from the input', n.inputs[1]);
     const target = Array.from(sv.data);
-    if (sv.dims.length !== 1 || target.some((v) => !Number.isInteger(v) || v < -1)) this.fail('Reshape shape must be a 1-D list of integers >= -1', target);
+    if (sv.dims.length !== 1 || target.some((v) => !Number.isInteger(v) || v < -1))
+      this.fail('Reshape shape must be a 1-D list of integers >= -1', target);
     const allowZero = this.opset >= 14 && this.intAttr('allowzero', 0) !== 0;
     const inShape = x.kind === 'const' ? x.dims : x.shape;
     const total = x.kind === 'const' ? prod(x.dims) : x.batched ? -1 : prod(x.shape);
@@ -550,7 +613,9 @@ class Importer {
     const batch = x.shape[0];
     const keepsBatch = (target[0] === 0 && !allowZero) || target[0] === -1 || (batch > 0 && target[0] === batch);
     if (resolved.length < 2 || !keepsBatch) {
-      this.fail(`Reshape to ${JSON.stringify(target)} would change the batch dimension of ${shapeText(x)}; only reshapes that keep dimension 0 are supported`);
+      this.fail(
+        `Reshape to ${JSON.stringify(target)} would change the batch dimension of ${shapeText(x)}; only reshapes that keep dimension 0 are supported`,
+      );
     }
     const rest = resolved.slice(1);
     const inf = rest.indexOf(-1);

@@ -25,7 +25,16 @@ import type { GraphBuilder } from './graph-builder.js';
  * Σ_i u_i >= G, even in float32. Axis-aligned rows (box faces) are emitted as element-wise ops
  * instead of dense rows. The one place that builds a support (the shared box gate is one too).
  */
-export function emitSupport(g: GraphBuilder, x: string, n: number, A: Float64Array, b: Float64Array, radius: number, prefix: string, gate?: string): string {
+export function emitSupport(
+  g: GraphBuilder,
+  x: string,
+  n: number,
+  A: Float64Array,
+  b: Float64Array,
+  radius: number,
+  prefix: string,
+  gate?: string,
+): string {
   return combineSupport(g, x, n, emitRowTerms(g, x, n, A, b, 1 / radius, prefix), prefix, gate);
 }
 
@@ -73,7 +82,10 @@ function emitRowTerms(g: GraphBuilder, x: string, n: number, A: Float64Array, b:
 /** g = ReLU(G + Σ terms) as an [N, 1] tensor; no terms: the gate, or 1. */
 function combineSupport(g: GraphBuilder, x: string, n: number, negSums: string[], prefix: string, gate?: string): string {
   // No rows: the support is the gate, or 1 (as an [N, 1] tensor: 0·x + 1).
-  if (negSums.length === 0) return gate ?? g.op('Add', [g.op('MatMul', [x, g.init(`${prefix}_zero`, [n, 1], new Float64Array(n))]), g.init(`${prefix}_one`, [1], [1])]);
+  if (negSums.length === 0)
+    return (
+      gate ?? g.op('Add', [g.op('MatMul', [x, g.init(`${prefix}_zero`, [n, 1], new Float64Array(n))]), g.init(`${prefix}_one`, [1], [1])])
+    );
   let acc = g.op('Add', [negSums[0], gate ?? g.init(`${prefix}_one`, [1], [1])]);
   for (const s of negSums.slice(1)) acc = g.op('Add', [acc, s]);
   return g.op('Relu', [acc], [], `${prefix}_g`);
@@ -99,7 +111,15 @@ export interface NetworkBranch {
  * costs a 0/1 mask and a coefficient per neuron instead of a dense row per neuron (MNIST: ~1.5k
  * numbers instead of 512 × 785). Input-set rows stay dense rows.
  */
-function emitPatternSupport(g: GraphBuilder, x: string, n: number, branch: NetworkBranch, p: RegionPatch, prefix: string, gate?: string): string {
+function emitPatternSupport(
+  g: GraphBuilder,
+  x: string,
+  n: number,
+  branch: NetworkBranch,
+  p: RegionPatch,
+  prefix: string,
+  gate?: string,
+): string {
   const gamma = 1 / p.radius;
   const rows = p.rows!;
   const net = branch.net;
@@ -185,12 +205,33 @@ export function emitBoxGate(g: GraphBuilder, x: string, n: number, box: BoxGate)
 }
 
 /** The support g_A(x) of a patch as an [N, 1] tensor. */
-function emitPatchSupport(g: GraphBuilder, x: string, n: number, p: PatchNetwork, prefix: string, boxGate: string | undefined, branch: NetworkBranch, compact: boolean): string {
-  return compact && hasPatternRows(p) ? emitPatternSupport(g, x, n, branch, p, prefix, boxGate) : emitSupport(g, x, n, p.A, p.b, p.radius, prefix, boxGate);
+function emitPatchSupport(
+  g: GraphBuilder,
+  x: string,
+  n: number,
+  p: PatchNetwork,
+  prefix: string,
+  boxGate: string | undefined,
+  branch: NetworkBranch,
+  compact: boolean,
+): string {
+  return compact && hasPatternRows(p)
+    ? emitPatternSupport(g, x, n, branch, p, prefix, boxGate)
+    : emitSupport(g, x, n, p.A, p.b, p.radius, prefix, boxGate);
 }
 
 /** The patch h_A(x) as an [N, k] tensor (METHOD.md §2, clamp gating). */
-export function emitPatch(g: GraphBuilder, x: string, n: number, k: number, p: PatchNetwork, prefix: string, boxGate: string | undefined, branch: NetworkBranch, compact: boolean): string {
+export function emitPatch(
+  g: GraphBuilder,
+  x: string,
+  n: number,
+  k: number,
+  p: PatchNetwork,
+  prefix: string,
+  boxGate: string | undefined,
+  branch: NetworkBranch,
+  compact: boolean,
+): string {
   const gate = emitPatchSupport(g, x, n, p, prefix, boxGate, branch, compact);
   if (p.kind === 'constant') return g.op('MatMul', [gate, g.init(`${prefix}_d`, [1, k], p.d)]);
   if (!p.C || !p.H) throw new InputError('affine patch without C or H', { field: prefix });
@@ -205,7 +246,16 @@ export function emitPatch(g: GraphBuilder, x: string, n: number, k: number, p: P
  * The constant patches composed as a chain (ts/repaired.ts `Composition`): from the last patch
  * back, w_i = Relu(g_i − U), U ← U + w_i, and the terms d_i·w_i, as [N, k] tensors.
  */
-export function emitChain(g: GraphBuilder, x: string, n: number, k: number, patches: { p: PatchNetwork; a: number }[], boxGate: string | undefined, branch: NetworkBranch, compact: boolean): string[] {
+export function emitChain(
+  g: GraphBuilder,
+  x: string,
+  n: number,
+  k: number,
+  patches: { p: PatchNetwork; a: number }[],
+  boxGate: string | undefined,
+  branch: NetworkBranch,
+  compact: boolean,
+): string[] {
   const terms: string[] = [];
   let U: string | undefined;
   for (let t = patches.length - 1; t >= 0; t--) {

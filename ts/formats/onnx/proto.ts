@@ -138,7 +138,11 @@ function decodeTensor(r: PbReader): OnnxTensor {
     }
   }
   const where = { file: r.file, field: `${r.path}${name ? ` ("${name}")` : ''}` };
-  if (external) throw new InputError('stores its data in an external file (ONNX external data), which this reader does not load; re-save the model with the weights inside', where);
+  if (external)
+    throw new InputError(
+      'stores its data in an external file (ONNX external data), which this reader does not load; re-save the model with the weights inside',
+      where,
+    );
   if (segment) throw new InputError('is a segmented tensor, which this reader does not support', where);
   for (const d of dims) {
     if (!Number.isSafeInteger(d) || d < 0) throw new InputError('has an invalid dimension', { ...where, value: d });
@@ -359,7 +363,14 @@ function decodeGraph(r: PbReader): OnnxGraph {
 export function decodeModel(bytes: Uint8Array, file: string): OnnxModel {
   if (bytes.length === 0) throw new InputError('is empty, not an ONNX model', { file });
   const r = new PbReader(bytes, file, '');
-  const m: OnnxModel = { irVersion: 0, opsets: [], producerName: '', producerVersion: '', graph: undefined as unknown as OnnxGraph, metadata: [] };
+  const m: OnnxModel = {
+    irVersion: 0,
+    opsets: [],
+    producerName: '',
+    producerVersion: '',
+    graph: undefined as unknown as OnnxGraph,
+    metadata: [],
+  };
   for (let f = r.next(); f; f = r.next()) {
     switch (f.field) {
       case 1:
@@ -401,7 +412,8 @@ export function decodeModel(bytes: Uint8Array, file: string): OnnxModel {
     }
   }
   if (!m.graph) throw new InputError('has no graph: not an ONNX model (or truncated before the graph)', { file });
-  if (!(m.irVersion >= 1 && m.irVersion <= 100)) throw new InputError('has no valid ir_version: not an ONNX model?', { file, field: 'ir_version', value: m.irVersion });
+  if (!(m.irVersion >= 1 && m.irVersion <= 100))
+    throw new InputError('has no valid ir_version: not an ONNX model?', { file, field: 'ir_version', value: m.irVersion });
   return m;
 }
 
@@ -515,7 +527,10 @@ export function encodeModel(m: ModelOut): Uint8Array {
   g.string(10, m.docString);
   for (const v of m.inputs) g.message(11, encodeValueInfo(v.name, v.elemType, v.shape));
   for (const v of m.outputs) g.message(12, encodeValueInfo(v.name, v.elemType, v.shape));
-  const w = new PbWriter().int(1, m.irVersion).string(2, m.producerName ?? 'relu-repair').string(3, m.producerVersion);
+  const w = new PbWriter()
+    .int(1, m.irVersion)
+    .string(2, m.producerName ?? 'relu-repair')
+    .string(3, m.producerVersion);
   w.message(7, g);
   const opsets = typeof m.opset === 'number' ? [{ domain: '', version: m.opset }] : m.opset;
   for (const o of opsets) w.message(8, new PbWriter().string(1, o.domain).int(2, o.version));
