@@ -3,21 +3,23 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  GlpkBackend,
-  HighsBackend,
-  LinearRegion,
   buildFullPatchLp,
   createPool,
+  enumerateRegions,
+  GlpkBackend,
+  HighsBackend,
   init,
+  LinearRegion,
   loadModel,
+  Network,
   parseImages,
   parseLabels,
   parseNnet,
   parsePoints,
   polytopeSpec,
   repair,
+  repairArea,
 } from '../dist/index.js';
-import { Network, enumerateRegions, repairArea } from '../dist/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const [name, flavour] = process.argv.slice(2);

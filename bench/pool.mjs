@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Network, createPool, init, parseNnet, parsePoints, repair, repairedToJson } from '../dist/index.js';
+import { createPool, init, Network, parseNnet, parsePoints, repair, repairedToJson } from '../dist/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 await init();

@@ -2,9 +2,9 @@
 // Each case runs in its own process (one wasm flavour per process) and reports medians.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import os from 'node:os';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const runCase = (name, flavour) =>

@@ -3,14 +3,14 @@
 // experiments/results/<name>.json and .md and prints the markdown table, with the reference
 // implementation's figures (../shared/data/README.md, measured with the authors' code) beside ours.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import os from 'node:os';
 import {
-  Network,
   createPool,
   init,
   loadModel,
+  Network,
   parseImages,
   parseLabels,
   parseNnet,

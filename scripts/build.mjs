@@ -10,12 +10,13 @@
 // dist/demo.js         the demo job as data (HCAS network + 50 points)
 // dist/cli.js          the command line (Node)
 // dist/.build-stamp.json  hash of the sources this dist/ was built from (scripts/dist-state.mjs)
-import { build } from 'esbuild';
+
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { STAMP, inputsHash } from './dist-state.mjs';
+import { build } from 'esbuild';
+import { inputsHash, STAMP } from './dist-state.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));

@@ -77,7 +77,7 @@ function prerequisites() {
     );
     return true;
   }
-  const installed = (p) => /install ok installed/.test(quiet('dpkg-query', ['-W', '-f=${Status}', p]).stdout ?? '');
+  const installed = (p) => /install ok installed/.test(quiet('dpkg-query', ['-W', `-f=$${'{'}Status}`, p]).stdout ?? '');
   let missing = packages.filter((p) => !installed(p.pkg));
   if (missing.length > 0) {
     const names = missing.map((p) => p.pkg);

@@ -2,12 +2,11 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   AbortError,
+  getCore,
   InputError,
+  init,
   LinearRegion,
   Network,
-  WasmError,
-  getCore,
-  init,
   networkFromJson,
   networkToJson,
   parseNnet,
@@ -15,6 +14,7 @@ import {
   repairedFromJson,
   repairedToJson,
   VERSION,
+  WasmError,
 } from '../ts/index.js';
 import { resetForTests } from '../ts/wasm/raw.js';
 import { fixture, hcasTau05, randomNetwork, rng, root } from './helpers.js';

@@ -4,14 +4,14 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  Network,
-  RepairedNetwork,
   certify,
   certifyItems,
   enumerateRegions,
   init,
   labelSpec,
+  Network,
   polytopeSpec,
+  RepairedNetwork,
   repair,
   repairArea,
   repairedFromJson,

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseVnnlib } from '../ts/formats/vnnlib.js';
-import { buildOnnx, ortRun } from './formats-helpers.js';
 import { init, loadModel, parsePoints } from '../ts/index.js';
-import { argmax, fixture, hcasTau05, root, runCli } from './helpers.js';
+import { buildOnnx, ortRun } from './formats-helpers.js';
+import { argmax, fixture, hcasTau05, runCli } from './helpers.js';
 
 const run = runCli;
 

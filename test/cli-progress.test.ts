@@ -3,7 +3,7 @@
  * (ts/cli/summary.ts) on reports with every kind of patch.
  */
 import { describe, expect, it } from 'vitest';
-import { Progress, formatDuration } from '../ts/cli/progress.js';
+import { formatDuration, Progress } from '../ts/cli/progress.js';
 import { minimalityText } from '../ts/cli/summary.js';
 
 /** A minimal terminal: \r, \n, ESC[K (erase to end of line), printable characters; a fixed width that wraps. */
@@ -25,6 +25,7 @@ class Terminal {
         this.lines.push('');
         this.col = 0;
       } else if (ch === '\x1b') {
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal output under test is made of ANSI escape sequences
         const m = /^\x1b\[K/.exec(s.slice(i));
         if (!m) throw new Error(`unexpected escape ${JSON.stringify(s.slice(i, i + 4))}`);
         this.lines[row] = this.lines[row].slice(0, this.col);
@@ -131,6 +132,7 @@ describe('progress in a log (not a terminal)', () => {
     p.update({ phase: 'done', done: 100, total: 100 });
     p.stop();
     const out = log.writes.join('');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal output under test is made of ANSI escape sequences
     expect(out).not.toMatch(/[\r\x1b]/);
     expect(out.split('\n').filter(Boolean)).toEqual([
       'progress: enumerate: 0/1 regions found, 0.0 s elapsed',

@@ -6,19 +6,18 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  RepairedNetwork,
   init,
   loadModel,
   networkToOnnx,
   parseImages,
+  RepairedNetwork,
   repair,
   repairedFromJson,
   repairedToJson,
   repairedToOnnx,
 } from '../ts/index.js';
 import { bandInputs, maxAbsDiff, ortRun } from './formats-helpers.js';
-import { rng } from './helpers.js';
-import { fixture, hcasTau05 } from './helpers.js';
+import { fixture, hcasTau05, rng } from './helpers.js';
 
 describe('compact JSON supports', () => {
   beforeAll(() => init());

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   type Comparison,
-  type RepairedNetwork,
   compareModels,
   comparisonSvg,
   findFailures,
@@ -17,9 +16,10 @@ import {
   loadModel,
   loadRepaired,
   maybeGunzip,
+  type Network,
   parseIdx,
   parseImages,
-  type Network,
+  type RepairedNetwork,
 } from '../ts/index.js';
 import { argmax, fixture, runCli } from './helpers.js';
 

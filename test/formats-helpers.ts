@@ -1,6 +1,6 @@
 /** Shared helpers of the format tests: onnxruntime as an oracle, band inputs, model builders. */
 import * as ort from 'onnxruntime-node';
-import { DT, type NodeOut, type TensorOut, encodeModel } from '../ts/formats/onnx/proto.js';
+import { DT, encodeModel, type NodeOut, type TensorOut } from '../ts/formats/onnx/proto.js';
 import type { RepairedNetwork } from '../ts/index.js';
 import type { rng } from './helpers.js';
 

@@ -4,7 +4,7 @@
  * (independent LPs in glpk.js), and bit-for-bit locality.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GlpkBackend, LinearRegion, type RepairResult, init, labelSpec, repair, specViolation } from '../ts/index.js';
+import { GlpkBackend, init, LinearRegion, labelSpec, type RepairResult, repair, specViolation } from '../ts/index.js';
 import { LpBuilder } from '../ts/lp/backend.js';
 import { argmax, hcasTau05, rng } from './helpers.js';
 

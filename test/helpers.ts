@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { Network, type Spec, parseNnet, parsePoints, polytopeSpec } from '../ts/index.js';
+import { Network, parseNnet, parsePoints, polytopeSpec, type Spec } from '../ts/index.js';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const fixture = (...p: string[]) => join(root, 'test/fixtures', ...p);

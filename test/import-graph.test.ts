@@ -5,7 +5,7 @@
  * value import. The module list comes from TypeScript's own pre-processor (comments and strings
  * are not mistaken for imports).
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';

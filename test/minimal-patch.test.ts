@@ -6,15 +6,15 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  GlpkBackend,
-  LinearRegion,
   buildFullPatchLp,
+  GlpkBackend,
   init,
+  LinearRegion,
   labelSpec,
   polytopeSpec,
   repair,
-  specViolation,
   type Spec,
+  specViolation,
 } from '../ts/index.js';
 import { LpBuilder } from '../ts/lp/backend.js';
 import { argmax, randomNetwork, rng } from './helpers.js';

@@ -9,9 +9,9 @@ import { float32BandError, networkToOnnx, repairedToOnnx } from '../ts/formats/o
 import { parseOnnx, SUPPORTED_OPS } from '../ts/formats/onnx/import.js';
 import { DT } from '../ts/formats/onnx/proto.js';
 import { PbWriter } from '../ts/formats/protobuf.js';
-import { InputError, Network, init, parseNnet, polytopeSpec, repair, repairArea } from '../ts/index.js';
-import { argmax, fixture, hcasTau05, randomNetwork, rng } from './helpers.js';
+import { InputError, init, Network, parseNnet, polytopeSpec, repair, repairArea } from '../ts/index.js';
 import { bandInputs, buildOnnx, countInBands, f32, fround, maxAbsDiff, ortRun, type TestModel } from './formats-helpers.js';
+import { argmax, fixture, hcasTau05, randomNetwork, rng } from './helpers.js';
 
 const MNIST = fixture('mnist/reassure-mlp-784-256-256-10.onnx');
 const WATERMARK = fixture('mnist/watermark-mlp-784-150-10.onnx');

@@ -11,15 +11,15 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { init, networkToJson, polytopeSpec, repair, repairedFromJson, repairedToJson, type RepairResult } from '../ts/index.js';
+// The demo page's own pure functions, used here to recompute its picture independently.
+import { classCounts, classes, insideMask, outlineMask, renderPixels, sliceInputs } from '../examples/browser/slice.js';
+// @ts-expect-error a plain .mjs script without declarations
+import { PUBLISHED_FIELDS } from '../scripts/pack-manifest.mjs';
+import { init, networkToJson, polytopeSpec, type RepairResult, repair, repairedFromJson, repairedToJson } from '../ts/index.js';
 import { maxAbsDiff, ortRun } from './formats-helpers.js';
 import { argmax, hcasTau05, root } from './helpers.js';
 import { launchChromium, requireChromium, serveDir } from './packaging/browser.js';
-import { type Packed, cleanup, packAndInstall, readJson } from './packaging/pack.js';
-// @ts-expect-error a plain .mjs script without declarations
-import { PUBLISHED_FIELDS } from '../scripts/pack-manifest.mjs';
-// The demo page's own pure functions, used here to recompute its picture independently.
-import { classCounts, classes, insideMask, outlineMask, renderPixels, sliceInputs } from '../examples/browser/slice.js';
+import { cleanup, type Packed, packAndInstall, readJson } from './packaging/pack.js';
 
 const execFileP = promisify(execFile);
 /** Runs a command; on failure the error message carries its output. */

@@ -8,16 +8,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AbortError,
-  InputError,
-  type RepairPool,
-  WasmError,
   createPool,
+  InputError,
   init,
   polytopeSpec,
-  repair,
   type RegionPatch,
-  type RepairResult,
   type RegionTask,
+  type RepairPool,
+  type RepairResult,
+  repair,
+  WasmError,
 } from '../ts/index.js';
 import { getCore, resetForTests } from '../ts/wasm/raw.js';
 import { argmax, hcasTau05, narrowBoxCase, rng } from './helpers.js';

@@ -3,10 +3,10 @@
  * no plain `Error`, and malformed patches handed to a RepairedNetwork are InputErrors naming the
  * field.
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { InputError, RepairedNetwork, type RegionPatch, init } from '../ts/index.js';
+import { InputError, init, type RegionPatch, RepairedNetwork } from '../ts/index.js';
 import { randomNetwork, rng, root } from './helpers.js';
 
 function sources(dir: string): string[] {

@@ -1,19 +1,19 @@
 /** VNN-LIB: semantics against an independent interpreter, safe sets, writer, repair with a property. */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { repairedToOnnx } from '../ts/formats/onnx/export.js';
 import {
   parseVnnlib,
   plainDecimal,
   propertyInputDomain,
   regionProperty,
   safeSpec,
-  writeVnnlib,
   type Vnnlib,
+  writeVnnlib,
 } from '../ts/formats/vnnlib.js';
-import { repairedToOnnx } from '../ts/formats/onnx/export.js';
-import { InputError, type Spec, init, labelSpec, repair, slackExcess } from '../ts/index.js';
+import { InputError, init, labelSpec, repair, type Spec, slackExcess } from '../ts/index.js';
 import { isSpecUnion, violationOf } from '../ts/spec-union.js';
-import { argmax, hcasTau05, rng } from './helpers.js';
 import { ortRun } from './formats-helpers.js';
+import { argmax, hcasTau05, rng } from './helpers.js';
 
 // ---- an independent interpreter: evaluates the formula directly on numbers ------------------
 type S = string | S[];

@@ -8,20 +8,20 @@
  */
 import { assemble } from './assemble.js';
 import type { CertificateReport, CertifyOptions } from './certificate.js';
-import { type Area, type EnumerateOptions, type EnumeratedRegion, type Enumeration, checkArea, enumerateRegions } from './enumerate.js';
+import { type Area, checkArea, type EnumeratedRegion, type EnumerateOptions, type Enumeration, enumerateRegions } from './enumerate.js';
 import { InputError, throwIfAborted } from './errors.js';
 import type { LpBackend } from './lp/backend.js';
 import type { LpName } from './lp/select.js';
 import type { Network } from './network.js';
-import { type RegionPatch, patternHex } from './patch.js';
+import { patternHex, type RegionPatch } from './patch.js';
 import type { Refinement } from './refine.js';
-import { solveRegion } from './region-job.js';
 import type { InputSet } from './region.js';
+import { solveRegion } from './region-job.js';
 import { resolveBackend, resolvePrune, resolveRadius, resolveSpecs } from './repair-options.js';
 import type { RepairedNetwork } from './repaired.js';
 import type { PatchedRegionReport } from './report.js';
-import { type Spec, describeSpec } from './spec.js';
-import { type SpecUnion, isSpecUnion } from './spec-union.js';
+import { describeSpec, type Spec } from './spec.js';
+import { isSpecUnion, type SpecUnion } from './spec-union.js';
 import { periodicYield } from './util/event-loop.js';
 import { VERSION } from './version.js';
 import { getCore, init } from './wasm/raw.js';

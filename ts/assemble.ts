@@ -16,11 +16,11 @@ import type { CertificateReport, CertificationItem, CertifyOptions } from './cer
 import { BandExpander, chainOrder } from './compose.js';
 import type { Box, Network } from './network.js';
 import type { RegionPatch } from './patch.js';
-import { type Refinement, certifyWithRefinement } from './refine.js';
+import { certifyWithRefinement, type Refinement } from './refine.js';
 import type { InputSet } from './region.js';
 import { RepairedNetwork } from './repaired.js';
 import type { Spec } from './spec.js';
-import { type SpecUnion, isSpecUnion } from './spec-union.js';
+import { isSpecUnion, type SpecUnion } from './spec-union.js';
 
 /** One region to certify on the finished network. */
 export interface AssemblyItem {

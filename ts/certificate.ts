@@ -21,13 +21,14 @@
  * certificate is about the real-arithmetic function the network's parameters define; the float64
  * evaluation of f̂ adds rounding of the order of that same tolerance.
  */
+
+import { type Area, checkArea, type EnumerateOptions, enumerateRegions } from './enumerate.js';
 import { AbortError, InputError } from './errors.js';
-import { type Area, type EnumerateOptions, checkArea, enumerateRegions } from './enumerate.js';
 import type { Box } from './network.js';
 import { patternFromHex, patternHex } from './patch.js';
 import type { RepairedNetwork } from './repaired.js';
 import { type Spec, specRows, specViolation } from './spec.js';
-import { type SpecUnion, isSpecUnion } from './spec-union.js';
+import { isSpecUnion, type SpecUnion } from './spec-union.js';
 import { periodicYield } from './util/event-loop.js';
 import * as abi from './wasm/abi.js';
 import type { Core } from './wasm/raw.js';

@@ -24,9 +24,9 @@
  *    with a constant patch (`BandExpander.split`); failing that, its radius is shrunk.
  */
 import { LpError } from './errors.js';
-import type { Box, Network } from './network.js';
 import { constantPatchFor } from './minimal.js';
-import { type RegionPatch, patternFromHex } from './patch.js';
+import type { Box, Network } from './network.js';
+import { patternFromHex, type RegionPatch } from './patch.js';
 import { type InputSet, LinearRegion } from './region.js';
 import { type Spec, specRows } from './spec.js';
 

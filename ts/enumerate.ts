@@ -7,11 +7,10 @@
  * reported and an AbortSignal is honoured between slices.
  */
 import { AbortError, InputError } from './errors.js';
-import { type Box, type Network, checkBox } from './network.js';
+import { type Box, checkBox, type Network } from './network.js';
 import type { InputSet } from './region.js';
 import { periodicYield } from './util/event-loop.js';
 import * as abi from './wasm/abi.js';
-import { getCore } from './wasm/raw.js';
 
 /** An input area: a box, optionally intersected with an H-polytope {x : A x <= b}. */
 export interface Area {

@@ -4,7 +4,7 @@
  */
 import { InputError } from './errors.js';
 import * as abi from './wasm/abi.js';
-import { getCore, type Core } from './wasm/raw.js';
+import { type Core, getCore } from './wasm/raw.js';
 
 /** One affine layer `y = W x + b` (W row-major, outputs × inputs), optionally followed by ReLU. */
 export interface DenseLayer {

@@ -12,7 +12,7 @@ import type { Box, Network } from './network.js';
 import type { RegionPatch } from './patch.js';
 import { type InputSet, LinearRegion, type MinimalityProof } from './region.js';
 import type { Spec } from './spec.js';
-import { type SpecUnion, isSpecUnion } from './spec-union.js';
+import { isSpecUnion, type SpecUnion } from './spec-union.js';
 
 /** Time spent on one region (ms): building it, its LPs, and its patch (support rows). */
 export interface RegionTiming {

@@ -4,10 +4,10 @@
  * holds the handle and copies fields out on demand.
  */
 import { InputError, WasmError } from './errors.js';
-import { type Box, type Network, checkBox, flattenPoints } from './network.js';
+import { type Box, checkBox, flattenPoints, type Network } from './network.js';
 import { type Spec, specRows } from './spec.js';
 import * as abi from './wasm/abi.js';
-import { getCore, type Core } from './wasm/raw.js';
+import { type Core, getCore } from './wasm/raw.js';
 
 /** max of a linear function over a region, certified from both sides. */
 export interface RegionMax {

@@ -6,10 +6,10 @@
 import { InputError } from './errors.js';
 import type { LpBackend } from './lp/backend.js';
 import { GlpkBackend } from './lp/glpk.js';
-import { type LpName, backendByName } from './lp/select.js';
+import { backendByName, type LpName } from './lp/select.js';
 import type { Box, Network } from './network.js';
 import type { InputSet } from './region.js';
-import { type Spec, labelSpec } from './spec.js';
+import { labelSpec, type Spec } from './spec.js';
 import type { SpecUnion } from './spec-union.js';
 
 /** Φ_out as the caller gives it: `spec` (one, or one per point) or `labels`, with `margin`. */

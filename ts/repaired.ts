@@ -4,7 +4,7 @@
  * output bit for bit.
  */
 import { InputError } from './errors.js';
-import { type Box, CoreBacked, type Network, type Points, flattenPoints, unflatten } from './network.js';
+import { type Box, CoreBacked, flattenPoints, type Network, type Points, unflatten } from './network.js';
 import type { PatchNetwork, RegionPatch } from './patch.js';
 import * as abi from './wasm/abi.js';
 import type { Core } from './wasm/raw.js';

@@ -4,8 +4,8 @@
  */
 import type { CertificateReport } from './certificate.js';
 import type { RegionPatch } from './patch.js';
-import type { MinimalityProof } from './region.js';
 import type { Refinement } from './refine.js';
+import type { MinimalityProof } from './region.js';
 import type { RegionTiming } from './region-job.js';
 import { VERSION } from './version.js';
 

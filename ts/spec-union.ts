@@ -7,7 +7,7 @@
  * the region over several pieces could in principle be smaller.
  */
 import { InputError } from './errors.js';
-import { type Spec, intersectSpecs, specViolation } from './spec.js';
+import { intersectSpecs, type Spec, specViolation } from './spec.js';
 
 export interface SpecUnion {
   readonly outputs: number;

@@ -10,7 +10,7 @@
 // 200  multipart/form-data: "model" (the repaired network, see serializeRepaired) + "report" (JSON)
 // 422  application/json report: some point could not be fixed (no model)
 // 400  application/json { error, file, field }: bad input, nothing repaired
-import { InputError, ReluRepairError, float32BandError, init, parseModel, parsePoints, repair, repairedToOnnx } from 'relu-repair';
+import { float32BandError, InputError, init, parseModel, parsePoints, ReluRepairError, repair, repairedToOnnx } from 'relu-repair';
 
 /**
  * The one place that turns a repaired network into the response's model file: one standard ONNX

@@ -8,7 +8,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { InputError, createPool, init, loadModel, parseNnet, parsePoints, repair, repairedToJson, saveJson } from 'relu-repair';
+import { createPool, InputError, init, loadModel, parseNnet, parsePoints, repair, repairedToJson, saveJson } from 'relu-repair';
 import { HCAS_DEMO } from 'relu-repair/demo';
 
 const { values: args } = parseArgs({
@@ -34,7 +34,10 @@ try {
     workers: pool,
     onProgress: (e) => {
       const pct = Math.floor((100 * e.done) / Math.max(1, e.total));
-      if (e.phase === 'regions' && pct >= last + 25) process.stderr.write(`regions: ${e.done}/${e.total}\n`), (last = pct);
+      if (e.phase === 'regions' && pct >= last + 25) {
+        process.stderr.write(`regions: ${e.done}/${e.total}\n`);
+        last = pct;
+      }
     },
   });
   await pool.close();

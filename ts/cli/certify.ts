@@ -1,8 +1,8 @@
 /** `relu-repair certify`: prove a spec on a (repaired) network, region by region. */
 import type { Command } from 'commander';
 import { certify } from '../certificate.js';
-import { loadModel, readJsonFile } from '../formats/load.js';
 import { REPAIRED_FORMAT, repairedFromJson } from '../formats/json.js';
+import { loadModel, readJsonFile } from '../formats/load.js';
 import { saveJson } from '../io.js';
 import { RepairedNetwork } from '../repaired.js';
 import { init } from '../wasm/raw.js';
@@ -11,7 +11,7 @@ import { type CommandRunner, type Interrupt, withProgress } from './interrupt.js
 import { EXIT_NOT_REPAIRED, EXIT_REPAIRED } from './repair.js';
 import { areaSpec, loadArea } from './spec-flags.js';
 import { certificateText } from './summary.js';
-import { UsageError, checkOutputs, givenFlags, parseCount, rejectFlags } from './usage.js';
+import { checkOutputs, givenFlags, parseCount, rejectFlags, UsageError } from './usage.js';
 
 interface CertifyFlags {
   model: string;

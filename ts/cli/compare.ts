@@ -3,7 +3,7 @@
  * `relu-repair find-failures` (a data set's misclassified inputs as a points file for repair).
  */
 import type { Command } from 'commander';
-import { compareModels, type Comparison } from '../dataset/compare.js';
+import { type Comparison, compareModels } from '../dataset/compare.js';
 import { findFailures, storedRangeBox } from '../dataset/failures.js';
 import { comparisonSvg } from '../dataset/plot.js';
 import { saveJson } from '../io.js';
@@ -13,7 +13,7 @@ import { loadData, loadEvaluator } from './data.js';
 import { saveFiles } from './formats.js';
 import type { CommandRunner } from './interrupt.js';
 import { parseInputBox } from './spec-flags.js';
-import { UsageError, checkExtension, checkOutputs, parseCount } from './usage.js';
+import { checkExtension, checkOutputs, parseCount, UsageError } from './usage.js';
 
 interface CompareFlags {
   model: string;
@@ -176,9 +176,14 @@ async function runFindFailures(flags: FailuresFlags): Promise<number> {
   } else if (fileBox) {
     inputBox = fileBox;
     boxSource = `the inputBox of ${flags.data}`;
-  } else if ((inputBox = storedRangeBox(data)))
-    boxSource = `the range of ${data.dtype} data x ${data.scale === 1 / 255 ? '1/255' : data.scale}`;
-  else if ((inputBox = model.info?.inputBox)) boxSource = 'the model';
+  } else {
+    inputBox = storedRangeBox(data);
+    if (inputBox) boxSource = `the range of ${data.dtype} data x ${data.scale === 1 / 255 ? '1/255' : data.scale}`;
+    else {
+      inputBox = model.info?.inputBox;
+      if (inputBox) boxSource = 'the model';
+    }
+  }
   const f = findFailures(model, data, labels, { limit, inputBox });
   const doc = {
     ...f,

@@ -2,13 +2,13 @@
 import type { Command } from 'commander';
 import { accuracy } from '../eval.js';
 import { loadModel } from '../formats/load.js';
+import type { Network } from '../network.js';
+import { RepairedNetwork } from '../repaired.js';
 import { init } from '../wasm/raw.js';
 import { loadData, loadEvaluator } from './data.js';
 import { parsePrecision, saveNetworkFile, saveRepairedFile } from './formats.js';
-import type { Network } from '../network.js';
-import { RepairedNetwork } from '../repaired.js';
 import type { CommandRunner } from './interrupt.js';
-import { UsageError, checkExtension, checkOutputs, givenFlags, rejectFlags } from './usage.js';
+import { checkExtension, checkOutputs, givenFlags, rejectFlags, UsageError } from './usage.js';
 
 export function registerEval(program: Command, run: CommandRunner): void {
   program

@@ -13,7 +13,7 @@ import type { Box, Network } from '../network.js';
 import type { InputSet } from '../region.js';
 import type { RepairedNetwork } from '../repaired.js';
 import type { Spec } from '../spec.js';
-import { type SpecUnion, isSpecUnion } from '../spec-union.js';
+import { isSpecUnion, type SpecUnion } from '../spec-union.js';
 import { readBytes } from './data.js';
 
 export const isVnnlibPath = (p: string) => p.toLowerCase().endsWith('.vnnlib');

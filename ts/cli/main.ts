@@ -12,7 +12,7 @@ import { registerCertify } from './certify.js';
 import { registerCompare } from './compare.js';
 import { registerDemo } from './demo.js';
 import { registerEval, registerExportModel } from './eval.js';
-import { EXIT_INTERRUPTED, Interrupt, type CommandRunner } from './interrupt.js';
+import { type CommandRunner, EXIT_INTERRUPTED, Interrupt } from './interrupt.js';
 import { EXIT_NOT_REPAIRED, EXIT_REPAIRED, registerRepair } from './repair.js';
 
 const EXIT_BAD_INPUT = 2;

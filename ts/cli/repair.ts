@@ -12,11 +12,11 @@ import { repair } from '../repair.js';
 import { labelSpec, parseSpecJson, type Spec } from '../spec.js';
 import type { SpecUnion } from '../spec-union.js';
 import { init } from '../wasm/raw.js';
-import { type VnnlibJob, isVnnlibPath, parsePrecision, saveRegionProperties, saveRepairedFile, vnnlibJob } from './formats.js';
+import { isVnnlibPath, parsePrecision, saveRegionProperties, saveRepairedFile, type VnnlibJob, vnnlibJob } from './formats.js';
 import { type CommandRunner, type Interrupt, withProgress } from './interrupt.js';
 import { areaSpec, loadArea, parseInputBox } from './spec-flags.js';
 import { certificateText, fmt, minimalityText } from './summary.js';
-import { UsageError, checkExtension, checkOutputs, givenFlags, parseCount, parseNumber, rejectFlags } from './usage.js';
+import { checkExtension, checkOutputs, givenFlags, parseCount, parseNumber, rejectFlags, UsageError } from './usage.js';
 
 export const EXIT_REPAIRED = 0;
 export const EXIT_NOT_REPAIRED = 1;

@@ -2,13 +2,14 @@
  * From flags to a job: `--label`/`--spec`/`--margin` to a spec, `--area`/`--property` to an area,
  * `--input-box` to a box. One place, so `repair` and `certify` read them alike.
  */
+
+import { type AreaFile, parseAreaJson } from '../formats/area.js';
 import { readJsonFile } from '../formats/load.js';
-import { parseAreaJson, type AreaFile } from '../formats/area.js';
-import { type Box, type Network, expandBox } from '../network.js';
+import { type Box, expandBox, type Network } from '../network.js';
 import { labelSpec, parseSpecJson, type Spec } from '../spec.js';
 import type { SpecUnion } from '../spec-union.js';
 import { isVnnlibPath, vnnlibJob } from './formats.js';
-import { UsageError, parseNumber } from './usage.js';
+import { parseNumber, UsageError } from './usage.js';
 
 export async function parseInputBox(arg: string, dim: number): Promise<Box> {
   const parts = arg.split(',');

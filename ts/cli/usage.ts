@@ -68,7 +68,7 @@ export function checkExtension(path: string, flag: string, allowed: readonly str
 /** The output's directory must exist and be writable, and the path must not be a directory. */
 export function checkOutputPath(path: string, flag: string): void {
   const dir = dirname(resolve(path));
-  let st;
+  let st: ReturnType<typeof statSync>;
   try {
     st = statSync(dir);
   } catch {

@@ -133,8 +133,14 @@ export function compareModels(
         const ra = pa === y;
         const rb = pb === y;
         perClass[y].count++;
-        if (ra) perClass[y].correctBefore++, correctBefore++;
-        if (rb) perClass[y].correctAfter++, correctAfter++;
+        if (ra) {
+          perClass[y].correctBefore++;
+          correctBefore++;
+        }
+        if (rb) {
+          perClass[y].correctAfter++;
+          correctAfter++;
+        }
         if (ra && !rb) r2w.push(idx);
         else if (!ra && rb) w2r.push(idx);
         else if (!ra && !rb && pa !== pb) w2w.push(idx);

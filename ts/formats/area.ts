@@ -9,10 +9,11 @@
  * Other keys are ignored, so the shared HCAS task `area-repair-pra1-tau20.json` (box, targetLabel
  * and the reference's buggy regions) is an area file as it is.
  */
-import { InputError } from '../errors.js';
+
 import type { Area } from '../enumerate.js';
+import { InputError } from '../errors.js';
 import { expandBox } from '../network.js';
-import { type Spec, labelSpec, parseSpecJson } from '../spec.js';
+import { labelSpec, parseSpecJson, type Spec } from '../spec.js';
 
 export interface AreaFile {
   area: Area;

@@ -19,10 +19,10 @@
  * Numbers are written by JSON.stringify (shortest round-trip form), so save → load is exact.
  */
 import { InputError } from '../errors.js';
-import { type Box, type DenseLayer, Network, expandBox } from '../network.js';
+import { type Box, type DenseLayer, expandBox, Network } from '../network.js';
 import type { PatchRegionInfo, RegionPatch } from '../patch.js';
-import { type BoxGate, RepairedNetwork } from '../repaired.js';
 import { type InputSet, LinearRegion } from '../region.js';
+import { type BoxGate, RepairedNetwork } from '../repaired.js';
 
 export const NETWORK_FORMAT = 'relu-repair.network';
 export const REPAIRED_FORMAT = 'relu-repair.repaired-network';

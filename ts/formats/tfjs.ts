@@ -14,9 +14,9 @@
  * (tested against @tensorflow/tfjs-layers).
  */
 import { InputError } from '../errors.js';
-import { activationHint } from './activation-hint.js';
 import { type DenseLayer, Network } from '../network.js';
 import { VERSION } from '../version.js';
+import { activationHint } from './activation-hint.js';
 import { float16ToNumber } from './float16.js';
 
 interface WeightSpec {

@@ -25,14 +25,14 @@
  * `parseVnnlib(writeVnnlib(p))` gives back the same rows bit for bit.
  */
 import { InputError } from '../errors.js';
-import type { Box } from '../network.js';
-import { boxFace } from '../patch.js';
 import { type LpBackend, LpBuilder } from '../lp/backend.js';
 import { GlpkBackend } from '../lp/glpk.js';
+import type { Box } from '../network.js';
+import { boxFace } from '../patch.js';
 import type { InputSet } from '../region.js';
 import type { RepairedNetwork } from '../repaired.js';
 import type { Spec } from '../spec.js';
-import { type SpecUnion, MAX_SPEC_PIECES, unionSpec } from '../spec-union.js';
+import { MAX_SPEC_PIECES, type SpecUnion, unionSpec } from '../spec-union.js';
 
 /** {z : A z <= b}, A row-major `rows × dim`. */
 export interface HPolytope {

@@ -16,9 +16,9 @@ import * as Comlink from 'comlink/dist/esm/comlink.mjs';
 import { AbortError, InputError, ReluRepairError, WasmError } from '../errors.js';
 import type { Network } from '../network.js';
 import type { RegionOutcome, RegionTask } from '../region-job.js';
-import { type Flavour, coreModule, init } from '../wasm/raw.js';
-import { type DebugFault, type SolveReply, type WorkerApi, deserializeError } from './protocol.js';
-import { type Platform, type WorkerHandle, runtimeKind, webPlatform } from './spawn.js';
+import { coreModule, type Flavour, init } from '../wasm/raw.js';
+import { type DebugFault, deserializeError, type SolveReply, type WorkerApi } from './protocol.js';
+import { type Platform, runtimeKind, type WorkerHandle, webPlatform } from './spawn.js';
 
 export interface PoolOptions {
   /** Number of workers. Default: the hardware threads, at most 8. */

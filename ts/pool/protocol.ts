@@ -3,10 +3,10 @@
  * Errors travel as {@link SerializedError} and are rebuilt as the same {@link ReluRepairError}
  * subclass on the caller's side (comlink alone would turn them into plain `Error`s).
  */
-import { AbortError, InputError, LpError, RepairError, ReluRepairError, WasmError } from '../errors.js';
-import type { Flavour } from '../wasm/raw.js';
+import { AbortError, InputError, LpError, ReluRepairError, RepairError, WasmError } from '../errors.js';
 import type { DenseLayer, NetworkInfo } from '../network.js';
 import type { RegionOutcome, RegionTask } from '../region-job.js';
+import type { Flavour } from '../wasm/raw.js';
 
 export interface SerializedError {
   name: string;

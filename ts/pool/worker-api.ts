@@ -7,10 +7,10 @@ import * as Comlink from 'comlink/dist/esm/comlink.mjs';
 import { WasmError } from '../errors.js';
 import type { LpBackend } from '../lp/backend.js';
 import { backendByName } from '../lp/select.js';
-import { Network, type DenseLayer, type NetworkInfo } from '../network.js';
+import { type DenseLayer, Network, type NetworkInfo } from '../network.js';
 import { type RegionOutcome, type RegionTask, solveRegion } from '../region-job.js';
 import { type Flavour, getCore, init } from '../wasm/raw.js';
-import { type DebugFault, type SolveReply, type WorkerApi, serializeError } from './protocol.js';
+import { type DebugFault, type SolveReply, serializeError, type WorkerApi } from './protocol.js';
 
 function buffersOf(o: RegionOutcome): ArrayBuffer[] {
   const p = o.patch;

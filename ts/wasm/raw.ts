@@ -7,7 +7,7 @@
  * same compiled module.
  */
 import { InputError, LpError, WasmError } from '../errors.js';
-import { type DimsOf, type FieldOf, type Layout, type RecordOf, Status, Utf8, code, decode, decodeField, fieldSize, size } from './abi.js';
+import { code, type DimsOf, decode, decodeField, type FieldOf, fieldSize, type Layout, type RecordOf, Status, size, Utf8 } from './abi.js';
 import type { Flavour } from './flavour.js';
 import { packagedWasmUrl } from './location.js';
 

@@ -1,7 +1,8 @@
 // Runs in Chromium (vitest browser mode). reference*.json: the in-repo one-thread repairs (Node).
-import { expect, it } from 'vitest';
+
 import * as rr from 'relu-repair';
 import { HCAS_DEMO } from 'relu-repair/demo';
+import { expect, it } from 'vitest';
 import reference from './reference.json';
 import referenceFullLp from './reference-full-lp.json';
 

@@ -5,10 +5,10 @@ import {
   init,
   labelSpec,
   parseNnet,
-  repair,
   type RepairPool,
   type RepairReport,
   type RepairResult,
+  repair,
   WasmError,
 } from 'relu-repair';
 import { HCAS_DEMO } from 'relu-repair/demo';

@@ -12,7 +12,7 @@ import type { BoxGate, RepairedNetwork } from '../../repaired.js';
 import { VERSION } from '../../version.js';
 import { GraphBuilder } from './graph-builder.js';
 import type { OnnxModelInfo } from './import.js';
-import { type NetworkBranch, emitBoxGate, emitChain, emitPatch } from './patch-graph.js';
+import { emitBoxGate, emitChain, emitPatch, type NetworkBranch } from './patch-graph.js';
 import { DT, encodeModel, prod } from './proto.js';
 
 export interface OnnxExportOptions {

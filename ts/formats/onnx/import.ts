@@ -9,9 +9,9 @@
  * handled, as is the legacy broadcasting (`broadcast`/`axis` attributes) of opsets < 7.
  */
 import { InputError } from '../../errors.js';
-import { activationHint } from '../activation-hint.js';
 import { type DenseLayer, Network } from '../../network.js';
-import { DT, type OnnxAttribute, type OnnxModel, type OnnxNode, dataTypeName, decodeModel, prod } from './proto.js';
+import { activationHint } from '../activation-hint.js';
+import { DT, dataTypeName, decodeModel, type OnnxAttribute, type OnnxModel, type OnnxNode, prod } from './proto.js';
 
 /** The operators the importer understands (default domain). */
 export const SUPPORTED_OPS = [

@@ -6,7 +6,7 @@
  */
 import { InputError } from '../../errors.js';
 import type { Network } from '../../network.js';
-import { type PatchNetwork, type RegionPatch, boxFace, patternFromHex } from '../../patch.js';
+import { boxFace, type PatchNetwork, patternFromHex, type RegionPatch } from '../../patch.js';
 import type { BoxGate } from '../../repaired.js';
 import type { GraphBuilder } from './graph-builder.js';
 
