@@ -4,8 +4,8 @@
 //   build        esbuild bundles + type declarations (dist/)
 //   wasm         pkg/*.wasm rebuilt byte for byte from crates/ with Debian's rustc 1.63
 //   rust-stable  cargo test on rustup's stable toolchain (rust-toolchain.toml)
-//   rust-1.63    cargo test on Debian's rustc 1.63 (the wasm toolchain: the crates must build on both)
-//   lint         `npm run lint`, when package.json has a lint script
+//   lint         `npm run lint`: Biome, then scripts/lint-rust.sh (rustfmt, clippy on stable and
+//                Debian 1.63, cargo test on Debian's rustc 1.63 — the wasm toolchain — warnings as errors)
 //   vitest       every test/*.test.ts: Node, Deno, Chromium, packaging, PyTorch example, ...
 //
 // Debian packages the steps need (rustc cargo libstd-rust-dev-wasm32 lld wabt chromium
@@ -165,18 +165,22 @@ step('rust-stable', 'cargo test, rustup stable', () => {
   log(quiet('rustc', ['--version']).stdout?.trim() ?? '');
   return sh(rs.cargo, ['test', '-q', '--offline', '--locked']);
 });
-step('rust-1.63', `cargo test, Debian ${quiet(RUSTC_DEBIAN, ['--version']).stdout?.trim() ?? RUSTC_DEBIAN}`, () =>
-  // RUSTC/RUSTDOC explicitly: rustup's proxies come first on PATH and would pick stable.
-  sh(CARGO_DEBIAN, ['test', '-q', '--offline', '--locked'], {
-    env: {
-      ...process.env,
-      CARGO_TARGET_DIR: join(root, 'target/debian'),
-      RUSTC: RUSTC_DEBIAN,
-      RUSTDOC: join(dirname(RUSTC_DEBIAN), 'rustdoc'),
-    },
-  }),
-);
-if (hasLint) step('lint', 'npm run lint', () => sh('npm', ['run', '-s', 'lint']));
+// `npm run lint` ends with scripts/lint-rust.sh: rustfmt and clippy (stable and Debian 1.63) and
+// `cargo test` built by Debian's rustc 1.63 with warnings as errors (the wasm toolchain).
+if (hasLint) step('lint', 'npm run lint (Biome; Rust: rustfmt, clippy, cargo test on Debian 1.63)', () => sh('npm', ['run', '-s', 'lint']));
+else
+  step('rust-1.63', `cargo test, Debian ${quiet(RUSTC_DEBIAN, ['--version']).stdout?.trim() ?? RUSTC_DEBIAN}`, () =>
+    // RUSTC/RUSTDOC explicitly: rustup's proxies come first on PATH and would pick stable.
+    sh(CARGO_DEBIAN, ['test', '-q', '--offline', '--locked'], {
+      env: {
+        ...process.env,
+        CARGO_TARGET_DIR: join(root, 'target/debian'),
+        RUSTC: RUSTC_DEBIAN,
+        RUSTDOC: join(dirname(RUSTC_DEBIAN), 'rustdoc'),
+      },
+    }),
+  );
+
 step('vitest', 'every test/*.test.ts', () => {
   if (!built) {
     process.stderr.write('test: vitest needs dist/ (the build failed)\n');
