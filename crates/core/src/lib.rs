@@ -6,6 +6,7 @@
 //! | module | concept |
 //! |---|---|
 //! | [`network`] | dense ReLU networks, forward pass, activation patterns |
+//! | [`bounds`] | sound bounds over a box (interval, symbolic, LP relaxation; rounding accounted) |
 //! | [`region`] | a linear region (pattern ∩ box) and its local affine map |
 //! | [`spec`] | output specifications Φ_out = {P y <= q} |
 //! | [`minimal`] | the minimal patch of one region (lower bound, constant patch) |
@@ -30,6 +31,7 @@
     clippy::neg_cmp_op_on_partial_ord
 )]
 
+pub mod bounds;
 pub mod certificate;
 pub mod enumerate;
 pub mod error;
