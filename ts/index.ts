@@ -24,6 +24,9 @@ export {
   certify,
   certifyItems,
   certifyRegions,
+  checkSafeSetNotEmpty,
+  contradictingRows,
+  type CertificateReason,
   type RegionCertificate,
 } from './certificate.js';
 // Data sets: original vs repaired, failures as a points file (issue 13)
@@ -33,7 +36,8 @@ export { comparisonSvg, type PlotOptions } from './dataset/plot.js';
 // Area repair and certificates (issue 4)
 export {
   type Area,
-  defaultEps,
+  defaultMinRadius,
+  MAX_AREA_BOUND,
   type EnumeratedRegion,
   type EnumerateOptions,
   type Enumeration,
@@ -83,7 +87,7 @@ export { type ConstantPatchResult, type InputSet, LinearRegion, type MinimalityP
 export { type RegionOutcome, type RegionTask, type RegionTiming, solveRegion } from './region-job.js';
 export { type RepairOptions, type RepairProgress, type RepairResult, repair } from './repair.js';
 export { defaultRadius } from './repair-options.js';
-export { type BoxGate, type Composition, RepairedNetwork } from './repaired.js';
+export { type BoxGate, type Composition, RepairedNetwork, type RepairRecord } from './repaired.js';
 export type { PatchedRegionReport, RegionReport, RepairReport } from './report.js';
 export { describeSpec, intersectSpecs, labelSpec, parseSpecJson, polytopeSpec, type Spec, specViolation } from './spec.js';
 export { intersectAny, isSpecUnion, type SpecUnion, unionSpec, violationOf } from './spec-union.js';

@@ -14,6 +14,7 @@ import type { SpecUnion } from '../spec-union.js';
 import { init } from '../wasm/raw.js';
 import { isVnnlibPath, parsePrecision, saveRegionProperties, saveRepairedFile, type VnnlibJob, vnnlibJob } from './formats.js';
 import { type CommandRunner, type Interrupt, withProgress } from './interrupt.js';
+import { checkSafeSetNotEmpty } from '../certificate.js';
 import { areaSpec, loadArea, parseInputBox } from './spec-flags.js';
 import { certificateText, fmt, minimalityText } from './summary.js';
 import { checkExtension, checkOutputs, givenFlags, parseCount, parseNumber, rejectFlags, UsageError } from './usage.js';
@@ -156,7 +157,10 @@ async function runRepair(flags: RepairFlags, given: Set<string>, interrupt: Inte
     vnn = await vnnlibJob(flags.spec!, net, { property: flags.property, margin, fallbackBox });
     spec = vnn.spec;
     if (!flags.quiet) process.stderr.write(vnn.summary + '\n');
-  } else if (flags.spec !== undefined) spec = parseSpecJson(await readJsonFile(flags.spec), net.outputSize, flags.spec);
+  } else if (flags.spec !== undefined) {
+    spec = parseSpecJson(await readJsonFile(flags.spec), net.outputSize, flags.spec);
+    checkSafeSetNotEmpty(spec, flags.spec);
+  }
   else if (flags.label !== undefined) labels = parseNumber(flags.label, '--label');
   else if (pts.labels) labels = pts.labels;
   else

@@ -10,6 +10,7 @@
  *   { "format", "version", "original": <network>, "inputBox", "composition": "sum" | "chain",
  *     // chain: constant patches mixed in the order of "patches" (ts/repaired.ts, METHOD.md §4)
  *     "boxGate"?: { "lower", "upper", "radius" },   // shared box indicator (see ts/repaired.ts)
+ *     "record"?: { "kind", "area"?, "spec"?, "regions", "patches" },   // what the repair made (ts/repaired.ts RepairRecord)
  *     "patches": [ { "kind": "constant" | "affine", "radius",
  *                    "support": { "A": [[...]], "b": [...] }            // dense rows, or
  *                             | { "fromRegion": [row indices], "b": [...], "inputSet"?: { "A", "b" } },
@@ -22,7 +23,7 @@ import { InputError } from '../errors.js';
 import { type Box, type DenseLayer, expandBox, Network } from '../network.js';
 import type { PatchRegionInfo, RegionPatch } from '../patch.js';
 import { type InputSet, LinearRegion } from '../region.js';
-import { type BoxGate, RepairedNetwork } from '../repaired.js';
+import { type BoxGate, type RepairRecord, RepairedNetwork } from '../repaired.js';
 
 export const NETWORK_FORMAT = 'relu-repair.network';
 export const REPAIRED_FORMAT = 'relu-repair.repaired-network';
@@ -119,6 +120,7 @@ export function repairedToJson(r: RepairedNetwork): Record<string, unknown> {
     composition: r.composition,
     ...(r.inputBox ? { inputBox: { lower: [...r.inputBox.lower], upper: [...r.inputBox.upper] } } : {}),
     ...(r.boxGate ? { boxGate: { lower: [...r.boxGate.lower], upper: [...r.boxGate.upper], radius: r.boxGate.radius } } : {}),
+    ...(r.record ? { record: r.record } : {}),
     original: networkToJson(r.original),
     patches: r.patches.map((p) => ({
       kind: p.kind,
@@ -286,5 +288,42 @@ export function repairedFromJson(doc: unknown, file?: string): RepairedNetwork {
       throw new InputError('must be a finite number > 0', { file, field: 'boxGate.radius', value: g.radius });
     boxGate = { ...b, radius: g.radius };
   }
-  return new RepairedNetwork(original, patches, inputBox, boxGate, d.composition);
+  const net = new RepairedNetwork(original, patches, inputBox, boxGate, d.composition);
+  if (d.record !== undefined) net.record = recordFromJson(d.record, n, k, file);
+  return net;
+}
+
+/** The repair record (ts/repaired.ts `RepairRecord`), checked field by field. */
+function recordFromJson(v: unknown, n: number, k: number, file: string | undefined): RepairRecord {
+  const r = (v ?? {}) as Record<string, unknown>;
+  if (typeof v !== 'object' || v === null) throw new InputError('must be an object', { file, field: 'record', value: v });
+  if (r.kind !== 'area' && r.kind !== 'points')
+    throw new InputError('kind must be "area" or "points"', { file, field: 'record.kind', value: r.kind });
+  if (!Array.isArray(r.regions) || !r.regions.every((h) => typeof h === 'string'))
+    throw new InputError('must be an array of activation patterns (hex)', { file, field: 'record.regions', value: r.regions });
+  if (!Number.isInteger(r.patches) || (r.patches as number) < 0)
+    throw new InputError('must be a whole number >= 0', { file, field: 'record.patches', value: r.patches });
+  const out: RepairRecord = { kind: r.kind, regions: r.regions as string[], patches: r.patches as number };
+  if (r.area !== undefined) {
+    const a = r.area as Record<string, unknown>;
+    const box = expandBox(a?.lower, a?.upper, n, file, 'record.area');
+    out.area = { lower: Array.from(box.lower), upper: Array.from(box.upper) };
+    if (a.A !== undefined) {
+      const A = matrix(a.A, undefined, n, file, 'record.area.A');
+      out.area.A = rows(A.data, n);
+      out.area.b = Array.from(vector(a.b, A.rows, file, 'record.area.b'));
+    }
+  }
+  if (r.spec !== undefined) {
+    const pieces = (r.spec as Record<string, unknown>)?.pieces;
+    if (!Array.isArray(pieces) || pieces.length === 0)
+      throw new InputError('must be a non-empty array of {P, q}', { file, field: 'record.spec.pieces', value: pieces });
+    out.spec = {
+      pieces: pieces.map((pc: unknown, i: number) => {
+        const P = matrix((pc as Record<string, unknown>)?.P, undefined, k, file, `record.spec.pieces[${i}].P`);
+        return { P: rows(P.data, k), q: Array.from(vector((pc as Record<string, unknown>)?.q, P.rows, file, `record.spec.pieces[${i}].q`)) };
+      }),
+    };
+  }
+  return out;
 }

@@ -37,7 +37,10 @@ export const Proof = enumSpec('Proof', { 'not-needed': 0, 'constant-patch': 1, '
 /** State of a region enumeration after a step. */
 export const Step = enumSpec('Step', { more: 0, done: 1, limit: 2 });
 
-export const ENUMS: readonly EnumSpec[] = [Status, PatchKind, Composition, Proof, Step];
+/** Why a region is not certified (`certified` when it is; crates/core/src/certificate/region_certificate.rs `Reason`). */
+export const Reason = enumSpec('Reason', { certified: 0, bound: 1, unresolved: 2, pieceLimit: 3, unionLimit: 4, violated: 5 });
+
+export const ENUMS: readonly EnumSpec[] = [Status, PatchKind, Composition, Proof, Step, Reason];
 
 export type NameOf<E extends EnumSpec> = keyof E['values'] & string;
 
@@ -177,6 +180,7 @@ export const ENUM_STATUS = layout('enumStatus', [
   scalar('explored', 'real'),
   scalar('thin', 'count'),
   scalar('empty', 'count'),
+  scalar('forced', 'count'),
   scalar('hidden', 'count'),
 ]);
 
@@ -185,13 +189,22 @@ export const ENUMERATION_FIELDS = layout('enumerationFields', [
   array('patterns', 'flag', ['regions', 'hidden']),
   array('centres', 'real', ['regions', 'inputs']),
   array('radii', 'real', ['regions']),
+  array('thin', 'flag', ['regions']),
+  array('slack', 'real', ['regions', 'hidden']),
 ]);
 
-/** `rr_certifier_region` (out): `patches` lists the `relevant` patches (capacity: all patches); `witness` is absent when no LP was solved. */
+/**
+ * `rr_certifier_region` (out): `patches` lists the `relevant` patches (capacity: all patches); `witness` is absent when no LP was
+ * solved, `witnessViolation` (the repaired network's own violation there) with it; `specPiece` is the union piece a convex-tier
+ * certificate used.
+ */
 export const REGION_CERTIFICATE = layout('regionCertificate', [
   scalar('certified', 'flag'),
+  scalar('reason', Reason),
   scalar('maxViolation', 'real'),
   scalar('tolerance', 'real'),
+  scalar('rounding', 'real'),
+  scalar('scale', 'real'),
   scalar('pieces', 'count'),
   scalar('emptyPieces', 'count'),
   scalar('lps', 'count'),
@@ -199,10 +212,15 @@ export const REGION_CERTIFICATE = layout('regionCertificate', [
   scalar('witnessValue', 'real'),
   scalar('errorBudget', 'real'),
   scalar('exactPatches', 'count'),
+  optional(scalar('specPiece', 'count')),
+  optional(scalar('witnessViolation', 'real')),
   scalar('relevant', 'count'),
   optional(array('witness', 'real', ['inputs'])),
   counted(array('patches', 'count', ['patches']), 'relevant'),
 ]);
+
+/** `rr_spec_contradiction` (out): rows of a spec that contradict each other (`count` of them; 0 when the LP finds none). */
+export const SPEC_CONTRADICTION = layout('specContradiction', [scalar('count', 'count'), counted(array('rows', 'count', ['rows']), 'count')]);
 
 /** In the order of the core's table: a layout's position is its code for `rr_abi_echo_layout`. */
 export const LAYOUTS: readonly Layout[] = [
@@ -218,6 +236,7 @@ export const LAYOUTS: readonly Layout[] = [
   ENUM_STATUS,
   ENUMERATION_FIELDS,
   REGION_CERTIFICATE,
+  SPEC_CONTRADICTION,
 ];
 
 type ScalarOf<K> = K extends 'flag' ? boolean : K extends EnumSpec<infer V> ? keyof V & string : number;
@@ -414,6 +433,8 @@ export const ENUMERATE_OPTIONS = object('enumerateOptions', [
 /** `rr_certifier_new` (the composition comes from the repaired network). */
 export const CERTIFY_OPTIONS = object('certifyOptions', [
   member('rtol', 'number'),
+  // NaN: none (the relative tolerance applies).
+  member('tolerance', 'number'),
   member('eps', 'number'),
   member('maxPieces', 'count'),
   member('boundHelpful', 'flag'),

@@ -60,10 +60,13 @@ export interface RawExports {
     p: number,
     q: number,
     rows: number,
+    pieceRows: number,
+    pieces: number,
     opts: number,
     optsLen: number,
   ): number;
-  rr_certifier_region(h: number, pattern: number, out: number): number;
+  rr_certifier_region(h: number, pattern: number, slack: number, piece: number, out: number): number;
+  rr_spec_contradiction(p: number, q: number, rows: number, k: number, out: number): number;
   // The boundary checking itself (test/abi.test.ts)
   rr_abi_describe(): number;
   rr_abi_echo_layout(layout: number, dims: number, dimsLen: number, input: number, len: number, out: number): number;

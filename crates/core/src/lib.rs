@@ -50,7 +50,10 @@ pub mod region;
 pub mod repaired;
 pub mod spec;
 
-pub use certificate::{band_box, certify_region, certify_region_with, BandBox, CertifyOptions, RegionCertificate};
+pub use certificate::{
+    band_box, certify_region, certify_target, contradicting_rows, BandBox, Certifier, CertifyOptions, Reason, RegionCertificate,
+    SafeSet, Target,
+};
 pub use enumerate::{EnumerateOptions, RegionEnumerator, Step};
 pub use error::{Error, Result};
 pub use explore::{ExploreOptions, Explorer, Piece};

@@ -12,7 +12,7 @@
 //!   "Infinity" and "-Infinity".
 //! * An **enum** maps names to i32 codes. Layouts carry codes, objects carry names.
 
-use relu_repair_core::{Proof, Step};
+use relu_repair_core::{Proof, Reason, Step};
 
 /// Names and codes of an enum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +91,16 @@ wire_enum!(impl Proof = PROOF("Proof") { NotNeeded = 0: "not-needed", ConstantPa
 
 wire_enum!(impl Step = STEP("Step") { More = 0: "more", Done = 1: "done", Limit = 2: "limit" });
 
-pub const ENUMS: &[EnumSpec] = &[STATUS, PATCH_KIND, COMPOSITION, PROOF, STEP];
+wire_enum!(impl Reason = REASON("Reason") {
+    Certified = 0: "certified",
+    Bound = 1: "bound",
+    Unresolved = 2: "unresolved",
+    PieceLimit = 3: "pieceLimit",
+    UnionLimit = 4: "unionLimit",
+    Violated = 5: "violated",
+});
+
+pub const ENUMS: &[EnumSpec] = &[STATUS, PATCH_KIND, COMPOSITION, PROOF, STEP, REASON];
 
 // ---------------------------------------------------------------------------------------------
 // Layouts
@@ -264,6 +273,7 @@ pub const ENUM_STATUS: Layout = Layout {
         scalar("explored", Real),
         scalar("thin", Count),
         scalar("empty", Count),
+        scalar("forced", Count),
         scalar("hidden", Count),
     ],
 };
@@ -276,17 +286,23 @@ pub const ENUMERATION_FIELDS: Layout = Layout {
         array("patterns", Flag, &["regions", "hidden"]),
         array("centres", Real, &["regions", "inputs"]),
         array("radii", Real, &["regions"]),
+        array("thin", Flag, &["regions"]),
+        array("slack", Real, &["regions", "hidden"]),
     ],
 };
 
 /// `rr_certifier_region` (out): `patches` lists the `relevant` patches (capacity: all patches);
-/// `witness` is absent when no LP was solved.
+/// `witness` is absent when no LP was solved, `witnessViolation` (the repaired network's own
+/// violation there) with it; `specPiece` is the union piece a convex-tier certificate used.
 pub const REGION_CERTIFICATE: Layout = Layout {
     name: "regionCertificate",
     fields: &[
         scalar("certified", Flag),
+        scalar("reason", Kind::Code(REASON)),
         scalar("maxViolation", Real),
         scalar("tolerance", Real),
+        scalar("rounding", Real),
+        scalar("scale", Real),
         scalar("pieces", Count),
         scalar("emptyPieces", Count),
         scalar("lps", Count),
@@ -294,10 +310,19 @@ pub const REGION_CERTIFICATE: Layout = Layout {
         scalar("witnessValue", Real),
         scalar("errorBudget", Real),
         scalar("exactPatches", Count),
+        optional(scalar("specPiece", Count)),
+        optional(scalar("witnessViolation", Real)),
         scalar("relevant", Count),
         optional(array("witness", Real, &["inputs"])),
         counted(array("patches", Count, &["patches"]), "relevant"),
     ],
+};
+
+/// `rr_spec_contradiction` (out): rows of a spec that contradict each other (`count` of them;
+/// 0 when the LP finds no contradiction).
+pub const SPEC_CONTRADICTION: Layout = Layout {
+    name: "specContradiction",
+    fields: &[scalar("count", Count), counted(array("rows", Count, &["rows"]), "count")],
 };
 
 pub const LAYOUTS: &[Layout] = &[
@@ -313,6 +338,7 @@ pub const LAYOUTS: &[Layout] = &[
     ENUM_STATUS,
     ENUMERATION_FIELDS,
     REGION_CERTIFICATE,
+    SPEC_CONTRADICTION,
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -405,6 +431,8 @@ pub const CERTIFY_OPTIONS: ObjectSpec = ObjectSpec {
     name: "certifyOptions",
     members: &[
         member("rtol", MemberKind::Number),
+        // NaN: none (the relative tolerance applies).
+        member("tolerance", MemberKind::Number),
         member("eps", MemberKind::Number),
         member("maxPieces", MemberKind::Count),
         member("boundHelpful", MemberKind::Flag),

@@ -55,9 +55,10 @@ impl<'a> ProgramBuilder<'a> {
         let mut live: Vec<(usize, bool)> = Vec::new();
         for i in 0..s.rows() {
             match self.own_rows.side(s.row(i), s.b[i]) {
-                RowSide::Own => ones += 1,
+                RowSide::Own(rho) if rho == 0.0 => ones += 1,
                 RowSide::Opposite => live.push((i, false)),
-                RowSide::Other => live.push((i, true)),
+                // A row the region is relaxed across is no longer known to hold: modelled.
+                RowSide::Own(_) | RowSide::Other => live.push((i, true)),
             }
         }
         let m = s.rows();
