@@ -314,7 +314,9 @@ function areaNotes(en: Enumeration, certificate: CertificateReport, refinement: 
     );
   if (en.forced > 0) notes.push(`${en.forced} sign decision(s) the LP could not make were made on bounding boxes, their reach charged`);
   if (unpatched.length > 0)
-    notes.push(`${unpatched.length} region(s) got no patch because their LP broke down (regions ${unpatched.join(', ')}); see the certificate`);
+    notes.push(
+      `${unpatched.length} region(s) got no patch because their LP broke down (regions ${unpatched.join(', ')}); see the certificate`,
+    );
   if (refinement.constantPatches.length > 0) {
     notes.push(
       `${refinement.constantPatches.length} affine patch(es) replaced by their region's smallest constant patch, which composes soundly with the neighbours' (see regions[].minimalNorm)`,

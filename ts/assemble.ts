@@ -18,7 +18,7 @@ import type { Box, Network } from './network.js';
 import { patternHex, type RegionPatch } from './patch.js';
 import { certifyWithRefinement, type Refinement } from './refine.js';
 import type { InputSet } from './region.js';
-import { type RepairRecord, RepairedNetwork } from './repaired.js';
+import { RepairedNetwork, type RepairRecord } from './repaired.js';
 import type { Spec } from './spec.js';
 import { isSpecUnion, type SpecUnion } from './spec-union.js';
 
@@ -106,7 +106,9 @@ export async function assemble(
             },
           }
         : {}),
-      ...(one ? { spec: { pieces: (isSpecUnion(one) ? one.pieces : [one]).map((p) => ({ P: matrixRows(p.P, p.outputs), q: [...p.q] })) } } : {}),
+      ...(one
+        ? { spec: { pieces: (isSpecUnion(one) ? one.pieces : [one]).map((p) => ({ P: matrixRows(p.P, p.outputs), q: [...p.q] })) } }
+        : {}),
       regions,
       patches: chain.length,
     };

@@ -260,7 +260,10 @@ export class Certifier {
         value: pattern.length,
       });
     if (slack !== undefined && slack.length !== hidden)
-      throw new InputError(`has ${slack.length} entries, the network has ${hidden} hidden neurons`, { field: 'slack', value: slack.length });
+      throw new InputError(`has ${slack.length} entries, the network has ${hidden} hidden neurons`, {
+        field: 'slack',
+        value: slack.length,
+      });
     const n = this.inputSize;
     const h = this.handle;
     const sl = slack ? Float64Array.from(slack) : new Float64Array(hidden);
@@ -425,7 +428,10 @@ export async function certify(
       const named = new Set(network.patches.map((p) => p.region?.pattern));
       const lost = record.regions.filter((hex) => !named.has(hex));
       if (record.patches !== network.patches.length)
-        mismatch.push({ what: 'patches', message: `the file records ${record.patches} patch(es) from its repair, it has ${network.patches.length}` });
+        mismatch.push({
+          what: 'patches',
+          message: `the file records ${record.patches} patch(es) from its repair, it has ${network.patches.length}`,
+        });
       if (lost.length > 0)
         mismatch.push({
           what: 'regions',
@@ -449,7 +455,7 @@ export async function certify(
 
 function sameArea(a: NonNullable<RepairedNetwork['record']>['area'], b: Area): boolean {
   if (!a) return false;
-  const same = (x: ArrayLike<number>, y: ArrayLike<number>) => x.length === y.length && Array.from(x).every((v, i) => Object.is(v, y[i]));
+  const same = (x: ArrayLike<number>, y: ArrayLike<number>) => x.length === y.length && Array.from(x).every((v, i) => v === y[i]);
   const setA = a.A ? a.A.flat() : [];
   const setB = b.inputSet ? Array.from(b.inputSet.A) : [];
   return (
@@ -468,8 +474,8 @@ function sameSpec(recorded: NonNullable<RepairedNetwork['record']>['spec'], spec
     const s = pieces[i];
     return (
       r.q.length === s.q.length &&
-      r.q.every((v, j) => Object.is(v, s.q[j])) &&
-      r.P.every((row, j) => row.length === s.outputs && row.every((v, o) => Object.is(v, s.P[j * s.outputs + o])))
+      r.q.every((v, j) => v === s.q[j]) &&
+      r.P.every((row, j) => row.length === s.outputs && row.every((v, o) => v === s.P[j * s.outputs + o]))
     );
   });
 }

@@ -16,6 +16,7 @@ export {
   repairArea,
 } from './area.js';
 export {
+  type CertificateReason,
   type CertificateReport,
   type CertificationItem,
   type CertificationProgress,
@@ -26,7 +27,6 @@ export {
   certifyRegions,
   checkSafeSetNotEmpty,
   contradictingRows,
-  type CertificateReason,
   type RegionCertificate,
 } from './certificate.js';
 // Data sets: original vs repaired, failures as a points file (issue 13)
@@ -37,12 +37,12 @@ export { comparisonSvg, type PlotOptions } from './dataset/plot.js';
 export {
   type Area,
   defaultMinRadius,
-  MAX_AREA_BOUND,
   type EnumeratedRegion,
   type EnumerateOptions,
   type Enumeration,
   type EnumerationProgress,
   enumerateRegions,
+  MAX_AREA_BOUND,
   RegionLimitError,
 } from './enumerate.js';
 export { AbortError, InputError, LpError, ReluRepairError, RepairError, WasmError } from './errors.js';

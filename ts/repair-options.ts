@@ -63,7 +63,7 @@ export function resolveSpecs(network: Network, count: number, opts: SpecChoice):
 export function checkConflictingLabels(flat: Float64Array, count: number, n: number, specs: readonly (Spec | SpecUnion)[]): void {
   const seen = new Map<string, number>();
   for (let i = 0; i < count; i++) {
-    const key = Array.from(flat.subarray(i * n, (i + 1) * n), (v) => Object.is(v, -0) ? '0' : String(v)).join(',');
+    const key = Array.from(flat.subarray(i * n, (i + 1) * n), (v) => (Object.is(v, -0) ? '0' : String(v))).join(',');
     const j = seen.get(key);
     if (j === undefined) {
       seen.set(key, i);

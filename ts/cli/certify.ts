@@ -5,13 +5,13 @@ import { REPAIRED_FORMAT, repairedFromJson } from '../formats/json.js';
 import { loadModel, readJsonFile } from '../formats/load.js';
 import { saveJson } from '../io.js';
 import { RepairedNetwork } from '../repaired.js';
+import { polytopeSpec, type Spec } from '../spec.js';
+import { type SpecUnion, unionSpec } from '../spec-union.js';
 import { init } from '../wasm/raw.js';
 import { isVnnlibPath } from './formats.js';
 import { type CommandRunner, type Interrupt, withProgress } from './interrupt.js';
 import { EXIT_NOT_REPAIRED, EXIT_REPAIRED } from './repair.js';
 import { areaSpec, loadArea } from './spec-flags.js';
-import { polytopeSpec, type Spec } from '../spec.js';
-import { type SpecUnion, unionSpec } from '../spec-union.js';
 import { certificateText, certificateWarnings } from './summary.js';
 import { checkOutputs, givenFlags, parseCount, parseNumber, rejectFlags, UsageError } from './usage.js';
 
@@ -48,7 +48,7 @@ export function registerCertify(program: Command, run: CommandRunner): void {
     .option('--max-regions <N>', 'with --area: stop with an error beyond N linear regions (default 100000)')
     .option(
       '--tolerance <T>',
-      'absolute tolerance: certified only when every proven bound on P y - q (rounding included) is <= T (default: 1e-9 x (1 + scale of the spec rows\' values))',
+      "absolute tolerance: certified only when every proven bound on P y - q (rounding included) is <= T (default: 1e-9 x (1 + scale of the spec rows' values))",
     )
     .option('--exact', 'model every patch whose band reaches a region exactly (default: bound patches that only lower every spec row by 0)')
     .option('--report <file>', 'certificate report (JSON)')

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { repairArea } from '../area.js';
+import { checkSafeSetNotEmpty } from '../certificate.js';
 import { loadModel, readJsonFile } from '../formats/load.js';
 import { parsePoints } from '../formats/points.js';
 import { saveJson } from '../io.js';
@@ -14,7 +15,6 @@ import type { SpecUnion } from '../spec-union.js';
 import { init } from '../wasm/raw.js';
 import { isVnnlibPath, parsePrecision, saveRegionProperties, saveRepairedFile, type VnnlibJob, vnnlibJob } from './formats.js';
 import { type CommandRunner, type Interrupt, withProgress } from './interrupt.js';
-import { checkSafeSetNotEmpty } from '../certificate.js';
 import { areaSpec, loadArea, parseInputBox } from './spec-flags.js';
 import { certificateText, fmt, minimalityText } from './summary.js';
 import { checkExtension, checkOutputs, givenFlags, parseCount, parseNumber, rejectFlags, UsageError } from './usage.js';
@@ -160,8 +160,7 @@ async function runRepair(flags: RepairFlags, given: Set<string>, interrupt: Inte
   } else if (flags.spec !== undefined) {
     spec = parseSpecJson(await readJsonFile(flags.spec), net.outputSize, flags.spec);
     checkSafeSetNotEmpty(spec, flags.spec);
-  }
-  else if (flags.label !== undefined) labels = parseNumber(flags.label, '--label');
+  } else if (flags.label !== undefined) labels = parseNumber(flags.label, '--label');
   else if (pts.labels) labels = pts.labels;
   else
     throw new UsageError('no specification: pass --label K or --spec FILE, or give "targetLabel"/"labels" in the points file', {

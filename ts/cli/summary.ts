@@ -74,7 +74,8 @@ export function fmt(v: number, digits = 6): string {
 /** How the tolerance reads: the absolute one asked for, or the relative one, beside the scale of the rows' values. */
 function toleranceText(c: CertificateReport): string {
   const t = c.tolerance;
-  const asked = t.absolute !== null ? `tolerance ${fmt(t.absolute)}` : `tolerance <= ${fmt(t.largestAbsolute)} (${fmt(t.relative)} relative)`;
+  const asked =
+    t.absolute !== null ? `tolerance ${fmt(t.absolute)}` : `tolerance <= ${fmt(t.largestAbsolute)} (${fmt(t.relative)} relative)`;
   return `${asked}, rounding <= ${fmt(t.rounding)}, spec rows' values up to ${fmt(t.outputScale)}`;
 }
 

@@ -23,7 +23,7 @@ import { InputError } from '../errors.js';
 import { type Box, type DenseLayer, expandBox, Network } from '../network.js';
 import type { PatchRegionInfo, RegionPatch } from '../patch.js';
 import { type InputSet, LinearRegion } from '../region.js';
-import { type BoxGate, type RepairRecord, RepairedNetwork } from '../repaired.js';
+import { type BoxGate, RepairedNetwork, type RepairRecord } from '../repaired.js';
 
 export const NETWORK_FORMAT = 'relu-repair.network';
 export const REPAIRED_FORMAT = 'relu-repair.repaired-network';
@@ -177,8 +177,8 @@ function supportFromRegion(
   const region = (P.region ?? {}) as Record<string, unknown>;
   const bits = patternBits(region.pattern as string, original.hiddenCount, file, `${f}.region.pattern`);
   const index = S.fromRegion;
-  if (!Array.isArray(index) || index.length === 0)
-    throw new InputError('must be a non-empty array of row indices', { file, field: `${f}.support.fromRegion`, value: index });
+  if (!Array.isArray(index))
+    throw new InputError('must be an array of row indices', { file, field: `${f}.support.fromRegion`, value: index });
   const b = vector(S.b, index.length, file, `${f}.support.b`);
   let inputSet: InputSet | undefined;
   if (S.inputSet !== undefined) {
@@ -201,7 +201,8 @@ function supportFromRegion(
           value: i,
         });
       }
-      if (!Object.is(bfull[i], b[r])) {
+      // === rather than Object.is: JSON writes −0 as 0.
+      if (bfull[i] !== b[r]) {
         throw new InputError(
           `row ${i} of the region recomputed from the pattern has right-hand side ${bfull[i]}, the file says ${b[r]} (saved from a different network or core?)`,
           { file, field: `${f}.support.b[${r}]`, value: b[r] },
@@ -267,7 +268,6 @@ export function repairedFromJson(doc: unknown, file?: string): RepairedNetwork {
       };
     } else {
       const A = matrix(S.A, undefined, n, file, `${f}.support.A`);
-      if (A.rows === 0) throw new InputError('a support needs at least one row', { file, field: `${f}.support.A` });
       const b = vector(S.b, A.rows, file, `${f}.support.b`);
       patch = { kind: P.kind, radius, A: A.data, b, d: dd, region: (P.region ?? {}) as PatchRegionInfo };
     }
@@ -280,6 +280,13 @@ export function repairedFromJson(doc: unknown, file?: string): RepairedNetwork {
     }
     return patch;
   });
+  // A support with no rows is 1 everywhere but for the box gate: only meaningful with one.
+  const bare = patches.findIndex((p) => p.b.length === 0);
+  if (bare >= 0 && d.boxGate === undefined)
+    throw new InputError('a support with no rows needs the box gate (it would be 1 everywhere)', {
+      file,
+      field: `patches[${bare}].support`,
+    });
   let boxGate: BoxGate | undefined;
   if (d.boxGate !== undefined) {
     const g = d.boxGate as Record<string, unknown>;
@@ -321,7 +328,10 @@ function recordFromJson(v: unknown, n: number, k: number, file: string | undefin
     out.spec = {
       pieces: pieces.map((pc: unknown, i: number) => {
         const P = matrix((pc as Record<string, unknown>)?.P, undefined, k, file, `record.spec.pieces[${i}].P`);
-        return { P: rows(P.data, k), q: Array.from(vector((pc as Record<string, unknown>)?.q, P.rows, file, `record.spec.pieces[${i}].q`)) };
+        return {
+          P: rows(P.data, k),
+          q: Array.from(vector((pc as Record<string, unknown>)?.q, P.rows, file, `record.spec.pieces[${i}].q`)),
+        };
       }),
     };
   }

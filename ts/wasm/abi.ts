@@ -220,7 +220,10 @@ export const REGION_CERTIFICATE = layout('regionCertificate', [
 ]);
 
 /** `rr_spec_contradiction` (out): rows of a spec that contradict each other (`count` of them; 0 when the LP finds none). */
-export const SPEC_CONTRADICTION = layout('specContradiction', [scalar('count', 'count'), counted(array('rows', 'count', ['rows']), 'count')]);
+export const SPEC_CONTRADICTION = layout('specContradiction', [
+  scalar('count', 'count'),
+  counted(array('rows', 'count', ['rows']), 'count'),
+]);
 
 /** In the order of the core's table: a layout's position is its code for `rr_abi_echo_layout`. */
 export const LAYOUTS: readonly Layout[] = [

@@ -344,4 +344,23 @@ mod tests {
         assert_eq!(a.patterns, b.patterns);
         assert_eq!(a.count(), b.count());
     }
+
+    #[test]
+    fn a_flat_box_dimension_is_a_lower_dimensional_area_not_a_hang() {
+        // lower == upper in input 1: every region is flat (thin), and the LPs must not cycle on
+        // the fixed variable (they did: a bound flip onto the same bound, forever).
+        let mut rng = Rng(4);
+        let net = random_network(&mut rng, &[3, 6, 6, 2]);
+        let (lo, hi) = ([-1.0, 0.25, -1.0], [1.0, 0.25, 1.0]);
+        let mut en = RegionEnumerator::new(&net, &lo, &hi, &[], &[], opts()).unwrap();
+        assert_eq!(en.run().unwrap(), Step::Done);
+        assert!(en.count() > 1);
+        assert_eq!(en.thin, en.count(), "every region of a flat area is thin");
+        let h = en.hidden();
+        for _ in 0..500 {
+            let x = [rng.range(-1.0, 1.0), 0.25, rng.range(-1.0, 1.0)];
+            let p = net.pattern(&x);
+            assert!((0..en.count()).any(|q| en.patterns[q * h..(q + 1) * h] == p[..]), "{:?} in no region", x);
+        }
+    }
 }

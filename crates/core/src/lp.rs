@@ -474,7 +474,9 @@ impl Simplex {
                 let v = self.nonbasic[c];
                 let at_lower = self.nb_val[c] == self.lb(v);
                 let gain = if at_lower { self.d[c] } else if v < n { -self.d[c] } else { 0.0 };
-                if gain > gain_tol {
+                // A fixed variable (lower == upper) cannot move: entering it would flip it onto
+                // the same bound forever (a flat box dimension hung here).
+                if gain > gain_tol && self.ub(v) > self.lb(v) {
                     if bland {
                         if k == usize::MAX || v < self.nonbasic[k] {
                             k = c;
