@@ -197,6 +197,7 @@ describe('every layout', () => {
       exactPatches: 0,
       specPiece: null,
       witnessViolation: -1,
+      witnessInRegion: true,
       relevant: 2,
       witness: [0.5],
       patches: [1, 0],
@@ -207,7 +208,7 @@ describe('every layout', () => {
     expect(() => echoLayout(l, dims, flag)).toThrow(/regionCertificate: field certified value 0 is 2, not 0 or 1/);
     expect(() => abi.decode(l, dims, flag)).toThrow(WasmError);
     const over = good.slice();
-    over[15] = 3; // three relevant patches, capacity two
+    over[16] = 3; // three relevant patches, capacity two
     expect(() => echoLayout(l, dims, over)).toThrow(/relevant = 3 exceeds its capacity 2/);
     expect(() => abi.decode(l, dims, over)).toThrow(/above its capacity 2/);
     const proof = abi.encode(
@@ -232,8 +233,8 @@ describe('every layout', () => {
       /not a Proof code|is 7, not a Proof code/,
     );
     // A buffer that is one value too long, and a decode whose count disagrees with what was written.
-    expect(() => echoLayout(l, dims, Float64Array.from([...good, 0]))).toThrow(/20 values, expected 19/);
-    expect(() => abi.decode(l, dims, good, good.length + 1)).toThrow(/the table says 19/);
+    expect(() => echoLayout(l, dims, Float64Array.from([...good, 0]))).toThrow(/21 values, expected 20/);
+    expect(() => abi.decode(l, dims, good, good.length + 1)).toThrow(/the table says 20/);
     expect(() => abi.encode(abi.CONSTANT_PATCH, { rows: 1, inputs: 2, outputs: 2 }, { A: [1, 0], b: [1], d: [1, 2, 3] })).toThrow(
       InputError,
     );

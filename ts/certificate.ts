@@ -100,6 +100,8 @@ export interface RegionCertificate {
   witness: number[] | null;
   /** The repaired network's own violation at the witness (forward pass; for a union, min over pieces). */
   violationAtWitness: number | null;
+  /** The witness lies in the region itself (LP points may lie outside it within the LP's tolerance). */
+  witnessInRegion: boolean;
   /** Largest decision error budget included in a bound. */
   errorBudget: number;
   lps: number;
@@ -291,6 +293,7 @@ export class Certifier {
       patches: Array.from(c.patches),
       witness: c.witness ? Array.from(c.witness) : null,
       violationAtWitness: c.witnessViolation,
+      witnessInRegion: c.witnessInRegion,
       ...(c.specPiece !== null ? { specPiece: c.specPiece } : {}),
     };
   }
@@ -317,12 +320,14 @@ export function summarise(
   const failed = perRegion.flatMap((c, i) => (c.certified ? [] : [i]));
   const reasons: Partial<Record<CertificateReason, number>> = {};
   for (const i of failed) reasons[perRegion[i].reason] = (reasons[perRegion[i].reason] ?? 0) + 1;
-  // Only violations above the region's tolerance count as found: within it, the spec holds to
-  // the stated tolerance (the float64 evaluation itself rounds at that level).
-  const found = perRegion.reduce(
-    (m, c) => (c.violationAtWitness !== null && c.violationAtWitness > c.tolerance ? Math.max(m, c.violationAtWitness) : m),
-    -Infinity,
-  );
+  // Violations found at the witnesses of regions that are not certified, above their tolerance
+  // (within it the spec holds to the stated tolerance). A certified region's witness never
+  // violates above its tolerance inside the region (else it is not certified: `violated`); one
+  // just outside it (LP tolerance) belongs to another region, which answers for it.
+  const found = failed.reduce((m, i) => {
+    const c = perRegion[i];
+    return c.violationAtWitness !== null && c.violationAtWitness > c.tolerance ? Math.max(m, c.violationAtWitness) : m;
+  }, -Infinity);
   const max = (f: (c: RegionCertificate) => number, from = 0) => perRegion.reduce((m, c) => Math.max(m, f(c)), from);
   return {
     status: failed.length === 0 && perRegion.length > 0 ? 'certified' : 'not-certified',

@@ -214,6 +214,7 @@ export const REGION_CERTIFICATE = layout('regionCertificate', [
   scalar('exactPatches', 'count'),
   optional(scalar('specPiece', 'count')),
   optional(scalar('witnessViolation', 'real')),
+  scalar('witnessInRegion', 'flag'),
   scalar('relevant', 'count'),
   optional(array('witness', 'real', ['inputs'])),
   counted(array('patches', 'count', ['patches']), 'relevant'),

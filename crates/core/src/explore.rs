@@ -323,14 +323,7 @@ impl Explorer {
     /// empty is no split, and the other side's state is returned with the certified bound as its
     /// error (over the whole cell). Otherwise both halves go on the stack (the active one on top)
     /// and None is returned.
-    fn split(
-        &mut self,
-        cell: &Cell,
-        bp: &BoxedPolytope,
-        z: &[f64],
-        u: f64,
-        l: f64,
-    ) -> Result<Option<(u8, f64)>> {
+    fn split(&mut self, cell: &Cell, bp: &BoxedPolytope, z: &[f64], u: f64, l: f64) -> Result<Option<(u8, f64)>> {
         let n = z.len() - 1;
         let nr = norm2(&z[..n]);
         let mut halves: Vec<Option<BoxedPolytope>> = Vec::with_capacity(2);

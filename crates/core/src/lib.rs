@@ -51,8 +51,8 @@ pub mod repaired;
 pub mod spec;
 
 pub use certificate::{
-    band_box, certify_region, certify_target, contradicting_rows, BandBox, Certifier, CertifyOptions, Reason, RegionCertificate,
-    SafeSet, Target,
+    band_box, certify_region, certify_target, contradicting_rows, BandBox, Certifier, CertifyOptions, Reason,
+    RegionCertificate, SafeSet, Target,
 };
 pub use enumerate::{EnumerateOptions, RegionEnumerator, Step};
 pub use error::{Error, Result};

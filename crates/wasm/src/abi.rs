@@ -312,6 +312,7 @@ pub const REGION_CERTIFICATE: Layout = Layout {
         scalar("exactPatches", Count),
         optional(scalar("specPiece", Count)),
         optional(scalar("witnessViolation", Real)),
+        scalar("witnessInRegion", Flag),
         scalar("relevant", Count),
         optional(array("witness", Real, &["inputs"])),
         counted(array("patches", Count, &["patches"]), "relevant"),

@@ -1,6 +1,8 @@
 //! Certifiers behind handles (core `certificate/`; TypeScript twin `ts/certificate.ts`).
 
-use relu_repair_core::{contradicting_rows, Certifier, CertifyOptions, Error, RegionCertificate, RepairedNetwork, SafeSet, Spec};
+use relu_repair_core::{
+    contradicting_rows, Certifier, CertifyOptions, Error, RegionCertificate, RepairedNetwork, SafeSet, Spec,
+};
 
 use crate::abi::{CERTIFY_OPTIONS, REGION_CERTIFICATE, SPEC_CONTRADICTION};
 use crate::handles::{bad_handle, bytes, fail, on, slice, store, with, write_out};
@@ -118,6 +120,7 @@ pub fn encode_certificate(cert: &RegionCertificate, dims: Dims) -> Vec<f64> {
     w.count("exactPatches", cert.exact_patches);
     w.optional_count("specPiece", cert.spec_piece);
     w.real("witnessViolation", cert.witness_violation.unwrap_or(f64::NAN));
+    w.flag("witnessInRegion", cert.witness_in_region);
     w.count("relevant", cert.patches.len());
     w.optional("witness", if cert.witness.len() == n { Some(&cert.witness[..]) } else { None });
     w.reals("patches", &cert.patches.iter().map(|&i| i as f64).collect::<Vec<_>>());
@@ -128,7 +131,13 @@ pub fn encode_certificate(cert: &RegionCertificate, dims: Dims) -> Vec<f64> {
 /// f64 per hidden neuron, pre-activation units; null for none), union piece `piece` first
 /// (−1: none); writes [`REGION_CERTIFICATE`] (capacity: inputs, patches of the repaired network).
 #[no_mangle]
-pub extern "C" fn rr_certifier_region(h: i32, pattern: *const f64, slack: *const f64, piece: i32, out: *mut f64) -> i32 {
+pub extern "C" fn rr_certifier_region(
+    h: i32,
+    pattern: *const f64,
+    slack: *const f64,
+    piece: i32,
+    out: *mut f64,
+) -> i32 {
     on(h, "certifier", |c: &mut Certifier| {
         let net = &c.rep.original;
         let (hidden, n, np) = (net.hidden_count(), net.n_in(), c.rep.patches.len());

@@ -329,12 +329,13 @@ mod tests {
         w.count("exactPatches", 1);
         w.optional_count("specPiece", None);
         w.real("witnessViolation", f64::NAN);
+        w.flag("witnessInRegion", false);
         w.count("relevant", 2);
         w.optional("witness", None);
         w.reals("patches", &[4.0, 0.0]);
         let out = w.finish();
-        assert_eq!(out.len(), 16 + 2 + 2);
-        assert!(capacity(&REGION_CERTIFICATE, dims) == 21);
+        assert_eq!(out.len(), 17 + 2 + 2);
+        assert!(capacity(&REGION_CERTIFICATE, dims) == 22);
         let mut r = Reader::new(&REGION_CERTIFICATE, dims, &out);
         assert!(r.flag("certified").unwrap());
         r.code::<relu_repair_core::Reason>("reason").unwrap();
@@ -350,6 +351,7 @@ mod tests {
         r.count("exactPatches").unwrap();
         assert_eq!(r.optional_count("specPiece").unwrap(), None);
         assert!(r.real("witnessViolation").unwrap().is_nan());
+        assert!(!r.flag("witnessInRegion").unwrap());
         assert_eq!(r.count("relevant").unwrap(), 2);
         assert_eq!(r.optional("witness").unwrap(), None);
         assert_eq!(r.array("patches").unwrap(), &[4.0, 0.0]);
@@ -370,25 +372,25 @@ mod tests {
         let dims: Dims = &[("inputs", 1), ("patches", 1)];
         // certified, reason, maxViolation, tolerance, rounding, scale, pieces, emptyPieces, lps,
         // worstRow, witnessValue, errorBudget, exactPatches, specPiece, witnessViolation,
-        // relevant, witness[1], patches[1]
+        // witnessInRegion, relevant, witness[1], patches[1]
         let mut good =
-            vec![1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 3.0, 0.0, 0.0, 0.0, 0.0, 0.0, f64::NAN, 0.0, 1.0, 0.5, 0.0];
+            vec![1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 3.0, 0.0, 0.0, 0.0, 0.0, 0.0, f64::NAN, 0.0, 1.0, 1.0, 0.5, 0.0];
         assert!(decode_record(&REGION_CERTIFICATE, dims, &good).is_ok());
         good[0] = 2.0;
         let e = decode_record(&REGION_CERTIFICATE, dims, &good).unwrap_err();
         assert_eq!(e.to_string(), "regionCertificate: field certified value 0 is 2, not 0 or 1");
         good[0] = 1.0;
-        good[15] = 2.0; // two relevant patches, capacity one
+        good[16] = 2.0; // two relevant patches, capacity one
         assert!(decode_record(&REGION_CERTIFICATE, dims, &good)
             .unwrap_err()
             .to_string()
             .contains("relevant = 2 exceeds its capacity 1"));
-        good[15] = 1.0;
+        good[16] = 1.0;
         good.push(9.0);
         assert!(decode_record(&REGION_CERTIFICATE, dims, &good)
             .unwrap_err()
             .to_string()
-            .contains("19 values, expected 18"));
+            .contains("20 values, expected 19"));
     }
 
     #[test]

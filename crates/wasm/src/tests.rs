@@ -229,10 +229,10 @@ fn enumeration_and_certificates_through_the_abi() {
     );
     assert!(cert > 0, "{}", msg());
     let dims: Dims = &[("inputs", 1), ("patches", 0)];
-    let mut out = [0.0; 17];
+    let mut out = [0.0; 18];
     for r in 0..2 {
         let written = rr_certifier_region(cert, pats[2 * r..].as_ptr(), std::ptr::null(), -1, out.as_mut_ptr());
-        assert_eq!(written, 17, "{}", msg());
+        assert_eq!(written, 18, "{}", msg());
         let certified = scalar(field(&REGION_CERTIFICATE, dims, &out, written, "certified"));
         assert_eq!(certified, if centres[r] >= 0.0 { 1.0 } else { 0.0 });
         if certified == 0.0 {

@@ -10,11 +10,11 @@
 //! certification.
 
 use super::band::{band_box, BandBox};
+use super::certify_target;
 use super::options::CertifyOptions;
 use super::region_certificate::{Reason, RegionCertificate};
 use super::safe_set::SafeSet;
 use super::target::Target;
-use super::certify_target;
 use crate::error::{invalid, Error, Result};
 use crate::program::ReluProgram;
 use crate::region::{check_box, LinearRegion};
@@ -50,7 +50,11 @@ impl Certifier {
         let (n, k) = (rep.original.n_in(), rep.original.n_out());
         check_box(n, &lower, &upper)?;
         if set_a.len() != set_b.len() * n {
-            return invalid(format!("certificate: the input set has {} coefficients for {} rows", set_a.len(), set_b.len()));
+            return invalid(format!(
+                "certificate: the input set has {} coefficients for {} rows",
+                set_a.len(),
+                set_b.len()
+            ));
         }
         if safe.k != k {
             return invalid(format!("certificate: the spec has {} outputs, the network has {}", safe.k, k));
@@ -68,7 +72,8 @@ impl Certifier {
     /// tried first.
     pub fn region(&mut self, pattern: &[u8], slack: &[f64], preferred: Option<usize>) -> Result<RegionCertificate> {
         if self.bands.is_none() {
-            let boxes: Result<Vec<_>> = self.rep.patches.iter().map(|p| band_box(p, &self.lower, &self.upper)).collect();
+            let boxes: Result<Vec<_>> =
+                self.rep.patches.iter().map(|p| band_box(p, &self.lower, &self.upper)).collect();
             self.bands = Some(boxes?);
         }
         let net = &self.rep.original;
@@ -90,7 +95,15 @@ impl Certifier {
         }
         let target = Target::relaxed(net, region, slack, &self.sens, &self.relu, self.safe.rows());
         let bands = self.bands.as_deref().unwrap_or(&[]);
-        let result = certify_target(&target, &self.rep.patches, self.rep.box_gate.as_ref(), bands, &self.safe, preferred, &self.opts);
+        let result = certify_target(
+            &target,
+            &self.rep.patches,
+            self.rep.box_gate.as_ref(),
+            bands,
+            &self.safe,
+            preferred,
+            &self.opts,
+        );
         let mut cert = match result {
             Ok(c) => c,
             Err(Error::PieceLimit { limit }) => RegionCertificate::undecided(Vec::new(), limit, Reason::PieceLimit),
@@ -102,9 +115,10 @@ impl Certifier {
             self.rep.forward(&cert.witness, &mut y);
             let v = self.safe.violation(&y);
             cert.witness_violation = Some(v);
-            if v > cert.tolerance {
-                // A real violation: never certified (with sound bounds a certified region cannot
-                // get here; this is the last line of defence, and names the reason).
+            cert.witness_in_region = target.region.violation(&cert.witness) <= 0.0;
+            if v > cert.tolerance && cert.witness_in_region {
+                // A real violation in the region: never certified (with sound bounds a certified
+                // region cannot get here; this is the last line of defence, and names the reason).
                 cert.certified = false;
                 cert.reason = Reason::Violated;
             }

@@ -123,7 +123,8 @@ pub(super) fn certify_convex(
             .map(|j| {
                 let pd = |i: usize| dot(spec.row(j), patches[i].map.d());
                 let e_max = (0..o).filter(|&i| patches[i].map.is_constant()).map(pd).fold(0.0f64, f64::max);
-                let m_min = (o..patches.len()).filter(|&i| patches[i].map.is_constant()).map(pd).fold(f64::INFINITY, f64::min);
+                let m_min =
+                    (o..patches.len()).filter(|&i| patches[i].map.is_constant()).map(pd).fold(f64::INFINITY, f64::min);
                 (delta * (e_max - m_min)).max(0.0) * (1.0 + 1e-9)
             })
             .collect(),
@@ -180,7 +181,8 @@ pub(super) fn certify_convex(
         }
         worst
     };
-    let order: Vec<usize> = preferred.into_iter().chain(0..safe.pieces.len()).filter(|&p| p < safe.pieces.len()).collect();
+    let order: Vec<usize> =
+        preferred.into_iter().chain(0..safe.pieces.len()).filter(|&p| p < safe.pieces.len()).collect();
     let mut piece = order[0];
     let mut best = excess(piece);
     for &p in &order[1..] {

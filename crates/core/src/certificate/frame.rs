@@ -54,13 +54,19 @@ impl Frame {
             let bj = &base[j * (n + 1)..(j + 1) * (n + 1)];
             tol.push(row_tolerance(opts, &bj[..n], bj[n], &bp.lower, &bp.upper));
             scale.push(value_scale(&bj[..n], bj[n], &bp.lower, &bp.upper));
-            let rounding =
-                if target.network.is_some() { spec_row_rounding(safe.all.row(j), safe.all.q[j], &err, &mag) } else { 0.0 };
+            let rounding = if target.network.is_some() {
+                spec_row_rounding(safe.all.row(j), safe.all.q[j], &err, &mag)
+            } else {
+                0.0
+            };
             round.push(rounding);
             extra.push(rounding + target.budget[j]);
         }
         let in_gate = gate.map_or(true, |g| {
-            (0..n).all(|j| g.lower.get(j).map_or(false, |&l| l <= bp.lower[j]) && g.upper.get(j).map_or(false, |&u| bp.upper[j] <= u))
+            (0..n).all(|j| {
+                g.lower.get(j).map_or(false, |&l| l <= bp.lower[j])
+                    && g.upper.get(j).map_or(false, |&u| bp.upper[j] <= u)
+            })
         });
         Ok(Frame {
             lps: bp.lps,

@@ -41,6 +41,8 @@ mod safe_set;
 mod target;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_soundness;
 mod tolerance;
 mod union;
 

@@ -57,6 +57,10 @@ pub struct RegionCertificate {
     pub spec_piece: Option<usize>,
     /// The repaired network's own violation at the witness (forward pass), when evaluated.
     pub witness_violation: Option<f64>,
+    /// The witness lies in the certified region (its rows, box and input set, checked in f64):
+    /// LP points can lie outside it by the LP's feasibility tolerance, where another region's
+    /// behaviour holds.
+    pub witness_in_region: bool,
 }
 
 impl RegionCertificate {
@@ -82,6 +86,7 @@ impl RegionCertificate {
             error_budget: 0.0,
             spec_piece: None,
             witness_violation: None,
+            witness_in_region: false,
         }
     }
 

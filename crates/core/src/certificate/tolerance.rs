@@ -143,7 +143,7 @@ mod tests {
             // Weights k/64 in [-8, 8], biases k/64: products stay exact in i128 after scaling.
             for l in net.layers.iter_mut() {
                 for w in l.w.iter_mut().chain(l.b.iter_mut()) {
-                    *w = ((*w * 300.0).round() / 64.0).max(-40.0).min(40.0);
+                    *w = ((*w * 300.0).round() / 64.0).clamp(-40.0, 40.0);
                 }
             }
             let lo = [-3.0, -3.0];

@@ -55,7 +55,8 @@ pub(super) fn union_bound(
         imax[j] = mx + guard;
         imin[j] = mn - guard;
     }
-    let mut out = UnionBound { bound: f64::NEG_INFINITY, x: Vec::new(), value: f64::NEG_INFINITY, lps: 0, limited: false };
+    let mut out =
+        UnionBound { bound: f64::NEG_INFINITY, x: Vec::new(), value: f64::NEG_INFINITY, lps: 0, limited: false };
     let mut chosen: Vec<usize> = Vec::new();
     dfs(n, a, b, lo, hi, maps, extra, safe, tol, max_lps, &imax, &imin, &mut chosen, &mut out)?;
     if out.limited {
@@ -160,10 +161,9 @@ fn solve(
     u.push(t_hi.max(t_lo) + span);
     let mut c = vec![0.0; nv];
     c[n] = 1.0;
-    let sol = maximize(Polytope::new(nv, &g, &h, &l, &u)?, &c)
-        .map_err(|e| match e {
-            Error::Lp(msg) => Error::Lp(format!("certificate: union of the safe set's pieces on a piece: {}", msg)),
-            other => other,
-        })?;
+    let sol = maximize(Polytope::new(nv, &g, &h, &l, &u)?, &c).map_err(|e| match e {
+        Error::Lp(msg) => Error::Lp(format!("certificate: union of the safe set's pieces on a piece: {}", msg)),
+        other => other,
+    })?;
     Ok((sol.upper, sol.x[..n].to_vec()))
 }
