@@ -96,8 +96,9 @@ export interface RegionCertificate {
    * (constant patches with P_j·d <= 0 on every row) bounded by 0. */
   patches: number[];
   exactPatches: number;
-  /** A point of the region where the largest violation of the pieces' maps is attained. */
+  /** A point of the region where the largest violation of the pieces' maps is attained, and that value (the maps', not the network's). */
   witness: number[] | null;
+  witnessValue: number | null;
   /** The repaired network's own violation at the witness (forward pass; for a union, min over pieces). */
   violationAtWitness: number | null;
   /** The witness lies in the region itself (LP points may lie outside it within the LP's tolerance). */
@@ -292,6 +293,7 @@ export class Certifier {
       exactPatches: c.exactPatches,
       patches: Array.from(c.patches),
       witness: c.witness ? Array.from(c.witness) : null,
+      witnessValue: c.witness ? c.witnessValue : null,
       violationAtWitness: c.witnessViolation,
       witnessInRegion: c.witnessInRegion,
       ...(c.specPiece !== null ? { specPiece: c.specPiece } : {}),

@@ -11,7 +11,7 @@ use super::region_certificate::RegionCertificate;
 use super::safe_set::SafeSet;
 use super::target::Target;
 use super::tolerance::{row_rounding, set_decision_slack};
-use super::union::union_bound;
+use super::union::UnionSearch;
 use super::BandBox;
 use crate::error::{invalid, Error, Result};
 use crate::explore::{ExploreOptions, Explorer};
@@ -19,8 +19,10 @@ use crate::gate::BoxGate;
 use crate::linalg::{axpy, dot};
 use crate::patch::PatchNetwork;
 
-/// LPs the union search may spend on one piece before the region is reported undecided.
-const UNION_LPS_PER_PIECE: usize = 4096;
+/// LPs the union search may spend on one region (over all its pieces) before the region is
+/// reported undecided (`UnionLimit`): a bound on the time one region can take, between which
+/// cancellation takes effect.
+const UNION_LPS_PER_REGION: usize = 20_000;
 
 pub(super) fn certify_pieces(
     target: &Target,
@@ -146,6 +148,7 @@ pub(super) fn certify_pieces(
     // Each piece row is built from the base row and up to `nn` neuron maps (axpy per input).
     let ops = 2 * (nn + n + k + 2);
     let mut broken = 0usize;
+    let mut union_lps = 0usize;
     let mut maps = vec![0.0; rows * w];
     let mut piece_extra = vec![0.0; rows];
     let mut piece_tol = vec![0.0; rows];
@@ -173,18 +176,20 @@ pub(super) fn certify_pieces(
         }
         let union_tol = piece_tol.iter().cloned().fold(f64::INFINITY, f64::min);
         if safe.is_union() {
-            let u = match union_bound(
+            let search = UnionSearch {
                 n,
-                &piece.a,
-                &piece.b,
-                &piece.lower,
-                &piece.upper,
-                &maps,
-                &piece_extra,
+                a: &piece.a,
+                b: &piece.b,
+                lo: &piece.lower,
+                hi: &piece.upper,
+                simplex: &mut piece.simplex,
+                maps: &maps,
+                extra: &piece_extra,
                 safe,
-                union_tol,
-                UNION_LPS_PER_PIECE,
-            ) {
+                tol: union_tol,
+                max_lps: UNION_LPS_PER_REGION.saturating_sub(union_lps),
+            };
+            let u = match search.run() {
                 Ok(u) => u,
                 Err(Error::Lp(_)) => {
                     broken += 1;
@@ -193,6 +198,7 @@ pub(super) fn certify_pieces(
                 Err(e) => return Err(e),
             };
             cert.lps += u.lps;
+            union_lps += u.lps;
             if u.limited {
                 let mut c = RegionCertificate::undecided(cert.patches.clone(), cert.pieces, super::Reason::UnionLimit);
                 c.exact_patches = cert.exact_patches;

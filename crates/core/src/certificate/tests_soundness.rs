@@ -284,3 +284,71 @@ fn a_relaxed_region_charges_its_decision_errors() {
         }
     }
 }
+
+#[test]
+fn union_pieces_with_patches_match_the_repaired_network_at_their_witness() {
+    // A chain of label patches certified against a union whose pieces are the single rows of the
+    // label spec (y1 >= y0, y1 >= y2 as separate pieces) and an unrelated half-space: the exact
+    // pieces' witness values are the repaired network's own union violation there.
+    let mut rng = Rng(23);
+    let net = random_network(&mut rng, &[2, 8, 8, 3]);
+    let (lo, hi) = ([-1.0, -1.0], [1.0, 1.0]);
+    let spec = Spec::label(3, 1, 0.0).unwrap();
+    let mut en = RegionEnumerator::new(
+        &net,
+        &lo,
+        &hi,
+        &[],
+        &[],
+        EnumerateOptions { eps: 0.0, min_radius: 1e-9, max_regions: 1000 },
+    )
+    .unwrap();
+    en.run().unwrap();
+    let h = en.hidden();
+    let mut patches = Vec::new();
+    for r in 0..en.count() {
+        let region = LinearRegion::of_pattern(&net, en.patterns[r * h..(r + 1) * h].to_vec(), &lo, &hi).unwrap();
+        let mp = crate::minimal::minimal_patch(&region, &spec).unwrap();
+        if let Some(cp) = mp.constant.filter(|_| mp.proof != crate::minimal::Proof::NotNeeded) {
+            let (a, b) = region.support_rows(1e-9, false).unwrap();
+            patches.push(PatchNetwork::constant(Support::new(2, a, b, 0.02).unwrap(), cp.d).unwrap());
+        }
+    }
+    let mut rep = RepairedNetwork::new(net.clone());
+    for p in patches {
+        rep.add_patch(p).unwrap();
+    }
+    rep.chain = true;
+    rep.box_gate = Some(crate::gate::BoxGate::new(lo.to_vec(), hi.to_vec(), 0.02).unwrap());
+    let safe = union_of(
+        vec![(vec![1.0, -1.0, 0.0], vec![0.0]), (vec![0.0, -1.0, 1.0], vec![0.0]), (vec![1.0, 1.0, 1.0], vec![-2.5])],
+        3,
+    );
+    let mut c = Certifier::new(
+        rep.clone(),
+        safe.clone(),
+        lo.to_vec(),
+        hi.to_vec(),
+        vec![],
+        vec![],
+        CertifyOptions { bound_helpful: false, ..CertifyOptions::default() },
+    )
+    .unwrap();
+    let mut compared = 0;
+    for r in 0..en.count() {
+        let cert = c.region(&en.patterns[r * h..(r + 1) * h], &[], None).unwrap();
+        if cert.witness.len() == 2 && cert.witness_in_region && cert.exact_patches > 0 {
+            let v = cert.witness_violation.unwrap();
+            assert!(
+                (v - cert.witness_value).abs() <= 1e-6 * (1.0 + v.abs()),
+                "region {}: the pieces' union value {} at {:?}, the network's {}",
+                r,
+                cert.witness_value,
+                cert.witness,
+                v
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared > 0);
+}
