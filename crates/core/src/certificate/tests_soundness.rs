@@ -314,7 +314,7 @@ fn union_pieces_with_patches_match_the_repaired_network_at_their_witness() {
             patches.push(PatchNetwork::constant(Support::new(2, a, b, 0.02).unwrap(), cp.d).unwrap());
         }
     }
-    let mut rep = RepairedNetwork::new(net.clone());
+    let mut rep = RepairedNetwork::new(net);
     for p in patches {
         rep.add_patch(p).unwrap();
     }
@@ -325,8 +325,8 @@ fn union_pieces_with_patches_match_the_repaired_network_at_their_witness() {
         3,
     );
     let mut c = Certifier::new(
-        rep.clone(),
-        safe.clone(),
+        rep,
+        safe,
         lo.to_vec(),
         hi.to_vec(),
         vec![],
