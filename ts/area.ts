@@ -53,8 +53,8 @@ export interface AreaRepairOptions {
   lp?: LpBackend | LpName;
   /** Region enumeration: eps, minRadius, maxRegions (default 100,000). */
   enumerate?: Omit<EnumerateOptions, 'onProgress' | 'signal'>;
-  /** Certificate: rtol (default 1e-9), maxPieces, boundHelpful. */
-  certificate?: Pick<CertifyOptions, 'rtol' | 'eps' | 'maxPieces' | 'boundHelpful'>;
+  /** Certificate: rtol (default 1e-9) or an absolute tolerance, maxPieces, boundHelpful. */
+  certificate?: Pick<CertifyOptions, 'rtol' | 'tolerance' | 'eps' | 'maxPieces' | 'boundHelpful'>;
   /** Radius refinement rounds when a certificate fails (default 4). */
   refineRounds?: number;
   onProgress?: (e: AreaProgress) => void;

@@ -43,7 +43,7 @@ export interface AssembleOptions {
   /** Certify (and refine) the finished network; without, the chain is only built. */
   certify: boolean;
   scope: CertificateReport['scope'];
-  certificate?: Pick<CertifyOptions, 'rtol' | 'eps' | 'maxPieces' | 'boundHelpful'>;
+  certificate?: Pick<CertifyOptions, 'rtol' | 'tolerance' | 'eps' | 'maxPieces' | 'boundHelpful'>;
   /** Refinement rounds (default: see `certifyWithRefinement`). */
   rounds?: number;
   signal?: AbortSignal;

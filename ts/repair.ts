@@ -74,7 +74,7 @@ export interface RepairOptions {
    */
   certify?: boolean | 'auto';
   /** Certificate options (rtol, eps, maxPieces, boundHelpful) and radius refinement rounds (default 4). */
-  certificate?: Pick<CertifyOptions, 'rtol' | 'eps' | 'maxPieces' | 'boundHelpful'> & { refineRounds?: number };
+  certificate?: Pick<CertifyOptions, 'rtol' | 'tolerance' | 'eps' | 'maxPieces' | 'boundHelpful'> & { refineRounds?: number };
   onProgress?: (e: RepairProgress) => void;
   signal?: AbortSignal;
   /**
