@@ -1,24 +1,55 @@
-//! A dense bounded-variable simplex for the LPs of this project:
+//! A bounded-variable simplex for the LPs of this project:
 //!
 //!   maximise c·x  subject to  G x <= h,  lower <= x <= upper   (every bound finite).
 //!
 //! Every "max over a linear region" has exactly this shape: the neuron half-spaces are the rows,
-//! the input box is the variable bounds. Because all structural variables are boxed, the all-slack
-//! basis with each variable at the bound its cost prefers is always dual feasible, so a cold solve
-//! is a dual simplex with no phase 1. Further objectives over the same region re-use the optimal
-//! basis of the previous one (it stays primal feasible) and run the primal simplex.
+//! the input box is the variable bounds. At MNIST scale a region has 512–1,536 dense rows over
+//! 784 inputs, but at an optimum only a few dozen rows are tight (the box holds most
+//! coordinates), so the solver works on a **working set** of rows (row generation):
 //!
-//! The tableau is the condensed (Tucker) form: one row per basic variable, one column per
-//! nonbasic variable, so a pivot costs O(rows × columns) and the box never becomes rows.
+//! * the tableau holds only the rows of the working set (condensed Tucker form: one row per basic
+//!   variable, one column per nonbasic variable; the box never becomes rows), so a pivot costs
+//!   O(|working set| × n) instead of O(m × n);
+//! * a cold solve starts from the box vertex that the objective prefers (dual feasible, no
+//!   phase 1); whenever the working-set LP is solved, every other row is checked at its point and
+//!   the most violated ones (one of each nearly parallel family) join the set as basic slacks,
+//!   which keeps the basis dual feasible, so the dual simplex simply continues
+//!   ([`rows`](self) module);
+//! * further objectives over the same polytope start from the previous optimal basis (primal
+//!   simplex), again adding rows as the point moves.
 //!
-//! Results are certified rather than trusted: `lower` is c·x at the returned point (feasible to the
-//! reported tolerance), `upper` is a weak-duality bound h·λ + Σ max(r_j l_j, r_j u_j) with
-//! λ >= 0 and r = c − Gᵀλ, valid for *any* λ >= 0. Callers that need a sound bound (a patch must
-//! hold on the whole region) use `upper`; callers that need a witness (a lower bound on the
-//! minimal patch) use `lower`.
+//! The dual simplex uses Devex pricing, a bound-flipping ratio test and a deterministic cost
+//! perturbation against dual degeneracy; the primal simplex Devex with Bland's rule on
+//! degenerate runs.
+//!
+//! **Never fail at depth.** If the primary method hits its pivot budget, stalls or meets a
+//! numerical contradiction, the solve restarts inside the core with another method: first row
+//! generation from scratch with a larger perturbation, then a dual simplex on *all* rows with
+//! Bland's rule (finite in exact arithmetic). Only when every method fails is the result an
+//! [`Error::Lp`] naming the sizes, the pivots and each method's reason. A region that is empty is
+//! a definite answer only with a verified Farkas certificate (a combination of rows that no point
+//! of the box satisfies); an unverified one counts as a numerical failure and goes to the next
+//! method. [`LpLimits`] and [`force_limits`] shrink the budgets so tests can drive every path.
+//!
+//! Results are certified rather than trusted, for *all* rows (not only the working set):
+//! `lower` is c·x at the returned point, whose largest violation of any row or bound is reported
+//! as `infeasibility`; `upper` is a weak-duality bound h·λ + Σ max(r_j l_j, r_j u_j) with λ >= 0
+//! (zero on rows outside the working set) and r = c − Gᵀλ, valid for *any* λ >= 0, plus a margin
+//! for its own rounding. Callers that need a sound bound (a patch must hold on the whole region)
+//! use `upper`; callers that need a witness (a lower bound on the minimal patch) use `lower`.
+
+mod dual;
+mod kernel;
+mod primal;
+mod revised;
+mod rows;
+mod tableau;
+#[cfg(test)]
+mod tests;
 
 use crate::error::{Error, Result};
 use crate::linalg::{axpy, dot};
+use std::cell::Cell;
 
 /// Outcome of one maximisation.
 #[derive(Debug, Clone)]
@@ -34,8 +65,9 @@ pub struct LpSolution {
     pub x: Vec<f64>,
     /// Row multipliers λ >= 0 (one per row of G) proving `upper`.
     pub duals: Vec<f64>,
-    /// max_i (G_i x − h_i)⁺ at `x`.
+    /// max_i (G_i x − h_i)⁺ at `x`, over every row and bound.
     pub infeasibility: f64,
+    /// Pivots of this simplex so far (all objectives, all methods).
     pub pivots: usize,
 }
 
@@ -55,12 +87,19 @@ impl<'a> Polytope<'a> {
         if n == 0 || g.len() % n != 0 || g.len() / n != h.len() || lower.len() != n || upper.len() != n {
             return Err(Error::Invalid(format!(
                 "lp: inconsistent sizes (n = {}, G has {} values, h {}, lower {}, upper {})",
-                n, g.len(), h.len(), lower.len(), upper.len()
+                n,
+                g.len(),
+                h.len(),
+                lower.len(),
+                upper.len()
             )));
         }
         for j in 0..n {
             if !(lower[j].is_finite() && upper[j].is_finite() && lower[j] <= upper[j]) {
-                return Err(Error::Invalid(format!("lp: bounds of variable {} are [{}, {}]; both must be finite with lower <= upper", j, lower[j], upper[j])));
+                return Err(Error::Invalid(format!(
+                    "lp: bounds of variable {} are [{}, {}]; both must be finite with lower <= upper",
+                    j, lower[j], upper[j]
+                )));
             }
         }
         if let Some(i) = g.iter().chain(h.iter()).position(|v| !v.is_finite()) {
@@ -80,6 +119,80 @@ impl<'a> Polytope<'a> {
         }
         v
     }
+}
+
+/// Pivot budgets of one solve. `None` means the default, 20·(m + n) + 1000 pivots for every
+/// method (the Bland fallback gets twice that).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LpLimits {
+    /// Budget of the primary method (the revised simplex).
+    pub primary: Option<usize>,
+    /// Budget of each fallback method.
+    pub fallback: Option<usize>,
+}
+
+thread_local! {
+    static FORCED_LIMITS: Cell<Option<LpLimits>> = Cell::new(None);
+}
+
+/// Overrides the pivot budgets of every simplex created afterwards on this thread (`None`
+/// restores the defaults). Meant for tests of the fallback and failure paths, here and in the
+/// orchestration (through the wasm boundary, which runs on one thread).
+pub fn force_limits(limits: Option<LpLimits>) {
+    FORCED_LIMITS.with(|f| f.set(limits));
+}
+
+/// What a solve did: for profiles, benchmarks and tests of the fallback path.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LpStats {
+    /// Rows in the working set now.
+    pub working_rows: usize,
+    /// Largest working set so far.
+    pub max_working_rows: usize,
+    /// Separation rounds that added rows, and the rows they added.
+    pub rounds: usize,
+    pub rows_added: usize,
+    /// Pivots of the primal simplex (the rest are dual).
+    pub primal_pivots: usize,
+    /// Restarts with a fallback method, and the reasons of the methods that gave up.
+    pub fallbacks: usize,
+    pub reasons: Vec<String>,
+}
+
+/// The solution methods, in the order they are tried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    /// Revised simplex on the basis kernel (tight rows × basic structurals), every row priced
+    /// through its maintained slack; Devex; cost perturbation 1e-6 relative.
+    Revised,
+    /// Condensed tableau over a working set of rows (row generation), from scratch; Devex;
+    /// perturbation 1e-5 relative with another sequence.
+    RowGeneration,
+    /// Condensed tableau of all rows, Bland's rule in both simplex methods, no perturbation.
+    Bland,
+}
+
+impl Method {
+    fn describe(self) -> &'static str {
+        match self {
+            Method::Revised => "revised simplex",
+            Method::RowGeneration => "row generation on a condensed tableau",
+            Method::Bland => "dual simplex on all rows with Bland's rule",
+        }
+    }
+}
+
+const METHODS: [Method; 3] = [Method::Revised, Method::RowGeneration, Method::Bland];
+
+/// Why one method stopped without an optimum.
+#[derive(Debug)]
+enum Failure {
+    /// The region is empty, proven by a verified Farkas certificate.
+    Empty(String),
+    /// Pivot budget exhausted.
+    Limit(String),
+    /// A numerical contradiction (unverifiable emptiness, no blocking row, drift).
+    Numerical(String),
 }
 
 const PIVOT_TOL: f64 = 1e-9;
@@ -104,23 +217,32 @@ impl OwnedPolytope {
 }
 
 /// Simplex state over one polytope; keep it to solve several objectives with warm starts.
+///
+/// Variables: 0..n are the structural x_j, n + i is the slack h_i − G_i x of row i (>= 0).
 pub struct Simplex {
     p: OwnedPolytope,
-    /// tab[i*n + k]: coefficient of nonbasic column k in the expression of basic row i.
+    /// tab[r*n + k]: coefficient of nonbasic column k in the expression of tableau row r.
     tab: Vec<f64>,
-    /// Constant term of each basic row (basic_i = t0_i + Σ_k tab_ik · nonbasic_k).
+    /// Constant term of each tableau row (basic_r = t0_r + Σ_k tab_rk · nonbasic_k).
     t0: Vec<f64>,
-    /// Variable in each row / column: 0..n structural, n..n+m slack of row (v − n).
+    /// Basic variable of each tableau row (a structural or the slack of a working-set row).
     basic: Vec<usize>,
+    /// Variable of each of the n nonbasic columns.
     nonbasic: Vec<usize>,
     /// Current value of each nonbasic column (always one of its bounds).
     nb_val: Vec<f64>,
     /// Current value of each basic row.
     beta: Vec<f64>,
-    /// Reduced costs of the current objective, per nonbasic column.
+    /// Reduced costs of the current (possibly perturbed) objective, per nonbasic column.
     d: Vec<f64>,
     cost: Vec<f64>,
-    /// Devex reference weights: dual (per basic row) and primal (per nonbasic column). They
+    /// Whether `d` carries the anti-degeneracy perturbation.
+    perturbed: bool,
+    /// Row i of the polytope is in the working set.
+    in_set: Vec<bool>,
+    /// Row norms, computed on first use (negative: not yet).
+    norms: Vec<f64>,
+    /// Devex reference weights: dual (per tableau row) and primal (per nonbasic column). They
     /// approximate steepest-edge norms at O(rows + columns) per pivot.
     dual_w: Vec<f64>,
     primal_w: Vec<f64>,
@@ -131,436 +253,85 @@ pub struct Simplex {
     feas_tol: f64,
     pub pivots: usize,
     fresh: bool,
+    method: Method,
+    /// Pivot count at which the current method gives up, and the stall watch: the last pivot
+    /// that improved the objective of the current phase, and that objective (NaN: none yet).
+    budget_end: usize,
+    last_progress: usize,
+    best_progress: f64,
+    limits: Option<LpLimits>,
+    stats: LpStats,
+    /// State of the revised method.
+    rv: revised::Revised,
 }
 
 impl Simplex {
     pub fn new(p: Polytope) -> Simplex {
         let (n, m) = (p.n, p.m);
-        let mut tab = vec![0.0; m * n];
-        for i in 0..m {
-            for k in 0..n {
-                tab[i * n + k] = -p.g[i * n + k];
-            }
-        }
         let scale = p.h.iter().chain(p.lower.iter()).chain(p.upper.iter()).fold(1.0f64, |a, v| a.max(v.abs()));
         Simplex {
             p: OwnedPolytope { n, m, g: p.g.to_vec(), h: p.h.to_vec(), lower: p.lower.to_vec(), upper: p.upper.to_vec() },
-            tab,
-            t0: p.h.to_vec(),
-            basic: (0..m).map(|i| n + i).collect(),
+            tab: Vec::new(),
+            t0: Vec::new(),
+            basic: Vec::new(),
             nonbasic: (0..n).collect(),
             nb_val: p.lower.to_vec(),
-            beta: vec![0.0; m],
+            beta: Vec::new(),
             d: vec![0.0; n],
             cost: vec![0.0; n],
-            dual_w: vec![1.0; m],
+            perturbed: false,
+            in_set: vec![false; m],
+            norms: vec![-1.0; m],
+            dual_w: Vec::new(),
             primal_w: vec![1.0; n],
             stop_below: None,
             stopped_at: None,
             feas_tol: 1e-9 * scale,
             pivots: 0,
             fresh: true,
+            method: Method::Revised,
+            budget_end: 0,
+            last_progress: 0,
+            best_progress: f64::NAN,
+            limits: None,
+            stats: LpStats::default(),
+            rv: revised::Revised::new(n, m),
         }
     }
 
-    fn lb(&self, v: usize) -> f64 {
-        if v < self.p.n { self.p.lower[v] } else { 0.0 }
+    /// Sets the pivot budgets of this simplex (they take precedence over [`force_limits`]).
+    pub fn set_limits(&mut self, limits: LpLimits) {
+        self.limits = Some(limits);
     }
 
-    fn ub(&self, v: usize) -> f64 {
-        if v < self.p.n { self.p.upper[v] } else { f64::INFINITY }
-    }
-
-    fn var_cost(&self, v: usize) -> f64 {
-        if v < self.p.n { self.cost[v] } else { 0.0 }
-    }
-
-    /// Recompute basic values from the constants and the nonbasic values (limits drift).
-    fn refresh_beta(&mut self) {
+    /// Rows tight at the current basis (their slack is nonbasic): at an optimum, the rows whose
+    /// multipliers may be positive.
+    pub fn tight_rows(&self) -> Vec<usize> {
         let n = self.p.n;
-        for i in 0..self.p.m {
-            self.beta[i] = self.t0[i] + dot(&self.tab[i * n..(i + 1) * n], &self.nb_val);
-        }
+        let mut rows: Vec<usize> = self.nonbasic.iter().filter(|&&v| v >= n).map(|&v| v - n).collect();
+        rows.sort_unstable();
+        rows
     }
 
-    fn reduced_costs(&mut self) {
-        let n = self.p.n;
-        for k in 0..n {
-            self.d[k] = self.var_cost(self.nonbasic[k]);
-        }
-        for i in 0..self.p.m {
-            let cb = self.var_cost(self.basic[i]);
-            if cb != 0.0 {
-                let row = &self.tab[i * n..(i + 1) * n];
-                axpy(cb, row, &mut self.d);
-            }
-        }
+    pub(super) fn tight_count(&self) -> usize {
+        self.nonbasic.iter().filter(|&&v| v >= self.p.n).count()
     }
 
-    /// Exchange basic row r with nonbasic column k; the leaving variable takes value `leave_val`.
-    fn pivot(&mut self, r: usize, k: usize, leave_val: f64) {
-        let n = self.p.n;
-        let m = self.p.m;
-        let p = self.tab[r * n + k];
-        let delta = (leave_val - self.beta[r]) / p;
-        // Basic values move with the entering variable.
-        for i in 0..m {
-            if i != r {
-                self.beta[i] += self.tab[i * n + k] * delta;
-            }
-        }
-        let entering = self.nonbasic[k];
-        let leaving = self.basic[r];
-        self.beta[r] = self.nb_val[k] + delta;
-        // Devex updates (before the tableau changes: they read row r and column k).
-        let wr = self.dual_w[r];
-        for i in 0..m {
-            if i != r {
-                let ratio = self.tab[i * n + k] / p;
-                let cand = ratio * ratio * wr;
-                if cand > self.dual_w[i] {
-                    self.dual_w[i] = cand;
-                }
-            }
-        }
-        self.dual_w[r] = (wr / (p * p)).max(1.0);
-        let wk = self.primal_w[k];
-        for j in 0..n {
-            if j != k {
-                let ratio = self.tab[r * n + j] / p;
-                let cand = ratio * ratio * wk;
-                if cand > self.primal_w[j] {
-                    self.primal_w[j] = cand;
-                }
-            }
-        }
-        self.primal_w[k] = (wk / (p * p)).max(1.0);
-        // New row r expresses the entering variable.
-        let mut row: Vec<f64> = self.tab[r * n..(r + 1) * n].iter().map(|v| -v / p).collect();
-        row[k] = 1.0 / p;
-        let t0r = -self.t0[r] / p;
-        for i in 0..m {
-            if i == r {
-                continue;
-            }
-            let coef = self.tab[i * n + k];
-            if coef != 0.0 {
-                let ti = &mut self.tab[i * n..(i + 1) * n];
-                ti[k] = 0.0;
-                axpy(coef, &row, ti);
-                self.t0[i] += coef * t0r;
-            }
-        }
-        let dk = self.d[k];
-        if dk != 0.0 {
-            self.d[k] = 0.0;
-            axpy(dk, &row, &mut self.d);
-        }
-        self.tab[r * n..(r + 1) * n].copy_from_slice(&row);
-        self.t0[r] = t0r;
-        self.basic[r] = entering;
-        self.nonbasic[k] = leaving;
-        self.nb_val[k] = leave_val;
-        self.pivots += 1;
-        if self.pivots % REFRESH_EVERY == 0 {
-            self.refresh_beta();
-        }
+    /// Statistics of this simplex (working set, separation rounds, fallbacks).
+    pub fn stats(&self) -> LpStats {
+        let mut s = self.stats.clone();
+        s.working_rows = if self.method == Method::Revised { self.tight_count() } else { self.basic.len() };
+        s
     }
 
-    fn iteration_limit(&self) -> usize {
-        20 * (self.p.m + self.p.n) + 1000
-    }
-
-    /// Dual simplex from a dual-feasible basis until primal feasible.
-    ///
-    /// Pricing: dual Devex (largest infeasibility² / weight, approximating dual steepest edge
-    /// ‖e_rᵀB⁻¹‖²). Ratio test: bound flipping ("long step"): boxed nonbasic variables whose
-    /// breakpoints are passed are flipped to their other bound as long as the leaving row stays
-    /// infeasible, which lets one iteration make the progress of many on boxed problems such as
-    /// a region inside [0, 1]^784.
-    fn dual_simplex(&mut self) -> Result<()> {
-        let n = self.p.n;
-        let limit = self.pivots + self.iteration_limit();
-        let mut cands: Vec<(f64, usize, f64)> = Vec::with_capacity(n);
-        self.dual_w.iter_mut().for_each(|w| *w = 1.0);
-        loop {
-            let mut r = usize::MAX;
-            let mut best_score = 0.0;
-            let mut to_upper = false;
-            let mut infeas = 0.0;
-            for i in 0..self.p.m {
-                let v = self.basic[i];
-                let lbv = self.lb(v);
-                let below = (lbv - self.feas_tol * (1.0 + lbv.abs())) - self.beta[i];
-                let ubv = self.ub(v);
-                let above = if ubv.is_finite() { self.beta[i] - (ubv + self.feas_tol * (1.0 + ubv.abs())) } else { -1.0 };
-                let (amount, up) = if below > 0.0 {
-                    (lbv - self.beta[i], false)
-                } else if above > 0.0 {
-                    (self.beta[i] - ubv, true)
-                } else {
-                    continue;
-                };
-                let score = amount * amount / self.dual_w[i];
-                if score > best_score {
-                    best_score = score;
-                    r = i;
-                    to_upper = up;
-                    infeas = amount;
-                }
-            }
-            if r == usize::MAX {
-                return Ok(());
-            }
-            if let Some(threshold) = self.stop_below {
-                // The objective of the current (dual feasible) basic solution is the dual
-                // objective: once it is below the threshold, certify with the basis' multipliers.
-                if self.pivots % 8 == 0 && self.basic_objective() <= threshold {
-                    let bound = self.certified_bound();
-                    if bound <= threshold {
-                        self.stopped_at = Some(bound);
-                        return Ok(());
-                    }
-                }
-            }
-            if self.pivots >= limit {
-                return Err(Error::Lp(format!("lp: dual simplex reached its iteration limit ({} pivots, {} rows, {} variables)", self.pivots, self.p.m, n)));
-            }
-            // Candidates: nonbasic columns whose move in their free direction pushes row r
-            // towards its violated bound; their breakpoint is |d_k| / |α_k|.
-            let increase = !to_upper;
-            cands.clear();
-            for k in 0..n {
-                let a = self.tab[r * n + k];
-                if a.abs() <= PIVOT_TOL {
-                    continue;
-                }
-                let v = self.nonbasic[k];
-                let at_lower = self.nb_val[k] == self.lb(v);
-                if v >= n && !at_lower {
-                    continue;
-                }
-                if ((a > 0.0) == at_lower) != increase {
-                    continue;
-                }
-                // A reduced cost of the wrong sign (within tolerance) counts as zero.
-                let dk = if at_lower { (-self.d[k]).max(0.0) } else { self.d[k].max(0.0) };
-                cands.push((dk / a.abs(), k, a.abs()));
-            }
-            if cands.is_empty() {
-                return Err(Error::Lp(format!("lp: the region is empty (row {} cannot reach its bound); the constraints are infeasible", r)));
-            }
-            cands.sort_by(|x, y| x.0.partial_cmp(&y.0).unwrap_or(std::cmp::Ordering::Equal));
-            // Walk the breakpoints: flipping a boxed variable consumes |α|·range of the
-            // infeasibility; the first one that cannot be flipped enters the basis.
-            let mut slope = infeas;
-            let mut stop = cands.len();
-            for (idx, &(_, k, a)) in cands.iter().enumerate() {
-                let v = self.nonbasic[k];
-                let range = self.ub(v) - self.lb(v);
-                if range.is_finite() && slope - a * range > self.feas_tol {
-                    slope -= a * range;
-                } else {
-                    stop = idx;
-                    break;
-                }
-            }
-            if stop == cands.len() {
-                return Err(Error::Lp(format!(
-                    "lp: the region is empty (row {} stays infeasible with every variable at its best bound); the constraints are infeasible",
-                    r
-                )));
-            }
-            // Among breakpoints tied (within DUAL_TOL in ratio) with the stopping one, take the
-            // largest pivot for stability (Harris-style).
-            let stop_ratio = cands[stop].0;
-            let mut q = stop;
-            for idx in stop..cands.len() {
-                if cands[idx].0 > stop_ratio + DUAL_TOL / cands[idx].2.max(1.0) {
-                    break;
-                }
-                if cands[idx].2 > cands[q].2 {
-                    q = idx;
-                }
-            }
-            // Flip the passed breakpoints (all before `stop`; a tied candidate chosen instead of
-            // `stop` leaves `stop` unflipped, which keeps its dual sign within the tie tolerance).
-            for idx in 0..stop {
-                let k = cands[idx].1;
-                let v = self.nonbasic[k];
-                let target = if self.nb_val[k] == self.lb(v) { self.ub(v) } else { self.lb(v) };
-                let delta = target - self.nb_val[k];
-                for i in 0..self.p.m {
-                    self.beta[i] += self.tab[i * n + k] * delta;
-                }
-                self.nb_val[k] = target;
-            }
-            let enter = cands[q].1;
-            let leave_val = if to_upper { self.ub(self.basic[r]) } else { self.lb(self.basic[r]) };
-            self.pivot(r, enter, leave_val);
-            self.fix_dual_signs();
+    fn budget(&self, method: Method) -> usize {
+        let limits = self.limits.or_else(|| FORCED_LIMITS.with(|f| f.get())).unwrap_or_default();
+        let default = 20 * (self.p.m + self.p.n) + 1000;
+        match method {
+            Method::Revised => limits.primary.unwrap_or(default),
+            Method::RowGeneration => limits.fallback.unwrap_or(default),
+            Method::Bland => limits.fallback.unwrap_or(2 * default),
         }
-    }
-
-    fn reset_to_slack_basis(&mut self) {
-        let (n, m) = (self.p.n, self.p.m);
-        for i in 0..m {
-            for k in 0..n {
-                self.tab[i * n + k] = -self.p.g[i * n + k];
-            }
-        }
-        self.t0.copy_from_slice(&self.p.h);
-        self.basic = (0..m).map(|i| n + i).collect();
-        self.nonbasic = (0..n).collect();
-        self.nb_val.copy_from_slice(&self.p.lower);
-    }
-
-    fn perturb_costs(&mut self) {
-        let n = self.p.n;
-        let scale = self.cost_scale().max(1e-12);
-        for k in 0..n {
-            // Golden-ratio sequence: distinct, deterministic amounts in [1, 2) × 1e-7 × scale.
-            let u = ((k as f64 + 1.0) * 0.618_033_988_749_894_9).fract();
-            let xi = 1e-7 * scale * (1.0 + u);
-            let v = self.nonbasic[k];
-            let at_upper = v < n && self.nb_val[k] == self.p.upper[v] && self.p.upper[v] != self.p.lower[v];
-            if at_upper {
-                self.d[k] += xi;
-            } else {
-                self.d[k] -= xi;
-            }
-        }
-    }
-
-    /// Put every nonbasic structural variable at the bound its reduced cost prefers.
-    fn fix_dual_signs(&mut self) -> usize {
-        let n = self.p.n;
-        let mut moved = 0;
-        for k in 0..n {
-            let v = self.nonbasic[k];
-            if v >= n {
-                continue;
-            }
-            // Reduced costs within DUAL_TOL of zero count as zero: flipping on rounding noise
-            // would move whole box edges back and forth.
-            let want = if self.d[k] > DUAL_TOL { self.p.upper[v] } else if self.d[k] < -DUAL_TOL { self.p.lower[v] } else { self.nb_val[k] };
-            if want != self.nb_val[k] {
-                let delta = want - self.nb_val[k];
-                for i in 0..self.p.m {
-                    self.beta[i] += self.tab[i * n + k] * delta;
-                }
-                self.nb_val[k] = want;
-                moved += 1;
-            }
-        }
-        moved
-    }
-
-    /// Primal simplex from a primal-feasible basis.
-    fn primal_simplex(&mut self) -> Result<()> {
-        let n = self.p.n;
-        let m = self.p.m;
-        let limit = self.pivots + self.iteration_limit();
-        let mut degenerate_run = 0usize;
-        self.primal_w.iter_mut().for_each(|w| *w = 1.0);
-        loop {
-            // Entering column: primal Devex (gain² / weight, approximating steepest edge), or
-            // Bland (smallest variable index) while degenerate.
-            let bland = degenerate_run > 50;
-            let mut k = usize::MAX;
-            let mut best = 0.0;
-            let gain_tol = DUAL_TOL * (1.0 + self.cost_scale());
-            for c in 0..n {
-                let v = self.nonbasic[c];
-                let at_lower = self.nb_val[c] == self.lb(v);
-                let gain = if at_lower { self.d[c] } else if v < n { -self.d[c] } else { 0.0 };
-                if gain > gain_tol {
-                    if bland {
-                        if k == usize::MAX || v < self.nonbasic[k] {
-                            k = c;
-                        }
-                    } else if gain * gain / self.primal_w[c] > best {
-                        best = gain * gain / self.primal_w[c];
-                        k = c;
-                    }
-                }
-            }
-            if k == usize::MAX {
-                return Ok(());
-            }
-            if self.pivots >= limit {
-                return Err(Error::Lp(format!("lp: primal simplex reached its iteration limit ({} pivots, {} rows, {} variables)", self.pivots, m, n)));
-            }
-            let v = self.nonbasic[k];
-            let sigma = if self.nb_val[k] == self.lb(v) { 1.0 } else { -1.0 };
-            // Harris pass 1: largest step with every basic variable within bound + tolerance.
-            let mut theta_max = f64::INFINITY;
-            for i in 0..m {
-                let a = self.tab[i * n + k] * sigma;
-                let b = self.basic[i];
-                if a > PIVOT_TOL {
-                    let ubv = self.ub(b);
-                    if ubv.is_finite() {
-                        theta_max = theta_max.min((ubv + self.feas_tol - self.beta[i]) / a);
-                    }
-                } else if a < -PIVOT_TOL {
-                    theta_max = theta_max.min((self.beta[i] - (self.lb(b) - self.feas_tol)) / -a);
-                }
-            }
-            let range = self.ub(v) - self.lb(v);
-            if range <= theta_max {
-                // Bound flip: no basis change.
-                let delta = sigma * range;
-                for i in 0..m {
-                    self.beta[i] += self.tab[i * n + k] * delta;
-                }
-                self.nb_val[k] = if sigma > 0.0 { self.ub(v) } else { self.lb(v) };
-                degenerate_run = 0;
-                continue;
-            }
-            if !theta_max.is_finite() {
-                return Err(Error::Lp("lp: the objective is unbounded, which a boxed problem cannot be; numerical failure".to_string()));
-            }
-            // Pass 2: among rows that block within theta_max, the largest pivot.
-            let mut r = usize::MAX;
-            let mut best_a = 0.0;
-            let mut r_theta = 0.0;
-            let mut r_upper = false;
-            for i in 0..m {
-                let a = self.tab[i * n + k] * sigma;
-                let b = self.basic[i];
-                let (theta, up) = if a > PIVOT_TOL && self.ub(b).is_finite() {
-                    ((self.ub(b) - self.beta[i]) / a, true)
-                } else if a < -PIVOT_TOL {
-                    ((self.beta[i] - self.lb(b)) / -a, false)
-                } else {
-                    continue;
-                };
-                if theta <= theta_max && a.abs() > best_a {
-                    best_a = a.abs();
-                    r = i;
-                    r_theta = theta;
-                    r_upper = up;
-                }
-            }
-            if r == usize::MAX {
-                return Err(Error::Lp("lp: primal ratio test found no blocking row; numerical failure".to_string()));
-            }
-            degenerate_run = if r_theta.max(0.0) * best_a <= self.feas_tol { degenerate_run + 1 } else { 0 };
-            let leave_val = if r_upper { self.ub(self.basic[r]) } else { self.lb(self.basic[r]) };
-            self.pivot(r, k, leave_val);
-        }
-    }
-
-    fn cost_scale(&self) -> f64 {
-        self.cost.iter().fold(0.0f64, |a, v| a.max(v.abs()))
-    }
-
-    fn primal_feasible(&self) -> bool {
-        (0..self.p.m).all(|i| {
-            let v = self.basic[i];
-            self.beta[i] >= self.lb(v) - self.feas_tol * 10.0 && self.beta[i] <= self.ub(v) + self.feas_tol * 10.0
-        })
     }
 
     /// Maximise c·x over the polytope. The first call solves cold (dual simplex); later calls
@@ -574,72 +345,84 @@ impl Simplex {
             return Err(Error::Invalid(format!("lp: objective entry {} is {}", j, c[j])));
         }
         self.cost.copy_from_slice(c);
-        self.reduced_costs();
-        if self.fresh {
-            self.fresh = false;
-            self.fix_dual_signs();
-            // Dual degeneracy (many zero reduced costs) makes the dual simplex stall or cycle on
-            // region LPs. Perturb the costs slightly, in the direction that keeps the start dual
-            // feasible; the true costs are restored below and the primal simplex removes the
-            // few dual infeasibilities this leaves. Deterministic, so results are reproducible.
-            self.perturb_costs();
-            self.refresh_beta();
-            self.dual_simplex()?;
-            if self.stopped_at.is_some() {
-                // Stopped early with a certified bound: the basis is not optimal; the caller
-                // only wants the bound. Mark the state as fresh-unusable for warm starts.
-                self.fresh = true;
-                self.reset_to_slack_basis();
-                return Ok(LpSolution { lower: f64::NEG_INFINITY, upper: self.stopped_at.unwrap(), margin: 0.0, x: Vec::new(), duals: Vec::new(), infeasibility: 0.0, pivots: self.pivots });
+        self.stopped_at = None;
+        let start = self.pivots;
+        let mut reasons: Vec<String> = Vec::new();
+        for (attempt, &method) in METHODS.iter().enumerate() {
+            if attempt > 0 {
+                self.stats.fallbacks += 1;
             }
-            self.refresh_beta();
-            self.reduced_costs();
+            self.method = method;
+            if self.fresh || attempt > 0 {
+                if method == Method::Revised {
+                    self.revised_cold_start();
+                } else {
+                    self.cold_start();
+                }
+            } else {
+                self.perturbed = false;
+                self.revised_reduced_costs();
+            }
+            // Only a basis of the revised method is kept for the next objective.
+            self.fresh = method != Method::Revised;
+            let before = self.pivots;
+            self.budget_end = before + self.budget(method);
+            self.last_progress = before;
+            let outcome = if method == Method::Revised { self.revised_optimise() } else { self.optimise() };
+            let failure = match outcome {
+                Ok(()) => {
+                    if let Some(bound) = self.stopped_at {
+                        // Stopped early with a certified bound: the basis is not optimal, so the
+                        // next objective starts cold.
+                        self.fresh = true;
+                        return Ok(LpSolution {
+                            lower: f64::NEG_INFINITY,
+                            upper: bound,
+                            margin: 0.0,
+                            x: Vec::new(),
+                            duals: Vec::new(),
+                            infeasibility: 0.0,
+                            pivots: self.pivots,
+                        });
+                    }
+                    let sol = self.extract();
+                    match self.accept(&sol) {
+                        None => return Ok(sol),
+                        Some(why) => why,
+                    }
+                }
+                Err(Failure::Empty(msg)) => {
+                    self.fresh = true;
+                    return Err(Error::Lp(msg));
+                }
+                Err(Failure::Limit(msg)) | Err(Failure::Numerical(msg)) => msg,
+            };
+            let msg = format!("{}: {} after {} pivots", method.describe(), failure, self.pivots - before);
+            self.stats.reasons.push(msg.clone());
+            reasons.push(msg);
         }
-        self.refresh_beta();
-        if !self.primal_feasible() {
-            self.fix_dual_signs();
-            self.dual_simplex()?;
-        }
-        self.primal_simplex()?;
-        self.refresh_beta();
-        if !self.primal_feasible() {
-            // Drift: restore feasibility from the current (optimal, dual-feasible) basis.
-            self.reduced_costs();
-            self.fix_dual_signs();
-            self.dual_simplex()?;
-            self.primal_simplex()?;
-        }
-        Ok(self.extract())
+        self.fresh = true;
+        Err(Error::Lp(format!(
+            "lp: no certified maximum ({} rows, {} variables, {} pivots in {} methods): {}",
+            self.p.m,
+            n,
+            self.pivots - start,
+            METHODS.len(),
+            reasons.join("; ")
+        )))
     }
 
-    /// c·x at the current basic solution (feasible or not).
-    fn basic_objective(&self) -> f64 {
-        let n = self.p.n;
-        let mut z = 0.0;
-        for k in 0..n {
-            if self.nonbasic[k] < n {
-                z += self.cost[self.nonbasic[k]] * self.nb_val[k];
-            }
+    /// Why a solution that the simplex returned cannot be trusted as an optimum, if it cannot:
+    /// a point outside the region or a duality gap far beyond rounding.
+    fn accept(&self, sol: &LpSolution) -> Option<String> {
+        let scale = 1.0 + sol.lower.abs().max(sol.upper.abs());
+        if !(sol.infeasibility <= 1e3 * self.feas_tol) {
+            return Some(format!("the final point violates a row by {:.3e}", sol.infeasibility));
         }
-        for i in 0..self.p.m {
-            if self.basic[i] < n {
-                z += self.cost[self.basic[i]] * self.beta[i];
-            }
+        if !(sol.upper - sol.lower <= 1e-6 * scale + 2.0 * sol.margin) || !(sol.upper >= sol.lower - 1e-6 * scale) {
+            return Some(format!("duality gap {:.3e} (lower {}, upper {})", sol.upper - sol.lower, sol.lower, sol.upper));
         }
-        z
-    }
-
-    /// Weak-duality bound for the current cost from the current basis' multipliers.
-    fn certified_bound(&self) -> f64 {
-        let n = self.p.n;
-        let mut duals = vec![0.0; self.p.m];
-        for k in 0..n {
-            let v = self.nonbasic[k];
-            if v >= n {
-                duals[v - n] = (-self.d[k]).max(0.0);
-            }
-        }
-        dual_bound(&self.p.view(), &self.cost, &duals).0
+        None
     }
 
     /// Either a certified upper bound <= `threshold` on max c·x (found by a cold dual simplex
@@ -650,7 +433,6 @@ impl Simplex {
             return Ok(Ok(self.maximize(c)?));
         }
         self.stop_below = Some(threshold);
-        self.stopped_at = None;
         let res = self.maximize(c);
         self.stop_below = None;
         let sol = res?;
@@ -660,19 +442,43 @@ impl Simplex {
         })
     }
 
+    /// Solve to optimality over every row from the current state: a dual simplex while the
+    /// working-set LP is infeasible (the basis is dual feasible then), separation of violated
+    /// rows, then the true costs and a primal simplex, until no row is violated.
+    fn optimise(&mut self) -> std::result::Result<(), Failure> {
+        let max_rounds = 4 * self.p.m + 100;
+        for _ in 0..max_rounds {
+            self.refresh_beta();
+            if !self.primal_feasible() {
+                if !self.perturbed {
+                    self.perturb_costs();
+                }
+                self.fix_dual_signs();
+                self.dual_simplex()?;
+                if self.stopped_at.is_some() {
+                    return Ok(());
+                }
+                self.refresh_beta();
+            }
+            if self.separate() > 0 {
+                continue;
+            }
+            if self.perturbed {
+                self.perturbed = false;
+                self.reduced_costs();
+            }
+            self.primal_simplex()?;
+            self.refresh_beta();
+            if self.primal_feasible() && self.separate() == 0 {
+                return Ok(());
+            }
+        }
+        Err(Failure::Numerical(format!("no progress after {} separation rounds", max_rounds)))
+    }
+
     fn extract(&mut self) -> LpSolution {
         let (n, m) = (self.p.n, self.p.m);
-        let mut x = vec![0.0; n];
-        for k in 0..n {
-            if self.nonbasic[k] < n {
-                x[self.nonbasic[k]] = self.nb_val[k];
-            }
-        }
-        for i in 0..m {
-            if self.basic[i] < n {
-                x[self.basic[i]] = self.beta[i];
-            }
-        }
+        let mut x = if self.method == Method::Revised { self.rv.x.clone() } else { self.point() };
         for j in 0..n {
             x[j] = x[j].max(self.p.lower[j]).min(self.p.upper[j]);
         }
@@ -699,12 +505,13 @@ pub fn dual_bound(p: &Polytope, c: &[f64], duals: &[f64]) -> (f64, f64) {
     let mut r = c.to_vec();
     let mut total = 0.0;
     let mut magnitude = 0.0;
+    let box_size = p.lower.iter().chain(p.upper.iter()).fold(0.0f64, |a, v| a.max(v.abs()));
     for i in 0..p.m {
         let l = duals[i];
         if l > 0.0 {
             axpy(-l, &p.g[i * n..(i + 1) * n], &mut r);
             total += l * p.h[i];
-            magnitude += (l * p.h[i]).abs() + l * p.g[i * n..(i + 1) * n].iter().fold(0.0, |a, v| a + v.abs()) * p.lower.iter().chain(p.upper.iter()).fold(0.0f64, |a, v| a.max(v.abs()));
+            magnitude += (l * p.h[i]).abs() + l * p.g[i * n..(i + 1) * n].iter().fold(0.0, |a, v| a + v.abs()) * box_size;
         }
     }
     for j in 0..n {
@@ -719,108 +526,4 @@ pub fn dual_bound(p: &Polytope, c: &[f64], duals: &[f64]) -> (f64, f64) {
 /// One-shot convenience: maximise c·x over the polytope.
 pub fn maximize(p: Polytope, c: &[f64]) -> Result<LpSolution> {
     Simplex::new(p).maximize(c)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::network::tests::Rng;
-
-    /// Brute force in 2-D: the maximum is at a vertex; enumerate intersections of constraint pairs.
-    fn brute_2d(g: &[f64], h: &[f64], lo: &[f64], hi: &[f64], c: &[f64]) -> Option<f64> {
-        let mut rows: Vec<([f64; 2], f64)> = (0..h.len()).map(|i| ([g[2 * i], g[2 * i + 1]], h[i])).collect();
-        rows.push(([1.0, 0.0], hi[0]));
-        rows.push(([-1.0, 0.0], -lo[0]));
-        rows.push(([0.0, 1.0], hi[1]));
-        rows.push(([0.0, -1.0], -lo[1]));
-        let mut best: Option<f64> = None;
-        for a in 0..rows.len() {
-            for b in a + 1..rows.len() {
-                let (r1, r2) = (rows[a], rows[b]);
-                let det = r1.0[0] * r2.0[1] - r1.0[1] * r2.0[0];
-                if det.abs() < 1e-12 {
-                    continue;
-                }
-                let x = (r1.1 * r2.0[1] - r1.0[1] * r2.1) / det;
-                let y = (r1.0[0] * r2.1 - r1.1 * r2.0[0]) / det;
-                if rows.iter().all(|r| r.0[0] * x + r.0[1] * y <= r.1 + 1e-9) {
-                    let v = c[0] * x + c[1] * y;
-                    best = Some(best.map_or(v, |b: f64| b.max(v)));
-                }
-            }
-        }
-        best
-    }
-
-    #[test]
-    fn random_2d_lps_match_vertex_enumeration() {
-        let mut rng = Rng(7);
-        let mut solved = 0;
-        for _ in 0..400 {
-            let m = 1 + (rng.next_u64() % 12) as usize;
-            let g: Vec<f64> = (0..2 * m).map(|_| rng.normal()).collect();
-            let h: Vec<f64> = (0..m).map(|_| rng.range(-0.5, 2.0)).collect();
-            let lo = [-3.0, -2.0];
-            let hi = [2.5, 4.0];
-            let c = [rng.normal(), rng.normal()];
-            let p = Polytope::new(2, &g, &h, &lo, &hi).unwrap();
-            let brute = brute_2d(&g, &h, &lo, &hi, &c);
-            match (maximize(p, &c), brute) {
-                (Ok(s), Some(b)) => {
-                    assert!((s.lower - b).abs() < 1e-7 * (1.0 + b.abs()), "lower {} vs {}", s.lower, b);
-                    assert!(s.upper >= b - 1e-9 && s.upper - b < 1e-7 * (1.0 + b.abs()), "upper {} vs {}", s.upper, b);
-                    assert!(s.infeasibility < 1e-8);
-                    solved += 1;
-                }
-                (Err(Error::Lp(_)), None) => {}
-                (r, b) => panic!("disagree: {:?} vs {:?}", r.map(|s| s.lower), b),
-            }
-        }
-        assert!(solved > 100);
-    }
-
-    #[test]
-    fn warm_started_objectives_agree_with_cold_solves() {
-        let mut rng = Rng(11);
-        for _ in 0..30 {
-            let (n, m) = (6, 40);
-            // Rows through a ball around the origin keep the region non-empty.
-            let mut g = vec![0.0; m * n];
-            let mut h = vec![0.0; m];
-            for i in 0..m {
-                let row: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
-                let nr = row.iter().map(|v| v * v).sum::<f64>().sqrt();
-                for j in 0..n {
-                    g[i * n + j] = row[j] / nr;
-                }
-                h[i] = rng.range(0.1, 1.0);
-            }
-            let lo = vec![-1.0; n];
-            let hi = vec![1.0; n];
-            let p = Polytope::new(n, &g, &h, &lo, &hi).unwrap();
-            let mut warm = Simplex::new(p);
-            for _ in 0..5 {
-                let c: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
-                let a = warm.maximize(&c).unwrap();
-                let b = maximize(p, &c).unwrap();
-                assert!((a.lower - b.lower).abs() < 1e-8, "{} vs {}", a.lower, b.lower);
-                assert!(a.upper >= a.lower - 1e-12 && a.upper - a.lower < 1e-8);
-                assert!(a.infeasibility < 1e-9);
-            }
-        }
-    }
-
-    #[test]
-    fn infeasible_region_is_an_error() {
-        let g = [1.0, -1.0];
-        let h = [-1.0, -1.0]; // x <= -1 and x >= 1
-        let p = Polytope::new(1, &g, &h, &[-5.0], &[5.0]).unwrap();
-        let e = maximize(p, &[1.0]).unwrap_err();
-        assert!(e.to_string().contains("empty"), "{}", e);
-    }
-
-    #[test]
-    fn rejects_unbounded_box() {
-        assert!(Polytope::new(1, &[], &[], &[f64::NEG_INFINITY], &[1.0]).is_err());
-    }
 }
