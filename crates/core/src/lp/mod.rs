@@ -50,6 +50,7 @@ mod tests;
 use crate::error::{Error, Result};
 use crate::linalg::{axpy, dot};
 use std::cell::Cell;
+use std::sync::Arc;
 
 /// Outcome of one maximisation.
 #[derive(Debug, Clone)]
@@ -121,14 +122,23 @@ impl<'a> Polytope<'a> {
     }
 }
 
-/// Pivot budgets of one solve. `None` means the default, 20·(m + n) + 1000 pivots for every
-/// method (the Bland fallback gets twice that).
+/// Pivot budgets of one solve, per method. `None` means the default, 20·(m + n) + 1000 pivots
+/// (twice that for Bland's rule, which is slow by design).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct LpLimits {
-    /// Budget of the primary method (the revised simplex).
-    pub primary: Option<usize>,
-    /// Budget of each fallback method.
-    pub fallback: Option<usize>,
+    /// The revised simplex, the primary method.
+    pub revised: Option<usize>,
+    /// Row generation on a condensed tableau, the first fallback.
+    pub row_generation: Option<usize>,
+    /// Bland's rule on all rows, the last fallback.
+    pub bland: Option<usize>,
+}
+
+impl LpLimits {
+    /// The same budget for every method (0: every method fails at once).
+    pub fn all(pivots: usize) -> LpLimits {
+        LpLimits { revised: Some(pivots), row_generation: Some(pivots), bland: Some(pivots) }
+    }
 }
 
 thread_local! {
@@ -220,7 +230,8 @@ impl OwnedPolytope {
 ///
 /// Variables: 0..n are the structural x_j, n + i is the slack h_i − G_i x of row i (>= 0).
 pub struct Simplex {
-    p: OwnedPolytope,
+    /// The polytope, shared with the simplices made by [`Simplex::sibling`].
+    p: Arc<OwnedPolytope>,
     /// tab[r*n + k]: coefficient of nonbasic column k in the expression of tableau row r.
     tab: Vec<f64>,
     /// Constant term of each tableau row (basic_r = t0_r + Σ_k tab_rk · nonbasic_k).
@@ -267,15 +278,29 @@ pub struct Simplex {
 
 impl Simplex {
     pub fn new(p: Polytope) -> Simplex {
+        let owned = OwnedPolytope { n: p.n, m: p.m, g: p.g.to_vec(), h: p.h.to_vec(), lower: p.lower.to_vec(), upper: p.upper.to_vec() };
+        Simplex::over(Arc::new(owned))
+    }
+
+    /// A fresh simplex over the same polytope, without copying it (for independent cold solves
+    /// such as [`Simplex::maximize_unless_below`] on further objectives).
+    pub fn sibling(&self) -> Simplex {
+        let mut s = Simplex::over(Arc::clone(&self.p));
+        s.limits = self.limits;
+        s
+    }
+
+    fn over(p: Arc<OwnedPolytope>) -> Simplex {
         let (n, m) = (p.n, p.m);
         let scale = p.h.iter().chain(p.lower.iter()).chain(p.upper.iter()).fold(1.0f64, |a, v| a.max(v.abs()));
+        let nb_val = p.lower.clone();
         Simplex {
-            p: OwnedPolytope { n, m, g: p.g.to_vec(), h: p.h.to_vec(), lower: p.lower.to_vec(), upper: p.upper.to_vec() },
+            p,
             tab: Vec::new(),
             t0: Vec::new(),
             basic: Vec::new(),
             nonbasic: (0..n).collect(),
-            nb_val: p.lower.to_vec(),
+            nb_val,
             beta: Vec::new(),
             d: vec![0.0; n],
             cost: vec![0.0; n],
@@ -328,9 +353,9 @@ impl Simplex {
         let limits = self.limits.or_else(|| FORCED_LIMITS.with(|f| f.get())).unwrap_or_default();
         let default = 20 * (self.p.m + self.p.n) + 1000;
         match method {
-            Method::Revised => limits.primary.unwrap_or(default),
-            Method::RowGeneration => limits.fallback.unwrap_or(default),
-            Method::Bland => limits.fallback.unwrap_or(2 * default),
+            Method::Revised => limits.revised.unwrap_or(default),
+            Method::RowGeneration => limits.row_generation.unwrap_or(default),
+            Method::Bland => limits.bland.unwrap_or(2 * default),
         }
     }
 
@@ -346,6 +371,14 @@ impl Simplex {
         }
         self.cost.copy_from_slice(c);
         self.stopped_at = None;
+        if let (Some(threshold), true) = (self.stop_below, self.fresh) {
+            // The box alone (all multipliers zero) may already prove the bound: no row is read.
+            let (bound, _) = dual_bound(&self.p.view(), c, &vec![0.0; self.p.m]);
+            if bound <= threshold {
+                self.stopped_at = Some(bound);
+                return Ok(LpSolution { lower: f64::NEG_INFINITY, upper: bound, margin: 0.0, x: Vec::new(), duals: Vec::new(), infeasibility: 0.0, pivots: self.pivots });
+            }
+        }
         let start = self.pivots;
         let mut reasons: Vec<String> = Vec::new();
         for (attempt, &method) in METHODS.iter().enumerate() {

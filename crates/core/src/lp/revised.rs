@@ -391,10 +391,10 @@ impl Simplex {
         self.revised_move(&moves);
     }
 
-    /// The basis change: `leave` goes to `target`, the variable of column `c` enters. Needs the
-    /// pivot row of `leave` (`pivot_row`) and the column of `c` (`direction`). Returns false,
-    /// changing nothing, when row and column disagree on the pivot (the caller refactors).
-    fn revised_pivot(&mut self, leave: Basic, c: usize, target: f64, primal: bool) -> bool {
+    /// A primal simplex pivot: values move along the column (`direction`) until `leave` reaches
+    /// `target`, then the basis changes. Returns false, changing nothing, when the pivot row and
+    /// column disagree (the caller refactors).
+    fn revised_pivot(&mut self, leave: Basic, c: usize, target: f64) -> bool {
         let n = self.p.n;
         let a_col = self.direction_of(leave);
         let a_row = self.rv.alpha[c];
@@ -402,20 +402,28 @@ impl Simplex {
             return false;
         }
         let entering = self.nonbasic[c];
-        let leaving = self.var_of(leave);
         let theta = (target - self.value_of(leave)) / a_col;
         let k = self.rv.t_set.len();
-        // Values move along the column.
-        {
-            let rv = &mut self.rv;
-            if entering < n {
-                rv.x[entering] += theta;
-            }
-            for p in 0..k {
-                rv.x[rv.s_set[p]] -= theta * rv.w[p];
-            }
-            axpy(theta, &rv.ds, &mut rv.slack);
+        let rv = &mut self.rv;
+        if entering < n {
+            rv.x[entering] += theta;
         }
+        for p in 0..k {
+            rv.x[rv.s_set[p]] -= theta * rv.w[p];
+        }
+        axpy(theta, &rv.ds, &mut rv.slack);
+        self.revised_change(leave, c, target, a_col, a_row, true);
+        true
+    }
+
+    /// The basis change after the values moved: Devex weights (primal ones from the row in the
+    /// primal simplex, dual ones from the column in the dual), reduced costs from the row, the
+    /// kernel and the sets.
+    fn revised_change(&mut self, leave: Basic, c: usize, target: f64, a_col: f64, a_row: f64, primal: bool) {
+        let n = self.p.n;
+        let k = self.rv.t_set.len();
+        let entering = self.nonbasic[c];
+        let leaving = self.var_of(leave);
         if primal {
             // Primal Devex weights of the columns, from the row.
             let wk = self.primal_w[c];
@@ -499,6 +507,109 @@ impl Simplex {
         self.nonbasic[c] = leaving;
         self.nb_val[c] = target;
         self.pivots += 1;
+    }
+
+    /// One dual simplex iteration after the ratio test: the columns `flips` move to their other
+    /// bound and the variable of column `c` enters while `leave` goes to `target`. The flips and
+    /// the step share one pass over the columns of G that change (the flipped ones, the entering
+    /// one, and S, which also yields the entering column for the Devex weights). Returns false,
+    /// changing nothing, when the pivot row and column disagree.
+    fn revised_dual_step(&mut self, leave: Basic, target: f64, c: usize, flips: &[usize]) -> bool {
+        self.ensure_transpose();
+        let (n, m) = (self.p.n, self.p.m);
+        let k = self.rv.t_set.len();
+        let e = self.nonbasic[c];
+        // The flips: Δx on the flipped columns and its image on T.
+        let mut moves: Vec<(usize, f64)> = Vec::with_capacity(flips.len());
+        let mut b_flip = vec![0.0; k];
+        let mut moved = 0.0;
+        for &f in flips {
+            let v = self.nonbasic[f];
+            let to = if self.nb_val[f] == self.lb(v) { self.ub(v) } else { self.lb(v) };
+            let delta = to - self.nb_val[f];
+            moved += self.rv.alpha[f] * delta;
+            let col = &self.rv.gt[v * m..(v + 1) * m];
+            for q in 0..k {
+                b_flip[q] += delta * col[self.rv.t_set[q]];
+            }
+            moves.push((f, delta));
+        }
+        let mut w_flip = vec![0.0; k];
+        self.rv.kernel.times(&b_flip, &mut w_flip);
+        // The entering column: x_S moves by −w per unit.
+        self.rv.w.resize(k.max(self.rv.w.len()), 0.0);
+        self.rv.b.resize(k.max(self.rv.b.len()), 0.0);
+        if e < n {
+            let col = &self.rv.gt[e * m..(e + 1) * m];
+            for q in 0..k {
+                self.rv.b[q] = col[self.rv.t_set[q]];
+            }
+            self.rv.kernel.times(&self.rv.b, &mut self.rv.w);
+        } else {
+            let q0 = self.rv.pos[e];
+            for p in 0..k {
+                self.rv.w[p] = self.rv.kernel.at(p, q0);
+            }
+        }
+        // The leaving variable's component in the column, checked against the row.
+        let a_col = match leave {
+            Basic::Structural(p) => -self.rv.w[p],
+            Basic::Slack(i) => {
+                let gi = &self.p.g[i * n..(i + 1) * n];
+                let mut a = if e < n { -gi[e] } else { 0.0 };
+                for p in 0..k {
+                    a += self.rv.w[p] * gi[self.rv.s_set[p]];
+                }
+                a
+            }
+        };
+        let a_row = self.rv.alpha[c];
+        if !((a_col - a_row).abs() <= 1e-7 * a_row.abs().max(1.0)) || a_row.abs() <= PIVOT_TOL {
+            return false;
+        }
+        let theta = (target - (self.value_of(leave) + moved)) / a_col;
+        // One pass: the entering column into ds, all changes into the slacks.
+        let rv = &mut self.rv;
+        let (gt, ds, slack, x) = (&rv.gt, &mut rv.ds[..m], &mut rv.slack[..m], &mut rv.x);
+        if e < n {
+            let col = &gt[e * m..(e + 1) * m];
+            for ((d, s), &g) in ds.iter_mut().zip(slack.iter_mut()).zip(col) {
+                *d = -g;
+                *s -= theta * g;
+            }
+        } else {
+            ds.iter_mut().for_each(|v| *v = 0.0);
+        }
+        for &(f, delta) in &moves {
+            let v = self.nonbasic[f];
+            axpy(-delta, &gt[v * m..(v + 1) * m], slack);
+            self.nb_val[f] += delta;
+            x[v] = self.nb_val[f];
+        }
+        for p in 0..k {
+            let (a, bsum) = (rv.w[p], w_flip[p] + theta * rv.w[p]);
+            if a == 0.0 && bsum == 0.0 {
+                continue;
+            }
+            let j = rv.s_set[p];
+            let col = &gt[j * m..(j + 1) * m];
+            for ((d, s), &g) in ds.iter_mut().zip(slack.iter_mut()).zip(col) {
+                *d += a * g;
+                *s += bsum * g;
+            }
+            x[j] -= bsum;
+        }
+        for &t in &rv.t_set {
+            rv.ds[t] = 0.0;
+            rv.slack[t] = 0.0;
+        }
+        if e < n {
+            rv.x[e] += theta;
+        } else {
+            rv.ds[e - n] = 1.0;
+            rv.slack[e - n] = theta;
+        }
+        self.revised_change(leave, c, target, a_col, a_row, false);
         true
     }
 
@@ -515,7 +626,6 @@ impl Simplex {
 
     /// Dual simplex from a dual feasible basis until every row and bound holds.
     pub(super) fn revised_dual(&mut self) -> std::result::Result<(), Failure> {
-        let n = self.p.n;
         self.rv.weight.iter_mut().for_each(|w| *w = 1.0);
         self.best_progress = f64::NAN;
         let mut rejected = 0usize;
@@ -540,18 +650,9 @@ impl Simplex {
                 }
             };
 
-            let moves: Vec<(usize, f64)> = flips
-                .iter()
-                .map(|&c| {
-                    let v = self.nonbasic[c];
-                    (c, if self.nb_val[c] == self.lb(v) { self.ub(v) } else { self.lb(v) })
-                })
-                .collect();
-            self.revised_move(&moves);
-            self.direction(enter);
             let leave_var = self.var_of(leave);
             let target = if to_upper { self.ub(leave_var) } else { self.lb(leave_var) };
-            if !self.revised_pivot(leave, enter, target, false) {
+            if !self.revised_dual_step(leave, target, enter, &flips) {
                 rejected += 1;
                 if rejected > 20 {
                     return Err(Failure::Numerical("pivot row and column keep disagreeing after refactorisation".to_string()));
@@ -561,7 +662,6 @@ impl Simplex {
             }
             self.revised_fix_signs();
             self.revised_maybe_refactor(false)?;
-            let _ = n;
         }
     }
 
@@ -669,7 +769,7 @@ impl Simplex {
             };
             degenerate_run = if theta.max(0.0) * best_a <= self.feas_tol { degenerate_run + 1 } else { 0 };
             self.pivot_row(leave);
-            if self.revised_pivot(leave, c, target, true) {
+            if self.revised_pivot(leave, c, target) {
                 self.stats.primal_pivots += 1;
             } else {
                 rejected += 1;
