@@ -50,7 +50,7 @@ mod tests;
 use crate::error::{Error, Result};
 use crate::linalg::{axpy, dot};
 use std::cell::Cell;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Outcome of one maximisation.
 #[derive(Debug, Clone)]
@@ -209,8 +209,9 @@ const PIVOT_TOL: f64 = 1e-9;
 const DUAL_TOL: f64 = 1e-10;
 const REFRESH_EVERY: usize = 64;
 
-/// Owned copy of a polytope (a simplex outlives the buffers it was built from).
-#[derive(Debug, Clone)]
+/// Owned copy of a polytope (a simplex outlives the buffers it was built from), shared by a
+/// simplex and its siblings.
+#[derive(Debug)]
 struct OwnedPolytope {
     n: usize,
     m: usize,
@@ -218,11 +219,38 @@ struct OwnedPolytope {
     h: Vec<f64>,
     lower: Vec<f64>,
     upper: Vec<f64>,
+    /// Column-major copy of G (gt[j·m + i] = G[i][j]) for the revised method's column updates,
+    /// made on first use.
+    transposed: Mutex<Option<Arc<Vec<f64>>>>,
 }
 
 impl OwnedPolytope {
     fn view(&self) -> Polytope<'_> {
         Polytope { n: self.n, m: self.m, g: &self.g, h: &self.h, lower: &self.lower, upper: &self.upper }
+    }
+
+    fn transpose(&self) -> Arc<Vec<f64>> {
+        let mut slot = self.transposed.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = slot.as_ref() {
+            return Arc::clone(t);
+        }
+        let (n, m) = (self.n, self.m);
+        // Blocked, so that both sides stay in cache.
+        const B: usize = 32;
+        let mut gt = vec![0.0; n * m];
+        for i0 in (0..m).step_by(B) {
+            for j0 in (0..n).step_by(B) {
+                for i in i0..(i0 + B).min(m) {
+                    let row = &self.g[i * n..(i + 1) * n];
+                    for j in j0..(j0 + B).min(n) {
+                        gt[j * m + i] = row[j];
+                    }
+                }
+            }
+        }
+        let t = Arc::new(gt);
+        *slot = Some(Arc::clone(&t));
+        t
     }
 }
 
@@ -274,11 +302,22 @@ pub struct Simplex {
     stats: LpStats,
     /// State of the revised method.
     rv: revised::Revised,
+    /// The optimal basis of the simplex this one is a sibling of, if it had one: its
+    /// multipliers may already bound a further objective (see `maximize_unless_below`).
+    hint: Option<revised::BasisHint>,
 }
 
 impl Simplex {
     pub fn new(p: Polytope) -> Simplex {
-        let owned = OwnedPolytope { n: p.n, m: p.m, g: p.g.to_vec(), h: p.h.to_vec(), lower: p.lower.to_vec(), upper: p.upper.to_vec() };
+        let owned = OwnedPolytope {
+            n: p.n,
+            m: p.m,
+            g: p.g.to_vec(),
+            h: p.h.to_vec(),
+            lower: p.lower.to_vec(),
+            upper: p.upper.to_vec(),
+            transposed: Mutex::new(None),
+        };
         Simplex::over(Arc::new(owned))
     }
 
@@ -287,6 +326,9 @@ impl Simplex {
     pub fn sibling(&self) -> Simplex {
         let mut s = Simplex::over(Arc::clone(&self.p));
         s.limits = self.limits;
+        if !self.fresh && self.method == Method::Revised {
+            s.hint = Some(self.rv.hint());
+        }
         s
     }
 
@@ -321,6 +363,7 @@ impl Simplex {
             limits: None,
             stats: LpStats::default(),
             rv: revised::Revised::new(n, m),
+            hint: None,
         }
     }
 
@@ -372,8 +415,17 @@ impl Simplex {
         self.cost.copy_from_slice(c);
         self.stopped_at = None;
         if let (Some(threshold), true) = (self.stop_below, self.fresh) {
-            // The box alone (all multipliers zero) may already prove the bound: no row is read.
-            let (bound, _) = dual_bound(&self.p.view(), c, &vec![0.0; self.p.m]);
+            // The box alone (all multipliers zero) may already prove the bound, and so may the
+            // multipliers that the optimal basis of the sibling's objective gives this one; both
+            // cost O(k·n), with no simplex started.
+            let mut duals = vec![0.0; self.p.m];
+            let (mut bound, _) = dual_bound(&self.p.view(), c, &duals);
+            if bound > threshold {
+                if let Some(hint) = &self.hint {
+                    hint.multipliers(c, &mut duals);
+                    bound = bound.min(dual_bound(&self.p.view(), c, &duals).0);
+                }
+            }
             if bound <= threshold {
                 self.stopped_at = Some(bound);
                 return Ok(LpSolution { lower: f64::NEG_INFINITY, upper: bound, margin: 0.0, x: Vec::new(), duals: Vec::new(), infeasibility: 0.0, pivots: self.pivots });
@@ -525,7 +577,9 @@ impl Simplex {
         let p = self.p.view();
         let (upper, margin) = dual_bound(&p, &self.cost, &duals);
         let lower = dot(&self.cost, &x);
-        let infeasibility = p.violation(&x);
+        // The revised method's last refactorisation measured the rows at this very point unless
+        // clamping to the box moved it.
+        let infeasibility = if self.method == Method::Revised && x == self.rv.x { self.rv.violation } else { p.violation(&x) };
         LpSolution { lower, upper, margin, x, duals, infeasibility, pivots: self.pivots }
     }
 }

@@ -21,6 +21,7 @@
 use super::kernel::Kernel;
 use super::{Failure, Method, Simplex, DUAL_TOL, PIVOT_TOL};
 use crate::linalg::{axpy, dot};
+use std::sync::Arc;
 
 pub(super) const NONE: usize = usize::MAX;
 const REFACTOR_EVERY: usize = 64;
@@ -47,8 +48,12 @@ pub(super) struct Revised {
     pub slack: Vec<f64>,
     /// Dual Devex weights of the basic variables, by variable.
     pub weight: Vec<f64>,
-    /// Column-major copy of G (gt[j·m + i] = G[i][j]), built on the first pivot.
-    pub gt: Vec<f64>,
+    /// max_i (G_i x − h_i)⁺ over all rows at the last refactorisation (the same arithmetic as
+    /// [`Polytope::violation`](super::Polytope::violation)).
+    pub violation: f64,
+    /// Column-major copy of G (gt[j·m + i] = G[i][j]), shared with the siblings, fetched on
+    /// the first pivot.
+    pub gt: Arc<Vec<f64>>,
     /// Scratch: pivot row, ρ, w = M b, b, slack direction, accumulator.
     alpha: Vec<f64>,
     rho: Vec<f64>,
@@ -58,7 +63,43 @@ pub(super) struct Revised {
     acc: Vec<f64>,
 }
 
+/// A basis of the revised method, detached from its simplex: the tight rows, the basic
+/// structurals and M = G[T, S]⁻¹ (k × k, row p over T positions).
+pub(super) struct BasisHint {
+    t_set: Vec<usize>,
+    s_set: Vec<usize>,
+    minv: Vec<f64>,
+}
+
+impl BasisHint {
+    /// Row multipliers for objective c from this basis: y = c_Sᵀ M on the tight rows, clipped at
+    /// 0 (any λ >= 0 gives a valid weak-duality bound; this one is tight when the basis is
+    /// optimal for c).
+    pub fn multipliers(&self, c: &[f64], duals: &mut [f64]) {
+        let k = self.t_set.len();
+        let mut y = vec![0.0; k];
+        for p in 0..k {
+            let cp = c[self.s_set[p]];
+            if cp != 0.0 {
+                axpy(cp, &self.minv[p * k..(p + 1) * k], &mut y);
+            }
+        }
+        for q in 0..k {
+            duals[self.t_set[q]] = y[q].max(0.0);
+        }
+    }
+}
+
 impl Revised {
+    pub fn hint(&self) -> BasisHint {
+        let k = self.t_set.len();
+        let mut minv = Vec::with_capacity(k * k);
+        for p in 0..k {
+            minv.extend_from_slice(self.kernel.row(p));
+        }
+        BasisHint { t_set: self.t_set.clone(), s_set: self.s_set.clone(), minv }
+    }
+
     pub fn new(n: usize, m: usize) -> Revised {
         Revised {
             kernel: Kernel::new(),
@@ -68,7 +109,8 @@ impl Revised {
             x: vec![0.0; n],
             slack: vec![0.0; m],
             weight: vec![1.0; n + m],
-            gt: Vec::new(),
+            violation: f64::INFINITY,
+            gt: Arc::new(Vec::new()),
             alpha: vec![0.0; n],
             rho: Vec::new(),
             w: Vec::new(),
@@ -104,24 +146,9 @@ impl Simplex {
     }
 
     fn ensure_transpose(&mut self) {
-        let (n, m) = (self.p.n, self.p.m);
-        if self.rv.gt.len() == n * m {
-            return;
+        if self.rv.gt.len() != self.p.n * self.p.m {
+            self.rv.gt = self.p.transpose();
         }
-        // Blocked, so that both sides stay in cache.
-        const B: usize = 32;
-        let mut gt = vec![0.0; n * m];
-        for i0 in (0..m).step_by(B) {
-            for j0 in (0..n).step_by(B) {
-                for i in i0..(i0 + B).min(m) {
-                    let row = &self.p.g[i * n..(i + 1) * n];
-                    for j in j0..(j0 + B).min(n) {
-                        gt[j * m + i] = row[j];
-                    }
-                }
-            }
-        }
-        self.rv.gt = gt;
     }
 
     /// Recompute M from G[T, S], then x_S from the nonbasic values and every slack from x.
@@ -151,9 +178,12 @@ impl Simplex {
         for p in 0..k {
             self.rv.x[self.rv.s_set[p]] = xs[p];
         }
+        let mut violation: f64 = 0.0;
         for i in 0..m {
             self.rv.slack[i] = self.p.h[i] - dot(&self.p.g[i * n..(i + 1) * n], &self.rv.x);
+            violation = violation.max(-self.rv.slack[i]);
         }
+        self.rv.violation = violation;
         for &t in &self.rv.t_set {
             self.rv.slack[t] = 0.0;
         }
