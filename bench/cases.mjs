@@ -112,6 +112,64 @@ if (name === 'mnist-pointwise') {
   );
 }
 
+// Region LPs at depth (issue 14): mnistfc-style 784-256xk-10 networks trained by
+// scripts/train-mnistfc.py (sparse activations, small logits, like the VNN-COMP 2021 originals),
+// the first 20 misclassified test images repaired with the input box [0, 1]^784 on one thread.
+// Every point must be fixed; an LP failure is reported, not thrown.
+if (name === 'mnistfc-4' || name === 'mnistfc-6') {
+  const depth = Number(name.slice(-1));
+  const net = await loadModel(join(root, `test/fixtures/mnistfc/mnistfc-784-256x${depth}-10.onnx`));
+  const images = await parseImages(new Uint8Array(readFileSync(join(root, 'test/fixtures/mnist/t10k-images-idx3-ubyte.gz'))), 'images.gz', { scale: 1 });
+  const x = images.x.map((v) => Math.fround(v / 255));
+  const labels = await parseLabels(new Uint8Array(readFileSync(join(root, 'test/fixtures/mnist/t10k-labels-idx1-ubyte.gz'))), 'labels.gz', 10);
+  const y = net.forwardFlat(x, 10000);
+  const wrong = [];
+  for (let i = 0; i < 10000 && wrong.length < 20; i++) {
+    let b = 0;
+    for (let j = 1; j < 10; j++) if (y[i * 10 + j] > y[i * 10 + b]) b = j;
+    if (b !== labels[i]) wrong.push(i);
+  }
+  const job = { points: wrong.map((i) => Array.from(x.subarray(i * 784, (i + 1) * 784))), labels: wrong.map((i) => labels[i]), inputBox: { lower: new Array(784).fill(0), upper: new Array(784).fill(1) } };
+  const runs = [];
+  let failure = null;
+  for (let r = 0; r < 3 && !failure; r++) {
+    const t0 = performance.now();
+    try {
+      const { report } = await repair(net, job);
+      if (report.result.fixedPoints !== wrong.length) throw new Error(`benchmark repair fixed ${report.result.fixedPoints} of ${wrong.length} points`);
+      runs.push({ ms: performance.now() - t0, report });
+    } catch (e) {
+      failure = { after: performance.now() - t0, error: String(e?.message ?? e) };
+    }
+  }
+  const warm = runs.slice(1);
+  const med = (f) => median(warm.map(f));
+  const n = wrong.length;
+  process.stdout.write(
+    JSON.stringify({
+      flavour,
+      network: `784-256x${depth}-10 (test/fixtures/mnistfc)`,
+      points: n,
+      testImages: wrong,
+      ...(failure
+        ? { failed: failure }
+        : {
+            runs: warm.length,
+            fixed: runs[0].report.result.fixedPoints,
+            regions: runs[0].report.result.regions,
+            msPerPoint: med((r) => r.ms) / n,
+            perPointSplitMs: {
+              region: med((r) => r.report.timingsMs.regions) / n,
+              lps: med((r) => r.report.timingsMs.lp) / n,
+              assembly: med((r) => r.report.timingsMs.assembly) / n,
+              certify: med((r) => r.report.timingsMs.certify ?? 0) / n,
+            },
+            target: { msPerPoint: 500, met: med((r) => r.ms) / n <= 500 },
+          }),
+    }),
+  );
+}
+
 // Area repair (issue 4): enumeration + repair + certificate of the HCAS tau20 task, and an
 // ACAS-Xu-shaped synthetic network (5 inputs, 6 hidden layers of 50, 5 outputs) on a small box.
 if (name === 'hcas-area') {

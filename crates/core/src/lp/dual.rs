@@ -24,50 +24,56 @@ impl Simplex {
     /// largest pivot enters (Harris-style); with Bland's method the first breakpoint, smallest
     /// variable index among ties, and no flips.
     pub(super) fn dual_ratio(&self, alpha: &[f64], increase: bool, infeas: f64) -> Ratio {
+        let mut cands = std::mem::take(&mut *self.cands.borrow_mut());
+        let r = self.dual_ratio_in(alpha, increase, infeas, &mut cands);
+        *self.cands.borrow_mut() = cands;
+        r
+    }
+
+    fn dual_ratio_in(&self, alpha: &[f64], increase: bool, infeas: f64, cands: &mut Vec<(u64, u32)>) -> Ratio {
         let n = self.p.n;
-        let mut cands: Vec<(f64, usize, f64)> = Vec::new();
+        // Candidates as (ratio bits, column): ratios are >= 0, where the bits of an f64 order
+        // like the value, so plain integer sorting orders by ratio, then column. The scan is
+        // branch-free (a candidate is written always and kept when it qualifies): about half of
+        // the columns qualify, in no predictable pattern.
+        cands.clear();
+        cands.resize(n, (0, 0));
+        let mut len = 0;
         for k in 0..n {
             let a = alpha[k];
-            if a.abs() <= PIVOT_TOL {
-                continue;
-            }
             let v = self.nonbasic[k];
-            let at_lower = self.nb_val[k] == self.lb(v);
-            if v >= n && !at_lower {
-                continue;
-            }
-            if ((a > 0.0) == at_lower) != increase {
-                continue;
-            }
+            // A nonbasic slack sits at its lower bound 0 and can only grow.
+            let at_lower = self.nb_val[k] == self.var_lower[v];
+            let qualifies = (a > PIVOT_TOL || a < -PIVOT_TOL) & (((a > 0.0) == at_lower) == increase);
             // A reduced cost of the wrong sign (within tolerance) counts as zero.
-            let dk = if at_lower { (-self.d[k]).max(0.0) } else { self.d[k].max(0.0) };
-            cands.push((dk / a.abs(), k, a.abs()));
+            let dk = if at_lower { -self.d[k] } else { self.d[k] };
+            let dk = if dk > 0.0 { dk } else { 0.0 };
+            cands[len] = ((dk / a.abs()).to_bits(), k as u32);
+            len += qualifies as usize;
         }
+        cands.truncate(len);
         if cands.is_empty() {
             return Ratio::Empty("cannot reach its bound");
         }
+        let ratio = |c: (u64, u32)| f64::from_bits(c.0);
+        let size = |c: (u64, u32)| alpha[c.1 as usize].abs();
+        let tie = |c: (u64, u32)| DUAL_TOL / if size(c) > 1.0 { size(c) } else { 1.0 };
         if self.method == Method::Bland {
-            let min_ratio = cands.iter().fold(f64::INFINITY, |a, c| a.min(c.0));
-            let q = cands
-                .iter()
-                .filter(|c| c.0 <= min_ratio + DUAL_TOL / c.2.max(1.0))
-                .min_by_key(|c| self.nonbasic[c.1])
-                .map(|c| c.1)
-                .unwrap();
+            let min_ratio = cands.iter().fold(f64::INFINITY, |a, &c| a.min(ratio(c)));
+            let q = cands.iter().filter(|&&c| ratio(c) <= min_ratio + tie(c)).min_by_key(|c| self.nonbasic[c.1 as usize]).map(|c| c.1 as usize).unwrap();
             return Ratio::Enter { enter: q, flips: Vec::new() };
         }
         // Breakpoints in increasing order, sorted lazily a block at a time: the walk usually
         // stops after a few of several hundred candidates.
-        let by_ratio = |x: &(f64, usize, f64), y: &(f64, usize, f64)| x.0.partial_cmp(&y.0).unwrap_or(std::cmp::Ordering::Equal).then(x.1.cmp(&y.1));
         let mut sorted = 0;
-        let sort_upto = |cands: &mut Vec<(f64, usize, f64)>, sorted: &mut usize, idx: usize| {
+        let sort_upto = |cands: &mut Vec<(u64, u32)>, sorted: &mut usize, idx: usize| {
             while idx >= *sorted && *sorted < cands.len() {
                 let rest = &mut cands[*sorted..];
                 let block = 32.min(rest.len());
                 if block < rest.len() {
-                    rest.select_nth_unstable_by(block - 1, by_ratio);
+                    rest.select_nth_unstable(block - 1);
                 }
-                rest[..block].sort_unstable_by(by_ratio);
+                rest[..block].sort_unstable();
                 *sorted += block;
             }
         };
@@ -77,10 +83,11 @@ impl Simplex {
         let mut stop = cands.len();
         let mut idx = 0;
         while idx < cands.len() {
-            sort_upto(&mut cands, &mut sorted, idx);
-            let (_, k, a) = cands[idx];
+            sort_upto(cands, &mut sorted, idx);
+            let k = cands[idx].1 as usize;
             let v = self.nonbasic[k];
             let range = self.ub(v) - self.lb(v);
+            let a = alpha[k].abs();
             if range.is_finite() && slope - a * range > self.feas_tol {
                 slope -= a * range;
                 idx += 1;
@@ -94,22 +101,22 @@ impl Simplex {
         }
         // Among breakpoints tied (within DUAL_TOL in ratio) with the stopping one, the largest
         // pivot, for stability (Harris-style).
-        let stop_ratio = cands[stop].0;
+        let stop_ratio = ratio(cands[stop]);
         let mut q = stop;
         let mut idx = stop;
         while idx < cands.len() {
-            sort_upto(&mut cands, &mut sorted, idx);
-            if cands[idx].0 > stop_ratio + DUAL_TOL / cands[idx].2.max(1.0) {
+            sort_upto(cands, &mut sorted, idx);
+            if ratio(cands[idx]) > stop_ratio + tie(cands[idx]) {
                 break;
             }
-            if cands[idx].2 > cands[q].2 {
+            if size(cands[idx]) > size(cands[q]) {
                 q = idx;
             }
             idx += 1;
         }
         // The passed breakpoints flip (all before `stop`; a tied candidate chosen instead of
         // `stop` leaves `stop` unflipped, which keeps its dual sign within the tie tolerance).
-        Ratio::Enter { enter: cands[q].1, flips: cands[..stop].iter().map(|c| c.1).collect() }
+        Ratio::Enter { enter: cands[q].1 as usize, flips: cands[..stop].iter().map(|c| c.1 as usize).collect() }
     }
 
     /// The leaving variable `var` (pivot row `alpha`) cannot reach its violated bound: the region

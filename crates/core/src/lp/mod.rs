@@ -302,6 +302,10 @@ pub struct Simplex {
     stats: LpStats,
     /// State of the revised method.
     rv: revised::Revised,
+    /// Lower bound of every variable (0 for the slacks), for branch-free scans.
+    var_lower: Vec<f64>,
+    /// Scratch of the dual ratio test.
+    cands: std::cell::RefCell<Vec<(u64, u32)>>,
     /// The optimal basis of the simplex this one is a sibling of, if it had one: its
     /// multipliers may already bound a further objective (see `maximize_unless_below`).
     hint: Option<revised::BasisHint>,
@@ -336,7 +340,9 @@ impl Simplex {
         let (n, m) = (p.n, p.m);
         let scale = p.h.iter().chain(p.lower.iter()).chain(p.upper.iter()).fold(1.0f64, |a, v| a.max(v.abs()));
         let nb_val = p.lower.clone();
+        let var_lower = p.lower.iter().cloned().chain(std::iter::repeat(0.0).take(m)).collect();
         Simplex {
+            var_lower,
             p,
             tab: Vec::new(),
             t0: Vec::new(),
@@ -363,6 +369,7 @@ impl Simplex {
             limits: None,
             stats: LpStats::default(),
             rv: revised::Revised::new(n, m),
+            cands: std::cell::RefCell::new(Vec::new()),
             hint: None,
         }
     }

@@ -20,7 +20,7 @@
 
 use super::kernel::Kernel;
 use super::{Failure, Method, Simplex, DUAL_TOL, PIVOT_TOL};
-use crate::linalg::{axpy, dot};
+use crate::linalg::{axpy, axpy2, dot, max_scaled_square};
 use std::sync::Arc;
 
 pub(super) const NONE: usize = usize::MAX;
@@ -458,13 +458,7 @@ impl Simplex {
             // Primal Devex weights of the columns, from the row.
             let wk = self.primal_w[c];
             let inv = 1.0 / a_row;
-            for j in 0..n {
-                let ratio = self.rv.alpha[j] * inv;
-                let cand = ratio * ratio * wk;
-                if cand > self.primal_w[j] {
-                    self.primal_w[j] = cand;
-                }
-            }
+            max_scaled_square(inv, wk, &self.rv.alpha, &mut self.primal_w);
             self.primal_w[c] = (wk * inv * inv).max(1.0);
         } else {
             // Dual Devex weights of the basic variables, from the column.
@@ -478,14 +472,7 @@ impl Simplex {
                     self.rv.weight[j] = cand;
                 }
             }
-            let weight = &mut self.rv.weight[n..];
-            for (i, &dsi) in self.rv.ds.iter().enumerate() {
-                let ratio = dsi * inv;
-                let cand = ratio * ratio * wr;
-                if cand > weight[i] {
-                    weight[i] = cand;
-                }
-            }
+            max_scaled_square(inv, wr, &self.rv.ds, &mut self.rv.weight[n..]);
             self.rv.weight[entering] = (wr * inv * inv).max(1.0);
         }
         // Reduced costs from the row: d −= (d_q / α_q) α, and the leaving variable's own.
@@ -601,14 +588,9 @@ impl Simplex {
         // One pass: the entering column into ds, all changes into the slacks.
         let rv = &mut self.rv;
         let (gt, ds, slack, x) = (&rv.gt, &mut rv.ds[..m], &mut rv.slack[..m], &mut rv.x);
+        ds.iter_mut().for_each(|v| *v = 0.0);
         if e < n {
-            let col = &gt[e * m..(e + 1) * m];
-            for ((d, s), &g) in ds.iter_mut().zip(slack.iter_mut()).zip(col) {
-                *d = -g;
-                *s -= theta * g;
-            }
-        } else {
-            ds.iter_mut().for_each(|v| *v = 0.0);
+            axpy2(-1.0, -theta, &gt[e * m..(e + 1) * m], ds, slack);
         }
         for &(f, delta) in &moves {
             let v = self.nonbasic[f];
@@ -622,11 +604,7 @@ impl Simplex {
                 continue;
             }
             let j = rv.s_set[p];
-            let col = &gt[j * m..(j + 1) * m];
-            for ((d, s), &g) in ds.iter_mut().zip(slack.iter_mut()).zip(col) {
-                *d += a * g;
-                *s += bsum * g;
-            }
+            axpy2(a, bsum, &gt[j * m..(j + 1) * m], ds, slack);
             x[j] -= bsum;
         }
         for &t in &rv.t_set {
