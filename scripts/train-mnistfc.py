@@ -18,7 +18,7 @@ standard deviation of 0.3 on the training half (the argmax, hence every predicti
 With both, the dense dual simplex of the core as it was failed at its iteration limit on several
 of the first 20 misclassified points of the 6-layer network, as it did on the original.
 
-    /usr/bin/python3 scripts/train-mnistfc.py            # writes test/fixtures/mnistfc/*.onnx
+    /usr/bin/python3 scripts/train-mnistfc.py [OUTDIR]   # default test/fixtures/mnistfc/*.onnx
 
 Needs Debian's python3-torch (1.13) and python3-numpy; python3-onnx only for the size check.
 """
@@ -89,10 +89,11 @@ def main():
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     x, y = load()
-    os.makedirs(OUT, exist_ok=True)
+    out = sys.argv[1] if len(sys.argv) > 1 else OUT
+    os.makedirs(out, exist_ok=True)
     for depth in (4, 6):
         net, held, seen, scale = train(depth, x, y)
-        path = os.path.join(OUT, f"mnistfc-784-256x{depth}-10.onnx")
+        path = os.path.join(out, f"mnistfc-784-256x{depth}-10.onnx")
         torch.onnx.export(
             net.eval(),
             torch.zeros(1, 784),

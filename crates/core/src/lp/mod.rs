@@ -5,38 +5,38 @@
 //! Every "max over a linear region" has exactly this shape: the neuron half-spaces are the rows,
 //! the input box is the variable bounds. At MNIST scale a region has 512–1,536 dense rows over
 //! 784 inputs, but at an optimum only a few dozen rows are tight (the box holds most
-//! coordinates), so the solver works on a **working set** of rows (row generation):
+//! coordinates); the work per iteration scales with those.
 //!
-//! * the tableau holds only the rows of the working set (condensed Tucker form: one row per basic
-//!   variable, one column per nonbasic variable; the box never becomes rows), so a pivot costs
-//!   O(|working set| × n) instead of O(m × n);
-//! * a cold solve starts from the box vertex that the objective prefers (dual feasible, no
-//!   phase 1); whenever the working-set LP is solved, every other row is checked at its point and
-//!   the most violated ones (one of each nearly parallel family) join the set as basic slacks,
-//!   which keeps the basis dual feasible, so the dual simplex simply continues
-//!   ([`rows`](self) module);
-//! * further objectives over the same polytope start from the previous optimal basis (primal
-//!   simplex), again adding rows as the point moves.
+//! **Primary method** (module `revised`): a revised bounded simplex whose basis is factorised
+//! through its kernel K = G[T, S], the tight rows T against the basic inputs S (|T| = |S| = k),
+//! kept as an explicit inverse (module `kernel`). The slacks of all rows are kept current by
+//! sparse column updates, so pricing sees every row at O(m) and an iteration costs
+//! O(k·(n + m)) where a dense tableau costs O(m·n). Because every variable is boxed, a cold solve
+//! starts from the box vertex the objective prefers, which is dual feasible: a dual simplex with
+//! no phase 1 (Devex pricing, bound-flipping ratio test, a deterministic cost perturbation
+//! against dual degeneracy). Further objectives over the same polytope start from the previous
+//! optimal basis (primal simplex; Devex, Bland's rule on degenerate runs), and
+//! [`Simplex::sibling`] hands that basis to fresh solves, whose early stop may then need no
+//! simplex at all.
 //!
-//! The dual simplex uses Devex pricing, a bound-flipping ratio test and a deterministic cost
-//! perturbation against dual degeneracy; the primal simplex Devex with Bland's rule on
-//! degenerate runs.
+//! **Never fail at depth.** If the primary method exhausts its pivot budget, stalls (a long run
+//! of pivots without progress of the objective: cycling among degenerate bases) or meets a
+//! numerical contradiction, the solve restarts inside the core with another implementation: row
+//! generation on a condensed tableau (modules `tableau`, `rows`: only a working set of rows in the
+//! tableau, the most violated other rows joining as the point moves), with a larger
+//! perturbation; then a dual simplex on *all* rows with Bland's rule (finite in exact
+//! arithmetic). Only when every method fails is the result an [`Error::Lp`] naming the sizes, the
+//! pivots and each method's reason. A region that is empty is a definite answer only with a
+//! verified Farkas certificate (a combination of rows that no point of the box satisfies); an
+//! unverified one counts as a numerical failure and goes to the next method. [`LpLimits`] and
+//! [`force_limits`] shrink the budgets so tests can drive every path.
 //!
-//! **Never fail at depth.** If the primary method hits its pivot budget, stalls or meets a
-//! numerical contradiction, the solve restarts inside the core with another method: first row
-//! generation from scratch with a larger perturbation, then a dual simplex on *all* rows with
-//! Bland's rule (finite in exact arithmetic). Only when every method fails is the result an
-//! [`Error::Lp`] naming the sizes, the pivots and each method's reason. A region that is empty is
-//! a definite answer only with a verified Farkas certificate (a combination of rows that no point
-//! of the box satisfies); an unverified one counts as a numerical failure and goes to the next
-//! method. [`LpLimits`] and [`force_limits`] shrink the budgets so tests can drive every path.
-//!
-//! Results are certified rather than trusted, for *all* rows (not only the working set):
-//! `lower` is c·x at the returned point, whose largest violation of any row or bound is reported
-//! as `infeasibility`; `upper` is a weak-duality bound h·λ + Σ max(r_j l_j, r_j u_j) with λ >= 0
-//! (zero on rows outside the working set) and r = c − Gᵀλ, valid for *any* λ >= 0, plus a margin
-//! for its own rounding. Callers that need a sound bound (a patch must hold on the whole region)
-//! use `upper`; callers that need a witness (a lower bound on the minimal patch) use `lower`.
+//! Results are certified rather than trusted, for *all* rows: `lower` is c·x at the returned
+//! point, whose largest violation of any row or bound is reported as `infeasibility`; `upper` is
+//! a weak-duality bound h·λ + Σ max(r_j l_j, r_j u_j) with λ >= 0 (zero on rows that are not
+//! tight) and r = c − Gᵀλ, valid for *any* λ >= 0, plus a margin for its own rounding. Callers
+//! that need a sound bound (a patch must hold on the whole region) use `upper`; callers that need
+//! a witness (a lower bound on the minimal patch) use `lower`.
 
 mod dual;
 mod kernel;

@@ -668,6 +668,7 @@ impl Simplex {
                 self.revised_maybe_refactor(true)?;
                 continue;
             }
+            rejected = 0;
             self.revised_fix_signs();
             self.revised_maybe_refactor(false)?;
         }
@@ -779,6 +780,7 @@ impl Simplex {
             self.pivot_row(leave);
             if self.revised_pivot(leave, c, target) {
                 self.stats.primal_pivots += 1;
+                rejected = 0;
             } else {
                 rejected += 1;
                 if rejected > 20 {

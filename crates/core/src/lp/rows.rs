@@ -1,4 +1,4 @@
-//! Row generation: which rows outside the working set join it.
+//! Row generation for the condensed-tableau fallback: which rows outside the working set join it.
 //!
 //! At the current point every row outside the set is evaluated (one pass over G, the cost of a
 //! single full-tableau pivot). The most violated ones join, a batch at a time; rows are

@@ -1,4 +1,5 @@
-//! The condensed tableau over the working set: its state, the pivot, and rows joining the set.
+//! The fallback implementation: a condensed (Tucker) tableau over a working set of rows, its
+//! state, the pivot, and rows joining the set.
 //!
 //! Tableau row r expresses basic variable `basic[r]` as t0_r + Σ_k tab_rk · (nonbasic column k).
 //! The n columns are always the nonbasic variables (structurals at a bound, or slacks of tight
