@@ -145,7 +145,7 @@ impl Simplex {
         let what = if var >= n { format!("row {}", var - n) } else { format!("the bound of variable {}", var) };
         if bound < 0.0 {
             Failure::Empty(format!(
-                "lp: the region is empty ({} {}; a combination of {} rows is violated everywhere on the box by {:.3e}); the constraints are infeasible",
+                "lp: the region is empty ({} {}; a combination of {} rows is violated everywhere on the box by {:e}); the constraints are infeasible",
                 what,
                 why,
                 y.iter().filter(|&&t| t > 0.0).count(),

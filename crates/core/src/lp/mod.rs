@@ -509,10 +509,10 @@ impl Simplex {
     fn accept(&self, sol: &LpSolution) -> Option<String> {
         let scale = 1.0 + sol.lower.abs().max(sol.upper.abs());
         if !(sol.infeasibility <= 1e3 * self.feas_tol) {
-            return Some(format!("the final point violates a row by {:.3e}", sol.infeasibility));
+            return Some(format!("the final point violates a row by {:e}", sol.infeasibility));
         }
         if !(sol.upper - sol.lower <= 1e-6 * scale + 2.0 * sol.margin) || !(sol.upper >= sol.lower - 1e-6 * scale) {
-            return Some(format!("duality gap {:.3e} (lower {}, upper {})", sol.upper - sol.lower, sol.lower, sol.upper));
+            return Some(format!("duality gap {:e} (lower {}, upper {})", sol.upper - sol.lower, sol.lower, sol.upper));
         }
         None
     }
