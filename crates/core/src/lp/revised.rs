@@ -657,7 +657,6 @@ impl Simplex {
                     return Err(self.empty(var, &self.rv.alpha, to_upper, why));
                 }
             };
-
             let leave_var = self.var_of(leave);
             let target = if to_upper { self.ub(leave_var) } else { self.lb(leave_var) };
             if !self.revised_dual_step(leave, target, enter, &flips) {
