@@ -11,7 +11,9 @@ use std::time::Instant;
 
 fn read(path: &str) -> Vec<f64> {
     let b = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {}", path, e));
-    b.chunks(8).map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])).collect()
+    b.chunks(8)
+        .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+        .collect()
 }
 
 fn network(dir: &str) -> Network {
@@ -21,7 +23,13 @@ fn network(dir: &str) -> Network {
     let mut layers = Vec::new();
     for l in 0..nl {
         let (ni, no, relu) = (d[1 + 3 * l] as usize, d[2 + 3 * l] as usize, d[3 + 3 * l] != 0.0);
-        layers.push(Layer { n_in: ni, n_out: no, w: d[pos..pos + ni * no].to_vec(), b: d[pos + ni * no..pos + ni * no + no].to_vec(), relu });
+        layers.push(Layer {
+            n_in: ni,
+            n_out: no,
+            w: d[pos..pos + ni * no].to_vec(),
+            b: d[pos + ni * no..pos + ni * no + no].to_vec(),
+            relu,
+        });
         pos += ni * no + no;
     }
     Network::new(layers).unwrap()
@@ -87,7 +95,15 @@ fn main() {
         let mut sx = r.simplex();
         let (sol, k) = r.max_output(&mut sx, spec.row(order[0])).unwrap();
         let best = sol.upper + k - spec.q[order[0]];
-        println!("   exact row {}: {:.1} ms, {} pivots, {} tight rows, max {:.9}, fallbacks {}", order[0], ms(t), sx.pivots, sx.tight_rows().len(), best, sx.stats().fallbacks);
+        println!(
+            "   exact row {}: {:.1} ms, {} pivots, {} tight rows, max {:.9}, fallbacks {}",
+            order[0],
+            ms(t),
+            sx.pivots,
+            sx.tight_rows().len(),
+            best,
+            sx.stats().fallbacks
+        );
         for &j in &order[1..] {
             let mut c = vec![0.0; n];
             for i in 0..r.n_out {
@@ -104,5 +120,10 @@ fn main() {
             println!("   row {}: {:.2} ms, {} pivots, {}", j, ms(t), cold.pivots, what);
         }
     }
-    println!("total {:.1} ms, {:.1} ms per point ({:.1} in minimal_patch)", total, total / count as f64, lp_total / count as f64);
+    println!(
+        "total {:.1} ms, {:.1} ms per point ({:.1} in minimal_patch)",
+        total,
+        total / count as f64,
+        lp_total / count as f64
+    );
 }

@@ -60,8 +60,16 @@ impl Simplex {
         let tie = |c: (u64, u32)| DUAL_TOL / if size(c) > 1.0 { size(c) } else { 1.0 };
         if self.method == Method::Bland {
             let min_ratio = cands.iter().fold(f64::INFINITY, |a, &c| a.min(ratio(c)));
-            let q = cands.iter().filter(|&&c| ratio(c) <= min_ratio + tie(c)).min_by_key(|c| self.nonbasic[c.1 as usize]).map(|c| c.1 as usize).unwrap();
-            return Ratio::Enter { enter: q, flips: Vec::new() };
+            let q = cands
+                .iter()
+                .filter(|&&c| ratio(c) <= min_ratio + tie(c))
+                .min_by_key(|c| self.nonbasic[c.1 as usize])
+                .map(|c| c.1 as usize)
+                .unwrap();
+            return Ratio::Enter {
+                enter: q,
+                flips: Vec::new(),
+            };
         }
         // Breakpoints in increasing order, sorted lazily a block at a time: the walk usually
         // stops after a few of several hundred candidates.
@@ -116,7 +124,10 @@ impl Simplex {
         }
         // The passed breakpoints flip (all before `stop`; a tied candidate chosen instead of
         // `stop` leaves `stop` unflipped, which keeps its dual sign within the tie tolerance).
-        Ratio::Enter { enter: cands[q].1 as usize, flips: cands[..stop].iter().map(|c| c.1 as usize).collect() }
+        Ratio::Enter {
+            enter: cands[q].1 as usize,
+            flips: cands[..stop].iter().map(|c| c.1 as usize).collect(),
+        }
     }
 
     /// The leaving variable `var` (pivot row `alpha`) cannot reach its violated bound: the region
@@ -142,7 +153,11 @@ impl Simplex {
         }
         let zero = vec![0.0; n];
         let (bound, _) = dual_bound(&self.p.view(), &zero, &y);
-        let what = if var >= n { format!("row {}", var - n) } else { format!("the bound of variable {}", var) };
+        let what = if var >= n {
+            format!("row {}", var - n)
+        } else {
+            format!("the bound of variable {}", var)
+        };
         if bound < 0.0 {
             Failure::Empty(format!(
                 "lp: the region is empty ({} {}; a combination of {} rows is violated everywhere on the box by {:e}); the constraints are infeasible",
@@ -152,7 +167,10 @@ impl Simplex {
                 -bound
             ))
         } else {
-            Failure::Numerical(format!("the region looked empty ({} {}) but the Farkas certificate does not verify", what, why))
+            Failure::Numerical(format!(
+                "the region looked empty ({} {}) but the Farkas certificate does not verify",
+                what, why
+            ))
         }
     }
 
@@ -174,7 +192,11 @@ impl Simplex {
                 let lbv = self.lb(v);
                 let below = (lbv - self.feas_tol * (1.0 + lbv.abs())) - self.beta[i];
                 let ubv = self.ub(v);
-                let above = if ubv.is_finite() { self.beta[i] - (ubv + self.feas_tol * (1.0 + ubv.abs())) } else { -1.0 };
+                let above = if ubv.is_finite() {
+                    self.beta[i] - (ubv + self.feas_tol * (1.0 + ubv.abs()))
+                } else {
+                    -1.0
+                };
                 let (amount, up) = if below > 0.0 {
                     (lbv - self.beta[i], false)
                 } else if above > 0.0 {
@@ -182,7 +204,11 @@ impl Simplex {
                 } else {
                     continue;
                 };
-                let better = if bland { r == usize::MAX || v < self.basic[r] } else { amount * amount / self.dual_w[i] > best_score };
+                let better = if bland {
+                    r == usize::MAX || v < self.basic[r]
+                } else {
+                    amount * amount / self.dual_w[i] > best_score
+                };
                 if better {
                     best_score = amount * amount / self.dual_w[i];
                     r = i;
@@ -204,10 +230,18 @@ impl Simplex {
             };
             for k in flips {
                 let v = self.nonbasic[k];
-                let target = if self.nb_val[k] == self.lb(v) { self.ub(v) } else { self.lb(v) };
+                let target = if self.nb_val[k] == self.lb(v) {
+                    self.ub(v)
+                } else {
+                    self.lb(v)
+                };
                 self.flip(k, target);
             }
-            let leave_val = if to_upper { self.ub(self.basic[r]) } else { self.lb(self.basic[r]) };
+            let leave_val = if to_upper {
+                self.ub(self.basic[r])
+            } else {
+                self.lb(self.basic[r])
+            };
             self.pivot(r, enter, leave_val);
             self.fix_dual_signs();
         }
@@ -235,7 +269,10 @@ impl Simplex {
     /// the next method long before the pivot budget would end it.
     pub(super) fn check_budget(&mut self, sense: f64) -> std::result::Result<(), Failure> {
         if self.pivots >= self.budget_end {
-            return Err(Failure::Limit(format!("pivot limit reached ({} tight rows)", self.tight_count())));
+            return Err(Failure::Limit(format!(
+                "pivot limit reached ({} tight rows)",
+                self.tight_count()
+            )));
         }
         let z = sense * self.basic_objective();
         if z > self.best_progress + 1e-11 * (1.0 + self.best_progress.abs()) || self.best_progress.is_nan() {

@@ -22,7 +22,12 @@ pub(super) struct Kernel {
 
 impl Kernel {
     pub fn new() -> Kernel {
-        Kernel { k: 0, cap: 0, minv: Vec::new(), updates: 0 }
+        Kernel {
+            k: 0,
+            cap: 0,
+            minv: Vec::new(),
+            updates: 0,
+        }
     }
 
     pub fn clear(&mut self) {
@@ -86,7 +91,11 @@ impl Kernel {
             if i == p || w[i] == 0.0 {
                 continue;
             }
-            let r = if i < p { &mut before[i * cap..i * cap + k] } else { &mut after[(i - p - 1) * cap..(i - p - 1) * cap + k] };
+            let r = if i < p {
+                &mut before[i * cap..i * cap + k]
+            } else {
+                &mut after[(i - p - 1) * cap..(i - p - 1) * cap + k]
+            };
             crate::linalg::axpy(-w[i], prow, r);
         }
         self.updates += 1;

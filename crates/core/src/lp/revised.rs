@@ -97,7 +97,11 @@ impl Revised {
         for p in 0..k {
             minv.extend_from_slice(self.kernel.row(p));
         }
-        BasisHint { t_set: self.t_set.clone(), s_set: self.s_set.clone(), minv }
+        BasisHint {
+            t_set: self.t_set.clone(),
+            s_set: self.s_set.clone(),
+            minv,
+        }
     }
 
     pub fn new(n: usize, m: usize) -> Revised {
@@ -137,7 +141,11 @@ impl Simplex {
         self.perturbed = false;
         self.d.copy_from_slice(&self.cost);
         for j in 0..n {
-            self.nb_val[j] = if self.d[j] > DUAL_TOL { self.p.upper[j] } else { self.p.lower[j] };
+            self.nb_val[j] = if self.d[j] > DUAL_TOL {
+                self.p.upper[j]
+            } else {
+                self.p.lower[j]
+            };
         }
         self.rv.x.copy_from_slice(&self.nb_val);
         for i in 0..m {
@@ -163,7 +171,10 @@ impl Simplex {
             }
         }
         if !self.rv.kernel.factor(&kmat, k) {
-            return Err(Failure::Numerical(format!("the basis kernel ({} tight rows) became singular", k)));
+            return Err(Failure::Numerical(format!(
+                "the basis kernel ({} tight rows) became singular",
+                k
+            )));
         }
         for &j in &self.rv.s_set {
             self.rv.x[j] = 0.0;
@@ -214,8 +225,10 @@ impl Simplex {
     pub(super) fn revised_feasible(&self, slackness: f64) -> bool {
         let n = self.p.n;
         let tol = self.feas_tol * slackness;
-        self.rv.s_set.iter().all(|&j| self.rv.x[j] >= self.p.lower[j] - tol * (1.0 + self.p.lower[j].abs()) && self.rv.x[j] <= self.p.upper[j] + tol * (1.0 + self.p.upper[j].abs()))
-            && (0..self.p.m).all(|i| self.rv.pos[n + i] != NONE || self.rv.slack[i] >= -tol)
+        self.rv.s_set.iter().all(|&j| {
+            self.rv.x[j] >= self.p.lower[j] - tol * (1.0 + self.p.lower[j].abs())
+                && self.rv.x[j] <= self.p.upper[j] + tol * (1.0 + self.p.upper[j].abs())
+        }) && (0..self.p.m).all(|i| self.rv.pos[n + i] != NONE || self.rv.slack[i] >= -tol)
     }
 
     /// The basic variable to leave in the dual simplex: dual Devex pricing over the basic
@@ -309,7 +322,11 @@ impl Simplex {
         }
         for c in 0..n {
             let v = self.nonbasic[c];
-            rv.alpha[c] = if v < n { rv.acc[v] } else { slack_sign * rv.rho[rv.pos[v]] };
+            rv.alpha[c] = if v < n {
+                rv.acc[v]
+            } else {
+                slack_sign * rv.rho[rv.pos[v]]
+            };
         }
     }
 
@@ -542,7 +559,11 @@ impl Simplex {
         let mut moved = 0.0;
         for &f in flips {
             let v = self.nonbasic[f];
-            let to = if self.nb_val[f] == self.lb(v) { self.ub(v) } else { self.lb(v) };
+            let to = if self.nb_val[f] == self.lb(v) {
+                self.ub(v)
+            } else {
+                self.lb(v)
+            };
             let delta = to - self.nb_val[f];
             moved += self.rv.alpha[f] * delta;
             let col = &self.rv.gt[v * m..(v + 1) * m];
@@ -658,11 +679,17 @@ impl Simplex {
                 }
             };
             let leave_var = self.var_of(leave);
-            let target = if to_upper { self.ub(leave_var) } else { self.lb(leave_var) };
+            let target = if to_upper {
+                self.ub(leave_var)
+            } else {
+                self.lb(leave_var)
+            };
             if !self.revised_dual_step(leave, target, enter, &flips) {
                 rejected += 1;
                 if rejected > 20 {
-                    return Err(Failure::Numerical("pivot row and column keep disagreeing after refactorisation".to_string()));
+                    return Err(Failure::Numerical(
+                        "pivot row and column keep disagreeing after refactorisation".to_string(),
+                    ));
                 }
                 self.revised_maybe_refactor(true)?;
                 continue;
@@ -744,7 +771,9 @@ impl Simplex {
                 continue;
             }
             if !theta_max.is_finite() {
-                return Err(Failure::Numerical("the objective is unbounded, which a boxed problem cannot be".to_string()));
+                return Err(Failure::Numerical(
+                    "the objective is unbounded, which a boxed problem cannot be".to_string(),
+                ));
             }
             // Pass 2: among variables that block within theta_max, the largest pivot.
             let mut leave: Option<(Basic, f64, f64)> = None;
@@ -776,9 +805,17 @@ impl Simplex {
             }
             let (leave, target, theta) = match leave {
                 Some(l) => l,
-                None => return Err(Failure::Numerical("the primal ratio test found no blocking variable".to_string())),
+                None => {
+                    return Err(Failure::Numerical(
+                        "the primal ratio test found no blocking variable".to_string(),
+                    ))
+                }
             };
-            degenerate_run = if theta.max(0.0) * best_a <= self.feas_tol { degenerate_run + 1 } else { 0 };
+            degenerate_run = if theta.max(0.0) * best_a <= self.feas_tol {
+                degenerate_run + 1
+            } else {
+                0
+            };
             self.pivot_row(leave);
             if self.revised_pivot(leave, c, target) {
                 self.stats.primal_pivots += 1;
@@ -786,7 +823,9 @@ impl Simplex {
             } else {
                 rejected += 1;
                 if rejected > 20 {
-                    return Err(Failure::Numerical("pivot row and column keep disagreeing after refactorisation".to_string()));
+                    return Err(Failure::Numerical(
+                        "pivot row and column keep disagreeing after refactorisation".to_string(),
+                    ));
                 }
                 self.revised_maybe_refactor(true)?;
                 continue;
@@ -821,7 +860,9 @@ impl Simplex {
                 return Ok(());
             }
         }
-        Err(Failure::Numerical("no stable optimum after 100 refactorisations".to_string()))
+        Err(Failure::Numerical(
+            "no stable optimum after 100 refactorisations".to_string(),
+        ))
     }
 
     /// No nonbasic column can improve the objective beyond the tolerance.

@@ -42,8 +42,18 @@ fn random_2d_lps_match_vertex_enumeration() {
         let brute = brute_2d(&g, &h, &lo, &hi, &c);
         match (maximize(p, &c), brute) {
             (Ok(s), Some(b)) => {
-                assert!((s.lower - b).abs() < 1e-7 * (1.0 + b.abs()), "lower {} vs {}", s.lower, b);
-                assert!(s.upper >= b - 1e-9 && s.upper - b < 1e-7 * (1.0 + b.abs()), "upper {} vs {}", s.upper, b);
+                assert!(
+                    (s.lower - b).abs() < 1e-7 * (1.0 + b.abs()),
+                    "lower {} vs {}",
+                    s.lower,
+                    b
+                );
+                assert!(
+                    s.upper >= b - 1e-9 && s.upper - b < 1e-7 * (1.0 + b.abs()),
+                    "upper {} vs {}",
+                    s.upper,
+                    b
+                );
                 assert!(s.infeasibility < 1e-8);
                 solved += 1;
             }
@@ -123,7 +133,14 @@ fn brute(n: usize, g: &[f64], h: &[f64], lo: &[f64], hi: &[f64], c: &[f64]) -> O
         }
         let mut ok = true;
         for col in 0..n {
-            let piv = (col..n).max_by(|&x, &y| a[x * (n + 1) + col].abs().partial_cmp(&a[y * (n + 1) + col].abs()).unwrap()).unwrap();
+            let piv = (col..n)
+                .max_by(|&x, &y| {
+                    a[x * (n + 1) + col]
+                        .abs()
+                        .partial_cmp(&a[y * (n + 1) + col].abs())
+                        .unwrap()
+                })
+                .unwrap();
             if a[piv * (n + 1) + col].abs() < 1e-10 {
                 ok = false;
                 break;
@@ -142,7 +159,10 @@ fn brute(n: usize, g: &[f64], h: &[f64], lo: &[f64], hi: &[f64], c: &[f64]) -> O
         }
         if ok {
             let x: Vec<f64> = (0..n).map(|i| a[i * (n + 1) + n] / a[i * (n + 1) + i]).collect();
-            if rows.iter().all(|(row, b)| row.iter().zip(&x).map(|(u, v)| u * v).sum::<f64>() <= b + 1e-9) {
+            if rows
+                .iter()
+                .all(|(row, b)| row.iter().zip(&x).map(|(u, v)| u * v).sum::<f64>() <= b + 1e-9)
+            {
                 let v: f64 = c.iter().zip(&x).map(|(u, v)| u * v).sum();
                 best = Some(best.map_or(v, |b: f64| b.max(v)));
             }
@@ -175,7 +195,10 @@ fn degenerate_rows(rng: &mut Rng, n: usize, m: usize, centre: &[f64]) -> (Vec<f6
     for i in 0..m {
         let row: Vec<f64> = match i % 5 {
             3 if i > 0 => g[(i - 1) * n..i * n].to_vec(),
-            4 => family.iter().map(|v| v * if rng.uniform() < 0.5 { 1.0 } else { -1.0 }).collect(),
+            4 => family
+                .iter()
+                .map(|v| v * if rng.uniform() < 0.5 { 1.0 } else { -1.0 })
+                .collect(),
             _ => (0..n).map(|_| rng.normal()).collect(),
         };
         let nr = row.iter().map(|v| v * v).sum::<f64>().sqrt();
@@ -189,9 +212,28 @@ fn degenerate_rows(rng: &mut Rng, n: usize, m: usize, centre: &[f64]) -> (Vec<f6
 
 fn check_bounds(s: &LpSolution, truth: f64, what: &str) {
     let tol = 1e-7 * (1.0 + truth.abs());
-    assert!(s.lower <= truth + tol, "{}: lower {} above the true maximum {}", what, s.lower, truth);
-    assert!(s.upper >= truth - 1e-9 * (1.0 + truth.abs()), "{}: upper {} below the true maximum {}", what, s.upper, truth);
-    assert!(s.upper - s.lower <= tol, "{}: gap {} (lower {}, upper {})", what, s.upper - s.lower, s.lower, s.upper);
+    assert!(
+        s.lower <= truth + tol,
+        "{}: lower {} above the true maximum {}",
+        what,
+        s.lower,
+        truth
+    );
+    assert!(
+        s.upper >= truth - 1e-9 * (1.0 + truth.abs()),
+        "{}: upper {} below the true maximum {}",
+        what,
+        s.upper,
+        truth
+    );
+    assert!(
+        s.upper - s.lower <= tol,
+        "{}: gap {} (lower {}, upper {})",
+        what,
+        s.upper - s.lower,
+        s.lower,
+        s.upper
+    );
     assert!(s.infeasibility <= 1e-8, "{}: infeasibility {}", what, s.infeasibility);
 }
 
@@ -213,7 +255,9 @@ fn random_lps_in_3_and_4_dimensions_match_vertex_enumeration() {
             let centre: Vec<f64> = (0..n).map(|j| rng.range(lo[j] * 0.5, hi[j] * 0.5)).collect();
             degenerate_rows(&mut rng, n, m, &centre)
         };
-        let c: Vec<f64> = (0..n).map(|_| if rng.uniform() < 0.2 { 0.0 } else { rng.normal() }).collect();
+        let c: Vec<f64> = (0..n)
+            .map(|_| if rng.uniform() < 0.2 { 0.0 } else { rng.normal() })
+            .collect();
         let p = Polytope::new(n, &g, &h, &lo, &hi).unwrap();
         let truth = brute(n, &g, &h, &lo, &hi, &c);
         match (maximize(p, &c), truth) {
@@ -253,18 +297,35 @@ fn every_method_reaches_the_same_certified_optimum() {
         assert_eq!(primary.stats().fallbacks, 0);
         assert!(a.pivots > 0);
         let mut second = Simplex::new(p);
-        second.set_limits(LpLimits { revised: Some(0), ..LpLimits::default() });
+        second.set_limits(LpLimits {
+            revised: Some(0),
+            ..LpLimits::default()
+        });
         let b = second.maximize(&c).unwrap();
         let st = second.stats();
         assert_eq!(st.fallbacks, 1);
-        assert!(st.reasons[0].starts_with("revised simplex: pivot limit reached"), "{:?}", st.reasons);
+        assert!(
+            st.reasons[0].starts_with("revised simplex: pivot limit reached"),
+            "{:?}",
+            st.reasons
+        );
         let mut third = Simplex::new(p);
-        third.set_limits(LpLimits { revised: Some(0), row_generation: Some(3), bland: None });
+        third.set_limits(LpLimits {
+            revised: Some(0),
+            row_generation: Some(3),
+            bland: None,
+        });
         let c3 = third.maximize(&c).unwrap();
         assert_eq!(third.stats().fallbacks, 2);
         for (s, what) in [(&b, "row generation"), (&c3, "Bland")] {
             check_bounds(s, a.lower, what);
-            assert!((s.upper - a.upper).abs() <= 1e-7 * (1.0 + a.upper.abs()), "{}: {} vs {}", what, s.upper, a.upper);
+            assert!(
+                (s.upper - a.upper).abs() <= 1e-7 * (1.0 + a.upper.abs()),
+                "{}: {} vs {}",
+                what,
+                s.upper,
+                a.upper
+            );
         }
         // Warm starts after a fallback start cold and still agree.
         let c2: Vec<f64> = c.iter().map(|v| -v).collect();
@@ -283,7 +344,15 @@ fn forced_limits_apply_per_thread_and_a_total_failure_names_sizes_pivots_and_rea
     force_limits(None);
     let msg = e.to_string();
     assert!(matches!(e, Error::Lp(_)));
-    for part in ["no certified maximum", "160 rows", "24 variables", "3 methods", "revised simplex: pivot limit reached", "row generation on a condensed tableau: pivot limit reached", "Bland's rule: pivot limit reached"] {
+    for part in [
+        "no certified maximum",
+        "160 rows",
+        "24 variables",
+        "3 methods",
+        "revised simplex: pivot limit reached",
+        "row generation on a condensed tableau: pivot limit reached",
+        "Bland's rule: pivot limit reached",
+    ] {
         assert!(msg.contains(part), "missing {:?} in {}", part, msg);
     }
     // The override is gone again.
@@ -311,11 +380,27 @@ fn an_empty_region_is_proven_by_a_verified_farkas_certificate_by_every_method() 
         let hi = vec![1.0; n];
         let p = Polytope::new(n, &g, &h, &lo, &hi).unwrap();
         let c: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
-        for limits in [LpLimits::default(), LpLimits { revised: Some(0), ..LpLimits::default() }, LpLimits { revised: Some(0), row_generation: Some(0), bland: None }] {
+        for limits in [
+            LpLimits::default(),
+            LpLimits {
+                revised: Some(0),
+                ..LpLimits::default()
+            },
+            LpLimits {
+                revised: Some(0),
+                row_generation: Some(0),
+                bland: None,
+            },
+        ] {
             let mut sx = Simplex::new(p);
             sx.set_limits(limits);
             let e = sx.maximize(&c).unwrap_err().to_string();
-            assert!(e.contains("the region is empty") && e.contains("violated everywhere on the box"), "LP {}: {}", t, e);
+            assert!(
+                e.contains("the region is empty") && e.contains("violated everywhere on the box"),
+                "LP {}: {}",
+                t,
+                e
+            );
         }
     }
 }
@@ -337,10 +422,21 @@ fn regions_of_deep_narrow_networks_are_solved_by_the_primary_method() {
         for o in 0..4 {
             let c: Vec<f64> = (0..12).map(|_| rng.normal()).collect();
             let a = sx.maximize(&c).unwrap();
-            assert_eq!(sx.stats().fallbacks, 0, "network {} objective {}: {:?}", t, o, sx.stats().reasons);
+            assert_eq!(
+                sx.stats().fallbacks,
+                0,
+                "network {} objective {}: {:?}",
+                t,
+                o,
+                sx.stats().reasons
+            );
             // Independent reference: Bland's rule on the full condensed tableau.
             let mut reference = Simplex::new(p);
-            reference.set_limits(LpLimits { revised: Some(0), row_generation: Some(0), bland: None });
+            reference.set_limits(LpLimits {
+                revised: Some(0),
+                row_generation: Some(0),
+                bland: None,
+            });
             let b = reference.maximize(&c).unwrap();
             check_bounds(&a, b.lower, "deep region");
             assert!(a.lower >= dot(&c, &x0) - 1e-9, "the anchor is in the region");
