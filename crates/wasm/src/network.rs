@@ -56,7 +56,7 @@ pub extern "C" fn rr_network_info(h: i32, out: *mut f64) -> i32 {
         w.count("inputs", n.n_in());
         w.count("outputs", n.n_out());
         w.count("hidden", n.hidden_count());
-        w.count("layers", n.layers.len());
+        w.count("layers", n.graph().nodes.len());
         write_out(out, &w.finish())
     })
 }
