@@ -415,7 +415,12 @@ export const LAYER_SHAPE = object('layerShape', [member('inputs', 'count'), memb
 /** `rr_network_new`: the layers; the parameters follow as one {@link NETWORK_LAYER} per layer. */
 export const NETWORK_SHAPE = object('networkShape', [member('layers', { list: LAYER_SHAPE })]);
 /** One term `±A v_from` of a graph node: `op` picks the operator list of {@link GRAPH_SHAPE}, `index` the operator in it (0 for `identity`). */
-export const TERM_SHAPE = object('termShape', [member('from', 'count'), member('negate', 'flag'), member('op', OpKind), member('index', 'count')]);
+export const TERM_SHAPE = object('termShape', [
+  member('from', 'count'),
+  member('negate', 'flag'),
+  member('op', OpKind),
+  member('index', 'count'),
+]);
 /** A graph node `relu?(Σ terms + bias)` of `size` elements. */
 export const NODE_SHAPE = object('nodeShape', [member('size', 'count'), member('relu', 'flag'), member('terms', { list: TERM_SHAPE })]);
 /** A dense operator (its weights: a {@link DENSE_OP}). */
