@@ -340,9 +340,9 @@ function run(model: OnnxModel, file: string, opts: OnnxImportOptions): { network
   if (out.kind !== 'data')
     throw new InputError('is a constant: it does not depend on the input', { file, field: `graph.output "${outName}"` });
   const v = isValue(out.expr);
-  if (v === 0 || (v === undefined && out.expr.terms.length === 0) || (r.nodes.length === 0 && v !== undefined))
-    throw new InputError('computes no affine layer from the input', { file, field: 'graph' });
-  if (v === undefined || v !== r.nodes.length) r.emit(out.expr, false);
+  if (out.expr.terms.length === 0) throw new InputError('computes no affine layer from the input', { file, field: 'graph' });
+  // The output is the last node; a tensor that is not (an older value, the input itself) gets a linear node.
+  if (v === undefined || v === 0 || v !== r.nodes.length) r.emit(out.expr, false);
   const graph: NetworkGraph = { inputShape: featureShape, nodes: densify(prune(r.nodes)) };
   return {
     network: Network.fromGraph(graph, { source: file }),
