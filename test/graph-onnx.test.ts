@@ -317,6 +317,36 @@ describe('graph networks from ONNX', () => {
       ),
       [4, 3, 4],
     );
+    // An explicit zero Pad before a Conv or a count_include_pad AveragePool becomes their own padding
+    // (no intermediate node); before a count-excluding AveragePool the zeros are data and stay.
+    const WP = w(3, 2, 3, 3);
+    for (const [tail, fused] of [
+      [{ opType: 'Conv', inputs: ['p', 'W', 'B'], outputs: ['y'] }, true],
+      [
+        {
+          opType: 'AveragePool',
+          inputs: ['p'],
+          outputs: ['y'],
+          attributes: [
+            { name: 'kernel_shape', ints: [3, 3] },
+            { name: 'count_include_pad', i: 1 },
+            { name: 'pads', ints: [1, 0, 0, 1] },
+          ],
+        },
+        true,
+      ],
+      [{ opType: 'AveragePool', inputs: ['p'], outputs: ['y'], attributes: [{ name: 'kernel_shape', ints: [3, 3] }] }, false],
+    ] as const) {
+      const net = await run(
+        model(
+          [2, 5, 4],
+          [{ opType: 'Pad', inputs: ['x', 'pp'], outputs: ['p'] }, tail as TestModel['nodes'][number]],
+          [ints('pp', [0, 0, 1, 2, 0, 0, 2, 1]), { name: 'W', ...WP }, { name: 'B', dims: [3], data: f32(cr, 3) }],
+        ),
+        [2, 5, 4],
+      );
+      expect(net.graph.nodes.length).toBe(fused ? 1 : 2);
+    }
     for (const [op, attrs] of [
       [
         'AveragePool',

@@ -13,8 +13,8 @@
  * handled, as is the legacy broadcasting (`broadcast`/`axis` attributes) of opsets < 7.
  */
 import { InputError } from '../../ts/errors.js';
-import { type DenseLayer, Network } from '../../ts/network.js';
 import { DT, dataTypeName, decodeModel, type OnnxAttribute, type OnnxModel, type OnnxNode, prod } from '../../ts/formats/onnx/proto.js';
+import { type DenseLayer, Network } from '../../ts/network.js';
 
 /** The operators the importer understands (default domain). */
 export const SUPPORTED_OPS = [

@@ -260,6 +260,8 @@ export function leftMultiply(e: Expr, L: Float64Array, out: number): Expr | null
 
 /** out_i = e_{index_i} (0 where index_i = −1); null when a term cannot compose. */
 export function gatherExpr(e: Expr, index: Int32Array): Expr | null {
+  // An identity map (a Pad of zeros, a Slice of everything, a trivial Transpose, a max over every output) changes nothing.
+  if (index.length === e.bias.length && index.every((k, i) => k === i)) return e;
   const terms: Term[] = [];
   const out = index.length;
   for (const t of e.terms) {
@@ -268,9 +270,9 @@ export function gatherExpr(e: Expr, index: Int32Array): Expr | null {
       // A uniform sign is a negated gather; any other scaling does not compose with an index map.
       const sign = !m.s || m.s.every((v) => v === 1) ? 1 : m.s.every((v) => v === -1) ? -1 : 0;
       if (sign === 0) return null;
-      terms.push({ ...t, map: { kind: 'gather', index, negate: sign < 0 } });
+      terms.push(gatherTerm(t, index, sign < 0));
     } else if (m.kind === 'gather') {
-      terms.push({ ...t, map: { kind: 'gather', index: index.map((i) => (i < 0 ? -1 : m.index[i])), negate: m.negate } });
+      terms.push(gatherTerm(t, index.map((i) => (i < 0 ? -1 : m.index[i])), m.negate));
     } else if (m.kind === 'dense') {
       const W = new Float64Array(out * t.size);
       index.forEach((i, r) => {
@@ -282,11 +284,61 @@ export function gatherExpr(e: Expr, index: Int32Array): Expr | null {
   return { terms, bias: Float64Array.from(index, (i) => (i < 0 ? 0 : e.bias[i])) };
 }
 
+/**
+ * The zero padding an index map performs, when it is one: out [C, H + top + bottom, W + left + right]
+ * reads in [C, H, W] at (y − top, x − left) and zero elsewhere.
+ */
+function zeroPadding(index: Int32Array, channels: number, outH: number, outW: number, size: number): [number, number, number, number] | null {
+  if (index.length !== channels * outH * outW || size % channels !== 0) return null;
+  const first = index.indexOf(0);
+  if (first < 0 || first >= outH * outW) return null;
+  const top = Math.floor(first / outW);
+  const left = first % outW;
+  let W = 0;
+  while (left + W < outW && index[top * outW + left + W] === W) W++;
+  const H = size / channels / W;
+  if (!Number.isInteger(H) || top + H > outH) return null;
+  for (let c = 0; c < channels; c++)
+    for (let y = 0; y < outH; y++)
+      for (let x = 0; x < outW; x++) {
+        const inside = y >= top && y < top + H && x >= left && x < left + W;
+        const want = inside ? (c * H + y - top) * W + x - left : -1;
+        if (index[(c * outH + y) * outW + x] !== want) return null;
+      }
+  return [top, left, outH - top - H, outW - left - W];
+}
+
+/** `op` reading an image padded by `pad` directly from the unpadded image (its own pads grown), or null. */
+function absorbPadding(op: ConvOp | AvgPoolOp, m: TermMap, size: number): ConvOp | AvgPoolOp | null {
+  if (m.kind !== 'gather' || m.negate) return null;
+  if (op.kind === 'conv' && op.transposed) return null;
+  // Zero padding is data to a pooling that does not count padding: only count_include_pad pools absorb it.
+  if (op.kind === 'avgPool' && !op.countIncludePad) return null;
+  const [c, h, w] = op.kind === 'conv' ? op.image : [op.channels, op.image[0], op.image[1]];
+  const p = zeroPadding(m.index, c, h, w, size);
+  if (!p) return null;
+  const pads: [number, number, number, number] = [op.pads[0] + p[0], op.pads[1] + p[1], op.pads[2] + p[2], op.pads[3] + p[3]];
+  const inner: [number, number] = [h - p[0] - p[2], w - p[1] - p[3]];
+  return op.kind === 'conv' ? { ...op, image: [c, inner[0], inner[1]], pads } : { ...op, image: inner, pads };
+}
+
+/** Term t's source through `index` (negated): an identity map is the value itself (times −1). */
+function gatherTerm(t: Term, index: Int32Array, negate: boolean): Term {
+  if (index.length === t.size && index.every((k, i) => k === i))
+    return { ...t, map: { kind: 'diag', s: negate ? new Float64Array(t.size).fill(-1) : null } };
+  return { ...t, map: { kind: 'gather', index, negate } };
+}
+
 /** A convolution or pooling applied to e (input channel scalings fold into convolution weights); null when a term cannot compose. */
 export function applyOp(e: Expr, op: ConvOp | AvgPoolOp): Expr | null {
   const terms: Term[] = [];
   for (const t of e.terms) {
     const m = t.map;
+    const padded = absorbPadding(op, m, t.size);
+    if (padded) {
+      terms.push({ ...t, map: { kind: 'op', op: padded, negate: false } });
+      continue;
+    }
     if (m.kind !== 'diag') return null;
     if (!m.s) {
       terms.push({ ...t, map: { kind: 'op', op, negate: false } });
