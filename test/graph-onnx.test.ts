@@ -10,9 +10,10 @@ import { parseImages, parseLabels } from '../ts/eval.js';
 import { networkToOnnx, repairedToOnnx } from '../ts/formats/onnx/export.js';
 import { parseOnnx } from '../ts/formats/onnx/import.js';
 import { DT } from '../ts/formats/onnx/proto.js';
-import { InputError, init, type Network, networkFromJson, networkToJson, repair } from '../ts/index.js';
+import { InputError, init, type Network, networkFromJson, networkToJson, networkToTfjs, nnetToText, repair } from '../ts/index.js';
 import { buildOnnx, f32, fround, maxAbsDiff, ortRun, type TestModel } from './formats-helpers.js';
 import { argmax, fixture, hcasTau05, rng } from './helpers.js';
+import { networkToOnnx as networkToOnnxDense, repairedToOnnx as repairedToOnnxDense } from './reference/onnx-dense-export.js';
 import { parseOnnxDense } from './reference/onnx-dense-import.js';
 
 const read = (p: string) => new Uint8Array(readFileSync(p));
@@ -162,6 +163,36 @@ describe('graph networks from ONNX', () => {
     // ACAS Xu (IR 3, opset 8, initializers listed as inputs, Sub of a mean image, Flatten) loads as 5 → 6 × 50 → 5.
     const acas = parseOnnx(read(fixture('acasxu/ACASXU_run2a_2_1_batch_2000.onnx')), 'acas.onnx');
     expect(acas.layers.map((l) => l.outputs)).toEqual([50, 50, 50, 50, 50, 50, 5]);
+  });
+
+  it('dense networks export byte for byte as before (plain and repaired, float32 and float64); the dense-only writers refuse graphs with the reason', async () => {
+    const { net, points, labels, inputBox } = hcasTau05();
+    const mnist = parseOnnx(read(fixture('mnist/reassure-mlp-784-256-256-10.onnx')), 'mnist.onnx');
+    const { network: rep } = await repair(net, { points: points.slice(0, 6), labels: labels.slice(0, 6), inputBox });
+    for (const precision of ['float32', 'float64'] as const) {
+      for (const [name, a, b] of [
+        ['hcas', networkToOnnx(net, { precision }), networkToOnnxDense(net, { precision })],
+        ['mnist', networkToOnnx(mnist, { precision }), networkToOnnxDense(mnist, { precision })],
+        ['repaired', repairedToOnnx(rep, { precision }), repairedToOnnxDense(rep, { precision })],
+        [
+          'repaired, dense supports',
+          repairedToOnnx(rep, { precision, compactSupports: false }),
+          repairedToOnnxDense(rep, { precision, compactSupports: false }),
+        ],
+      ] as const) {
+        expect(a.length, `${name} ${precision}`).toBe(b.length);
+        expect(
+          a.findIndex((v, i) => v !== b[i]),
+          `${name} ${precision}: first differing byte`,
+        ).toBe(-1);
+      }
+    }
+    const cnn = parseOnnx(read(fixture('cnn/cifar_base_kw.onnx')), 'cifar_base_kw.onnx');
+    expect(() => nnetToText(cnn)).toThrow(
+      /cifar_base_kw\.onnx: layers: the \.nnet format needs a chain of dense layers; this network is a graph of 4 nodes \(conv\)/,
+    );
+    expect(() => networkToTfjs(cnn)).toThrow(/the TF\.js layers format \(Dense layers\) needs a chain of dense layers/);
+    expect(() => cnn.layers).toThrow(InputError);
   });
 
   it('MatMul in both operand orders: W·x on a vector without batch dimension (nn4sys), x·W, and Gemm with the data as B', async () => {
