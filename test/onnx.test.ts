@@ -334,7 +334,9 @@ describe('ONNX import', () => {
       /node\[0\].*operator com\.microsoft\.FusedGemm is not supported/,
     );
     // The supported list is the operator table: every listed operator has a handler.
-    expect(SUPPORTED_OPS).toEqual(expect.arrayContaining(['Conv', 'ConvTranspose', 'MaxPool', 'AveragePool', 'Shape', 'Gather', 'Max', 'Clip']));
+    expect(SUPPORTED_OPS).toEqual(
+      expect.arrayContaining(['Conv', 'ConvTranspose', 'MaxPool', 'AveragePool', 'Shape', 'Gather', 'Max', 'Clip']),
+    );
   });
 
   it('rejects what is not piecewise linear or would mix the batch, with the reason', () => {

@@ -22,10 +22,10 @@
  */
 import { InputError } from '../errors.js';
 import { type Box, type DenseLayer, expandBox, Network } from '../network.js';
-import { graphFromJson, graphToJson } from './json-graph.js';
 import type { PatchRegionInfo, RegionPatch } from '../patch.js';
 import { type InputSet, LinearRegion } from '../region.js';
 import { type BoxGate, RepairedNetwork } from '../repaired.js';
+import { graphFromJson, graphToJson } from './json-graph.js';
 
 export const NETWORK_FORMAT = 'relu-repair.network';
 export const REPAIRED_FORMAT = 'relu-repair.repaired-network';

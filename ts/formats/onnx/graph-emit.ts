@@ -7,9 +7,9 @@
  * patch supports, ./patch-graph.ts) shares them.
  */
 import { InputError } from '../../errors.js';
-import type { Network } from '../../network.js';
 import type { GraphNode, GraphTerm } from '../../network/graph.js';
 import type { AvgPoolOp, ConvOp } from '../../network/ops.js';
+import type { Network } from '../../network.js';
 import type { GraphBuilder } from './graph-builder.js';
 import { perChannel } from './linear-expr.js';
 

@@ -13,8 +13,8 @@
  * legacy broadcasting (`broadcast`/`axis` attributes) of opsets < 7.
  */
 import { InputError } from '../../errors.js';
-import { Network } from '../../network.js';
 import type { GraphNode, GraphTerm, NetworkGraph } from '../../network/graph.js';
+import { Network } from '../../network.js';
 import { GRAPH_VALUES_KEY } from './graph-emit.js';
 import { isValue, valueExpr } from './linear-expr.js';
 import { averagePool, batchNorm, conv, convTranspose, elementwise, gemm, matmul, neg, sum } from './ops-affine.js';

@@ -272,7 +272,13 @@ export function gatherExpr(e: Expr, index: Int32Array): Expr | null {
       if (sign === 0) return null;
       terms.push(gatherTerm(t, index, sign < 0));
     } else if (m.kind === 'gather') {
-      terms.push(gatherTerm(t, index.map((i) => (i < 0 ? -1 : m.index[i])), m.negate));
+      terms.push(
+        gatherTerm(
+          t,
+          index.map((i) => (i < 0 ? -1 : m.index[i])),
+          m.negate,
+        ),
+      );
     } else if (m.kind === 'dense') {
       const W = new Float64Array(out * t.size);
       index.forEach((i, r) => {
@@ -288,7 +294,13 @@ export function gatherExpr(e: Expr, index: Int32Array): Expr | null {
  * The zero padding an index map performs, when it is one: out [C, H + top + bottom, W + left + right]
  * reads in [C, H, W] at (y − top, x − left) and zero elsewhere.
  */
-function zeroPadding(index: Int32Array, channels: number, outH: number, outW: number, size: number): [number, number, number, number] | null {
+function zeroPadding(
+  index: Int32Array,
+  channels: number,
+  outH: number,
+  outW: number,
+  size: number,
+): [number, number, number, number] | null {
   if (index.length !== channels * outH * outW || size % channels !== 0) return null;
   const first = index.indexOf(0);
   if (first < 0 || first >= outH * outW) return null;

@@ -344,7 +344,7 @@ export function conv(r: Reader): void {
     r.fail(`Conv weights of shape ${JSON.stringify(W.dims)} with ${groups} groups do not fit ${image[0]} input channels`);
   const win = windowAttrs(r, oneD, W.dims.slice(2));
   const ks = r.intsAttr('kernel_shape');
-  if (ks && ks.some((k, i) => k !== W.dims[2 + i]))
+  if (ks?.some((k, i) => k !== W.dims[2 + i]))
     r.fail(`kernel_shape ${JSON.stringify(ks)} differs from the weights ${JSON.stringify(W.dims)}`);
   const pads = autoPads(r, image, win);
   const out = [0, 1].map((a) => windowOutput(image[a + 1], win.kernel[a], win.strides[a], pads[a], pads[a + 2], win.dilations[a]));

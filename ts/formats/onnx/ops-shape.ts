@@ -304,7 +304,12 @@ export function concat(r: Reader): void {
     const shapes = parts.map((p) => (p as ConstValue).dims);
     const { maps, dims } = concatPlacement(shapes, axis);
     const out = new Float64Array(prod(dims));
-    maps.forEach((m, i) => m.forEach((k, j) => k >= 0 && (out[j] = (parts[i] as ConstValue).data[k])));
+    maps.forEach((m, i) => {
+      const data = (parts[i] as ConstValue).data;
+      m.forEach((k, j) => {
+        if (k >= 0) out[j] = data[k];
+      });
+    });
     return r.setOutput({ kind: 'const', dims, data: out });
   }
   if (data.batched && axis === 0) r.fail('Concat along the batch dimension is not supported');
@@ -328,7 +333,9 @@ export function concat(r: Reader): void {
   const constant = new Float64Array(prod(dims));
   parts.forEach((p, i) => {
     if (p.kind === 'const') {
-      maps[i].forEach((k, j) => k >= 0 && (constant[j] = p.data[k]));
+      maps[i].forEach((k, j) => {
+        if (k >= 0) constant[j] = p.data[k];
+      });
       return;
     }
     const placed = r.compose(p.expr, (e) => gatherExpr(e, maps[i]));

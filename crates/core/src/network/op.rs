@@ -24,7 +24,7 @@ pub struct Dense {
 
 /// `y_i = x_{index_i}`, or 0 where `index_i` is [`Gather::ZERO`]: flatten, reshape, transpose,
 /// squeeze, pad (zero fill), slice and the placement of a concatenation are all index maps.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Gather {
     pub n_in: usize,
     pub index: Vec<u32>,

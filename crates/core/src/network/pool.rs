@@ -8,7 +8,7 @@
 use crate::error::{invalid, Result};
 use crate::network::window::Window;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AvgPool {
     pub channels: usize,
     /// Image `[height, width]` and output `[height, width]`.
