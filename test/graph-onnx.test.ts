@@ -578,6 +578,9 @@ describe('graph networks from ONNX', () => {
     const inputBox = { lower: new Array(n).fill(-0.5), upper: new Array(n).fill(1.5) };
     const { network: rep, report } = await repair(net, { points, labels, inputBox, certify: false });
     expect(report.result.status).toBe('repaired');
+    // The graph crosses the worker boundary as plain data: a worker finds the same patches.
+    const { network: inWorker } = await repair(net, { points, labels, inputBox, certify: false, workers: 1 });
+    expect(inWorker.patches.map((p) => [p.radius, ...p.d])).toEqual(rep.patches.map((p) => [p.radius, ...p.d]));
     for (let i = 0; i < 3; i++) expect(argmax(rep.predict([points[i]])[0])).toBe(labels[i]);
     const back = parseOnnx(repairedToOnnx(rep, { precision: 'float64' }), 'repaired.onnx');
     // Near the repaired points (inside and around their regions) and far away.

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseOnnx } from '../ts/formats/onnx/import.js';
-import { init, LinearRegion, type Network } from '../ts/index.js';
+import { init, LinearRegion, Network, type NetworkGraph, repairArea } from '../ts/index.js';
 import { fixture, rng } from './helpers.js';
 
 const read = (p: string) => new Uint8Array(readFileSync(p));
@@ -118,6 +118,64 @@ describe('regions of graph networks', () => {
     ] as const) {
       const net = parseOnnx(read(fixture(`graph/${name}-opset15-f64.onnx`)), `${name}.onnx`);
       for (const x0 of ref[name].inputs.slice(0, 3)) checkRegion(net, x0, -1, 2, seed);
+    }
+  });
+
+  it('area repair of a residual graph with max pooling: its regions are enumerated, repaired and certified', async () => {
+    // 2 inputs: a ReLU layer of 6, a residual ReLU node, the max of its element pairs (ReLU nodes
+    // of differences of index maps), a concatenation of that max with the first layer, 3 outputs.
+    const r = rng(12);
+    const dense = (inputs: number, outputs: number) => ({
+      kind: 'dense' as const,
+      inputs,
+      outputs,
+      weights: Float64Array.from({ length: inputs * outputs }, () => r.normal()),
+    });
+    const bias = (k: number) => Float64Array.from({ length: k }, () => 0.3 * r.normal());
+    const gather = (inputs: number, index: number[]) => ({ kind: 'gather' as const, inputs, index: Int32Array.from(index) });
+    const graph: NetworkGraph = {
+      inputShape: [2],
+      nodes: [
+        { terms: [{ from: 0, op: dense(2, 6) }], bias: bias(6), relu: true },
+        {
+          terms: [
+            { from: 1, op: dense(6, 6) },
+            { from: 1, op: { kind: 'identity', size: 6 } },
+          ],
+          bias: bias(6),
+          relu: true,
+        },
+        {
+          terms: [
+            { from: 2, op: gather(6, [1, 3, 5]) },
+            { from: 2, op: gather(6, [0, 2, 4]), negate: true },
+          ],
+          bias: new Float64Array(3),
+          relu: true,
+        },
+        {
+          terms: [
+            { from: 2, op: gather(6, [0, 2, 4, -1, -1, -1, -1, -1, -1]) },
+            { from: 3, op: gather(3, [0, 1, 2, -1, -1, -1, -1, -1, -1]) },
+            { from: 1, op: gather(6, [-1, -1, -1, 0, 1, 2, 3, 4, 5]) },
+          ],
+          bias: new Float64Array(9),
+          relu: false,
+        },
+        { terms: [{ from: 4, op: dense(9, 3) }], bias: bias(3), relu: false },
+      ],
+    };
+    const net = Network.fromGraph(graph);
+    expect(net.hiddenCount).toBe(15);
+    const box = { lower: [-1, -1], upper: [1, 1] };
+    const { network, report } = await repairArea(net, { area: { box }, label: 0 });
+    expect(report.result.status).toBe('repaired');
+    expect(report.result.regions).toBeGreaterThan(5);
+    expect(report.result.certifiedRegions).toBe(report.result.regions);
+    // Label 0 wins on random points of the box after repair.
+    for (let q = 0; q < 500; q++) {
+      const y = network.predict([[r.range(-1, 1), r.range(-1, 1)]])[0];
+      expect(y[0]).toBeGreaterThanOrEqual(Math.max(y[1], y[2]) - 1e-9);
     }
   });
 });
