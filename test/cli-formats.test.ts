@@ -169,7 +169,9 @@ describe('relu-repair CLI: formats', () => {
     const out = join(dir, 'never.onnx');
     const a = await run(['repair', '--model', conv, '--points', POINTS, '--out', out]);
     expect(a.code).toBe(2);
-    expect(a.stderr).toMatch(/conv\.onnx: graph\.node\[0\] "n0": operator Resize is not supported; nearest supported: ConvTranspose.*; supported operators: Gemm, MatMul/);
+    expect(a.stderr).toMatch(
+      /conv\.onnx: graph\.node\[0\] "n0": operator Resize is not supported; nearest supported: ConvTranspose.*; supported operators: Gemm, MatMul/,
+    );
     const two = join(dir, 'two.vnnlib');
     writeFileSync(
       two,
