@@ -132,7 +132,7 @@ function mutateText(text: string, r: R): string {
 }
 
 describe('parser fuzzing: only typed errors, never a crash or a hang', () => {
-  it('ONNX: the watermark model, an exported HCAS model and a repaired-network export', async () => {
+  it('ONNX: the watermark model, an exported HCAS model, a repaired-network export and two graph networks', async () => {
     await init();
     const { net, points, labels, inputBox } = hcasTau05();
     const { network: rep } = await repair(net, { points: points.slice(0, 3), labels: labels.slice(0, 3), inputBox });
@@ -140,6 +140,9 @@ describe('parser fuzzing: only typed errors, never a crash or a hang', () => {
       ['watermark.onnx', new Uint8Array(readFileSync(fixture('mnist/watermark-mlp-784-150-10.onnx'))), 120],
       ['hcas.onnx', networkToOnnx(net), 400],
       ['repaired.onnx', repairedToOnnx(rep), 150],
+      // Graph networks: MaxPool/ConvTranspose/Pad/Slice/Concat and shape sub-graphs; a residual CNN.
+      ['maxpool.onnx', new Uint8Array(readFileSync(fixture('graph/maxpool-opset13.onnx'))), 400],
+      ['residual.onnx', new Uint8Array(readFileSync(fixture('graph/residual-opset11.onnx'))), 300],
     ];
     const r = rng(1234);
     const counts = { ok: 0, error: 0 };

@@ -80,15 +80,17 @@ function checkOp(op: LinearOp, field: string, bad: (message: string, field: stri
     const i = v.findIndex((x) => !Number.isFinite(x));
     if (i >= 0) bad('is not a finite number', `${field}.${name}[${i}]`, v[i]);
   };
+  // Window extents are bounded as in the core (crates/core/src/network/window.rs, MAX_EXTENT).
   const positive = (v: readonly number[], name: string) => {
-    if (v.some((d) => !Number.isSafeInteger(d) || d <= 0)) bad('must be positive integers', `${field}.${name}`, v);
+    if (v.some((d) => !Number.isSafeInteger(d) || d <= 0 || d > 2 ** 15)) bad('must be integers from 1 to 32768', `${field}.${name}`, v);
   };
   const nonNegative = (v: readonly number[], name: string) => {
-    if (v.some((d) => !Number.isSafeInteger(d) || d < 0)) bad('must be integers >= 0', `${field}.${name}`, v);
+    if (v.some((d) => !Number.isSafeInteger(d) || d < 0 || d > 2 ** 15)) bad('must be integers from 0 to 32768', `${field}.${name}`, v);
   };
   switch (op.kind) {
     case 'dense':
-      positive([op.inputs, op.outputs], 'inputs/outputs');
+      if (![op.inputs, op.outputs].every((d) => Number.isSafeInteger(d) && d > 0))
+        bad('must be positive integers', `${field}.inputs/outputs`, [op.inputs, op.outputs]);
       if (op.weights.length !== op.inputs * op.outputs)
         bad(`has ${op.weights.length} weights, expected ${op.outputs}x${op.inputs}`, `${field}.weights`, op.weights.length);
       return finite(op.weights, 'weights');

@@ -313,7 +313,13 @@ function run(model: OnnxModel, file: string, opts: OnnxImportOptions): { network
   g.nodes.forEach((node, i) => {
     r.nodeIndex = i;
     r.node = node;
-    OPERATORS[node.opType](r);
+    try {
+      OPERATORS[node.opType](r);
+    } catch (e) {
+      // A shape no check foresaw can still exhaust an allocation: say where.
+      if (e instanceof RangeError) r.fail(`cannot be read: ${e.message}`);
+      throw e;
+    }
     for (const o of node.outputs) {
       const v = keep.has(o) ? r.values.get(o) : undefined;
       if (v?.kind === 'data') r.values.set(o, { ...v, expr: r.materialise(v.expr) });

@@ -349,6 +349,7 @@ export function conv(r: Reader): void {
   const pads = autoPads(r, image, win);
   const out = [0, 1].map((a) => windowOutput(image[a + 1], win.kernel[a], win.strides[a], pads[a], pads[a + 2], win.dilations[a]));
   if (out.some((o) => o < 1)) r.fail(`Conv kernel ${JSON.stringify(W.dims.slice(2))} does not fit the input ${shapeText(x)}`);
+  r.checkShape([M, out[0], out[1]], 'Conv output');
   const op: ConvOp = {
     kind: 'conv',
     image,
@@ -419,6 +420,7 @@ export function convTranspose(r: Reader): void {
     size = [0, 1].map((a) => full[a] - pads[a] - pads[a + 2]);
   }
   if (size.some((s) => s < 1)) r.fail(`ConvTranspose output ${JSON.stringify(size)} is empty`);
+  r.checkShape([M, size[0], size[1]], 'ConvTranspose output');
   const op: ConvOp = {
     kind: 'conv',
     image: [M, size[0], size[1]],
@@ -468,6 +470,7 @@ export function poolWindow(r: Reader, x: DataValue, op: string, global: boolean)
   const pads = autoPads(r, image, win);
   const output = poolOutput(image, win, pads, ceil);
   if (output.some((o) => o < 1)) r.fail(`${op} window ${JSON.stringify(ks)} does not fit the input ${shapeText(x)}`);
+  r.checkShape([image[0], output[0], output[1]], `${op} output`);
   return { image, oneD, ...win, pads, output };
 }
 

@@ -258,7 +258,7 @@ export function pad(r: Reader): void {
   const rank = dims.length;
   let pads: number[];
   let value = 0;
-  let mode = r.stringAttr('mode', 'constant');
+  const mode = r.stringAttr('mode', 'constant');
   let axes: number[] = [...dims.keys()];
   if (r.opset < 11) {
     pads = r.intsAttr(r.opset < 2 ? 'paddings' : 'pads') ?? r.fail('Pad needs pads');
@@ -279,7 +279,11 @@ export function pad(r: Reader): void {
     before[a] = pads[i];
     after[a] = pads[i + axes.length];
   });
-  mode = mode as 'constant';
+  const skip = x.kind === 'data' && x.batched ? 1 : 0;
+  r.checkShape(
+    dims.slice(skip).map((d, i) => d + before[i + skip] + after[i + skip]),
+    'Pad output',
+  );
   if (x.kind === 'const') {
     const t = padIndex(x.dims, before, after, mode as 'constant');
     if (typeof t === 'string') r.fail(t);
@@ -351,6 +355,10 @@ export function gather(r: Reader): void {
   const dims = x.kind === 'const' ? x.dims : x.shape;
   const axis = r.axis(r.intAttr('axis', 0), dims.length);
   const size = dims[axis];
+  r.checkShape(
+    [...dims.slice(0, axis), ...ind.dims, ...dims.slice(axis + 1)].slice(x.kind === 'data' && x.batched ? 1 : 0),
+    'Gather output',
+  );
   const indices = Array.from(ind.data, (v, i) => {
     if (!Number.isSafeInteger(v) || v < -size || v >= size) r.fail(`Gather index ${i} is ${v}, outside an axis of ${size}`);
     return v < 0 ? v + size : v;

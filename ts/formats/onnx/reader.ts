@@ -156,6 +156,13 @@ export class Reader {
 
   // ---- shapes -------------------------------------------------------------------------------
 
+  /** A tensor of `dims` must have whole, non-negative dimensions and at most 2^27 elements (1 GiB of float64). */
+  checkShape(dims: readonly number[], what: string): void {
+    if (dims.some((d) => !Number.isSafeInteger(d) || d < 0)) this.fail(`${what} has an invalid shape ${JSON.stringify(dims)}`);
+    const n = prod(dims);
+    if (!(n <= 2 ** 27)) this.fail(`${what} of shape ${JSON.stringify(dims)} has ${n} elements, more than this reader holds (2^27)`);
+  }
+
   featureShape(v: DataValue): number[] {
     return v.batched ? v.shape.slice(1) : v.shape;
   }

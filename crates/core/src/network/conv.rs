@@ -9,7 +9,7 @@
 //! `ConvTranspose` with weights `[C_in][C_out/groups][kh][kw]` (its input plays the feature side).
 
 use crate::error::{invalid, Result};
-use crate::network::window::Window;
+use crate::network::window::{Window, MAX_EXTENT};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Conv {
@@ -57,8 +57,11 @@ impl Conv {
 
     pub(crate) fn check(&self, what: &str) -> Result<()> {
         self.window.check(what)?;
-        if self.image.contains(&0) || self.features.contains(&0) {
-            return invalid(format!("{}: empty shape (image {:?}, features {:?})", what, self.image, self.features));
+        if self.image.iter().chain(&self.features).any(|&d| d == 0 || d > MAX_EXTENT) {
+            return invalid(format!(
+                "{}: image {:?} and features {:?} must have sizes from 1 to {}",
+                what, self.image, self.features, MAX_EXTENT
+            ));
         }
         let g = self.groups;
         if g == 0 || self.image[0] % g != 0 || self.features[0] % g != 0 {

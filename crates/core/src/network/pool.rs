@@ -6,7 +6,7 @@
 //! image (ceil mode) never count.
 
 use crate::error::{invalid, Result};
-use crate::network::window::Window;
+use crate::network::window::{Window, MAX_EXTENT};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AvgPool {
@@ -29,7 +29,7 @@ impl AvgPool {
 
     pub(crate) fn check(&self, what: &str) -> Result<()> {
         self.window.check(what)?;
-        if self.channels == 0 || self.image.contains(&0) || self.output.contains(&0) {
+        if self.channels == 0 || self.image.iter().chain(&self.output).any(|&d| d == 0 || d > MAX_EXTENT) {
             return invalid(format!(
                 "{}: empty shape ({} channels, image {:?}, output {:?})",
                 what, self.channels, self.image, self.output

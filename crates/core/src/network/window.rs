@@ -5,6 +5,9 @@
 
 use crate::error::{invalid, Result};
 
+/// The largest kernel, stride, dilation or pad a window may have.
+pub const MAX_EXTENT: usize = 1 << 15;
+
 /// Kernel, strides, padding and dilations of a 2-D window (1-D ones have height 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
@@ -21,6 +24,14 @@ impl Window {
             return invalid(format!(
                 "{}: kernel {:?}, strides {:?} and dilations {:?} must be at least 1",
                 what, self.kernel, self.stride, self.dilation
+            ));
+        }
+        // Bounded so that window arithmetic (o·s + k·d) cannot overflow a 32-bit usize.
+        let all = self.kernel.iter().chain(&self.stride).chain(&self.dilation).chain(&self.pads);
+        if all.clone().any(|&v| v > MAX_EXTENT) {
+            return invalid(format!(
+                "{}: kernel {:?}, strides {:?}, dilations {:?} and pads {:?} must be at most {}",
+                what, self.kernel, self.stride, self.dilation, self.pads, MAX_EXTENT
             ));
         }
         Ok(())
