@@ -7,6 +7,7 @@ import {
   createPool,
   enumerateRegions,
   GlpkBackend,
+  getCore,
   HighsBackend,
   init,
   LinearRegion,
@@ -15,6 +16,7 @@ import {
   parseImages,
   parseLabels,
   parseNnet,
+  parseOnnx,
   parsePoints,
   polytopeSpec,
   repair,
@@ -53,6 +55,43 @@ if (name === 'hcas-pointwise') {
       },
     }),
   );
+}
+
+if (name === 'cnn-regions') {
+  // Issue 12: linear regions of the shared VNN-COMP CNNs (rows = ReLUs × inputs × 8 B, docs in
+  // crates/core/src/network/linearise.rs): construction time and the core's linear memory.
+  const ref = JSON.parse(readFileSync(join(root, 'test/fixtures/cnn/reference.json'), 'utf8'));
+  const out = { flavour };
+  for (const model of ['cifar_base_kw', 'Convnet_avgpool']) {
+    const net = parseOnnx(new Uint8Array(readFileSync(join(root, `test/fixtures/cnn/${model}.onnx`))), `${model}.onnx`);
+    const n = net.inputSize;
+    const box = { lower: new Array(n).fill(-3), upper: new Array(n).fill(3) };
+    const times = [];
+    let rows = 0;
+    const before = getCore().exports.memory.buffer.byteLength;
+    for (let i = 0; i < 5; i++) {
+      const t = performance.now();
+      const region = LinearRegion.ofPoint(net, ref[model].inputs[i % ref[model].inputs.length], box);
+      times.push(performance.now() - t);
+      rows = region.rowCount;
+      region.free();
+    }
+    out[model] = {
+      inputs: n,
+      relus: net.hiddenCount,
+      rows,
+      rowMB: (rows * n * 8) / 2 ** 20,
+      medianMs: median(times),
+      wasmMemoryMB: { before: before / 2 ** 20, after: getCore().exports.memory.buffer.byteLength / 2 ** 20 },
+      forwardMsPerInput: (() => {
+        const x = new Float64Array(100 * n).fill(0.5);
+        const t = performance.now();
+        net.forwardFlat(x, 100);
+        return (performance.now() - t) / 100;
+      })(),
+    };
+  }
+  process.stdout.write(JSON.stringify(out));
 }
 
 if (name === 'full-lp') {
