@@ -1,10 +1,28 @@
 // One benchmark case in a fresh process: node bench/cases.mjs <case> <simd|scalar>
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import os from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GlpkBackend, HighsBackend, LinearRegion, buildFullPatchLp, createPool, init, loadModel, parseImages, parseLabels, parseNnet, parsePoints, polytopeSpec, repair } from '../dist/index.js';
-import { Network, enumerateRegions, repairArea } from '../dist/index.js';
+import {
+  buildFullPatchLp,
+  createPool,
+  enumerateRegions,
+  GlpkBackend,
+  getCore,
+  HighsBackend,
+  init,
+  LinearRegion,
+  loadModel,
+  Network,
+  parseImages,
+  parseLabels,
+  parseNnet,
+  parseOnnx,
+  parsePoints,
+  polytopeSpec,
+  repair,
+  repairArea,
+} from '../dist/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const [name, flavour] = process.argv.slice(2);
@@ -40,6 +58,43 @@ if (name === 'hcas-pointwise') {
   );
 }
 
+if (name === 'cnn-regions') {
+  // Issue 12: linear regions of the shared VNN-COMP CNNs (rows = ReLUs × inputs × 8 B, docs in
+  // crates/core/src/network/linearise.rs): construction time and the core's linear memory.
+  const ref = JSON.parse(readFileSync(join(root, 'test/fixtures/cnn/reference.json'), 'utf8'));
+  const out = { flavour };
+  for (const model of ['cifar_base_kw', 'Convnet_avgpool']) {
+    const net = parseOnnx(new Uint8Array(readFileSync(join(root, `test/fixtures/cnn/${model}.onnx`))), `${model}.onnx`);
+    const n = net.inputSize;
+    const box = { lower: new Array(n).fill(-3), upper: new Array(n).fill(3) };
+    const times = [];
+    let rows = 0;
+    const before = getCore().exports.memory.buffer.byteLength;
+    for (let i = 0; i < 5; i++) {
+      const t = performance.now();
+      const region = LinearRegion.ofPoint(net, ref[model].inputs[i % ref[model].inputs.length], box);
+      times.push(performance.now() - t);
+      rows = region.rowCount;
+      region.free();
+    }
+    out[model] = {
+      inputs: n,
+      relus: net.hiddenCount,
+      rows,
+      rowMB: (rows * n * 8) / 2 ** 20,
+      medianMs: median(times),
+      wasmMemoryMB: { before: before / 2 ** 20, after: getCore().exports.memory.buffer.byteLength / 2 ** 20 },
+      forwardMsPerInput: (() => {
+        const x = new Float64Array(100 * n).fill(0.5);
+        const t = performance.now();
+        net.forwardFlat(x, 100);
+        return (performance.now() - t) / 100;
+      })(),
+    };
+  }
+  process.stdout.write(JSON.stringify(out));
+}
+
 if (name === 'full-lp') {
   // The full minimal-patch LP (METHOD.md §3, dualised, sparse) on HCAS regions with a narrow
   // output box, where the constant patch is not optimal: glpk.js against HiGHS on the same LPs.
@@ -53,12 +108,20 @@ if (name === 'full-lp') {
     for (let i = 0; i < 5; i++) {
       const e = [0, 0, 0, 0, 0];
       e[i] = 1;
-      P.push(e, e.map((v) => -v));
+      P.push(
+        e,
+        e.map((v) => -v),
+      );
       q.push(y[i] + 1, -(y[i] + 1) + 2);
     }
     const region = LinearRegion.ofPoint(net, x, pts.inputBox);
     const rows = region.supportRows(true);
-    lps.push(buildFullPatchLp({ n: 3, k: 5, G: rows.A, h: rows.b, lower: pts.inputBox.lower, upper: pts.inputBox.upper, F: region.F, e: region.e }, polytopeSpec(P, q)).lp);
+    lps.push(
+      buildFullPatchLp(
+        { n: 3, k: 5, G: rows.A, h: rows.b, lower: pts.inputBox.lower, upper: pts.inputBox.upper, F: region.F, e: region.e },
+        polytopeSpec(P, q),
+      ).lp,
+    );
     region.free();
   }
   const time = async (backend) => {
@@ -73,16 +136,31 @@ if (name === 'full-lp') {
   };
   const glpk = await time(new GlpkBackend());
   const highs = await time(new HighsBackend());
-  process.stdout.write(JSON.stringify({ lps: lps.length, variables: lps[0].numVars, rows: lps[0].rows.length, glpk, highs, highsOverGlpkTime: highs.msPerLp / glpk.msPerLp }));
+  process.stdout.write(
+    JSON.stringify({
+      lps: lps.length,
+      variables: lps[0].numVars,
+      rows: lps[0].rows.length,
+      glpk,
+      highs,
+      highsOverGlpkTime: highs.msPerLp / glpk.msPerLp,
+    }),
+  );
 }
 
 if (name === 'mnist-pointwise') {
   // The proven-minimal patch of MNIST test images' whole linear regions (784-256-256-10): per
   // point on one thread (first 10 misclassified), and the first 100 on a pool of 2 workers.
   const net = await loadModel(join(root, 'test/fixtures/mnist/reassure-mlp-784-256-256-10.onnx'));
-  const images = await parseImages(new Uint8Array(readFileSync(join(root, 'test/fixtures/mnist/t10k-images-idx3-ubyte.gz'))), 'images.gz', { scale: 1 });
+  const images = await parseImages(new Uint8Array(readFileSync(join(root, 'test/fixtures/mnist/t10k-images-idx3-ubyte.gz'))), 'images.gz', {
+    scale: 1,
+  });
   const x = images.x.map((v) => Math.fround(v / 255));
-  const labels = await parseLabels(new Uint8Array(readFileSync(join(root, 'test/fixtures/mnist/t10k-labels-idx1-ubyte.gz'))), 'labels.gz', 10);
+  const labels = await parseLabels(
+    new Uint8Array(readFileSync(join(root, 'test/fixtures/mnist/t10k-labels-idx1-ubyte.gz'))),
+    'labels.gz',
+    10,
+  );
   const y = net.forwardFlat(x, 10000);
   const wrong = [];
   for (let i = 0; i < 10000 && wrong.length < 100; i++) {
@@ -90,7 +168,11 @@ if (name === 'mnist-pointwise') {
     for (let j = 1; j < 10; j++) if (y[i * 10 + j] > y[i * 10 + b]) b = j;
     if (b !== labels[i]) wrong.push(i);
   }
-  const job = (idx) => ({ points: idx.map((i) => Array.from(x.subarray(i * 784, (i + 1) * 784))), labels: idx.map((i) => labels[i]), inputBox: { lower: new Array(784).fill(0), upper: new Array(784).fill(1) } });
+  const job = (idx) => ({
+    points: idx.map((i) => Array.from(x.subarray(i * 784, (i + 1) * 784))),
+    labels: idx.map((i) => labels[i]),
+    inputBox: { lower: new Array(784).fill(0), upper: new Array(784).fill(1) },
+  });
   const perPoint = [];
   const cpuPerPoint = [];
   let proven = 0;
@@ -123,7 +205,13 @@ if (name === 'mnist-pointwise') {
         provenMinimal: proven,
         target: { msPerPoint: 60, met: median(perPoint) <= 60 },
       },
-      hundredPointsTwoWorkers: { points: wrong.length, fixed: report.result.fixedPoints, regions: report.result.regions, ms: hundredMs, target: { ms: 30000, met: hundredMs <= 30000 } },
+      hundredPointsTwoWorkers: {
+        points: wrong.length,
+        fixed: report.result.fixedPoints,
+        regions: report.result.regions,
+        ms: hundredMs,
+        target: { ms: 30000, met: hundredMs <= 30000 },
+      },
     }),
   );
 }
@@ -135,9 +223,15 @@ if (name === 'mnist-pointwise') {
 if (name === 'mnistfc-4' || name === 'mnistfc-6') {
   const depth = Number(name.slice(-1));
   const net = await loadModel(join(root, `test/fixtures/mnistfc/mnistfc-784-256x${depth}-10.onnx`));
-  const images = await parseImages(new Uint8Array(readFileSync(join(root, 'test/fixtures/mnist/t10k-images-idx3-ubyte.gz'))), 'images.gz', { scale: 1 });
+  const images = await parseImages(new Uint8Array(readFileSync(join(root, 'test/fixtures/mnist/t10k-images-idx3-ubyte.gz'))), 'images.gz', {
+    scale: 1,
+  });
   const x = images.x.map((v) => Math.fround(v / 255));
-  const labels = await parseLabels(new Uint8Array(readFileSync(join(root, 'test/fixtures/mnist/t10k-labels-idx1-ubyte.gz'))), 'labels.gz', 10);
+  const labels = await parseLabels(
+    new Uint8Array(readFileSync(join(root, 'test/fixtures/mnist/t10k-labels-idx1-ubyte.gz'))),
+    'labels.gz',
+    10,
+  );
   const y = net.forwardFlat(x, 10000);
   const wrong = [];
   for (let i = 0; i < 10000 && wrong.length < 20; i++) {
@@ -145,14 +239,19 @@ if (name === 'mnistfc-4' || name === 'mnistfc-6') {
     for (let j = 1; j < 10; j++) if (y[i * 10 + j] > y[i * 10 + b]) b = j;
     if (b !== labels[i]) wrong.push(i);
   }
-  const job = { points: wrong.map((i) => Array.from(x.subarray(i * 784, (i + 1) * 784))), labels: wrong.map((i) => labels[i]), inputBox: { lower: new Array(784).fill(0), upper: new Array(784).fill(1) } };
+  const job = {
+    points: wrong.map((i) => Array.from(x.subarray(i * 784, (i + 1) * 784))),
+    labels: wrong.map((i) => labels[i]),
+    inputBox: { lower: new Array(784).fill(0), upper: new Array(784).fill(1) },
+  };
   const runs = [];
   let failure = null;
   for (let r = 0; r < 3 && !failure; r++) {
     const t0 = performance.now();
     try {
       const { report } = await repair(net, job);
-      if (report.result.fixedPoints !== wrong.length) throw new Error(`benchmark repair fixed ${report.result.fixedPoints} of ${wrong.length} points`);
+      if (report.result.fixedPoints !== wrong.length)
+        throw new Error(`benchmark repair fixed ${report.result.fixedPoints} of ${wrong.length} points`);
       runs.push({ ms: performance.now() - t0, report });
     } catch (e) {
       failure = { after: performance.now() - t0, error: String(e?.message ?? e) };
@@ -194,7 +293,8 @@ if (name === 'hcas-area') {
   const runs = [];
   for (let i = 0; i < 13; i++) {
     const { report } = await repairArea(net, { area: { box: task.box }, label: task.targetLabel });
-    if (report.result.status !== 'repaired' || report.result.regions !== 165 || report.result.certifiedRegions !== 165) throw new Error('benchmark area repair is not certified on 165 regions');
+    if (report.result.status !== 'repaired' || report.result.regions !== 165 || report.result.certifiedRegions !== 165)
+      throw new Error('benchmark area repair is not certified on 165 regions');
     if (i >= 3) runs.push(report);
   }
   const med = (f) => median(runs.map(f));
@@ -207,9 +307,18 @@ if (name === 'hcas-area') {
       certifiedRegions: runs[0].result.certifiedRegions,
       runs: runs.length,
       medianTotalMs: total,
-      splitMs: { enumerate: med((r) => r.timingsMs.enumerate), repair: med((r) => r.timingsMs.repair), certify: med((r) => r.timingsMs.certify) },
+      splitMs: {
+        enumerate: med((r) => r.timingsMs.enumerate),
+        repair: med((r) => r.timingsMs.repair),
+        certify: med((r) => r.timingsMs.certify),
+      },
       enumerationLps: runs[0].enumeration.lps,
-      certificate: { pieces: runs[0].certificate.pieces, lps: runs[0].certificate.lps, maxViolation: runs[0].certificate.maxViolation, tolerance: runs[0].certificate.tolerance.largestAbsolute },
+      certificate: {
+        pieces: runs[0].certificate.pieces,
+        lps: runs[0].certificate.lps,
+        maxViolation: runs[0].certificate.maxViolation,
+        tolerance: runs[0].certificate.tolerance.largestAbsolute,
+      },
       target: { totalMs: 1000, met: total <= 1000 },
     }),
   );
@@ -228,7 +337,10 @@ if (name === 'acas-shaped-area') {
   const sizes = [5, 50, 50, 50, 50, 50, 50, 5];
   const layers = [];
   for (let l = 0; l + 1 < sizes.length; l++) {
-    layers.push({ weights: Array.from({ length: sizes[l + 1] }, () => Array.from({ length: sizes[l] }, () => normal() / Math.sqrt(sizes[l]))), bias: Array.from({ length: sizes[l + 1] }, () => 0.1 * normal()) });
+    layers.push({
+      weights: Array.from({ length: sizes[l + 1] }, () => Array.from({ length: sizes[l] }, () => normal() / Math.sqrt(sizes[l]))),
+      bias: Array.from({ length: sizes[l + 1] }, () => 0.1 * normal()),
+    });
   }
   const net = Network.fromArrays(layers);
   const box = { lower: new Array(5).fill(-0.02), upper: new Array(5).fill(0.02) };

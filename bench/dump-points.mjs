@@ -12,9 +12,15 @@ const [model, out, countArg] = process.argv.slice(2);
 const count = Number(countArg ?? 20);
 await init();
 const net = await loadModel(model);
-const images = await parseImages(new Uint8Array(readFileSync(join(root, 'test/fixtures/mnist/t10k-images-idx3-ubyte.gz'))), 'images.gz', { scale: 1 });
+const images = await parseImages(new Uint8Array(readFileSync(join(root, 'test/fixtures/mnist/t10k-images-idx3-ubyte.gz'))), 'images.gz', {
+  scale: 1,
+});
 const x = images.x.map((v) => Math.fround(v / 255));
-const labels = await parseLabels(new Uint8Array(readFileSync(join(root, 'test/fixtures/mnist/t10k-labels-idx1-ubyte.gz'))), 'labels.gz', 10);
+const labels = await parseLabels(
+  new Uint8Array(readFileSync(join(root, 'test/fixtures/mnist/t10k-labels-idx1-ubyte.gz'))),
+  'labels.gz',
+  10,
+);
 const y = net.forwardFlat(x, 10000);
 const wrong = [];
 for (let i = 0; i < 10000 && wrong.length < count; i++) {
@@ -29,7 +35,10 @@ for (const l of net.layers) parts.push(l.weights, l.bias);
 const flat = (arrs) => {
   const r = new Float64Array(arrs.reduce((s, a) => s + a.length, 0));
   let p = 0;
-  for (const a of arrs) (r.set(a, p), (p += a.length));
+  for (const a of arrs) {
+    r.set(a, p);
+    p += a.length;
+  }
   return r;
 };
 mkdirSync(out, { recursive: true });

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Network, createPool, init, parseNnet, parsePoints, repair, repairedToJson } from '../dist/index.js';
+import { createPool, init, Network, parseNnet, parsePoints, repair, repairedToJson } from '../dist/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 await init();
@@ -41,7 +41,10 @@ function heavyJob() {
 
 const hcasNet = parseNnet(readFileSync(join(root, 'test/fixtures/hcas/HCAS_rect_v6_pra1_tau05_25HU_3000.nnet'), 'utf8'));
 const hcasPts = parsePoints(JSON.parse(readFileSync(join(root, 'test/fixtures/hcas/buggy-points-pra1-tau05.json'), 'utf8')), 3, 5);
-const jobs = { hcas: { net: hcasNet, opts: { points: hcasPts.points, labels: hcasPts.labels, inputBox: hcasPts.inputBox } }, 'random-8-96-96-10': heavyJob() };
+const jobs = {
+  hcas: { net: hcasNet, opts: { points: hcasPts.points, labels: hcasPts.labels, inputBox: hcasPts.inputBox } },
+  'random-8-96-96-10': heavyJob(),
+};
 
 const t0 = now();
 const pools = { 1: await createPool({ size: 1 }), 2: await createPool({ size: 2 }) };

@@ -2,9 +2,9 @@
 // Each case runs in its own process (one wasm flavour per process) and reports medians.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import os from 'node:os';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const runCase = (name, flavour) =>
@@ -30,7 +30,11 @@ const result = {
       target: { msPerPoint: 2, met: simd.msPerPoint <= 2 },
     },
     'full-lp-backends': fullLp,
-    'mnist-pointwise': { ...mnist, scalar: mnistScalar, simdOverScalarTime: mnist.oneThread.medianMsPerPoint / mnistScalar.oneThread.medianMsPerPoint },
+    'mnist-pointwise': {
+      ...mnist,
+      scalar: mnistScalar,
+      simdOverScalarTime: mnist.oneThread.medianMsPerPoint / mnistScalar.oneThread.medianMsPerPoint,
+    },
   },
 };
 // runtime (issue 6): the worker pool (start-up, 1 thread vs pools of 1 and 2 workers).
@@ -44,6 +48,8 @@ result.cases['acas-shaped-area'] = runCase('acas-shaped-area', 'simd');
 // Region LPs at depth (issue 14): mnistfc-style 784-256x4-10 and x6-10, 20 points each.
 result.cases['mnistfc-256x4'] = { loadAverageBefore: os.loadavg()[0], ...runCase('mnistfc-4', 'simd') };
 result.cases['mnistfc-256x6'] = { loadAverageBefore: os.loadavg()[0], ...runCase('mnistfc-6', 'simd') };
+// Graph networks (issue 12): regions of the VNN-COMP CNNs, their time and memory.
+result.cases['cnn-regions'] = { loadAverageBefore: os.loadavg()[0], ...runCase('cnn-regions', 'simd') };
 mkdirSync(join(here, 'results'), { recursive: true });
 writeFileSync(join(here, 'results', 'latest.json'), JSON.stringify(result, null, 2) + '\n');
 process.stdout.write(JSON.stringify(result, null, 2) + '\n');

@@ -3,14 +3,14 @@
 // experiments/results/<name>.json and .md and prints the markdown table, with the reference
 // implementation's figures (../shared/data/README.md, measured with the authors' code) beside ours.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import os from 'node:os';
 import {
-  Network,
   createPool,
   init,
   loadModel,
+  Network,
   parseImages,
   parseLabels,
   parseNnet,
@@ -127,17 +127,28 @@ function table(headers, rows) {
 
 function save(name, json, md) {
   mkdirSync(outDir, { recursive: true });
-  const meta = { experiment: name, date: new Date().toISOString(), machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version }, quick };
+  const meta = {
+    experiment: name,
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
+    quick,
+  };
   writeFileSync(join(outDir, `${name}.json`), JSON.stringify({ ...meta, ...json }, null, 2) + '\n');
   writeFileSync(join(outDir, `${name}.md`), md + '\n');
   process.stdout.write(md + '\n\n');
 }
 
 async function mnistTestSet() {
-  const images = await parseImages(new Uint8Array(readFileSync(fixture('mnist/t10k-images-idx3-ubyte.gz'))), 't10k-images-idx3-ubyte.gz', { scale: 1 });
+  const images = await parseImages(new Uint8Array(readFileSync(fixture('mnist/t10k-images-idx3-ubyte.gz'))), 't10k-images-idx3-ubyte.gz', {
+    scale: 1,
+  });
   // ToTensor: pixel / 255 in float32.
   const x = images.x.map((v) => Math.fround(v / 255));
-  const labels = await parseLabels(new Uint8Array(readFileSync(fixture('mnist/t10k-labels-idx1-ubyte.gz'))), 't10k-labels-idx1-ubyte.gz', 10);
+  const labels = await parseLabels(
+    new Uint8Array(readFileSync(fixture('mnist/t10k-labels-idx1-ubyte.gz'))),
+    't10k-labels-idx1-ubyte.gz',
+    10,
+  );
   return { x, labels };
 }
 
@@ -194,7 +205,16 @@ async function mnistPointwise(pool) {
     '### MNIST point-wise repair (784-256-256-10, first N misclassified test images)',
     '',
     table(
-      ['N', 'success', 'test acc. before', 'test acc. after (ref.)', 'softmax L∞ / L2 on buggy + 10 noisy copies (ref.)', 'softmax L∞ / L2 on the test set', 'time (s per point)', 'minimality'],
+      [
+        'N',
+        'success',
+        'test acc. before',
+        'test acc. after (ref.)',
+        'softmax L∞ / L2 on buggy + 10 noisy copies (ref.)',
+        'softmax L∞ / L2 on the test set',
+        'time (s per point)',
+        'minimality',
+      ],
       rows.map((r) => [
         r.n,
         pct(r.success),
@@ -209,7 +229,7 @@ async function mnistPointwise(pool) {
     '',
     `Reference (authors' code): 100 % success; 20–25 s per point for a non-minimal ("linear transform") patch; the minimal-patch LP does not finish in 9 minutes. ` +
       `Ours: the proven-minimal patch over each whole linear region, ${pool ? `${pool.size} workers` : 'one thread'}. ` +
-      'Softmax differences on noisy copies are small for ours because the patches are local: a copy outside the image\'s linear region (or outside [0,1]^784, which Gaussian noise on black pixels always is) is unchanged.',
+      "Softmax differences on noisy copies are small for ours because the patches are local: a copy outside the image's linear region (or outside [0,1]^784, which Gaussian noise on black pixels always is) is unchanged.",
   ].join('\n');
   save('mnist-pointwise', { rows }, md);
 }
@@ -225,13 +245,25 @@ async function watermark(pool) {
   for (const n of sizes) {
     const points = Array.from({ length: n }, (_, i) => Array.from(wmx.subarray(i * 784, (i + 1) * 784)));
     const labels = Array.from({ length: n }, (_, i) => (wmLabels[i] + 9) % 10);
-    rows.push({ n, ...(await pointwiseRow(net, points, labels, test, pool, 2000 + n)), reference: n <= 25 ? { success: 1, accuracyAfter: 'unchanged', testSet: 0 } : null });
+    rows.push({
+      n,
+      ...(await pointwiseRow(net, points, labels, test, pool, 2000 + n)),
+      reference: n <= 25 ? { success: 1, accuracyAfter: 'unchanged', testSet: 0 } : null,
+    });
   }
   const md = [
     '### Watermark removal (784-150-10, target (label + 9) mod 10)',
     '',
     table(
-      ['N', 'success (ref.)', 'test acc. before', 'test acc. after', 'softmax L∞ / L2 on watermarks + 10 noisy copies', 'softmax L∞ / L2 on the test set (ref.)', 'time (s per point)'],
+      [
+        'N',
+        'success (ref.)',
+        'test acc. before',
+        'test acc. after',
+        'softmax L∞ / L2 on watermarks + 10 noisy copies',
+        'softmax L∞ / L2 on the test set (ref.)',
+        'time (s per point)',
+      ],
       rows.map((r) => [
         r.n,
         `${pct(r.success)} (${r.reference ? '100 %' : '—'})`,
@@ -243,7 +275,7 @@ async function watermark(pool) {
       ]),
     ),
     '',
-    'Reference (authors\' code, N = 1 / 5 / 25): 100 % success, test accuracy unchanged (their run: 96.75 % → 96.75 %, with a random second-layer bias; the model here has the trained zero bias, 96.76 %), softmax differences on the test set exactly 0.',
+    "Reference (authors' code, N = 1 / 5 / 25): 100 % success, test accuracy unchanged (their run: 96.75 % → 96.75 %, with a random second-layer bias; the model here has the trained zero bias, 96.76 %), softmax differences on the test set exactly 0.",
   ].join('\n');
   save('watermark', { rows }, md);
 }
@@ -265,7 +297,9 @@ const share4 = (net, x, count) => argmaxes(net, x, count).filter((p) => p === 4)
 async function hcasPointwise() {
   const net = parseNnet(readFileSync(fixture('hcas/HCAS_rect_v6_pra1_tau05_25HU_3000.nnet'), 'utf8'));
   const pts = parsePoints(JSON.parse(readFileSync(fixture('hcas/buggy-points-pra1-tau05.json'), 'utf8')), 3, 5);
-  const samples = Float64Array.from(parseNpy(new Uint8Array(readFileSync(fixture('hcas/samples-pra1-tau05.x.npy')))).data, (v) => Math.fround(v));
+  const samples = Float64Array.from(parseNpy(new Uint8Array(readFileSync(fixture('hcas/samples-pra1-tau05.x.npy')))).data, (v) =>
+    Math.fround(v),
+  );
   const sampleLabels = parseNpy(new Uint8Array(readFileSync(fixture('hcas/samples-pra1-tau05.y.npy')))).data;
   const box = hcasBoxSamples(10000, 0);
   const t0 = performance.now();
@@ -289,7 +323,11 @@ async function hcasPointwise() {
       ['', 'ours', 'reference'],
       [
         ['points fixed', `${row.fixed}/50 (${row.regions} regions, all proven minimal)`, '50/50'],
-        ['h5 samples: accuracy before → after', `${pct(row.h5AccuracyBefore)} → ${pct(row.h5AccuracyAfter)} (50,000 shipped rows)`, '97.927 % → 97.286 % (all 53,792 rows)'],
+        [
+          'h5 samples: accuracy before → after',
+          `${pct(row.h5AccuracyBefore)} → ${pct(row.h5AccuracyAfter)} (50,000 shipped rows)`,
+          '97.927 % → 97.286 % (all 53,792 rows)',
+        ],
         ['h5 samples: mean softmax L∞ difference', num(row.h5SoftmaxDiff.linf), '0.0006'],
         ['10,000 box samples predicted 4: before → after', `${pct(row.boxShare4Before)} → ${pct(row.boxShare4After)}`, '94.07 % → 100 %'],
         ['time', `${row.ms.toFixed(1)} ms (${(row.ms / 50).toFixed(2)} ms per point)`, '≈ 11.5 s (0.23 s per point)'],
@@ -297,7 +335,7 @@ async function hcasPointwise() {
     ),
     '',
     'Ours changes nothing farther than the locality radius (≤ 6.3e-3 input units) from the 42 repaired regions, so the h5 samples (which live in the normalised corner of the input space) keep their predictions; ' +
-      'the reference\'s patches (n = 1 on unnormalised rows, K up to 3.5e4) reach far beyond the regions, which is why it moves h5 accuracy and box samples outside the repaired regions.',
+      "the reference's patches (n = 1 on unnormalised rows, K up to 3.5e4) reach far beyond the regions, which is why it moves h5 accuracy and box samples outside the repaired regions.",
   ].join('\n');
   save('hcas-pointwise', { row }, md);
 }
@@ -309,7 +347,9 @@ async function hcasArea() {
   }
   const net = parseNnet(readFileSync(fixture('hcas/HCAS_rect_v6_pra1_tau20_25HU_3000.nnet'), 'utf8'));
   const area = JSON.parse(readFileSync(fixture('hcas/area-repair-pra1-tau20.json'), 'utf8'));
-  const samples = Float64Array.from(parseNpy(new Uint8Array(readFileSync(fixture('hcas/samples-pra1-tau05.x.npy')))).data, (v) => Math.fround(v));
+  const samples = Float64Array.from(parseNpy(new Uint8Array(readFileSync(fixture('hcas/samples-pra1-tau05.x.npy')))).data, (v) =>
+    Math.fround(v),
+  );
   const sampleLabels = parseNpy(new Uint8Array(readFileSync(fixture('hcas/samples-pra1-tau20.y.npy')))).data;
   const boxX = hcasBoxSamples(10000, 0);
   const t0 = performance.now();
@@ -335,7 +375,11 @@ async function hcasArea() {
       [
         ['linear regions in the box / buggy', `${row.regions} / ${row.buggy}`, '165 / 87'],
         ['regions certified after repair', String(row.certified ?? '—'), 'no certificate'],
-        ['10,000 box samples predicted 4: before → after', `${pct(row.boxShare4Before)} → ${pct(row.boxShare4After)}`, '53.30 % → 99.88 % (12 wrong)'],
+        [
+          '10,000 box samples predicted 4: before → after',
+          `${pct(row.boxShare4Before)} → ${pct(row.boxShare4After)}`,
+          '53.30 % → 99.88 % (12 wrong)',
+        ],
         ['h5 samples accuracy before → after', `${pct(row.h5AccuracyBefore)} → ${pct(row.h5AccuracyAfter)}`, '98.052 % → unchanged'],
         ['time (enumeration + repair + certification)', `${row.ms.toFixed(0)} ms`, '—'],
       ],
@@ -410,7 +454,10 @@ async function randomArea() {
       ['', 'ours'],
       [
         ['repairs certified on every region', `${summary.certified} / ${summary.repairs}`],
-        ['… with patches enlarged for band validity / made constant / regions split into cells / radii shrunk', `${summary.withEnlargedPatches} / ${summary.withConstantReplacements} / ${summary.withCells} / ${summary.withShrunkRadii}`],
+        [
+          '… with patches enlarged for band validity / made constant / regions split into cells / radii shrunk',
+          `${summary.withEnlargedPatches} / ${summary.withConstantReplacements} / ${summary.withCells} / ${summary.withShrunkRadii}`,
+        ],
         ['samples violating the spec after repair (3,000 per repair)', String(summary.violatingSamplesAfter)],
         ['time per repair: median / max', `${summary.medianMs.toFixed(0)} ms / ${summary.maxMs.toFixed(0)} ms`],
       ],
@@ -421,7 +468,13 @@ async function randomArea() {
 
 // ---------------------------------------------------------------------------------------------
 
-const all = { 'mnist-pointwise': mnistPointwise, watermark, 'hcas-pointwise': hcasPointwise, 'hcas-area': hcasArea, 'random-area': randomArea };
+const all = {
+  'mnist-pointwise': mnistPointwise,
+  watermark,
+  'hcas-pointwise': hcasPointwise,
+  'hcas-area': hcasArea,
+  'random-area': randomArea,
+};
 const chosen = names.length === 0 || names.includes('all') ? Object.keys(all) : names;
 for (const n of chosen) {
   if (!all[n]) {

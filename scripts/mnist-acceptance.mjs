@@ -19,7 +19,19 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
-import { GlpkBackend, LinearRegion, RepairedNetwork, accuracy, init, parseImages, parseLabels, parseOnnx, repair, repairedToOnnx, slackExcess } from '../dist/index.js';
+import {
+  accuracy,
+  GlpkBackend,
+  init,
+  LinearRegion,
+  parseImages,
+  parseLabels,
+  parseOnnx,
+  RepairedNetwork,
+  repair,
+  repairedToOnnx,
+  slackExcess,
+} from '../dist/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const fx = (p) => join(root, 'test/fixtures/mnist', p);
@@ -62,7 +74,18 @@ if (!useGlpk) {
       onProgress: (e) => process.stderr.write(`  ${e.phase} ${e.done}/${e.total} (${(e.elapsedMs / 1000).toFixed(1)} s)\n`),
     });
     rep = res.network;
-    result.report = { result: res.report.result, timingsMs: res.report.timingsMs, regions: res.report.regions.map((g) => ({ points: g.points, patchNorm: g.patchNorm, lowerBound: g.lowerBound, proof: g.minimalityProof, radius: g.radius, lpMs: g.lpMs })) };
+    result.report = {
+      result: res.report.result,
+      timingsMs: res.report.timingsMs,
+      regions: res.report.regions.map((g) => ({
+        points: g.points,
+        patchNorm: g.patchNorm,
+        lowerBound: g.lowerBound,
+        proof: g.minimalityProof,
+        radius: g.radius,
+        lpMs: g.lpMs,
+      })),
+    };
   } catch (e) {
     check('repair() of the 10 images', false, { error: `${e.name}: ${e.message}` });
   }
@@ -78,7 +101,11 @@ if (!useGlpk) {
     for (let r = 0; r < m; r++) {
       const idxs = [];
       const vals = [];
-      for (let c = 0; c < 784; c++) if (A[r * 784 + c] !== 0) idxs.push(c), vals.push(A[r * 784 + c]);
+      for (let c = 0; c < 784; c++) {
+        if (A[r * 784 + c] === 0) continue;
+        idxs.push(c);
+        vals.push(A[r * 784 + c]);
+      }
       rows.push({ idx: idxs, val: vals, lo: -Infinity, hi: b[r] });
     }
     const y = targets[p];
@@ -87,13 +114,23 @@ if (!useGlpk) {
       if (j === y) continue;
       const objective = new Float64Array(784);
       for (let c = 0; c < 784; c++) objective[c] = -(F[j * 784 + c] - F[y * 784 + c]);
-      const sol = await lp.solve({ numVars: 784, objective, lower: new Float64Array(784), upper: new Float64Array(784).fill(1), rows }, `image ${idx[p]} class ${j}`);
+      const sol = await lp.solve(
+        { numVars: 784, objective, lower: new Float64Array(784), upper: new Float64Array(784).fill(1), rows },
+        `image ${idx[p]} class ${j}`,
+      );
       t = Math.max(t, (-sol.objective + e[j] - e[y]) / 2);
     }
     const support = region.supportRows(false);
     region.free();
     const d = Float64Array.from({ length: 10 }, (_, j) => (j === y ? t : -t));
-    patches.push({ kind: 'constant', A: support.A, b: support.b, radius: 1e-3, d, region: { points: [p], pattern: '', constraints: m + 1568, patchNorm: t, lowerBound: t, minimalityProof: 'full-lp' } });
+    patches.push({
+      kind: 'constant',
+      A: support.A,
+      b: support.b,
+      radius: 1e-3,
+      d,
+      region: { points: [p], pattern: '', constraints: m + 1568, patchNorm: t, lowerBound: t, minimalityProof: 'full-lp' },
+    });
     // (support: the region's neuron rows, without box faces: the box is the shared gate below)
     process.stderr.write(`  image ${idx[p]}: t = ${t} (${((performance.now() - tp) / 1000).toFixed(1)} s)\n`);
   }
@@ -117,7 +154,11 @@ if (rep) {
     const want = oracle.points.find((o) => o.testIndex === ps[0]).minimalPatchLinf;
     worst = Math.max(worst, Math.abs(norm - want) / want);
   }
-  check('patch norms equal the oracle to 1e-6 relative', worst <= 1e-6 && rep.patches.length === 10, { patches: rep.patches.length, worstRelativeError: worst, norms });
+  check('patch norms equal the oracle to 1e-6 relative', worst <= 1e-6 && rep.patches.length === 10, {
+    patches: rep.patches.length,
+    worstRelativeError: worst,
+    norms,
+  });
   const yr = rep.forwardFlat(Float64Array.from(points.flatMap((x) => [...x])), 10);
   const fixed = targets.filter((y, p) => {
     const row = yr.subarray(p * 10, p * 10 + 10);
@@ -130,7 +171,10 @@ if (rep) {
     const te = performance.now();
     const bytes = repairedToOnnx(rep, { precision });
     const session = await ort.InferenceSession.create(bytes);
-    const feed = precision === 'float32' ? new ort.Tensor('float32', Float32Array.from(images.x), [images.count, 784]) : new ort.Tensor('float64', images.x, [images.count, 784]);
+    const feed =
+      precision === 'float32'
+        ? new ort.Tensor('float32', Float32Array.from(images.x), [images.count, 784])
+        : new ort.Tensor('float64', images.x, [images.count, 784]);
     const out = (await session.run({ [session.inputNames[0]]: feed }))[session.outputNames[0]].data;
     const ours = rep.forwardFlat(precision === 'float32' ? Float64Array.from(Float32Array.from(images.x)) : images.x, images.count);
     let mismatches = 0;
@@ -146,11 +190,15 @@ if (rep) {
       for (let j = 0; j < 10; j++) maxDiff = Math.max(maxDiff, Math.abs(ours[i * 10 + j] - out[i * 10 + j]));
     }
     result.timingsMs[`onnx-${precision}`] = performance.now() - te;
-    check(`onnxruntime ${precision}: same predictions on the 10,000 test images`, mismatches === 0 && (precision === 'float32' || maxDiff <= 1e-5), {
-      mismatches,
-      maxAbsDiff: maxDiff,
-      onnxBytes: bytes.length,
-    });
+    check(
+      `onnxruntime ${precision}: same predictions on the 10,000 test images`,
+      mismatches === 0 && (precision === 'float32' || maxDiff <= 1e-5),
+      {
+        mismatches,
+        maxAbsDiff: maxDiff,
+        onnxBytes: bytes.length,
+      },
+    );
     await session.release();
   }
 }

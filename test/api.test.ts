@@ -2,12 +2,11 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   AbortError,
+  getCore,
   InputError,
+  init,
   LinearRegion,
   Network,
-  WasmError,
-  getCore,
-  init,
   networkFromJson,
   networkToJson,
   parseNnet,
@@ -15,6 +14,7 @@ import {
   repairedFromJson,
   repairedToJson,
   VERSION,
+  WasmError,
 } from '../ts/index.js';
 import { resetForTests } from '../ts/wasm/raw.js';
 import { fixture, hcasTau05, randomNetwork, rng, root } from './helpers.js';
@@ -43,10 +43,14 @@ describe('formats', () => {
   it('.nnet: truncation and bad tokens are typed errors naming the line', () => {
     const text = readFileSync(fixture('hcas/HCAS_rect_v6_pra1_tau05_25HU_3000.nnet'), 'utf8');
     const lines = text.split('\n');
-    expect(() => parseNnet(lines.slice(0, 100).join('\n'), 'cut.nnet')).toThrow(/cut\.nnet: line \d+: the file ends before layer \d+ .*truncated/);
+    expect(() => parseNnet(lines.slice(0, 100).join('\n'), 'cut.nnet')).toThrow(
+      /cut\.nnet: line \d+: the file ends before layer \d+ .*truncated/,
+    );
     const bad = [...lines];
     bad[20] = bad[20].replace(/[-0-9.e+]+,/, 'nan,');
-    expect(() => parseNnet(bad.join('\n'), 'bad.nnet')).toThrow(/bad\.nnet: line 21: layer 0 weights, row \d+: not a finite number \(got "nan"\)/);
+    expect(() => parseNnet(bad.join('\n'), 'bad.nnet')).toThrow(
+      /bad\.nnet: line 21: layer 0 weights, row \d+: not a finite number \(got "nan"\)/,
+    );
     const short = [...lines];
     short[20] = short[20].replace(/^[^,]+,/, '');
     expect(() => parseNnet(short.join('\n'), 's.nnet')).toThrow(InputError);
@@ -67,8 +71,15 @@ describe('formats', () => {
   });
 
   it('rejects NaN weights and mismatched shapes with the field named', () => {
-    expect(() => Network.fromArrays([{ weights: [[1, NaN]], bias: [0] }], { source: 'm.json' })).toThrow(/m\.json: layers\[0\]\.weights\[0\]\[1\]: is not a finite number \(got NaN\)/);
-    expect(() => Network.fromArrays([{ weights: [[1, 2]], bias: [0] }, { weights: [[1, 2]], bias: [0] }])).toThrow(/layers\[1\]\.inputs: expects 2 inputs but layer 0 has 1 outputs \(got 2\)/);
+    expect(() => Network.fromArrays([{ weights: [[1, NaN]], bias: [0] }], { source: 'm.json' })).toThrow(
+      /m\.json: layers\[0\]\.weights\[0\]\[1\]: is not a finite number \(got NaN\)/,
+    );
+    expect(() =>
+      Network.fromArrays([
+        { weights: [[1, 2]], bias: [0] },
+        { weights: [[1, 2]], bias: [0] },
+      ]),
+    ).toThrow(/layers\[1\]\.inputs: expects 2 inputs but layer 0 has 1 outputs \(got 2\)/);
     expect(() => Network.fromArrays([{ weights: [[1, 2]], bias: [0, 1] }])).toThrow(/layers\[0\]\.bias: expected 1 biases \(got 2\)/);
   });
 
@@ -84,13 +95,29 @@ describe('repair() input validation', () => {
   const { net, points, inputBox } = hcasTau05();
 
   it('names the field and value of bad inputs', async () => {
-    await expect(repair(net, { points: [[1, 2]], labels: 4, inputBox })).rejects.toThrow(/points\[0\]: has 2 coordinates, the network has 3 inputs/);
-    await expect(repair(net, { points: [[1, 2, NaN]], labels: 4, inputBox })).rejects.toThrow(/points\[0\]\[2\]: is not a finite number \(got NaN\)/);
-    await expect(repair(net, { points, labels: 7, inputBox })).rejects.toThrow(/label: label is out of range: the network has 5 outputs \(labels 0\.\.4\) \(got 7\)/);
-    await expect(repair(net, { points: [[1e6, 0, 0]], labels: 4, inputBox })).rejects.toThrow(/points\[0\]\[0\]: lies outside the input box \[-65000, 65000\] \(got 1000000\)/);
+    await expect(repair(net, { points: [[1, 2]], labels: 4, inputBox })).rejects.toThrow(
+      /points\[0\]: has 2 coordinates, the network has 3 inputs/,
+    );
+    await expect(repair(net, { points: [[1, 2, NaN]], labels: 4, inputBox })).rejects.toThrow(
+      /points\[0\]\[2\]: is not a finite number \(got NaN\)/,
+    );
+    await expect(repair(net, { points, labels: 7, inputBox })).rejects.toThrow(
+      /label: label is out of range: the network has 5 outputs \(labels 0\.\.4\) \(got 7\)/,
+    );
+    await expect(repair(net, { points: [[1e6, 0, 0]], labels: 4, inputBox })).rejects.toThrow(
+      /points\[0\]\[0\]: lies outside the input box \[-65000, 65000\] \(got 1000000\)/,
+    );
     await expect(repair(net, { points, inputBox })).rejects.toThrow(/no specification/);
     await expect(repair(net, { points: [], labels: 4, inputBox })).rejects.toThrow(/no points/);
-    const noBox = Network.fromArrays([{ weights: [[1, 0], [0, 1]], bias: [0, 0] }]);
+    const noBox = Network.fromArrays([
+      {
+        weights: [
+          [1, 0],
+          [0, 1],
+        ],
+        bias: [0, 0],
+      },
+    ]);
     await expect(repair(noBox, { points: [[0, 0]], labels: 1 })).rejects.toThrow(/no input domain/);
   });
 });
@@ -112,7 +139,13 @@ describe('long work: progress and cancellation', () => {
     ctl.abort();
     await expect(repair(net, { points, labels, inputBox, signal: ctl.signal })).rejects.toBeInstanceOf(AbortError);
     const ctl2 = new AbortController();
-    const p = repair(net, { points, labels, inputBox, signal: ctl2.signal, onProgress: (e) => e.done === 3 && ctl2.abort(new Error('user')) });
+    const p = repair(net, {
+      points,
+      labels,
+      inputBox,
+      signal: ctl2.signal,
+      onProgress: (e) => e.done === 3 && ctl2.abort(new Error('user')),
+    });
     await expect(p).rejects.toThrow(/repair cancelled: user/);
   });
 });

@@ -9,17 +9,17 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   AbortError,
   type AreaRepairResult,
-  GlpkBackend,
-  LinearRegion,
-  RegionLimitError,
-  RepairedNetwork,
   certify,
   enumerateRegions,
+  GlpkBackend,
   init,
+  LinearRegion,
   labelSpec,
   parseNnet,
   parseNpy,
   patternHex,
+  RegionLimitError,
+  RepairedNetwork,
   repairArea,
   repairedFromJson,
   repairedToJson,
@@ -37,7 +37,11 @@ const glpk = new GlpkBackend();
 /** The reference experiment's sampler, with our own seeded PRNG: x, y = randint[100, 5000), θ = U[−π, −π/2). */
 function boxSamples(count: number, seed: number): number[][] {
   const r = rng(seed);
-  return Array.from({ length: count }, () => [100 + Math.floor(r.next() * 4900), 100 + Math.floor(r.next() * 4900), -Math.PI + r.next() * (Math.PI / 2)]);
+  return Array.from({ length: count }, () => [
+    100 + Math.floor(r.next() * 4900),
+    100 + Math.floor(r.next() * 4900),
+    -Math.PI + r.next() * (Math.PI / 2),
+  ]);
 }
 
 /** max c·x + k over {A x <= b} ∩ box by glpk.js (independent of the core simplex). */
@@ -63,7 +67,9 @@ describe('HCAS tau20 area repair (acceptance)', () => {
     expect(res.regions.length).toBe(165);
     const ours = new Set(res.regions.map((r) => patternHex(r.pattern)));
     expect(ours.size).toBe(165);
-    const reference = new Set<string>(task.buggyRegions.map((g: { activationPattern: number[][] }) => patternHex(g.activationPattern.flat())));
+    const reference = new Set<string>(
+      task.buggyRegions.map((g: { activationPattern: number[][] }) => patternHex(g.activationPattern.flat())),
+    );
     expect(reference.size).toBe(87);
     expect(new Set(rep.regions.map((g) => g.pattern))).toEqual(reference);
     // The centre of every region is strictly inside it: the forward pass gives its pattern.
@@ -133,7 +139,8 @@ describe('HCAS tau20 area repair (acceptance)', () => {
         expect(await glpkMax(A, b, c, k)).toBeLessThanOrEqual(1e-9 * (1 + Math.abs(k)));
       }
       // The patch's support holds on the whole region (g = 1 there): every row is one of its rows.
-      for (let i = 0; i < p.b.length; i++) expect(await glpkMax(A, b, p.A.subarray(i * 3, i * 3 + 3), -p.b[i])).toBeLessThanOrEqual(1e-9 * (1 + Math.abs(p.b[i])));
+      for (let i = 0; i < p.b.length; i++)
+        expect(await glpkMax(A, b, p.A.subarray(i * 3, i * 3 + 3), -p.b[i])).toBeLessThanOrEqual(1e-9 * (1 + Math.abs(p.b[i])));
     }
   });
 

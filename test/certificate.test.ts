@@ -4,14 +4,14 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  Network,
-  RepairedNetwork,
   certify,
   certifyItems,
   enumerateRegions,
   init,
   labelSpec,
+  Network,
   polytopeSpec,
+  RepairedNetwork,
   repair,
   repairArea,
   repairedFromJson,
@@ -114,7 +114,12 @@ describe('certificates on small networks', () => {
       expect(network.predict(xs).every((y) => specViolation(spec, y) <= 1e-12)).toBe(true);
       // The same patches summed: not certified, and really wrong on the face.
       const sum = new RepairedNetwork(net, network.patches, network.inputBox, network.boxGate, 'sum');
-      const cert = await certifyItems(sum, report.certificate.perRegion.map((c) => ({ pattern: hexBits(c.pattern, 2), spec })), { box }, { scope: 'area' });
+      const cert = await certifyItems(
+        sum,
+        report.certificate.perRegion.map((c) => ({ pattern: hexBits(c.pattern, 2), spec })),
+        { box },
+        { scope: 'area' },
+      );
       expect(cert.status).toBe('not-certified');
       expect(specViolation(spec, sum.predict([[1]])[0])).toBeCloseTo(0.1, 9);
     }
@@ -227,7 +232,12 @@ describe('point-wise repair with conflicting affine patches', () => {
       expect(network.patches.length).toBeGreaterThan(report.regions.length);
       // Inputs of every repaired region satisfy the spec, cells' borders included.
       const patterns = new Set(report.regions.map((g) => g.pattern));
-      const hex = (bits: number[]) => bits.join('').match(/.{1,4}/g)!.map((q) => parseInt(q.padEnd(4, '0'), 2).toString(16)).join('');
+      const hex = (bits: number[]) =>
+        bits
+          .join('')
+          .match(/.{1,4}/g)!
+          .map((q) => parseInt(q.padEnd(4, '0'), 2).toString(16))
+          .join('');
       const xs = sample(r, inputBox.lower, inputBox.upper, 20_000);
       const pats = net.patterns(xs).map((p) => hex(Array.from(p)));
       const ys = network.predict(xs);
@@ -269,7 +279,12 @@ describe('point-wise repair is certified region by region (HCAS tau05)', () => {
   });
 
   it('can be switched off, and then the report has no certificate', async () => {
-    const { report } = await repair(data.net, { points: data.points.slice(0, 5), labels: data.labels.slice(0, 5), inputBox: data.inputBox, certify: false });
+    const { report } = await repair(data.net, {
+      points: data.points.slice(0, 5),
+      labels: data.labels.slice(0, 5),
+      inputBox: data.inputBox,
+      certify: false,
+    });
     expect(report.certificate).toBeUndefined();
   });
 });

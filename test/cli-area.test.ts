@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { init, loadRepaired } from '../ts/index.js';
-import { argmax, fixture, root, rng, runCli } from './helpers.js';
+import { argmax, fixture, rng, runCli } from './helpers.js';
 
 const run = runCli;
 
@@ -23,9 +23,17 @@ describe('relu-repair CLI: area repair and certify', () => {
     expect(r.stderr).toMatch(/165 linear regions in the area, 87 violated the spec and were repaired/);
     expect(r.stderr).toMatch(/165\/165 regions certified/);
     const report = JSON.parse(readFileSync(rep, 'utf8'));
-    expect(report).toMatchObject({ schemaVersion: 1, kind: 'area', result: { status: 'repaired', regions: 165, buggyRegions: 87, certifiedRegions: 165 } });
-    expect(Object.keys(report)).toEqual(expect.arrayContaining(['enumeration', 'regions', 'certificate', 'refinement', 'timingsMs', 'notes']));
-    expect(Object.keys(report.certificate)).toEqual(expect.arrayContaining(['status', 'maxViolation', 'largestViolationFound', 'tolerance', 'perRegion']));
+    expect(report).toMatchObject({
+      schemaVersion: 1,
+      kind: 'area',
+      result: { status: 'repaired', regions: 165, buggyRegions: 87, certifiedRegions: 165 },
+    });
+    expect(Object.keys(report)).toEqual(
+      expect.arrayContaining(['enumeration', 'regions', 'certificate', 'refinement', 'timingsMs', 'notes']),
+    );
+    expect(Object.keys(report.certificate)).toEqual(
+      expect.arrayContaining(['status', 'maxViolation', 'largestViolationFound', 'tolerance', 'perRegion']),
+    );
     const net = await loadRepaired(out);
     const r2 = rng(3);
     const xs = Array.from({ length: 500 }, () => [r2.range(10, 5000), r2.range(10, 5000), r2.range(-Math.PI, -Math.PI / 2)]);
@@ -92,7 +100,10 @@ describe('relu-repair CLI: area repair and certify', () => {
     writeFileSync(f, JSON.stringify({ box: { lower: [10, 10, -3], upper: [5000, 5000, -1] }, A: [[1, 1]], b: [0], targetLabel: 4 }));
     await badInput(['repair', '--model', TAU20, '--area', f], /bad-area\.json: A\[0\]: must have 3 entries/);
     await badInput(['repair', '--model', TAU20, '--area', AREA, '--max-regions', '50'], /has more than 50 linear regions; raise the limit/);
-    await badInput(['repair', '--model', TAU20, '--area', AREA, '--points', fixture('hcas/buggy-points-pra1-tau05.json')], /give --points or --area, not both/);
+    await badInput(
+      ['repair', '--model', TAU20, '--area', AREA, '--points', fixture('hcas/buggy-points-pra1-tau05.json')],
+      /give --points or --area, not both/,
+    );
     await badInput(['repair', '--model', TAU20], /give --points FILE \(point-wise repair\) or --area FILE/);
     const v = join(dir, 'prop.vnnlib');
     writeFileSync(v, '(declare-const X_0 Real)\n(assert (<= X_0 1))\n');
@@ -111,16 +122,31 @@ describe('area files (ts/formats/area.ts)', () => {
     expect(task.area.box).toEqual({ lower: [10, 10, -Math.PI], upper: [5000, 5000, -Math.PI / 2] });
     expect(task.spec?.label).toBe(4);
     const file = {
-      area: { box: { lower: [0, -1], upper: [2, 1] }, inputSet: { A: Float64Array.from([1, 1, -0.5, 2]), b: Float64Array.from([0.25, 1e-17]) } },
-      spec: polytopeSpec([[1, -1, 0], [0, 0.1, 3]], [0.5, -2]),
+      area: {
+        box: { lower: [0, -1], upper: [2, 1] },
+        inputSet: { A: Float64Array.from([1, 1, -0.5, 2]), b: Float64Array.from([0.25, 1e-17]) },
+      },
+      spec: polytopeSpec(
+        [
+          [1, -1, 0],
+          [0, 0.1, 3],
+        ],
+        [0.5, -2],
+      ),
     };
     const back = parseAreaJson(JSON.parse(JSON.stringify(areaToJson(file))), 2, 3);
     expect(back.area.box).toEqual(file.area.box);
     expect(back.area.inputSet).toEqual(file.area.inputSet);
     expect(back.spec!.P).toEqual(file.spec.P);
     expect(back.spec!.q).toEqual(file.spec.q);
-    const lab = parseAreaJson(areaToJson({ area: { box: { lower: [0], upper: [1] } }, spec: (await import('../ts/index.js')).labelSpec(1, 3, { margin: 0.5 }) }), 1, 3);
+    const lab = parseAreaJson(
+      areaToJson({ area: { box: { lower: [0], upper: [1] } }, spec: (await import('../ts/index.js')).labelSpec(1, 3, { margin: 0.5 }) }),
+      1,
+      3,
+    );
     expect(lab.spec).toMatchObject({ label: 1, margin: 0.5 });
-    expect(() => parseAreaJson({ box: { lower: [0], upper: [1] }, spec: { label: 1 }, targetLabel: 1 }, 1, 3, 'a.json')).toThrow(/a\.json: spec: give either "spec" or a label, not both/);
+    expect(() => parseAreaJson({ box: { lower: [0], upper: [1] }, spec: { label: 1 }, targetLabel: 1 }, 1, 3, 'a.json')).toThrow(
+      /a\.json: spec: give either "spec" or a label, not both/,
+    );
   });
 });

@@ -5,10 +5,19 @@
  */
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RepairedNetwork, init, loadModel, networkToOnnx, parseImages, repair, repairedFromJson, repairedToJson, repairedToOnnx } from '../ts/index.js';
+import {
+  init,
+  loadModel,
+  networkToOnnx,
+  parseImages,
+  RepairedNetwork,
+  repair,
+  repairedFromJson,
+  repairedToJson,
+  repairedToOnnx,
+} from '../ts/index.js';
 import { bandInputs, maxAbsDiff, ortRun } from './formats-helpers.js';
-import { rng } from './helpers.js';
-import { fixture, hcasTau05 } from './helpers.js';
+import { fixture, hcasTau05, rng } from './helpers.js';
 
 describe('compact JSON supports', () => {
   beforeAll(() => init());
@@ -17,7 +26,9 @@ describe('compact JSON supports', () => {
     const { net, points, labels, inputBox } = hcasTau05();
     const { network } = await repair(net, { points, labels, inputBox });
     const doc = JSON.parse(JSON.stringify(repairedToJson(network)));
-    expect(doc.patches.every((p: { support: Record<string, unknown> }) => Array.isArray(p.support.fromRegion) && p.support.A === undefined)).toBe(true);
+    expect(
+      doc.patches.every((p: { support: Record<string, unknown> }) => Array.isArray(p.support.fromRegion) && p.support.A === undefined),
+    ).toBe(true);
     const back = repairedFromJson(doc, 'r.json');
     back.patches.forEach((p, i) => {
       const q = network.patches[i];
@@ -29,10 +40,14 @@ describe('compact JSON supports', () => {
     expect(back.predict(xs)).toEqual(network.predict(xs));
     const bad = JSON.parse(JSON.stringify(doc));
     bad.patches[0].support.b[0] += 1e-9;
-    expect(() => repairedFromJson(bad, 'r.json')).toThrow(/r\.json: patches\[0\]\.support\.b\[0\]: row \d+ of the region recomputed from the pattern has right-hand side/);
+    expect(() => repairedFromJson(bad, 'r.json')).toThrow(
+      /r\.json: patches\[0\]\.support\.b\[0\]: row \d+ of the region recomputed from the pattern has right-hand side/,
+    );
     const bad2 = JSON.parse(JSON.stringify(doc));
     bad2.patches[1].region.pattern = 'zz';
-    expect(() => repairedFromJson(bad2, 'r.json')).toThrow(/patches\[1\]\.region\.pattern: must be a hex string of 32 digits \(125 hidden neurons\)/);
+    expect(() => repairedFromJson(bad2, 'r.json')).toThrow(
+      /patches\[1\]\.region\.pattern: must be a hex string of 32 digits \(125 hidden neurons\)/,
+    );
     const bad3 = JSON.parse(JSON.stringify(doc));
     bad3.patches[2].support.fromRegion[0] = 9999;
     expect(() => repairedFromJson(bad3, 'r.json')).toThrow(/patches\[2\]\.support\.fromRegion\[0\]: is not a row of the region/);
@@ -46,13 +61,30 @@ describe('compact JSON supports', () => {
     const inputBox = { lower: new Array(784).fill(0), upper: new Array(784).fill(1) };
     const { network } = await repair(net, { points, labels: [5, 6, 4], inputBox });
     const compact = JSON.stringify(repairedToJson(network));
-    const dense = JSON.stringify(repairedToJson(new RepairedNetwork(network.original, network.patches.map((p) => ({ ...p, rows: undefined })), network.inputBox, network.boxGate)));
-    const originalSize = JSON.stringify(repairedToJson(new RepairedNetwork(network.original, [], network.inputBox, network.boxGate))).length;
+    const dense = JSON.stringify(
+      repairedToJson(
+        new RepairedNetwork(
+          network.original,
+          network.patches.map((p) => ({ ...p, rows: undefined })),
+          network.inputBox,
+          network.boxGate,
+        ),
+      ),
+    );
+    const originalSize = JSON.stringify(
+      repairedToJson(new RepairedNetwork(network.original, [], network.inputBox, network.boxGate)),
+    ).length;
     // Per patch: the dense rows are 512 × 784 numbers; the compact form a few KB.
     expect((dense.length - originalSize) / (compact.length - originalSize)).toBeGreaterThan(50);
     const back = repairedFromJson(JSON.parse(compact));
-    const y1 = back.forwardFlat(images.x.subarray(0, 200 * 784).map((v) => v / 255), 200);
-    const y0 = network.forwardFlat(images.x.subarray(0, 200 * 784).map((v) => v / 255), 200);
+    const y1 = back.forwardFlat(
+      images.x.subarray(0, 200 * 784).map((v) => v / 255),
+      200,
+    );
+    const y0 = network.forwardFlat(
+      images.x.subarray(0, 200 * 784).map((v) => v / 255),
+      200,
+    );
     expect(Array.from(y1)).toEqual(Array.from(y0));
     const p0 = Float64Array.from(points.flat());
     expect(Array.from(back.forwardFlat(p0, 3))).toEqual(Array.from(network.forwardFlat(p0, 3)));
@@ -66,7 +98,10 @@ describe('compact JSON supports', () => {
     const band = bandInputs(network, (a) => points[network.patches[a].region.points[0]], 30, rng(4), new Array(784).fill(0.05));
     const xs = new Float64Array(band.length + 300 * 784);
     xs.set(band);
-    xs.set(images.x.subarray(0, 300 * 784).map((v) => Math.fround(v / 255)), band.length);
+    xs.set(
+      images.x.subarray(0, 300 * 784).map((v) => Math.fround(v / 255)),
+      band.length,
+    );
     const count = xs.length / 784;
     const ours = network.forwardFlat(xs, count);
     expect(maxAbsDiff(await ortRun(compactOnnx, xs, count, [784], 'float64'), ours)).toBeLessThanOrEqual(1e-5);

@@ -1,14 +1,23 @@
 /** Shared helpers of the format tests: onnxruntime as an oracle, band inputs, model builders. */
 import * as ort from 'onnxruntime-node';
-import { DT, type NodeOut, type TensorOut, encodeModel } from '../ts/formats/onnx-proto.js';
+import { DT, encodeModel, type NodeOut, type TensorOut } from '../ts/formats/onnx/proto.js';
 import type { RepairedNetwork } from '../ts/index.js';
 import type { rng } from './helpers.js';
 
 /** Runs an ONNX model in onnxruntime on `count` inputs (flat), returning the first output as float64. */
-export async function ortRun(bytes: Uint8Array, x: Float64Array, count: number, shape: number[], precision: 'float32' | 'float64' = 'float32'): Promise<Float64Array> {
+export async function ortRun(
+  bytes: Uint8Array,
+  x: Float64Array,
+  count: number,
+  shape: number[],
+  precision: 'float32' | 'float64' = 'float32',
+): Promise<Float64Array> {
   const s = await ort.InferenceSession.create(bytes);
   try {
-    const feed = precision === 'float32' ? new ort.Tensor('float32', Float32Array.from(x), [count, ...shape]) : new ort.Tensor('float64', Float64Array.from(x), [count, ...shape]);
+    const feed =
+      precision === 'float32'
+        ? new ort.Tensor('float32', Float32Array.from(x), [count, ...shape])
+        : new ort.Tensor('float64', Float64Array.from(x), [count, ...shape]);
     const out = await s.run({ [s.inputNames[0]]: feed });
     return Float64Array.from(out[s.outputNames[0]].data as Float32Array | Float64Array);
   } finally {
@@ -33,7 +42,13 @@ export const fround = (x: Float64Array) => Float64Array.from(Float32Array.from(x
  * is nonincreasing: the band {0 < g < 1} is found by bisection (in JS) and t is drawn inside it.
  * The caller checks with the core's own `supportsFlat` that the points really are in bands.
  */
-export function bandInputs(rep: RepairedNetwork, anchors: (patch: number) => ArrayLike<number>, perPatch: number, r: ReturnType<typeof rng>, scale: ArrayLike<number>): Float64Array {
+export function bandInputs(
+  rep: RepairedNetwork,
+  anchors: (patch: number) => ArrayLike<number>,
+  perPatch: number,
+  r: ReturnType<typeof rng>,
+  scale: ArrayLike<number>,
+): Float64Array {
   const n = rep.inputSize;
   const out: number[] = [];
   const gate = rep.boxGate;

@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseJsonText } from '../ts/formats/load.js';
 import { nnetToText, parseNnet } from '../ts/formats/nnet.js';
-import { networkToOnnx, parseOnnx, repairedToOnnx } from '../ts/formats/onnx.js';
+import { networkToOnnx, repairedToOnnx } from '../ts/formats/onnx/export.js';
+import { parseOnnx } from '../ts/formats/onnx/import.js';
 import { networkToTfjs, parseTfjs } from '../ts/formats/tfjs.js';
 import { parseVnnlib, regionProperty, writeVnnlib } from '../ts/formats/vnnlib.js';
 import { InputError, init, labelSpec, repair } from '../ts/index.js';
@@ -70,7 +71,37 @@ function mutateBytes(src: Uint8Array, r: R): Uint8Array {
   }
 }
 
-const JUNK = ['', '(', ')', '-', 'NaN', 'nan', '1e999', '-1e999', '0', '-0', '1e-320', 'X_99999', 'Y_7', 'Real', 'assert', '"', '{', '}', '[', ']', ',', ':', 'null', 'true', '1.5.5', '99999999999', '-1', '0x10', ';'];
+const JUNK = [
+  '',
+  '(',
+  ')',
+  '-',
+  'NaN',
+  'nan',
+  '1e999',
+  '-1e999',
+  '0',
+  '-0',
+  '1e-320',
+  'X_99999',
+  'Y_7',
+  'Real',
+  'assert',
+  '"',
+  '{',
+  '}',
+  '[',
+  ']',
+  ',',
+  ':',
+  'null',
+  'true',
+  '1.5.5',
+  '99999999999',
+  '-1',
+  '0x10',
+  ';',
+];
 
 /** Token edits of a text: replace, delete, duplicate or swap tokens, or truncate. */
 function mutateText(text: string, r: R): string {
@@ -101,7 +132,7 @@ function mutateText(text: string, r: R): string {
 }
 
 describe('parser fuzzing: only typed errors, never a crash or a hang', () => {
-  it('ONNX: the watermark model, an exported HCAS model and a repaired-network export', async () => {
+  it('ONNX: the watermark model, an exported HCAS model, a repaired-network export and two graph networks', async () => {
     await init();
     const { net, points, labels, inputBox } = hcasTau05();
     const { network: rep } = await repair(net, { points: points.slice(0, 3), labels: labels.slice(0, 3), inputBox });
@@ -109,14 +140,21 @@ describe('parser fuzzing: only typed errors, never a crash or a hang', () => {
       ['watermark.onnx', new Uint8Array(readFileSync(fixture('mnist/watermark-mlp-784-150-10.onnx'))), 120],
       ['hcas.onnx', networkToOnnx(net), 400],
       ['repaired.onnx', repairedToOnnx(rep), 150],
+      // Graph networks: MaxPool/ConvTranspose/Pad/Slice/Concat and shape sub-graphs; a residual CNN.
+      ['maxpool.onnx', new Uint8Array(readFileSync(fixture('graph/maxpool-opset13.onnx'))), 400],
+      ['residual.onnx', new Uint8Array(readFileSync(fixture('graph/residual-opset11.onnx'))), 300],
     ];
     const r = rng(1234);
     const counts = { ok: 0, error: 0 };
     for (const [name, bytes, n] of files) {
       for (let i = 0; i < n; i++) counts[expectTyped(() => parseOnnx(mutateBytes(bytes, r), name), `${name} mutation ${i}`)]++;
     }
-    // The repaired export is a DAG, not a chain: the importer must refuse it, with a reason.
-    expect(() => parseOnnx(repairedToOnnx(rep), 'repaired.onnx')).toThrow(/skip or residual connection|not piecewise linear|different shapes/);
+    // The repaired export is a DAG, not a chain: the graph reader loads it as the repaired function.
+    const back = parseOnnx(repairedToOnnx(rep, { precision: 'float64' }), 'repaired.onnx');
+    expect(back.denseLayers).toBeUndefined();
+    const x = Float64Array.from(points.slice(0, 3).flat());
+    const want = rep.forwardFlat(x, 3);
+    back.forwardFlat(x, 3).forEach((v, i) => expect(Math.abs(v - want[i])).toBeLessThanOrEqual(1e-9 * (1 + Math.abs(want[i]))));
     expect(counts.ok).toBeGreaterThan(50);
     expect(counts.error).toBeGreaterThan(300);
   });
@@ -153,7 +191,12 @@ describe('parser fuzzing: only typed errors, never a crash or a hang', () => {
     const counts = { ok: 0, error: 0 };
     for (let i = 0; i < 1500; i++) {
       const t = mutateText(text, r);
-      counts[expectTyped(() => parseTfjs(parseJsonText(t, 'model.json'), () => weights, 'model.json'), `model.json mutation ${i}: ${t.slice(0, 300)}`)]++;
+      counts[
+        expectTyped(
+          () => parseTfjs(parseJsonText(t, 'model.json'), () => weights, 'model.json'),
+          `model.json mutation ${i}: ${t.slice(0, 300)}`,
+        )
+      ]++;
     }
     for (let i = 0; i < 200; i++) {
       const w = mutateBytes(weights, r);

@@ -4,20 +4,32 @@
  * (independent LPs in glpk.js), and bit-for-bit locality.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GlpkBackend, LinearRegion, type RepairResult, init, labelSpec, repair, specViolation } from '../ts/index.js';
+import { GlpkBackend, init, LinearRegion, labelSpec, type RepairResult, repair, specViolation } from '../ts/index.js';
 import { LpBuilder } from '../ts/lp/backend.js';
 import { argmax, hcasTau05, rng } from './helpers.js';
 
 const glpk = new GlpkBackend();
 
 /** max c·x over {A x <= b (+ slack), box} by glpk.js (independent of the core simplex); null if empty. */
-async function glpkMax(A: Float64Array, b: Float64Array, n: number, box: { lower: readonly number[]; upper: readonly number[] }, c: ArrayLike<number>, slack = 0) {
+async function glpkMax(
+  A: Float64Array,
+  b: Float64Array,
+  n: number,
+  box: { lower: readonly number[]; upper: readonly number[] },
+  c: ArrayLike<number>,
+  slack = 0,
+) {
   const lp = new LpBuilder();
   for (let j = 0; j < n; j++) lp.addVars(1, box.lower[j], box.upper[j], -c[j]);
   for (let i = 0; i < b.length; i++) {
     const idx: number[] = [];
     const val: number[] = [];
-    for (let j = 0; j < n; j++) if (A[i * n + j] !== 0) (idx.push(j), val.push(A[i * n + j]));
+    for (let j = 0; j < n; j++) {
+      if (A[i * n + j] !== 0) {
+        idx.push(j);
+        val.push(A[i * n + j]);
+      }
+    }
     lp.addRow(idx, val, -Infinity, b[i] + slack);
   }
   try {
@@ -120,7 +132,8 @@ describe('HCAS tau05: 50 buggy points', () => {
       // "Beyond r": at least r outside one support face of every patch.
       const isFar = patches.every((p) => {
         let worst = -Infinity;
-        for (let i = 0; i < p.b.length; i++) worst = Math.max(worst, p.A[i * 3] * x[0] + p.A[i * 3 + 1] * x[1] + p.A[i * 3 + 2] * x[2] - p.b[i]);
+        for (let i = 0; i < p.b.length; i++)
+          worst = Math.max(worst, p.A[i * 3] * x[0] + p.A[i * 3 + 1] * x[1] + p.A[i * 3 + 2] * x[2] - p.b[i]);
         return worst >= p.radius;
       });
       if (isFar) far.push(x);
@@ -176,7 +189,14 @@ describe('HCAS tau05: 50 buggy points', () => {
 });
 
 /** Is {x in region A} ∩ {x : a_i x <= b_i + r for every support row of B} non-empty? */
-async function glpkMaxOnIntersection(A: Float64Array, b: Float64Array, AB: Float64Array, bB: Float64Array, r: number, box: { lower: readonly number[]; upper: readonly number[] }) {
+async function glpkMaxOnIntersection(
+  A: Float64Array,
+  b: Float64Array,
+  AB: Float64Array,
+  bB: Float64Array,
+  r: number,
+  box: { lower: readonly number[]; upper: readonly number[] },
+) {
   const rows = new Float64Array(A.length + AB.length);
   rows.set(A);
   rows.set(AB, A.length);

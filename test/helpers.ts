@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { Network, type Spec, parseNnet, parsePoints, polytopeSpec } from '../ts/index.js';
+import { Network, parseNnet, parsePoints, polytopeSpec, type Spec } from '../ts/index.js';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const fixture = (...p: string[]) => join(root, 'test/fixtures', ...p);
@@ -53,7 +53,10 @@ export const argmax = (y: ArrayLike<number>) => {
 /** Runs the built CLI (dist/cli.js) as a user would; never throws on a non-zero exit. */
 export async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(root, 'dist/cli.js'), ...args], { cwd: root, maxBuffer: 1 << 26 });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(root, 'dist/cli.js'), ...args], {
+      cwd: root,
+      maxBuffer: 1 << 26,
+    });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -66,12 +69,25 @@ export async function runCli(args: string[]): Promise<{ code: number; stdout: st
  * away from f at the first point: the constant patch is not minimal (often not feasible), so the
  * full LP gives affine patches.
  */
-export function narrowBoxCase(r: ReturnType<typeof rng>): { net: Network; inputBox: { lower: number[]; upper: number[] }; points: number[][]; spec: Spec } {
+export function narrowBoxCase(r: ReturnType<typeof rng>): {
+  net: Network;
+  inputBox: { lower: number[]; upper: number[] };
+  points: number[][];
+  spec: Spec;
+} {
   const net = randomNetwork(r, [2, 10, 10, 2]);
   const inputBox = { lower: [-1, -1], upper: [1, 1] };
   const points = Array.from({ length: 6 }, () => [r.range(-0.9, 0.9), r.range(-0.9, 0.9)]);
   const y = net.predict([points[0]])[0];
   const c = [y[0] + 0.5, y[1] - 0.3];
-  const spec = polytopeSpec([[1, 0], [-1, 0], [0, 1], [0, -1]], [c[0] + 0.01, -(c[0] - 0.01), c[1] + 0.01, -(c[1] - 0.01)]);
+  const spec = polytopeSpec(
+    [
+      [1, 0],
+      [-1, 0],
+      [0, 1],
+      [0, -1],
+    ],
+    [c[0] + 0.01, -(c[0] - 0.01), c[1] + 0.01, -(c[1] - 0.01)],
+  );
   return { net, inputBox, points, spec };
 }

@@ -8,14 +8,20 @@
  */
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GlpkBackend, LinearRegion, Network, init, labelSpec, loadModel, parseImages, parseLabels } from '../ts/index.js';
+import { GlpkBackend, init, LinearRegion, labelSpec, loadModel, Network, parseImages, parseLabels } from '../ts/index.js';
 import { LpBuilder } from '../ts/lp/backend.js';
 import { fixture, rng } from './helpers.js';
 
 const glpk = new GlpkBackend();
 
 /** max c·x over {A x <= b} ∩ box by glpk.js. */
-async function glpkMax(A: Float64Array, b: Float64Array, n: number, box: { lower: number[]; upper: number[] }, c: ArrayLike<number>): Promise<number> {
+async function glpkMax(
+  A: Float64Array,
+  b: Float64Array,
+  n: number,
+  box: { lower: number[]; upper: number[] },
+  c: ArrayLike<number>,
+): Promise<number> {
   const lp = new LpBuilder();
   for (let j = 0; j < n; j++) lp.addVars(1, box.lower[j], box.upper[j], -c[j]);
   const idx = [...Array(n).keys()];

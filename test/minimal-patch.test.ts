@@ -5,14 +5,33 @@
  * written on the vertices of the (2-D) region, which are enumerated by brute force.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GlpkBackend, LinearRegion, buildFullPatchLp, init, labelSpec, polytopeSpec, repair, specViolation, type Spec } from '../ts/index.js';
+import {
+  buildFullPatchLp,
+  GlpkBackend,
+  init,
+  LinearRegion,
+  labelSpec,
+  polytopeSpec,
+  repair,
+  type Spec,
+  specViolation,
+} from '../ts/index.js';
 import { LpBuilder } from '../ts/lp/backend.js';
 import { argmax, randomNetwork, rng } from './helpers.js';
 
 const glpk = new GlpkBackend();
 
 function regionData(region: LinearRegion) {
-  return { n: region.inputSize, k: region.outputSize, G: region.A, h: region.b, lower: region.box.lower, upper: region.box.upper, F: region.F, e: region.e };
+  return {
+    n: region.inputSize,
+    k: region.outputSize,
+    G: region.A,
+    h: region.b,
+    lower: region.box.lower,
+    upper: region.box.upper,
+    F: region.F,
+    e: region.e,
+  };
 }
 
 /** Vertices of a 2-D region {A x <= b} ∩ box, by intersecting every pair of lines. */
@@ -99,7 +118,15 @@ describe('minimal patch: constant-patch path vs full LP', () => {
       const y = net.predict([x])[0];
       // Output box of half-width 0.01 around a target away from f(x).
       const c = [y[0] + 0.5, y[1] - 0.3];
-      const spec = polytopeSpec([[1, 0], [-1, 0], [0, 1], [0, -1]], [c[0] + 0.01, -(c[0] - 0.01), c[1] + 0.01, -(c[1] - 0.01)]);
+      const spec = polytopeSpec(
+        [
+          [1, 0],
+          [-1, 0],
+          [0, 1],
+          [0, -1],
+        ],
+        [c[0] + 0.01, -(c[0] - 0.01), c[1] + 0.01, -(c[1] - 0.01)],
+      );
       const region = LinearRegion.ofPoint(net, x, box);
       const cp = region.constantPatch(spec);
       const F = region.F;
@@ -117,7 +144,8 @@ describe('minimal patch: constant-patch path vs full LP', () => {
       for (const v of V) {
         const yv = [0, 1].map((i) => F[2 * i] * v[0] + F[2 * i + 1] * v[1] + e[i] + C[2 * i] * v[0] + C[2 * i + 1] * v[1] + d[i]);
         expect(specViolation(spec, yv)).toBeLessThan(1e-7);
-        for (let i = 0; i < 2; i++) expect(Math.abs(C[2 * i] * v[0] + C[2 * i + 1] * v[1] + d[i])).toBeLessThanOrEqual(t * (1 + 1e-7) + 1e-9);
+        for (let i = 0; i < 2; i++)
+          expect(Math.abs(C[2 * i] * v[0] + C[2 * i + 1] * v[1] + d[i])).toBeLessThanOrEqual(t * (1 + 1e-7) + 1e-9);
       }
       // End to end: repair() takes the full-LP path and the repaired network meets the spec
       // at random points of the region.
@@ -133,6 +161,8 @@ describe('minimal patch: constant-patch path vs full LP', () => {
         inside++;
         expect(specViolation(spec, res.network.predict([z])[0])).toBeLessThan(1e-7);
       }
+      // The samples must reach the assertion above, else the check says nothing.
+      expect(inside).toBeGreaterThanOrEqual(100);
       checked++;
     }
     expect(checked).toBeGreaterThanOrEqual(3);
@@ -152,7 +182,10 @@ describe('repair restricted to an input set', () => {
       const label = (argmax(net.predict([x])[0]) + 1) % 3;
       // A small box around x written as an H-polytope.
       const w = 0.05;
-      const inputSet = { A: Float64Array.from([1, 0, -1, 0, 0, 1, 0, -1]), b: Float64Array.from([x[0] + w, -(x[0] - w), x[1] + w, -(x[1] - w)]) };
+      const inputSet = {
+        A: Float64Array.from([1, 0, -1, 0, 0, 1, 0, -1]),
+        b: Float64Array.from([x[0] + w, -(x[0] - w), x[1] + w, -(x[1] - w)]),
+      };
       const whole = await repair(net, { points: [x], labels: label, inputBox: box });
       const part = await repair(net, { points: [x], labels: label, inputBox: box, inputSet });
       const g = part.report.regions[0];
@@ -160,20 +193,33 @@ describe('repair restricted to an input set', () => {
       expect(g.patchNorm).toBeLessThanOrEqual(whole.report.regions[0].patchNorm * (1 + 1e-9));
       const patch = part.network.patches[0];
       const pat = net.patterns([x])[0].join('');
+      // Count the samples that reach each assertion: a check no sample reaches says nothing.
+      let inRegion = 0;
+      let beyond = 0;
       for (let s = 0; s < 2000; s++) {
         const z = [x[0] + r.range(-0.2, 0.2), x[1] + r.range(-0.2, 0.2)];
         const inSet = Math.abs(z[0] - x[0]) <= w && Math.abs(z[1] - x[1]) <= w;
         const y = part.network.predict([z])[0];
-        if (inSet && net.patterns([z])[0].join('') === pat) expect(specViolation(labelSpec(label, 3), y)).toBeLessThanOrEqual(1e-9);
+        if (inSet && net.patterns([z])[0].join('') === pat) {
+          inRegion++;
+          expect(specViolation(labelSpec(label, 3), y)).toBeLessThanOrEqual(1e-9);
+        }
         const outside = Math.max(z[0] - x[0] - w, x[0] - w - z[0], z[1] - x[1] - w, x[1] - w - z[1]);
-        if (outside >= patch.radius) expect(y).toEqual(net.predict([z])[0]);
+        if (outside >= patch.radius) {
+          beyond++;
+          expect(y).toEqual(net.predict([z])[0]);
+        }
       }
+      expect(inRegion).toBeGreaterThanOrEqual(20);
+      expect(beyond).toBeGreaterThanOrEqual(1000);
       done++;
     }
     expect(done).toBe(3);
     const x = [0.9, 0.9];
     const inputSet = { A: Float64Array.from([1, 1]), b: Float64Array.from([0]) };
-    await expect(repair(net, { points: [x], labels: 0, inputBox: box, inputSet })).rejects.toThrow(/points\[0\]: lies outside the input set/);
+    await expect(repair(net, { points: [x], labels: 0, inputBox: box, inputSet })).rejects.toThrow(
+      /points\[0\]: lies outside the input set/,
+    );
   });
 });
 
@@ -190,7 +236,15 @@ describe('LP backends', () => {
       const box = { lower: [-1, -1], upper: [1, 1] };
       const x = [r.range(-0.5, 0.5), r.range(-0.5, 0.5)];
       const y = net.predict([x])[0];
-      const spec = polytopeSpec([[1, 0], [-1, 0], [0, 1], [0, -1]], [y[0] + 0.52, -(y[0] + 0.48), y[1] - 0.28, -(y[1] - 0.32)]);
+      const spec = polytopeSpec(
+        [
+          [1, 0],
+          [-1, 0],
+          [0, 1],
+          [0, -1],
+        ],
+        [y[0] + 0.52, -(y[0] + 0.48), y[1] - 0.28, -(y[1] - 0.32)],
+      );
       const region = LinearRegion.ofPoint(net, x, box);
       const { lp, decode } = buildFullPatchLp(regionData(region), spec);
       region.free();
@@ -211,8 +265,19 @@ describe('full LP decomposition', () => {
   beforeAll(() => init());
 
   it('splits outputs into groups coupled by spec rows; the decomposed optimum equals the joint LP', async () => {
-    const { outputGroups } = await import('../ts/repair.js');
-    expect(outputGroups(polytopeSpec([[1, 0, 0, 0], [0, -1, 0, 0], [0, 1, 1, 0]], [1, 1, 1]))).toEqual([[0], [1, 2]]);
+    const { outputGroups } = await import('../ts/minimal.js');
+    expect(
+      outputGroups(
+        polytopeSpec(
+          [
+            [1, 0, 0, 0],
+            [0, -1, 0, 0],
+            [0, 1, 1, 0],
+          ],
+          [1, 1, 1],
+        ),
+      ),
+    ).toEqual([[0], [1, 2]]);
     expect(outputGroups(labelSpec(2, 4))).toEqual([[0, 1, 2, 3]]);
     const r = rng(23);
     for (let trial = 0; trial < 4; trial++) {
@@ -225,7 +290,10 @@ describe('full LP decomposition', () => {
       const q = [0, 1, 2].flatMap((i) => [y[i] + 0.3 + 0.02, -(y[i] + 0.3 - 0.02)]);
       const spec = polytopeSpec(P, q);
       const region = LinearRegion.ofPoint(net, x, box);
-      const joint = decodeT(await glpk.solve(buildFullPatchLp(regionData(region), spec).lp, 'joint'), buildFullPatchLp(regionData(region), spec));
+      const joint = decodeT(
+        await glpk.solve(buildFullPatchLp(regionData(region), spec).lp, 'joint'),
+        buildFullPatchLp(regionData(region), spec),
+      );
       region.free();
       const res = await repair(net, { points: [x], spec, inputBox: box });
       expect(res.report.regions[0].minimalityProof).toBe('full-lp');

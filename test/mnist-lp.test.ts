@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LinearRegion, init, labelSpec, loadModel, parseImages } from '../ts/index.js';
+import { init, LinearRegion, labelSpec, loadModel, parseImages } from '../ts/index.js';
 import { fixture } from './helpers.js';
 
 interface OraclePoint {

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { nnetToText, parseNnet } from '../ts/formats/nnet.js';
-import { InputError, Network, init } from '../ts/index.js';
+import { InputError, init, Network } from '../ts/index.js';
 import { fixture, randomNetwork, rng } from './helpers.js';
 
 const TEXT = readFileSync(fixture('hcas/HCAS_rect_v6_pra1_tau05_25HU_3000.nnet'), 'utf8');

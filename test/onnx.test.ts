@@ -5,12 +5,13 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { accuracy, parseImages, parseLabels } from '../ts/eval.js';
-import { DT } from '../ts/formats/onnx-proto.js';
-import { float32BandError, networkToOnnx, parseOnnx, repairedToOnnx, SUPPORTED_OPS } from '../ts/formats/onnx.js';
+import { float32BandError, networkToOnnx, repairedToOnnx } from '../ts/formats/onnx/export.js';
+import { parseOnnx, SUPPORTED_OPS } from '../ts/formats/onnx/import.js';
+import { DT } from '../ts/formats/onnx/proto.js';
 import { PbWriter } from '../ts/formats/protobuf.js';
-import { InputError, Network, init, parseNnet, polytopeSpec, repair, repairArea } from '../ts/index.js';
-import { argmax, fixture, hcasTau05, randomNetwork, rng } from './helpers.js';
+import { InputError, init, Network, parseNnet, polytopeSpec, repair, repairArea } from '../ts/index.js';
 import { bandInputs, buildOnnx, countInBands, f32, fround, maxAbsDiff, ortRun, type TestModel } from './formats-helpers.js';
+import { argmax, fixture, hcasTau05, randomNetwork, rng } from './helpers.js';
 
 const MNIST = fixture('mnist/reassure-mlp-784-256-256-10.onnx');
 const WATERMARK = fixture('mnist/watermark-mlp-784-150-10.onnx');
@@ -83,7 +84,15 @@ describe('ONNX import', () => {
       input: { name: 'x', shape: ['N', 3] },
       output: { name: 'y' },
       nodes: [
-        { opType: 'Gemm', inputs: ['x', 'B', 'C'], outputs: ['g'], attributes: [{ name: 'alpha', f: 0.5 }, { name: 'beta', f: 2 }] },
+        {
+          opType: 'Gemm',
+          inputs: ['x', 'B', 'C'],
+          outputs: ['g'],
+          attributes: [
+            { name: 'alpha', f: 0.5 },
+            { name: 'beta', f: 2 },
+          ],
+        },
         { opType: 'Relu', inputs: ['g'], outputs: ['h'] },
         { opType: 'Gemm', inputs: ['h', 'B2', 'C2'], outputs: ['y'], attributes: [{ name: 'transB', i: 1 }] },
       ],
@@ -135,7 +144,12 @@ describe('ONNX import', () => {
         { opType: 'Flatten', inputs: ['b'], outputs: ['f'], attributes: [{ name: 'axis', i: 1 }] },
         { opType: 'Gemm', inputs: ['f', 'W', 'c'], outputs: ['g'], attributes: [{ name: 'transB', i: 1 }] },
         { opType: 'Relu', inputs: ['g'], outputs: ['h'] },
-        { opType: 'Constant', inputs: [], outputs: ['ratio'], attributes: [{ name: 'value', t: { name: '', dataType: DT.FLOAT, dims: [], data: [0.5] } }] },
+        {
+          opType: 'Constant',
+          inputs: [],
+          outputs: ['ratio'],
+          attributes: [{ name: 'value', t: { name: '', dataType: DT.FLOAT, dims: [], data: [0.5] } }],
+        },
         { opType: 'Dropout', inputs: ['h', 'ratio'], outputs: ['d'] },
         { opType: 'Identity', inputs: ['d'], outputs: ['i'] },
         { opType: 'Constant', inputs: [], outputs: ['k'], attributes: [{ name: 'value_floats', floats: [1, 2, 3, 4] }] },
@@ -166,16 +180,33 @@ describe('ONNX import', () => {
       input: { name: 'x', shape: ['N', 6] },
       output: { name: 'y' },
       nodes: [
-        { opType: 'Constant', inputs: [], outputs: ['shape1'], attributes: [{ name: 'value', t: { name: '', dataType: DT.INT64, dims: [3], data: [-1, 2, 3] } }] },
+        {
+          opType: 'Constant',
+          inputs: [],
+          outputs: ['shape1'],
+          attributes: [{ name: 'value', t: { name: '', dataType: DT.INT64, dims: [3], data: [-1, 2, 3] } }],
+        },
         { opType: 'Reshape', inputs: ['x', 'shape1'], outputs: ['r'] },
-        { opType: 'BatchNormalization', inputs: ['r', 'bn1s', 'bn1b', 'bn1m', 'bn1v'], outputs: ['n1'], attributes: [{ name: 'epsilon', f: 1e-3 }] },
+        {
+          opType: 'BatchNormalization',
+          inputs: ['r', 'bn1s', 'bn1b', 'bn1m', 'bn1v'],
+          outputs: ['n1'],
+          attributes: [{ name: 'epsilon', f: 1e-3 }],
+        },
         { opType: 'Reshape', inputs: ['n1', 'shape2'], outputs: ['f'] },
         { opType: 'MatMul', inputs: ['f', 'W'], outputs: ['a'] },
         { opType: 'BatchNormalization', inputs: ['a', 'bn2s', 'bn2b', 'bn2m', 'bn2v'], outputs: ['n2'] },
         { opType: 'Relu', inputs: ['n2'], outputs: ['h'] },
         { opType: 'Gemm', inputs: ['h', 'W2', 'c2'], outputs: ['y'] },
       ],
-      inits: [{ name: 'shape2', dims: [2], data: [0, 6], dataType: DT.INT64 }, ...bn('bn1', 2), { name: 'W', dims: [6, 4], data: f32(r, 24) }, ...bn('bn2', 4), { name: 'W2', dims: [4, 2], data: f32(r, 8) }, { name: 'c2', dims: [2], data: f32(r, 2) }],
+      inits: [
+        { name: 'shape2', dims: [2], data: [0, 6], dataType: DT.INT64 },
+        ...bn('bn1', 2),
+        { name: 'W', dims: [6, 4], data: f32(r, 24) },
+        ...bn('bn2', 4),
+        { name: 'W2', dims: [4, 2], data: f32(r, 8) },
+        { name: 'c2', dims: [2], data: f32(r, 2) },
+      ],
     };
     const net = await expectMatchesOrt(buildOnnx(m), X(300, 6), 300, [6]);
     expect(net.layers.length).toBe(2);
@@ -223,9 +254,25 @@ describe('ONNX import', () => {
       input: { name: 'x', shape: ['N', 2, 3] },
       output: { name: 'y' },
       nodes: [
-        { opType: 'Add', inputs: ['x', 'b'], outputs: ['a'], attributes: [{ name: 'broadcast', i: 1 }, { name: 'axis', i: 1 }] },
+        {
+          opType: 'Add',
+          inputs: ['x', 'b'],
+          outputs: ['a'],
+          attributes: [
+            { name: 'broadcast', i: 1 },
+            { name: 'axis', i: 1 },
+          ],
+        },
         { opType: 'Flatten', inputs: ['a'], outputs: ['f'] },
-        { opType: 'Gemm', inputs: ['f', 'W', 'c'], outputs: ['y'], attributes: [{ name: 'transB', i: 1 }, { name: 'broadcast', i: 1 }] },
+        {
+          opType: 'Gemm',
+          inputs: ['f', 'W', 'c'],
+          outputs: ['y'],
+          attributes: [
+            { name: 'transB', i: 1 },
+            { name: 'broadcast', i: 1 },
+          ],
+        },
       ],
       inits: [
         { name: 'b', dims: [2], data: [10, -20] },
@@ -257,44 +304,66 @@ describe('ONNX import', () => {
     inits: [{ name: 'W', dims: [2, 2], data: [1, 2, 3, 4] }, ...extra],
   });
 
-  it('rejects anything outside the op table at load time, naming the op, the node index and the supported list', () => {
+  it('rejects anything outside the op table at load time, naming the op, the node index, the nearest alternative and the supported list', () => {
     reject(
       chain([
         { opType: 'MatMul', inputs: ['x', 'W'], outputs: ['a'] },
-        { opType: 'Conv', inputs: ['a', 'W'], outputs: ['y'] },
+        { opType: 'ReduceMean', inputs: ['a'], outputs: ['y'] },
       ]),
-      new RegExp(`bad\\.onnx: graph\\.node\\[1\\] "n1": operator Conv is not supported; supported operators: ${SUPPORTED_OPS.join(', ')} \\(got "Conv"\\)`),
+      new RegExp(
+        `bad\\.onnx: graph\\.node\\[1\\] "n1": operator ReduceMean is not supported; nearest supported: GlobalAveragePool \\(a mean over the spatial axes\\) or AveragePool; supported operators: ${SUPPORTED_OPS.join(', ')} \\(got "ReduceMean"\\)`,
+      ),
     );
     reject(
       chain([
         { opType: 'MatMul', inputs: ['x', 'W'], outputs: ['a'] },
         { opType: 'Softmax', inputs: ['a'], outputs: ['y'] },
       ]),
-      /node\[1\].*Softmax is not piecewise linear: export the logits/,
+      /node\[1\].*Softmax is not piecewise linear: relu-repair repairs only piecewise-linear networks .*; as the last operator, export the logits instead/,
     );
-    reject(chain([{ opType: 'FusedGemm', domain: 'com.microsoft', inputs: ['x', 'W'], outputs: ['y'] }]), /node\[0\].*operator com\.microsoft\.FusedGemm is not supported/);
-  });
-
-  it('rejects graphs that are not a dense ReLU chain, with the reason', () => {
     reject(
       chain([
         { opType: 'MatMul', inputs: ['x', 'W'], outputs: ['a'] },
-        { opType: 'Relu', inputs: ['a'], outputs: ['h1'] },
-        { opType: 'MatMul', inputs: ['h1', 'W'], outputs: ['b'] },
-        { opType: 'Relu', inputs: ['b'], outputs: ['h2'] },
-        { opType: 'Add', inputs: ['h2', 'h1'], outputs: ['y'] },
+        { opType: 'Sigmoid', inputs: ['a'], outputs: ['s'] },
+        { opType: 'MatMul', inputs: ['s', 'W'], outputs: ['y'] },
       ]),
-      /node\[4\] \(Add "n4"\).*skip or residual connection/,
+      /graph\.node\[1\] "n1": operator Sigmoid is not piecewise linear: relu-repair repairs only piecewise-linear networks \(affine operators, ReLU, max, min\); a Sigmoid hidden layer cannot be repaired by this method \(got "Sigmoid"\)/,
     );
+    reject(
+      chain([{ opType: 'FusedGemm', domain: 'com.microsoft', inputs: ['x', 'W'], outputs: ['y'] }]),
+      /node\[0\].*operator com\.microsoft\.FusedGemm is not supported/,
+    );
+    // The supported list is the operator table: every listed operator has a handler.
+    expect(SUPPORTED_OPS).toEqual(
+      expect.arrayContaining(['Conv', 'ConvTranspose', 'MaxPool', 'AveragePool', 'Shape', 'Gather', 'Max', 'Clip']),
+    );
+  });
+
+  it('rejects what is not piecewise linear or would mix the batch, with the reason', () => {
     reject(chain([{ opType: 'Mul', inputs: ['x', 'x'], outputs: ['y'] }]), /Mul of two data tensors is not piecewise linear/);
     reject(chain([{ opType: 'Div', inputs: ['W', 'x'], outputs: ['y'] }]), /Div of a constant by the data is not piecewise linear/);
-    reject(chain([{ opType: 'MatMul', inputs: ['W', 'x'], outputs: ['y'] }]), /data as right operand multiplies across the batch/);
+    reject(
+      chain([{ opType: 'MatMul', inputs: ['W', 'x'], outputs: ['y'] }]),
+      /node\[0\] \(MatMul "n0"\): MatMul\(constant, data\) with the data \[N, 2\] multiplies across the batch dimension/,
+    );
     reject(chain([{ opType: 'Gemm', inputs: ['x', 'W'], outputs: ['y'], attributes: [{ name: 'transA', i: 1 }] }]), /transA = 1/);
-    reject(chain([{ opType: 'Reshape', inputs: ['x', 's'], outputs: ['y'] }], [{ name: 's', dims: [1], data: [-1], dataType: DT.INT64 }]), /would change the batch dimension/);
-    reject(chain([{ opType: 'Div', inputs: ['x', 'z'], outputs: ['y'] }], [{ name: 'z', dims: [2], data: [1, 0] }]), /divides by zero \(feature 1/);
-    reject(chain([{ opType: 'Add', inputs: ['x', 'c'], outputs: ['y'] }], [{ name: 'c', dims: [3, 2], data: [1, 2, 3, 4, 5, 6] }]), /varies along the batch dimension/);
+    reject(
+      chain([{ opType: 'Reshape', inputs: ['x', 's'], outputs: ['y'] }], [{ name: 's', dims: [1], data: [-1], dataType: DT.INT64 }]),
+      /would change the batch dimension/,
+    );
+    reject(
+      chain([{ opType: 'Div', inputs: ['x', 'z'], outputs: ['y'] }], [{ name: 'z', dims: [2], data: [1, 0] }]),
+      /divides by zero \(feature 1/,
+    );
+    reject(
+      chain([{ opType: 'Add', inputs: ['x', 'c'], outputs: ['y'] }], [{ name: 'c', dims: [3, 2], data: [1, 2, 3, 4, 5, 6] }]),
+      /varies along the batch dimension/,
+    );
     reject(chain([{ opType: 'MatMul', inputs: ['x', 'nope'], outputs: ['y'] }]), /"nope" is not defined before this node/);
-    reject({ ...chain([{ opType: 'MatMul', inputs: ['x', 'W'], outputs: ['y'] }]), input: { name: 'x', shape: ['N', 'D'] } }, /input feature dimensions must be fixed/);
+    reject(
+      { ...chain([{ opType: 'MatMul', inputs: ['x', 'W'], outputs: ['y'] }]), input: { name: 'x', shape: ['N', 'D'] } },
+      /input feature dimensions must be fixed/,
+    );
     const two = chain([{ opType: 'Add', inputs: ['x', 'x2'], outputs: ['y'] }]);
     const bytes = buildOnnx({ ...two, initsAsInputs: false });
     // A second data input, added by hand.
@@ -389,7 +458,9 @@ describe('ONNX export', () => {
     expect(back.onnx).toMatchObject({ inputName: 'img', outputName: 'scores', inputShape: [1, 2, 3] });
     const x = fround(Float64Array.from({ length: 600 }, () => r.normal()));
     expect(maxAbsDiff(await ortRun(bytes, x, 100, [1, 2, 3]), net.forwardFlat(x, 100))).toBeLessThan(1e-5);
-    expect(() => networkToOnnx(net, { inputShape: [5] })).toThrow(/inputShape: must be positive integers whose product is the input size 6/);
+    expect(() => networkToOnnx(net, { inputShape: [5] })).toThrow(
+      /inputShape: must be positive integers whose product is the input size 6/,
+    );
   });
 
   it('repaired HCAS network in float64: onnxruntime equals our evaluator within 1e-5 on 10,000 inputs, 3,000 of them in patch bands', async () => {
@@ -401,7 +472,10 @@ describe('ONNX export', () => {
     const scale = [1000, 1000, 0.05];
     const band = bandInputs(rep, anchor, Math.ceil(3000 / P), r, scale).subarray(0, 3000 * 3);
     // Inside regions: the buggy points and tiny moves around them; and uniform box samples.
-    const inside = Float64Array.from({ length: 2000 * 3 }, (_, i) => points[Math.floor(i / 3) % points.length][i % 3] + (i >= 150 ? r.normal() * 1e-4 : 0));
+    const inside = Float64Array.from(
+      { length: 2000 * 3 },
+      (_, i) => points[Math.floor(i / 3) % points.length][i % 3] + (i >= 150 ? r.normal() * 1e-4 : 0),
+    );
     const box = Float64Array.from({ length: 5000 * 3 }, (_, i) => r.range(inputBox.lower[i % 3], inputBox.upper[i % 3]));
     const x = new Float64Array(10_000 * 3);
     x.set(band, 0);
@@ -427,10 +501,19 @@ describe('ONNX export', () => {
     expect(rep.composition).toBe('chain');
     const r = rng(31);
     const centre = new Map(report.regions.map((g) => [g.pattern, g.centre]));
-    const band = bandInputs(rep, (a) => centre.get(rep.patches[a].region.pattern)!, Math.ceil(5000 / rep.patches.length), r, [300, 300, 0.05]).subarray(0, 5000 * 3);
+    const band = bandInputs(
+      rep,
+      (a) => centre.get(rep.patches[a].region.pattern)!,
+      Math.ceil(5000 / rep.patches.length),
+      r,
+      [300, 300, 0.05],
+    ).subarray(0, 5000 * 3);
     const x = new Float64Array(10_000 * 3);
     x.set(band);
-    x.set(Float64Array.from({ length: 5000 * 3 }, (_, i) => r.range(box.lower[i % 3] - 50, box.upper[i % 3] + 50)), band.length);
+    x.set(
+      Float64Array.from({ length: 5000 * 3 }, (_, i) => r.range(box.lower[i % 3] - 50, box.upper[i % 3] + 50)),
+      band.length,
+    );
     const w = rep.weightsFlat(x, 10_000);
     const P = rep.patches.length;
     let mixed = 0;
@@ -459,7 +542,15 @@ describe('ONNX export', () => {
     const box = { lower: [-1, -1], upper: [1, 1] };
     const ys = net.predict(Array.from({ length: 500 }, () => [r.range(-1, 1), r.range(-1, 1)]));
     const mid = [0, 1].map((o) => ys.reduce((s, y) => s + y[o], 0) / ys.length);
-    const spec = polytopeSpec([[1, 0], [-1, 0], [0, 1], [0, -1]], [mid[0] + 0.15, -mid[0] + 0.15, mid[1] + 0.15, -mid[1] + 0.15]);
+    const spec = polytopeSpec(
+      [
+        [1, 0],
+        [-1, 0],
+        [0, 1],
+        [0, -1],
+      ],
+      [mid[0] + 0.15, -mid[0] + 0.15, mid[1] + 0.15, -mid[1] + 0.15],
+    );
     const { network: rep, report } = await repairArea(net, { area: { box }, spec, radius: 0.01 });
     expect(report.certificate.status).toBe('certified');
     expect(rep.patches.some((p) => p.region.cell !== undefined)).toBe(true);
@@ -474,7 +565,9 @@ describe('ONNX export', () => {
     }
     expect(mixed).toBeGreaterThan(100);
     const ours = rep.forwardFlat(x, 10_000);
-    expect(maxAbsDiff(await ortRun(repairedToOnnx(rep, { precision: 'float64' }), x, 10_000, [2], 'float64'), ours)).toBeLessThanOrEqual(1e-5);
+    expect(maxAbsDiff(await ortRun(repairedToOnnx(rep, { precision: 'float64' }), x, 10_000, [2], 'float64'), ours)).toBeLessThanOrEqual(
+      1e-5,
+    );
   });
 
   it('affine patches (narrow output box, full LP): float64 ONNX equals our evaluator within 1e-5 on 10,000 inputs incl. bands', async () => {
@@ -487,19 +580,35 @@ describe('ONNX export', () => {
       const y = net.predict(xs);
       const specs = y.map((yi) => {
         const c = [yi[0] + 0.5, yi[1] - 0.3];
-        return polytopeSpec([[1, 0], [-1, 0], [0, 1], [0, -1]], [c[0] + 0.01, -(c[0] - 0.01), c[1] + 0.01, -(c[1] - 0.01)]);
+        return polytopeSpec(
+          [
+            [1, 0],
+            [-1, 0],
+            [0, 1],
+            [0, -1],
+          ],
+          [c[0] + 0.01, -(c[0] - 0.01), c[1] + 0.01, -(c[1] - 0.01)],
+        );
       });
       const { network: rep, report } = await repair(net, { points: xs, spec: specs, inputBox });
       if (!report.regions.some((g) => g.patchKind === 'affine')) continue;
       affine++;
-      const band = bandInputs(rep, (a) => xs[rep.patches[a].region.points[0]], Math.ceil(4000 / rep.patches.length), r, [0.3, 0.3]).subarray(0, 8000);
+      const band = bandInputs(
+        rep,
+        (a) => xs[rep.patches[a].region.points[0]],
+        Math.ceil(4000 / rep.patches.length),
+        r,
+        [0.3, 0.3],
+      ).subarray(0, 8000);
       const rest = Float64Array.from({ length: 12000 }, () => r.range(-1.5, 1.5));
       const x = new Float64Array(20000);
       x.set(band);
       x.set(rest, 8000);
       expect(countInBands(rep, x)).toBeGreaterThanOrEqual(4000);
       const ours = rep.forwardFlat(x, 10_000);
-      expect(maxAbsDiff(await ortRun(repairedToOnnx(rep, { precision: 'float64' }), x, 10_000, [2], 'float64'), ours)).toBeLessThanOrEqual(1e-5);
+      expect(maxAbsDiff(await ortRun(repairedToOnnx(rep, { precision: 'float64' }), x, 10_000, [2], 'float64'), ours)).toBeLessThanOrEqual(
+        1e-5,
+      );
       expect(maxAbsDiff(ours, net.forwardFlat(x, 10_000))).toBeGreaterThan(0.1);
     }
     expect(affine).toBe(2);
@@ -525,10 +634,12 @@ describe('ONNX export', () => {
     expect(maxAbsDiff(await ortRun(bytes, band, nb, [3]), rep.forwardFlat(band, nb))).toBeGreaterThan(1);
   });
 
-  it('MNIST acceptance: the first 10 misclassified images are fixed 10/10 with the oracle\'s minimal norms; the repaired ONNX agrees with our evaluator on the test set and in the bands', async () => {
+  it("MNIST acceptance: the first 10 misclassified images are fixed 10/10 with the oracle's minimal norms; the repaired ONNX agrees with our evaluator on the test set and in the bands", async () => {
     const { images, labels } = await mnistTestSet();
     const net = parseOnnx(read(MNIST), 'mnist.onnx');
-    const oracle = JSON.parse(readFileSync(fixture('mnist/minimal-patch-first10.json'), 'utf8')) as { points: { testIndex: number; label: number; minimalPatchLinf: number }[] };
+    const oracle = JSON.parse(readFileSync(fixture('mnist/minimal-patch-first10.json'), 'utf8')) as {
+      points: { testIndex: number; label: number; minimalPatchLinf: number }[];
+    };
     const idx = oracle.points.map((p) => p.testIndex);
     const pts = idx.map((i) => images.x.slice(i * 784, (i + 1) * 784));
     const inputBox = { lower: new Array(784).fill(0), upper: new Array(784).fill(1) };
@@ -554,7 +665,8 @@ describe('ONNX export', () => {
     const ys = rep.forwardFlat(t, images.count);
     const yo = await ortRun(b32, t, images.count, [784]);
     let same = 0;
-    for (let i = 0; i < images.count; i++) if (argmax(ys.subarray(i * 10, i * 10 + 10)) === argmax(yo.subarray(i * 10, i * 10 + 10))) same++;
+    for (let i = 0; i < images.count; i++)
+      if (argmax(ys.subarray(i * 10, i * 10 + 10)) === argmax(yo.subarray(i * 10, i * 10 + 10))) same++;
     expect(same).toBe(images.count);
     for (const i of idx) expect(argmax(yo.subarray(i * 10, i * 10 + 10))).toBe(labels[i]);
     // float32 in the bands: the error stays below float32BandError × the patch norm.
@@ -562,7 +674,7 @@ describe('ONNX export', () => {
     const bf = fround(band);
     const yb32 = await ortRun(b32, bf, 500, [784]);
     const yb = rep.forwardFlat(bf, 500);
-    rep.patches.forEach((p, a) => {
+    rep.patches.forEach((_p, a) => {
       const rows = [...Array(50).keys()].map((k) => a * 50 + k);
       const err = Math.max(...rows.flatMap((i) => [...Array(10).keys()].map((j) => Math.abs(yb32[i * 10 + j] - yb[i * 10 + j]))));
       expect(err).toBeLessThanOrEqual(est[a] * Math.max(...rep.patches.map((q) => q.region.patchNorm)));

@@ -8,16 +8,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AbortError,
-  InputError,
-  RepairPool,
-  WasmError,
   createPool,
+  InputError,
   init,
   polytopeSpec,
-  repair,
   type RegionPatch,
-  type RepairResult,
   type RegionTask,
+  type RepairPool,
+  type RepairResult,
+  repair,
+  WasmError,
 } from '../ts/index.js';
 import { getCore, resetForTests } from '../ts/wasm/raw.js';
 import { argmax, hcasTau05, narrowBoxCase, rng } from './helpers.js';
@@ -159,9 +159,15 @@ describe('worker pool (Node worker_threads)', () => {
   });
 
   it('bad options are InputErrors; `workers: N` runs a pool of its own for the call', async () => {
-    await expect(repair(hcas.net, { ...job, workers: 0 })).rejects.toThrow(/workers: must be a RepairPool or an integer from 1 to 256 \(got 0\)/);
-    await expect(repair(hcas.net, { ...job, workers: 2, lp: { name: 'x', solve: async () => ({ objective: 0, x: new Float64Array() }) } })).rejects.toThrow(/lp: an LP backend object cannot move to worker threads/);
-    await expect(repair(hcas.net, { ...job, lp: 'cplex' as 'glpk' })).rejects.toThrow(/lp: unknown LP backend \(expected "glpk" or "highs"\) \(got "cplex"\)/);
+    await expect(repair(hcas.net, { ...job, workers: 0 })).rejects.toThrow(
+      /workers: must be a RepairPool or an integer from 1 to 256 \(got 0\)/,
+    );
+    await expect(
+      repair(hcas.net, { ...job, workers: 2, lp: { name: 'x', solve: async () => ({ objective: 0, x: new Float64Array() }) } }),
+    ).rejects.toThrow(/lp: an LP backend object cannot move to worker threads/);
+    await expect(repair(hcas.net, { ...job, lp: 'cplex' as 'glpk' })).rejects.toThrow(
+      /lp: unknown LP backend \(expected "glpk" or "highs"\) \(got "cplex"\)/,
+    );
     const own = await repair(hcas.net, { ...job, workers: 2 });
     expect(fingerprint(own)).toEqual(fingerprint(single));
   });

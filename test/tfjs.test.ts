@@ -85,7 +85,11 @@ describe('TF.js layers models', () => {
     const { modelJson: doc, weights } = networkToTfjs(net);
     const manifest = (doc.weightsManifest as { weights: unknown[] }[])[0];
     const model = await tfl.loadLayersModel(
-      tf.io.fromMemory({ modelTopology: doc.modelTopology as object, weightSpecs: manifest.weights as tf.io.WeightsManifestEntry[], weightData: weights.slice().buffer }),
+      tf.io.fromMemory({
+        modelTopology: doc.modelTopology as object,
+        weightSpecs: manifest.weights as tf.io.WeightsManifestEntry[],
+        weightData: weights.slice().buffer,
+      }),
     );
     const N = 500;
     const x = fround(Float64Array.from({ length: N * 3 }, (_, i) => (i % 3 === 2 ? r.range(-3, 3) : r.range(-5e4, 5e4))));
@@ -108,7 +112,13 @@ describe('TF.js layers models', () => {
     const half = Math.floor(a.weightData.byteLength / 2);
     writeFileSync(join(dir, 'group1-shard1of2.bin'), new Uint8Array(a.weightData, 0, half));
     writeFileSync(join(dir, 'group1-shard2of2.bin'), new Uint8Array(a.weightData, half));
-    writeFileSync(join(dir, 'model.json'), JSON.stringify({ ...modelJson(a), weightsManifest: [{ paths: ['group1-shard1of2.bin', 'group1-shard2of2.bin'], weights: a.weightSpecs }] }));
+    writeFileSync(
+      join(dir, 'model.json'),
+      JSON.stringify({
+        ...modelJson(a),
+        weightsManifest: [{ paths: ['group1-shard1of2.bin', 'group1-shard2of2.bin'], weights: a.weightSpecs }],
+      }),
+    );
     const net = await loadModel(join(dir, 'model.json'));
     const x = X(50 * 3);
     expect(maxAbsDiff(net.forwardFlat(x, 50), tfPredict(m, x, 50, [3]))).toBeLessThan(1e-5);
@@ -128,8 +138,18 @@ describe('TF.js layers models', () => {
             name: 'm',
             layers: [
               { name: 'inp', class_name: 'InputLayer', config: { batch_shape: [null, 3], name: 'inp' }, inbound_nodes: [] },
-              { name: 'h', class_name: 'Dense', config: { name: 'h', units: 2, activation: 'relu' }, inbound_nodes: [{ args: [{ class_name: '__keras_tensor__', config: { keras_history: ['inp', 0, 0] } }], kwargs: {} }] },
-              { name: 'o', class_name: 'Dense', config: { name: 'o', units: 1, activation: 'linear', use_bias: false }, inbound_nodes: [{ args: [{ class_name: '__keras_tensor__', config: { keras_history: ['h', 0, 0] } }], kwargs: {} }] },
+              {
+                name: 'h',
+                class_name: 'Dense',
+                config: { name: 'h', units: 2, activation: 'relu' },
+                inbound_nodes: [{ args: [{ class_name: '__keras_tensor__', config: { keras_history: ['inp', 0, 0] } }], kwargs: {} }],
+              },
+              {
+                name: 'o',
+                class_name: 'Dense',
+                config: { name: 'o', units: 1, activation: 'linear', use_bias: false },
+                inbound_nodes: [{ args: [{ class_name: '__keras_tensor__', config: { keras_history: ['h', 0, 0] } }], kwargs: {} }],
+              },
             ],
             input_layers: [['inp', 0, 0]],
             output_layers: [['o', 0, 0]],
@@ -157,7 +177,10 @@ describe('TF.js layers models', () => {
   it('dequantises uint8 weights (value · scale + min) and float16', () => {
     const doc = {
       format: 'layers-model',
-      modelTopology: { class_name: 'Sequential', config: { layers: [{ class_name: 'Dense', config: { name: 'd', units: 2, activation: 'linear', batch_input_shape: [null, 2] } }] } },
+      modelTopology: {
+        class_name: 'Sequential',
+        config: { layers: [{ class_name: 'Dense', config: { name: 'd', units: 2, activation: 'linear', batch_input_shape: [null, 2] } }] },
+      },
       weightsManifest: [
         {
           paths: ['w.bin'],
@@ -183,11 +206,15 @@ describe('TF.js layers models', () => {
     m.add(tfl.layers.dense({ units: 2, activation: 'softmax' }));
     const a = await artifacts(m);
     const shard = () => new Uint8Array(a.weightData);
-    expect(() => parseTfjs(modelJson(a), shard, 'c.json')).toThrow(/c\.json: layer 0 "conv2d_Conv2D\d+" \(Conv2D\): layer class Conv2D is not supported; supported layers: InputLayer, Dense/);
+    expect(() => parseTfjs(modelJson(a), shard, 'c.json')).toThrow(
+      /c\.json: layer 0 "conv2d_Conv2D\d+" \(Conv2D\): layer class Conv2D is not supported; supported layers: InputLayer, Dense/,
+    );
     const s = tfl.sequential();
     s.add(tfl.layers.dense({ units: 2, activation: 'softmax', inputShape: [3] }));
     const b = await artifacts(s);
-    expect(() => parseTfjs(modelJson(b), () => new Uint8Array(b.weightData), 's.json')).toThrow(/activation must be "relu" or "linear" \(not piecewise linear: export the logits/);
+    expect(() => parseTfjs(modelJson(b), () => new Uint8Array(b.weightData), 's.json')).toThrow(
+      /activation must be "relu" or "linear" \(not piecewise linear: export the logits/,
+    );
     const cut = () => new Uint8Array(b.weightData).subarray(0, 10);
     expect(() => parseTfjs(modelJson(b), cut, 's.json')).toThrow(/weight shards end after 10 bytes.*truncated shard/);
     expect(() => parseTfjs({ modelTopology: {} }, cut, 'x.json')).toThrow(InputError);

@@ -1,16 +1,29 @@
 /** VNN-LIB: semantics against an independent interpreter, safe sets, writer, repair with a property. */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseVnnlib, plainDecimal, propertyInputDomain, regionProperty, safeSpec, writeVnnlib, type Vnnlib } from '../ts/formats/vnnlib.js';
-import { repairedToOnnx } from '../ts/formats/onnx.js';
-import { InputError, type Spec, init, labelSpec, repair, slackExcess } from '../ts/index.js';
+import { repairedToOnnx } from '../ts/formats/onnx/export.js';
+import {
+  parseVnnlib,
+  plainDecimal,
+  propertyInputDomain,
+  regionProperty,
+  safeSpec,
+  type Vnnlib,
+  writeVnnlib,
+} from '../ts/formats/vnnlib.js';
+import { InputError, init, labelSpec, repair, type Spec, slackExcess } from '../ts/index.js';
 import { isSpecUnion, violationOf } from '../ts/spec-union.js';
-import { argmax, hcasTau05, rng } from './helpers.js';
 import { ortRun } from './formats-helpers.js';
+import { argmax, hcasTau05, rng } from './helpers.js';
 
 // ---- an independent interpreter: evaluates the formula directly on numbers ------------------
 type S = string | S[];
 function sexprs(text: string): S[] {
-  const toks = text.replace(/;[^\n]*/g, '').replace(/\(/g, ' ( ').replace(/\)/g, ' ) ').split(/\s+/).filter(Boolean);
+  const toks = text
+    .replace(/;[^\n]*/g, '')
+    .replace(/\(/g, ' ( ')
+    .replace(/\)/g, ' ) ')
+    .split(/\s+/)
+    .filter(Boolean);
   let i = 0;
   const one = (): S => {
     const t = toks[i++];
@@ -53,9 +66,15 @@ const unsafeByInterpreter = (text: string, x: number[], y: number[]) => {
     .filter((c) => Array.isArray(c) && c[0] === 'assert')
     .every((c) => evalFormula((c as S[])[1], env));
 };
-const inPoly = (A: Float64Array, b: Float64Array, z: number[]) => b.every((bi, r) => z.reduce((s, v, j) => s + A[r * z.length + j] * v, 0) <= bi);
+const inPoly = (A: Float64Array, b: Float64Array, z: number[]) =>
+  b.every((bi, r) => z.reduce((s, v, j) => s + A[r * z.length + j] * v, 0) <= bi);
 const unsafeByParse = (v: Vnnlib, x: number[], y: number[]) =>
-  v.properties.some((p) => x.every((xi, i) => xi >= p.input.box.lower[i] && xi <= p.input.box.upper[i]) && inPoly(p.input.rows.A, p.input.rows.b, x) && p.unsafe.some((u) => inPoly(u.A, u.b, y)));
+  v.properties.some(
+    (p) =>
+      x.every((xi, i) => xi >= p.input.box.lower[i] && xi <= p.input.box.upper[i]) &&
+      inPoly(p.input.rows.A, p.input.rows.b, x) &&
+      p.unsafe.some((u) => inPoly(u.A, u.b, y)),
+  );
 
 /** A random formula over X_0..X_{n-1} and Y_0..Y_{k-1} (atoms in X only or Y only). */
 function randomFormula(r: ReturnType<typeof rng>, depth: number, n: number, k: number): string {
@@ -103,7 +122,10 @@ describe('VNN-LIB reader', () => {
     expect(p.input.rows.b.length).toBe(0);
     expect(p.unsafe.map((u) => [Array.from(u.A), Array.from(u.b)])).toEqual([
       [[1, -1, 0], [0]],
-      [[1, 0, -1, 0, 0, 1], [0, 3]],
+      [
+        [1, 0, -1, 0, 0, 1],
+        [0, 3],
+      ],
     ]);
   });
 
@@ -115,7 +137,13 @@ describe('VNN-LIB reader', () => {
     let unsafeSeen = 0;
     for (let f = 0; f < 60; f++) {
       const asserts = Array.from({ length: 1 + Math.floor(r.next() * 3) }, () => `(assert ${randomFormula(r, 3, n, k)})`);
-      const text = ['(declare-const X_0 Real)', '(declare-const X_1 Real)', '(declare-const Y_0 Real)', '(declare-const Y_1 Real)', ...asserts].join('\n');
+      const text = [
+        '(declare-const X_0 Real)',
+        '(declare-const X_1 Real)',
+        '(declare-const Y_0 Real)',
+        '(declare-const Y_1 Real)',
+        ...asserts,
+      ].join('\n');
       let v: Vnnlib;
       try {
         v = parseVnnlib(text, 'r.vnnlib');
@@ -189,12 +217,14 @@ describe('VNN-LIB safe sets', () => {
     expect(s.convex).toBe(true);
     const spec = s.spec as Spec;
     const label = labelSpec(2, k);
-    const rows = (sp: Spec) => new Set(Array.from({ length: sp.q.length }, (_, j) => JSON.stringify([...sp.P.subarray(j * k, (j + 1) * k), sp.q[j]])));
+    const rows = (sp: Spec) =>
+      new Set(Array.from({ length: sp.q.length }, (_, j) => JSON.stringify([...sp.P.subarray(j * k, (j + 1) * k), sp.q[j]])));
     expect(rows(spec)).toEqual(rows(label));
   });
 
   it('unsafe = AND of atoms: a union of convex pieces; nested pieces and empty unsafe sets are dropped', async () => {
-    const head = '(declare-const X_0 Real)(declare-const Y_0 Real)(declare-const Y_1 Real)(declare-const Y_2 Real)(assert (<= X_0 1))(assert (>= X_0 0))';
+    const head =
+      '(declare-const X_0 Real)(declare-const Y_0 Real)(declare-const Y_1 Real)(declare-const Y_2 Real)(assert (<= X_0 1))(assert (>= X_0 0))';
     const union = await safeSpec(parseVnnlib(`${head}(assert (and (>= Y_0 Y_1) (>= Y_0 Y_2)))`).properties[0], k);
     expect(union.convex).toBe(false);
     expect(isSpecUnion(union.spec) && union.spec.pieces.length).toBe(2);
@@ -220,11 +250,13 @@ describe('VNN-LIB safe sets', () => {
         continue;
       }
       if (v.properties.length !== 1) continue;
-      let s;
+      let s: Awaited<ReturnType<typeof safeSpec>>;
       try {
         s = await safeSpec(v.properties[0], 2);
       } catch (e) {
-        expect((e as Error).message).toMatch(/every unsafe output set of the property is empty|safe output set is empty|every output unsafe/);
+        expect((e as Error).message).toMatch(
+          /every unsafe output set of the property is empty|safe output set is empty|every output unsafe/,
+        );
         continue;
       }
       for (let t = 0; t < 200; t++) {
@@ -255,13 +287,19 @@ describe('VNN-LIB writer', () => {
     const r = rng(4);
     const rand = () => (r.next() - 0.5) * 10 ** Math.floor(r.range(-12, 12));
     const prop = () => ({
-      input: { box: { lower: [rand(), -Infinity], upper: [Infinity, rand()] }, rows: { A: Float64Array.from([rand(), rand()]), b: Float64Array.of(rand()) } },
+      input: {
+        box: { lower: [rand(), -Infinity], upper: [Infinity, rand()] },
+        rows: { A: Float64Array.from([rand(), rand()]), b: Float64Array.of(rand()) },
+      },
       unsafe: [
         { A: Float64Array.from([rand(), 0, rand(), rand(), rand(), 0]), b: Float64Array.from([rand(), rand()]) },
         { A: Float64Array.from([0, 0, rand()]), b: Float64Array.of(rand()) },
       ],
     });
-    for (const v of [{ inputs: 2, outputs: 3, properties: [prop()] }, { inputs: 2, outputs: 3, properties: [prop(), prop()] }] as Vnnlib[]) {
+    for (const v of [
+      { inputs: 2, outputs: 3, properties: [prop()] },
+      { inputs: 2, outputs: 3, properties: [prop(), prop()] },
+    ] as Vnnlib[]) {
       const back = parseVnnlib(writeVnnlib(v, 'round trip\nsecond line'));
       expect(back.properties.length).toBe(v.properties.length);
       back.properties.forEach((p, i) => {
@@ -277,7 +315,8 @@ describe('VNN-LIB writer', () => {
 
 describe('repair with a VNN-LIB property', () => {
   beforeAll(() => init());
-  const hcasHeader = () => [...[0, 1, 2].map((i) => `(declare-const X_${i} Real)`), ...[0, 1, 2, 3, 4].map((j) => `(declare-const Y_${j} Real)`)].join('\n');
+  const hcasHeader = () =>
+    [...[0, 1, 2].map((i) => `(declare-const X_${i} Real)`), ...[0, 1, 2, 3, 4].map((j) => `(declare-const Y_${j} Real)`)].join('\n');
 
   it('convex safe set: the region is cut by the input set, and nothing beyond its radius outside the set changes', async () => {
     const { net, points, labels } = hcasTau05();
@@ -381,7 +420,8 @@ ${[0, 1, 2].map((j) => `(assert (>= X_${j} ${plainDecimal(lo[j])}))\n(assert (<=
     const far = [a[0] + rep.patches[0].radius * 2 + 2, a[1], a[2]];
     expect(far[0] + far[1]).toBeGreaterThan(s);
     expect(rep.predict([far])[0]).toEqual(net.predict([far])[0]);
-    if (b[0] + b[1] > s) await expect(repair(net, { points: [b], spec: safe.spec, inputBox, inputSet })).rejects.toThrow(/lies outside the input set/);
+    if (b[0] + b[1] > s)
+      await expect(repair(net, { points: [b], spec: safe.spec, inputBox, inputSet })).rejects.toThrow(/lies outside the input set/);
   });
 
   it('the written region property holds for the exported ONNX on samples of the region', async () => {
@@ -397,13 +437,17 @@ ${[0, 1, 2].map((j) => `(assert (>= X_${j} ${plainDecimal(lo[j])}))\n(assert (<=
       expect(p.unsafe.length).toBe(4);
       // The written input set is the patch's support polytope: same rows up to order.
       const rows = new Set<string>();
-      for (let i = 0; i < rep.patches[a].b.length; i++) rows.add(JSON.stringify([...rep.patches[a].A.subarray(i * 3, i * 3 + 3), rep.patches[a].b[i]]));
-      for (let i = 0; i < p.input.rows.b.length; i++) expect(rows.has(JSON.stringify([...p.input.rows.A.subarray(i * 3, i * 3 + 3), p.input.rows.b[i]]))).toBe(true);
+      for (let i = 0; i < rep.patches[a].b.length; i++)
+        rows.add(JSON.stringify([...rep.patches[a].A.subarray(i * 3, i * 3 + 3), rep.patches[a].b[i]]));
+      for (let i = 0; i < p.input.rows.b.length; i++)
+        expect(rows.has(JSON.stringify([...p.input.rows.A.subarray(i * 3, i * 3 + 3), p.input.rows.b[i]]))).toBe(true);
       // Sample the region around its buggy point; no sample inside it may be unsafe in onnxruntime.
       const x0 = points[rep.patches[a].region.points[0]];
       const xs: number[][] = [x0];
       for (let t = 0; t < 400; t++) xs.push(x0.map((v0, j) => v0 + r.normal() * (j < 2 ? 20 : 0.002)));
-      const inside = xs.filter((x) => x.every((xi, i) => xi >= p.input.box.lower[i] && xi <= p.input.box.upper[i]) && inPoly(p.input.rows.A, p.input.rows.b, x));
+      const inside = xs.filter(
+        (x) => x.every((xi, i) => xi >= p.input.box.lower[i] && xi <= p.input.box.upper[i]) && inPoly(p.input.rows.A, p.input.rows.b, x),
+      );
       expect(inside.length).toBeGreaterThan(0);
       const y = await ortRun(onnx, Float64Array.from(inside.flat()), inside.length, [3], 'float64');
       for (let i = 0; i < inside.length; i++) {

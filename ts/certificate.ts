@@ -1,25 +1,37 @@
 /**
- * Certificates of a finished repaired network (METHOD.md §5; twin of
- * crates/core/src/certificate.rs). For every region, the core rebuilds the original network's
- * affine map from the activation pattern, keeps the patch networks whose band reaches the region
- * (an LP decides), splits the region into pieces on which every ReLU of those patches has a fixed
- * state, and maximises every spec row on every piece by LP. Nothing the repair computed is reused
- * as evidence: only the saved network (original + patches) and the spec.
+ * Certificates of a finished repaired network (METHOD.md §5, docs/COMPOSITION.md; twin of
+ * crates/core/src/certificate/). For every region, the core rebuilds the original network's
+ * affine map from the activation pattern and bounds every spec row over the region: for a chain,
+ * first by the convex bound (the region's own patch, or cells that tile it, and each later patch
+ * whose band reaches the region, one LP per spec row each); otherwise, or when that fails, by
+ * splitting the region into pieces on which every ReLU of the patch networks that reach it has a
+ * fixed state and maximising every spec row on every piece by LP. Nothing the repair computed is
+ * reused as evidence: only the saved network (original + patches) and the spec. Refinement of
+ * failing regions (which changes patches) is ts/refine.ts.
  *
- * A region is certified when every proven bound on P_j f̂(x) − q_j is <= tolerance =
- * rtol·(1 + M), M the largest magnitude of the maximised rows' terms over the pieces' bounding
- * boxes. The certificate is about the real-arithmetic function the network's parameters define;
- * the float64 evaluation of f̂ adds rounding of the order of that same tolerance.
+ * A region is certified when every proven bound on P_j f̂(x) − q_j (weak-duality LP bound plus the
+ * error budget of the piece's sign decisions) is <= its tolerance, the largest over pieces (or
+ * convex candidates) and spec rows of
+ *
+ *   rtol·(1 + Y) + 64·ε·M,
+ *
+ * Y the magnitude of the original network's terms of the row (|P_j e − q_j| + Σ_i |(P_j F)_i|·
+ * max|x_i| over the piece's bounding box), M the same magnitude of the piece's full row, patches
+ * included (its float64 construction scales support slacks by 1/r, which cancel), ε = 2^-52. The
+ * certificate is about the real-arithmetic function the network's parameters define; the float64
+ * evaluation of f̂ adds rounding of the order of that same tolerance.
  */
-import type { ExpandOutcome } from './compose.js';
+
+import { type Area, checkArea, type EnumerateOptions, enumerateRegions } from './enumerate.js';
 import { AbortError, InputError } from './errors.js';
-import { type Area, type EnumerateOptions, checkArea, enumerateRegions, patternFromHex } from './enumerate.js';
 import type { Box } from './network.js';
-import { type RegionPatch, patternHex } from './patch.js';
+import { patternFromHex, patternHex } from './patch.js';
 import type { RepairedNetwork } from './repaired.js';
 import { type Spec, specRows, specViolation } from './spec.js';
-import { type SpecUnion, isSpecUnion } from './spec-union.js';
-import { type Core, getCore } from './wasm/raw.js';
+import { isSpecUnion, type SpecUnion } from './spec-union.js';
+import { periodicYield } from './util/event-loop.js';
+import * as abi from './wasm/abi.js';
+import type { Core } from './wasm/raw.js';
 
 export interface CertifyOptions {
   /** Relative tolerance (default 1e-9). */
@@ -50,7 +62,7 @@ export interface RegionCertificate {
   certified: boolean;
   /** Largest proven bound on P_j f̂(x) − q_j over the region (<= tolerance: the spec holds). */
   maxViolation: number;
-  /** Absolute tolerance rtol·(1 + M) the bound was compared with. */
+  /** Absolute tolerance rtol·(1 + Y) + 64·ε·M the bound was compared with (see the module comment). */
   tolerance: number;
   /** Spec row of `maxViolation`. */
   worstRow: number;
@@ -115,19 +127,21 @@ export class Certifier {
   ) {
     const n = network.inputSize;
     checkArea(area, n);
-    if (spec.outputs !== network.outputSize) throw new InputError(`has ${spec.outputs} outputs, the network has ${network.outputSize}`, { field: 'spec', value: spec.outputs });
+    if (spec.outputs !== network.outputSize)
+      throw new InputError(`has ${spec.outputs} outputs, the network has ${network.outputSize}`, { field: 'spec', value: spec.outputs });
     const rtol = opts.rtol ?? 1e-9;
     const eps = opts.eps ?? 0;
     const maxPieces = opts.maxPieces ?? 100_000;
     if (!(Number.isFinite(rtol) && rtol >= 0)) throw new InputError('must be a finite number >= 0', { field: 'rtol', value: rtol });
     if (!(Number.isFinite(eps) && eps >= 0)) throw new InputError('must be a finite number >= 0', { field: 'eps', value: eps });
-    if (!(Number.isInteger(maxPieces) && maxPieces >= 1)) throw new InputError('must be a whole number >= 1', { field: 'maxPieces', value: maxPieces });
+    if (!(Number.isInteger(maxPieces) && maxPieces >= 1))
+      throw new InputError('must be a whole number >= 1', { field: 'maxPieces', value: maxPieces });
     const { core, handle: rh } = network.handle();
     const A = area.inputSet?.A ?? new Float64Array(0);
     const b = area.inputSet?.b ?? new Float64Array(0);
-    const o = [rtol, eps, maxPieces, opts.boundHelpful === false ? 0 : 1];
-    this.handle = core.call('certifier', [area.box.lower, area.box.upper, A, b, spec.P, spec.q, o], ([lo, hi, pa, pb, pp, pq, po]) =>
-      core.exports.rr_certifier_new(rh, lo, hi, pa, pb, b.length, pp, pq, specRows(spec), po),
+    const o = abi.json(abi.CERTIFY_OPTIONS, { rtol, eps, maxPieces, boundHelpful: opts.boundHelpful !== false });
+    this.handle = core.call('certifier', [area.box.lower, area.box.upper, A, b, spec.P, spec.q, o], ([lo, hi, pa, pb, pp, pq, po], lens) =>
+      core.exports.rr_certifier_new(rh, lo, hi, pa, pb, b.length, pp, pq, specRows(spec), po, lens[6]),
     );
     this.core = core;
     this.inputSize = n;
@@ -139,25 +153,31 @@ export class Certifier {
   region(pattern: ArrayLike<number>): RegionCertificate {
     if (this.handle <= 0) throw new InputError('this Certifier was freed');
     const hidden = this.network.original.hiddenCount;
-    if (pattern.length !== hidden) throw new InputError(`has ${pattern.length} entries, the network has ${hidden} hidden neurons`, { field: 'pattern', value: pattern.length });
+    if (pattern.length !== hidden)
+      throw new InputError(`has ${pattern.length} entries, the network has ${hidden} hidden neurons`, {
+        field: 'pattern',
+        value: pattern.length,
+      });
     const n = this.inputSize;
     const h = this.handle;
-    const [out] = this.core.run('certificate', [pattern], [11 + n + this.patches], ([pp, o]) => this.core.exports.rr_certifier_region(h, pp, o));
-    const witness = Number.isNaN(out[11]) ? null : Array.from(out.subarray(11, 11 + n));
+    const c = this.core.layout('certificate', [pattern], abi.REGION_CERTIFICATE, { inputs: n, patches: this.patches }, ([pp, o]) =>
+      this.core.exports.rr_certifier_region(h, pp, o),
+    );
+    const witness = c.witness ? Array.from(c.witness) : null;
     let violationAtWitness: number | null = null;
     if (witness) violationAtWitness = specViolation(this.spec, this.network.forwardFlat(Float64Array.from(witness), 1));
     return {
       pattern: patternHex(pattern),
-      certified: out[0] === 1,
-      maxViolation: out[1],
-      tolerance: out[2],
-      pieces: out[3],
-      emptyPieces: out[4],
-      lps: out[5],
-      worstRow: out[6],
-      errorBudget: out[8],
-      exactPatches: out[9],
-      patches: Array.from(out.subarray(11 + n, 11 + n + out[10])),
+      certified: c.certified,
+      maxViolation: c.maxViolation,
+      tolerance: c.tolerance,
+      pieces: c.pieces,
+      emptyPieces: c.emptyPieces,
+      lps: c.lps,
+      worstRow: c.worstRow,
+      errorBudget: c.errorBudget,
+      exactPatches: c.exactPatches,
+      patches: Array.from(c.patches),
       witness,
       violationAtWitness,
     };
@@ -176,12 +196,18 @@ export class Certifier {
   }
 }
 
-const yieldToEventLoop = (): Promise<void> =>
-  typeof setImmediate === 'function' ? new Promise((r) => setImmediate(r)) : new Promise((r) => setTimeout(r, 0));
-
-export function summarise(perRegion: RegionCertificate[], scope: CertificateReport['scope'], rtol: number, eps: number, ms: number): CertificateReport {
+export function summarise(
+  perRegion: RegionCertificate[],
+  scope: CertificateReport['scope'],
+  rtol: number,
+  eps: number,
+  ms: number,
+): CertificateReport {
   const failed = perRegion.flatMap((c, i) => (c.certified ? [] : [i]));
-  const found = perRegion.reduce((m, c) => (c.violationAtWitness !== null && c.violationAtWitness > 0 ? Math.max(m, c.violationAtWitness) : m), -Infinity);
+  const found = perRegion.reduce(
+    (m, c) => (c.violationAtWitness !== null && c.violationAtWitness > 0 ? Math.max(m, c.violationAtWitness) : m),
+    -Infinity,
+  );
   return {
     status: failed.length === 0 && perRegion.length > 0 ? 'certified' : 'not-certified',
     scope,
@@ -214,15 +240,12 @@ export async function certifyRegions(
   const cert = new Certifier(network, spec, area, opts);
   const out: RegionCertificate[] = [];
   try {
-    let last = performance.now();
+    const pause = periodicYield();
     for (let i = 0; i < patterns.length; i++) {
       if (opts.signal?.aborted) throw new AbortError(opts.signal.reason);
       out.push(cert.region(patterns[i]));
       opts.onProgress?.({ phase: 'certify', done: i + 1, total: patterns.length, elapsedMs: performance.now() - t0 });
-      if (performance.now() - last > 20) {
-        await yieldToEventLoop();
-        last = performance.now();
-      }
+      await pause();
     }
   } finally {
     cert.free();
@@ -258,10 +281,16 @@ export async function certify(
     items = [];
     network.patches.forEach((p, i) => {
       const hex = p.region?.pattern;
-      if (hex === undefined) throw new InputError('has no activation pattern; pass an area to certify', { field: `patches[${i}].region.pattern` });
+      if (hex === undefined)
+        throw new InputError('has no activation pattern; pass an area to certify', { field: `patches[${i}].region.pattern` });
       if (!seen.has(hex)) {
         seen.add(hex);
-        items.push({ pattern: patternFromHex(hex, hidden, `patches[${i}].region.pattern`), spec: opts.spec, ownPatch: i, piece: p.region.specPiece });
+        items.push({
+          pattern: patternFromHex(hex, hidden, `patches[${i}].region.pattern`),
+          spec: opts.spec,
+          ownPatch: i,
+          piece: p.region.specPiece,
+        });
       }
     });
   }
@@ -301,7 +330,7 @@ export async function certifyItems(
     return c;
   };
   try {
-    let last = performance.now();
+    const pause = periodicYield();
     for (let t = 0; t < todo.length; t++) {
       if (opts.signal?.aborted) throw new AbortError(opts.signal.reason);
       const i = todo[t];
@@ -318,193 +347,10 @@ export async function certifyItems(
         out[i] = best!;
       } else out[i] = certifierOf(spec).region(items[i].pattern);
       opts.onProgress?.({ phase: 'certify', done: t + 1, total: todo.length, elapsedMs: performance.now() - t0 });
-      if (performance.now() - last > 20) {
-        await yieldToEventLoop();
-        last = performance.now();
-      }
+      await pause();
     }
   } finally {
     certifiers.forEach((c) => c.free());
   }
   return summarise(out, opts.scope, opts.rtol ?? 1e-9, opts.eps ?? 0, performance.now() - t0);
-}
-
-export interface Refinement {
-  /** Rounds of refinement (a round that does not reduce the failures is undone). */
-  rounds: number;
-  /** Patches whose radius was shrunk (indices), and by how much in all (factor). */
-  shrunkPatches: number[];
-  factor: number;
-  /** Chain patches enlarged to be valid on the band pieces they cover (ts/compose.ts). */
-  expandedPatches: number[];
-  /** Affine patches replaced by constant ones (ts/compose.ts). */
-  constantPatches: number[];
-  /** Affine patches whose region was split into constant cells: the patch index and its cells. */
-  splitPatches: { patch: number; cells: number[] }[];
-}
-
-/** Makes chain patch `patch` valid on the band piece of item `item`'s region (ts/compose.ts). */
-export type ExpandHook = (patch: number, item: number) => ExpandOutcome;
-/** Replaces affine patch `patch` by a constant one, in place; false when none exists (ts/compose.ts). */
-export type ToConstantHook = (patch: number) => boolean;
-/** Constant cell patches that together replace affine patch `patch`, or null (ts/compose.ts). */
-export type SplitHook = (patch: number) => RegionPatch[] | null;
-
-/**
- * Certifies every item and, where a region fails by more than its error budget, refines the
- * other patches modelled exactly on it: a constant patch of a chain is first made valid on the
- * region's piece of its band (`expand`, ts/compose.ts); any other patch, or one for which no
- * valid constant patch exists, gets its radius shrunk (×1/4 per round). Up to `rounds` rounds
- * (default 4, 8 for a chain); a round that does not reduce the failures is undone and ends the refinement (in a
- * chain the rounds go on until two in a row bring no fewer failures, and the state with the fewest
- * failures is returned).
- * Every region those patches reach is certified again. Patches are mutated (radius, d); the
- * returned network is built from them. A failure no band causes (the region's own patch) stays
- * a failure and is reported as such.
- */
-export async function certifyWithRefinement(
-  build: () => RepairedNetwork,
-  items: readonly CertificationItem[],
-  area: Area,
-  opts: CertifyOptions & { scope: CertificateReport['scope']; rounds?: number; expand?: ExpandHook; toConstant?: ToConstantHook; split?: SplitHook },
-): Promise<{ network: RepairedNetwork; certificate: CertificateReport; refinement: Refinement }> {
-  const t0 = performance.now();
-  let network = build();
-  let report = await certifyItems(network, items, area, opts);
-  const rounds = opts.rounds ?? (network.composition === 'chain' ? 8 : 4);
-  const shrunk = new Set<number>();
-  const expanded = new Set<number>();
-  const converted = new Set<number>();
-  const splits: { patch: number; cells: number[] }[] = [];
-  let done = 0;
-  // In a chain every step only adds validity, but one patch enlarged can expose another (a
-  // neighbour no longer dominated): rounds go on, and the best state seen is kept.
-  const isChain = network.composition === 'chain';
-  const capture = () => ({
-    patches: (network.patches as RegionPatch[]).map((q) => ({ ...q, region: { ...q.region } })),
-    network,
-    report,
-    shrunk: [...shrunk],
-    expanded: [...expanded],
-    converted: [...converted],
-    splits: [...splits],
-    done,
-  });
-  let best = isChain ? capture() : undefined;
-  let stagnant = 0;
-  for (; done < rounds && report.failedRegions.length > 0; done++) {
-    // Only failures that remain after the error budget can come from a band; only the patches
-    // modelled exactly there (the first exactPatches) can have pushed the wrong way.
-    const shrink = new Set<number>();
-    const suspects = new Set<number>();
-    for (const i of report.failedRegions) {
-      const c = report.perRegion[i];
-      if (c.maxViolation - c.errorBudget <= c.tolerance) continue;
-      for (const p of c.patches.slice(0, c.exactPatches)) {
-        const kind = network.patches[p].kind;
-        // An own constant patch is valid on its region by construction; an own affine one is
-        // summed with the others' bands and may need to become constant.
-        if (p === items[i].ownPatch && !(kind === 'affine' && isChain && opts.toConstant)) continue;
-        suspects.add(p);
-      }
-    }
-    const changed = new Set<number>();
-    const all = network.patches as RegionPatch[];
-    const roundSplits: { patch: number; cells: number[] }[] = [];
-    for (const p of suspects) {
-      const patch = network.patches[p];
-      if (isChain && patch.kind === 'affine' && opts.toConstant) {
-        if (opts.toConstant(p)) {
-          changed.add(p);
-          converted.add(p);
-          continue;
-        }
-        // No constant patch on the whole region: constant patches on cells of it. The first
-        // cell takes the patch's place, the others go to the end of the chain.
-        const cells = opts.split?.(p);
-        if (cells && cells.length > 0) {
-          Object.assign(all[p], cells[0]);
-          delete all[p].C;
-          delete all[p].H;
-          delete all[p].rows;
-          const indices = [p];
-          for (const c of cells.slice(1)) indices.push(all.push(c) - 1);
-          roundSplits.push({ patch: p, cells: indices });
-          indices.forEach((c) => changed.add(c));
-        } else shrink.add(p);
-      }
-    }
-    // Chain patches: valid on every piece of a region their band covers (all of them, so that
-    // enlarging d for one piece cannot break another).
-    if (isChain && opts.expand) {
-      const reach = new Map<number, number[]>();
-      report.perRegion.forEach((c, i) => c.patches.forEach((p) => p !== items[i].ownPatch && reach.set(p, [...(reach.get(p) ?? []), i])));
-      // Cells reach where their patch did, and their own region.
-      for (const { patch, cells } of roundSplits) {
-        const own = items.findIndex((it) => it.ownPatch === patch);
-        const where = [...new Set([...(reach.get(patch) ?? []), ...(own >= 0 ? [own] : [])])];
-        cells.forEach((c) => reach.set(c, where));
-        cells.forEach((c) => suspects.add(c));
-      }
-      for (const p of suspects) {
-        if (network.patches[p].kind !== 'constant' || shrink.has(p)) continue;
-        for (const i of reach.get(p) ?? []) {
-          const outcome = opts.expand(p, i);
-          if (outcome === 'expanded') changed.add(p);
-          if (outcome === 'infeasible') {
-            shrink.add(p);
-            break;
-          }
-        }
-      }
-    } else suspects.forEach((p) => !changed.has(p) && shrink.add(p));
-    if (shrink.size === 0 && changed.size === 0) break;
-    const saved = new Map<number, number>();
-    shrink.forEach((p) => {
-      const patch = network.patches[p] as { radius: number };
-      saved.set(p, patch.radius);
-      patch.radius /= 4;
-    });
-    const previous = { network, report };
-    network = build();
-    const touched = (p: number) => shrink.has(p) || changed.has(p);
-    const only = report.perRegion.flatMap((c, i) => (!c.certified || c.patches.some(touched) ? [i] : []));
-    report = await certifyItems(network, items, area, { ...opts, only, previous: report.perRegion });
-    if (!isChain && report.failedRegions.length >= previous.report.failedRegions.length) {
-      // A sum: no better, undo this round (only radii change there) and stop. A chain goes on
-      // and keeps its best state (below).
-      saved.forEach((r, p) => ((network.patches[p] as { radius: number }).radius = r));
-      ({ network, report } = previous);
-      break;
-    }
-    saved.forEach((_, p) => shrunk.add(p));
-    const cellSet = new Set(roundSplits.flatMap((x) => x.cells));
-    changed.forEach((p) => !converted.has(p) && !cellSet.has(p) && expanded.add(p));
-    splits.push(...roundSplits);
-    if (best && report.failedRegions.length < best.report.failedRegions.length) {
-      best = capture();
-      stagnant = 0;
-    } else if (++stagnant >= 2) {
-      // Two rounds without fewer failures: what remains is not a matter of radii.
-      done++;
-      break;
-    }
-  }
-  if (best && best.report.failedRegions.length < report.failedRegions.length) {
-    const all = network.patches as RegionPatch[];
-    all.splice(0, all.length, ...best.patches);
-    ({ network, report } = best);
-    network = build();
-    [shrunk, expanded, converted].forEach((set) => set.clear());
-    best.shrunk.forEach((p) => shrunk.add(p));
-    best.expanded.forEach((p) => expanded.add(p));
-    best.converted.forEach((p) => converted.add(p));
-    splits.splice(0, splits.length, ...best.splits);
-    done = best.done;
-  }
-  return {
-    network,
-    certificate: { ...report, ms: performance.now() - t0 },
-    refinement: { rounds: done, shrunkPatches: [...shrunk].sort((a, b) => a - b), factor: 0.25, expandedPatches: [...expanded].sort((a, b) => a - b), constantPatches: [...converted].sort((a, b) => a - b), splitPatches: splits },
-  };
 }

@@ -16,7 +16,7 @@
  *    its own region *and* on those pieces (one LP per spec row and piece, then the constant-patch
  *    problem min ‖d‖∞ s.t. P d <= −v). Its norm then exceeds the region's minimal norm by the
  *    amount reported (`minimalNorm` vs `patchNorm`); when no such patch exists the radius is shrunk
- *    instead (ts/certificate.ts `certifyWithRefinement`).
+ *    instead (ts/refine.ts `certifyWithRefinement`).
  * 3. **Affine patches** are summed, not mixed (w·(C x + d) is not a ReLU network). Where one
  *    breaks a certificate, it is replaced by its region's smallest constant patch if one exists
  *    (`BandExpander.toConstant`), which then joins the chain; where none exists (the output
@@ -24,12 +24,11 @@
  *    with a constant patch (`BandExpander.split`); failing that, its radius is shrunk.
  */
 import { LpError } from './errors.js';
+import { constantPatchFor } from './minimal.js';
 import type { Box, Network } from './network.js';
-import { patternFromHex } from './enumerate.js';
-import type { RegionPatch } from './patch.js';
+import { patternFromHex, type RegionPatch } from './patch.js';
 import { type InputSet, LinearRegion } from './region.js';
 import { type Spec, specRows } from './spec.js';
-import { getCore } from './wasm/raw.js';
 
 /** Chain order: constant patches by increasing norm (stable), then the affine ones (summed). */
 export function chainOrder(patches: readonly RegionPatch[]): number[] {
@@ -37,15 +36,6 @@ export function chainOrder(patches: readonly RegionPatch[]): number[] {
   const key = (i: number) => (patches[i].kind === 'constant' ? 0 : 1);
   const norm = (i: number) => patches[i].d.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
   return idx.sort((a, b) => key(a) - key(b) || (key(a) === 0 ? norm(a) - norm(b) : 0) || a - b);
-}
-
-/** min ‖d‖∞ s.t. P d <= −v (v: worst violations per spec row); null when no constant patch exists. */
-export function constantPatchFor(spec: Spec, v: Float64Array): { d: Float64Array; norm: number } | null {
-  const core = getCore();
-  const rows = specRows(spec);
-  const k = spec.outputs;
-  const [out] = core.run('constant patch', [spec.P, spec.q, v], [2 + k], ([p, q, vv, o]) => core.exports.rr_constant_patch(p, q, rows, k, vv, o));
-  return out[0] === 1 ? { d: out.slice(2), norm: out[1] } : null;
 }
 
 export type ExpandOutcome = 'expanded' | 'valid' | 'unreached' | 'infeasible';
@@ -72,7 +62,7 @@ export class BandExpander {
   ) {}
 
   /**
-   * The refinement hooks of `certifyWithRefinement` (ts/certificate.ts) for the chain `patches`
+   * The refinement hooks of `certifyWithRefinement` (ts/refine.ts) for the chain `patches`
    * (mutated in place) and the certified regions' activation patterns.
    */
   hooks(patches: readonly RegionPatch[], patterns: readonly ArrayLike<number>[]) {
@@ -105,7 +95,11 @@ export class BandExpander {
       // bounds it too).
       const v = this.worst(pattern, patch, patch.region.cell ? patch.radius : 0);
       if (!v) throw new LpError(`the region of patch pattern ${patch.region.pattern} is empty`);
-      need = { v, radius: patch.radius, minimalNorm: need?.minimalNorm ?? patch.region.bandConstrained?.minimalNorm ?? patch.region.patchNorm };
+      need = {
+        v,
+        radius: patch.radius,
+        minimalNorm: need?.minimalNorm ?? patch.region.bandConstrained?.minimalNorm ?? patch.region.patchNorm,
+      };
       this.needs.set(patch, need);
     }
     return need;
@@ -175,7 +169,7 @@ export class BandExpander {
    * until every cell relaxed by the patch's radius has a constant patch; returns those constant
    * cell patches (support: the patch's rows plus the cut faces), or null when `maxCells` is not
    * enough. The cells tile the region's bounding box, which the certificate checks
-   * (crates/core/src/certificate.rs `tiling_cells`): together they stand in for the region's patch.
+   * (crates/core/src/certificate/chain.rs `tiling_cells`): together they stand in for the region's patch.
    */
   split(patch: RegionPatch, maxCells = 256): RegionPatch[] | null {
     const n = this.network.inputSize;

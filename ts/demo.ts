@@ -3,8 +3,9 @@
  * small): the HCAS collision-avoidance network `HCAS_rect_v6_pra1_tau05_25HU_3000.nnet` and its
  * 50 known counterexamples (label 4 = strong right must win). See test/fixtures/PROVENANCE.md.
  */
-import modelText from '../test/fixtures/hcas/HCAS_rect_v6_pra1_tau05_25HU_3000.nnet';
+
 import points from '../test/fixtures/hcas/buggy-points-pra1-tau05.json' with { type: 'json' };
+import modelText from '../test/fixtures/hcas/HCAS_rect_v6_pra1_tau05_25HU_3000.nnet';
 
 export const HCAS_DEMO = {
   modelName: 'HCAS_rect_v6_pra1_tau05_25HU_3000.nnet',

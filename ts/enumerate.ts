@@ -1,15 +1,16 @@
 /**
  * Every linear region of a network inside an input box or H-polytope (twin of
- * crates/core/src/enumerate.rs). The core splits the set neuron by neuron, depth first, along
+ * crates/core/src/enumerate.rs, explore.rs). The core splits the set neuron by neuron, depth first, along
  * every hyperplane whose sign is not constant on a cell (certified LP bounds), so the work and the
  * memory of the search are bounded by the network depth; regions are counted only when their
  * largest inscribed ball has a radius above `minRadius`. Work happens in slices, so progress is
  * reported and an AbortSignal is honoured between slices.
  */
 import { AbortError, InputError } from './errors.js';
-import { type Box, type Network, checkBox } from './network.js';
+import { type Box, checkBox, type Network } from './network.js';
 import type { InputSet } from './region.js';
-import { getCore } from './wasm/raw.js';
+import { periodicYield } from './util/event-loop.js';
+import * as abi from './wasm/abi.js';
 
 /** An input area: a box, optionally intersected with an H-polytope {x : A x <= b}. */
 export interface Area {
@@ -66,7 +67,10 @@ export interface Enumeration {
 export class RegionLimitError extends InputError {
   readonly limit: number;
   constructor(limit: number, where: string) {
-    super(`${where} has more than ${limit} linear regions; raise the limit (maxRegions, --max-regions) or split the area`, { field: 'maxRegions', value: limit });
+    super(`${where} has more than ${limit} linear regions; raise the limit (maxRegions, --max-regions) or split the area`, {
+      field: 'maxRegions',
+      value: limit,
+    });
     (this as { code: string }).code = 'REGION_LIMIT';
     this.limit = limit;
   }
@@ -87,16 +91,14 @@ export function checkArea(area: Area, n: number, file?: string): void {
       throw new InputError(`must be ${set?.b?.length ?? '?'} rows of ${n} coefficients`, { file, field: 'A', value: set?.A?.length });
     }
     set.A.forEach((v, i) => {
-      if (!Number.isFinite(v)) throw new InputError('is not a finite number', { file, field: `A[${Math.floor(i / n)}][${i % n}]`, value: v });
+      if (!Number.isFinite(v))
+        throw new InputError('is not a finite number', { file, field: `A[${Math.floor(i / n)}][${i % n}]`, value: v });
     });
     set.b.forEach((v, i) => {
       if (!Number.isFinite(v)) throw new InputError('is not a finite number', { file, field: `b[${i}]`, value: v });
     });
   }
 }
-
-const yieldToEventLoop = (): Promise<void> =>
-  typeof setImmediate === 'function' ? new Promise((r) => setImmediate(r)) : new Promise((r) => setTimeout(r, 0));
 
 /** Every linear region of `net` in the area. */
 export async function enumerateRegions(net: Network, area: Area, opts: EnumerateOptions = {}): Promise<Enumeration> {
@@ -107,50 +109,43 @@ export async function enumerateRegions(net: Network, area: Area, opts: Enumerate
   const minRadius = opts.minRadius ?? eps;
   const maxRegions = opts.maxRegions ?? 100_000;
   if (!(Number.isFinite(eps) && eps >= 0)) throw new InputError('must be a finite number >= 0', { field: 'eps', value: eps });
-  if (!(Number.isFinite(minRadius) && minRadius >= eps)) throw new InputError(`must be a finite number >= eps (${eps})`, { field: 'minRadius', value: minRadius });
-  if (!(Number.isInteger(maxRegions) && maxRegions >= 1)) throw new InputError('must be a whole number >= 1', { field: 'maxRegions', value: maxRegions });
+  if (!(Number.isFinite(minRadius) && minRadius >= eps))
+    throw new InputError(`must be a finite number >= eps (${eps})`, { field: 'minRadius', value: minRadius });
+  if (!(Number.isInteger(maxRegions) && maxRegions >= 1))
+    throw new InputError('must be a whole number >= 1', { field: 'maxRegions', value: maxRegions });
   const { core, handle: nh } = net.handle();
   const A = area.inputSet?.A ?? new Float64Array(0);
   const b = area.inputSet?.b ?? new Float64Array(0);
-  const h = core.call('region enumeration', [area.box.lower, area.box.upper, A, b, [eps, minRadius, maxRegions]], ([lo, hi, pa, pb, po]) =>
-    core.exports.rr_enum_new(nh, lo, hi, pa, pb, b.length, po),
+  const options = abi.json(abi.ENUMERATE_OPTIONS, { eps, minRadius, maxRegions });
+  const h = core.call('region enumeration', [area.box.lower, area.box.upper, A, b, options], ([lo, hi, pa, pb, po], lens) =>
+    core.exports.rr_enum_new(nh, lo, hi, pa, pb, b.length, po, lens[4]),
   );
   const regions: EnumeratedRegion[] = [];
   try {
-    let last = performance.now();
+    const pause = periodicYield();
     for (;;) {
       if (opts.signal?.aborted) throw new AbortError(opts.signal.reason);
-      const [st] = core.run('region enumeration', [], [8], ([o]) => core.exports.rr_enum_step(h, 2000, o));
-      const [state, count, pending, lps, explored, thin, empty, hidden] = st;
+      const st = core.layout('region enumeration', [], abi.ENUM_STATUS, {}, ([o]) => core.exports.rr_enum_step(h, 2000, o));
+      const { state, regions: count, pending, lps, explored, thin, empty, hidden } = st;
       if (count > regions.length) {
         const from = regions.length;
         const k = count - from;
-        const [pats, centres, radii] = [0, 1, 2].map(
-          (what) => core.run('region enumeration', [], [k * (what === 0 ? hidden : what === 1 ? n : 1)], ([o]) => core.exports.rr_enum_read(h, what, from, o))[0],
-        );
+        const dims = { regions: k, hidden, inputs: n };
+        const read = <N extends abi.FieldOf<typeof abi.ENUMERATION_FIELDS>>(name: N) =>
+          core.field('region enumeration', abi.ENUMERATION_FIELDS, name, dims, ([o]) =>
+            core.exports.rr_enum_read(h, abi.fieldCode(abi.ENUMERATION_FIELDS, name), from, o),
+          );
+        const [pats, centres, radii] = [read('patterns'), read('centres'), read('radii')];
         for (let r = 0; r < k; r++) {
-          regions.push({ pattern: Uint8Array.from(pats.subarray(r * hidden, (r + 1) * hidden)), centre: centres.slice(r * n, (r + 1) * n), radius: radii[r] });
+          regions.push({ pattern: pats.slice(r * hidden, (r + 1) * hidden), centre: centres.slice(r * n, (r + 1) * n), radius: radii[r] });
         }
       }
       opts.onProgress?.({ phase: 'enumerate', regions: count, pending, explored, lps, elapsedMs: performance.now() - t0 });
-      if (state === 2) throw new RegionLimitError(maxRegions, 'the area');
-      if (state === 1) return { regions, thin, empty, lps, ms: performance.now() - t0, eps, minRadius };
-      if (performance.now() - last > 20) {
-        await yieldToEventLoop();
-        last = performance.now();
-      }
+      if (state === 'limit') throw new RegionLimitError(maxRegions, 'the area');
+      if (state === 'done') return { regions, thin, empty, lps, ms: performance.now() - t0, eps, minRadius };
+      await pause();
     }
   } finally {
     core.release(h);
   }
-}
-
-/** Activation pattern from its hex form ({@link patternHex}): 4 neurons per digit, high bit first. */
-export function patternFromHex(hex: string, hidden: number, field = 'pattern'): Uint8Array {
-  if (typeof hex !== 'string' || !/^[0-9a-f]*$/i.test(hex) || hex.length !== Math.ceil(hidden / 4)) {
-    throw new InputError(`must be ${Math.ceil(hidden / 4)} hex digits (${hidden} hidden neurons)`, { field, value: hex });
-  }
-  const out = new Uint8Array(hidden);
-  for (let i = 0; i < hidden; i++) out[i] = (parseInt(hex[i >> 2], 16) >> (3 - (i & 3))) & 1;
-  return out;
 }

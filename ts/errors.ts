@@ -76,7 +76,10 @@ export class RepairError extends ReluRepairError {
 /** The caller's AbortSignal fired. */
 export class AbortError extends ReluRepairError {
   constructor(reason?: unknown) {
-    super('ABORTED', `repair cancelled${reason instanceof Error ? `: ${reason.message}` : reason !== undefined ? `: ${String(reason)}` : ''}`);
+    super(
+      'ABORTED',
+      `repair cancelled${reason instanceof Error ? `: ${reason.message}` : reason !== undefined ? `: ${String(reason)}` : ''}`,
+    );
   }
 }
 

@@ -25,13 +25,25 @@ export interface Dataset {
 }
 
 const IDX_TYPES: Record<number, string> = { 0x08: 'uint8', 0x09: 'int8', 0x0b: 'int16', 0x0c: 'int32', 0x0d: 'float32', 0x0e: 'float64' };
-const NPY_TYPES: Record<string, string> = { u1: 'uint8', i1: 'int8', i2: 'int16', u2: 'uint16', i4: 'int32', u4: 'uint32', i8: 'int64', u8: 'uint64', f4: 'float32', f8: 'float64', b1: 'bool' };
+const NPY_TYPES: Record<string, string> = {
+  u1: 'uint8',
+  i1: 'int8',
+  i2: 'int16',
+  u2: 'uint16',
+  i4: 'int32',
+  u4: 'uint32',
+  i8: 'int64',
+  u8: 'uint64',
+  f4: 'float32',
+  f8: 'float64',
+  b1: 'bool',
+};
 
 const isNpy = (name: string) => name.toLowerCase().endsWith('.npy');
 
 /**
  * Images (or any inputs) from an IDX or `.npy` file: the first dimension counts samples, the rest
- * is flattened in C order. `scale: 'auto'` multiplies uint8 data by 1/255 (the usual ToTensor
+ * is flattened in C order. `scale: 'auto'` divides uint8 data by 255 (the usual ToTensor
  * convention for MNIST-style pixels) and leaves other types alone.
  */
 export async function parseImages(bytes: Uint8Array, name: string, opts: { scale?: number | 'auto' } = {}): Promise<Dataset> {
@@ -54,10 +66,15 @@ export async function parseImages(bytes: Uint8Array, name: string, opts: { scale
   const dim = shape.length === 1 ? 1 : shape.slice(1).reduce((a, b) => a * b, 1);
   const requested = opts.scale ?? 'auto';
   const scale = requested === 'auto' ? (dtype === 'uint8' ? 1 / 255 : 1) : requested;
-  if (!Number.isFinite(scale) || scale === 0) throw new InputError('must be a finite non-zero number or "auto"', { field: 'scale', value: requested });
-  const x = scale === 1 ? data : data.map((v) => v * scale);
+  if (!Number.isFinite(scale) || scale === 0)
+    throw new InputError('must be a finite non-zero number or "auto"', { field: 'scale', value: requested });
+  // A scale 1/N (1/255 for pixels) divides by N: k/N correctly rounded, as `pixel / 255` computes
+  // it; multiplying by the rounded 1/255 differs in the last bit for 24 of the 256 byte values.
+  const divisor = 1 / scale;
+  const x = scale === 1 ? data : Number.isInteger(divisor) ? data.map((v) => v / divisor) : data.map((v) => v * scale);
   const bad = x.findIndex((v) => !Number.isFinite(v));
-  if (bad >= 0) throw new InputError('is not a finite number', { file: name, field: `[${Math.floor(bad / dim)}][${bad % dim}]`, value: x[bad] });
+  if (bad >= 0)
+    throw new InputError('is not a finite number', { file: name, field: `[${Math.floor(bad / dim)}][${bad % dim}]`, value: x[bad] });
   return { x, count, dim, scale, dtype };
 }
 
@@ -79,7 +96,10 @@ export async function parseLabels(bytes: Uint8Array, name: string, classes?: num
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (!Number.isInteger(v) || v < 0 || (classes !== undefined && v >= classes)) {
-      throw new InputError(`is not a valid label${classes !== undefined ? ` (the network has ${classes} outputs: 0..${classes - 1})` : ''}`, { file: name, field: `label ${i}`, value: v });
+      throw new InputError(
+        `is not a valid label${classes !== undefined ? ` (the network has ${classes} outputs: 0..${classes - 1})` : ''}`,
+        { file: name, field: `label ${i}`, value: v },
+      );
     }
     out[i] = v;
   }
@@ -97,11 +117,21 @@ export interface AccuracyResult {
 }
 
 /** Argmax accuracy of `model` on `data` against `labels`. */
-export function accuracy(model: Evaluator, data: Dataset, labels: ArrayLike<number>, opts: { batch?: number; file?: string } = {}): AccuracyResult {
+export function accuracy(
+  model: Evaluator,
+  data: Dataset,
+  labels: ArrayLike<number>,
+  opts: { batch?: number; file?: string } = {},
+): AccuracyResult {
   if (data.dim !== model.inputSize) {
-    throw new InputError(`samples have ${data.dim} values, the network has ${model.inputSize} inputs`, { file: opts.file, field: 'images', value: data.dim });
+    throw new InputError(`samples have ${data.dim} values, the network has ${model.inputSize} inputs`, {
+      file: opts.file,
+      field: 'images',
+      value: data.dim,
+    });
   }
-  if (labels.length !== data.count) throw new InputError(`there are ${labels.length} labels for ${data.count} samples`, { field: 'labels', value: labels.length });
+  if (labels.length !== data.count)
+    throw new InputError(`there are ${labels.length} labels for ${data.count} samples`, { field: 'labels', value: labels.length });
   const k = model.outputSize;
   const batch = Math.max(1, opts.batch ?? 1000);
   const predictions = new Int32Array(data.count);

@@ -6,40 +6,103 @@
  *   const net = await loadModel('model.nnet');
  *   const { network, report } = await repair(net, { points, labels: 4, inputBox });
  */
-export { init, simdSupported, getCore, type Flavour, type InitOptions, type WasmSource } from './wasm/raw.js';
-export { Network, type DenseLayer, type Box, type NetworkInfo, type Points, expandBox } from './network.js';
-export { LinearRegion, slackExcess, type RegionMax, type ConstantPatchResult, type MinimalityProof, type InputSet } from './region.js';
-export { type PatchNetwork, type RegionPatch, type PatchRegionInfo, type SupportRows, patternHex } from './patch.js';
-export { RepairedNetwork, type BoxGate, type Composition } from './repaired.js';
-export { repair, solveRegion, defaultRadius, type RepairOptions, type RepairResult, type RepairProgress, type RegionTask, type RegionOutcome } from './repair.js';
-export type { RepairReport, RegionReport } from './report.js';
-export { labelSpec, polytopeSpec, intersectSpecs, specViolation, describeSpec, parseSpecJson, type Spec } from './spec.js';
-export { parseNnet, type NnetHeader } from './formats/nnet.js';
-export { networkFromJson, networkToJson, repairedFromJson, repairedToJson, NETWORK_FORMAT, REPAIRED_FORMAT } from './formats/json.js';
-export { parsePoints, type PointsFile } from './formats/points.js';
-export { parseNpy, type NpyArray } from './formats/npy.js';
-export { parseIdx, maybeGunzip, type IdxArray } from './formats/idx.js';
-export { parseModel, loadModel } from './formats/load.js';
-export { saveJson, loadRepaired } from './io.js';
+
+export {
+  type AreaProgress,
+  type AreaRegionReport,
+  type AreaRepairOptions,
+  type AreaRepairReport,
+  type AreaRepairResult,
+  repairArea,
+} from './area.js';
+export {
+  type CertificateReport,
+  type CertificationItem,
+  type CertificationProgress,
+  Certifier,
+  type CertifyOptions,
+  certify,
+  certifyItems,
+  certifyRegions,
+  type RegionCertificate,
+} from './certificate.js';
+// Data sets: original vs repaired, failures as a points file (issue 13)
+export { type ClassComparison, type CompareOptions, type Comparison, compareModels } from './dataset/compare.js';
+export { type FailuresFile, type FindFailuresOptions, findFailures, storedRangeBox } from './dataset/failures.js';
+export { comparisonSvg, type PlotOptions } from './dataset/plot.js';
+// Area repair and certificates (issue 4)
+export {
+  type Area,
+  defaultEps,
+  type EnumeratedRegion,
+  type EnumerateOptions,
+  type Enumeration,
+  type EnumerationProgress,
+  enumerateRegions,
+  RegionLimitError,
+} from './enumerate.js';
+export { AbortError, InputError, LpError, ReluRepairError, RepairError, WasmError } from './errors.js';
+export { type AccuracyResult, accuracy, type Dataset, type Evaluator, parseImages, parseLabels } from './eval.js';
+export { type AreaFile, areaToJson, parseAreaJson } from './formats/area.js';
+export { type IdxArray, maybeGunzip, parseIdx } from './formats/idx.js';
+export { NETWORK_FORMAT, networkFromJson, networkToJson, REPAIRED_FORMAT, repairedFromJson, repairedToJson } from './formats/json.js';
+export type { ModelLoadOptions } from './formats/load.js';
+export { loadModel, parseModel } from './formats/load.js';
+export { type NnetHeader, type NnetOptions, nnetToText, parseNnet } from './formats/nnet.js';
+export { type NpyArray, parseNpy } from './formats/npy.js';
+export { float32BandError, networkToOnnx, type OnnxExportOptions, repairedToOnnx } from './formats/onnx/export.js';
+// ---- interchange formats (issue 3) ----
+export { type OnnxImportOptions, type OnnxModelInfo, parseOnnx, SUPPORTED_OPS } from './formats/onnx/import.js';
+export { type PointsFile, parsePoints } from './formats/points.js';
+export { isTfjsModelJson, networkToTfjs, parseTfjs, type TfjsInfo, tfjsShardPaths } from './formats/tfjs.js';
+export {
+  type HPolytope,
+  parseVnnlib,
+  plainDecimal,
+  propertyInputDomain,
+  regionProperty,
+  type SafeSpecResult,
+  safeSpec,
+  type Vnnlib,
+  type VnnlibInputSet,
+  type VnnlibProperty,
+  writeVnnlib,
+} from './formats/vnnlib.js';
+export { loadRepaired, saveJson } from './io.js';
+export type { LpBackend, LpSolution, SparseLp } from './lp/backend.js';
+export { buildFullPatchLp, type FullLp, type RegionData } from './lp/full-lp.js';
 export { GlpkBackend } from './lp/glpk.js';
 export { HighsBackend } from './lp/highs.js';
 export { backendByName, LP_NAMES, type LpName } from './lp/select.js';
-export { buildFullPatchLp, type RegionData, type FullLp } from './lp/full-lp.js';
-export type { LpBackend, SparseLp, LpSolution } from './lp/backend.js';
-export { ReluRepairError, InputError, LpError, WasmError, RepairError, AbortError } from './errors.js';
-export { VERSION } from './version.js';
-// ---- interchange formats (issue 3) ----
-export { parseOnnx, networkToOnnx, repairedToOnnx, float32BandError, SUPPORTED_OPS, type OnnxModelInfo, type OnnxImportOptions, type OnnxExportOptions } from './formats/onnx.js';
-export { parseVnnlib, writeVnnlib, safeSpec, regionProperty, propertyInputDomain, plainDecimal, type Vnnlib, type VnnlibProperty, type VnnlibInputSet, type HPolytope, type SafeSpecResult } from './formats/vnnlib.js';
-export { parseTfjs, networkToTfjs, isTfjsModelJson, tfjsShardPaths, type TfjsInfo } from './formats/tfjs.js';
-export { nnetToText, type NnetOptions } from './formats/nnet.js';
-export type { ModelLoadOptions } from './formats/load.js';
-export { unionSpec, isSpecUnion, violationOf, intersectAny, type SpecUnion } from './spec-union.js';
-export { accuracy, parseImages, parseLabels, type Dataset, type AccuracyResult, type Evaluator } from './eval.js';
+export {
+  type AvgPoolOp,
+  type Box,
+  type ConvOp,
+  type DenseLayer,
+  type DenseOp,
+  expandBox,
+  type GatherOp,
+  type GraphNode,
+  type GraphTerm,
+  type IdentityOp,
+  type LinearOp,
+  Network,
+  type NetworkGraph,
+  type NetworkInfo,
+  type Points,
+  type ScaleOp,
+} from './network.js';
+export { type PatchNetwork, type PatchRegionInfo, patternFromHex, patternHex, type RegionPatch, type SupportRows } from './patch.js';
 // runtime (issue 6): worker pool
-export { RepairPool, createPool, type PoolOptions, type PoolJobOptions, type PoolJobResult } from './pool/pool.js';
-// Area repair and certificates (issue 4)
-export { enumerateRegions, patternFromHex, defaultEps, RegionLimitError, type Area, type Enumeration, type EnumeratedRegion, type EnumerateOptions, type EnumerationProgress } from './enumerate.js';
-export { certify, certifyRegions, certifyItems, certifyWithRefinement, Certifier, type CertifyOptions, type CertificateReport, type RegionCertificate, type CertificationItem, type CertificationProgress, type Refinement } from './certificate.js';
-export { repairArea, type AreaRepairOptions, type AreaRepairReport, type AreaRepairResult, type AreaRegionReport, type AreaProgress } from './area.js';
-export { parseAreaJson, areaToJson, type AreaFile } from './formats/area.js';
+export { createPool, type PoolJobOptions, type PoolJobResult, type PoolOptions, RepairPool } from './pool/pool.js';
+export { certifyWithRefinement, type Refinement } from './refine.js';
+export { type ConstantPatchResult, type InputSet, LinearRegion, type MinimalityProof, type RegionMax, slackExcess } from './region.js';
+export { type RegionOutcome, type RegionTask, type RegionTiming, solveRegion } from './region-job.js';
+export { type RepairOptions, type RepairProgress, type RepairResult, repair } from './repair.js';
+export { defaultRadius } from './repair-options.js';
+export { type BoxGate, type Composition, RepairedNetwork } from './repaired.js';
+export type { PatchedRegionReport, RegionReport, RepairReport } from './report.js';
+export { describeSpec, intersectSpecs, labelSpec, parseSpecJson, polytopeSpec, type Spec, specViolation } from './spec.js';
+export { intersectAny, isSpecUnion, type SpecUnion, unionSpec, violationOf } from './spec-union.js';
+export { VERSION } from './version.js';
+export { type Flavour, getCore, type InitOptions, init, simdSupported, type WasmSource } from './wasm/raw.js';

@@ -1,18 +1,26 @@
 /**
- * Dense ReLU networks: the data lives in JavaScript (so it can be saved, exported and moved to
- * workers); the core holds a copy behind a handle for evaluation (crates/core/src/network.rs).
+ * Piecewise-linear networks: a graph of structured linear operators and ReLUs (./network/graph.ts;
+ * a chain of dense layers is one). The data lives in JavaScript (so it can be saved, exported and
+ * moved to workers); the core holds a copy behind a handle for evaluation
+ * (crates/core/src/network/).
  */
 import { InputError } from './errors.js';
-import { getCore, type Core } from './wasm/raw.js';
+import {
+  checkGraph,
+  type DenseLayer,
+  denseLayersOf,
+  encodeGraph,
+  graphOfLayers,
+  graphSummary,
+  hiddenCountOf,
+  inputSizeOf,
+  type NetworkGraph,
+} from './network/graph.js';
+import * as abi from './wasm/abi.js';
+import { type Core, getCore } from './wasm/raw.js';
 
-/** One affine layer `y = W x + b` (W row-major, outputs × inputs), optionally followed by ReLU. */
-export interface DenseLayer {
-  readonly inputs: number;
-  readonly outputs: number;
-  readonly weights: Float64Array;
-  readonly bias: Float64Array;
-  readonly relu: boolean;
-}
+export type { DenseLayer, GraphNode, GraphTerm, NetworkGraph } from './network/graph.js';
+export type { AvgPoolOp, ConvOp, DenseOp, GatherOp, IdentityOp, LinearOp, ScaleOp } from './network/ops.js';
 
 /** An axis-aligned input box. */
 export interface Box {
@@ -79,18 +87,22 @@ export function flattenPoints(points: Points, dim: number, what = 'points', file
       throw new InputError(`flat array length is not a multiple of the input size ${dim}`, { file, field: what, value: points.length });
     }
     for (let i = 0; i < points.length; i++) {
-      if (!Number.isFinite(points[i])) throw new InputError('is not a finite number', { file, field: `${what}[${Math.floor(i / dim)}][${i % dim}]`, value: points[i] });
+      if (!Number.isFinite(points[i]))
+        throw new InputError('is not a finite number', { file, field: `${what}[${Math.floor(i / dim)}][${i % dim}]`, value: points[i] });
     }
     return { flat: points, count: points.length / dim };
   }
   if (!Array.isArray(points)) throw new InputError('must be an array of input vectors', { file, field: what, value: points });
   const flat = new Float64Array(points.length * dim);
   points.forEach((p, i) => {
-    if (!(Array.isArray(p) || p instanceof Float64Array)) throw new InputError('must be an array of numbers', { file, field: `${what}[${i}]`, value: p });
-    if (p.length !== dim) throw new InputError(`has ${p.length} coordinates, the network has ${dim} inputs`, { file, field: `${what}[${i}]`, value: p });
+    if (!(Array.isArray(p) || p instanceof Float64Array))
+      throw new InputError('must be an array of numbers', { file, field: `${what}[${i}]`, value: p });
+    if (p.length !== dim)
+      throw new InputError(`has ${p.length} coordinates, the network has ${dim} inputs`, { file, field: `${what}[${i}]`, value: p });
     for (let j = 0; j < dim; j++) {
       const v = p[j];
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new InputError('is not a finite number', { file, field: `${what}[${i}][${j}]`, value: v });
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw new InputError('is not a finite number', { file, field: `${what}[${i}][${j}]`, value: v });
       flat[i * dim + j] = v;
     }
   });
@@ -104,37 +116,62 @@ export function unflatten(flat: Float64Array, width: number): number[][] {
 }
 
 export class Network extends CoreBacked {
-  readonly layers: readonly DenseLayer[];
+  /** The network as a graph (for a dense chain: one dense node per layer, sharing the layers' arrays). */
+  readonly graph: NetworkGraph;
   readonly inputSize: number;
   readonly outputSize: number;
   /** Number of hidden (ReLU) neurons: the length of an activation pattern. */
   readonly hiddenCount: number;
   readonly info: NetworkInfo;
+  /** The layers when the graph is a chain of dense layers. */
+  readonly denseLayers: readonly DenseLayer[] | undefined;
 
-  constructor(layers: readonly DenseLayer[], info: NetworkInfo = {}) {
+  /** A chain of dense layers, or any graph (see {@link Network.fromGraph}). */
+  constructor(layers: readonly DenseLayer[] | NetworkGraph, info: NetworkInfo = {}) {
     super();
     const file = info.source;
-    if (layers.length === 0) throw new InputError('a network needs at least one layer', { file, field: 'layers' });
-    layers.forEach((l, i) => {
-      const f = `layers[${i}]`;
-      if (!Number.isInteger(l.inputs) || l.inputs <= 0) throw new InputError('input size must be a positive integer', { file, field: `${f}.inputs`, value: l.inputs });
-      if (!Number.isInteger(l.outputs) || l.outputs <= 0) throw new InputError('output size must be a positive integer', { file, field: `${f}.outputs`, value: l.outputs });
-      if (l.weights.length !== l.inputs * l.outputs) throw new InputError(`expected ${l.outputs}x${l.inputs} weights`, { file, field: `${f}.weights`, value: l.weights.length });
-      if (l.bias.length !== l.outputs) throw new InputError(`expected ${l.outputs} biases`, { file, field: `${f}.bias`, value: l.bias.length });
-      if (i > 0 && layers[i - 1].outputs !== l.inputs) {
-        throw new InputError(`expects ${l.inputs} inputs but layer ${i - 1} has ${layers[i - 1].outputs} outputs`, { file, field: `${f}.inputs`, value: l.inputs });
-      }
-      const bad = l.weights.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0) throw new InputError('is not a finite number', { file, field: `${f}.weights[${Math.floor(bad / l.inputs)}][${bad % l.inputs}]`, value: l.weights[bad] });
-      const badB = l.bias.findIndex((v) => !Number.isFinite(v));
-      if (badB >= 0) throw new InputError('is not a finite number', { file, field: `${f}.bias[${badB}]`, value: l.bias[badB] });
-    });
-    this.layers = layers;
-    this.inputSize = layers[0].inputs;
-    this.outputSize = layers[layers.length - 1].outputs;
-    this.hiddenCount = layers.reduce((s, l) => s + (l.relu ? l.outputs : 0), 0);
+    if (Array.isArray(layers)) {
+      checkLayers(layers as readonly DenseLayer[], file);
+      this.denseLayers = layers as readonly DenseLayer[];
+      this.graph = graphOfLayers(this.denseLayers);
+    } else {
+      const g = layers as NetworkGraph;
+      checkGraph(g, file);
+      this.graph = g;
+      this.denseLayers = denseLayersOf(g);
+    }
+    this.inputSize = inputSizeOf(this.graph);
+    this.outputSize = this.graph.nodes[this.graph.nodes.length - 1].bias.length;
+    this.hiddenCount = hiddenCountOf(this.graph);
     if (info.inputBox) checkBox(info.inputBox, this.inputSize, file, 'inputBox');
     this.info = info;
+  }
+
+  /** A network from its graph (checked); a graph that is a dense chain also has {@link layers}. */
+  static fromGraph(graph: NetworkGraph, info: NetworkInfo = {}): Network {
+    return new Network(graph, info);
+  }
+
+  /** Shape of one input without the batch dimension (e.g. [3, 32, 32]). */
+  get inputShape(): readonly number[] {
+    return this.graph.inputShape;
+  }
+
+  /**
+   * The dense layers. Only a chain of dense layers has them: for any other graph this throws an
+   * InputError saying what the network is (use {@link denseLayers} to test).
+   */
+  get layers(): readonly DenseLayer[] {
+    return this.requireDenseLayers('this operation');
+  }
+
+  /** The dense layers, or an InputError saying that `what` (a format, an operation) needs a chain of dense layers. */
+  requireDenseLayers(what: string): readonly DenseLayer[] {
+    if (this.denseLayers) return this.denseLayers;
+    throw new InputError(`${what} needs a chain of dense layers; this network is ${graphSummary(this.graph)}`, {
+      file: this.info.source,
+      field: 'layers',
+    });
   }
 
   /** Builds a network from nested arrays: `weights[out][in]`, `bias[out]`. */
@@ -148,7 +185,11 @@ export class Network extends CoreBacked {
         const inputs = outputs ? l.weights[0].length : 0;
         const w = new Float64Array(outputs * inputs);
         l.weights.forEach((row, r) => {
-          if (row.length !== inputs) throw new InputError(`row has ${row.length} entries, row 0 has ${inputs}`, { file: info.source, field: `layers[${i}].weights[${r}]` });
+          if (row.length !== inputs)
+            throw new InputError(`row has ${row.length} entries, row 0 has ${inputs}`, {
+              file: info.source,
+              field: `layers[${i}].weights[${r}]`,
+            });
           w.set(row, r * inputs);
         });
         return { inputs, outputs, weights: w, bias: Float64Array.from(l.bias), relu: l.relu ?? i < layers.length - 1 };
@@ -158,24 +199,26 @@ export class Network extends CoreBacked {
   }
 
   protected createHandle(core: Core): number {
-    const desc: number[] = [this.layers.length];
-    for (const l of this.layers) desc.push(l.inputs, l.outputs, l.relu ? 1 : 0);
-    const flat = new Float64Array(desc.length + this.layers.reduce((s, l) => s + l.weights.length + l.bias.length, 0));
-    flat.set(desc);
-    let pos = desc.length;
-    for (const l of this.layers) {
-      flat.set(l.weights, pos);
-      pos += l.weights.length;
-      flat.set(l.bias, pos);
-      pos += l.bias.length;
+    const layers = this.denseLayers;
+    if (!layers) {
+      const { shape, params } = encodeGraph(this.graph);
+      const text = abi.json(abi.GRAPH_SHAPE, shape);
+      return core.call('network', [text, params], ([s, p], [sl, pl]) => core.exports.rr_graph_new(s, sl, p, pl));
     }
-    return core.call('network', [flat], ([d]) => core.exports.rr_network_new(d, flat.length));
+    const shape = abi.json(abi.NETWORK_SHAPE, { layers: layers.map((l) => ({ inputs: l.inputs, outputs: l.outputs, relu: l.relu })) });
+    const params = new Float64Array(layers.reduce((s, l) => s + l.weights.length + l.bias.length, 0));
+    let pos = 0;
+    for (const l of layers)
+      pos = abi.encodeInto(abi.NETWORK_LAYER, { inputs: l.inputs, outputs: l.outputs }, { weights: l.weights, bias: l.bias }, params, pos);
+    return core.call('network', [shape, params], ([s, p], [sl, pl]) => core.exports.rr_network_new(s, sl, p, pl));
   }
 
   /** Outputs for a batch of inputs, as a flat row-major array (`count × outputSize`). */
   forwardFlat(flat: Float64Array, count: number): Float64Array {
     const { core, handle } = this.handle();
-    const [out] = core.run('forward', [flat], [count * this.outputSize], ([xs, o]) => core.exports.rr_network_forward(handle, xs, count, o));
+    const [out] = core.run('forward', [flat], [count * this.outputSize], ([xs, o]) =>
+      core.exports.rr_network_forward(handle, xs, count, o),
+    );
     return out;
   }
 
@@ -197,19 +240,61 @@ export class Network extends CoreBacked {
   }
 }
 
+/** Checks a chain of dense layers; errors name the layer and field. */
+function checkLayers(layers: readonly DenseLayer[], file?: string): void {
+  if (layers.length === 0) throw new InputError('a network needs at least one layer', { file, field: 'layers' });
+  layers.forEach((l, i) => {
+    const f = `layers[${i}]`;
+    if (!Number.isInteger(l.inputs) || l.inputs <= 0)
+      throw new InputError('input size must be a positive integer', { file, field: `${f}.inputs`, value: l.inputs });
+    if (!Number.isInteger(l.outputs) || l.outputs <= 0)
+      throw new InputError('output size must be a positive integer', { file, field: `${f}.outputs`, value: l.outputs });
+    if (l.weights.length !== l.inputs * l.outputs)
+      throw new InputError(`expected ${l.outputs}x${l.inputs} weights`, { file, field: `${f}.weights`, value: l.weights.length });
+    if (l.bias.length !== l.outputs)
+      throw new InputError(`expected ${l.outputs} biases`, { file, field: `${f}.bias`, value: l.bias.length });
+    if (i > 0 && layers[i - 1].outputs !== l.inputs) {
+      throw new InputError(`expects ${l.inputs} inputs but layer ${i - 1} has ${layers[i - 1].outputs} outputs`, {
+        file,
+        field: `${f}.inputs`,
+        value: l.inputs,
+      });
+    }
+    const bad = l.weights.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0)
+      throw new InputError('is not a finite number', {
+        file,
+        field: `${f}.weights[${Math.floor(bad / l.inputs)}][${bad % l.inputs}]`,
+        value: l.weights[bad],
+      });
+    const badB = l.bias.findIndex((v) => !Number.isFinite(v));
+    if (badB >= 0) throw new InputError('is not a finite number', { file, field: `${f}.bias[${badB}]`, value: l.bias[badB] });
+  });
+}
+
 export function checkBox(box: Box, dim: number, file?: string, field = 'inputBox'): void {
   if (!box || !Array.isArray(box.lower) || !Array.isArray(box.upper)) {
     throw new InputError('must have arrays "lower" and "upper"', { file, field, value: box });
   }
   for (const side of ['lower', 'upper'] as const) {
-    if (box[side].length !== dim) throw new InputError(`has ${box[side].length} bounds, the network has ${dim} inputs`, { file, field: `${field}.${side}`, value: box[side].length });
+    if (box[side].length !== dim)
+      throw new InputError(`has ${box[side].length} bounds, the network has ${dim} inputs`, {
+        file,
+        field: `${field}.${side}`,
+        value: box[side].length,
+      });
     box[side].forEach((v, j) => {
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new InputError('is not a finite number', { file, field: `${field}.${side}[${j}]`, value: v });
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw new InputError('is not a finite number', { file, field: `${field}.${side}[${j}]`, value: v });
     });
   }
   for (let j = 0; j < dim; j++) {
     if (box.lower[j] > box.upper[j]) {
-      throw new InputError(`lower bound ${box.lower[j]} exceeds upper bound ${box.upper[j]}`, { file, field: `${field}.lower[${j}]`, value: box.lower[j] });
+      throw new InputError(`lower bound ${box.lower[j]} exceeds upper bound ${box.upper[j]}`, {
+        file,
+        field: `${field}.lower[${j}]`,
+        value: box.lower[j],
+      });
     }
   }
 }

@@ -9,6 +9,7 @@
  * distance in input units): the patch is exactly p on A and exactly 0 beyond r from every face
  * set, with no domain-wide constant K.
  */
+import { InputError } from './errors.js';
 import type { InputSet, MinimalityProof } from './region.js';
 
 export interface PatchNetwork {
@@ -81,20 +82,26 @@ export function patternHex(p: ArrayLike<number>): string {
   return s;
 }
 
-/** The flat description `rr_repaired_add_patch` expects. */
-export function patchDescriptor(p: PatchNetwork, k: number): Float64Array {
-  const m = p.b.length;
-  const parts: ArrayLike<number>[] = [[m, p.radius, p.kind === 'affine' ? 1 : 0], p.A, p.b, p.d];
-  if (p.kind === 'affine') {
-    if (!p.C || !p.H) throw new Error('affine patch without C or H');
-    parts.push(p.C, p.H);
+/**
+ * A support row that is a box face: x_j <= b (`sign` 1) or −x_j <= b (`sign` −1), i.e. exactly one
+ * non-zero coefficient, ±1; null for any other row. Exporters write such rows element-wise.
+ */
+export function boxFace(row: ArrayLike<number>): { input: number; sign: 1 | -1 } | null {
+  let nz = -1;
+  for (let j = 0; j < row.length; j++) {
+    if (row[j] === 0) continue;
+    if (nz >= 0) return null;
+    nz = j;
   }
-  const out = new Float64Array(parts.reduce((s, a) => s + a.length, 0));
-  let pos = 0;
-  for (const a of parts) {
-    out.set(a, pos);
-    pos += a.length;
+  return nz >= 0 && (row[nz] === 1 || row[nz] === -1) ? { input: nz, sign: row[nz] as 1 | -1 } : null;
+}
+
+/** Activation pattern from its hex form ({@link patternHex}): 4 neurons per digit, high bit first. */
+export function patternFromHex(hex: string, hidden: number, field = 'pattern'): Uint8Array {
+  if (typeof hex !== 'string' || !/^[0-9a-f]*$/i.test(hex) || hex.length !== Math.ceil(hidden / 4)) {
+    throw new InputError(`must be ${Math.ceil(hidden / 4)} hex digits (${hidden} hidden neurons)`, { field, value: hex });
   }
-  if (p.d.length !== k) throw new Error(`patch has ${p.d.length} outputs, expected ${k}`);
+  const out = new Uint8Array(hidden);
+  for (let i = 0; i < hidden; i++) out[i] = (parseInt(hex[i >> 2], 16) >> (3 - (i & 3))) & 1;
   return out;
 }

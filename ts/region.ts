@@ -4,9 +4,10 @@
  * holds the handle and copies fields out on demand.
  */
 import { InputError, WasmError } from './errors.js';
-import { type Box, type Network, checkBox, flattenPoints } from './network.js';
+import { type Box, checkBox, flattenPoints, type Network } from './network.js';
 import { type Spec, specRows } from './spec.js';
-import { getCore, type Core } from './wasm/raw.js';
+import * as abi from './wasm/abi.js';
+import { type Core, getCore } from './wasm/raw.js';
 
 /** max of a linear function over a region, certified from both sides. */
 export interface RegionMax {
@@ -71,17 +72,19 @@ export class LinearRegion {
   readonly box: Box;
   private readonly core: Core;
   private handle: number;
+  /** Rows of the last {@link supportRows} call. */
+  private supportCount = 0;
 
   private constructor(core: Core, handle: number, box: Box) {
     this.core = core;
     this.handle = handle;
     this.box = box;
-    const [info] = core.run('region info', [], [6], ([o]) => core.exports.rr_region_info(handle, o));
-    this.inputSize = info[0];
-    this.outputSize = info[1];
-    this.rowCount = info[2];
-    this.hiddenCount = info[3];
-    this.constantNeurons = info[4];
+    const info = core.layout('region info', [], abi.REGION_INFO, {}, ([o]) => core.exports.rr_region_info(handle, o));
+    this.inputSize = info.inputs;
+    this.outputSize = info.outputs;
+    this.rowCount = info.rows;
+    this.hiddenCount = info.hidden;
+    this.constantNeurons = info.constantNeurons;
     releaser.register(this, { core, handle }, this);
   }
 
@@ -99,19 +102,27 @@ export class LinearRegion {
   /** Restricts the region to an input polytope {x : A x <= b} (rows are normalised). */
   intersect(set: InputSet): void {
     const n = this.inputSize;
-    if (set.A.length !== set.b.length * n) throw new InputError(`has ${set.A.length} coefficients for ${set.b.length} rows of ${n} inputs`, { field: 'inputSet.A' });
+    if (set.A.length !== set.b.length * n)
+      throw new InputError(`has ${set.A.length} coefficients for ${set.b.length} rows of ${n} inputs`, { field: 'inputSet.A' });
     const h = this.live();
     this.core.call('intersect', [set.A, set.b], ([pa, pb]) => this.core.exports.rr_region_intersect(h, pa, pb, set.b.length));
-    const [info] = this.core.run('region info', [], [6], ([o]) => this.core.exports.rr_region_info(h, o));
-    (this as { rowCount: number }).rowCount = info[2];
+    const info = this.core.layout('region info', [], abi.REGION_INFO, {}, ([o]) => this.core.exports.rr_region_info(h, o));
+    (this as { rowCount: number }).rowCount = info.rows;
+    this.supportCount = 0;
   }
 
   /** The set of box inputs with activation pattern `pattern` (possibly empty), ∩ `inputSet` when given. */
   static ofPattern(net: Network, pattern: ArrayLike<number>, box: Box, inputSet?: InputSet): LinearRegion {
     checkBox(box, net.inputSize);
-    if (pattern.length !== net.hiddenCount) throw new InputError(`has ${pattern.length} entries, the network has ${net.hiddenCount} hidden neurons`, { field: 'pattern', value: pattern.length });
+    if (pattern.length !== net.hiddenCount)
+      throw new InputError(`has ${pattern.length} entries, the network has ${net.hiddenCount} hidden neurons`, {
+        field: 'pattern',
+        value: pattern.length,
+      });
     const { core, handle: nh } = net.handle();
-    const h = core.call('linear region', [pattern, box.lower, box.upper], ([pp, lo, hi]) => core.exports.rr_region_of_pattern(nh, pp, lo, hi));
+    const h = core.call('linear region', [pattern, box.lower, box.upper], ([pp, lo, hi]) =>
+      core.exports.rr_region_of_pattern(nh, pp, lo, hi),
+    );
     const region = new LinearRegion(core, h, box);
     if (inputSet) region.intersect(inputSet);
     return region;
@@ -123,31 +134,40 @@ export class LinearRegion {
     return this.handle;
   }
 
-  private read(what: number, len: number): Float64Array {
+  /** One field of the region (crates/wasm/src/abi.rs `REGION_FIELDS`). */
+  private read<N extends abi.FieldOf<typeof abi.REGION_FIELDS>>(name: N) {
     const h = this.live();
-    return this.core.run('region read', [], [len], ([o]) => this.core.exports.rr_region_read(h, what, o))[0];
+    const dims = {
+      inputs: this.inputSize,
+      outputs: this.outputSize,
+      rows: this.rowCount,
+      hidden: this.hiddenCount,
+      supportRows: this.supportCount,
+    };
+    const code = abi.fieldCode(abi.REGION_FIELDS, name);
+    return this.core.field('region read', abi.REGION_FIELDS, name, dims, ([o]) => this.core.exports.rr_region_read(h, code, o));
   }
 
   /** Rows a_i·x <= b_i (row-major, ‖a_i‖₂ = 1): neuron half-spaces, then input-set rows. */
   get A(): Float64Array {
-    return this.read(0, this.rowCount * this.inputSize);
+    return this.read('A');
   }
   get b(): Float64Array {
-    return this.read(1, this.rowCount);
+    return this.read('b');
   }
   /** Local affine map f(x) = F x + e on the region: F is outputs × inputs. */
   get F(): Float64Array {
-    return this.read(2, this.outputSize * this.inputSize);
+    return this.read('F');
   }
   get e(): Float64Array {
-    return this.read(3, this.outputSize);
+    return this.read('e');
   }
   get pattern(): Uint8Array {
-    return Uint8Array.from(this.read(4, this.hiddenCount));
+    return this.read('pattern');
   }
   /** Hidden-neuron index of each row of A (-1 for input-set rows). */
   get neuronIndex(): Int32Array {
-    return Int32Array.from(this.read(5, this.rowCount));
+    return this.read('rowNeuron');
   }
 
   /** Rows of the region counting the box faces (what the paper calls the region's constraints). */
@@ -155,24 +175,34 @@ export class LinearRegion {
     return this.rowCount + 2 * this.inputSize;
   }
 
-  private solution(out: Float64Array): RegionMax {
-    return { lower: out[0], upper: out[1], infeasibility: out[2], x: out.slice(4) };
-  }
-
   /** max over the region of w·(F x + e). Successive calls warm-start. */
   maxOutput(w: ArrayLike<number>): RegionMax {
-    if (w.length !== this.outputSize) throw new InputError(`has ${w.length} entries, the network has ${this.outputSize} outputs`, { field: 'objective' });
+    if (w.length !== this.outputSize)
+      throw new InputError(`has ${w.length} entries, the network has ${this.outputSize} outputs`, { field: 'objective' });
     const h = this.live();
-    const [out] = this.core.run('max over region', [w], [4 + this.inputSize], ([pw, o]) => this.core.exports.rr_region_max_output(h, pw, o));
-    return this.solution(out);
+    const { lower, upper, infeasibility, x } = this.core.layout(
+      'max over region',
+      [w],
+      abi.LP_SOLUTION,
+      { inputs: this.inputSize },
+      ([pw, o]) => this.core.exports.rr_region_max_output(h, pw, o),
+    );
+    return { lower, upper, infeasibility, x };
   }
 
   /** max over the region of c·x. */
   maximize(c: ArrayLike<number>): RegionMax {
-    if (c.length !== this.inputSize) throw new InputError(`has ${c.length} entries, the network has ${this.inputSize} inputs`, { field: 'objective' });
+    if (c.length !== this.inputSize)
+      throw new InputError(`has ${c.length} entries, the network has ${this.inputSize} inputs`, { field: 'objective' });
     const h = this.live();
-    const [out] = this.core.run('max over region', [c], [4 + this.inputSize], ([pc, o]) => this.core.exports.rr_region_maximize(h, pc, o));
-    return this.solution(out);
+    const { lower, upper, infeasibility, x } = this.core.layout(
+      'max over region',
+      [c],
+      abi.LP_SOLUTION,
+      { inputs: this.inputSize },
+      ([pc, o]) => this.core.exports.rr_region_maximize(h, pc, o),
+    );
+    return { lower, upper, infeasibility, x };
   }
 
   /**
@@ -181,24 +211,24 @@ export class LinearRegion {
    * `exactRows` every row's worst violation is computed exactly (same patch, more LPs).
    */
   constantPatch(spec: Spec, opts: { exactRows?: boolean } = {}): ConstantPatchResult {
-    if (spec.outputs !== this.outputSize) throw new InputError(`spec has ${spec.outputs} outputs, the network has ${this.outputSize}`, { field: 'spec' });
+    if (spec.outputs !== this.outputSize)
+      throw new InputError(`spec has ${spec.outputs} outputs, the network has ${this.outputSize}`, { field: 'spec' });
     const rows = specRows(spec);
     const k = this.outputSize;
     const n = this.inputSize;
     const h = this.live();
-    const [out] = this.core.run('minimal patch', [spec.P, spec.q], [7 + k + 2 * rows + rows * n], ([pp, pq, o]) =>
-      this.core.exports.rr_region_minimal_patch(h, pp, pq, rows, opts.exactRows ? 1 : 0, o),
+    const options = abi.json(abi.MINIMAL_PATCH_OPTIONS, { exactRows: Boolean(opts.exactRows) });
+    const mp = this.core.layout(
+      'minimal patch',
+      [spec.P, spec.q, options],
+      abi.MINIMAL_PATCH,
+      { inputs: n, outputs: k, rows },
+      ([pp, pq, po, o], lens) => this.core.exports.rr_region_minimal_patch(h, pp, pq, rows, po, lens[2], o),
     );
-    const proof: MinimalityProof = out[0] === 0 ? 'not-needed' : out[0] === 1 ? 'constant-patch' : 'full-lp';
-    const d = out.slice(7, 7 + k);
-    let pos = 7 + k;
-    const worstLower = out.slice(pos, pos + rows);
-    pos += rows;
-    const worstUpper = out.slice(pos, pos + rows);
-    pos += rows;
     const witnesses: Float64Array[] = [];
-    for (let j = 0; j < rows; j++) witnesses.push(out.slice(pos + j * n, pos + (j + 1) * n));
-    return { proof, lowerBound: out[1], norm: out[2], d: Number.isNaN(d[0]) ? null : d, worstLower, worstUpper, witnesses, lps: out[4], rounding: out[6] };
+    for (let j = 0; j < rows; j++) witnesses.push(mp.witnesses.slice(j * n, (j + 1) * n));
+    const { proof, lowerBound, norm, d, worstLower, worstUpper, lps, rounding } = mp;
+    return { proof, lowerBound, norm, d, worstLower, worstUpper, witnesses, lps, rounding };
   }
 
   /**
@@ -209,11 +239,12 @@ export class LinearRegion {
    */
   supportRows(prune: boolean, opts: { withBox?: boolean; tol?: number } = {}): { A: Float64Array; b: Float64Array; index: Int32Array } {
     const h = this.live();
-    const m = this.core.call('support rows', [], () => this.core.exports.rr_region_support_rows(h, prune ? 1 : 0, opts.withBox ? 1 : 0, opts.tol ?? 1e-9));
-    const A = this.read(6, m * this.inputSize);
-    const b = this.read(7, m);
+    const options = abi.json(abi.SUPPORT_ROWS_OPTIONS, { prune: Boolean(prune), withBox: Boolean(opts.withBox), tol: opts.tol ?? 1e-9 });
+    this.supportCount = this.core.call('support rows', [options], ([po], [pl]) => this.core.exports.rr_region_support_rows(h, po, pl));
+    const A = this.read('supportA');
+    const b = this.read('supportB');
     // Which region row each support row copies (−1 − j for a box face of input j).
-    const index = Int32Array.from(this.read(10, m));
+    const index = this.read('supportIndex');
     return { A, b, index };
   }
 
@@ -222,7 +253,7 @@ export class LinearRegion {
    * z_i(x) = Z_i·x + z0_i, so a_i·x − b_i = ∓ z_i(x) / norm_i (minus for an active neuron).
    */
   get rowNorms(): Float64Array {
-    return this.read(11, this.rowCount);
+    return this.read('rowNorms');
   }
 
   free(): void {
@@ -243,5 +274,7 @@ export function slackExcess(A: Float64Array, b: Float64Array, n: number, points:
   const core = getCore();
   const m = b.length;
   const count = points.length / n;
-  return core.run('slack excess', [A, b, points], [count], ([pa, pb, px, o]) => core.exports.rr_slack_excess(pa, pb, m, n, px, count, o))[0];
+  return core.run('slack excess', [A, b, points], [count], ([pa, pb, px, o]) =>
+    core.exports.rr_slack_excess(pa, pb, m, n, px, count, o),
+  )[0];
 }

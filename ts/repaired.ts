@@ -3,12 +3,14 @@
  * network; evaluated in the core, where every point outside all supports gets the original
  * output bit for bit.
  */
-import { type Box, CoreBacked, type Network, type Points, flattenPoints, unflatten } from './network.js';
-import { type RegionPatch, patchDescriptor } from './patch.js';
+import { InputError } from './errors.js';
+import { type Box, CoreBacked, flattenPoints, type Network, type Points, unflatten } from './network.js';
+import type { PatchNetwork, RegionPatch } from './patch.js';
+import * as abi from './wasm/abi.js';
 import type { Core } from './wasm/raw.js';
 
 /**
- * The input box as one indicator shared by every patch (crates/core/src/patch.rs `BoxGate`):
+ * The input box as one indicator shared by every patch (crates/core/src/gate.rs `BoxGate`):
  * B(x) = ReLU(Σ_j [clamp(γ(u_j − x_j) + 1, 0, 1) + clamp(γ(x_j − l_j) + 1, 0, 1)] − 2n + 1),
  * and each support becomes ReLU(Σ_i g_i + B − m). Exactly the support over the patch rows plus
  * the box faces, without repeating 2n box rows in every patch.
@@ -28,7 +30,23 @@ export interface BoxGate {
  *   when every patch whose band covers x is valid there; on a patched region only that patch and
  *   later ones count. Affine patches are always added as a sum.
  */
-export type Composition = 'sum' | 'chain';
+export type Composition = abi.NameOf<typeof abi.Composition>;
+
+/**
+ * A patch as `rr_repaired_add_patch` takes it: its header (JSON) and parameters (crates/wasm/src/patch.rs).
+ * Malformed patches are InputErrors naming the field.
+ */
+function patchArgs(p: PatchNetwork, inputs: number, outputs: number): [abi.Utf8, Float64Array] {
+  const affine = p.kind === 'affine';
+  if (affine && (!p.C || !p.H)) throw new InputError('an affine patch needs C and H', { field: p.C ? 'H' : 'C' });
+  if (p.d.length !== outputs)
+    throw new InputError(`has ${p.d.length} outputs, the network has ${outputs}`, { field: 'd', value: p.d.length });
+  const rows = p.b.length;
+  const header = abi.json(abi.PATCH_HEADER, { kind: affine ? 'affine' : 'constant', rows, radius: p.radius });
+  const dims = { rows, inputs, outputs };
+  if (!affine) return [header, abi.encode(abi.CONSTANT_PATCH, dims, { A: p.A, b: p.b, d: p.d })];
+  return [header, abi.encode(abi.AFFINE_PATCH, dims, { A: p.A, b: p.b, C: p.C!, d: p.d, H: p.H! })];
+}
 
 export class RepairedNetwork extends CoreBacked {
   readonly inputSize: number;
@@ -51,14 +69,19 @@ export class RepairedNetwork extends CoreBacked {
 
   protected createHandle(core: Core): number {
     const { handle: net } = this.original.handle();
-    const h = core.check(core.guard(() => core.exports.rr_repaired_new(net)), 'repaired network');
+    const h = core.check(
+      core.guard(() => core.exports.rr_repaired_new(net)),
+      'repaired network',
+    );
     try {
       const gate = this.boxGate;
-      if (gate) core.call('box gate', [gate.lower, gate.upper], ([lo, hi]) => core.exports.rr_repaired_set_box_gate(h, lo, hi, gate.radius));
-      if (this.composition === 'chain') core.check(core.exports.rr_repaired_set_chain(h, 1), 'composition');
+      if (gate)
+        core.call('box gate', [gate.lower, gate.upper], ([lo, hi]) => core.exports.rr_repaired_set_box_gate(h, lo, hi, gate.radius));
+      if (this.composition === 'chain')
+        core.check(core.exports.rr_repaired_set_composition(h, abi.code(abi.Composition, 'chain')), 'composition');
       for (const p of this.patches) {
-        const desc = patchDescriptor(p, this.outputSize);
-        core.call('add patch', [desc], ([pd]) => core.exports.rr_repaired_add_patch(h, pd, desc.length));
+        const [header, params] = patchArgs(p, this.inputSize, this.outputSize);
+        core.call('add patch', [header, params], ([ph, pp], [hl, pl]) => core.exports.rr_repaired_add_patch(h, ph, hl, pp, pl));
       }
     } catch (e) {
       core.release(h);
@@ -69,7 +92,9 @@ export class RepairedNetwork extends CoreBacked {
 
   forwardFlat(flat: Float64Array, count: number): Float64Array {
     const { core, handle } = this.handle();
-    return core.run('repaired forward', [flat], [count * this.outputSize], ([xs, o]) => core.exports.rr_repaired_forward(handle, xs, count, o))[0];
+    return core.run('repaired forward', [flat], [count * this.outputSize], ([xs, o]) =>
+      core.exports.rr_repaired_forward(handle, xs, count, o),
+    )[0];
   }
 
   predict(points: Points): number[][] {
@@ -81,12 +106,16 @@ export class RepairedNetwork extends CoreBacked {
    * composition, the support g_i otherwise. */
   weightsFlat(flat: Float64Array, count: number): Float64Array {
     const { core, handle } = this.handle();
-    return core.run('weights', [flat], [count * this.patches.length], ([xs, o]) => core.exports.rr_repaired_weights(handle, xs, count, o))[0];
+    return core.run('weights', [flat], [count * this.patches.length], ([xs, o]) =>
+      core.exports.rr_repaired_weights(handle, xs, count, o),
+    )[0];
   }
 
   /** Support values g_A(x) of every patch at each point (`count × patches`). */
   supportsFlat(flat: Float64Array, count: number): Float64Array {
     const { core, handle } = this.handle();
-    return core.run('supports', [flat], [count * this.patches.length], ([xs, o]) => core.exports.rr_repaired_supports(handle, xs, count, o))[0];
+    return core.run('supports', [flat], [count * this.patches.length], ([xs, o]) =>
+      core.exports.rr_repaired_supports(handle, xs, count, o),
+    )[0];
   }
 }

@@ -2,37 +2,51 @@
  * The repair report: JSON with stable keys (schemaVersion 1). Adding keys is allowed within a
  * schema version; renaming or removing one bumps it.
  */
-import type { CertificateReport, Refinement } from './certificate.js';
+import type { CertificateReport } from './certificate.js';
 import type { RegionPatch } from './patch.js';
+import type { Refinement } from './refine.js';
 import type { MinimalityProof } from './region.js';
-import type { RegionTiming } from './repair.js';
+import type { RegionTiming } from './region-job.js';
 import { VERSION } from './version.js';
 
-export interface RegionReport {
-  /** Indices of the repaired points in this region. */
-  points: number[];
+/** What the reports of point-wise and area repair say about one repaired region. */
+export interface PatchedRegionReport {
+  /** Activation pattern (hex, see patternHex). */
   pattern: string;
   /** Rows of the linear region: hidden-neuron half-spaces + 2 box faces per input. */
   constraints: number;
   /** Rows kept in the support network after dropping redundant ones. */
   supportRows: number;
   patchKind: 'constant' | 'affine';
+  /** Norm of the patch in the finished network. */
   patchNorm: number;
   lowerBound: number;
   /**
-   * `band-constrained`: the patch was enlarged beyond the region's minimal norm (`minimalNorm`) to
-   * stay valid where its band covers another repaired region; `cells`: the region had no constant
-   * patch and is patched by `cells` constant cell patches (patchNorm: the largest) — see
-   * docs/COMPOSITION.md.
+   * How the patch is proven minimal on the region; `band-constrained`: the patch was enlarged
+   * beyond the region's minimal norm (`minimalNorm`) to stay valid where its band covers other
+   * regions (chain composition, ts/compose.ts) — minimal among constant patches valid there too;
+   * `cells`: the region had no constant patch and is patched by `cells` constant cell patches
+   * (patchNorm: the largest) — see docs/COMPOSITION.md.
    */
   minimalityProof: MinimalityProof | 'band-constrained' | 'cells';
   /** The minimal norm on the region alone, when it differs from patchNorm. */
   minimalNorm?: number;
+  /**
+   * Cells the region was split into (`minimalityProof: 'cells'`): it has no constant patch and an
+   * affine one would not compose soundly with its neighbours (patchNorm: the largest cell's; in an
+   * area report chainPosition is the first cell's).
+   */
   cells?: number;
   radius: number;
   lpMs: number;
   /** With a union spec (non-convex Φ_out): the convex piece the region was repaired with. */
   specPiece?: number;
+}
+
+/** One repaired region of a point-wise repair. */
+export interface RegionReport extends PatchedRegionReport {
+  /** Indices of the repaired points in this region. */
+  points: number[];
 }
 
 export interface RepairReport {

@@ -7,7 +7,7 @@
  * the region over several pieces could in principle be smaller.
  */
 import { InputError } from './errors.js';
-import { type Spec, intersectSpecs, specViolation } from './spec.js';
+import { intersectSpecs, type Spec, specViolation } from './spec.js';
 
 export interface SpecUnion {
   readonly outputs: number;
@@ -27,9 +27,11 @@ export function unionSpec(pieces: readonly Spec[]): Spec | SpecUnion {
   if (pieces.length === 0) throw new InputError('a union of specs needs at least one piece (the safe set is empty)', { field: 'spec' });
   const k = pieces[0].outputs;
   pieces.forEach((p, i) => {
-    if (p.outputs !== k) throw new InputError(`has ${p.outputs} outputs, piece 0 has ${k}`, { field: `spec.pieces[${i}]`, value: p.outputs });
+    if (p.outputs !== k)
+      throw new InputError(`has ${p.outputs} outputs, piece 0 has ${k}`, { field: `spec.pieces[${i}]`, value: p.outputs });
   });
-  if (pieces.length > MAX_SPEC_PIECES) throw new InputError(`a union of ${pieces.length} pieces is too large (limit ${MAX_SPEC_PIECES})`, { field: 'spec' });
+  if (pieces.length > MAX_SPEC_PIECES)
+    throw new InputError(`a union of ${pieces.length} pieces is too large (limit ${MAX_SPEC_PIECES})`, { field: 'spec' });
   return pieces.length === 1 ? pieces[0] : { outputs: k, pieces: [...pieces] };
 }
 
@@ -53,7 +55,8 @@ export function intersectAny(specs: readonly (Spec | SpecUnion)[]): Spec | SpecU
     else {
       const next: Spec[] = [];
       for (const a of acc) for (const p of ps) next.push(intersectSpecs([a, p]));
-      if (next.length > MAX_SPEC_PIECES) throw new InputError(`intersecting the points' specs gives more than ${MAX_SPEC_PIECES} pieces`, { field: 'spec' });
+      if (next.length > MAX_SPEC_PIECES)
+        throw new InputError(`intersecting the points' specs gives more than ${MAX_SPEC_PIECES} pieces`, { field: 'spec' });
       acc = next;
     }
   });

@@ -22,12 +22,17 @@ export function specRows(s: Spec): number {
 /** "Output `label` is the argmax" (ties allowed unless `margin` > 0). */
 export function labelSpec(label: number, outputs: number, opts: { margin?: number; file?: string; field?: string } = {}): Spec {
   const where = { file: opts.file, field: opts.field ?? 'label' };
-  if (!Number.isInteger(outputs) || outputs < 2) throw new InputError('a label spec needs a network with at least 2 outputs', { ...where, value: outputs });
+  if (!Number.isInteger(outputs) || outputs < 2)
+    throw new InputError('a label spec needs a network with at least 2 outputs', { ...where, value: outputs });
   if (!Number.isInteger(label) || label < 0 || label >= outputs) {
-    throw new InputError(`label is out of range: the network has ${outputs} outputs (labels 0..${outputs - 1})`, { ...where, value: label });
+    throw new InputError(`label is out of range: the network has ${outputs} outputs (labels 0..${outputs - 1})`, {
+      ...where,
+      value: label,
+    });
   }
   const margin = opts.margin ?? 0;
-  if (!Number.isFinite(margin) || margin < 0) throw new InputError('margin must be a finite number >= 0', { file: opts.file, field: 'margin', value: margin });
+  if (!Number.isFinite(margin) || margin < 0)
+    throw new InputError('margin must be a finite number >= 0', { file: opts.file, field: 'margin', value: margin });
   const P = new Float64Array((outputs - 1) * outputs);
   const q = new Float64Array(outputs - 1).fill(-margin);
   let r = 0;
@@ -41,16 +46,27 @@ export function labelSpec(label: number, outputs: number, opts: { margin?: numbe
 }
 
 /** Φ_out = { y : P y <= q } from nested arrays. */
-export function polytopeSpec(P: readonly (readonly number[])[], q: readonly number[], opts: { outputs?: number; file?: string } = {}): Spec {
+export function polytopeSpec(
+  P: readonly (readonly number[])[],
+  q: readonly number[],
+  opts: { outputs?: number; file?: string } = {},
+): Spec {
   const file = opts.file;
   if (!Array.isArray(P) || P.length === 0) throw new InputError('must be a non-empty array of rows', { file, field: 'P', value: P });
-  if (!Array.isArray(q) || q.length !== P.length) throw new InputError(`must have one entry per row of P (${P.length})`, { file, field: 'q', value: Array.isArray(q) ? q.length : q });
+  if (!Array.isArray(q) || q.length !== P.length)
+    throw new InputError(`must have one entry per row of P (${P.length})`, { file, field: 'q', value: Array.isArray(q) ? q.length : q });
   const k = opts.outputs ?? P[0].length;
   const flat = new Float64Array(P.length * k);
   P.forEach((row, i) => {
-    if (!Array.isArray(row) || row.length !== k) throw new InputError(`must have ${k} entries (one per network output)`, { file, field: `P[${i}]`, value: Array.isArray(row) ? row.length : row });
+    if (!Array.isArray(row) || row.length !== k)
+      throw new InputError(`must have ${k} entries (one per network output)`, {
+        file,
+        field: `P[${i}]`,
+        value: Array.isArray(row) ? row.length : row,
+      });
     row.forEach((v, j) => {
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new InputError('is not a finite number', { file, field: `P[${i}][${j}]`, value: v });
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw new InputError('is not a finite number', { file, field: `P[${i}][${j}]`, value: v });
       flat[i * k + j] = v;
     });
   });
@@ -103,7 +119,8 @@ export function intersectSpecs(specs: readonly Spec[]): Spec {
   const labels = new Set(specs.map((s) => s.label));
   const margins = new Set(specs.map((s) => s.margin));
   const out: Spec = { outputs: k, P: Float64Array.from(P), q: Float64Array.from(q) };
-  if (labels.size === 1 && margins.size === 1 && specs[0].label !== undefined) return { ...out, label: specs[0].label, margin: specs[0].margin };
+  if (labels.size === 1 && margins.size === 1 && specs[0].label !== undefined)
+    return { ...out, label: specs[0].label, margin: specs[0].margin };
   return out;
 }
 
@@ -115,14 +132,16 @@ export function describeSpec(s: Spec): string {
 
 /** Reads a spec document: `{ "label": K, "margin"?: m }` or `{ "P": [[...]], "q": [...] }`. */
 export function parseSpecJson(doc: unknown, outputs: number, file?: string): Spec {
-  if (typeof doc !== 'object' || doc === null) throw new InputError('a spec must be a JSON object with "label" or "P" and "q"', { file, value: doc });
+  if (typeof doc !== 'object' || doc === null)
+    throw new InputError('a spec must be a JSON object with "label" or "P" and "q"', { file, value: doc });
   const d = doc as Record<string, unknown>;
   if ('label' in d) {
     return labelSpec(d.label as number, outputs, { margin: (d.margin as number | undefined) ?? 0, file, field: 'label' });
   }
   if ('P' in d) {
     const spec = polytopeSpec(d.P as number[][], d.q as number[], { file });
-    if (spec.outputs !== outputs) throw new InputError(`has ${spec.outputs} columns, the network has ${outputs} outputs`, { file, field: 'P[0]', value: spec.outputs });
+    if (spec.outputs !== outputs)
+      throw new InputError(`has ${spec.outputs} columns, the network has ${outputs} outputs`, { file, field: 'P[0]', value: spec.outputs });
     return spec;
   }
   throw new InputError('a spec needs "label" or "P" and "q"', { file, value: Object.keys(d) });

@@ -4,12 +4,24 @@
 // .state and window.demo (for its test).
 import { createPool, init, parseModel, parseNnet, parsePoints, repair } from 'relu-repair';
 import { HCAS_DEMO } from 'relu-repair/demo';
-import { HCAS_VIEW, OUTLINE, PALETTE, classCounts, classes, defaultView, insideMask, outlineMask, renderPixels, sliceInputs } from './slice.js';
+import {
+  classCounts,
+  classes,
+  defaultView,
+  HCAS_VIEW,
+  insideMask,
+  OUTLINE,
+  outlineMask,
+  PALETTE,
+  renderPixels,
+  sliceInputs,
+} from './slice.js';
 
 const W = 320;
 const H = 320;
 const $ = (id) => document.getElementById(id);
-const demo = (window.demo = { width: W, height: H, progressEvents: 0, job: null, view: null, report: null, counts: null, sliceRegions: 0 });
+const demo = { width: W, height: H, progressEvents: 0, job: null, view: null, report: null, counts: null, sliceRegions: 0 };
+window.demo = demo;
 let job; // { net, pts, modelName, pointsName, names }
 let result; // { network, report }
 let pool;
@@ -27,7 +39,13 @@ function showError(e) {
 function useJob(net, doc, modelName, pointsName, view) {
   const pts = parsePoints(doc, net.inputSize, net.outputSize, pointsName);
   if (net.inputSize < 2) throw new Error(`${modelName}: a 2-D slice needs at least 2 inputs`);
-  job = { net, pts, modelName, pointsName, names: modelName === HCAS_DEMO.modelName ? [...HCAS_DEMO.advisories] : Array.from({ length: net.outputSize }, (_, i) => `class ${i}`) };
+  job = {
+    net,
+    pts,
+    modelName,
+    pointsName,
+    names: modelName === HCAS_DEMO.modelName ? [...HCAS_DEMO.advisories] : Array.from({ length: net.outputSize }, (_, i) => `class ${i}`),
+  };
   result = undefined;
   demo.job = { model: modelName, points: pts.points.length };
   demo.report = null;
@@ -46,7 +64,9 @@ function useJob(net, doc, modelName, pointsName, view) {
     theta.value = v.fixed[2];
   }
   demo.fixed = v.fixed;
-  $('legend').innerHTML = job.names.map((n, i) => `<span style="--c: rgb(${PALETTE[i % PALETTE.length]})">${n}</span>`).join('') + `<span style="--c: rgb(${OUTLINE})">repaired region (outline)</span>`;
+  $('legend').innerHTML =
+    job.names.map((n, i) => `<span style="--c: rgb(${PALETTE[i % PALETTE.length]})">${n}</span>`).join('') +
+    `<span style="--c: rgb(${OUTLINE})">repaired region (outline)</span>`;
   $('summary').textContent = '';
   $('error').textContent = '';
   $('progress').value = 0;
@@ -81,8 +101,14 @@ function draw() {
   else $('after').getContext('2d').clearRect(0, 0, W, H);
   demo.view = view;
   demo.sliceRegions = masks.filter((m) => m.some((v) => v)).length;
-  demo.counts = { before: classCounts(before, k), after: after ? classCounts(after, k) : null, outline: outline ? outline.reduce((a, v) => a + v, 0) : 0 };
-  const rows = job.names.map((name, i) => `<tr><th>${name}</th><td>${demo.counts.before[i]}</td><td>${after ? demo.counts.after[i] : '–'}</td></tr>`);
+  demo.counts = {
+    before: classCounts(before, k),
+    after: after ? classCounts(after, k) : null,
+    outline: outline ? outline.reduce((a, v) => a + v, 0) : 0,
+  };
+  const rows = job.names.map(
+    (name, i) => `<tr><th>${name}</th><td>${demo.counts.before[i]}</td><td>${after ? demo.counts.after[i] : '–'}</td></tr>`,
+  );
   $('counts').innerHTML = `<tr><th>pixels</th><th>before</th><th>after</th></tr>${rows.join('')}`;
   if (result) {
     const r = result.report.result;

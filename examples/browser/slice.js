@@ -87,7 +87,8 @@ export function outlineMask(masks, width, height) {
       for (let c = 0; c < width; c++) {
         const i = r * width + c;
         if (!m[i]) continue;
-        if ((c > 0 && !m[i - 1]) || (c + 1 < width && !m[i + 1]) || (r > 0 && !m[i - width]) || (r + 1 < height && !m[i + width])) out[i] = 1;
+        if ((c > 0 && !m[i - 1]) || (c + 1 < width && !m[i + 1]) || (r > 0 && !m[i - width]) || (r + 1 < height && !m[i + width]))
+          out[i] = 1;
       }
     }
   }
@@ -98,7 +99,7 @@ export function outlineMask(masks, width, height) {
 export function renderPixels(cls, outline) {
   const px = new Uint8ClampedArray(cls.length * 4);
   for (let i = 0; i < cls.length; i++) {
-    const col = outline && outline[i] ? OUTLINE : PALETTE[cls[i] % PALETTE.length];
+    const col = outline?.[i] ? OUTLINE : PALETTE[cls[i] % PALETTE.length];
     px.set(col, 4 * i);
     px[4 * i + 3] = 255;
   }

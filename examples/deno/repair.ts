@@ -11,7 +11,12 @@ import { HCAS_DEMO } from 'relu-repair/demo';
 
 const { values: args } = parseArgs({
   args: Deno.args,
-  options: { model: { type: 'string' }, points: { type: 'string' }, workers: { type: 'string', default: '2' }, out: { type: 'string', default: '.' } },
+  options: {
+    model: { type: 'string' },
+    points: { type: 'string' },
+    workers: { type: 'string', default: '2' },
+    out: { type: 'string', default: '.' },
+  },
 });
 
 await init();
@@ -24,5 +29,7 @@ await Deno.mkdir(args.out, { recursive: true });
 await Deno.writeTextFile(`${args.out}/repaired.json`, JSON.stringify(repairedToJson(network)) + '\n');
 await Deno.writeTextFile(`${args.out}/report.json`, JSON.stringify(report) + '\n');
 const r = report.result;
-console.log(`${r.fixedPoints}/${r.buggyPoints} buggy points fixed with ${r.regions} patches on ${pool.size} ${pool.runtime} workers (wasm ${report.tool.wasm}) in ${report.timingsMs.total.toFixed(0)} ms`);
+console.log(
+  `${r.fixedPoints}/${r.buggyPoints} buggy points fixed with ${r.regions} patches on ${pool.size} ${pool.runtime} workers (wasm ${report.tool.wasm}) in ${report.timingsMs.total.toFixed(0)} ms`,
+);
 if (r.status !== 'repaired') Deno.exit(1);

@@ -10,7 +10,7 @@
 // 200  multipart/form-data: "model" (the repaired network, see serializeRepaired) + "report" (JSON)
 // 422  application/json report: some point could not be fixed (no model)
 // 400  application/json { error, file, field }: bad input, nothing repaired
-import { InputError, ReluRepairError, float32BandError, init, parseModel, parsePoints, repair, repairedToOnnx } from 'relu-repair';
+import { float32BandError, InputError, init, parseModel, parsePoints, ReluRepairError, repair, repairedToOnnx } from 'relu-repair';
 
 /**
  * The one place that turns a repaired network into the response's model file: one standard ONNX
@@ -30,7 +30,9 @@ async function field(form, name, required) {
     if (required) throw new InputError(`missing form field "${name}"`, { field: name });
     return undefined;
   }
-  return typeof v === 'string' ? { name, bytes: new TextEncoder().encode(v) } : { name: v.name || name, bytes: new Uint8Array(await v.arrayBuffer()) };
+  return typeof v === 'string'
+    ? { name, bytes: new TextEncoder().encode(v) }
+    : { name: v.name || name, bytes: new Uint8Array(await v.arrayBuffer()) };
 }
 
 export async function handleRepair(request, opts = {}) {
@@ -55,7 +57,12 @@ export async function handleRepair(request, opts = {}) {
     const pts = parsePoints(doc, net.inputSize, net.outputSize, pointsFile.name);
     const labelText = form.get('label');
     const labels = labelText !== null ? Number(labelText) : pts.labels;
-    const { network, report } = await repair(net, { points: pts.points, labels, inputBox: pts.inputBox, signal: opts.signal ?? request.signal });
+    const { network, report } = await repair(net, {
+      points: pts.points,
+      labels,
+      inputBox: pts.inputBox,
+      signal: opts.signal ?? request.signal,
+    });
     if (report.result.status === 'failed') return json(422, report);
     const out = serializeRepaired(network);
     const body = new FormData();

@@ -8,11 +8,16 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { InputError, createPool, init, loadModel, parseNnet, parsePoints, repair, repairedToJson, saveJson } from 'relu-repair';
+import { createPool, InputError, init, loadModel, parseNnet, parsePoints, repair, repairedToJson, saveJson } from 'relu-repair';
 import { HCAS_DEMO } from 'relu-repair/demo';
 
 const { values: args } = parseArgs({
-  options: { model: { type: 'string' }, points: { type: 'string' }, workers: { type: 'string', default: '2' }, out: { type: 'string', default: '.' } },
+  options: {
+    model: { type: 'string' },
+    points: { type: 'string' },
+    workers: { type: 'string', default: '2' },
+    out: { type: 'string', default: '.' },
+  },
 });
 
 try {
@@ -29,7 +34,10 @@ try {
     workers: pool,
     onProgress: (e) => {
       const pct = Math.floor((100 * e.done) / Math.max(1, e.total));
-      if (e.phase === 'regions' && pct >= last + 25) process.stderr.write(`regions: ${e.done}/${e.total}\n`), (last = pct);
+      if (e.phase === 'regions' && pct >= last + 25) {
+        process.stderr.write(`regions: ${e.done}/${e.total}\n`);
+        last = pct;
+      }
     },
   });
   await pool.close();
@@ -37,7 +45,9 @@ try {
   await saveJson(join(args.out, 'repaired.json'), repairedToJson(network));
   await saveJson(join(args.out, 'report.json'), report);
   const r = report.result;
-  console.log(`${r.fixedPoints}/${r.buggyPoints} buggy points fixed with ${r.regions} patches on ${pool.size} ${pool.runtime} workers (wasm ${report.tool.wasm}) in ${report.timingsMs.total.toFixed(0)} ms`);
+  console.log(
+    `${r.fixedPoints}/${r.buggyPoints} buggy points fixed with ${r.regions} patches on ${pool.size} ${pool.runtime} workers (wasm ${report.tool.wasm}) in ${report.timingsMs.total.toFixed(0)} ms`,
+  );
   process.exitCode = r.status === 'repaired' ? 0 : 1;
 } catch (e) {
   console.error(`repair failed: ${e.message}`);

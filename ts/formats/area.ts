@@ -9,10 +9,11 @@
  * Other keys are ignored, so the shared HCAS task `area-repair-pra1-tau20.json` (box, targetLabel
  * and the reference's buggy regions) is an area file as it is.
  */
-import { InputError } from '../errors.js';
+
 import type { Area } from '../enumerate.js';
+import { InputError } from '../errors.js';
 import { expandBox } from '../network.js';
-import { type Spec, labelSpec, parseSpecJson } from '../spec.js';
+import { labelSpec, parseSpecJson, type Spec } from '../spec.js';
 
 export interface AreaFile {
   area: Area;
@@ -25,24 +26,41 @@ export function parseAreaJson(doc: unknown, inputs: number, outputs: number, fil
     throw new InputError('an area file must be a JSON object with "box" ({ "lower", "upper" })', { file, value: doc });
   }
   const d = doc as Record<string, unknown>;
-  const [field, b] = d.box !== undefined ? ['box', d.box] : d.inputBox !== undefined ? ['inputBox', d.inputBox] : d.lower !== undefined ? ['', d] : ['box', undefined];
-  if (typeof b !== 'object' || b === null) throw new InputError('is missing: an area needs a box { "lower", "upper" }', { file, field: field || 'box', value: b });
+  const [field, b] =
+    d.box !== undefined
+      ? ['box', d.box]
+      : d.inputBox !== undefined
+        ? ['inputBox', d.inputBox]
+        : d.lower !== undefined
+          ? ['', d]
+          : ['box', undefined];
+  if (typeof b !== 'object' || b === null)
+    throw new InputError('is missing: an area needs a box { "lower", "upper" }', { file, field: field || 'box', value: b });
   const box = expandBox((b as Record<string, unknown>).lower, (b as Record<string, unknown>).upper, inputs, file, field || undefined);
   const area: Area = { box };
   if (d.A !== undefined || d.b !== undefined) {
-    if (!Array.isArray(d.A) || !Array.isArray(d.b)) throw new InputError('"A" and "b" must both be arrays (rows of A x <= b)', { file, field: d.A === undefined ? 'A' : 'b' });
-    if (d.A.length !== d.b.length) throw new InputError(`must have one entry per row of A (${d.A.length})`, { file, field: 'b', value: d.b.length });
+    if (!Array.isArray(d.A) || !Array.isArray(d.b))
+      throw new InputError('"A" and "b" must both be arrays (rows of A x <= b)', { file, field: d.A === undefined ? 'A' : 'b' });
+    if (d.A.length !== d.b.length)
+      throw new InputError(`must have one entry per row of A (${d.A.length})`, { file, field: 'b', value: d.b.length });
     const A = new Float64Array(d.A.length * inputs);
     d.A.forEach((row: unknown, i: number) => {
-      if (!Array.isArray(row) || row.length !== inputs) throw new InputError(`must have ${inputs} entries (one per network input)`, { file, field: `A[${i}]`, value: Array.isArray(row) ? row.length : row });
+      if (!Array.isArray(row) || row.length !== inputs)
+        throw new InputError(`must have ${inputs} entries (one per network input)`, {
+          file,
+          field: `A[${i}]`,
+          value: Array.isArray(row) ? row.length : row,
+        });
       row.forEach((v: unknown, j: number) => {
-        if (typeof v !== 'number' || !Number.isFinite(v)) throw new InputError('is not a finite number', { file, field: `A[${i}][${j}]`, value: v });
+        if (typeof v !== 'number' || !Number.isFinite(v))
+          throw new InputError('is not a finite number', { file, field: `A[${i}][${j}]`, value: v });
         A[i * inputs + j] = v;
       });
     });
     const bb = Float64Array.from(
       d.b.map((v: unknown, i: number) => {
-        if (typeof v !== 'number' || !Number.isFinite(v)) throw new InputError('is not a finite number', { file, field: `b[${i}]`, value: v });
+        if (typeof v !== 'number' || !Number.isFinite(v))
+          throw new InputError('is not a finite number', { file, field: `b[${i}]`, value: v });
         return v;
       }),
     );
@@ -72,7 +90,10 @@ export function areaToJson(a: AreaFile): Record<string, unknown> {
     if (a.spec.label !== undefined) out.spec = { label: a.spec.label, ...(a.spec.margin ? { margin: a.spec.margin } : {}) };
     else {
       const k = a.spec.outputs;
-      out.spec = { P: Array.from({ length: a.spec.q.length }, (_, i) => Array.from(a.spec!.P.subarray(i * k, (i + 1) * k))), q: Array.from(a.spec.q) };
+      out.spec = {
+        P: Array.from({ length: a.spec.q.length }, (_, i) => Array.from(a.spec!.P.subarray(i * k, (i + 1) * k))),
+        q: Array.from(a.spec.q),
+      };
     }
   }
   return out;

@@ -42,7 +42,8 @@ export function parseIdx(bytes: Uint8Array, file = 'data.idx'): IdxArray {
   if (!t) throw new InputError('unsupported IDX element type', { file, field: 'type', value: type });
   const count = shape.reduce((a, b) => a * b, 1);
   const start = 4 + 4 * nd;
-  if (start + count * t[0] > bytes.length) throw new InputError(`truncated IDX data: expected ${count * t[0]} bytes, found ${bytes.length - start}`, { file });
+  if (start + count * t[0] > bytes.length)
+    throw new InputError(`truncated IDX data: expected ${count * t[0]} bytes, found ${bytes.length - start}`, { file });
   const data = new Float64Array(count);
   for (let i = 0; i < count; i++) data[i] = t[1](start + i * t[0]);
   return { shape, data, type };

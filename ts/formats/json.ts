@@ -1,10 +1,12 @@
 /**
  * relu-repair's JSON formats.
  *
- * Network (`format: "relu-repair.network"`, version 1):
+ * Network (`format: "relu-repair.network"`), version 1 for chains of dense layers:
  *   { "format", "version", "inputBox"?: { "lower": [...], "upper": [...] },
  *     "layers": [ { "weights": [[w_00, w_01, ...], ...],   // outputs × inputs
  *                   "bias": [...], "activation": "relu" | "linear" }, ... ] }
+ * and version 2 for any other graph (convolutions, pooling, residual connections, ...; see
+ * ./json-graph.ts). Dense chains are always written as version 1; both versions are read.
  *
  * Repaired network (`format: "relu-repair.repaired-network"`, version 1):
  *   { "format", "version", "original": <network>, "inputBox", "composition": "sum" | "chain",
@@ -19,10 +21,11 @@
  * Numbers are written by JSON.stringify (shortest round-trip form), so save → load is exact.
  */
 import { InputError } from '../errors.js';
-import { type Box, type DenseLayer, Network, expandBox } from '../network.js';
+import { type Box, type DenseLayer, expandBox, Network } from '../network.js';
 import type { PatchRegionInfo, RegionPatch } from '../patch.js';
-import { type BoxGate, RepairedNetwork } from '../repaired.js';
 import { type InputSet, LinearRegion } from '../region.js';
+import { type BoxGate, RepairedNetwork } from '../repaired.js';
+import { graphFromJson, graphToJson } from './json-graph.js';
 
 export const NETWORK_FORMAT = 'relu-repair.network';
 export const REPAIRED_FORMAT = 'relu-repair.repaired-network';
@@ -33,15 +36,23 @@ function rows(flat: Float64Array, width: number): number[][] {
   return out;
 }
 
-function matrix(v: unknown, r: number | undefined, c: number | undefined, file: string | undefined, field: string): { data: Float64Array; rows: number; cols: number } {
+function matrix(
+  v: unknown,
+  r: number | undefined,
+  c: number | undefined,
+  file: string | undefined,
+  field: string,
+): { data: Float64Array; rows: number; cols: number } {
   if (!Array.isArray(v)) throw new InputError('must be an array of rows', { file, field, value: v });
   if (r !== undefined && v.length !== r) throw new InputError(`must have ${r} rows`, { file, field, value: v.length });
   const cols = c ?? (v.length ? (Array.isArray(v[0]) ? v[0].length : -1) : 0);
   const data = new Float64Array(v.length * Math.max(cols, 0));
   v.forEach((row, i) => {
-    if (!Array.isArray(row) || row.length !== cols) throw new InputError(`must have ${cols} entries`, { file, field: `${field}[${i}]`, value: Array.isArray(row) ? row.length : row });
+    if (!Array.isArray(row) || row.length !== cols)
+      throw new InputError(`must have ${cols} entries`, { file, field: `${field}[${i}]`, value: Array.isArray(row) ? row.length : row });
     row.forEach((x, j) => {
-      if (typeof x !== 'number' || !Number.isFinite(x)) throw new InputError('is not a finite number', { file, field: `${field}[${i}][${j}]`, value: x });
+      if (typeof x !== 'number' || !Number.isFinite(x))
+        throw new InputError('is not a finite number', { file, field: `${field}[${i}][${j}]`, value: x });
       data[i * cols + j] = x;
     });
   });
@@ -52,37 +63,64 @@ function vector(v: unknown, len: number | undefined, file: string | undefined, f
   if (!Array.isArray(v)) throw new InputError('must be an array of numbers', { file, field, value: v });
   if (len !== undefined && v.length !== len) throw new InputError(`must have ${len} entries`, { file, field, value: v.length });
   v.forEach((x, i) => {
-    if (typeof x !== 'number' || !Number.isFinite(x)) throw new InputError('is not a finite number', { file, field: `${field}[${i}]`, value: x });
+    if (typeof x !== 'number' || !Number.isFinite(x))
+      throw new InputError('is not a finite number', { file, field: `${field}[${i}]`, value: x });
   });
   return Float64Array.from(v as number[]);
 }
 
 export function networkToJson(net: Network): Record<string, unknown> {
+  const box = net.info.inputBox ? { inputBox: { lower: [...net.info.inputBox.lower], upper: [...net.info.inputBox.upper] } } : {};
+  if (!net.denseLayers) return { format: NETWORK_FORMAT, version: 2, ...box, ...graphToJson(net.graph) };
   return {
     format: NETWORK_FORMAT,
     version: 1,
-    ...(net.info.inputBox ? { inputBox: { lower: [...net.info.inputBox.lower], upper: [...net.info.inputBox.upper] } } : {}),
-    layers: net.layers.map((l) => ({ weights: rows(l.weights, l.inputs), bias: Array.from(l.bias), activation: l.relu ? 'relu' : 'linear' })),
+    ...box,
+    layers: net.denseLayers.map((l) => ({
+      weights: rows(l.weights, l.inputs),
+      bias: Array.from(l.bias),
+      activation: l.relu ? 'relu' : 'linear',
+    })),
   };
 }
 
 export function networkFromJson(doc: unknown, file?: string, field = ''): Network {
   const at = (f: string) => (field ? `${field}.${f}` : f);
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new InputError('a network must be a JSON object', { file, field: field || undefined, value: doc });
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+    throw new InputError('a network must be a JSON object', { file, field: field || undefined, value: doc });
   const d = doc as Record<string, unknown>;
   if (d.format !== undefined && d.format !== NETWORK_FORMAT) {
     throw new InputError(`unknown format (expected "${NETWORK_FORMAT}")`, { file, field: at('format'), value: d.format });
   }
-  if (d.version !== undefined && d.version !== 1) throw new InputError('unsupported version (this reader knows 1)', { file, field: at('version'), value: d.version });
-  if (!Array.isArray(d.layers) || d.layers.length === 0) throw new InputError('must be a non-empty array of layers', { file, field: at('layers'), value: d.layers });
+  if (d.version !== undefined && d.version !== 1 && d.version !== 2)
+    throw new InputError('unsupported version (this reader knows 1 and 2)', { file, field: at('version'), value: d.version });
+  if (d.version === 2) {
+    const graph = graphFromJson(d, file, at);
+    let box: Box | undefined;
+    if (d.inputBox !== undefined) {
+      const b = d.inputBox as Record<string, unknown>;
+      box = expandBox(
+        b?.lower,
+        b?.upper,
+        graph.inputShape.reduce((x, y) => x * y, 1),
+        file,
+        at('inputBox'),
+      );
+    }
+    return Network.fromGraph(graph, { source: file, inputBox: box });
+  }
+  if (!Array.isArray(d.layers) || d.layers.length === 0)
+    throw new InputError('must be a non-empty array of layers', { file, field: at('layers'), value: d.layers });
   const layers: DenseLayer[] = d.layers.map((l: unknown, i: number) => {
     const f = at(`layers[${i}]`);
-    if (typeof l !== 'object' || l === null) throw new InputError('must be an object with "weights" and "bias"', { file, field: f, value: l });
+    if (typeof l !== 'object' || l === null)
+      throw new InputError('must be an object with "weights" and "bias"', { file, field: f, value: l });
     const L = l as Record<string, unknown>;
     const w = matrix(L.weights, undefined, undefined, file, `${f}.weights`);
     const b = vector(L.bias, w.rows, file, `${f}.bias`);
     const act = L.activation ?? (i < (d.layers as unknown[]).length - 1 ? 'relu' : 'linear');
-    if (act !== 'relu' && act !== 'linear') throw new InputError('activation must be "relu" or "linear"', { file, field: `${f}.activation`, value: act });
+    if (act !== 'relu' && act !== 'linear')
+      throw new InputError('activation must be "relu" or "linear"', { file, field: `${f}.activation`, value: act });
     return { inputs: w.cols, outputs: w.rows, weights: w.data, bias: b, relu: act === 'relu' };
   });
   let inputBox: Box | undefined;
@@ -140,13 +178,25 @@ function patternBits(hex: string, count: number, file: string | undefined, field
 }
 
 /** Rows of a compact support, recomputed from the region of the patch's pattern. */
-function supportFromRegion(original: Network, P: Record<string, unknown>, S: Record<string, unknown>, box: Box | undefined, file: string | undefined, f: string) {
+function supportFromRegion(
+  original: Network,
+  P: Record<string, unknown>,
+  S: Record<string, unknown>,
+  box: Box | undefined,
+  file: string | undefined,
+  f: string,
+) {
   const n = original.inputSize;
-  if (!box) throw new InputError('a support given by region rows needs the repaired network\'s inputBox', { file, field: `${f}.support.fromRegion` });
+  if (!box)
+    throw new InputError("a support given by region rows needs the repaired network's inputBox", {
+      file,
+      field: `${f}.support.fromRegion`,
+    });
   const region = (P.region ?? {}) as Record<string, unknown>;
   const bits = patternBits(region.pattern as string, original.hiddenCount, file, `${f}.region.pattern`);
   const index = S.fromRegion;
-  if (!Array.isArray(index) || index.length === 0) throw new InputError('must be a non-empty array of row indices', { file, field: `${f}.support.fromRegion`, value: index });
+  if (!Array.isArray(index) || index.length === 0)
+    throw new InputError('must be a non-empty array of row indices', { file, field: `${f}.support.fromRegion`, value: index });
   const b = vector(S.b, index.length, file, `${f}.support.b`);
   let inputSet: InputSet | undefined;
   if (S.inputSet !== undefined) {
@@ -163,7 +213,11 @@ function supportFromRegion(original: Network, P: Record<string, unknown>, S: Rec
     const A = new Float64Array(index.length * n);
     index.forEach((i, r) => {
       if (!Number.isInteger(i) || i < 0 || i >= bfull.length) {
-        throw new InputError(`is not a row of the region (it has ${bfull.length} rows)`, { file, field: `${f}.support.fromRegion[${r}]`, value: i });
+        throw new InputError(`is not a row of the region (it has ${bfull.length} rows)`, {
+          file,
+          field: `${f}.support.fromRegion[${r}]`,
+          value: i,
+        });
       }
       if (!Object.is(bfull[i], b[r])) {
         throw new InputError(
@@ -174,7 +228,12 @@ function supportFromRegion(original: Network, P: Record<string, unknown>, S: Rec
       A.set(Afull.subarray(i * n, (i + 1) * n), r * n);
     });
     const idx = Int32Array.from(index as number[]);
-    return { A, b, rows: { index: idx, neuron: Int32Array.from(idx, (i) => neuron[i]), norm: Float64Array.from(idx, (i) => norms[i]) }, inputSet };
+    return {
+      A,
+      b,
+      rows: { index: idx, neuron: Int32Array.from(idx, (i) => neuron[i]), norm: Float64Array.from(idx, (i) => norms[i]) },
+      inputSet,
+    };
   } finally {
     reg.free();
   }
@@ -183,9 +242,15 @@ function supportFromRegion(original: Network, P: Record<string, unknown>, S: Rec
 export function repairedFromJson(doc: unknown, file?: string): RepairedNetwork {
   if (typeof doc !== 'object' || doc === null) throw new InputError('a repaired network must be a JSON object', { file, value: doc });
   const d = doc as Record<string, unknown>;
-  if (d.format !== REPAIRED_FORMAT) throw new InputError(`unknown format (expected "${REPAIRED_FORMAT}")`, { file, field: 'format', value: d.format });
+  if (d.format !== REPAIRED_FORMAT)
+    throw new InputError(`unknown format (expected "${REPAIRED_FORMAT}")`, { file, field: 'format', value: d.format });
   if (d.version !== 1) throw new InputError('unsupported version (this reader knows 1)', { file, field: 'version', value: d.version });
-  if (d.composition !== 'sum' && d.composition !== 'chain') throw new InputError('unsupported composition (this reader knows "sum" and "chain")', { file, field: 'composition', value: d.composition });
+  if (d.composition !== 'sum' && d.composition !== 'chain')
+    throw new InputError('unsupported composition (this reader knows "sum" and "chain")', {
+      file,
+      field: 'composition',
+      value: d.composition,
+    });
   const original = networkFromJson(d.original, file, 'original');
   const n = original.inputSize;
   const k = original.outputSize;
@@ -198,15 +263,26 @@ export function repairedFromJson(doc: unknown, file?: string): RepairedNetwork {
   const patches: RegionPatch[] = d.patches.map((p: unknown, i: number) => {
     const f = `patches[${i}]`;
     const P = (p ?? {}) as Record<string, unknown>;
-    if (P.kind !== 'constant' && P.kind !== 'affine') throw new InputError('kind must be "constant" or "affine"', { file, field: `${f}.kind`, value: P.kind });
+    if (P.kind !== 'constant' && P.kind !== 'affine')
+      throw new InputError('kind must be "constant" or "affine"', { file, field: `${f}.kind`, value: P.kind });
     const radius = P.radius;
-    if (typeof radius !== 'number' || !(radius > 0) || !Number.isFinite(radius)) throw new InputError('must be a finite number > 0', { file, field: `${f}.radius`, value: radius });
+    if (typeof radius !== 'number' || !(radius > 0) || !Number.isFinite(radius))
+      throw new InputError('must be a finite number > 0', { file, field: `${f}.radius`, value: radius });
     const S = (P.support ?? {}) as Record<string, unknown>;
     const dd = vector(P.d, k, file, `${f}.d`);
     let patch: RegionPatch;
     if (S.A === undefined && S.fromRegion !== undefined) {
       const rec = supportFromRegion(original, P, S, inputBox, file, f);
-      patch = { kind: P.kind, radius, A: rec.A, b: rec.b, rows: rec.rows, ...(rec.inputSet ? { inputSet: rec.inputSet } : {}), d: dd, region: (P.region ?? {}) as PatchRegionInfo };
+      patch = {
+        kind: P.kind,
+        radius,
+        A: rec.A,
+        b: rec.b,
+        rows: rec.rows,
+        ...(rec.inputSet ? { inputSet: rec.inputSet } : {}),
+        d: dd,
+        region: (P.region ?? {}) as PatchRegionInfo,
+      };
     } else {
       const A = matrix(S.A, undefined, n, file, `${f}.support.A`);
       if (A.rows === 0) throw new InputError('a support needs at least one row', { file, field: `${f}.support.A` });
@@ -226,7 +302,8 @@ export function repairedFromJson(doc: unknown, file?: string): RepairedNetwork {
   if (d.boxGate !== undefined) {
     const g = d.boxGate as Record<string, unknown>;
     const b = expandBox(g?.lower, g?.upper, n, file, 'boxGate');
-    if (typeof g.radius !== 'number' || !(g.radius > 0) || !Number.isFinite(g.radius)) throw new InputError('must be a finite number > 0', { file, field: 'boxGate.radius', value: g.radius });
+    if (typeof g.radius !== 'number' || !(g.radius > 0) || !Number.isFinite(g.radius))
+      throw new InputError('must be a finite number > 0', { file, field: 'boxGate.radius', value: g.radius });
     boxGate = { ...b, radius: g.radius };
   }
   return new RepairedNetwork(original, patches, inputBox, boxGate, d.composition);

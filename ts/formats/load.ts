@@ -7,7 +7,7 @@ import { InputError } from '../errors.js';
 import type { Network } from '../network.js';
 import { networkFromJson, REPAIRED_FORMAT } from './json.js';
 import { type NnetOptions, parseNnet } from './nnet.js';
-import { parseOnnx } from './onnx.js';
+import { parseOnnx } from './onnx/import.js';
 import { isTfjsModelJson, parseTfjs, tfjsShardPaths } from './tfjs.js';
 
 /** Format-specific options of {@link parseModel} / {@link loadModel}. */
@@ -33,14 +33,21 @@ export function parseModel(name: string, bytes: Uint8Array, opts: ModelLoadOptio
   if (lower.endsWith('.json')) {
     const doc = parseJsonText(text(), name);
     if (isTfjsModelJson(doc)) {
-      throw new InputError('is a TF.js model.json: its weight shards are separate files; use loadModel(path) or parseTfjs(json, shards)', { file: name });
+      throw new InputError('is a TF.js model.json: its weight shards are separate files; use loadModel(path) or parseTfjs(json, shards)', {
+        file: name,
+      });
     }
     if ((doc as { format?: unknown })?.format === REPAIRED_FORMAT) {
-      throw new InputError('is a repaired network; load it with loadRepaired() (or `relu-repair certify`), not as a model to repair', { file: name });
+      throw new InputError('is a repaired network; load it with loadRepaired() (or `relu-repair certify`), not as a model to repair', {
+        file: name,
+      });
     }
     return networkFromJson(doc, name);
   }
-  throw new InputError('unsupported model format: expected .nnet, .onnx, .json or a TF.js model.json', { file: name, value: name.slice(name.lastIndexOf('.')) });
+  throw new InputError('unsupported model format: expected .nnet, .onnx, .json or a TF.js model.json', {
+    file: name,
+    value: name.slice(name.lastIndexOf('.')),
+  });
 }
 
 async function readFile(path: string): Promise<Uint8Array> {
@@ -48,7 +55,11 @@ async function readFile(path: string): Promise<Uint8Array> {
   try {
     return new Uint8Array(await fs.readFile(path));
   } catch (e) {
-    throw new InputError(`cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: path }, { cause: e });
+    throw new InputError(
+      `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      { file: path },
+      { cause: e },
+    );
   }
 }
 
@@ -61,7 +72,12 @@ export async function loadModel(path: string, opts: ModelLoadOptions = {}): Prom
       const dir = path.includes('/') ? path.slice(0, path.lastIndexOf('/') + 1) : '';
       const shards = new Map<string, Uint8Array>();
       for (const p of tfjsShardPaths(doc, path)) {
-        if (p.includes('..') || p.startsWith('/') || /^[a-z]+:/i.test(p)) throw new InputError('weight shard paths must be relative file names next to model.json', { file: path, field: 'weightsManifest', value: p });
+        if (p.includes('..') || p.startsWith('/') || /^[a-z]+:/i.test(p))
+          throw new InputError('weight shard paths must be relative file names next to model.json', {
+            file: path,
+            field: 'weightsManifest',
+            value: p,
+          });
         shards.set(p, await readFile(dir + p.replace(/^\.\//, '')));
       }
       return parseTfjs(doc, (p) => shards.get(p)!, path);

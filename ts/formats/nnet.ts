@@ -54,13 +54,20 @@ class Lines {
     }
     const lineNo = this.i + 1;
     const raw = this.lines[this.i++];
-    const tokens = raw.split(',').map((t) => t.trim()).filter((t) => t !== '');
+    const tokens = raw
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => t !== '');
     const values = tokens.map((t) => {
       if (!NUMBER.test(t)) throw new InputError(`${what}: not a finite number`, { file: this.file, field: `line ${lineNo}`, value: t });
       return Number(t);
     });
     if (count !== undefined && values.length !== count) {
-      throw new InputError(`${what}: expected ${count} values, found ${values.length}`, { file: this.file, field: `line ${lineNo}`, value: raw.trim() });
+      throw new InputError(`${what}: expected ${count} values, found ${values.length}`, {
+        file: this.file,
+        field: `line ${lineNo}`,
+        value: raw.trim(),
+      });
     }
     return values;
   }
@@ -78,12 +85,22 @@ function positiveInt(v: number, what: string, file: string): number {
 
 export function parseNnet(text: string, file = 'model.nnet', opts: NnetOptions = {}): Network & { nnet?: NnetHeader } {
   const r = new Lines(text, file);
-  const [numLayers, inputSize, outputSize] = r.next('the header "numLayers,inputSize,outputSize,maxLayerSize"', 4).map((v, i) =>
-    positiveInt(v, ['numLayers', 'inputSize', 'outputSize', 'maxLayerSize'][i], file),
-  );
+  const [numLayers, inputSize, outputSize] = r
+    .next('the header "numLayers,inputSize,outputSize,maxLayerSize"', 4)
+    .map((v, i) => positiveInt(v, ['numLayers', 'inputSize', 'outputSize', 'maxLayerSize'][i], file));
   const sizes = r.next(`the ${numLayers + 1} layer sizes`, numLayers + 1).map((v) => positiveInt(v, 'a layer size', file));
-  if (sizes[0] !== inputSize) throw new InputError(`first layer size ${sizes[0]} differs from inputSize ${inputSize}`, { file, field: 'layer sizes', value: sizes[0] });
-  if (sizes[numLayers] !== outputSize) throw new InputError(`last layer size ${sizes[numLayers]} differs from outputSize ${outputSize}`, { file, field: 'layer sizes', value: sizes[numLayers] });
+  if (sizes[0] !== inputSize)
+    throw new InputError(`first layer size ${sizes[0]} differs from inputSize ${inputSize}`, {
+      file,
+      field: 'layer sizes',
+      value: sizes[0],
+    });
+  if (sizes[numLayers] !== outputSize)
+    throw new InputError(`last layer size ${sizes[numLayers]} differs from outputSize ${outputSize}`, {
+      file,
+      field: 'layer sizes',
+      value: sizes[numLayers],
+    });
   r.next('the symmetric flag', 1);
   const header: NnetHeader = {
     min: r.next('the input minimums', inputSize),
@@ -119,7 +136,12 @@ function applyNormalization(layers: DenseLayer[], h: NnetHeader, file: string): 
   const first = layers[0];
   const n = first.inputs;
   for (let j = 0; j <= n; j++) {
-    if (!(h.range[j] !== 0 && Number.isFinite(h.range[j]))) throw new InputError('a normalisation range is zero or not finite, so it cannot be applied', { file, field: `range[${j}]`, value: h.range[j] });
+    if (!(h.range[j] !== 0 && Number.isFinite(h.range[j])))
+      throw new InputError('a normalisation range is zero or not finite, so it cannot be applied', {
+        file,
+        field: `range[${j}]`,
+        value: h.range[j],
+      });
   }
   const W = Float64Array.from(first.weights);
   const b = Float64Array.from(first.bias);
@@ -149,11 +171,14 @@ function applyNormalization(layers: DenseLayer[], h: NnetHeader, file: string): 
  * shortest round-trip form, so reading the file back gives the same weights bit for bit.
  */
 export function nnetToText(net: Network, opts: { comment?: string } = {}): string {
-  const L = net.layers;
+  const L = net.requireDenseLayers('the .nnet format');
   L.forEach((l, i) => {
     const wantRelu = i < L.length - 1;
     if (l.relu !== wantRelu) {
-      throw new InputError(`.nnet needs ReLU on every hidden layer and a linear output layer; layer ${i} is ${l.relu ? 'ReLU' : 'linear'}`, { field: `layers[${i}].activation` });
+      throw new InputError(
+        `.nnet needs ReLU on every hidden layer and a linear output layer; layer ${i} is ${l.relu ? 'ReLU' : 'linear'}`,
+        { field: `layers[${i}].activation` },
+      );
     }
   });
   const n = net.inputSize;

@@ -33,7 +33,8 @@ export function parseNpy(bytes: Uint8Array, file = 'array.npy'): NpyArray {
   const descr = /'descr'\s*:\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (!descr || !fortran || shapeText === undefined) throw new InputError('malformed .npy header', { file, field: 'header', value: header.trim() });
+  if (!descr || !fortran || shapeText === undefined)
+    throw new InputError('malformed .npy header', { file, field: 'header', value: header.trim() });
   const shape = shapeText
     .split(',')
     .map((s) => s.trim())

@@ -94,7 +94,8 @@ export class PbReader {
       }
       case LEN: {
         const len = this.varint();
-        if (len < 0 || this.pos + len > this.end) this.fail(`field ${field} claims ${len} bytes, only ${this.end - this.pos} remain at byte ${this.pos}`);
+        if (len < 0 || this.pos + len > this.end)
+          this.fail(`field ${field} claims ${len} bytes, only ${this.end - this.pos} remain at byte ${this.pos}`);
         const start = this.pos;
         this.pos += len;
         return { field, wire, value: len, start, end: this.pos };

@@ -25,14 +25,14 @@
  * `parseVnnlib(writeVnnlib(p))` gives back the same rows bit for bit.
  */
 import { InputError } from '../errors.js';
-import type { Box } from '../network.js';
-import type { LpBackend } from '../lp/backend.js';
-import { LpBuilder } from '../lp/backend.js';
+import { type LpBackend, LpBuilder } from '../lp/backend.js';
 import { GlpkBackend } from '../lp/glpk.js';
+import type { Box } from '../network.js';
+import { boxFace } from '../patch.js';
 import type { InputSet } from '../region.js';
 import type { RepairedNetwork } from '../repaired.js';
 import type { Spec } from '../spec.js';
-import { type SpecUnion, MAX_SPEC_PIECES, unionSpec } from '../spec-union.js';
+import { MAX_SPEC_PIECES, type SpecUnion, unionSpec } from '../spec-union.js';
 
 /** {z : A z <= b}, A row-major `rows × dim`. */
 export interface HPolytope {
@@ -111,7 +111,11 @@ function tokenize(text: string, file: string): SExpr[] {
       i = j;
     }
   }
-  if (stack.length > 0) throw new InputError(`unbalanced "(": ${stack.length} list(s) not closed (truncated file?)`, { file, field: `line ${stack[stack.length - 1].line}` });
+  if (stack.length > 0)
+    throw new InputError(`unbalanced "(": ${stack.length} list(s) not closed (truncated file?)`, {
+      file,
+      field: `line ${stack[stack.length - 1].line}`,
+    });
   return top;
 }
 
@@ -171,7 +175,12 @@ class Reader {
         if (!Number.isFinite(v)) this.fail('number out of range', e, e.atom);
         return { coef: new Map(), constant: v };
       }
-      if (!this.vars.has(e.atom)) this.fail(/^[XY]_\d+$/.test(e.atom) ? 'variable is used before its declare-const' : 'is not a number or a declared variable', e, e.atom);
+      if (!this.vars.has(e.atom))
+        this.fail(
+          /^[XY]_\d+$/.test(e.atom) ? 'variable is used before its declare-const' : 'is not a number or a declared variable',
+          e,
+          e.atom,
+        );
       return { coef: new Map([[e.atom, 1]]), constant: 0 };
     }
     const op = this.head(e);
@@ -227,10 +236,9 @@ class Reader {
         return rows.length === 1 ? rows[0] : { kind: 'and', args: rows };
       }
       case 'not':
-        this.fail('"not" is not part of VNN-LIB (write the negated atom instead)', e);
-      // eslint-disable-next-line no-fallthrough
+        return this.fail('"not" is not part of VNN-LIB (write the negated atom instead)', e);
       default:
-        this.fail('unsupported formula (VNN-LIB uses and, or, <=, >=, <, >, =)', e, op ?? '(list)');
+        return this.fail('unsupported formula (VNN-LIB uses and, or, <=, >=, <, >, =)', e, op ?? '(list)');
     }
   }
 }
@@ -303,7 +311,8 @@ export function parseVnnlib(text: string, file = 'property.vnnlib', sizes: { inp
     else if (h === 'assert') {
       if (e.list.length !== 2) r.fail('assert takes one formula', e);
       asserts.push(r.formula(e.list[1], 1));
-    } else if (h === 'check-sat' || h === 'get-model' || h === 'exit' || h === 'set-info' || h === 'set-logic' || h === 'set-option') continue;
+    } else if (h === 'check-sat' || h === 'get-model' || h === 'exit' || h === 'set-info' || h === 'set-logic' || h === 'set-option')
+      continue;
     else r.fail('unsupported command (VNN-LIB uses declare-const and assert)', e, h ?? '(list)');
   }
   // Variables: X_0..X_{n−1}, Y_0..Y_{k−1}, contiguous.
@@ -318,8 +327,10 @@ export function parseVnnlib(text: string, file = 'property.vnnlib', sizes: { inp
   const outputs = count('Y');
   if (inputs === 0) throw new InputError('declares no input variables X_i', { file });
   if (outputs === 0) throw new InputError('declares no output variables Y_j', { file });
-  if (sizes.inputs !== undefined && sizes.inputs !== inputs) throw new InputError(`declares ${inputs} inputs X_i, the network has ${sizes.inputs}`, { file, value: inputs });
-  if (sizes.outputs !== undefined && sizes.outputs !== outputs) throw new InputError(`declares ${outputs} outputs Y_j, the network has ${sizes.outputs}`, { file, value: outputs });
+  if (sizes.inputs !== undefined && sizes.inputs !== inputs)
+    throw new InputError(`declares ${inputs} inputs X_i, the network has ${sizes.inputs}`, { file, value: inputs });
+  if (sizes.outputs !== undefined && sizes.outputs !== outputs)
+    throw new InputError(`declares ${outputs} outputs Y_j, the network has ${sizes.outputs}`, { file, value: outputs });
   if (asserts.length === 0) throw new InputError('has no assert: the unsafe set is everything', { file });
 
   const terms = dnf({ kind: 'and', args: asserts }, file);
@@ -330,7 +341,11 @@ export function parseVnnlib(text: string, file = 'property.vnnlib', sizes: { inp
     const outRows: Row[] = [];
     for (const row of term) {
       const kinds = new Set([...row.coef.keys()].map((k) => r.vars.get(k)!.kind));
-      if (kinds.size > 1) throw new InputError('an atom mixes inputs X and outputs Y; only separate input and output constraints are supported', { file, value: [...row.coef.keys()] });
+      if (kinds.size > 1)
+        throw new InputError('an atom mixes inputs X and outputs Y; only separate input and output constraints are supported', {
+          file,
+          value: [...row.coef.keys()],
+        });
       (kinds.has('X') ? inRows : outRows).push(row);
     }
     const input = inputSetOf(inRows, inputs, r);
@@ -388,9 +403,13 @@ export function propertyInputDomain(p: VnnlibProperty, fallback?: Box, file?: st
   const upper = p.input.box.upper.map((v, j) => Math.min(v, fallback ? fallback.upper[j] : Infinity));
   for (let j = 0; j < n; j++) {
     if (!Number.isFinite(lower[j]) || !Number.isFinite(upper[j])) {
-      throw new InputError(`input X_${j} is unbounded in the property and no input box gives it bounds (the linear regions must be bounded)`, { file, field: `X_${j}` });
+      throw new InputError(
+        `input X_${j} is unbounded in the property and no input box gives it bounds (the linear regions must be bounded)`,
+        { file, field: `X_${j}` },
+      );
     }
-    if (lower[j] > upper[j]) throw new InputError(`the input set is empty: X_${j} must lie in [${lower[j]}, ${upper[j]}]`, { file, field: `X_${j}` });
+    if (lower[j] > upper[j])
+      throw new InputError(`the input set is empty: X_${j} must lie in [${lower[j]}, ${upper[j]}]`, { file, field: `X_${j}` });
   }
   const m = p.input.rows.b.length;
   return { inputBox: { lower, upper }, inputSet: m > 0 ? { A: p.input.rows.A, b: p.input.rows.b } : undefined };
@@ -455,7 +474,11 @@ export interface SafeSpecResult {
  * shrunk by `margin` (each row j of each U_t becomes −G_j y <= −h_j − margin·‖G_j‖₁). Empty
  * unsafe sets are dropped first; empty pieces and pieces contained in another are dropped after.
  */
-export async function safeSpec(p: VnnlibProperty, k: number, opts: { margin?: number; lp?: LpBackend; file?: string } = {}): Promise<SafeSpecResult> {
+export async function safeSpec(
+  p: VnnlibProperty,
+  k: number,
+  opts: { margin?: number; lp?: LpBackend; file?: string } = {},
+): Promise<SafeSpecResult> {
   const margin = opts.margin ?? 0;
   if (!(Number.isFinite(margin) && margin >= 0)) throw new InputError('must be a finite number >= 0', { field: 'margin', value: margin });
   const lp = opts.lp ?? new GlpkBackend();
@@ -464,13 +487,17 @@ export async function safeSpec(p: VnnlibProperty, k: number, opts: { margin?: nu
   const droppedUnsafe = p.unsafe.length - unsafe.length;
   if (unsafe.length === 0) throw new InputError('every unsafe output set of the property is empty: nothing to repair', { file: opts.file });
   if (unsafe.some((u) => u.b.length === 0)) {
-    throw new InputError('the property declares every output unsafe on its input set (a disjunct has no output constraint): no repair can satisfy it', { file: opts.file });
+    throw new InputError(
+      'the property declares every output unsafe on its input set (a disjunct has no output constraint): no repair can satisfy it',
+      { file: opts.file },
+    );
   }
   // Pieces: one row (negated) from each unsafe set.
   let pieces: { rows: number[][]; rhs: number[] }[] = [{ rows: [], rhs: [] }];
   for (const u of unsafe) {
     const m = u.b.length;
-    if (pieces.length * m > MAX_SPEC_PIECES) throw new InputError(`the safe set has more than ${MAX_SPEC_PIECES} convex pieces`, { file: opts.file });
+    if (pieces.length * m > MAX_SPEC_PIECES)
+      throw new InputError(`the safe set has more than ${MAX_SPEC_PIECES} convex pieces`, { file: opts.file });
     const next: typeof pieces = [];
     for (const pc of pieces) {
       for (let j = 0; j < m; j++) {
@@ -488,7 +515,8 @@ export async function safeSpec(p: VnnlibProperty, k: number, opts: { margin?: nu
   const flat = pieces.map((pc) => ({ A: Float64Array.from(pc.rows.flat()), b: Float64Array.from(pc.rhs) }));
   const alive: HPolytope[] = [];
   for (const pc of flat) if (!(await isEmpty(pc, k, lp))) alive.push(pc);
-  if (alive.length === 0) throw new InputError('the safe output set is empty (every choice of negated unsafe rows is infeasible)', { file: opts.file });
+  if (alive.length === 0)
+    throw new InputError('the safe output set is empty (every choice of negated unsafe rows is infeasible)', { file: opts.file });
   const keep: boolean[] = alive.map(() => true);
   for (let i = 0; i < alive.length; i++) {
     for (let j = 0; j < alive.length && keep[i]; j++) {
@@ -557,7 +585,8 @@ export function writeVnnlib(v: Vnnlib, comment?: string): string {
       if (Number.isFinite(s.box.upper[i])) atoms.push(`(<= X_${i} ${plainDecimal(s.box.upper[i])})`);
       if (Number.isFinite(s.box.lower[i])) atoms.push(`(>= X_${i} ${plainDecimal(s.box.lower[i])})`);
     }
-    for (let r = 0; r < s.rows.b.length; r++) atoms.push(`(<= ${linearText(s.rows.A.subarray(r * n, (r + 1) * n), 'X')} ${plainDecimal(s.rows.b[r])})`);
+    for (let r = 0; r < s.rows.b.length; r++)
+      atoms.push(`(<= ${linearText(s.rows.A.subarray(r * n, (r + 1) * n), 'X')} ${plainDecimal(s.rows.b[r])})`);
     return atoms;
   };
   const outputConj = (u: HPolytope) => {
@@ -571,7 +600,9 @@ export function writeVnnlib(v: Vnnlib, comment?: string): string {
     lines.push('; input set');
     for (const a of inputAtoms(p.input)) lines.push(`(assert ${a})`);
     lines.push('; unsafe outputs');
-    lines.push(p.unsafe.length === 1 ? `(assert ${outputConj(p.unsafe[0])})` : `(assert (or\n  ${p.unsafe.map(outputConj).join('\n  ')}\n))`);
+    lines.push(
+      p.unsafe.length === 1 ? `(assert ${outputConj(p.unsafe[0])})` : `(assert (or\n  ${p.unsafe.map(outputConj).join('\n  ')}\n))`,
+    );
   } else {
     const disjuncts: string[] = [];
     for (const p of v.properties) for (const u of p.unsafe) disjuncts.push(`(and ${[...inputAtoms(p.input), outputConj(u)].join(' ')})`);
@@ -605,12 +636,9 @@ export function regionProperty(rep: RepairedNetwork, patchIndex: number, spec: S
   }
   const general: number[] = [];
   for (let i = 0; i < p.b.length; i++) {
-    const row = p.A.subarray(i * n, (i + 1) * n);
-    let nz = -1;
-    let count = 0;
-    for (let j = 0; j < n; j++) if (row[j] !== 0) (nz = j), count++;
-    if (count === 1 && row[nz] === 1) upper[nz] = Math.min(upper[nz], p.b[i]);
-    else if (count === 1 && row[nz] === -1) lower[nz] = Math.max(lower[nz], -p.b[i]);
+    const face = boxFace(p.A.subarray(i * n, (i + 1) * n));
+    if (face?.sign === 1) upper[face.input] = Math.min(upper[face.input], p.b[i]);
+    else if (face?.sign === -1) lower[face.input] = Math.max(lower[face.input], -p.b[i]);
     else general.push(i);
   }
   const A = new Float64Array(general.length * n);

@@ -37,7 +37,7 @@ export interface FullLp {
 export function buildFullPatchLp(r: RegionData, spec: Spec): FullLp {
   const n = r.n;
   const centre = Array.from({ length: n }, (_, j) => (r.lower[j] + r.upper[j]) / 2);
-  const half = Array.from({ length: n }, (_, j) => ((r.upper[j] - r.lower[j]) / 2) || 1);
+  const half = Array.from({ length: n }, (_, j) => (r.upper[j] - r.lower[j]) / 2 || 1);
   const m0 = r.h.length;
   const G = new Float64Array(m0 * n);
   const h = new Float64Array(m0);
@@ -98,7 +98,12 @@ function buildScaled(r: RegionData, spec: Spec): FullLp {
    * w_c, `wConst(c)` its constant part; `beta` lists the (variable, coefficient) pairs moved to
    * the left of `h·λ + u·μ⁺ − l·μ⁻ + β-vars <= betaConst`.
    */
-  const block = (wVar: (c: number) => [number, number][], wConst: (c: number) => number, betaVars: [number, number][], betaConst: number) => {
+  const block = (
+    wVar: (c: number) => [number, number][],
+    wConst: (c: number) => number,
+    betaVars: [number, number][],
+    betaConst: number,
+  ) => {
     const lam = b.addVars(m, 0, Infinity);
     const mup = b.addVars(n, 0, Infinity);
     const mum = b.addVars(n, 0, Infinity);
@@ -146,7 +151,15 @@ function buildScaled(r: RegionData, spec: Spec): FullLp {
   // |C_i x + d_i| <= t on A.
   for (let i = 0; i < k; i++) {
     for (const sg of [1, -1]) {
-      block((c) => [[C0 + i * n + c, sg]], () => 0, [[d0 + i, sg], [t, -1]], 0);
+      block(
+        (c) => [[C0 + i * n + c, sg]],
+        () => 0,
+        [
+          [d0 + i, sg],
+          [t, -1],
+        ],
+        0,
+      );
     }
   }
   // P_j (F + C) x + P_j (e + d) <= q_j on A.

@@ -37,7 +37,10 @@ async function loadGlpk(): Promise<GlpkInstance> {
       glpkPromise = undefined;
       // glpk.js/node loads its wasm synchronously: Node, Deno and Web Workers allow that, a
       // browser's main thread does not.
-      const where = typeof (globalThis as { document?: unknown }).document !== 'undefined' ? " (in a browser's main thread: pass `workers` to repair(), glpk.js runs in Web Workers)" : '';
+      const where =
+        typeof (globalThis as { document?: unknown }).document !== 'undefined'
+          ? " (in a browser's main thread: pass `workers` to repair(), glpk.js runs in Web Workers)"
+          : '';
       throw new LpError(`glpk.js could not be loaded${where}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
   })();
@@ -75,7 +78,7 @@ export class GlpkBackend implements LpBackend {
       })),
       bounds: Array.from({ length: lp.numVars }, (_, i) => ({ name: name(i), ...boundType(g, lp.lower[i], lp.upper[i]) })),
     };
-    let res;
+    let res: ReturnType<GlpkInstance['solve']>;
     try {
       res = g.solve(problem, { msglev: g.GLP_MSG_OFF, presol: false, tmlim: this.timeLimitSeconds });
     } catch (e) {
@@ -90,7 +93,9 @@ export class GlpkBackend implements LpBackend {
         [g.GLP_NOFEAS]: 'infeasible',
         [g.GLP_UNBND]: 'unbounded',
       };
-      throw new LpError(`${context}: glpk.js returned status ${status} (${names[status] ?? 'unknown'}), not optimal (${lp.numVars} variables, ${lp.rows.length} rows; time limit ${this.timeLimitSeconds} s)`);
+      throw new LpError(
+        `${context}: glpk.js returned status ${status} (${names[status] ?? 'unknown'}), not optimal (${lp.numVars} variables, ${lp.rows.length} rows; time limit ${this.timeLimitSeconds} s)`,
+      );
     }
     const x = new Float64Array(lp.numVars);
     for (let i = 0; i < lp.numVars; i++) x[i] = res.result.vars[name(i)] ?? 0;

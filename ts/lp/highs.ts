@@ -82,12 +82,17 @@ export class HighsBackend implements LpBackend {
         // An abort inside HiGHS (e.g. out of wasm memory) kills its module instance: load a
         // fresh one next time.
         highsPromise = undefined;
-        throw new LpError(`${context}: highs failed (${(e as Error).message.split('\n')[0]}) on an LP of ${lp.numVars} variables, ${lp.rows.length} rows and ${nnz} non-zeros`, { cause: e });
+        throw new LpError(
+          `${context}: highs failed (${(e as Error).message.split('\n')[0]}) on an LP of ${lp.numVars} variables, ${lp.rows.length} rows and ${nnz} non-zeros`,
+          { cause: e },
+        );
       }
       const status = model.getModelStatus();
       if (status !== h.constants.modelStatus.optimal) {
         const name = Object.entries(h.constants.modelStatus).find(([, v]) => v === status)?.[0] ?? 'unknown';
-        throw new LpError(`${context}: highs returned model status ${status} (${name}), not optimal (${lp.numVars} variables, ${lp.rows.length} rows)`);
+        throw new LpError(
+          `${context}: highs returned model status ${status} (${name}), not optimal (${lp.numVars} variables, ${lp.rows.length} rows)`,
+        );
       }
       return { objective: model.getObjectiveValue(), x: Float64Array.from(model.getSolution().colValue) };
     } finally {

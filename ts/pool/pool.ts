@@ -15,10 +15,10 @@
 import * as Comlink from 'comlink/dist/esm/comlink.mjs';
 import { AbortError, InputError, ReluRepairError, WasmError } from '../errors.js';
 import type { Network } from '../network.js';
-import type { RegionOutcome, RegionTask } from '../repair.js';
-import { type Flavour, coreModule, init } from '../wasm/raw.js';
-import { type DebugFault, type SolveReply, type WorkerApi, deserializeError } from './protocol.js';
-import { type Platform, type WorkerHandle, runtimeKind, webPlatform } from './spawn.js';
+import type { RegionOutcome, RegionTask } from '../region-job.js';
+import { coreModule, type Flavour, init } from '../wasm/raw.js';
+import { type DebugFault, deserializeError, type SolveReply, type WorkerApi } from './protocol.js';
+import { type Platform, runtimeKind, type WorkerHandle, webPlatform } from './spawn.js';
 
 export interface PoolOptions {
   /** Number of workers. Default: the hardware threads, at most 8. */
@@ -92,7 +92,8 @@ export class RepairPool {
   static async create(opts: PoolOptions = {}): Promise<RepairPool> {
     const platform = await loadPlatform();
     const size = opts.size ?? Math.max(1, Math.min(8, platform.concurrency()));
-    if (!(Number.isInteger(size) && size >= 1 && size <= 256)) throw new InputError('must be an integer from 1 to 256', { field: 'workers', value: opts.size });
+    if (!(Number.isInteger(size) && size >= 1 && size <= 256))
+      throw new InputError('must be an integer from 1 to 256', { field: 'workers', value: opts.size });
     await init();
     const mod = coreModule();
     if (!mod) throw new WasmError('the WebAssembly core is not initialised');
@@ -133,7 +134,8 @@ export class RepairPool {
     const ready = Promise.race([
       (async () => {
         const flavour = await api.init(this.module.module, this.module.flavour);
-        if (flavour !== this.module.flavour) throw new WasmError(`worker ${id} runs the ${flavour} core, the main thread the ${this.module.flavour} core`);
+        if (flavour !== this.module.flavour)
+          throw new WasmError(`worker ${id} runs the ${flavour} core, the main thread the ${this.module.flavour} core`);
       })(),
       failure,
     ]);
@@ -179,8 +181,11 @@ export class RepairPool {
     let lpName: string | undefined;
     let next = 0;
     let done = 0;
-    const layers = network.layers.map((l) => ({ inputs: l.inputs, outputs: l.outputs, weights: l.weights, bias: l.bias, relu: l.relu }));
-    const info = { source: network.info.source, inputBox: network.info.inputBox ? { lower: [...network.info.inputBox.lower], upper: [...network.info.inputBox.upper] } : undefined };
+    const graph = network.graph;
+    const info = {
+      source: network.info.source,
+      inputBox: network.info.inputBox ? { lower: [...network.info.inputBox.lower], upper: [...network.info.inputBox.upper] } : undefined,
+    };
     const used = new Set<Slot>();
 
     return new Promise<PoolJobResult>((resolve, reject) => {
@@ -208,7 +213,7 @@ export class RepairPool {
         await slot.ready;
         if (!slot.jobs.has(job)) {
           slot.jobs.add(job);
-          await Promise.race([slot.api.setNetwork(job, layers, info), slot.failure]);
+          await Promise.race([slot.api.setNetwork(job, graph, info), slot.failure]);
         }
         return Promise.race([slot.api.solve(job, tasks[i] as RegionTask, faults.get(i)), slot.failure]);
       };
@@ -257,7 +262,11 @@ export class RepairPool {
             slot.busy--;
             if (this.slots[index] === slot) this.retire(index, true);
             if (settled) return;
-            finish(e instanceof ReluRepairError ? e : new WasmError(`worker ${slot.id}, region ${i}: ${(e as Error)?.message ?? e}`, { cause: e }));
+            finish(
+              e instanceof ReluRepairError
+                ? e
+                : new WasmError(`worker ${slot.id}, region ${i}: ${(e as Error)?.message ?? e}`, { cause: e }),
+            );
           },
         );
       };
@@ -297,12 +306,16 @@ export async function solveInWorkers(
   opts: { signal?: AbortSignal; onProgress?: (done: number) => void },
 ): Promise<PoolJobResult> {
   const own = typeof workers === 'number';
-  if (own && !(Number.isInteger(workers) && workers >= 1 && workers <= 256)) throw new InputError('must be a RepairPool or an integer from 1 to 256', { field: 'workers', value: workers });
-  if (!own && typeof (workers as Partial<RepairPool>)?.solveAll !== 'function') throw new InputError('must be a RepairPool or a number of workers', { field: 'workers', value: String(workers) });
+  if (own && !(Number.isInteger(workers) && workers >= 1 && workers <= 256))
+    throw new InputError('must be a RepairPool or an integer from 1 to 256', { field: 'workers', value: workers });
+  if (!own && typeof (workers as Partial<RepairPool>)?.solveAll !== 'function')
+    throw new InputError('must be a RepairPool or a number of workers', { field: 'workers', value: String(workers) });
   const pool = own ? await RepairPool.create({ size: Math.min(workers as number, Math.max(1, tasks.length)) }) : (workers as RepairPool);
   const main = coreModule();
   if (main && pool.flavour !== main.flavour) {
-    throw new WasmError(`the pool's workers run the ${pool.flavour} core, this thread the ${main.flavour} core: create the pool after init()`);
+    throw new WasmError(
+      `the pool's workers run the ${pool.flavour} core, this thread the ${main.flavour} core: create the pool after init()`,
+    );
   }
   try {
     return await pool.solveAll(network, tasks, { signal: opts.signal, onResult: (_, __, done) => opts.onProgress?.(done) });

@@ -3,10 +3,10 @@
  * Errors travel as {@link SerializedError} and are rebuilt as the same {@link ReluRepairError}
  * subclass on the caller's side (comlink alone would turn them into plain `Error`s).
  */
-import { AbortError, InputError, LpError, RepairError, ReluRepairError, WasmError } from '../errors.js';
+import { AbortError, InputError, LpError, ReluRepairError, RepairError, WasmError } from '../errors.js';
+import type { NetworkGraph, NetworkInfo } from '../network.js';
+import type { RegionOutcome, RegionTask } from '../region-job.js';
 import type { Flavour } from '../wasm/raw.js';
-import type { DenseLayer, NetworkInfo } from '../network.js';
-import type { RegionOutcome, RegionTask } from '../repair.js';
 
 export interface SerializedError {
   name: string;
@@ -28,7 +28,7 @@ export interface WorkerApi {
   /** Instantiates the core from the main thread's compiled module; returns the flavour it runs. */
   init(module: WebAssembly.Module, flavour: Flavour): Promise<Flavour>;
   /** Stores the network of job `job` (sent once per job and worker). */
-  setNetwork(job: number, layers: DenseLayer[], info: NetworkInfo): void;
+  setNetwork(job: number, graph: NetworkGraph, info: NetworkInfo): void;
   dropNetwork(job: number): void;
   solve(job: number, task: RegionTask, fault?: DebugFault): Promise<SolveReply>;
 }

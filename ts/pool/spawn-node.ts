@@ -2,10 +2,11 @@
  * Node worker_threads behind comlink's node adapter. node:* modules are imported lazily, so the
  * bundles that contain this file still load where they do not exist (edge runtimes).
  */
-import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+
 import type { Endpoint } from 'comlink/dist/esm/comlink.mjs';
-import type { Platform, WorkerHandle } from './spawn.js';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { nodeWorkerUrl } from '../wasm/location.js';
+import type { Platform, WorkerHandle } from './spawn.js';
 
 type WorkerCtor = typeof import('node:worker_threads').Worker;
 

@@ -34,7 +34,9 @@ export function runtimeKind(): RuntimeKind {
 /** Module Web Worker (browsers, Deno). */
 export function spawnWebWorker(workerUrl?: URL | string): WorkerHandle {
   // Written out literally so that bundlers (Vite, webpack 5, esbuild plugins) find the worker.
-  const worker = workerUrl ? new Worker(workerUrl, { type: 'module' }) : new Worker(new URL('./worker.web.js', import.meta.url), { type: 'module' });
+  const worker = workerUrl
+    ? new Worker(workerUrl, { type: 'module' })
+    : new Worker(new URL('./worker.web.js', import.meta.url), { type: 'module' });
   let failed: ((message: string) => void) | undefined;
   let pending: string | undefined;
   const fail = (message: string) => {

@@ -4,18 +4,20 @@
  * one region per call with {@link solveRegion} and returns the patch with transferable buffers.
  */
 import * as Comlink from 'comlink/dist/esm/comlink.mjs';
+import { WasmError } from '../errors.js';
 import type { LpBackend } from '../lp/backend.js';
 import { backendByName } from '../lp/select.js';
-import { Network, type DenseLayer, type NetworkInfo } from '../network.js';
-import { type RegionOutcome, type RegionTask, solveRegion } from '../repair.js';
+import { Network, type NetworkGraph, type NetworkInfo } from '../network.js';
+import { type RegionOutcome, type RegionTask, solveRegion } from '../region-job.js';
 import { type Flavour, getCore, init } from '../wasm/raw.js';
-import { type DebugFault, type SolveReply, type WorkerApi, serializeError } from './protocol.js';
+import { type DebugFault, type SolveReply, serializeError, type WorkerApi } from './protocol.js';
 
 function buffersOf(o: RegionOutcome): ArrayBuffer[] {
   const p = o.patch;
   if (!p) return [];
   const bufs = new Set<ArrayBuffer>();
-  for (const a of [p.A, p.b, p.C, p.d, p.H, p.rows?.index, p.rows?.neuron, p.rows?.norm]) if (a && a.buffer instanceof ArrayBuffer) bufs.add(a.buffer);
+  for (const a of [p.A, p.b, p.C, p.d, p.H, p.rows?.index, p.rows?.neuron, p.rows?.norm])
+    if (a && a.buffer instanceof ArrayBuffer) bufs.add(a.buffer);
   return [...bufs];
 }
 
@@ -24,7 +26,10 @@ export function createWorkerApi(hooks: { crash(): void }): WorkerApi {
   const backends = new Map<string, LpBackend>();
   const backendFor = (name = 'glpk'): LpBackend => {
     let b = backends.get(name);
-    if (!b) backends.set(name, (b = backendByName(name)));
+    if (!b) {
+      b = backendByName(name);
+      backends.set(name, b);
+    }
     return b;
   };
   return {
@@ -32,9 +37,9 @@ export function createWorkerApi(hooks: { crash(): void }): WorkerApi {
       await init({ wasm: module, flavour });
       return getCore().flavour;
     },
-    setNetwork(job: number, layers: DenseLayer[], info: NetworkInfo): void {
+    setNetwork(job: number, graph: NetworkGraph, info: NetworkInfo): void {
       networks.get(job)?.free();
-      networks.set(job, new Network(layers, info));
+      networks.set(job, Network.fromGraph(graph, info));
     },
     dropNetwork(job: number): void {
       networks.get(job)?.free();
@@ -43,7 +48,7 @@ export function createWorkerApi(hooks: { crash(): void }): WorkerApi {
     async solve(job: number, task: RegionTask, fault?: DebugFault): Promise<SolveReply> {
       try {
         const net = networks.get(job);
-        if (!net) throw new Error(`job ${job} has no network in this worker`);
+        if (!net) throw new WasmError(`job ${job} has no network in this worker`);
         if (fault === 'trap') {
           const core = getCore();
           core.guard(() => core.exports.rr_debug_panic());

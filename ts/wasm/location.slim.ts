@@ -1,5 +1,5 @@
 /** The slim bundles: no default location; init({ wasm }) is required. */
-import type { Flavour } from './raw.js';
+import type { Flavour } from './flavour.js';
 
 export function packagedWasmUrl(_flavour: Flavour): null {
   return null;

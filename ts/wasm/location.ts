@@ -4,7 +4,7 @@
  * `location.dist.ts` (literal URLs, so that bundlers such as Vite copy the files) or
  * `location.slim.ts` (`null`: the caller must pass `init({ wasm })`).
  */
-import type { Flavour } from './raw.js';
+import type { Flavour } from './flavour.js';
 
 export function packagedWasmUrl(_flavour: Flavour): URL | null | undefined {
   return undefined;

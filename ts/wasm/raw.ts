@@ -1,14 +1,17 @@
 /**
- * Raw bindings to the C-ABI WebAssembly core (crates/wasm). Only numbers and handles cross this
- * boundary: inputs are copied into buffers from `rr_alloc`, outputs read back through fresh
- * Float64Array views (any call may grow memory and detach older views), buffers are freed in
- * `finally`. A trap discards the instance: callers get a {@link WasmError} and the next call runs
- * on a fresh instance of the same compiled module.
+ * Raw bindings to the C-ABI WebAssembly core (crates/wasm; twin of crates/wasm/src/handles.rs).
+ * Numbers, UTF-8 JSON and handles cross this boundary, in the layouts of ./abi.ts: inputs are
+ * copied into buffers from `rr_alloc`, outputs read back through fresh typed-array views (any
+ * call may grow memory and detach older views), buffers are freed in `finally`. A trap discards
+ * the instance: callers get a {@link WasmError} and the next call runs on a fresh instance of the
+ * same compiled module.
  */
 import { InputError, LpError, WasmError } from '../errors.js';
+import { code, type DimsOf, decode, decodeField, type FieldOf, fieldSize, type Layout, type RecordOf, Status, size, Utf8 } from './abi.js';
+import type { Flavour } from './flavour.js';
 import { packagedWasmUrl } from './location.js';
 
-export type Flavour = 'simd' | 'scalar';
+export type { Flavour } from './flavour.js';
 
 export interface RawExports {
   memory: WebAssembly.Memory;
@@ -21,7 +24,8 @@ export interface RawExports {
   rr_debug_panic(): number;
   rr_release(h: number): number;
   rr_live_objects(): number;
-  rr_network_new(desc: number, len: number): number;
+  rr_network_new(shape: number, shapeLen: number, params: number, len: number): number;
+  rr_graph_new(shape: number, shapeLen: number, params: number, len: number): number;
   rr_network_info(h: number, out: number): number;
   rr_network_forward(h: number, xs: number, n: number, out: number): number;
   rr_network_patterns(h: number, xs: number, n: number, out: number): number;
@@ -30,31 +34,51 @@ export interface RawExports {
   rr_region_intersect(h: number, a: number, b: number, m: number): number;
   rr_region_info(h: number, out: number): number;
   rr_region_read(h: number, what: number, out: number): number;
-  rr_region_support_rows(h: number, prune: number, withBox: number, tol: number): number;
+  rr_region_support_rows(h: number, opts: number, optsLen: number): number;
   rr_region_max_output(h: number, w: number, out: number): number;
   rr_region_maximize(h: number, c: number, out: number): number;
-  rr_region_minimal_patch(h: number, p: number, q: number, rows: number, exactRows: number, out: number): number;
+  rr_region_minimal_patch(h: number, p: number, q: number, rows: number, opts: number, optsLen: number, out: number): number;
   rr_slack_excess(a: number, b: number, m: number, n: number, xs: number, npts: number, out: number): number;
   rr_repaired_new(net: number): number;
-  rr_repaired_add_patch(h: number, desc: number, len: number): number;
+  rr_repaired_add_patch(h: number, header: number, headerLen: number, params: number, len: number): number;
   rr_repaired_set_box_gate(h: number, lo: number, hi: number, radius: number): number;
   rr_repaired_forward(h: number, xs: number, n: number, out: number): number;
   rr_repaired_supports(h: number, xs: number, n: number, out: number): number;
-  rr_repaired_set_chain(h: number, chain: number): number;
+  rr_repaired_set_composition(h: number, composition: number): number;
   rr_repaired_weights(h: number, xs: number, n: number, out: number): number;
   rr_constant_patch(p: number, q: number, rows: number, k: number, v: number, out: number): number;
   // Area repair (issue 4): region enumeration and certificates
-  rr_enum_new(net: number, lo: number, hi: number, a: number, b: number, m: number, opts: number): number;
+  rr_enum_new(net: number, lo: number, hi: number, a: number, b: number, m: number, opts: number, optsLen: number): number;
   rr_enum_step(h: number, maxLps: number, out: number): number;
   rr_enum_read(h: number, what: number, from: number, out: number): number;
-  rr_certifier_new(rep: number, lo: number, hi: number, a: number, b: number, m: number, p: number, q: number, rows: number, opts: number): number;
+  rr_certifier_new(
+    rep: number,
+    lo: number,
+    hi: number,
+    a: number,
+    b: number,
+    m: number,
+    p: number,
+    q: number,
+    rows: number,
+    opts: number,
+    optsLen: number,
+  ): number;
   rr_certifier_region(h: number, pattern: number, out: number): number;
+  // The boundary checking itself (test/abi.test.ts)
+  rr_abi_describe(): number;
+  rr_abi_echo_layout(layout: number, dims: number, dimsLen: number, input: number, len: number, out: number): number;
+  rr_abi_echo_object(object: number, input: number, len: number): number;
 }
 
+/** An input of a call: numbers (copied as f64) or UTF-8 bytes ({@link Utf8}, from abi.json). */
+export type Input = ArrayLike<number> | Utf8;
+
+/** Runs an export with the inputs' pointers and lengths (f64 values, or bytes for {@link Utf8}), inputs first, then the outputs'. */
+export type Call = (ptrs: number[], lens: number[]) => number;
+
 /** Smallest module that uses a v128 instruction (i32.const 0; i8x16.splat): validates iff SIMD. */
-const SIMD_PROBE = new Uint8Array([
-  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 8, 1, 6, 0, 65, 0, 253, 15, 11,
-]);
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 8, 1, 6, 0, 65, 0, 253, 15, 11]);
 
 export function simdSupported(): boolean {
   try {
@@ -74,7 +98,9 @@ export function defaultWasmUrl(flavour: Flavour): URL {
   // Bundles (dist/) know where pkg/ is; the slim bundles have no default (see ./location.ts).
   const packaged = packagedWasmUrl(flavour);
   if (packaged === null) {
-    throw new WasmError('the slim build of relu-repair has no default location for its WebAssembly core: call init({ wasm: <bytes | URL | WebAssembly.Module> }) first');
+    throw new WasmError(
+      'the slim build of relu-repair has no default location for its WebAssembly core: call init({ wasm: <bytes | URL | WebAssembly.Module> }) first',
+    );
   }
   return packaged ?? new URL(PKG_BASE + WASM_FILES[flavour], import.meta.url);
 }
@@ -164,8 +190,9 @@ export class Core {
   check(status: number, context: string): number {
     if (status >= 0) return status;
     const msg = this.message();
-    if (status === -1) throw new InputError(msg);
-    if (status === -2) throw new LpError(`${context}: ${msg}`);
+    // A certificate past its piece limit is a limit the caller set (maxPieces): an input error.
+    if (status === code(Status, 'invalid') || status === code(Status, 'pieceLimit')) throw new InputError(msg);
+    if (status === code(Status, 'lpFailure')) throw new LpError(`${context}: ${msg}`);
     throw new WasmError(`${context}: ${msg}`);
   }
 
@@ -175,31 +202,56 @@ export class Core {
 
   /**
    * Copies `inputs` into linear memory, allocates `outLens` f64 outputs, runs `fn` with the
-   * pointers (inputs first), checks its status and returns the outputs as fresh arrays.
+   * pointers and lengths (inputs first), checks its status and returns the outputs as fresh arrays.
    */
-  run(context: string, inputs: ArrayLike<number>[], outLens: number[], fn: (ptrs: number[]) => number): Float64Array[] {
+  run(context: string, inputs: Input[], outLens: number[], fn: Call): Float64Array[] {
     return this.exec(context, inputs, outLens, fn).outputs;
   }
 
   /** Like {@link run} for calls that return a count or a handle (>= 0) instead of outputs. */
-  call(context: string, inputs: ArrayLike<number>[], fn: (ptrs: number[]) => number): number {
+  call(context: string, inputs: Input[], fn: Call): number {
     return this.exec(context, inputs, [], fn).status;
   }
 
-  private exec(context: string, inputs: ArrayLike<number>[], outLens: number[], fn: (ptrs: number[]) => number): { status: number; outputs: Float64Array[] } {
+  /**
+   * Runs an export that writes one layout (./abi.ts) into its last pointer and returns how many
+   * values it wrote; decodes it, checking every value and that the count matches the table.
+   */
+  layout<L extends Layout>(context: string, inputs: Input[], spec: L, dims: DimsOf<L>, fn: Call): RecordOf<L> {
+    const { status, outputs } = this.exec(context, inputs, [size(spec, dims)], fn);
+    return decode(spec, dims, outputs[0], status);
+  }
+
+  /** Like {@link layout} for exports that write one field of a layout (the read exports). */
+  field<L extends Layout, N extends FieldOf<L>>(
+    context: string,
+    spec: L,
+    name: N,
+    dims: DimsOf<L>,
+    fn: Call,
+  ): RecordOf<L>[N & keyof RecordOf<L>] {
+    const { status, outputs } = this.exec(context, [], [fieldSize(spec, name, dims)], fn);
+    return decodeField(spec, name, dims, outputs[0], status);
+  }
+
+  private exec(context: string, inputs: Input[], outLens: number[], fn: Call): { status: number; outputs: Float64Array[] } {
     return this.guard(() => {
       const ex = this.ex;
-      const sizes = [...inputs.map((a) => a.length), ...outLens];
+      const lens = [...inputs.map((a) => (a instanceof Utf8 ? a.bytes.length : a.length)), ...outLens];
+      const bytes = lens.map((n, i) => Math.max(8, i < inputs.length && inputs[i] instanceof Utf8 ? n : n * 8));
       const ptrs: number[] = [];
       try {
-        for (const n of sizes) ptrs.push(ex.rr_alloc(Math.max(8, n * 8)));
+        for (const b of bytes) ptrs.push(ex.rr_alloc(b));
         // Views are made after all allocations, since allocation can grow memory.
-        inputs.forEach((a, i) => new Float64Array(ex.memory.buffer, ptrs[i], a.length).set(a));
-        const status = this.check(fn(ptrs), context);
+        inputs.forEach((a, i) => {
+          if (a instanceof Utf8) new Uint8Array(ex.memory.buffer, ptrs[i], a.bytes.length).set(a.bytes);
+          else new Float64Array(ex.memory.buffer, ptrs[i], a.length).set(a);
+        });
+        const status = this.check(fn(ptrs, lens), context);
         const outputs = outLens.map((n, j) => new Float64Array(ex.memory.buffer, ptrs[inputs.length + j], n).slice());
         return { status, outputs };
       } finally {
-        ptrs.forEach((p, i) => ex.rr_free(p, Math.max(8, sizes[i] * 8)));
+        ptrs.forEach((p, i) => ex.rr_free(p, bytes[i]));
       }
     });
   }

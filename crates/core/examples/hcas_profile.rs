@@ -4,7 +4,9 @@ use std::time::Instant;
 
 fn parse_nnet(text: &str) -> Network {
     let mut lines = text.lines().filter(|l| !l.trim().starts_with("//") && !l.trim().is_empty());
-    let nums = |l: &str| -> Vec<f64> { l.split(',').map(|t| t.trim()).filter(|t| !t.is_empty()).map(|t| t.parse().unwrap()).collect() };
+    let nums = |l: &str| -> Vec<f64> {
+        l.split(',').map(|t| t.trim()).filter(|t| !t.is_empty()).map(|t| t.parse().unwrap()).collect()
+    };
     let hdr = nums(lines.next().unwrap());
     let nl = hdr[0] as usize;
     let sizes: Vec<usize> = nums(lines.next().unwrap()).iter().map(|v| *v as usize).collect();
@@ -27,6 +29,13 @@ fn parse_nnet(text: &str) -> Network {
     Network::new(layers).unwrap()
 }
 
+/// Keeps the optimiser from discarding work whose result is unused (`std::hint::black_box` needs
+/// Rust 1.66; the wasm toolchain is 1.63).
+fn keep(v: usize) {
+    // SAFETY: a volatile read of a live local.
+    unsafe { std::ptr::read_volatile(&v) };
+}
+
 fn main() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../test/fixtures/hcas/");
     let net = parse_nnet(&std::fs::read_to_string(format!("{}HCAS_rect_v6_pra1_tau05_25HU_3000.nnet", root)).unwrap());
@@ -37,10 +46,21 @@ fn main() {
     let mut depth = 0;
     let mut end = open;
     for (i, ch) in body[open..].char_indices() {
-        if ch == '[' { depth += 1; }
-        if ch == ']' { depth -= 1; if depth == 0 { end = open + i; break; } }
+        if ch == '[' {
+            depth += 1;
+        }
+        if ch == ']' {
+            depth -= 1;
+            if depth == 0 {
+                end = open + i;
+                break;
+            }
+        }
     }
-    let pts: Vec<Vec<f64>> = body[open + 1..end].split("],").map(|p| p.replace(['[', ']'], "").split(',').map(|t| t.trim().parse().unwrap()).collect()).collect();
+    let pts: Vec<Vec<f64>> = body[open + 1..end]
+        .split("],")
+        .map(|p| p.replace(['[', ']'], "").split(',').map(|t| t.trim().parse().unwrap()).collect())
+        .collect();
     let lo = [-65000.0, -65000.0, -std::f64::consts::PI];
     let hi = [65000.0, 65000.0, std::f64::consts::PI];
     let spec = Spec::label(5, 4, 0.0).unwrap();
@@ -58,7 +78,7 @@ fn main() {
             tr += (t1 - t0).as_secs_f64();
             tl += (t2 - t1).as_secs_f64();
             ts += (t3 - t2).as_secs_f64();
-            std::hint::black_box((mp, s));
+            keep(mp.lps + s.1.len());
         }
     }
     let k = 1e6 / (reps * pts.len()) as f64;

@@ -11,9 +11,7 @@ use std::time::Instant;
 
 fn read(path: &str) -> Vec<f64> {
     let b = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {}", path, e));
-    b.chunks(8)
-        .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
-        .collect()
+    b.chunks(8).map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])).collect()
 }
 
 fn network(dir: &str) -> Network {
@@ -75,7 +73,7 @@ fn main() {
             patch_ms,
             mp.lps,
             mp.pivots,
-            mp.norm,
+            mp.norm(),
             mp.lower_bound,
             mp.proof
         );

@@ -1,5 +1,6 @@
 //! Profiles region LPs at MNIST scale natively. Input files (little-endian f64), made by a
-//! throwaway script: net.bin = the wasm network descriptor, pts.bin = points (784 each),
+//! throwaway script: net.bin = [layers, (inputs, outputs, relu) per layer, then per layer its
+//! weights (outputs × inputs, row-major) and bias], pts.bin = points (784 each),
 //! labels.bin = labels. `cargo run --release --example mnist_profile -- DIR [count]`.
 use relu_repair_core::{minimal_patch, Layer, LinearRegion, Network, Spec};
 use std::time::Instant;
@@ -19,7 +20,13 @@ fn main() {
     let mut layers = Vec::new();
     for l in 0..nl {
         let (ni, no, relu) = (d[1 + 3 * l] as usize, d[2 + 3 * l] as usize, d[3 + 3 * l] != 0.0);
-        layers.push(Layer { n_in: ni, n_out: no, w: d[pos..pos + ni * no].to_vec(), b: d[pos + ni * no..pos + ni * no + no].to_vec(), relu });
+        layers.push(Layer {
+            n_in: ni,
+            n_out: no,
+            w: d[pos..pos + ni * no].to_vec(),
+            b: d[pos + ni * no..pos + ni * no + no].to_vec(),
+            relu,
+        });
         pos += ni * no + no;
     }
     let net = Network::new(layers).unwrap();
@@ -43,7 +50,13 @@ fn main() {
                 let t = Instant::now();
                 let before = sx.pivots;
                 let (sol, k) = r.max_output(&mut sx, spec.row(j)).unwrap();
-                println!("  row {}: {:.1} ms, {} pivots, max {:.9}", j, t.elapsed().as_secs_f64() * 1e3, sx.pivots - before, sol.upper + k);
+                println!(
+                    "  row {}: {:.1} ms, {} pivots, max {:.9}",
+                    j,
+                    t.elapsed().as_secs_f64() * 1e3,
+                    sx.pivots - before,
+                    sol.upper + k
+                );
             }
         }
         let mp = minimal_patch(&r, &spec);
@@ -57,14 +70,17 @@ fn main() {
                 (t2 - t1).as_secs_f64() * 1e3,
                 mp.lps,
                 mp.pivots,
-                mp.norm,
+                mp.norm(),
                 mp.lower_bound,
                 mp.proof
             ),
             Err(e) => println!("point {}: {} after {:.1} ms", p, e, (t2 - t1).as_secs_f64() * 1e3),
         }
         if let Ok(mp) = minimal_patch(&r, &spec) {
-            println!("   worst upper {:?}", mp.worst_upper.iter().map(|v| (v * 100.0).round() / 100.0).collect::<Vec<_>>());
+            println!(
+                "   worst upper {:?}",
+                mp.worst_upper.iter().map(|v| (v * 100.0).round() / 100.0).collect::<Vec<_>>()
+            );
         }
     }
 }

@@ -1,8 +1,9 @@
 //! The repaired network f̂ = f + Σ_A h_A, evaluated in batches.
 
 use crate::error::{invalid, Result};
+use crate::gate::BoxGate;
 use crate::network::Network;
-use crate::patch::{BoxGate, PatchNetwork};
+use crate::patch::{PatchMap, PatchNetwork};
 
 #[derive(Debug, Clone)]
 pub struct RepairedNetwork {
@@ -26,10 +27,13 @@ impl RepairedNetwork {
     }
 
     pub fn add_patch(&mut self, p: PatchNetwork) -> Result<()> {
-        if p.n_in != self.original.n_in() || p.n_out != self.original.n_out() {
+        if p.n_in() != self.original.n_in() || p.n_out() != self.original.n_out() {
             return invalid(format!(
                 "patch: maps {} inputs to {} outputs, the network has {} and {}",
-                p.n_in, p.n_out, self.original.n_in(), self.original.n_out()
+                p.n_in(),
+                p.n_out(),
+                self.original.n_in(),
+                self.original.n_out()
             ));
         }
         self.patches.push(p);
@@ -65,15 +69,17 @@ impl RepairedNetwork {
             }
             return;
         }
-        for p in self.patches.iter().filter(|p| !p.c.is_empty()) {
+        for p in self.patches.iter().filter(|p| !p.map.is_constant()) {
             p.add_gated(x, gate, out);
         }
         let mut u = 0.0;
-        for p in self.patches.iter().rev().filter(|p| p.c.is_empty()) {
-            let w = chain_step(p.support_gated(x, gate), &mut u);
-            if w > 0.0 {
-                for j in 0..p.n_out {
-                    out[j] += p.d[j] * w;
+        for p in self.patches.iter().rev() {
+            if let PatchMap::Constant(c) = &p.map {
+                let w = chain_step(p.support.value_gated(x, gate), &mut u);
+                if w > 0.0 {
+                    for (yj, dj) in out.iter_mut().zip(&c.d) {
+                        *yj += dj * w;
+                    }
                 }
             }
         }
@@ -85,8 +91,8 @@ impl RepairedNetwork {
         let gate = self.gate(x);
         let mut u = 0.0;
         for (i, p) in self.patches.iter().enumerate().rev() {
-            let g = p.support_gated(x, gate);
-            out[i] = if !self.chain || !p.c.is_empty() { g } else { chain_step(g, &mut u) };
+            let g = p.support.value_gated(x, gate);
+            out[i] = if self.chain && p.map.is_constant() { chain_step(g, &mut u) } else { g };
         }
     }
 
@@ -105,7 +111,7 @@ impl RepairedNetwork {
             let x = &xs[i * ni..(i + 1) * ni];
             let gate = self.gate(x);
             for (j, p) in self.patches.iter().enumerate() {
-                out[i * np + j] = p.support_gated(x, gate);
+                out[i * np + j] = p.support.value_gated(x, gate);
             }
         }
     }
@@ -125,9 +131,12 @@ fn chain_step(g: f64, u: &mut f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gate::BoxGate;
+    use crate::minimal::minimal_patch;
     use crate::network::tests::{random_network, Rng};
-    use crate::patch::{minimal_patch, BoxGate, Spec};
+    use crate::patch::Support;
     use crate::region::LinearRegion;
+    use crate::spec::Spec;
 
     #[test]
     fn repaired_network_fixes_region_and_is_bitwise_unchanged_far_away() {
@@ -156,7 +165,8 @@ mod tests {
             b.push(-lo[j]);
         }
         let radius = 0.05;
-        let patch = PatchNetwork::new(2, 3, a.clone(), b.clone(), radius, vec![], mp.d.clone(), vec![]).unwrap();
+        let d = mp.constant.expect("a constant patch").d;
+        let patch = PatchNetwork::constant(Support::new(2, a.clone(), b.clone(), radius).unwrap(), d).unwrap();
         let mut rep = RepairedNetwork::new(net.clone());
         rep.add_patch(patch).unwrap();
         let (mut inside, mut far) = (0, 0);
@@ -166,7 +176,9 @@ mod tests {
             let mut yr = [0.0; 3];
             net.forward(&x, &mut yo);
             rep.forward(&x, &mut yr);
-            if net.pattern(&x) == r.pattern && x.iter().zip(lo.iter().zip(hi.iter())).all(|(v, (l, h))| v >= l && v <= h) {
+            if net.pattern(&x) == r.pattern
+                && x.iter().zip(lo.iter().zip(hi.iter())).all(|(v, (l, h))| v >= l && v <= h)
+            {
                 inside += 1;
                 assert!(spec.violation(&yr) <= 1e-9, "spec fails inside the repaired region");
             }
@@ -192,14 +204,14 @@ mod tests {
         let (a, b) = r.all_rows(false);
         assert_eq!(b_box.len(), b.len() + 6);
         let radius = 0.3;
-        let with_rows = PatchNetwork::new(3, 2, a_box, b_box, radius, vec![], vec![1.0, -1.0], vec![]).unwrap();
-        let without = PatchNetwork::new(3, 2, a, b, radius, vec![], vec![1.0, -1.0], vec![]).unwrap();
+        let with_rows = Support::new(3, a_box, b_box, radius).unwrap();
+        let without = Support::new(3, a, b, radius).unwrap();
         let gate = BoxGate::new(lo.to_vec(), hi.to_vec(), radius).unwrap();
         let mut nonzero = 0;
         for _ in 0..20000 {
             let x = [rng.range(-1.6, 1.6), rng.range(-1.6, 1.6), rng.range(-1.6, 1.6)];
-            let g1 = with_rows.support(&x);
-            let g2 = without.support_gated(&x, gate.value(&x));
+            let g1 = with_rows.value(&x);
+            let g2 = without.value_gated(&x, gate.value(&x));
             assert!((g1 - g2).abs() < 1e-12, "{} vs {} at {:?}", g1, g2, x);
             if g1 > 0.0 {
                 nonzero += 1;

@@ -1,7 +1,8 @@
 // Runs in Chromium (vitest browser mode). reference*.json: the in-repo one-thread repairs (Node).
-import { expect, it } from 'vitest';
+
 import * as rr from 'relu-repair';
 import { HCAS_DEMO } from 'relu-repair/demo';
+import { expect, it } from 'vitest';
 import reference from './reference.json';
 import referenceFullLp from './reference-full-lp.json';
 
@@ -36,7 +37,10 @@ it('the browser build runs the SIMD core and repairs HCAS in Web Workers, bit fo
       const c = i === 4 ? v + 50 : v - 50;
       const up = [0, 0, 0, 0, 0];
       up[i] = 1;
-      P.push(up, up.map((u) => -u));
+      P.push(
+        up,
+        up.map((u) => -u),
+      );
       q.push(c + 1, -(c - 1));
     });
     const spec = rr.polytopeSpec(P, q);

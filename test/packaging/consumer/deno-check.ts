@@ -28,7 +28,10 @@ const q: number[] = [];
 c.forEach((ci, i) => {
   const up = new Array(5).fill(0);
   up[i] = 1;
-  P.push(up, up.map((v) => -v));
+  P.push(
+    up,
+    up.map((v) => -v),
+  );
   q.push(ci + 1, -(ci - 1));
 });
 const spec = rr.polytopeSpec(P, q);

@@ -1,7 +1,8 @@
 // Vitest browser mode in the consumer project: the test file and 'relu-repair' (the installed
 // tarball, "browser" export condition) are bundled by Vite and run in Debian's Chromium.
-import { defineConfig } from 'vitest/config';
+
 import { playwright } from '@vitest/browser-playwright';
+import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   // relu-repair and glpk.js locate their wasm and worker files with import.meta.url: serve them as they are.

@@ -44,7 +44,7 @@ impl Simplex {
             let v = self.nonbasic[k];
             // A nonbasic slack sits at its lower bound 0 and can only grow.
             let at_lower = self.nb_val[k] == self.var_lower[v];
-            let qualifies = (a > PIVOT_TOL || a < -PIVOT_TOL) & (((a > 0.0) == at_lower) == increase);
+            let qualifies = (a.abs() > PIVOT_TOL) & (((a > 0.0) == at_lower) == increase);
             // A reduced cost of the wrong sign (within tolerance) counts as zero.
             let dk = if at_lower { -self.d[k] } else { self.d[k] };
             let dk = if dk > 0.0 { dk } else { 0.0 };
@@ -66,10 +66,7 @@ impl Simplex {
                 .min_by_key(|c| self.nonbasic[c.1 as usize])
                 .map(|c| c.1 as usize)
                 .unwrap();
-            return Ratio::Enter {
-                enter: q,
-                flips: Vec::new(),
-            };
+            return Ratio::Enter { enter: q, flips: Vec::new() };
         }
         // Breakpoints in increasing order, sorted lazily a block at a time: the walk usually
         // stops after a few of several hundred candidates.
@@ -124,10 +121,7 @@ impl Simplex {
         }
         // The passed breakpoints flip (all before `stop`; a tied candidate chosen instead of
         // `stop` leaves `stop` unflipped, which keeps its dual sign within the tie tolerance).
-        Ratio::Enter {
-            enter: cands[q].1 as usize,
-            flips: cands[..stop].iter().map(|c| c.1 as usize).collect(),
-        }
+        Ratio::Enter { enter: cands[q].1 as usize, flips: cands[..stop].iter().map(|c| c.1 as usize).collect() }
     }
 
     /// The leaving variable `var` (pivot row `alpha`) cannot reach its violated bound: the region
@@ -153,11 +147,7 @@ impl Simplex {
         }
         let zero = vec![0.0; n];
         let (bound, _) = dual_bound(&self.p.view(), &zero, &y);
-        let what = if var >= n {
-            format!("row {}", var - n)
-        } else {
-            format!("the bound of variable {}", var)
-        };
+        let what = if var >= n { format!("row {}", var - n) } else { format!("the bound of variable {}", var) };
         if bound < 0.0 {
             Failure::Empty(format!(
                 "lp: the region is empty ({} {}; a combination of {} rows is violated everywhere on the box by {:e}); the constraints are infeasible",
@@ -192,11 +182,8 @@ impl Simplex {
                 let lbv = self.lb(v);
                 let below = (lbv - self.feas_tol * (1.0 + lbv.abs())) - self.beta[i];
                 let ubv = self.ub(v);
-                let above = if ubv.is_finite() {
-                    self.beta[i] - (ubv + self.feas_tol * (1.0 + ubv.abs()))
-                } else {
-                    -1.0
-                };
+                let above =
+                    if ubv.is_finite() { self.beta[i] - (ubv + self.feas_tol * (1.0 + ubv.abs())) } else { -1.0 };
                 let (amount, up) = if below > 0.0 {
                     (lbv - self.beta[i], false)
                 } else if above > 0.0 {
@@ -230,18 +217,10 @@ impl Simplex {
             };
             for k in flips {
                 let v = self.nonbasic[k];
-                let target = if self.nb_val[k] == self.lb(v) {
-                    self.ub(v)
-                } else {
-                    self.lb(v)
-                };
+                let target = if self.nb_val[k] == self.lb(v) { self.ub(v) } else { self.lb(v) };
                 self.flip(k, target);
             }
-            let leave_val = if to_upper {
-                self.ub(self.basic[r])
-            } else {
-                self.lb(self.basic[r])
-            };
+            let leave_val = if to_upper { self.ub(self.basic[r]) } else { self.lb(self.basic[r]) };
             self.pivot(r, enter, leave_val);
             self.fix_dual_signs();
         }
@@ -269,10 +248,7 @@ impl Simplex {
     /// the next method long before the pivot budget would end it.
     pub(super) fn check_budget(&mut self, sense: f64) -> std::result::Result<(), Failure> {
         if self.pivots >= self.budget_end {
-            return Err(Failure::Limit(format!(
-                "pivot limit reached ({} tight rows)",
-                self.tight_count()
-            )));
+            return Err(Failure::Limit(format!("pivot limit reached ({} tight rows)", self.tight_count())));
         }
         let z = sense * self.basic_objective();
         if z > self.best_progress + 1e-11 * (1.0 + self.best_progress.abs()) || self.best_progress.is_nan() {

@@ -22,12 +22,7 @@ pub(super) struct Kernel {
 
 impl Kernel {
     pub fn new() -> Kernel {
-        Kernel {
-            k: 0,
-            cap: 0,
-            minv: Vec::new(),
-            updates: 0,
-        }
+        Kernel { k: 0, cap: 0, minv: Vec::new(), updates: 0 }
     }
 
     pub fn clear(&mut self) {

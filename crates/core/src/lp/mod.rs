@@ -106,14 +106,7 @@ impl<'a> Polytope<'a> {
         if let Some(i) = g.iter().chain(h.iter()).position(|v| !v.is_finite()) {
             return Err(Error::Invalid(format!("lp: constraint data entry {} is not finite", i)));
         }
-        Ok(Polytope {
-            n,
-            m: h.len(),
-            g,
-            h,
-            lower,
-            upper,
-        })
+        Ok(Polytope { n, m: h.len(), g, h, lower, upper })
     }
 
     /// Largest violation max_i (G_i x − h_i)⁺ together with the box.
@@ -144,16 +137,12 @@ pub struct LpLimits {
 impl LpLimits {
     /// The same budget for every method (0: every method fails at once).
     pub fn all(pivots: usize) -> LpLimits {
-        LpLimits {
-            revised: Some(pivots),
-            row_generation: Some(pivots),
-            bland: Some(pivots),
-        }
+        LpLimits { revised: Some(pivots), row_generation: Some(pivots), bland: Some(pivots) }
     }
 }
 
 thread_local! {
-    static FORCED_LIMITS: Cell<Option<LpLimits>> = Cell::new(None);
+    static FORCED_LIMITS: Cell<Option<LpLimits>> = const { Cell::new(None) };
 }
 
 /// Overrides the pivot budgets of every simplex created afterwards on this thread (`None`
@@ -237,14 +226,7 @@ struct OwnedPolytope {
 
 impl OwnedPolytope {
     fn view(&self) -> Polytope<'_> {
-        Polytope {
-            n: self.n,
-            m: self.m,
-            g: &self.g,
-            h: &self.h,
-            lower: &self.lower,
-            upper: &self.upper,
-        }
+        Polytope { n: self.n, m: self.m, g: &self.g, h: &self.h, lower: &self.lower, upper: &self.upper }
     }
 
     fn transpose(&self) -> Arc<Vec<f64>> {
@@ -356,11 +338,7 @@ impl Simplex {
 
     fn over(p: Arc<OwnedPolytope>) -> Simplex {
         let (n, m) = (p.n, p.m);
-        let scale =
-            p.h.iter()
-                .chain(p.lower.iter())
-                .chain(p.upper.iter())
-                .fold(1.0f64, |a, v| a.max(v.abs()));
+        let scale = p.h.iter().chain(p.lower.iter()).chain(p.upper.iter()).fold(1.0f64, |a, v| a.max(v.abs()));
         let nb_val = p.lower.clone();
         let var_lower = p.lower.iter().cloned().chain(std::iter::repeat(0.0).take(m)).collect();
         Simplex {
@@ -417,19 +395,12 @@ impl Simplex {
     /// Statistics of this simplex (working set, separation rounds, fallbacks).
     pub fn stats(&self) -> LpStats {
         let mut s = self.stats.clone();
-        s.working_rows = if self.method == Method::Revised {
-            self.tight_count()
-        } else {
-            self.basic.len()
-        };
+        s.working_rows = if self.method == Method::Revised { self.tight_count() } else { self.basic.len() };
         s
     }
 
     fn budget(&self, method: Method) -> usize {
-        let limits = self
-            .limits
-            .or_else(|| FORCED_LIMITS.with(|f| f.get()))
-            .unwrap_or_default();
+        let limits = self.limits.or_else(|| FORCED_LIMITS.with(|f| f.get())).unwrap_or_default();
         let default = 20 * (self.p.m + self.p.n) + 1000;
         match method {
             Method::Revised => limits.revised.unwrap_or(default),
@@ -501,11 +472,7 @@ impl Simplex {
             let before = self.pivots;
             self.budget_end = before + self.budget(method);
             self.last_progress = before;
-            let outcome = if method == Method::Revised {
-                self.revised_optimise()
-            } else {
-                self.optimise()
-            };
+            let outcome = if method == Method::Revised { self.revised_optimise() } else { self.optimise() };
             let failure = match outcome {
                 Ok(()) => {
                     if let Some(bound) = self.stopped_at {
@@ -534,12 +501,7 @@ impl Simplex {
                 }
                 Err(Failure::Limit(msg)) | Err(Failure::Numerical(msg)) => msg,
             };
-            let msg = format!(
-                "{}: {} after {} pivots",
-                method.describe(),
-                failure,
-                self.pivots - before
-            );
+            let msg = format!("{}: {} after {} pivots", method.describe(), failure, self.pivots - before);
             self.stats.reasons.push(msg.clone());
             reasons.push(msg);
         }
@@ -562,12 +524,7 @@ impl Simplex {
             return Some(format!("the final point violates a row by {:e}", sol.infeasibility));
         }
         if !(sol.upper - sol.lower <= 1e-6 * scale + 2.0 * sol.margin) || !(sol.upper >= sol.lower - 1e-6 * scale) {
-            return Some(format!(
-                "duality gap {:e} (lower {}, upper {})",
-                sol.upper - sol.lower,
-                sol.lower,
-                sol.upper
-            ));
+            return Some(format!("duality gap {:e} (lower {}, upper {})", sol.upper - sol.lower, sol.lower, sol.upper));
         }
         None
     }
@@ -620,19 +577,12 @@ impl Simplex {
                 return Ok(());
             }
         }
-        Err(Failure::Numerical(format!(
-            "no progress after {} separation rounds",
-            max_rounds
-        )))
+        Err(Failure::Numerical(format!("no progress after {} separation rounds", max_rounds)))
     }
 
     fn extract(&mut self) -> LpSolution {
         let (n, m) = (self.p.n, self.p.m);
-        let mut x = if self.method == Method::Revised {
-            self.rv.x.clone()
-        } else {
-            self.point()
-        };
+        let mut x = if self.method == Method::Revised { self.rv.x.clone() } else { self.point() };
         for j in 0..n {
             x[j] = x[j].max(self.p.lower[j]).min(self.p.upper[j]);
         }
@@ -648,20 +598,9 @@ impl Simplex {
         let lower = dot(&self.cost, &x);
         // The revised method's last refactorisation measured the rows at this very point unless
         // clamping to the box moved it.
-        let infeasibility = if self.method == Method::Revised && x == self.rv.x {
-            self.rv.violation
-        } else {
-            p.violation(&x)
-        };
-        LpSolution {
-            lower,
-            upper,
-            margin,
-            x,
-            duals,
-            infeasibility,
-            pivots: self.pivots,
-        }
+        let infeasibility =
+            if self.method == Method::Revised && x == self.rv.x { self.rv.violation } else { p.violation(&x) };
+        LpSolution { lower, upper, margin, x, duals, infeasibility, pivots: self.pivots }
     }
 }
 

@@ -96,20 +96,10 @@ impl Simplex {
                 }
             }
             if r == usize::MAX {
-                return Err(Failure::Numerical(
-                    "the primal ratio test found no blocking row".to_string(),
-                ));
+                return Err(Failure::Numerical("the primal ratio test found no blocking row".to_string()));
             }
-            degenerate_run = if r_theta.max(0.0) * best_a <= self.feas_tol {
-                degenerate_run + 1
-            } else {
-                0
-            };
-            let leave_val = if r_upper {
-                self.ub(self.basic[r])
-            } else {
-                self.lb(self.basic[r])
-            };
+            degenerate_run = if r_theta.max(0.0) * best_a <= self.feas_tol { degenerate_run + 1 } else { 0 };
+            let leave_val = if r_upper { self.ub(self.basic[r]) } else { self.lb(self.basic[r]) };
             self.pivot(r, k, leave_val);
             self.stats.primal_pivots += 1;
         }

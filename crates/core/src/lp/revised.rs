@@ -97,11 +97,7 @@ impl Revised {
         for p in 0..k {
             minv.extend_from_slice(self.kernel.row(p));
         }
-        BasisHint {
-            t_set: self.t_set.clone(),
-            s_set: self.s_set.clone(),
-            minv,
-        }
+        BasisHint { t_set: self.t_set.clone(), s_set: self.s_set.clone(), minv }
     }
 
     pub fn new(n: usize, m: usize) -> Revised {
@@ -141,11 +137,7 @@ impl Simplex {
         self.perturbed = false;
         self.d.copy_from_slice(&self.cost);
         for j in 0..n {
-            self.nb_val[j] = if self.d[j] > DUAL_TOL {
-                self.p.upper[j]
-            } else {
-                self.p.lower[j]
-            };
+            self.nb_val[j] = if self.d[j] > DUAL_TOL { self.p.upper[j] } else { self.p.lower[j] };
         }
         self.rv.x.copy_from_slice(&self.nb_val);
         for i in 0..m {
@@ -171,10 +163,7 @@ impl Simplex {
             }
         }
         if !self.rv.kernel.factor(&kmat, k) {
-            return Err(Failure::Numerical(format!(
-                "the basis kernel ({} tight rows) became singular",
-                k
-            )));
+            return Err(Failure::Numerical(format!("the basis kernel ({} tight rows) became singular", k)));
         }
         for &j in &self.rv.s_set {
             self.rv.x[j] = 0.0;
@@ -322,11 +311,7 @@ impl Simplex {
         }
         for c in 0..n {
             let v = self.nonbasic[c];
-            rv.alpha[c] = if v < n {
-                rv.acc[v]
-            } else {
-                slack_sign * rv.rho[rv.pos[v]]
-            };
+            rv.alpha[c] = if v < n { rv.acc[v] } else { slack_sign * rv.rho[rv.pos[v]] };
         }
     }
 
@@ -559,11 +544,7 @@ impl Simplex {
         let mut moved = 0.0;
         for &f in flips {
             let v = self.nonbasic[f];
-            let to = if self.nb_val[f] == self.lb(v) {
-                self.ub(v)
-            } else {
-                self.lb(v)
-            };
+            let to = if self.nb_val[f] == self.lb(v) { self.ub(v) } else { self.lb(v) };
             let delta = to - self.nb_val[f];
             moved += self.rv.alpha[f] * delta;
             let col = &self.rv.gt[v * m..(v + 1) * m];
@@ -679,11 +660,7 @@ impl Simplex {
                 }
             };
             let leave_var = self.var_of(leave);
-            let target = if to_upper {
-                self.ub(leave_var)
-            } else {
-                self.lb(leave_var)
-            };
+            let target = if to_upper { self.ub(leave_var) } else { self.lb(leave_var) };
             if !self.revised_dual_step(leave, target, enter, &flips) {
                 rejected += 1;
                 if rejected > 20 {
@@ -805,17 +782,9 @@ impl Simplex {
             }
             let (leave, target, theta) = match leave {
                 Some(l) => l,
-                None => {
-                    return Err(Failure::Numerical(
-                        "the primal ratio test found no blocking variable".to_string(),
-                    ))
-                }
+                None => return Err(Failure::Numerical("the primal ratio test found no blocking variable".to_string())),
             };
-            degenerate_run = if theta.max(0.0) * best_a <= self.feas_tol {
-                degenerate_run + 1
-            } else {
-                0
-            };
+            degenerate_run = if theta.max(0.0) * best_a <= self.feas_tol { degenerate_run + 1 } else { 0 };
             self.pivot_row(leave);
             if self.revised_pivot(leave, c, target) {
                 self.stats.primal_pivots += 1;
@@ -860,9 +829,7 @@ impl Simplex {
                 return Ok(());
             }
         }
-        Err(Failure::Numerical(
-            "no stable optimum after 100 refactorisations".to_string(),
-        ))
+        Err(Failure::Numerical("no stable optimum after 100 refactorisations".to_string()))
     }
 
     /// No nonbasic column can improve the objective beyond the tolerance.

@@ -50,11 +50,7 @@ impl Simplex {
         if violated.is_empty() {
             return 0;
         }
-        violated.sort_by(|a, b| {
-            b.0.partial_cmp(&a.0)
-                .unwrap_or(std::cmp::Ordering::Equal)
-                .then(a.1.cmp(&b.1))
-        });
+        violated.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal).then(a.1.cmp(&b.1)));
         let batch = self.batch();
         let mut chosen: Vec<usize> = Vec::with_capacity(batch);
         for &(_, i) in &violated {
@@ -64,9 +60,8 @@ impl Simplex {
             let gi = &self.p.g[i * n..(i + 1) * n];
             // Norms of violated rows were computed above.
             let ni = self.norms[i];
-            let parallel = chosen
-                .iter()
-                .any(|&k| dot(gi, &self.p.g[k * n..(k + 1) * n]) > PARALLEL_COS * ni * self.norms[k]);
+            let parallel =
+                chosen.iter().any(|&k| dot(gi, &self.p.g[k * n..(k + 1) * n]) > PARALLEL_COS * ni * self.norms[k]);
             if !parallel {
                 chosen.push(i);
             }

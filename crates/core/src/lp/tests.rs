@@ -42,18 +42,8 @@ fn random_2d_lps_match_vertex_enumeration() {
         let brute = brute_2d(&g, &h, &lo, &hi, &c);
         match (maximize(p, &c), brute) {
             (Ok(s), Some(b)) => {
-                assert!(
-                    (s.lower - b).abs() < 1e-7 * (1.0 + b.abs()),
-                    "lower {} vs {}",
-                    s.lower,
-                    b
-                );
-                assert!(
-                    s.upper >= b - 1e-9 && s.upper - b < 1e-7 * (1.0 + b.abs()),
-                    "upper {} vs {}",
-                    s.upper,
-                    b
-                );
+                assert!((s.lower - b).abs() < 1e-7 * (1.0 + b.abs()), "lower {} vs {}", s.lower, b);
+                assert!(s.upper >= b - 1e-9 && s.upper - b < 1e-7 * (1.0 + b.abs()), "upper {} vs {}", s.upper, b);
                 assert!(s.infeasibility < 1e-8);
                 solved += 1;
             }
@@ -134,12 +124,7 @@ fn brute(n: usize, g: &[f64], h: &[f64], lo: &[f64], hi: &[f64], c: &[f64]) -> O
         let mut ok = true;
         for col in 0..n {
             let piv = (col..n)
-                .max_by(|&x, &y| {
-                    a[x * (n + 1) + col]
-                        .abs()
-                        .partial_cmp(&a[y * (n + 1) + col].abs())
-                        .unwrap()
-                })
+                .max_by(|&x, &y| a[x * (n + 1) + col].abs().partial_cmp(&a[y * (n + 1) + col].abs()).unwrap())
                 .unwrap();
             if a[piv * (n + 1) + col].abs() < 1e-10 {
                 ok = false;
@@ -159,10 +144,7 @@ fn brute(n: usize, g: &[f64], h: &[f64], lo: &[f64], hi: &[f64], c: &[f64]) -> O
         }
         if ok {
             let x: Vec<f64> = (0..n).map(|i| a[i * (n + 1) + n] / a[i * (n + 1) + i]).collect();
-            if rows
-                .iter()
-                .all(|(row, b)| row.iter().zip(&x).map(|(u, v)| u * v).sum::<f64>() <= b + 1e-9)
-            {
+            if rows.iter().all(|(row, b)| row.iter().zip(&x).map(|(u, v)| u * v).sum::<f64>() <= b + 1e-9) {
                 let v: f64 = c.iter().zip(&x).map(|(u, v)| u * v).sum();
                 best = Some(best.map_or(v, |b: f64| b.max(v)));
             }
@@ -195,10 +177,7 @@ fn degenerate_rows(rng: &mut Rng, n: usize, m: usize, centre: &[f64]) -> (Vec<f6
     for i in 0..m {
         let row: Vec<f64> = match i % 5 {
             3 if i > 0 => g[(i - 1) * n..i * n].to_vec(),
-            4 => family
-                .iter()
-                .map(|v| v * if rng.uniform() < 0.5 { 1.0 } else { -1.0 })
-                .collect(),
+            4 => family.iter().map(|v| v * if rng.uniform() < 0.5 { 1.0 } else { -1.0 }).collect(),
             _ => (0..n).map(|_| rng.normal()).collect(),
         };
         let nr = row.iter().map(|v| v * v).sum::<f64>().sqrt();
@@ -212,13 +191,7 @@ fn degenerate_rows(rng: &mut Rng, n: usize, m: usize, centre: &[f64]) -> (Vec<f6
 
 fn check_bounds(s: &LpSolution, truth: f64, what: &str) {
     let tol = 1e-7 * (1.0 + truth.abs());
-    assert!(
-        s.lower <= truth + tol,
-        "{}: lower {} above the true maximum {}",
-        what,
-        s.lower,
-        truth
-    );
+    assert!(s.lower <= truth + tol, "{}: lower {} above the true maximum {}", what, s.lower, truth);
     assert!(
         s.upper >= truth - 1e-9 * (1.0 + truth.abs()),
         "{}: upper {} below the true maximum {}",
@@ -226,14 +199,7 @@ fn check_bounds(s: &LpSolution, truth: f64, what: &str) {
         s.upper,
         truth
     );
-    assert!(
-        s.upper - s.lower <= tol,
-        "{}: gap {} (lower {}, upper {})",
-        what,
-        s.upper - s.lower,
-        s.lower,
-        s.upper
-    );
+    assert!(s.upper - s.lower <= tol, "{}: gap {} (lower {}, upper {})", what, s.upper - s.lower, s.lower, s.upper);
     assert!(s.infeasibility <= 1e-8, "{}: infeasibility {}", what, s.infeasibility);
 }
 
@@ -255,9 +221,7 @@ fn random_lps_in_3_and_4_dimensions_match_vertex_enumeration() {
             let centre: Vec<f64> = (0..n).map(|j| rng.range(lo[j] * 0.5, hi[j] * 0.5)).collect();
             degenerate_rows(&mut rng, n, m, &centre)
         };
-        let c: Vec<f64> = (0..n)
-            .map(|_| if rng.uniform() < 0.2 { 0.0 } else { rng.normal() })
-            .collect();
+        let c: Vec<f64> = (0..n).map(|_| if rng.uniform() < 0.2 { 0.0 } else { rng.normal() }).collect();
         let p = Polytope::new(n, &g, &h, &lo, &hi).unwrap();
         let truth = brute(n, &g, &h, &lo, &hi, &c);
         match (maximize(p, &c), truth) {
@@ -276,7 +240,10 @@ fn random_lps_in_3_and_4_dimensions_match_vertex_enumeration() {
 }
 
 /// A mid-sized degenerate LP family (many rows, few tight at the optimum).
-fn mid_lp(seed: u64) -> (usize, Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
+/// n, G, h, lower, upper, c.
+type Lp = (usize, Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>);
+
+fn mid_lp(seed: u64) -> Lp {
     let mut rng = Rng(seed);
     let (n, m) = (24, 160);
     let centre: Vec<f64> = (0..n).map(|_| rng.range(0.3, 0.7)).collect();
@@ -297,35 +264,18 @@ fn every_method_reaches_the_same_certified_optimum() {
         assert_eq!(primary.stats().fallbacks, 0);
         assert!(a.pivots > 0);
         let mut second = Simplex::new(p);
-        second.set_limits(LpLimits {
-            revised: Some(0),
-            ..LpLimits::default()
-        });
+        second.set_limits(LpLimits { revised: Some(0), ..LpLimits::default() });
         let b = second.maximize(&c).unwrap();
         let st = second.stats();
         assert_eq!(st.fallbacks, 1);
-        assert!(
-            st.reasons[0].starts_with("revised simplex: pivot limit reached"),
-            "{:?}",
-            st.reasons
-        );
+        assert!(st.reasons[0].starts_with("revised simplex: pivot limit reached"), "{:?}", st.reasons);
         let mut third = Simplex::new(p);
-        third.set_limits(LpLimits {
-            revised: Some(0),
-            row_generation: Some(3),
-            bland: None,
-        });
+        third.set_limits(LpLimits { revised: Some(0), row_generation: Some(3), bland: None });
         let c3 = third.maximize(&c).unwrap();
         assert_eq!(third.stats().fallbacks, 2);
         for (s, what) in [(&b, "row generation"), (&c3, "Bland")] {
             check_bounds(s, a.lower, what);
-            assert!(
-                (s.upper - a.upper).abs() <= 1e-7 * (1.0 + a.upper.abs()),
-                "{}: {} vs {}",
-                what,
-                s.upper,
-                a.upper
-            );
+            assert!((s.upper - a.upper).abs() <= 1e-7 * (1.0 + a.upper.abs()), "{}: {} vs {}", what, s.upper, a.upper);
         }
         // Warm starts after a fallback start cold and still agree.
         let c2: Vec<f64> = c.iter().map(|v| -v).collect();
@@ -382,15 +332,8 @@ fn an_empty_region_is_proven_by_a_verified_farkas_certificate_by_every_method() 
         let c: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
         for limits in [
             LpLimits::default(),
-            LpLimits {
-                revised: Some(0),
-                ..LpLimits::default()
-            },
-            LpLimits {
-                revised: Some(0),
-                row_generation: Some(0),
-                bland: None,
-            },
+            LpLimits { revised: Some(0), ..LpLimits::default() },
+            LpLimits { revised: Some(0), row_generation: Some(0), bland: None },
         ] {
             let mut sx = Simplex::new(p);
             sx.set_limits(limits);
@@ -422,21 +365,10 @@ fn regions_of_deep_narrow_networks_are_solved_by_the_primary_method() {
         for o in 0..4 {
             let c: Vec<f64> = (0..12).map(|_| rng.normal()).collect();
             let a = sx.maximize(&c).unwrap();
-            assert_eq!(
-                sx.stats().fallbacks,
-                0,
-                "network {} objective {}: {:?}",
-                t,
-                o,
-                sx.stats().reasons
-            );
+            assert_eq!(sx.stats().fallbacks, 0, "network {} objective {}: {:?}", t, o, sx.stats().reasons);
             // Independent reference: Bland's rule on the full condensed tableau.
             let mut reference = Simplex::new(p);
-            reference.set_limits(LpLimits {
-                revised: Some(0),
-                row_generation: Some(0),
-                bland: None,
-            });
+            reference.set_limits(LpLimits { revised: Some(0), row_generation: Some(0), bland: None });
             let b = reference.maximize(&c).unwrap();
             check_bounds(&a, b.lower, "deep region");
             assert!(a.lower >= dot(&c, &x0) - 1e-9, "the anchor is in the region");

@@ -4,8 +4,12 @@
  * type/shape. Decoding is strict about structure (every error names the message path) and lazy
  * about what it does not need (sub-graphs, sparse tensors, training info are skipped).
  */
-import { InputError } from '../errors.js';
-import { FIXED32, LEN, PbReader, PbWriter, VARINT } from './protobuf.js';
+import { InputError } from '../../errors.js';
+import { bfloat16ToNumber, float16ToNumber } from '../float16.js';
+import { FIXED32, LEN, PbReader, PbWriter, VARINT } from '../protobuf.js';
+
+/** Number of elements of a tensor of shape `dims` (1 for a scalar). */
+export const prod = (dims: readonly number[]) => dims.reduce((x, y) => x * y, 1);
 
 export const DT = {
   FLOAT: 1,
@@ -85,8 +89,6 @@ export interface OnnxModel {
   metadata: { key: string; value: string }[];
 }
 
-const MAX_SAFE = Number.MAX_SAFE_INTEGER;
-
 function decodeTensor(r: PbReader): OnnxTensor {
   const dims: number[] = [];
   let dataType = 0;
@@ -136,12 +138,16 @@ function decodeTensor(r: PbReader): OnnxTensor {
     }
   }
   const where = { file: r.file, field: `${r.path}${name ? ` ("${name}")` : ''}` };
-  if (external) throw new InputError('stores its data in an external file (ONNX external data), which this reader does not load; re-save the model with the weights inside', where);
+  if (external)
+    throw new InputError(
+      'stores its data in an external file (ONNX external data), which this reader does not load; re-save the model with the weights inside',
+      where,
+    );
   if (segment) throw new InputError('is a segmented tensor, which this reader does not support', where);
   for (const d of dims) {
     if (!Number.isSafeInteger(d) || d < 0) throw new InputError('has an invalid dimension', { ...where, value: d });
   }
-  const count = dims.reduce((a, b) => a * b, 1);
+  const count = prod(dims);
   if (count > 2 ** 31) throw new InputError(`has ${count} elements, too many`, where);
   let data: Float64Array;
   if (raw) {
@@ -153,8 +159,8 @@ function decodeTensor(r: PbReader): OnnxTensor {
     const src = dataType === DT.FLOAT ? floatData : dataType === DT.DOUBLE ? doubleData : intData;
     if (ELEMENT_SIZE[dataType] === undefined) throw new InputError(`has unsupported element type ${dataTypeName(dataType)}`, where);
     if (src.length !== count) throw new InputError(`holds ${src.length} values, its dims ${JSON.stringify(dims)} need ${count}`, where);
-    if (dataType === DT.FLOAT16) data = Float64Array.from(src, half);
-    else if (dataType === DT.BFLOAT16) data = Float64Array.from(src, bfloat);
+    if (dataType === DT.FLOAT16) data = Float64Array.from(src, float16ToNumber);
+    else if (dataType === DT.BFLOAT16) data = Float64Array.from(src, bfloat16ToNumber);
     else if (dataType === DT.UINT64) data = Float64Array.from(src, (v) => (v < 0 ? v + 2 ** 64 : v));
     else data = Float64Array.from(src);
   }
@@ -176,21 +182,6 @@ const ELEMENT_SIZE: Record<number, number> = {
   [DT.FLOAT16]: 2,
   [DT.BFLOAT16]: 2,
 };
-
-function half(bits: number): number {
-  const s = bits & 0x8000 ? -1 : 1;
-  const e = (bits >> 10) & 0x1f;
-  const m = bits & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
-
-function bfloat(bits: number): number {
-  const dv = new DataView(new ArrayBuffer(4));
-  dv.setUint32(0, (bits & 0xffff) << 16);
-  return dv.getFloat32(0);
-}
 
 function decodeRaw(raw: Uint8Array, t: number, count: number): Float64Array {
   const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
@@ -221,10 +212,10 @@ function decodeRaw(raw: Uint8Array, t: number, count: number): Float64Array {
       for (let i = 0; i < count; i++) out[i] = dv.getUint16(2 * i, true);
       break;
     case DT.FLOAT16:
-      for (let i = 0; i < count; i++) out[i] = half(dv.getUint16(2 * i, true));
+      for (let i = 0; i < count; i++) out[i] = float16ToNumber(dv.getUint16(2 * i, true));
       break;
     case DT.BFLOAT16:
-      for (let i = 0; i < count; i++) out[i] = bfloat(dv.getUint16(2 * i, true));
+      for (let i = 0; i < count; i++) out[i] = bfloat16ToNumber(dv.getUint16(2 * i, true));
       break;
     case DT.INT8:
       for (let i = 0; i < count; i++) out[i] = dv.getInt8(i);
@@ -372,7 +363,14 @@ function decodeGraph(r: PbReader): OnnxGraph {
 export function decodeModel(bytes: Uint8Array, file: string): OnnxModel {
   if (bytes.length === 0) throw new InputError('is empty, not an ONNX model', { file });
   const r = new PbReader(bytes, file, '');
-  const m: OnnxModel = { irVersion: 0, opsets: [], producerName: '', producerVersion: '', graph: undefined as unknown as OnnxGraph, metadata: [] };
+  const m: OnnxModel = {
+    irVersion: 0,
+    opsets: [],
+    producerName: '',
+    producerVersion: '',
+    graph: undefined as unknown as OnnxGraph,
+    metadata: [],
+  };
   for (let f = r.next(); f; f = r.next()) {
     switch (f.field) {
       case 1:
@@ -414,7 +412,8 @@ export function decodeModel(bytes: Uint8Array, file: string): OnnxModel {
     }
   }
   if (!m.graph) throw new InputError('has no graph: not an ONNX model (or truncated before the graph)', { file });
-  if (!(m.irVersion >= 1 && m.irVersion <= 100)) throw new InputError('has no valid ir_version: not an ONNX model?', { file, field: 'ir_version', value: m.irVersion });
+  if (!(m.irVersion >= 1 && m.irVersion <= 100))
+    throw new InputError('has no valid ir_version: not an ONNX model?', { file, field: 'ir_version', value: m.irVersion });
   return m;
 }
 
@@ -528,7 +527,10 @@ export function encodeModel(m: ModelOut): Uint8Array {
   g.string(10, m.docString);
   for (const v of m.inputs) g.message(11, encodeValueInfo(v.name, v.elemType, v.shape));
   for (const v of m.outputs) g.message(12, encodeValueInfo(v.name, v.elemType, v.shape));
-  const w = new PbWriter().int(1, m.irVersion).string(2, m.producerName ?? 'relu-repair').string(3, m.producerVersion);
+  const w = new PbWriter()
+    .int(1, m.irVersion)
+    .string(2, m.producerName ?? 'relu-repair')
+    .string(3, m.producerVersion);
   w.message(7, g);
   const opsets = typeof m.opset === 'number' ? [{ domain: '', version: m.opset }] : m.opset;
   for (const o of opsets) w.message(8, new PbWriter().string(1, o.domain).int(2, o.version));

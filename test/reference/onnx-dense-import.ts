@@ -1,7 +1,9 @@
 /**
- * ONNX in and out.
+ * THE REFERENCE: the dense-only ONNX reader as it was before graph networks (ts/formats/onnx/
+ * import.ts at commit 8772b9a), kept verbatim but for its imports, so that tests can check that the
+ * graph reader gives dense models the same layers bit for bit. Not part of the library.
  *
- * **Import** (`parseOnnx`): the graph is interpreted symbolically. Every data tensor is kept as an
+ * ONNX import (`parseOnnx`): the graph is interpreted symbolically. Every data tensor is kept as an
  * affine function of the latest ReLU output (or of the network input); affine operators compose
  * into it, and each `Relu` closes one dense layer. So input normalisation (Sub/Div by constants),
  * BatchNormalization, Gemm, MatMul + Add, Flatten and Reshape all fold into the neighbouring
@@ -9,31 +11,10 @@
  * explicit ({@link SUPPORTED_OPS}); anything else is rejected at load time with the op, the node
  * index and the supported list. IR < 4 models that list initializers among the graph inputs are
  * handled, as is the legacy broadcasting (`broadcast`/`axis` attributes) of opsets < 7.
- *
- * **Export** (`networkToOnnx`, `repairedToOnnx`): one standard graph (opset 13, IR 7) of Gemm,
- * MatMul, Add, Sub, Mul, Relu (and Flatten for image-shaped inputs): the original network as one
- * branch and one branch per patch network, summed at the output. Element type float32 (default)
- * or float64 (ONNX DOUBLE, for inputs whose magnitude float32 cannot resolve at the scale of the
- * locality radius: see `OnnxExportOptions.precision`).
  */
-import { InputError } from '../errors.js';
-import { type DenseLayer, Network } from '../network.js';
-import type { PatchNetwork, RegionPatch } from '../patch.js';
-import type { BoxGate, RepairedNetwork } from '../repaired.js';
-import { VERSION } from '../version.js';
-import {
-  type AttrOut,
-  DT,
-  type NodeOut,
-  type OnnxAttribute,
-  type OnnxModel,
-  type OnnxNode,
-  type OnnxTensor,
-  type TensorOut,
-  dataTypeName,
-  decodeModel,
-  encodeModel,
-} from './onnx-proto.js';
+import { InputError } from '../../ts/errors.js';
+import { DT, dataTypeName, decodeModel, type OnnxAttribute, type OnnxModel, type OnnxNode, prod } from '../../ts/formats/onnx/proto.js';
+import { type DenseLayer, Network } from '../../ts/network.js';
 
 /** The operators the importer understands (default domain). */
 export const SUPPORTED_OPS = [
@@ -68,9 +49,6 @@ export interface OnnxImportOptions {
   output?: string;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Import
-
 /** An affine map from the current base (input or latest ReLU output) to a flat feature vector. */
 type Affine =
   /** y = s ⊙ x + b (s null: identity); base dimension = output dimension. */
@@ -96,8 +74,6 @@ interface ConstValue {
 }
 
 type Value = DataValue | ConstValue;
-
-const prod = (a: readonly number[]) => a.reduce((x, y) => x * y, 1);
 
 class Importer {
   private readonly values = new Map<string, Value>();
@@ -129,7 +105,11 @@ class Importer {
     const g = this.model.graph;
     const main = this.model.opsets.find((o) => o.domain === '' || o.domain === 'ai.onnx');
     this.opset = main ? main.version : 1;
-    if (g.sparseInitializers > 0) throw new InputError('has sparse initializers, which this reader does not support', { file: this.file, field: 'graph.sparse_initializer' });
+    if (g.sparseInitializers > 0)
+      throw new InputError('has sparse initializers, which this reader does not support', {
+        file: this.file,
+        field: 'graph.sparse_initializer',
+      });
 
     // 1. The op table, checked for every node before anything else.
     g.nodes.forEach((n, i) => {
@@ -162,22 +142,36 @@ class Importer {
     }
     const input = inputs[0];
     if (![DT.FLOAT, DT.DOUBLE, DT.FLOAT16, DT.BFLOAT16, 0].includes(input.elemType as 1)) {
-      throw new InputError(`input element type ${dataTypeName(input.elemType)} is not a floating-point type`, { file: this.file, field: `graph.input "${input.name}"` });
+      throw new InputError(`input element type ${dataTypeName(input.elemType)} is not a floating-point type`, {
+        file: this.file,
+        field: `graph.input "${input.name}"`,
+      });
     }
     const shape = input.shape;
-    if (!shape || shape.length === 0) throw new InputError('the input has no shape, so its size is unknown', { file: this.file, field: `graph.input "${input.name}"` });
+    if (!shape || shape.length === 0)
+      throw new InputError('the input has no shape, so its size is unknown', { file: this.file, field: `graph.input "${input.name}"` });
     const batched = shape.length >= 2;
     const features = batched ? shape.slice(1) : shape;
     features.forEach((d, i) => {
       if (typeof d !== 'number' || !Number.isSafeInteger(d) || d <= 0) {
-        throw new InputError('input feature dimensions must be fixed positive numbers', { file: this.file, field: `graph.input "${input.name}".shape[${batched ? i + 1 : i}]`, value: d });
+        throw new InputError('input feature dimensions must be fixed positive numbers', {
+          file: this.file,
+          field: `graph.input "${input.name}".shape[${batched ? i + 1 : i}]`,
+          value: d,
+        });
       }
     });
     const featureShape = features as number[];
     const n = prod(featureShape);
     const batch = batched ? (typeof shape[0] === 'number' && shape[0] > 0 ? shape[0] : -1) : 0;
     this.baseDims.push(n);
-    this.values.set(input.name, { kind: 'data', stage: 0, batched, shape: batched ? [batch, ...featureShape] : featureShape, map: { kind: 'diag', s: null, b: new Float64Array(n) } });
+    this.values.set(input.name, {
+      kind: 'data',
+      stage: 0,
+      batched,
+      shape: batched ? [batch, ...featureShape] : featureShape,
+      map: { kind: 'diag', s: null, b: new Float64Array(n) },
+    });
 
     // 3. The nodes, in order (ONNX requires a topological order).
     g.nodes.forEach((node, i) => {
@@ -194,12 +188,17 @@ class Importer {
       if (outputs.length === 0) throw new InputError('is not a graph output', { file: this.file, field: 'output', value: opts.output });
     }
     if (outputs.length !== 1) {
-      throw new InputError(`has ${outputs.length} outputs; pick one (option "output")`, { file: this.file, field: 'graph.output', value: g.outputs.map((o) => o.name) });
+      throw new InputError(`has ${outputs.length} outputs; pick one (option "output")`, {
+        file: this.file,
+        field: 'graph.output',
+        value: g.outputs.map((o) => o.name),
+      });
     }
     const outName = outputs[0].name;
     const out = this.values.get(outName);
     if (!out) throw new InputError('is not computed by any node', { file: this.file, field: `graph.output "${outName}"` });
-    if (out.kind !== 'data') throw new InputError('is a constant: it does not depend on the input', { file: this.file, field: `graph.output "${outName}"` });
+    if (out.kind !== 'data')
+      throw new InputError('is a constant: it does not depend on the input', { file: this.file, field: `graph.output "${outName}"` });
     this.checkStage(out, `graph.output "${outName}"`);
     const isReluOutput = out.stage > 0 && out.map.kind === 'diag' && out.map.s === null && out.map.b.every((v) => v === 0);
     if (!isReluOutput) this.closeLayer(out, false);
@@ -229,7 +228,11 @@ class Importer {
 
   private constInput(idx: number, what: string): ConstValue {
     const v = this.get(this.node!.inputs[idx] ?? '', what);
-    if (v.kind !== 'const') this.fail(`${what} must be a constant (an initializer or Constant output), not a tensor computed from the input`, this.node!.inputs[idx]);
+    if (v.kind !== 'const')
+      this.fail(
+        `${what} must be a constant (an initializer or Constant output), not a tensor computed from the input`,
+        this.node!.inputs[idx],
+      );
     const bad = v.data.findIndex((x) => !Number.isFinite(x));
     if (bad >= 0) this.fail(`${what} "${this.node!.inputs[idx]}" holds a non-finite value at flat index ${bad}`, v.data[bad]);
     return v;
@@ -294,11 +297,15 @@ class Importer {
       // Opset < 7: B is aligned with A starting at `axis` (default: suffix), then broadcast.
       const axis = this.intAttr('axis', v.shape.length - cdims.length);
       const a = axis < 0 ? axis + v.shape.length : axis;
-      if (a < 0 || a + cdims.length > v.shape.length) this.fail(`legacy broadcast axis ${axis} does not fit ${what} of shape ${JSON.stringify(cdims)}`);
+      if (a < 0 || a + cdims.length > v.shape.length)
+        this.fail(`legacy broadcast axis ${axis} does not fit ${what} of shape ${JSON.stringify(cdims)}`);
       cdims = [...new Array(a).fill(1), ...cdims, ...new Array(v.shape.length - a - cdims.length).fill(1)];
     }
     const full = v.shape;
-    if (cdims.length > full.length) this.fail(`${what} of shape ${JSON.stringify(c.dims)} has more dimensions than the data ${shapeText(v)}: it would broadcast the data to a larger shape`);
+    if (cdims.length > full.length)
+      this.fail(
+        `${what} of shape ${JSON.stringify(c.dims)} has more dimensions than the data ${shapeText(v)}: it would broadcast the data to a larger shape`,
+      );
     const padded = [...new Array(full.length - cdims.length).fill(1), ...cdims];
     padded.forEach((d, i) => {
       const fd = full[i];
@@ -382,19 +389,27 @@ class Importer {
 
   private relu(): void {
     const x = this.get(this.node!.inputs[0] ?? '', 'input');
+    // biome-ignore lint/complexity/useMathMinMax: Math.max would keep a NaN; this maps it to 0, as the importer always has.
     if (x.kind === 'const') return this.setOutput({ kind: 'const', dims: x.dims, data: x.data.map((v) => (v > 0 ? v : 0)) });
     this.checkStage(x, 'input');
     const m = x.map;
     if (x.stage > 0 && m.kind === 'diag' && m.s === null && m.b.every((v) => v === 0)) return this.setOutput(x); // ReLU of a ReLU output
     this.closeLayer(x, true);
     const d = this.outDim(x);
-    this.setOutput({ kind: 'data', stage: this.baseDims.length - 1, batched: x.batched, shape: x.shape, map: { kind: 'diag', s: null, b: new Float64Array(d) } });
+    this.setOutput({
+      kind: 'data',
+      stage: this.baseDims.length - 1,
+      batched: x.batched,
+      shape: x.shape,
+      map: { kind: 'diag', s: null, b: new Float64Array(d) },
+    });
   }
 
   /** y = x · B (x: data [..., K], B: const [K, N]) as a map on flat features. */
   private rightMultiply(x: DataValue, B: Float64Array, K: number, N: number, what: string): DataValue {
     const fs = this.featureShape(x);
-    if (fs.length === 0 || fs[fs.length - 1] !== K) this.fail(`${what}: the data ${shapeText(x)} has ${fs[fs.length - 1] ?? 0} columns, the constant has ${K} rows`);
+    if (fs.length === 0 || fs[fs.length - 1] !== K)
+      this.fail(`${what}: the data ${shapeText(x)} has ${fs[fs.length - 1] ?? 0} columns, the constant has ${K} rows`);
     const R = prod(fs.slice(0, -1));
     const base = this.baseDims[x.stage];
     const outDim = R * N;
@@ -433,7 +448,8 @@ class Importer {
     const a = this.get(n.inputs[0] ?? '', 'A');
     if (a.kind !== 'data') {
       const bv = this.get(n.inputs[1] ?? '', 'B');
-      if (bv.kind === 'data') this.fail('Gemm with the data as operand B multiplies across the batch dimension; only data · constant is supported');
+      if (bv.kind === 'data')
+        this.fail('Gemm with the data as operand B multiplies across the batch dimension; only data · constant is supported');
       this.fail('Gemm of two constants is not supported (fold it when exporting)');
     }
     this.checkStage(a, 'A');
@@ -448,7 +464,7 @@ class Importer {
     const beta = this.floatAttr('beta', 1);
     const Bm = new Float64Array(K * N);
     for (let k = 0; k < K; k++) for (let j = 0; j < N; j++) Bm[k * N + j] = alpha * (transB ? B.data[j * K + k] : B.data[k * N + j]);
-    let y = this.rightMultiply(a, Bm, K, N, 'Gemm');
+    const y = this.rightMultiply(a, Bm, K, N, 'Gemm');
     if (n.inputs[2]) {
       const C = this.constInput(2, 'C');
       const c = this.broadcastToFeatures(C, y, 'C');
@@ -463,7 +479,8 @@ class Importer {
     const a = this.get(n.inputs[0] ?? '', 'A');
     const bv = this.get(n.inputs[1] ?? '', 'B');
     if (a.kind !== 'data') {
-      if (bv.kind === 'data') this.fail('MatMul with the data as right operand multiplies across the batch dimension; only data · constant is supported');
+      if (bv.kind === 'data')
+        this.fail('MatMul with the data as right operand multiplies across the batch dimension; only data · constant is supported');
       this.fail('MatMul of two constants is not supported');
     }
     this.checkStage(a, 'A');
@@ -481,7 +498,8 @@ class Importer {
       }
       return this.setOutput(y);
     }
-    if (dims.length !== 2) this.fail(`MatMul constant of shape ${JSON.stringify(B.dims)} is batched; only a 2-D (or 1-D) constant is supported`);
+    if (dims.length !== 2)
+      this.fail(`MatMul constant of shape ${JSON.stringify(B.dims)} is batched; only a 2-D (or 1-D) constant is supported`);
     if (this.featureShape(a).length === 0) this.fail('MatMul needs the data to have at least one feature dimension');
     this.setOutput(this.rightMultiply(a, B.data, dims[0], dims[1], 'MatMul'));
   }
@@ -495,7 +513,11 @@ class Importer {
       if (op === 'Mul' || op === 'Div') this.fail(`${op} of two data tensors is not piecewise linear`);
       this.checkStage(x, 'A');
       this.checkStage(y, 'B');
-      if (x.batched !== y.batched || x.shape.length !== y.shape.length || x.shape.some((d, i) => d !== y.shape[i] && !(x.batched && i === 0))) {
+      if (
+        x.batched !== y.batched ||
+        x.shape.length !== y.shape.length ||
+        x.shape.some((d, i) => d !== y.shape[i] && !(x.batched && i === 0))
+      ) {
         this.fail(`${op} of data tensors of different shapes ${shapeText(x)} and ${shapeText(y)} is not supported`);
       }
       const s = op === 'Add' ? 1 : -1;
@@ -515,15 +537,28 @@ class Importer {
         map = shift(data.map, c, 1);
         break;
       case 'Sub':
-        map = constIdx === 1 ? shift(data.map, c, -1) : shift(scale(data.map, c.map(() => -1)), c, 1);
+        map =
+          constIdx === 1
+            ? shift(data.map, c, -1)
+            : shift(
+                scale(
+                  data.map,
+                  c.map(() => -1),
+                ),
+                c,
+                1,
+              );
         break;
       case 'Mul':
         map = scale(data.map, c);
         break;
       case 'Div': {
-        const z = c.findIndex((v) => v === 0);
+        const z = c.indexOf(0);
         if (z >= 0) this.fail(`divides by zero (feature ${z} of constant "${n.inputs[1]}")`);
-        map = scale(data.map, c.map((v) => 1 / v));
+        map = scale(
+          data.map,
+          c.map((v) => 1 / v),
+        );
         break;
       }
     }
@@ -551,9 +586,11 @@ class Importer {
     const n = this.node!;
     const x = this.get(n.inputs[0] ?? '', 'data');
     const sv = this.get(n.inputs[1] ?? '', 'shape');
-    if (sv.kind !== 'const') this.fail('Reshape needs a constant shape (an initializer or Constant), not one computed from the input', n.inputs[1]);
+    if (sv.kind !== 'const')
+      this.fail('Reshape needs a constant shape (an initializer or Constant), not one computed from the input', n.inputs[1]);
     const target = Array.from(sv.data);
-    if (sv.dims.length !== 1 || target.some((v) => !Number.isInteger(v) || v < -1)) this.fail('Reshape shape must be a 1-D list of integers >= -1', target);
+    if (sv.dims.length !== 1 || target.some((v) => !Number.isInteger(v) || v < -1))
+      this.fail('Reshape shape must be a 1-D list of integers >= -1', target);
     const allowZero = this.opset >= 14 && this.intAttr('allowzero', 0) !== 0;
     const inShape = x.kind === 'const' ? x.dims : x.shape;
     const total = x.kind === 'const' ? prod(x.dims) : x.batched ? -1 : prod(x.shape);
@@ -579,7 +616,9 @@ class Importer {
     const batch = x.shape[0];
     const keepsBatch = (target[0] === 0 && !allowZero) || target[0] === -1 || (batch > 0 && target[0] === batch);
     if (resolved.length < 2 || !keepsBatch) {
-      this.fail(`Reshape to ${JSON.stringify(target)} would change the batch dimension of ${shapeText(x)}; only reshapes that keep dimension 0 are supported`);
+      this.fail(
+        `Reshape to ${JSON.stringify(target)} would change the batch dimension of ${shapeText(x)}; only reshapes that keep dimension 0 are supported`,
+      );
     }
     const rest = resolved.slice(1);
     const inf = rest.indexOf(-1);
@@ -711,418 +750,10 @@ function foldConst(op: 'Add' | 'Sub' | 'Mul' | 'Div', x: ConstValue, y: ConstVal
 }
 
 /** Reads an ONNX model into a dense ReLU network. */
-export function parseOnnx(bytes: Uint8Array, file = 'model.onnx', opts: OnnxImportOptions = {}): Network & { onnx?: OnnxModelInfo } {
+export function parseOnnxDense(bytes: Uint8Array, file = 'model.onnx', opts: OnnxImportOptions = {}): Network & { onnx?: OnnxModelInfo } {
   const model = decodeModel(bytes, file);
   const { network, info } = new Importer(model, file).run(opts);
   const net = network as Network & { onnx?: OnnxModelInfo };
   net.onnx = info;
   return net;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Export
-
-export interface OnnxExportOptions {
-  /**
-   * Element type of the graph. `float32` (default) is what most runtimes and verifiers expect.
-   * `float64` (ONNX DOUBLE; onnxruntime runs Gemm/MatMul/Add/Sub/Mul/Relu in double) reproduces
-   * our float64 evaluator to ~1e-12 everywhere, including inside the patch bands. In float32 the
-   * support sub-graph can only resolve a face distance to about 6e-8 × (|a·x| + |b|): when that
-   * is not small compared with the locality radius (HCAS: inputs up to 6.5e4, radii ~6e-3),
-   * outputs inside the bands can be far off. Outside the bands and inside regions float32 is
-   * accurate to float32 rounding.
-   */
-  precision?: 'float32' | 'float64';
-  /** Graph input/output names. Default: the names of the ONNX model the network came from, else `input`/`output`. */
-  inputName?: string;
-  outputName?: string;
-  /** Input shape without the batch dimension (e.g. [1, 28, 28]; a Flatten is inserted). Default: as imported, else [inputs]. */
-  inputShape?: number[];
-  /**
-   * Emit supports from the network's own pre-activations and each patch's activation pattern
-   * (shared weights, a mask and a coefficient per neuron) instead of dense rows, where the patch
-   * records where its rows come from. Default true; the same function either way.
-   */
-  compactSupports?: boolean;
-}
-
-export class GraphBuilder {
-  readonly nodes: NodeOut[] = [];
-  readonly inits: TensorOut[] = [];
-  private counter = 0;
-
-  constructor(
-    readonly dataType: typeof DT.FLOAT | typeof DT.DOUBLE,
-    /** Names the generated ones must avoid (the graph input and output). */
-    private readonly reserved: ReadonlySet<string> = new Set(),
-  ) {}
-
-  fresh(prefix: string): string {
-    let name: string;
-    do name = `${prefix}_${this.counter++}`;
-    while (this.reserved.has(name));
-    return name;
-  }
-
-  init(prefix: string, dims: number[], data: ArrayLike<number>): string {
-    const name = this.fresh(prefix);
-    this.inits.push({ name, dataType: this.dataType, dims, data });
-    return name;
-  }
-
-  op(opType: string, inputs: string[], attributes: AttrOut[] = [], out?: string): string {
-    const o = out ?? this.fresh(opType.toLowerCase());
-    this.nodes.push({ opType, inputs, outputs: [o], name: `${opType}_${this.nodes.length}`, attributes });
-    return o;
-  }
-
-  /** x · Wᵀ + b for W row-major outputs × inputs. */
-  gemm(x: string, W: ArrayLike<number>, outputs: number, inputs: number, b: ArrayLike<number>, prefix: string, out?: string): string {
-    return this.gemmNamed(x, W, outputs, inputs, b, prefix, out).out;
-  }
-
-  /** {@link gemm}, also returning the initializer names (so other branches can share them). */
-  gemmNamed(x: string, W: ArrayLike<number>, outputs: number, inputs: number, b: ArrayLike<number>, prefix: string, out?: string): { out: string; W: string; b: string } {
-    const w = this.init(`${prefix}_W`, [outputs, inputs], W);
-    const bb = this.init(`${prefix}_b`, [outputs], b);
-    return { out: this.op('Gemm', [x, w, bb], [{ name: 'transB', i: 1 }], out), W: w, b: bb };
-  }
-}
-
-/**
- * The support g_A(x) of one patch, from its rows (a_i·x <= b_i, normalised) and radius r, as an
- * [N, 1] tensor, optionally gated by a shared group value `gate` ∈ [0, 1] (the box indicator B).
- * Emitted as
- *
- *   g_A(x) = ReLU( G − Σ_i ReLU(γ (a_i·x − b_i)) ),   γ = 1/r,  G = gate (or 1),
- *
- * which is the same function as the core's ReLU(Σ_i [ReLU(γ s_i + 1) − ReLU(γ s_i)] + G − m)
- * (METHOD.md §2; G = 1 without a gate): with u_i = ReLU(−γ s_i) >= 0 the bracket is
- * 1 − min(1, u_i), so the argument is G − Σ_i min(1, u_i); if every u_i <= 1 that is G − Σ_i u_i,
- * and if some u_i > 1 both forms are <= G − 1 <= 0 and the outer ReLU gives 0. This form needs
- * one ReLU per row instead of two, is exactly G on the region (every u_i = 0) and exactly 0 once
- * Σ_i u_i >= G, even in float32. Axis-aligned rows (box faces) are emitted as element-wise ops
- * instead of dense rows. The one place that builds a support (the shared box gate is one too).
- */
-export function emitSupport(g: GraphBuilder, x: string, n: number, A: Float64Array, b: Float64Array, radius: number, prefix: string, gate?: string): string {
-  return combineSupport(g, x, n, emitRowTerms(g, x, n, A, b, 1 / radius, prefix), prefix, gate);
-}
-
-/** The terms −Σ_i ReLU(γ (a_i·x − b_i)) of dense rows, as [N, 1] tensors (see {@link emitSupport}). */
-function emitRowTerms(g: GraphBuilder, x: string, n: number, A: Float64Array, b: Float64Array, gamma: number, prefix: string): string[] {
-  const m = b.length;
-  const upper = new Map<number, number>(); // x_j <= b
-  const lower = new Map<number, number>(); // -x_j <= b
-  const general: number[] = [];
-  for (let i = 0; i < m; i++) {
-    const row = A.subarray(i * n, (i + 1) * n);
-    let nz = -1;
-    let count = 0;
-    for (let j = 0; j < n; j++) {
-      if (row[j] !== 0) {
-        nz = j;
-        count++;
-      }
-    }
-    const side = count === 1 && row[nz] === 1 ? upper : count === 1 && row[nz] === -1 ? lower : undefined;
-    if (side && !side.has(nz)) side.set(nz, b[i]);
-    else general.push(i);
-  }
-  const negSums: string[] = [];
-  if (general.length > 0) {
-    const W = new Float64Array(general.length * n);
-    const c = new Float64Array(general.length);
-    general.forEach((r, k) => {
-      for (let j = 0; j < n; j++) W[k * n + j] = gamma * A[r * n + j];
-      c[k] = -gamma * b[r];
-    });
-    const e = g.op('Relu', [g.gemm(x, W, general.length, n, c, `${prefix}_rows`)]);
-    negSums.push(g.op('MatMul', [e, g.init(`${prefix}_neg_ones`, [general.length, 1], new Float64Array(general.length).fill(-1))]));
-  }
-  for (const [side, sign] of [
-    [upper, 1],
-    [lower, -1],
-  ] as const) {
-    if (side.size === 0) continue;
-    const s = new Float64Array(n);
-    const c = new Float64Array(n);
-    for (const [j, bj] of side) {
-      s[j] = sign * gamma;
-      c[j] = -gamma * bj;
-    }
-    const scaled = g.op('Mul', [x, g.init(`${prefix}_${sign > 0 ? 'up' : 'lo'}_scale`, [n], s)]);
-    const e = g.op('Relu', [g.op('Add', [scaled, g.init(`${prefix}_${sign > 0 ? 'up' : 'lo'}_offset`, [n], c)])]);
-    negSums.push(g.op('MatMul', [e, g.init(`${prefix}_${sign > 0 ? 'up' : 'lo'}_neg_ones`, [n, 1], new Float64Array(n).fill(-1))]));
-  }
-  return negSums;
-}
-
-/** g = ReLU(G + Σ terms) as an [N, 1] tensor; no terms: the gate, or 1. */
-function combineSupport(g: GraphBuilder, x: string, n: number, negSums: string[], prefix: string, gate?: string): string {
-  // No rows: the support is the gate, or 1 (as an [N, 1] tensor: 0·x + 1).
-  if (negSums.length === 0) return gate ?? g.op('Add', [g.op('MatMul', [x, g.init(`${prefix}_zero`, [n, 1], new Float64Array(n))]), g.init(`${prefix}_one`, [1], [1])]);
-  let acc = g.op('Add', [negSums[0], gate ?? g.init(`${prefix}_one`, [1], [1])]);
-  for (const s of negSums.slice(1)) acc = g.op('Add', [acc, s]);
-  return g.op('Relu', [acc], [], `${prefix}_g`);
-}
-
-/**
- * What the original network's branch exposes to the patch branches: each layer's pre-activation
- * tensor and weight/bias initializers, so that supports can be computed from them.
- */
-interface NetworkBranch {
-  net: Network;
-  pre: string[];
-  W: string[];
-  b: string[];
-}
-
-/**
- * A compact support, from the rows' provenance (ts/patch.ts `SupportRows`): row i is neuron k's
- * pre-activation in the network linearised at the patch's activation pattern, scaled:
- * a_i·x − b_i = σ_k z_k(x) / norm_i (σ = −1 for an active neuron). The linearised
- * pre-activations reuse the original branch: layer 1's is the original z1 itself, deeper ones are
- * the original weights (shared initializers) applied to the masked previous layer. Per patch this
- * costs a 0/1 mask and a coefficient per neuron instead of a dense row per neuron (MNIST: ~1.5k
- * numbers instead of 512 × 785). Input-set rows stay dense rows.
- */
-function emitPatternSupport(g: GraphBuilder, x: string, n: number, branch: NetworkBranch, p: RegionPatch, prefix: string, gate?: string): string {
-  const gamma = 1 / p.radius;
-  const rows = p.rows!;
-  const net = branch.net;
-  const hidden = net.hiddenCount;
-  const bits = new Uint8Array(hidden);
-  for (let i = 0; i < hidden; i++) bits[i] = (parseInt(p.region.pattern[i >> 2], 16) >> (3 - (i & 3))) & 1;
-  // Global hidden index -> (layer, unit).
-  const layerOf: number[] = [];
-  const unitOf: number[] = [];
-  const offsetOf: number[] = [];
-  let off = 0;
-  net.layers.forEach((l, li) => {
-    offsetOf.push(off);
-    if (!l.relu) return;
-    for (let u = 0; u < l.outputs; u++) {
-      layerOf.push(li);
-      unitOf.push(u);
-    }
-    off += l.outputs;
-  });
-  const coef = new Map<number, Float64Array>();
-  const denseRows: number[] = [];
-  for (let i = 0; i < rows.index.length; i++) {
-    const k = rows.neuron[i];
-    if (k < 0) {
-      denseRows.push(i);
-      continue;
-    }
-    const li = layerOf[k];
-    if (!coef.has(li)) coef.set(li, new Float64Array(net.layers[li].outputs));
-    coef.get(li)![unitOf[k]] = (gamma * (bits[k] ? -1 : 1)) / rows.norm[i];
-  }
-  const terms: string[] = [];
-  const top = coef.size ? Math.max(...coef.keys()) : -1;
-  let z = branch.pre[0];
-  for (let li = 0; li <= top; li++) {
-    if (li > 0) {
-      const prev = net.layers[li - 1];
-      let h = z;
-      if (prev.relu) {
-        const mask = Float64Array.from({ length: prev.outputs }, (_, u) => bits[offsetOf[li - 1] + u]);
-        h = g.op('Mul', [z, g.init(`${prefix}_mask${li - 1}`, [prev.outputs], mask)]);
-      }
-      z = g.op('Gemm', [h, branch.W[li], branch.b[li]], [{ name: 'transB', i: 1 }]);
-    }
-    const c = coef.get(li);
-    if (!c) continue;
-    const units = net.layers[li].outputs;
-    const e = g.op('Relu', [g.op('Mul', [z, g.init(`${prefix}_coef${li}`, [units], c)])]);
-    terms.push(g.op('MatMul', [e, g.init(`${prefix}_neg_ones${li}`, [units, 1], new Float64Array(units).fill(-1))]));
-  }
-  if (denseRows.length > 0) {
-    const A = new Float64Array(denseRows.length * n);
-    const b = new Float64Array(denseRows.length);
-    denseRows.forEach((i, r) => {
-      A.set(p.A.subarray(i * n, (i + 1) * n), r * n);
-      b[r] = p.b[i];
-    });
-    terms.push(...emitRowTerms(g, x, n, A, b, gamma, `${prefix}_input`));
-  }
-  return combineSupport(g, x, n, terms, prefix, gate);
-}
-
-/** Whether a patch's support can be emitted in the compact form. */
-function hasPatternRows(p: PatchNetwork): p is RegionPatch {
-  const r = p as RegionPatch;
-  return r.rows !== undefined && typeof r.region?.pattern === 'string' && r.rows.index.length === p.b.length;
-}
-
-/**
- * The shared box indicator B(x) of a repaired network (ts/repaired.ts `BoxGate`): the support of
- * the 2n box faces with the gate's radius, emitted by {@link emitSupport}.
- */
-function emitBoxGate(g: GraphBuilder, x: string, n: number, box: BoxGate): string {
-  const A = new Float64Array(2 * n * n);
-  const b = new Float64Array(2 * n);
-  for (let j = 0; j < n; j++) {
-    A[2 * j * n + j] = 1; // x_j <= u_j
-    b[2 * j] = box.upper[j];
-    A[(2 * j + 1) * n + j] = -1; // -x_j <= -l_j
-    b[2 * j + 1] = -box.lower[j];
-  }
-  return emitSupport(g, x, n, A, b, box.radius, 'box_gate');
-}
-
-/** The support g_A(x) of a patch as an [N, 1] tensor. */
-function emitPatchSupport(g: GraphBuilder, x: string, n: number, p: PatchNetwork, prefix: string, boxGate: string | undefined, branch: NetworkBranch, compact: boolean): string {
-  return compact && hasPatternRows(p) ? emitPatternSupport(g, x, n, branch, p, prefix, boxGate) : emitSupport(g, x, n, p.A, p.b, p.radius, prefix, boxGate);
-}
-
-/** The patch h_A(x) as an [N, k] tensor (METHOD.md §2, clamp gating). */
-function emitPatch(g: GraphBuilder, x: string, n: number, k: number, p: PatchNetwork, prefix: string, boxGate: string | undefined, branch: NetworkBranch, compact: boolean): string {
-  const gate = emitPatchSupport(g, x, n, p, prefix, boxGate, branch, compact);
-  if (p.kind === 'constant') return g.op('MatMul', [gate, g.init(`${prefix}_d`, [1, k], p.d)]);
-  if (!p.C || !p.H) throw new InputError('affine patch without C or H', { field: prefix });
-  const lin = g.gemm(x, p.C, k, n, p.d, `${prefix}_affine`);
-  const hg = g.op('MatMul', [gate, g.init(`${prefix}_H`, [1, k], p.H)]);
-  const up = g.op('Relu', [g.op('Add', [lin, hg])]);
-  const dn = g.op('Relu', [g.op('Sub', [lin, hg])]);
-  return g.op('Sub', [g.op('Sub', [up, dn]), hg]);
-}
-
-/**
- * The constant patches composed as a chain (ts/repaired.ts `Composition`): from the last patch
- * back, w_i = Relu(g_i − U), U ← U + w_i, and the terms d_i·w_i, as [N, k] tensors.
- */
-function emitChain(g: GraphBuilder, x: string, n: number, k: number, patches: { p: PatchNetwork; a: number }[], boxGate: string | undefined, branch: NetworkBranch, compact: boolean): string[] {
-  const terms: string[] = [];
-  let U: string | undefined;
-  for (let t = patches.length - 1; t >= 0; t--) {
-    const { p, a } = patches[t];
-    const gi = emitPatchSupport(g, x, n, p, `patch${a}`, boxGate, branch, compact);
-    const w = U === undefined ? gi : g.op('Relu', [g.op('Sub', [gi, U])]);
-    U = U === undefined ? w : g.op('Add', [U, w]);
-    terms.push(g.op('MatMul', [w, g.init(`patch${a}_d`, [1, k], p.d)]));
-  }
-  return terms;
-}
-
-function exportGraph(
-  net: Network,
-  patches: readonly PatchNetwork[],
-  opts: OnnxExportOptions,
-  doc: string,
-  metadata: { key: string; value: string }[],
-  boxGate?: BoxGate,
-  chain = false,
-): Uint8Array {
-  const precision = opts.precision ?? 'float32';
-  if (precision !== 'float32' && precision !== 'float64') throw new InputError('must be "float32" or "float64"', { field: 'precision', value: precision });
-  const dt = precision === 'float64' ? DT.DOUBLE : DT.FLOAT;
-  const info = (net as Network & { onnx?: OnnxModelInfo }).onnx;
-  const n = net.inputSize;
-  const k = net.outputSize;
-  const inputName = opts.inputName ?? info?.inputName ?? 'input';
-  const outputName = opts.outputName ?? info?.outputName ?? 'output';
-  if (inputName === outputName) throw new InputError('input and output names must differ', { field: 'outputName', value: outputName });
-  let inputShape = opts.inputShape ?? (info && prod(info.inputShape) === n ? info.inputShape : [n]);
-  if (!Array.isArray(inputShape) || inputShape.some((d) => !Number.isSafeInteger(d) || d <= 0) || prod(inputShape) !== n) {
-    throw new InputError(`must be positive integers whose product is the input size ${n}`, { field: 'inputShape', value: inputShape });
-  }
-  if (inputShape.length === 0) inputShape = [n];
-  const g = new GraphBuilder(dt, new Set([inputName, outputName, 'input_flat']));
-  const x = inputShape.length > 1 ? g.op('Flatten', [inputName], [{ name: 'axis', i: 1 }], 'input_flat') : inputName;
-  let h = x;
-  const branch: NetworkBranch = { net, pre: [], W: [], b: [] };
-  net.layers.forEach((l, i) => {
-    const last = i === net.layers.length - 1 && patches.length === 0;
-    const z = g.gemmNamed(h, l.weights, l.outputs, l.inputs, l.bias, `layer${i}`, last && !l.relu ? outputName : undefined);
-    branch.pre.push(z.out);
-    branch.W.push(z.W);
-    branch.b.push(z.b);
-    h = l.relu ? g.op('Relu', [z.out], [], last ? outputName : undefined) : z.out;
-  });
-  const gate = boxGate && patches.length > 0 ? emitBoxGate(g, x, n, boxGate) : undefined;
-  const compact = opts.compactSupports ?? true;
-  const terms: string[] = [];
-  patches.forEach((p, a) => {
-    if (!(chain && p.kind === 'constant')) terms.push(emitPatch(g, x, n, k, p, `patch${a}`, gate, branch, compact));
-  });
-  if (chain) {
-    const constant = patches.map((p, a) => ({ p, a })).filter(({ p }) => p.kind === 'constant');
-    terms.push(...emitChain(g, x, n, k, constant, gate, branch, compact));
-  }
-  terms.forEach((hp, t) => {
-    h = g.op('Add', [h, hp], [], t === terms.length - 1 ? outputName : undefined);
-  });
-  return encodeModel({
-    irVersion: 7,
-    opset: 13,
-    producerVersion: VERSION,
-    graphName: 'relu_repair',
-    docString: doc,
-    nodes: g.nodes,
-    initializers: g.inits,
-    inputs: [{ name: inputName, elemType: dt, shape: ['N', ...inputShape] }],
-    outputs: [{ name: outputName, elemType: dt, shape: ['N', k] }],
-    metadata: [{ key: 'relu-repair.precision', value: precision }, ...metadata],
-  });
-}
-
-/**
- * How well float32 resolves each patch's band: for patch A, a worst-case estimate of the float32
- * rounding of its support value g_A in the band, ε32 · max_i (‖a_i‖₁ · max|x| + |b_i|) / r_A
- * (ε32 = 2^-24; max|x| over the repair's input box, or `bound`): the output error there is at most
- * about this times the patch norm (measured errors are smaller, e.g. 40× on MNIST). Above ~1e-2 the
- * float32 export is noticeably wrong inside that band (HCAS: 0.9–2.9, measured output errors up
- * to 15); export in float64 then. Inside regions and off the bands float32 is fine.
- */
-export function float32BandError(rep: RepairedNetwork, bound?: number): number[] {
-  const n = rep.inputSize;
-  const box = rep.inputBox ?? rep.original.info.inputBox;
-  const M = bound ?? (box ? Math.max(...box.lower.map(Math.abs), ...box.upper.map(Math.abs)) : NaN);
-  // The shared box gate's faces: |x_j| + |bound| at most 2·M, at the gate's radius.
-  const gateErr = rep.boxGate ? (2 ** -24 * 2 * M) / rep.boxGate.radius : 0;
-  return rep.patches.map((p) => {
-    let worst = 0;
-    for (let i = 0; i < p.b.length; i++) {
-      let l1 = 0;
-      for (let j = 0; j < n; j++) l1 += Math.abs(p.A[i * n + j]);
-      worst = Math.max(worst, l1 * M + Math.abs(p.b[i]));
-    }
-    return Math.max((2 ** -24 * worst) / p.radius, gateErr);
-  });
-}
-
-/** A plain network as an ONNX model (Gemm + Relu layers). */
-export function networkToOnnx(net: Network, opts: OnnxExportOptions = {}): Uint8Array {
-  return exportGraph(net, [], opts, `relu-repair ${VERSION}: dense ReLU network, ${net.layers.length} layers`, []);
-}
-
-/**
- * A repaired network f̂ = f + Σ_A h_A as one ONNX graph: the original network plus one branch
- * per patch network (support sub-graph, then the constant or clamped affine patch), summed at
- * the output.
- */
-export function repairedToOnnx(rep: RepairedNetwork, opts: OnnxExportOptions = {}): Uint8Array {
-  const radii = rep.patches.map((p) => p.radius);
-  return exportGraph(
-    rep.original,
-    rep.patches,
-    opts,
-    `relu-repair ${VERSION}: repaired network f + ${rep.composition === 'chain' ? 'chain' : 'sum'} of ${rep.patches.length} patch networks (REASSURE, clamp gating); ` +
-      'each patch is exact on its region and exactly 0 once the summed face excess reaches its radius',
-    [
-      { key: 'relu-repair.patches', value: String(rep.patches.length) },
-      { key: 'relu-repair.radii', value: JSON.stringify(radii) },
-      ...(rep.boxGate ? [{ key: 'relu-repair.box-gate-radius', value: String(rep.boxGate.radius) }] : []),
-      { key: 'relu-repair.composition', value: rep.composition },
-    ],
-    rep.boxGate,
-    rep.composition === 'chain',
-  );
-}
-
-/** For tests and tools: the decoded tensors of a model (initializers by name). */
-export function onnxInitializers(bytes: Uint8Array, file = 'model.onnx'): Map<string, OnnxTensor> {
-  return new Map(decodeModel(bytes, file).graph.initializers.map((t) => [t.name, t]));
 }

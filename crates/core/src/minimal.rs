@@ -1,0 +1,412 @@
+//! The minimal patch of one linear region by the lower-bound / constant-patch path (METHOD.md §3).
+
+use crate::error::{invalid, lp_context, Error, Result};
+use crate::linalg::{axpy, dot};
+use crate::patch::ConstantPatch;
+use crate::region::LinearRegion;
+use crate::spec::Spec;
+
+/// How minimality of a patch was proven.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof {
+    /// The region already satisfies the spec: the minimal patch is zero.
+    NotNeeded,
+    /// The constant patch reaches the lower bound t_LB, so no affine patch is smaller.
+    ConstantPatch,
+    /// The constant patch is infeasible or above t_LB: the full LP must decide.
+    NeedsFullLp,
+}
+
+/// Result of the fast path of METHOD.md §3 on one region.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MinimalPatch {
+    pub proof: Proof,
+    /// t_LB = max_j (max over A of v_j) / ‖P_j‖₁, from feasible witnesses (a true lower bound).
+    pub lower_bound: f64,
+    /// The smallest constant patch on the region (zero when not needed), None when no constant
+    /// patch satisfies the spec on it.
+    pub constant: Option<ConstantPatch>,
+    /// Per spec row j: max over the region of v_j(x) = P_j f(x) − q_j, as a certified interval
+    /// (rows bounded without an LP of their own have the anchor's value as lower end).
+    pub worst_lower: Vec<f64>,
+    pub worst_upper: Vec<f64>,
+    /// A point of the region attaining worst_lower, per row (row-major rows × n_in).
+    pub witnesses: Vec<f64>,
+    /// max_j (P_j d + worst_upper_j): <= 0 (up to rounding) means the patch is sound on A
+    /// (+inf without a constant patch).
+    pub residual: f64,
+    /// Rounding slack of the certified LP bounds (patch-norm units): `proof` tolerates a gap of
+    /// 1e-9 relative plus twice this.
+    pub rounding: f64,
+    pub lps: usize,
+    pub pivots: usize,
+}
+
+impl MinimalPatch {
+    /// Norm of the constant patch (= max_i |d_i|), +inf when none is feasible.
+    pub fn norm(&self) -> f64 {
+        self.constant.as_ref().map_or(f64::INFINITY, ConstantPatch::norm)
+    }
+}
+
+/// Relative tolerance under which the constant patch counts as reaching t_LB.
+pub const MINIMALITY_RTOL: f64 = 1e-9;
+
+/// The minimal patch of `region` for `spec` by the lower-bound / constant-patch path.
+pub fn minimal_patch(region: &LinearRegion, spec: &Spec) -> Result<MinimalPatch> {
+    minimal_patch_with(region, spec, false)
+}
+
+/// [`minimal_patch`], optionally solving every spec row exactly (`exact_rows`) instead of
+/// bounding the rows that cannot decide the norm; the report of worst violations per row is
+/// exact then, and the patch is the same.
+pub fn minimal_patch_with(region: &LinearRegion, spec: &Spec, exact_rows: bool) -> Result<MinimalPatch> {
+    if spec.k != region.n_out {
+        return invalid(format!("spec: has {} outputs, the network has {}", spec.k, region.n_out));
+    }
+    let rows = spec.rows();
+    let mut sx = region.simplex();
+    let mut worst_lower = vec![f64::NEG_INFINITY; rows];
+    let mut worst_upper = vec![f64::NEG_INFINITY; rows];
+    let mut witnesses = vec![0.0; rows * region.n_in];
+    let mut lower_bound: f64 = 0.0;
+    // Rounding slack of the certified bounds, in units of the patch norm: the part of the gap
+    // between the norm and `lower_bound` that floating point cannot resolve.
+    let mut rounding: f64 = 0.0;
+    let mut lps = 0;
+    let mut pivots = 0;
+    // For label specs the patch norm is max_j v_j / 2, so a row whose certified upper bound is
+    // already below the largest solved maximum needs no LP of its own: its bound keeps the patch
+    // sound and cannot change the norm. Rows are taken in decreasing order of their value at
+    // the anchor point (usually the worst first), and bounded from the current basis.
+    // In low dimension warm-started LPs are cheaper than the cold bounding runs: bound only
+    // when the region LPs are large.
+    let skippable =
+        !exact_rows && spec.label_target().is_some() && region.anchor.is_some() && region.n_in * region.rows() > 4096;
+    let mut order: Vec<usize> = (0..rows).collect();
+    let mut at_anchor = vec![f64::NEG_INFINITY; rows];
+    if let Some(x0) = &region.anchor {
+        let mut y = vec![0.0; region.n_out];
+        region.affine(x0, &mut y);
+        for j in 0..rows {
+            at_anchor[j] = dot(spec.row(j), &y) - spec.q[j];
+        }
+        order.sort_by(|&a, &b| at_anchor[b].partial_cmp(&at_anchor[a]).unwrap_or(std::cmp::Ordering::Equal));
+    }
+    let mut best_upper = f64::NEG_INFINITY;
+    for (pos, &j) in order.iter().enumerate() {
+        let l1: f64 = spec.row(j).iter().map(|v| v.abs()).sum();
+        if skippable && pos > 0 {
+            // A cold dual simplex whose objective only decreases: stop as soon as this row is
+            // certified not to exceed the largest maximum found so far.
+            let mut c = vec![0.0; region.n_in];
+            for i in 0..region.n_out {
+                let w = spec.row(j)[i];
+                if w != 0.0 {
+                    axpy(w, &region.f[i * region.n_in..(i + 1) * region.n_in], &mut c);
+                }
+            }
+            let constant = dot(spec.row(j), &region.e) - spec.q[j];
+            let mut cold = sx.sibling();
+            let outcome = cold
+                .maximize_unless_below(&c, best_upper - constant)
+                .map_err(lp_context(|| format!("bound of spec row {} over the region", j)))?;
+            pivots += cold.pivots;
+            match outcome {
+                Err(bound) => {
+                    worst_upper[j] = bound + constant;
+                    worst_lower[j] = at_anchor[j];
+                    // `skippable` implies an anchor.
+                    if let Some(x0) = &region.anchor {
+                        witnesses[j * region.n_in..(j + 1) * region.n_in].copy_from_slice(x0);
+                    }
+                }
+                Ok(sol) => {
+                    lps += 1;
+                    worst_lower[j] = sol.lower + constant;
+                    worst_upper[j] = sol.upper + constant;
+                    best_upper = best_upper.max(worst_upper[j]);
+                    witnesses[j * region.n_in..(j + 1) * region.n_in].copy_from_slice(&sol.x);
+                    if l1 > 0.0 {
+                        lower_bound = lower_bound.max(worst_lower[j] / l1);
+                        rounding = rounding.max(sol.margin / l1);
+                    }
+                }
+            }
+            continue;
+        }
+        let (sol, constant) = region
+            .max_output(&mut sx, spec.row(j))
+            .map_err(lp_context(|| format!("max of spec row {} over the region", j)))?;
+        lps += 1;
+        worst_lower[j] = sol.lower + constant - spec.q[j];
+        worst_upper[j] = sol.upper + constant - spec.q[j];
+        best_upper = best_upper.max(worst_upper[j]);
+        witnesses[j * region.n_in..(j + 1) * region.n_in].copy_from_slice(&sol.x);
+        if l1 > 0.0 {
+            lower_bound = lower_bound.max(worst_lower[j] / l1);
+            rounding = rounding.max(sol.margin / l1);
+        }
+    }
+    pivots += sx.pivots;
+    if worst_upper.iter().all(|&v| v <= 0.0) {
+        return Ok(MinimalPatch {
+            proof: Proof::NotNeeded,
+            lower_bound: 0.0,
+            constant: Some(ConstantPatch { d: vec![0.0; spec.k] }),
+            worst_lower,
+            worst_upper,
+            witnesses,
+            residual: 0.0,
+            rounding,
+            lps,
+            pivots,
+        });
+    }
+    let constant = constant_patch_for(spec, &worst_upper)?;
+    let residual = match &constant {
+        Some(p) => (0..rows).map(|j| dot(spec.row(j), &p.d) + worst_upper[j]).fold(f64::NEG_INFINITY, f64::max),
+        None => f64::INFINITY,
+    };
+    let norm = constant.as_ref().map_or(f64::INFINITY, ConstantPatch::norm);
+    // Proven minimal when the constant patch reaches t_LB up to a relative 1e-9 plus what the
+    // rounding of the certified LP bounds can account for (both are reported to the caller).
+    let proven = norm.is_finite() && norm <= lower_bound * (1.0 + MINIMALITY_RTOL) + 2.0 * rounding;
+    Ok(MinimalPatch {
+        proof: if proven { Proof::ConstantPatch } else { Proof::NeedsFullLp },
+        lower_bound,
+        constant,
+        worst_lower,
+        worst_upper,
+        witnesses,
+        residual,
+        rounding,
+        lps,
+        pivots,
+    })
+}
+
+/// The minimal constant patch for given worst violations v_j = max P_j f − q_j over a set
+/// (several regions' maxima combined by the caller): min ‖d‖_∞ s.t. P d <= −v. Closed form for
+/// label specs; None when no constant patch exists.
+pub fn constant_patch_for(spec: &Spec, v: &[f64]) -> Result<Option<ConstantPatch>> {
+    if v.len() != spec.rows() || v.iter().any(|x| x.is_nan()) {
+        return invalid(format!("constant patch: {} violations for {} spec rows", v.len(), spec.rows()));
+    }
+    if v.iter().all(|&x| x <= 0.0) {
+        return Ok(Some(ConstantPatch { d: vec![0.0; spec.k] }));
+    }
+    match spec.label_target() {
+        // Closed form for label specs: d = t·(e_y − Σ_{j≠y} e_j), t = max_j v_j / 2 (exact in
+        // floating point: halving is exact and P_j d = −2t).
+        Some(y) => {
+            let t = v.iter().cloned().fold(0.0f64, f64::max) / 2.0;
+            Ok(Some(ConstantPatch { d: (0..spec.k).map(|i| if i == y { t } else { -t }).collect() }))
+        }
+        None => constant_patch_lp(spec, v),
+    }
+}
+
+/// min ‖d‖_∞ s.t. P d <= −v (v = certified worst violations), as a boxed LP in (d, t).
+/// None when no constant patch exists.
+///
+/// The simplex's feasibility tolerance is relative to the variable bounds, so the LP is solved
+/// with bounds as tight as possible: first |d| <= B for B = 10², 10⁴, 10⁶ × (1 + max |v|) until
+/// the optimum t* is well inside, then again with |d_i| <= t*(1 + 10⁻⁹) (widened a little if t*
+/// itself was not accurate). Every answer is checked: each row's residual P_j d + v_j must be
+/// <= 10⁻¹²·(1 + max |v|). No answer passing that check means no constant patch (the caller then
+/// takes the full LP, or another refinement).
+fn constant_patch_lp(spec: &Spec, v: &[f64]) -> Result<Option<ConstantPatch>> {
+    let rows = spec.rows();
+    let scale = 1.0 + v.iter().fold(0.0f64, |a, x| a.max(x.abs()));
+    let residual = |d: &[f64]| (0..rows).map(|j| dot(spec.row(j), d) + v[j]).fold(f64::NEG_INFINITY, f64::max);
+    let tol = 1e-12 * scale;
+    for big in [1e2 * scale, 1e4 * scale, 1e6 * scale] {
+        let first = match constant_patch_lp_bounded(spec, v, big)? {
+            Some(p) if p.norm() < 0.5 * big => p,
+            _ => continue,
+        };
+        for (rel, abs) in [(1e-9, 1e-12), (1e-6, 1e-9), (1e-3, 1e-6)] {
+            let bound = first.norm() * (1.0 + rel) + abs * scale;
+            if let Some(cand) = constant_patch_lp_bounded(spec, v, bound)? {
+                if residual(&cand.d) <= tol {
+                    return Ok(Some(cand));
+                }
+            }
+        }
+        if residual(&first.d) <= tol {
+            return Ok(Some(first));
+        }
+    }
+    Ok(None)
+}
+
+/// min t s.t. P d <= −v, −t <= d_i <= t, |d_i| <= bound. None when infeasible.
+fn constant_patch_lp_bounded(spec: &Spec, v: &[f64], bound: f64) -> Result<Option<ConstantPatch>> {
+    let k = spec.k;
+    let rows = spec.rows();
+    let n = k + 1;
+    let mut g = Vec::with_capacity((rows + 2 * k) * n);
+    let mut h = Vec::with_capacity(rows + 2 * k);
+    for j in 0..rows {
+        g.extend_from_slice(spec.row(j));
+        g.push(0.0);
+        h.push(-v[j]);
+    }
+    for i in 0..k {
+        for s in [1.0, -1.0] {
+            let mut row = vec![0.0; n];
+            row[i] = s;
+            row[k] = -1.0;
+            g.extend(row);
+            h.push(0.0);
+        }
+    }
+    let mut lower = vec![-bound; n];
+    let upper = vec![bound; n];
+    lower[k] = 0.0;
+    let mut c = vec![0.0; n];
+    c[k] = -1.0;
+    let p = crate::lp::Polytope::new(n, &g, &h, &lower, &upper)?;
+    match crate::lp::maximize(p, &c) {
+        Ok(sol) => Ok(Some(ConstantPatch { d: sol.x[..k].to_vec() })),
+        Err(Error::Lp(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::tests::{random_network, Rng};
+
+    #[test]
+    fn label_spec_constant_patch_is_proven_minimal_and_sound() {
+        let mut rng = Rng(21);
+        let mut checked = 0;
+        for _ in 0..40 {
+            let net = random_network(&mut rng, &[3, 10, 10, 4]);
+            let x0: Vec<f64> = (0..3).map(|_| rng.range(-1.0, 1.0)).collect();
+            let r = LinearRegion::of_point(&net, &x0, &[-2.0; 3], &[2.0; 3]).unwrap();
+            let mut y = vec![0.0; 4];
+            net.forward(&x0, &mut y);
+            // Pick a label that is wrong at x0.
+            let best = (0..4).fold(0, |b, i| if y[i] > y[b] { i } else { b });
+            let label = (best + 1) % 4;
+            let spec = Spec::label(4, label, 0.0).unwrap();
+            let mp = minimal_patch(&r, &spec).unwrap();
+            assert_eq!(mp.proof, Proof::ConstantPatch);
+            assert!(mp.norm() >= mp.lower_bound);
+            assert!(mp.residual <= 1e-12, "residual {}", mp.residual);
+            // Worst violations are attained at the witnesses (within LP tolerance).
+            for j in 0..spec.rows() {
+                let w = &mp.witnesses[j * 3..(j + 1) * 3];
+                let mut yw = vec![0.0; 4];
+                r.affine(w, &mut yw);
+                let v = dot(spec.row(j), &yw) - spec.q[j];
+                assert!((v - mp.worst_lower[j]).abs() < 1e-9 * (1.0 + v.abs()));
+            }
+            checked += 1;
+        }
+        assert_eq!(checked, 40);
+    }
+
+    #[test]
+    fn bounded_rows_give_the_same_patch_as_exact_rows_and_valid_bounds() {
+        let mut rng = Rng(33);
+        let mut pruned_any = false;
+        for _ in 0..25 {
+            let net = random_network(&mut rng, &[40, 60, 60, 8]);
+            let x0: Vec<f64> = (0..40).map(|_| rng.range(0.2, 0.8)).collect();
+            let r = LinearRegion::of_point(&net, &x0, &[0.0; 40], &[1.0; 40]).unwrap();
+            let mut y = vec![0.0; 8];
+            net.forward(&x0, &mut y);
+            let best = (0..8).fold(0, |b, i| if y[i] > y[b] { i } else { b });
+            let spec = Spec::label(8, (best + 3) % 8, 0.0).unwrap();
+            let fast = minimal_patch(&r, &spec).unwrap();
+            let exact = minimal_patch_with(&r, &spec, true).unwrap();
+            assert_eq!(exact.lps, spec.rows());
+            pruned_any |= fast.lps < spec.rows();
+            assert_eq!(fast.proof, exact.proof);
+            assert!(
+                (fast.norm() - exact.norm()).abs() <= 1e-9 * (1.0 + exact.norm()),
+                "{} vs {}",
+                fast.norm(),
+                exact.norm()
+            );
+            assert!((fast.lower_bound - exact.lower_bound).abs() <= 1e-9 * (1.0 + exact.norm()));
+            for j in 0..spec.rows() {
+                // Every bound is a valid upper bound on the exact maximum, and the patch holds.
+                assert!(
+                    fast.worst_upper[j] >= exact.worst_lower[j] - 1e-9,
+                    "row {}: bound {} below maximum {}",
+                    j,
+                    fast.worst_upper[j],
+                    exact.worst_lower[j]
+                );
+                assert!(fast.worst_lower[j] <= exact.worst_upper[j] + 1e-9);
+            }
+            assert!(fast.residual <= 1e-12);
+        }
+        assert!(pruned_any, "no row was ever bounded without its own LP");
+    }
+
+    #[test]
+    fn general_polytope_spec_uses_the_constant_patch_lp() {
+        // Output box around a point: constant patch feasible only when F is (nearly) constant.
+        let mut rng = Rng(4);
+        let net = random_network(&mut rng, &[2, 6, 2]);
+        let r = LinearRegion::of_point(&net, &[0.1, 0.2], &[-1.0; 2], &[1.0; 2]).unwrap();
+        let rows = vec![1.0, 0.0, -1.0, 0.0, 0.0, 1.0, 0.0, -1.0];
+        let wide = Spec::new(2, rows.clone(), vec![100.0, 100.0, 100.0, 100.0]).unwrap();
+        assert_eq!(minimal_patch(&r, &wide).unwrap().proof, Proof::NotNeeded);
+        let narrow = Spec::new(2, rows, vec![0.01, 0.01, 0.01, 0.01]).unwrap();
+        let mp = minimal_patch(&r, &narrow).unwrap();
+        assert_eq!(mp.proof, Proof::NeedsFullLp);
+    }
+
+    #[test]
+    fn constant_patches_for_polytope_specs_satisfy_every_row() {
+        // Random polytope specs in 3 outputs and random worst violations: every patch returned
+        // satisfies P d <= −v to 1e-12 (relative), and no patch of norm t(1 − 1e-6) exists.
+        let mut rng = Rng(5);
+        let mut feasible = 0;
+        for _ in 0..300 {
+            let rows = 3 + (rng.range(0.0, 4.0)) as usize;
+            let p: Vec<f64> = (0..rows * 3).map(|_| rng.range(-1.0, 1.0)).collect();
+            let spec = Spec::new(3, p, vec![0.0; rows]).unwrap();
+            let v: Vec<f64> =
+                (0..rows).map(|_| rng.range(-0.05, 0.05) * 10f64.powi(rng.range(0.0, 4.0) as i32 - 2)).collect();
+            let scale = 1.0 + v.iter().fold(0.0f64, |a, x| a.max(x.abs()));
+            if let Some(cp) = constant_patch_for(&spec, &v).unwrap() {
+                let (d, t) = (&cp.d, cp.norm());
+                feasible += 1;
+                for j in 0..rows {
+                    assert!(
+                        dot(spec.row(j), d) + v[j] <= 1e-12 * scale,
+                        "row {} misses by {}",
+                        j,
+                        dot(spec.row(j), d) + v[j]
+                    );
+                }
+                if t > 1e-6 {
+                    // Whatever the LP returns with |d| <= t(1 − 1e-6) misses some row by more
+                    // than rounding.
+                    let bound = t * (1.0 - 1e-6) - 1e-9 * scale;
+                    if let Some(small) = constant_patch_lp_bounded(&spec, &v, bound).unwrap() {
+                        let miss =
+                            (0..rows).map(|j| dot(spec.row(j), &small.d) + v[j]).fold(f64::NEG_INFINITY, f64::max);
+                        assert!(
+                            miss > 1e-12 * scale,
+                            "a patch of norm {} < {} exists (miss {})",
+                            small.norm(),
+                            t,
+                            miss
+                        );
+                    }
+                }
+            }
+        }
+        assert!(feasible > 100, "{}", feasible);
+    }
+}

@@ -1,0 +1,117 @@
+/**
+ * The last step of every repair, point-wise and area alike (METHOD.md §4–§5, docs/COMPOSITION.md):
+ * the region patches composed into one repaired network, then certified on every given region,
+ * with refinement where a certificate fails.
+ *
+ * 1. **Chain** (ts/compose.ts `chainOrder`): constant patches by increasing norm, affine ones
+ *    after them (summed).
+ * 2. **Box gate**: one indicator of the input box shared by every patch (supports carry no box
+ *    rows), with the smallest patch radius, so that "r_A outside a face" includes the box faces
+ *    for every patch.
+ * 3. **Certificate with refinement** (ts/refine.ts): band validity, constant replacements and
+ *    cells (ts/compose.ts `BandExpander`) need one convex spec for every region; otherwise only
+ *    radii are refined.
+ */
+import type { CertificateReport, CertificationItem, CertifyOptions } from './certificate.js';
+import { BandExpander, chainOrder } from './compose.js';
+import type { Box, Network } from './network.js';
+import type { RegionPatch } from './patch.js';
+import { certifyWithRefinement, type Refinement } from './refine.js';
+import type { InputSet } from './region.js';
+import { RepairedNetwork } from './repaired.js';
+import type { Spec } from './spec.js';
+import { isSpecUnion, type SpecUnion } from './spec-union.js';
+
+/** One region to certify on the finished network. */
+export interface AssemblyItem {
+  /** Activation pattern of the region (of the original network). */
+  pattern: ArrayLike<number>;
+  spec: Spec | SpecUnion;
+  /** Index, into the patches given to {@link assemble}, of the patch made for this region. */
+  patch?: number;
+}
+
+export interface AssembleOptions {
+  /** The input domain the regions were computed in (and the box gate's box). */
+  box: Box;
+  inputSet?: InputSet;
+  /** Largest locality radius: the box gate's radius when no patch has a smaller one. */
+  radius: number;
+  /** Certify (and refine) the finished network; without, the chain is only built. */
+  certify: boolean;
+  scope: CertificateReport['scope'];
+  certificate?: Pick<CertifyOptions, 'rtol' | 'eps' | 'maxPieces' | 'boundHelpful'>;
+  /** Refinement rounds (default: see `certifyWithRefinement`). */
+  rounds?: number;
+  signal?: AbortSignal;
+  onProgress?: CertifyOptions['onProgress'];
+}
+
+export interface Assembly {
+  network: RepairedNetwork;
+  /**
+   * The patches in chain order: the objects given, mutated by refinement (radius, d, kind), with
+   * the cells of split regions appended. `network.patches` is this array.
+   */
+  patches: RegionPatch[];
+  /** Chain position of each given patch. */
+  position: number[];
+  /** Index of the given patch at each chain position (cells appended later are not in it). */
+  order: number[];
+  /** With `certify`: the certificate of every item, and what refinement changed. */
+  certified?: { certificate: CertificateReport; refinement: Refinement };
+  /** Time spent certifying and refining (0 without `certify`). */
+  certifyMs: number;
+}
+
+/** Composes `patches` (in any order) into the repaired network and certifies it on `items`. */
+export async function assemble(
+  network: Network,
+  patches: readonly RegionPatch[],
+  items: readonly AssemblyItem[],
+  opts: AssembleOptions,
+): Promise<Assembly> {
+  const order = chainOrder(patches);
+  const position = new Array<number>(patches.length);
+  order.forEach((j, pos) => (position[j] = pos));
+  const chain = order.map((j) => patches[j]);
+  const { box, inputSet } = opts;
+  const boxGateOf = () => ({
+    lower: [...box.lower],
+    upper: [...box.upper],
+    radius: chain.reduce((r, p) => Math.min(r, p.radius), opts.radius),
+  });
+  const build = () => new RepairedNetwork(network, chain, box, boxGateOf(), 'chain');
+  if (!opts.certify) return { network: build(), patches: chain, position, order, certifyMs: 0 };
+
+  const t0 = performance.now();
+  const certItems: CertificationItem[] = items.map((it) => {
+    const own = it.patch === undefined ? undefined : position[it.patch];
+    return { pattern: it.pattern, spec: it.spec, ownPatch: own, piece: own === undefined ? undefined : chain[own].region.specPiece };
+  });
+  // Band validity needs one convex spec for every region (else only radii are refined).
+  const first = items[0]?.spec;
+  const one = first !== undefined && !isSpecUnion(first) && items.every((it) => it.spec === first) ? first : undefined;
+  const expander = one ? new BandExpander(network, one, box, inputSet) : undefined;
+  const {
+    network: repaired,
+    certificate,
+    refinement,
+  } = await certifyWithRefinement(
+    build,
+    certItems,
+    { box, inputSet },
+    {
+      ...opts.certificate,
+      scope: opts.scope,
+      rounds: opts.rounds,
+      ...expander?.hooks(
+        chain,
+        certItems.map((it) => it.pattern),
+      ),
+      signal: opts.signal,
+      onProgress: opts.onProgress,
+    },
+  );
+  return { network: repaired, patches: chain, position, order, certified: { certificate, refinement }, certifyMs: performance.now() - t0 };
+}

@@ -1,0 +1,160 @@
+/**
+ * The per-region job of a repair (METHOD.md §2–§3): the minimal patch of one linear region and its
+ * support rows, as a {@link RegionPatch}. One independent unit of work: everything it needs is in
+ * the {@link RegionTask} (plain data), so the same function runs on the caller's thread
+ * (`repair`, `repairArea`) and in the pool's workers (ts/pool/), below both.
+ */
+import { LpError } from './errors.js';
+import type { LpBackend } from './lp/backend.js';
+import type { LpName } from './lp/select.js';
+import { solveFullLp } from './minimal.js';
+import type { Box, Network } from './network.js';
+import type { RegionPatch } from './patch.js';
+import { type InputSet, LinearRegion, type MinimalityProof } from './region.js';
+import type { Spec } from './spec.js';
+import { isSpecUnion, type SpecUnion } from './spec-union.js';
+
+/** Time spent on one region (ms): building it, its LPs, and its patch (support rows). */
+export interface RegionTiming {
+  regionMs: number;
+  lpMs: number;
+  assemblyMs: number;
+}
+
+const now = () => performance.now();
+
+/**
+ * One independent unit of work: the minimal patch of one linear region. Everything it needs is in
+ * the task (plain data), so it can run on any thread that holds the same network.
+ */
+export interface RegionTask {
+  /** A point of the region (the first buggy point in it). */
+  anchor: Float64Array;
+  /** Indices of the repaired points in this region. */
+  points: number[];
+  /** Activation pattern (hex), for the report. */
+  pattern: string;
+  /** The intersection of the points' specs (a union: the cheapest piece is chosen). */
+  spec: Spec | SpecUnion;
+  box: Box;
+  inputSet?: InputSet;
+  prune: boolean;
+  /** Largest locality radius (reduced later so that no buggy point is in another band). */
+  radius: number;
+  /** The region's activation pattern (area repair): the region is built from it, not from `anchor`. */
+  activation?: ArrayLike<number>;
+  /** Full-LP backend by name, for workers (the caller's thread passes its backend directly). */
+  lp?: LpName;
+}
+
+export interface RegionOutcome {
+  /** The patch, or null when the spec already holds on the whole region. */
+  patch: RegionPatch | null;
+  reason?: string;
+  timing: RegionTiming;
+}
+
+/**
+ * The minimal patch of the task's region (lower bound and constant patch, else the full LP) with
+ * its support rows, or no patch when the spec already holds on the whole region.
+ */
+export async function solveRegion(network: Network, task: RegionTask, backend: LpBackend): Promise<RegionOutcome> {
+  if (isSpecUnion(task.spec)) return solveRegionUnion(network, task as RegionTask & { spec: SpecUnion }, backend);
+  const ta = now();
+  const region = task.activation
+    ? LinearRegion.ofPattern(network, task.activation, task.box, task.inputSet)
+    : LinearRegion.ofPoint(network, task.anchor, task.box, task.inputSet);
+  try {
+    const tb = now();
+    const cp = region.constantPatch(task.spec);
+    if (cp.proof === 'not-needed') {
+      return {
+        patch: null,
+        reason: 'the spec already holds on the whole linear region',
+        timing: { regionMs: tb - ta, lpMs: now() - tb, assemblyMs: 0 },
+      };
+    }
+    let proof: MinimalityProof = cp.proof;
+    let patchNorm = cp.norm;
+    let kind: 'constant' | 'affine' = 'constant';
+    let C: Float64Array | undefined;
+    let d = cp.d;
+    let H: Float64Array | undefined;
+    if (cp.proof === 'full-lp') {
+      const full = await solveFullLp(region, task.spec, backend, task.prune);
+      proof = 'full-lp';
+      if (cp.d && cp.norm <= full.norm) {
+        // A feasible constant patch that is no larger than the LP optimum is optimal too.
+        patchNorm = cp.norm;
+      } else {
+        ({ C, d, H } = full);
+        patchNorm = full.norm;
+        kind = 'affine';
+      }
+    }
+    const tc = now();
+    const support = region.supportRows(task.prune);
+    const neuronOf = region.neuronIndex;
+    const norms = region.rowNorms;
+    const patch: RegionPatch = {
+      kind,
+      A: support.A,
+      b: support.b,
+      rows: {
+        index: support.index,
+        neuron: Int32Array.from(support.index, (i) => neuronOf[i]),
+        norm: Float64Array.from(support.index, (i) => norms[i]),
+      },
+      ...(task.inputSet ? { inputSet: task.inputSet } : {}),
+      radius: task.radius,
+      C,
+      d: d!,
+      H,
+      region: {
+        points: task.points,
+        pattern: task.pattern,
+        constraints: region.constraintCount,
+        patchNorm,
+        lowerBound: cp.lowerBound,
+        minimalityProof: proof,
+      },
+    };
+    return { patch, timing: { regionMs: tb - ta, lpMs: tc - tb, assemblyMs: now() - tc } };
+  } finally {
+    region.free();
+  }
+}
+
+/**
+ * A non-convex spec (union of convex pieces): the minimal patch for every piece, keeping the
+ * smallest (ties: the lower piece index), reported as `region.specPiece`. A piece that already
+ * holds on the whole region means no patch. Pieces whose LPs fail (e.g. an empty piece) are
+ * skipped; if all fail, the first failure is raised.
+ */
+async function solveRegionUnion(network: Network, task: RegionTask & { spec: SpecUnion }, backend: LpBackend): Promise<RegionOutcome> {
+  let best: RegionOutcome | undefined;
+  let bestPiece = -1;
+  let firstError: unknown;
+  const timing: RegionTiming = { regionMs: 0, lpMs: 0, assemblyMs: 0 };
+  for (let i = 0; i < task.spec.pieces.length; i++) {
+    let outcome: RegionOutcome;
+    try {
+      outcome = await solveRegion(network, { ...task, spec: task.spec.pieces[i] }, backend);
+    } catch (e) {
+      if (!(e instanceof LpError)) throw e;
+      firstError ??= e;
+      continue;
+    }
+    timing.regionMs += outcome.timing.regionMs;
+    timing.lpMs += outcome.timing.lpMs;
+    timing.assemblyMs += outcome.timing.assemblyMs;
+    if (!outcome.patch) return { patch: null, reason: `piece ${i} of the spec already holds on the whole linear region`, timing };
+    if (!best || outcome.patch.region.patchNorm < best.patch!.region.patchNorm) {
+      best = outcome;
+      bestPiece = i;
+    }
+  }
+  if (!best) throw firstError;
+  best.patch!.region.specPiece = bestPiece;
+  return { patch: best.patch, timing };
+}
