@@ -49,7 +49,6 @@ mod tests;
 
 use crate::error::{Error, Result};
 use crate::linalg::{axpy, dot};
-use std::cell::Cell;
 use std::sync::{Arc, Mutex};
 
 /// Outcome of one maximisation.
@@ -141,9 +140,18 @@ impl LpLimits {
     }
 }
 
-thread_local! {
-    static FORCED_LIMITS: Cell<Option<LpLimits>> = const { Cell::new(None) };
+// clippy 1.63 reads the `const { … }` initialiser that stable clippy asks for as an interior-mutable
+// const; the allow must sit on a module (it is ignored on a macro invocation).
+#[allow(clippy::declare_interior_mutable_const)]
+mod forced {
+    use super::LpLimits;
+    use std::cell::Cell;
+
+    thread_local! {
+        pub(super) static FORCED_LIMITS: Cell<Option<LpLimits>> = const { Cell::new(None) };
+    }
 }
+use forced::FORCED_LIMITS;
 
 /// Overrides the pivot budgets of every simplex created afterwards on this thread (`None`
 /// restores the defaults). Meant for tests of the fallback and failure paths, here and in the
