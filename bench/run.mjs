@@ -45,6 +45,11 @@ result.cases['worker-pool'] = {
 // Area repair (issue 4): enumeration + repair + certificate must take under 1 s on HCAS tau20.
 result.cases['hcas-area'] = runCase('hcas-area', 'simd');
 result.cases['acas-shaped-area'] = runCase('acas-shaped-area', 'simd');
+// Region LPs at depth (issue 14): mnistfc-style 784-256x4-10 and x6-10, 20 points each.
+result.cases['mnistfc-256x4'] = { loadAverageBefore: os.loadavg()[0], ...runCase('mnistfc-4', 'simd') };
+result.cases['mnistfc-256x6'] = { loadAverageBefore: os.loadavg()[0], ...runCase('mnistfc-6', 'simd') };
+// Graph networks (issue 12): regions of the VNN-COMP CNNs, their time and memory.
+result.cases['cnn-regions'] = { loadAverageBefore: os.loadavg()[0], ...runCase('cnn-regions', 'simd') };
 mkdirSync(join(here, 'results'), { recursive: true });
 writeFileSync(join(here, 'results', 'latest.json'), JSON.stringify(result, null, 2) + '\n');
 process.stdout.write(JSON.stringify(result, null, 2) + '\n');

@@ -172,14 +172,16 @@ describe('relu-repair CLI: formats', () => {
       buildOnnx({
         input: { name: 'x', shape: ['N', 3] },
         output: { name: 'y' },
-        nodes: [{ opType: 'Conv', inputs: ['x', 'W'], outputs: ['y'] }],
+        nodes: [{ opType: 'Resize', inputs: ['x', 'W'], outputs: ['y'] }],
         inits: [{ name: 'W', dims: [1, 1, 1], data: [1] }],
       }),
     );
     const out = join(dir, 'never.onnx');
     const a = await run(['repair', '--model', conv, '--points', POINTS, '--out', out]);
     expect(a.code).toBe(2);
-    expect(a.stderr).toMatch(/conv\.onnx: graph\.node\[0\] "n0": operator Conv is not supported; supported operators: Gemm, MatMul/);
+    expect(a.stderr).toMatch(
+      /conv\.onnx: graph\.node\[0\] "n0": operator Resize is not supported; nearest supported: ConvTranspose.*; supported operators: Gemm, MatMul/,
+    );
     const two = join(dir, 'two.vnnlib');
     writeFileSync(
       two,

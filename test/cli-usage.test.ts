@@ -384,15 +384,15 @@ describe('relu-repair CLI: usage', () => {
     const h = await run(['export-model', '--model', hidden, '--out', out('x1.json')]);
     expect(h.code).toBe(2);
     expect(h.stderr).toMatch(
-      /graph\.node\[1\].*operator Sigmoid is not supported \(Sigmoid is not piecewise linear: only piecewise-linear networks \(ReLU activations\) are supported; a Sigmoid hidden layer cannot be repaired/,
+      /graph\.node\[1\].*operator Sigmoid is not piecewise linear: relu-repair repairs only piecewise-linear networks \(affine operators, ReLU, max, min\); a Sigmoid hidden layer cannot be repaired/,
     );
     expect(h.stderr).not.toMatch(/logits/);
     const t = await run(['export-model', '--model', tanh, '--out', out('x2.json')]);
-    expect(t.stderr).toMatch(/Tanh is not piecewise linear: only piecewise-linear networks/);
+    expect(t.stderr).toMatch(/Tanh is not piecewise linear: relu-repair repairs only piecewise-linear networks .*; a Tanh hidden layer/);
     const o = await run(['export-model', '--model', head, '--out', out('x3.json')]);
     expect(o.code).toBe(2);
     expect(o.stderr).toMatch(
-      /graph\.node\[3\].*Sigmoid is not piecewise linear: export the logits, i\.e\. the model without its final Sigmoid; the argmax is the same/,
+      /graph\.node\[3\].*Sigmoid is not piecewise linear: .*as the last operator, export the logits instead, i\.e\. the model without its final Sigmoid \(the argmax is the same\)/,
     );
     expect(existsSync(out('x1.json')) || existsSync(out('x2.json')) || existsSync(out('x3.json'))).toBe(false);
   });

@@ -26,12 +26,11 @@ const required = process.env.RELU_REPAIR_REQUIRE_PYTORCH === '1';
 describe.skipIf(missing !== '' && !required)(`examples/pytorch${missing ? ` (skipped: ${missing})` : ''}`, () => {
   const work = mkdtempSync(join(tmpdir(), 'relu-repair-pytorch-'));
   let summary: Record<string, unknown>[];
-  let stdout: string;
 
   beforeAll(async () => {
     expect(missing, 'the PyTorch example needs Debian python3-torch and python3-onnx').toBe('');
     await init();
-    stdout = execFileSync(
+    execFileSync(
       PYTHON,
       [
         join(root, 'examples/pytorch/train_repair.py'),
@@ -52,24 +51,19 @@ describe.skipIf(missing !== '' && !required)(`examples/pytorch${missing ? ` (ski
     summary = JSON.parse(readFileSync(join(work, 'summary.json'), 'utf8'));
   }, 180_000);
 
-  it("exports with nn.Flatten at opsets 13 and 17 are repaired; x.view(x.size(0), -1) is reported as the importer's known limitation", () => {
+  it('exports with nn.Flatten and with x.view(x.size(0), -1), at opsets 13 and 17, are all read and repaired', () => {
     expect(summary.map((e) => [e.export, e.status])).toEqual([
       ['flatten-opset13', 'repaired'],
       ['flatten-opset17', 'repaired'],
-      // Dynamic-batch x.view(): Shape → Gather → Unsqueeze → Concat → Reshape, not folded yet.
-      ['view-opset13', 'not imported'],
-      ['view-opset17', 'not imported'],
+      ['view-opset13', 'repaired'],
+      ['view-opset17', 'repaired'],
     ]);
-    for (const e of summary.slice(2)) {
-      expect(e.expected).toBe(true);
-      expect(e.reason).toMatch(/graph\.node\[0\] "\/Shape": operator Shape is not supported/);
-      expect(e.ops).toEqual(expect.arrayContaining(['Shape', 'Gather', 'Unsqueeze', 'Concat', 'Reshape']));
-    }
-    expect(stdout).toMatch(/expected limitation: .*operator Shape is not supported/);
+    // Dynamic-batch x.view(): a shape computation the importer folds to a constant reshape.
+    for (const e of summary.slice(2)) expect(e.ops).toEqual(expect.arrayContaining(['Shape', 'Gather', 'Unsqueeze', 'Concat', 'Reshape']));
   });
 
   it('the repaired ONNX, evaluated back in Python, fixes the repaired failures and matches relu-repair compare', () => {
-    for (const e of summary.slice(0, 2)) {
+    for (const e of summary) {
       expect(e.repairedPoints).toBe(5);
       expect(e.fixedInOnnx).toBe(5);
       expect(e.accuracyAfterOnnx).toBe(e.accuracyAfterCli);
@@ -78,9 +72,10 @@ describe.skipIf(missing !== '' && !required)(`examples/pytorch${missing ? ` (ski
       expect(e.changedOutputs as number).toBeLessThan(2000 / 10); // local
       expect(existsSync(e.plot as string)).toBe(true);
     }
-    // Both opsets give the same model, so the same failures and the same repair.
-    const [a, b] = summary;
-    expect([a.failures, a.accuracyAfterOnnx, a.changedOutputs]).toEqual([b.failures, b.accuracyAfterOnnx, b.changedOutputs]);
+    // Every export is the same model, so the same failures and the same repair.
+    const [a] = summary;
+    for (const b of summary)
+      expect([b.failures, b.accuracyAfterOnnx, b.changedOutputs]).toEqual([a.failures, a.accuracyAfterOnnx, a.changedOutputs]);
   });
 
   it('the repaired ONNX keeps the input shape (N, 1, 28, 28) and computes the repaired network (onnxruntime vs our evaluator)', async () => {

@@ -78,7 +78,24 @@ export { buildFullPatchLp, type FullLp, type RegionData } from './lp/full-lp.js'
 export { GlpkBackend } from './lp/glpk.js';
 export { HighsBackend } from './lp/highs.js';
 export { backendByName, LP_NAMES, type LpName } from './lp/select.js';
-export { type Box, type DenseLayer, expandBox, Network, type NetworkInfo, type Points } from './network.js';
+export {
+  type AvgPoolOp,
+  type Box,
+  type ConvOp,
+  type DenseLayer,
+  type DenseOp,
+  expandBox,
+  type GatherOp,
+  type GraphNode,
+  type GraphTerm,
+  type IdentityOp,
+  type LinearOp,
+  Network,
+  type NetworkGraph,
+  type NetworkInfo,
+  type Points,
+  type ScaleOp,
+} from './network.js';
 export { type PatchNetwork, type PatchRegionInfo, patternFromHex, patternHex, type RegionPatch, type SupportRows } from './patch.js';
 // runtime (issue 6): worker pool
 export { createPool, type PoolJobOptions, type PoolJobResult, type PoolOptions, RepairPool } from './pool/pool.js';

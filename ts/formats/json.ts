@@ -1,10 +1,12 @@
 /**
  * relu-repair's JSON formats.
  *
- * Network (`format: "relu-repair.network"`, version 1):
+ * Network (`format: "relu-repair.network"`), version 1 for chains of dense layers:
  *   { "format", "version", "inputBox"?: { "lower": [...], "upper": [...] },
  *     "layers": [ { "weights": [[w_00, w_01, ...], ...],   // outputs × inputs
  *                   "bias": [...], "activation": "relu" | "linear" }, ... ] }
+ * and version 2 for any other graph (convolutions, pooling, residual connections, ...; see
+ * ./json-graph.ts). Dense chains are always written as version 1; both versions are read.
  *
  * Repaired network (`format: "relu-repair.repaired-network"`, version 1):
  *   { "format", "version", "original": <network>, "inputBox", "composition": "sum" | "chain",
@@ -24,6 +26,7 @@ import { type Box, type DenseLayer, expandBox, Network } from '../network.js';
 import type { PatchRegionInfo, RegionPatch } from '../patch.js';
 import { type InputSet, LinearRegion } from '../region.js';
 import { type BoxGate, RepairedNetwork, type RepairRecord } from '../repaired.js';
+import { graphFromJson, graphToJson } from './json-graph.js';
 
 export const NETWORK_FORMAT = 'relu-repair.network';
 export const REPAIRED_FORMAT = 'relu-repair.repaired-network';
@@ -68,11 +71,13 @@ function vector(v: unknown, len: number | undefined, file: string | undefined, f
 }
 
 export function networkToJson(net: Network): Record<string, unknown> {
+  const box = net.info.inputBox ? { inputBox: { lower: [...net.info.inputBox.lower], upper: [...net.info.inputBox.upper] } } : {};
+  if (!net.denseLayers) return { format: NETWORK_FORMAT, version: 2, ...box, ...graphToJson(net.graph) };
   return {
     format: NETWORK_FORMAT,
     version: 1,
-    ...(net.info.inputBox ? { inputBox: { lower: [...net.info.inputBox.lower], upper: [...net.info.inputBox.upper] } } : {}),
-    layers: net.layers.map((l) => ({
+    ...box,
+    layers: net.denseLayers.map((l) => ({
       weights: rows(l.weights, l.inputs),
       bias: Array.from(l.bias),
       activation: l.relu ? 'relu' : 'linear',
@@ -88,8 +93,23 @@ export function networkFromJson(doc: unknown, file?: string, field = ''): Networ
   if (d.format !== undefined && d.format !== NETWORK_FORMAT) {
     throw new InputError(`unknown format (expected "${NETWORK_FORMAT}")`, { file, field: at('format'), value: d.format });
   }
-  if (d.version !== undefined && d.version !== 1)
-    throw new InputError('unsupported version (this reader knows 1)', { file, field: at('version'), value: d.version });
+  if (d.version !== undefined && d.version !== 1 && d.version !== 2)
+    throw new InputError('unsupported version (this reader knows 1 and 2)', { file, field: at('version'), value: d.version });
+  if (d.version === 2) {
+    const graph = graphFromJson(d, file, at);
+    let box: Box | undefined;
+    if (d.inputBox !== undefined) {
+      const b = d.inputBox as Record<string, unknown>;
+      box = expandBox(
+        b?.lower,
+        b?.upper,
+        graph.inputShape.reduce((x, y) => x * y, 1),
+        file,
+        at('inputBox'),
+      );
+    }
+    return Network.fromGraph(graph, { source: file, inputBox: box });
+  }
   if (!Array.isArray(d.layers) || d.layers.length === 0)
     throw new InputError('must be a non-empty array of layers', { file, field: at('layers'), value: d.layers });
   const layers: DenseLayer[] = d.layers.map((l: unknown, i: number) => {

@@ -402,7 +402,8 @@ export function networkToTfjs(
   const specs: WeightSpec[] = [];
   const layers: Record<string, unknown>[] = [];
   let size = 0;
-  net.layers.forEach((l, i) => {
+  const dense = net.requireDenseLayers('the TF.js layers format (Dense layers)');
+  dense.forEach((l, i) => {
     const name = `dense_${i}`;
     const config: Record<string, unknown> = {
       name,
@@ -423,7 +424,7 @@ export function networkToTfjs(
   const buf = new Uint8Array(size);
   const dv = new DataView(buf.buffer);
   let off = 0;
-  for (const l of net.layers) {
+  for (const l of dense) {
     for (let i = 0; i < l.inputs; i++) {
       for (let j = 0; j < l.outputs; j++) {
         dv.setFloat32(off, l.weights[j * l.inputs + i], true);

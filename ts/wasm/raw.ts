@@ -25,6 +25,7 @@ export interface RawExports {
   rr_release(h: number): number;
   rr_live_objects(): number;
   rr_network_new(shape: number, shapeLen: number, params: number, len: number): number;
+  rr_graph_new(shape: number, shapeLen: number, params: number, len: number): number;
   rr_network_info(h: number, out: number): number;
   rr_network_forward(h: number, xs: number, n: number, out: number): number;
   rr_network_patterns(h: number, xs: number, n: number, out: number): number;

@@ -276,10 +276,10 @@ mod tests {
         let lo = [-1.0, -1.0];
         let hi = [1.0, 1.0];
         // 2 -> 6 (relu) -> 4 (linear) -> 5 (relu) -> 3 (relu output).
-        let mut net = random_network(&mut rng, &[2, 6, 4, 5, 3]);
-        net.layers[1].relu = false;
-        net.layers[3].relu = true;
-        let net = Network::new(net.layers.clone()).unwrap();
+        let mut layers = random_network(&mut rng, &[2, 6, 4, 5, 3]).dense_layers().unwrap().to_vec();
+        layers[1].relu = false;
+        layers[3].relu = true;
+        let net = Network::new(layers).unwrap();
         assert_eq!(net.hidden_count(), 14);
         let mut en = RegionEnumerator::new(&net, &lo, &hi, &[], &[], opts()).unwrap();
         assert_eq!(en.run().unwrap(), Step::Done);

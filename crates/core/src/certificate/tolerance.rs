@@ -10,11 +10,11 @@
 //!   (explorer decisions on patch neurons, and the region's own decisions handed on by the
 //!   enumeration), S the Lipschitz bounds of the row in the neurons' outputs.
 //! * **Rounding**: what separates the computed row from the real-arithmetic row the parameters
-//!   define. The region's affine map F x + e is propagated layer by layer in f64
-//!   (`LinearRegion::of_pattern`): with m_l = |W_l| D_{l−1} m_{l−1} + |b_l| (m_0 = |x|max over the
-//!   region's box; D the pattern), each layer adds at most γ_{n_{l−1}+1}·m_l to its error, which
-//!   later layers carry with |W| D, so |computed − exact| <= Σ_l γ_{n+1} m_L per output
-//!   ([`map_rounding`]). The same bound covers points whose true pattern differs from the region's
+//!   define. The region's affine map F x + e is propagated node by node in f64 through the
+//!   network's graph (`LinearRegion::of_pattern`): with m_k = Σ_t |A_t| D m_{src} + |b_k| (m_0 =
+//!   |x|max over the region's box; D the pattern), each node adds at most γ_{t+1}·m_k to its error
+//!   (t products per entry), which later nodes carry with |A| D, so |computed − exact| <= Σ γ m
+//!   per output ([`map_rounding`]). The same bound covers points whose true pattern differs from the region's
 //!   only by a neuron whose pre-activation is within rounding of 0 (its output is that small),
 //!   so it is counted twice. On top of that each piece row is a sum of `ops` rounded terms of
 //!   total magnitude M, which rounds by at most γ_ops·M ([`row_rounding`]). All of it is added to
@@ -66,39 +66,59 @@ pub(super) fn row_rounding(row: &[f64], row0: f64, ops: usize, lo: &[f64], hi: &
 
 /// Per output o: a bound on |(F̂ x + ê)_o − (F x + e)_o| over the box [lo, hi] for the region of
 /// `pattern` (see the module documentation), and the magnitude m_L,o of its terms.
+///
+/// The region's map is propagated node by node through the network's graph
+/// (`network/linearise.rs`): an entry of node k sums, over its terms, the structural entries of
+/// one row of each operator times the source values' maps, plus the bias. With m the magnitude of
+/// each value's map over the box and e its accumulated error, a node entry has magnitude
+/// |b_i| + Σ |a_ij| m_j and error Σ |a_ij| e_j + γ_{t+1}·(that magnitude), t the number of
+/// products summed; a node that only reads the input through one term is the operator's rows
+/// themselves (copied, exact: no own rounding). ReLU elements inactive in the pattern are 0.
 pub(super) fn map_rounding(net: &Network, pattern: &[u8], lo: &[f64], hi: &[f64]) -> (Vec<f64>, Vec<f64>) {
-    let mut m: Vec<f64> = lo.iter().zip(hi).map(|(l, h)| l.abs().max(h.abs())).collect();
-    let mut e = vec![0.0; m.len()];
+    let g = net.graph();
+    let mut mags: Vec<Vec<f64>> = Vec::with_capacity(g.nodes.len() + 1);
+    let mut errs: Vec<Vec<f64>> = Vec::with_capacity(g.nodes.len() + 1);
+    mags.push(lo.iter().zip(hi).map(|(l, h)| l.abs().max(h.abs())).collect());
+    errs.push(vec![0.0; lo.len()]);
     let mut offset = 0usize;
-    for (li, layer) in net.layers.iter().enumerate() {
-        let (ni, no) = (layer.n_in, layer.n_out);
-        let mut m2 = vec![0.0; no];
-        let mut e2 = vec![0.0; no];
-        for i in 0..no {
-            let row = &layer.w[i * ni..(i + 1) * ni];
-            let mut mi = layer.b[i].abs();
-            let mut ei = 0.0;
-            for j in 0..ni {
-                mi += row[j].abs() * m[j];
-                ei += row[j].abs() * e[j];
+    for node in &g.nodes {
+        let size = node.size();
+        let copied = node.terms.len() == 1 && node.terms[0].from == 0;
+        let mut m2: Vec<f64> = node.bias.iter().map(|b| b.abs()).collect();
+        let mut e2 = vec![0.0; size];
+        let mut count = vec![0usize; size];
+        for term in &node.terms {
+            let (m, e) = (&mags[term.from], &errs[term.from]);
+            for i in 0..size {
+                let (mut mi, mut ei, mut ci) = (0.0, 0.0, 0usize);
+                term.op.for_each_in_row(i, |j, a| {
+                    mi += a.abs() * m[j];
+                    ei += a.abs() * e[j];
+                    ci += 1;
+                });
+                m2[i] += mi;
+                e2[i] += ei;
+                count[i] += ci;
             }
-            // The first layer's map is the weights themselves (copied, exact).
-            let own = if li == 0 { 0.0 } else { gamma(ni + 1) * mi };
-            m2[i] = mi * (1.0 + 1e-9);
-            e2[i] = (ei + own) * (1.0 + 1e-9);
         }
-        if layer.relu {
-            for i in 0..no {
+        for i in 0..size {
+            let own = if copied { 0.0 } else { gamma(count[i] + 1) * m2[i] };
+            m2[i] *= 1.0 + 1e-9;
+            e2[i] = (e2[i] + own) * (1.0 + 1e-9);
+        }
+        if node.relu {
+            for i in 0..size {
                 if pattern.get(offset + i).map_or(true, |&s| s == 0) {
                     m2[i] = 0.0;
                     e2[i] = 0.0;
                 }
             }
-            offset += no;
+            offset += size;
         }
-        m = m2;
-        e = e2;
+        mags.push(m2);
+        errs.push(e2);
     }
+    let (e, m) = (errs.pop().unwrap_or_default(), mags.pop().unwrap_or_default());
     (e, m)
 }
 
@@ -139,13 +159,14 @@ mod tests {
     fn map_rounding_covers_the_f64_map_of_a_region() {
         let mut rng = Rng(77);
         for trial in 0..20 {
-            let mut net = random_network(&mut rng, &[2, 6, 6, 6, 2]);
+            let mut layers = random_network(&mut rng, &[2, 6, 6, 6, 2]).dense_layers().unwrap().to_vec();
             // Weights k/64 in [-8, 8], biases k/64: products stay exact in i128 after scaling.
-            for l in net.layers.iter_mut() {
+            for l in layers.iter_mut() {
                 for w in l.w.iter_mut().chain(l.b.iter_mut()) {
                     *w = ((*w * 300.0).round() / 64.0).clamp(-40.0, 40.0);
                 }
             }
+            let net = Network::new(layers).unwrap();
             let lo = [-3.0, -3.0];
             let hi = [3.0, 3.0];
             let x = [rng.range(-3.0, 3.0), rng.range(-3.0, 3.0)];
@@ -157,7 +178,7 @@ mod tests {
                 let mut v: Vec<i128> = corner.iter().map(|c| (c * 4.0) as i128).collect(); // scale 4
                 let mut scale: i128 = 4;
                 let mut offset = 0;
-                for layer in &net.layers {
+                for layer in net.dense_layers().unwrap() {
                     let mut out = vec![0i128; layer.n_out];
                     for i in 0..layer.n_out {
                         let mut s: i128 = (layer.b[i] * 64.0) as i128 * scale;
