@@ -3,7 +3,7 @@
 // share of the box proven by bounds and by exact regions, the regions decided exactly, and the
 // counterexample's depth inside the unsafe set as onnxruntime (float32) computes it.
 // Usage: node bench/acasxu.mjs [--workers N] [--only net:prop,...]   (JSON on stdout)
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,14 +51,21 @@ for (const r of rows) {
     const o = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', Float32Array.from(cx.x), [1, 1, 1, 5]) });
     const y = Array.from(o[session.outputNames[0]].data);
     await session.release();
-    item.counterexample = { x: cx.x, depthFloat64: cx.margin, depthOnnxruntime: unsafeDepth(propertyData(prop.properties[cx.property], 5), cx.x, y) };
+    item.counterexample = {
+      x: cx.x,
+      depthFloat64: cx.margin,
+      depthOnnxruntime: unsafeDepth(propertyData(prop.properties[cx.property], 5), cx.x, y),
+    };
   }
   out.push(item);
   process.stderr.write(`${name} ${res.status} ${item.seconds}s boxes ${item.boxes} regions ${item.regions}\n`);
 }
 load.after = os.loadavg();
 const times = out.map((o) => o.seconds).sort((a, b) => a - b);
-const violated = out.filter((o) => o.result === 'violated').map((o) => o.seconds).sort((a, b) => a - b);
+const violated = out
+  .filter((o) => o.result === 'violated')
+  .map((o) => o.seconds)
+  .sort((a, b) => a - b);
 process.stdout.write(
   `${JSON.stringify({
     instances: out.length,

@@ -59,7 +59,11 @@ result.cases.acasxu = JSON.parse(execFileSync(process.execPath, [join(here, 'aca
   } catch (e) {
     code = e.status ?? 1;
   }
-  const rows = readFileSync(out, 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+  const rows = readFileSync(out, 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(','));
   result.cases['acasxu-run-instances'] = {
     exitCode: code,
     rows: rows.length,
@@ -70,6 +74,11 @@ result.cases.acasxu = JSON.parse(execFileSync(process.execPath, [join(here, 'aca
     results: out,
   };
 }
+// Region LPs at depth (issue 14): mnistfc-style 784-256x4-10 and x6-10, 20 points each.
+result.cases['mnistfc-256x4'] = { loadAverageBefore: os.loadavg()[0], ...runCase('mnistfc-4', 'simd') };
+result.cases['mnistfc-256x6'] = { loadAverageBefore: os.loadavg()[0], ...runCase('mnistfc-6', 'simd') };
+// Graph networks (issue 12): regions of the VNN-COMP CNNs, their time and memory.
+result.cases['cnn-regions'] = { loadAverageBefore: os.loadavg()[0], ...runCase('cnn-regions', 'simd') };
 mkdirSync(join(here, 'results'), { recursive: true });
 writeFileSync(join(here, 'results', 'latest.json'), JSON.stringify(result, null, 2) + '\n');
 process.stdout.write(JSON.stringify(result, null, 2) + '\n');

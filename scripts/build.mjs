@@ -9,16 +9,21 @@
 // dist/worker.node.js  pool worker for worker_threads; dist/worker.web.js for Web Workers (browser, Deno)
 // dist/demo.js         the demo job as data (HCAS network + 50 points)
 // dist/cli.js          the command line (Node)
+// dist/.build-stamp.json  hash of the sources this dist/ was built from (scripts/dist-state.mjs)
 
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { inputsHash, STAMP } from './dist-state.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const external = [...Object.keys(pkg.dependencies ?? {}), 'glpk.js/node', 'node:*'];
+// Hashed before building: an edit made while the build runs leaves dist/ stale, never falsely current.
+const sourcesHash = inputsHash(root);
+const withTypes = !process.argv.includes('--no-types');
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 mkdirSync(join(root, 'dist'), { recursive: true });
 const common = {
@@ -88,8 +93,21 @@ await Promise.all([
     plugins: [wasmLocation('dist')],
   }),
 ]);
-if (!process.argv.includes('--no-types')) {
+const entries = ['index.js', 'browser.js', 'slim.js', 'slim.browser.js', 'worker.node.js', 'worker.web.js', 'demo.js', 'cli.js'];
+if (withTypes) {
   execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
-  writeFileSync(join(root, 'dist/index.d.ts'), "export * from './types/index.js';\n");
+  // The declarations name Symbol.dispose / Symbol.asyncDispose (disposable networks, regions and
+  // pools). A strict consumer whose `lib` lacks ESNext.Disposable (TypeScript's default for
+  // ES2022 targets) would get TS2550 errors; this global declaration is the one @types/node and
+  // lib.esnext.disposable both make, so it merges with either and needs no consumer setting.
+  writeFileSync(
+    join(root, 'dist/disposable.d.ts'),
+    '// Symbol.dispose / Symbol.asyncDispose for consumers whose `lib` lacks ESNext.Disposable\n' +
+      '// (identical to the declarations of lib.esnext.disposable and @types/node, so they merge).\n' +
+      'declare global {\n  interface SymbolConstructor {\n    readonly dispose: unique symbol;\n    readonly asyncDispose: unique symbol;\n  }\n}\nexport {};\n',
+  );
+  writeFileSync(join(root, 'dist/index.d.ts'), '/// <reference path="./disposable.d.ts" />\nexport * from \'./types/index.js\';\n');
   writeFileSync(join(root, 'dist/demo.d.ts'), "export * from './types/demo.js';\n");
+  entries.push('index.d.ts', 'demo.d.ts', 'disposable.d.ts');
 }
+writeFileSync(join(root, STAMP), JSON.stringify({ inputs: sourcesHash, types: withTypes, files: entries }, null, 2) + '\n');

@@ -101,7 +101,11 @@ if (!useGlpk) {
     for (let r = 0; r < m; r++) {
       const idxs = [];
       const vals = [];
-      for (let c = 0; c < 784; c++) if (A[r * 784 + c] !== 0) idxs.push(c), vals.push(A[r * 784 + c]);
+      for (let c = 0; c < 784; c++) {
+        if (A[r * 784 + c] === 0) continue;
+        idxs.push(c);
+        vals.push(A[r * 784 + c]);
+      }
       rows.push({ idx: idxs, val: vals, lo: -Infinity, hi: b[r] });
     }
     const y = targets[p];

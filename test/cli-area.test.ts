@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { init, loadRepaired } from '../ts/index.js';
-import { argmax, fixture, rng, root, runCli } from './helpers.js';
+import { argmax, fixture, rng, runCli } from './helpers.js';
 
 const run = runCli;
 

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseVnnlib } from '../ts/formats/vnnlib.js';
 import { init, loadModel, parsePoints } from '../ts/index.js';
 import { buildOnnx, ortRun } from './formats-helpers.js';
-import { argmax, fixture, hcasTau05, root, runCli } from './helpers.js';
+import { argmax, fixture, hcasTau05, runCli } from './helpers.js';
 
 const run = runCli;
 
@@ -99,12 +99,22 @@ describe('relu-repair CLI: formats', () => {
     const pts = parsePoints(JSON.parse(readFileSync(POINTS, 'utf8')), 3, 5).points;
     const y = await ortRun(new Uint8Array(readFileSync(out)), Float64Array.from(pts.flat()), pts.length, [3], 'float64');
     for (let i = 0; i < pts.length; i++) expect(argmax(y.subarray(i * 5, i * 5 + 5))).toBe(4);
-    // float32 (the default) cannot resolve HCAS bands: the file is written, with a warning.
+    // float32 cannot resolve HCAS bands: without --onnx-precision the file is float64, with a
+    // note saying why; an explicit float32 request is honoured with a warning.
+    const outAuto = join(dir, 'repaired-auto.onnx');
+    const d = await run(['repair', '--model', model, '--points', POINTS, '--out', outAuto]);
+    expect(d.code, d.stderr).toBe(0);
+    expect(d.stderr).toMatch(
+      /note: writing .*repaired-auto\.onnx in float64: float32 cannot resolve the locality band of 42 of 42 patch\(es\)/,
+    );
+    expect(d.stderr).toMatch(/wrote .*repaired-auto\.onnx \(float64 ONNX\)/);
+    expect(readFileSync(outAuto)).toEqual(readFileSync(out)); // the same file as the explicit float64 request
     const out32 = join(dir, 'repaired32.onnx');
-    const w = await run(['repair', '--model', model, '--points', POINTS, '--out', out32]);
+    const w = await run(['repair', '--model', model, '--points', POINTS, '--out', out32, '--onnx-precision', 'float32']);
     expect(w.code, w.stderr).toBe(0);
-    expect(w.stderr).toMatch(/warning: float32 cannot resolve the locality band of \d+ of \d+ patch\(es\).*use --onnx-precision float64/);
-    expect(existsSync(out32)).toBe(true);
+    expect(w.stderr).toMatch(/warning: float32 cannot resolve the locality band of 42 of 42 patch\(es\).*use --onnx-precision float64/);
+    expect(w.stderr).toMatch(/wrote .*repaired32\.onnx \(float32 ONNX\)/);
+    expect(readFileSync(out32).length).toBeLessThan(readFileSync(out).length);
   });
 
   it('repair --spec .vnnlib with --out-vnnlib: repairs inside the property and writes one property per region', async () => {
@@ -162,14 +172,16 @@ describe('relu-repair CLI: formats', () => {
       buildOnnx({
         input: { name: 'x', shape: ['N', 3] },
         output: { name: 'y' },
-        nodes: [{ opType: 'Conv', inputs: ['x', 'W'], outputs: ['y'] }],
+        nodes: [{ opType: 'Resize', inputs: ['x', 'W'], outputs: ['y'] }],
         inits: [{ name: 'W', dims: [1, 1, 1], data: [1] }],
       }),
     );
     const out = join(dir, 'never.onnx');
     const a = await run(['repair', '--model', conv, '--points', POINTS, '--out', out]);
     expect(a.code).toBe(2);
-    expect(a.stderr).toMatch(/conv\.onnx: graph\.node\[0\] "n0": operator Conv is not supported; supported operators: Gemm, MatMul/);
+    expect(a.stderr).toMatch(
+      /conv\.onnx: graph\.node\[0\] "n0": operator Resize is not supported; nearest supported: ConvTranspose.*; supported operators: Gemm, MatMul/,
+    );
     const two = join(dir, 'two.vnnlib');
     writeFileSync(
       two,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { init, loadRepaired, parsePoints } from '../ts/index.js';
-import { argmax, fixture, root, runCli } from './helpers.js';
+import { argmax, fixture, runCli } from './helpers.js';
 
 const run = runCli;
 
@@ -158,10 +158,35 @@ describe('relu-repair CLI', () => {
     await badInput(['repair', '--model', NNET, '--points', POINTS, '--lp', 'cplex'], /--lp: unknown LP backend/);
   });
 
-  it('demo: the embedded default repairs 50/50 and prints a table', async () => {
-    const r = await run(['demo']);
+  it('demo: the embedded default repairs 50/50 and prints a readable table, a summary and honest timing', async () => {
+    const rep = join(dir, 'demo-report.json');
+    const r = await run(['demo', '--report', rep, '--repeats', '3']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/50\/50 buggy points fixed/);
-    expect(r.stdout.split('\n').filter((l) => /constant-patch$/.test(l)).length).toBe(50);
+    const lines = r.stdout.split('\n');
+    // The inputs are raw network inputs (REASSURE feeds them un-normalised), not feet.
+    expect(r.stdout).not.toMatch(/\[ft\]|feet\]/);
+    const head = lines.findIndex((l) => /^ #\s+x0\s+x1\s+x2\s+before -> after\s+region\s+patch \|p\|inf\s+lower bound\s+proof$/.test(l));
+    expect(head).toBeGreaterThan(0);
+    expect(r.stdout).toMatch(/x0, x1, x2 are the raw network inputs.*\n.*not feet/);
+    const rows = lines.slice(head + 1, head + 51);
+    const report = JSON.parse(readFileSync(rep, 'utf8'));
+    const pts = parsePoints(JSON.parse(readFileSync(POINTS, 'utf8')), 3, 5).points;
+    rows.forEach((row, i) => {
+      const m = /^\s*(\d+)\s+(-?\d+)\s+(-?\d+)\s+(-?[\d.]+)\s+(\w+) \((\d)\) -> SR \(4\)\s+(\d+)\s+(\S+)\s+(\S+)\s+(\S+)$/.exec(row);
+      expect(m, row).not.toBeNull();
+      expect(Number(m![1])).toBe(i);
+      expect(Number(m![4])).toBeCloseTo(pts[i][2], 4);
+      const g = report.regions[Number(m![7])];
+      expect(g.points).toContain(i);
+      expect(Math.abs(Number(m![8]) - g.patchNorm)).toBeLessThanOrEqual(5e-6 * g.patchNorm); // 6 significant digits
+      expect(m![10]).toBe(g.minimalityProof);
+    });
+    expect(r.stdout).toMatch(
+      /Summary: 50\/50 buggy points fixed with 42 patches .*; patches: 42 proven minimal \(42 by constant-patch\); certificate of the finished network: 42\/42 regions certified/,
+    );
+    // Timing says which run it is: the first (cold) and the median of warm repeats.
+    expect(r.stdout).toMatch(
+      /Time: first run \d+ ms \(cold: includes warming up the core\); warm: [\d.]+ ms, median of 3 repeats \([\d.]+ ms per point\)/,
+    );
   });
 });

@@ -132,7 +132,7 @@ function mutateText(text: string, r: R): string {
 }
 
 describe('parser fuzzing: only typed errors, never a crash or a hang', () => {
-  it('ONNX: the watermark model, an exported HCAS model and a repaired-network export', async () => {
+  it('ONNX: the watermark model, an exported HCAS model, a repaired-network export and two graph networks', async () => {
     await init();
     const { net, points, labels, inputBox } = hcasTau05();
     const { network: rep } = await repair(net, { points: points.slice(0, 3), labels: labels.slice(0, 3), inputBox });
@@ -140,16 +140,21 @@ describe('parser fuzzing: only typed errors, never a crash or a hang', () => {
       ['watermark.onnx', new Uint8Array(readFileSync(fixture('mnist/watermark-mlp-784-150-10.onnx'))), 120],
       ['hcas.onnx', networkToOnnx(net), 400],
       ['repaired.onnx', repairedToOnnx(rep), 150],
+      // Graph networks: MaxPool/ConvTranspose/Pad/Slice/Concat and shape sub-graphs; a residual CNN.
+      ['maxpool.onnx', new Uint8Array(readFileSync(fixture('graph/maxpool-opset13.onnx'))), 400],
+      ['residual.onnx', new Uint8Array(readFileSync(fixture('graph/residual-opset11.onnx'))), 300],
     ];
     const r = rng(1234);
     const counts = { ok: 0, error: 0 };
     for (const [name, bytes, n] of files) {
       for (let i = 0; i < n; i++) counts[expectTyped(() => parseOnnx(mutateBytes(bytes, r), name), `${name} mutation ${i}`)]++;
     }
-    // The repaired export is a DAG, not a chain: the importer must refuse it, with a reason.
-    expect(() => parseOnnx(repairedToOnnx(rep), 'repaired.onnx')).toThrow(
-      /skip or residual connection|not piecewise linear|different shapes/,
-    );
+    // The repaired export is a DAG, not a chain: the graph reader loads it as the repaired function.
+    const back = parseOnnx(repairedToOnnx(rep, { precision: 'float64' }), 'repaired.onnx');
+    expect(back.denseLayers).toBeUndefined();
+    const x = Float64Array.from(points.slice(0, 3).flat());
+    const want = rep.forwardFlat(x, 3);
+    back.forwardFlat(x, 3).forEach((v, i) => expect(Math.abs(v - want[i])).toBeLessThanOrEqual(1e-9 * (1 + Math.abs(want[i]))));
     expect(counts.ok).toBeGreaterThan(50);
     expect(counts.error).toBeGreaterThan(300);
   });

@@ -304,14 +304,14 @@ describe('ONNX import', () => {
     inits: [{ name: 'W', dims: [2, 2], data: [1, 2, 3, 4] }, ...extra],
   });
 
-  it('rejects anything outside the op table at load time, naming the op, the node index and the supported list', () => {
+  it('rejects anything outside the op table at load time, naming the op, the node index, the nearest alternative and the supported list', () => {
     reject(
       chain([
         { opType: 'MatMul', inputs: ['x', 'W'], outputs: ['a'] },
-        { opType: 'Conv', inputs: ['a', 'W'], outputs: ['y'] },
+        { opType: 'ReduceMean', inputs: ['a'], outputs: ['y'] },
       ]),
       new RegExp(
-        `bad\\.onnx: graph\\.node\\[1\\] "n1": operator Conv is not supported; supported operators: ${SUPPORTED_OPS.join(', ')} \\(got "Conv"\\)`,
+        `bad\\.onnx: graph\\.node\\[1\\] "n1": operator ReduceMean is not supported; nearest supported: GlobalAveragePool \\(a mean over the spatial axes\\) or AveragePool; supported operators: ${SUPPORTED_OPS.join(', ')} \\(got "ReduceMean"\\)`,
       ),
     );
     reject(
@@ -319,28 +319,33 @@ describe('ONNX import', () => {
         { opType: 'MatMul', inputs: ['x', 'W'], outputs: ['a'] },
         { opType: 'Softmax', inputs: ['a'], outputs: ['y'] },
       ]),
-      /node\[1\].*Softmax is not piecewise linear: export the logits/,
+      /node\[1\].*Softmax is not piecewise linear: relu-repair repairs only piecewise-linear networks .*; as the last operator, export the logits instead/,
+    );
+    reject(
+      chain([
+        { opType: 'MatMul', inputs: ['x', 'W'], outputs: ['a'] },
+        { opType: 'Sigmoid', inputs: ['a'], outputs: ['s'] },
+        { opType: 'MatMul', inputs: ['s', 'W'], outputs: ['y'] },
+      ]),
+      /graph\.node\[1\] "n1": operator Sigmoid is not piecewise linear: relu-repair repairs only piecewise-linear networks \(affine operators, ReLU, max, min\); a Sigmoid hidden layer cannot be repaired by this method \(got "Sigmoid"\)/,
     );
     reject(
       chain([{ opType: 'FusedGemm', domain: 'com.microsoft', inputs: ['x', 'W'], outputs: ['y'] }]),
       /node\[0\].*operator com\.microsoft\.FusedGemm is not supported/,
     );
+    // The supported list is the operator table: every listed operator has a handler.
+    expect(SUPPORTED_OPS).toEqual(
+      expect.arrayContaining(['Conv', 'ConvTranspose', 'MaxPool', 'AveragePool', 'Shape', 'Gather', 'Max', 'Clip']),
+    );
   });
 
-  it('rejects graphs that are not a dense ReLU chain, with the reason', () => {
-    reject(
-      chain([
-        { opType: 'MatMul', inputs: ['x', 'W'], outputs: ['a'] },
-        { opType: 'Relu', inputs: ['a'], outputs: ['h1'] },
-        { opType: 'MatMul', inputs: ['h1', 'W'], outputs: ['b'] },
-        { opType: 'Relu', inputs: ['b'], outputs: ['h2'] },
-        { opType: 'Add', inputs: ['h2', 'h1'], outputs: ['y'] },
-      ]),
-      /node\[4\] \(Add "n4"\).*skip or residual connection/,
-    );
+  it('rejects what is not piecewise linear or would mix the batch, with the reason', () => {
     reject(chain([{ opType: 'Mul', inputs: ['x', 'x'], outputs: ['y'] }]), /Mul of two data tensors is not piecewise linear/);
     reject(chain([{ opType: 'Div', inputs: ['W', 'x'], outputs: ['y'] }]), /Div of a constant by the data is not piecewise linear/);
-    reject(chain([{ opType: 'MatMul', inputs: ['W', 'x'], outputs: ['y'] }]), /data as right operand multiplies across the batch/);
+    reject(
+      chain([{ opType: 'MatMul', inputs: ['W', 'x'], outputs: ['y'] }]),
+      /node\[0\] \(MatMul "n0"\): MatMul\(constant, data\) with the data \[N, 2\] multiplies across the batch dimension/,
+    );
     reject(chain([{ opType: 'Gemm', inputs: ['x', 'W'], outputs: ['y'], attributes: [{ name: 'transA', i: 1 }] }]), /transA = 1/);
     reject(
       chain([{ opType: 'Reshape', inputs: ['x', 's'], outputs: ['y'] }], [{ name: 's', dims: [1], data: [-1], dataType: DT.INT64 }]),

@@ -13,10 +13,12 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The demo page's own pure functions, used here to recompute its picture independently.
 import { classCounts, classes, insideMask, outlineMask, renderPixels, sliceInputs } from '../examples/browser/slice.js';
+// @ts-expect-error a plain .mjs script without declarations
+import { PUBLISHED_FIELDS } from '../scripts/pack-manifest.mjs';
 import { init, networkToJson, polytopeSpec, type RepairResult, repair, repairedFromJson, repairedToJson } from '../ts/index.js';
 import { maxAbsDiff, ortRun } from './formats-helpers.js';
 import { argmax, hcasTau05, root } from './helpers.js';
-import { launchChromium, serveDir } from './packaging/browser.js';
+import { launchChromium, requireChromium, serveDir } from './packaging/browser.js';
 import { cleanup, type Packed, packAndInstall, readJson } from './packaging/pack.js';
 
 const execFileP = promisify(execFile);
@@ -86,6 +88,45 @@ describe('the tarball', () => {
   });
 });
 
+describe('the published manifest', () => {
+  it('keeps only what a consumer reads: no scripts, devDependencies or install-script policy; every path it names is shipped', () => {
+    const pkg = readJson(join(packed.consumer, 'node_modules/relu-repair/package.json'));
+    expect(Object.keys(pkg).filter((k) => !PUBLISHED_FIELDS.includes(k))).toEqual([]);
+    expect(Object.keys(pkg)).toEqual(
+      expect.arrayContaining(['name', 'version', 'license', 'type', 'bin', 'main', 'types', 'exports', 'files', 'dependencies']),
+    );
+    expect(pkg.scripts).toBeUndefined(); // the dead `prepare` (and every script) ran files that are not shipped
+    const shipped = new Set(packed.files);
+    const paths: string[] = [pkg.main, pkg.types, ...Object.values(pkg.bin as Record<string, string>)];
+    const walk = (v: unknown): void => {
+      if (typeof v === 'string') paths.push(v);
+      else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+    };
+    walk(pkg.exports);
+    for (const p of paths) {
+      const rel = p.replace(/^\.\//, '');
+      if (rel.includes('*')) {
+        const [pre, post] = rel.split('*');
+        expect(
+          [...shipped].some((f) => f.length > pre.length + post.length && f.startsWith(pre) && f.endsWith(post)),
+          p,
+        ).toBe(true);
+      } else expect(shipped.has(rel) || rel === 'package.json', p).toBe(true);
+    }
+    for (const f of ['LICENSE', 'NOTICE', 'README.md']) expect(shipped.has(f), f).toBe(true);
+    expect([...shipped].filter((f) => f.includes('build-stamp'))).toEqual([]);
+    expect(readFileSync(join(packed.consumer, 'node_modules/relu-repair/LICENSE'), 'utf8')).toMatch(
+      /^MIT License\n\nCopyright \(c\) 2026 the relu-repair authors/,
+    );
+    expect(readFileSync(join(packed.consumer, 'node_modules/relu-repair/NOTICE'), 'utf8')).toMatch(
+      /HorizontalCAS[\s\S]*REASSURE[\s\S]*MNIST/,
+    );
+    // postpack put the working manifest back, byte for byte.
+    expect(packed.manifestAfter).toBe(packed.manifestBefore);
+    expect(existsSync(join(root, 'package.json.dev'))).toBe(false);
+  });
+});
+
 describe('Node project', () => {
   it('default entry: pooled repair on worker_threads, bit for bit the one-thread repair (and the repo build)', async () => {
     const { stdout } = await run(process.execPath, ['node-check.mjs'], { cwd: packed.consumer, maxBuffer: 1 << 26 });
@@ -103,8 +144,13 @@ describe('Node project', () => {
     expect(out.slim).toEqual({ flavour: 'scalar', fixed: 50 });
   });
 
-  it('type declarations compile in a strict TypeScript consumer (NodeNext)', async () => {
+  it('type declarations compile in a strict TypeScript consumer (NodeNext) with no lib or types settings, and beside @types/node + ESNext.Disposable', async () => {
+    // tsconfig.check.json: TypeScript's default lib for ES2022 (no ESNext.Disposable), no @types.
     await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.check.json'], { cwd: packed.consumer });
+    // The same declarations merge with lib.esnext.disposable and @types/node's.
+    await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.check-node.json'], {
+      cwd: packed.consumer,
+    });
   });
 
   it('the bin: `npx relu-repair demo` repairs all 50 points', async () => {
@@ -209,6 +255,7 @@ function childEnv(): NodeJS.ProcessEnv {
 
 describe('browser', () => {
   it('Vite-bundled test page in Chromium (@vitest/browser + playwright): Web Workers, glpk.js in a worker, traps, abort, slim', async () => {
+    requireChromium();
     // The expected results, computed here (Node, source tree, one thread).
     writeFileSync(join(packed.consumer, 'reference.json'), referenceJson);
     const { net, points, inputBox } = hcasTau05();

@@ -43,7 +43,7 @@ const isNpy = (name: string) => name.toLowerCase().endsWith('.npy');
 
 /**
  * Images (or any inputs) from an IDX or `.npy` file: the first dimension counts samples, the rest
- * is flattened in C order. `scale: 'auto'` multiplies uint8 data by 1/255 (the usual ToTensor
+ * is flattened in C order. `scale: 'auto'` divides uint8 data by 255 (the usual ToTensor
  * convention for MNIST-style pixels) and leaves other types alone.
  */
 export async function parseImages(bytes: Uint8Array, name: string, opts: { scale?: number | 'auto' } = {}): Promise<Dataset> {
@@ -68,7 +68,10 @@ export async function parseImages(bytes: Uint8Array, name: string, opts: { scale
   const scale = requested === 'auto' ? (dtype === 'uint8' ? 1 / 255 : 1) : requested;
   if (!Number.isFinite(scale) || scale === 0)
     throw new InputError('must be a finite non-zero number or "auto"', { field: 'scale', value: requested });
-  const x = scale === 1 ? data : data.map((v) => v * scale);
+  // A scale 1/N (1/255 for pixels) divides by N: k/N correctly rounded, as `pixel / 255` computes
+  // it; multiplying by the rounded 1/255 differs in the last bit for 24 of the 256 byte values.
+  const divisor = 1 / scale;
+  const x = scale === 1 ? data : Number.isInteger(divisor) ? data.map((v) => v / divisor) : data.map((v) => v * scale);
   const bad = x.findIndex((v) => !Number.isFinite(v));
   if (bad >= 0)
     throw new InputError('is not a finite number', { file: name, field: `[${Math.floor(bad / dim)}][${bad % dim}]`, value: x[bad] });

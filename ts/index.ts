@@ -35,6 +35,7 @@ export {
   runBoxTask,
 } from './box-job.js';
 export {
+  type CertificateReason,
   type CertificateReport,
   type CertificationItem,
   type CertificationProgress,
@@ -43,17 +44,24 @@ export {
   certify,
   certifyItems,
   certifyRegions,
+  checkSafeSetNotEmpty,
+  contradictingRows,
   type RegionCertificate,
 } from './certificate.js';
+// Data sets: original vs repaired, failures as a points file (issue 13)
+export { type ClassComparison, type CompareOptions, type Comparison, compareModels } from './dataset/compare.js';
+export { type FailuresFile, type FindFailuresOptions, findFailures, storedRangeBox } from './dataset/failures.js';
+export { comparisonSvg, type PlotOptions } from './dataset/plot.js';
 // Area repair and certificates (issue 4)
 export {
   type Area,
-  defaultEps,
+  defaultMinRadius,
   type EnumeratedRegion,
   type EnumerateOptions,
   type Enumeration,
   type EnumerationProgress,
   enumerateRegions,
+  MAX_AREA_BOUND,
   RegionLimitError,
 } from './enumerate.js';
 export { AbortError, InputError, LpError, ReluRepairError, RepairError, WasmError } from './errors.js';
@@ -100,7 +108,24 @@ export { buildFullPatchLp, type FullLp, type RegionData } from './lp/full-lp.js'
 export { GlpkBackend } from './lp/glpk.js';
 export { HighsBackend } from './lp/highs.js';
 export { backendByName, LP_NAMES, type LpName } from './lp/select.js';
-export { type Box, type DenseLayer, expandBox, Network, type NetworkInfo, type Points } from './network.js';
+export {
+  type AvgPoolOp,
+  type Box,
+  type ConvOp,
+  type DenseLayer,
+  type DenseOp,
+  expandBox,
+  type GatherOp,
+  type GraphNode,
+  type GraphTerm,
+  type IdentityOp,
+  type LinearOp,
+  Network,
+  type NetworkGraph,
+  type NetworkInfo,
+  type Points,
+  type ScaleOp,
+} from './network.js';
 export { type PatchNetwork, type PatchRegionInfo, patternFromHex, patternHex, type RegionPatch, type SupportRows } from './patch.js';
 // runtime (issue 6): worker pool
 export { createPool, type PoolJobOptions, type PoolJobResult, type PoolOptions, RepairPool } from './pool/pool.js';
@@ -109,7 +134,7 @@ export { type ConstantPatchResult, type InputSet, LinearRegion, type MinimalityP
 export { type RegionOutcome, type RegionTask, type RegionTiming, solveRegion } from './region-job.js';
 export { type RepairOptions, type RepairProgress, type RepairResult, repair } from './repair.js';
 export { defaultRadius } from './repair-options.js';
-export { type BoxGate, type Composition, RepairedNetwork } from './repaired.js';
+export { type BoxGate, type Composition, RepairedNetwork, type RepairRecord } from './repaired.js';
 export type { PatchedRegionReport, RegionReport, RepairReport } from './report.js';
 export { describeSpec, intersectSpecs, labelSpec, parseSpecJson, polytopeSpec, type Spec, specViolation } from './spec.js';
 export { intersectAny, isSpecUnion, type SpecUnion, unionSpec, violationOf } from './spec-union.js';

@@ -1,19 +1,26 @@
 /**
- * Dense ReLU networks: the data lives in JavaScript (so it can be saved, exported and moved to
- * workers); the core holds a copy behind a handle for evaluation (crates/core/src/network.rs).
+ * Piecewise-linear networks: a graph of structured linear operators and ReLUs (./network/graph.ts;
+ * a chain of dense layers is one). The data lives in JavaScript (so it can be saved, exported and
+ * moved to workers); the core holds a copy behind a handle for evaluation
+ * (crates/core/src/network/).
  */
 import { InputError } from './errors.js';
+import {
+  checkGraph,
+  type DenseLayer,
+  denseLayersOf,
+  encodeGraph,
+  graphOfLayers,
+  graphSummary,
+  hiddenCountOf,
+  inputSizeOf,
+  type NetworkGraph,
+} from './network/graph.js';
 import * as abi from './wasm/abi.js';
 import { type Core, getCore } from './wasm/raw.js';
 
-/** One affine layer `y = W x + b` (W row-major, outputs × inputs), optionally followed by ReLU. */
-export interface DenseLayer {
-  readonly inputs: number;
-  readonly outputs: number;
-  readonly weights: Float64Array;
-  readonly bias: Float64Array;
-  readonly relu: boolean;
-}
+export type { DenseLayer, GraphNode, GraphTerm, NetworkGraph } from './network/graph.js';
+export type { AvgPoolOp, ConvOp, DenseOp, GatherOp, IdentityOp, LinearOp, ScaleOp } from './network/ops.js';
 
 /** An axis-aligned input box. */
 export interface Box {
@@ -109,50 +116,62 @@ export function unflatten(flat: Float64Array, width: number): number[][] {
 }
 
 export class Network extends CoreBacked {
-  readonly layers: readonly DenseLayer[];
+  /** The network as a graph (for a dense chain: one dense node per layer, sharing the layers' arrays). */
+  readonly graph: NetworkGraph;
   readonly inputSize: number;
   readonly outputSize: number;
   /** Number of hidden (ReLU) neurons: the length of an activation pattern. */
   readonly hiddenCount: number;
   readonly info: NetworkInfo;
+  /** The layers when the graph is a chain of dense layers. */
+  readonly denseLayers: readonly DenseLayer[] | undefined;
 
-  constructor(layers: readonly DenseLayer[], info: NetworkInfo = {}) {
+  /** A chain of dense layers, or any graph (see {@link Network.fromGraph}). */
+  constructor(layers: readonly DenseLayer[] | NetworkGraph, info: NetworkInfo = {}) {
     super();
     const file = info.source;
-    if (layers.length === 0) throw new InputError('a network needs at least one layer', { file, field: 'layers' });
-    layers.forEach((l, i) => {
-      const f = `layers[${i}]`;
-      if (!Number.isInteger(l.inputs) || l.inputs <= 0)
-        throw new InputError('input size must be a positive integer', { file, field: `${f}.inputs`, value: l.inputs });
-      if (!Number.isInteger(l.outputs) || l.outputs <= 0)
-        throw new InputError('output size must be a positive integer', { file, field: `${f}.outputs`, value: l.outputs });
-      if (l.weights.length !== l.inputs * l.outputs)
-        throw new InputError(`expected ${l.outputs}x${l.inputs} weights`, { file, field: `${f}.weights`, value: l.weights.length });
-      if (l.bias.length !== l.outputs)
-        throw new InputError(`expected ${l.outputs} biases`, { file, field: `${f}.bias`, value: l.bias.length });
-      if (i > 0 && layers[i - 1].outputs !== l.inputs) {
-        throw new InputError(`expects ${l.inputs} inputs but layer ${i - 1} has ${layers[i - 1].outputs} outputs`, {
-          file,
-          field: `${f}.inputs`,
-          value: l.inputs,
-        });
-      }
-      const bad = l.weights.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0)
-        throw new InputError('is not a finite number', {
-          file,
-          field: `${f}.weights[${Math.floor(bad / l.inputs)}][${bad % l.inputs}]`,
-          value: l.weights[bad],
-        });
-      const badB = l.bias.findIndex((v) => !Number.isFinite(v));
-      if (badB >= 0) throw new InputError('is not a finite number', { file, field: `${f}.bias[${badB}]`, value: l.bias[badB] });
-    });
-    this.layers = layers;
-    this.inputSize = layers[0].inputs;
-    this.outputSize = layers[layers.length - 1].outputs;
-    this.hiddenCount = layers.reduce((s, l) => s + (l.relu ? l.outputs : 0), 0);
+    if (Array.isArray(layers)) {
+      checkLayers(layers as readonly DenseLayer[], file);
+      this.denseLayers = layers as readonly DenseLayer[];
+      this.graph = graphOfLayers(this.denseLayers);
+    } else {
+      const g = layers as NetworkGraph;
+      checkGraph(g, file);
+      this.graph = g;
+      this.denseLayers = denseLayersOf(g);
+    }
+    this.inputSize = inputSizeOf(this.graph);
+    this.outputSize = this.graph.nodes[this.graph.nodes.length - 1].bias.length;
+    this.hiddenCount = hiddenCountOf(this.graph);
     if (info.inputBox) checkBox(info.inputBox, this.inputSize, file, 'inputBox');
     this.info = info;
+  }
+
+  /** A network from its graph (checked); a graph that is a dense chain also has {@link layers}. */
+  static fromGraph(graph: NetworkGraph, info: NetworkInfo = {}): Network {
+    return new Network(graph, info);
+  }
+
+  /** Shape of one input without the batch dimension (e.g. [3, 32, 32]). */
+  get inputShape(): readonly number[] {
+    return this.graph.inputShape;
+  }
+
+  /**
+   * The dense layers. Only a chain of dense layers has them: for any other graph this throws an
+   * InputError saying what the network is (use {@link denseLayers} to test).
+   */
+  get layers(): readonly DenseLayer[] {
+    return this.requireDenseLayers('this operation');
+  }
+
+  /** The dense layers, or an InputError saying that `what` (a format, an operation) needs a chain of dense layers. */
+  requireDenseLayers(what: string): readonly DenseLayer[] {
+    if (this.denseLayers) return this.denseLayers;
+    throw new InputError(`${what} needs a chain of dense layers; this network is ${graphSummary(this.graph)}`, {
+      file: this.info.source,
+      field: 'layers',
+    });
   }
 
   /** Builds a network from nested arrays: `weights[out][in]`, `bias[out]`. */
@@ -180,10 +199,16 @@ export class Network extends CoreBacked {
   }
 
   protected createHandle(core: Core): number {
-    const shape = abi.json(abi.NETWORK_SHAPE, { layers: this.layers.map((l) => ({ inputs: l.inputs, outputs: l.outputs, relu: l.relu })) });
-    const params = new Float64Array(this.layers.reduce((s, l) => s + l.weights.length + l.bias.length, 0));
+    const layers = this.denseLayers;
+    if (!layers) {
+      const { shape, params } = encodeGraph(this.graph);
+      const text = abi.json(abi.GRAPH_SHAPE, shape);
+      return core.call('network', [text, params], ([s, p], [sl, pl]) => core.exports.rr_graph_new(s, sl, p, pl));
+    }
+    const shape = abi.json(abi.NETWORK_SHAPE, { layers: layers.map((l) => ({ inputs: l.inputs, outputs: l.outputs, relu: l.relu })) });
+    const params = new Float64Array(layers.reduce((s, l) => s + l.weights.length + l.bias.length, 0));
     let pos = 0;
-    for (const l of this.layers)
+    for (const l of layers)
       pos = abi.encodeInto(abi.NETWORK_LAYER, { inputs: l.inputs, outputs: l.outputs }, { weights: l.weights, bias: l.bias }, params, pos);
     return core.call('network', [shape, params], ([s, p], [sl, pl]) => core.exports.rr_network_new(s, sl, p, pl));
   }
@@ -213,6 +238,38 @@ export class Network extends CoreBacked {
     for (let i = 0; i < count; i++) res.push(Uint8Array.from(out.subarray(i * h, (i + 1) * h)));
     return res;
   }
+}
+
+/** Checks a chain of dense layers; errors name the layer and field. */
+function checkLayers(layers: readonly DenseLayer[], file?: string): void {
+  if (layers.length === 0) throw new InputError('a network needs at least one layer', { file, field: 'layers' });
+  layers.forEach((l, i) => {
+    const f = `layers[${i}]`;
+    if (!Number.isInteger(l.inputs) || l.inputs <= 0)
+      throw new InputError('input size must be a positive integer', { file, field: `${f}.inputs`, value: l.inputs });
+    if (!Number.isInteger(l.outputs) || l.outputs <= 0)
+      throw new InputError('output size must be a positive integer', { file, field: `${f}.outputs`, value: l.outputs });
+    if (l.weights.length !== l.inputs * l.outputs)
+      throw new InputError(`expected ${l.outputs}x${l.inputs} weights`, { file, field: `${f}.weights`, value: l.weights.length });
+    if (l.bias.length !== l.outputs)
+      throw new InputError(`expected ${l.outputs} biases`, { file, field: `${f}.bias`, value: l.bias.length });
+    if (i > 0 && layers[i - 1].outputs !== l.inputs) {
+      throw new InputError(`expects ${l.inputs} inputs but layer ${i - 1} has ${layers[i - 1].outputs} outputs`, {
+        file,
+        field: `${f}.inputs`,
+        value: l.inputs,
+      });
+    }
+    const bad = l.weights.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0)
+      throw new InputError('is not a finite number', {
+        file,
+        field: `${f}.weights[${Math.floor(bad / l.inputs)}][${bad % l.inputs}]`,
+        value: l.weights[bad],
+      });
+    const badB = l.bias.findIndex((v) => !Number.isFinite(v));
+    if (badB >= 0) throw new InputError('is not a finite number', { file, field: `${f}.bias[${badB}]`, value: l.bias[badB] });
+  });
 }
 
 export function checkBox(box: Box, dim: number, file?: string, field = 'inputBox'): void {

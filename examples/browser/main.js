@@ -20,7 +20,8 @@ import {
 const W = 320;
 const H = 320;
 const $ = (id) => document.getElementById(id);
-const demo = (window.demo = { width: W, height: H, progressEvents: 0, job: null, view: null, report: null, counts: null, sliceRegions: 0 });
+const demo = { width: W, height: H, progressEvents: 0, job: null, view: null, report: null, counts: null, sliceRegions: 0 };
+window.demo = demo;
 let job; // { net, pts, modelName, pointsName, names }
 let result; // { network, report }
 let pool;

@@ -99,7 +99,7 @@ export function outlineMask(masks, width, height) {
 export function renderPixels(cls, outline) {
   const px = new Uint8ClampedArray(cls.length * 4);
   for (let i = 0; i < cls.length; i++) {
-    const col = outline && outline[i] ? OUTLINE : PALETTE[cls[i] % PALETTE.length];
+    const col = outline?.[i] ? OUTLINE : PALETTE[cls[i] % PALETTE.length];
     px.set(col, 4 * i);
     px[4 * i + 3] = 255;
   }

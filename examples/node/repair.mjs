@@ -34,7 +34,10 @@ try {
     workers: pool,
     onProgress: (e) => {
       const pct = Math.floor((100 * e.done) / Math.max(1, e.total));
-      if (e.phase === 'regions' && pct >= last + 25) process.stderr.write(`regions: ${e.done}/${e.total}\n`), (last = pct);
+      if (e.phase === 'regions' && pct >= last + 25) {
+        process.stderr.write(`regions: ${e.done}/${e.total}\n`);
+        last = pct;
+      }
     },
   });
   await pool.close();

@@ -34,6 +34,16 @@ export async function serveDir(dir: string): Promise<{ url: string; close(): Pro
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage'];
 
+/** Fails with what to do when Debian's Chromium is missing (npm test installs it; a bare vitest run does not). */
+export function requireChromium(): void {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `the browser tests need Debian's Chromium at ${CHROMIUM} (never a downloaded build): apt-get install chromium, or run \`npm test\`, which installs it; CHROMIUM_PATH names another binary`,
+    );
+  }
+}
+
 export function launchChromium(): Promise<Browser> {
+  requireChromium();
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
 }

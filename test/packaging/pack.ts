@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { root } from '../helpers.js';
 
 export interface Packed {
+  /** The working package.json before and after `npm pack` (postpack must restore it byte for byte). */
+  manifestBefore: string;
+  manifestAfter: string;
   dir: string;
   consumer: string;
   tarball: string;
@@ -22,7 +25,15 @@ const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 export function packAndInstall(): Packed {
   if (!existsSync(join(root, 'dist/index.js'))) throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
   const dir = mkdtempSync(join(tmpdir(), 'relu-repair-pack-'));
-  const out = execFileSync(npm, ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: root, encoding: 'utf8' });
+  // With its lifecycle scripts, as `npm publish` packs: prepack strips the manifest (and refuses
+  // a stale dist/), postpack restores the working one.
+  const manifestBefore = readFileSync(join(root, 'package.json'), 'utf8');
+  const out = execFileSync(npm, ['pack', '--json', '--pack-destination', dir], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const manifestAfter = readFileSync(join(root, 'package.json'), 'utf8');
   const info = JSON.parse(out)[0] as { filename: string; size: number; files: { path: string }[] };
   const tarball = join(dir, info.filename);
   const consumer = join(dir, 'consumer');
@@ -40,7 +51,7 @@ export function packAndInstall(): Packed {
     stdio: 'pipe',
   });
   // Test tooling only (not the package's dependencies): linked from the repository.
-  for (const m of ['vite', 'vitest', '@vitest', 'playwright', 'playwright-core', 'typescript']) {
+  for (const m of ['vite', 'vitest', '@vitest', 'playwright', 'playwright-core', 'typescript', '@types']) {
     const dst = join(consumer, 'node_modules', m);
     if (!existsSync(dst)) symlinkSync(join(root, 'node_modules', m), dst, 'dir');
   }
@@ -48,7 +59,7 @@ export function packAndInstall(): Packed {
   cpSync(join(root, 'test/packaging/consumer'), consumer, { recursive: true });
   cpSync(join(root, 'test/fixtures/hcas/HCAS_rect_v6_pra1_tau05_25HU_3000.nnet'), join(consumer, 'hcas.nnet'));
   cpSync(join(root, 'test/fixtures/hcas/buggy-points-pra1-tau05.json'), join(consumer, 'hcas-points.json'));
-  return { dir, consumer, tarball, files: info.files.map((f) => f.path), size: info.size };
+  return { manifestBefore, manifestAfter, dir, consumer, tarball, files: info.files.map((f) => f.path), size: info.size };
 }
 
 export function cleanup(p: Packed | undefined): void {

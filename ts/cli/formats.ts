@@ -1,12 +1,9 @@
 /**
  * CLI support for the interchange formats (issue 3): VNN-LIB specs, model/network output by
- * extension (.onnx, .nnet, TF.js model.json, relu-repair JSON), and the `eval` command.
+ * extension (.onnx, .nnet, TF.js model.json, relu-repair JSON).
  */
-import type { Command } from 'commander';
 import { InputError } from '../errors.js';
-import { accuracy, parseImages, parseLabels } from '../eval.js';
-import { networkToJson, REPAIRED_FORMAT, repairedFromJson, repairedToJson } from '../formats/json.js';
-import { loadModel, parseJsonText } from '../formats/load.js';
+import { networkToJson, repairedToJson } from '../formats/json.js';
 import { nnetToText } from '../formats/nnet.js';
 import { float32BandError, networkToOnnx, repairedToOnnx } from '../formats/onnx/export.js';
 import { networkToTfjs } from '../formats/tfjs.js';
@@ -15,25 +12,11 @@ import { saveJson } from '../io.js';
 import type { Box, Network } from '../network.js';
 import type { InputSet } from '../region.js';
 import type { RepairedNetwork } from '../repaired.js';
-import type { RepairReport } from '../report.js';
 import type { Spec } from '../spec.js';
 import { isSpecUnion, type SpecUnion } from '../spec-union.js';
-import { init } from '../wasm/raw.js';
+import { readBytes } from './data.js';
 
 export const isVnnlibPath = (p: string) => p.toLowerCase().endsWith('.vnnlib');
-
-async function readBytes(path: string): Promise<Uint8Array> {
-  const fs = await import('node:fs/promises');
-  try {
-    return new Uint8Array(await fs.readFile(path));
-  } catch (e) {
-    throw new InputError(
-      `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      { file: path },
-      { cause: e },
-    );
-  }
-}
 
 /** Writes files atomically: each to a temporary name first, then all renamed into place. */
 export async function saveFiles(files: { path: string; data: string | Uint8Array }[]): Promise<void> {
@@ -50,8 +33,8 @@ export async function saveFiles(files: { path: string; data: string | Uint8Array
 
 export type Precision = 'float32' | 'float64';
 
-export function parsePrecision(v: string | undefined): Precision {
-  if (v === undefined) return 'float32';
+export function parsePrecision(v: string | undefined): Precision | undefined {
+  if (v === undefined) return undefined;
   if (v !== 'float32' && v !== 'float64') throw new InputError('must be float32 or float64', { field: '--onnx-precision', value: v });
   return v;
 }
@@ -59,9 +42,14 @@ export function parsePrecision(v: string | undefined): Precision {
 const basename = (p: string) => p.slice(p.lastIndexOf('/') + 1);
 
 /** Saves a plain network by extension: .onnx, .nnet, model.json (TF.js + weights.bin), else relu-repair JSON. */
-export async function saveNetworkFile(path: string, net: Network, opts: { precision?: Precision } = {}): Promise<void> {
+export async function saveNetworkFile(
+  path: string,
+  net: Network,
+  opts: { precision?: Precision; inputShape?: number[] } = {},
+): Promise<void> {
   const lower = path.toLowerCase();
-  if (lower.endsWith('.onnx')) return saveFiles([{ path, data: networkToOnnx(net, { precision: opts.precision }) }]);
+  if (lower.endsWith('.onnx'))
+    return saveFiles([{ path, data: networkToOnnx(net, { precision: opts.precision, inputShape: opts.inputShape }) }]);
   if (lower.endsWith('.nnet')) return saveFiles([{ path, data: nnetToText(net) }]);
   if (basename(lower) === 'model.json') {
     const { modelJson, weights } = networkToTfjs(net, { weightsPath: 'weights.bin' });
@@ -74,33 +62,50 @@ export async function saveNetworkFile(path: string, net: Network, opts: { precis
   return saveJson(path, networkToJson(net));
 }
 
+/** float32 rounding of a support value above this (in the band) makes the ONNX outputs there visibly wrong. */
+const FLOAT32_BAND_LIMIT = 1e-2;
+
 /**
- * Saves a repaired network: ONNX when the name ends in .onnx, else relu-repair JSON. A float32
- * ONNX whose supports float32 cannot resolve is still written, with a warning on stderr (outputs
- * inside those bands would be wrong; float64 is exact there).
+ * Saves a repaired network: ONNX when the name ends in .onnx, else relu-repair JSON; returns what
+ * was written, for the summary. Without a requested precision, ONNX is float32 when float32 can
+ * resolve every patch's locality band and float64 otherwise (with a note): a float32 file would be
+ * wrong inside those bands (HCAS: inputs up to 6.5e4, radii ~6e-3). An explicit float32 request
+ * is honoured, with a warning.
  */
 export async function saveRepairedFile(
   path: string,
   rep: RepairedNetwork,
-  opts: { precision?: Precision; quiet?: boolean } = {},
-): Promise<void> {
-  if (path.toLowerCase().endsWith('.onnx')) {
-    const precision = opts.precision ?? 'float32';
-    if (precision === 'float32') {
-      const err = float32BandError(rep);
-      const bad = err.map((e, i) => [e, i]).filter(([e]) => !(e <= 1e-2));
-      if (bad.length > 0) {
-        const worst = bad.reduce((a, b) => (b[0] > a[0] ? b : a));
+  opts: { precision?: Precision; quiet?: boolean; inputShape?: number[] } = {},
+): Promise<string> {
+  if (!path.toLowerCase().endsWith('.onnx')) {
+    await saveJson(path, repairedToJson(rep));
+    return path;
+  }
+  let precision = opts.precision;
+  if (precision !== 'float64') {
+    const err = float32BandError(rep);
+    const bad = err.map((e, i) => [e, i]).filter(([e]) => !(e <= FLOAT32_BAND_LIMIT));
+    if (bad.length > 0) {
+      const worst = bad.reduce((a, b) => (b[0] > a[0] ? b : a));
+      const why =
+        `float32 cannot resolve the locality band of ${bad.length} of ${err.length} patch(es) ` +
+        `(rounding of the support value can reach ${Number.isFinite(worst[0]) ? worst[0].toPrecision(2) : 'an unknown amount'} in patch ${worst[1]}'s band)`;
+      if (precision === 'float32')
         process.stderr.write(
-          `relu-repair: warning: float32 cannot resolve the locality band of ${bad.length} of ${err.length} patch(es) ` +
-            `(rounding of the support value can reach ${Number.isFinite(worst[0]) ? worst[0].toPrecision(2) : 'an unknown amount'} in patch ${worst[1]}'s band): ` +
-            `outputs of ${path} inside those bands will be wrong; use --onnx-precision float64\n`,
+          `relu-repair: warning: ${why}: outputs of ${path} inside those bands will be wrong; use --onnx-precision float64\n`,
         );
+      else {
+        precision = 'float64';
+        if (!opts.quiet)
+          process.stderr.write(
+            `relu-repair: note: writing ${path} in float64: ${why}, so float32 outputs would be wrong there (--onnx-precision float32 forces float32)\n`,
+          );
       }
     }
-    return saveFiles([{ path, data: repairedToOnnx(rep, { precision }) }]);
   }
-  return saveJson(path, repairedToJson(rep));
+  precision ??= 'float32';
+  await saveFiles([{ path, data: repairedToOnnx(rep, { precision, inputShape: opts.inputShape }) }]);
+  return `${path} (${precision} ONNX)`;
 }
 
 export interface VnnlibJob {
@@ -146,78 +151,28 @@ export async function vnnlibJob(
   return { spec: safe.spec, inputBox, inputSet, summary };
 }
 
-/** Writes the VNN-LIB property of every repaired region (one file per region when several). */
+/**
+ * Writes the VNN-LIB property of every patch's region (one file per patch when several; cells of
+ * a split region each get their own). A union spec uses the convex piece the patch was made for.
+ */
 export async function saveRegionProperties(
   path: string,
   rep: RepairedNetwork,
-  report: RepairReport,
-  specOf: (point: number) => Spec | SpecUnion,
+  specOf: (point: number | undefined) => Spec | SpecUnion,
   tolerance?: number,
 ): Promise<string[]> {
   const files: { path: string; data: string }[] = [];
   rep.patches.forEach((patch, i) => {
     let spec = specOf(patch.region.points[0]);
-    if (isSpecUnion(spec)) spec = spec.pieces[report.regions[i]?.specPiece ?? 0];
+    if (isSpecUnion(spec)) spec = spec.pieces[patch.region.specPiece ?? 0];
     const v = regionProperty(rep, i, spec as Spec, { tolerance });
     const name = rep.patches.length === 1 ? path : path.replace(/(\.vnnlib)?$/i, `.region${i}$1`);
+    const what = patch.region.points.length ? `points ${patch.region.points.join(', ')}` : `activation pattern ${patch.region.pattern}`;
     const comment =
-      `relu-repair: repaired region ${i} (points ${patch.region.points.join(', ')}); the repaired network must not satisfy\n` +
+      `relu-repair: repaired region ${i} (${what}${patch.region.cell ? `; cell ${patch.region.cell.index + 1} of ${patch.region.cell.of}` : ''}); the repaired network must not satisfy\n` +
       `the unsafe condition below for any input of the region: a verifier should answer unsat.`;
     files.push({ path: name, data: writeVnnlib(v, comment) });
   });
   if (files.length) await saveFiles(files);
   return files.map((f) => f.path);
-}
-
-/** `relu-repair eval`: accuracy of a model (or repaired network) on a labelled data set. */
-export function registerEval(program: Command, setCode: (c: number) => void): void {
-  program
-    .command('eval')
-    .description('accuracy of a model or repaired network on labelled inputs (argmax)')
-    .requiredOption('--model <file>', 'model (.onnx, .nnet, .json, TF.js model.json) or repaired network (.json)')
-    .requiredOption('--images <file>', 'inputs: IDX (optionally .gz) or .npy, first dimension = samples')
-    .requiredOption('--labels <file>', 'labels: IDX, .npy or .txt')
-    .option('--scale <s>', 'multiply inputs by s; "auto" (default) = 1/255 for uint8 data, else 1')
-    .option('--json', 'print the result as JSON on stdout')
-    .action(async (o: { model: string; images: string; labels: string; scale?: string; json?: boolean }) => {
-      await init();
-      let model: Network | RepairedNetwork;
-      if (o.model.toLowerCase().endsWith('.json')) {
-        const doc = parseJsonText(new TextDecoder().decode(await readBytes(o.model)), o.model);
-        model = (doc as { format?: unknown })?.format === REPAIRED_FORMAT ? repairedFromJson(doc, o.model) : await loadModel(o.model);
-      } else model = await loadModel(o.model);
-      let scale: number | 'auto' = 'auto';
-      if (o.scale !== undefined && o.scale !== 'auto') {
-        const m = /^1\/(\d+(?:\.\d+)?)$/.exec(o.scale);
-        scale = m ? 1 / Number(m[1]) : Number(o.scale);
-        if (!Number.isFinite(scale) || scale === 0)
-          throw new InputError('must be a number, 1/N or "auto"', { field: '--scale', value: o.scale });
-      }
-      const data = await parseImages(await readBytes(o.images), o.images, { scale });
-      const labels = await parseLabels(await readBytes(o.labels), o.labels, model.outputSize);
-      const t0 = performance.now();
-      const r = accuracy(model, data, labels, { file: o.images });
-      const ms = performance.now() - t0;
-      const pct = (100 * r.accuracy).toFixed(2);
-      if (o.json) {
-        const doc = {
-          model: o.model,
-          images: o.images,
-          labels: o.labels,
-          samples: r.total,
-          correct: r.correct,
-          accuracy: r.accuracy,
-          inputScale: data.scale,
-          inputType: data.dtype,
-          evalMs: ms,
-        };
-        process.stdout.write(JSON.stringify(doc) + '\n');
-      } else {
-        process.stdout.write(`accuracy ${pct} % (${r.correct}/${r.total})\n`);
-        process.stderr.write(
-          `${o.model}: ${r.total} samples of ${data.dim} ${data.dtype} values${data.scale !== 1 ? ` scaled by ${data.scale === 1 / 255 ? '1/255' : data.scale}` : ''}; ${ms.toFixed(0)} ms\n`,
-        );
-      }
-      setCode(0);
-    });
 }

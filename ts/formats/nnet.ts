@@ -171,7 +171,7 @@ function applyNormalization(layers: DenseLayer[], h: NnetHeader, file: string): 
  * shortest round-trip form, so reading the file back gives the same weights bit for bit.
  */
 export function nnetToText(net: Network, opts: { comment?: string } = {}): string {
-  const L = net.layers;
+  const L = net.requireDenseLayers('the .nnet format');
   L.forEach((l, i) => {
     const wantRelu = i < L.length - 1;
     if (l.relu !== wantRelu) {

@@ -16,6 +16,7 @@
 import { InputError } from '../errors.js';
 import { type DenseLayer, Network } from '../network.js';
 import { VERSION } from '../version.js';
+import { activationHint } from './activation-hint.js';
 import { float16ToNumber } from './float16.js';
 
 interface WeightSpec {
@@ -329,7 +330,11 @@ export function parseTfjs(doc: unknown, shard: (path: string) => Uint8Array, fil
           throw new InputError('only a plain ReLU (no max_value, negative_slope or threshold) is supported', where(l));
         }
         if (act === 'linear') break;
-        if (act !== 'relu') throw new InputError('activation must be "relu" or "linear"', { ...where(l), value: act });
+        if (act !== 'relu')
+          throw new InputError(
+            `activation must be "relu" or "linear"${activationHint(String(act), layers.indexOf(l) === layers.length - 1, { named: false })}`,
+            { ...where(l), value: act },
+          );
         const last = dense[dense.length - 1];
         if (!last) {
           if (width === undefined) throw new InputError('the input size is unknown before this ReLU (no input shape)', where(l));
@@ -346,7 +351,7 @@ export function parseTfjs(doc: unknown, shard: (path: string) => Uint8Array, fil
           throw new InputError('units must be a positive integer', { ...where(l), value: units });
         const act = c.activation ?? 'linear';
         if (act !== 'relu' && act !== 'linear') {
-          const hint = act === 'softmax' || act === 'sigmoid' ? ' (not piecewise linear: export the logits; the argmax is the same)' : '';
+          const hint = activationHint(String(act), layers.indexOf(l) === layers.length - 1, { named: false });
           throw new InputError(`activation must be "relu" or "linear"${hint}`, { ...where(l), value: act });
         }
         const k = weight(l, 'kernel');
@@ -397,7 +402,8 @@ export function networkToTfjs(
   const specs: WeightSpec[] = [];
   const layers: Record<string, unknown>[] = [];
   let size = 0;
-  net.layers.forEach((l, i) => {
+  const dense = net.requireDenseLayers('the TF.js layers format (Dense layers)');
+  dense.forEach((l, i) => {
     const name = `dense_${i}`;
     const config: Record<string, unknown> = {
       name,
@@ -418,7 +424,7 @@ export function networkToTfjs(
   const buf = new Uint8Array(size);
   const dv = new DataView(buf.buffer);
   let off = 0;
-  for (const l of net.layers) {
+  for (const l of dense) {
     for (let i = 0; i < l.inputs; i++) {
       for (let j = 0; j < l.outputs; j++) {
         dv.setFloat32(off, l.weights[j * l.inputs + i], true);

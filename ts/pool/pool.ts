@@ -201,7 +201,7 @@ export class RepairPool {
     let lpName: string | undefined;
     let next = 0;
     let done = 0;
-    const layers = network.layers.map((l) => ({ inputs: l.inputs, outputs: l.outputs, weights: l.weights, bias: l.bias, relu: l.relu }));
+    const graph = network.graph;
     const info = {
       source: network.info.source,
       inputBox: network.info.inputBox ? { lower: [...network.info.inputBox.lower], upper: [...network.info.inputBox.upper] } : undefined,
@@ -233,7 +233,7 @@ export class RepairPool {
         await slot.ready;
         if (!slot.jobs.has(job)) {
           slot.jobs.add(job);
-          await Promise.race([slot.api.setNetwork(job, layers, info), slot.failure]);
+          await Promise.race([slot.api.setNetwork(job, graph, info), slot.failure]);
         }
         return Promise.race([call(slot.api, job, tasks[i], faults.get(i)), slot.failure]);
       };

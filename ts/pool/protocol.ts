@@ -6,7 +6,7 @@
 
 import type { BoxOutcome, BoxTask } from '../box-job.js';
 import { AbortError, InputError, LpError, ReluRepairError, RepairError, WasmError } from '../errors.js';
-import type { DenseLayer, NetworkInfo } from '../network.js';
+import type { NetworkGraph, NetworkInfo } from '../network.js';
 import type { RegionOutcome, RegionTask } from '../region-job.js';
 import type { Flavour } from '../wasm/raw.js';
 
@@ -33,7 +33,7 @@ export interface WorkerApi {
   /** Instantiates the core from the main thread's compiled module; returns the flavour it runs. */
   init(module: WebAssembly.Module, flavour: Flavour): Promise<Flavour>;
   /** Stores the network of job `job` (sent once per job and worker). */
-  setNetwork(job: number, layers: DenseLayer[], info: NetworkInfo): void;
+  setNetwork(job: number, graph: NetworkGraph, info: NetworkInfo): void;
   dropNetwork(job: number): void;
   solve(job: number, task: RegionTask, fault?: DebugFault): Promise<SolveReply>;
   /** Runs one branch-and-bound job on the job's network. */

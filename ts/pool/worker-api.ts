@@ -8,7 +8,7 @@ import { runBoxTask } from '../box-job.js';
 import { WasmError } from '../errors.js';
 import type { LpBackend } from '../lp/backend.js';
 import { backendByName } from '../lp/select.js';
-import { type DenseLayer, Network, type NetworkInfo } from '../network.js';
+import { Network, type NetworkGraph, type NetworkInfo } from '../network.js';
 import { type RegionOutcome, type RegionTask, solveRegion } from '../region-job.js';
 import { type Flavour, getCore, init } from '../wasm/raw.js';
 import { type BoxReply, type DebugFault, type SolveReply, serializeError, type WorkerApi } from './protocol.js';
@@ -38,9 +38,9 @@ export function createWorkerApi(hooks: { crash(): void }): WorkerApi {
       await init({ wasm: module, flavour });
       return getCore().flavour;
     },
-    setNetwork(job: number, layers: DenseLayer[], info: NetworkInfo): void {
+    setNetwork(job: number, graph: NetworkGraph, info: NetworkInfo): void {
       networks.get(job)?.free();
-      networks.set(job, new Network(layers, info));
+      networks.set(job, Network.fromGraph(graph, info));
     },
     dropNetwork(job: number): void {
       networks.get(job)?.free();

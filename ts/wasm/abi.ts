@@ -36,6 +36,8 @@ export const Composition = enumSpec('Composition', { sum: 0, chain: 1 });
 export const Proof = enumSpec('Proof', { 'not-needed': 0, 'constant-patch': 1, 'full-lp': 2 });
 /** State of a region enumeration after a step. */
 export const Step = enumSpec('Step', { more: 0, done: 1, limit: 2 });
+/** The structured linear operator of a graph term (core `network/op.rs`, ts/network/graph.ts). */
+export const OpKind = enumSpec('OpKind', { dense: 0, conv: 1, avgPool: 2, scale: 3, gather: 4, identity: 5 });
 
 /** Which bounds `rr_bounds_compute` computes (ts/bounds.ts). */
 export const BoundKind = enumSpec('BoundKind', { interval: 0, symbolic: 1 });
@@ -55,12 +57,17 @@ export const ProofMethod = enumSpec('ProofMethod', {
   regions: 5,
 });
 
+/** Why a region is not certified (`certified` when it is; crates/core/src/certificate/region_certificate.rs `Reason`). */
+export const Reason = enumSpec('Reason', { certified: 0, bound: 1, unresolved: 2, pieceLimit: 3, unionLimit: 4, violated: 5 });
+
 export const ENUMS: readonly EnumSpec[] = [
   Status,
   PatchKind,
   Composition,
   Proof,
   Step,
+  OpKind,
+  Reason,
   BoundKind,
   LowerSlope,
   Verdict,
@@ -118,6 +125,17 @@ const counted = <const F extends Field, const B extends string>(f: F, by: B) => 
 /** Parameters of one layer of a network (in): weights `outputs × inputs` row-major, then bias. */
 export const NETWORK_LAYER = layout('networkLayer', [array('weights', 'real', ['outputs', 'inputs']), array('bias', 'real', ['outputs'])]);
 
+/** Parameters of a graph's dense operator (in), see {@link GRAPH_SHAPE}. */
+export const DENSE_OP = layout('denseOp', [array('weights', 'real', ['outputs', 'inputs'])]);
+/** Parameters of a graph's convolution (in): ONNX layout, `featureChannels × (imageChannels / groups) × kernelHeight × kernelWidth`. */
+export const CONV_OP = layout('convOp', [array('weights', 'real', ['featureChannels', 'groupChannels', 'kernelHeight', 'kernelWidth'])]);
+/** Parameters of a graph's element-wise scaling (in). */
+export const SCALE_OP = layout('scaleOp', [array('values', 'real', ['size'])]);
+/** Parameters of a graph's index map (in): the input read by each output, −1 for zero. */
+export const GATHER_OP = layout('gatherOp', [array('index', 'integer', ['outputs'])]);
+/** A graph node's bias (in). */
+export const NODE_BIAS = layout('nodeBias', [array('bias', 'real', ['size'])]);
+
 /** A constant patch network (in): support rows A x <= b, then d. */
 export const CONSTANT_PATCH = layout('constantPatch', [
   array('A', 'real', ['rows', 'inputs']),
@@ -134,12 +152,13 @@ export const AFFINE_PATCH = layout('affinePatch', [
   array('H', 'real', ['outputs']),
 ]);
 
-/** `rr_network_info` (out). */
+/** `rr_network_info` (out): `nodes` = layers of a dense chain; `denseChain` whether it is one. */
 export const NETWORK_INFO = layout('networkInfo', [
   scalar('inputs', 'count'),
   scalar('outputs', 'count'),
   scalar('hidden', 'count'),
-  scalar('layers', 'count'),
+  scalar('nodes', 'count'),
+  scalar('denseChain', 'flag'),
 ]);
 
 /** `rr_region_info` (out). `supportRows` is absent until `rr_region_support_rows` ran. */
@@ -206,6 +225,7 @@ export const ENUM_STATUS = layout('enumStatus', [
   scalar('explored', 'real'),
   scalar('thin', 'count'),
   scalar('empty', 'count'),
+  scalar('forced', 'count'),
   scalar('hidden', 'count'),
 ]);
 
@@ -214,13 +234,22 @@ export const ENUMERATION_FIELDS = layout('enumerationFields', [
   array('patterns', 'flag', ['regions', 'hidden']),
   array('centres', 'real', ['regions', 'inputs']),
   array('radii', 'real', ['regions']),
+  array('thin', 'flag', ['regions']),
+  array('slack', 'real', ['regions', 'hidden']),
 ]);
 
-/** `rr_certifier_region` (out): `patches` lists the `relevant` patches (capacity: all patches); `witness` is absent when no LP was solved. */
+/**
+ * `rr_certifier_region` (out): `patches` lists the `relevant` patches (capacity: all patches); `witness` is absent when no LP was
+ * solved, `witnessViolation` (the repaired network's own violation there) with it; `specPiece` is the union piece a convex-tier
+ * certificate used.
+ */
 export const REGION_CERTIFICATE = layout('regionCertificate', [
   scalar('certified', 'flag'),
+  scalar('reason', Reason),
   scalar('maxViolation', 'real'),
   scalar('tolerance', 'real'),
+  scalar('rounding', 'real'),
+  scalar('scale', 'real'),
   scalar('pieces', 'count'),
   scalar('emptyPieces', 'count'),
   scalar('lps', 'count'),
@@ -228,6 +257,9 @@ export const REGION_CERTIFICATE = layout('regionCertificate', [
   scalar('witnessValue', 'real'),
   scalar('errorBudget', 'real'),
   scalar('exactPatches', 'count'),
+  optional(scalar('specPiece', 'count')),
+  optional(scalar('witnessViolation', 'real')),
+  scalar('witnessInRegion', 'flag'),
   scalar('relevant', 'count'),
   optional(array('witness', 'real', ['inputs'])),
   counted(array('patches', 'count', ['patches']), 'relevant'),
@@ -312,9 +344,20 @@ export const VERIFY_BOXES = layout('verifyBoxes', [
   array('priority', 'real', ['boxes']),
 ]);
 
+/** `rr_spec_contradiction` (out): rows of a spec that contradict each other (`count` of them; 0 when the LP finds none). */
+export const SPEC_CONTRADICTION = layout('specContradiction', [
+  scalar('count', 'count'),
+  counted(array('rows', 'count', ['rows']), 'count'),
+]);
+
 /** In the order of the core's table: a layout's position is its code for `rr_abi_echo_layout`. */
 export const LAYOUTS: readonly Layout[] = [
   NETWORK_LAYER,
+  DENSE_OP,
+  CONV_OP,
+  SCALE_OP,
+  GATHER_OP,
+  NODE_BIAS,
   CONSTANT_PATCH,
   AFFINE_PATCH,
   NETWORK_INFO,
@@ -326,6 +369,7 @@ export const LAYOUTS: readonly Layout[] = [
   ENUM_STATUS,
   ENUMERATION_FIELDS,
   REGION_CERTIFICATE,
+  SPEC_CONTRADICTION,
   PRE_ACTIVATION_BOUNDS,
   ROW_BOUND,
   VERIFY_PROPERTY,
@@ -509,6 +553,69 @@ export type ObjectOf<O extends ObjectSpec> = { [M in O['members'][number] as M['
 export const LAYER_SHAPE = object('layerShape', [member('inputs', 'count'), member('outputs', 'count'), member('relu', 'flag')]);
 /** `rr_network_new`: the layers; the parameters follow as one {@link NETWORK_LAYER} per layer. */
 export const NETWORK_SHAPE = object('networkShape', [member('layers', { list: LAYER_SHAPE })]);
+/** One term `±A v_from` of a graph node: `op` picks the operator list of {@link GRAPH_SHAPE}, `index` the operator in it (0 for `identity`). */
+export const TERM_SHAPE = object('termShape', [
+  member('from', 'count'),
+  member('negate', 'flag'),
+  member('op', OpKind),
+  member('index', 'count'),
+]);
+/** A graph node `relu?(Σ terms + bias)` of `size` elements. */
+export const NODE_SHAPE = object('nodeShape', [member('size', 'count'), member('relu', 'flag'), member('terms', { list: TERM_SHAPE })]);
+/** A dense operator (its weights: a {@link DENSE_OP}). */
+export const DENSE_SHAPE = object('denseShape', [member('inputs', 'count'), member('outputs', 'count')]);
+const windowMembers = [
+  member('kernelHeight', 'count'),
+  member('kernelWidth', 'count'),
+  member('strideHeight', 'count'),
+  member('strideWidth', 'count'),
+  member('padTop', 'count'),
+  member('padLeft', 'count'),
+  member('padBottom', 'count'),
+  member('padRight', 'count'),
+  member('dilationHeight', 'count'),
+  member('dilationWidth', 'count'),
+] as const;
+/** A convolution (`transposed`: ONNX ConvTranspose, feature side → image side; its weights: a {@link CONV_OP}). */
+export const CONV_SHAPE = object('convShape', [
+  member('imageChannels', 'count'),
+  member('imageHeight', 'count'),
+  member('imageWidth', 'count'),
+  member('featureChannels', 'count'),
+  member('featureHeight', 'count'),
+  member('featureWidth', 'count'),
+  ...windowMembers,
+  member('groups', 'count'),
+  member('transposed', 'flag'),
+]);
+/** An average pooling (no parameters). */
+export const POOL_SHAPE = object('poolShape', [
+  member('channels', 'count'),
+  member('imageHeight', 'count'),
+  member('imageWidth', 'count'),
+  member('outputHeight', 'count'),
+  member('outputWidth', 'count'),
+  ...windowMembers,
+  member('countIncludePad', 'flag'),
+]);
+/** An element-wise scaling (its values: a {@link SCALE_OP}). */
+export const SCALE_SHAPE = object('scaleShape', [member('size', 'count')]);
+/** An index map (its indices: a {@link GATHER_OP}). */
+export const GATHER_SHAPE = object('gatherShape', [member('inputs', 'count'), member('outputs', 'count')]);
+/**
+ * `rr_graph_new`: a network as a graph (value 0 the input, value k + 1 node k, the last node the output). The parameters follow as
+ * one layout per operator — every {@link DENSE_OP}, then every {@link CONV_OP}, {@link SCALE_OP}, {@link GATHER_OP}, in list order —
+ * then one {@link NODE_BIAS} per node.
+ */
+export const GRAPH_SHAPE = object('graphShape', [
+  member('inputs', 'count'),
+  member('nodes', { list: NODE_SHAPE }),
+  member('dense', { list: DENSE_SHAPE }),
+  member('conv', { list: CONV_SHAPE }),
+  member('pool', { list: POOL_SHAPE }),
+  member('scale', { list: SCALE_SHAPE }),
+  member('gather', { list: GATHER_SHAPE }),
+]);
 /** `rr_repaired_add_patch`: the kind picks the parameter layout ({@link CONSTANT_PATCH} or {@link AFFINE_PATCH}), `rows` is its number of support rows. */
 export const PATCH_HEADER = object('patchHeader', [member('kind', PatchKind), member('rows', 'count'), member('radius', 'number')]);
 /** `rr_region_support_rows`: prune redundant rows by LP (tolerance `tol`), append the box faces. */
@@ -528,6 +635,8 @@ export const ENUMERATE_OPTIONS = object('enumerateOptions', [
 /** `rr_certifier_new` (the composition comes from the repaired network). */
 export const CERTIFY_OPTIONS = object('certifyOptions', [
   member('rtol', 'number'),
+  // NaN: none (the relative tolerance applies).
+  member('tolerance', 'number'),
   member('eps', 'number'),
   member('maxPieces', 'count'),
   member('boundHelpful', 'flag'),
@@ -569,6 +678,14 @@ export const VERIFY_OPTIONS = object('verifyOptions', [
 export const OBJECTS: readonly ObjectSpec[] = [
   LAYER_SHAPE,
   NETWORK_SHAPE,
+  TERM_SHAPE,
+  NODE_SHAPE,
+  DENSE_SHAPE,
+  CONV_SHAPE,
+  POOL_SHAPE,
+  SCALE_SHAPE,
+  GATHER_SHAPE,
+  GRAPH_SHAPE,
   PATCH_HEADER,
   SUPPORT_ROWS_OPTIONS,
   MINIMAL_PATCH_OPTIONS,

@@ -25,6 +25,7 @@ export interface RawExports {
   rr_release(h: number): number;
   rr_live_objects(): number;
   rr_network_new(shape: number, shapeLen: number, params: number, len: number): number;
+  rr_graph_new(shape: number, shapeLen: number, params: number, len: number): number;
   rr_network_info(h: number, out: number): number;
   rr_network_forward(h: number, xs: number, n: number, out: number): number;
   rr_network_patterns(h: number, xs: number, n: number, out: number): number;
@@ -60,10 +61,13 @@ export interface RawExports {
     p: number,
     q: number,
     rows: number,
+    pieceRows: number,
+    pieces: number,
     opts: number,
     optsLen: number,
   ): number;
-  rr_certifier_region(h: number, pattern: number, out: number): number;
+  rr_certifier_region(h: number, pattern: number, slack: number, piece: number, out: number): number;
+  rr_spec_contradiction(p: number, q: number, rows: number, k: number, out: number): number;
   // Bounds and verification (issue 10)
   rr_bounds_compute(net: number, lo: number, hi: number, opts: number, optsLen: number, out: number): number;
   rr_bounds_row(net: number, lo: number, hi: number, c: number, q: number, opts: number, optsLen: number, out: number): number;

@@ -86,7 +86,7 @@ fn main() {
             if let Some(b) = env("ACAS_SLOPE") {
                 opts.bounds.slope = [LowerSlope::Adaptive, LowerSlope::Parallel, LowerSlope::Zero][b];
             }
-            let mut v = Verifier::new(NetView::new(&net), p, opts).unwrap();
+            let mut v = Verifier::new(NetView::new(&net).unwrap(), p, opts).unwrap();
             while v.step(1000).unwrap() == Verdict::Running {
                 if t0.elapsed().as_secs_f64() > env_limit() {
                     break;

@@ -5,7 +5,7 @@
 //!
 //! | module | concept |
 //! |---|---|
-//! | [`network`] | dense ReLU networks, forward pass, activation patterns |
+//! | [`network`] | piecewise-linear networks as graphs of structured linear operators and ReLUs (dense chains one case), forward pass, activation patterns, their affine maps |
 //! | [`bounds`] | sound bounds over a box (interval, symbolic, LP relaxation; rounding accounted) |
 //! | [`region`] | a linear region (pattern ∩ box) and its local affine map |
 //! | [`spec`] | output specifications Φ_out = {P y <= q} |
@@ -39,8 +39,6 @@ pub mod error;
 pub mod explore;
 pub mod gate;
 pub mod linalg;
-// Left unformatted until the simplex rewrite (another branch) is merged; formatted then.
-#[rustfmt::skip]
 pub mod lp;
 pub mod minimal;
 pub mod network;
@@ -52,14 +50,17 @@ pub mod repaired;
 pub mod spec;
 pub mod verify;
 
-pub use certificate::{band_box, certify_region, certify_region_with, BandBox, CertifyOptions, RegionCertificate};
+pub use certificate::{
+    band_box, certify_region, certify_target, contradicting_rows, BandBox, Certifier, CertifyOptions, Reason,
+    RegionCertificate, SafeSet, Target,
+};
 pub use enumerate::{EnumerateOptions, RegionEnumerator, Step};
 pub use error::{Error, Result};
 pub use explore::{ExploreOptions, Explorer, Piece};
 pub use gate::BoxGate;
 pub use lp::{LpSolution, Polytope, Simplex};
 pub use minimal::{constant_patch_for, minimal_patch, minimal_patch_with, MinimalPatch, Proof};
-pub use network::{Layer, Network};
+pub use network::{AvgPool, Conv, Dense, Gather, Graph, Layer, Network, Node, Op, Term, Window};
 pub use patch::{slack_excess, AffinePatch, ConstantPatch, PatchMap, PatchNetwork, Support};
 pub use polytope::{bounded_polytope, chebyshev, BoxedPolytope};
 pub use program::{ProgramNeuron, ReluProgram};

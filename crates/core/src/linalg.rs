@@ -81,6 +81,82 @@ pub fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
     }
 }
 
+/// `y[i] += a·x[i]` and `z[i] += b·x[i]` in one pass over `x` (element-wise, so every build
+/// rounds as two [`axpy`] calls would).
+#[inline]
+pub fn axpy2(a: f64, b: f64, x: &[f64], y: &mut [f64], z: &mut [f64]) {
+    let n = x.len().min(y.len()).min(z.len());
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        let pairs = n / 2;
+        let (va, vb) = (f64x2_splat(a), f64x2_splat(b));
+        // SAFETY: lanes 2i, 2i+1 < n for i < pairs; unaligned loads/stores are allowed.
+        unsafe {
+            let (px, py, pz) = (x.as_ptr(), y.as_mut_ptr(), z.as_mut_ptr());
+            for i in 0..pairs {
+                let vx = v128_load(px.add(2 * i) as *const v128);
+                let vy = v128_load(py.add(2 * i) as *const v128);
+                let vz = v128_load(pz.add(2 * i) as *const v128);
+                v128_store(py.add(2 * i) as *mut v128, f64x2_add(vy, f64x2_mul(va, vx)));
+                v128_store(pz.add(2 * i) as *mut v128, f64x2_add(vz, f64x2_mul(vb, vx)));
+            }
+        }
+        if n % 2 == 1 {
+            y[n - 1] += a * x[n - 1];
+            z[n - 1] += b * x[n - 1];
+        }
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        let (x, y, z) = (&x[..n], &mut y[..n], &mut z[..n]);
+        for i in 0..n {
+            y[i] += a * x[i];
+            z[i] += b * x[i];
+        }
+    }
+}
+
+/// `w[i] = max(w[i], (s·x[i])²·r)`: the Devex reference-weight update (element-wise, so every
+/// build rounds identically; the larger value is kept as `if cand > w { w = cand }` would).
+#[inline]
+pub fn max_scaled_square(s: f64, r: f64, x: &[f64], w: &mut [f64]) {
+    let n = x.len().min(w.len());
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        let pairs = n / 2;
+        let (vs, vr) = (f64x2_splat(s), f64x2_splat(r));
+        // SAFETY: lanes 2i, 2i+1 < n for i < pairs; unaligned loads/stores are allowed.
+        unsafe {
+            let (px, pw) = (x.as_ptr(), w.as_mut_ptr());
+            for i in 0..pairs {
+                let t = f64x2_mul(vs, v128_load(px.add(2 * i) as *const v128));
+                let cand = f64x2_mul(f64x2_mul(t, t), vr);
+                let vw = v128_load(pw.add(2 * i) as *const v128);
+                // pmax(a, b) = a < b ? b : a, i.e. keep w unless cand is larger.
+                v128_store(pw.add(2 * i) as *mut v128, f64x2_pmax(vw, cand));
+            }
+        }
+        if n % 2 == 1 {
+            let t = s * x[n - 1];
+            let cand = t * t * r;
+            if cand > w[n - 1] {
+                w[n - 1] = cand;
+            }
+        }
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        let (x, w) = (&x[..n], &mut w[..n]);
+        for i in 0..n {
+            let t = s * x[i];
+            let cand = t * t * r;
+            if cand > w[i] {
+                w[i] = cand;
+            }
+        }
+    }
+}
+
 /// Euclidean norm, computed with the same two-accumulator order as [`dot`].
 #[inline]
 pub fn norm2(a: &[f64]) -> f64 {

@@ -107,7 +107,7 @@ pub fn minimal_patch_with(region: &LinearRegion, spec: &Spec, exact_rows: bool) 
                 }
             }
             let constant = dot(spec.row(j), &region.e) - spec.q[j];
-            let mut cold = region.simplex();
+            let mut cold = sx.sibling();
             let outcome = cold
                 .maximize_unless_below(&c, best_upper - constant)
                 .map_err(lp_context(|| format!("bound of spec row {} over the region", j)))?;

@@ -1,15 +1,17 @@
 //! Linear regions: the set of inputs sharing one activation pattern, intersected with the input
 //! box, and the local affine map `f(x) = F x + e` of the network on it.
 //!
-//! Both come from one propagation of affine maps through the layers: a hidden neuron's
-//! pre-activation is affine in x on the region (`z_i(x) = Z_i·x + z0_i`), which is exactly its
-//! half-space (z_i >= 0 if active, z_i <= 0 if not), and the next layer sees `Z_i` when the neuron
-//! is active and 0 when it is not. Rows are normalised (‖a_i‖₂ = 1) so that slacks are Euclidean
+//! Both come from one propagation of affine maps through the network's graph
+//! (`network/linearise.rs`, which also states the memory): a hidden neuron's pre-activation is
+//! affine in x on the region (`z_i(x) = Z_i·x + z0_i`), which is exactly its half-space (z_i >= 0
+//! if active, z_i <= 0 if not), and later nodes see `Z_i` when the neuron is active and 0 when it
+//! is not. Rows are normalised (‖a_i‖₂ = 1) so that slacks are Euclidean
 //! distances to the hyperplanes, which is what gives the locality radius its meaning.
 
 use crate::error::{invalid, Error, Result};
 use crate::linalg::{axpy, dot, norm2};
 use crate::lp::{LpSolution, Polytope, Simplex};
+use crate::network::linearise::linearise;
 use crate::network::Network;
 
 #[derive(Debug, Clone)]
@@ -137,86 +139,21 @@ impl LinearRegion {
                 net.hidden_count()
             ));
         }
-        // Current affine map of the layer's input: rows `amap[k]·x + c[k]`, with `live[k]` false
-        // for rows that are identically zero (inactive neurons), which are skipped.
-        let mut amap: Vec<f64> = Vec::new();
-        let mut c: Vec<f64> = Vec::new();
-        let mut live: Vec<bool> = Vec::new();
-        let mut identity = true;
-        let mut a = Vec::new();
-        let mut b = Vec::new();
-        let mut neuron = Vec::new();
-        let mut norms = Vec::new();
-        let mut constant_neurons = 0;
-        let mut offset = 0usize;
-        let mut f = Vec::new();
-        let mut e = Vec::new();
-        for (li, layer) in net.layers.iter().enumerate() {
-            let (ni, no) = (layer.n_in, layer.n_out);
-            let mut z = vec![0.0; no * n];
-            let mut z0 = vec![0.0; no];
-            for i in 0..no {
-                let wrow = &layer.w[i * ni..(i + 1) * ni];
-                let zi = &mut z[i * n..(i + 1) * n];
-                if identity {
-                    zi.copy_from_slice(wrow);
-                    z0[i] = layer.b[i];
-                } else {
-                    for k in 0..ni {
-                        if live[k] && wrow[k] != 0.0 {
-                            axpy(wrow[k], &amap[k * n..(k + 1) * n], zi);
-                        }
-                    }
-                    z0[i] = dot(wrow, &c) + layer.b[i];
-                }
-            }
-            identity = false;
-            live = vec![true; no];
-            if layer.relu {
-                for i in 0..no {
-                    let active = pattern[offset + i] != 0;
-                    let zi = &mut z[i * n..(i + 1) * n];
-                    let nr = norm2(zi);
-                    if nr > 0.0 {
-                        // active: −Z_i·x <= z0_i ; inactive: Z_i·x <= −z0_i
-                        let s = if active { -1.0 } else { 1.0 };
-                        a.extend(zi.iter().map(|v| s * v / nr));
-                        b.push(-s * z0[i] / nr);
-                        neuron.push((offset + i) as u32);
-                        norms.push(nr);
-                    } else {
-                        constant_neurons += 1;
-                    }
-                    if !active {
-                        zi.iter_mut().for_each(|v| *v = 0.0);
-                        z0[i] = 0.0;
-                        live[i] = false;
-                    }
-                }
-                offset += no;
-            }
-            if li + 1 == net.layers.len() {
-                f = z;
-                e = z0;
-            } else {
-                amap = z;
-                c = z0;
-            }
-        }
+        let lin = linearise(net, &pattern)?;
         Ok(LinearRegion {
             n_in: n,
             n_out: net.n_out(),
             pattern,
-            a,
-            b,
-            neuron,
+            a: lin.a,
+            b: lin.b,
+            neuron: lin.neuron,
             lower: lower.to_vec(),
             upper: upper.to_vec(),
-            f,
-            e,
-            constant_neurons,
+            f: lin.f,
+            e: lin.e,
+            constant_neurons: lin.constant_neurons,
             anchor: None,
-            norm: norms,
+            norm: lin.norm,
         })
     }
 
@@ -470,6 +407,75 @@ mod tests {
                 }
             }
             assert!(hits > 0);
+        }
+    }
+
+    #[test]
+    fn regions_of_a_graph_network_agree_with_its_forward_pass() {
+        // Convolutions, pooling, residual terms, max lowered to ReLUs, a transposed convolution:
+        // the rows and the affine map come from the same propagation as for dense chains.
+        let mut rng = Rng(77);
+        for trial in 0..6 {
+            let net = crate::network::tests::random_graph(&mut rng);
+            let n = net.n_in();
+            let (lower, upper) = (vec![-3.0; n], vec![3.0; n]);
+            let x0: Vec<f64> = (0..n).map(|_| rng.normal() * 0.5).collect();
+            let r = LinearRegion::of_point(&net, &x0, &lower, &upper).unwrap();
+            assert_eq!(r.rows() + r.constant_neurons, net.hidden_count());
+            assert!(r.violation(&x0) < 1e-12);
+            // F against central differences, with a step inside the region.
+            let slack =
+                (0..r.rows()).map(|i| r.b[i] - dot(&r.a[i * n..(i + 1) * n], &x0)).fold(f64::INFINITY, f64::min);
+            let h = (slack * 0.25).min(1e-3);
+            assert!(h > 0.0);
+            for j in 0..n {
+                let (mut xp, mut xm) = (x0.clone(), x0.clone());
+                xp[j] += h;
+                xm[j] -= h;
+                let (mut yp, mut ym) = (vec![0.0; 3], vec![0.0; 3]);
+                net.forward(&xp, &mut yp);
+                net.forward(&xm, &mut ym);
+                for o in 0..3 {
+                    let fd = (yp[o] - ym[o]) / (2.0 * h);
+                    let fo = r.f[o * n + j];
+                    assert!(
+                        (fd - fo).abs() < 1e-6 * (1.0 + fo.abs()),
+                        "trial {}: F[{}][{}] = {} vs {}",
+                        trial,
+                        o,
+                        j,
+                        fo,
+                        fd
+                    );
+                }
+            }
+            // The H-representation against forward passes: same pattern <=> every row holds.
+            let (mut inside, mut outside) = (0, 0);
+            for q in 0..400 {
+                let scale = [1e-4, 1e-3, 1e-2, 0.1][q % 4];
+                let x: Vec<f64> = x0.iter().map(|v| (v + rng.normal() * scale).clamp(-3.0, 3.0)).collect();
+                let worst =
+                    (0..r.rows()).map(|i| dot(&r.a[i * n..(i + 1) * n], &x) - r.b[i]).fold(f64::NEG_INFINITY, f64::max);
+                if net.pattern(&x) == r.pattern {
+                    assert!(worst <= 1e-9, "trial {}: a point of the pattern violates a row by {}", trial, worst);
+                    let (mut y, mut ya) = (vec![0.0; 3], vec![0.0; 3]);
+                    net.forward(&x, &mut y);
+                    r.affine(&x, &mut ya);
+                    for o in 0..3 {
+                        assert!((y[o] - ya[o]).abs() < 1e-9 * (1.0 + y[o].abs()));
+                    }
+                    inside += 1;
+                } else {
+                    assert!(
+                        worst >= -1e-9,
+                        "trial {}: a point of another pattern satisfies every row ({})",
+                        trial,
+                        worst
+                    );
+                    outside += 1;
+                }
+            }
+            assert!(inside > 20 && outside > 20, "trial {}: {} inside, {} outside", trial, inside, outside);
         }
     }
 

@@ -14,7 +14,7 @@
 
 use relu_repair_core::bounds::LowerSlope;
 use relu_repair_core::verify::{LeafStatus, Method, Verdict};
-use relu_repair_core::{Proof, Step};
+use relu_repair_core::{Proof, Reason, Step};
 
 /// Names and codes of an enum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +89,18 @@ wire_enum! {
     enum Composition = COMPOSITION("Composition") { Sum = 0: "sum", Chain = 1: "chain" }
 }
 
+wire_enum! {
+    /// The structured linear operator of a graph term (core `network/op.rs`).
+    enum OpKind = OP_KIND("OpKind") {
+        Dense = 0: "dense",
+        Conv = 1: "conv",
+        AvgPool = 2: "avgPool",
+        Scale = 3: "scale",
+        Gather = 4: "gather",
+        Identity = 5: "identity",
+    }
+}
+
 wire_enum!(impl Proof = PROOF("Proof") { NotNeeded = 0: "not-needed", ConstantPatch = 1: "constant-patch", NeedsFullLp = 2: "full-lp" });
 
 wire_enum!(impl Step = STEP("Step") { More = 0: "more", Done = 1: "done", Limit = 2: "limit" });
@@ -113,8 +125,29 @@ wire_enum!(impl Method = PROOF_METHOD("ProofMethod") {
     Regions = 5: "regions",
 });
 
-pub const ENUMS: &[EnumSpec] =
-    &[STATUS, PATCH_KIND, COMPOSITION, PROOF, STEP, BOUND_KIND, LOWER_SLOPE, VERDICT, LEAF_STATUS, PROOF_METHOD];
+wire_enum!(impl Reason = REASON("Reason") {
+    Certified = 0: "certified",
+    Bound = 1: "bound",
+    Unresolved = 2: "unresolved",
+    PieceLimit = 3: "pieceLimit",
+    UnionLimit = 4: "unionLimit",
+    Violated = 5: "violated",
+});
+
+pub const ENUMS: &[EnumSpec] = &[
+    STATUS,
+    PATCH_KIND,
+    COMPOSITION,
+    PROOF,
+    STEP,
+    OP_KIND,
+    REASON,
+    BOUND_KIND,
+    LOWER_SLOPE,
+    VERDICT,
+    LEAF_STATUS,
+    PROOF_METHOD,
+];
 
 // ---------------------------------------------------------------------------------------------
 // Layouts
@@ -183,6 +216,25 @@ pub const NETWORK_LAYER: Layout = Layout {
     fields: &[array("weights", Real, &["outputs", "inputs"]), array("bias", Real, &["outputs"])],
 };
 
+/// Parameters of a graph's dense operator (in), see [`GRAPH_SHAPE`].
+pub const DENSE_OP: Layout = Layout { name: "denseOp", fields: &[array("weights", Real, &["outputs", "inputs"])] };
+
+/// Parameters of a graph's convolution (in): ONNX layout, `featureChannels × (imageChannels /
+/// groups) × kernelHeight × kernelWidth` (`groupChannels` = imageChannels / groups).
+pub const CONV_OP: Layout = Layout {
+    name: "convOp",
+    fields: &[array("weights", Real, &["featureChannels", "groupChannels", "kernelHeight", "kernelWidth"])],
+};
+
+/// Parameters of a graph's element-wise scaling (in).
+pub const SCALE_OP: Layout = Layout { name: "scaleOp", fields: &[array("values", Real, &["size"])] };
+
+/// Parameters of a graph's index map (in): the input read by each output, −1 for zero.
+pub const GATHER_OP: Layout = Layout { name: "gatherOp", fields: &[array("index", Integer, &["outputs"])] };
+
+/// A graph node's bias (in).
+pub const NODE_BIAS: Layout = Layout { name: "nodeBias", fields: &[array("bias", Real, &["size"])] };
+
 /// A constant patch network (in): support rows A x <= b, then d.
 pub const CONSTANT_PATCH: Layout = Layout {
     name: "constantPatch",
@@ -201,10 +253,16 @@ pub const AFFINE_PATCH: Layout = Layout {
     ],
 };
 
-/// `rr_network_info` (out).
+/// `rr_network_info` (out): `nodes` = layers of a dense chain; `denseChain` whether it is one.
 pub const NETWORK_INFO: Layout = Layout {
     name: "networkInfo",
-    fields: &[scalar("inputs", Count), scalar("outputs", Count), scalar("hidden", Count), scalar("layers", Count)],
+    fields: &[
+        scalar("inputs", Count),
+        scalar("outputs", Count),
+        scalar("hidden", Count),
+        scalar("nodes", Count),
+        scalar("denseChain", Flag),
+    ],
 };
 
 /// `rr_region_info` (out). `supportRows` is absent until `rr_region_support_rows` ran.
@@ -287,6 +345,7 @@ pub const ENUM_STATUS: Layout = Layout {
         scalar("explored", Real),
         scalar("thin", Count),
         scalar("empty", Count),
+        scalar("forced", Count),
         scalar("hidden", Count),
     ],
 };
@@ -299,17 +358,23 @@ pub const ENUMERATION_FIELDS: Layout = Layout {
         array("patterns", Flag, &["regions", "hidden"]),
         array("centres", Real, &["regions", "inputs"]),
         array("radii", Real, &["regions"]),
+        array("thin", Flag, &["regions"]),
+        array("slack", Real, &["regions", "hidden"]),
     ],
 };
 
 /// `rr_certifier_region` (out): `patches` lists the `relevant` patches (capacity: all patches);
-/// `witness` is absent when no LP was solved.
+/// `witness` is absent when no LP was solved, `witnessViolation` (the repaired network's own
+/// violation there) with it; `specPiece` is the union piece a convex-tier certificate used.
 pub const REGION_CERTIFICATE: Layout = Layout {
     name: "regionCertificate",
     fields: &[
         scalar("certified", Flag),
+        scalar("reason", Kind::Code(REASON)),
         scalar("maxViolation", Real),
         scalar("tolerance", Real),
+        scalar("rounding", Real),
+        scalar("scale", Real),
         scalar("pieces", Count),
         scalar("emptyPieces", Count),
         scalar("lps", Count),
@@ -317,6 +382,9 @@ pub const REGION_CERTIFICATE: Layout = Layout {
         scalar("witnessValue", Real),
         scalar("errorBudget", Real),
         scalar("exactPatches", Count),
+        optional(scalar("specPiece", Count)),
+        optional(scalar("witnessViolation", Real)),
+        scalar("witnessInRegion", Flag),
         scalar("relevant", Count),
         optional(array("witness", Real, &["inputs"])),
         counted(array("patches", Count, &["patches"]), "relevant"),
@@ -428,8 +496,20 @@ pub const VERIFY_BOXES: Layout = Layout {
     ],
 };
 
+/// `rr_spec_contradiction` (out): rows of a spec that contradict each other (`count` of them;
+/// 0 when the LP finds no contradiction).
+pub const SPEC_CONTRADICTION: Layout = Layout {
+    name: "specContradiction",
+    fields: &[scalar("count", Count), counted(array("rows", Count, &["rows"]), "count")],
+};
+
 pub const LAYOUTS: &[Layout] = &[
     NETWORK_LAYER,
+    DENSE_OP,
+    CONV_OP,
+    SCALE_OP,
+    GATHER_OP,
+    NODE_BIAS,
     CONSTANT_PATCH,
     AFFINE_PATCH,
     NETWORK_INFO,
@@ -441,6 +521,7 @@ pub const LAYOUTS: &[Layout] = &[
     ENUM_STATUS,
     ENUMERATION_FIELDS,
     REGION_CERTIFICATE,
+    SPEC_CONTRADICTION,
     PRE_ACTIVATION_BOUNDS,
     ROW_BOUND,
     VERIFY_PROPERTY,
@@ -496,6 +577,109 @@ pub const LAYER_SHAPE: ObjectSpec = ObjectSpec {
 pub const NETWORK_SHAPE: ObjectSpec =
     ObjectSpec { name: "networkShape", members: &[member("layers", MemberKind::List(&LAYER_SHAPE))] };
 
+/// One term `±A v_from` of a graph node: `op` picks the operator list of [`GRAPH_SHAPE`] and
+/// `index` the operator in it (0 for `identity`, which has no list: its size is the node's).
+pub const TERM_SHAPE: ObjectSpec = ObjectSpec {
+    name: "termShape",
+    members: &[
+        member("from", MemberKind::Count),
+        member("negate", MemberKind::Flag),
+        member("op", MemberKind::Code(OP_KIND)),
+        member("index", MemberKind::Count),
+    ],
+};
+
+/// A graph node `relu?(Σ terms + bias)` of `size` elements.
+pub const NODE_SHAPE: ObjectSpec = ObjectSpec {
+    name: "nodeShape",
+    members: &[
+        member("size", MemberKind::Count),
+        member("relu", MemberKind::Flag),
+        member("terms", MemberKind::List(&TERM_SHAPE)),
+    ],
+};
+
+/// A dense operator (its weights: a [`DENSE_OP`]).
+pub const DENSE_SHAPE: ObjectSpec = ObjectSpec {
+    name: "denseShape",
+    members: &[member("inputs", MemberKind::Count), member("outputs", MemberKind::Count)],
+};
+
+/// A convolution (`transposed`: ONNX ConvTranspose, mapping the feature side to the image side;
+/// its weights: a [`CONV_OP`]). Pads are before (top, left) and after (bottom, right).
+pub const CONV_SHAPE: ObjectSpec = ObjectSpec {
+    name: "convShape",
+    members: &[
+        member("imageChannels", MemberKind::Count),
+        member("imageHeight", MemberKind::Count),
+        member("imageWidth", MemberKind::Count),
+        member("featureChannels", MemberKind::Count),
+        member("featureHeight", MemberKind::Count),
+        member("featureWidth", MemberKind::Count),
+        member("kernelHeight", MemberKind::Count),
+        member("kernelWidth", MemberKind::Count),
+        member("strideHeight", MemberKind::Count),
+        member("strideWidth", MemberKind::Count),
+        member("padTop", MemberKind::Count),
+        member("padLeft", MemberKind::Count),
+        member("padBottom", MemberKind::Count),
+        member("padRight", MemberKind::Count),
+        member("dilationHeight", MemberKind::Count),
+        member("dilationWidth", MemberKind::Count),
+        member("groups", MemberKind::Count),
+        member("transposed", MemberKind::Flag),
+    ],
+};
+
+/// An average pooling (no parameters).
+pub const POOL_SHAPE: ObjectSpec = ObjectSpec {
+    name: "poolShape",
+    members: &[
+        member("channels", MemberKind::Count),
+        member("imageHeight", MemberKind::Count),
+        member("imageWidth", MemberKind::Count),
+        member("outputHeight", MemberKind::Count),
+        member("outputWidth", MemberKind::Count),
+        member("kernelHeight", MemberKind::Count),
+        member("kernelWidth", MemberKind::Count),
+        member("strideHeight", MemberKind::Count),
+        member("strideWidth", MemberKind::Count),
+        member("padTop", MemberKind::Count),
+        member("padLeft", MemberKind::Count),
+        member("padBottom", MemberKind::Count),
+        member("padRight", MemberKind::Count),
+        member("dilationHeight", MemberKind::Count),
+        member("dilationWidth", MemberKind::Count),
+        member("countIncludePad", MemberKind::Flag),
+    ],
+};
+
+/// An element-wise scaling (its values: a [`SCALE_OP`]).
+pub const SCALE_SHAPE: ObjectSpec = ObjectSpec { name: "scaleShape", members: &[member("size", MemberKind::Count)] };
+
+/// An index map (its indices: a [`GATHER_OP`]).
+pub const GATHER_SHAPE: ObjectSpec = ObjectSpec {
+    name: "gatherShape",
+    members: &[member("inputs", MemberKind::Count), member("outputs", MemberKind::Count)],
+};
+
+/// `rr_graph_new`: a network as a graph (core `network/graph.rs`): value 0 is the input, value
+/// k + 1 node k's output, the last node the output. The parameters follow as one layout per
+/// operator — every [`DENSE_OP`], then every [`CONV_OP`], [`SCALE_OP`], [`GATHER_OP`], in list
+/// order — then one [`NODE_BIAS`] per node.
+pub const GRAPH_SHAPE: ObjectSpec = ObjectSpec {
+    name: "graphShape",
+    members: &[
+        member("inputs", MemberKind::Count),
+        member("nodes", MemberKind::List(&NODE_SHAPE)),
+        member("dense", MemberKind::List(&DENSE_SHAPE)),
+        member("conv", MemberKind::List(&CONV_SHAPE)),
+        member("pool", MemberKind::List(&POOL_SHAPE)),
+        member("scale", MemberKind::List(&SCALE_SHAPE)),
+        member("gather", MemberKind::List(&GATHER_SHAPE)),
+    ],
+};
+
 /// `rr_repaired_add_patch`: the kind picks the parameter layout ([`CONSTANT_PATCH`] or
 /// [`AFFINE_PATCH`]), `rows` is its number of support rows.
 pub const PATCH_HEADER: ObjectSpec = ObjectSpec {
@@ -539,6 +723,8 @@ pub const CERTIFY_OPTIONS: ObjectSpec = ObjectSpec {
     name: "certifyOptions",
     members: &[
         member("rtol", MemberKind::Number),
+        // NaN: none (the relative tolerance applies).
+        member("tolerance", MemberKind::Number),
         member("eps", MemberKind::Number),
         member("maxPieces", MemberKind::Count),
         member("boundHelpful", MemberKind::Flag),
@@ -588,6 +774,14 @@ pub const VERIFY_OPTIONS: ObjectSpec = ObjectSpec {
 pub const OBJECTS: &[ObjectSpec] = &[
     LAYER_SHAPE,
     NETWORK_SHAPE,
+    TERM_SHAPE,
+    NODE_SHAPE,
+    DENSE_SHAPE,
+    CONV_SHAPE,
+    POOL_SHAPE,
+    SCALE_SHAPE,
+    GATHER_SHAPE,
+    GRAPH_SHAPE,
     PATCH_HEADER,
     SUPPORT_ROWS_OPTIONS,
     MINIMAL_PATCH_OPTIONS,
@@ -637,5 +831,6 @@ mod tests {
         assert_eq!(Status::from_code(-5), None);
         assert_eq!(Composition::Chain.name(), "chain");
         assert_eq!(REGION_FIELDS.code("supportIndex"), 10);
+        assert_eq!(OpKind::from_name("avgPool"), Some(OpKind::AvgPool));
     }
 }

@@ -19,7 +19,7 @@ pub fn bound_options(o: &Object) -> BoundOptions {
     }
 }
 
-fn view_of(net: i32) -> Option<NetView> {
+fn view_of(net: i32) -> Option<Result<NetView, Error>> {
     with(net, |n: &mut Network| NetView::new(n))
 }
 
@@ -39,7 +39,8 @@ pub extern "C" fn rr_bounds_compute(
         Err(e) => return fail(e),
     };
     let view = match view_of(net) {
-        Some(v) => v,
+        Some(Ok(v)) => v,
+        Some(Err(e)) => return fail(e),
         None => return bad_handle(net, "network"),
     };
     let n = view.n_in();
@@ -89,7 +90,8 @@ pub extern "C" fn rr_bounds_row(
         Err(e) => return fail(e),
     };
     let view = match view_of(net) {
-        Some(v) => v,
+        Some(Ok(v)) => v,
+        Some(Err(e)) => return fail(e),
         None => return bad_handle(net, "network"),
     };
     let (n, k) = (view.n_in(), view.n_out());

@@ -7,7 +7,7 @@
 //! | `abi` | (the tables: layouts, objects, enum codes) | `ts/wasm/abi.ts` |
 //! | `layout`, `json` | (reading and writing them) | `ts/wasm/abi.ts` |
 //! | `handles` | memory, messages, handles, version | `ts/wasm/raw.ts` |
-//! | `network` | `rr_network_*` | `ts/network.ts` |
+//! | `network` | `rr_network_*`, `rr_graph_new` | `ts/network.ts` (`ts/network/graph.ts` encodes graphs) |
 //! | `region` | `rr_region_*` (not the minimal patch) | `ts/region.ts` |
 //! | `minimal` | `rr_region_minimal_patch`, `rr_constant_patch` | `ts/region.ts`, `ts/compose.ts` |
 //! | `patch` | (patch decoding), `rr_slack_excess` | `ts/patch.ts`, `ts/region.ts` |

@@ -54,10 +54,10 @@ fn small_network() -> i32 {
 #[test]
 fn network_region_and_patch_through_the_abi() {
     let net = small_network();
-    let mut info = [0.0; 4];
+    let mut info = [0.0; 5];
     let written = rr_network_info(net, info.as_mut_ptr());
-    assert_eq!(written, 4);
-    for (name, want) in [("inputs", 2.0), ("outputs", 2.0), ("hidden", 2.0), ("layers", 2.0)] {
+    assert_eq!(written, 5);
+    for (name, want) in [("inputs", 2.0), ("outputs", 2.0), ("hidden", 2.0), ("nodes", 2.0), ("denseChain", 1.0)] {
         assert_eq!(scalar(field(&NETWORK_INFO, &[], &info, written, name)), want);
     }
     let x = [0.5, 0.25];
@@ -156,6 +156,86 @@ fn constant_patches_for_given_violations() {
     assert!(out[1].is_nan() && out[2].is_nan(), "d absent");
 }
 
+/// x: [1, 3, 3]; v1 = relu(conv 2×2 → [2, 2, 2]); v2 = relu(v1 reversed − x[0..8] (index map));
+/// y = dense(v2) + bias, 1 output.
+const GRAPH: &str = r#"{"inputs":9,"nodes":[
+  {"size":8,"relu":true,"terms":[{"from":0,"negate":false,"op":"conv","index":0}]},
+  {"size":8,"relu":true,"terms":[{"from":1,"negate":false,"op":"gather","index":0},{"from":0,"negate":true,"op":"gather","index":1}]},
+  {"size":1,"relu":false,"terms":[{"from":2,"negate":false,"op":"dense","index":0},{"from":1,"negate":false,"op":"dense","index":1}]}],
+ "dense":[{"inputs":8,"outputs":1},{"inputs":8,"outputs":1}],
+ "conv":[{"imageChannels":1,"imageHeight":3,"imageWidth":3,"featureChannels":2,"featureHeight":2,"featureWidth":2,
+   "kernelHeight":2,"kernelWidth":2,"strideHeight":1,"strideWidth":1,"padTop":0,"padLeft":0,"padBottom":0,"padRight":0,
+   "dilationHeight":1,"dilationWidth":1,"groups":1,"transposed":false}],
+ "pool":[],"scale":[],
+ "gather":[{"inputs":8,"outputs":8},{"inputs":9,"outputs":8}]}"#;
+
+fn graph_params() -> Vec<f64> {
+    let mut p = vec![1.0, -1.0, 0.5, 0.25, 0.5, -0.5, 2.0, 1.0];
+    p.extend([0.5, -1.0, 2.0, 1.0, 0.0, 0.5, 1.0, 1.0]);
+    p.extend([1.0, 2.0, -1.0, 0.5, 1.0, -2.0, 0.0, 1.0]);
+    p.extend([7.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0, 0.0]);
+    p.extend([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, -1.0]);
+    p.extend([-0.5, 0.5, 0.25, -1.0, 1.0, 0.0, 1.0, -1.0]);
+    p.extend([0.0, 0.1, -0.1, 0.2, 0.0, 0.0, 0.3, -0.3]);
+    p.push(0.25);
+    p
+}
+
+#[test]
+fn graphs_through_the_abi() {
+    let params = graph_params();
+    let net = rr_graph_new(GRAPH.as_ptr(), GRAPH.len(), params.as_ptr(), params.len());
+    assert!(net > 0, "{}", msg());
+    let mut info = [0.0; 5];
+    let written = rr_network_info(net, info.as_mut_ptr());
+    for (name, want) in [("inputs", 9.0), ("outputs", 1.0), ("hidden", 16.0), ("nodes", 3.0), ("denseChain", 0.0)] {
+        assert_eq!(scalar(field(&NETWORK_INFO, &[], &info, written, name)), want, "{}", name);
+    }
+    // The decoded graph computes what the JSON says, by hand.
+    let x: Vec<f64> = (0..9).map(|i| (i as f64 - 4.0) * 0.3).collect();
+    let conv_w = &params[16..24];
+    let mut v1 = [0.0; 8];
+    for o in 0..2 {
+        for y in 0..2 {
+            for xx in 0..2 {
+                let mut s = 0.0;
+                for ky in 0..2 {
+                    for kx in 0..2 {
+                        s += conv_w[o * 4 + ky * 2 + kx] * x[(y + ky) * 3 + xx + kx];
+                    }
+                }
+                v1[o * 4 + y * 2 + xx] = (s + params[40 + o * 4 + y * 2 + xx]).max(0.0);
+            }
+        }
+    }
+    let v2: Vec<f64> = (0..8).map(|i| (v1[7 - i] - if i < 7 { x[i] } else { 0.0 } + params[48 + i]).max(0.0)).collect();
+    let want = (0..8).map(|i| params[i] * v2[i] + params[8 + i] * v1[i]).sum::<f64>() + params[56];
+    let mut y = [0.0];
+    assert_eq!(rr_network_forward(net, x.as_ptr(), 1, y.as_mut_ptr()), 0);
+    assert!((y[0] - want).abs() < 1e-12, "{} vs {}", y[0], want);
+    let mut pat = [0.0; 16];
+    assert_eq!(rr_network_patterns(net, x.as_ptr(), 1, pat.as_mut_ptr()), 0);
+    let (lo, hi) = ([-5.0; 9], [5.0; 9]);
+    let region = rr_region_of_pattern(net, pat.as_ptr(), lo.as_ptr(), hi.as_ptr());
+    assert!(region > 0, "{}", msg());
+    assert_eq!(rr_release(region), 0);
+    assert_eq!(rr_release(net), 0);
+    // Errors name the operator and the parameter.
+    let short = &params[..params.len() - 1];
+    assert_eq!(rr_graph_new(GRAPH.as_ptr(), GRAPH.len(), short.as_ptr(), short.len()), INVALID);
+    assert_eq!(msg(), "graph parameters: node 2 bias needs 1 values, 0 remain");
+    let mut bad = params.clone();
+    bad[33] = -3.0;
+    assert_eq!(rr_graph_new(GRAPH.as_ptr(), GRAPH.len(), bad.as_ptr(), bad.len()), INVALID);
+    assert!(msg().contains("gather[1] index 1 is -3"), "{}", msg());
+    let wrong = GRAPH.replace(r#""op":"dense","index":1"#, r#""op":"dense","index":2"#);
+    assert_eq!(rr_graph_new(wrong.as_ptr(), wrong.len(), params.as_ptr(), params.len()), INVALID);
+    assert_eq!(msg(), "graphShape.nodes[2].terms[1]: dense operator 2 does not exist (2 given)");
+    let cyclic = GRAPH.replace(r#"{"from":0,"negate":true"#, r#"{"from":2,"negate":true"#);
+    assert_eq!(rr_graph_new(cyclic.as_ptr(), cyclic.len(), params.as_ptr(), params.len()), INVALID);
+    assert!(msg().contains("node 1 term 1 (gather) reads value 2, which is not computed before it"), "{}", msg());
+}
+
 #[test]
 fn errors_carry_messages() {
     let shape = r#"{"layers":[{"inputs":2,"outputs":1,"relu":false}]}"#;
@@ -188,7 +268,7 @@ fn enumeration_and_certificates_through_the_abi() {
     let opts = r#"{"eps":1e-9,"minRadius":1e-9,"maxRegions":10}"#;
     let en = rr_enum_new(net, lo.as_ptr(), hi.as_ptr(), [].as_ptr(), [].as_ptr(), 0, opts.as_ptr(), opts.len());
     assert!(en > 0, "{}", msg());
-    let mut st = [0.0; 8];
+    let mut st = [0.0; 9];
     let written = rr_enum_step(en, 1000, st.as_mut_ptr());
     assert_eq!(scalar(field(&ENUM_STATUS, &[], &st, written, "state")), 1.0, "done");
     assert_eq!(scalar(field(&ENUM_STATUS, &[], &st, written, "regions")), 2.0);
@@ -211,7 +291,7 @@ fn enumeration_and_certificates_through_the_abi() {
     // Unrepaired network, spec y1 - y0 <= 0: certified on the x0 >= 0 region only.
     let rep = rr_repaired_new(net);
     let (p, q) = ([-1.0, 1.0], [0.0]);
-    let copts = r#"{"rtol":1e-9,"eps":0,"maxPieces":1000,"boundHelpful":true}"#;
+    let copts = r#"{"rtol":1e-9,"tolerance":"NaN","eps":0,"maxPieces":1000,"boundHelpful":true}"#;
     let cert = rr_certifier_new(
         rep,
         lo.as_ptr(),
@@ -222,15 +302,17 @@ fn enumeration_and_certificates_through_the_abi() {
         p.as_ptr(),
         q.as_ptr(),
         1,
+        [].as_ptr(),
+        1,
         copts.as_ptr(),
         copts.len(),
     );
     assert!(cert > 0, "{}", msg());
     let dims: Dims = &[("inputs", 1), ("patches", 0)];
-    let mut out = [0.0; 12];
+    let mut out = [0.0; 18];
     for r in 0..2 {
-        let written = rr_certifier_region(cert, pats[2 * r..].as_ptr(), out.as_mut_ptr());
-        assert_eq!(written, 12, "{}", msg());
+        let written = rr_certifier_region(cert, pats[2 * r..].as_ptr(), std::ptr::null(), -1, out.as_mut_ptr());
+        assert_eq!(written, 18, "{}", msg());
         let certified = scalar(field(&REGION_CERTIFICATE, dims, &out, written, "certified"));
         assert_eq!(certified, if centres[r] >= 0.0 { 1.0 } else { 0.0 });
         if certified == 0.0 {
@@ -239,7 +321,7 @@ fn enumeration_and_certificates_through_the_abi() {
             assert!((array(field(&REGION_CERTIFICATE, dims, &out, written, "witness"))[0] + 1.0).abs() < 1e-9);
         }
     }
-    let zero = r#"{"rtol":1e-9,"eps":0,"maxPieces":0,"boundHelpful":true}"#;
+    let zero = r#"{"rtol":1e-9,"tolerance":"NaN","eps":0,"maxPieces":0,"boundHelpful":true}"#;
     let c0 = rr_certifier_new(
         rep,
         lo.as_ptr(),
@@ -249,6 +331,8 @@ fn enumeration_and_certificates_through_the_abi() {
         0,
         p.as_ptr(),
         q.as_ptr(),
+        1,
+        [].as_ptr(),
         1,
         zero.as_ptr(),
         zero.len(),

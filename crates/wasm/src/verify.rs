@@ -87,7 +87,8 @@ pub extern "C" fn rr_verify_new(net: i32, opts: *const u8, opts_len: usize, para
         Err(e) => return fail(e),
     };
     let view = match with(net, |n: &mut Network| NetView::new(n)) {
-        Some(v) => v,
+        Some(Ok(v)) => v,
+        Some(Err(e)) => return fail(e),
         None => return bad_handle(net, "network"),
     };
     let (n, k) = (view.n_in(), view.n_out());

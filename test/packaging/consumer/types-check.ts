@@ -26,6 +26,9 @@ export async function typed(): Promise<RepairReport> {
     onProgress: (e) => e.done / e.total,
   });
   const n: number = res.network.predict([[1, 2, 3]])[0][0];
+  // Disposal is typed without any `lib` setting (dist/disposable.d.ts).
+  net[Symbol.dispose]();
+  await pool[Symbol.asyncDispose]();
   await pool.close();
   await slim.init({ wasm: new Uint8Array(8) });
   // The declarations are real types, not `any`: these must be rejected.

@@ -1,7 +1,8 @@
 /**
  * ONNX export (`networkToOnnx`, `repairedToOnnx`): one standard graph (opset 13, IR 7) of Gemm,
- * MatMul, Add, Sub, Mul, Relu (and Flatten for image-shaped inputs): the original network as one
- * branch and the patch networks (ts/formats/onnx/patch-graph.ts) added at the output. Element type
+ * MatMul, Add, Sub, Mul, Relu (and Flatten for image-shaped inputs) — plus Conv, ConvTranspose,
+ * AveragePool, Gather, Pad and Reshape for graph networks (./graph-emit.ts): the original network
+ * as one branch and the patch networks (ts/formats/onnx/patch-graph.ts) added at the output. Element type
  * float32 (default) or float64 (ONNX DOUBLE, for inputs whose magnitude float32 cannot resolve at
  * the scale of the locality radius: see `OnnxExportOptions.precision`, `float32BandError`).
  */
@@ -11,6 +12,7 @@ import type { PatchNetwork } from '../../patch.js';
 import type { BoxGate, RepairedNetwork } from '../../repaired.js';
 import { VERSION } from '../../version.js';
 import { GraphBuilder } from './graph-builder.js';
+import { emitNetworkGraph, graphValuesMetadata } from './graph-emit.js';
 import type { OnnxModelInfo } from './import.js';
 import { emitBoxGate, emitChain, emitPatch, type NetworkBranch } from './patch-graph.js';
 import { DT, encodeModel, prod } from './proto.js';
@@ -44,10 +46,11 @@ function exportGraph(
   patches: readonly PatchNetwork[],
   opts: OnnxExportOptions,
   doc: string,
-  metadata: { key: string; value: string }[],
+  meta: { key: string; value: string }[],
   boxGate?: BoxGate,
   chain = false,
 ): Uint8Array {
+  let metadata = meta;
   const precision = opts.precision ?? 'float32';
   if (precision !== 'float32' && precision !== 'float64')
     throw new InputError('must be "float32" or "float64"', { field: 'precision', value: precision });
@@ -58,7 +61,7 @@ function exportGraph(
   const inputName = opts.inputName ?? info?.inputName ?? 'input';
   const outputName = opts.outputName ?? info?.outputName ?? 'output';
   if (inputName === outputName) throw new InputError('input and output names must differ', { field: 'outputName', value: outputName });
-  let inputShape = opts.inputShape ?? (info && prod(info.inputShape) === n ? info.inputShape : [n]);
+  let inputShape = opts.inputShape ?? (info && prod(info.inputShape) === n ? info.inputShape : [...net.inputShape]);
   if (!Array.isArray(inputShape) || inputShape.some((d) => !Number.isSafeInteger(d) || d <= 0) || prod(inputShape) !== n) {
     throw new InputError(`must be positive integers whose product is the input size ${n}`, { field: 'inputShape', value: inputShape });
   }
@@ -66,15 +69,25 @@ function exportGraph(
   const g = new GraphBuilder(dt, new Set([inputName, outputName, 'input_flat']));
   const x = inputShape.length > 1 ? g.op('Flatten', [inputName], [{ name: 'axis', i: 1 }], 'input_flat') : inputName;
   let h = x;
-  const branch: NetworkBranch = { net, pre: [], W: [], b: [] };
-  net.layers.forEach((l, i) => {
-    const last = i === net.layers.length - 1 && patches.length === 0;
-    const z = g.gemmNamed(h, l.weights, l.outputs, l.inputs, l.bias, `layer${i}`, last && !l.relu ? outputName : undefined);
-    branch.pre.push(z.out);
-    branch.W.push(z.W);
-    branch.b.push(z.b);
-    h = l.relu ? g.op('Relu', [z.out], [], last ? outputName : undefined) : z.out;
-  });
+  let branch: NetworkBranch;
+  if (net.denseLayers) {
+    const layers = net.denseLayers;
+    const dense = { net, pre: [] as string[], W: [] as string[], b: [] as string[] };
+    layers.forEach((l, i) => {
+      const last = i === layers.length - 1 && patches.length === 0;
+      const z = g.gemmNamed(h, l.weights, l.outputs, l.inputs, l.bias, `layer${i}`, last && !l.relu ? outputName : undefined);
+      dense.pre.push(z.out);
+      dense.W.push(z.W);
+      dense.b.push(z.b);
+      h = l.relu ? g.op('Relu', [z.out], [], last ? outputName : undefined) : z.out;
+    });
+    branch = dense;
+  } else {
+    const emitted = emitNetworkGraph(g, net, x, patches.length === 0 ? outputName : undefined);
+    h = emitted.values[emitted.values.length - 1];
+    branch = { net, graph: emitted };
+    metadata = [...metadata, graphValuesMetadata(emitted)];
+  }
   const gate = boxGate && patches.length > 0 ? emitBoxGate(g, x, n, boxGate) : undefined;
   const compact = opts.compactSupports ?? true;
   const terms: string[] = [];
@@ -127,9 +140,12 @@ export function float32BandError(rep: RepairedNetwork, bound?: number): number[]
   });
 }
 
-/** A plain network as an ONNX model (Gemm + Relu layers). */
+/** A plain network as an ONNX model (Gemm + Relu layers for a dense chain; any graph with Conv, AveragePool, Gather, …). */
 export function networkToOnnx(net: Network, opts: OnnxExportOptions = {}): Uint8Array {
-  return exportGraph(net, [], opts, `relu-repair ${VERSION}: dense ReLU network, ${net.layers.length} layers`, []);
+  const what = net.denseLayers
+    ? `dense ReLU network, ${net.denseLayers.length} layers`
+    : `piecewise-linear graph network, ${net.graph.nodes.length} nodes, ${net.hiddenCount} ReLUs`;
+  return exportGraph(net, [], opts, `relu-repair ${VERSION}: ${what}`, []);
 }
 
 /**

@@ -3,7 +3,7 @@
  * export.ts, patch-graph.ts): fresh names that avoid the graph's input and output, one element
  * type for every initializer.
  */
-import type { AttrOut, DT, NodeOut, TensorOut } from './proto.js';
+import { type AttrOut, DT, type NodeOut, type TensorOut } from './proto.js';
 
 export class GraphBuilder {
   readonly nodes: NodeOut[] = [];
@@ -26,6 +26,13 @@ export class GraphBuilder {
   init(prefix: string, dims: number[], data: ArrayLike<number>): string {
     const name = this.fresh(prefix);
     this.inits.push({ name, dataType: this.dataType, dims, data });
+    return name;
+  }
+
+  /** An INT64 initializer (shapes, pads, indices). */
+  initInt64(prefix: string, dims: number[], data: ArrayLike<number>): string {
+    const name = this.fresh(prefix);
+    this.inits.push({ name, dataType: DT.INT64, dims, data });
     return name;
   }
 

@@ -9,6 +9,7 @@ import type { Network } from '../../network.js';
 import { boxFace, type PatchNetwork, patternFromHex, type RegionPatch } from '../../patch.js';
 import type { BoxGate } from '../../repaired.js';
 import type { GraphBuilder } from './graph-builder.js';
+import type { EmittedGraph } from './graph-emit.js';
 
 /**
  * The support g_A(x) of one patch, from its rows (a_i·x <= b_i, normalised) and radius r, as an
@@ -92,10 +93,14 @@ function combineSupport(g: GraphBuilder, x: string, n: number, negSums: string[]
 }
 
 /**
- * What the original network's branch exposes to the patch branches: each layer's pre-activation
- * tensor and weight/bias initializers, so that supports can be computed from them.
+ * What the original network's branch exposes to the patch branches, so that supports can be
+ * computed from it: for a dense chain, each layer's pre-activation tensor and weight/bias
+ * initializers; for any other graph, the emitted graph (./graph-emit.ts), whose nodes can be
+ * emitted again on other inputs sharing their initializers.
  */
-export interface NetworkBranch {
+export type NetworkBranch = DenseBranch | { net: Network; graph: EmittedGraph };
+
+interface DenseBranch {
   net: Network;
   pre: string[];
   W: string[];
@@ -120,6 +125,7 @@ function emitPatternSupport(
   prefix: string,
   gate?: string,
 ): string {
+  if ('graph' in branch) return emitGraphPatternSupport(g, x, n, branch.graph, p, prefix, gate);
   const gamma = 1 / p.radius;
   const rows = p.rows!;
   const net = branch.net;
@@ -169,6 +175,79 @@ function emitPatternSupport(
     const units = net.layers[li].outputs;
     const e = g.op('Relu', [g.op('Mul', [z, g.init(`${prefix}_coef${li}`, [units], c)])]);
     terms.push(g.op('MatMul', [e, g.init(`${prefix}_neg_ones${li}`, [units, 1], new Float64Array(units).fill(-1))]));
+  }
+  if (denseRows.length > 0) {
+    const A = new Float64Array(denseRows.length * n);
+    const b = new Float64Array(denseRows.length);
+    denseRows.forEach((i, r) => {
+      A.set(p.A.subarray(i * n, (i + 1) * n), r * n);
+      b[r] = p.b[i];
+    });
+    terms.push(...emitRowTerms(g, x, n, A, b, gamma, `${prefix}_input`));
+  }
+  return combineSupport(g, x, n, terms, prefix, gate);
+}
+
+/**
+ * The compact support of a graph network: the network linearised at the patch's pattern is the
+ * graph with every ReLU replaced by its 0/1 mask, emitted again (sharing the original's
+ * initializers) from the first node that depends on a ReLU on — nodes before that have the
+ * original's tensors. Row i of neuron k is then ReLU(coef_k · z_k) summed, as for dense chains.
+ */
+function emitGraphPatternSupport(
+  g: GraphBuilder,
+  x: string,
+  n: number,
+  branch: EmittedGraph,
+  p: RegionPatch,
+  prefix: string,
+  gate?: string,
+): string {
+  const gamma = 1 / p.radius;
+  const rows = p.rows!;
+  const net = branch.net;
+  const nodes = net.graph.nodes;
+  const bits = patternFromHex(p.region.pattern, net.hiddenCount, `${prefix}.region.pattern`);
+  // Pattern position -> (node, element).
+  const nodeOf: number[] = [];
+  const first: number[] = [];
+  nodes.forEach((node, k) => {
+    first.push(nodeOf.length);
+    if (node.relu) for (let i = 0; i < node.bias.length; i++) nodeOf.push(k);
+  });
+  const coef = new Map<number, Float64Array>();
+  const denseRows: number[] = [];
+  for (let i = 0; i < rows.index.length; i++) {
+    const k = rows.neuron[i];
+    if (k < 0) {
+      denseRows.push(i);
+      continue;
+    }
+    const node = nodeOf[k];
+    if (!coef.has(node)) coef.set(node, new Float64Array(nodes[node].bias.length));
+    coef.get(node)![k - first[node]] = (gamma * (bits[k] ? -1 : 1)) / rows.norm[i];
+  }
+  const terms: string[] = [];
+  const top = coef.size ? Math.max(...coef.keys()) : -1;
+  // The linearised values; `original[v]`: value v equals the original network's (no ReLU before it).
+  const values = [x];
+  const original = [true];
+  for (let k = 0; k <= top; k++) {
+    const node = nodes[k];
+    const same = node.terms.every((t) => original[t.from]);
+    const z = same ? branch.pre[k] : branch.emitNode(k, values);
+    if (node.relu) {
+      const mask = Float64Array.from({ length: node.bias.length }, (_, u) => bits[first[k] + u]);
+      values.push(g.op('Mul', [z, g.init(`${prefix}_mask${k}`, [mask.length], mask)]));
+      original.push(false);
+    } else {
+      values.push(z);
+      original.push(same);
+    }
+    const c = coef.get(k);
+    if (!c) continue;
+    const e = g.op('Relu', [g.op('Mul', [z, g.init(`${prefix}_coef${k}`, [c.length], c)])]);
+    terms.push(g.op('MatMul', [e, g.init(`${prefix}_neg_ones${k}`, [c.length, 1], new Float64Array(c.length).fill(-1))]));
   }
   if (denseRows.length > 0) {
     const A = new Float64Array(denseRows.length * n);

@@ -4,27 +4,59 @@
 //! `z_l = A_l h_{l−1} + b_l`, `h_l = ReLU(z_l)` (or `h_l = z_l` for a layer without ReLU), with
 //! `h_{−1} = x`, and touches `A_l` only through three products: `y += A x`, `x += Aᵀ y` and
 //! `y += |A| x`, plus the number of terms each output of a product sums (for the rounding terms
-//! γ_n of `rounding.rs`). Today `A_l` is the dense weight matrix of `Network::layers`; a graph
-//! network gives every structured operator (convolution, …) the same three products, and only
-//! this file changes. (Branch and bound also uses `x += |A|ᵀ y`, for gradient bounds.) (Graphs with residual adds will also need a general back-substitution
-//! order in `symbolic.rs`; dense chains — ACAS Xu, MNIST MLPs — are chains.)
+//! γ_n of `rounding.rs`). `A_l` is the one structured operator of node l of the network's graph
+//! (`crate::network::Op`: dense, convolution, pooling, scaling, index maps), so any chain of
+//! operators is covered; graphs with residual adds or concatenations need a general
+//! back-substitution order in `symbolic.rs` and are refused here for now. (Branch and bound also uses `x += |A|ᵀ y`, for
+//! gradient bounds.)
 
-use crate::linalg::{axpy, dot};
-use crate::network::Network;
+use crate::error::{invalid, Result};
+use crate::network::{Network, Op};
 use crate::program::ReluProgram;
 
 /// A network as a chain of linear operators with ReLUs (see the module documentation).
 #[derive(Debug, Clone)]
 pub struct NetView {
     net: Network,
-    /// |A_l| for each layer, row-major like the weights.
-    abs_w: Vec<Vec<f64>>,
+    /// Per operator: the operator (the one term of its node), whether it is subtracted, and the
+    /// largest number of products a row (resp. a column) of it sums.
+    ops: Vec<(Op, bool)>,
+    row_terms: Vec<usize>,
+    col_terms: Vec<usize>,
 }
 
 impl NetView {
-    pub fn new(net: &Network) -> NetView {
-        let abs_w = net.layers.iter().map(|l| l.w.iter().map(|v| v.abs()).collect()).collect();
-        NetView { net: net.clone(), abs_w }
+    /// The view of a network whose graph is a chain: every node has exactly one term, reading the
+    /// value just before it (dense chains, and convolutional chains without branches). Graphs with
+    /// residual or concatenated branches need a general back-substitution order: refused.
+    pub fn new(net: &Network) -> Result<NetView> {
+        let g = net.graph();
+        let mut ops = Vec::with_capacity(g.nodes.len());
+        let (mut row_terms, mut col_terms) = (Vec::new(), Vec::new());
+        for (k, node) in g.nodes.iter().enumerate() {
+            if node.terms.len() != 1 || node.terms[0].from != k {
+                return invalid(format!(
+                    "bounds: node {} of the network is not a link of a chain (it reads {} value(s)); bounds are computed for chains of operators only",
+                    k,
+                    node.terms.len()
+                ));
+            }
+            let op = &node.terms[0].op;
+            let mut col = vec![0usize; op.n_in()];
+            let mut rows = 0usize;
+            for i in 0..op.n_out() {
+                let mut c = 0usize;
+                op.for_each_in_row(i, |j, _| {
+                    c += 1;
+                    col[j] += 1;
+                });
+                rows = rows.max(c);
+            }
+            row_terms.push(rows.max(1));
+            col_terms.push(col.into_iter().max().unwrap_or(0).max(1));
+            ops.push((op.clone(), node.terms[0].negate));
+        }
+        Ok(NetView { net: net.clone(), ops, row_terms, col_terms })
     }
 
     /// The network itself (forward passes and activation patterns share its arithmetic).
@@ -40,77 +72,62 @@ impl NetView {
         self.net.n_out()
     }
 
-    /// Number of operators (layers).
+    /// Number of operators (nodes of the chain).
     pub fn layers(&self) -> usize {
-        self.net.layers.len()
+        self.ops.len()
     }
 
     /// Length of z_l (and h_l).
     pub fn width(&self, l: usize) -> usize {
-        self.net.layers[l].n_out
+        self.ops[l].0.n_out()
     }
 
     /// Length of the operator's input h_{l−1} (x for l = 0).
     pub fn input_width(&self, l: usize) -> usize {
-        self.net.layers[l].n_in
+        self.ops[l].0.n_in()
     }
 
     pub fn relu(&self, l: usize) -> bool {
-        self.net.layers[l].relu
+        self.net.graph().nodes[l].relu
     }
 
     pub fn bias(&self, l: usize) -> &[f64] {
-        &self.net.layers[l].b
+        &self.net.graph().nodes[l].bias
     }
 
     /// Largest number of products one entry of `A_l x` sums.
     pub fn row_terms(&self, l: usize) -> usize {
-        self.net.layers[l].n_in
+        self.row_terms[l]
     }
 
     /// Largest number of products one entry of `A_lᵀ y` sums.
     pub fn col_terms(&self, l: usize) -> usize {
-        self.net.layers[l].n_out
+        self.col_terms[l]
     }
 
     /// y += A_l x.
     pub fn mul_add(&self, l: usize, x: &[f64], y: &mut [f64]) {
-        let layer = &self.net.layers[l];
-        let ni = layer.n_in;
-        for i in 0..layer.n_out {
-            y[i] += dot(&layer.w[i * ni..(i + 1) * ni], x);
-        }
+        let (op, negate) = &self.ops[l];
+        op.forward_add(x, y, *negate);
     }
 
     /// x += A_lᵀ y.
     pub fn mul_t_add(&self, l: usize, y: &[f64], x: &mut [f64]) {
-        let layer = &self.net.layers[l];
-        let ni = layer.n_in;
-        for i in 0..layer.n_out {
-            if y[i] != 0.0 {
-                axpy(y[i], &layer.w[i * ni..(i + 1) * ni], x);
-            }
-        }
+        let (op, negate) = &self.ops[l];
+        op.transpose_add(y, x, *negate);
     }
 
     /// y += |A_l| x.
     pub fn abs_mul_add(&self, l: usize, x: &[f64], y: &mut [f64]) {
-        let layer = &self.net.layers[l];
-        let ni = layer.n_in;
-        let aw = &self.abs_w[l];
-        for i in 0..layer.n_out {
-            y[i] += dot(&aw[i * ni..(i + 1) * ni], x);
-        }
+        self.ops[l].0.abs_forward_add(x, y);
     }
 
     /// x += |A_l|ᵀ y.
     pub fn abs_mul_t_add(&self, l: usize, y: &[f64], x: &mut [f64]) {
-        let layer = &self.net.layers[l];
-        let ni = layer.n_in;
-        let aw = &self.abs_w[l];
-        for i in 0..layer.n_out {
-            if y[i] != 0.0 {
-                axpy(y[i], &aw[i * ni..(i + 1) * ni], x);
+        let op = &self.ops[l].0;
+        for (i, &yi) in y.iter().enumerate().take(op.n_out()) {
+            if yi != 0.0 {
+                op.for_each_in_row(i, |j, a| x[j] += a.abs() * yi);
             }
         }
     }
@@ -123,7 +140,7 @@ impl NetView {
 
     /// Index of the first program neuron of operator l (see [`NetView::program`]).
     pub fn first_neuron(&self, l: usize) -> usize {
-        self.net.layers[..l].iter().map(|layer| layer.n_out).sum()
+        self.ops[..l].iter().map(|(op, _)| op.n_out()).sum()
     }
 
     /// The network's output at x (the network's own forward pass).
@@ -141,7 +158,7 @@ mod tests {
     fn products_agree_with_the_weights() {
         let mut rng = Rng(3);
         let net = random_network(&mut rng, &[3, 4, 2]);
-        let v = NetView::new(&net);
+        let v = NetView::new(&net).unwrap();
         let x = [0.5, -1.0, 2.0];
         let mut y = vec![1.0; 4];
         v.mul_add(0, &x, &mut y);
@@ -152,7 +169,7 @@ mod tests {
         v.mul_t_add(0, &yt, &mut xt);
         let mut xa = vec![0.0; 3];
         v.abs_mul_t_add(0, &yt, &mut xa);
-        let w = &net.layers[0].w;
+        let w = &net.dense_layers().unwrap()[0].w;
         for i in 0..4 {
             let want: f64 = 1.0 + (0..3).map(|j| w[i * 3 + j] * x[j]).sum::<f64>();
             assert!((y[i] - want).abs() < 1e-14);

@@ -89,7 +89,7 @@ impl Dy {
 pub(crate) fn exact_pre_activations(net: &Network, x: &[f64]) -> Option<Vec<Vec<Dy>>> {
     let mut h: Vec<Dy> = x.iter().map(|&v| Dy::from_f64(v)).collect();
     let mut out = Vec::new();
-    for layer in &net.layers {
+    for layer in net.dense_layers().expect("a dense chain") {
         let mut z = Vec::with_capacity(layer.n_out);
         for i in 0..layer.n_out {
             let mut s = Dy::from_f64(layer.b[i]);
@@ -128,12 +128,13 @@ fn short_network(rng: &mut Rng, sizes: &[usize], scale: i32) -> Network {
 }
 
 fn scaled_network(rng: &mut Rng, sizes: &[usize], scale: f64) -> Network {
-    let mut net = random_network(rng, sizes);
-    for l in net.layers.iter_mut() {
+    let net = random_network(rng, sizes);
+    let mut layers = net.dense_layers().expect("a dense chain").to_vec();
+    for l in layers.iter_mut() {
         l.w.iter_mut().for_each(|v| *v *= scale);
         l.b.iter_mut().for_each(|v| *v *= scale);
     }
-    net
+    Network::new(layers).unwrap()
 }
 
 /// A random point of the box, or (one time in four) a random vertex.
@@ -162,7 +163,7 @@ fn interval_bounds_contain_every_sampled_pre_activation() {
         let sizes: &[usize] = if trial % 3 == 0 { &[5, 20, 20, 20, 5] } else { &[3, 8, 8, 3] };
         let scale = [1e-3, 1.0, 1e3][trial % 3];
         let net = scaled_network(&mut rng, sizes, scale);
-        let view = NetView::new(&net);
+        let view = NetView::new(&net).unwrap();
         let centre = [0.0, 1e4, -1e4][(trial / 3) % 3];
         let width = [1e-6, 1e-2, 1.0, 100.0][(trial / 9) % 4];
         let n = sizes[0];
@@ -210,7 +211,7 @@ fn interval_bounds_contain_the_exact_values() {
     for trial in 0..300 {
         let scale = [-10, 0, 10][trial % 3];
         let net = short_network(&mut rng, &[3, 5, 4, 2], scale);
-        let view = NetView::new(&net);
+        let view = NetView::new(&net).unwrap();
         // Boxes near 1e4 (2^13) and near 0, some degenerate (a point: the bounds are then as
         // tight as rounding allows, which is where a missing error term shows).
         let c = if trial % 2 == 0 { 8192.0 } else { 0.0 };
@@ -252,7 +253,7 @@ fn cancellation_network() -> Network {
 fn error_terms_are_what_makes_the_exact_tests_pass() {
     // The hand-made case: without error terms the upper bound is 1, below the exact value.
     let net = cancellation_network();
-    let view = NetView::new(&net);
+    let view = NetView::new(&net).unwrap();
     let x = [1.0, 1.0];
     let exact = exact_pre_activations(&net, &x).unwrap()[0][0];
     let sound = interval_bounds(&view, &x, &x).unwrap();
@@ -266,7 +267,7 @@ fn error_terms_are_what_makes_the_exact_tests_pass() {
     let mut wrong_without = 0;
     for _ in 0..200 {
         let net = short_network(&mut rng, &[3, 6, 2], 0);
-        let view = NetView::new(&net);
+        let view = NetView::new(&net).unwrap();
         let x: Vec<f64> = (0..3).map(|_| 8192.0 + short(&mut rng, 12, -20)).collect();
         let z = match exact_pre_activations(&net, &x) {
             Some(z) => z,
@@ -293,7 +294,7 @@ fn error_terms_are_what_makes_the_exact_tests_pass() {
 fn interval_row_bound_and_bad_input() {
     let mut rng = Rng(5);
     let net = random_network(&mut rng, &[2, 6, 3]);
-    let view = NetView::new(&net);
+    let view = NetView::new(&net).unwrap();
     let (lo, hi) = ([-1.0, -1.0], [1.0, 1.0]);
     let c = [1.0, -1.0, 0.5];
     let ub = interval_row_upper(&view, &lo, &hi, &c, 0.25).unwrap();
@@ -325,7 +326,7 @@ fn symbolic_bounds_contain_every_sample_and_are_no_looser_than_intervals() {
     for trial in 0..60 {
         let sizes: &[usize] = if trial % 3 == 0 { &[5, 20, 20, 20, 5] } else { &[3, 8, 8, 3] };
         let net = scaled_network(&mut rng, sizes, [1e-3, 1.0, 1e3][trial % 3]);
-        let view = NetView::new(&net);
+        let view = NetView::new(&net).unwrap();
         let centre = [0.0, 1e4, -1e4][(trial / 3) % 3];
         let width = [1e-6, 1e-2, 1.0, 100.0][(trial / 9) % 4];
         let n = sizes[0];
@@ -377,10 +378,11 @@ fn symbolic_bounds_contain_every_sample_and_are_no_looser_than_intervals() {
 /// c·f(x) − q in exact arithmetic.
 fn exact_row(net: &Network, x: &[f64], c: &[f64], q: f64) -> Option<Dy> {
     let z = exact_pre_activations(net, x)?;
-    let last = net.layers.len() - 1;
+    let layers = net.dense_layers().unwrap();
+    let last = layers.len() - 1;
     let mut v = Dy::from_f64(q).neg();
     for (k, &ck) in c.iter().enumerate() {
-        let y = if net.layers[last].relu { z[last][k].relu() } else { z[last][k] };
+        let y = if layers[last].relu { z[last][k].relu() } else { z[last][k] };
         v = v.add(Dy::from_f64(ck).mul(y)?)?;
     }
     Some(v)
@@ -392,7 +394,7 @@ fn row_bounds_and_their_linear_functions_hold_in_exact_arithmetic() {
     let (mut cases, mut skipped) = (0, 0);
     for trial in 0..300 {
         let net = short_network(&mut rng, &[3, 5, 4, 2], [-10, 0, 10][trial % 3]);
-        let view = NetView::new(&net);
+        let view = NetView::new(&net).unwrap();
         let c0 = if trial % 2 == 0 { 8192.0 } else { 0.0 };
         let lo: Vec<f64> = (0..3).map(|_| c0 + short(&mut rng, 10, -4)).collect();
         let hi: Vec<f64> =
@@ -450,7 +452,7 @@ fn row_bounds_and_their_linear_functions_hold_in_exact_arithmetic() {
 #[test]
 fn symbolic_error_terms_are_needed_in_exact_arithmetic() {
     let net = cancellation_network();
-    let view = NetView::new(&net);
+    let view = NetView::new(&net).unwrap();
     let x = [1.0, 1.0];
     let exact = exact_row(&net, &x, &[1.0], 0.0).unwrap();
     let sound =
@@ -473,7 +475,7 @@ fn symbolic_bounds_are_tight_where_the_network_is_linear() {
         Layer { n_in: 2, n_out: 1, w: vec![1.0, -2.0], b: vec![0.0], relu: false },
     ])
     .unwrap();
-    let view = NetView::new(&net);
+    let view = NetView::new(&net).unwrap();
     let (lo, hi) = ([-1.0, -1.0], [1.0, 1.0]);
     let rb = SymbolicBounds::compute(&view, &lo, &hi, BoundOptions::default())
         .unwrap()

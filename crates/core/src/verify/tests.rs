@@ -111,7 +111,7 @@ fn random_property(rng: &mut Rng, net: &Network, kind: usize) -> Property {
 }
 
 fn run(net: &Network, prop: &Property, opts: VerifyOptions, budget: usize) -> Verifier {
-    let mut v = Verifier::new(NetView::new(net), prop.clone(), opts).unwrap();
+    let mut v = Verifier::new(NetView::new(net).unwrap(), prop.clone(), opts).unwrap();
     let mut steps = 0;
     while v.step(budget).unwrap() == Verdict::Running {
         steps += 1;
@@ -227,7 +227,7 @@ fn input_rows_and_bad_input() {
     let p3 =
         Property::new(2, 3, vec![0.0, 0.0], vec![1.0, 1.0], &[], &[], vec![Disjunct { a: vec![1.0; 3], b: vec![0.0] }])
             .unwrap();
-    assert!(Verifier::new(NetView::new(&net), p3, VerifyOptions::default()).is_err());
+    assert!(Verifier::new(NetView::new(&net).unwrap(), p3, VerifyOptions::default()).is_err());
 }
 
 #[test]

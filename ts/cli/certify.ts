@@ -1,0 +1,149 @@
+/** `relu-repair certify`: prove a spec on a (repaired) network, region by region. */
+import type { Command } from 'commander';
+import { certify } from '../certificate.js';
+import { REPAIRED_FORMAT, repairedFromJson } from '../formats/json.js';
+import { loadModel, readJsonFile } from '../formats/load.js';
+import { saveJson } from '../io.js';
+import { RepairedNetwork } from '../repaired.js';
+import { polytopeSpec, type Spec } from '../spec.js';
+import { type SpecUnion, unionSpec } from '../spec-union.js';
+import { init } from '../wasm/raw.js';
+import { isVnnlibPath } from './formats.js';
+import { type CommandRunner, type Interrupt, withProgress } from './interrupt.js';
+import { EXIT_NOT_REPAIRED, EXIT_REPAIRED } from './repair.js';
+import { areaSpec, loadArea } from './spec-flags.js';
+import { certificateText, certificateWarnings } from './summary.js';
+import { checkOutputs, givenFlags, parseCount, parseNumber, rejectFlags, UsageError } from './usage.js';
+
+interface CertifyFlags {
+  model: string;
+  property?: string;
+  spec?: string;
+  label?: string;
+  margin?: string;
+  area?: string;
+  maxRegions?: string;
+  tolerance?: string;
+  exact?: boolean;
+  report?: string;
+  quiet?: boolean;
+}
+
+export function registerCertify(program: Command, run: CommandRunner): void {
+  program
+    .command('certify')
+    .description('prove a spec on a repaired network, region by region (exit 0 certified, 1 not certified, 2 bad input)')
+    .requiredOption('--model <file>', 'repaired network (relu-repair JSON), or a plain model with --area')
+    .option(
+      '--area <file>',
+      'certify every linear region of this area: JSON {box, A?, b?, targetLabel?}, or a VNN-LIB property file (its input set is the area, its safe set the spec); default: the regions the patches repaired',
+    )
+    .option('--property <i>', 'with --area X.vnnlib of several properties (input sets): which one (0-based)')
+    .option(
+      '--spec <file>',
+      'output spec JSON: {"label": K, "margin"?: m} or {"P": [[...]], "q": [...]} (P y <= q); for a VNN-LIB property use --area',
+    )
+    .option('--label <K>', 'label spec: output K is the argmax')
+    .option('--margin <m>', 'margin for the label spec (default 0); with --area X.vnnlib, shrinks its safe set')
+    .option('--max-regions <N>', 'with --area: stop with an error beyond N linear regions (default 100000)')
+    .option(
+      '--tolerance <T>',
+      "absolute tolerance: certified only when every proven bound on P y - q (rounding included) is <= T (default: 1e-9 x (1 + scale of the spec rows' values))",
+    )
+    .option('--exact', 'model every patch whose band reaches a region exactly (default: bound patches that only lower every spec row by 0)')
+    .option('--report <file>', 'certificate report (JSON)')
+    .option('--quiet', 'no summary or progress on stderr')
+    .addHelpText(
+      'after',
+      '\nA VNN-LIB property is passed as the area: `relu-repair certify --model repaired.json --area prop.vnnlib [--property i]`\n' +
+        '(its input constraints are the area and the complement of its unsafe set is the spec; no --label or --spec needed).\n' +
+        'Without --area, certify checks the regions the patches of a repaired network repaired (and the ones its repair record names), in its input box;\n' +
+        'a file whose record does not match its patches (a patch deleted) is not certified. Without a spec flag, the spec the file records is used.',
+    )
+    .action((flags: CertifyFlags, cmd: Command) => run((interrupt) => runCertify(flags, givenFlags(cmd), interrupt)));
+}
+
+async function runCertify(flags: CertifyFlags, given: Set<string>, interrupt: Interrupt): Promise<number> {
+  const vnnArea = flags.area !== undefined && isVnnlibPath(flags.area);
+  if (flags.spec !== undefined && isVnnlibPath(flags.spec)) {
+    throw new UsageError(
+      'a VNN-LIB property is passed as --area (its input set is the area and its safe set the spec): certify --model M --area prop.vnnlib',
+      { field: '--spec', value: flags.spec },
+    );
+  }
+  rejectFlags(given, flags.area === undefined ? 'certify without --area' : 'certify', {
+    '--property': vnnArea ? undefined : 'it picks a property of a VNN-LIB area (--area X.vnnlib)',
+    '--max-regions':
+      flags.area !== undefined
+        ? undefined
+        : 'it limits the enumeration of an area (--area); without one the repaired regions are certified',
+  });
+  checkOutputs({ '--report': flags.report });
+  const maxRegions = parseCount(flags.maxRegions, '--max-regions');
+  const tolerance = flags.tolerance !== undefined ? parseNumber(flags.tolerance, '--tolerance') : undefined;
+  if (tolerance !== undefined && !(tolerance >= 0))
+    throw new UsageError('must be a number >= 0', { field: '--tolerance', value: flags.tolerance });
+  await init();
+  // A repaired network (relu-repair JSON), or a plain model certified as it is (with --area).
+  let network: RepairedNetwork;
+  const text = flags.model.toLowerCase().endsWith('.json') ? ((await readJsonFile(flags.model)) as { format?: unknown }) : undefined;
+  if (text?.format === REPAIRED_FORMAT) network = repairedFromJson(text, flags.model);
+  else {
+    const net = await loadModel(flags.model);
+    if (flags.area === undefined)
+      throw new UsageError('is not a repaired network (relu-repair JSON); pass --area to certify a plain model on an area', {
+        file: flags.model,
+      });
+    network = new RepairedNetwork(net, [], net.info.inputBox);
+  }
+  const file = flags.area !== undefined ? await loadArea(flags.area, network.original, flags) : undefined;
+  const recorded = !file?.spec && flags.spec === undefined && flags.label === undefined ? recordedSpec(network) : undefined;
+  const spec = await areaSpec(
+    vnnArea ? { ...flags, margin: undefined } : flags,
+    file?.spec ?? recorded,
+    network.outputSize,
+    flags.area ?? flags.model,
+  );
+  const report = await withProgress(flags.quiet, interrupt, (onProgress, signal) =>
+    certify(network, {
+      spec,
+      area: file?.area,
+      enumerate: { maxRegions },
+      boundHelpful: !flags.exact,
+      tolerance,
+      signal,
+      onProgress: (e) => onProgress({ done: e.done, total: e.total, phase: e.phase }),
+    }),
+  );
+  if (interrupt.interrupted) return 0;
+  if (flags.report) await saveJson(flags.report, report);
+  const scope =
+    report.scope === 'area'
+      ? `every linear region of the area (${flags.area})`
+      : `the ${report.regions} region(s) its ${report.covered?.patches ?? 0} patch(es) repaired${network.record ? ' (and its record names)' : ''}`;
+  const named = report.covered ? `; regions ${namedRegions(report.covered.regions)}` : '';
+  const lines = [...(report.mismatch ?? []).map((m) => `mismatch (${m.what}): ${m.message}`), ...certificateWarnings(report)];
+  if (report.status === 'certified') {
+    if (!flags.quiet) {
+      process.stderr.write(`certified on ${scope}: ${certificateText(report)}; ${(report.ms ?? 0).toFixed(1)} ms${named}\n`);
+      for (const l of lines) process.stderr.write(`relu-repair: ${l}\n`);
+    }
+    return EXIT_REPAIRED;
+  }
+  process.stderr.write(`relu-repair: NOT certified on ${scope}: ${certificateText(report)}${named}\n`);
+  for (const l of lines) process.stderr.write(`relu-repair: ${l}\n`);
+  return EXIT_NOT_REPAIRED;
+}
+
+/** The spec a repaired network's record names (its repair's), as a spec or union. */
+function recordedSpec(network: RepairedNetwork): Spec | SpecUnion | undefined {
+  const pieces = network.record?.spec?.pieces;
+  if (!pieces) return undefined;
+  return unionSpec(pieces.map((p) => polytopeSpec(p.P, p.q, { outputs: network.outputSize, file: 'record.spec' })));
+}
+
+/** Up to 8 activation patterns, then how many more (the report lists them all). */
+function namedRegions(hex: readonly string[]): string {
+  const shown = hex.slice(0, 8).join(', ');
+  return hex.length > 8 ? `${shown} and ${hex.length - 8} more (all in the report's covered.regions)` : shown;
+}

@@ -1,0 +1,290 @@
+/**
+ * `relu-repair repair`: point-wise (`--points`) or area (`--area`) repair. Every flag either works
+ * in the chosen mode or is refused (exit 2) before any work, naming the flag and the mode.
+ */
+import type { Command } from 'commander';
+import { repairArea } from '../area.js';
+import { checkSafeSetNotEmpty } from '../certificate.js';
+import { loadModel, readJsonFile } from '../formats/load.js';
+import { parsePoints } from '../formats/points.js';
+import { saveJson } from '../io.js';
+import { LP_NAMES, type LpName } from '../lp/select.js';
+import { repair } from '../repair.js';
+import { labelSpec, parseSpecJson, type Spec } from '../spec.js';
+import type { SpecUnion } from '../spec-union.js';
+import { init } from '../wasm/raw.js';
+import { isVnnlibPath, parsePrecision, saveRegionProperties, saveRepairedFile, type VnnlibJob, vnnlibJob } from './formats.js';
+import { type CommandRunner, type Interrupt, withProgress } from './interrupt.js';
+import { areaSpec, loadArea, parseInputBox } from './spec-flags.js';
+import { certificateText, fmt, minimalityText } from './summary.js';
+import { checkExtension, checkOutputs, givenFlags, parseCount, parseNumber, rejectFlags, UsageError } from './usage.js';
+
+export const EXIT_REPAIRED = 0;
+export const EXIT_NOT_REPAIRED = 1;
+
+export interface RepairFlags {
+  model: string;
+  points?: string;
+  area?: string;
+  maxRegions?: string;
+  certify?: boolean;
+  label?: string;
+  spec?: string;
+  inputBox?: string;
+  radius?: string;
+  margin?: string;
+  prune: boolean;
+  lp?: string;
+  workers?: string;
+  out: string;
+  report?: string;
+  quiet?: boolean;
+  property?: string;
+  onnxPrecision?: string;
+  outVnnlib?: string;
+  vnnlibTolerance?: string;
+  nnetNormalize?: boolean;
+}
+
+export function registerRepair(program: Command, run: CommandRunner): void {
+  program
+    .command('repair')
+    .description('repair the linear region of every buggy point (--points), or every faulty linear region of an area (--area)')
+    .requiredOption('--model <file>', 'network to repair (.nnet, .onnx, relu-repair .json or TF.js model.json)')
+    .option('--points <file>', 'point-wise repair: buggy points (JSON: {points, targetLabel|labels, inputBox?} or [{input, label}])')
+    .option(
+      '--area <file>',
+      'area repair: every linear region in the area (JSON {box: {lower, upper}, A?, b?, targetLabel?}, or a VNN-LIB property)',
+    )
+    .option('--max-regions <N>', 'area repair: stop with an error beyond N linear regions (default 100000)')
+    .option(
+      '--certify',
+      'point-wise repair: certify the finished network on every repaired region even for more than 8 inputs (default: only up to 8)',
+    )
+    .option('--no-certify', 'point-wise repair: skip the certificate of the finished network (area repair always certifies)')
+    .option('--label <K>', 'the label every point must get (label spec: output K is the argmax)')
+    .option(
+      '--spec <file>',
+      'output spec JSON: {"label": K, "margin"?: m} or {"P": [[...]], "q": [...]} (P y <= q); point-wise repair also takes a VNN-LIB property (.vnnlib)',
+    )
+    .option(
+      '--input-box <lo,hi|box.json>',
+      'point-wise repair: input domain bounding the regions (default: the points file inputBox, then the model range; area repair uses the area box)',
+    )
+    .option('--radius <r>', 'largest locality radius in input units (default 1e-3 x the narrowest box side)')
+    .option('--margin <m>', 'margin for label specs (default 0); with a VNN-LIB spec, shrinks its safe set')
+    .option('--no-prune', 'keep redundant region rows in the supports')
+    .option('--lp <backend>', 'LP backend for the full minimal-patch LP: glpk (default) or highs')
+    .option('--workers <n>', 'point-wise repair: solve the regions in n worker threads (same result as one thread)')
+    .requiredOption('--out <file>', 'repaired network: .json (relu-repair JSON, exact) or .onnx')
+    .option('--report <file>', 'repair report (JSON)')
+    .option('--quiet', 'no summary or progress on stderr')
+    .option('--property <i>', 'VNN-LIB: which property (input set) of the file, when it has several')
+    .option(
+      '--onnx-precision <p>',
+      'with --out X.onnx: float32 or float64 (default: float32 when it resolves every patch band, else float64)',
+    )
+    .option('--out-vnnlib <file>', 'also write the VNN-LIB property of each repaired region (for external verifiers)')
+    .option('--vnnlib-tolerance <t>', 'with --out-vnnlib: the properties flag outputs violating the spec by at least t (default 1e-5)')
+    .option('--nnet-normalize', 'with a .nnet model: apply its header normalisation (inputs and outputs in raw units)')
+    .action((flags: RepairFlags, cmd: Command) => run((interrupt) => runRepair(flags, givenFlags(cmd), interrupt)));
+}
+
+/** Checks shared by both modes: flags tied to a file kind, outputs. */
+function checkCommon(flags: RepairFlags, given: Set<string>, vnnSpec: boolean, mode: string): void {
+  if (flags.label !== undefined && flags.spec !== undefined) throw new UsageError('give --label or --spec, not both', { field: '--spec' });
+  checkExtension(flags.out, '--out', ['.json', '.onnx'], 'a repaired network');
+  const onnx = flags.out.toLowerCase().endsWith('.onnx');
+  rejectFlags(given, mode, {
+    '--onnx-precision': onnx ? undefined : `--out ${flags.out} is not ONNX (the precision is for --out X.onnx)`,
+    '--vnnlib-tolerance':
+      flags.outVnnlib !== undefined ? undefined : 'it is the tolerance of the properties --out-vnnlib writes; give --out-vnnlib too',
+    '--nnet-normalize': flags.model.toLowerCase().endsWith('.nnet')
+      ? undefined
+      : `--model ${flags.model} is not a .nnet file (only .nnet headers carry a normalisation)`,
+    '--property': vnnSpec ? undefined : 'it picks a property of a VNN-LIB file (--spec X.vnnlib or --area X.vnnlib)',
+  });
+  if (flags.onnxPrecision !== undefined) parsePrecision(flags.onnxPrecision);
+  if (flags.lp !== undefined) lpBackend(flags.lp);
+  checkOutputs({ '--out': flags.out, '--report': flags.report, '--out-vnnlib': flags.outVnnlib });
+}
+
+export function lpBackend(name: string | undefined): LpName | undefined {
+  if (name === undefined) return undefined;
+  if (!(LP_NAMES as readonly string[]).includes(name))
+    throw new UsageError(`unknown LP backend (expected ${LP_NAMES.join(' or ')})`, { field: '--lp', value: name });
+  return name as LpName;
+}
+
+function parseWorkers(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new UsageError('must be an integer from 1 to 256', { field: '--workers', value: v });
+  return n;
+}
+
+async function runRepair(flags: RepairFlags, given: Set<string>, interrupt: Interrupt): Promise<number> {
+  if (flags.area !== undefined && flags.points !== undefined)
+    throw new UsageError('give --points or --area, not both', { field: '--area' });
+  if (flags.area !== undefined) return runAreaRepair(flags, given, interrupt);
+  if (flags.points === undefined)
+    throw new UsageError('give --points FILE (point-wise repair) or --area FILE (area repair)', { field: '--points' });
+  const vnnSpec = flags.spec !== undefined && isVnnlibPath(flags.spec);
+  const mode = 'point-wise repair (--points)';
+  rejectFlags(given, mode, { '--max-regions': 'it limits the regions of an area (--area)' });
+  checkCommon(flags, given, vnnSpec, mode);
+  if (flags.spec !== undefined && !vnnSpec && flags.margin !== undefined) {
+    throw new UsageError('does not apply with --spec FILE: put "margin" in the spec file (label specs) or shift q (polytope specs)', {
+      field: '--margin',
+    });
+  }
+  const workers = parseWorkers(flags.workers);
+  const radius = flags.radius !== undefined ? parseNumber(flags.radius, '--radius') : undefined;
+  if (flags.margin !== undefined) parseNumber(flags.margin, '--margin');
+  if (flags.label !== undefined) parseNumber(flags.label, '--label');
+  const tol = flags.vnnlibTolerance !== undefined ? parseNumber(flags.vnnlibTolerance, '--vnnlib-tolerance') : undefined;
+
+  await init();
+  const net = await loadModel(flags.model, { normalize: flags.nnetNormalize });
+  const pts = parsePoints(await readJsonFile(flags.points), net.inputSize, net.outputSize, flags.points);
+  let spec: Spec | SpecUnion | undefined;
+  let labels: number | number[] | undefined;
+  let vnn: VnnlibJob | undefined;
+  if (vnnSpec) {
+    const fallbackBox =
+      flags.inputBox !== undefined ? await parseInputBox(flags.inputBox, net.inputSize) : (pts.inputBox ?? net.info.inputBox);
+    const margin = flags.margin !== undefined ? parseNumber(flags.margin, '--margin') : undefined;
+    vnn = await vnnlibJob(flags.spec!, net, { property: flags.property, margin, fallbackBox });
+    spec = vnn.spec;
+    if (!flags.quiet) process.stderr.write(vnn.summary + '\n');
+  } else if (flags.spec !== undefined) {
+    spec = parseSpecJson(await readJsonFile(flags.spec), net.outputSize, flags.spec);
+    checkSafeSetNotEmpty(spec, flags.spec);
+  } else if (flags.label !== undefined) labels = parseNumber(flags.label, '--label');
+  else if (pts.labels) labels = pts.labels;
+  else
+    throw new UsageError('no specification: pass --label K or --spec FILE, or give "targetLabel"/"labels" in the points file', {
+      file: flags.points,
+    });
+  const inputBox = vnn
+    ? vnn.inputBox
+    : flags.inputBox !== undefined
+      ? await parseInputBox(flags.inputBox, net.inputSize)
+      : (pts.inputBox ?? net.info.inputBox);
+  if (!inputBox) {
+    throw new UsageError(
+      'no input domain: pass --input-box lo,hi (or a box.json), or give "inputBox" in the points file; the model declares no input range, and an unbounded region has no finite minimal patch',
+      { field: '--input-box' },
+    );
+  }
+  const margin = flags.margin !== undefined && !vnn ? parseNumber(flags.margin, '--margin') : undefined;
+  const result = await withProgress(flags.quiet, interrupt, (onProgress, signal) =>
+    repair(net, {
+      points: pts.points,
+      spec,
+      labels,
+      margin,
+      inputBox,
+      inputSet: vnn?.inputSet,
+      radius,
+      prune: flags.prune ? 'auto' : false,
+      lp: lpBackend(flags.lp),
+      workers,
+      certify: flags.certify ?? 'auto',
+      onProgress,
+      signal,
+    }),
+  );
+  if (interrupt.interrupted) return 0; // main() turns this into exit 130; nothing is written
+  if (flags.report) await saveJson(flags.report, result.report);
+  const r = result.report.result;
+  if (r.status === 'failed') {
+    process.stderr.write(
+      `relu-repair: could not repair: ${r.unfixedPoints.length} point(s) still violate the spec (${r.unfixedPoints.slice(0, 10).join(', ')}); no network written\n`,
+    );
+    return EXIT_NOT_REPAIRED;
+  }
+  const cert = result.report.certificate;
+  if (cert && cert.status !== 'certified') {
+    process.stderr.write(`relu-repair: the repaired network is not certified: ${certificateText(cert)}; no network written\n`);
+    return EXIT_NOT_REPAIRED;
+  }
+  const written = await saveRepairedFile(flags.out, result.network, {
+    precision: flags.onnxPrecision === undefined ? undefined : parsePrecision(flags.onnxPrecision),
+    quiet: flags.quiet,
+  });
+  let vnnFiles: string[] = [];
+  if (flags.outVnnlib) {
+    const specOf = (i: number | undefined) =>
+      spec ?? labelSpec(Array.isArray(labels) ? labels[i ?? 0] : labels!, net.outputSize, { margin });
+    vnnFiles = await saveRegionProperties(flags.outVnnlib, result.network, specOf, tol);
+  }
+  if (!flags.quiet) {
+    const rep = result.report;
+    const certText = rep.certificate
+      ? `; certificate: ${certificateText(rep.certificate)}`
+      : flags.certify === false
+        ? '; certificate skipped (--no-certify)'
+        : '; not certified by default for more than 8 inputs (--certify asks for it)';
+    process.stderr.write(
+      `${r.fixedPoints}/${r.buggyPoints} buggy points fixed (${r.points} given) with ${r.regions} patch(es) in ${rep.timingsMs.total.toFixed(1)} ms; ` +
+        `max patch norm ${fmt(r.maxPatchNorm)}; ${minimalityText(rep.regions)}${certText}; wasm ${rep.tool.wasm}\n` +
+        `wrote ${[written, ...(flags.report ? [flags.report] : []), ...vnnFiles].join(', ')}\n`,
+    );
+  }
+  return EXIT_REPAIRED;
+}
+
+async function runAreaRepair(flags: RepairFlags, given: Set<string>, interrupt: Interrupt): Promise<number> {
+  const mode = 'area repair (--area)';
+  rejectFlags(given, mode, {
+    '--input-box': `the area file's box is the input domain (${flags.area})`,
+    '--workers': 'area repair runs on one thread (its regions are cheap; the pool pays off for point-wise repair of large regions)',
+    '--no-certify': 'area repair always certifies every region of the area (that is what its exit code reports)',
+    '--certify': 'area repair always certifies every region of the area',
+  });
+  checkCommon(flags, given, isVnnlibPath(flags.area!), mode);
+  const radius = flags.radius !== undefined ? parseNumber(flags.radius, '--radius') : undefined;
+  const maxRegions = parseCount(flags.maxRegions, '--max-regions');
+  const tol = flags.vnnlibTolerance !== undefined ? parseNumber(flags.vnnlibTolerance, '--vnnlib-tolerance') : undefined;
+
+  await init();
+  const net = await loadModel(flags.model, { normalize: flags.nnetNormalize });
+  const file = await loadArea(flags.area!, net, flags);
+  // A VNN-LIB area brings its safe set (--margin already shrank it).
+  const spec = await areaSpec(isVnnlibPath(flags.area!) ? { ...flags, margin: undefined } : flags, file.spec, net.outputSize, flags.area!);
+  const result = await withProgress(flags.quiet, interrupt, (onProgress, signal) =>
+    repairArea(net, {
+      area: file.area,
+      spec,
+      radius,
+      prune: flags.prune ? 'auto' : false,
+      lp: lpBackend(flags.lp),
+      enumerate: { maxRegions },
+      onProgress,
+      signal,
+    }),
+  );
+  if (interrupt.interrupted) return 0;
+  if (flags.report) await saveJson(flags.report, result.report);
+  const r = result.report.result;
+  const head = `${r.regions} linear regions in the area, ${r.buggyRegions} violated the spec and were repaired`;
+  if (r.status === 'not-certified') {
+    process.stderr.write(`relu-repair: ${head}, but ${certificateText(result.report.certificate)}; no network written\n`);
+    return EXIT_NOT_REPAIRED;
+  }
+  const written = await saveRepairedFile(flags.out, result.network, {
+    precision: flags.onnxPrecision === undefined ? undefined : parsePrecision(flags.onnxPrecision),
+    quiet: flags.quiet,
+  });
+  const vnnFiles = flags.outVnnlib ? await saveRegionProperties(flags.outVnnlib, result.network, () => spec, tol) : [];
+  if (!flags.quiet) {
+    const t = result.report.timingsMs;
+    process.stderr.write(
+      `${head} (max patch norm ${fmt(r.maxPatchNorm)}); ${minimalityText(result.report.regions)}; ${certificateText(result.report.certificate)}; ` +
+        `${t.total.toFixed(1)} ms (enumeration ${t.enumerate.toFixed(1)}, repair ${t.repair.toFixed(1)}, certificate ${t.certify.toFixed(1)})\n` +
+        `wrote ${[written, ...(flags.report ? [flags.report] : []), ...vnnFiles].join(', ')}\n`,
+    );
+  }
+  return EXIT_REPAIRED;
+}
