@@ -16,6 +16,17 @@ export {
   repairArea,
 } from './area.js';
 export {
+  type AreaBabOptions,
+  type AreaBabPhase,
+  type AreaBabProgress,
+  type AreaBabReport,
+  type AreaBabResult,
+  bandReachesBox,
+  repairAreaBab,
+  type UnprovenPart,
+  unsafeDisjuncts,
+} from './area-bab.js';
+export {
   type BoundOptions,
   intervalBounds,
   type PreActivationBounds,

@@ -1,0 +1,546 @@
+/**
+ * Area repair driven by branch and bound (issue 10, AREA-AT-SCALE.md §2–§3): the verify engine
+ * (ts/verify.ts) splits the area's box and proves most of it safe by sound bounds; only the boxes
+ * it decides by their linear regions (violated, or too close to call) are enumerated here, and
+ * every violating region among them gets its minimal patch, composed and certified as in
+ * ts/area.ts (ts/assemble.ts). The certificate covers the whole box on the finished network:
+ *
+ * - **exact leaves**: every linear region of the leaf box is a certificate item (the region ∩ the
+ *   area's box, a superset of its part in the leaf), certified on the repaired network with the
+ *   union semantics of ts/certificate.ts;
+ * - **boxes proven by bounds**: a box no patch band reaches keeps its proof (every gate g_i is 0
+ *   there, so the repaired network adds nothing: docs/COMPOSITION.md fact 4); a box a band reaches
+ *   is re-proven for the finished network: the chain mixes the constant patches convexly
+ *   (f̂ = f + Σ w_i d_i, w_i >= 0, Σ w_i <= 1, w_i = 0 outside band i) and adds the affine ones
+ *   clamped (|h_a| <= H_a), so for every row j of one convex piece of the safe set
+ *   P_j f̂ − q_j <= U_j + max(0, max_i P_j·d_i) + Σ_a |P_j|·H_a, U_j the proven bound of P_j f − q_j
+ *   on the box (ts/bounds.ts). One piece must hold for all rows (the same piece for the original
+ *   and every shifted output: a mix of two pieces may leave a union); otherwise the box is split
+ *   and re-bounded, and what stays unproven is listed with its reason.
+ *
+ * "repaired" only when every part of the box has a proof on the finished network.
+ */
+import { assemble } from './assemble.js';
+import type { BoxLeaf, CoreVerifyOptions } from './box-job.js';
+import { type CertificateReport, type CertifyOptions, checkSafeSetNotEmpty } from './certificate.js';
+import { type Area, checkArea, type EnumeratedRegion, enumerateRegions } from './enumerate.js';
+import { InputError, LpError, throwIfAborted } from './errors.js';
+import type { VnnlibProperty } from './formats/vnnlib.js';
+import type { LpBackend } from './lp/backend.js';
+import type { LpName } from './lp/select.js';
+import { specRowUpperBound } from './bounds.js';
+import type { Box, Network } from './network.js';
+import { patternHex, type RegionPatch } from './patch.js';
+import type { Refinement } from './refine.js';
+import { solveRegion } from './region-job.js';
+import { resolveBackend, resolvePrune, resolveRadius, resolveSpecs } from './repair-options.js';
+import type { RepairedNetwork } from './repaired.js';
+import type { Spec } from './spec.js';
+import { describeSpec } from './spec.js';
+import { isSpecUnion, MAX_SPEC_PIECES, type SpecUnion } from './spec-union.js';
+import { periodicYield } from './util/event-loop.js';
+import { type ProofShares, verify, type VerifyResult } from './verify.js';
+import { VERSION } from './version.js';
+import { getCore, init } from './wasm/raw.js';
+
+export type AreaBabPhase = 'verify' | 'enumerate' | 'check' | 'certify' | 'reprove' | 'done';
+
+export interface AreaBabProgress {
+  phase: AreaBabPhase;
+  /** Work units done and in all for this phase (verify: share of the box decided, in 1/1000). */
+  done: number;
+  total: number;
+  elapsedMs: number;
+}
+
+export interface AreaBabOptions {
+  area: Area;
+  spec?: Spec | SpecUnion;
+  /**
+   * The unsafe output set the safe set is the closure of the complement of (a VNN-LIB property's
+   * disjuncts): verified as given. Default: computed from the spec (one disjunct per choice of a
+   * row in each convex piece).
+   */
+  unsafe?: readonly { A: ArrayLike<number>; b: ArrayLike<number> }[];
+  label?: number;
+  margin?: number;
+  /** Largest locality radius (default 1e-3 × the narrowest positive side of the area's box). */
+  radius?: number;
+  prune?: boolean | 'auto';
+  lp?: LpBackend | LpName;
+  /** Certificate tolerances (as `repairArea`). */
+  certificate?: Pick<CertifyOptions, 'rtol' | 'tolerance' | 'eps' | 'maxPieces' | 'boundHelpful'>;
+  refineRounds?: number;
+  /** The branch and bound: time limit, first jobs, the core's options. */
+  verify?: { timeoutMs?: number; jobs?: number; core?: Partial<CoreVerifyOptions> };
+  /** Most linear regions in one exact leaf box (default 20,000). */
+  maxLeafRegions?: number;
+  /** How deep a band-reached safe box is split to re-prove it (default 6: at most 64 parts). */
+  reproveDepth?: number;
+  onProgress?: (e: AreaBabProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** A part of the box without a proof on the finished network, and why. */
+export interface UnprovenPart {
+  lower: number[];
+  upper: number[];
+  /** Share of the area's box. */
+  share: number;
+  reason: 'undecided' | 'unknown-leaf' | 'enumeration-failed' | 'band-bound' | 'region-not-certified';
+  detail: string;
+}
+
+export interface AreaBabReport {
+  schemaVersion: 1;
+  kind: 'area-bab';
+  tool: { name: 'relu-repair'; version: string; wasm: 'simd' | 'scalar'; lp: string };
+  area: { lower: number[]; upper: number[]; inputSetRows: number };
+  spec: string;
+  result: {
+    /** `holds`: proven on the original network, nothing changed; `repaired`: every part of the box proven on the finished network. */
+    status: 'holds' | 'repaired' | 'not-certified';
+    /** Distinct linear regions enumerated in exact leaves, those that violated (each patched), patches in the chain. */
+    regions: number;
+    buggyRegions: number;
+    patches: number;
+    maxPatchNorm: number;
+    certified: boolean;
+  };
+  /** Shares of the area's box (by volume over its inputs of positive width). */
+  shares: {
+    /** Proven safe by bounds on the original network (interval, symbolic, LP relaxation). */
+    bounds: number;
+    /** Decided by exact regions (certified region by region on the finished network). */
+    regions: number;
+    /** Bounds boxes a patch band reaches, re-proven on the finished network. */
+    reproven: number;
+    /** Without a proof (see `unproven`). */
+    unproven: number;
+    verify: ProofShares;
+  };
+  verify: { status: VerifyResult['status']; boxes: number; leaves: number; exactLeaves: number; lps: number; ms: number };
+  leaves: { bounds: number; exact: number; bandReached: number; reproveParts: number };
+  certificate: Omit<CertificateReport, 'ms'> | null;
+  refinement: Refinement | null;
+  unproven: UnprovenPart[];
+  /** Regions whose patch LP broke down (the certificate decides them). */
+  unpatchedRegions: number;
+  timingsMs: { total: number; verify: number; enumerate: number; repair: number; certify: number; reprove: number };
+  notes: string[];
+}
+
+export interface AreaBabResult {
+  /** The repaired network (with no patches when the property holds: the original function). */
+  network: RepairedNetwork;
+  report: AreaBabReport;
+  /** The patches' regions (pattern hex) and the verify run (its leaves). */
+  verification: VerifyResult;
+}
+
+const now = () => performance.now();
+
+/** The convex pieces of a safe set. */
+function piecesOf(spec: Spec | SpecUnion): readonly Spec[] {
+  return isSpecUnion(spec) ? spec.pieces : [spec];
+}
+
+/**
+ * The unsafe set of a safe set as VNN-LIB disjuncts: outside every piece means, for every piece,
+ * some row with P_j y >= q_j (closed: the verifier proves the strict side, which is stronger).
+ * One disjunct per choice of a row in each piece.
+ */
+export function unsafeDisjuncts(spec: Spec | SpecUnion): { A: Float64Array; b: Float64Array }[] {
+  const pieces = piecesOf(spec);
+  const k = pieces[0].outputs;
+  let count = 1;
+  for (const p of pieces) {
+    count *= p.q.length;
+    if (count > MAX_SPEC_PIECES)
+      throw new InputError(`the unsafe set of this safe set has more than ${MAX_SPEC_PIECES} disjuncts (rows chosen per piece)`, {
+        field: 'spec',
+      });
+  }
+  const out: { A: Float64Array; b: Float64Array }[] = [];
+  const choice = new Array<number>(pieces.length).fill(0);
+  for (let c = 0; c < count; c++) {
+    const A = new Float64Array(pieces.length * k);
+    const b = new Float64Array(pieces.length);
+    pieces.forEach((p, i) => {
+      const j = choice[i];
+      for (let o = 0; o < k; o++) A[i * k + o] = -p.P[j * k + o];
+      b[i] = -p.q[j];
+    });
+    out.push({ A, b });
+    for (let i = 0; i < pieces.length; i++) {
+      choice[i]++;
+      if (choice[i] < pieces[i].q.length) break;
+      choice[i] = 0;
+    }
+  }
+  return out;
+}
+
+/** Share of `b` in the area's box over the inputs where the area has positive width. */
+function shareIn(b: Box, whole: Box): number {
+  let s = 1;
+  for (let j = 0; j < whole.lower.length; j++) {
+    const w = whole.upper[j] - whole.lower[j];
+    if (w > 0) s *= Math.max(0, Math.min(b.upper[j], whole.upper[j]) - Math.max(b.lower[j], whole.lower[j])) / w;
+  }
+  return s;
+}
+
+/** The leaf box inside the area's box (the engine widens inputs the area fixes by ~1e-12). */
+function clip(l: { lower: readonly number[]; upper: readonly number[] }, whole: Box): Box {
+  const lower = l.lower.map((v, j) => Math.min(Math.max(v, whole.lower[j]), whole.upper[j]));
+  const upper = l.upper.map((v, j) => Math.max(Math.min(v, whole.upper[j]), lower[j]));
+  return { lower, upper };
+}
+
+/**
+ * Can the band of `p` reach the box? False only when some support row has a·x − b >= r on the
+ * whole box (then that row's clamp term is 0, so g = 0 and the patch adds exactly nothing), with
+ * the rounding of the row's minimum over the box charged (twin of certificate/band.rs).
+ */
+export function bandReachesBox(p: RegionPatch, box: Box): boolean {
+  const n = box.lower.length;
+  const rows = p.b.length;
+  for (let i = 0; i < rows; i++) {
+    let mn = -p.b[i];
+    let mag = Math.abs(p.b[i]);
+    for (let j = 0; j < n; j++) {
+      const a = p.A[i * n + j];
+      const lo = a * box.lower[j];
+      const hi = a * box.upper[j];
+      mn += Math.min(lo, hi);
+      mag += Math.max(Math.abs(lo), Math.abs(hi));
+    }
+    if (mn - 4 * (n + 2) * Number.EPSILON * mag >= p.radius) return false;
+  }
+  return true;
+}
+
+/**
+ * The most the reaching patches can raise row `c` of the spec at any point of a box: the chain's
+ * constant patches are mixed convexly (max(0, max_i c·d_i)); affine patches are summed and
+ * clamped by H (Σ_a |c|·H_a). Rounded up by a relative 1e-12.
+ */
+function rowShift(c: ArrayLike<number>, patches: readonly RegionPatch[]): number {
+  let mix = 0;
+  let affine = 0;
+  for (const p of patches) {
+    if (p.kind === 'constant') {
+      let s = 0;
+      for (let o = 0; o < c.length; o++) s += c[o] * p.d[o];
+      mix = Math.max(mix, s);
+    } else {
+      const H = p.H;
+      if (!H) return Infinity;
+      for (let o = 0; o < c.length; o++) affine += Math.abs(c[o]) * H[o];
+    }
+  }
+  const s = mix + affine;
+  return s + 1e-12 * (1 + s);
+}
+
+/**
+ * Proves one box safe on the finished network by the shifted bounds (module comment), splitting
+ * along its widest input up to `depth` times. Returns the parts left without a proof.
+ */
+function reproveBox(
+  net: Network,
+  spec: Spec | SpecUnion,
+  box: Box,
+  patches: readonly RegionPatch[],
+  depth: number,
+  counter: { parts: number },
+): Box[] {
+  counter.parts++;
+  const reaching = patches.filter((p) => bandReachesBox(p, box));
+  if (reaching.length === 0) return [];
+  for (const piece of piecesOf(spec)) {
+    const k = piece.outputs;
+    let ok = true;
+    for (let j = 0; j < piece.q.length && ok; j++) {
+      const c = piece.P.subarray(j * k, (j + 1) * k);
+      const shift = rowShift(c, reaching);
+      if (!Number.isFinite(shift)) {
+        ok = false;
+        break;
+      }
+      const u = specRowUpperBound(net, box, c, piece.q[j]).upper;
+      const total = u + shift;
+      ok = total + 1e-12 * (Math.abs(u) + shift) <= 0;
+    }
+    if (ok) return [];
+  }
+  if (depth <= 0) return [box];
+  let widest = 0;
+  for (let j = 1; j < box.lower.length; j++)
+    if (box.upper[j] - box.lower[j] > box.upper[widest] - box.lower[widest]) widest = j;
+  const mid = 0.5 * (box.lower[widest] + box.upper[widest]);
+  if (!(mid > box.lower[widest] && mid < box.upper[widest])) return [box];
+  const left = { lower: [...box.lower], upper: [...box.upper] };
+  const right = { lower: [...box.lower], upper: [...box.upper] };
+  left.upper[widest] = mid;
+  right.lower[widest] = mid;
+  return [...reproveBox(net, spec, left, reaching, depth - 1, counter), ...reproveBox(net, spec, right, reaching, depth - 1, counter)];
+}
+
+interface Item {
+  region: EnumeratedRegion;
+  patch?: number;
+}
+
+/**
+ * Repairs every violating linear region of the area found by branch and bound, and certifies the
+ * finished network on the whole area (module comment). A property that already holds is reported
+ * `holds` with the original network's function unchanged (no patch).
+ */
+export async function repairAreaBab(network: Network, opts: AreaBabOptions): Promise<AreaBabResult> {
+  await init();
+  const t0 = now();
+  const n = network.inputSize;
+  throwIfAborted(opts.signal);
+  checkArea(opts.area, n);
+  const { box, inputSet } = opts.area;
+  if (opts.spec !== undefined && opts.label !== undefined)
+    throw new InputError('give either "spec" or "label", not both', { field: 'spec' });
+  const [spec] = resolveSpecs(network, 1, { spec: opts.spec, labels: opts.label, margin: opts.margin });
+  checkSafeSetNotEmpty(spec);
+  const rMax = resolveRadius(opts.radius, box);
+  const prune = resolvePrune(opts.prune, n);
+  const backend = resolveBackend(opts.lp);
+  const maxLeafRegions = opts.maxLeafRegions ?? 20000;
+  const reproveDepth = opts.reproveDepth ?? 6;
+  const progress = (phase: AreaBabPhase, done: number, total: number) =>
+    opts.onProgress?.({ phase, done, total, elapsedMs: now() - t0 });
+  const notes: string[] = [];
+  const unproven: UnprovenPart[] = [];
+
+  // 1. Branch and bound over the box: every leaf classified, none skipped at a counterexample.
+  const property: VnnlibProperty = {
+    input: {
+      box: { lower: [...box.lower], upper: [...box.upper] },
+      rows: { A: inputSet ? Float64Array.from(inputSet.A) : new Float64Array(0), b: inputSet ? Float64Array.from(inputSet.b) : new Float64Array(0) },
+    },
+    unsafe: opts.unsafe ? opts.unsafe.map((u) => ({ A: Float64Array.from(u.A), b: Float64Array.from(u.b) })) : unsafeDisjuncts(spec),
+  };
+  const ver = await verify(network, property, {
+    signal: opts.signal,
+    timeoutMs: opts.verify?.timeoutMs,
+    jobs: opts.verify?.jobs,
+    core: opts.verify?.core,
+    stopAtViolation: false,
+    collectLeaves: true,
+    onProgress: (e) => progress('verify', Math.round(e.decided * 1000), 1000),
+  });
+  const tVerify = now();
+  const leaves: BoxLeaf[] = ver.leaves ?? [];
+  const pr = ver.properties[0];
+  const s = ver.shares;
+  const boundsShare = s.empty + s.interval + s.symbolic + s.symbolicLp + s.lpRelaxation;
+  const base = {
+    schemaVersion: 1 as const,
+    kind: 'area-bab' as const,
+    tool: { name: 'relu-repair' as const, version: VERSION, wasm: getCore().flavour, lp: backend.name },
+    area: { lower: [...box.lower], upper: [...box.upper], inputSetRows: inputSet?.b.length ?? 0 },
+    spec: isSpecUnion(spec) ? `union of ${spec.pieces.length} convex pieces over ${spec.outputs} outputs` : describeSpec(spec),
+    verify: {
+      status: ver.status,
+      boxes: ver.stats.boxes,
+      leaves: ver.stats.leaves,
+      exactLeaves: ver.stats.exactLeaves,
+      lps: ver.stats.lps,
+      ms: tVerify - t0,
+    },
+  };
+  if (ver.status === 'holds') {
+    const assembly = await assemble(network, [], [], { box, inputSet, radius: rMax, certify: false, scope: 'area' });
+    progress('done', 1, 1);
+    return {
+      network: assembly.network,
+      verification: ver,
+      report: {
+        ...base,
+        result: { status: 'holds', regions: 0, buggyRegions: 0, patches: 0, maxPatchNorm: 0, certified: true },
+        shares: { bounds: boundsShare, regions: s.regions, reproven: 0, unproven: 0, verify: s },
+        leaves: { bounds: leaves.filter((l) => l.method !== 'regions').length, exact: ver.stats.exactLeaves, bandReached: 0, reproveParts: 0 },
+        certificate: null,
+        refinement: null,
+        unproven: [],
+        unpatchedRegions: 0,
+        timingsMs: { total: now() - t0, verify: tVerify - t0, enumerate: 0, repair: 0, certify: 0, reprove: 0 },
+        notes: [`the property holds on the whole area (proven by branch and bound, largest proven bound ${ver.largestProvenBound}); nothing to repair`],
+      },
+    };
+  }
+  if (s.undecided > 0 || !(pr && pr.errors.length === 0)) {
+    // A timeout (or failed jobs) leaves parts of the box undecided: listed, never certified.
+    unproven.push({
+      lower: [...box.lower],
+      upper: [...box.upper],
+      share: s.undecided,
+      reason: 'undecided',
+      detail: `branch and bound ended ${ver.status} with ${(100 * s.undecided).toFixed(4)} % of the box undecided${pr?.errors.length ? `; ${pr.errors.join('; ')}` : ''}`,
+    });
+  }
+
+  // 2. Every linear region of the exact leaves (violated, too close to call, unknown).
+  const boundLeaves: Box[] = [];
+  const exactLeaves: Box[] = [];
+  for (const l of leaves) {
+    const b = clip(l, box);
+    if (l.status === 'safe' && l.method !== 'regions') {
+      if (l.method !== 'empty') boundLeaves.push(b);
+    } else exactLeaves.push(b);
+  }
+  const byPattern = new Map<string, Item>();
+  let exactShare = 0;
+  for (let i = 0; i < exactLeaves.length; i++) {
+    throwIfAborted(opts.signal);
+    const b = exactLeaves[i];
+    try {
+      const en = await enumerateRegions(network, { box: b, inputSet }, { maxRegions: maxLeafRegions, signal: opts.signal });
+      for (const r of en.regions) {
+        const key = patternHex(r.pattern);
+        const old = byPattern.get(key);
+        if (!old) byPattern.set(key, { region: r });
+        else {
+          // The same region seen from another leaf: its cell's reach across hyperplanes is the larger one.
+          const slack = Float64Array.from(old.region.slack, (v, h) => Math.max(v, r.slack[h]));
+          old.region = { ...old.region, slack, thin: old.region.thin || r.thin };
+        }
+      }
+      exactShare += shareIn(b, box);
+    } catch (e) {
+      if (!(e instanceof InputError || e instanceof LpError)) throw e;
+      unproven.push({ lower: [...b.lower], upper: [...b.upper], share: shareIn(b, box), reason: 'enumeration-failed', detail: (e as Error).message });
+    }
+    progress('enumerate', i + 1, exactLeaves.length);
+  }
+  const tEnum = now();
+  const items = [...byPattern.values()];
+
+  // 3. The minimal patch of every violating region (over the region ∩ the area's box).
+  const patches: RegionPatch[] = [];
+  let unpatched = 0;
+  const pause = periodicYield();
+  for (let i = 0; i < items.length; i++) {
+    throwIfAborted(opts.signal);
+    const r = items[i].region;
+    try {
+      const out = await solveRegion(
+        network,
+        { anchor: r.centre, points: [], pattern: patternHex(r.pattern), spec, box, inputSet, prune, radius: rMax, activation: r.pattern },
+        backend,
+      );
+      if (out.patch) {
+        items[i].patch = patches.length;
+        patches.push(out.patch);
+      }
+    } catch (e) {
+      if (!(e instanceof LpError)) throw e;
+      unpatched++;
+    }
+    progress('check', i + 1, items.length);
+    await pause();
+  }
+  const tRepair = now();
+
+  // 4. The chain, certified on every region of the exact leaves (with refinement).
+  const assembly = await assemble(
+    network,
+    patches,
+    items.map((it) => ({ pattern: it.region.pattern, spec, patch: it.patch, slack: it.region.slack, thin: it.region.thin })),
+    {
+      box,
+      inputSet,
+      radius: rMax,
+      certify: true,
+      scope: 'area',
+      certificate: opts.certificate,
+      rounds: opts.refineRounds,
+      signal: opts.signal,
+      onProgress: (e) => progress('certify', e.done, e.total),
+    },
+  );
+  const { certificate, refinement } = assembly.certified!;
+  for (const f of certificate.failedRegions) {
+    const c = certificate.perRegion[f];
+    unproven.push({
+      lower: [...box.lower],
+      upper: [...box.upper],
+      share: 0,
+      reason: 'region-not-certified',
+      detail: `region ${c.pattern}: ${c.reason}, proven bound ${c.maxViolation} > tolerance ${c.tolerance}${c.witness ? ` (witness ${JSON.stringify(c.witness)})` : ''}`,
+    });
+  }
+  const tCert = now();
+
+  // 5. The boxes proven by bounds, on the finished network.
+  const finished = assembly.patches;
+  let bandReached = 0;
+  let reproven = 0;
+  const counter = { parts: 0 };
+  for (let i = 0; i < boundLeaves.length; i++) {
+    throwIfAborted(opts.signal);
+    const b = boundLeaves[i];
+    if (!finished.some((p) => bandReachesBox(p, b))) continue;
+    bandReached++;
+    const left = reproveBox(network, spec, b, finished, reproveDepth, counter);
+    const lost = left.reduce((t, x) => t + shareIn(x, box), 0);
+    reproven += shareIn(b, box) - lost;
+    for (const x of left)
+      unproven.push({
+        lower: [...x.lower],
+        upper: [...x.upper],
+        share: shareIn(x, box),
+        reason: 'band-bound',
+        detail: 'a patch band reaches this box and no convex piece of the safe set is proven for the original and every shifted output',
+      });
+    progress('reprove', i + 1, boundLeaves.length);
+    if (i % 16 === 15) await pause();
+  }
+  progress('reprove', boundLeaves.length, boundLeaves.length);
+  const tReprove = now();
+
+  const unprovenShare = unproven.reduce((t, u) => t + u.share, 0);
+  const certified = certificate.status === 'certified' && unproven.length === 0;
+  if (unpatched > 0) notes.push(`${unpatched} region(s) got no patch because their LP broke down; the certificate decides them`);
+  if (!certified)
+    notes.push(`${unproven.length} part(s) of the area have no proof on the finished network (see unproven); it must not be used as a certified repair`);
+  const chain = assembly.patches;
+  progress('done', 1, 1);
+  return {
+    network: assembly.network,
+    verification: ver,
+    report: {
+      ...base,
+      result: {
+        status: certified ? 'repaired' : 'not-certified',
+        regions: items.length,
+        buggyRegions: patches.length,
+        patches: chain.length,
+        maxPatchNorm: chain.reduce((m, p) => Math.max(m, p.region.patchNorm), 0),
+        certified,
+      },
+      shares: { bounds: boundsShare, regions: exactShare, reproven, unproven: unprovenShare, verify: s },
+      leaves: { bounds: boundLeaves.length, exact: exactLeaves.length, bandReached, reproveParts: counter.parts },
+      certificate: (({ ms: _ms, ...c }) => c)(certificate),
+      refinement,
+      unproven,
+      unpatchedRegions: unpatched,
+      timingsMs: {
+        total: now() - t0,
+        verify: tVerify - t0,
+        enumerate: tEnum - tVerify,
+        repair: tRepair - tEnum,
+        certify: tCert - tRepair,
+        reprove: tReprove - tCert,
+      },
+      notes,
+    },
+  };
+}
