@@ -21,6 +21,7 @@
  * "repaired" only when every part of the box has a proof on the finished network.
  */
 import { assemble } from './assemble.js';
+import { specRowUpperBound } from './bounds.js';
 import type { BoxLeaf, CoreVerifyOptions } from './box-job.js';
 import { type CertificateReport, type CertifyOptions, checkSafeSetNotEmpty } from './certificate.js';
 import { type Area, checkArea, type EnumeratedRegion, enumerateRegions } from './enumerate.js';
@@ -28,7 +29,6 @@ import { InputError, LpError, throwIfAborted } from './errors.js';
 import type { VnnlibProperty } from './formats/vnnlib.js';
 import type { LpBackend } from './lp/backend.js';
 import type { LpName } from './lp/select.js';
-import { specRowUpperBound } from './bounds.js';
 import type { Box, Network } from './network.js';
 import { patternHex, type RegionPatch } from './patch.js';
 import type { Refinement } from './refine.js';
@@ -39,7 +39,7 @@ import type { Spec } from './spec.js';
 import { describeSpec } from './spec.js';
 import { isSpecUnion, MAX_SPEC_PIECES, type SpecUnion } from './spec-union.js';
 import { periodicYield } from './util/event-loop.js';
-import { type ProofShares, verify, type VerifyResult } from './verify.js';
+import { type ProofShares, type VerifyResult, verify } from './verify.js';
 import { VERSION } from './version.js';
 import { getCore, init } from './wasm/raw.js';
 
@@ -277,8 +277,7 @@ function reproveBox(
   }
   if (depth <= 0) return [box];
   let widest = 0;
-  for (let j = 1; j < box.lower.length; j++)
-    if (box.upper[j] - box.lower[j] > box.upper[widest] - box.lower[widest]) widest = j;
+  for (let j = 1; j < box.lower.length; j++) if (box.upper[j] - box.lower[j] > box.upper[widest] - box.lower[widest]) widest = j;
   const mid = 0.5 * (box.lower[widest] + box.upper[widest]);
   if (!(mid > box.lower[widest] && mid < box.upper[widest])) return [box];
   const left = { lower: [...box.lower], upper: [...box.upper] };
@@ -314,8 +313,7 @@ export async function repairAreaBab(network: Network, opts: AreaBabOptions): Pro
   const backend = resolveBackend(opts.lp);
   const maxLeafRegions = opts.maxLeafRegions ?? 20000;
   const reproveDepth = opts.reproveDepth ?? 6;
-  const progress = (phase: AreaBabPhase, done: number, total: number) =>
-    opts.onProgress?.({ phase, done, total, elapsedMs: now() - t0 });
+  const progress = (phase: AreaBabPhase, done: number, total: number) => opts.onProgress?.({ phase, done, total, elapsedMs: now() - t0 });
   const notes: string[] = [];
   const unproven: UnprovenPart[] = [];
 
@@ -323,7 +321,10 @@ export async function repairAreaBab(network: Network, opts: AreaBabOptions): Pro
   const property: VnnlibProperty = {
     input: {
       box: { lower: [...box.lower], upper: [...box.upper] },
-      rows: { A: inputSet ? Float64Array.from(inputSet.A) : new Float64Array(0), b: inputSet ? Float64Array.from(inputSet.b) : new Float64Array(0) },
+      rows: {
+        A: inputSet ? Float64Array.from(inputSet.A) : new Float64Array(0),
+        b: inputSet ? Float64Array.from(inputSet.b) : new Float64Array(0),
+      },
     },
     unsafe: opts.unsafe ? opts.unsafe.map((u) => ({ A: Float64Array.from(u.A), b: Float64Array.from(u.b) })) : unsafeDisjuncts(spec),
   };
@@ -366,17 +367,25 @@ export async function repairAreaBab(network: Network, opts: AreaBabOptions): Pro
         ...base,
         result: { status: 'holds', regions: 0, buggyRegions: 0, patches: 0, maxPatchNorm: 0, certified: true },
         shares: { bounds: boundsShare, regions: s.regions, reproven: 0, unproven: 0, verify: s },
-        leaves: { bounds: leaves.filter((l) => l.method !== 'regions').length, exact: ver.stats.exactLeaves, bandReached: 0, reproveParts: 0 },
+        leaves: {
+          bounds: leaves.filter((l) => l.method !== 'regions').length,
+          exact: ver.stats.exactLeaves,
+          bandReached: 0,
+          reproveParts: 0,
+        },
         certificate: null,
         refinement: null,
         unproven: [],
         unpatchedRegions: 0,
         timingsMs: { total: now() - t0, verify: tVerify - t0, enumerate: 0, repair: 0, certify: 0, reprove: 0 },
-        notes: [`the property holds on the whole area (proven by branch and bound, largest proven bound ${ver.largestProvenBound}); nothing to repair`],
+        notes: [
+          `the property holds on the whole area (proven by branch and bound, largest proven bound ${ver.largestProvenBound}); nothing to repair`,
+        ],
       },
     };
   }
-  if (s.undecided > 0 || !(pr && pr.errors.length === 0)) {
+  // Shares are sums of float volumes: a remainder below 1e-9 is their rounding, not a box.
+  if (ver.status === 'timeout' || s.undecided > 1e-9 || !(pr && pr.errors.length === 0)) {
     // A timeout (or failed jobs) leaves parts of the box undecided: listed, never certified.
     unproven.push({
       lower: [...box.lower],
@@ -416,7 +425,13 @@ export async function repairAreaBab(network: Network, opts: AreaBabOptions): Pro
       exactShare += shareIn(b, box);
     } catch (e) {
       if (!(e instanceof InputError || e instanceof LpError)) throw e;
-      unproven.push({ lower: [...b.lower], upper: [...b.upper], share: shareIn(b, box), reason: 'enumeration-failed', detail: (e as Error).message });
+      unproven.push({
+        lower: [...b.lower],
+        upper: [...b.upper],
+        share: shareIn(b, box),
+        reason: 'enumeration-failed',
+        detail: (e as Error).message,
+      });
     }
     progress('enumerate', i + 1, exactLeaves.length);
   }
@@ -510,7 +525,9 @@ export async function repairAreaBab(network: Network, opts: AreaBabOptions): Pro
   const certified = certificate.status === 'certified' && unproven.length === 0;
   if (unpatched > 0) notes.push(`${unpatched} region(s) got no patch because their LP broke down; the certificate decides them`);
   if (!certified)
-    notes.push(`${unproven.length} part(s) of the area have no proof on the finished network (see unproven); it must not be used as a certified repair`);
+    notes.push(
+      `${unproven.length} part(s) of the area have no proof on the finished network (see unproven); it must not be used as a certified repair`,
+    );
   const chain = assembly.patches;
   progress('done', 1, 1);
   return {
