@@ -5,7 +5,9 @@
  * instance reported `holds` and left unchanged; the band-reach test against the evaluator's own
  * gate values; a small network whose area is partly proven by bounds and partly repaired.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   bandReachesBox,
@@ -24,7 +26,7 @@ import {
   violationOf,
 } from '../ts/index.js';
 import { ortRun } from './formats-helpers.js';
-import { fixture, randomNetwork, rng } from './helpers.js';
+import { fixture, randomNetwork, rng, runCli } from './helpers.js';
 
 const acas = async (n: string) => loadModel(fixture('acasxu', `ACASXU_run2a_${n}_batch_2000.onnx`));
 const prop = (p: number) => parseVnnlib(readFileSync(fixture('acasxu', `prop_${p}.vnnlib`), 'utf8'), `prop_${p}.vnnlib`).properties[0];
@@ -177,5 +179,38 @@ describe('small networks', () => {
       expect(wrong).toBe(0);
     }
     expect(reached).toBeGreaterThan(0);
+  });
+});
+
+describe('CLI: repair --area X.vnnlib (branch and bound)', () => {
+  it('a property that holds: exit 0, says so, writes the network unchanged; bad --method: exit 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rr-area-bab-'));
+    const out = join(dir, 'same.onnx');
+    const model = fixture('acasxu', 'ACASXU_run2a_2_1_batch_2000.onnx');
+    let r = await runCli(['repair', '--model', model, '--area', fixture('acasxu', 'prop_3.vnnlib'), '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/the property holds on the whole area .*nothing to repair; wrote the network unchanged/);
+    const a = await loadModel(model);
+    const b = await loadModel(out);
+    const x = samples({ lower: [-1, -1, -1, -1, -1], upper: [1, 1, 1, 1, 1] }, 500, 9);
+    const ya = a.forwardFlat(x, 500);
+    const yb = b.forwardFlat(x, 500);
+    let differ = 0;
+    for (let i = 0; i < ya.length; i++) if (!Object.is(ya[i], yb[i])) differ++;
+    expect(differ).toBe(0);
+    r = await runCli([
+      'repair',
+      '--model',
+      model,
+      '--area',
+      fixture('acasxu', 'prop_3.vnnlib'),
+      '--method',
+      'fast',
+      '--out',
+      join(dir, 'x.onnx'),
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--method: must be bab or enumerate/);
+    expect(existsSync(join(dir, 'x.onnx'))).toBe(false);
   });
 });

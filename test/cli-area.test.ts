@@ -69,7 +69,7 @@ describe('relu-repair CLI: area repair and certify', () => {
         '(assert (or (and (>= Y_0 Y_4)) (and (>= Y_1 Y_4)) (and (>= Y_2 Y_4)) (and (>= Y_3 Y_4))))\n',
     );
     const o = join(dir, 'rv.json');
-    let r = await run(['repair', '--model', TAU20, '--area', v, '--out', o]);
+    let r = await run(['repair', '--model', TAU20, '--area', v, '--method', 'enumerate', '--out', o]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/safe set convex/);
     expect(r.stderr).toMatch(/165 linear regions in the area, 87 violated the spec and were repaired.*165\/165 regions certified/s);

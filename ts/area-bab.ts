@@ -43,7 +43,7 @@ import { type ProofShares, type VerifyResult, verify } from './verify.js';
 import { VERSION } from './version.js';
 import { getCore, init } from './wasm/raw.js';
 
-export type AreaBabPhase = 'verify' | 'enumerate' | 'check' | 'certify' | 'reprove' | 'done';
+export type AreaBabPhase = 'verify' | 'leaves' | 'check' | 'certify' | 'reprove' | 'done';
 
 export interface AreaBabProgress {
   phase: AreaBabPhase;
@@ -433,7 +433,7 @@ export async function repairAreaBab(network: Network, opts: AreaBabOptions): Pro
         detail: (e as Error).message,
       });
     }
-    progress('enumerate', i + 1, exactLeaves.length);
+    progress('leaves', i + 1, exactLeaves.length);
   }
   const tEnum = now();
   const items = [...byPattern.values()];

@@ -4,16 +4,29 @@
  */
 import type { Command } from 'commander';
 import { repairArea } from '../area.js';
+import { repairAreaBab } from '../area-bab.js';
 import { checkSafeSetNotEmpty } from '../certificate.js';
+import type { Area } from '../enumerate.js';
 import { loadModel, readJsonFile } from '../formats/load.js';
 import { parsePoints } from '../formats/points.js';
+import { parseVnnlib, type VnnlibProperty } from '../formats/vnnlib.js';
 import { saveJson } from '../io.js';
 import { LP_NAMES, type LpName } from '../lp/select.js';
+import type { Network } from '../network.js';
 import { repair } from '../repair.js';
 import { labelSpec, parseSpecJson, type Spec } from '../spec.js';
 import type { SpecUnion } from '../spec-union.js';
 import { init } from '../wasm/raw.js';
-import { isVnnlibPath, parsePrecision, saveRegionProperties, saveRepairedFile, type VnnlibJob, vnnlibJob } from './formats.js';
+import { readBytes } from './data.js';
+import {
+  isVnnlibPath,
+  parsePrecision,
+  saveNetworkFile,
+  saveRegionProperties,
+  saveRepairedFile,
+  type VnnlibJob,
+  vnnlibJob,
+} from './formats.js';
 import { type CommandRunner, type Interrupt, withProgress } from './interrupt.js';
 import { areaSpec, loadArea, parseInputBox } from './spec-flags.js';
 import { certificateText, fmt, minimalityText } from './summary.js';
@@ -26,6 +39,8 @@ export interface RepairFlags {
   model: string;
   points?: string;
   area?: string;
+  method?: string;
+  timeout?: string;
   maxRegions?: string;
   certify?: boolean;
   label?: string;
@@ -56,6 +71,11 @@ export function registerRepair(program: Command, run: CommandRunner): void {
       '--area <file>',
       'area repair: every linear region in the area (JSON {box: {lower, upper}, A?, b?, targetLabel?}, or a VNN-LIB property)',
     )
+    .option(
+      '--method <bab|enumerate>',
+      'area repair: bab (branch and bound: bounds prove most of the box, only undecided boxes are enumerated; default for a VNN-LIB area) or enumerate (every linear region; default for a JSON area)',
+    )
+    .option('--timeout <S>', 'area repair with --method bab: stop the branch and bound after S seconds (the repair is then not certified)')
     .option('--max-regions <N>', 'area repair: stop with an error beyond N linear regions (default 100000)')
     .option(
       '--certify',
@@ -248,11 +268,16 @@ async function runAreaRepair(flags: RepairFlags, given: Set<string>, interrupt: 
   const maxRegions = parseCount(flags.maxRegions, '--max-regions');
   const tol = flags.vnnlibTolerance !== undefined ? parseNumber(flags.vnnlibTolerance, '--vnnlib-tolerance') : undefined;
 
+  const method = flags.method ?? (isVnnlibPath(flags.area!) ? 'bab' : 'enumerate');
+  if (method !== 'bab' && method !== 'enumerate') throw new UsageError('must be bab or enumerate', { field: '--method', value: method });
+  if (method !== 'bab' && flags.timeout !== undefined) throw new UsageError('applies to --method bab only', { field: '--timeout' });
+
   await init();
   const net = await loadModel(flags.model, { normalize: flags.nnetNormalize });
   const file = await loadArea(flags.area!, net, flags);
   // A VNN-LIB area brings its safe set (--margin already shrank it).
   const spec = await areaSpec(isVnnlibPath(flags.area!) ? { ...flags, margin: undefined } : flags, file.spec, net.outputSize, flags.area!);
+  if (method === 'bab') return runAreaBab(flags, net, file.area, spec, radius, maxRegions, interrupt);
   const result = await withProgress(flags.quiet, interrupt, (onProgress, signal) =>
     repairArea(net, {
       area: file.area,
@@ -284,6 +309,85 @@ async function runAreaRepair(flags: RepairFlags, given: Set<string>, interrupt: 
       `${head} (max patch norm ${fmt(r.maxPatchNorm)}); ${minimalityText(result.report.regions)}; ${certificateText(result.report.certificate)}; ` +
         `${t.total.toFixed(1)} ms (enumeration ${t.enumerate.toFixed(1)}, repair ${t.repair.toFixed(1)}, certificate ${t.certify.toFixed(1)})\n` +
         `wrote ${[written, ...(flags.report ? [flags.report] : []), ...vnnFiles].join(', ')}\n`,
+    );
+  }
+  return EXIT_REPAIRED;
+}
+
+/** `repair --area --method bab` (ts/area-bab.ts): a property that holds is written unchanged. */
+async function runAreaBab(
+  flags: RepairFlags,
+  net: Network,
+  area: Area,
+  spec: Spec | SpecUnion,
+  radius: number | undefined,
+  maxRegions: number | undefined,
+  interrupt: Interrupt,
+): Promise<number> {
+  const timeout = flags.timeout !== undefined ? parseNumber(flags.timeout, '--timeout') : undefined;
+  if (timeout !== undefined && !(timeout > 0))
+    throw new UsageError('must be a number of seconds > 0', { field: '--timeout', value: flags.timeout });
+  // The property's own unsafe set is what the branch and bound proves absent (without --margin).
+  let unsafe: VnnlibProperty['unsafe'] | undefined;
+  if (isVnnlibPath(flags.area!) && flags.margin === undefined) {
+    const v = parseVnnlib(new TextDecoder().decode(await readBytes(flags.area!)), flags.area!, {
+      inputs: net.inputSize,
+      outputs: net.outputSize,
+    });
+    unsafe = v.properties[flags.property !== undefined ? Number(flags.property) : 0].unsafe;
+  }
+  const result = await withProgress(flags.quiet, interrupt, (onProgress, signal) =>
+    repairAreaBab(net, {
+      area,
+      spec,
+      unsafe,
+      radius,
+      prune: flags.prune ? 'auto' : false,
+      lp: lpBackend(flags.lp),
+      maxLeafRegions: maxRegions,
+      verify: { timeoutMs: timeout !== undefined ? timeout * 1000 : undefined },
+      onProgress,
+      signal,
+    }),
+  );
+  if (interrupt.interrupted) return 0;
+  if (flags.report) await saveJson(flags.report, result.report);
+  const rep = result.report;
+  const r = rep.result;
+  const pct = (v: number) => `${(100 * v).toFixed(2)} %`;
+  const proof = `${pct(rep.shares.bounds)} of the box proven by bounds, ${pct(rep.shares.regions)} by exact regions`;
+  if (r.status === 'holds') {
+    await saveNetworkFile(flags.out, net);
+    if (!flags.quiet)
+      process.stderr.write(
+        `relu-repair: the property holds on the whole area (${proof}); nothing to repair; wrote the network unchanged to ${flags.out}` +
+          `${flags.report ? ` and ${flags.report}` : ''}\n`,
+      );
+    return EXIT_REPAIRED;
+  }
+  const head = `${proof}; ${r.regions} linear regions enumerated, ${r.buggyRegions} violated the spec and were repaired (${r.patches} patches)`;
+  if (r.status === 'not-certified') {
+    const why = rep.unproven
+      .slice(0, 3)
+      .map((u) => `${u.reason}: ${u.detail}`)
+      .join('; ');
+    process.stderr.write(
+      `relu-repair: ${head}, but ${rep.unproven.length} part(s) of the area have no proof on the repaired network (${why}); no network written\n`,
+    );
+    return EXIT_NOT_REPAIRED;
+  }
+  const written = await saveRepairedFile(flags.out, result.network, {
+    precision: flags.onnxPrecision === undefined ? undefined : parsePrecision(flags.onnxPrecision),
+    quiet: flags.quiet,
+  });
+  if (!flags.quiet) {
+    const t = rep.timingsMs;
+    process.stderr.write(
+      `${head} (max patch norm ${fmt(r.maxPatchNorm)}); certified on the whole area (${rep.certificate?.regions ?? 0} regions certified, ` +
+        `${pct(rep.shares.reproven)} of the box re-proven where patch bands reach); ${(t.total / 1000).toFixed(1)} s ` +
+        `(branch and bound ${(t.verify / 1000).toFixed(1)}, enumeration ${(t.enumerate / 1000).toFixed(1)}, repair ${(t.repair / 1000).toFixed(1)}, ` +
+        `certificate ${(t.certify / 1000).toFixed(1)}, re-proof ${(t.reprove / 1000).toFixed(1)})\n` +
+        `wrote ${[written, ...(flags.report ? [flags.report] : [])].join(', ')}\n`,
     );
   }
   return EXIT_REPAIRED;
