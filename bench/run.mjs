@@ -47,6 +47,10 @@ result.cases['hcas-area'] = runCase('hcas-area', 'simd');
 result.cases['acas-shaped-area'] = runCase('acas-shaped-area', 'simd');
 // Verification (issue 10): every ACAS Xu instance of the fixtures (bench/acasxu.mjs), one thread.
 result.cases.acasxu = JSON.parse(execFileSync(process.execPath, [join(here, 'acasxu.mjs')], { encoding: 'utf8', maxBuffer: 1 << 26 }));
+// Area repair by branch and bound (issue 10): every violated ACAS Xu instance of the fixtures.
+result.cases['acasxu-repair'] = JSON.parse(
+  execFileSync(process.execPath, [join(here, 'acasxu-repair.mjs')], { encoding: 'utf8', maxBuffer: 1 << 26 }),
+);
 // ... and the same instances through the CLI: the shared 186-row CSV, rows of absent networks skipped.
 {
   const out = join(here, 'results', 'acasxu-results.csv');

@@ -5,7 +5,7 @@
  * instance reported `holds` and left unchanged; the band-reach test against the evaluator's own
  * gate values; a small network whose area is partly proven by bounds and partly repaired.
  */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -213,4 +213,36 @@ describe('CLI: repair --area X.vnnlib (branch and bound)', () => {
     expect(r.stderr).toMatch(/--method: must be bab or enumerate/);
     expect(existsSync(join(dir, 'x.onnx'))).toBe(false);
   });
+});
+
+describe('CLI: run-instances --repair', () => {
+  it('repairs the violated instance (certified, model written, samples clean in float64 ONNX), leaves the holding one alone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rr-run-repair-'));
+    const csv = join(dir, 'i.csv');
+    for (const f of ['ACASXU_run2a_1_9_batch_2000.onnx', 'ACASXU_run2a_2_1_batch_2000.onnx', 'prop_3.vnnlib'])
+      copyFileSync(fixture('acasxu', f), join(dir, f));
+    writeFileSync(csv, 'ACASXU_run2a_1_9_batch_2000.onnx,prop_3.vnnlib,60\nACASXU_run2a_2_1_batch_2000.onnx,prop_3.vnnlib,60\n');
+    const out = join(dir, 'results.csv');
+    const r = await runCli(['run-instances', csv, '--out', out, '--repair', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = readFileSync(out, 'utf8').trim().split('\n');
+    expect(lines[0]).toMatch(/,repair,repair_s,regions_enumerated,patches,certified,repaired_model$/);
+    const [v, h] = lines.slice(1).map((l) => l.split(','));
+    expect(v[3]).toBe('sat');
+    expect(v[11]).toBe('repaired');
+    expect(Number(v[13])).toBeGreaterThan(0);
+    expect(v[15]).toBe('true');
+    expect(h[3]).toBe('unsat');
+    expect(h.slice(11)).toEqual(['', '', '', '', '', '']);
+    const bytes = readFileSync(join(dir, v[16]));
+    const pr = prop(3);
+    const data = propertyData(pr, 5);
+    const { inputBox } = propertyInputDomain(pr);
+    const x = samples(inputBox, 4000, 21);
+    const y = await ortRun(new Uint8Array(bytes), x, 4000, [1, 1, 5], 'float64');
+    let violating = 0;
+    for (let i = 0; i < 4000; i++)
+      if (unsafeDepth(data, Array.from(x.subarray(i * 5, i * 5 + 5)), Array.from(y.subarray(i * 5, i * 5 + 5))) < -1e-8) violating++;
+    expect(violating).toBe(0);
+  }, 240_000);
 });

@@ -123,15 +123,12 @@ describe('relu-repair run-instances', () => {
     expect(r.stderr).toMatch(/4 instances: 2 hold, 2 violated, 0 timeout, 0 unknown/);
   }, 120_000);
 
-  it('--repair is rejected (exit 2), and so is a CSV naming a missing file unless --skip-missing', async () => {
+  it('a CSV naming a missing file is rejected (exit 2) unless --skip-missing', async () => {
     const dir = tmp();
     const csv = join(dir, 'i.csv');
     writeFileSync(csv, 'nope.onnx,prop_1.vnnlib,10\n');
     const out = join(dir, 'results.csv');
-    let r = await runCli(['run-instances', csv, '--out', out, '--repair']);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--repair: --repair is not available yet/);
-    r = await runCli(['run-instances', csv, '--out', out]);
+    let r = await runCli(['run-instances', csv, '--out', out]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/i\.csv: line 1: does not exist/);
     expect(existsSync(out)).toBe(false);

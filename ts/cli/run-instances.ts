@@ -4,15 +4,22 @@
  * times, boxes, regions, the shares of the box proven by bounds and by exact regions, and the
  * counterexample file of violated ones). Paths are relative to the CSV, or to `--root`.
  *
+ * With `--repair`, every violated instance is also repaired over its violated property's whole
+ * input set (ts/area-bab.ts, the instance's timeout as its budget) and the repaired network written
+ * (float64 ONNX, `<out>.repaired/`) when the whole box is certified; the rows get the columns
+ * repair, repair_s, regions_enumerated, patches, certified, repaired_model.
+ *
  * Exit codes: 0 every instance answered (holds or violated), 3 some timed out or stayed unknown,
  * 2 bad input (nothing written). The results and counterexample files are written at the end,
  * atomically; Ctrl-C stops without writing them.
  */
 import type { Command } from 'commander';
+import { repairAreaBab } from '../area-bab.js';
 import { AbortError, InputError } from '../errors.js';
 import { loadModel } from '../formats/load.js';
+import { repairedToOnnx } from '../formats/onnx/export.js';
 import { type InstanceResult, parseInstancesCsv, RESULTS_HEADER, resultsCsvRow, resultText } from '../formats/vnncomp.js';
-import type { Vnnlib } from '../formats/vnnlib.js';
+import { propertyInputDomain, safeSpec, type Vnnlib, type VnnlibProperty } from '../formats/vnnlib.js';
 import type { Network } from '../network.js';
 import { createPool, type RepairPool } from '../pool/pool.js';
 import { verify } from '../verify.js';
@@ -35,14 +42,6 @@ const base = (p: string) => p.slice(p.lastIndexOf('/') + 1);
 const stem = (p: string) => base(p).replace(/\.(onnx|vnnlib|nnet|json)$/i, '');
 
 export async function runInstances(csv: string, flags: RunInstancesFlags): Promise<number> {
-  if (flags.repair) {
-    throw new InputError(
-      '--repair is not available yet: run-instances only verifies (the repair of violated instances comes with the area-repair task)',
-      {
-        field: '--repair',
-      },
-    );
-  }
   const path = await import('node:path');
   const fs = await import('node:fs/promises');
   const scale = flags.timeoutScale !== undefined ? Number(flags.timeoutScale) : 1;
@@ -81,7 +80,9 @@ export async function runInstances(csv: string, flags: RunInstancesFlags): Promi
   const onSigint = () => ctl.abort(new Error('interrupted (SIGINT)'));
   process.once('SIGINT', onSigint);
   const results: InstanceResult[] = [];
-  const files: { path: string; data: string }[] = [];
+  const repairCells: string[] = [];
+  const repairDir = `${flags.out.replace(/\.csv$/i, '')}.repaired`;
+  const files: { path: string; data: string | Uint8Array }[] = [];
   let unanswered = 0;
   try {
     if (workers !== undefined) pool = await createPool({ size: workers });
@@ -138,6 +139,28 @@ export async function runInstances(csv: string, flags: RunInstancesFlags): Promi
         counterexample: cexFile,
       });
       if (!flags.quiet) process.stderr.write(`${label}: ${res.status} (${word}); ${summaryOf(res)}\n`);
+      if (flags.repair) {
+        if (res.status !== 'violated' || !res.counterexample) repairCells.push(',,,,,');
+        else {
+          const file = path.join(repairDir, `${stem(r.onnx)}__${stem(r.vnnlib)}.onnx`);
+          const cells = await repairInstance(net, prop.properties[res.counterexample.property], r.timeout * scale, ctl.signal, file);
+          if (cells.bytes) files.push({ path: file, data: cells.bytes });
+          repairCells.push(
+            [
+              cells.status,
+              cells.seconds.toFixed(3),
+              cells.regions,
+              cells.patches,
+              cells.certified,
+              cells.bytes ? path.relative(outDir, file) : '',
+            ].join(','),
+          );
+          if (!flags.quiet)
+            process.stderr.write(
+              `${label}: repair ${cells.status} in ${cells.seconds.toFixed(1)} s (${cells.regions} regions, ${cells.patches} patches${cells.detail ? `; ${cells.detail}` : ''})\n`,
+            );
+        }
+      }
     }
   } catch (e) {
     if (e instanceof AbortError) {
@@ -149,8 +172,11 @@ export async function runInstances(csv: string, flags: RunInstancesFlags): Promi
     process.off('SIGINT', onSigint);
     if (pool) await pool.close();
   }
-  if (files.length) await fs.mkdir(cexDir, { recursive: true });
-  files.push({ path: flags.out, data: `${[RESULTS_HEADER, ...results.map(resultsCsvRow)].join('\n')}\n` });
+  if (files.some((f) => f.path.startsWith(cexDir))) await fs.mkdir(cexDir, { recursive: true });
+  if (files.some((f) => f.path.startsWith(repairDir))) await fs.mkdir(repairDir, { recursive: true });
+  const header = flags.repair ? `${RESULTS_HEADER},${REPAIR_HEADER}` : RESULTS_HEADER;
+  const lines = results.map((x, i) => (flags.repair ? `${resultsCsvRow(x)},${repairCells[i]}` : resultsCsvRow(x)));
+  files.push({ path: flags.out, data: `${[header, ...lines].join('\n')}\n` });
   await saveFiles(files);
   if (!flags.quiet) {
     const count = (w: string) => results.filter((r) => r.result === w).length;
@@ -159,6 +185,52 @@ export async function runInstances(csv: string, flags: RunInstancesFlags): Promi
     );
   }
   return unanswered > 0 ? EXIT_NO_ANSWER : 0;
+}
+
+/** The columns `--repair` appends. */
+const REPAIR_HEADER = 'repair,repair_s,regions_enumerated,patches,certified,repaired_model';
+
+/**
+ * Repairs one violated property over its whole input set within `budget` seconds; the repaired
+ * network's float64 ONNX only when the whole box is certified.
+ */
+async function repairInstance(
+  net: Network,
+  p: VnnlibProperty,
+  budget: number,
+  signal: AbortSignal,
+  file: string,
+): Promise<{ status: string; seconds: number; regions: number; patches: number; certified: boolean; bytes?: Uint8Array; detail?: string }> {
+  const t0 = performance.now();
+  const seconds = () => (performance.now() - t0) / 1000;
+  const timer = AbortSignal.timeout(budget * 1000);
+  const both = AbortSignal.any([signal, timer]);
+  try {
+    const { inputBox, inputSet } = propertyInputDomain(p, net.info.inputBox, file);
+    const safe = await safeSpec(p, net.outputSize, { file });
+    const { network, report } = await repairAreaBab(net, {
+      area: { box: inputBox, inputSet },
+      spec: safe.spec,
+      unsafe: p.unsafe,
+      verify: { timeoutMs: budget * 1000 },
+      signal: both,
+    });
+    const r = report.result;
+    return {
+      status: r.status,
+      seconds: seconds(),
+      regions: r.regions,
+      patches: r.patches,
+      certified: r.certified,
+      bytes: r.certified && r.status === 'repaired' ? repairedToOnnx(network, { precision: 'float64' }) : undefined,
+      detail: report.unproven.length ? `${report.unproven.length} part(s) unproven` : undefined,
+    };
+  } catch (e) {
+    // Ctrl-C stops the run; the budget only this repair.
+    if (signal.aborted) throw e instanceof AbortError ? e : new AbortError(signal.reason);
+    const status = timer.aborted ? 'timeout' : 'error';
+    return { status, seconds: seconds(), regions: 0, patches: 0, certified: false, detail: (e as Error).message.slice(0, 200) };
+  }
 }
 
 /** Registers `run-instances` (one line in cli/main.ts). */
@@ -173,7 +245,10 @@ export function registerRunInstances(program: Command, setCode: (c: number) => v
     .option('--cex-dir <dir>', 'where counterexample files go (default: <out>.counterexamples/)')
     .option('--timeout-scale <f>', 'multiply every instance timeout by f (default 1)')
     .option('--skip-missing', 'leave out rows whose model or property file does not exist (default: exit 2)')
-    .option('--repair', 'also repair every violated instance (not available yet: rejected)')
+    .option(
+      '--repair',
+      'also repair every violated instance over its whole input set (branch and bound, certified; the timeout is its budget)',
+    )
     .option('--quiet', 'no progress on stderr')
     .action(async (csv: string, flags: RunInstancesFlags) => {
       setCode(await runInstances(csv, flags));

@@ -1,0 +1,131 @@
+// Area repair by branch and bound (issue 10, ts/area-bab.ts) of every violated ACAS Xu instance of
+// test/fixtures/acasxu (the ones bench/acasxu.mjs answers `violated`): per instance the seconds
+// (certificate included), the box share proven by bounds vs by exact regions, the regions
+// enumerated, the patches, whether the whole box is certified, and — when it is — the violating
+// samples among 200,000 uniform box samples by onnxruntime on the exported float64 ONNX (a sample
+// violates when it lies deeper than 1e-8 inside the unsafe set). Each instance runs under a budget
+// (AbortSignal; default 120 s): past it the instance is reported `aborted`.
+// Target (issue 10): < 45 s per violated instance including the certificate, median < 10 s.
+// Usage: node bench/acasxu-repair.mjs [--budget S] [--samples N] [--only net:prop,...]  (JSON on stdout)
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import {
+  init,
+  loadModel,
+  parseVnnlib,
+  propertyData,
+  propertyInputDomain,
+  repairAreaBab,
+  repairedToOnnx,
+  safeSpec,
+  unsafeDepth,
+} from '../dist/index.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dir = join(root, 'test/fixtures/acasxu');
+const args = process.argv.slice(2);
+const flag = (name) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const budget = Number(flag('--budget') ?? 120);
+const sampleCount = Number(flag('--samples') ?? 200_000);
+const only = flag('--only')?.split(',');
+// The violated instances among the fixtures' networks (bench/acasxu.mjs, test/verify.test.ts).
+const VIOLATED = ['2_1:2', '2_9:2', '3_4:2', '4_1:2', '5_4:2', '1_9:3', '1_9:4', '1_9:7', '2_9:8'];
+
+await init();
+const out = [];
+const load = { before: os.loadavg() };
+for (const name of VIOLATED) {
+  if (only && !only.includes(name)) continue;
+  const [n, p] = name.split(':');
+  const net = await loadModel(join(dir, `ACASXU_run2a_${n}_batch_2000.onnx`));
+  const pr = parseVnnlib(readFileSync(join(dir, `prop_${p}.vnnlib`), 'utf8'), `prop_${p}.vnnlib`, { inputs: 5, outputs: 5 }).properties[0];
+  const { inputBox, inputSet } = propertyInputDomain(pr, net.info.inputBox);
+  const safe = await safeSpec(pr, 5);
+  const item = { instance: name, loadBefore: os.loadavg()[0] };
+  const t0 = performance.now();
+  let phase = 'start';
+  try {
+    const { network, report } = await repairAreaBab(net, {
+      area: { box: inputBox, inputSet },
+      spec: safe.spec,
+      unsafe: pr.unsafe,
+      verify: { timeoutMs: budget * 1000 },
+      signal: AbortSignal.timeout(budget * 1000),
+      onProgress: (e) => {
+        phase = e.phase;
+      },
+    });
+    const r = report.result;
+    Object.assign(item, {
+      status: r.status,
+      seconds: Number(((performance.now() - t0) / 1000).toFixed(2)),
+      boundsShare: report.shares.bounds,
+      regionsShare: report.shares.regions,
+      reprovenShare: report.shares.reproven,
+      unprovenShare: report.shares.unproven,
+      regionsEnumerated: r.regions,
+      buggyRegions: r.buggyRegions,
+      patches: r.patches,
+      certified: r.certified,
+      unproven: report.unproven.length,
+      timingsMs: report.timingsMs,
+      verifyBoxes: report.verify.boxes,
+    });
+    if (r.certified && sampleCount > 0) {
+      const data = propertyData(pr, 5, net.info.inputBox);
+      const session = await ort.InferenceSession.create(repairedToOnnx(network, { precision: 'float64' }));
+      let violating = 0;
+      const chunk = 20_000;
+      let seed = 12345;
+      const rand = () => {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        return seed / 4294967296;
+      };
+      for (let done = 0; done < sampleCount; done += chunk) {
+        const c = Math.min(chunk, sampleCount - done);
+        const x = Float64Array.from({ length: c * 5 }, (_, i) => {
+          const j = i % 5;
+          return inputBox.lower[j] + (inputBox.upper[j] - inputBox.lower[j]) * rand();
+        });
+        const o = await session.run({ [session.inputNames[0]]: new ort.Tensor('float64', x, [c, 1, 1, 5]) });
+        const y = o[session.outputNames[0]].data;
+        for (let i = 0; i < c; i++)
+          if (unsafeDepth(data, Array.from(x.subarray(i * 5, i * 5 + 5)), Array.from(y.subarray(i * 5, i * 5 + 5))) < -1e-8) violating++;
+      }
+      await session.release();
+      item.samples = sampleCount;
+      item.violatingSamples = violating;
+    }
+  } catch (e) {
+    item.status = e?.name === 'AbortError' || e?.name === 'TimeoutError' ? 'aborted' : 'error';
+    item.seconds = Number(((performance.now() - t0) / 1000).toFixed(2));
+    item.phaseAtStop = phase;
+    item.error = String(e?.message ?? e).slice(0, 300);
+  }
+  item.loadAfter = os.loadavg()[0];
+  out.push(item);
+  process.stderr.write(`${JSON.stringify(item)}\n`);
+}
+const secs = out.map((x) => x.seconds).sort((a, b) => a - b);
+const median = secs.length ? secs[Math.floor((secs.length - 1) / 2)] : null;
+const result = {
+  budgetSeconds: budget,
+  load: { ...load, after: os.loadavg() },
+  instances: out,
+  certified: out.filter((x) => x.certified).length,
+  of: out.length,
+  medianSeconds: median,
+  target: {
+    perInstanceSeconds: 45,
+    medianSeconds: 10,
+    met: out.every((x) => x.certified && x.seconds < 45) && median !== null && median < 10,
+  },
+  enumerationOnlyReference: { 'N2,1 φ2 regions': 193197 },
+};
+process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
