@@ -246,3 +246,29 @@ describe('CLI: run-instances --repair', () => {
     expect(violating).toBe(0);
   }, 240_000);
 });
+
+describe('cancellation', () => {
+  it('an AbortSignal stops each phase (branch and bound, leaves, patches, certificate) within a second', async () => {
+    const { net, pr, area, spec } = await acasJob('1_9', 4);
+    for (const phase of ['verify', 'leaves', 'check', 'certify'] as const) {
+      const ctl = new AbortController();
+      let abortedAt = 0;
+      const run = repairAreaBab(net, {
+        area,
+        spec,
+        unsafe: pr.unsafe,
+        signal: ctl.signal,
+        onProgress: (e) => {
+          // Well inside the phase: after its first progress event.
+          if (e.phase === phase && abortedAt === 0) {
+            abortedAt = performance.now();
+            ctl.abort();
+          }
+        },
+      });
+      await expect(run).rejects.toThrow(/cancel|abort/i);
+      expect(abortedAt, phase).toBeGreaterThan(0);
+      expect(performance.now() - abortedAt, phase).toBeLessThan(1000);
+    }
+  }, 120_000);
+});
