@@ -416,3 +416,46 @@ fn tight_rows_carry_the_multipliers_of_the_optimum() {
         }
     }
 }
+
+#[test]
+fn fixed_variables_terminate_and_match_vertex_enumeration_in_every_method() {
+    // A coordinate with lower = upper (a fixed input of a property box, or a flat interval that
+    // bounded_polytope keeps degenerate) once made a warm-started primal simplex flip it by zero
+    // forever (the cause of a point-wise repair that ran for an hour, issue 14). Every method,
+    // cold and warm, must stop with the optimum of the vertex enumeration.
+    let mut rng = Rng(99);
+    let mut solved = 0;
+    for t in 0..120 {
+        let n = 2 + (rng.next_u64() % 3) as usize;
+        let m = 1 + (rng.next_u64() % 6) as usize;
+        let g: Vec<f64> = (0..n * m).map(|_| rng.normal()).collect();
+        let mut lo = vec![-1.0; n];
+        let mut hi = vec![1.0; n];
+        for _ in 0..1 + t % 2 {
+            let f = (rng.next_u64() % n as u64) as usize;
+            lo[f] = 0.25;
+            hi[f] = 0.25;
+        }
+        // Rows with slack at the point that is 0 but on the fixed coordinates: not empty.
+        let x0: Vec<f64> = (0..n).map(|j| if lo[j] == hi[j] { lo[j] } else { 0.0 }).collect();
+        let h: Vec<f64> = (0..m).map(|i| dot(&g[i * n..(i + 1) * n], &x0) + rng.range(0.1, 1.0)).collect();
+        let p = Polytope::new(n, &g, &h, &lo, &hi).unwrap();
+        for method in 0..3 {
+            let mut sx = Simplex::new(p);
+            let pivots = 40 * (m + n) + 1000;
+            sx.set_limits(match method {
+                0 => LpLimits { revised: Some(pivots), row_generation: Some(0), bland: Some(0) },
+                1 => LpLimits { revised: Some(0), row_generation: Some(pivots), bland: Some(0) },
+                _ => LpLimits { revised: Some(0), row_generation: Some(0), bland: Some(pivots) },
+            });
+            for _ in 0..4 {
+                let c: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+                let truth = brute(n, &g, &h, &lo, &hi, &c).expect("x0 is feasible");
+                let s = sx.maximize(&c).unwrap();
+                check_bounds(&s, truth, &format!("case {} method {}", t, method));
+                solved += 1;
+            }
+        }
+    }
+    assert_eq!(solved, 120 * 3 * 4);
+}
