@@ -23,7 +23,7 @@
  *    varies more over the region than the spec allows), the region is split into cells, each
  *    with a constant patch (`BandExpander.split`); failing that, its radius is shrunk.
  */
-import { LpError } from './errors.js';
+import { EmptySetError } from './errors.js';
 import { constantPatchFor } from './minimal.js';
 import type { Box, Network } from './network.js';
 import { patternFromHex, type RegionPatch } from './patch.js';
@@ -79,7 +79,7 @@ export class BandExpander {
       if (band) region.intersect({ A: band.A, b: band.b.map((b) => b + relax) });
       return region.constantPatch(this.spec, { exactRows: true }).worstUpper;
     } catch (e) {
-      if (e instanceof LpError) return null; // the piece is empty: the band does not reach the region
+      if (e instanceof EmptySetError) return null; // the piece is empty: the band does not reach the region
       throw e;
     } finally {
       region.free();
@@ -94,7 +94,7 @@ export class BandExpander {
       // cell's weight reaches into the neighbouring cells of the region, where the certificate
       // bounds it too).
       const v = this.worst(pattern, patch, patch.region.cell ? patch.radius : 0);
-      if (!v) throw new LpError(`the region of patch pattern ${patch.region.pattern} is empty`);
+      if (!v) throw new EmptySetError(`the region of patch pattern ${patch.region.pattern} is empty`);
       need = {
         v,
         radius: patch.radius,
@@ -191,7 +191,7 @@ export class BandExpander {
         e[j] = -1;
         return [-cell.maximize(e).lower, hi];
       } catch (e) {
-        if (e instanceof LpError) return null;
+        if (e instanceof EmptySetError) return null;
         throw e;
       } finally {
         cell.free();

@@ -41,7 +41,7 @@ export {
   enumerateRegions,
   RegionLimitError,
 } from './enumerate.js';
-export { AbortError, InputError, LpError, ReluRepairError, RepairError, WasmError } from './errors.js';
+export { AbortError, EmptySetError, InputError, LpError, ReluRepairError, RepairError, WasmError } from './errors.js';
 export { type AccuracyResult, accuracy, type Dataset, type Evaluator, parseImages, parseLabels } from './eval.js';
 export { type AreaFile, areaToJson, parseAreaJson } from './formats/area.js';
 export { type IdxArray, maybeGunzip, parseIdx } from './formats/idx.js';

@@ -93,7 +93,11 @@ export async function solveRegion(network: Network, task: RegionTask, backend: L
       }
     }
     const tc = now();
-    const support = region.supportRows(task.prune);
+    // Without pruning the support is every region row: read them directly (one copy of the
+    // rows instead of three; at MNIST scale they are 3 MB).
+    const support = task.prune
+      ? region.supportRows(true)
+      : { A: region.A, b: region.b, index: Int32Array.from({ length: region.rowCount }, (_, i) => i) };
     const neuronOf = region.neuronIndex;
     const norms = region.rowNorms;
     const patch: RegionPatch = {

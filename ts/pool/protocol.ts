@@ -3,7 +3,7 @@
  * Errors travel as {@link SerializedError} and are rebuilt as the same {@link ReluRepairError}
  * subclass on the caller's side (comlink alone would turn them into plain `Error`s).
  */
-import { AbortError, InputError, LpError, ReluRepairError, RepairError, WasmError } from '../errors.js';
+import { AbortError, EmptySetError, InputError, LpError, ReluRepairError, RepairError, WasmError } from '../errors.js';
 import type { NetworkGraph, NetworkInfo } from '../network.js';
 import type { RegionOutcome, RegionTask } from '../region-job.js';
 import type { Flavour } from '../wasm/raw.js';
@@ -68,6 +68,9 @@ export function deserializeError(s: SerializedError, context: string): Error {
       break;
     case 'LpError':
       e = new LpError(msg);
+      break;
+    case 'EmptySetError':
+      e = new EmptySetError(msg);
       break;
     case 'WasmError':
       e = new WasmError(`${context}: ${msg}`);

@@ -6,7 +6,7 @@
  * the instance: callers get a {@link WasmError} and the next call runs on a fresh instance of the
  * same compiled module.
  */
-import { InputError, LpError, WasmError } from '../errors.js';
+import { EmptySetError, InputError, LpError, WasmError } from '../errors.js';
 import { code, type DimsOf, decode, decodeField, type FieldOf, fieldSize, type Layout, type RecordOf, Status, size, Utf8 } from './abi.js';
 import type { Flavour } from './flavour.js';
 import { packagedWasmUrl } from './location.js';
@@ -193,6 +193,7 @@ export class Core {
     // A certificate past its piece limit is a limit the caller set (maxPieces): an input error.
     if (status === code(Status, 'invalid') || status === code(Status, 'pieceLimit')) throw new InputError(msg);
     if (status === code(Status, 'lpFailure')) throw new LpError(`${context}: ${msg}`);
+    if (status === code(Status, 'empty')) throw new EmptySetError(`${context}: ${msg}`);
     throw new WasmError(`${context}: ${msg}`);
   }
 

@@ -224,7 +224,7 @@ impl Explorer {
                         self.lps += bp.lps;
                         bp
                     }
-                    Err(Error::Lp(_)) => {
+                    Err(Error::Empty(_)) => {
                         // Only the root can get here (children are built when they are split
                         // off): the whole set is empty up to the LP's feasibility tolerance.
                         self.empty += 1;
@@ -271,9 +271,10 @@ impl Explorer {
                         Some(decided) => decided,
                         None => return Ok(None),
                     },
-                    Err(Error::Lp(_)) => {
-                        // The LP breaks down on this cell (a sliver at the limit of its
-                        // feasibility tolerance): count it as empty, which users report.
+                    Err(Error::Empty(_)) => {
+                        // The cell is empty (a sliver at the limit of the LP's feasibility
+                        // tolerance): count it as empty, which users report. A solver failure
+                        // (`Error::Lp`) is not emptiness: it propagates.
                         self.empty += 1;
                         self.explored += cell.weight;
                         return Ok(None);
@@ -325,7 +326,7 @@ impl Explorer {
                     self.lps += half.lps;
                     halves.push(Some(half));
                 }
-                Err(Error::Lp(_)) => halves.push(None),
+                Err(Error::Empty(_)) => halves.push(None),
                 Err(e) => return Err(e),
             }
         }

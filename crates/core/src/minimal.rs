@@ -270,7 +270,9 @@ fn constant_patch_lp_bounded(spec: &Spec, v: &[f64], bound: f64) -> Result<Optio
     let p = crate::lp::Polytope::new(n, &g, &h, &lower, &upper)?;
     match crate::lp::maximize(p, &c) {
         Ok(sol) => Ok(Some(ConstantPatch { d: sol.x[..k].to_vec() })),
-        Err(Error::Lp(_)) => Ok(None),
+        // Infeasible at this bound, or no answer: either way no constant patch is claimed (the
+        // caller tries wider bounds, then the full LP, which is checked independently).
+        Err(Error::Empty(_)) | Err(Error::Lp(_)) => Ok(None),
         Err(e) => Err(e),
     }
 }

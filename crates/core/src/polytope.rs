@@ -37,8 +37,8 @@ pub(crate) fn interval(c: &[f64], c0: f64, lo: &[f64], hi: &[f64]) -> (f64, f64,
     (mx, mn, guard)
 }
 
-/// Prepares {a x <= b} ∩ [lower, upper] for repeated LPs (see [`BoxedPolytope`]); `Error::Lp`
-/// when the set is empty.
+/// Prepares {a x <= b} ∩ [lower, upper] for repeated LPs (see [`BoxedPolytope`]); `Error::Empty`
+/// when the set is proven empty, `Error::Lp` when the LP fails.
 pub fn bounded_polytope(n: usize, a: &[f64], b: &[f64], lower: &[f64], upper: &[f64]) -> Result<BoxedPolytope> {
     let p = Polytope::new(n, a, b, lower, upper)?;
     let mut sx = Simplex::new(p);
@@ -137,6 +137,6 @@ mod tests {
         assert!((radius - want).abs() < 1e-9, "{}", radius);
         assert!((centre[0] - want).abs() < 1e-9 && (centre[1] - want).abs() < 1e-9);
         // An empty set is an LP error.
-        assert!(matches!(bounded_polytope(1, &[1.0], &[-2.0], &[-1.0], &[1.0]), Err(crate::Error::Lp(_))));
+        assert!(matches!(bounded_polytope(1, &[1.0], &[-2.0], &[-1.0], &[1.0]), Err(crate::Error::Empty(_))));
     }
 }

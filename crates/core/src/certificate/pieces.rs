@@ -143,7 +143,7 @@ pub(super) fn certify_pieces(
             }
             let sol = match piece.simplex.maximize(&row[..n]) {
                 Ok(sol) => sol,
-                Err(Error::Lp(_)) => {
+                Err(Error::Lp(_)) | Err(Error::Empty(_)) => {
                     // The LP breaks down on this piece (a sliver at the limit of its feasibility
                     // tolerance): no bound, so the region cannot be certified.
                     broken += 1;
