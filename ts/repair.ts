@@ -16,7 +16,7 @@ import { type InputSet, slackExcess } from './region.js';
 import { type RegionTask, type RegionTiming, solveRegion } from './region-job.js';
 import { checkInputSet, resolveBackend, resolvePrune, resolveRadius, resolveSpecs } from './repair-options.js';
 import type { RepairedNetwork } from './repaired.js';
-import { buildReport, type RepairReport } from './report.js';
+import { buildReport, type FailedRegion, type RepairReport } from './report.js';
 import type { Spec } from './spec.js';
 import { intersectAny, type SpecUnion, violationOf } from './spec-union.js';
 import { periodicYield } from './util/event-loop.js';
@@ -62,10 +62,22 @@ export interface RepairOptions {
    */
   prune?: boolean | 'auto';
   /**
-   * Backend for the full LP: `'glpk'` (glpk.js, the default), `'highs'`, or an object. With
-   * `workers`, give a name (an object cannot move to worker threads).
+   * Backend for the full LP, and the fallback of region LPs the core simplex cannot solve:
+   * `'glpk'` (glpk.js, the default), `'highs'`, or an object. With `workers`, give a name (an
+   * object cannot move to worker threads).
    */
   lp?: LpBackend | LpName;
+  /**
+   * When the core simplex cannot solve a region's LPs (after its own fallback methods): solve them
+   * with the `lp` backend, every answer certified by the core (default true). A region that still
+   * cannot be solved is reported in `failedRegions` (status `partial`); the others are repaired.
+   */
+  lpFallback?: boolean;
+  /**
+   * Pivot budget of each method of the core simplex per LP (default 20·(rows + inputs) + 1000):
+   * bounds the time of one LP; a region past it goes to the fallback.
+   */
+  lpPivotLimit?: number;
   /** Tolerance when counting a point as fixed: violation <= tolerance · (1 + max|y|). */
   tolerance?: number;
   /**
@@ -104,6 +116,8 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
   const progress = (phase: RepairProgress['phase'], done: number) =>
     opts.onProgress?.({ phase, done, total: groups.length, elapsedMs: now() - t0 });
   const solved = await solveGroups(network, job, groups, opts, progress);
+  // Regions that could not be solved are reported, not certified: they have no patch.
+  const live = groups.map((_, gi) => gi).filter((gi) => !solved.failedGroups.has(gi));
 
   progress('assembly', groups.length);
   const ta = now();
@@ -114,7 +128,7 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
   const assembly = await assemble(
     network,
     solved.patches,
-    groups.map((g, gi) => ({ pattern: g.pattern, spec: g.spec, patch: solved.groupPatch[gi] })),
+    live.map((gi) => ({ pattern: groups[gi].pattern, spec: groups[gi].spec, patch: solved.groupPatch[gi] })),
     {
       box: job.box,
       inputSet: opts.inputSet,
@@ -139,17 +153,22 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
     buggy,
     fixed,
     skipped: solved.skipped,
+    failed: solved.failed,
     timings: solved.timings,
     patchLpMs: assembly.order.map((j) => solved.patchLpMs[j]),
     assemblyMs,
     totalMs: now() - t0,
     tolerance: job.tolerance,
-    notes,
+    notes: [...notes, ...solved.notes],
   });
   if (report.result.status === 'failed') {
     // Never hand back a network that fails its own check silently: the report says which points.
     report.notes.push('some points are not fixed; see result.unfixedPoints');
   }
+  if (solved.failed.length > 0)
+    report.notes.push(
+      `${solved.failed.length} region(s) could not be solved and are not repaired (see failedRegions); the network patches the other regions only`,
+    );
   addCertificate(report, assembly);
   return { network: assembly.network, report };
 }
@@ -197,6 +216,8 @@ function checkOptions(network: Network, opts: RepairOptions): PointJob {
   const rMax = resolveRadius(opts.radius, box);
   const prune = resolvePrune(opts.prune, n);
   const tolerance = opts.tolerance ?? 1e-9;
+  if (opts.lpPivotLimit !== undefined && !(Number.isInteger(opts.lpPivotLimit) && opts.lpPivotLimit >= 0))
+    throw new InputError('must be a whole number >= 0', { field: 'lpPivotLimit', value: opts.lpPivotLimit });
   const lpName: LpName | undefined = typeof opts.lp === 'string' ? opts.lp : undefined;
   const backend = resolveBackend(opts.lp);
   if (opts.workers !== undefined && opts.lp !== undefined && typeof opts.lp !== 'string') {
@@ -243,6 +264,11 @@ interface Solved {
   groupPatch: (number | undefined)[];
   timings: RegionTiming[];
   skipped: { points: number[]; reason: string }[];
+  /** Regions whose LPs could not be solved (core simplex and fallback), and their group indices. */
+  failed: FailedRegion[];
+  failedGroups: Set<number>;
+  /** Notes of the region jobs (LP fallbacks, redundant rows kept). */
+  notes: string[];
   /** The LP backend's name as the workers report it. */
   lpName?: string;
 }
@@ -268,6 +294,9 @@ async function solveGroups(
     prune: job.prune,
     radius: job.rMax,
     lp: job.lpName,
+    lpFallback: opts.lpFallback,
+    lpPivotLimit: opts.lpPivotLimit,
+    reportFailure: true,
   });
   // With workers, every region is solved up front (in parallel); the loop below then takes the
   // outcomes in the same order as on one thread.
@@ -278,7 +307,17 @@ async function solveGroups(
           signal: opts.signal,
           onProgress: (done) => progress('regions', done),
         });
-  const solved: Solved = { patches: [], patchLpMs: [], groupPatch: [], timings: [], skipped: [], lpName: pooled?.lpName };
+  const solved: Solved = {
+    patches: [],
+    patchLpMs: [],
+    groupPatch: [],
+    timings: [],
+    skipped: [],
+    failed: [],
+    failedGroups: new Set(),
+    notes: [],
+    lpName: pooled?.lpName,
+  };
   for (let gi = 0; gi < groups.length; gi++) {
     await pause();
     throwIfAborted(opts.signal);
@@ -286,7 +325,17 @@ async function solveGroups(
     const outcome = pooled ? pooled.outcomes[gi] : await solveRegion(network, taskOf(g), job.backend);
     solved.timings.push(outcome.timing);
     solved.groupPatch.push(outcome.patch ? solved.patches.length : undefined);
-    if (outcome.patch) {
+    if (outcome.lpFallback) {
+      solved.notes.push(
+        `LP fallback: the core simplex failed on the region of point(s) ${g.points.join(', ')} (${outcome.lpFallback.reason}); solved by ${outcome.lpFallback.backend}, every answer certified by the core`,
+      );
+      if (outcome.patch) outcome.patch.region.lpFallback = outcome.lpFallback.backend;
+    }
+    solved.notes.push(...(outcome.notes ?? []));
+    if (outcome.failure !== undefined) {
+      solved.failed.push({ points: g.points, pattern: g.key, reason: outcome.failure });
+      solved.failedGroups.add(gi);
+    } else if (outcome.patch) {
       solved.patches.push(outcome.patch);
       solved.patchLpMs.push(outcome.timing.lpMs);
     } else {

@@ -34,6 +34,9 @@ export interface RepairFlags {
   margin?: string;
   prune: boolean;
   lp?: string;
+  lpFallback: boolean;
+  lpPivotLimit?: string;
+  allowPartial?: boolean;
   workers?: string;
   out: string;
   report?: string;
@@ -73,7 +76,19 @@ export function registerRepair(program: Command, run: CommandRunner): void {
     .option('--radius <r>', 'largest locality radius in input units (default 1e-3 x the narrowest box side)')
     .option('--margin <m>', 'margin for label specs (default 0); with a VNN-LIB spec, shrinks its safe set')
     .option('--no-prune', 'keep redundant region rows in the supports')
-    .option('--lp <backend>', 'LP backend for the full minimal-patch LP: glpk (default) or highs')
+    .option('--lp <backend>', 'LP backend for the full minimal-patch LP and the fallback of region LPs: glpk (default) or highs')
+    .option(
+      '--no-lp-fallback',
+      'point-wise repair: a region whose LPs the core simplex cannot solve is reported as failed instead of going to the --lp backend',
+    )
+    .option(
+      '--lp-pivot-limit <N>',
+      'point-wise repair: pivot budget per LP and method of the core simplex (default 20 x (rows + inputs) + 1000); past it the LP goes to the fallback',
+    )
+    .option(
+      '--allow-partial',
+      'point-wise repair: when some regions cannot be solved, still write the network patching the others (exit code 1; the report lists the failed regions)',
+    )
     .option('--workers <n>', 'point-wise repair: solve the regions in n worker threads (same result as one thread)')
     .requiredOption('--out <file>', 'repaired network: .json (relu-repair JSON, exact) or .onnx')
     .option('--report <file>', 'repair report (JSON)')
@@ -131,6 +146,7 @@ async function runRepair(flags: RepairFlags, given: Set<string>, interrupt: Inte
   const vnnSpec = flags.spec !== undefined && isVnnlibPath(flags.spec);
   const mode = 'point-wise repair (--points)';
   rejectFlags(given, mode, { '--max-regions': 'it limits the regions of an area (--area)' });
+  const lpPivotLimit = parseWhole(flags.lpPivotLimit, '--lp-pivot-limit');
   checkCommon(flags, given, vnnSpec, mode);
   if (flags.spec !== undefined && !vnnSpec && flags.margin !== undefined) {
     throw new UsageError('does not apply with --spec FILE: put "margin" in the spec file (label specs) or shift q (polytope specs)', {
@@ -186,6 +202,8 @@ async function runRepair(flags: RepairFlags, given: Set<string>, interrupt: Inte
       radius,
       prune: flags.prune ? 'auto' : false,
       lp: lpBackend(flags.lp),
+      lpFallback: flags.lpFallback,
+      lpPivotLimit,
       workers,
       certify: flags.certify ?? 'auto',
       onProgress,
@@ -195,6 +213,19 @@ async function runRepair(flags: RepairFlags, given: Set<string>, interrupt: Inte
   if (interrupt.interrupted) return 0; // main() turns this into exit 130; nothing is written
   if (flags.report) await saveJson(flags.report, result.report);
   const r = result.report.result;
+  let partialText = '';
+  if (r.status === 'partial') {
+    const failed = result.report.failedRegions;
+    const pts = failed.flatMap((f) => f.points);
+    const head = `${failed.length} region(s) could not be solved (points ${pts.slice(0, 10).join(', ')}${pts.length > 10 ? ', ...' : ''}): ${failed[0].reason}`;
+    if (!flags.allowPartial) {
+      process.stderr.write(
+        `relu-repair: could not repair every region: ${head}; no network written (--allow-partial writes the network of the other regions)\n`,
+      );
+      return EXIT_NOT_REPAIRED;
+    }
+    partialText = `PARTIAL REPAIR (--allow-partial): ${head}; the network patches only the other regions\n`;
+  }
   if (r.status === 'failed') {
     process.stderr.write(
       `relu-repair: could not repair: ${r.unfixedPoints.length} point(s) still violate the spec (${r.unfixedPoints.slice(0, 10).join(', ')}); no network written\n`,
@@ -224,12 +255,20 @@ async function runRepair(flags: RepairFlags, given: Set<string>, interrupt: Inte
         ? '; certificate skipped (--no-certify)'
         : '; not certified by default for more than 8 inputs (--certify asks for it)';
     process.stderr.write(
-      `${r.fixedPoints}/${r.buggyPoints} buggy points fixed (${r.points} given) with ${r.regions} patch(es) in ${rep.timingsMs.total.toFixed(1)} ms; ` +
+      partialText +
+        `${r.fixedPoints}/${r.buggyPoints} buggy points fixed (${r.points} given) with ${r.regions} patch(es) in ${rep.timingsMs.total.toFixed(1)} ms; ` +
         `max patch norm ${fmt(r.maxPatchNorm)}; ${minimalityText(rep.regions)}${certText}; wasm ${rep.tool.wasm}\n` +
         `wrote ${[written, ...(flags.report ? [flags.report] : []), ...vnnFiles].join(', ')}\n`,
     );
   }
-  return EXIT_REPAIRED;
+  return r.status === 'partial' ? EXIT_NOT_REPAIRED : EXIT_REPAIRED;
+}
+
+function parseWhole(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (v.trim() === '' || !Number.isInteger(x) || x < 0) throw new UsageError('must be a whole number >= 0', { field: flag, value: v });
+  return x;
 }
 
 async function runAreaRepair(flags: RepairFlags, given: Set<string>, interrupt: Interrupt): Promise<number> {
@@ -239,6 +278,9 @@ async function runAreaRepair(flags: RepairFlags, given: Set<string>, interrupt: 
     '--workers': 'area repair runs on one thread (its regions are cheap; the pool pays off for point-wise repair of large regions)',
     '--no-certify': 'area repair always certifies every region of the area (that is what its exit code reports)',
     '--certify': 'area repair always certifies every region of the area',
+    '--no-lp-fallback': 'area repair always falls back to the --lp backend when the core simplex fails on a region',
+    '--lp-pivot-limit': 'point-wise repair only (area repair keeps the core simplex budgets)',
+    '--allow-partial': 'area repair either certifies the whole area or writes no network',
   });
   checkCommon(flags, given, isVnnlibPath(flags.area!), mode);
   const radius = flags.radius !== undefined ? parseNumber(flags.radius, '--radius') : undefined;

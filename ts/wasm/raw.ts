@@ -47,6 +47,10 @@ export interface RawExports {
   rr_repaired_set_composition(h: number, composition: number): number;
   rr_repaired_weights(h: number, xs: number, n: number, out: number): number;
   rr_constant_patch(p: number, q: number, rows: number, k: number, v: number, out: number): number;
+  // The fallback of region LPs: another solver's answers certified by the core; the pivot budgets
+  rr_region_minimal_patch_from(h: number, p: number, q: number, rows: number, xs: number, ys: number, out: number): number;
+  rr_region_certify_max(h: number, c: number, x: number, y: number, out: number): number;
+  rr_lp_force_limits(revised: number, rowGeneration: number, bland: number): number;
   // Area repair (issue 4): region enumeration and certificates
   rr_enum_new(net: number, lo: number, hi: number, a: number, b: number, m: number, opts: number, optsLen: number): number;
   rr_enum_step(h: number, maxLps: number, out: number): number;
