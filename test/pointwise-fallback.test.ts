@@ -59,9 +59,7 @@ describe('LP fallback of point-wise repair', () => {
       const { network, report } = await repair(hcas.net, { points: hcas.points, labels: 4, inputBox: hcas.inputBox, lp, lpPivotLimit: 0 });
       expect(report.result).toMatchObject({ status: 'repaired', fixedPoints: 50 });
       expect(report.failedRegions).toEqual([]);
-      expect(report.regions.every((r) => r.lpFallback !== undefined && r.lpFallback.startsWith(lp === 'glpk' ? 'glpk.js' : 'highs'))).toBe(
-        true,
-      );
+      expect(report.regions.every((r) => r.lpFallback?.startsWith(lp === 'glpk' ? 'glpk.js' : 'highs'))).toBe(true);
       expect(report.regions.map((r) => r.minimalityProof)).toEqual(base.regions.map((r) => r.minimalityProof));
       expect(sameNorms(report, base)).toBe(true);
       expect(report.notes.some((n) => n.startsWith('LP fallback: the core simplex failed') && n.includes('pivot limit reached'))).toBe(
