@@ -288,6 +288,18 @@ export class LinearRegion {
   }
 
   /**
+   * Certified lower bounds on how far the region stays below some of its rows: for each index i
+   * of `rows`, min over the region of b_i − a_i·x, proven only as far as `enough` (an early
+   * stop: the value is then >= `enough`), exact below it (crates/core/src/reach.rs).
+   */
+  rowDepths(rows: ArrayLike<number>, enough: number): Float64Array {
+    const h = this.live();
+    return this.core.run('row depths', [rows], [rows.length], ([pr, o]) =>
+      this.core.exports.rr_region_row_depths(h, pr, rows.length, enough, o),
+    )[0];
+  }
+
+  /**
    * Rows for the support network: with `prune`, only rows not implied by the others and the box
    * (LP test, certified); without, every row. With `withBox`, the box faces are appended (those
    * the rows do not imply, when pruning) for a support that is not gated by a shared box

@@ -12,6 +12,7 @@ import type { LpName } from './lp/select.js';
 import { type Box, checkBox, flattenPoints, type Network, type Points } from './network.js';
 import { patternHex, type RegionPatch } from './patch.js';
 import { type RepairPool, solveInWorkers } from './pool/pool.js';
+import { BandIndex, forwardAt, type PatchSignature } from './reach.js';
 import { type InputSet, slackExcess } from './region.js';
 import { type RegionTask, type RegionTiming, solveRegion } from './region-job.js';
 import { checkInputSet, resolveBackend, resolvePrune, resolveRadius, resolveSpecs } from './repair-options.js';
@@ -121,7 +122,15 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
 
   progress('assembly', groups.length);
   const ta = now();
-  const notes = limitRadii(solved.patches, job.flat, job.count, n);
+  // Which bands can reach which points: sound bounds from the first layer (ts/reach.ts), so that
+  // the radii and the final check cost per point what its own patch costs.
+  const index = job.count > 1 ? BandIndex.of(network, job.flat, job.count) : undefined;
+  const patternOf = new Map(groups.map((g) => [g.key, g.pattern]));
+  const signature = (p: RegionPatch) => {
+    const pattern = patternOf.get(p.region.pattern);
+    return index && pattern ? index.signature(p, pattern) : undefined;
+  };
+  const notes = limitRadii(solved.patches, job.flat, job.count, n, index, signature);
   const certifyOpt = opts.certify ?? 'auto';
   const certify = certifyOpt === 'auto' ? n <= 8 : certifyOpt;
   if (certify) progress('certify', groups.length);
@@ -141,7 +150,9 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
     },
   );
   const tb = now();
-  const yRep = assembly.network.forwardFlat(job.flat, job.count);
+  const yRep = index
+    ? forwardAt(assembly.network, job.flat, job.count, candidatePatches(assembly.patches, job.count, index, signature))
+    : assembly.network.forwardFlat(job.flat, job.count);
   const assemblyMs = tb - ta - assembly.certifyMs + (now() - tb);
   const { buggy, fixed } = checkPoints(job, yOrig, yRep, network.outputSize);
   progress('done', groups.length);
@@ -349,14 +360,25 @@ async function solveGroups(
 /**
  * No buggy point may sit in another region's band (where that patch is partly on): each radius
  * becomes at most half the summed face excess of the nearest other point. Returns notes on points
- * that lie on another region's closed region (a shared face), where both patches apply.
+ * that lie on another region's closed region (a shared face), where both patches apply. With an
+ * index, points whose excess is provably >= twice the radius (they cannot lower it) are skipped
+ * without computing it.
  */
-function limitRadii(patches: RegionPatch[], flat: Float64Array, count: number, n: number): string[] {
+function limitRadii(
+  patches: RegionPatch[],
+  flat: Float64Array,
+  count: number,
+  n: number,
+  index: BandIndex | undefined,
+  signature: (p: RegionPatch) => PatchSignature | undefined,
+): string[] {
   const notes: string[] = [];
   for (const p of patches) {
     const own = new Set(p.region.points);
+    const sig = index && signature(p);
+    const cap = 2 * p.radius * (1 + 1e-6);
     const others: number[] = [];
-    for (let i = 0; i < count; i++) if (!own.has(i)) others.push(i);
+    for (let i = 0; i < count; i++) if (!own.has(i) && !(sig && index!.lowerBound(sig, i, cap) >= cap)) others.push(i);
     if (others.length === 0) continue;
     const xs = new Float64Array(others.length * n);
     others.forEach((i, j) => xs.set(flat.subarray(i * n, (i + 1) * n), j * n));
@@ -372,6 +394,26 @@ function limitRadii(patches: RegionPatch[], flat: Float64Array, count: number, n
     if (Number.isFinite(closest)) p.radius = Math.min(p.radius, closest / 2);
   }
   return notes;
+}
+
+/** Per point, the chain positions of the patches whose support the index cannot prove 0 there. */
+function candidatePatches(
+  chain: readonly RegionPatch[],
+  count: number,
+  index: BandIndex,
+  signature: (p: RegionPatch) => PatchSignature | undefined,
+): number[][] {
+  const sigs = chain.map(signature);
+  const out: number[][] = [];
+  for (let i = 0; i < count; i++) {
+    const c: number[] = [];
+    chain.forEach((p, j) => {
+      const sig = sigs[j];
+      if (!sig || !index.vanishes(sig, i, p.radius)) c.push(j);
+    });
+    out.push(c);
+  }
+  return out;
 }
 
 /** Per point: buggy before repair, and fixed after (violation <= tolerance · (1 + max|y|)). */

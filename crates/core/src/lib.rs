@@ -13,6 +13,7 @@
 //! | [`patch`] | patch networks: support network and constant / affine map |
 //! | [`gate`] | the shared input-box indicator |
 //! | [`repaired`] | the repaired network f̂ = f + patches (sum or chain) |
+//! | [`reach`] | which patch bands can reach which points and regions (point-wise repair at scale) |
 //! | [`polytope`] | bounded polytopes: tight boxes, Chebyshev centres |
 //! | [`program`] | ReLU programs (networks and patched regions as neuron lists) |
 //! | [`explore`] | the pieces of a program over a polytope (certified sign decisions) |
@@ -44,6 +45,7 @@ pub mod network;
 pub mod patch;
 pub mod polytope;
 pub mod program;
+pub mod reach;
 pub mod region;
 pub mod repaired;
 pub mod spec;
