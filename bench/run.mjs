@@ -48,6 +48,8 @@ result.cases['acas-shaped-area'] = runCase('acas-shaped-area', 'simd');
 // Region LPs at depth (issue 14): mnistfc-style 784-256x4-10 and x6-10, 20 points each.
 result.cases['mnistfc-256x4'] = { loadAverageBefore: os.loadavg()[0], ...runCase('mnistfc-4', 'simd') };
 result.cases['mnistfc-256x6'] = { loadAverageBefore: os.loadavg()[0], ...runCase('mnistfc-6', 'simd') };
+// Assembly linear in the number of points (issue 14): time per point at 10, 100 and 1,000 points.
+result.cases['mnist-scaling'] = { loadAverageBefore: os.loadavg()[0], ...runCase('mnist-scaling', 'simd') };
 // Graph networks (issue 12): regions of the VNN-COMP CNNs, their time and memory.
 result.cases['cnn-regions'] = { loadAverageBefore: os.loadavg()[0], ...runCase('cnn-regions', 'simd') };
 mkdirSync(join(here, 'results'), { recursive: true });

@@ -249,7 +249,8 @@ export class Core {
       const bytes = lens.map((n, i) => Math.max(8, i < inputs.length && inputs[i] instanceof Utf8 ? n : n * 8));
       const ptrs: number[] = [];
       try {
-        for (const b of bytes) ptrs.push(ex.rr_alloc(b));
+        // Addresses past 2 GiB come back as negative i32: read them unsigned.
+        for (const b of bytes) ptrs.push(ex.rr_alloc(b) >>> 0);
         // Views are made after all allocations, since allocation can grow memory.
         inputs.forEach((a, i) => {
           if (a instanceof Utf8) new Uint8Array(ex.memory.buffer, ptrs[i], a.bytes.length).set(a.bytes);
