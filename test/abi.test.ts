@@ -136,7 +136,7 @@ describe('the boundary tables', () => {
       'rr_region_minimal_patch_from',
       'rr_region_certify_max',
       'rr_lp_force_limits',
-      'rr_region_row_depths',
+      'rr_region_max_unless_below',
       'rr_repaired_forward_at',
       'rr_repaired_new',
       'rr_repaired_add_patch',

@@ -72,6 +72,25 @@ describe('the band index of point-wise repair', () => {
     expect(excluded).toBeGreaterThan((count * patches.length) / 2);
     expect(positive).toBeGreaterThan(12);
 
+    // The summed slacks of the differing first-layer rows, at points of another region: at least
+    // 0 (each is a slack of that region's own rows) and at most the patch's excess there.
+    const patterns = net.patterns(flat);
+    let slackChecks = 0;
+    patches.forEach((p, j) => {
+      const excess = slackExcess(p.A, p.b, 4, flat);
+      for (let i = 0; i < count; i += 7) {
+        const ks = index.differing(sigs[j]!, patterns[i]);
+        if (ks.length === 0) continue;
+        const s = index.slackSum(ks, patterns[i], 1.1);
+        let v = s.b;
+        for (let q = 0; q < 4; q++) v -= s.c[q] * flat[i * 4 + q];
+        expect(v).toBeGreaterThanOrEqual(-s.guard);
+        expect(v - s.guard).toBeLessThanOrEqual(excess[i]);
+        if (v > 1e-3) slackChecks++;
+      }
+    });
+    expect(slackChecks).toBeGreaterThan(50);
+
     const full = network.forwardFlat(flat, count);
     const at = forwardAt(network, flat, count, candidates);
     expect(Array.from(at).every((v, k) => Object.is(v, full[k]))).toBe(true);

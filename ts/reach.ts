@@ -26,7 +26,7 @@ export interface PatchSignature {
 }
 
 /** Relative slack on the bound: covers the rounding of the core's support evaluation (m² ε for m rows) with room. */
-const REL = 1e-6;
+export const REL = 1e-6;
 const EPS = 2 ** -52;
 
 export class BandIndex {
@@ -37,12 +37,23 @@ export class BandIndex {
   private readonly bits: Uint32Array;
   /** Per point and first-layer neuron: a lower bound on |z_k(x)| / ‖W_k‖ (rounding guard subtracted). */
   private readonly depth: Float64Array;
+  /** Per first-layer neuron: its row in every region (neurons with W_k = 0 have none: −1). */
+  private readonly rows: Int32Array;
+  private readonly first: { n: number; W: ArrayLike<number>; c: ArrayLike<number>; norms: Float64Array };
 
-  private constructor(h: number, bits: Uint32Array, depth: Float64Array) {
+  private constructor(
+    h: number,
+    bits: Uint32Array,
+    depth: Float64Array,
+    rows: Int32Array,
+    first: { n: number; W: ArrayLike<number>; c: ArrayLike<number>; norms: Float64Array },
+  ) {
     this.h = h;
     this.words = Math.ceil(h / 32);
     this.bits = bits;
     this.depth = depth;
+    this.rows = rows;
+    this.first = first;
   }
 
   /** The index of `count` points (row-major `flat`), or undefined when the network's first layer is not a dense ReLU layer. */
@@ -80,7 +91,62 @@ export class BandIndex {
         depth[p * h + k] = norms[k] > 0 ? Math.max(0, Math.abs(z) - guard) / (norms[k] * (1 + 1e-12)) : 0;
       }
     }
-    return new BandIndex(h, bits, depth);
+    // Regions have one row per non-constant neuron in pattern order (crates/core/src/network/
+    // linearise.rs): a first-layer neuron is constant exactly when its weight row is 0.
+    const rows = new Int32Array(h);
+    let r = 0;
+    for (let k = 0; k < h; k++) rows[k] = norms[k] > 0 ? r++ : -1;
+    return new BandIndex(h, bits, depth, rows, { n, W, c, norms });
+  }
+
+  /**
+   * The sum of the slacks b_k − a_k·x of the first-layer rows `ks` of the region of `pattern`, as
+   * `b − c·x`, and a bound on how far it can differ from the same sum of the core's rows on the
+   * box `[−scale, scale]ⁿ` (rounding of the normalisation and of both dot products). Its minimum
+   * over the region bounds the excess of a patch with the opposite rows there.
+   */
+  slackSum(ks: readonly number[], pattern: ArrayLike<number>, scale: number): { c: Float64Array; b: number; guard: number } {
+    const { n, W, c: bias, norms } = this.first;
+    const c = new Float64Array(n);
+    let b = 0;
+    let guard = 0;
+    for (const k of ks) {
+      if (!(norms[k] > 0)) continue;
+      // Active neuron: row −z_k ≤ 0; inactive: z_k ≤ 0 (normalised).
+      const s = pattern[k] ? -1 : 1;
+      let l1 = Math.abs(bias[k]);
+      for (let j = 0; j < n; j++) {
+        c[j] += (s * W[k * n + j]) / norms[k];
+        l1 += Math.abs(W[k * n + j]) * scale;
+      }
+      b -= (s * bias[k]) / norms[k];
+      guard += (4 * (n + 4) * EPS * l1) / norms[k];
+    }
+    return { c, b, guard: guard * (1 + ks.length * EPS * 8) + ks.length * EPS * Math.abs(b) * 8 };
+  }
+
+  /** The row of first-layer neuron `k` in every linear region (−1: none). */
+  rowOf(k: number): number {
+    return this.rows[k];
+  }
+
+  /** Point `p`'s distance bound from the hyperplane of first-layer neuron `k` (an upper bound on the depth of its region below that row). */
+  pointDepth(p: number, k: number): number {
+    return this.depth[p * this.h + k];
+  }
+
+  /**
+   * The first-layer neurons where the region of `pattern` is on the other side of one of the
+   * patch's rows: on that region the row's excess is the region's own slack below the same
+   * hyperplane, so the sum of those slacks bounds the patch's excess there from below.
+   */
+  differing(sig: PatchSignature, pattern: ArrayLike<number>): number[] {
+    const out: number[] = [];
+    for (let k = 0; k < this.h; k++) {
+      const inMask = (sig.mask[k >> 5] >>> (k & 31)) & 1;
+      if (inMask && ((sig.bits[k >> 5] >>> (k & 31)) & 1) !== (pattern[k] ? 1 : 0)) out.push(k);
+    }
+    return out;
   }
 
   /** The signature of a patch made for the region of `pattern` (first `h` entries are the first-layer states). */

@@ -288,15 +288,14 @@ export class LinearRegion {
   }
 
   /**
-   * Certified lower bounds on how far the region stays below some of its rows: for each index i
-   * of `rows`, min over the region of b_i − a_i·x, proven only as far as `enough` (an early
-   * stop: the value is then >= `enough`), exact below it (crates/core/src/reach.rs).
+   * A certified upper bound on max c·x over the region that stops as soon as it is <= `threshold`
+   * (then the bound proven so far); otherwise the exact maximum's upper bound (crates/core/src/reach.rs).
    */
-  rowDepths(rows: ArrayLike<number>, enough: number): Float64Array {
+  maxUnlessBelow(c: ArrayLike<number>, threshold: number): number {
+    if (c.length !== this.inputSize)
+      throw new InputError(`has ${c.length} coefficients for ${this.inputSize} inputs`, { field: 'c', value: c.length });
     const h = this.live();
-    return this.core.run('row depths', [rows], [rows.length], ([pr, o]) =>
-      this.core.exports.rr_region_row_depths(h, pr, rows.length, enough, o),
-    )[0];
+    return this.core.run('bound below', [c], [1], ([pc, o]) => this.core.exports.rr_region_max_unless_below(h, pc, threshold, o))[0][0];
   }
 
   /**

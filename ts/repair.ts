@@ -12,8 +12,8 @@ import type { LpName } from './lp/select.js';
 import { type Box, checkBox, flattenPoints, type Network, type Points } from './network.js';
 import { patternHex, type RegionPatch } from './patch.js';
 import { type RepairPool, solveInWorkers } from './pool/pool.js';
-import { BandIndex, forwardAt, type PatchSignature } from './reach.js';
-import { type InputSet, slackExcess } from './region.js';
+import { BandIndex, forwardAt, type PatchSignature, REL } from './reach.js';
+import { type InputSet, LinearRegion, slackExcess } from './region.js';
 import { type RegionTask, type RegionTiming, solveRegion } from './region-job.js';
 import { checkInputSet, resolveBackend, resolvePrune, resolveRadius, resolveSpecs } from './repair-options.js';
 import type { RepairedNetwork } from './repaired.js';
@@ -104,6 +104,7 @@ export interface RepairResult {
 }
 
 const now = () => performance.now();
+const EPS = 2 ** -52;
 
 /** Repairs the linear region of every buggy point. */
 export async function repair(network: Network, opts: RepairOptions): Promise<RepairResult> {
@@ -132,7 +133,25 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
   };
   const notes = limitRadii(solved.patches, job.flat, job.count, n, index, signature);
   const certifyOpt = opts.certify ?? 'auto';
-  const certify = certifyOpt === 'auto' ? n <= 8 : certifyOpt;
+  let certify = certifyOpt === 'auto' ? n <= 8 : certifyOpt;
+  // Without a certificate the default must still be sound: a band reaching a repaired region
+  // with another spec can break it (issue 14 item 4). Prove every such band apart (shrinking
+  // radii where that suffices), and certify when some cannot be.
+  let bands: BandsApart | undefined;
+  if (!certify && certifyOpt === 'auto') {
+    bands = keepBandsApart(network, job, groups, live, solved, index, signature, opts.inputSet);
+    if (bands.unresolved > 0) {
+      certify = true;
+      bands.certifiedInstead = true;
+      notes.push(
+        `${bands.unresolved} patch band(s) could not be proven to stay off a repaired region with another spec (first-layer slacks): the network is certified instead`,
+      );
+    } else if (bands.otherSpecPairs > 0) {
+      notes.push(
+        `every patch band is proven to stay off the ${bands.otherSpecPairs} (patch, region) pair(s) with another spec (${bands.lps} LPs, ${bands.radiiShrunk} radius(es) shrunk); regions with the same spec are covered by the composition`,
+      );
+    }
+  }
   if (certify) progress('certify', groups.length);
   const assembly = await assemble(
     network,
@@ -181,7 +200,113 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
       `${solved.failed.length} region(s) could not be solved and are not repaired (see failedRegions); the network patches the other regions only`,
     );
   addCertificate(report, assembly);
+  if (bands) {
+    const { unresolved: _u, ...b } = bands;
+    report.bands = b;
+  }
   return { network: assembly.network, report };
+}
+
+/** What {@link keepBandsApart} proved. */
+interface BandsApart {
+  /** (patch, repaired region) pairs whose specs differ. */
+  otherSpecPairs: number;
+  /** Pairs proven apart: the patch's support is 0 on the whole region. */
+  provenApart: number;
+  /** Of those, proven by the input box alone (no LP). */
+  byBox: number;
+  radiiShrunk: number;
+  /** Depth LPs solved. */
+  lps: number;
+  /** Pairs not proven apart. */
+  unresolved: number;
+  /** Whether the certificate was turned on because some pair was not proven apart. */
+  certifiedInstead: boolean;
+}
+
+/**
+ * Proves that no patch's band reaches a repaired region (one of the other groups, patched or not)
+ * whose spec differs from the patch's own: there the patch is not known to keep the spec.
+ * (Regions with the same spec are covered by the composition: ts/compose.ts.) For a dense ReLU
+ * first layer, the rows of first-layer neurons are the same hyperplanes in every region: where
+ * the region is on the other side of one of the patch's rows, that row's excess on the region is
+ * the region's own slack below the hyperplane. So the minimum over the region of the summed
+ * slacks of those rows bounds the patch's excess there from below (ts/reach.ts `slackSum`), and
+ * the support is 0 on the whole region once it reaches the radius: one LP per pair, stopped as
+ * soon as that is proven (LinearRegion.maxUnlessBelow, certified). A radius the minimum cannot
+ * reach is shrunk to it when it is positive (smaller radii keep every other guarantee); pairs
+ * with no positive bound are unresolved.
+ */
+function keepBandsApart(
+  network: Network,
+  job: PointJob,
+  groups: Group[],
+  live: number[],
+  solved: Solved,
+  index: BandIndex | undefined,
+  signature: (p: RegionPatch) => PatchSignature | undefined,
+  inputSet: InputSet | undefined,
+): BandsApart {
+  const out: BandsApart = { otherSpecPairs: 0, provenApart: 0, byBox: 0, radiiShrunk: 0, lps: 0, unresolved: 0, certifiedInstead: false };
+  const specKey = groups.map((g) => JSON.stringify(g.spec));
+  const groupOf = new Map(groups.map((g, gi) => [g.key, gi]));
+  const regions = new Map<number, LinearRegion>();
+  const boxScale = Math.max(1, ...job.box.lower.map(Math.abs), ...job.box.upper.map(Math.abs));
+  const regionOf = (gb: number): LinearRegion => {
+    let r = regions.get(gb);
+    if (!r) {
+      r = LinearRegion.ofPattern(network, groups[gb].pattern, job.box, inputSet);
+      regions.set(gb, r);
+    }
+    return r;
+  };
+  try {
+    for (const p of solved.patches) {
+      const ga = groupOf.get(p.region.pattern);
+      for (const gb of live) {
+        if (gb === ga || (ga !== undefined && specKey[gb] === specKey[ga])) continue;
+        out.otherSpecPairs++;
+        const sig = index && signature(p);
+        if (!sig) {
+          out.unresolved++;
+          continue;
+        }
+        const ks = index!.differing(sig, groups[gb].pattern);
+        const cap = () => p.radius * (1 + REL);
+        // One LP, stopped as soon as it proves the summed slack of those rows over the region
+        // reaches the radius (exact otherwise, so that a radius can shrink to it).
+        let sum = 0;
+        if (ks.length > 0) {
+          try {
+            const s = index!.slackSum(ks, groups[gb].pattern, boxScale);
+            // The box alone first (no LP): max of c·x over the box.
+            let boxMax = 0;
+            for (let j = 0; j < s.c.length; j++) boxMax += Math.max(s.c[j] * job.box.lower[j], s.c[j] * job.box.upper[j]);
+            boxMax += Math.abs(boxMax) * 4 * s.c.length * EPS;
+            if (s.b - boxMax - s.guard >= cap()) {
+              sum = s.b - boxMax - s.guard;
+              out.byBox++;
+            } else {
+              const upper = regionOf(gb).maxUnlessBelow(s.c, s.b - s.guard - cap());
+              out.lps++;
+              sum = Math.max(0, s.b - upper - s.guard);
+            }
+          } catch {
+            // No certified maximum: the pair stays unresolved.
+          }
+        }
+        if (sum >= cap()) out.provenApart++;
+        else if (sum > 0) {
+          p.radius = sum / (1 + 2 * REL);
+          out.radiiShrunk++;
+          out.provenApart++;
+        } else out.unresolved++;
+      }
+    }
+  } finally {
+    for (const r of regions.values()) r.free();
+  }
+  return out;
 }
 
 /** The checked inputs of one repair, with defaults resolved. */

@@ -96,6 +96,12 @@ export interface RepairReport {
   certificate?: CertificateReport;
   /** Radius refinement done because of failed certificates. */
   refinement?: Refinement;
+  /**
+   * Point-wise repair without a requested certificate: what was proven about patch bands and
+   * repaired regions with another spec (ts/repair.ts keepBandsApart). `certifiedInstead`: some
+   * band could not be proven apart, so the network was certified (see `certificate`).
+   */
+  bands?: { otherSpecPairs: number; provenApart: number; byBox: number; radiiShrunk: number; lps: number; certifiedInstead: boolean };
 }
 
 export function buildReport(a: {

@@ -253,7 +253,9 @@ async function runRepair(flags: RepairFlags, given: Set<string>, interrupt: Inte
       ? `; certificate: ${certificateText(rep.certificate)}`
       : flags.certify === false
         ? '; certificate skipped (--no-certify)'
-        : '; not certified by default for more than 8 inputs (--certify asks for it)';
+        : rep.bands && rep.bands.otherSpecPairs > 0
+          ? `; not certified by default for more than 8 inputs (--certify asks for it), every patch band proven off the ${rep.bands.provenApart} repaired region(s) with another spec`
+          : '; not certified by default for more than 8 inputs (--certify asks for it)';
     process.stderr.write(
       partialText +
         `${r.fixedPoints}/${r.buggyPoints} buggy points fixed (${r.points} given) with ${r.regions} patch(es) in ${rep.timingsMs.total.toFixed(1)} ms; ` +

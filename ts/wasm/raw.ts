@@ -52,7 +52,7 @@ export interface RawExports {
   rr_region_certify_max(h: number, c: number, x: number, y: number, out: number): number;
   rr_lp_force_limits(revised: number, rowGeneration: number, bland: number): number;
   // Which bands reach which points and regions (core reach.rs)
-  rr_region_row_depths(h: number, rows: number, count: number, enough: number, out: number): number;
+  rr_region_max_unless_below(h: number, c: number, threshold: number, out: number): number;
   rr_repaired_forward_at(h: number, xs: number, n: number, off: number, cands: number, ncands: number, out: number): number;
   // Area repair (issue 4): region enumeration and certificates
   rr_enum_new(net: number, lo: number, hi: number, a: number, b: number, m: number, opts: number, optsLen: number): number;

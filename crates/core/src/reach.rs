@@ -1,11 +1,12 @@
 //! Which patch bands can reach which points and regions, for point-wise repair at scale (issue
 //! 14): the two core pieces of its index (`ts/reach.ts`).
 //!
-//! * [`row_depths`]: certified lower bounds on how far a region stays from some of its own
-//!   hyperplanes, min over the region of the slack b_i − a_i·x. A patch of another region whose
-//!   support has the same hyperplane with the other orientation (an input-affine neuron in the
-//!   other state) has at least that excess on the whole region, so its band cannot reach the
-//!   region when the depth is >= its radius (`patch.rs`: g_A = 0 wherever Σ_i (a_i·x − b_i)⁺ >= r).
+//! * [`max_unless_below`]: a certified upper bound on max c·x over a region that stops as soon
+//!   as it is below a threshold. With c·x − b the summed rows of some first-layer neurons of a
+//!   region (b − c·x its summed slack), a patch of another region whose support has the same
+//!   hyperplanes with the other orientation has at least that excess on the whole region, so its
+//!   band cannot reach the region once the bound proves the slack >= its radius (`patch.rs`:
+//!   g_A = 0 wherever Σ_i (a_i·x − b_i)⁺ >= r).
 //! * [`forward_at`]: the repaired network at points through a given subset of its patches, bit
 //!   for bit [`RepairedNetwork::forward`] whenever every other patch's support is 0 there (a patch
 //!   with support 0 adds nothing in either composition), so that checking N points against P
@@ -16,34 +17,27 @@ use crate::patch::PatchMap;
 use crate::region::LinearRegion;
 use crate::repaired::RepairedNetwork;
 
-/// For each region row index in `rows`: a certified lower bound on min over the region of
-/// b_i − a_i·x (>= 0 for a non-empty region). A cold dual simplex per row whose bound only
-/// decreases stops as soon as it proves the depth >= `enough` (then the returned value is the
-/// proven one, >= `enough`); otherwise the row is maximised exactly and its depth returned.
-pub fn row_depths(region: &LinearRegion, rows: &[usize], enough: f64) -> Result<Vec<f64>> {
-    let (n, m) = (region.n_in, region.rows());
-    if let Some(&i) = rows.iter().find(|&&i| i >= m) {
-        return invalid(format!("row depths: row {} of a region of {} rows", i, m));
+/// A certified upper bound on max over the region of c·x: as soon as a cold dual simplex (whose
+/// bound only decreases) proves it <= `threshold`, that bound; otherwise the upper bound of the
+/// exact maximum (then above the threshold).
+pub fn max_unless_below(region: &LinearRegion, c: &[f64], threshold: f64) -> Result<f64> {
+    if c.len() != region.n_in {
+        return invalid(format!("bound below: {} coefficients for {} inputs", c.len(), region.n_in));
     }
-    if !enough.is_finite() {
-        return invalid(format!("row depths: threshold {} is not finite", enough));
+    if let Some(j) = c.iter().position(|v| !v.is_finite()) {
+        return invalid(format!("bound below: coefficient {} is {}", j, c[j]));
     }
-    let parent = region.simplex();
-    let mut out = Vec::with_capacity(rows.len());
-    for &i in rows {
-        let a = &region.a[i * n..(i + 1) * n];
-        let b = region.b[i];
-        let mut sx = parent.sibling();
-        let bound = match sx
-            .maximize_unless_below(a, b - enough)
-            .map_err(lp_context(|| format!("depth of region row {}", i)))?
-        {
-            Err(bound) => bound,
-            Ok(sol) => sol.upper,
-        };
-        out.push((b - bound).max(0.0));
+    if !threshold.is_finite() {
+        return invalid(format!("bound below: threshold {} is not finite", threshold));
     }
-    Ok(out)
+    let mut sx = region.simplex();
+    match sx
+        .maximize_unless_below(c, threshold)
+        .map_err(lp_context(|| "bound of a band's slack over a region".to_string()))?
+    {
+        Err(bound) => Ok(bound),
+        Ok(sol) => Ok(sol.upper),
+    }
 }
 
 /// [`RepairedNetwork::forward`] at `count` points through the patches `candidates[off[p]..off[p +
@@ -124,36 +118,44 @@ mod tests {
     use crate::spec::Spec;
 
     #[test]
-    fn depths_are_certified_lower_bounds_on_the_slack_of_every_point_and_tight_when_below_the_threshold() {
+    fn bounds_are_certified_upper_bounds_of_the_maximum_and_exact_above_the_threshold() {
         let mut rng = Rng(61);
+        let mut early = 0;
         for t in 0..10 {
             let net = random_network(&mut rng, &[4, 12, 8, 3]);
             let x0: Vec<f64> = (0..4).map(|_| rng.range(-0.8, 0.8)).collect();
             let r = LinearRegion::of_point(&net, &x0, &[-1.0; 4], &[1.0; 4]).unwrap();
-            let rows: Vec<usize> = (0..r.rows()).collect();
-            for enough in [1e9, 0.05] {
-                let d = row_depths(&r, &rows, enough).unwrap();
-                for (i, &di) in d.iter().enumerate() {
-                    // The exact minimum slack, from the core's certified maximum.
-                    let exact = r.b[i] - r.simplex().maximize(&r.a[i * 4..(i + 1) * 4]).unwrap().lower;
-                    assert!(di <= exact + 1e-9, "case {} row {}: depth {} above the minimum slack {}", t, i, di, exact);
-                    if di < enough {
-                        assert!(exact - di <= 1e-7, "case {} row {}: {} vs {}", t, i, di, exact);
-                    }
+            // The summed rows of some neurons, as a band test uses them.
+            let mut c = vec![0.0; 4];
+            for i in (0..r.rows()).step_by(3) {
+                for j in 0..4 {
+                    c[j] += r.a[i * 4 + j];
                 }
-                // Every sampled point of the region has at least the certified slack.
+            }
+            let exact = r.simplex().maximize(&c).unwrap();
+            for threshold in [exact.upper + 0.5, exact.upper + 1e-3, exact.lower - 0.1] {
+                let u = max_unless_below(&r, &c, threshold).unwrap();
+                assert!(u >= exact.lower - 1e-12, "case {}: bound {} below the maximum {}", t, u, exact.lower);
+                if u <= threshold {
+                    early += 1;
+                } else {
+                    assert!((u - exact.upper).abs() <= 1e-9, "case {}: {} vs {}", t, u, exact.upper);
+                    assert!(threshold < exact.upper, "case {}: stopped above a threshold the maximum is below", t);
+                }
+                // Every sampled point of the region stays below the bound.
                 for _ in 0..200 {
                     let x: Vec<f64> = (0..4).map(|_| rng.range(-1.0, 1.0)).collect();
-                    if r.violation(&x) > 0.0 {
-                        continue;
-                    }
-                    for (i, &di) in d.iter().enumerate() {
-                        let s = r.b[i] - crate::linalg::dot(&r.a[i * 4..(i + 1) * 4], &x);
-                        assert!(s >= di - 1e-12, "slack {} below depth {}", s, di);
+                    if r.violation(&x) <= 0.0 {
+                        assert!(crate::linalg::dot(&c, &x) <= u + 1e-12);
                     }
                 }
             }
         }
+        assert!(early >= 10, "{}", early);
+        let r =
+            LinearRegion::of_point(&random_network(&mut rng, &[2, 3, 1]), &[0.0, 0.0], &[-1.0; 2], &[1.0; 2]).unwrap();
+        assert!(max_unless_below(&r, &[1.0], 0.0).is_err());
+        assert!(max_unless_below(&r, &[1.0, f64::NAN], 0.0).is_err());
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! | `region` | `rr_region_*` (not the minimal patch) | `ts/region.ts` |
 //! | `minimal` | `rr_region_minimal_patch`, `rr_constant_patch`, `rr_region_minimal_patch_from`, `rr_region_certify_max` | `ts/region.ts`, `ts/minimal.ts` |
 //! | `lp` | `rr_lp_force_limits` | `ts/minimal.ts` |
-//! | `reach` | `rr_region_row_depths`, `rr_repaired_forward_at` | `ts/region.ts`, `ts/reach.ts` |
+//! | `reach` | `rr_region_max_unless_below`, `rr_repaired_forward_at` | `ts/region.ts`, `ts/reach.ts` |
 //! | `patch` | (patch decoding), `rr_slack_excess` | `ts/patch.ts`, `ts/region.ts` |
 //! | `repaired` | `rr_repaired_*` | `ts/repaired.ts` |
 //! | `enumerate` | `rr_enum_*` | `ts/enumerate.ts` |

@@ -1,22 +1,21 @@
 //! Which patch bands can reach which points and regions (core `reach.rs`; TypeScript:
-//! `LinearRegion.rowDepths` in `ts/region.ts`, `forwardAt` in `ts/reach.ts`).
+//! `LinearRegion.maxUnlessBelow` in `ts/region.ts`, `forwardAt` in `ts/reach.ts`).
 
-use relu_repair_core::reach::{forward_at, row_depths};
+use relu_repair_core::reach::{forward_at, max_unless_below};
 use relu_repair_core::RepairedNetwork;
 
 use crate::handles::{fail, on, slice, slice_mut};
 use crate::region::RegionState;
 
-/// Certified depths of `count` region rows (indices as f64) below their hyperplanes, each
-/// proven as far as `enough` (see the core); writes `count` values.
+/// A certified upper bound on max c·x over the region, stopping early once <= `threshold` (see
+/// the core); writes 1 value.
 #[no_mangle]
-pub extern "C" fn rr_region_row_depths(h: i32, rows: *const f64, count: usize, enough: f64, out: *mut f64) -> i32 {
+pub extern "C" fn rr_region_max_unless_below(h: i32, c: *const f64, threshold: f64, out: *mut f64) -> i32 {
     on(h, "region", |s: &mut RegionState| {
-        let idx: Vec<usize> =
-            slice(rows, count).iter().map(|&v| if v >= 0.0 { v as usize } else { usize::MAX }).collect();
-        match row_depths(&s.region, &idx, enough) {
-            Ok(d) => {
-                slice_mut(out, count).copy_from_slice(&d);
+        let n = s.region.n_in;
+        match max_unless_below(&s.region, slice(c, n), threshold) {
+            Ok(u) => {
+                slice_mut(out, 1)[0] = u;
                 0
             }
             Err(e) => fail(e),
