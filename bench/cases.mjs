@@ -283,6 +283,61 @@ if (name === 'mnist-scaling') {
   );
 }
 
+// What the sound default costs with a different spec per region (issue 14 item 4): the first 10
+// and 20 misclassified MNIST test images (784-256-256-10, true labels) repaired in one call,
+// default options (every band proven off every region with another spec: one LP per pair)
+// against --no-certify (nothing proven about bands), in one process.
+if (name === 'mnist-bands') {
+  const net = await loadModel(join(root, 'test/fixtures/mnist/reassure-mlp-784-256-256-10.onnx'));
+  const images = await parseImages(new Uint8Array(readFileSync(join(root, 'test/fixtures/mnist/t10k-images-idx3-ubyte.gz'))), 'images.gz', {
+    scale: 1,
+  });
+  const x = images.x.map((v) => Math.fround(v / 255));
+  const labels = await parseLabels(
+    new Uint8Array(readFileSync(join(root, 'test/fixtures/mnist/t10k-labels-idx1-ubyte.gz'))),
+    'labels.gz',
+    10,
+  );
+  const y = net.forwardFlat(x, 10000);
+  const wrong = [];
+  for (let i = 0; i < 10000 && wrong.length < 20; i++) {
+    let b = 0;
+    for (let j = 1; j < 10; j++) if (y[i * 10 + j] > y[i * 10 + b]) b = j;
+    if (b !== labels[i]) wrong.push(i);
+  }
+  const job = (idx, certify) => ({
+    points: idx.map((i) => Array.from(x.subarray(i * 784, (i + 1) * 784))),
+    labels: idx.map((i) => labels[i]),
+    inputBox: { lower: new Array(784).fill(0), upper: new Array(784).fill(1) },
+    certify,
+  });
+  await repair(net, job(wrong.slice(0, 2), false)); // warm
+  const out = [];
+  for (const k of [10, 20]) {
+    const row = { points: k };
+    for (const [mode, certify] of [
+      ['noCertify', false],
+      ['default', undefined],
+    ]) {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      const { report } = await repair(net, job(wrong.slice(0, k), certify));
+      const c1 = process.cpuUsage(c0);
+      row[mode] = {
+        msPerPoint: (performance.now() - t0) / k,
+        cpuMsPerPoint: (c1.user + c1.system) / 1000 / k,
+        fixed: report.result.fixedPoints,
+        bands: report.bands,
+        certificate: report.certificate?.status,
+      };
+    }
+    row.defaultOverNoCertifyCpu = row.default.cpuMsPerPoint / row.noCertify.cpuMsPerPoint;
+    row.loadAverage = os.loadavg()[0];
+    out.push(row);
+  }
+  process.stdout.write(JSON.stringify({ flavour, network: '784-256-256-10', runs: out }));
+}
+
 // Region LPs at depth (issue 14): mnistfc-style 784-256xk-10 networks trained by
 // scripts/train-mnistfc.py (sparse activations, small logits, like the VNN-COMP 2021 originals),
 // the first 20 misclassified test images repaired with the input box [0, 1]^784 on one thread.
