@@ -139,7 +139,7 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
   // radii where that suffices), and certify when some cannot be.
   let bands: BandsApart | undefined;
   if (!certify && certifyOpt === 'auto') {
-    bands = keepBandsApart(network, job, groups, live, solved, index, signature, opts.inputSet);
+    bands = await keepBandsApart(network, job, groups, live, solved, index, signature, opts.inputSet, opts.signal);
     if (bands.unresolved > 0) {
       certify = true;
       bands.certifiedInstead = true;
@@ -237,7 +237,7 @@ interface BandsApart {
  * reach is shrunk to it when it is positive (smaller radii keep every other guarantee); pairs
  * with no positive bound are unresolved.
  */
-function keepBandsApart(
+async function keepBandsApart(
   network: Network,
   job: PointJob,
   groups: Group[],
@@ -246,7 +246,9 @@ function keepBandsApart(
   index: BandIndex | undefined,
   signature: (p: RegionPatch) => PatchSignature | undefined,
   inputSet: InputSet | undefined,
-): BandsApart {
+  signal: AbortSignal | undefined,
+): Promise<BandsApart> {
+  const pause = periodicYield();
   const out: BandsApart = { otherSpecPairs: 0, provenApart: 0, byBox: 0, radiiShrunk: 0, lps: 0, unresolved: 0, certifiedInstead: false };
   const specKey = groups.map((g) => JSON.stringify(g.spec));
   const groupOf = new Map(groups.map((g, gi) => [g.key, gi]));
@@ -265,6 +267,8 @@ function keepBandsApart(
       const ga = groupOf.get(p.region.pattern);
       for (const gb of live) {
         if (gb === ga || (ga !== undefined && specKey[gb] === specKey[ga])) continue;
+        await pause();
+        throwIfAborted(signal);
         out.otherSpecPairs++;
         const sig = index && signature(p);
         if (!sig) {
