@@ -97,11 +97,12 @@ export interface RepairReport {
   /** Radius refinement done because of failed certificates. */
   refinement?: Refinement;
   /**
-   * Point-wise repair without a requested certificate: what was proven about patch bands and
-   * repaired regions with another spec (ts/repair.ts keepBandsApart). `certifiedInstead`: some
-   * band could not be proven apart, so the network was certified (see `certificate`).
+   * Point-wise repair above 8 inputs with the default `certify: 'auto'`: what was proven about
+   * patch bands and repaired regions with another spec (ts/repair.ts keepBandsApart).
+   * `unresolved` > 0: those pairs are NOT proven (a band may break the other region's spec;
+   * `certify: true` checks them).
    */
-  bands?: { otherSpecPairs: number; provenApart: number; byBox: number; radiiShrunk: number; lps: number; certifiedInstead: boolean };
+  bands?: { otherSpecPairs: number; provenApart: number; byBox: number; radiiShrunk: number; lps: number; unresolved: number };
 }
 
 export function buildReport(a: {

@@ -253,9 +253,11 @@ async function runRepair(flags: RepairFlags, given: Set<string>, interrupt: Inte
       ? `; certificate: ${certificateText(rep.certificate)}`
       : flags.certify === false
         ? '; certificate skipped (--no-certify)'
-        : rep.bands && rep.bands.otherSpecPairs > 0
-          ? `; not certified by default for more than 8 inputs (--certify asks for it), every patch band proven off the ${rep.bands.provenApart} repaired region(s) with another spec`
-          : '; not certified by default for more than 8 inputs (--certify asks for it)';
+        : rep.bands && rep.bands.unresolved > 0
+          ? `; not certified by default for more than 8 inputs, and NOT PROVEN: ${rep.bands.unresolved} patch band(s) may reach a repaired region with another spec (--certify checks them)`
+          : rep.bands && rep.bands.otherSpecPairs > 0
+            ? `; not certified by default for more than 8 inputs (--certify asks for it), every patch band proven off the ${rep.bands.provenApart} repaired region(s) with another spec`
+            : '; not certified by default for more than 8 inputs (--certify asks for it)';
     process.stderr.write(
       partialText +
         `${r.fixedPoints}/${r.buggyPoints} buggy points fixed (${r.points} given) with ${r.regions} patch(es) in ${rep.timingsMs.total.toFixed(1)} ms; ` +
