@@ -134,6 +134,7 @@ export const REGION_INFO = layout('regionInfo', [
   scalar('rows', 'count'),
   scalar('hidden', 'count'),
   scalar('constantNeurons', 'count'),
+  scalar('impliedRows', 'count'),
   optional(scalar('supportRows', 'count')),
 ]);
 

@@ -8,6 +8,7 @@
 //! | [`network`] | piecewise-linear networks as graphs of structured linear operators and ReLUs (dense chains one case), forward pass, activation patterns, their affine maps |
 //! | [`bounds`] | sound bounds over a box (interval, symbolic, LP relaxation; rounding accounted) |
 //! | [`region`] | a linear region (pattern ∩ box) and its local affine map |
+//! | [`implied_rows`] | rows of a region implied by the box or a few other rows (local redundancy) |
 //! | [`spec`] | output specifications Φ_out = {P y <= q} |
 //! | [`minimal`] | the minimal patch of one region (lower bound, constant patch) |
 //! | [`patch`] | patch networks: support network and constant / affine map |
@@ -37,6 +38,7 @@ pub mod enumerate;
 pub mod error;
 pub mod explore;
 pub mod gate;
+pub mod implied_rows;
 pub mod linalg;
 pub mod lp;
 pub mod minimal;

@@ -230,6 +230,7 @@ pub const REGION_INFO: Layout = Layout {
         scalar("rows", Count),
         scalar("hidden", Count),
         scalar("constantNeurons", Count),
+        scalar("impliedRows", Count),
         optional(scalar("supportRows", Count)),
     ],
 };
