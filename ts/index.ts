@@ -52,7 +52,16 @@ export { type NnetHeader, type NnetOptions, nnetToText, parseNnet } from './form
 export { type NpyArray, parseNpy } from './formats/npy.js';
 export { float32BandError, networkToOnnx, type OnnxExportOptions, repairedToOnnx } from './formats/onnx/export.js';
 // ---- interchange formats (issue 3) ----
-export { type OnnxImportOptions, type OnnxModelInfo, parseOnnx, SUPPORTED_OPS } from './formats/onnx/import.js';
+export { HeadRepairedNetwork, headEvaluator, headRepairedToOnnx } from './formats/onnx/head.js';
+export {
+  type OnnxHead,
+  type OnnxHeadOptions,
+  type OnnxImportOptions,
+  type OnnxModelInfo,
+  parseOnnx,
+  parseOnnxHead,
+  SUPPORTED_OPS,
+} from './formats/onnx/import.js';
 export { type PointsFile, parsePoints } from './formats/points.js';
 export { isTfjsModelJson, networkToTfjs, parseTfjs, type TfjsInfo, tfjsShardPaths } from './formats/tfjs.js';
 export {
@@ -68,6 +77,7 @@ export {
   type VnnlibProperty,
   writeVnnlib,
 } from './formats/vnnlib.js';
+export { type HeadRepairOptions, type HeadRepairResult, type HeadReport, repairHead } from './head.js';
 export { loadRepaired, saveJson } from './io.js';
 export type { LpBackend, LpSolution, SparseLp } from './lp/backend.js';
 export { buildFullPatchLp, type FullLp, type RegionData } from './lp/full-lp.js';
