@@ -13,6 +13,7 @@ import { labelSpec, parseSpecJson, type Spec } from '../spec.js';
 import type { SpecUnion } from '../spec-union.js';
 import { init } from '../wasm/raw.js';
 import { isVnnlibPath, parsePrecision, saveRegionProperties, saveRepairedFile, type VnnlibJob, vnnlibJob } from './formats.js';
+import { runHeadRepair } from './head.js';
 import { type CommandRunner, type Interrupt, withProgress } from './interrupt.js';
 import { areaSpec, loadArea, parseInputBox } from './spec-flags.js';
 import { certificateText, fmt, minimalityText } from './summary.js';
@@ -43,6 +44,8 @@ export interface RepairFlags {
   outVnnlib?: string;
   vnnlibTolerance?: string;
   nnetNormalize?: boolean;
+  from?: string;
+  latentBox?: string;
 }
 
 export function registerRepair(program: Command, run: CommandRunner): void {
@@ -86,6 +89,8 @@ export function registerRepair(program: Command, run: CommandRunner): void {
     .option('--out-vnnlib <file>', 'also write the VNN-LIB property of each repaired region (for external verifiers)')
     .option('--vnnlib-tolerance <t>', 'with --out-vnnlib: the properties flag outputs violating the spec by at least t (default 1e-5)')
     .option('--nnet-normalize', 'with a .nnet model: apply its header normalisation (inputs and outputs in raw units)')
+    .option('--from <tensor>', 'head repair of an ONNX model: repair the piecewise-linear tail from this tensor on (the prefix is kept)')
+    .option('--latent-box <lo,hi|file>', 'with --from: the latent domain (default: bounds of the prefix over the input box)')
     .action((flags: RepairFlags, cmd: Command) => run((interrupt) => runRepair(flags, givenFlags(cmd), interrupt)));
 }
 
@@ -125,6 +130,9 @@ function parseWorkers(v: string | undefined): number | undefined {
 async function runRepair(flags: RepairFlags, given: Set<string>, interrupt: Interrupt): Promise<number> {
   if (flags.area !== undefined && flags.points !== undefined)
     throw new UsageError('give --points or --area, not both', { field: '--area' });
+  if (flags.from !== undefined) return runHeadRepair({ ...flags, from: flags.from }, given, interrupt);
+  if (flags.latentBox !== undefined)
+    throw new UsageError('is the latent domain of head repair: give --from too', { field: '--latent-box' });
   if (flags.area !== undefined) return runAreaRepair(flags, given, interrupt);
   if (flags.points === undefined)
     throw new UsageError('give --points FILE (point-wise repair) or --area FILE (area repair)', { field: '--points' });
