@@ -198,20 +198,27 @@ if (name === 'cnn-cifar-pointwise') {
     let hit = null;
     let margin = Infinity;
     for (let step = 0; step < 12 && !hit; step++) {
-      const yx = net.forwardFlat(x, 1);
-      let j = -1;
-      for (let k = 0; k < 10; k++) if (k !== label && (j < 0 || yx[k] > yx[j])) j = k;
+      // One region (its F is the gradient) per step; a signed step against every other class,
+      // the one with the smallest true margin kept.
       const r = LinearRegion.ofPoint(net, x, { lower, upper });
       const F = r.F;
       r.free();
-      const alpha = 0.5 ** step;
-      x = Float64Array.from(x, (v, i) =>
-        Math.min(upper[i], Math.max(lower[i], v - alpha * (upper[i] - lower[i]) * Math.sign(F[label * n + i] - F[j * n + i]))),
-      );
-      const y = net.forwardFlat(x, 1);
-      let best = -Infinity;
-      for (let k = 0; k < 10; k++) if (k !== label) best = Math.max(best, y[k]);
-      margin = y[label] - best;
+      const alpha = 0.5 ** Math.floor(step / 2);
+      let next = x;
+      for (let j = 0; j < 10; j++) {
+        if (j === label) continue;
+        const xj = Float64Array.from(x, (v, i) =>
+          Math.min(upper[i], Math.max(lower[i], v - alpha * (upper[i] - lower[i]) * Math.sign(F[label * n + i] - F[j * n + i]))),
+        );
+        const y = net.forwardFlat(xj, 1);
+        let best = -Infinity;
+        for (let k = 0; k < 10; k++) if (k !== label) best = Math.max(best, y[k]);
+        if (y[label] - best < margin) {
+          margin = y[label] - best;
+          next = xj;
+        }
+      }
+      x = next;
       if (margin < 0) hit = x;
     }
     searched.push({ property: f, label, found: hit !== null, margin });
