@@ -52,8 +52,14 @@ export function erf(x: number): number {
     return TWO_OVER_SQRT_PI * sum;
   }
   if (a > 6) return Math.sign(x); // erfc(6) < 2.2e-17
-  // erfc(a) = e^(−a²)/√π · 1/(a + 1/2/(a + 1/(a + 3/2/(a + …)))), by Lentz's algorithm on
-  // K = a + (1/2)/(a + 1/(a + (3/2)/(a + …))).
+  return Math.sign(x) * (1 - erfcTail(a));
+}
+
+/**
+ * erfc(a) for a >= 2.5: e^(−a²)/√π · 1/(a + 1/2/(a + 1/(a + 3/2/(a + …)))), by Lentz's
+ * algorithm on K = a + (1/2)/(a + 1/(a + (3/2)/(a + …))); to about 1e-15 relative.
+ */
+function erfcTail(a: number): number {
   const tiny = 1e-300;
   let f = a;
   let c = a;
@@ -69,8 +75,7 @@ export function erf(x: number): number {
     f *= delta;
     if (Math.abs(delta - 1) < 1e-16) break;
   }
-  const erfc = Math.exp(-a * a) / (Math.sqrt(Math.PI) * f);
-  return Math.sign(x) * (1 - erfc);
+  return Math.exp(-a * a) / (Math.sqrt(Math.PI) * f);
 }
 
 function sigmoid(x: number): number {
@@ -83,12 +88,19 @@ function softplus(x: number): number {
   return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
 }
 
+/**
+ * x Φ(x). Below x = −2.5·√2, Φ(x) = erfc(−x/√2)/2 from the continued fraction: 1 + erf there
+ * would cancel to a few digits (and to 0 below −6·√2), breaking the relative error the bounds assume.
+ */
 function gelu(x: number): number {
-  return 0.5 * x * (1 + erf(x * SQRT1_2));
+  const t = x * SQRT1_2;
+  if (t < -2.5) return 0.5 * x * erfcTail(-t);
+  return 0.5 * x * (1 + erf(t));
 }
 
+/** x (1 + tanh u)/2 = x sigmoid(2u), u = √(2/π)(x + 0.044715 x³): the sigmoid form does not cancel for x ≪ 0. */
 function geluTanh(x: number): number {
-  return 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
+  return x * sigmoid(2 * Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x));
 }
 
 const FN: Record<ElementwiseKind, (x: number) => number> = {
@@ -110,15 +122,18 @@ const REL: Record<ElementwiseKind, number> = {
   softplus: 2 ** -48,
   softsign: 2 ** -50,
   erf: 1e-14,
-  gelu: 1e-14,
+  // 1 + erf(t) for t down to −2.5 (>= 4e-4) loses up to 3.4 digits of erf's 1e-16 absolute error.
+  gelu: 1e-12,
   geluTanh: 2 ** -46,
 };
 
 /**
- * Minimum of each Gelu variant (the only non-monotone functions here): at x* ≈ −0.7518 (exact)
- * and −0.7522 (tanh form), value ≈ −0.16997; the constants are rounded outward.
+ * Minimum of both Gelu variants (the only non-monotone functions here): x Φ(x) has it at
+ * x* ≈ −0.75179, value ≈ −0.169971; the tanh form at x* ≈ −0.75246, value ≈ −0.170041 (below
+ * −0.17). The window around x (±0.001) holds both minimisers; the value is below both, rounded
+ * outward.
  */
-const GELU_MIN = { x: -0.75179, value: -0.17 };
+const GELU_MIN = { x: -0.75179, value: -0.1701 };
 
 /** Applies `act` in place to `v` (one sample's values of the node). */
 export function applyActivation(act: Activation, v: Float64Array): void {
