@@ -57,6 +57,15 @@ export { type NpyArray, parseNpy } from './formats/npy.js';
 export { float32BandError, networkToOnnx, type OnnxExportOptions, repairedToOnnx } from './formats/onnx/export.js';
 // ---- interchange formats (issue 3) ----
 export { type OnnxImportOptions, type OnnxModelInfo, parseOnnx, SUPPORTED_OPS } from './formats/onnx/import.js';
+export {
+  loadRepairedOnnx,
+  notRecognised,
+  type RepairedOnnx,
+  readRepairedOnnx,
+  repairBaseFromOnnx,
+  repairedFromOnnx,
+} from './formats/onnx/readback.js';
+export { REPAIRED_ONNX_KEY } from './formats/onnx/record.js';
 export { type PointsFile, parsePoints } from './formats/points.js';
 export { isTfjsModelJson, networkToTfjs, parseTfjs, type TfjsInfo, tfjsShardPaths } from './formats/tfjs.js';
 export {

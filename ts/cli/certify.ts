@@ -1,8 +1,10 @@
 /** `relu-repair certify`: prove a spec on a (repaired) network, region by region. */
 import type { Command } from 'commander';
 import { certify } from '../certificate.js';
+import { InputError } from '../errors.js';
 import { REPAIRED_FORMAT, repairedFromJson } from '../formats/json.js';
 import { loadModel, readJsonFile } from '../formats/load.js';
+import { loadRepairedOnnx, notRecognised } from '../formats/onnx/readback.js';
 import { saveJson } from '../io.js';
 import { RepairedNetwork } from '../repaired.js';
 import { polytopeSpec, type Spec } from '../spec.js';
@@ -33,7 +35,10 @@ export function registerCertify(program: Command, run: CommandRunner): void {
   program
     .command('certify')
     .description('prove a spec on a repaired network, region by region (exit 0 certified, 1 not certified, 2 bad input)')
-    .requiredOption('--model <file>', 'repaired network (relu-repair JSON), or a plain model with --area')
+    .requiredOption(
+      '--model <file>',
+      'repaired network (relu-repair JSON, or an ONNX file relu-repair wrote in float64), or a plain model with --area',
+    )
     .option(
       '--area <file>',
       'certify every linear region of this area: JSON {box, A?, b?, targetLabel?}, or a VNN-LIB property file (its input set is the area, its safe set the spec); default: the regions the patches repaired',
@@ -87,13 +92,24 @@ async function runCertify(flags: CertifyFlags, given: Set<string>, interrupt: In
   // A repaired network (relu-repair JSON), or a plain model certified as it is (with --area).
   let network: RepairedNetwork;
   const text = flags.model.toLowerCase().endsWith('.json') ? ((await readJsonFile(flags.model)) as { format?: unknown }) : undefined;
+  // A repaired ONNX is recognised only when the network rebuilt from it re-exports to the file bit
+  // for bit (ts/formats/onnx/readback.ts); otherwise it is at most a plain graph.
+  const onnx = flags.model.toLowerCase().endsWith('.onnx') ? await loadRepairedOnnx(flags.model) : undefined;
   if (text?.format === REPAIRED_FORMAT) network = repairedFromJson(text, flags.model);
+  else if (onnx?.kind === 'repaired') network = onnx.network;
   else {
+    if (onnx?.kind === 'refused' && flags.area === undefined)
+      throw new InputError(`${notRecognised(onnx)}; pass --area to certify the file as a plain graph on an area`, { file: flags.model });
     const net = await loadModel(flags.model);
     if (flags.area === undefined)
-      throw new UsageError('is not a repaired network (relu-repair JSON); pass --area to certify a plain model on an area', {
-        file: flags.model,
-      });
+      throw new UsageError(
+        'is not a repaired network (relu-repair JSON or ONNX written by relu-repair); pass --area to certify a plain model on an area',
+        {
+          file: flags.model,
+        },
+      );
+    if (onnx?.kind === 'refused' && !flags.quiet)
+      process.stderr.write(`relu-repair: ${flags.model} ${notRecognised(onnx)}; certified as a plain graph on the area\n`);
     network = new RepairedNetwork(net, [], net.info.inputBox);
   }
   const file = flags.area !== undefined ? await loadArea(flags.area, network.original, flags) : undefined;

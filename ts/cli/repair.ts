@@ -5,10 +5,12 @@
 import type { Command } from 'commander';
 import { repairArea } from '../area.js';
 import { checkSafeSetNotEmpty } from '../certificate.js';
-import { loadModel, readJsonFile } from '../formats/load.js';
+import { loadModel, type ModelLoadOptions, readJsonFile } from '../formats/load.js';
+import { repairBaseFromOnnx } from '../formats/onnx/readback.js';
 import { parsePoints } from '../formats/points.js';
 import { saveJson } from '../io.js';
 import { LP_NAMES, type LpName } from '../lp/select.js';
+import type { Network } from '../network.js';
 import { repair } from '../repair.js';
 import { labelSpec, parseSpecJson, type Spec } from '../spec.js';
 import type { SpecUnion } from '../spec-union.js';
@@ -145,7 +147,7 @@ async function runRepair(flags: RepairFlags, given: Set<string>, interrupt: Inte
   const tol = flags.vnnlibTolerance !== undefined ? parseNumber(flags.vnnlibTolerance, '--vnnlib-tolerance') : undefined;
 
   await init();
-  const net = await loadModel(flags.model, { normalize: flags.nnetNormalize });
+  const net = await loadRepairBase(flags.model, { normalize: flags.nnetNormalize });
   const pts = parsePoints(await readJsonFile(flags.points), net.inputSize, net.outputSize, flags.points);
   let spec: Spec | SpecUnion | undefined;
   let labels: number | number[] | undefined;
@@ -249,7 +251,7 @@ async function runAreaRepair(flags: RepairFlags, given: Set<string>, interrupt: 
   const tol = flags.vnnlibTolerance !== undefined ? parseNumber(flags.vnnlibTolerance, '--vnnlib-tolerance') : undefined;
 
   await init();
-  const net = await loadModel(flags.model, { normalize: flags.nnetNormalize });
+  const net = await loadRepairBase(flags.model, { normalize: flags.nnetNormalize });
   const file = await loadArea(flags.area!, net, flags);
   // A VNN-LIB area brings its safe set (--margin already shrank it).
   const spec = await areaSpec(isVnnlibPath(flags.area!) ? { ...flags, margin: undefined } : flags, file.spec, net.outputSize, flags.area!);
@@ -287,4 +289,12 @@ async function runAreaRepair(flags: RepairFlags, given: Set<string>, interrupt: 
     );
   }
   return EXIT_REPAIRED;
+}
+
+/** A model to repair; a repaired ONNX file is repaired as a whole (its graph is the base network: docs/COMPOSITION.md). */
+async function loadRepairBase(path: string, opts: ModelLoadOptions): Promise<Network> {
+  const net = await loadModel(path, opts);
+  if (!path.toLowerCase().endsWith('.onnx') || net.info.inputBox) return net;
+  const fs = await import('node:fs/promises');
+  return repairBaseFromOnnx(new Uint8Array(await fs.readFile(path)), path, net);
 }

@@ -16,6 +16,7 @@ import { emitNetworkGraph, graphValuesMetadata } from './graph-emit.js';
 import type { OnnxModelInfo } from './import.js';
 import { emitBoxGate, emitChain, emitPatch, type NetworkBranch } from './patch-graph.js';
 import { DT, encodeModel, prod } from './proto.js';
+import { repairRecordMetadata } from './record.js';
 
 export interface OnnxExportOptions {
   /**
@@ -49,6 +50,8 @@ function exportGraph(
   meta: { key: string; value: string }[],
   boxGate?: BoxGate,
   chain = false,
+  /** Metadata that names the original network's output tensor (the read-back record, ./record.ts). */
+  metaOf?: (originalOutput: string) => { key: string; value: string }[],
 ): Uint8Array {
   let metadata = meta;
   const precision = opts.precision ?? 'float32';
@@ -88,6 +91,7 @@ function exportGraph(
     branch = { net, graph: emitted };
     metadata = [...metadata, graphValuesMetadata(emitted)];
   }
+  if (metaOf) metadata = [...metadata, ...metaOf(h)];
   const gate = boxGate && patches.length > 0 ? emitBoxGate(g, x, n, boxGate) : undefined;
   const compact = opts.compactSupports ?? true;
   const terms: string[] = [];
@@ -169,5 +173,6 @@ export function repairedToOnnx(rep: RepairedNetwork, opts: OnnxExportOptions = {
     ],
     rep.boxGate,
     rep.composition === 'chain',
+    (originalOutput) => [repairRecordMetadata(rep, originalOutput, opts)],
   );
 }
