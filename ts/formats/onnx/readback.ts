@@ -158,7 +158,44 @@ function rebuild(model: OnnxModel, rec: OnnxRepairRecord, file: string): Repaire
   const original = net.denseLayers
     ? new Network(net.denseLayers, { source: file, inputBox: box })
     : Network.fromGraph(net.graph, { source: file, inputBox: box });
-  return repairedFromJson({ ...rec.doc, original: networkToJson(original) }, file);
+  const rep = repairedFromJson({ ...rec.doc, original: networkToJson(original) }, file);
+  checkRecord(rep, file);
+  return rep;
+}
+
+/**
+ * What the export does not bind to tensors — the repair record's regions and area, the input box
+ * a certificate without an area uses — must agree with what it does bind: the patches (their
+ * patterns are the masks of compact supports) and the box gate (its offsets). A repair writes
+ * them consistently (ts/assemble.ts); an edit of one side is refused here.
+ */
+function checkRecord(rep: RepairedNetwork, file: string): void {
+  const rec = rep.record;
+  if (!rec) return;
+  const field = `metadata_props "${REPAIRED_ONNX_KEY}".record`;
+  if (rec.patches !== rep.patches.length)
+    throw new InputError(`names ${rec.patches} patch(es), the file has ${rep.patches.length}`, { file, field: `${field}.patches` });
+  const patched = new Set(rep.patches.map((p) => p.region?.pattern));
+  const named = new Set(rec.regions);
+  const unnamed = [...patched].filter((h) => !named.has(h as string));
+  const unpatched = [...named].filter((h) => !patched.has(h));
+  if (unnamed.length > 0 || unpatched.length > 0)
+    throw new InputError(
+      `names ${named.size} region(s), the patches repair ${patched.size}` +
+        `${unnamed.length ? `; not named: ${unnamed.slice(0, 4).join(', ')}${unnamed.length > 4 ? ', …' : ''}` : ''}` +
+        `${unpatched.length ? `; without a patch: ${unpatched.slice(0, 4).join(', ')}${unpatched.length > 4 ? ', …' : ''}` : ''}`,
+      { file, field: `${field}.regions` },
+    );
+  const same = (a: { lower: ArrayLike<number>; upper: ArrayLike<number> }, b: { lower: ArrayLike<number>; upper: ArrayLike<number> }) =>
+    a.lower.length === b.lower.length && Array.from(a.lower).every((v, j) => v === b.lower[j] && a.upper[j] === b.upper[j]);
+  const box = rep.inputBox;
+  if (box && rep.boxGate && !same(box, rep.boxGate))
+    throw new InputError("the input box differs from the box gate's bounds", {
+      file,
+      field: `metadata_props "${REPAIRED_ONNX_KEY}".inputBox`,
+    });
+  if (box && rec.kind === 'area' && rec.area && !same(box, rec.area))
+    throw new InputError("the recorded area box differs from the input box (the box gate's)", { file, field: `${field}.area` });
 }
 
 /** JSON with object keys sorted, so that two records compare by content. */
@@ -182,6 +219,13 @@ function nodeText(n: OnnxNode): string {
   });
   return `${n.domain ? `${n.domain}.` : ''}${n.opType}(${n.inputs.join(', ')}) -> ${n.outputs.join(', ')} "${n.name}" ${canonical(attrs)}`;
 }
+
+/**
+ * Bit for bit, except that +0 and −0 are the same weight: the importer may write a zero it
+ * composed with its sign flipped, and no operator of these graphs (affine maps, ReLU, pooling —
+ * no division) tells them apart in its result's value.
+ */
+const sameValue = (a: number, b: number) => Object.is(a, b) || a === b;
 
 /** Every difference between the file and the model exported from the rebuilt network (empty: the same graph). */
 export function diffModels(file: OnnxModel, rebuilt: OnnxModel): string[] {
@@ -218,10 +262,10 @@ export function diffModels(file: OnnxModel, rebuilt: OnnxModel): string[] {
       );
       continue;
     }
-    const k = t.data.findIndex((x, j) => !Object.is(x, r.data[j]));
+    const k = t.data.findIndex((x, j) => !sameValue(x, r.data[j]));
     if (k >= 0 || t.data.length !== r.data.length) {
       let count = 0;
-      for (let j = 0; j < t.data.length; j++) if (!Object.is(t.data[j], r.data[j])) count++;
+      for (let j = 0; j < t.data.length; j++) if (!sameValue(t.data[j], r.data[j])) count++;
       d.push(
         `initializer "${t.name}": ${count} value(s) differ, first at flat index ${k} (the file has ${t.data[k]}, the rebuilt network ${r.data[k]})`,
       );
