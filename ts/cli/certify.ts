@@ -160,6 +160,8 @@ function recordedSpec(network: RepairedNetwork): Spec | SpecUnion | undefined {
 
 /** Up to 8 activation patterns, then how many more (the report lists them all). */
 function namedRegions(hex: readonly string[]): string {
-  const shown = hex.slice(0, 8).join(', ');
+  // Patterns of large networks (a repaired network repaired again has thousands of neurons) are cut short.
+  const short = (h: string) => (h.length > 40 ? `${h.slice(0, 32)}…(${h.length * 4} neurons)` : h);
+  const shown = hex.slice(0, 8).map(short).join(', ');
   return hex.length > 8 ? `${shown} and ${hex.length - 8} more (all in the report's covered.regions)` : shown;
 }
