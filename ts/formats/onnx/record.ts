@@ -34,7 +34,10 @@ export function repairRecordMetadata(
   originalOutput: string,
   opts: OnnxExportOptions,
 ): { key: string; value: string } {
-  const doc = repairedToJson(rep);
+  // The original network's parameters are the graph's tensors: serialise the rest only (a stub
+  // original keeps repairedToJson from converting millions of weights to JSON for nothing).
+  const lean = Object.create(rep, { original: { value: { info: {}, denseLayers: [] } } }) as RepairedNetwork;
+  const doc = repairedToJson(lean);
   const box = rep.original.info.inputBox;
   doc.original = {
     output: originalOutput,
