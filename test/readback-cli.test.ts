@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { init, loadRepairedOnnx, polytopeSpec, repair, repairedToOnnx } from '../ts/index.js';
+import { init, loadRepaired, loadRepairedOnnx, polytopeSpec, repair, repairedToOnnx } from '../ts/index.js';
 import { argmax, fixture, randomNetwork, rng, runCli } from './helpers.js';
 import { initializer, tamper } from './readback-helpers.js';
 
@@ -29,6 +29,7 @@ describe('relu-repair CLI: shipping and re-checking a repaired ONNX', () => {
     expect(r.stderr).toMatch(
       /certified on the 87 region\(s\) its 87 patch\(es\) repaired \(and its record names\): 87\/87 regions certified/,
     );
+    expect(r.stderr).toMatch(/spec from the file's record: label 4 is the argmax\n/);
     expect(JSON.parse(readFileSync(join(dir, 'cert.json'), 'utf8')).status).toBe('certified');
   });
 
@@ -46,6 +47,8 @@ describe('relu-repair CLI: shipping and re-checking a repaired ONNX', () => {
     expect(r.stderr).not.toMatch(/certified on/);
     const loaded = await loadRepairedOnnx(rep);
     expect(loaded.kind).toBe('repaired');
+    expect((await loadRepaired(rep)).patches.length).toBe(87);
+    await expect(loadRepaired(bad)).rejects.toThrow(/bad\.onnx.*not a recognised repaired network/);
     const f32 = join(dir, 'rep32.onnx');
     writeFileSync(f32, repairedToOnnx((loaded as { network: Parameters<typeof repairedToOnnx>[0] }).network));
     const r32 = await runCli(['certify', '--model', f32]);

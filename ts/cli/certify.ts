@@ -139,6 +139,8 @@ async function runCertify(flags: CertifyFlags, given: Set<string>, interrupt: In
       : `the ${report.regions} region(s) its ${report.covered?.patches ?? 0} patch(es) repaired${network.record ? ' (and its record names)' : ''}`;
   const named = report.covered ? `; regions ${namedRegions(report.covered.regions)}` : '';
   const lines = [...(report.mismatch ?? []).map((m) => `mismatch (${m.what}): ${m.message}`), ...certificateWarnings(report)];
+  // The recorded spec is the claim being checked, not evidence: say which claim it is.
+  if (recorded && network.record?.spec) lines.unshift(`spec from the file's record: ${recordedSpecText(network.record.spec.pieces)}`);
   if (report.status === 'certified') {
     if (!flags.quiet) {
       process.stderr.write(`certified on ${scope}: ${certificateText(report)}; ${(report.ms ?? 0).toFixed(1)} ms${named}\n`);
@@ -156,6 +158,30 @@ function recordedSpec(network: RepairedNetwork): Spec | SpecUnion | undefined {
   const pieces = network.record?.spec?.pieces;
   if (!pieces) return undefined;
   return unionSpec(pieces.map((p) => polytopeSpec(p.P, p.q, { outputs: network.outputSize, file: 'record.spec' })));
+}
+
+/** A recorded spec in words: label specs as "label K is the argmax", other pieces by their row count. */
+function recordedSpecText(pieces: readonly { P: number[][]; q: number[] }[]): string {
+  return pieces
+    .map(({ P, q }) => {
+      // Rows e_j − e_K with the same K and q = −margin for every j != K: a label spec.
+      const ks = new Set<number>();
+      const label = P.every((row, i) => {
+        const nz = row.map((v, o) => [v, o]).filter(([v]) => v !== 0);
+        if (nz.length !== 2 || q[i] !== q[0]) return false;
+        const minus = nz.find(([v]) => v === -1);
+        const plus = nz.find(([v]) => v === 1);
+        if (!minus || !plus) return false;
+        ks.add(minus[1]);
+        return true;
+      });
+      if (label && ks.size === 1 && P.length === (P[0]?.length ?? 0) - 1) {
+        const margin = -q[0];
+        return `label ${[...ks][0]} is the argmax${margin ? ` by >= ${margin}` : ''}`;
+      }
+      return `P y <= q (${P.length} row(s))`;
+    })
+    .join(' or ');
 }
 
 /** Up to 8 activation patterns, then how many more (the report lists them all). */

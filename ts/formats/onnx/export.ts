@@ -173,6 +173,6 @@ export function repairedToOnnx(rep: RepairedNetwork, opts: OnnxExportOptions = {
     ],
     rep.boxGate,
     rep.composition === 'chain',
-    (originalOutput) => [repairRecordMetadata(rep, originalOutput, opts)],
+    (originalOutput) => [repairRecordMetadata(rep, originalOutput, opts.compactSupports ?? true)],
   );
 }

@@ -10,7 +10,6 @@
 import { InputError } from '../../errors.js';
 import type { RepairedNetwork } from '../../repaired.js';
 import { repairedToJson } from '../json.js';
-import type { OnnxExportOptions } from './export.js';
 import type { OnnxModel } from './proto.js';
 
 export const REPAIRED_ONNX_KEY = 'relu-repair.repaired-network';
@@ -28,11 +27,11 @@ export interface OnnxRepairRecord {
   compactSupports: boolean;
 }
 
-/** The metadata entry of a repaired network exported with `opts`, whose original output is tensor `originalOutput`. */
+/** The metadata entry of a repaired network exported with `compactSupports` (OnnxExportOptions), whose original output is tensor `originalOutput`. */
 export function repairRecordMetadata(
   rep: RepairedNetwork,
   originalOutput: string,
-  opts: OnnxExportOptions,
+  compactSupports: boolean,
 ): { key: string; value: string } {
   // The original network's parameters are the graph's tensors: serialise the rest only (a stub
   // original keeps repairedToJson from converting millions of weights to JSON for nothing).
@@ -43,7 +42,7 @@ export function repairRecordMetadata(
     output: originalOutput,
     ...(box ? { inputBox: { lower: [...box.lower], upper: [...box.upper] } } : {}),
   };
-  return { key: REPAIRED_ONNX_KEY, value: JSON.stringify({ ...doc, compactSupports: opts.compactSupports ?? true }) };
+  return { key: REPAIRED_ONNX_KEY, value: JSON.stringify({ ...doc, compactSupports }) };
 }
 
 /** The record of a model, or undefined when it has none (not a repaired network relu-repair wrote); a malformed record is an InputError. */
