@@ -56,7 +56,9 @@ function sampleRecord(l: abi.Layout, dims: Record<string, number>, seed: number,
     else {
       r[f.name] = Array.from({ length: len }, () => {
         const v = value(f);
-        return typeof v === 'boolean' ? Number(v) : (v as number);
+        // Arrays of enum codes carry the codes themselves (decoded as an Int32Array).
+        if (typeof v === 'string') return abi.code(f.kind as abi.EnumSpec, v);
+        return typeof v === 'boolean' ? Number(v) : v;
       });
     }
   }
@@ -102,8 +104,21 @@ describe('the boundary tables', () => {
     // Not vacuous: the tables are all there.
     expect(ours.layouts.map((l) => l.name)).toContain('regionCertificate');
     expect(ours.layouts.reduce((s, l) => s + l.fields.length, 0)).toBeGreaterThan(60);
-    expect(ours.objects.length).toBe(15);
-    expect(ours.enums.map((e) => e.name)).toEqual(['Status', 'PatchKind', 'Composition', 'Proof', 'Step', 'OpKind', 'Reason']);
+    expect(ours.objects.length).toBe(17);
+    expect(ours.enums.map((e) => e.name)).toEqual([
+      'Status',
+      'PatchKind',
+      'Composition',
+      'Proof',
+      'Step',
+      'OpKind',
+      'Reason',
+      'BoundKind',
+      'LowerSlope',
+      'Verdict',
+      'LeafStatus',
+      'ProofMethod',
+    ]);
   });
 
   it('every export the TypeScript side declares is in the core, and the core has no others', () => {
@@ -146,6 +161,13 @@ describe('the boundary tables', () => {
       'rr_certifier_new',
       'rr_certifier_region',
       'rr_spec_contradiction',
+      'rr_bounds_compute',
+      'rr_bounds_row',
+      'rr_verify_new',
+      'rr_verify_step',
+      'rr_verify_expand',
+      'rr_verify_leaves',
+      'rr_verify_pending',
       'rr_abi_describe',
       'rr_abi_echo_layout',
       'rr_abi_echo_object',

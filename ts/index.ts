@@ -16,6 +16,25 @@ export {
   repairArea,
 } from './area.js';
 export {
+  type BoundOptions,
+  intervalBounds,
+  type PreActivationBounds,
+  preActivationBounds,
+  type RowBound,
+  specRowUpperBound,
+} from './bounds.js';
+export {
+  type BoxLeaf,
+  type BoxOutcome,
+  type BoxRoot,
+  type BoxStats,
+  type BoxTask,
+  type CoreVerifyOptions,
+  DEFAULT_CORE_OPTIONS,
+  type PropertyData,
+  runBoxTask,
+} from './box-job.js';
+export {
   type CertificateReason,
   type CertificateReport,
   type CertificationItem,
@@ -69,6 +88,17 @@ export { REPAIRED_ONNX_KEY } from './formats/onnx/record.js';
 export { type PointsFile, parsePoints } from './formats/points.js';
 export { isTfjsModelJson, networkToTfjs, parseTfjs, type TfjsInfo, tfjsShardPaths } from './formats/tfjs.js';
 export {
+  type Instance,
+  type InstanceResult,
+  parseInstancesCsv,
+  parseResultText,
+  RESULTS_HEADER,
+  type ResultFile,
+  resultsCsvRow,
+  resultText,
+  type VnncompResult,
+} from './formats/vnncomp.js';
+export {
   type HPolytope,
   parseVnnlib,
   plainDecimal,
@@ -117,5 +147,19 @@ export { type BoxGate, type Composition, RepairedNetwork, type RepairRecord } fr
 export type { PatchedRegionReport, RegionReport, RepairReport } from './report.js';
 export { describeSpec, intersectSpecs, labelSpec, parseSpecJson, polytopeSpec, type Spec, specViolation } from './spec.js';
 export { intersectAny, isSpecUnion, type SpecUnion, unionSpec, violationOf } from './spec-union.js';
+export {
+  forwardFloat64,
+  type ProofShares,
+  type PropertyReport,
+  propertyData,
+  unsafeDepth,
+  type VerifyCounterexample,
+  type VerifyOptions,
+  type VerifyProgress,
+  type VerifyResult,
+  type VerifyStats,
+  type VerifyStatus,
+  verify,
+} from './verify.js';
 export { VERSION } from './version.js';
 export { type Flavour, getCore, type InitOptions, init, simdSupported, type WasmSource } from './wasm/raw.js';
