@@ -4,10 +4,13 @@
  */
 import type { Command } from 'commander';
 import { repairArea } from '../area.js';
-import { loadModel, readJsonFile } from '../formats/load.js';
+import { checkSafeSetNotEmpty } from '../certificate.js';
+import { loadModel, type ModelLoadOptions, readJsonFile } from '../formats/load.js';
+import { repairBaseFromOnnx } from '../formats/onnx/readback.js';
 import { parsePoints } from '../formats/points.js';
 import { saveJson } from '../io.js';
 import { LP_NAMES, type LpName } from '../lp/select.js';
+import type { Network } from '../network.js';
 import { repair } from '../repair.js';
 import { labelSpec, parseSpecJson, type Spec } from '../spec.js';
 import type { SpecUnion } from '../spec-union.js';
@@ -152,7 +155,7 @@ async function runRepair(flags: RepairFlags, given: Set<string>, interrupt: Inte
   const tol = flags.vnnlibTolerance !== undefined ? parseNumber(flags.vnnlibTolerance, '--vnnlib-tolerance') : undefined;
 
   await init();
-  const net = await loadModel(flags.model, { normalize: flags.nnetNormalize });
+  const net = await loadRepairBase(flags.model, { normalize: flags.nnetNormalize });
   const pts = parsePoints(await readJsonFile(flags.points), net.inputSize, net.outputSize, flags.points);
   let spec: Spec | SpecUnion | undefined;
   let labels: number | number[] | undefined;
@@ -164,8 +167,10 @@ async function runRepair(flags: RepairFlags, given: Set<string>, interrupt: Inte
     vnn = await vnnlibJob(flags.spec!, net, { property: flags.property, margin, fallbackBox });
     spec = vnn.spec;
     if (!flags.quiet) process.stderr.write(vnn.summary + '\n');
-  } else if (flags.spec !== undefined) spec = parseSpecJson(await readJsonFile(flags.spec), net.outputSize, flags.spec);
-  else if (flags.label !== undefined) labels = parseNumber(flags.label, '--label');
+  } else if (flags.spec !== undefined) {
+    spec = parseSpecJson(await readJsonFile(flags.spec), net.outputSize, flags.spec);
+    checkSafeSetNotEmpty(spec, flags.spec);
+  } else if (flags.label !== undefined) labels = parseNumber(flags.label, '--label');
   else if (pts.labels) labels = pts.labels;
   else
     throw new UsageError('no specification: pass --label K or --spec FILE, or give "targetLabel"/"labels" in the points file', {
@@ -254,7 +259,7 @@ async function runAreaRepair(flags: RepairFlags, given: Set<string>, interrupt: 
   const tol = flags.vnnlibTolerance !== undefined ? parseNumber(flags.vnnlibTolerance, '--vnnlib-tolerance') : undefined;
 
   await init();
-  const net = await loadModel(flags.model, { normalize: flags.nnetNormalize });
+  const net = await loadRepairBase(flags.model, { normalize: flags.nnetNormalize });
   const file = await loadArea(flags.area!, net, flags);
   // A VNN-LIB area brings its safe set (--margin already shrank it).
   const spec = await areaSpec(isVnnlibPath(flags.area!) ? { ...flags, margin: undefined } : flags, file.spec, net.outputSize, flags.area!);
@@ -292,4 +297,12 @@ async function runAreaRepair(flags: RepairFlags, given: Set<string>, interrupt: 
     );
   }
   return EXIT_REPAIRED;
+}
+
+/** A model to repair; a repaired ONNX file is repaired as a whole (its graph is the base network: docs/COMPOSITION.md). */
+async function loadRepairBase(path: string, opts: ModelLoadOptions): Promise<Network> {
+  const net = await loadModel(path, opts);
+  if (!path.toLowerCase().endsWith('.onnx') || net.info.inputBox) return net;
+  const fs = await import('node:fs/promises');
+  return repairBaseFromOnnx(new Uint8Array(await fs.readFile(path)), path, net);
 }

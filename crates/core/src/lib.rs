@@ -19,6 +19,7 @@
 //! | [`explore`] | the pieces of a program over a polytope (certified sign decisions) |
 //! | [`enumerate`] | every linear region of a network in an area |
 //! | [`certificate`] | the certificate of a repaired network on one region |
+//! | [`verify`] | VNN-LIB properties by branch and bound over the input box |
 //! | [`lp`] | the bounded-variable simplex |
 //! | [`linalg`] | dense kernels (bit-identical SIMD and scalar) |
 //! | [`error`] | one error type, one variant per kind of failure |
@@ -49,8 +50,12 @@ pub mod program;
 pub mod region;
 pub mod repaired;
 pub mod spec;
+pub mod verify;
 
-pub use certificate::{band_box, certify_region, certify_region_with, BandBox, CertifyOptions, RegionCertificate};
+pub use certificate::{
+    band_box, certify_region, certify_target, contradicting_rows, BandBox, Certifier, CertifyOptions, Reason,
+    RegionCertificate, SafeSet, Target,
+};
 pub use enumerate::{EnumerateOptions, RegionEnumerator, Step};
 pub use error::{Error, Result};
 pub use explore::{ExploreOptions, Explorer, Piece};

@@ -14,6 +14,8 @@
 //! | `repaired` | `rr_repaired_*` | `ts/repaired.ts` |
 //! | `enumerate` | `rr_enum_*` | `ts/enumerate.ts` |
 //! | `certificate` | `rr_certifier_*` | `ts/certificate.ts` |
+//! | `bounds` | `rr_bounds_*` | `ts/bounds.ts` |
+//! | `verify` | `rr_verify_*` | `ts/verify.ts`, `ts/box-job.ts` |
 //! | `echo` | `rr_abi_*` (the boundary checking itself) | `test/abi.test.ts` |
 
 #![allow(
@@ -27,6 +29,7 @@
 )]
 
 pub mod abi;
+pub mod bounds;
 pub mod certificate;
 pub mod echo;
 pub mod enumerate;
@@ -38,6 +41,7 @@ pub mod network;
 pub mod patch;
 pub mod region;
 pub mod repaired;
+pub mod verify;
 
 #[cfg(test)]
 mod tests;

@@ -16,6 +16,7 @@ import { emitNetworkGraph, graphValuesMetadata } from './graph-emit.js';
 import type { OnnxModelInfo } from './import.js';
 import { emitBoxGate, emitChain, emitPatch, type NetworkBranch } from './patch-graph.js';
 import { DT, encodeModel, prod } from './proto.js';
+import { repairRecordMetadata } from './record.js';
 
 export interface OnnxExportOptions {
   /**
@@ -58,7 +59,13 @@ export function emitRepairedGraph(
   net: Network,
   patches: readonly PatchNetwork[],
   io: { inputName: string; inputShape: readonly number[]; outputName: string; flatName: string },
-  opts: { compactSupports?: boolean; boxGate?: BoxGate; chain?: boolean },
+  opts: {
+    compactSupports?: boolean;
+    boxGate?: BoxGate;
+    chain?: boolean;
+    /** Metadata that names the original network's output tensor (the read-back record, ./record.ts). */
+    metaOf?: (originalOutput: string) => { key: string; value: string }[];
+  },
 ): { key: string; value: string }[] {
   const n = net.inputSize;
   const k = net.outputSize;
@@ -85,6 +92,7 @@ export function emitRepairedGraph(
     branch = { net, graph: emitted };
     metadata.push(graphValuesMetadata(emitted));
   }
+  if (opts.metaOf) metadata.push(...opts.metaOf(h));
   const gate = opts.boxGate && patches.length > 0 ? emitBoxGate(g, x, n, opts.boxGate) : undefined;
   const compact = opts.compactSupports ?? true;
   const chain = opts.chain ?? false;
@@ -110,6 +118,8 @@ function exportGraph(
   meta: { key: string; value: string }[],
   boxGate?: BoxGate,
   chain = false,
+  /** Metadata that names the original network's output tensor (the read-back record, ./record.ts). */
+  metaOf?: (originalOutput: string) => { key: string; value: string }[],
 ): Uint8Array {
   const dt = exportType(opts.precision);
   const precision = dt === DT.DOUBLE ? 'float64' : 'float32';
@@ -130,7 +140,7 @@ function exportGraph(
     net,
     patches,
     { inputName, inputShape, outputName, flatName: 'input_flat' },
-    { compactSupports: opts.compactSupports, boxGate, chain },
+    { compactSupports: opts.compactSupports, boxGate, chain, metaOf },
   );
   return encodeModel({
     irVersion: 7,
@@ -200,5 +210,6 @@ export function repairedToOnnx(rep: RepairedNetwork, opts: OnnxExportOptions = {
     ],
     rep.boxGate,
     rep.composition === 'chain',
+    (originalOutput) => [repairRecordMetadata(rep, originalOutput, opts.compactSupports ?? true)],
   );
 }

@@ -581,7 +581,11 @@ export function parseOnnxHead(bytes: Uint8Array, file = 'model.onnx', opts: Onnx
 
 /** Reads an ONNX model into a network (a graph; a chain of dense layers when the model is one). */
 export function parseOnnx(bytes: Uint8Array, file = 'model.onnx', opts: OnnxImportOptions = {}): Network & { onnx?: OnnxModelInfo } {
-  const model = decodeModel(bytes, file);
+  return parseOnnxModel(decodeModel(bytes, file), file, opts);
+}
+
+/** {@link parseOnnx} of a decoded model (the repaired-network read-back imports a sub-graph of one: ./readback.ts). */
+export function parseOnnxModel(model: OnnxModel, file = 'model.onnx', opts: OnnxImportOptions = {}): Network & { onnx?: OnnxModelInfo } {
   const { network, info } = run(model, file, opts);
   const net = network as Network & { onnx?: OnnxModelInfo };
   net.onnx = info;

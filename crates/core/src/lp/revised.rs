@@ -703,7 +703,9 @@ impl Simplex {
                 } else {
                     0.0
                 };
-                if gain > gain_tol {
+                // A fixed variable (lower == upper) cannot move: entering it would flip it onto
+                // the same bound forever (a flat box dimension hung here).
+                if gain > gain_tol && self.ub(v) > self.lb(v) {
                     if bland {
                         if c == NONE || v < self.nonbasic[c] {
                             c = col;
@@ -846,7 +848,7 @@ impl Simplex {
             } else {
                 0.0
             };
-            gain <= gain_tol
+            gain <= gain_tol || self.ub(v) <= self.lb(v)
         })
     }
 }
