@@ -1,7 +1,7 @@
 // Benchmarks (npm run bench): JSON on stdout and in bench/results/latest.json.
 // Each case runs in its own process (one wasm flavour per process) and reports medians.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +45,35 @@ result.cases['worker-pool'] = {
 // Area repair (issue 4): enumeration + repair + certificate must take under 1 s on HCAS tau20.
 result.cases['hcas-area'] = runCase('hcas-area', 'simd');
 result.cases['acas-shaped-area'] = runCase('acas-shaped-area', 'simd');
+// Verification (issue 10): every ACAS Xu instance of the fixtures (bench/acasxu.mjs), one thread.
+result.cases.acasxu = JSON.parse(execFileSync(process.execPath, [join(here, 'acasxu.mjs')], { encoding: 'utf8', maxBuffer: 1 << 26 }));
+// ... and the same instances through the CLI: the shared 186-row CSV, rows of absent networks skipped.
+{
+  const out = join(here, 'results', 'acasxu-results.csv');
+  mkdirSync(join(here, 'results'), { recursive: true });
+  const csv = join(here, '..', 'test/fixtures/acasxu/acasxu_instances.csv');
+  const t0 = performance.now();
+  let code = 0;
+  try {
+    execFileSync(process.execPath, [join(here, '..', 'dist/cli.js'), 'run-instances', csv, '--out', out, '--skip-missing', '--quiet']);
+  } catch (e) {
+    code = e.status ?? 1;
+  }
+  const rows = readFileSync(out, 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(','));
+  result.cases['acasxu-run-instances'] = {
+    exitCode: code,
+    rows: rows.length,
+    answered: rows.filter((r) => r[3] === 'sat' || r[3] === 'unsat').length,
+    sat: rows.filter((r) => r[3] === 'sat').length,
+    unsat: rows.filter((r) => r[3] === 'unsat').length,
+    seconds: (performance.now() - t0) / 1000,
+    results: out,
+  };
+}
 // Region LPs at depth (issue 14): mnistfc-style 784-256x4-10 and x6-10, 20 points each.
 result.cases['mnistfc-256x4'] = { loadAverageBefore: os.loadavg()[0], ...runCase('mnistfc-4', 'simd') };
 result.cases['mnistfc-256x6'] = { loadAverageBefore: os.loadavg()[0], ...runCase('mnistfc-6', 'simd') };
@@ -54,6 +83,10 @@ result.cases['mnist-scaling'] = { loadAverageBefore: os.loadavg()[0], ...runCase
 result.cases['mnist-bands'] = { loadAverageBefore: os.loadavg()[0], ...runCase('mnist-bands', 'simd') };
 // Graph networks (issue 12): regions of the VNN-COMP CNNs, their time and memory.
 result.cases['cnn-regions'] = { loadAverageBefore: os.loadavg()[0], ...runCase('cnn-regions', 'simd') };
+// CNN repair (issue 12 item 5): the MNIST conv net on 20 misclassified images, the CIFAR conv net
+// on counterexamples inside its VNN-LIB boxes; every region certified.
+result.cases['cnn-mnist-pointwise'] = runCase('cnn-mnist-pointwise', 'simd');
+result.cases['cnn-cifar-pointwise'] = runCase('cnn-cifar-pointwise', 'simd');
 mkdirSync(join(here, 'results'), { recursive: true });
 writeFileSync(join(here, 'results', 'latest.json'), JSON.stringify(result, null, 2) + '\n');
 process.stdout.write(JSON.stringify(result, null, 2) + '\n');

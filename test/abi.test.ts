@@ -56,7 +56,9 @@ function sampleRecord(l: abi.Layout, dims: Record<string, number>, seed: number,
     else {
       r[f.name] = Array.from({ length: len }, () => {
         const v = value(f);
-        return typeof v === 'boolean' ? Number(v) : (v as number);
+        // Arrays of enum codes carry the codes themselves (decoded as an Int32Array).
+        if (typeof v === 'string') return abi.code(f.kind as abi.EnumSpec, v);
+        return typeof v === 'boolean' ? Number(v) : v;
       });
     }
   }
@@ -102,8 +104,21 @@ describe('the boundary tables', () => {
     // Not vacuous: the tables are all there.
     expect(ours.layouts.map((l) => l.name)).toContain('regionCertificate');
     expect(ours.layouts.reduce((s, l) => s + l.fields.length, 0)).toBeGreaterThan(60);
-    expect(ours.objects.length).toBe(15);
-    expect(ours.enums.map((e) => e.name)).toEqual(['Status', 'PatchKind', 'Composition', 'Proof', 'Step', 'OpKind']);
+    expect(ours.objects.length).toBe(17);
+    expect(ours.enums.map((e) => e.name)).toEqual([
+      'Status',
+      'PatchKind',
+      'Composition',
+      'Proof',
+      'Step',
+      'OpKind',
+      'Reason',
+      'BoundKind',
+      'LowerSlope',
+      'Verdict',
+      'LeafStatus',
+      'ProofMethod',
+    ]);
   });
 
   it('every export the TypeScript side declares is in the core, and the core has no others', () => {
@@ -150,6 +165,14 @@ describe('the boundary tables', () => {
       'rr_enum_read',
       'rr_certifier_new',
       'rr_certifier_region',
+      'rr_spec_contradiction',
+      'rr_bounds_compute',
+      'rr_bounds_row',
+      'rr_verify_new',
+      'rr_verify_step',
+      'rr_verify_expand',
+      'rr_verify_leaves',
+      'rr_verify_pending',
       'rr_abi_describe',
       'rr_abi_echo_layout',
       'rr_abi_echo_object',
@@ -188,8 +211,11 @@ describe('every layout', () => {
     const dims = { inputs: 1, patches: 2 };
     const good = abi.encode(l, dims, {
       certified: true,
+      reason: 'certified',
       maxViolation: -1,
       tolerance: 1e-9,
+      rounding: 1e-12,
+      scale: 3,
       pieces: 1,
       emptyPieces: 0,
       lps: 4,
@@ -197,6 +223,9 @@ describe('every layout', () => {
       witnessValue: -1,
       errorBudget: 0,
       exactPatches: 0,
+      specPiece: null,
+      witnessViolation: -1,
+      witnessInRegion: true,
       relevant: 2,
       witness: [0.5],
       patches: [1, 0],
@@ -207,7 +236,7 @@ describe('every layout', () => {
     expect(() => echoLayout(l, dims, flag)).toThrow(/regionCertificate: field certified value 0 is 2, not 0 or 1/);
     expect(() => abi.decode(l, dims, flag)).toThrow(WasmError);
     const over = good.slice();
-    over[10] = 3; // three relevant patches, capacity two
+    over[16] = 3; // three relevant patches, capacity two
     expect(() => echoLayout(l, dims, over)).toThrow(/relevant = 3 exceeds its capacity 2/);
     expect(() => abi.decode(l, dims, over)).toThrow(/above its capacity 2/);
     const proof = abi.encode(
@@ -232,8 +261,8 @@ describe('every layout', () => {
       /not a Proof code|is 7, not a Proof code/,
     );
     // A buffer that is one value too long, and a decode whose count disagrees with what was written.
-    expect(() => echoLayout(l, dims, Float64Array.from([...good, 0]))).toThrow(/15 values, expected 14/);
-    expect(() => abi.decode(l, dims, good, good.length + 1)).toThrow(/the table says 14/);
+    expect(() => echoLayout(l, dims, Float64Array.from([...good, 0]))).toThrow(/21 values, expected 20/);
+    expect(() => abi.decode(l, dims, good, good.length + 1)).toThrow(/the table says 20/);
     expect(() => abi.encode(abi.CONSTANT_PATCH, { rows: 1, inputs: 2, outputs: 2 }, { A: [1, 0], b: [1], d: [1, 2, 3] })).toThrow(
       InputError,
     );
@@ -288,14 +317,15 @@ describe('every option object', () => {
   it('the core rejects missing, unknown and mistyped members, naming them', () => {
     const spec = abi.CERTIFY_OPTIONS;
     const echo = (v: unknown) => echoObject(spec, utf8(v));
-    expect(() => echo({ rtol: 1e-9, eps: 0, maxPieces: 10 })).toThrow('certifyOptions: member "boundHelpful" is missing');
-    expect(() => echo({ rtol: 1e-9, eps: 0, maxPieces: 10, boundHelpful: true, chain: true })).toThrow(
+    expect(() => echo({ rtol: 1e-9, eps: 0, maxPieces: 10 })).toThrow('certifyOptions: member "tolerance" is missing');
+    expect(() => echo({ rtol: 1e-9, tolerance: 1, eps: 0, maxPieces: 10 })).toThrow('certifyOptions: member "boundHelpful" is missing');
+    expect(() => echo({ rtol: 1e-9, tolerance: 1, eps: 0, maxPieces: 10, boundHelpful: true, chain: true })).toThrow(
       'certifyOptions: unknown member "chain"',
     );
-    expect(() => echo({ rtol: 1e-9, eps: 0, maxPieces: 1.5, boundHelpful: true })).toThrow(
+    expect(() => echo({ rtol: 1e-9, tolerance: 1, eps: 0, maxPieces: 1.5, boundHelpful: true })).toThrow(
       /"maxPieces" must be a whole number from 0 to 4294967295 \(got 1\.5\)/,
     );
-    expect(() => echo({ rtol: 1e-9, eps: 0, maxPieces: 2 ** 32, boundHelpful: true })).toThrow(
+    expect(() => echo({ rtol: 1e-9, tolerance: 1, eps: 0, maxPieces: 2 ** 32, boundHelpful: true })).toThrow(
       /"maxPieces" must be a whole number from 0 to 4294967295/,
     );
     expect(() => echoObject(abi.PATCH_HEADER, utf8({ kind: 'linear', rows: 1, radius: 1 }))).toThrow(

@@ -7,9 +7,9 @@
  * where it fails (ts/assemble.ts: the chain, band validity, cells, radii).
  */
 import { assemble } from './assemble.js';
-import type { CertificateReport, CertifyOptions } from './certificate.js';
+import { type CertificateReport, type CertifyOptions, checkSafeSetNotEmpty } from './certificate.js';
 import { type Area, checkArea, type EnumeratedRegion, type EnumerateOptions, type Enumeration, enumerateRegions } from './enumerate.js';
-import { InputError, throwIfAborted } from './errors.js';
+import { InputError, LpError, throwIfAborted } from './errors.js';
 import type { LpBackend } from './lp/backend.js';
 import type { LpName } from './lp/select.js';
 import type { Network } from './network.js';
@@ -53,8 +53,8 @@ export interface AreaRepairOptions {
   lp?: LpBackend | LpName;
   /** Region enumeration: eps, minRadius, maxRegions (default 100,000). */
   enumerate?: Omit<EnumerateOptions, 'onProgress' | 'signal'>;
-  /** Certificate: rtol (default 1e-9), maxPieces, boundHelpful. */
-  certificate?: Pick<CertifyOptions, 'rtol' | 'eps' | 'maxPieces' | 'boundHelpful'>;
+  /** Certificate: rtol (default 1e-9) or an absolute tolerance, maxPieces, boundHelpful. */
+  certificate?: Pick<CertifyOptions, 'rtol' | 'tolerance' | 'eps' | 'maxPieces' | 'boundHelpful'>;
   /** Radius refinement rounds when a certificate fails (default 4). */
   refineRounds?: number;
   onProgress?: (e: AreaProgress) => void;
@@ -90,7 +90,22 @@ export interface AreaRepairReport {
     certifiedRegions: number;
     maxPatchNorm: number;
   };
-  enumeration: { regions: number; thinCells: number; emptyCells: number; lps: number; eps: number; minRadius: number; ms: number };
+  enumeration: {
+    regions: number;
+    /** Regions thinner than minRadius (kept and certified like any other). */
+    thinCells: number;
+    /** Regions whose cell reaches across a hyperplane without a split (the reach is charged by the certificate). */
+    slackRegions: number;
+    /** Sign decisions the LP could not make (made on bounding boxes, their reach charged). */
+    forcedDecisions: number;
+    emptyCells: number;
+    lps: number;
+    eps: number;
+    minRadius: number;
+    ms: number;
+  };
+  /** Regions whose patch LP failed (no patch; the certificate decides them like any other). */
+  unpatchedRegions: number[];
   regions: AreaRegionReport[];
   certificate: CertificateReport;
   refinement: Refinement;
@@ -118,6 +133,7 @@ export async function repairArea(network: Network, opts: AreaRepairOptions): Pro
   if (opts.spec !== undefined && opts.label !== undefined)
     throw new InputError('give either "spec" or "label", not both', { field: 'spec' });
   const [spec] = resolveSpecs(network, 1, { spec: opts.spec, labels: opts.label, margin: opts.margin });
+  checkSafeSetNotEmpty(spec);
   const rMax = resolveRadius(opts.radius, box);
   const prune = resolvePrune(opts.prune, n);
   const backend = resolveBackend(opts.lp);
@@ -133,7 +149,7 @@ export async function repairArea(network: Network, opts: AreaRepairOptions): Pro
   const tEnum = now();
 
   // 2. Check each region (LP max of every spec row) and patch the violating ones.
-  const { patches, reports } = await patchRegions(
+  const { patches, reports, unpatched } = await patchRegions(
     network,
     en.regions,
     { spec, box, inputSet, prune, radius: rMax, backend, signal: opts.signal },
@@ -146,7 +162,7 @@ export async function repairArea(network: Network, opts: AreaRepairOptions): Pro
   const assembly = await assemble(
     network,
     patches,
-    en.regions.map((r, i) => ({ pattern: r.pattern, spec, patch: patchOf.get(i) })),
+    en.regions.map((r, i) => ({ pattern: r.pattern, spec, patch: patchOf.get(i), slack: r.slack, thin: r.thin })),
     {
       box,
       inputSet,
@@ -199,17 +215,20 @@ export async function repairArea(network: Network, opts: AreaRepairOptions): Pro
     enumeration: {
       regions: en.regions.length,
       thinCells: en.thin,
+      slackRegions: en.slackRegions,
+      forcedDecisions: en.forced,
       emptyCells: en.empty,
       lps: en.lps,
       eps: en.eps,
       minRadius: en.minRadius,
       ms: en.ms,
     },
+    unpatchedRegions: unpatched,
     regions: reports,
     certificate: (({ ms: _ms, ...c }) => c)(certificate),
     refinement,
     timingsMs: { total: now() - t0, enumerate: tEnum - t0, repair: tRepair - tEnum, certify: tCert - tRepair },
-    notes: areaNotes(en, certificate, refinement),
+    notes: areaNotes(en, certificate, refinement, unpatched),
   };
   return { network: assembly.network, report, regions: en.regions };
 }
@@ -231,19 +250,30 @@ async function patchRegions(
     signal?: AbortSignal;
   },
   onProgress: (done: number) => void,
-): Promise<{ patches: RegionPatch[]; reports: AreaRegionReport[] }> {
+): Promise<{ patches: RegionPatch[]; reports: AreaRegionReport[]; unpatched: number[] }> {
   const patches: RegionPatch[] = [];
   const reports: AreaRegionReport[] = [];
+  const unpatched: number[] = [];
   const pause = periodicYield();
   for (let i = 0; i < regions.length; i++) {
     throwIfAborted(job.signal);
     const r = regions[i];
     const { spec, box, inputSet, prune, radius } = job;
-    const outcome = await solveRegion(
-      network,
-      { anchor: r.centre, points: [], pattern: patternHex(r.pattern), spec, box, inputSet, prune, radius, activation: r.pattern },
-      job.backend,
-    );
+    let outcome: Awaited<ReturnType<typeof solveRegion>>;
+    try {
+      outcome = await solveRegion(
+        network,
+        { anchor: r.centre, points: [], pattern: patternHex(r.pattern), spec, box, inputSet, prune, radius, activation: r.pattern },
+        job.backend,
+      );
+    } catch (e) {
+      // An LP that breaks down on one region (a sliver at the limit of its tolerance) leaves that
+      // region without a patch; the others' work stands, and the certificate decides it.
+      if (!(e instanceof LpError)) throw e;
+      unpatched.push(i);
+      onProgress(i + 1);
+      continue;
+    }
     if (outcome.patch) {
       patches.push(outcome.patch);
       const p = outcome.patch;
@@ -268,17 +298,25 @@ async function patchRegions(
     onProgress(i + 1);
     await pause();
   }
-  return { patches, reports };
+  return { patches, reports, unpatched };
 }
 
 /** What the report's notes say about the enumeration, the refinement and the certificate. */
-function areaNotes(en: Enumeration, certificate: CertificateReport, refinement: Refinement): string[] {
+function areaNotes(en: Enumeration, certificate: CertificateReport, refinement: Refinement, unpatched: number[]): string[] {
   const notes: string[] = [];
   if (en.thin > 0)
     notes.push(
-      `${en.thin} cell(s) thinner than minRadius ${en.minRadius} were not counted as regions (their points lie within that distance of counted regions)`,
+      `${en.thin} region(s) are thinner than minRadius ${en.minRadius}; they are repaired and certified like the others (${certificate.thinFailed} of them not certified)`,
     );
-  if (en.empty > 0) notes.push(`${en.empty} cell(s) were found empty by the LP (no point within its feasibility tolerance) and skipped`);
+  if (en.slackRegions > 0)
+    notes.push(
+      `${en.slackRegions} region(s) reach across a hyperplane by less than the LP can split (rounding level, or eps ${en.eps}); the certificate charges that reach`,
+    );
+  if (en.forced > 0) notes.push(`${en.forced} sign decision(s) the LP could not make were made on bounding boxes, their reach charged`);
+  if (unpatched.length > 0)
+    notes.push(
+      `${unpatched.length} region(s) got no patch because their LP broke down (regions ${unpatched.join(', ')}); see the certificate`,
+    );
   if (refinement.constantPatches.length > 0) {
     notes.push(
       `${refinement.constantPatches.length} affine patch(es) replaced by their region's smallest constant patch, which composes soundly with the neighbours' (see regions[].minimalNorm)`,

@@ -9,16 +9,17 @@
  *    rows), with the smallest patch radius, so that "r_A outside a face" includes the box faces
  *    for every patch.
  * 3. **Certificate with refinement** (ts/refine.ts): band validity, constant replacements and
- *    cells (ts/compose.ts `BandExpander`) need one convex spec for every region; otherwise only
- *    radii are refined.
+ *    cells (ts/compose.ts `BandExpander`) need one spec for every region — convex, or a union
+ *    whose regions are each held to one piece; with different specs per region only radii are
+ *    refined.
  */
 import type { CertificateReport, CertificationItem, CertifyOptions } from './certificate.js';
 import { BandExpander, chainOrder } from './compose.js';
 import type { Box, Network } from './network.js';
-import type { RegionPatch } from './patch.js';
+import { patternHex, type RegionPatch } from './patch.js';
 import { certifyWithRefinement, type Refinement } from './refine.js';
 import type { InputSet } from './region.js';
-import { RepairedNetwork } from './repaired.js';
+import { RepairedNetwork, type RepairRecord } from './repaired.js';
 import type { Spec } from './spec.js';
 import { isSpecUnion, type SpecUnion } from './spec-union.js';
 
@@ -29,6 +30,9 @@ export interface AssemblyItem {
   spec: Spec | SpecUnion;
   /** Index, into the patches given to {@link assemble}, of the patch made for this region. */
   patch?: number;
+  /** The enumeration's decision errors of the region's cell and whether it is thin (ts/enumerate.ts). */
+  slack?: ArrayLike<number>;
+  thin?: boolean;
 }
 
 export interface AssembleOptions {
@@ -40,7 +44,7 @@ export interface AssembleOptions {
   /** Certify (and refine) the finished network; without, the chain is only built. */
   certify: boolean;
   scope: CertificateReport['scope'];
-  certificate?: Pick<CertifyOptions, 'rtol' | 'eps' | 'maxPieces' | 'boundHelpful'>;
+  certificate?: Pick<CertifyOptions, 'rtol' | 'tolerance' | 'eps' | 'maxPieces' | 'boundHelpful'>;
   /** Refinement rounds (default: see `certifyWithRefinement`). */
   rounds?: number;
   signal?: AbortSignal;
@@ -64,6 +68,13 @@ export interface Assembly {
   certifyMs: number;
 }
 
+/** Rows of a row-major matrix with `width` columns. */
+function matrixRows(flat: ArrayLike<number>, width: number): number[][] {
+  const out: number[][] = [];
+  for (let i = 0; i < flat.length; i += width) out.push(Array.from({ length: width }, (_, j) => flat[i + j]));
+  return out;
+}
+
 /** Composes `patches` (in any order) into the repaired network and certifies it on `items`. */
 export async function assemble(
   network: Network,
@@ -81,17 +92,51 @@ export async function assemble(
     upper: [...box.upper],
     radius: chain.reduce((r, p) => Math.min(r, p.radius), opts.radius),
   });
-  const build = () => new RepairedNetwork(network, chain, box, boxGateOf(), 'chain');
+  const record = (): RepairRecord => {
+    const first = items[0]?.spec;
+    const one = first !== undefined && items.every((it) => it.spec === first) ? first : undefined;
+    const regions = [...new Set(items.flatMap((it) => (it.patch === undefined ? [] : [patternHex(it.pattern)])))];
+    return {
+      kind: opts.scope === 'area' ? 'area' : 'points',
+      ...(opts.scope === 'area'
+        ? {
+            area: {
+              lower: [...box.lower],
+              upper: [...box.upper],
+              ...(inputSet ? { A: matrixRows(inputSet.A, box.lower.length), b: [...inputSet.b] } : {}),
+            },
+          }
+        : {}),
+      ...(one
+        ? { spec: { pieces: (isSpecUnion(one) ? one.pieces : [one]).map((p) => ({ P: matrixRows(p.P, p.outputs), q: [...p.q] })) } }
+        : {}),
+      regions,
+      patches: chain.length,
+    };
+  };
+  const build = () => {
+    const net = new RepairedNetwork(network, chain, box, boxGateOf(), 'chain');
+    net.record = record();
+    return net;
+  };
   if (!opts.certify) return { network: build(), patches: chain, position, order, certifyMs: 0 };
 
   const t0 = performance.now();
   const certItems: CertificationItem[] = items.map((it) => {
     const own = it.patch === undefined ? undefined : position[it.patch];
-    return { pattern: it.pattern, spec: it.spec, ownPatch: own, piece: own === undefined ? undefined : chain[own].region.specPiece };
+    return {
+      pattern: it.pattern,
+      spec: it.spec,
+      ownPatch: own,
+      piece: own === undefined ? undefined : chain[own].region.specPiece,
+      slack: it.slack,
+      thin: it.thin,
+    };
   });
-  // Band validity needs one convex spec for every region (else only radii are refined).
+  // Band validity needs one spec (convex, or a union whose regions each keep one piece) for every
+  // region (else only radii are refined).
   const first = items[0]?.spec;
-  const one = first !== undefined && !isSpecUnion(first) && items.every((it) => it.spec === first) ? first : undefined;
+  const one = first !== undefined && items.every((it) => it.spec === first) ? first : undefined;
   const expander = one ? new BandExpander(network, one, box, inputSet) : undefined;
   const {
     network: repaired,
@@ -108,6 +153,7 @@ export async function assemble(
       ...expander?.hooks(
         chain,
         certItems.map((it) => it.pattern),
+        certItems.map((it) => it.piece),
       ),
       signal: opts.signal,
       onProgress: opts.onProgress,

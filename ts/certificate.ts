@@ -2,24 +2,32 @@
  * Certificates of a finished repaired network (METHOD.md §5, docs/COMPOSITION.md; twin of
  * crates/core/src/certificate/). For every region, the core rebuilds the original network's
  * affine map from the activation pattern and bounds every spec row over the region: for a chain,
- * first by the convex bound (the region's own patch, or cells that tile it, and each later patch
+ * first by the convex bound (the region's own patch, or cells that cover it, and each later patch
  * whose band reaches the region, one LP per spec row each); otherwise, or when that fails, by
- * splitting the region into pieces on which every ReLU of the patch networks that reach it has a
- * fixed state and maximising every spec row on every piece by LP. Nothing the repair computed is
- * reused as evidence: only the saved network (original + patches) and the spec. Refinement of
- * failing regions (which changes patches) is ts/refine.ts.
+ * splitting the region into pieces on which every ReLU of the patch networks that reach it (and
+ * of the box gate) has a fixed state and maximising every spec row on every piece by LP — for a
+ * union safe set, the union's violation, exactly (a point is safe when *some* piece holds there).
+ * Nothing the repair computed is reused as evidence: only the saved network (original, patches,
+ * gate, radii, supports, composition, order) and the spec. That a patch covers its region, that
+ * the gate is 1 there, that cells cover a region: proven from the parameters, never assumed.
+ * Refinement of failing regions (which changes patches) is ts/refine.ts.
  *
- * A region is certified when every proven bound on P_j f̂(x) − q_j (weak-duality LP bound plus the
- * error budget of the piece's sign decisions) is <= its tolerance, the largest over pieces (or
- * convex candidates) and spec rows of
+ * **No point left out.** Over an area, the regions come from the enumeration (ts/enumerate.ts),
+ * which drops no cell: a cell thinner than `minRadius` is a region too (flagged `thin`), and a
+ * region whose cell reaches across a hyperplane it was not split by carries that reach (`slack`);
+ * the certificate relaxes the region by it and charges its cost. A cell the LP cannot resolve is
+ * a region "not certified" with reason `unresolved`, never skipped.
  *
- *   rtol·(1 + Y) + 64·ε·M,
- *
- * Y the magnitude of the original network's terms of the row (|P_j e − q_j| + Σ_i |(P_j F)_i|·
- * max|x_i| over the piece's bounding box), M the same magnitude of the piece's full row, patches
- * included (its float64 construction scales support slacks by 1/r, which cancel), ε = 2^-52. The
- * certificate is about the real-arithmetic function the network's parameters define; the float64
- * evaluation of f̂ adds rounding of the order of that same tolerance.
+ * **What a bound is.** A region is certified when, for every spec row j, the proven bound on
+ * P_j f̂(x) − q_j over the region — the LP's weak-duality bound + the error budget of sign
+ * decisions made without splitting + a rigorous bound on the float64 rounding of the region's
+ * map and of the piece rows (crates/core/src/certificate/tolerance.rs) — is at most the row's
+ * tolerance: the absolute `tolerance` asked for, or by default rtol·(1 + V_j), V_j the largest
+ * |P_j f(x) − q_j| over the region's box (the scale of the row's *values*; reported as `scale`).
+ * The certificate is about the real-arithmetic function the network's parameters define.
+ * Finally the repaired network itself is evaluated at the certificate's witness: a violation
+ * above the tolerance there makes the region not certified (reason `violated`), so a certified
+ * report never lists a violation found above its tolerance.
  */
 
 import { type Area, checkArea, type EnumerateOptions, enumerateRegions } from './enumerate.js';
@@ -27,16 +35,18 @@ import { AbortError, InputError } from './errors.js';
 import type { Box } from './network.js';
 import { patternFromHex, patternHex } from './patch.js';
 import type { RepairedNetwork } from './repaired.js';
-import { type Spec, specRows, specViolation } from './spec.js';
+import { type Spec, specRows } from './spec.js';
 import { isSpecUnion, type SpecUnion } from './spec-union.js';
 import { periodicYield } from './util/event-loop.js';
 import * as abi from './wasm/abi.js';
-import type { Core } from './wasm/raw.js';
+import { type Core, getCore } from './wasm/raw.js';
 
 export interface CertifyOptions {
-  /** Relative tolerance (default 1e-9). */
+  /** Relative tolerance (default 1e-9): row j may exceed 0 by at most rtol·(1 + V_j), V_j the scale of its values. */
   rtol?: number;
-  /** Decision slack in input units for splitting along patch ReLUs (default 0: split whenever needed). */
+  /** Absolute tolerance: certified only when every proven bound (rounding included) is at most this (overrides `rtol`). */
+  tolerance?: number;
+  /** Decision slack in input units for splitting along patch ReLUs (default 0: split whenever needed; charged either way). */
   eps?: number;
   /** Largest number of pieces per region (default 100,000). */
   maxPieces?: number;
@@ -56,32 +66,50 @@ export interface CertificationProgress {
   elapsedMs: number;
 }
 
+/** Why a region is not certified (`certified` when it is). */
+export type CertificateReason = abi.NameOf<typeof abi.Reason>;
+
 export interface RegionCertificate {
   /** Activation pattern of the region (hex, see patternHex). */
   pattern: string;
   certified: boolean;
-  /** Largest proven bound on P_j f̂(x) − q_j over the region (<= tolerance: the spec holds). */
+  /**
+   * `certified`; `bound` (a proven bound exceeds its tolerance); `unresolved` (a cell too thin for
+   * the LP: no bound); `pieceLimit` / `unionLimit` (more pieces or union LPs than the limits);
+   * `violated` (the repaired network violates the spec beyond the tolerance at the witness).
+   */
+  reason: CertificateReason;
+  /** Largest proven bound on P_j f̂(x) − q_j over the region, rounding and decision budgets included (for a union: on the union's violation). */
   maxViolation: number;
-  /** Absolute tolerance rtol·(1 + Y) + 64·ε·M the bound was compared with (see the module comment). */
+  /** Absolute tolerance the bounds were compared with (the largest over rows; each row has its own). */
   tolerance: number;
-  /** Spec row of `maxViolation`. */
+  /** Largest rounding allowance included in a bound. */
+  rounding: number;
+  /** Largest |P_j f(x) − q_j| over the region's box: the scale of the rows' values. */
+  scale: number;
+  /** Spec row of `maxViolation` (stacked over the pieces of a union). */
   worstRow: number;
-  /** Pieces the region was split into; cells the LP found empty (skipped). */
+  /** Pieces the region was split into; cells the LP could not resolve. */
   pieces: number;
   emptyPieces: number;
   /** Patches whose band reaches the region: the first `exactPatches` modelled exactly, the rest
    * (constant patches with P_j·d <= 0 on every row) bounded by 0. */
   patches: number[];
   exactPatches: number;
-  /** A point of the region where the largest violation of the pieces' maps is attained. */
+  /** A point of the region where the largest violation of the pieces' maps is attained, and that value (the maps', not the network's). */
   witness: number[] | null;
-  /** max_j (P_j y − q_j) at the witness, y = the repaired network evaluated there (forward pass). */
+  witnessValue: number | null;
+  /** The repaired network's own violation at the witness (forward pass; for a union, min over pieces). */
   violationAtWitness: number | null;
-  /** Largest decision error budget added to a bound (rounding-level). */
+  /** The witness lies in the region itself (LP points may lie outside it within the LP's tolerance). */
+  witnessInRegion: boolean;
+  /** Largest decision error budget included in a bound. */
   errorBudget: number;
   lps: number;
-  /** For a union spec: the piece this certificate is about (certified, or the closest to it). */
+  /** For a union spec certified by one piece on the whole region: that piece. */
   specPiece?: number;
+  /** The region's cell was thinner than the enumeration's `minRadius`. */
+  thin?: boolean;
 }
 
 export interface CertificateReport {
@@ -92,15 +120,38 @@ export interface CertificateReport {
   certifiedRegions: number;
   /** Indices (into perRegion) of regions that are not certified. */
   failedRegions: number[];
+  /** Why the failed regions failed: count per reason. */
+  reasons: Partial<Record<CertificateReason, number>>;
+  /** Regions whose cell was thinner than the enumeration's minRadius, and how many of them are not certified. */
+  thinRegions: number;
+  thinFailed: number;
   /** Largest proven violation bound over all regions (<= its region's tolerance when certified). */
   maxViolation: number;
-  /** Largest actual violation found at a witness point (forward pass), or null if none violates. */
+  /** Largest violation of the repaired network found at a witness above its region's tolerance, or null (never with `certified`). */
   largestViolationFound: number | null;
-  tolerance: { relative: number; largestAbsolute: number; decisionEps: number };
+  tolerance: {
+    relative: number;
+    /** The absolute tolerance asked for, or null (then rtol·(1 + scale) per row). */
+    absolute: number | null;
+    largestAbsolute: number;
+    decisionEps: number;
+    /** Largest rounding allowance included in a bound. */
+    rounding: number;
+    /** Largest |P_j f(x) − q_j| over the regions (the scale of the spec rows' values over the area). */
+    outputScale: number;
+  };
   pieces: number;
   lps: number;
   /** Time taken (standalone certificates; repair reports keep it in timingsMs.certify). */
   ms?: number;
+  /** Without an area: the patches of the file and the regions they (and its record) name. */
+  covered?: { patches: number; regions: string[] };
+  /**
+   * Differences between what the file records (its repair, `record`) and what it has or what was
+   * asked. A file that lost patches or patched regions is not certified (`patches`, `regions`);
+   * a different area or spec is reported, the certificate then covers what was asked (`area`, `spec`).
+   */
+  mismatch?: { what: 'patches' | 'regions' | 'area' | 'spec'; message: string }[];
   perRegion: RegionCertificate[];
 }
 
@@ -112,7 +163,49 @@ const releaser = new FinalizationRegistry<{ core: Core; handle: number }>(({ cor
   }
 });
 
-/** A core certifier for one repaired network and one spec, in a box (∩ H-polytope). */
+/** The stacked rows of a safe set and the row count of each piece (one piece: convex). */
+function stacked(spec: Spec | SpecUnion): { P: Float64Array; q: Float64Array; pieceRows: Float64Array } {
+  if (!isSpecUnion(spec)) return { P: spec.P, q: spec.q, pieceRows: Float64Array.of(specRows(spec)) };
+  const rows = spec.pieces.reduce((s, p) => s + specRows(p), 0);
+  const P = new Float64Array(rows * spec.outputs);
+  const q = new Float64Array(rows);
+  let r = 0;
+  for (const p of spec.pieces) {
+    P.set(p.P, r * spec.outputs);
+    q.set(p.q, r);
+    r += specRows(p);
+  }
+  return { P, q, pieceRows: Float64Array.from(spec.pieces, specRows) };
+}
+
+/**
+ * Rows of a convex spec that contradict each other (no output satisfies them together), found by
+ * an LP (a Farkas certificate), or null. An empty safe set is refused before any work with them.
+ */
+export function contradictingRows(spec: Spec): number[] | null {
+  const core = getCore();
+  const rows = specRows(spec);
+  const r = core.layout('spec check', [spec.P, spec.q], abi.SPEC_CONTRADICTION, { rows }, ([pp, pq, o]) =>
+    core.exports.rr_spec_contradiction(pp, pq, rows, spec.outputs, o),
+  );
+  return r.count > 0 ? Array.from(r.rows) : null;
+}
+
+/** Throws an InputError naming `file` and the rows when the safe set `spec` is empty (every piece of a union). */
+export function checkSafeSetNotEmpty(spec: Spec | SpecUnion, file?: string): void {
+  const pieces = isSpecUnion(spec) ? spec.pieces : [spec];
+  const found = pieces.map(contradictingRows);
+  if (found.every((r) => r !== null)) {
+    const which = found.map((r, i) => (pieces.length > 1 ? `piece ${i}: rows ${r!.join(', ')}` : `rows ${r!.join(', ')}`)).join('; ');
+    throw new InputError(`the safe output set P y <= q is empty: no output satisfies ${which} together`, {
+      file,
+      field: 'spec',
+      value: found[0]!.join(','),
+    });
+  }
+}
+
+/** A core certifier for one repaired network and one safe set (convex or a union), in a box (∩ H-polytope). */
 export class Certifier {
   private readonly core: Core;
   private handle: number;
@@ -121,9 +214,9 @@ export class Certifier {
 
   constructor(
     readonly network: RepairedNetwork,
-    readonly spec: Spec,
+    readonly spec: Spec | SpecUnion,
     readonly area: Area,
-    readonly opts: Pick<CertifyOptions, 'rtol' | 'eps' | 'maxPieces' | 'boundHelpful'> = {},
+    readonly opts: Pick<CertifyOptions, 'rtol' | 'tolerance' | 'eps' | 'maxPieces' | 'boundHelpful'> = {},
   ) {
     const n = network.inputSize;
     checkArea(area, n);
@@ -132,16 +225,23 @@ export class Certifier {
     const rtol = opts.rtol ?? 1e-9;
     const eps = opts.eps ?? 0;
     const maxPieces = opts.maxPieces ?? 100_000;
+    const tolerance = opts.tolerance ?? Number.NaN;
     if (!(Number.isFinite(rtol) && rtol >= 0)) throw new InputError('must be a finite number >= 0', { field: 'rtol', value: rtol });
+    if (opts.tolerance !== undefined && !(Number.isFinite(opts.tolerance) && opts.tolerance >= 0))
+      throw new InputError('must be a finite number >= 0', { field: 'tolerance', value: opts.tolerance });
     if (!(Number.isFinite(eps) && eps >= 0)) throw new InputError('must be a finite number >= 0', { field: 'eps', value: eps });
     if (!(Number.isInteger(maxPieces) && maxPieces >= 1))
       throw new InputError('must be a whole number >= 1', { field: 'maxPieces', value: maxPieces });
     const { core, handle: rh } = network.handle();
     const A = area.inputSet?.A ?? new Float64Array(0);
     const b = area.inputSet?.b ?? new Float64Array(0);
-    const o = abi.json(abi.CERTIFY_OPTIONS, { rtol, eps, maxPieces, boundHelpful: opts.boundHelpful !== false });
-    this.handle = core.call('certifier', [area.box.lower, area.box.upper, A, b, spec.P, spec.q, o], ([lo, hi, pa, pb, pp, pq, po], lens) =>
-      core.exports.rr_certifier_new(rh, lo, hi, pa, pb, b.length, pp, pq, specRows(spec), po, lens[6]),
+    const o = abi.json(abi.CERTIFY_OPTIONS, { rtol, tolerance, eps, maxPieces, boundHelpful: opts.boundHelpful !== false });
+    const { P, q, pieceRows } = stacked(spec);
+    this.handle = core.call(
+      'certifier',
+      [area.box.lower, area.box.upper, A, b, P, q, pieceRows, o],
+      ([lo, hi, pa, pb, pp, pq, pr, po], lens) =>
+        core.exports.rr_certifier_new(rh, lo, hi, pa, pb, b.length, pp, pq, q.length, pr, pieceRows.length, po, lens[7]),
     );
     this.core = core;
     this.inputSize = n;
@@ -149,8 +249,12 @@ export class Certifier {
     releaser.register(this, { core, handle: this.handle }, this);
   }
 
-  /** Certifies the spec on the linear region of `pattern` (of the original network). */
-  region(pattern: ArrayLike<number>): RegionCertificate {
+  /**
+   * Certifies the spec on the linear region of `pattern` (of the original network), relaxed by
+   * `slack` (the enumeration's decision errors, one per hidden neuron; default none), trying
+   * union piece `piece` first.
+   */
+  region(pattern: ArrayLike<number>, slack?: ArrayLike<number>, piece?: number): RegionCertificate {
     if (this.handle <= 0) throw new InputError('this Certifier was freed');
     const hidden = this.network.original.hiddenCount;
     if (pattern.length !== hidden)
@@ -158,19 +262,29 @@ export class Certifier {
         field: 'pattern',
         value: pattern.length,
       });
+    if (slack !== undefined && slack.length !== hidden)
+      throw new InputError(`has ${slack.length} entries, the network has ${hidden} hidden neurons`, {
+        field: 'slack',
+        value: slack.length,
+      });
     const n = this.inputSize;
     const h = this.handle;
-    const c = this.core.layout('certificate', [pattern], abi.REGION_CERTIFICATE, { inputs: n, patches: this.patches }, ([pp, o]) =>
-      this.core.exports.rr_certifier_region(h, pp, o),
+    const sl = slack ? Float64Array.from(slack) : new Float64Array(hidden);
+    const c = this.core.layout(
+      'certificate',
+      [Float64Array.from(pattern), sl],
+      abi.REGION_CERTIFICATE,
+      { inputs: n, patches: this.patches },
+      ([pp, ps, o]) => this.core.exports.rr_certifier_region(h, pp, ps, piece ?? -1, o),
     );
-    const witness = c.witness ? Array.from(c.witness) : null;
-    let violationAtWitness: number | null = null;
-    if (witness) violationAtWitness = specViolation(this.spec, this.network.forwardFlat(Float64Array.from(witness), 1));
     return {
       pattern: patternHex(pattern),
       certified: c.certified,
+      reason: c.reason,
       maxViolation: c.maxViolation,
       tolerance: c.tolerance,
+      rounding: c.rounding,
+      scale: c.scale,
       pieces: c.pieces,
       emptyPieces: c.emptyPieces,
       lps: c.lps,
@@ -178,8 +292,11 @@ export class Certifier {
       errorBudget: c.errorBudget,
       exactPatches: c.exactPatches,
       patches: Array.from(c.patches),
-      witness,
-      violationAtWitness,
+      witness: c.witness ? Array.from(c.witness) : null,
+      witnessValue: c.witness ? c.witnessValue : null,
+      violationAtWitness: c.witnessViolation,
+      witnessInRegion: c.witnessInRegion,
+      ...(c.specPiece !== null ? { specPiece: c.specPiece } : {}),
     };
   }
 
@@ -199,24 +316,40 @@ export class Certifier {
 export function summarise(
   perRegion: RegionCertificate[],
   scope: CertificateReport['scope'],
-  rtol: number,
-  eps: number,
+  opts: Pick<CertifyOptions, 'rtol' | 'tolerance' | 'eps'>,
   ms: number,
 ): CertificateReport {
   const failed = perRegion.flatMap((c, i) => (c.certified ? [] : [i]));
-  const found = perRegion.reduce(
-    (m, c) => (c.violationAtWitness !== null && c.violationAtWitness > 0 ? Math.max(m, c.violationAtWitness) : m),
-    -Infinity,
-  );
+  const reasons: Partial<Record<CertificateReason, number>> = {};
+  for (const i of failed) reasons[perRegion[i].reason] = (reasons[perRegion[i].reason] ?? 0) + 1;
+  // Violations found at the witnesses of regions that are not certified, above their tolerance
+  // (within it the spec holds to the stated tolerance). A certified region's witness never
+  // violates above its tolerance inside the region (else it is not certified: `violated`); one
+  // just outside it (LP tolerance) belongs to another region, which answers for it.
+  const found = failed.reduce((m, i) => {
+    const c = perRegion[i];
+    return c.violationAtWitness !== null && c.violationAtWitness > c.tolerance ? Math.max(m, c.violationAtWitness) : m;
+  }, -Infinity);
+  const max = (f: (c: RegionCertificate) => number, from = 0) => perRegion.reduce((m, c) => Math.max(m, f(c)), from);
   return {
     status: failed.length === 0 && perRegion.length > 0 ? 'certified' : 'not-certified',
     scope,
     regions: perRegion.length,
     certifiedRegions: perRegion.length - failed.length,
     failedRegions: failed,
-    maxViolation: perRegion.reduce((m, c) => Math.max(m, c.maxViolation), -Infinity),
+    reasons,
+    thinRegions: perRegion.filter((c) => c.thin).length,
+    thinFailed: failed.filter((i) => perRegion[i].thin).length,
+    maxViolation: max((c) => c.maxViolation, -Infinity),
     largestViolationFound: Number.isFinite(found) ? found : null,
-    tolerance: { relative: rtol, largestAbsolute: perRegion.reduce((m, c) => Math.max(m, c.tolerance), 0), decisionEps: eps },
+    tolerance: {
+      relative: opts.rtol ?? 1e-9,
+      absolute: opts.tolerance ?? null,
+      largestAbsolute: max((c) => c.tolerance),
+      decisionEps: opts.eps ?? 0,
+      rounding: max((c) => c.rounding),
+      outputScale: max((c) => c.scale),
+    },
     pieces: perRegion.reduce((s, c) => s + c.pieces, 0),
     lps: perRegion.reduce((s, c) => s + c.lps, 0),
     ms,
@@ -231,33 +364,22 @@ export function summarise(
 export async function certifyRegions(
   network: RepairedNetwork,
   patterns: readonly ArrayLike<number>[],
-  spec: Spec,
+  spec: Spec | SpecUnion,
   opts: CertifyOptions & { area?: Area; scope?: CertificateReport['scope'] } = {},
 ): Promise<CertificateReport> {
-  const t0 = performance.now();
   const area = opts.area ?? (network.inputBox ? { box: network.inputBox } : undefined);
   if (!area) throw new InputError('no input domain: the repaired network has no inputBox; pass an area', { field: 'area' });
-  const cert = new Certifier(network, spec, area, opts);
-  const out: RegionCertificate[] = [];
-  try {
-    const pause = periodicYield();
-    for (let i = 0; i < patterns.length; i++) {
-      if (opts.signal?.aborted) throw new AbortError(opts.signal.reason);
-      out.push(cert.region(patterns[i]));
-      opts.onProgress?.({ phase: 'certify', done: i + 1, total: patterns.length, elapsedMs: performance.now() - t0 });
-      await pause();
-    }
-  } finally {
-    cert.free();
-  }
-  return summarise(out, opts.scope ?? 'regions', opts.rtol ?? 1e-9, opts.eps ?? 0, performance.now() - t0);
+  const items = patterns.map((pattern) => ({ pattern, spec }));
+  return certifyItems(network, items, area, { ...opts, scope: opts.scope ?? 'regions' });
 }
 
 /**
  * Certifies a saved repaired network: on every linear region of the original network in `area`
- * when given (the whole area, repaired or not), else on the regions its patches repaired (their
- * saved activation patterns) inside the network's input box. A union spec is certified per
- * region with one of its pieces (the one the region's patch was made for first).
+ * when given (the whole area, repaired or not, every cell of its enumeration included), else on
+ * the regions its patches repaired and the regions its repair record names (their saved
+ * activation patterns) inside the network's input box. A file whose record (what its repair made)
+ * does not match what it has, or the area and spec asked for, is reported not certified with the
+ * differences (`mismatch`).
  */
 export async function certify(
   network: RepairedNetwork,
@@ -267,47 +389,117 @@ export async function certify(
   const hidden = network.original.hiddenCount;
   let items: CertificationItem[];
   let area: Area;
+  const mismatch: NonNullable<CertificateReport['mismatch']> = [];
+  const record = network.record;
+  let covered: CertificateReport['covered'];
   if (opts.area) {
     area = opts.area;
     const en = await enumerateRegions(network.original, area, { ...opts.enumerate, signal: opts.signal });
     const pieceOf = new Map(network.patches.map((p) => [p.region?.pattern, p.region?.specPiece]));
-    items = en.regions.map((r) => ({ pattern: r.pattern, spec: opts.spec, piece: pieceOf.get(patternHex(r.pattern)) }));
+    items = en.regions.map((r) => ({
+      pattern: r.pattern,
+      spec: opts.spec,
+      piece: pieceOf.get(patternHex(r.pattern)),
+      slack: r.slack,
+      thin: r.thin,
+    }));
+    if (record?.area && !sameArea(record.area, area))
+      mismatch.push({
+        what: 'area',
+        message:
+          `the file was repaired on the area box [${record.area.lower.join(', ')}] .. [${record.area.upper.join(', ')}]` +
+          `${record.area.A ? ` ∩ ${record.area.A.length} rows` : ''}, not the one certified here (this certificate covers the area given)`,
+      });
   } else {
-    if (network.patches.length === 0) throw new InputError('the network has no patches; pass an area to certify', { field: 'patches' });
+    if (network.patches.length === 0 && !record)
+      throw new InputError('the network has no patches; pass an area to certify', { field: 'patches' });
     const box: Box | undefined = network.inputBox;
     if (!box) throw new InputError('the repaired network has no inputBox; pass an area', { field: 'inputBox' });
     area = { box };
     const seen = new Set<string>();
     items = [];
+    const add = (hex: string, field: string, ownPatch?: number, piece?: number) => {
+      if (seen.has(hex)) return;
+      seen.add(hex);
+      items.push({ pattern: patternFromHex(hex, hidden, field), spec: opts.spec, ownPatch, piece });
+    };
     network.patches.forEach((p, i) => {
       const hex = p.region?.pattern;
       if (hex === undefined)
         throw new InputError('has no activation pattern; pass an area to certify', { field: `patches[${i}].region.pattern` });
-      if (!seen.has(hex)) {
-        seen.add(hex);
-        items.push({
-          pattern: patternFromHex(hex, hidden, `patches[${i}].region.pattern`),
-          spec: opts.spec,
-          ownPatch: i,
-          piece: p.region.specPiece,
-        });
-      }
+      add(hex, `patches[${i}].region.pattern`, i, p.region.specPiece);
     });
+    if (record) {
+      // Regions the repair made patches for, whether or not the file still has them.
+      record.regions.forEach((hex, i) => add(hex, `record.regions[${i}]`));
+      const named = new Set(network.patches.map((p) => p.region?.pattern));
+      const lost = record.regions.filter((hex) => !named.has(hex));
+      if (record.patches !== network.patches.length)
+        mismatch.push({
+          what: 'patches',
+          message: `the file records ${record.patches} patch(es) from its repair, it has ${network.patches.length}`,
+        });
+      if (lost.length > 0)
+        mismatch.push({
+          what: 'regions',
+          message: `${lost.length} region(s) the repair patched have no patch in the file (patterns ${lost.join(', ')})`,
+        });
+    }
+    covered = { patches: network.patches.length, regions: [...seen] };
   }
+  if (record?.spec && !sameSpec(record.spec, opts.spec))
+    mismatch.push({ what: 'spec', message: 'the file was repaired for another spec than the one certified here (its record.spec)' });
   const rep = await certifyItems(network, items, area, { ...opts, scope: opts.area ? 'area' : 'repaired-regions' });
-  return { ...rep, ms: performance.now() - t0 };
+  const out: CertificateReport = { ...rep, ms: performance.now() - t0, ...(covered ? { covered } : {}) };
+  if (mismatch.length > 0) {
+    out.mismatch = mismatch;
+    // A file that lost patches its repair made is not what it claims to be, even when every
+    // region checked here holds; another area or spec only says what this certificate covers.
+    if (mismatch.some((m) => m.what === 'patches' || m.what === 'regions')) out.status = 'not-certified';
+  }
+  return out;
+}
+
+function sameArea(a: NonNullable<RepairedNetwork['record']>['area'], b: Area): boolean {
+  if (!a) return false;
+  const same = (x: ArrayLike<number>, y: ArrayLike<number>) => x.length === y.length && Array.from(x).every((v, i) => v === y[i]);
+  const setA = a.A ? a.A.flat() : [];
+  const setB = b.inputSet ? Array.from(b.inputSet.A) : [];
+  return (
+    same(a.lower, b.box.lower) &&
+    same(a.upper, b.box.upper) &&
+    same(setA, setB) &&
+    same(a.b ?? [], b.inputSet ? Array.from(b.inputSet.b) : [])
+  );
+}
+
+function sameSpec(recorded: NonNullable<RepairedNetwork['record']>['spec'], spec: Spec | SpecUnion): boolean {
+  if (!recorded) return true;
+  const pieces = isSpecUnion(spec) ? spec.pieces : [spec];
+  if (recorded.pieces.length !== pieces.length) return false;
+  return recorded.pieces.every((r, i) => {
+    const s = pieces[i];
+    return (
+      r.q.length === s.q.length &&
+      r.q.every((v, j) => v === s.q[j]) &&
+      r.P.every((row, j) => row.length === s.outputs && row.every((v, o) => v === s.P[j * s.outputs + o]))
+    );
+  });
 }
 
 /**
  * One region to certify: its activation pattern, its spec, and the patch that repaired it (if
- * any). For a non-convex spec (a union of convex pieces) the region is certified when one piece
- * holds on all of it: `piece` (the one its patch was made for) is tried first, then the others.
+ * any). For a union spec the region is certified when at every point some piece holds (exactly,
+ * see the module comment); `piece` (the one its patch was made for) is tried first by the convex
+ * tier. `slack` and `thin` come from the enumeration (see the module comment).
  */
 export interface CertificationItem {
   pattern: ArrayLike<number>;
   spec: Spec | SpecUnion;
   ownPatch?: number;
   piece?: number;
+  slack?: ArrayLike<number>;
+  thin?: boolean;
 }
 
 /** Certifies each item with its own spec (one core certifier per distinct spec). */
@@ -318,10 +510,10 @@ export async function certifyItems(
   opts: CertifyOptions & { scope: CertificateReport['scope']; only?: readonly number[]; previous?: readonly RegionCertificate[] },
 ): Promise<CertificateReport> {
   const t0 = performance.now();
-  const certifiers = new Map<Spec, Certifier>();
+  const certifiers = new Map<Spec | SpecUnion, Certifier>();
   const out: RegionCertificate[] = opts.previous ? [...opts.previous] : new Array(items.length);
   const todo = opts.only ?? items.map((_, i) => i);
-  const certifierOf = (spec: Spec) => {
+  const certifierOf = (spec: Spec | SpecUnion) => {
     let c = certifiers.get(spec);
     if (!c) {
       c = new Certifier(network, spec, area, opts);
@@ -334,23 +526,14 @@ export async function certifyItems(
     for (let t = 0; t < todo.length; t++) {
       if (opts.signal?.aborted) throw new AbortError(opts.signal.reason);
       const i = todo[t];
-      const spec = items[i].spec;
-      if (isSpecUnion(spec)) {
-        const first = items[i].piece ?? 0;
-        const order = [first, ...spec.pieces.keys()].filter((p, j, all) => all.indexOf(p) === j && p < spec.pieces.length);
-        let best: RegionCertificate | undefined;
-        for (const p of order) {
-          const c = { ...certifierOf(spec.pieces[p]).region(items[i].pattern), specPiece: p };
-          if (!best || c.maxViolation - c.tolerance < best.maxViolation - best.tolerance) best = c;
-          if (c.certified) break;
-        }
-        out[i] = best!;
-      } else out[i] = certifierOf(spec).region(items[i].pattern);
+      const it = items[i];
+      const c = certifierOf(it.spec).region(it.pattern, it.slack, it.piece);
+      out[i] = it.thin ? { ...c, thin: true } : c;
       opts.onProgress?.({ phase: 'certify', done: t + 1, total: todo.length, elapsedMs: performance.now() - t0 });
       await pause();
     }
   } finally {
     certifiers.forEach((c) => c.free());
   }
-  return summarise(out, opts.scope, opts.rtol ?? 1e-9, opts.eps ?? 0, performance.now() - t0);
+  return summarise(out, opts.scope, opts, performance.now() - t0);
 }

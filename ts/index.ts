@@ -16,6 +16,26 @@ export {
   repairArea,
 } from './area.js';
 export {
+  type BoundOptions,
+  intervalBounds,
+  type PreActivationBounds,
+  preActivationBounds,
+  type RowBound,
+  specRowUpperBound,
+} from './bounds.js';
+export {
+  type BoxLeaf,
+  type BoxOutcome,
+  type BoxRoot,
+  type BoxStats,
+  type BoxTask,
+  type CoreVerifyOptions,
+  DEFAULT_CORE_OPTIONS,
+  type PropertyData,
+  runBoxTask,
+} from './box-job.js';
+export {
+  type CertificateReason,
   type CertificateReport,
   type CertificationItem,
   type CertificationProgress,
@@ -24,6 +44,8 @@ export {
   certify,
   certifyItems,
   certifyRegions,
+  checkSafeSetNotEmpty,
+  contradictingRows,
   type RegionCertificate,
 } from './certificate.js';
 // Data sets: original vs repaired, failures as a points file (issue 13)
@@ -33,12 +55,13 @@ export { comparisonSvg, type PlotOptions } from './dataset/plot.js';
 // Area repair and certificates (issue 4)
 export {
   type Area,
-  defaultEps,
+  defaultMinRadius,
   type EnumeratedRegion,
   type EnumerateOptions,
   type Enumeration,
   type EnumerationProgress,
   enumerateRegions,
+  MAX_AREA_BOUND,
   RegionLimitError,
 } from './enumerate.js';
 export { AbortError, EmptySetError, InputError, LpError, ReluRepairError, RepairError, WasmError } from './errors.js';
@@ -52,9 +75,38 @@ export { type NnetHeader, type NnetOptions, nnetToText, parseNnet } from './form
 export { type NpyArray, parseNpy } from './formats/npy.js';
 export { float32BandError, networkToOnnx, type OnnxExportOptions, repairedToOnnx } from './formats/onnx/export.js';
 // ---- interchange formats (issue 3) ----
-export { type OnnxImportOptions, type OnnxModelInfo, parseOnnx, SUPPORTED_OPS } from './formats/onnx/import.js';
+export { HeadRepairedNetwork, headEvaluator, headRepairedToOnnx } from './formats/onnx/head.js';
+export {
+  type OnnxHead,
+  type OnnxHeadOptions,
+  type OnnxImportOptions,
+  type OnnxModelInfo,
+  parseOnnx,
+  parseOnnxHead,
+  SUPPORTED_OPS,
+} from './formats/onnx/import.js';
+export {
+  loadRepairedOnnx,
+  notRecognised,
+  type RepairedOnnx,
+  readRepairedOnnx,
+  repairBaseFromOnnx,
+  repairedFromOnnx,
+} from './formats/onnx/readback.js';
+export { REPAIRED_ONNX_KEY } from './formats/onnx/record.js';
 export { type PointsFile, parsePoints } from './formats/points.js';
 export { isTfjsModelJson, networkToTfjs, parseTfjs, type TfjsInfo, tfjsShardPaths } from './formats/tfjs.js';
+export {
+  type Instance,
+  type InstanceResult,
+  parseInstancesCsv,
+  parseResultText,
+  RESULTS_HEADER,
+  type ResultFile,
+  resultsCsvRow,
+  resultText,
+  type VnncompResult,
+} from './formats/vnncomp.js';
 export {
   type HPolytope,
   parseVnnlib,
@@ -68,6 +120,7 @@ export {
   type VnnlibProperty,
   writeVnnlib,
 } from './formats/vnnlib.js';
+export { type HeadRepairOptions, type HeadRepairResult, type HeadReport, repairHead } from './head.js';
 export { loadRepaired, saveJson } from './io.js';
 export type { LpBackend, LpSolution, SparseLp } from './lp/backend.js';
 export { buildFullPatchLp, type FullLp, type RegionData } from './lp/full-lp.js';
@@ -100,9 +153,23 @@ export { type ConstantPatchResult, type InputSet, LinearRegion, type MinimalityP
 export { type RegionOutcome, type RegionTask, type RegionTiming, solveRegion } from './region-job.js';
 export { type RepairOptions, type RepairProgress, type RepairResult, repair } from './repair.js';
 export { defaultRadius } from './repair-options.js';
-export { type BoxGate, type Composition, RepairedNetwork } from './repaired.js';
+export { type BoxGate, type Composition, RepairedNetwork, type RepairRecord } from './repaired.js';
 export type { PatchedRegionReport, RegionReport, RepairReport } from './report.js';
 export { describeSpec, intersectSpecs, labelSpec, parseSpecJson, polytopeSpec, type Spec, specViolation } from './spec.js';
 export { intersectAny, isSpecUnion, type SpecUnion, unionSpec, violationOf } from './spec-union.js';
+export {
+  forwardFloat64,
+  type ProofShares,
+  type PropertyReport,
+  propertyData,
+  unsafeDepth,
+  type VerifyCounterexample,
+  type VerifyOptions,
+  type VerifyProgress,
+  type VerifyResult,
+  type VerifyStats,
+  type VerifyStatus,
+  verify,
+} from './verify.js';
 export { VERSION } from './version.js';
 export { type Flavour, getCore, type InitOptions, init, simdSupported, type WasmSource } from './wasm/raw.js';

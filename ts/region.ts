@@ -69,6 +69,11 @@ export class LinearRegion {
   readonly rowCount: number;
   readonly hiddenCount: number;
   readonly constantNeurons: number;
+  /**
+   * Neuron rows left out because the box or a few other rows over the same inputs imply them
+   * (graph networks: convolutions have many such rows; the region is the same set).
+   */
+  readonly impliedRows: number;
   readonly box: Box;
   private readonly core: Core;
   private handle: number;
@@ -85,6 +90,7 @@ export class LinearRegion {
     this.rowCount = info.rows;
     this.hiddenCount = info.hidden;
     this.constantNeurons = info.constantNeurons;
+    this.impliedRows = info.impliedRows;
     releaser.register(this, { core, handle }, this);
   }
 

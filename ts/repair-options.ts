@@ -55,6 +55,29 @@ export function resolveSpecs(network: Network, count: number, opts: SpecChoice):
   return specs;
 }
 
+/**
+ * The same point (bit for bit) given twice with different labels cannot be repaired (no output
+ * makes both labels the argmax, except a tie the repair would then certify): refused, naming
+ * both indices and labels.
+ */
+export function checkConflictingLabels(flat: Float64Array, count: number, n: number, specs: readonly (Spec | SpecUnion)[]): void {
+  const seen = new Map<string, number>();
+  for (let i = 0; i < count; i++) {
+    const key = Array.from(flat.subarray(i * n, (i + 1) * n), (v) => (Object.is(v, -0) ? '0' : String(v))).join(',');
+    const j = seen.get(key);
+    if (j === undefined) {
+      seen.set(key, i);
+      continue;
+    }
+    const [a, b] = [specs[j] as Spec, specs[i] as Spec];
+    if (a.label !== undefined && b.label !== undefined && a.label !== b.label)
+      throw new InputError(`is the same point as points[${j}] but has label ${b.label}, that one ${a.label}`, {
+        field: `points[${i}]`,
+        value: key,
+      });
+  }
+}
+
 /** Every point must lie in the input set {x : A x <= b} (up to rounding). */
 export function checkInputSet(set: InputSet, flat: Float64Array, count: number, n: number): void {
   const m = set.b.length;

@@ -5,7 +5,7 @@
  * and certify f̂ = f + Σ h_A (ts/assemble.ts) and check every point.
  */
 import { type Assembly, assemble } from './assemble.js';
-import type { CertifyOptions } from './certificate.js';
+import { type CertifyOptions, checkSafeSetNotEmpty } from './certificate.js';
 import { InputError, throwIfAborted } from './errors.js';
 import type { LpBackend } from './lp/backend.js';
 import type { LpName } from './lp/select.js';
@@ -15,7 +15,7 @@ import { type RepairPool, solveInWorkers } from './pool/pool.js';
 import { BandIndex, forwardAt, type PatchSignature, REL } from './reach.js';
 import { type InputSet, LinearRegion, slackExcess } from './region.js';
 import { type RegionTask, type RegionTiming, solveRegion } from './region-job.js';
-import { checkInputSet, resolveBackend, resolvePrune, resolveRadius, resolveSpecs } from './repair-options.js';
+import { checkConflictingLabels, checkInputSet, resolveBackend, resolvePrune, resolveRadius, resolveSpecs } from './repair-options.js';
 import type { RepairedNetwork } from './repaired.js';
 import { buildReport, type FailedRegion, type RepairReport } from './report.js';
 import type { Spec } from './spec.js';
@@ -87,7 +87,7 @@ export interface RepairOptions {
    */
   certify?: boolean | 'auto';
   /** Certificate options (rtol, eps, maxPieces, boundHelpful) and radius refinement rounds (default 4). */
-  certificate?: Pick<CertifyOptions, 'rtol' | 'eps' | 'maxPieces' | 'boundHelpful'> & { refineRounds?: number };
+  certificate?: Pick<CertifyOptions, 'rtol' | 'tolerance' | 'eps' | 'maxPieces' | 'boundHelpful'> & { refineRounds?: number };
   onProgress?: (e: RepairProgress) => void;
   signal?: AbortSignal;
   /**
@@ -327,6 +327,8 @@ function checkOptions(network: Network, opts: RepairOptions): PointJob {
   const { flat, count } = flattenPoints(opts.points, n);
   if (count === 0) throw new InputError('there are no points to repair', { field: 'points' });
   const specs = resolveSpecs(network, count, opts);
+  checkConflictingLabels(flat, count, n, specs);
+  for (const s of new Set(specs)) checkSafeSetNotEmpty(s);
   const box = opts.inputBox ?? network.info.inputBox;
   if (!box) {
     throw new InputError(

@@ -48,9 +48,24 @@ function patchArgs(p: PatchNetwork, inputs: number, outputs: number): [abi.Utf8,
   return [header, abi.encode(abi.AFFINE_PATCH, dims, { A: p.A, b: p.b, C: p.C!, d: p.d, H: p.H! })];
 }
 
+/**
+ * What a repair made (saved with the network, checked by `certify`; never evidence for a
+ * certificate): the area of an area repair, the spec (as convex pieces), the activation patterns
+ * of the regions it patched, and the number of patches of the finished network.
+ */
+export interface RepairRecord {
+  kind: 'area' | 'points';
+  area?: { lower: number[]; upper: number[]; A?: number[][]; b?: number[] };
+  spec?: { pieces: { P: number[][]; q: number[] }[] };
+  regions: string[];
+  patches: number;
+}
+
 export class RepairedNetwork extends CoreBacked {
   readonly inputSize: number;
   readonly outputSize: number;
+  /** What the repair that made this network recorded (see {@link RepairRecord}). */
+  record?: RepairRecord;
 
   constructor(
     readonly original: Network,

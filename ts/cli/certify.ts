@@ -1,17 +1,21 @@
 /** `relu-repair certify`: prove a spec on a (repaired) network, region by region. */
 import type { Command } from 'commander';
 import { certify } from '../certificate.js';
+import { InputError } from '../errors.js';
 import { REPAIRED_FORMAT, repairedFromJson } from '../formats/json.js';
 import { loadModel, readJsonFile } from '../formats/load.js';
+import { loadRepairedOnnx, notRecognised } from '../formats/onnx/readback.js';
 import { saveJson } from '../io.js';
 import { RepairedNetwork } from '../repaired.js';
+import { polytopeSpec, type Spec } from '../spec.js';
+import { type SpecUnion, unionSpec } from '../spec-union.js';
 import { init } from '../wasm/raw.js';
 import { isVnnlibPath } from './formats.js';
 import { type CommandRunner, type Interrupt, withProgress } from './interrupt.js';
 import { EXIT_NOT_REPAIRED, EXIT_REPAIRED } from './repair.js';
 import { areaSpec, loadArea } from './spec-flags.js';
-import { certificateText } from './summary.js';
-import { checkOutputs, givenFlags, parseCount, rejectFlags, UsageError } from './usage.js';
+import { certificateText, certificateWarnings } from './summary.js';
+import { checkOutputs, givenFlags, parseCount, parseNumber, rejectFlags, UsageError } from './usage.js';
 
 interface CertifyFlags {
   model: string;
@@ -21,6 +25,7 @@ interface CertifyFlags {
   margin?: string;
   area?: string;
   maxRegions?: string;
+  tolerance?: string;
   exact?: boolean;
   report?: string;
   quiet?: boolean;
@@ -30,7 +35,10 @@ export function registerCertify(program: Command, run: CommandRunner): void {
   program
     .command('certify')
     .description('prove a spec on a repaired network, region by region (exit 0 certified, 1 not certified, 2 bad input)')
-    .requiredOption('--model <file>', 'repaired network (relu-repair JSON), or a plain model with --area')
+    .requiredOption(
+      '--model <file>',
+      'repaired network (relu-repair JSON, or an ONNX file relu-repair wrote in float64), or a plain model with --area',
+    )
     .option(
       '--area <file>',
       'certify every linear region of this area: JSON {box, A?, b?, targetLabel?}, or a VNN-LIB property file (its input set is the area, its safe set the spec); default: the regions the patches repaired',
@@ -43,6 +51,10 @@ export function registerCertify(program: Command, run: CommandRunner): void {
     .option('--label <K>', 'label spec: output K is the argmax')
     .option('--margin <m>', 'margin for the label spec (default 0); with --area X.vnnlib, shrinks its safe set')
     .option('--max-regions <N>', 'with --area: stop with an error beyond N linear regions (default 100000)')
+    .option(
+      '--tolerance <T>',
+      "absolute tolerance: certified only when every proven bound on P y - q (rounding included) is <= T (default: 1e-9 x (1 + scale of the spec rows' values))",
+    )
     .option('--exact', 'model every patch whose band reaches a region exactly (default: bound patches that only lower every spec row by 0)')
     .option('--report <file>', 'certificate report (JSON)')
     .option('--quiet', 'no summary or progress on stderr')
@@ -50,7 +62,8 @@ export function registerCertify(program: Command, run: CommandRunner): void {
       'after',
       '\nA VNN-LIB property is passed as the area: `relu-repair certify --model repaired.json --area prop.vnnlib [--property i]`\n' +
         '(its input constraints are the area and the complement of its unsafe set is the spec; no --label or --spec needed).\n' +
-        'Without --area, certify checks the regions the patches of a repaired network repaired, in its input box.',
+        'Without --area, certify checks the regions the patches of a repaired network repaired (and the ones its repair record names), in its input box;\n' +
+        'a file whose record does not match its patches (a patch deleted) is not certified. Without a spec flag, the spec the file records is used.',
     )
     .action((flags: CertifyFlags, cmd: Command) => run((interrupt) => runCertify(flags, givenFlags(cmd), interrupt)));
 }
@@ -72,38 +85,109 @@ async function runCertify(flags: CertifyFlags, given: Set<string>, interrupt: In
   });
   checkOutputs({ '--report': flags.report });
   const maxRegions = parseCount(flags.maxRegions, '--max-regions');
+  const tolerance = flags.tolerance !== undefined ? parseNumber(flags.tolerance, '--tolerance') : undefined;
+  if (tolerance !== undefined && !(tolerance >= 0))
+    throw new UsageError('must be a number >= 0', { field: '--tolerance', value: flags.tolerance });
   await init();
   // A repaired network (relu-repair JSON), or a plain model certified as it is (with --area).
   let network: RepairedNetwork;
   const text = flags.model.toLowerCase().endsWith('.json') ? ((await readJsonFile(flags.model)) as { format?: unknown }) : undefined;
+  // A repaired ONNX is recognised only when the network rebuilt from it re-exports to the file bit
+  // for bit (ts/formats/onnx/readback.ts); otherwise it is at most a plain graph.
+  const onnx = flags.model.toLowerCase().endsWith('.onnx') ? await loadRepairedOnnx(flags.model) : undefined;
   if (text?.format === REPAIRED_FORMAT) network = repairedFromJson(text, flags.model);
+  else if (onnx?.kind === 'repaired') network = onnx.network;
   else {
+    if (onnx?.kind === 'refused' && flags.area === undefined)
+      throw new InputError(`${notRecognised(onnx)}; pass --area to certify the file as a plain graph on an area`, { file: flags.model });
     const net = await loadModel(flags.model);
     if (flags.area === undefined)
-      throw new UsageError('is not a repaired network (relu-repair JSON); pass --area to certify a plain model on an area', {
-        file: flags.model,
-      });
+      throw new UsageError(
+        'is not a repaired network (relu-repair JSON or ONNX written by relu-repair); pass --area to certify a plain model on an area',
+        {
+          file: flags.model,
+        },
+      );
+    if (onnx?.kind === 'refused' && !flags.quiet)
+      process.stderr.write(`relu-repair: ${flags.model} ${notRecognised(onnx)}; certified as a plain graph on the area\n`);
     network = new RepairedNetwork(net, [], net.info.inputBox);
   }
   const file = flags.area !== undefined ? await loadArea(flags.area, network.original, flags) : undefined;
-  const spec = await areaSpec(vnnArea ? { ...flags, margin: undefined } : flags, file?.spec, network.outputSize, flags.area ?? flags.model);
+  const recorded = !file?.spec && flags.spec === undefined && flags.label === undefined ? recordedSpec(network) : undefined;
+  const spec = await areaSpec(
+    vnnArea ? { ...flags, margin: undefined } : flags,
+    file?.spec ?? recorded,
+    network.outputSize,
+    flags.area ?? flags.model,
+  );
   const report = await withProgress(flags.quiet, interrupt, (onProgress, signal) =>
     certify(network, {
       spec,
       area: file?.area,
       enumerate: { maxRegions },
       boundHelpful: !flags.exact,
+      tolerance,
       signal,
       onProgress: (e) => onProgress({ done: e.done, total: e.total, phase: e.phase }),
     }),
   );
   if (interrupt.interrupted) return 0;
   if (flags.report) await saveJson(flags.report, report);
-  const scope = report.scope === 'area' ? `every linear region of the area (${flags.area})` : 'the regions its patches repaired';
+  const scope =
+    report.scope === 'area'
+      ? `every linear region of the area (${flags.area})`
+      : `the ${report.regions} region(s) its ${report.covered?.patches ?? 0} patch(es) repaired${network.record ? ' (and its record names)' : ''}`;
+  const named = report.covered ? `; regions ${namedRegions(report.covered.regions)}` : '';
+  const lines = [...(report.mismatch ?? []).map((m) => `mismatch (${m.what}): ${m.message}`), ...certificateWarnings(report)];
+  // The recorded spec is the claim being checked, not evidence: say which claim it is.
+  if (recorded && network.record?.spec) lines.unshift(`spec from the file's record: ${recordedSpecText(network.record.spec.pieces)}`);
   if (report.status === 'certified') {
-    if (!flags.quiet) process.stderr.write(`certified on ${scope}: ${certificateText(report)}; ${(report.ms ?? 0).toFixed(1)} ms\n`);
+    if (!flags.quiet) {
+      process.stderr.write(`certified on ${scope}: ${certificateText(report)}; ${(report.ms ?? 0).toFixed(1)} ms${named}\n`);
+      for (const l of lines) process.stderr.write(`relu-repair: ${l}\n`);
+    }
     return EXIT_REPAIRED;
   }
-  process.stderr.write(`relu-repair: NOT certified on ${scope}: ${certificateText(report)}\n`);
+  process.stderr.write(`relu-repair: NOT certified on ${scope}: ${certificateText(report)}${named}\n`);
+  for (const l of lines) process.stderr.write(`relu-repair: ${l}\n`);
   return EXIT_NOT_REPAIRED;
+}
+
+/** The spec a repaired network's record names (its repair's), as a spec or union. */
+function recordedSpec(network: RepairedNetwork): Spec | SpecUnion | undefined {
+  const pieces = network.record?.spec?.pieces;
+  if (!pieces) return undefined;
+  return unionSpec(pieces.map((p) => polytopeSpec(p.P, p.q, { outputs: network.outputSize, file: 'record.spec' })));
+}
+
+/** A recorded spec in words: label specs as "label K is the argmax", other pieces by their row count. */
+function recordedSpecText(pieces: readonly { P: number[][]; q: number[] }[]): string {
+  return pieces
+    .map(({ P, q }) => {
+      // Rows e_j − e_K with the same K and q = −margin for every j != K: a label spec.
+      const ks = new Set<number>();
+      const label = P.every((row, i) => {
+        const nz = row.map((v, o) => [v, o]).filter(([v]) => v !== 0);
+        if (nz.length !== 2 || q[i] !== q[0]) return false;
+        const minus = nz.find(([v]) => v === -1);
+        const plus = nz.find(([v]) => v === 1);
+        if (!minus || !plus) return false;
+        ks.add(minus[1]);
+        return true;
+      });
+      if (label && ks.size === 1 && P.length === (P[0]?.length ?? 0) - 1) {
+        const margin = -q[0];
+        return `label ${[...ks][0]} is the argmax${margin ? ` by >= ${margin}` : ''}`;
+      }
+      return `P y <= q (${P.length} row(s))`;
+    })
+    .join(' or ');
+}
+
+/** Up to 8 activation patterns, then how many more (the report lists them all). */
+function namedRegions(hex: readonly string[]): string {
+  // Patterns of large networks (a repaired network repaired again has thousands of neurons) are cut short.
+  const short = (h: string) => (h.length > 40 ? `${h.slice(0, 32)}…(${h.length * 4} neurons)` : h);
+  const shown = hex.slice(0, 8).map(short).join(', ');
+  return hex.length > 8 ? `${shown} and ${hex.length - 8} more (all in the report's covered.regions)` : shown;
 }

@@ -14,6 +14,8 @@ import { registerDemo } from './demo.js';
 import { registerEval, registerExportModel } from './eval.js';
 import { type CommandRunner, EXIT_INTERRUPTED, Interrupt } from './interrupt.js';
 import { EXIT_NOT_REPAIRED, EXIT_REPAIRED, registerRepair } from './repair.js';
+import { registerRunInstances } from './run-instances.js';
+import { registerVerify } from './verify.js';
 
 const EXIT_BAD_INPUT = 2;
 
@@ -39,6 +41,12 @@ export async function main(argv: string[]): Promise<number> {
   registerCompare(program, run);
   registerEval(program, run);
   registerExportModel(program, run);
+  registerVerify(program, (c) => {
+    code = c;
+  });
+  registerRunInstances(program, (c) => {
+    code = c;
+  });
   for (const c of program.commands) c.exitOverride().configureOutput({ writeErr: (s) => process.stderr.write(s) });
   if (argv.length === 0) {
     process.stderr.write(program.helpInformation());

@@ -4,15 +4,19 @@
  */
 import type { Command } from 'commander';
 import { repairArea } from '../area.js';
-import { loadModel, readJsonFile } from '../formats/load.js';
+import { checkSafeSetNotEmpty } from '../certificate.js';
+import { loadModel, type ModelLoadOptions, readJsonFile } from '../formats/load.js';
+import { repairBaseFromOnnx } from '../formats/onnx/readback.js';
 import { parsePoints } from '../formats/points.js';
 import { saveJson } from '../io.js';
 import { LP_NAMES, type LpName } from '../lp/select.js';
+import type { Network } from '../network.js';
 import { repair } from '../repair.js';
 import { labelSpec, parseSpecJson, type Spec } from '../spec.js';
 import type { SpecUnion } from '../spec-union.js';
 import { init } from '../wasm/raw.js';
 import { isVnnlibPath, parsePrecision, saveRegionProperties, saveRepairedFile, type VnnlibJob, vnnlibJob } from './formats.js';
+import { runHeadRepair } from './head.js';
 import { type CommandRunner, type Interrupt, withProgress } from './interrupt.js';
 import { areaSpec, loadArea, parseInputBox } from './spec-flags.js';
 import { certificateText, fmt, minimalityText } from './summary.js';
@@ -46,6 +50,8 @@ export interface RepairFlags {
   outVnnlib?: string;
   vnnlibTolerance?: string;
   nnetNormalize?: boolean;
+  from?: string;
+  latentBox?: string;
 }
 
 export function registerRepair(program: Command, run: CommandRunner): void {
@@ -101,6 +107,8 @@ export function registerRepair(program: Command, run: CommandRunner): void {
     .option('--out-vnnlib <file>', 'also write the VNN-LIB property of each repaired region (for external verifiers)')
     .option('--vnnlib-tolerance <t>', 'with --out-vnnlib: the properties flag outputs violating the spec by at least t (default 1e-5)')
     .option('--nnet-normalize', 'with a .nnet model: apply its header normalisation (inputs and outputs in raw units)')
+    .option('--from <tensor>', 'head repair of an ONNX model: repair the piecewise-linear tail from this tensor on (the prefix is kept)')
+    .option('--latent-box <lo,hi|file>', 'with --from: the latent domain (default: bounds of the prefix over the input box)')
     .action((flags: RepairFlags, cmd: Command) => run((interrupt) => runRepair(flags, givenFlags(cmd), interrupt)));
 }
 
@@ -140,6 +148,9 @@ function parseWorkers(v: string | undefined): number | undefined {
 async function runRepair(flags: RepairFlags, given: Set<string>, interrupt: Interrupt): Promise<number> {
   if (flags.area !== undefined && flags.points !== undefined)
     throw new UsageError('give --points or --area, not both', { field: '--area' });
+  if (flags.from !== undefined) return runHeadRepair({ ...flags, from: flags.from }, given, interrupt);
+  if (flags.latentBox !== undefined)
+    throw new UsageError('is the latent domain of head repair: give --from too', { field: '--latent-box' });
   if (flags.area !== undefined) return runAreaRepair(flags, given, interrupt);
   if (flags.points === undefined)
     throw new UsageError('give --points FILE (point-wise repair) or --area FILE (area repair)', { field: '--points' });
@@ -160,7 +171,7 @@ async function runRepair(flags: RepairFlags, given: Set<string>, interrupt: Inte
   const tol = flags.vnnlibTolerance !== undefined ? parseNumber(flags.vnnlibTolerance, '--vnnlib-tolerance') : undefined;
 
   await init();
-  const net = await loadModel(flags.model, { normalize: flags.nnetNormalize });
+  const net = await loadRepairBase(flags.model, { normalize: flags.nnetNormalize });
   const pts = parsePoints(await readJsonFile(flags.points), net.inputSize, net.outputSize, flags.points);
   let spec: Spec | SpecUnion | undefined;
   let labels: number | number[] | undefined;
@@ -172,8 +183,10 @@ async function runRepair(flags: RepairFlags, given: Set<string>, interrupt: Inte
     vnn = await vnnlibJob(flags.spec!, net, { property: flags.property, margin, fallbackBox });
     spec = vnn.spec;
     if (!flags.quiet) process.stderr.write(vnn.summary + '\n');
-  } else if (flags.spec !== undefined) spec = parseSpecJson(await readJsonFile(flags.spec), net.outputSize, flags.spec);
-  else if (flags.label !== undefined) labels = parseNumber(flags.label, '--label');
+  } else if (flags.spec !== undefined) {
+    spec = parseSpecJson(await readJsonFile(flags.spec), net.outputSize, flags.spec);
+    checkSafeSetNotEmpty(spec, flags.spec);
+  } else if (flags.label !== undefined) labels = parseNumber(flags.label, '--label');
   else if (pts.labels) labels = pts.labels;
   else
     throw new UsageError('no specification: pass --label K or --spec FILE, or give "targetLabel"/"labels" in the points file', {
@@ -292,7 +305,7 @@ async function runAreaRepair(flags: RepairFlags, given: Set<string>, interrupt: 
   const tol = flags.vnnlibTolerance !== undefined ? parseNumber(flags.vnnlibTolerance, '--vnnlib-tolerance') : undefined;
 
   await init();
-  const net = await loadModel(flags.model, { normalize: flags.nnetNormalize });
+  const net = await loadRepairBase(flags.model, { normalize: flags.nnetNormalize });
   const file = await loadArea(flags.area!, net, flags);
   // A VNN-LIB area brings its safe set (--margin already shrank it).
   const spec = await areaSpec(isVnnlibPath(flags.area!) ? { ...flags, margin: undefined } : flags, file.spec, net.outputSize, flags.area!);
@@ -330,4 +343,12 @@ async function runAreaRepair(flags: RepairFlags, given: Set<string>, interrupt: 
     );
   }
   return EXIT_REPAIRED;
+}
+
+/** A model to repair; a repaired ONNX file is repaired as a whole (its graph is the base network: docs/COMPOSITION.md). */
+async function loadRepairBase(path: string, opts: ModelLoadOptions): Promise<Network> {
+  const net = await loadModel(path, opts);
+  if (!path.toLowerCase().endsWith('.onnx') || net.info.inputBox) return net;
+  const fs = await import('node:fs/promises');
+  return repairBaseFromOnnx(new Uint8Array(await fs.readFile(path)), path, net);
 }

@@ -3,6 +3,7 @@
  * `--input-box` to a box. One place, so `repair` and `certify` read them alike.
  */
 
+import { checkSafeSetNotEmpty } from '../certificate.js';
 import { type AreaFile, parseAreaJson } from '../formats/area.js';
 import { readJsonFile } from '../formats/load.js';
 import { type Box, expandBox, type Network } from '../network.js';
@@ -59,10 +60,13 @@ export async function areaSpec(
       throw new UsageError('does not apply with --spec FILE: put "margin" in the spec file (label specs) or shift q (polytope specs)', {
         field: '--margin',
       });
-    return parseSpecJson(await readJsonFile(flags.spec), outputs, flags.spec);
+    const s = parseSpecJson(await readJsonFile(flags.spec), outputs, flags.spec);
+    checkSafeSetNotEmpty(s, flags.spec);
+    return s;
   }
   if (flags.label !== undefined) return labelSpec(parseNumber(flags.label, '--label'), outputs, { margin, field: '--label' });
   if (fromFile) {
+    checkSafeSetNotEmpty(fromFile, source);
     if (margin === undefined) return fromFile;
     const f = fromFile as Spec;
     if (f.label === undefined)

@@ -71,13 +71,50 @@ export function fmt(v: number, digits = 6): string {
   return a >= 1e5 || a < 1e-3 ? v.toExponential(3) : v.toPrecision(digits);
 }
 
+/** How the tolerance reads: the absolute one asked for, or the relative one, beside the scale of the rows' values. */
+function toleranceText(c: CertificateReport): string {
+  const t = c.tolerance;
+  const asked =
+    t.absolute !== null ? `tolerance ${fmt(t.absolute)}` : `tolerance <= ${fmt(t.largestAbsolute)} (${fmt(t.relative)} relative)`;
+  return `${asked}, rounding <= ${fmt(t.rounding)}, spec rows' values up to ${fmt(t.outputScale)}`;
+}
+
+const REASON_TEXT: Record<string, string> = {
+  bound: 'proven bound above the tolerance',
+  unresolved: 'a cell too thin for the LP to resolve',
+  pieceLimit: 'more pieces than the limit',
+  unionLimit: "more LPs for the union's pieces than the limit",
+  violated: 'the network violates the spec at the witness',
+};
+
 export function certificateText(c: CertificateReport): string {
   if (c.status === 'certified') {
-    return `${c.certifiedRegions}/${c.regions} regions certified (largest proven bound ${fmt(c.maxViolation)}, tolerance <= ${fmt(c.tolerance.largestAbsolute)}, ${c.pieces} pieces)`;
+    return `${c.certifiedRegions}/${c.regions} regions certified (largest proven bound ${fmt(c.maxViolation)}, ${toleranceText(c)}, ${c.pieces} pieces)`;
+  }
+  if (c.failedRegions.length === 0) {
+    return `${c.regions} regions certified, but the file does not match its own repair record (mismatch below)`;
   }
   const found =
     c.largestViolationFound === null
-      ? 'no violating point found (the bounds do not close)'
+      ? 'no violating point found above the tolerance (the bounds do not close)'
       : `largest violation found ${fmt(c.largestViolationFound)}`;
-  return `${c.failedRegions.length} of ${c.regions} regions not certified (largest proven bound ${fmt(c.maxViolation)} > tolerance; ${found})`;
+  const why = Object.entries(c.reasons)
+    .map(([r, k]) => `${k} ${REASON_TEXT[r] ?? r}`)
+    .join(', ');
+  const thin =
+    c.thinFailed > 0
+      ? `; ${c.thinFailed} of them cells thinner than the enumeration's minRadius${c.reasons.unresolved ? ' that could not be resolved' : ''}`
+      : '';
+  return `${c.failedRegions.length} of ${c.regions} regions not certified (${why}${thin}; largest proven bound ${fmt(c.maxViolation)}, ${toleranceText(c)}; ${found})`;
+}
+
+/** Warnings a certificate reader must see: a tolerance that is large next to the scale of the values it bounds. */
+export function certificateWarnings(c: CertificateReport): string[] {
+  const t = c.tolerance;
+  const tol = t.absolute ?? t.largestAbsolute;
+  if (c.regions > 0 && tol > 1e-6 * t.outputScale)
+    return [
+      `warning: the tolerance ${fmt(tol)} exceeds 1e-6 of the scale of the spec rows' values on the area (${fmt(t.outputScale)}); violations up to it are not excluded (--tolerance sets it)`,
+    ];
+  return [];
 }

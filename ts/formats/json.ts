@@ -12,6 +12,7 @@
  *   { "format", "version", "original": <network>, "inputBox", "composition": "sum" | "chain",
  *     // chain: constant patches mixed in the order of "patches" (ts/repaired.ts, METHOD.md §4)
  *     "boxGate"?: { "lower", "upper", "radius" },   // shared box indicator (see ts/repaired.ts)
+ *     "record"?: { "kind", "area"?, "spec"?, "regions", "patches" },   // what the repair made (ts/repaired.ts RepairRecord)
  *     "patches": [ { "kind": "constant" | "affine", "radius",
  *                    "support": { "A": [[...]], "b": [...] }            // dense rows, or
  *                             | { "fromRegion": [row indices], "b": [...], "inputSet"?: { "A", "b" } },
@@ -24,7 +25,7 @@ import { InputError } from '../errors.js';
 import { type Box, type DenseLayer, expandBox, Network } from '../network.js';
 import type { PatchRegionInfo, RegionPatch } from '../patch.js';
 import { type InputSet, LinearRegion } from '../region.js';
-import { type BoxGate, RepairedNetwork } from '../repaired.js';
+import { type BoxGate, RepairedNetwork, type RepairRecord } from '../repaired.js';
 import { graphFromJson, graphToJson } from './json-graph.js';
 
 export const NETWORK_FORMAT = 'relu-repair.network';
@@ -139,6 +140,7 @@ export function repairedToJson(r: RepairedNetwork): Record<string, unknown> {
     composition: r.composition,
     ...(r.inputBox ? { inputBox: { lower: [...r.inputBox.lower], upper: [...r.inputBox.upper] } } : {}),
     ...(r.boxGate ? { boxGate: { lower: [...r.boxGate.lower], upper: [...r.boxGate.upper], radius: r.boxGate.radius } } : {}),
+    ...(r.record ? { record: r.record } : {}),
     original: networkToJson(r.original),
     patches: r.patches.map((p) => ({
       kind: p.kind,
@@ -195,8 +197,8 @@ function supportFromRegion(
   const region = (P.region ?? {}) as Record<string, unknown>;
   const bits = patternBits(region.pattern as string, original.hiddenCount, file, `${f}.region.pattern`);
   const index = S.fromRegion;
-  if (!Array.isArray(index) || index.length === 0)
-    throw new InputError('must be a non-empty array of row indices', { file, field: `${f}.support.fromRegion`, value: index });
+  if (!Array.isArray(index))
+    throw new InputError('must be an array of row indices', { file, field: `${f}.support.fromRegion`, value: index });
   const b = vector(S.b, index.length, file, `${f}.support.b`);
   let inputSet: InputSet | undefined;
   if (S.inputSet !== undefined) {
@@ -219,7 +221,8 @@ function supportFromRegion(
           value: i,
         });
       }
-      if (!Object.is(bfull[i], b[r])) {
+      // === rather than Object.is: JSON writes −0 as 0.
+      if (bfull[i] !== b[r]) {
         throw new InputError(
           `row ${i} of the region recomputed from the pattern has right-hand side ${bfull[i]}, the file says ${b[r]} (saved from a different network or core?)`,
           { file, field: `${f}.support.b[${r}]`, value: b[r] },
@@ -285,7 +288,6 @@ export function repairedFromJson(doc: unknown, file?: string): RepairedNetwork {
       };
     } else {
       const A = matrix(S.A, undefined, n, file, `${f}.support.A`);
-      if (A.rows === 0) throw new InputError('a support needs at least one row', { file, field: `${f}.support.A` });
       const b = vector(S.b, A.rows, file, `${f}.support.b`);
       patch = { kind: P.kind, radius, A: A.data, b, d: dd, region: (P.region ?? {}) as PatchRegionInfo };
     }
@@ -298,6 +300,13 @@ export function repairedFromJson(doc: unknown, file?: string): RepairedNetwork {
     }
     return patch;
   });
+  // A support with no rows is 1 everywhere but for the box gate: only meaningful with one.
+  const bare = patches.findIndex((p) => p.b.length === 0);
+  if (bare >= 0 && d.boxGate === undefined)
+    throw new InputError('a support with no rows needs the box gate (it would be 1 everywhere)', {
+      file,
+      field: `patches[${bare}].support`,
+    });
   let boxGate: BoxGate | undefined;
   if (d.boxGate !== undefined) {
     const g = d.boxGate as Record<string, unknown>;
@@ -306,5 +315,45 @@ export function repairedFromJson(doc: unknown, file?: string): RepairedNetwork {
       throw new InputError('must be a finite number > 0', { file, field: 'boxGate.radius', value: g.radius });
     boxGate = { ...b, radius: g.radius };
   }
-  return new RepairedNetwork(original, patches, inputBox, boxGate, d.composition);
+  const net = new RepairedNetwork(original, patches, inputBox, boxGate, d.composition);
+  if (d.record !== undefined) net.record = recordFromJson(d.record, n, k, file);
+  return net;
+}
+
+/** The repair record (ts/repaired.ts `RepairRecord`), checked field by field. */
+function recordFromJson(v: unknown, n: number, k: number, file: string | undefined): RepairRecord {
+  const r = (v ?? {}) as Record<string, unknown>;
+  if (typeof v !== 'object' || v === null) throw new InputError('must be an object', { file, field: 'record', value: v });
+  if (r.kind !== 'area' && r.kind !== 'points')
+    throw new InputError('kind must be "area" or "points"', { file, field: 'record.kind', value: r.kind });
+  if (!Array.isArray(r.regions) || !r.regions.every((h) => typeof h === 'string'))
+    throw new InputError('must be an array of activation patterns (hex)', { file, field: 'record.regions', value: r.regions });
+  if (!Number.isInteger(r.patches) || (r.patches as number) < 0)
+    throw new InputError('must be a whole number >= 0', { file, field: 'record.patches', value: r.patches });
+  const out: RepairRecord = { kind: r.kind, regions: r.regions as string[], patches: r.patches as number };
+  if (r.area !== undefined) {
+    const a = r.area as Record<string, unknown>;
+    const box = expandBox(a?.lower, a?.upper, n, file, 'record.area');
+    out.area = { lower: Array.from(box.lower), upper: Array.from(box.upper) };
+    if (a.A !== undefined) {
+      const A = matrix(a.A, undefined, n, file, 'record.area.A');
+      out.area.A = rows(A.data, n);
+      out.area.b = Array.from(vector(a.b, A.rows, file, 'record.area.b'));
+    }
+  }
+  if (r.spec !== undefined) {
+    const pieces = (r.spec as Record<string, unknown>)?.pieces;
+    if (!Array.isArray(pieces) || pieces.length === 0)
+      throw new InputError('must be a non-empty array of {P, q}', { file, field: 'record.spec.pieces', value: pieces });
+    out.spec = {
+      pieces: pieces.map((pc: unknown, i: number) => {
+        const P = matrix((pc as Record<string, unknown>)?.P, undefined, k, file, `record.spec.pieces[${i}].P`);
+        return {
+          P: rows(P.data, k),
+          q: Array.from(vector((pc as Record<string, unknown>)?.q, P.rows, file, `record.spec.pieces[${i}].q`)),
+        };
+      }),
+    };
+  }
+  return out;
 }

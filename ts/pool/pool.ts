@@ -13,11 +13,12 @@
  *   busy workers (whose synchronous wasm cannot be interrupted) are terminated and replaced.
  */
 import * as Comlink from 'comlink/dist/esm/comlink.mjs';
+import type { BoxOutcome, BoxTask } from '../box-job.js';
 import { AbortError, InputError, ReluRepairError, WasmError } from '../errors.js';
 import type { Network } from '../network.js';
 import type { RegionOutcome, RegionTask } from '../region-job.js';
 import { coreModule, type Flavour, init } from '../wasm/raw.js';
-import { type DebugFault, deserializeError, type SolveReply, type WorkerApi } from './protocol.js';
+import { type DebugFault, deserializeError, type SerializedError, type WorkerApi } from './protocol.js';
 import { type Platform, runtimeKind, type WorkerHandle, webPlatform } from './spawn.js';
 
 export interface PoolOptions {
@@ -30,11 +31,14 @@ export interface PoolOptions {
   workerUrl?: URL | string;
 }
 
-export interface PoolJobOptions {
+export interface PoolJobOptions<O = RegionOutcome> {
   signal?: AbortSignal;
   /** Called as each task finishes (in completion order): its index and how many are done. */
-  onResult?: (index: number, outcome: RegionOutcome, done: number) => void;
+  onResult?: (index: number, outcome: O, done: number) => void;
 }
+
+/** A worker's reply to one task of any kind. */
+type Reply<O> = { ok: true; outcome: O; lpName?: string } | { ok: false; error: SerializedError };
 
 export interface PoolJobResult {
   /** One outcome per task, in task order. */
@@ -165,19 +169,35 @@ export class RepairPool {
 
   /** Solves every task in the workers; outcomes come back in task order. Jobs run one at a time. */
   solveAll(network: Network, tasks: readonly RegionTask[], opts: PoolJobOptions = {}): Promise<PoolJobResult> {
-    const run = this.queue.then(() => this.runJob(network, tasks, opts));
+    const run = this.queue.then(() =>
+      this.runJob<RegionTask, RegionOutcome>(network, tasks, opts, (api, job, task, fault) => api.solve(job, task, fault)),
+    );
     this.queue = run.catch(() => {});
     return run;
   }
 
-  private runJob(network: Network, tasks: readonly RegionTask[], opts: PoolJobOptions): Promise<PoolJobResult> {
+  /** Runs branch-and-bound jobs (ts/box-job.ts) in the workers; outcomes come back in task order. */
+  solveBoxes(network: Network, tasks: readonly BoxTask[], opts: PoolJobOptions<BoxOutcome> = {}): Promise<BoxOutcome[]> {
+    const run = this.queue.then(() =>
+      this.runJob<BoxTask, BoxOutcome>(network, tasks, opts, (api, job, task, fault) => api.solveBox(job, task, fault)),
+    );
+    this.queue = run.catch(() => {});
+    return run.then((r) => r.outcomes);
+  }
+
+  private runJob<T, O>(
+    network: Network,
+    tasks: readonly T[],
+    opts: PoolJobOptions<O>,
+    call: (api: Comlink.Remote<WorkerApi>, job: number, task: T, fault?: DebugFault) => Promise<Reply<O>>,
+  ): Promise<{ outcomes: O[]; lpName?: string }> {
     if (this.closed) return Promise.reject(new WasmError('this worker pool is closed'));
     const { signal } = opts;
     if (signal?.aborted) return Promise.reject(new AbortError(signal.reason));
     const job = this.nextJob++;
     const faults = this.faults;
     this.faults = new Map();
-    const outcomes: RegionOutcome[] = new Array(tasks.length);
+    const outcomes: O[] = new Array(tasks.length);
     let lpName: string | undefined;
     let next = 0;
     let done = 0;
@@ -188,7 +208,7 @@ export class RepairPool {
     };
     const used = new Set<Slot>();
 
-    return new Promise<PoolJobResult>((resolve, reject) => {
+    return new Promise<{ outcomes: O[]; lpName?: string }>((resolve, reject) => {
       let settled = false;
       const finish = (err?: unknown) => {
         if (settled) return;
@@ -209,13 +229,13 @@ export class RepairPool {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
 
-      const runTask = async (slot: Slot, i: number): Promise<SolveReply> => {
+      const runTask = async (slot: Slot, i: number): Promise<Reply<O>> => {
         await slot.ready;
         if (!slot.jobs.has(job)) {
           slot.jobs.add(job);
           await Promise.race([slot.api.setNetwork(job, graph, info), slot.failure]);
         }
-        return Promise.race([slot.api.solve(job, tasks[i] as RegionTask, faults.get(i)), slot.failure]);
+        return Promise.race([call(slot.api, job, tasks[i], faults.get(i)), slot.failure]);
       };
 
       const pump = (index: number) => {

@@ -3,6 +3,8 @@
  * Errors travel as {@link SerializedError} and are rebuilt as the same {@link ReluRepairError}
  * subclass on the caller's side (comlink alone would turn them into plain `Error`s).
  */
+
+import type { BoxOutcome, BoxTask } from '../box-job.js';
 import { AbortError, EmptySetError, InputError, LpError, ReluRepairError, RepairError, WasmError } from '../errors.js';
 import type { NetworkGraph, NetworkInfo } from '../network.js';
 import type { RegionOutcome, RegionTask } from '../region-job.js';
@@ -23,6 +25,9 @@ export type DebugFault = 'trap' | 'crash';
 
 export type SolveReply = { ok: true; outcome: RegionOutcome; lpName?: string } | { ok: false; error: SerializedError };
 
+/** The reply to a branch-and-bound job (ts/box-job.ts). */
+export type BoxReply = { ok: true; outcome: BoxOutcome } | { ok: false; error: SerializedError };
+
 /** The API every worker exposes through comlink. */
 export interface WorkerApi {
   /** Instantiates the core from the main thread's compiled module; returns the flavour it runs. */
@@ -31,6 +36,8 @@ export interface WorkerApi {
   setNetwork(job: number, graph: NetworkGraph, info: NetworkInfo): void;
   dropNetwork(job: number): void;
   solve(job: number, task: RegionTask, fault?: DebugFault): Promise<SolveReply>;
+  /** Runs one branch-and-bound job on the job's network. */
+  solveBox(job: number, task: BoxTask, fault?: DebugFault): Promise<BoxReply>;
 }
 
 export function serializeError(e: unknown): SerializedError {

@@ -4,13 +4,14 @@
  * one region per call with {@link solveRegion} and returns the patch with transferable buffers.
  */
 import * as Comlink from 'comlink/dist/esm/comlink.mjs';
+import { runBoxTask } from '../box-job.js';
 import { WasmError } from '../errors.js';
 import type { LpBackend } from '../lp/backend.js';
 import { backendByName } from '../lp/select.js';
 import { Network, type NetworkGraph, type NetworkInfo } from '../network.js';
 import { type RegionOutcome, type RegionTask, solveRegion } from '../region-job.js';
 import { type Flavour, getCore, init } from '../wasm/raw.js';
-import { type DebugFault, type SolveReply, serializeError, type WorkerApi } from './protocol.js';
+import { type BoxReply, type DebugFault, type SolveReply, serializeError, type WorkerApi } from './protocol.js';
 
 function buffersOf(o: RegionOutcome): ArrayBuffer[] {
   const p = o.patch;
@@ -62,6 +63,19 @@ export function createWorkerApi(hooks: { crash(): void }): WorkerApi {
         // The backend's name (with its version) as the one-thread report gives it: only once it ran.
         const lpName = outcome.patch?.region.minimalityProof === 'full-lp' ? backend.name : undefined;
         return Comlink.transfer({ ok: true, outcome, lpName }, buffersOf(outcome));
+      } catch (e) {
+        return { ok: false, error: serializeError(e) };
+      }
+    },
+    async solveBox(job: number, task, fault?: DebugFault): Promise<BoxReply> {
+      try {
+        const net = networks.get(job);
+        if (!net) throw new WasmError(`job ${job} has no network in this worker`);
+        if (fault === 'trap') {
+          const core = getCore();
+          core.guard(() => core.exports.rr_debug_panic());
+        }
+        return { ok: true, outcome: await runBoxTask(net, task) };
       } catch (e) {
         return { ok: false, error: serializeError(e) };
       }

@@ -39,7 +39,41 @@ export const Step = enumSpec('Step', { more: 0, done: 1, limit: 2 });
 /** The structured linear operator of a graph term (core `network/op.rs`, ts/network/graph.ts). */
 export const OpKind = enumSpec('OpKind', { dense: 0, conv: 1, avgPool: 2, scale: 3, gather: 4, identity: 5 });
 
-export const ENUMS: readonly EnumSpec[] = [Status, PatchKind, Composition, Proof, Step, OpKind];
+/** Which bounds `rr_bounds_compute` computes (ts/bounds.ts). */
+export const BoundKind = enumSpec('BoundKind', { interval: 0, symbolic: 1 });
+/** The lower line of an unstable ReLU in the symbolic bounds. */
+export const LowerSlope = enumSpec('LowerSlope', { adaptive: 0, parallel: 1, zero: 2 });
+/** The answer of a verification so far (ts/verify.ts). */
+export const Verdict = enumSpec('Verdict', { running: 0, holds: 1, violated: 2, unknown: 3 });
+/** The status of a finished box of a verification. */
+export const LeafStatus = enumSpec('LeafStatus', { safe: 0, violated: 1, unknown: 2 });
+/** How a box was proven safe (the index of the volume statistics). */
+export const ProofMethod = enumSpec('ProofMethod', {
+  empty: 0,
+  interval: 1,
+  symbolic: 2,
+  'symbolic-lp': 3,
+  'lp-relaxation': 4,
+  regions: 5,
+});
+
+/** Why a region is not certified (`certified` when it is; crates/core/src/certificate/region_certificate.rs `Reason`). */
+export const Reason = enumSpec('Reason', { certified: 0, bound: 1, unresolved: 2, pieceLimit: 3, unionLimit: 4, violated: 5 });
+
+export const ENUMS: readonly EnumSpec[] = [
+  Status,
+  PatchKind,
+  Composition,
+  Proof,
+  Step,
+  OpKind,
+  Reason,
+  BoundKind,
+  LowerSlope,
+  Verdict,
+  LeafStatus,
+  ProofMethod,
+];
 
 export type NameOf<E extends EnumSpec> = keyof E['values'] & string;
 
@@ -134,6 +168,7 @@ export const REGION_INFO = layout('regionInfo', [
   scalar('rows', 'count'),
   scalar('hidden', 'count'),
   scalar('constantNeurons', 'count'),
+  scalar('impliedRows', 'count'),
   optional(scalar('supportRows', 'count')),
 ]);
 
@@ -191,6 +226,7 @@ export const ENUM_STATUS = layout('enumStatus', [
   scalar('explored', 'real'),
   scalar('thin', 'count'),
   scalar('empty', 'count'),
+  scalar('forced', 'count'),
   scalar('hidden', 'count'),
 ]);
 
@@ -199,13 +235,22 @@ export const ENUMERATION_FIELDS = layout('enumerationFields', [
   array('patterns', 'flag', ['regions', 'hidden']),
   array('centres', 'real', ['regions', 'inputs']),
   array('radii', 'real', ['regions']),
+  array('thin', 'flag', ['regions']),
+  array('slack', 'real', ['regions', 'hidden']),
 ]);
 
-/** `rr_certifier_region` (out): `patches` lists the `relevant` patches (capacity: all patches); `witness` is absent when no LP was solved. */
+/**
+ * `rr_certifier_region` (out): `patches` lists the `relevant` patches (capacity: all patches); `witness` is absent when no LP was
+ * solved, `witnessViolation` (the repaired network's own violation there) with it; `specPiece` is the union piece a convex-tier
+ * certificate used.
+ */
 export const REGION_CERTIFICATE = layout('regionCertificate', [
   scalar('certified', 'flag'),
+  scalar('reason', Reason),
   scalar('maxViolation', 'real'),
   scalar('tolerance', 'real'),
+  scalar('rounding', 'real'),
+  scalar('scale', 'real'),
   scalar('pieces', 'count'),
   scalar('emptyPieces', 'count'),
   scalar('lps', 'count'),
@@ -213,9 +258,97 @@ export const REGION_CERTIFICATE = layout('regionCertificate', [
   scalar('witnessValue', 'real'),
   scalar('errorBudget', 'real'),
   scalar('exactPatches', 'count'),
+  optional(scalar('specPiece', 'count')),
+  optional(scalar('witnessViolation', 'real')),
+  scalar('witnessInRegion', 'flag'),
   scalar('relevant', 'count'),
   optional(array('witness', 'real', ['inputs'])),
   counted(array('patches', 'count', ['patches']), 'relevant'),
+]);
+
+/** `rr_bounds_compute` (out): every operator's pre-activation bounds in order (`neurons` = their total width), the outputs' bounds, the unstable ReLU count. */
+export const PRE_ACTIVATION_BOUNDS = layout('preActivationBounds', [
+  scalar('unstable', 'count'),
+  array('lower', 'real', ['neurons']),
+  array('upper', 'real', ['neurons']),
+  array('outputLower', 'real', ['outputs']),
+  array('outputUpper', 'real', ['outputs']),
+]);
+
+/** `rr_bounds_row` (out): upper bounds of `c·f(x) − q` (the best, and interval arithmetic alone) and the linear function `slope·x + offset` above it. */
+export const ROW_BOUND = layout('rowBound', [
+  scalar('upper', 'real'),
+  scalar('interval', 'real'),
+  scalar('offset', 'real'),
+  array('slope', 'real', ['inputs']),
+]);
+
+/** `rr_verify_new` (in): the property (box, input rows, the unsafe disjuncts stacked) and optionally a root box inside it. */
+export const VERIFY_PROPERTY = layout('verifyProperty', [
+  array('lower', 'real', ['inputs']),
+  array('upper', 'real', ['inputs']),
+  array('A', 'real', ['inputRows', 'inputs']),
+  array('b', 'real', ['inputRows']),
+  array('disjunctRows', 'count', ['disjuncts']),
+  array('unsafeA', 'real', ['unsafeRows', 'outputs']),
+  array('unsafeB', 'real', ['unsafeRows']),
+  optional(array('rootLower', 'real', ['inputs'])),
+  optional(array('rootUpper', 'real', ['inputs'])),
+]);
+
+/** `rr_verify_step`, `rr_verify_expand` (out): the verdict so far and the statistics (`volume` per ProofMethod). */
+export const VERIFY_STATUS = layout('verifyStatus', [
+  scalar('verdict', Verdict),
+  scalar('boxes', 'count'),
+  scalar('splits', 'count'),
+  scalar('leaves', 'count'),
+  scalar('exactLeaves', 'count'),
+  scalar('regions', 'count'),
+  scalar('violatingRegions', 'count'),
+  scalar('lps', 'count'),
+  scalar('evaluations', 'count'),
+  scalar('maxDepth', 'count'),
+  scalar('maxQueue', 'count'),
+  scalar('pending', 'count'),
+  array('volume', 'real', ['methods']),
+  scalar('violatedVolume', 'real'),
+  scalar('unknownVolume', 'real'),
+  scalar('minMargin', 'real'),
+  scalar('bestMargin', 'real'),
+  scalar('leavesWaiting', 'count'),
+  scalar('patternValues', 'count'),
+  optional(scalar('counterexampleMargin', 'real')),
+  optional(array('counterexample', 'real', ['inputs'])),
+]);
+
+/** `rr_verify_leaves` (out): the finished leaves since the last call; NaN counterexamples where none; the violating regions' patterns, leaf after leaf. */
+export const VERIFY_LEAVES = layout('verifyLeaves', [
+  array('lower', 'real', ['leaves', 'inputs']),
+  array('upper', 'real', ['leaves', 'inputs']),
+  array('depth', 'count', ['leaves']),
+  array('status', LeafStatus, ['leaves']),
+  array('method', ProofMethod, ['leaves']),
+  array('margin', 'real', ['leaves']),
+  array('regions', 'count', ['leaves']),
+  array('violatingRegions', 'count', ['leaves']),
+  array('counterexample', 'real', ['leaves', 'inputs']),
+  array('counterexampleMargin', 'real', ['leaves']),
+  array('patterns', 'flag', ['patternValues']),
+]);
+
+/** `rr_verify_pending` (out): the waiting boxes in canonical order (the jobs after `rr_verify_expand`). */
+export const VERIFY_BOXES = layout('verifyBoxes', [
+  array('lower', 'real', ['boxes', 'inputs']),
+  array('upper', 'real', ['boxes', 'inputs']),
+  array('depth', 'count', ['boxes']),
+  array('id', 'real', ['boxes']),
+  array('priority', 'real', ['boxes']),
+]);
+
+/** `rr_spec_contradiction` (out): rows of a spec that contradict each other (`count` of them; 0 when the LP finds none). */
+export const SPEC_CONTRADICTION = layout('specContradiction', [
+  scalar('count', 'count'),
+  counted(array('rows', 'count', ['rows']), 'count'),
 ]);
 
 /** In the order of the core's table: a layout's position is its code for `rr_abi_echo_layout`. */
@@ -237,6 +370,13 @@ export const LAYOUTS: readonly Layout[] = [
   ENUM_STATUS,
   ENUMERATION_FIELDS,
   REGION_CERTIFICATE,
+  SPEC_CONTRADICTION,
+  PRE_ACTIVATION_BOUNDS,
+  ROW_BOUND,
+  VERIFY_PROPERTY,
+  VERIFY_STATUS,
+  VERIFY_LEAVES,
+  VERIFY_BOXES,
 ];
 
 type ScalarOf<K> = K extends 'flag' ? boolean : K extends EnumSpec<infer V> ? keyof V & string : number;
@@ -498,9 +638,43 @@ export const ENUMERATE_OPTIONS = object('enumerateOptions', [
 /** `rr_certifier_new` (the composition comes from the repaired network). */
 export const CERTIFY_OPTIONS = object('certifyOptions', [
   member('rtol', 'number'),
+  // NaN: none (the relative tolerance applies).
+  member('tolerance', 'number'),
   member('eps', 'number'),
   member('maxPieces', 'count'),
   member('boundHelpful', 'flag'),
+]);
+
+/** `rr_bounds_compute`, `rr_bounds_row`. */
+export const BOUND_OPTIONS = object('boundOptions', [
+  member('kind', BoundKind),
+  member('slope', LowerSlope),
+  member('backSubstitute', 'flag'),
+  member('bothSlopes', 'flag'),
+]);
+/** `rr_verify_new`: the core's VerifyOptions, the sizes of the VERIFY_PROPERTY layout, and the root's place in a larger verification. */
+export const VERIFY_OPTIONS = object('verifyOptions', [
+  member('slope', LowerSlope),
+  member('backSubstitute', 'flag'),
+  member('bothSlopes', 'flag'),
+  member('lpMaxUnstable', 'count'),
+  member('rootSamples', 'count'),
+  member('boxSamples', 'count'),
+  member('attackSteps', 'count'),
+  member('leafUnstable', 'count'),
+  member('leafMaxPieces', 'count'),
+  member('maxDepth', 'count'),
+  member('stopAtViolation', 'flag'),
+  member('collectLeaves', 'flag'),
+  member('bestFirst', 'flag'),
+  member('queueCap', 'count'),
+  member('seed', 'count'),
+  member('inputRows', 'count'),
+  member('disjuncts', 'count'),
+  member('unsafeRows', 'count'),
+  member('rootDepth', 'count'),
+  member('rootId', 'number'),
+  member('rootPriority', 'number'),
 ]);
 
 /** In the order of the core's table: an object's position is its code for `rr_abi_echo_object`. */
@@ -520,6 +694,8 @@ export const OBJECTS: readonly ObjectSpec[] = [
   MINIMAL_PATCH_OPTIONS,
   ENUMERATE_OPTIONS,
   CERTIFY_OPTIONS,
+  BOUND_OPTIONS,
+  VERIFY_OPTIONS,
 ];
 
 /** JSON text of a number that reads back to the same f64 (non-finite ones as strings). */

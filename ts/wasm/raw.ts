@@ -68,10 +68,21 @@ export interface RawExports {
     p: number,
     q: number,
     rows: number,
+    pieceRows: number,
+    pieces: number,
     opts: number,
     optsLen: number,
   ): number;
-  rr_certifier_region(h: number, pattern: number, out: number): number;
+  rr_certifier_region(h: number, pattern: number, slack: number, piece: number, out: number): number;
+  rr_spec_contradiction(p: number, q: number, rows: number, k: number, out: number): number;
+  // Bounds and verification (issue 10)
+  rr_bounds_compute(net: number, lo: number, hi: number, opts: number, optsLen: number, out: number): number;
+  rr_bounds_row(net: number, lo: number, hi: number, c: number, q: number, opts: number, optsLen: number, out: number): number;
+  rr_verify_new(net: number, opts: number, optsLen: number, params: number, len: number): number;
+  rr_verify_step(h: number, budget: number, out: number): number;
+  rr_verify_expand(h: number, target: number, budget: number, out: number): number;
+  rr_verify_leaves(h: number, out: number): number;
+  rr_verify_pending(h: number, out: number): number;
   // The boundary checking itself (test/abi.test.ts)
   rr_abi_describe(): number;
   rr_abi_echo_layout(layout: number, dims: number, dimsLen: number, input: number, len: number, out: number): number;

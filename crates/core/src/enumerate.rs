@@ -1,8 +1,11 @@
 //! Every linear region of a network inside a box or H-polytope (area repair, METHOD.md §1): the
 //! network as a [`ReluProgram`] explored piece by piece (`explore.rs`); each piece is one
-//! activation pattern, counted when its largest inscribed ball is not too thin.
+//! activation pattern. No piece is dropped, so the regions cover the area: a piece whose largest
+//! inscribed ball is thinner than `min_radius` is still a region, flagged `thin`, and every
+//! region carries the decision errors of its piece (`slack`: how far, in pre-activation units,
+//! the piece reaches across a hyperplane it was not split by), which the certificate charges.
 
-use crate::error::{invalid, Result};
+use crate::error::{invalid, Error, Result};
 use crate::explore::{ExploreOptions, Explorer, DECISION_RTOL};
 use crate::network::Network;
 use crate::polytope::chebyshev;
@@ -12,11 +15,11 @@ use crate::region::check_box;
 /// Options of [`RegionEnumerator`].
 #[derive(Debug, Clone, Copy)]
 pub struct EnumerateOptions {
-    /// Decision slack (input units), see [`ExploreOptions::eps`].
+    /// Decision slack (input units), see [`ExploreOptions::eps`]; the reach it lets a region
+    /// absorb is charged as the region's `slack`.
     pub eps: f64,
-    /// Regions whose largest inscribed ball has a radius <= this are not counted (empty or
-    /// lower-dimensional up to rounding). Must be >= eps, so that every counted region's centre
-    /// lies strictly inside the region of its pattern.
+    /// Regions whose largest inscribed ball has a radius <= this are flagged `thin` (their
+    /// centre may lie on their boundary). Must be >= eps.
     pub min_radius: f64,
     /// Stop with [`Step::Limit`] rather than store more regions than this.
     pub max_regions: usize,
@@ -42,10 +45,16 @@ pub struct RegionEnumerator {
     relu_neurons: Vec<usize>,
     /// Activation patterns, `hidden` bytes per region.
     pub patterns: Vec<u8>,
-    /// Chebyshev centre (n_in values) and radius of each region.
+    /// Chebyshev centre (n_in values) and radius of each region (−1 when the LP cannot place a
+    /// ball: the centre is then the middle of the region's bounding box).
     pub centres: Vec<f64>,
     pub radii: Vec<f64>,
-    /// Cells dropped as thinner than `min_radius`.
+    /// Per region, `hidden` values: the decision error of each neuron on the region's piece
+    /// (pre-activation units; 0 where the sign was exact).
+    pub slack: Vec<f64>,
+    /// Per region: thinner than `min_radius`.
+    pub thin_flags: Vec<bool>,
+    /// Regions flagged thin.
     pub thin: usize,
     state: Step,
 }
@@ -90,6 +99,8 @@ impl RegionEnumerator {
             patterns: Vec::new(),
             centres: Vec::new(),
             radii: Vec::new(),
+            slack: Vec::new(),
+            thin_flags: Vec::new(),
             thin: 0,
             state: Step::More,
         })
@@ -111,9 +122,14 @@ impl RegionEnumerator {
         self.explorer.pending()
     }
 
-    /// Cells the LP found empty (skipped).
+    /// The whole area was found empty by the LP (no region at all).
     pub fn empty(&self) -> usize {
         self.explorer.empty
+    }
+
+    /// Sign decisions the LP could not make (made on bounding boxes, their reach charged).
+    pub fn forced(&self) -> usize {
+        self.explorer.forced
     }
 
     /// Estimated explored share of the input set, in [0, 1].
@@ -135,17 +151,24 @@ impl RegionEnumerator {
                     return Ok(Step::Done);
                 }
             };
-            let (centre, radius) = chebyshev(self.n_in, &piece.a, &piece.b, &piece.lower, &piece.upper)?;
+            let (centre, radius) = match chebyshev(self.n_in, &piece.a, &piece.b, &piece.lower, &piece.upper) {
+                Ok(c) => c,
+                Err(Error::Lp(_)) | Err(Error::Empty(_)) => {
+                    let mid = (0..self.n_in).map(|j| 0.5 * piece.lower[j] + 0.5 * piece.upper[j]).collect();
+                    (mid, -1.0)
+                }
+                Err(e) => return Err(e),
+            };
             self.explorer.lps += 1;
-            if radius <= self.opts.min_radius {
-                self.thin += 1;
-                continue;
-            }
             if self.count() >= self.opts.max_regions {
                 self.state = Step::Limit;
                 return Ok(Step::Limit);
             }
+            let thin = !(radius > self.opts.min_radius);
+            self.thin += thin as usize;
+            self.thin_flags.push(thin);
             self.patterns.extend(self.relu_neurons.iter().map(|&k| piece.states[k]));
+            self.slack.extend(self.relu_neurons.iter().map(|&k| piece.err[k]));
             self.centres.extend_from_slice(&centre);
             self.radii.push(radius);
         }
@@ -320,5 +343,24 @@ mod tests {
         assert!(steps > 3);
         assert_eq!(a.patterns, b.patterns);
         assert_eq!(a.count(), b.count());
+    }
+
+    #[test]
+    fn a_flat_box_dimension_is_a_lower_dimensional_area_not_a_hang() {
+        // lower == upper in input 1: every region is flat (thin), and the LPs must not cycle on
+        // the fixed variable (they did: a bound flip onto the same bound, forever).
+        let mut rng = Rng(4);
+        let net = random_network(&mut rng, &[3, 6, 6, 2]);
+        let (lo, hi) = ([-1.0, 0.25, -1.0], [1.0, 0.25, 1.0]);
+        let mut en = RegionEnumerator::new(&net, &lo, &hi, &[], &[], opts()).unwrap();
+        assert_eq!(en.run().unwrap(), Step::Done);
+        assert!(en.count() > 1);
+        assert_eq!(en.thin, en.count(), "every region of a flat area is thin");
+        let h = en.hidden();
+        for _ in 0..500 {
+            let x = [rng.range(-1.0, 1.0), 0.25, rng.range(-1.0, 1.0)];
+            let p = net.pattern(&x);
+            assert!((0..en.count()).any(|q| en.patterns[q * h..(q + 1) * h] == p[..]), "{:?} in no region", x);
+        }
     }
 }

@@ -13,8 +13,11 @@
 //! the certified lower bound L >= −(same). The error of that choice, err_k = max(0, U) (resp.
 //! max(0, −L)) in pre-activation units, is kept with the piece: a user of the pieces bounds
 //! |program(x) − piece map(x)| <= Σ_k S_k err_k with S_k a Lipschitz bound of the outputs in
-//! neuron k's output (ReLUs are 1-Lipschitz), as the certificates do; region enumeration uses
-//! eps > 0 so that slivers thinner than eps are not separate regions.
+//! neuron k's output (ReLUs are 1-Lipschitz). Region enumeration hands the errors on with each
+//! region (`enumerate.rs`) and the certificates charge them (`certificate/`): a sliver that is
+//! not split off is never assumed away. When the LP breaks down on a cell (a sliver at the limit
+//! of its feasibility tolerance), the sign is decided on the cell's bounding box and the interval
+//! reach is the error; no cell is ever dropped, so the pieces cover the root set.
 //!
 //! Memory is bounded by the depth of the search: a split pushes two cells and the stack never
 //! holds more than (neurons + 1) cells, each with its rows and the affine maps of its decided
@@ -157,6 +160,17 @@ fn decide(
     Ok(Decision::Split { upper: u, lower: l })
 }
 
+/// The state of z·x + z0 on a box when no LP can decide it: the side of the box's interval
+/// midpoint, with the interval reach across the hyperplane (rounding included) as its error.
+fn forced_decision(lo: &[f64], hi: &[f64], z: &[f64], z0: f64) -> (u8, f64) {
+    let (imax, imin, guard, _) = interval_mag(z, z0, lo, hi);
+    if imax + imin >= 0.0 {
+        (1, (guard - imin).max(0.0))
+    } else {
+        (0, (imax + guard).max(0.0))
+    }
+}
+
 /// Depth-first exploration of the pieces of a program over a polytope.
 pub struct Explorer {
     pub program: ReluProgram,
@@ -166,9 +180,12 @@ pub struct Explorer {
     pub lps: usize,
     /// Cells split so far.
     pub splits: usize,
-    /// Cells the LP found empty (no point within its feasibility tolerance) or could not solve
-    /// (slivers at the limit of that tolerance): skipped, and counted here for the caller to report.
+    /// Root sets the LP found empty (no point within its feasibility tolerance): nothing to
+    /// explore. (An empty half of a split is no split: the other half keeps the whole cell.)
     pub empty: usize,
+    /// Decisions the LP could not make (slivers at the limit of its tolerance), made on the
+    /// cell's bounding box instead with the interval reach as their error.
+    pub forced: usize,
     /// Weight of the pieces handed out (the root has weight 1).
     pub explored: f64,
 }
@@ -202,7 +219,7 @@ impl Explorer {
             return invalid(format!("explorer: eps {} and rtol {} must be finite and >= 0", opts.eps, opts.rtol));
         }
         let root = Cell { set, states: Vec::new(), maps: Vec::new(), err: Vec::new(), weight: 1.0 };
-        Ok(Explorer { program, opts, stack: vec![root], lps: 0, splits: 0, empty: 0, explored: 0.0 })
+        Ok(Explorer { program, opts, stack: vec![root], lps: 0, splits: 0, empty: 0, forced: 0, explored: 0.0 })
     }
 
     /// Cells waiting on the stack.
@@ -242,7 +259,8 @@ impl Explorer {
     }
 
     /// Decides the cell's remaining neurons: the piece, or None when the cell was split (both
-    /// halves are on the stack) or the LP broke down on it (counted as empty).
+    /// halves are on the stack). No cell is dropped: every point of the root set lies in a piece
+    /// (up to the decision errors, which the piece carries).
     fn finish(&mut self, mut cell: Cell, mut bp: BoxedPolytope) -> Result<Option<Piece>> {
         let n = self.program.n_in;
         let nn = self.program.neurons.len();
@@ -267,17 +285,26 @@ impl Explorer {
                 match decision {
                     Ok(Decision::Active(e)) => (1, e),
                     Ok(Decision::Inactive(e)) => (0, e),
-                    Ok(Decision::Split { upper, lower }) => match self.split(&cell, &bp, k, &z, upper, lower)? {
+                    Ok(Decision::Split { upper, lower }) => match self.split(&cell, &bp, &z, upper, lower)? {
                         Some(decided) => decided,
                         None => return Ok(None),
                     },
                     Err(Error::Empty(_)) => {
-                        // The cell is empty (a sliver at the limit of the LP's feasibility
-                        // tolerance): count it as empty, which users report. A solver failure
-                        // (`Error::Lp`) is not emptiness: it propagates.
+                        // The cell is proven empty (a Farkas certificate, verified): count it as
+                        // empty, which users report. A solver failure (`Error::Lp`) is not
+                        // emptiness: the cell's points still count (below).
                         self.empty += 1;
                         self.explored += cell.weight;
                         return Ok(None);
+                    }
+                    Err(Error::Lp(_)) => {
+                        // The LP breaks down on this cell (a sliver at the limit of its
+                        // feasibility tolerance). Its points still count: the sign is decided on
+                        // the cell's bounding box, with the interval reach across the hyperplane
+                        // as the decision's error (sound, possibly large; users see it in the
+                        // error budget and in `forced`).
+                        self.forced += 1;
+                        forced_decision(&bp.lower, &bp.upper, &z[..n], z[n])
                     }
                     Err(e) => return Err(e),
                 }
@@ -299,19 +326,12 @@ impl Explorer {
         }))
     }
 
-    /// Splits `cell` (prepared as `bp`) along neuron k's hyperplane z·(x, 1) = 0, whose maximum
-    /// over the cell is `u` and minimum `l`. Both halves are built now: a half the LP finds empty
-    /// is no split, and the other side's state is returned with the certified bound as its
-    /// error. Otherwise both halves go on the stack (the active one on top) and None is returned.
-    fn split(
-        &mut self,
-        cell: &Cell,
-        bp: &BoxedPolytope,
-        k: usize,
-        z: &[f64],
-        u: f64,
-        l: f64,
-    ) -> Result<Option<(u8, f64)>> {
+    /// Splits `cell` (prepared as `bp`) along the next neuron's hyperplane z·(x, 1) = 0, whose
+    /// maximum over the cell is `u` and minimum `l`. Both halves are built now: a half the LP finds
+    /// empty is no split, and the other side's state is returned with the certified bound as its
+    /// error (over the whole cell). Otherwise both halves go on the stack (the active one on top)
+    /// and None is returned.
+    fn split(&mut self, cell: &Cell, bp: &BoxedPolytope, z: &[f64], u: f64, l: f64) -> Result<Option<(u8, f64)>> {
         let n = z.len() - 1;
         let nr = norm2(&z[..n]);
         let mut halves: Vec<Option<BoxedPolytope>> = Vec::with_capacity(2);
@@ -334,10 +354,9 @@ impl Explorer {
             (true, false) => return Ok(Some((0, u.max(0.0)))),
             (false, true) => return Ok(Some((1, (-l).max(0.0)))),
             (false, false) => {
-                return Err(Error::Lp(format!(
-                    "sign of neuron {} on a cell: both halves of the cell are empty to the LP",
-                    k
-                )))
+                // Both halves too thin for the LP: decided on the bounding box, error charged.
+                self.forced += 1;
+                return Ok(Some(forced_decision(&bp.lower, &bp.upper, &z[..n], z[n])));
             }
             (true, true) => {}
         }

@@ -8,6 +8,7 @@
 //! | [`network`] | piecewise-linear networks as graphs of structured linear operators and ReLUs (dense chains one case), forward pass, activation patterns, their affine maps |
 //! | [`bounds`] | sound bounds over a box (interval, symbolic, LP relaxation; rounding accounted) |
 //! | [`region`] | a linear region (pattern ∩ box) and its local affine map |
+//! | [`implied_rows`] | rows of a region implied by the box or a few other rows (local redundancy) |
 //! | [`spec`] | output specifications Φ_out = {P y <= q} |
 //! | [`minimal`] | the minimal patch of one region (lower bound, constant patch) |
 //! | [`patch`] | patch networks: support network and constant / affine map |
@@ -19,6 +20,7 @@
 //! | [`explore`] | the pieces of a program over a polytope (certified sign decisions) |
 //! | [`enumerate`] | every linear region of a network in an area |
 //! | [`certificate`] | the certificate of a repaired network on one region |
+//! | [`verify`] | VNN-LIB properties by branch and bound over the input box |
 //! | [`lp`] | the bounded-variable simplex |
 //! | [`linalg`] | dense kernels (bit-identical SIMD and scalar) |
 //! | [`error`] | one error type, one variant per kind of failure |
@@ -38,6 +40,7 @@ pub mod enumerate;
 pub mod error;
 pub mod explore;
 pub mod gate;
+pub mod implied_rows;
 pub mod linalg;
 pub mod lp;
 pub mod minimal;
@@ -49,8 +52,12 @@ pub mod reach;
 pub mod region;
 pub mod repaired;
 pub mod spec;
+pub mod verify;
 
-pub use certificate::{band_box, certify_region, certify_region_with, BandBox, CertifyOptions, RegionCertificate};
+pub use certificate::{
+    band_box, certify_region, certify_target, contradicting_rows, BandBox, Certifier, CertifyOptions, Reason,
+    RegionCertificate, SafeSet, Target,
+};
 pub use enumerate::{EnumerateOptions, RegionEnumerator, Step};
 pub use error::{Error, Result};
 pub use explore::{ExploreOptions, Explorer, Piece};

@@ -23,8 +23,10 @@ pub struct Support {
 }
 
 impl Support {
+    /// A support may have no rows: a region with no neuron rows (one linear region on the whole
+    /// box) has only the box, which the shared box gate carries (g = B then; without a gate g = 1).
     pub fn new(n_in: usize, a: Vec<f64>, b: Vec<f64>, radius: f64) -> Result<Support> {
-        if b.is_empty() || a.len() != b.len() * n_in {
+        if a.len() != b.len() * n_in {
             return invalid(format!(
                 "patch: support rows have {} values for {} rows of {} inputs",
                 a.len(),

@@ -12,7 +12,9 @@
 //!   "Infinity" and "-Infinity".
 //! * An **enum** maps names to i32 codes. Layouts carry codes, objects carry names.
 
-use relu_repair_core::{Proof, Step};
+use relu_repair_core::bounds::LowerSlope;
+use relu_repair_core::verify::{LeafStatus, Method, Verdict};
+use relu_repair_core::{Proof, Reason, Step};
 
 /// Names and codes of an enum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,7 +108,49 @@ wire_enum!(impl Proof = PROOF("Proof") { NotNeeded = 0: "not-needed", ConstantPa
 
 wire_enum!(impl Step = STEP("Step") { More = 0: "more", Done = 1: "done", Limit = 2: "limit" });
 
-pub const ENUMS: &[EnumSpec] = &[STATUS, PATCH_KIND, COMPOSITION, PROOF, STEP, OP_KIND];
+wire_enum! {
+    /// Which bounds `rr_bounds_compute` computes.
+    enum BoundKind = BOUND_KIND("BoundKind") { Interval = 0: "interval", Symbolic = 1: "symbolic" }
+}
+
+wire_enum!(impl LowerSlope = LOWER_SLOPE("LowerSlope") { Adaptive = 0: "adaptive", Parallel = 1: "parallel", Zero = 2: "zero" });
+
+wire_enum!(impl Verdict = VERDICT("Verdict") { Running = 0: "running", Holds = 1: "holds", Violated = 2: "violated", Unknown = 3: "unknown" });
+
+wire_enum!(impl LeafStatus = LEAF_STATUS("LeafStatus") { Safe = 0: "safe", Violated = 1: "violated", Unknown = 2: "unknown" });
+
+wire_enum!(impl Method = PROOF_METHOD("ProofMethod") {
+    Empty = 0: "empty",
+    Interval = 1: "interval",
+    Symbolic = 2: "symbolic",
+    SymbolicLp = 3: "symbolic-lp",
+    LpRelaxation = 4: "lp-relaxation",
+    Regions = 5: "regions",
+});
+
+wire_enum!(impl Reason = REASON("Reason") {
+    Certified = 0: "certified",
+    Bound = 1: "bound",
+    Unresolved = 2: "unresolved",
+    PieceLimit = 3: "pieceLimit",
+    UnionLimit = 4: "unionLimit",
+    Violated = 5: "violated",
+});
+
+pub const ENUMS: &[EnumSpec] = &[
+    STATUS,
+    PATCH_KIND,
+    COMPOSITION,
+    PROOF,
+    STEP,
+    OP_KIND,
+    REASON,
+    BOUND_KIND,
+    LOWER_SLOPE,
+    VERDICT,
+    LEAF_STATUS,
+    PROOF_METHOD,
+];
 
 // ---------------------------------------------------------------------------------------------
 // Layouts
@@ -233,6 +277,7 @@ pub const REGION_INFO: Layout = Layout {
         scalar("rows", Count),
         scalar("hidden", Count),
         scalar("constantNeurons", Count),
+        scalar("impliedRows", Count),
         optional(scalar("supportRows", Count)),
     ],
 };
@@ -304,6 +349,7 @@ pub const ENUM_STATUS: Layout = Layout {
         scalar("explored", Real),
         scalar("thin", Count),
         scalar("empty", Count),
+        scalar("forced", Count),
         scalar("hidden", Count),
     ],
 };
@@ -316,17 +362,23 @@ pub const ENUMERATION_FIELDS: Layout = Layout {
         array("patterns", Flag, &["regions", "hidden"]),
         array("centres", Real, &["regions", "inputs"]),
         array("radii", Real, &["regions"]),
+        array("thin", Flag, &["regions"]),
+        array("slack", Real, &["regions", "hidden"]),
     ],
 };
 
 /// `rr_certifier_region` (out): `patches` lists the `relevant` patches (capacity: all patches);
-/// `witness` is absent when no LP was solved.
+/// `witness` is absent when no LP was solved, `witnessViolation` (the repaired network's own
+/// violation there) with it; `specPiece` is the union piece a convex-tier certificate used.
 pub const REGION_CERTIFICATE: Layout = Layout {
     name: "regionCertificate",
     fields: &[
         scalar("certified", Flag),
+        scalar("reason", Kind::Code(REASON)),
         scalar("maxViolation", Real),
         scalar("tolerance", Real),
+        scalar("rounding", Real),
+        scalar("scale", Real),
         scalar("pieces", Count),
         scalar("emptyPieces", Count),
         scalar("lps", Count),
@@ -334,10 +386,125 @@ pub const REGION_CERTIFICATE: Layout = Layout {
         scalar("witnessValue", Real),
         scalar("errorBudget", Real),
         scalar("exactPatches", Count),
+        optional(scalar("specPiece", Count)),
+        optional(scalar("witnessViolation", Real)),
+        scalar("witnessInRegion", Flag),
         scalar("relevant", Count),
         optional(array("witness", Real, &["inputs"])),
         counted(array("patches", Count, &["patches"]), "relevant"),
     ],
+};
+
+/// `rr_bounds_compute` (out): every operator's pre-activation bounds, operators in order
+/// (`neurons` = their total width), the outputs' bounds, and the unstable ReLU count.
+pub const PRE_ACTIVATION_BOUNDS: Layout = Layout {
+    name: "preActivationBounds",
+    fields: &[
+        scalar("unstable", Count),
+        array("lower", Real, &["neurons"]),
+        array("upper", Real, &["neurons"]),
+        array("outputLower", Real, &["outputs"]),
+        array("outputUpper", Real, &["outputs"]),
+    ],
+};
+
+/// `rr_bounds_row` (out): upper bounds of `c·f(x) − q` over the box (the best one, and interval
+/// arithmetic alone), and the linear function `slope·x + offset` above it.
+pub const ROW_BOUND: Layout = Layout {
+    name: "rowBound",
+    fields: &[
+        scalar("upper", Real),
+        scalar("interval", Real),
+        scalar("offset", Real),
+        array("slope", Real, &["inputs"]),
+    ],
+};
+
+/// `rr_verify_new` (in): the property (input box, input rows `A x <= b`, the unsafe set as
+/// disjuncts of `disjunctRows[t]` rows each, stacked in `unsafeA`, `unsafeB`) and optionally a
+/// root box inside it (a job of a larger verification).
+pub const VERIFY_PROPERTY: Layout = Layout {
+    name: "verifyProperty",
+    fields: &[
+        array("lower", Real, &["inputs"]),
+        array("upper", Real, &["inputs"]),
+        array("A", Real, &["inputRows", "inputs"]),
+        array("b", Real, &["inputRows"]),
+        array("disjunctRows", Count, &["disjuncts"]),
+        array("unsafeA", Real, &["unsafeRows", "outputs"]),
+        array("unsafeB", Real, &["unsafeRows"]),
+        optional(array("rootLower", Real, &["inputs"])),
+        optional(array("rootUpper", Real, &["inputs"])),
+    ],
+};
+
+/// `rr_verify_step`, `rr_verify_expand` (out): the verdict so far and the statistics
+/// (`volume` per `ProofMethod`: share of the root box proven safe by each).
+pub const VERIFY_STATUS: Layout = Layout {
+    name: "verifyStatus",
+    fields: &[
+        scalar("verdict", Kind::Code(VERDICT)),
+        scalar("boxes", Count),
+        scalar("splits", Count),
+        scalar("leaves", Count),
+        scalar("exactLeaves", Count),
+        scalar("regions", Count),
+        scalar("violatingRegions", Count),
+        scalar("lps", Count),
+        scalar("evaluations", Count),
+        scalar("maxDepth", Count),
+        scalar("maxQueue", Count),
+        scalar("pending", Count),
+        array("volume", Real, &["methods"]),
+        scalar("violatedVolume", Real),
+        scalar("unknownVolume", Real),
+        scalar("minMargin", Real),
+        scalar("bestMargin", Real),
+        scalar("leavesWaiting", Count),
+        scalar("patternValues", Count),
+        optional(scalar("counterexampleMargin", Real)),
+        optional(array("counterexample", Real, &["inputs"])),
+    ],
+};
+
+/// `rr_verify_leaves` (out): the finished leaves recorded since the last call (with
+/// `collectLeaves`); a leaf without counterexample has NaN there; `patterns` holds the
+/// activation patterns of every violating region, leaf after leaf.
+pub const VERIFY_LEAVES: Layout = Layout {
+    name: "verifyLeaves",
+    fields: &[
+        array("lower", Real, &["leaves", "inputs"]),
+        array("upper", Real, &["leaves", "inputs"]),
+        array("depth", Count, &["leaves"]),
+        array("status", Kind::Code(LEAF_STATUS), &["leaves"]),
+        array("method", Kind::Code(PROOF_METHOD), &["leaves"]),
+        array("margin", Real, &["leaves"]),
+        array("regions", Count, &["leaves"]),
+        array("violatingRegions", Count, &["leaves"]),
+        array("counterexample", Real, &["leaves", "inputs"]),
+        array("counterexampleMargin", Real, &["leaves"]),
+        array("patterns", Flag, &["patternValues"]),
+    ],
+};
+
+/// `rr_verify_pending` (out): the waiting boxes in canonical order (the jobs of a parallel
+/// verification after `rr_verify_expand`).
+pub const VERIFY_BOXES: Layout = Layout {
+    name: "verifyBoxes",
+    fields: &[
+        array("lower", Real, &["boxes", "inputs"]),
+        array("upper", Real, &["boxes", "inputs"]),
+        array("depth", Count, &["boxes"]),
+        array("id", Real, &["boxes"]),
+        array("priority", Real, &["boxes"]),
+    ],
+};
+
+/// `rr_spec_contradiction` (out): rows of a spec that contradict each other (`count` of them;
+/// 0 when the LP finds no contradiction).
+pub const SPEC_CONTRADICTION: Layout = Layout {
+    name: "specContradiction",
+    fields: &[scalar("count", Count), counted(array("rows", Count, &["rows"]), "count")],
 };
 
 pub const LAYOUTS: &[Layout] = &[
@@ -358,6 +525,13 @@ pub const LAYOUTS: &[Layout] = &[
     ENUM_STATUS,
     ENUMERATION_FIELDS,
     REGION_CERTIFICATE,
+    SPEC_CONTRADICTION,
+    PRE_ACTIVATION_BOUNDS,
+    ROW_BOUND,
+    VERIFY_PROPERTY,
+    VERIFY_STATUS,
+    VERIFY_LEAVES,
+    VERIFY_BOXES,
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -553,9 +727,51 @@ pub const CERTIFY_OPTIONS: ObjectSpec = ObjectSpec {
     name: "certifyOptions",
     members: &[
         member("rtol", MemberKind::Number),
+        // NaN: none (the relative tolerance applies).
+        member("tolerance", MemberKind::Number),
         member("eps", MemberKind::Number),
         member("maxPieces", MemberKind::Count),
         member("boundHelpful", MemberKind::Flag),
+    ],
+};
+
+/// `rr_bounds_compute`, `rr_bounds_row` (see `BoundOptions` of the core).
+pub const BOUND_OPTIONS: ObjectSpec = ObjectSpec {
+    name: "boundOptions",
+    members: &[
+        member("kind", MemberKind::Code(BOUND_KIND)),
+        member("slope", MemberKind::Code(LOWER_SLOPE)),
+        member("backSubstitute", MemberKind::Flag),
+        member("bothSlopes", MemberKind::Flag),
+    ],
+};
+
+/// `rr_verify_new`: `VerifyOptions` of the core, the sizes of the [`VERIFY_PROPERTY`] layout,
+/// and the root's place in a larger verification (depth, id and priority of a job's box).
+pub const VERIFY_OPTIONS: ObjectSpec = ObjectSpec {
+    name: "verifyOptions",
+    members: &[
+        member("slope", MemberKind::Code(LOWER_SLOPE)),
+        member("backSubstitute", MemberKind::Flag),
+        member("bothSlopes", MemberKind::Flag),
+        member("lpMaxUnstable", MemberKind::Count),
+        member("rootSamples", MemberKind::Count),
+        member("boxSamples", MemberKind::Count),
+        member("attackSteps", MemberKind::Count),
+        member("leafUnstable", MemberKind::Count),
+        member("leafMaxPieces", MemberKind::Count),
+        member("maxDepth", MemberKind::Count),
+        member("stopAtViolation", MemberKind::Flag),
+        member("collectLeaves", MemberKind::Flag),
+        member("bestFirst", MemberKind::Flag),
+        member("queueCap", MemberKind::Count),
+        member("seed", MemberKind::Count),
+        member("inputRows", MemberKind::Count),
+        member("disjuncts", MemberKind::Count),
+        member("unsafeRows", MemberKind::Count),
+        member("rootDepth", MemberKind::Count),
+        member("rootId", MemberKind::Number),
+        member("rootPriority", MemberKind::Number),
     ],
 };
 
@@ -575,6 +791,8 @@ pub const OBJECTS: &[ObjectSpec] = &[
     MINIMAL_PATCH_OPTIONS,
     ENUMERATE_OPTIONS,
     CERTIFY_OPTIONS,
+    BOUND_OPTIONS,
+    VERIFY_OPTIONS,
 ];
 
 #[cfg(test)]

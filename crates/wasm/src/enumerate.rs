@@ -59,6 +59,7 @@ pub extern "C" fn rr_enum_step(h: i32, max_lps: usize, out: *mut f64) -> i32 {
             w.real("explored", en.progress());
             w.count("thin", en.thin);
             w.count("empty", en.empty());
+            w.count("forced", en.forced());
             w.count("hidden", en.hidden());
             write_out(out, &w.finish())
         }
@@ -85,6 +86,8 @@ pub extern "C" fn rr_enum_read(h: i32, field: i32, from: usize, out: *mut f64) -
             "patterns" => en.patterns[from * hid..].iter().map(|&b| b as f64).collect(),
             "centres" => en.centres[from * n..].to_vec(),
             "radii" => en.radii[from..].to_vec(),
+            "thin" => en.thin_flags[from..].iter().map(|&t| t as u8 as f64).collect(),
+            "slack" => en.slack[from * hid..].to_vec(),
             _ => unreachable!("every field of the table is handled"),
         };
         write_out(out, &field_values(&ENUMERATION_FIELDS, name, &dims, v))

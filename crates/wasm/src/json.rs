@@ -490,13 +490,16 @@ mod tests {
         assert_eq!(h.number("radius"), f64::INFINITY);
         assert_eq!(h.to_json().to_text(), r#"{"kind":"affine","rows":3.0,"radius":"Infinity"}"#);
         let e = |t: &str| Object::parse(&CERTIFY_OPTIONS, t.as_bytes()).unwrap_err().to_string();
-        assert_eq!(e(r#"{"rtol":1e-9,"eps":0,"maxPieces":10}"#), "certifyOptions: member \"boundHelpful\" is missing");
         assert_eq!(
-            e(r#"{"rtol":1e-9,"eps":0,"maxPieces":1.5,"boundHelpful":true}"#),
+            e(r#"{"rtol":1e-9,"tolerance":1,"eps":0,"maxPieces":10}"#),
+            "certifyOptions: member \"boundHelpful\" is missing"
+        );
+        assert_eq!(
+            e(r#"{"rtol":1e-9,"tolerance":1,"eps":0,"maxPieces":1.5,"boundHelpful":true}"#),
             "certifyOptions: member \"maxPieces\" must be a whole number from 0 to 4294967295 (got 1.5)"
         );
         assert_eq!(
-            e(r#"{"rtol":1,"eps":0,"maxPieces":1,"boundHelpful":true,"x":1}"#),
+            e(r#"{"rtol":1,"tolerance":1,"eps":0,"maxPieces":1,"boundHelpful":true,"x":1}"#),
             "certifyOptions: unknown member \"x\""
         );
         assert!(e("[1]").contains("must be an object"));

@@ -317,7 +317,8 @@ mod tests {
         let dims: Dims = &[("inputs", 2), ("patches", 3)];
         let mut w = Writer::new(&REGION_CERTIFICATE, dims);
         w.flag("certified", true);
-        for name in ["maxViolation", "tolerance"] {
+        w.code("reason", relu_repair_core::Reason::Certified);
+        for name in ["maxViolation", "tolerance", "rounding", "scale"] {
             w.real(name, -0.5);
         }
         for name in ["pieces", "emptyPieces", "lps", "worstRow"] {
@@ -326,22 +327,31 @@ mod tests {
         w.real("witnessValue", f64::NEG_INFINITY);
         w.real("errorBudget", 0.0);
         w.count("exactPatches", 1);
+        w.optional_count("specPiece", None);
+        w.real("witnessViolation", f64::NAN);
+        w.flag("witnessInRegion", false);
         w.count("relevant", 2);
         w.optional("witness", None);
         w.reals("patches", &[4.0, 0.0]);
         let out = w.finish();
-        assert_eq!(out.len(), 11 + 2 + 2);
-        assert!(capacity(&REGION_CERTIFICATE, dims) == 16);
+        assert_eq!(out.len(), 17 + 2 + 2);
+        assert!(capacity(&REGION_CERTIFICATE, dims) == 22);
         let mut r = Reader::new(&REGION_CERTIFICATE, dims, &out);
         assert!(r.flag("certified").unwrap());
+        r.code::<relu_repair_core::Reason>("reason").unwrap();
         assert_eq!(r.real("maxViolation").unwrap(), -0.5);
-        r.real("tolerance").unwrap();
+        for name in ["tolerance", "rounding", "scale"] {
+            r.real(name).unwrap();
+        }
         for name in ["pieces", "emptyPieces", "lps", "worstRow"] {
             assert_eq!(r.count(name).unwrap(), 7);
         }
         assert_eq!(r.real("witnessValue").unwrap(), f64::NEG_INFINITY);
         r.real("errorBudget").unwrap();
         r.count("exactPatches").unwrap();
+        assert_eq!(r.optional_count("specPiece").unwrap(), None);
+        assert!(r.real("witnessViolation").unwrap().is_nan());
+        assert!(!r.flag("witnessInRegion").unwrap());
         assert_eq!(r.count("relevant").unwrap(), 2);
         assert_eq!(r.optional("witness").unwrap(), None);
         assert_eq!(r.array("patches").unwrap(), &[4.0, 0.0]);
@@ -353,29 +363,34 @@ mod tests {
     fn a_field_out_of_order_is_a_bug() {
         let mut w = Writer::new(&REGION_CERTIFICATE, &[("inputs", 1), ("patches", 0)]);
         w.flag("certified", false);
+        w.code("reason", relu_repair_core::Reason::Bound);
         w.real("tolerance", 0.0);
     }
 
     #[test]
     fn bad_values_and_lengths_are_named() {
         let dims: Dims = &[("inputs", 1), ("patches", 1)];
-        let mut good = vec![1.0, 0.0, 0.0, 1.0, 0.0, 3.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.5, 0.0];
+        // certified, reason, maxViolation, tolerance, rounding, scale, pieces, emptyPieces, lps,
+        // worstRow, witnessValue, errorBudget, exactPatches, specPiece, witnessViolation,
+        // witnessInRegion, relevant, witness[1], patches[1]
+        let mut good =
+            vec![1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 3.0, 0.0, 0.0, 0.0, 0.0, 0.0, f64::NAN, 0.0, 1.0, 1.0, 0.5, 0.0];
         assert!(decode_record(&REGION_CERTIFICATE, dims, &good).is_ok());
         good[0] = 2.0;
         let e = decode_record(&REGION_CERTIFICATE, dims, &good).unwrap_err();
         assert_eq!(e.to_string(), "regionCertificate: field certified value 0 is 2, not 0 or 1");
         good[0] = 1.0;
-        good[10] = 2.0; // two relevant patches, capacity one
+        good[16] = 2.0; // two relevant patches, capacity one
         assert!(decode_record(&REGION_CERTIFICATE, dims, &good)
             .unwrap_err()
             .to_string()
             .contains("relevant = 2 exceeds its capacity 1"));
-        good[10] = 1.0;
+        good[16] = 1.0;
         good.push(9.0);
         assert!(decode_record(&REGION_CERTIFICATE, dims, &good)
             .unwrap_err()
             .to_string()
-            .contains("14 values, expected 13"));
+            .contains("20 values, expected 19"));
     }
 
     #[test]

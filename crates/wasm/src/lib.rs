@@ -16,6 +16,8 @@
 //! | `repaired` | `rr_repaired_*` | `ts/repaired.ts` |
 //! | `enumerate` | `rr_enum_*` | `ts/enumerate.ts` |
 //! | `certificate` | `rr_certifier_*` | `ts/certificate.ts` |
+//! | `bounds` | `rr_bounds_*` | `ts/bounds.ts` |
+//! | `verify` | `rr_verify_*` | `ts/verify.ts`, `ts/box-job.ts` |
 //! | `echo` | `rr_abi_*` (the boundary checking itself) | `test/abi.test.ts` |
 
 #![allow(
@@ -29,6 +31,7 @@
 )]
 
 pub mod abi;
+pub mod bounds;
 pub mod certificate;
 pub mod echo;
 pub mod enumerate;
@@ -42,6 +45,7 @@ pub mod patch;
 pub mod reach;
 pub mod region;
 pub mod repaired;
+pub mod verify;
 
 #[cfg(test)]
 mod tests;

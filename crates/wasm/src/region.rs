@@ -78,6 +78,7 @@ pub extern "C" fn rr_region_info(h: i32, out: *mut f64) -> i32 {
         w.count("rows", r.rows());
         w.count("hidden", r.pattern.len());
         w.count("constantNeurons", r.constant_neurons);
+        w.count("impliedRows", r.implied.total());
         w.optional_count("supportRows", s.support.as_ref().map(|sr| sr.b.len()));
         write_out(out, &w.finish())
     })

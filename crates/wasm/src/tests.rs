@@ -67,7 +67,7 @@ fn network_region_and_patch_through_the_abi() {
     let (lo, hi) = ([0.0, 0.0], [1.0, 1.0]);
     let reg = rr_region_new(net, x.as_ptr(), lo.as_ptr(), hi.as_ptr());
     assert!(reg > 0, "{}", msg());
-    let mut rinfo = [0.0; 6];
+    let mut rinfo = [0.0; 7];
     let written = rr_region_info(reg, rinfo.as_mut_ptr());
     assert_eq!(scalar(field(&REGION_INFO, &[], &rinfo, written, "rows")), 2.0);
     assert!(scalar(field(&REGION_INFO, &[], &rinfo, written, "supportRows")).is_nan(), "not computed yet");
@@ -268,7 +268,7 @@ fn enumeration_and_certificates_through_the_abi() {
     let opts = r#"{"eps":1e-9,"minRadius":1e-9,"maxRegions":10}"#;
     let en = rr_enum_new(net, lo.as_ptr(), hi.as_ptr(), [].as_ptr(), [].as_ptr(), 0, opts.as_ptr(), opts.len());
     assert!(en > 0, "{}", msg());
-    let mut st = [0.0; 8];
+    let mut st = [0.0; 9];
     let written = rr_enum_step(en, 1000, st.as_mut_ptr());
     assert_eq!(scalar(field(&ENUM_STATUS, &[], &st, written, "state")), 1.0, "done");
     assert_eq!(scalar(field(&ENUM_STATUS, &[], &st, written, "regions")), 2.0);
@@ -291,7 +291,7 @@ fn enumeration_and_certificates_through_the_abi() {
     // Unrepaired network, spec y1 - y0 <= 0: certified on the x0 >= 0 region only.
     let rep = rr_repaired_new(net);
     let (p, q) = ([-1.0, 1.0], [0.0]);
-    let copts = r#"{"rtol":1e-9,"eps":0,"maxPieces":1000,"boundHelpful":true}"#;
+    let copts = r#"{"rtol":1e-9,"tolerance":"NaN","eps":0,"maxPieces":1000,"boundHelpful":true}"#;
     let cert = rr_certifier_new(
         rep,
         lo.as_ptr(),
@@ -302,15 +302,17 @@ fn enumeration_and_certificates_through_the_abi() {
         p.as_ptr(),
         q.as_ptr(),
         1,
+        [].as_ptr(),
+        1,
         copts.as_ptr(),
         copts.len(),
     );
     assert!(cert > 0, "{}", msg());
     let dims: Dims = &[("inputs", 1), ("patches", 0)];
-    let mut out = [0.0; 12];
+    let mut out = [0.0; 18];
     for r in 0..2 {
-        let written = rr_certifier_region(cert, pats[2 * r..].as_ptr(), out.as_mut_ptr());
-        assert_eq!(written, 12, "{}", msg());
+        let written = rr_certifier_region(cert, pats[2 * r..].as_ptr(), std::ptr::null(), -1, out.as_mut_ptr());
+        assert_eq!(written, 18, "{}", msg());
         let certified = scalar(field(&REGION_CERTIFICATE, dims, &out, written, "certified"));
         assert_eq!(certified, if centres[r] >= 0.0 { 1.0 } else { 0.0 });
         if certified == 0.0 {
@@ -319,7 +321,7 @@ fn enumeration_and_certificates_through_the_abi() {
             assert!((array(field(&REGION_CERTIFICATE, dims, &out, written, "witness"))[0] + 1.0).abs() < 1e-9);
         }
     }
-    let zero = r#"{"rtol":1e-9,"eps":0,"maxPieces":0,"boundHelpful":true}"#;
+    let zero = r#"{"rtol":1e-9,"tolerance":"NaN","eps":0,"maxPieces":0,"boundHelpful":true}"#;
     let c0 = rr_certifier_new(
         rep,
         lo.as_ptr(),
@@ -329,6 +331,8 @@ fn enumeration_and_certificates_through_the_abi() {
         0,
         p.as_ptr(),
         q.as_ptr(),
+        1,
+        [].as_ptr(),
         1,
         zero.as_ptr(),
         zero.len(),

@@ -7,7 +7,8 @@
 //! γ_n of `rounding.rs`). `A_l` is the one structured operator of node l of the network's graph
 //! (`crate::network::Op`: dense, convolution, pooling, scaling, index maps), so any chain of
 //! operators is covered; graphs with residual adds or concatenations need a general
-//! back-substitution order in `symbolic.rs` and are refused here for now.
+//! back-substitution order in `symbolic.rs` and are refused here for now. (Branch and bound also uses `x += |A|ᵀ y`, for
+//! gradient bounds.)
 
 use crate::error::{invalid, Result};
 use crate::network::{Network, Op};
@@ -121,6 +122,16 @@ impl NetView {
         self.ops[l].0.abs_forward_add(x, y);
     }
 
+    /// x += |A_l|ᵀ y.
+    pub fn abs_mul_t_add(&self, l: usize, y: &[f64], x: &mut [f64]) {
+        let op = &self.ops[l].0;
+        for (i, &yi) in y.iter().enumerate().take(op.n_out()) {
+            if yi != 0.0 {
+                op.for_each_in_row(i, |j, a| x[j] += a.abs() * yi);
+            }
+        }
+    }
+
     /// The network as a ReLU program (exact exploration of its linear regions), neurons in
     /// operator order: program neuron `first_neuron(l) + i` is entry i of z_l.
     pub fn program(&self) -> ReluProgram {
@@ -156,6 +167,8 @@ mod tests {
         let yt = [1.0, -2.0, 0.5, 3.0];
         let mut xt = vec![0.0; 3];
         v.mul_t_add(0, &yt, &mut xt);
+        let mut xa = vec![0.0; 3];
+        v.abs_mul_t_add(0, &yt, &mut xa);
         let w = &net.dense_layers().unwrap()[0].w;
         for i in 0..4 {
             let want: f64 = 1.0 + (0..3).map(|j| w[i * 3 + j] * x[j]).sum::<f64>();
@@ -166,6 +179,8 @@ mod tests {
         for j in 0..3 {
             let want: f64 = (0..4).map(|i| w[i * 3 + j] * yt[i]).sum();
             assert!((xt[j] - want).abs() < 1e-14);
+            let want_abs: f64 = (0..4).map(|i| w[i * 3 + j].abs() * yt[i]).sum();
+            assert!((xa[j] - want_abs).abs() < 1e-14);
         }
         assert_eq!(v.first_neuron(1), 4);
         // The program holds the hidden neurons; a linear last operator is its direct affine part.

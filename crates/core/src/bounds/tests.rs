@@ -7,6 +7,8 @@
 use super::interval::{interval_bounds, interval_row_upper};
 use super::net_view::NetView;
 use super::rounding::unsound;
+use super::spec_row_upper_bound;
+use super::symbolic::{BoundOptions, LowerSlope, SymbolicBounds};
 use crate::network::tests::{random_network, Rng};
 use crate::network::{Layer, Network};
 use std::cmp::Ordering;
@@ -308,4 +310,178 @@ fn interval_row_bound_and_bad_input() {
     assert!(interval_bounds(&view, &[0.0], &[1.0]).is_err());
     assert!(interval_bounds(&view, &[1.0, 0.0], &[0.0, 1.0]).is_err());
     assert!(interval_bounds(&view, &[f64::NAN, 0.0], &[0.0, 1.0]).is_err());
+}
+
+const SLOPES: [LowerSlope; 3] = [LowerSlope::Adaptive, LowerSlope::Parallel, LowerSlope::Zero];
+
+/// Every lower slope, with and without back-substituted intermediate bounds.
+fn opts(trial: usize) -> BoundOptions {
+    BoundOptions { slope: SLOPES[trial % 3], back_substitute: (trial / 3) % 2 == 0, both_slopes: (trial / 6) % 2 == 0 }
+}
+
+#[test]
+fn symbolic_bounds_contain_every_sample_and_are_no_looser_than_intervals() {
+    let mut rng = Rng(202);
+    let (mut tighter, mut neurons) = (0usize, 0usize);
+    for trial in 0..60 {
+        let sizes: &[usize] = if trial % 3 == 0 { &[5, 20, 20, 20, 5] } else { &[3, 8, 8, 3] };
+        let net = scaled_network(&mut rng, sizes, [1e-3, 1.0, 1e3][trial % 3]);
+        let view = NetView::new(&net).unwrap();
+        let centre = [0.0, 1e4, -1e4][(trial / 3) % 3];
+        let width = [1e-6, 1e-2, 1.0, 100.0][(trial / 9) % 4];
+        let n = sizes[0];
+        let lo: Vec<f64> = (0..n).map(|_| centre + rng.range(-width, 0.0)).collect();
+        let hi: Vec<f64> = lo.iter().map(|&l| l + rng.range(0.0, width)).collect();
+        let ib = interval_bounds(&view, &lo, &hi).unwrap();
+        let sb = SymbolicBounds::compute(&view, &lo, &hi, opts(trial)).unwrap();
+        let k = net.n_out();
+        let rows: Vec<(Vec<f64>, f64)> =
+            (0..3).map(|_| ((0..k).map(|_| rng.normal()).collect(), rng.normal())).collect();
+        let bounds: Vec<_> = rows.iter().map(|(c, q)| sb.row_upper(&view, c, *q).unwrap()).collect();
+        for l in 0..sb.lower.len() {
+            for i in 0..sb.lower[l].len() {
+                assert!(sb.lower[l][i] >= ib.lower[l][i] && sb.upper[l][i] <= ib.upper[l][i]);
+                neurons += 1;
+                if sb.upper[l][i] - sb.lower[l][i] < 0.999 * (ib.upper[l][i] - ib.lower[l][i]) {
+                    tighter += 1;
+                }
+            }
+        }
+        for (r, (c, q)) in rows.iter().enumerate() {
+            assert!(
+                bounds[r].upper <= super::interval::row_upper_from_box(c, *q, &ib.output_lower(), &ib.output_upper())
+            );
+        }
+        for _ in 0..200 {
+            let x = point(&mut rng, &lo, &hi);
+            let mut y = vec![0.0; k];
+            net.forward_visit(&x, &mut y, |l, z| {
+                for i in 0..z.len() {
+                    assert!(
+                        sb.lower[l][i] <= z[i] && z[i] <= sb.upper[l][i],
+                        "trial {} layer {} neuron {}",
+                        trial,
+                        l,
+                        i
+                    );
+                }
+            });
+            for (r, (c, q)) in rows.iter().enumerate() {
+                let v: f64 = c.iter().zip(&y).map(|(a, b)| a * b).sum::<f64>() - q;
+                assert!(v <= bounds[r].upper, "trial {} row {}: {} > {}", trial, r, v, bounds[r].upper);
+            }
+        }
+    }
+    assert!(tighter * 4 > neurons, "symbolic bounds tighter on {} of {} neurons", tighter, neurons);
+}
+
+/// c·f(x) − q in exact arithmetic.
+fn exact_row(net: &Network, x: &[f64], c: &[f64], q: f64) -> Option<Dy> {
+    let z = exact_pre_activations(net, x)?;
+    let layers = net.dense_layers().unwrap();
+    let last = layers.len() - 1;
+    let mut v = Dy::from_f64(q).neg();
+    for (k, &ck) in c.iter().enumerate() {
+        let y = if layers[last].relu { z[last][k].relu() } else { z[last][k] };
+        v = v.add(Dy::from_f64(ck).mul(y)?)?;
+    }
+    Some(v)
+}
+
+#[test]
+fn row_bounds_and_their_linear_functions_hold_in_exact_arithmetic() {
+    let mut rng = Rng(17);
+    let (mut cases, mut skipped) = (0, 0);
+    for trial in 0..300 {
+        let net = short_network(&mut rng, &[3, 5, 4, 2], [-10, 0, 10][trial % 3]);
+        let view = NetView::new(&net).unwrap();
+        let c0 = if trial % 2 == 0 { 8192.0 } else { 0.0 };
+        let lo: Vec<f64> = (0..3).map(|_| c0 + short(&mut rng, 10, -4)).collect();
+        let hi: Vec<f64> =
+            lo.iter().map(|&l| if trial % 5 == 0 { l } else { l + short(&mut rng, 10, -6).abs() }).collect();
+        let sb = SymbolicBounds::compute(&view, &lo, &hi, opts(trial)).unwrap();
+        let c = [short(&mut rng, 8, -4), short(&mut rng, 8, -4)];
+        let q = short(&mut rng, 8, -4);
+        let rb = sb.row_upper(&view, &c, q).unwrap();
+        for s in 0..20 {
+            let x: Vec<f64> = if s == 0 { lo.clone() } else { point(&mut rng, &lo, &hi) };
+            let z = match exact_pre_activations(&net, &x) {
+                Some(z) => z,
+                None => {
+                    skipped += 1;
+                    continue;
+                }
+            };
+            for l in 0..z.len() {
+                for i in 0..z[l].len() {
+                    match (z[l][i].cmp_f64(sb.lower[l][i]), z[l][i].cmp_f64(sb.upper[l][i])) {
+                        (Some(a), Some(b)) => {
+                            assert_ne!(a, Ordering::Less, "trial {} layer {} neuron {}", trial, l, i);
+                            assert_ne!(b, Ordering::Greater, "trial {} layer {} neuron {}", trial, l, i);
+                            cases += 1;
+                        }
+                        _ => skipped += 1,
+                    }
+                }
+            }
+            let row = match exact_row(&net, &x, &c, q) {
+                Some(v) => v,
+                None => {
+                    skipped += 1;
+                    continue;
+                }
+            };
+            // The linear function slope·x + offset, evaluated exactly.
+            let mut lin = Some(Dy::from_f64(rb.offset));
+            for j in 0..3 {
+                lin = lin.and_then(|v| v.add(Dy::from_f64(rb.slope[j]).mul(Dy::from_f64(x[j]))?));
+            }
+            match (row.cmp_f64(rb.upper), lin.and_then(|v| row.add(v.neg()))) {
+                (Some(o), Some(d)) => {
+                    assert_ne!(o, Ordering::Greater, "trial {}: the exact row value exceeds its bound", trial);
+                    assert!(d.m <= 0, "trial {}: the exact row value exceeds the linear bound", trial);
+                    cases += 1;
+                }
+                _ => skipped += 1,
+            }
+        }
+    }
+    assert!(cases > 50_000 && skipped * 20 < cases, "{} exact comparisons, {} skipped", cases, skipped);
+}
+
+#[test]
+fn symbolic_error_terms_are_needed_in_exact_arithmetic() {
+    let net = cancellation_network();
+    let view = NetView::new(&net).unwrap();
+    let x = [1.0, 1.0];
+    let exact = exact_row(&net, &x, &[1.0], 0.0).unwrap();
+    let sound =
+        SymbolicBounds::compute(&view, &x, &x, BoundOptions::default()).unwrap().row_upper(&view, &[1.0], 0.0).unwrap();
+    assert_eq!(exact.cmp_f64(sound.upper), Some(Ordering::Less));
+    let bare = unsound::run(|| {
+        SymbolicBounds::compute(&view, &x, &x, BoundOptions::default()).unwrap().row_upper(&view, &[1.0], 0.0).unwrap()
+    });
+    assert_eq!(exact.cmp_f64(bare.upper), Some(Ordering::Greater));
+    // Also through the one-call API, with a box around the point.
+    let ub = spec_row_upper_bound(&view, &[1.0, 1.0], &[1.0, 1.0], &[1.0], 0.0).unwrap();
+    assert_eq!(exact.cmp_f64(ub), Some(Ordering::Less));
+}
+
+#[test]
+fn symbolic_bounds_are_tight_where_the_network_is_linear() {
+    // All neurons stable on the box: back-substitution is exact up to rounding.
+    let net = Network::new(vec![
+        Layer { n_in: 2, n_out: 2, w: vec![1.0, 0.5, -0.25, 1.0], b: vec![10.0, 10.0], relu: true },
+        Layer { n_in: 2, n_out: 1, w: vec![1.0, -2.0], b: vec![0.0], relu: false },
+    ])
+    .unwrap();
+    let view = NetView::new(&net).unwrap();
+    let (lo, hi) = ([-1.0, -1.0], [1.0, 1.0]);
+    let rb = SymbolicBounds::compute(&view, &lo, &hi, BoundOptions::default())
+        .unwrap()
+        .row_upper(&view, &[1.0], 0.0)
+        .unwrap();
+    // y = (x0 + 0.5 x1 + 10) − 2(−0.25 x0 + x1 + 10) = 1.5 x0 − 1.5 x1 − 10: max −7 at (1, −1).
+    assert!(rb.upper >= -7.0 && rb.upper < -7.0 + 1e-12, "{}", rb.upper);
+    assert!((rb.slope[0] - 1.5).abs() < 1e-15 && (rb.slope[1] + 1.5).abs() < 1e-15);
 }

@@ -54,10 +54,14 @@ impl<'a> ProgramBuilder<'a> {
         let mut ones = 0usize;
         let mut live: Vec<(usize, bool)> = Vec::new();
         for i in 0..s.rows() {
-            match self.own_rows.side(s.row(i), s.b[i]) {
-                RowSide::Own => ones += 1,
-                RowSide::Opposite => live.push((i, false)),
-                RowSide::Other => live.push((i, true)),
+            let side = self.own_rows.side(s.row(i), s.b[i]);
+            if side == RowSide::Own(0.0) {
+                ones += 1;
+            } else if side == RowSide::Opposite {
+                live.push((i, false));
+            } else {
+                // Other rows, and rows the region is relaxed across (no longer known to hold).
+                live.push((i, true));
             }
         }
         let m = s.rows();

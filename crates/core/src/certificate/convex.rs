@@ -1,25 +1,37 @@
 //! The convexity tier for chains of constant patches (METHOD.md §4).
 //!
 //! On a region where every patch whose band reaches it is a constant chain patch, the output at x
-//! is f(x) + Σ_i λ_i d_i with λ convex weights (Σ = 1 with an own patch, <= 1 with the rest on
-//! "no patch") carried only by the own patch and the later patches whose band covers x, and
-//! every band lies in {A_i x <= b_i + r_i}. So P_j f̂(x) − q_j <= max over those candidates c of
-//! max over R ∩ band_c of P_j (F x + e + d_c) − q_j: one LP per candidate and row, no splitting.
-//! A bound that fails here is not final: the caller certifies the region again by pieces when
-//! that is affordable.
+//! is f(x) + Σ_i λ_i d_i with λ convex weights (Σ <= 1, the rest on "no patch") carried only by
+//! patches whose band covers x, and every band lies in {A_i x <= b_i + r_i}. When the region's
+//! own patch k covers it (its rows are region rows and the box gate is 1 on the region, both
+//! checked) every patch before k has weight 0 and the weights of k and later patches sum to 1.
+//! So P_j f̂(x) − q_j <= max over the candidates c of max over R ∩ band_c of P_j (F x + e + d_c) − q_j:
+//! one LP per candidate and row, no splitting.
+//!
+//! When the region is relaxed (decision errors handed on by the enumeration) the own patch's
+//! support is only >= 1 − δ on it, so up to δ of the weight may sit on "no patch" or on earlier
+//! patches (the set E); the output's value is then a mix of the candidates' (weight >= 1 − δ) and
+//! E's, which exceeds the candidates' bound by at most δ·(max_{c∈E} P_j d_c − min_{c>=k} P_j d_c)⁺
+//! (f cancels), added to the bound.
+//!
+//! A union safe set: a convex mix of outputs lying in *different* pieces can leave the union, so
+//! the tier only certifies with one piece p that every candidate satisfies (every row of p);
+//! otherwise the exact pieces decide. A bound that fails here is not final either: the caller
+//! certifies the region again by pieces when that is affordable.
 
 use super::band::BandBox;
 use super::chain::{own_chain_patch, tiling_cells};
 use super::frame::{band_of, Frame};
 use super::options::CertifyOptions;
 use super::region_certificate::RegionCertificate;
-use super::tolerance::row_tolerance;
+use super::safe_set::SafeSet;
+use super::target::Target;
+use super::tolerance::row_rounding;
 use crate::error::{Error, Result};
+use crate::gate::BoxGate;
 use crate::linalg::dot;
 use crate::lp::{Polytope, Simplex};
 use crate::patch::PatchNetwork;
-use crate::region::LinearRegion;
-use crate::spec::Spec;
 
 pub(super) enum Convex {
     /// The convex bound (certified or not). Its first `exact_patches` patches are the candidates
@@ -32,22 +44,31 @@ pub(super) enum Convex {
 }
 
 pub(super) fn certify_convex(
-    region: &LinearRegion,
+    target: &Target,
     patches: &[PatchNetwork],
+    box_gate: Option<&BoxGate>,
     band_boxes: &[Option<BandBox>],
-    spec: &Spec,
+    safe: &SafeSet,
+    preferred: Option<usize>,
     opts: &CertifyOptions,
 ) -> Result<Convex> {
+    let region = &target.region;
     let n = region.n_in;
     let k = region.n_out;
-    if spec.k != k || patches.iter().any(|p| p.n_in() != n || p.n_out() != k) {
+    if safe.k != k || patches.iter().any(|p| p.n_in() != n || p.n_out() != k) {
         return Ok(Convex::NotApplicable);
     }
-    let mut frame = Frame::new(region, spec)?;
-    let own = own_chain_patch(patches, &frame.own_rows);
+    let mut frame = Frame::new(target, safe, box_gate, opts)?;
+    let rows = safe.rows();
+    let spec = &safe.all;
+    // The own patch (or cells) stands for the region only where the box gate is 1 on all of it.
+    let (own, delta) = match own_chain_patch(patches, &frame.own_rows).filter(|_| frame.in_gate) {
+        Some((o, d)) => (Some(o), d),
+        None => (None, 0.0),
+    };
     // Without one covering patch, cells that tile the region play its part (their union has
     // g = 1 everywhere on it).
-    let cells = if own.is_none() {
+    let cells = if own.is_none() && frame.in_gate {
         tiling_cells(patches, &frame.own_rows, n, &frame.bp.lower, &frame.bp.upper)
     } else {
         Vec::new()
@@ -59,7 +80,7 @@ pub(super) fn certify_convex(
     // <= the smallest over the cells with cells) cannot raise the bound of the own candidate (of
     // "no patch", of the cell whose support is 1 at x) anywhere in the region: it is left out,
     // with no LP (label specs in increasing order: every later patch).
-    let reference: Vec<f64> = (0..spec.rows())
+    let reference: Vec<f64> = (0..rows)
         .map(|j| match own {
             Some(o) => dot(spec.row(j), patches[o].map.d()),
             None if !cells.is_empty() => {
@@ -68,7 +89,7 @@ pub(super) fn certify_convex(
             None => 0.0,
         })
         .collect();
-    let dominated = |d: &[f64]| (0..spec.rows()).all(|j| dot(spec.row(j), d) <= reference[j]);
+    let dominated = |d: &[f64]| (0..rows).all(|j| dot(spec.row(j), d) <= reference[j]);
     let mut bounded: Vec<usize> = Vec::new();
     for (i, p) in patches.iter().enumerate() {
         let constant = p.map.constant();
@@ -95,8 +116,19 @@ pub(super) fn certify_convex(
     if affine {
         return Ok(Convex::NeedsPieces(own.iter().chain(later.iter()).cloned().collect()));
     }
-    let rows = spec.rows();
-    let mut cert = RegionCertificate::open(own.iter().chain(later.iter()).chain(bounded.iter()).cloned().collect(), 0);
+    // The leak of a relaxed own patch (module documentation), per row.
+    let leak: Vec<f64> = match own.filter(|_| delta > 0.0) {
+        None => vec![0.0; rows],
+        Some(o) => (0..rows)
+            .map(|j| {
+                let pd = |i: usize| dot(spec.row(j), patches[i].map.d());
+                let e_max = (0..o).filter(|&i| patches[i].map.is_constant()).map(pd).fold(0.0f64, f64::max);
+                let m_min =
+                    (o..patches.len()).filter(|&i| patches[i].map.is_constant()).map(pd).fold(f64::INFINITY, f64::min);
+                (delta * (e_max - m_min)).max(0.0) * (1.0 + 1e-9)
+            })
+            .collect(),
+    };
     let zero = vec![0.0; k];
     // Candidates: the own patch on the whole region (or no patch, unless cells tile it), then
     // each later patch (and cell) on the region's part of its relaxed support.
@@ -107,7 +139,12 @@ pub(super) fn certify_convex(
     candidates.extend(later.iter().map(|&i| (Some(i), patches[i].map.d())));
     let bp = &frame.bp;
     let base = &frame.base;
-    let mut bounds = vec![f64::NEG_INFINITY; candidates.len()];
+    // bounds[c·rows + j]: the proven bound of row j under candidate c; also its LP point.
+    let mut bounds = vec![f64::NEG_INFINITY; candidates.len() * rows];
+    let mut values = vec![f64::NEG_INFINITY; candidates.len() * rows];
+    let mut points: Vec<Vec<f64>> = vec![Vec::new(); candidates.len() * rows];
+    let mut tols = vec![0.0; candidates.len() * rows];
+    let mut lps = 0;
     for (ci, &(which, d)) in candidates.iter().enumerate() {
         let (mut a, mut b) = (bp.a.clone(), bp.b.clone());
         if let Some(i) = which.filter(|&i| Some(i) != own) {
@@ -116,7 +153,6 @@ pub(super) fn certify_convex(
             b.extend(s.b.iter().map(|v| v + s.radius));
         }
         let mut sx = Simplex::new(Polytope::new(n, &a, &b, &bp.lower, &bp.upper)?);
-        cert.pieces += 1;
         for j in 0..rows {
             let bj = &base[j * (n + 1)..(j + 1) * (n + 1)];
             let constant = bj[n] + dot(spec.row(j), d);
@@ -125,19 +161,58 @@ pub(super) fn certify_convex(
                 Err(Error::Lp(_)) | Err(Error::Empty(_)) => return Ok(Convex::NotApplicable),
                 Err(e) => return Err(e),
             };
-            cert.lps += 1;
-            let bound = sol.upper + constant;
-            bounds[ci] = bounds[ci].max(bound);
-            let tolerance = row_tolerance(opts.rtol, &bj[..n], constant, &bj[..n], bj[n], &bp.lower, &bp.upper);
-            cert.record(j, bound, sol.lower + constant, &sol.x, tolerance);
+            lps += 1;
+            // The row's rounding: the region map's (frame.extra) and the sum with d's row.
+            let rounding = row_rounding(&bj[..n], constant, n + k + 2, &bp.lower, &bp.upper);
+            bounds[ci * rows + j] = sol.upper + constant + frame.extra[j] + rounding + leak[j];
+            tols[ci * rows + j] = frame.tolerance(opts, j, frame.rounding[j] + rounding);
+            values[ci * rows + j] = sol.lower + constant;
+            points[ci * rows + j] = sol.x;
         }
     }
-    cert.lps += frame.lps;
-    cert.certified = cert.max_violation <= cert.tolerance;
+    // The piece to certify with: the preferred one if every candidate satisfies it, else the
+    // first that every candidate satisfies, else (not certified) the one closest to it.
+    let excess = |p: usize| -> f64 {
+        let mut worst = f64::NEG_INFINITY;
+        for ci in 0..candidates.len() {
+            for j in safe.piece_rows(p) {
+                worst = worst.max(bounds[ci * rows + j] - tols[ci * rows + j]);
+            }
+        }
+        worst
+    };
+    let order: Vec<usize> =
+        preferred.into_iter().chain(0..safe.pieces.len()).filter(|&p| p < safe.pieces.len()).collect();
+    let mut piece = order[0];
+    let mut best = excess(piece);
+    for &p in &order[1..] {
+        if best <= 0.0 {
+            break;
+        }
+        let e = excess(p);
+        if e < best {
+            best = e;
+            piece = p;
+        }
+    }
+    let mut cert = RegionCertificate::open(own.iter().chain(later.iter()).chain(bounded.iter()).cloned().collect(), 0);
+    cert.pieces = candidates.len();
+    cert.lps = lps + frame.lps;
+    cert.spec_piece = if safe.is_union() { Some(piece) } else { None };
+    for ci in 0..candidates.len() {
+        for j in safe.piece_rows(piece) {
+            let t = ci * rows + j;
+            cert.record(j, bounds[t], values[t], &points[t], tols[t]);
+        }
+    }
+    cert.note_scale(&frame.scale, frame.rounding.iter().cloned().fold(0.0, f64::max));
+    cert.error_budget = cert.error_budget.max(target.budget.iter().cloned().fold(0.0, f64::max));
+    cert.decide();
     // Patches: first the candidates whose bound fails (`exact_patches` of them), then the rest.
-    let tolerance = cert.tolerance;
-    let failing: Vec<usize> =
-        (0..candidates.len()).filter(|&ci| bounds[ci] > tolerance).filter_map(|ci| candidates[ci].0).collect();
+    let failing: Vec<usize> = (0..candidates.len())
+        .filter(|&ci| safe.piece_rows(piece).any(|j| bounds[ci * rows + j] > tols[ci * rows + j]))
+        .filter_map(|ci| candidates[ci].0)
+        .collect();
     let rest: Vec<usize> = cert.patches.iter().cloned().filter(|p| !failing.contains(p)).collect();
     cert.exact_patches = failing.len();
     cert.patches = failing.into_iter().chain(rest).collect();

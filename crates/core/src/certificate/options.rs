@@ -4,9 +4,11 @@ use crate::error::{invalid, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CertifyOptions {
-    /// Relative tolerance: certified when every violation bound <= rtol·(1 + Y) + 64·ε·M
-    /// (see `tolerance.rs`).
+    /// Relative tolerance: without `tolerance`, row j is certified when its proven bound (rounding
+    /// included) is <= rtol·(1 + V_j), V_j the scale of the row's values (see `tolerance.rs`).
     pub rtol: f64,
+    /// Absolute tolerance: certified when every proven bound is <= this (overrides `rtol`).
+    pub tolerance: Option<f64>,
     /// Decision slack in input units (0: split on every hyperplane the LP bounds cannot rule out).
     pub eps: f64,
     /// Give up with [`crate::Error::PieceLimit`] when one region needs more pieces than this.
@@ -20,14 +22,22 @@ pub struct CertifyOptions {
 
 impl Default for CertifyOptions {
     fn default() -> Self {
-        CertifyOptions { rtol: 1e-9, eps: 0.0, max_pieces: 100_000, bound_helpful: true, chain: false }
+        CertifyOptions { rtol: 1e-9, tolerance: None, eps: 0.0, max_pieces: 100_000, bound_helpful: true, chain: false }
     }
 }
 
 impl CertifyOptions {
     pub(super) fn check(&self) -> Result<()> {
         if !(self.rtol.is_finite() && self.rtol >= 0.0) {
-            return invalid(format!("certificate: tolerance {} must be finite and >= 0", self.rtol));
+            return invalid(format!("certificate: relative tolerance {} must be finite and >= 0", self.rtol));
+        }
+        if let Some(t) = self.tolerance {
+            if !(t.is_finite() && t >= 0.0) {
+                return invalid(format!("certificate: tolerance {} must be finite and >= 0", t));
+            }
+        }
+        if !(self.eps.is_finite() && self.eps >= 0.0) {
+            return invalid(format!("certificate: eps {} must be finite and >= 0", self.eps));
         }
         Ok(())
     }

@@ -1,27 +1,29 @@
 //! Rows of a region: its own defining rows (to recognise patch rows that coincide with them) and
 //! the spec rows on its affine map.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use crate::linalg::{axpy, dot};
 use crate::region::LinearRegion;
 use crate::spec::Spec;
 
 /// Where a row `a·x <= b` stands relative to a region, known by construction (no LP).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) enum RowSide {
-    /// It is one of the region's rows: it holds on the whole region.
-    Own,
-    /// Its negation is one of the region's rows: `a·x >= b` on the whole region.
+    /// It is one of the region's rows: `a·x <= b + ρ` on the whole region, where ρ >= 0 is how far
+    /// the certified set reaches across that row (0: the row holds exactly).
+    Own(f64),
+    /// Its negation is one of the region's exact rows: `a·x >= b` on the whole region.
     Opposite,
     /// Not known without an LP.
     Other,
 }
 
 /// The region's defining rows (neuron and input-set rows, and its box faces written as
-/// `x_j <= u_j`, `−x_j <= −l_j`), bit for bit.
+/// `x_j <= u_j`, `−x_j <= −l_j`), bit for bit, each with its relaxation (see [`RowSide::Own`]).
+/// A relaxed row is recognised by its unrelaxed right-hand side (the one a patch copies).
 pub(super) struct RowSet {
-    rows: HashSet<Vec<u64>>,
+    rows: HashMap<Vec<u64>, f64>,
 }
 
 fn row_key(a: &[f64], b: f64, sign: f64) -> Vec<u64> {
@@ -30,26 +32,29 @@ fn row_key(a: &[f64], b: f64, sign: f64) -> Vec<u64> {
 }
 
 impl RowSet {
-    pub(super) fn of_region(region: &LinearRegion) -> RowSet {
+    /// `relax[i]` (empty: none) is the relaxation of region row i; `region.b` holds the
+    /// relaxed right-hand sides, `b_i − relax[i]` the original ones.
+    pub(super) fn of_region(region: &LinearRegion, original_b: &[f64], relax: &[f64]) -> RowSet {
         let n = region.n_in;
-        let mut rows = HashSet::new();
+        let mut rows = HashMap::new();
         for i in 0..region.rows() {
-            rows.insert(row_key(&region.a[i * n..(i + 1) * n], region.b[i], 1.0));
+            let rho = relax.get(i).cloned().unwrap_or(0.0);
+            rows.insert(row_key(&region.a[i * n..(i + 1) * n], original_b[i], 1.0), rho);
         }
         for j in 0..n {
             let mut e = vec![0.0; n];
             e[j] = 1.0;
-            rows.insert(row_key(&e, region.upper[j], 1.0));
+            rows.insert(row_key(&e, region.upper[j], 1.0), 0.0);
             e[j] = -1.0;
-            rows.insert(row_key(&e, -region.lower[j], 1.0));
+            rows.insert(row_key(&e, -region.lower[j], 1.0), 0.0);
         }
         RowSet { rows }
     }
 
     pub(super) fn side(&self, a: &[f64], b: f64) -> RowSide {
-        if self.rows.contains(&row_key(a, b, 1.0)) {
-            RowSide::Own
-        } else if self.rows.contains(&row_key(a, b, -1.0)) {
+        if let Some(&rho) = self.rows.get(&row_key(a, b, 1.0)) {
+            RowSide::Own(rho)
+        } else if self.rows.get(&row_key(a, b, -1.0)) == Some(&0.0) {
             RowSide::Opposite
         } else {
             RowSide::Other

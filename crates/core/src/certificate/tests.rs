@@ -170,7 +170,9 @@ fn patches_gated_by_a_shared_box_indicator_are_certified_exactly() {
     let mut split = 0;
     for region in &regions {
         for o in [CertifyOptions::default(), exact] {
-            let c = certify_region_with(region, &rep.patches, rep.box_gate.as_ref(), &[], &spec, &o).unwrap();
+            let safe = SafeSet::convex(spec.clone());
+            let target = Target::exact(region.clone(), safe.rows());
+            let c = certify_target(&target, &rep.patches, rep.box_gate.as_ref(), &[], &safe, None, &o).unwrap();
             assert!(c.certified, "{:?}", c);
             if c.exact_patches > 0 {
                 let mut y = [0.0; 3];
@@ -433,7 +435,11 @@ fn cells_that_tile_a_region_stand_in_for_its_patch() {
     // One cell alone does not cover the region: no tiling, and the region fails.
     let c = certify_region(&region, std::slice::from_ref(&left), &spec, &o).unwrap();
     assert!(!c.certified);
-    // Overlapping cells are no tiling either (volumes add up to more than the box).
+    // Overlapping cells cover it too (every point has a cell with support 1, which the chain
+    // mixes only with later patches); cells with a gap of 1e-12 between them do not.
+    let rows = RowSet::of_region(&region, &region.b, &[]);
     let wide = cell((1.0, 0.75), -0.44);
-    assert!(tiling_cells(&[wide, right], &RowSet::of_region(&region), 1, &[0.0], &[1.0]).is_empty());
+    assert_eq!(tiling_cells(&[wide, right.clone()], &rows, 1, &[0.0], &[1.0]), vec![0, 1]);
+    let short = cell((1.0, 0.5 - 1e-12), -0.44);
+    assert!(tiling_cells(&[short, right], &rows, 1, &[0.0], &[1.0]).is_empty());
 }

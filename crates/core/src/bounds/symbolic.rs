@@ -1,0 +1,499 @@
+//! Symbolic linear bounds (DeepPoly / CROWN style) over a box, with rigorous rounding terms.
+//!
+//! **Forward pass (intermediate bounds).** Every pre-activation and ReLU output is enclosed
+//! between two linear functions of the input x, kept in centre/gap form
+//! `h ∈ [M(x) − G(x), M(x) + G(x)]` (G >= 0 on the box). An operator maps them exactly with
+//! the adapter's products: `z = A h + b ∈ [A M + b − |A| G, A M + b + |A| G]`, since
+//! `|A δ| <= |A| |δ| <= |A| G` pointwise. Concretising over the box gives each neuron's bounds
+//! [l, u] (intersected with interval arithmetic, both being sound). An unstable ReLU (l < 0 < u)
+//! is relaxed by the upper line `s z + t` (s = u/(u − l), t rounded up so that the line lies
+//! above ReLU at z = l and z = u, hence on all of [l, u] by convexity) and the lower line `α z`
+//! with α ∈ [0, 1] (`LowerSlope`): `h ∈ [α L(x), s U(x) + t]` with L = M − G, U = M + G.
+//!
+//! **Backward pass (a spec row).** An output row `c·y − q` is bounded by back-substitution from
+//! the output (one pass per row): a coefficient λ_i on a ReLU output takes the upper line when
+//! λ_i >= 0 and the lower line when λ_i < 0, then `λ_{l−1} = A_lᵀ μ_l`, the biases go to the
+//! constant. The result is a linear function `slope·x + offset` >= `c·f(x) − q` on the box;
+//! its maximum over the box is the bound. `slope` (times the box widths) says which inputs the
+//! bound depends on most (branch and bound splits there).
+//!
+//! **Rounding** (`rounding.rs`; each term is added where the rounding happens):
+//! * forward, per operator and output k: centre columns `A M_j + b` err <= γ_{n+1}(|A| mag_M + |b|)_k,
+//!   gap columns `|A| G_j` err <= γ_n (|A| mag_G)_k, where mag_F[i] = Σ_j |F_ij| max|x_j| + |F_i0|
+//!   bounds each function's terms on the box; both go into the gap's constant;
+//! * forward, per relaxed neuron: the few products and sums forming `s U + t`, `α L` and the new
+//!   centre and gap are off by at most 16u (mag_M + mag_G + |t|), added to the gap's constant;
+//! * concretisation: a linear function's maximum `a0 + Σ (a_j c_j + |a_j| r_j)` is rounded with
+//!   γ_{2n+1} of its terms' magnitudes, and the box radius r is rounded up;
+//! * backward, per operator: `μ = λ·slope` (rounded) changes the value by at most u Σ |μ_i| max|z_i|;
+//!   `A_lᵀ μ` errs by γ_m (|A_l|ᵀ |μ|) per coefficient, i.e. by γ_m |μ|·(|A_l| max|h_{l−1}|) in
+//!   value; the constant, one long sum of products, errs by γ_N Σ |terms|.
+
+use super::interval::{centre_radius, interval_bounds, row_upper_from_box, IntervalBounds};
+use super::net_view::NetView;
+use super::rounding::{add_up, err_bound, mul_down, mul_up, sub_down, sub_up};
+use crate::error::{invalid, Result};
+use crate::region::check_box;
+
+/// How the lower line α z of an unstable ReLU is chosen (DeepPoly's heuristic by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LowerSlope {
+    /// α = 1 when u >= −l, else 0 (the smaller-area triangle; DeepPoly, CROWN-adaptive).
+    Adaptive,
+    /// α = u/(u − l), parallel to the upper line (Neurify's symbolic relaxation).
+    Parallel,
+    /// α = 0.
+    Zero,
+}
+
+/// Pre-activation bounds (lower, upper per operator) proven on a box containing the current one.
+pub type OuterBounds<'a> = (&'a [Vec<f64>], &'a [Vec<f64>]);
+
+/// Options of the symbolic bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BoundOptions {
+    pub slope: LowerSlope,
+    /// Tighten every ReLU the forward pass leaves unstable by back-substitution through the
+    /// operators below it (DeepPoly's intermediate bounds): two backward passes per such neuron.
+    pub back_substitute: bool,
+    /// Also back-substitute with the parallel lower line (`LowerSlope::Parallel`) and keep the
+    /// tighter of the two bounds, for intermediate bounds and spec rows (twice the passes).
+    pub both_slopes: bool,
+}
+
+impl Default for BoundOptions {
+    fn default() -> Self {
+        BoundOptions { slope: LowerSlope::Adaptive, back_substitute: true, both_slopes: true }
+    }
+}
+
+/// Sound symbolic bounds of a network over a box (see the module documentation).
+#[derive(Debug, Clone)]
+pub struct SymbolicBounds {
+    pub lower_box: Vec<f64>,
+    pub upper_box: Vec<f64>,
+    /// Box centre and radius (rounded up) and max |x_j| over the box.
+    centre: Vec<f64>,
+    radius: Vec<f64>,
+    xmax: Vec<f64>,
+    /// Bounds of every pre-activation z_l (symbolic ∩ interval).
+    pub lower: Vec<Vec<f64>>,
+    pub upper: Vec<Vec<f64>>,
+    both_slopes: bool,
+    /// |A_l| max|h_{l−1}| per operator (rounding terms of the backward pass).
+    wmax: Vec<Vec<f64>>,
+    /// The last operator's pre-activation as centre and gap functions, column-major
+    /// (`(n + 1) × width`, column n the constant).
+    out_m: Vec<f64>,
+    out_g: Vec<f64>,
+    slope: LowerSlope,
+    relu_out: bool,
+}
+
+/// Bounds of a spec row over the box: `upper` >= `c·f(x) − q` for every x of the box, and the
+/// linear function of the back-substitution, `c·f(x) − q <= slope·x + offset` for every x of
+/// the box (real arithmetic; `upper` is the smaller of its maximum and the forward bound).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowBound {
+    pub upper: f64,
+    pub slope: Vec<f64>,
+    pub offset: f64,
+}
+
+/// The upper line `s z + t` of ReLU on [l, u] (l < 0 < u), t rounded up: valid at both ends.
+pub(crate) fn relax_upper(l: f64, u: f64) -> (f64, f64) {
+    let s = (u / (u - l)).clamp(0.0, 1.0);
+    let t = mul_up(s, -l).max(sub_up(u, mul_down(s, u))).max(0.0);
+    (s, t)
+}
+
+pub(crate) fn lower_slope(kind: LowerSlope, l: f64, u: f64) -> f64 {
+    match kind {
+        LowerSlope::Adaptive => {
+            if u >= -l {
+                1.0
+            } else {
+                0.0
+            }
+        }
+        LowerSlope::Parallel => (u / (u - l)).clamp(0.0, 1.0),
+        LowerSlope::Zero => 0.0,
+    }
+}
+
+/// max over the box of a·x + a0 (a over x), rounded up.
+fn max_over(a: &[f64], a0: f64, centre: &[f64], radius: &[f64]) -> f64 {
+    let (mut v, mut mag) = (a0, a0.abs());
+    for j in 0..a.len() {
+        let (p, q) = (a[j] * centre[j], a[j].abs() * radius[j]);
+        v += p + q;
+        mag += p.abs() + q;
+    }
+    add_up(v, err_bound(2 * a.len() + 1, mag))
+}
+
+impl SymbolicBounds {
+    /// Forward symbolic pass over the box [lower, upper].
+    pub fn compute(net: &NetView, lower: &[f64], upper: &[f64], opts: BoundOptions) -> Result<SymbolicBounds> {
+        let ib = interval_bounds(net, lower, upper)?;
+        Self::compute_with(net, lower, upper, opts, &ib)
+    }
+
+    /// [`SymbolicBounds::compute`] given the box's interval bounds.
+    pub fn compute_with(
+        net: &NetView,
+        lower: &[f64],
+        upper: &[f64],
+        opts: BoundOptions,
+        ib: &IntervalBounds,
+    ) -> Result<SymbolicBounds> {
+        Self::compute_within(net, lower, upper, opts, ib, None)
+    }
+
+    /// [`SymbolicBounds::compute_with`], also intersecting every pre-activation with `outer`,
+    /// bounds proven on a box that contains this one (a parent in branch and bound): they hold
+    /// here too, tighten the relaxations, and spare the back-substitution of every neuron they
+    /// already prove stable.
+    pub fn compute_within(
+        net: &NetView,
+        lower: &[f64],
+        upper: &[f64],
+        opts: BoundOptions,
+        ib: &IntervalBounds,
+        outer: Option<OuterBounds>,
+    ) -> Result<SymbolicBounds> {
+        let slope = opts.slope;
+        check_box(net.n_in(), lower, upper)?;
+        let n = net.n_in();
+        let (centre, radius) = centre_radius(lower, upper);
+        let xmax: Vec<f64> = lower.iter().zip(upper).map(|(a, b)| a.abs().max(b.abs())).collect();
+        // h_{−1} = x: M = identity, G = 0.
+        let mut w = n;
+        let mut m = vec![0.0; (n + 1) * w];
+        for j in 0..n {
+            m[j * w + j] = 1.0;
+        }
+        let mut g = vec![0.0; (n + 1) * w];
+        let mut hprev = xmax.clone();
+        let layers = net.layers();
+        let (mut lo_all, mut hi_all) = (Vec::new(), Vec::new());
+        let (mut hmax, mut wmax): (Vec<Vec<f64>>, Vec<Vec<f64>>) = (Vec::new(), Vec::new());
+        let (mut out_m, mut out_g) = (Vec::new(), Vec::new());
+        for l in 0..layers {
+            let wo = net.width(l);
+            let terms = net.row_terms(l);
+            let b = net.bias(l);
+            // Magnitudes of the current functions' terms on the box (rounding terms).
+            let mag_m = magnitudes(&m, w, n, &xmax);
+            let mag_g = magnitudes(&g, w, n, &xmax);
+            let mut nm = vec![0.0; (n + 1) * wo];
+            let mut ng = vec![0.0; (n + 1) * wo];
+            for j in 0..=n {
+                let col = &mut nm[j * wo..(j + 1) * wo];
+                if j == n {
+                    col.copy_from_slice(b);
+                }
+                net.mul_add(l, &m[j * w..(j + 1) * w], col);
+                net.abs_mul_add(l, &g[j * w..(j + 1) * w], &mut ng[j * wo..(j + 1) * wo]);
+            }
+            let mut em: Vec<f64> = b.iter().map(|v| v.abs()).collect();
+            net.abs_mul_add(l, &mag_m, &mut em);
+            let mut eg = vec![0.0; wo];
+            net.abs_mul_add(l, &mag_g, &mut eg);
+            let mut wl = vec![0.0; wo];
+            net.abs_mul_add(l, &hprev, &mut wl);
+            wmax.push(wl);
+            for k in 0..wo {
+                let e = add_up(err_bound(terms + 1, em[k]), err_bound(terms, eg[k]));
+                ng[n * wo + k] = add_up(ng[n * wo + k], e);
+            }
+            // Concretise: z_k ∈ [min (M − G), max (M + G)], intersected with interval arithmetic.
+            let mut lo = vec![0.0; wo];
+            let mut hi = vec![0.0; wo];
+            let mut a = vec![0.0; n];
+            for k in 0..wo {
+                for j in 0..n {
+                    a[j] = nm[j * wo + k] + ng[j * wo + k];
+                }
+                // The sum M + G of each coefficient rounds: its error (u per coefficient) is
+                // covered by bounding with the magnitudes of both parts.
+                let up = max_over(&a, nm[n * wo + k] + ng[n * wo + k], &centre, &radius);
+                let e_up = coef_sum_err(&nm, &ng, wo, k, n, &xmax);
+                for j in 0..n {
+                    a[j] = -(nm[j * wo + k] - ng[j * wo + k]);
+                }
+                let dn = max_over(&a, -(nm[n * wo + k] - ng[n * wo + k]), &centre, &radius);
+                hi[k] = add_up(up, e_up).min(ib.upper[l][k]);
+                lo[k] = sub_down(-dn, e_up).max(ib.lower[l][k]);
+                if let Some((ol, ou)) = outer {
+                    hi[k] = hi[k].min(ou[l][k]);
+                    lo[k] = lo[k].max(ol[l][k]);
+                }
+                if lo[k] > hi[k] {
+                    // Both are sound, so the true value lies in both: only rounding of two
+                    // bounds of a constant can cross them. Keep the interval bounds.
+                    lo[k] = ib.lower[l][k];
+                    hi[k] = ib.upper[l][k];
+                }
+            }
+            if opts.back_substitute && l > 0 && net.relu(l) {
+                let back = Backward { lower: &lo_all, upper: &hi_all, wmax: &wmax, slope };
+                let both = opts.both_slopes && slope != LowerSlope::Parallel;
+                let back2 = Backward { lower: &lo_all, upper: &hi_all, wmax: &wmax, slope: LowerSlope::Parallel };
+                for k in 0..wo {
+                    if lo[k] < 0.0 && hi[k] > 0.0 {
+                        let (bl, bu) = back.neuron(net, l, k, &centre, &radius);
+                        lo[k] = lo[k].max(bl);
+                        hi[k] = hi[k].min(bu);
+                        if both && lo[k] < 0.0 && hi[k] > 0.0 {
+                            let (bl, bu) = back2.neuron(net, l, k, &centre, &radius);
+                            lo[k] = lo[k].max(bl);
+                            hi[k] = hi[k].min(bu);
+                        }
+                    }
+                }
+            }
+            if net.relu(l) {
+                let mag_nm = magnitudes(&nm, wo, n, &xmax);
+                let mag_ng = magnitudes(&ng, wo, n, &xmax);
+                for k in 0..wo {
+                    let (zl, zu) = (lo[k], hi[k]);
+                    if zu <= 0.0 {
+                        for j in 0..=n {
+                            nm[j * wo + k] = 0.0;
+                            ng[j * wo + k] = 0.0;
+                        }
+                    } else if zl < 0.0 {
+                        let (s, t) = relax_upper(zl, zu);
+                        let alpha = lower_slope(slope, zl, zu);
+                        for j in 0..=n {
+                            let (mj, gj) = (nm[j * wo + k], ng[j * wo + k]);
+                            let uh = s * (mj + gj) + if j == n { t } else { 0.0 };
+                            let lh = alpha * (mj - gj);
+                            nm[j * wo + k] = 0.5 * (uh + lh);
+                            ng[j * wo + k] = 0.5 * (uh - lh);
+                        }
+                        let e = err_bound(16, mag_nm[k] + mag_ng[k] + t);
+                        ng[n * wo + k] = add_up(ng[n * wo + k], e);
+                    }
+                }
+                hmax.push(hi.iter().map(|v| v.max(0.0)).collect());
+            } else {
+                hmax.push(lo.iter().zip(&hi).map(|(a, b)| a.abs().max(b.abs())).collect());
+            }
+            if l + 1 == layers {
+                out_m = nm.clone();
+                out_g = ng.clone();
+            }
+            hprev = hmax[l].clone();
+            m = nm;
+            g = ng;
+            w = wo;
+            lo_all.push(lo);
+            hi_all.push(hi);
+        }
+        if lo_all.iter().chain(hi_all.iter()).flatten().any(|v| v.is_nan()) {
+            return invalid(
+                "bounds: the symbolic bounds overflowed (NaN); the box or the weights are too large".to_string(),
+            );
+        }
+        Ok(SymbolicBounds {
+            lower_box: lower.to_vec(),
+            upper_box: upper.to_vec(),
+            centre,
+            radius,
+            xmax,
+            lower: lo_all,
+            upper: hi_all,
+            wmax,
+            both_slopes: opts.both_slopes,
+            out_m,
+            out_g,
+            slope,
+            relu_out: net.relu(layers - 1),
+        })
+    }
+
+    /// Number of ReLU neurons whose sign the bounds do not fix (l < 0 < u).
+    pub fn unstable(&self, net: &NetView) -> usize {
+        (0..self.lower.len())
+            .filter(|&l| net.relu(l))
+            .map(|l| (0..self.lower[l].len()).filter(|&i| self.lower[l][i] < 0.0 && self.upper[l][i] > 0.0).count())
+            .sum()
+    }
+
+    /// Output bounds (after the last ReLU, if any).
+    pub fn output_bounds(&self) -> (Vec<f64>, Vec<f64>) {
+        let (l, u) = (self.lower.last().unwrap(), self.upper.last().unwrap());
+        if self.relu_out {
+            (l.iter().map(|v| v.max(0.0)).collect(), u.iter().map(|v| v.max(0.0)).collect())
+        } else {
+            (l.clone(), u.clone())
+        }
+    }
+
+    /// Cheap bound of `c·f(x) − q` from the forward pass alone (the output functions, or the
+    /// output intervals): O(outputs × inputs).
+    pub fn row_upper_forward(&self, c: &[f64], q: f64) -> f64 {
+        let (ol, ou) = self.output_bounds();
+        let by_box = row_upper_from_box(c, q, &ol, &ou);
+        if self.relu_out {
+            return by_box;
+        }
+        let n = self.centre.len();
+        let k = c.len();
+        // c·M + |c|·G per coefficient; the products and sums of each coefficient round with
+        // γ_{2k} of their magnitudes, i.e. γ_{2k} Σ_k |c_k| (mag_M + mag_G)_k in value.
+        let mut a = vec![0.0; n];
+        let mut a0 = -q;
+        for o in 0..k {
+            let co = c[o];
+            if co == 0.0 {
+                continue;
+            }
+            for j in 0..n {
+                a[j] += co * self.out_m[j * k + o] + co.abs() * self.out_g[j * k + o];
+            }
+            a0 += co * self.out_m[n * k + o] + co.abs() * self.out_g[n * k + o];
+        }
+        let mm = magnitudes(&self.out_m, k, n, &self.xmax);
+        let mg = magnitudes(&self.out_g, k, n, &self.xmax);
+        let mag: f64 = (0..k).map(|o| c[o].abs() * (mm[o] + mg[o])).sum::<f64>() + q.abs();
+        let v = add_up(max_over(&a, a0, &self.centre, &self.radius), err_bound(2 * k + 2, mag));
+        v.min(by_box)
+    }
+
+    /// Back-substitution of the row `c·y − q` from the output (CROWN): a linear upper bound on
+    /// the box and its maximum (see the module documentation for every rounding term).
+    pub fn row_upper(&self, net: &NetView, c: &[f64], q: f64) -> Result<RowBound> {
+        if c.len() != net.n_out() {
+            return invalid(format!(
+                "bounds: the spec row has {} entries, the network has {} outputs",
+                c.len(),
+                net.n_out()
+            ));
+        }
+        let layers = net.layers();
+        let back = Backward { lower: &self.lower, upper: &self.upper, wmax: &self.wmax, slope: self.slope };
+        let (mut lam, mut offset) = back.run(net, layers, c.to_vec(), -q);
+        let mut upper = max_over(&lam, offset, &self.centre, &self.radius);
+        if self.both_slopes && self.slope != LowerSlope::Parallel {
+            let back = Backward { slope: LowerSlope::Parallel, ..back };
+            let (lam2, offset2) = back.run(net, layers, c.to_vec(), -q);
+            let upper2 = max_over(&lam2, offset2, &self.centre, &self.radius);
+            if upper2 < upper {
+                lam = lam2;
+                offset = offset2;
+                upper = upper2;
+            }
+        }
+        if upper.is_nan() {
+            return invalid("bounds: the row bound overflowed (NaN)".to_string());
+        }
+        Ok(RowBound { upper: upper.min(self.row_upper_forward(c, q)), slope: lam, offset })
+    }
+}
+
+/// Back-substitution through the operators below a starting point, with the bounds known so far.
+struct Backward<'a> {
+    lower: &'a [Vec<f64>],
+    upper: &'a [Vec<f64>],
+    wmax: &'a [Vec<f64>],
+    slope: LowerSlope,
+}
+
+impl<'a> Backward<'a> {
+    /// Given `λ·h_{from−1} + k0` (h_{from−1} the output of operator from − 1, after its ReLU; for
+    /// from = layers, the network output), a linear function of x above it on the box:
+    /// (slope over x, offset) with every rounding term in the offset (module documentation).
+    fn run(&self, net: &NetView, from: usize, lam0: Vec<f64>, k0: f64) -> (Vec<f64>, f64) {
+        let mut lam = lam0;
+        let mut k_val = k0;
+        let mut k_mag = k0.abs();
+        let mut k_terms = 1usize;
+        let mut err = 0.0f64;
+        for l in (0..from).rev() {
+            let w = net.width(l);
+            let mut mu = lam;
+            if net.relu(l) {
+                let mut relax_mag = 0.0;
+                for i in 0..w {
+                    let (zl, zu) = (self.lower[l][i], self.upper[l][i]);
+                    if zu <= 0.0 {
+                        mu[i] = 0.0;
+                    } else if zl < 0.0 {
+                        let li = mu[i];
+                        if li >= 0.0 {
+                            let (s, t) = relax_upper(zl, zu);
+                            mu[i] = li * s;
+                            let term = li * t;
+                            k_val += term;
+                            k_mag += term.abs();
+                            k_terms += 1;
+                        } else {
+                            mu[i] = li * lower_slope(self.slope, zl, zu);
+                        }
+                        relax_mag += mu[i].abs() * zl.abs().max(zu);
+                    }
+                }
+                err = add_up(err, err_bound(1, relax_mag));
+            }
+            let b = net.bias(l);
+            for i in 0..w {
+                if mu[i] != 0.0 {
+                    let term = mu[i] * b[i];
+                    k_val += term;
+                    k_mag += term.abs();
+                }
+            }
+            k_terms += w;
+            let mut next = vec![0.0; net.input_width(l)];
+            net.mul_t_add(l, &mu, &mut next);
+            let spread: f64 = mu.iter().zip(&self.wmax[l]).map(|(a, b)| a.abs() * b).sum();
+            err = add_up(err, err_bound(net.col_terms(l), spread));
+            lam = next;
+        }
+        err = add_up(err, err_bound(k_terms, k_mag));
+        (lam, add_up(k_val, err))
+    }
+
+    /// Bounds of entry i of z_l (pre-activation) by back-substitution through operators < l.
+    fn neuron(&self, net: &NetView, l: usize, i: usize, centre: &[f64], radius: &[f64]) -> (f64, f64) {
+        let ni = net.input_width(l);
+        let mut bounds = [0.0; 2];
+        for (s, sign) in [1.0f64, -1.0].iter().enumerate() {
+            let mut e = vec![0.0; net.width(l)];
+            e[i] = *sign;
+            let mut lam = vec![0.0; ni];
+            net.mul_t_add(l, &e, &mut lam);
+            // Operator l itself: its row (exact data, negated exactly) and its bias.
+            let spread = self.wmax[l][i];
+            let k0 = sign * net.bias(l)[i];
+            let (slope, offset) = self.run(net, l, lam, k0);
+            let offset = add_up(offset, err_bound(net.row_terms(l), spread));
+            bounds[s] = max_over(&slope, offset, centre, radius);
+        }
+        (-bounds[1], bounds[0])
+    }
+}
+
+/// Per function (row k of a column-major `(n + 1) × w` array): Σ_j |F_kj| max|x_j| + |F_k0|.
+fn magnitudes(f: &[f64], w: usize, n: usize, xmax: &[f64]) -> Vec<f64> {
+    let mut mag: Vec<f64> = f[n * w..(n + 1) * w].iter().map(|v| v.abs()).collect();
+    for j in 0..n {
+        for k in 0..w {
+            mag[k] += f[j * w + k].abs() * xmax[j];
+        }
+    }
+    mag
+}
+
+/// Rounding of forming M ± G coefficient by coefficient for function k: u per coefficient, in
+/// value at most u (mag_M + mag_G)_k.
+fn coef_sum_err(m: &[f64], g: &[f64], w: usize, k: usize, n: usize, xmax: &[f64]) -> f64 {
+    let mut mag = m[n * w + k].abs() + g[n * w + k].abs();
+    for j in 0..n {
+        mag += (m[j * w + k].abs() + g[j * w + k].abs()) * xmax[j];
+    }
+    err_bound(2, mag)
+}

@@ -1,0 +1,128 @@
+//! A certifier for one repaired network, one safe set and one area: the certificate of any
+//! linear region of the original network in the area, from the saved parameters alone.
+//!
+//! Per region it rebuilds the region from its activation pattern (`LinearRegion::of_pattern`),
+//! relaxes it by the decision errors the enumeration handed on (`target.rs`), certifies it
+//! (`certify_target`), and finally evaluates the repaired network itself at the certificate's
+//! witness: a violation found there beyond the tolerance makes the region not certified, so a
+//! certified region never comes with a real violation above its tolerance. LP breakdowns and
+//! piece limits are verdicts ("not certified", with the reason), never a failure of the whole
+//! certification.
+
+use super::band::{band_box, BandBox};
+use super::certify_target;
+use super::options::CertifyOptions;
+use super::region_certificate::{Reason, RegionCertificate};
+use super::safe_set::SafeSet;
+use super::target::Target;
+use crate::error::{invalid, Error, Result};
+use crate::program::ReluProgram;
+use crate::region::{check_box, LinearRegion};
+use crate::repaired::RepairedNetwork;
+
+pub struct Certifier {
+    pub rep: RepairedNetwork,
+    pub safe: SafeSet,
+    pub lower: Vec<f64>,
+    pub upper: Vec<f64>,
+    set_a: Vec<f64>,
+    set_b: Vec<f64>,
+    pub opts: CertifyOptions,
+    /// Bounding boxes of the patch bands, computed at the first region.
+    bands: Option<Vec<Option<BandBox>>>,
+    /// Sensitivities of the stacked spec rows in the original network's neurons
+    /// (program neurons × rows), and the program neuron of each pattern position.
+    sens: Vec<f64>,
+    relu: Vec<usize>,
+}
+
+impl Certifier {
+    /// `opts.chain` is taken from the repaired network.
+    pub fn new(
+        rep: RepairedNetwork,
+        safe: SafeSet,
+        lower: Vec<f64>,
+        upper: Vec<f64>,
+        set_a: Vec<f64>,
+        set_b: Vec<f64>,
+        opts: CertifyOptions,
+    ) -> Result<Certifier> {
+        let (n, k) = (rep.original.n_in(), rep.original.n_out());
+        check_box(n, &lower, &upper)?;
+        if set_a.len() != set_b.len() * n {
+            return invalid(format!(
+                "certificate: the input set has {} coefficients for {} rows",
+                set_a.len(),
+                set_b.len()
+            ));
+        }
+        if safe.k != k {
+            return invalid(format!("certificate: the spec has {} outputs, the network has {}", safe.k, k));
+        }
+        opts.check()?;
+        let program = ReluProgram::from_network(&rep.original);
+        let sens = program.sensitivities(&safe.all.p, safe.rows());
+        let relu = (0..program.neurons.len()).filter(|&i| program.neurons[i].relu).collect();
+        let opts = CertifyOptions { chain: rep.chain, ..opts };
+        Ok(Certifier { rep, safe, lower, upper, set_a, set_b, opts, bands: None, sens, relu })
+    }
+
+    /// The certificate of the region of `pattern` (one 0/1 per hidden neuron), relaxed by `slack`
+    /// (per hidden neuron, pre-activation units; empty: exact), the union piece `preferred`
+    /// tried first.
+    pub fn region(&mut self, pattern: &[u8], slack: &[f64], preferred: Option<usize>) -> Result<RegionCertificate> {
+        if self.bands.is_none() {
+            let boxes: Result<Vec<_>> =
+                self.rep.patches.iter().map(|p| band_box(p, &self.lower, &self.upper)).collect();
+            self.bands = Some(boxes?);
+        }
+        let net = &self.rep.original;
+        let hidden = net.hidden_count();
+        if pattern.len() != hidden || !(slack.is_empty() || slack.len() == hidden) {
+            return invalid(format!(
+                "certificate: the pattern has {} entries and the slack {}, the network has {} hidden neurons",
+                pattern.len(),
+                slack.len(),
+                hidden
+            ));
+        }
+        if let Some(i) = slack.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
+            return invalid(format!("certificate: slack {} is {} (must be finite and >= 0)", i, slack[i]));
+        }
+        let mut region = LinearRegion::of_pattern(net, pattern.to_vec(), &self.lower, &self.upper)?;
+        if !self.set_b.is_empty() {
+            region.intersect(&self.set_a, &self.set_b)?;
+        }
+        let target = Target::relaxed(net, region, slack, &self.sens, &self.relu, self.safe.rows());
+        let bands = self.bands.as_deref().unwrap_or(&[]);
+        let result = certify_target(
+            &target,
+            &self.rep.patches,
+            self.rep.box_gate.as_ref(),
+            bands,
+            &self.safe,
+            preferred,
+            &self.opts,
+        );
+        let mut cert = match result {
+            Ok(c) => c,
+            Err(Error::PieceLimit { limit }) => RegionCertificate::undecided(Vec::new(), limit, Reason::PieceLimit),
+            Err(Error::Lp(_)) | Err(Error::Empty(_)) => RegionCertificate::undecided(Vec::new(), 0, Reason::Unresolved),
+            Err(e) => return Err(e),
+        };
+        if cert.witness.len() == net.n_in() {
+            let mut y = vec![0.0; net.n_out()];
+            self.rep.forward(&cert.witness, &mut y);
+            let v = self.safe.violation(&y);
+            cert.witness_violation = Some(v);
+            cert.witness_in_region = target.region.violation(&cert.witness) <= 0.0;
+            if v > cert.tolerance && cert.witness_in_region {
+                // A real violation in the region: never certified (with sound bounds a certified
+                // region cannot get here; this is the last line of defence, and names the reason).
+                cert.certified = false;
+                cert.reason = Reason::Violated;
+            }
+        }
+        Ok(cert)
+    }
+}

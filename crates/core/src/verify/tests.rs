@@ -1,0 +1,241 @@
+//! The verifier against an independent ground truth: every linear region of the box
+//! (`enumerate.rs`), each with its own affine map (`region.rs`) and one LP per unsafe disjunct.
+
+use super::*;
+use crate::bounds::{BoundOptions, LowerSlope, NetView};
+use crate::enumerate::{EnumerateOptions, RegionEnumerator, Step};
+use crate::lp::{Polytope, Simplex};
+use crate::network::tests::{random_network, Rng};
+use crate::network::Network;
+use crate::region::LinearRegion;
+
+/// min over the region of max_r (a_r·y(x) − b_r), by LP.
+fn region_min_depth(reg: &LinearRegion, d: &Disjunct, k: usize) -> f64 {
+    let n = reg.n_in;
+    let nv = n + 1;
+    let mut g = Vec::new();
+    let mut h = Vec::new();
+    for i in 0..reg.b.len() {
+        g.extend_from_slice(&reg.a[i * n..(i + 1) * n]);
+        g.push(0.0);
+        h.push(reg.b[i]);
+    }
+    for r in 0..d.rows() {
+        let row = d.row(r, k);
+        let mut a = vec![0.0; n];
+        let mut c = -d.b[r];
+        for o in 0..k {
+            for j in 0..n {
+                a[j] += row[o] * reg.f[o * n + j];
+            }
+            c += row[o] * reg.e[o];
+        }
+        g.extend_from_slice(&a);
+        g.push(-1.0);
+        h.push(-c);
+    }
+    let mut lo = reg.lower.clone();
+    let mut hi = reg.upper.clone();
+    lo.push(-1e6);
+    hi.push(1e6);
+    let p = Polytope::new(nv, &g, &h, &lo, &hi).unwrap();
+    let mut c = vec![0.0; nv];
+    c[n] = -1.0;
+    -Simplex::new(p).maximize(&c).unwrap().lower
+}
+
+/// The smallest property margin over the box: negative means violated.
+fn ground_truth(net: &Network, prop: &Property) -> f64 {
+    let opts = EnumerateOptions { eps: 1e-12, min_radius: 1e-12, max_regions: 200_000 };
+    let mut en = RegionEnumerator::new(net, &prop.lower, &prop.upper, &prop.a, &prop.b, opts).unwrap();
+    assert_eq!(en.run().unwrap(), Step::Done);
+    let h = en.hidden();
+    let mut worst = f64::INFINITY;
+    for r in 0..en.count() {
+        let reg =
+            LinearRegion::of_pattern(net, en.patterns[r * h..(r + 1) * h].to_vec(), &prop.lower, &prop.upper).unwrap();
+        let m = prop.unsafe_set.iter().map(|d| region_min_depth(&reg, d, prop.n_out)).fold(f64::INFINITY, f64::min);
+        worst = worst.min(m);
+    }
+    worst
+}
+
+/// A random property on a random box: φ2-like (one disjunct, "output 0 is maximal"), φ5-like
+/// (a union of single rows: "some output beats output 0"), or φ1-like (a threshold), with the
+/// threshold put near the largest sampled value so that proofs are tight.
+fn random_property(rng: &mut Rng, net: &Network, kind: usize) -> Property {
+    let n = net.n_in();
+    let k = net.n_out();
+    let lower: Vec<f64> = (0..n).map(|_| rng.range(-1.0, 0.0)).collect();
+    let upper: Vec<f64> = lower.iter().map(|&l| l + rng.range(0.1, 1.0)).collect();
+    let mut best = f64::NEG_INFINITY;
+    let mut y = vec![0.0; k];
+    for _ in 0..2000 {
+        let x: Vec<f64> = (0..n).map(|j| rng.range(lower[j], upper[j])).collect();
+        net.forward(&x, &mut y);
+        let v = match kind {
+            0 => (1..k).map(|j| y[0] - y[j]).fold(f64::INFINITY, f64::min),
+            1 => (1..k).map(|j| y[j] - y[0]).fold(f64::NEG_INFINITY, f64::max),
+            _ => y[0],
+        };
+        best = best.max(v);
+    }
+    let shift = best + rng.range(-0.05, 0.05) * (1.0 + best.abs());
+    let unsafe_set = match kind {
+        0 => {
+            // y_j − y_0 <= −shift for every j (output 0 leads by at least shift).
+            let mut a = Vec::new();
+            for j in 1..k {
+                let mut row = vec![0.0; k];
+                row[j] = 1.0;
+                row[0] = -1.0;
+                a.extend(row);
+            }
+            vec![Disjunct { a, b: vec![-shift; k - 1] }]
+        }
+        1 => (1..k)
+            .map(|j| {
+                let mut row = vec![0.0; k];
+                row[0] = 1.0;
+                row[j] = -1.0;
+                Disjunct { a: row, b: vec![-shift] }
+            })
+            .collect(),
+        _ => {
+            let mut row = vec![0.0; k];
+            row[0] = -1.0;
+            vec![Disjunct { a: row, b: vec![-shift] }]
+        }
+    };
+    Property::new(n, k, lower, upper, &[], &[], unsafe_set).unwrap()
+}
+
+fn run(net: &Network, prop: &Property, opts: VerifyOptions, budget: usize) -> Verifier {
+    let mut v = Verifier::new(NetView::new(net).unwrap(), prop.clone(), opts).unwrap();
+    let mut steps = 0;
+    while v.step(budget).unwrap() == Verdict::Running {
+        steps += 1;
+        assert!(steps < 1_000_000, "no verdict");
+    }
+    v
+}
+
+#[test]
+fn verdicts_agree_with_exact_region_enumeration() {
+    let mut rng = Rng(4242);
+    let (mut holds, mut violated, mut compared) = (0, 0, 0);
+    for trial in 0..60 {
+        let sizes: &[usize] = match trial % 3 {
+            0 => &[2, 8, 8, 3],
+            1 => &[3, 10, 10, 4],
+            _ => &[4, 8, 8, 8, 3],
+        };
+        let net = random_network(&mut rng, sizes);
+        let prop = random_property(&mut rng, &net, trial % 3);
+        let truth = ground_truth(&net, &prop);
+        if truth.abs() < 1e-6 {
+            continue; // a tie: either answer is within rounding
+        }
+        let mut opts = VerifyOptions {
+            bounds: BoundOptions {
+                slope: [LowerSlope::Adaptive, LowerSlope::Parallel][trial % 2],
+                back_substitute: trial % 4 < 2,
+                both_slopes: trial % 8 < 4,
+            },
+            ..VerifyOptions::default()
+        };
+        // Small leaves half of the time, so that both bounds and regions decide boxes.
+        opts.leaf_unstable = [10, 2][(trial / 2) % 2];
+        let v = run(&net, &prop, opts, 200);
+        compared += 1;
+        if truth > 0.0 {
+            assert_eq!(v.verdict(), Verdict::Holds, "trial {}: holds (margin {}), stats {:?}", trial, truth, v.stats);
+            assert!((v.stats.decided() - 1.0).abs() < 1e-9, "trial {}: decided {}", trial, v.stats.decided());
+            assert!(v.stats.min_margin > 0.0 && v.stats.min_margin <= truth * (1.0 + 1e-9) + 1e-12);
+            holds += 1;
+        } else {
+            assert_eq!(v.verdict(), Verdict::Violated, "trial {}: violated (margin {})", trial, truth);
+            let c = v.counterexample.as_ref().unwrap();
+            assert!(prop.contains(&c.x));
+            let mut y = vec![0.0; net.n_out()];
+            net.forward(&c.x, &mut y);
+            assert!(prop.margin(&y) < 0.0 && prop.margin(&y) == c.margin);
+            violated += 1;
+        }
+    }
+    assert!(
+        holds >= 10 && violated >= 10 && compared >= 40,
+        "holds {}, violated {}, compared {}",
+        holds,
+        violated,
+        compared
+    );
+}
+
+#[test]
+fn results_do_not_depend_on_the_step_budget_and_leaves_add_up() {
+    let mut rng = Rng(77);
+    let net = random_network(&mut rng, &[3, 12, 12, 3]);
+    let prop = random_property(&mut rng, &net, 0);
+    let mut opts = VerifyOptions { collect_leaves: true, stop_at_violation: false, ..VerifyOptions::default() };
+    opts.leaf_unstable = 4;
+    let mut a = run(&net, &prop, opts, 1);
+    let mut b = run(&net, &prop, opts, 100_000);
+    assert_eq!(a.stats, b.stats);
+    assert_eq!(a.verdict(), b.verdict());
+    let (la, lb) = (a.take_leaves(), b.take_leaves());
+    assert_eq!(la, lb);
+    assert_eq!(la.len(), a.stats.leaves);
+    // The leaves tile the box: their volumes add up to it, and every sample lies in one.
+    let vol: f64 = la
+        .iter()
+        .map(|l| (0..3).map(|j| (l.upper[j] - l.lower[j]) / (prop.upper[j] - prop.lower[j])).product::<f64>())
+        .sum();
+    assert!((vol - 1.0).abs() < 1e-12, "{}", vol);
+    let mut y = vec![0.0; 3];
+    for _ in 0..3000 {
+        let x: Vec<f64> = (0..3).map(|j| rng.range(prop.lower[j], prop.upper[j])).collect();
+        let inside: Vec<&LeafRecord> =
+            la.iter().filter(|l| (0..3).all(|j| x[j] >= l.lower[j] && x[j] <= l.upper[j])).collect();
+        assert!(!inside.is_empty());
+        net.forward(&x, &mut y);
+        // A box proven safe has no violating sample.
+        if prop.margin(&y) < 0.0 {
+            assert!(inside.iter().all(|l| l.status != LeafStatus::Safe), "violating sample in a safe leaf");
+        }
+    }
+}
+
+#[test]
+fn input_rows_and_bad_input() {
+    let mut rng = Rng(5);
+    let net = random_network(&mut rng, &[2, 6, 6, 2]);
+    // Unsafe: y0 >= -100 (everything) but the input rows x0 + x1 <= -10 miss the box: holds.
+    let d = Disjunct { a: vec![-1.0, 0.0], b: vec![100.0] };
+    let prop = Property::new(2, 2, vec![-1.0, -1.0], vec![1.0, 1.0], &[1.0, 1.0], &[-10.0], vec![d.clone()]).unwrap();
+    let v = run(&net, &prop, VerifyOptions::default(), 100);
+    assert_eq!(v.verdict(), Verdict::Holds);
+    assert_eq!(v.stats.volume[Method::Empty as usize], 1.0);
+    // The same rows through the box: violated, with the counterexample inside the rows.
+    let prop = Property::new(2, 2, vec![-1.0, -1.0], vec![1.0, 1.0], &[1.0, 1.0], &[-0.5], vec![d.clone()]).unwrap();
+    let v = run(&net, &prop, VerifyOptions::default(), 100);
+    assert_eq!(v.verdict(), Verdict::Violated);
+    let x = &v.counterexample.as_ref().unwrap().x;
+    assert!(x[0] + x[1] <= -0.5);
+    assert!(Property::new(2, 2, vec![0.0, 0.0], vec![1.0, 1.0], &[], &[], vec![]).is_err());
+    assert!(Property::new(2, 3, vec![0.0, 0.0], vec![1.0, 1.0], &[], &[], vec![d]).is_err());
+    let p3 =
+        Property::new(2, 3, vec![0.0, 0.0], vec![1.0, 1.0], &[], &[], vec![Disjunct { a: vec![1.0; 3], b: vec![0.0] }])
+            .unwrap();
+    assert!(Verifier::new(NetView::new(&net).unwrap(), p3, VerifyOptions::default()).is_err());
+}
+
+#[test]
+fn no_random_points_at_the_root_still_works() {
+    let mut rng = Rng(3);
+    let net = random_network(&mut rng, &[2, 6, 6, 2]);
+    let prop = random_property(&mut rng, &net, 1);
+    let opts = VerifyOptions { root_samples: 0, box_samples: 0, ..VerifyOptions::default() };
+    let v = run(&net, &prop, opts, 50);
+    assert_ne!(v.verdict(), Verdict::Running);
+}

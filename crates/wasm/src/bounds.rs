@@ -1,0 +1,122 @@
+//! Sound bounds over a box (core `bounds/`; TypeScript twin `ts/bounds.ts`). Stateless: each
+//! call reads the network of a handle through the core's adapter.
+
+use relu_repair_core::bounds::{
+    interval_bounds, row_upper_from_box, BoundOptions, IntervalBounds, NetView, SymbolicBounds,
+};
+use relu_repair_core::{Error, Network};
+
+use crate::abi::{BoundKind, BOUND_OPTIONS, PRE_ACTIVATION_BOUNDS, ROW_BOUND};
+use crate::handles::{bad_handle, bytes, fail, slice, with, write_out};
+use crate::json::Object;
+use crate::layout::Writer;
+
+pub fn bound_options(o: &Object) -> BoundOptions {
+    BoundOptions {
+        slope: o.code("slope"),
+        back_substitute: o.flag("backSubstitute"),
+        both_slopes: o.flag("bothSlopes"),
+    }
+}
+
+fn view_of(net: i32) -> Option<Result<NetView, Error>> {
+    with(net, |n: &mut Network| NetView::new(n))
+}
+
+/// [`PRE_ACTIVATION_BOUNDS`] of network `net` over the box [lower, upper], by the method and
+/// options of a [`BOUND_OPTIONS`] object.
+#[no_mangle]
+pub extern "C" fn rr_bounds_compute(
+    net: i32,
+    lower: *const f64,
+    upper: *const f64,
+    opts: *const u8,
+    opts_len: usize,
+    out: *mut f64,
+) -> i32 {
+    let o = match Object::parse(&BOUND_OPTIONS, bytes(opts, opts_len)) {
+        Ok(o) => o,
+        Err(e) => return fail(e),
+    };
+    let view = match view_of(net) {
+        Some(Ok(v)) => v,
+        Some(Err(e)) => return fail(e),
+        None => return bad_handle(net, "network"),
+    };
+    let n = view.n_in();
+    let (lo, hi) = (slice(lower, n), slice(upper, n));
+    let computed: Result<(IntervalBounds, usize), Error> =
+        interval_bounds(&view, lo, hi).and_then(|ib| match o.code::<BoundKind>("kind") {
+            BoundKind::Interval => {
+                let unstable = ib.unstable(&view);
+                Ok((ib, unstable))
+            }
+            BoundKind::Symbolic => {
+                let sb = SymbolicBounds::compute_with(&view, lo, hi, bound_options(&o), &ib)?;
+                let unstable = sb.unstable(&view);
+                Ok((IntervalBounds { lower: sb.lower, upper: sb.upper, relu_out: ib.relu_out }, unstable))
+            }
+        });
+    match computed {
+        Ok((b, unstable)) => {
+            let neurons: usize = (0..view.layers()).map(|l| view.width(l)).sum();
+            let dims = [("neurons", neurons), ("outputs", view.n_out())];
+            let mut w = Writer::new(&PRE_ACTIVATION_BOUNDS, &dims);
+            w.count("unstable", unstable);
+            w.reals("lower", &b.lower.concat());
+            w.reals("upper", &b.upper.concat());
+            w.reals("outputLower", &b.output_lower());
+            w.reals("outputUpper", &b.output_upper());
+            write_out(out, &w.finish())
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// [`ROW_BOUND`] of `c·f(x) − q` over the box [lower, upper] (`c` has one entry per output).
+#[no_mangle]
+pub extern "C" fn rr_bounds_row(
+    net: i32,
+    lower: *const f64,
+    upper: *const f64,
+    c: *const f64,
+    q: f64,
+    opts: *const u8,
+    opts_len: usize,
+    out: *mut f64,
+) -> i32 {
+    let o = match Object::parse(&BOUND_OPTIONS, bytes(opts, opts_len)) {
+        Ok(o) => o,
+        Err(e) => return fail(e),
+    };
+    let view = match view_of(net) {
+        Some(Ok(v)) => v,
+        Some(Err(e)) => return fail(e),
+        None => return bad_handle(net, "network"),
+    };
+    let (n, k) = (view.n_in(), view.n_out());
+    let (lo, hi, c) = (slice(lower, n), slice(upper, n), slice(c, k));
+    let computed = interval_bounds(&view, lo, hi).and_then(|ib| {
+        let by_box = row_upper_from_box(c, q, &ib.output_lower(), &ib.output_upper());
+        match o.code::<BoundKind>("kind") {
+            BoundKind::Interval => Ok((by_box, by_box, vec![0.0; n], by_box)),
+            BoundKind::Symbolic => {
+                let sb = SymbolicBounds::compute_with(&view, lo, hi, bound_options(&o), &ib)?;
+                let rb = sb.row_upper(&view, c, q)?;
+                Ok((rb.upper.min(by_box), by_box, rb.slope, rb.offset))
+            }
+        }
+    });
+    match computed {
+        Ok((upper, by_box, slope, offset)) => {
+            let dims = [("inputs", n)];
+            let mut w = Writer::new(&ROW_BOUND, &dims);
+            w.real("upper", upper);
+            w.real("interval", by_box);
+            w.real("offset", offset);
+            w.reals("slope", &slope);
+            write_out(out, &w.finish())
+        }
+        Err(e) => fail(e),
+    }
+}

@@ -1,0 +1,98 @@
+/**
+ * Sound bounds of a network over an input box (twin of crates/core/src/bounds/): interval
+ * arithmetic, and symbolic linear bounds (a DeepPoly-style forward pass whose unstable neurons are
+ * tightened by back-substitution, CROWN back-substitution of a spec row). Every bound holds for
+ * the real-arithmetic network on every real input of the box: the core widens each computed
+ * bound by a rigorous floating-point error term (see the crate's `bounds/rounding.rs`).
+ */
+import { InputError } from './errors.js';
+import { type Box, checkBox, type Network } from './network.js';
+import * as abi from './wasm/abi.js';
+
+export interface BoundOptions {
+  /** `interval`: interval arithmetic only; `symbolic` (default): symbolic linear bounds. */
+  method?: 'interval' | 'symbolic';
+  /** Lower line α z of an unstable ReLU: `adaptive` (default: α = 1 when u >= −l, else 0), `parallel` (α = u/(u − l)), `zero`. */
+  lowerSlope?: 'adaptive' | 'parallel' | 'zero';
+  /** Tighten every neuron the forward pass leaves unstable by back-substitution (default true). */
+  backSubstitute?: boolean;
+  /** Also back-substitute with the parallel lower line and keep the tighter bound (default true). */
+  bothSlopes?: boolean;
+}
+
+/** Bounds of every layer's pre-activations over a box. */
+export interface PreActivationBounds {
+  /** `lower[l][i] <= z_l[i] <= upper[l][i]` for every input of the box; the last layer's are the outputs before its ReLU, if any. */
+  lower: Float64Array[];
+  upper: Float64Array[];
+  /** Bounds of the network's outputs. */
+  outputLower: Float64Array;
+  outputUpper: Float64Array;
+  /** ReLU neurons whose sign the bounds do not fix. */
+  unstable: number;
+}
+
+/** Bounds of a spec row `c·f(x) − q` over a box. */
+export interface RowBound {
+  /** A sound upper bound of `c·f(x) − q` on the box (the best of the methods). */
+  upper: number;
+  /** The same by interval arithmetic alone. */
+  interval: number;
+  /** `c·f(x) − q <= slope·x + offset` for every x of the box. */
+  slope: Float64Array;
+  offset: number;
+}
+
+function optionsOf(opts: BoundOptions): abi.ObjectOf<typeof abi.BOUND_OPTIONS> {
+  const kind = opts.method ?? 'symbolic';
+  if (kind !== 'interval' && kind !== 'symbolic')
+    throw new InputError('must be "interval" or "symbolic"', { field: 'method', value: kind });
+  const slope = opts.lowerSlope ?? 'adaptive';
+  if (!(slope in abi.LowerSlope.values))
+    throw new InputError('must be "adaptive", "parallel" or "zero"', { field: 'lowerSlope', value: slope });
+  return { kind, slope, backSubstitute: opts.backSubstitute ?? true, bothSlopes: opts.bothSlopes ?? true };
+}
+
+/** Pre-activation bounds of every layer of `net` over `box`. */
+export function preActivationBounds(net: Network, box: Box, opts: BoundOptions = {}): PreActivationBounds {
+  checkBox(box, net.inputSize, undefined, 'box');
+  const o = abi.json(abi.BOUND_OPTIONS, optionsOf(opts));
+  const { core, handle } = net.handle();
+  const neurons = net.layers.reduce((s, l) => s + l.outputs, 0);
+  const r = core.layout(
+    'bounds',
+    [box.lower, box.upper, o],
+    abi.PRE_ACTIVATION_BOUNDS,
+    { neurons, outputs: net.outputSize },
+    ([lo, hi, po, out], lens) => core.exports.rr_bounds_compute(handle, lo, hi, po, lens[2], out),
+  );
+  const lower: Float64Array[] = [];
+  const upper: Float64Array[] = [];
+  let at = 0;
+  for (const l of net.layers) {
+    lower.push(r.lower.slice(at, at + l.outputs));
+    upper.push(r.upper.slice(at, at + l.outputs));
+    at += l.outputs;
+  }
+  return { lower, upper, outputLower: r.outputLower, outputUpper: r.outputUpper, unstable: r.unstable };
+}
+
+/** Interval arithmetic alone (the cheapest sound bounds). */
+export function intervalBounds(net: Network, box: Box): PreActivationBounds {
+  return preActivationBounds(net, box, { method: 'interval' });
+}
+
+/** Sound upper bound of `c·f(x) − q` over `box` (`c` has one entry per output). */
+export function specRowUpperBound(net: Network, box: Box, c: ArrayLike<number>, q: number, opts: BoundOptions = {}): RowBound {
+  checkBox(box, net.inputSize, undefined, 'box');
+  if (c.length !== net.outputSize)
+    throw new InputError(`has ${c.length} entries, the network has ${net.outputSize} outputs`, { field: 'c', value: c.length });
+  for (let i = 0; i < c.length; i++)
+    if (!Number.isFinite(c[i])) throw new InputError('is not a finite number', { field: `c[${i}]`, value: c[i] });
+  if (!Number.isFinite(q)) throw new InputError('is not a finite number', { field: 'q', value: q });
+  const o = abi.json(abi.BOUND_OPTIONS, optionsOf(opts));
+  const { core, handle } = net.handle();
+  return core.layout('row bound', [box.lower, box.upper, c, o], abi.ROW_BOUND, { inputs: net.inputSize }, ([lo, hi, pc, po, out], lens) =>
+    core.exports.rr_bounds_row(handle, lo, hi, pc, q, po, lens[3], out),
+  );
+}
