@@ -81,8 +81,16 @@ result.cases['acasxu-repair'] = JSON.parse(
 // Region LPs at depth (issue 14): mnistfc-style 784-256x4-10 and x6-10, 20 points each.
 result.cases['mnistfc-256x4'] = { loadAverageBefore: os.loadavg()[0], ...runCase('mnistfc-4', 'simd') };
 result.cases['mnistfc-256x6'] = { loadAverageBefore: os.loadavg()[0], ...runCase('mnistfc-6', 'simd') };
+// Assembly linear in the number of points (issue 14): time per point at 10, 100 and 1,000 points.
+result.cases['mnist-scaling'] = { loadAverageBefore: os.loadavg()[0], ...runCase('mnist-scaling', 'simd') };
+// The sound default with a different spec per region (issue 14 item 4): its cost against --no-certify.
+result.cases['mnist-bands'] = { loadAverageBefore: os.loadavg()[0], ...runCase('mnist-bands', 'simd') };
 // Graph networks (issue 12): regions of the VNN-COMP CNNs, their time and memory.
 result.cases['cnn-regions'] = { loadAverageBefore: os.loadavg()[0], ...runCase('cnn-regions', 'simd') };
+// CNN repair (issue 12 item 5): the MNIST conv net on 20 misclassified images, the CIFAR conv net
+// on counterexamples inside its VNN-LIB boxes; every region certified.
+result.cases['cnn-mnist-pointwise'] = runCase('cnn-mnist-pointwise', 'simd');
+result.cases['cnn-cifar-pointwise'] = runCase('cnn-cifar-pointwise', 'simd');
 mkdirSync(join(here, 'results'), { recursive: true });
 writeFileSync(join(here, 'results', 'latest.json'), JSON.stringify(result, null, 2) + '\n');
 process.stdout.write(JSON.stringify(result, null, 2) + '\n');

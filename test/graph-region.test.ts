@@ -17,7 +17,7 @@ function checkRegion(net: Network, x0: number[], lo: number, hi: number, seed: n
   const k = net.outputSize;
   const region = LinearRegion.ofPoint(net, x0, { lower: new Array(n).fill(lo), upper: new Array(n).fill(hi) });
   try {
-    expect(region.rowCount + region.constantNeurons).toBe(net.hiddenCount);
+    expect(region.rowCount + region.constantNeurons + region.impliedRows).toBe(net.hiddenCount);
     const A = region.A;
     const b = region.b;
     const F = region.F;

@@ -155,14 +155,21 @@ describe('workers', () => {
 
 describe('time limits and cancellation', () => {
   it('a timeout stops with a partial answer: what was proven and what was not', async () => {
-    const t0 = performance.now();
-    const r = await verify(await net('3_3'), prop(2), { timeoutMs: 1500 });
-    expect(performance.now() - t0).toBeLessThan(3000);
-    expect(r.status).toBe('timeout');
-    expect(r.shares.undecided).toBeGreaterThan(0);
-    expect(r.shares.undecided).toBeLessThan(1);
-    expect(r.stats.boxes).toBeGreaterThan(10);
-  });
+    // On a busy machine 1.5 s may decide nothing yet: longer limits until some share is proven
+    // (each run must still stop within 1.5 s of its limit, with a timeout status).
+    const n33 = await net('3_3');
+    let r: Awaited<ReturnType<typeof verify>> | undefined;
+    for (const timeoutMs of [1500, 4000, 10_000]) {
+      const t0 = performance.now();
+      r = await verify(n33, prop(2), { timeoutMs });
+      expect(performance.now() - t0).toBeLessThan(timeoutMs + 1500);
+      expect(r.status).toBe('timeout');
+      expect(r.shares.undecided).toBeGreaterThan(0);
+      if (r.shares.undecided < 1) break;
+    }
+    expect(r!.shares.undecided).toBeLessThan(1);
+    expect(r!.stats.boxes).toBeGreaterThan(10);
+  }, 60_000);
 
   // Each phase of a large box: bounding (the symbolic bounds and LP relaxations of big boxes),
   // exact enumeration of leaves with many regions (and their LPs), and the same in workers.

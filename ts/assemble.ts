@@ -9,8 +9,9 @@
  *    rows), with the smallest patch radius, so that "r_A outside a face" includes the box faces
  *    for every patch.
  * 3. **Certificate with refinement** (ts/refine.ts): band validity, constant replacements and
- *    cells (ts/compose.ts `BandExpander`) need one convex spec for every region; otherwise only
- *    radii are refined.
+ *    cells (ts/compose.ts `BandExpander`) need one spec for every region — convex, or a union
+ *    whose regions are each held to one piece; with different specs per region only radii are
+ *    refined.
  */
 import type { CertificateReport, CertificationItem, CertifyOptions } from './certificate.js';
 import { BandExpander, chainOrder } from './compose.js';
@@ -132,9 +133,10 @@ export async function assemble(
       thin: it.thin,
     };
   });
-  // Band validity needs one convex spec for every region (else only radii are refined).
+  // Band validity needs one spec (convex, or a union whose regions each keep one piece) for every
+  // region (else only radii are refined).
   const first = items[0]?.spec;
-  const one = first !== undefined && !isSpecUnion(first) && items.every((it) => it.spec === first) ? first : undefined;
+  const one = first !== undefined && items.every((it) => it.spec === first) ? first : undefined;
   const expander = one ? new BandExpander(network, one, box, inputSet) : undefined;
   const {
     network: repaired,
@@ -151,6 +153,7 @@ export async function assemble(
       ...expander?.hooks(
         chain,
         certItems.map((it) => it.pattern),
+        certItems.map((it) => it.piece),
       ),
       signal: opts.signal,
       onProgress: opts.onProgress,

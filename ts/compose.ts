@@ -23,12 +23,13 @@
  *    varies more over the region than the spec allows), the region is split into cells, each
  *    with a constant patch (`BandExpander.split`); failing that, its radius is shrunk.
  */
-import { LpError } from './errors.js';
+import { EmptySetError } from './errors.js';
 import { constantPatchFor } from './minimal.js';
 import type { Box, Network } from './network.js';
-import { patternFromHex, type RegionPatch } from './patch.js';
+import { patternFromHex, patternHex, type RegionPatch } from './patch.js';
 import { type InputSet, LinearRegion } from './region.js';
 import { type Spec, specRows } from './spec.js';
+import { isSpecUnion, type SpecUnion } from './spec-union.js';
 
 /** Chain order: constant patches by increasing norm (stable), then the affine ones (summed). */
 export function chainOrder(patches: readonly RegionPatch[]): number[] {
@@ -40,9 +41,13 @@ export function chainOrder(patches: readonly RegionPatch[]): number[] {
 
 export type ExpandOutcome = 'expanded' | 'valid' | 'unreached' | 'infeasible';
 
-/** Per patch: the worst violations its d must cover, and the radius they were computed at. */
+/**
+ * Per patch: the worst violations its d must cover, per convex piece of the safe set (its own
+ * region's piece, and the piece of every region its band reaches), and the radius they were
+ * computed at.
+ */
 interface Need {
-  v: Float64Array;
+  v: Map<number, Float64Array>;
   radius: number;
   minimalNorm: number;
 }
@@ -53,37 +58,79 @@ interface Need {
  */
 export class BandExpander {
   private readonly needs = new Map<RegionPatch, Need>();
+  /** The convex pieces of the safe set (one for a convex spec). */
+  private readonly pieces: readonly Spec[];
+  /** The piece chosen for each unpatched region (by pattern hex): one per region, for every band. */
+  private readonly regionPiece = new Map<string, number | null>();
 
   constructor(
     readonly network: Network,
-    readonly spec: Spec,
+    readonly spec: Spec | SpecUnion,
     readonly box: Box,
     readonly inputSet?: InputSet,
-  ) {}
+  ) {
+    this.pieces = isSpecUnion(spec) ? spec.pieces : [spec];
+  }
 
   /**
    * The refinement hooks of `certifyWithRefinement` (ts/refine.ts) for the chain `patches`
-   * (mutated in place) and the certified regions' activation patterns.
+   * (mutated in place), the certified regions' activation patterns and, for a union safe set,
+   * the piece of each region that has its own patch.
    */
-  hooks(patches: readonly RegionPatch[], patterns: readonly ArrayLike<number>[]) {
+  hooks(patches: readonly RegionPatch[], patterns: readonly ArrayLike<number>[], pieces?: readonly (number | undefined)[]) {
     return {
-      expand: (p: number, item: number) => this.expand(patches[p], patterns[item]),
+      expand: (p: number, item: number) => this.expand(patches[p], patterns[item], pieces?.[item]),
       toConstant: (p: number) => this.toConstant(patches[p]),
       split: (p: number) => this.split(patches[p]),
     };
   }
 
-  private worst(pattern: ArrayLike<number>, band?: RegionPatch, relax = band?.radius ?? 0): Float64Array | null {
+  private ownPiece(patch: RegionPatch): number {
+    return this.pieces.length > 1 ? (patch.region.specPiece ?? 0) : 0;
+  }
+
+  private worst(pattern: ArrayLike<number>, band: RegionPatch | undefined, relax: number, piece: number): Float64Array | null {
     const region = LinearRegion.ofPattern(this.network, pattern, this.box, this.inputSet);
     try {
       if (band) region.intersect({ A: band.A, b: band.b.map((b) => b + relax) });
-      return region.constantPatch(this.spec, { exactRows: true }).worstUpper;
+      return region.constantPatch(this.pieces[piece], { exactRows: true }).worstUpper;
     } catch (e) {
-      if (e instanceof LpError) return null; // the piece is empty: the band does not reach the region
+      if (e instanceof EmptySetError) return null; // the piece is empty: the band does not reach the region
       throw e;
     } finally {
       region.free();
     }
+  }
+
+  /**
+   * The piece of a union safe set that an unpatched region is held to wherever bands reach it:
+   * the piece the original network satisfies on the whole region with the most slack (or, when
+   * no single piece holds on all of it, on the part the band reaches). One piece per region for
+   * every band, so that at each point the original output and every patch mixed in lie in the
+   * same convex piece, and so does their convex mix. null: no single piece holds there.
+   */
+  private pieceOf(pattern: ArrayLike<number>, band: RegionPatch): number | null {
+    if (this.pieces.length === 1) return 0;
+    const key = patternHex(pattern);
+    const known = this.regionPiece.get(key);
+    if (known !== undefined) return known;
+    const choose = (within?: RegionPatch): number | null => {
+      let best: number | null = null;
+      let bestSlack = Infinity;
+      for (let i = 0; i < this.pieces.length; i++) {
+        const w = this.worst(pattern, within, within?.radius ?? 0, i);
+        if (!w) continue;
+        const worst = w.reduce((m, x) => Math.max(m, x), -Infinity);
+        if (worst <= 0 && worst < bestSlack) [best, bestSlack] = [i, worst];
+      }
+      return best;
+    };
+    const whole = choose();
+    if (whole !== null) {
+      this.regionPiece.set(key, whole);
+      return whole;
+    }
+    return choose(band);
   }
 
   private need(patch: RegionPatch): Need {
@@ -93,10 +140,11 @@ export class BandExpander {
       // Its own part of its region: the whole region, or a cell of it relaxed by the radius (a
       // cell's weight reaches into the neighbouring cells of the region, where the certificate
       // bounds it too).
-      const v = this.worst(pattern, patch, patch.region.cell ? patch.radius : 0);
-      if (!v) throw new LpError(`the region of patch pattern ${patch.region.pattern} is empty`);
+      const own = this.ownPiece(patch);
+      const v = this.worst(pattern, patch, patch.region.cell ? patch.radius : 0, own);
+      if (!v) throw new EmptySetError(`the region of patch pattern ${patch.region.pattern} is empty`);
       need = {
-        v,
+        v: new Map([[own, v]]),
         radius: patch.radius,
         minimalNorm: need?.minimalNorm ?? patch.region.bandConstrained?.minimalNorm ?? patch.region.patchNorm,
       };
@@ -108,26 +156,37 @@ export class BandExpander {
   /**
    * Makes `patch` valid on the piece of the region `pattern` its band covers: `valid` when it
    * already is, `unreached` when the band misses the region, `expanded` when d was recomputed,
-   * `infeasible` when no constant patch is valid on the region and all pieces so far.
+   * `infeasible` when no constant patch is valid on the region and all pieces so far. For a union
+   * safe set, `piece` is the region's piece when it has its own patch; an unpatched region gets
+   * one (see `pieceOf`), and d must keep the region's output in that piece where it reaches.
    */
-  expand(patch: RegionPatch, pattern: ArrayLike<number>): ExpandOutcome {
+  expand(patch: RegionPatch, pattern: ArrayLike<number>, piece?: number): ExpandOutcome {
     if (patch.kind !== 'constant') return 'infeasible';
-    const v = this.worst(pattern, patch);
+    const target = this.pieces.length === 1 ? 0 : (piece ?? this.pieceOf(pattern, patch));
+    if (target === null) return 'infeasible';
+    const v = this.worst(pattern, patch, patch.radius, target);
     if (!v) return 'unreached';
     // Every piece checked is kept: a later recomputation of d stays valid on all of them.
     const need = this.need(patch);
-    need.v = need.v.map((x, j) => Math.max(x, v[j]));
-    const rows = specRows(this.spec);
-    const k = this.spec.outputs;
+    const had = need.v.get(target);
+    need.v.set(target, had ? had.map((x, j) => Math.max(x, v[j])) : v);
+    const spec = this.pieces[target];
+    const rows = specRows(spec);
+    const k = spec.outputs;
     const scale = 1 + patch.d.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
     let valid = true;
     for (let j = 0; j < rows && valid; j++) {
       let s = v[j];
-      for (let o = 0; o < k; o++) s += this.spec.P[j * k + o] * patch.d[o];
+      for (let o = 0; o < k; o++) s += spec.P[j * k + o] * patch.d[o];
       valid = s <= 1e-12 * scale;
     }
     if (valid) return 'valid';
-    const best = constantPatchFor(this.spec, need.v);
+    // The smallest d valid for every piece it must keep: their rows stacked (one convex set).
+    const used = [...need.v.keys()].sort((a, b) => a - b);
+    const P = Float64Array.from(used.flatMap((i) => Array.from(this.pieces[i].P)));
+    const q = Float64Array.from(used.flatMap((i) => Array.from(this.pieces[i].q)));
+    const worst = Float64Array.from(used.flatMap((i) => Array.from(need.v.get(i)!)));
+    const best = constantPatchFor(used.length === 1 ? this.pieces[used[0]] : { outputs: k, P, q }, worst);
     if (!best) return 'infeasible';
     patch.d = best.d;
     patch.region.patchNorm = best.norm;
@@ -147,7 +206,7 @@ export class BandExpander {
     let d: Float64Array | null;
     let norm: number;
     try {
-      const cp = region.constantPatch(this.spec, { exactRows: true });
+      const cp = region.constantPatch(this.pieces[this.ownPiece(patch)], { exactRows: true });
       [d, norm] = [cp.d, cp.norm];
     } finally {
       region.free();
@@ -191,7 +250,7 @@ export class BandExpander {
         e[j] = -1;
         return [-cell.maximize(e).lower, hi];
       } catch (e) {
-        if (e instanceof LpError) return null;
+        if (e instanceof EmptySetError) return null;
         throw e;
       } finally {
         cell.free();
@@ -209,7 +268,7 @@ export class BandExpander {
         let found: { d: Float64Array; norm: number } | null = null;
         try {
           if (cuts.length) cell.intersect(rows(cuts, r));
-          const cp = cell.constantPatch(this.spec, { exactRows: true });
+          const cp = cell.constantPatch(this.pieces[this.ownPiece(patch)], { exactRows: true });
           if (cp.d) found = { d: cp.d, norm: cp.norm };
         } finally {
           cell.free();

@@ -52,11 +52,22 @@ export class InputError extends ReluRepairError {
   }
 }
 
-/** An LP could not be solved to a certified optimum. */
+/** An LP could not be solved to a certified optimum: a solver failure, never a proof that a set is empty. */
 export class LpError extends ReluRepairError {
+  /** The code of this class (subclasses set their own). */
+  static readonly CODE: string = 'LP_FAILED';
   constructor(message: string, options?: { cause?: unknown }) {
-    super('LP_FAILED', message, options);
+    super((new.target as typeof LpError).CODE, message, options);
   }
+}
+
+/**
+ * The set an LP was about (a region, a cell, a band's intersection with a region) is empty, proven
+ * by a verified Farkas certificate in the core. A subclass of {@link LpError}, so that code that
+ * only needs "no answer" catches both; code that reads an outcome as "empty" must catch this one.
+ */
+export class EmptySetError extends LpError {
+  static override readonly CODE: string = 'LP_EMPTY';
 }
 
 /** The WebAssembly core is missing, not initialised, or trapped (its instance is discarded). */

@@ -75,7 +75,7 @@ export {
   MAX_AREA_BOUND,
   RegionLimitError,
 } from './enumerate.js';
-export { AbortError, InputError, LpError, ReluRepairError, RepairError, WasmError } from './errors.js';
+export { AbortError, EmptySetError, InputError, LpError, ReluRepairError, RepairError, WasmError } from './errors.js';
 export { type AccuracyResult, accuracy, type Dataset, type Evaluator, parseImages, parseLabels } from './eval.js';
 export { type AreaFile, areaToJson, parseAreaJson } from './formats/area.js';
 export { type IdxArray, maybeGunzip, parseIdx } from './formats/idx.js';
@@ -86,7 +86,25 @@ export { type NnetHeader, type NnetOptions, nnetToText, parseNnet } from './form
 export { type NpyArray, parseNpy } from './formats/npy.js';
 export { float32BandError, networkToOnnx, type OnnxExportOptions, repairedToOnnx } from './formats/onnx/export.js';
 // ---- interchange formats (issue 3) ----
-export { type OnnxImportOptions, type OnnxModelInfo, parseOnnx, SUPPORTED_OPS } from './formats/onnx/import.js';
+export { HeadRepairedNetwork, headEvaluator, headRepairedToOnnx } from './formats/onnx/head.js';
+export {
+  type OnnxHead,
+  type OnnxHeadOptions,
+  type OnnxImportOptions,
+  type OnnxModelInfo,
+  parseOnnx,
+  parseOnnxHead,
+  SUPPORTED_OPS,
+} from './formats/onnx/import.js';
+export {
+  loadRepairedOnnx,
+  notRecognised,
+  type RepairedOnnx,
+  readRepairedOnnx,
+  repairBaseFromOnnx,
+  repairedFromOnnx,
+} from './formats/onnx/readback.js';
+export { REPAIRED_ONNX_KEY } from './formats/onnx/record.js';
 export { type PointsFile, parsePoints } from './formats/points.js';
 export { isTfjsModelJson, networkToTfjs, parseTfjs, type TfjsInfo, tfjsShardPaths } from './formats/tfjs.js';
 export {
@@ -113,6 +131,7 @@ export {
   type VnnlibProperty,
   writeVnnlib,
 } from './formats/vnnlib.js';
+export { type HeadRepairOptions, type HeadRepairResult, type HeadReport, repairHead } from './head.js';
 export { loadRepaired, saveJson } from './io.js';
 export type { LpBackend, LpSolution, SparseLp } from './lp/backend.js';
 export { buildFullPatchLp, type FullLp, type RegionData } from './lp/full-lp.js';

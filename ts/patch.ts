@@ -62,6 +62,8 @@ export interface PatchRegionInfo {
   bandConstrained?: { minimalNorm: number };
   /** Set on the cells of a region split into several constant patches (ts/compose.ts). */
   cell?: { index: number; of: number };
+  /** Set when the core simplex failed on the region and this backend's certified answers were used (ts/minimal.ts). */
+  lpFallback?: string;
 }
 
 export interface RegionPatch extends PatchNetwork {

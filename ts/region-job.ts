@@ -7,10 +7,10 @@
 import { LpError } from './errors.js';
 import type { LpBackend } from './lp/backend.js';
 import type { LpName } from './lp/select.js';
-import { solveFullLp } from './minimal.js';
+import { constantPatchByBackend, forceLpLimits, solveFullLp, supportRowsOrAll } from './minimal.js';
 import type { Box, Network } from './network.js';
 import type { RegionPatch } from './patch.js';
-import { type InputSet, LinearRegion, type MinimalityProof } from './region.js';
+import { type ConstantPatchResult, type InputSet, LinearRegion, type MinimalityProof } from './region.js';
 import type { Spec } from './spec.js';
 import { isSpecUnion, type SpecUnion } from './spec-union.js';
 
@@ -45,32 +45,106 @@ export interface RegionTask {
   activation?: ArrayLike<number>;
   /** Full-LP backend by name, for workers (the caller's thread passes its backend directly). */
   lp?: LpName;
+  /**
+   * When the core simplex cannot solve a region LP, solve it with the backend and have the core
+   * certify the answer (default true).
+   */
+  lpFallback?: boolean;
+  /** Pivot budget of each method of the core simplex during this job (default: the core's). */
+  lpPivotLimit?: number;
+  /**
+   * Return a region whose LPs cannot be solved (core and fallback) as an outcome with `failure`
+   * instead of throwing the LpError (point-wise repair: the other regions go on).
+   */
+  reportFailure?: boolean;
 }
 
 export interface RegionOutcome {
-  /** The patch, or null when the spec already holds on the whole region. */
+  /** The patch, or null when the spec already holds on the whole region (`reason`) or the region failed (`failure`). */
   patch: RegionPatch | null;
   reason?: string;
+  /** Why the region could not be solved (only with `reportFailure`): it is not repaired. */
+  failure?: string;
+  /** Set when the core simplex failed on the region and the backend's certified answers were used. */
+  lpFallback?: { backend: string; reason: string };
+  /** What else the job had to do differently (e.g. redundant rows kept). */
+  notes?: string[];
   timing: RegionTiming;
 }
 
 /**
  * The minimal patch of the task's region (lower bound and constant patch, else the full LP) with
- * its support rows, or no patch when the spec already holds on the whole region.
+ * its support rows, or no patch when the spec already holds on the whole region. LPs the core
+ * simplex cannot solve go to the backend (`lpFallback`); a region that still cannot be solved is
+ * an LpError, or with `reportFailure` an outcome naming why.
  */
 export async function solveRegion(network: Network, task: RegionTask, backend: LpBackend): Promise<RegionOutcome> {
-  if (isSpecUnion(task.spec)) return solveRegionUnion(network, task as RegionTask & { spec: SpecUnion }, backend);
+  const t0 = now();
+  if (task.lpPivotLimit !== undefined) {
+    const p = task.lpPivotLimit;
+    forceLpLimits({ revised: p, rowGeneration: p, bland: p });
+  }
+  try {
+    return isSpecUnion(task.spec)
+      ? await solveRegionUnion(network, task as RegionTask & { spec: SpecUnion }, backend)
+      : await solveOne(network, task as RegionTask & { spec: Spec }, backend);
+  } catch (e) {
+    if (!(task.reportFailure && e instanceof LpError)) throw e;
+    return { patch: null, failure: e.message, timing: { regionMs: 0, lpMs: now() - t0, assemblyMs: 0 } };
+  } finally {
+    if (task.lpPivotLimit !== undefined) forceLpLimits(null);
+  }
+}
+
+/** Names the task's region in messages and in the backend's LP labels. */
+function regionName(task: RegionTask): string {
+  const pts = task.points;
+  return pts.length === 0
+    ? `region ${task.pattern.slice(0, 16)}`
+    : `region of point${pts.length > 1 ? 's' : ''} ${pts.slice(0, 5).join(', ')}${pts.length > 5 ? ', ...' : ''}`;
+}
+
+/**
+ * The lower bound and constant patch by the core, or — when its simplex fails — by the backend
+ * with every answer certified by the core. Throws an LpError naming both failures.
+ */
+async function constantPatchWithFallback(
+  region: LinearRegion,
+  task: RegionTask & { spec: Spec },
+  backend: LpBackend,
+): Promise<{ cp: ConstantPatchResult; lpFallback?: RegionOutcome['lpFallback'] }> {
+  try {
+    return { cp: region.constantPatch(task.spec) };
+  } catch (e) {
+    // Any LP failure here, proven emptiness included: the region contains its point, so the
+    // core's "empty" can only be a numerical contradiction, which the backend may resolve.
+    if (!(e instanceof LpError)) throw e;
+    const name = regionName(task);
+    if (task.lpFallback === false) throw new LpError(`${name}: ${e.message} (no LP fallback)`);
+    try {
+      const cp = await constantPatchByBackend(region, task.spec, backend, name);
+      return { cp, lpFallback: { backend: backend.name, reason: e.message } };
+    } catch (e2) {
+      if (!(e2 instanceof LpError)) throw e2;
+      throw new LpError(`${name}: ${e.message}; fallback ${backend.name}: ${e2.message}`);
+    }
+  }
+}
+
+async function solveOne(network: Network, task: RegionTask & { spec: Spec }, backend: LpBackend): Promise<RegionOutcome> {
   const ta = now();
   const region = task.activation
     ? LinearRegion.ofPattern(network, task.activation, task.box, task.inputSet)
     : LinearRegion.ofPoint(network, task.anchor, task.box, task.inputSet);
   try {
     const tb = now();
-    const cp = region.constantPatch(task.spec);
+    const { cp, lpFallback } = await constantPatchWithFallback(region, task, backend);
+    const notes: string[] = [];
     if (cp.proof === 'not-needed') {
       return {
         patch: null,
         reason: 'the spec already holds on the whole linear region',
+        ...(lpFallback ? { lpFallback } : {}),
         timing: { regionMs: tb - ta, lpMs: now() - tb, assemblyMs: 0 },
       };
     }
@@ -93,7 +167,14 @@ export async function solveRegion(network: Network, task: RegionTask, backend: L
       }
     }
     const tc = now();
-    const support = region.supportRows(task.prune);
+    // Without pruning the support is every region row: read them directly (one copy of the
+    // rows instead of three; at MNIST scale they are 3 MB).
+    let support: { A: Float64Array; b: Float64Array; index: Int32Array };
+    if (task.prune) {
+      const pruned = supportRowsOrAll(region);
+      support = pruned.rows;
+      if (pruned.note) notes.push(`${regionName(task)}: ${pruned.note}`);
+    } else support = { A: region.A, b: region.b, index: Int32Array.from({ length: region.rowCount }, (_, i) => i) };
     const neuronOf = region.neuronIndex;
     const norms = region.rowNorms;
     const patch: RegionPatch = {
@@ -119,7 +200,12 @@ export async function solveRegion(network: Network, task: RegionTask, backend: L
         minimalityProof: proof,
       },
     };
-    return { patch, timing: { regionMs: tb - ta, lpMs: tc - tb, assemblyMs: now() - tc } };
+    return {
+      patch,
+      ...(lpFallback ? { lpFallback } : {}),
+      ...(notes.length ? { notes } : {}),
+      timing: { regionMs: tb - ta, lpMs: tc - tb, assemblyMs: now() - tc },
+    };
   } finally {
     region.free();
   }
@@ -135,14 +221,16 @@ async function solveRegionUnion(network: Network, task: RegionTask & { spec: Spe
   let best: RegionOutcome | undefined;
   let bestPiece = -1;
   let firstError: unknown;
+  const skipped: string[] = [];
   const timing: RegionTiming = { regionMs: 0, lpMs: 0, assemblyMs: 0 };
   for (let i = 0; i < task.spec.pieces.length; i++) {
     let outcome: RegionOutcome;
     try {
-      outcome = await solveRegion(network, { ...task, spec: task.spec.pieces[i] }, backend);
+      outcome = await solveOne(network, { ...task, spec: task.spec.pieces[i] }, backend);
     } catch (e) {
       if (!(e instanceof LpError)) throw e;
       firstError ??= e;
+      skipped.push(`${regionName(task)}: spec piece ${i} skipped (${e.message})`);
       continue;
     }
     timing.regionMs += outcome.timing.regionMs;
@@ -156,5 +244,6 @@ async function solveRegionUnion(network: Network, task: RegionTask & { spec: Spe
   }
   if (!best) throw firstError;
   best.patch!.region.specPiece = bestPiece;
-  return { patch: best.patch, timing };
+  const notes = [...(best.notes ?? []), ...skipped];
+  return { patch: best.patch, ...(best.lpFallback ? { lpFallback: best.lpFallback } : {}), ...(notes.length ? { notes } : {}), timing };
 }

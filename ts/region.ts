@@ -69,6 +69,11 @@ export class LinearRegion {
   readonly rowCount: number;
   readonly hiddenCount: number;
   readonly constantNeurons: number;
+  /**
+   * Neuron rows left out because the box or a few other rows over the same inputs imply them
+   * (graph networks: convolutions have many such rows; the region is the same set).
+   */
+  readonly impliedRows: number;
   readonly box: Box;
   private readonly core: Core;
   private handle: number;
@@ -85,6 +90,7 @@ export class LinearRegion {
     this.rowCount = info.rows;
     this.hiddenCount = info.hidden;
     this.constantNeurons = info.constantNeurons;
+    this.impliedRows = info.impliedRows;
     releaser.register(this, { core, handle }, this);
   }
 
@@ -229,6 +235,73 @@ export class LinearRegion {
     for (let j = 0; j < rows; j++) witnesses.push(mp.witnesses.slice(j * n, (j + 1) * n));
     const { proof, lowerBound, norm, d, worstLower, worstUpper, lps, rounding } = mp;
     return { proof, lowerBound, norm, d, worstLower, worstUpper, witnesses, lps, rounding };
+  }
+
+  /**
+   * {@link constantPatch} from another solver's answers to the spec rows' LPs (the fallback when the
+   * core simplex fails, ts/minimal.ts): `xs[j]` a maximiser of spec row j over the region, `ys[j]`
+   * its row multipliers (one per row of {@link A}, in that solver's sign convention). The core
+   * certifies each answer (the value at the point, a weak-duality bound from the multipliers) and
+   * refuses one whose two bounds are apart (an LpError); every row is exact.
+   */
+  constantPatchFrom(spec: Spec, xs: readonly Float64Array[], ys: readonly Float64Array[]): ConstantPatchResult {
+    if (spec.outputs !== this.outputSize)
+      throw new InputError(`spec has ${spec.outputs} outputs, the network has ${this.outputSize}`, { field: 'spec' });
+    const rows = specRows(spec);
+    const k = this.outputSize;
+    const n = this.inputSize;
+    const m = this.rowCount;
+    if (xs.length !== rows || ys.length !== rows || xs.some((x) => x.length !== n) || ys.some((y) => y.length !== m))
+      throw new InputError(`needs one point of ${n} and ${m} multipliers per spec row (${rows})`, { field: 'answers' });
+    const flatX = new Float64Array(rows * n);
+    const flatY = new Float64Array(rows * m);
+    for (let j = 0; j < rows; j++) {
+      flatX.set(xs[j], j * n);
+      flatY.set(ys[j], j * m);
+    }
+    const h = this.live();
+    const mp = this.core.layout(
+      'minimal patch from answers',
+      [spec.P, spec.q, flatX, flatY],
+      abi.MINIMAL_PATCH,
+      { inputs: n, outputs: k, rows },
+      ([pp, pq, px, py, o]) => this.core.exports.rr_region_minimal_patch_from(h, pp, pq, rows, px, py, o),
+    );
+    const witnesses: Float64Array[] = [];
+    for (let j = 0; j < rows; j++) witnesses.push(mp.witnesses.slice(j * n, (j + 1) * n));
+    const { proof, lowerBound, norm, d, worstLower, worstUpper, lps, rounding } = mp;
+    return { proof, lowerBound, norm, d, worstLower, worstUpper, witnesses, lps, rounding };
+  }
+
+  /**
+   * max over the region of c·x from another solver's maximiser `x` and row multipliers `y` (any
+   * sign convention), certified by the core as {@link maximize} certifies its own: `upper` a
+   * weak-duality bound, `lower` the value at `x` (or at the region's point when `x` is outside).
+   */
+  certifyMax(c: ArrayLike<number>, x: ArrayLike<number>, y: ArrayLike<number>): RegionMax {
+    if (c.length !== this.inputSize || x.length !== this.inputSize || y.length !== this.rowCount)
+      throw new InputError(`needs ${this.inputSize} objective and point values and ${this.rowCount} multipliers`, { field: 'answer' });
+    const h = this.live();
+    const {
+      lower,
+      upper,
+      infeasibility,
+      x: witness,
+    } = this.core.layout('certify max over region', [c, x, y], abi.LP_SOLUTION, { inputs: this.inputSize }, ([pc, px, py, o]) =>
+      this.core.exports.rr_region_certify_max(h, pc, px, py, o),
+    );
+    return { lower, upper, infeasibility, x: witness };
+  }
+
+  /**
+   * A certified upper bound on max c·x over the region that stops as soon as it is <= `threshold`
+   * (then the bound proven so far); otherwise the exact maximum's upper bound (crates/core/src/reach.rs).
+   */
+  maxUnlessBelow(c: ArrayLike<number>, threshold: number): number {
+    if (c.length !== this.inputSize)
+      throw new InputError(`has ${c.length} coefficients for ${this.inputSize} inputs`, { field: 'c', value: c.length });
+    const h = this.live();
+    return this.core.run('bound below', [c], [1], ([pc, o]) => this.core.exports.rr_region_max_unless_below(h, pc, threshold, o))[0][0];
   }
 
   /**

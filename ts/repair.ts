@@ -12,11 +12,12 @@ import type { LpName } from './lp/select.js';
 import { type Box, checkBox, flattenPoints, type Network, type Points } from './network.js';
 import { patternHex, type RegionPatch } from './patch.js';
 import { type RepairPool, solveInWorkers } from './pool/pool.js';
-import { type InputSet, slackExcess } from './region.js';
+import { BandIndex, forwardAt, type PatchSignature, REL } from './reach.js';
+import { type InputSet, LinearRegion, slackExcess } from './region.js';
 import { type RegionTask, type RegionTiming, solveRegion } from './region-job.js';
 import { checkConflictingLabels, checkInputSet, resolveBackend, resolvePrune, resolveRadius, resolveSpecs } from './repair-options.js';
 import type { RepairedNetwork } from './repaired.js';
-import { buildReport, type RepairReport } from './report.js';
+import { buildReport, type FailedRegion, type RepairReport } from './report.js';
 import type { Spec } from './spec.js';
 import { intersectAny, type SpecUnion, violationOf } from './spec-union.js';
 import { periodicYield } from './util/event-loop.js';
@@ -62,10 +63,22 @@ export interface RepairOptions {
    */
   prune?: boolean | 'auto';
   /**
-   * Backend for the full LP: `'glpk'` (glpk.js, the default), `'highs'`, or an object. With
-   * `workers`, give a name (an object cannot move to worker threads).
+   * Backend for the full LP, and the fallback of region LPs the core simplex cannot solve:
+   * `'glpk'` (glpk.js, the default), `'highs'`, or an object. With `workers`, give a name (an
+   * object cannot move to worker threads).
    */
   lp?: LpBackend | LpName;
+  /**
+   * When the core simplex cannot solve a region's LPs (after its own fallback methods): solve them
+   * with the `lp` backend, every answer certified by the core (default true). A region that still
+   * cannot be solved is reported in `failedRegions` (status `partial`); the others are repaired.
+   */
+  lpFallback?: boolean;
+  /**
+   * Pivot budget of each method of the core simplex per LP (default 20·(rows + inputs) + 1000):
+   * bounds the time of one LP; a region past it goes to the fallback.
+   */
+  lpPivotLimit?: number;
   /** Tolerance when counting a point as fixed: violation <= tolerance · (1 + max|y|). */
   tolerance?: number;
   /**
@@ -91,6 +104,7 @@ export interface RepairResult {
 }
 
 const now = () => performance.now();
+const EPS = 2 ** -52;
 
 /** Repairs the linear region of every buggy point. */
 export async function repair(network: Network, opts: RepairOptions): Promise<RepairResult> {
@@ -104,17 +118,43 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
   const progress = (phase: RepairProgress['phase'], done: number) =>
     opts.onProgress?.({ phase, done, total: groups.length, elapsedMs: now() - t0 });
   const solved = await solveGroups(network, job, groups, opts, progress);
+  // Regions that could not be solved are reported, not certified: they have no patch.
+  const live = groups.map((_, gi) => gi).filter((gi) => !solved.failedGroups.has(gi));
 
   progress('assembly', groups.length);
   const ta = now();
-  const notes = limitRadii(solved.patches, job.flat, job.count, n);
+  // Which bands can reach which points: sound bounds from the first layer (ts/reach.ts), so that
+  // the radii and the final check cost per point what its own patch costs.
+  const index = job.count > 1 ? BandIndex.of(network, job.flat, job.count) : undefined;
+  const patternOf = new Map(groups.map((g) => [g.key, g.pattern]));
+  const signature = (p: RegionPatch) => {
+    const pattern = patternOf.get(p.region.pattern);
+    return index && pattern ? index.signature(p, pattern) : undefined;
+  };
+  const notes = limitRadii(solved.patches, job.flat, job.count, n, index, signature);
   const certifyOpt = opts.certify ?? 'auto';
   const certify = certifyOpt === 'auto' ? n <= 8 : certifyOpt;
-  if (certify) progress('certify', groups.length);
+  // Without a certificate, a band reaching a repaired region with another spec can break it
+  // (issue 14 item 4). Prove every such band apart (shrinking radii where that suffices) and say
+  // what was not proven: certifying instead is unaffordable in high dimension (an MNIST point's
+  // certificate costs ~30 s), so `--certify` is the user's call.
+  let bands: BandsApart | undefined;
+  if (!certify && certifyOpt === 'auto') {
+    bands = await keepBandsApart(network, job, groups, live, solved, index, signature, opts.inputSet, opts.signal);
+    if (bands.unresolved > 0) {
+      notes.push(
+        `NOT PROVEN: ${bands.unresolved} patch band(s) may reach a repaired region with another spec (no positive first-layer slack bound); certify (--certify) to check them`,
+      );
+    } else if (bands.otherSpecPairs > 0) {
+      notes.push(
+        `every patch band is proven to stay off the ${bands.otherSpecPairs} (patch, region) pair(s) with another spec (${bands.lps} LPs, ${bands.radiiShrunk} radius(es) shrunk); regions with the same spec are covered by the composition`,
+      );
+    }
+  }
   const assembly = await assemble(
     network,
     solved.patches,
-    groups.map((g, gi) => ({ pattern: g.pattern, spec: g.spec, patch: solved.groupPatch[gi] })),
+    live.map((gi) => ({ pattern: groups[gi].pattern, spec: groups[gi].spec, patch: solved.groupPatch[gi] })),
     {
       box: job.box,
       inputSet: opts.inputSet,
@@ -127,7 +167,9 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
     },
   );
   const tb = now();
-  const yRep = assembly.network.forwardFlat(job.flat, job.count);
+  const yRep = index
+    ? forwardAt(assembly.network, job.flat, job.count, candidatePatches(assembly.patches, job.count, index, signature))
+    : assembly.network.forwardFlat(job.flat, job.count);
   const assemblyMs = tb - ta - assembly.certifyMs + (now() - tb);
   const { buggy, fixed } = checkPoints(job, yOrig, yRep, network.outputSize);
   progress('done', groups.length);
@@ -139,19 +181,129 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
     buggy,
     fixed,
     skipped: solved.skipped,
+    failed: solved.failed,
     timings: solved.timings,
     patchLpMs: assembly.order.map((j) => solved.patchLpMs[j]),
     assemblyMs,
     totalMs: now() - t0,
     tolerance: job.tolerance,
-    notes,
+    notes: [...notes, ...solved.notes],
   });
   if (report.result.status === 'failed') {
     // Never hand back a network that fails its own check silently: the report says which points.
     report.notes.push('some points are not fixed; see result.unfixedPoints');
   }
+  if (solved.failed.length > 0)
+    report.notes.push(
+      `${solved.failed.length} region(s) could not be solved and are not repaired (see failedRegions); the network patches the other regions only`,
+    );
   addCertificate(report, assembly);
+  if (bands) report.bands = bands;
   return { network: assembly.network, report };
+}
+
+/** What {@link keepBandsApart} proved. */
+interface BandsApart {
+  /** (patch, repaired region) pairs whose specs differ. */
+  otherSpecPairs: number;
+  /** Pairs proven apart: the patch's support is 0 on the whole region. */
+  provenApart: number;
+  /** Of those, proven by the input box alone (no LP). */
+  byBox: number;
+  radiiShrunk: number;
+  /** Depth LPs solved. */
+  lps: number;
+  /** Pairs not proven apart: the network is not proven on those regions. */
+  unresolved: number;
+}
+
+/**
+ * Proves that no patch's band reaches a repaired region (one of the other groups, patched or not)
+ * whose spec differs from the patch's own: there the patch is not known to keep the spec.
+ * (Regions with the same spec are covered by the composition: ts/compose.ts.) For a dense ReLU
+ * first layer, the rows of first-layer neurons are the same hyperplanes in every region: where
+ * the region is on the other side of one of the patch's rows, that row's excess on the region is
+ * the region's own slack below the hyperplane. So the minimum over the region of the summed
+ * slacks of those rows bounds the patch's excess there from below (ts/reach.ts `slackSum`), and
+ * the support is 0 on the whole region once it reaches the radius: one LP per pair, stopped as
+ * soon as that is proven (LinearRegion.maxUnlessBelow, certified). A radius the minimum cannot
+ * reach is shrunk to it when it is positive (smaller radii keep every other guarantee); pairs
+ * with no positive bound (e.g. adjacent regions) are unresolved and reported.
+ */
+async function keepBandsApart(
+  network: Network,
+  job: PointJob,
+  groups: Group[],
+  live: number[],
+  solved: Solved,
+  index: BandIndex | undefined,
+  signature: (p: RegionPatch) => PatchSignature | undefined,
+  inputSet: InputSet | undefined,
+  signal: AbortSignal | undefined,
+): Promise<BandsApart> {
+  const pause = periodicYield();
+  const out: BandsApart = { otherSpecPairs: 0, provenApart: 0, byBox: 0, radiiShrunk: 0, lps: 0, unresolved: 0 };
+  const specKey = groups.map((g) => JSON.stringify(g.spec));
+  const groupOf = new Map(groups.map((g, gi) => [g.key, gi]));
+  const regions = new Map<number, LinearRegion>();
+  const boxScale = Math.max(1, ...job.box.lower.map(Math.abs), ...job.box.upper.map(Math.abs));
+  const regionOf = (gb: number): LinearRegion => {
+    let r = regions.get(gb);
+    if (!r) {
+      r = LinearRegion.ofPattern(network, groups[gb].pattern, job.box, inputSet);
+      regions.set(gb, r);
+    }
+    return r;
+  };
+  try {
+    for (const p of solved.patches) {
+      const ga = groupOf.get(p.region.pattern);
+      for (const gb of live) {
+        if (gb === ga || (ga !== undefined && specKey[gb] === specKey[ga])) continue;
+        await pause();
+        throwIfAborted(signal);
+        out.otherSpecPairs++;
+        const sig = index && signature(p);
+        if (!sig) {
+          out.unresolved++;
+          continue;
+        }
+        const ks = index!.differing(sig, groups[gb].pattern);
+        const cap = () => p.radius * (1 + REL);
+        // One LP, stopped as soon as it proves the summed slack of those rows over the region
+        // reaches the radius (exact otherwise, so that a radius can shrink to it).
+        let sum = 0;
+        if (ks.length > 0) {
+          try {
+            const s = index!.slackSum(ks, groups[gb].pattern, boxScale);
+            // The box alone first (no LP): max of c·x over the box.
+            let boxMax = 0;
+            for (let j = 0; j < s.c.length; j++) boxMax += Math.max(s.c[j] * job.box.lower[j], s.c[j] * job.box.upper[j]);
+            boxMax += Math.abs(boxMax) * 4 * s.c.length * EPS;
+            if (s.b - boxMax - s.guard >= cap()) {
+              sum = s.b - boxMax - s.guard;
+              out.byBox++;
+            } else {
+              const upper = regionOf(gb).maxUnlessBelow(s.c, s.b - s.guard - cap());
+              out.lps++;
+              sum = Math.max(0, s.b - upper - s.guard);
+            }
+          } catch {
+            // No certified maximum: the pair stays unresolved.
+          }
+        }
+        if (sum >= cap()) out.provenApart++;
+        else if (sum > 0) {
+          p.radius = sum / (1 + 2 * REL);
+          out.radiiShrunk++;
+          out.provenApart++;
+        } else out.unresolved++;
+      }
+    }
+  } finally {
+    for (const r of regions.values()) r.free();
+  }
+  return out;
 }
 
 /** The checked inputs of one repair, with defaults resolved. */
@@ -199,6 +351,8 @@ function checkOptions(network: Network, opts: RepairOptions): PointJob {
   const rMax = resolveRadius(opts.radius, box);
   const prune = resolvePrune(opts.prune, n);
   const tolerance = opts.tolerance ?? 1e-9;
+  if (opts.lpPivotLimit !== undefined && !(Number.isInteger(opts.lpPivotLimit) && opts.lpPivotLimit >= 0))
+    throw new InputError('must be a whole number >= 0', { field: 'lpPivotLimit', value: opts.lpPivotLimit });
   const lpName: LpName | undefined = typeof opts.lp === 'string' ? opts.lp : undefined;
   const backend = resolveBackend(opts.lp);
   if (opts.workers !== undefined && opts.lp !== undefined && typeof opts.lp !== 'string') {
@@ -245,6 +399,11 @@ interface Solved {
   groupPatch: (number | undefined)[];
   timings: RegionTiming[];
   skipped: { points: number[]; reason: string }[];
+  /** Regions whose LPs could not be solved (core simplex and fallback), and their group indices. */
+  failed: FailedRegion[];
+  failedGroups: Set<number>;
+  /** Notes of the region jobs (LP fallbacks, redundant rows kept). */
+  notes: string[];
   /** The LP backend's name as the workers report it. */
   lpName?: string;
 }
@@ -270,6 +429,9 @@ async function solveGroups(
     prune: job.prune,
     radius: job.rMax,
     lp: job.lpName,
+    lpFallback: opts.lpFallback,
+    lpPivotLimit: opts.lpPivotLimit,
+    reportFailure: true,
   });
   // With workers, every region is solved up front (in parallel); the loop below then takes the
   // outcomes in the same order as on one thread.
@@ -280,7 +442,17 @@ async function solveGroups(
           signal: opts.signal,
           onProgress: (done) => progress('regions', done),
         });
-  const solved: Solved = { patches: [], patchLpMs: [], groupPatch: [], timings: [], skipped: [], lpName: pooled?.lpName };
+  const solved: Solved = {
+    patches: [],
+    patchLpMs: [],
+    groupPatch: [],
+    timings: [],
+    skipped: [],
+    failed: [],
+    failedGroups: new Set(),
+    notes: [],
+    lpName: pooled?.lpName,
+  };
   for (let gi = 0; gi < groups.length; gi++) {
     await pause();
     throwIfAborted(opts.signal);
@@ -288,7 +460,17 @@ async function solveGroups(
     const outcome = pooled ? pooled.outcomes[gi] : await solveRegion(network, taskOf(g), job.backend);
     solved.timings.push(outcome.timing);
     solved.groupPatch.push(outcome.patch ? solved.patches.length : undefined);
-    if (outcome.patch) {
+    if (outcome.lpFallback) {
+      solved.notes.push(
+        `LP fallback: the core simplex failed on the region of point(s) ${g.points.join(', ')} (${outcome.lpFallback.reason}); solved by ${outcome.lpFallback.backend}, every answer certified by the core`,
+      );
+      if (outcome.patch) outcome.patch.region.lpFallback = outcome.lpFallback.backend;
+    }
+    solved.notes.push(...(outcome.notes ?? []));
+    if (outcome.failure !== undefined) {
+      solved.failed.push({ points: g.points, pattern: g.key, reason: outcome.failure });
+      solved.failedGroups.add(gi);
+    } else if (outcome.patch) {
       solved.patches.push(outcome.patch);
       solved.patchLpMs.push(outcome.timing.lpMs);
     } else {
@@ -302,14 +484,25 @@ async function solveGroups(
 /**
  * No buggy point may sit in another region's band (where that patch is partly on): each radius
  * becomes at most half the summed face excess of the nearest other point. Returns notes on points
- * that lie on another region's closed region (a shared face), where both patches apply.
+ * that lie on another region's closed region (a shared face), where both patches apply. With an
+ * index, points whose excess is provably >= twice the radius (they cannot lower it) are skipped
+ * without computing it.
  */
-function limitRadii(patches: RegionPatch[], flat: Float64Array, count: number, n: number): string[] {
+function limitRadii(
+  patches: RegionPatch[],
+  flat: Float64Array,
+  count: number,
+  n: number,
+  index: BandIndex | undefined,
+  signature: (p: RegionPatch) => PatchSignature | undefined,
+): string[] {
   const notes: string[] = [];
   for (const p of patches) {
     const own = new Set(p.region.points);
+    const sig = index && signature(p);
+    const cap = 2 * p.radius * (1 + 1e-6);
     const others: number[] = [];
-    for (let i = 0; i < count; i++) if (!own.has(i)) others.push(i);
+    for (let i = 0; i < count; i++) if (!own.has(i) && !(sig && index!.lowerBound(sig, i, cap) >= cap)) others.push(i);
     if (others.length === 0) continue;
     const xs = new Float64Array(others.length * n);
     others.forEach((i, j) => xs.set(flat.subarray(i * n, (i + 1) * n), j * n));
@@ -325,6 +518,26 @@ function limitRadii(patches: RegionPatch[], flat: Float64Array, count: number, n
     if (Number.isFinite(closest)) p.radius = Math.min(p.radius, closest / 2);
   }
   return notes;
+}
+
+/** Per point, the chain positions of the patches whose support the index cannot prove 0 there. */
+function candidatePatches(
+  chain: readonly RegionPatch[],
+  count: number,
+  index: BandIndex,
+  signature: (p: RegionPatch) => PatchSignature | undefined,
+): number[][] {
+  const sigs = chain.map(signature);
+  const out: number[][] = [];
+  for (let i = 0; i < count; i++) {
+    const c: number[] = [];
+    chain.forEach((p, j) => {
+      const sig = sigs[j];
+      if (!sig || !index.vanishes(sig, i, p.radius)) c.push(j);
+    });
+    out.push(c);
+  }
+  return out;
 }
 
 /** Per point: buggy before repair, and fixed after (violation <= tolerance · (1 + max|y|)). */

@@ -41,6 +41,18 @@ export interface PatchedRegionReport {
   lpMs: number;
   /** With a union spec (non-convex Φ_out): the convex piece the region was repaired with. */
   specPiece?: number;
+  /** The LP backend whose answers (certified by the core) replaced the core simplex on this region, if it failed there. */
+  lpFallback?: string;
+}
+
+/** A region whose LPs could not be solved (core simplex and fallback): not repaired. */
+export interface FailedRegion {
+  /** Indices of the points in it. */
+  points: number[];
+  /** Activation pattern (hex). */
+  pattern: string;
+  /** The failures, in the solvers' words. */
+  reason: string;
 }
 
 /** One repaired region of a point-wise repair. */
@@ -53,7 +65,11 @@ export interface RepairReport {
   schemaVersion: 1;
   tool: { name: 'relu-repair'; version: string; wasm: 'simd' | 'scalar'; lp: string; regionLp: 'core-simplex' };
   result: {
-    status: 'repaired' | 'failed' | 'nothing-to-repair';
+    /**
+     * `partial`: some regions could not be solved (`failedRegions`), every other buggy point is
+     * fixed; `failed`: some point of a solved region is not fixed.
+     */
+    status: 'repaired' | 'partial' | 'failed' | 'nothing-to-repair';
     buggyPoints: number;
     fixedPoints: number;
     /** Points given for repair (buggy or not). */
@@ -66,6 +82,8 @@ export interface RepairReport {
   regions: RegionReport[];
   /** Regions that needed no patch (the spec already held on all of them). */
   unchangedRegions: { points: number[]; reason: string }[];
+  /** Regions whose LPs could not be solved by the core simplex nor its fallback: not repaired. */
+  failedRegions: FailedRegion[];
   timingsMs: { total: number; regions: number; lp: number; assembly: number; certify?: number };
   tolerances: {
     /** A point counts as fixed when max_j(P_j y − q_j) <= fixed · (1 + max|y|). */
@@ -78,6 +96,13 @@ export interface RepairReport {
   certificate?: CertificateReport;
   /** Radius refinement done because of failed certificates. */
   refinement?: Refinement;
+  /**
+   * Point-wise repair above 8 inputs with the default `certify: 'auto'`: what was proven about
+   * patch bands and repaired regions with another spec (ts/repair.ts keepBandsApart).
+   * `unresolved` > 0: those pairs are NOT proven (a band may break the other region's spec;
+   * `certify: true` checks them).
+   */
+  bands?: { otherSpecPairs: number; provenApart: number; byBox: number; radiiShrunk: number; lps: number; unresolved: number };
 }
 
 export function buildReport(a: {
@@ -87,6 +112,7 @@ export function buildReport(a: {
   buggy: boolean[];
   fixed: boolean[];
   skipped: { points: number[]; reason: string }[];
+  failed: FailedRegion[];
   timings: RegionTiming[];
   /** LP time of each patch's region, aligned with `patches`. */
   patchLpMs: number[];
@@ -118,13 +144,24 @@ export function buildReport(a: {
         radius: p.radius,
         lpMs: a.patchLpMs[i] ?? 0,
         ...(p.region.specPiece !== undefined ? { specPiece: p.region.specPiece } : {}),
+        ...(p.region.lpFallback !== undefined ? { lpFallback: p.region.lpFallback } : {}),
       },
     ];
   });
   const unfixed = a.fixed.flatMap((f, i) => (f ? [] : [i]));
   const buggyCount = a.buggy.filter(Boolean).length;
   const fixedBuggy = a.buggy.filter((b, i) => b && a.fixed[i]).length;
-  const status = unfixed.length > 0 ? 'failed' : regions.length === 0 ? 'nothing-to-repair' : 'repaired';
+  const inFailed = new Set(a.failed.flatMap((f) => f.points));
+  const status =
+    a.failed.length > 0
+      ? unfixed.some((i) => !inFailed.has(i))
+        ? 'failed'
+        : 'partial'
+      : unfixed.length > 0
+        ? 'failed'
+        : regions.length === 0
+          ? 'nothing-to-repair'
+          : 'repaired';
   const sum = (f: (t: RegionTiming) => number) => a.timings.reduce((s, t) => s + f(t), 0);
   return {
     schemaVersion: 1,
@@ -140,6 +177,7 @@ export function buildReport(a: {
     },
     regions,
     unchangedRegions: a.skipped,
+    failedRegions: a.failed,
     timingsMs: {
       total: a.totalMs,
       regions: sum((t) => t.regionMs),

@@ -1,8 +1,10 @@
 /** `relu-repair certify`: prove a spec on a (repaired) network, region by region. */
 import type { Command } from 'commander';
 import { certify } from '../certificate.js';
+import { InputError } from '../errors.js';
 import { REPAIRED_FORMAT, repairedFromJson } from '../formats/json.js';
 import { loadModel, readJsonFile } from '../formats/load.js';
+import { loadRepairedOnnx, notRecognised } from '../formats/onnx/readback.js';
 import { saveJson } from '../io.js';
 import { RepairedNetwork } from '../repaired.js';
 import { polytopeSpec, type Spec } from '../spec.js';
@@ -33,7 +35,10 @@ export function registerCertify(program: Command, run: CommandRunner): void {
   program
     .command('certify')
     .description('prove a spec on a repaired network, region by region (exit 0 certified, 1 not certified, 2 bad input)')
-    .requiredOption('--model <file>', 'repaired network (relu-repair JSON), or a plain model with --area')
+    .requiredOption(
+      '--model <file>',
+      'repaired network (relu-repair JSON, or an ONNX file relu-repair wrote in float64), or a plain model with --area',
+    )
     .option(
       '--area <file>',
       'certify every linear region of this area: JSON {box, A?, b?, targetLabel?}, or a VNN-LIB property file (its input set is the area, its safe set the spec); default: the regions the patches repaired',
@@ -87,13 +92,24 @@ async function runCertify(flags: CertifyFlags, given: Set<string>, interrupt: In
   // A repaired network (relu-repair JSON), or a plain model certified as it is (with --area).
   let network: RepairedNetwork;
   const text = flags.model.toLowerCase().endsWith('.json') ? ((await readJsonFile(flags.model)) as { format?: unknown }) : undefined;
+  // A repaired ONNX is recognised only when the network rebuilt from it re-exports to the file bit
+  // for bit (ts/formats/onnx/readback.ts); otherwise it is at most a plain graph.
+  const onnx = flags.model.toLowerCase().endsWith('.onnx') ? await loadRepairedOnnx(flags.model) : undefined;
   if (text?.format === REPAIRED_FORMAT) network = repairedFromJson(text, flags.model);
+  else if (onnx?.kind === 'repaired') network = onnx.network;
   else {
+    if (onnx?.kind === 'refused' && flags.area === undefined)
+      throw new InputError(`${notRecognised(onnx)}; pass --area to certify the file as a plain graph on an area`, { file: flags.model });
     const net = await loadModel(flags.model);
     if (flags.area === undefined)
-      throw new UsageError('is not a repaired network (relu-repair JSON); pass --area to certify a plain model on an area', {
-        file: flags.model,
-      });
+      throw new UsageError(
+        'is not a repaired network (relu-repair JSON or ONNX written by relu-repair); pass --area to certify a plain model on an area',
+        {
+          file: flags.model,
+        },
+      );
+    if (onnx?.kind === 'refused' && !flags.quiet)
+      process.stderr.write(`relu-repair: ${flags.model} ${notRecognised(onnx)}; certified as a plain graph on the area\n`);
     network = new RepairedNetwork(net, [], net.info.inputBox);
   }
   const file = flags.area !== undefined ? await loadArea(flags.area, network.original, flags) : undefined;
@@ -123,6 +139,8 @@ async function runCertify(flags: CertifyFlags, given: Set<string>, interrupt: In
       : `the ${report.regions} region(s) its ${report.covered?.patches ?? 0} patch(es) repaired${network.record ? ' (and its record names)' : ''}`;
   const named = report.covered ? `; regions ${namedRegions(report.covered.regions)}` : '';
   const lines = [...(report.mismatch ?? []).map((m) => `mismatch (${m.what}): ${m.message}`), ...certificateWarnings(report)];
+  // The recorded spec is the claim being checked, not evidence: say which claim it is.
+  if (recorded && network.record?.spec) lines.unshift(`spec from the file's record: ${recordedSpecText(network.record.spec.pieces)}`);
   if (report.status === 'certified') {
     if (!flags.quiet) {
       process.stderr.write(`certified on ${scope}: ${certificateText(report)}; ${(report.ms ?? 0).toFixed(1)} ms${named}\n`);
@@ -142,8 +160,34 @@ function recordedSpec(network: RepairedNetwork): Spec | SpecUnion | undefined {
   return unionSpec(pieces.map((p) => polytopeSpec(p.P, p.q, { outputs: network.outputSize, file: 'record.spec' })));
 }
 
+/** A recorded spec in words: label specs as "label K is the argmax", other pieces by their row count. */
+function recordedSpecText(pieces: readonly { P: number[][]; q: number[] }[]): string {
+  return pieces
+    .map(({ P, q }) => {
+      // Rows e_j − e_K with the same K and q = −margin for every j != K: a label spec.
+      const ks = new Set<number>();
+      const label = P.every((row, i) => {
+        const nz = row.map((v, o) => [v, o]).filter(([v]) => v !== 0);
+        if (nz.length !== 2 || q[i] !== q[0]) return false;
+        const minus = nz.find(([v]) => v === -1);
+        const plus = nz.find(([v]) => v === 1);
+        if (!minus || !plus) return false;
+        ks.add(minus[1]);
+        return true;
+      });
+      if (label && ks.size === 1 && P.length === (P[0]?.length ?? 0) - 1) {
+        const margin = -q[0];
+        return `label ${[...ks][0]} is the argmax${margin ? ` by >= ${margin}` : ''}`;
+      }
+      return `P y <= q (${P.length} row(s))`;
+    })
+    .join(' or ');
+}
+
 /** Up to 8 activation patterns, then how many more (the report lists them all). */
 function namedRegions(hex: readonly string[]): string {
-  const shown = hex.slice(0, 8).join(', ');
+  // Patterns of large networks (a repaired network repaired again has thousands of neurons) are cut short.
+  const short = (h: string) => (h.length > 40 ? `${h.slice(0, 32)}…(${h.length * 4} neurons)` : h);
+  const shown = hex.slice(0, 8).map(short).join(', ');
   return hex.length > 8 ? `${shown} and ${hex.length - 8} more (all in the report's covered.regions)` : shown;
 }

@@ -7,7 +7,8 @@ import { repairArea } from '../area.js';
 import { repairAreaBab } from '../area-bab.js';
 import { checkSafeSetNotEmpty } from '../certificate.js';
 import type { Area } from '../enumerate.js';
-import { loadModel, readJsonFile } from '../formats/load.js';
+import { loadModel, type ModelLoadOptions, readJsonFile } from '../formats/load.js';
+import { repairBaseFromOnnx } from '../formats/onnx/readback.js';
 import { parsePoints } from '../formats/points.js';
 import { parseVnnlib, type VnnlibProperty } from '../formats/vnnlib.js';
 import { saveJson } from '../io.js';
@@ -27,6 +28,7 @@ import {
   type VnnlibJob,
   vnnlibJob,
 } from './formats.js';
+import { runHeadRepair } from './head.js';
 import { type CommandRunner, type Interrupt, withProgress } from './interrupt.js';
 import { areaSpec, loadArea, parseInputBox } from './spec-flags.js';
 import { certificateText, fmt, minimalityText } from './summary.js';
@@ -50,6 +52,9 @@ export interface RepairFlags {
   margin?: string;
   prune: boolean;
   lp?: string;
+  lpFallback: boolean;
+  lpPivotLimit?: string;
+  allowPartial?: boolean;
   workers?: string;
   out: string;
   report?: string;
@@ -59,6 +64,8 @@ export interface RepairFlags {
   outVnnlib?: string;
   vnnlibTolerance?: string;
   nnetNormalize?: boolean;
+  from?: string;
+  latentBox?: string;
 }
 
 export function registerRepair(program: Command, run: CommandRunner): void {
@@ -94,7 +101,19 @@ export function registerRepair(program: Command, run: CommandRunner): void {
     .option('--radius <r>', 'largest locality radius in input units (default 1e-3 x the narrowest box side)')
     .option('--margin <m>', 'margin for label specs (default 0); with a VNN-LIB spec, shrinks its safe set')
     .option('--no-prune', 'keep redundant region rows in the supports')
-    .option('--lp <backend>', 'LP backend for the full minimal-patch LP: glpk (default) or highs')
+    .option('--lp <backend>', 'LP backend for the full minimal-patch LP and the fallback of region LPs: glpk (default) or highs')
+    .option(
+      '--no-lp-fallback',
+      'point-wise repair: a region whose LPs the core simplex cannot solve is reported as failed instead of going to the --lp backend',
+    )
+    .option(
+      '--lp-pivot-limit <N>',
+      'point-wise repair: pivot budget per LP and method of the core simplex (default 20 x (rows + inputs) + 1000); past it the LP goes to the fallback',
+    )
+    .option(
+      '--allow-partial',
+      'point-wise repair: when some regions cannot be solved, still write the network patching the others (exit code 1; the report lists the failed regions)',
+    )
     .option('--workers <n>', 'point-wise repair: solve the regions in n worker threads (same result as one thread)')
     .requiredOption('--out <file>', 'repaired network: .json (relu-repair JSON, exact) or .onnx')
     .option('--report <file>', 'repair report (JSON)')
@@ -107,6 +126,8 @@ export function registerRepair(program: Command, run: CommandRunner): void {
     .option('--out-vnnlib <file>', 'also write the VNN-LIB property of each repaired region (for external verifiers)')
     .option('--vnnlib-tolerance <t>', 'with --out-vnnlib: the properties flag outputs violating the spec by at least t (default 1e-5)')
     .option('--nnet-normalize', 'with a .nnet model: apply its header normalisation (inputs and outputs in raw units)')
+    .option('--from <tensor>', 'head repair of an ONNX model: repair the piecewise-linear tail from this tensor on (the prefix is kept)')
+    .option('--latent-box <lo,hi|file>', 'with --from: the latent domain (default: bounds of the prefix over the input box)')
     .action((flags: RepairFlags, cmd: Command) => run((interrupt) => runRepair(flags, givenFlags(cmd), interrupt)));
 }
 
@@ -146,12 +167,16 @@ function parseWorkers(v: string | undefined): number | undefined {
 async function runRepair(flags: RepairFlags, given: Set<string>, interrupt: Interrupt): Promise<number> {
   if (flags.area !== undefined && flags.points !== undefined)
     throw new UsageError('give --points or --area, not both', { field: '--area' });
+  if (flags.from !== undefined) return runHeadRepair({ ...flags, from: flags.from }, given, interrupt);
+  if (flags.latentBox !== undefined)
+    throw new UsageError('is the latent domain of head repair: give --from too', { field: '--latent-box' });
   if (flags.area !== undefined) return runAreaRepair(flags, given, interrupt);
   if (flags.points === undefined)
     throw new UsageError('give --points FILE (point-wise repair) or --area FILE (area repair)', { field: '--points' });
   const vnnSpec = flags.spec !== undefined && isVnnlibPath(flags.spec);
   const mode = 'point-wise repair (--points)';
   rejectFlags(given, mode, { '--max-regions': 'it limits the regions of an area (--area)' });
+  const lpPivotLimit = parseWhole(flags.lpPivotLimit, '--lp-pivot-limit');
   checkCommon(flags, given, vnnSpec, mode);
   if (flags.spec !== undefined && !vnnSpec && flags.margin !== undefined) {
     throw new UsageError('does not apply with --spec FILE: put "margin" in the spec file (label specs) or shift q (polytope specs)', {
@@ -165,7 +190,7 @@ async function runRepair(flags: RepairFlags, given: Set<string>, interrupt: Inte
   const tol = flags.vnnlibTolerance !== undefined ? parseNumber(flags.vnnlibTolerance, '--vnnlib-tolerance') : undefined;
 
   await init();
-  const net = await loadModel(flags.model, { normalize: flags.nnetNormalize });
+  const net = await loadRepairBase(flags.model, { normalize: flags.nnetNormalize });
   const pts = parsePoints(await readJsonFile(flags.points), net.inputSize, net.outputSize, flags.points);
   let spec: Spec | SpecUnion | undefined;
   let labels: number | number[] | undefined;
@@ -209,6 +234,8 @@ async function runRepair(flags: RepairFlags, given: Set<string>, interrupt: Inte
       radius,
       prune: flags.prune ? 'auto' : false,
       lp: lpBackend(flags.lp),
+      lpFallback: flags.lpFallback,
+      lpPivotLimit,
       workers,
       certify: flags.certify ?? 'auto',
       onProgress,
@@ -218,6 +245,19 @@ async function runRepair(flags: RepairFlags, given: Set<string>, interrupt: Inte
   if (interrupt.interrupted) return 0; // main() turns this into exit 130; nothing is written
   if (flags.report) await saveJson(flags.report, result.report);
   const r = result.report.result;
+  let partialText = '';
+  if (r.status === 'partial') {
+    const failed = result.report.failedRegions;
+    const pts = failed.flatMap((f) => f.points);
+    const head = `${failed.length} region(s) could not be solved (points ${pts.slice(0, 10).join(', ')}${pts.length > 10 ? ', ...' : ''}): ${failed[0].reason}`;
+    if (!flags.allowPartial) {
+      process.stderr.write(
+        `relu-repair: could not repair every region: ${head}; no network written (--allow-partial writes the network of the other regions)\n`,
+      );
+      return EXIT_NOT_REPAIRED;
+    }
+    partialText = `PARTIAL REPAIR (--allow-partial): ${head}; the network patches only the other regions\n`;
+  }
   if (r.status === 'failed') {
     process.stderr.write(
       `relu-repair: could not repair: ${r.unfixedPoints.length} point(s) still violate the spec (${r.unfixedPoints.slice(0, 10).join(', ')}); no network written\n`,
@@ -245,14 +285,26 @@ async function runRepair(flags: RepairFlags, given: Set<string>, interrupt: Inte
       ? `; certificate: ${certificateText(rep.certificate)}`
       : flags.certify === false
         ? '; certificate skipped (--no-certify)'
-        : '; not certified by default for more than 8 inputs (--certify asks for it)';
+        : rep.bands && rep.bands.unresolved > 0
+          ? `; not certified by default for more than 8 inputs, and NOT PROVEN: ${rep.bands.unresolved} patch band(s) may reach a repaired region with another spec (--certify checks them)`
+          : rep.bands && rep.bands.otherSpecPairs > 0
+            ? `; not certified by default for more than 8 inputs (--certify asks for it), every patch band proven off the ${rep.bands.provenApart} repaired region(s) with another spec`
+            : '; not certified by default for more than 8 inputs (--certify asks for it)';
     process.stderr.write(
-      `${r.fixedPoints}/${r.buggyPoints} buggy points fixed (${r.points} given) with ${r.regions} patch(es) in ${rep.timingsMs.total.toFixed(1)} ms; ` +
+      partialText +
+        `${r.fixedPoints}/${r.buggyPoints} buggy points fixed (${r.points} given) with ${r.regions} patch(es) in ${rep.timingsMs.total.toFixed(1)} ms; ` +
         `max patch norm ${fmt(r.maxPatchNorm)}; ${minimalityText(rep.regions)}${certText}; wasm ${rep.tool.wasm}\n` +
         `wrote ${[written, ...(flags.report ? [flags.report] : []), ...vnnFiles].join(', ')}\n`,
     );
   }
-  return EXIT_REPAIRED;
+  return r.status === 'partial' ? EXIT_NOT_REPAIRED : EXIT_REPAIRED;
+}
+
+function parseWhole(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (v.trim() === '' || !Number.isInteger(x) || x < 0) throw new UsageError('must be a whole number >= 0', { field: flag, value: v });
+  return x;
 }
 
 async function runAreaRepair(flags: RepairFlags, given: Set<string>, interrupt: Interrupt): Promise<number> {
@@ -262,6 +314,9 @@ async function runAreaRepair(flags: RepairFlags, given: Set<string>, interrupt: 
     '--workers': 'area repair runs on one thread (its regions are cheap; the pool pays off for point-wise repair of large regions)',
     '--no-certify': 'area repair always certifies every region of the area (that is what its exit code reports)',
     '--certify': 'area repair always certifies every region of the area',
+    '--no-lp-fallback': 'area repair always falls back to the --lp backend when the core simplex fails on a region',
+    '--lp-pivot-limit': 'point-wise repair only (area repair keeps the core simplex budgets)',
+    '--allow-partial': 'area repair either certifies the whole area or writes no network',
   });
   checkCommon(flags, given, isVnnlibPath(flags.area!), mode);
   const radius = flags.radius !== undefined ? parseNumber(flags.radius, '--radius') : undefined;
@@ -273,7 +328,7 @@ async function runAreaRepair(flags: RepairFlags, given: Set<string>, interrupt: 
   if (method !== 'bab' && flags.timeout !== undefined) throw new UsageError('applies to --method bab only', { field: '--timeout' });
 
   await init();
-  const net = await loadModel(flags.model, { normalize: flags.nnetNormalize });
+  const net = await loadRepairBase(flags.model, { normalize: flags.nnetNormalize });
   const file = await loadArea(flags.area!, net, flags);
   // A VNN-LIB area brings its safe set (--margin already shrank it).
   const spec = await areaSpec(isVnnlibPath(flags.area!) ? { ...flags, margin: undefined } : flags, file.spec, net.outputSize, flags.area!);
@@ -391,4 +446,12 @@ async function runAreaBab(
     );
   }
   return EXIT_REPAIRED;
+}
+
+/** A model to repair; a repaired ONNX file is repaired as a whole (its graph is the base network: docs/COMPOSITION.md). */
+async function loadRepairBase(path: string, opts: ModelLoadOptions): Promise<Network> {
+  const net = await loadModel(path, opts);
+  if (!path.toLowerCase().endsWith('.onnx') || net.info.inputBox) return net;
+  const fs = await import('node:fs/promises');
+  return repairBaseFromOnnx(new Uint8Array(await fs.readFile(path)), path, net);
 }

@@ -23,6 +23,11 @@ export interface SparseRow {
 export interface LpSolution {
   objective: number;
   x: Float64Array;
+  /**
+   * The row multipliers, one per row, in the solver's own sign convention, when it reports them.
+   * Only ever used as candidate certificates (ts/minimal.ts): the core checks them.
+   */
+  rowDuals?: Float64Array;
 }
 
 export interface LpBackend {

@@ -21,7 +21,10 @@ interface GlpkInstance {
   GLP_UNBND: number;
   GLP_UNDEF: number;
   version: string;
-  solve(lp: unknown, options: unknown): { result: { status: number; z: number; vars: Record<string, number> } };
+  solve(
+    lp: unknown,
+    options: unknown,
+  ): { result: { status: number; z: number; vars: Record<string, number>; dual?: Record<string, number> } };
 }
 
 let glpkPromise: Promise<GlpkInstance> | undefined;
@@ -99,6 +102,9 @@ export class GlpkBackend implements LpBackend {
     }
     const x = new Float64Array(lp.numVars);
     for (let i = 0; i < lp.numVars; i++) x[i] = res.result.vars[name(i)] ?? 0;
-    return { objective: res.result.z, x };
+    // Row duals (simplex only): absent rows read as 0.
+    const dual = res.result.dual;
+    const rowDuals = dual ? Float64Array.from(lp.rows, (_, k) => dual[`r${k}`] ?? 0) : undefined;
+    return { objective: res.result.z, x, ...(rowDuals ? { rowDuals } : {}) };
   }
 }

@@ -11,7 +11,7 @@ interface HighsModel {
   options: { set(o: Record<string, unknown>): void };
   run(): unknown;
   getModelStatus(): number;
-  getSolution(): { colValue: Float64Array | number[] };
+  getSolution(): { colValue: Float64Array | number[]; rowDual?: Float64Array | number[] };
   getObjectiveValue(): number;
   dispose(): void;
 }
@@ -94,7 +94,12 @@ export class HighsBackend implements LpBackend {
           `${context}: highs returned model status ${status} (${name}), not optimal (${lp.numVars} variables, ${lp.rows.length} rows)`,
         );
       }
-      return { objective: model.getObjectiveValue(), x: Float64Array.from(model.getSolution().colValue) };
+      const sol = model.getSolution();
+      return {
+        objective: model.getObjectiveValue(),
+        x: Float64Array.from(sol.colValue),
+        ...(sol.rowDual && sol.rowDual.length === lp.rows.length ? { rowDuals: Float64Array.from(sol.rowDual) } : {}),
+      };
     } finally {
       try {
         model.dispose();

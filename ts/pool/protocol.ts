@@ -5,7 +5,7 @@
  */
 
 import type { BoxOutcome, BoxTask } from '../box-job.js';
-import { AbortError, InputError, LpError, ReluRepairError, RepairError, WasmError } from '../errors.js';
+import { AbortError, EmptySetError, InputError, LpError, ReluRepairError, RepairError, WasmError } from '../errors.js';
 import type { NetworkGraph, NetworkInfo } from '../network.js';
 import type { RegionOutcome, RegionTask } from '../region-job.js';
 import type { Flavour } from '../wasm/raw.js';
@@ -75,6 +75,9 @@ export function deserializeError(s: SerializedError, context: string): Error {
       break;
     case 'LpError':
       e = new LpError(msg);
+      break;
+    case 'EmptySetError':
+      e = new EmptySetError(msg);
       break;
     case 'WasmError':
       e = new WasmError(`${context}: ${msg}`);

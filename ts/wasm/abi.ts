@@ -27,7 +27,7 @@ export interface EnumSpec<V extends Readonly<Record<string, number>> = Readonly<
 const enumSpec = <const V extends Readonly<Record<string, number>>>(name: string, values: V): EnumSpec<V> => ({ name, values });
 
 /** What every export returns: a count or handle (>= 0), or one of these failures (the message buffer says why). */
-export const Status = enumSpec('Status', { ok: 0, invalid: -1, lpFailure: -2, badHandle: -3, pieceLimit: -4 });
+export const Status = enumSpec('Status', { ok: 0, invalid: -1, lpFailure: -2, badHandle: -3, pieceLimit: -4, empty: -5 });
 /** The map of a patch network. */
 export const PatchKind = enumSpec('PatchKind', { constant: 0, affine: 1 });
 /** How a repaired network composes its constant patches (ts/repaired.ts `Composition`). */
@@ -168,6 +168,7 @@ export const REGION_INFO = layout('regionInfo', [
   scalar('rows', 'count'),
   scalar('hidden', 'count'),
   scalar('constantNeurons', 'count'),
+  scalar('impliedRows', 'count'),
   optional(scalar('supportRows', 'count')),
 ]);
 
@@ -436,7 +437,8 @@ function kindText(kind: Kind): string {
 
 function decodeValues(l: Layout, f: Field, v: Float64Array): unknown {
   if (f.optional && v.length > 0 && v.every((x) => Number.isNaN(x))) return null;
-  const bad = v.findIndex((x) => !checkValue(f.kind, x, f.shape.length > 0));
+  // Reals need no check (every value is valid); skipping the scan matters for region rows (MBs).
+  const bad = f.kind === 'real' ? -1 : v.findIndex((x) => !checkValue(f.kind, x, f.shape.length > 0));
   if (bad >= 0) throw new WasmError(`the core wrote ${l.name}.${f.name}[${bad}] = ${v[bad]}, not a valid ${kindText(f.kind)} value`);
   if (f.shape.length === 0) {
     const x = v[0];
@@ -444,7 +446,8 @@ function decodeValues(l: Layout, f: Field, v: Float64Array): unknown {
     if (typeof f.kind === 'object') return nameOf(f.kind, x);
     return x;
   }
-  if (f.kind === 'real') return v.slice();
+  // A view of a whole buffer is a fresh copy already (the single-field reads): no second copy.
+  if (f.kind === 'real') return v.byteOffset === 0 && v.byteLength === v.buffer.byteLength ? v : v.slice();
   if (f.kind === 'flag') return Uint8Array.from(v);
   return Int32Array.from(v);
 }

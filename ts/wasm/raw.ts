@@ -6,7 +6,7 @@
  * the instance: callers get a {@link WasmError} and the next call runs on a fresh instance of the
  * same compiled module.
  */
-import { InputError, LpError, WasmError } from '../errors.js';
+import { EmptySetError, InputError, LpError, WasmError } from '../errors.js';
 import { code, type DimsOf, decode, decodeField, type FieldOf, fieldSize, type Layout, type RecordOf, Status, size, Utf8 } from './abi.js';
 import type { Flavour } from './flavour.js';
 import { packagedWasmUrl } from './location.js';
@@ -47,6 +47,13 @@ export interface RawExports {
   rr_repaired_set_composition(h: number, composition: number): number;
   rr_repaired_weights(h: number, xs: number, n: number, out: number): number;
   rr_constant_patch(p: number, q: number, rows: number, k: number, v: number, out: number): number;
+  // The fallback of region LPs: another solver's answers certified by the core; the pivot budgets
+  rr_region_minimal_patch_from(h: number, p: number, q: number, rows: number, xs: number, ys: number, out: number): number;
+  rr_region_certify_max(h: number, c: number, x: number, y: number, out: number): number;
+  rr_lp_force_limits(revised: number, rowGeneration: number, bland: number): number;
+  // Which bands reach which points and regions (core reach.rs)
+  rr_region_max_unless_below(h: number, c: number, threshold: number, out: number): number;
+  rr_repaired_forward_at(h: number, xs: number, n: number, off: number, cands: number, ncands: number, out: number): number;
   // Area repair (issue 4): region enumeration and certificates
   rr_enum_new(net: number, lo: number, hi: number, a: number, b: number, m: number, opts: number, optsLen: number): number;
   rr_enum_step(h: number, maxLps: number, out: number): number;
@@ -204,6 +211,7 @@ export class Core {
     // A certificate past its piece limit is a limit the caller set (maxPieces): an input error.
     if (status === code(Status, 'invalid') || status === code(Status, 'pieceLimit')) throw new InputError(msg);
     if (status === code(Status, 'lpFailure')) throw new LpError(`${context}: ${msg}`);
+    if (status === code(Status, 'empty')) throw new EmptySetError(`${context}: ${msg}`);
     throw new WasmError(`${context}: ${msg}`);
   }
 
@@ -252,7 +260,8 @@ export class Core {
       const bytes = lens.map((n, i) => Math.max(8, i < inputs.length && inputs[i] instanceof Utf8 ? n : n * 8));
       const ptrs: number[] = [];
       try {
-        for (const b of bytes) ptrs.push(ex.rr_alloc(b));
+        // Addresses past 2 GiB come back as negative i32: read them unsigned.
+        for (const b of bytes) ptrs.push(ex.rr_alloc(b) >>> 0);
         // Views are made after all allocations, since allocation can grow memory.
         inputs.forEach((a, i) => {
           if (a instanceof Utf8) new Uint8Array(ex.memory.buffer, ptrs[i], a.bytes.length).set(a.bytes);

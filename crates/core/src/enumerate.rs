@@ -153,7 +153,7 @@ impl RegionEnumerator {
             };
             let (centre, radius) = match chebyshev(self.n_in, &piece.a, &piece.b, &piece.lower, &piece.upper) {
                 Ok(c) => c,
-                Err(Error::Lp(_)) => {
+                Err(Error::Lp(_)) | Err(Error::Empty(_)) => {
                     let mid = (0..self.n_in).map(|j| 0.5 * piece.lower[j] + 0.5 * piece.upper[j]).collect();
                     (mid, -1.0)
                 }

@@ -241,7 +241,7 @@ impl Explorer {
                         self.lps += bp.lps;
                         bp
                     }
-                    Err(Error::Lp(_)) => {
+                    Err(Error::Empty(_)) => {
                         // Only the root can get here (children are built when they are split
                         // off): the whole set is empty up to the LP's feasibility tolerance.
                         self.empty += 1;
@@ -289,6 +289,14 @@ impl Explorer {
                         Some(decided) => decided,
                         None => return Ok(None),
                     },
+                    Err(Error::Empty(_)) => {
+                        // The cell is proven empty (a Farkas certificate, verified): count it as
+                        // empty, which users report. A solver failure (`Error::Lp`) is not
+                        // emptiness: the cell's points still count (below).
+                        self.empty += 1;
+                        self.explored += cell.weight;
+                        return Ok(None);
+                    }
                     Err(Error::Lp(_)) => {
                         // The LP breaks down on this cell (a sliver at the limit of its
                         // feasibility tolerance). Its points still count: the sign is decided on
@@ -338,7 +346,7 @@ impl Explorer {
                     self.lps += half.lps;
                     halves.push(Some(half));
                 }
-                Err(Error::Lp(_)) => halves.push(None),
+                Err(Error::Empty(_)) => halves.push(None),
                 Err(e) => return Err(e),
             }
         }

@@ -8,11 +8,13 @@
 //! | [`network`] | piecewise-linear networks as graphs of structured linear operators and ReLUs (dense chains one case), forward pass, activation patterns, their affine maps |
 //! | [`bounds`] | sound bounds over a box (interval, symbolic, LP relaxation; rounding accounted) |
 //! | [`region`] | a linear region (pattern ∩ box) and its local affine map |
+//! | [`implied_rows`] | rows of a region implied by the box or a few other rows (local redundancy) |
 //! | [`spec`] | output specifications Φ_out = {P y <= q} |
 //! | [`minimal`] | the minimal patch of one region (lower bound, constant patch) |
 //! | [`patch`] | patch networks: support network and constant / affine map |
 //! | [`gate`] | the shared input-box indicator |
 //! | [`repaired`] | the repaired network f̂ = f + patches (sum or chain) |
+//! | [`reach`] | which patch bands can reach which points and regions (point-wise repair at scale) |
 //! | [`polytope`] | bounded polytopes: tight boxes, Chebyshev centres |
 //! | [`program`] | ReLU programs (networks and patched regions as neuron lists) |
 //! | [`explore`] | the pieces of a program over a polytope (certified sign decisions) |
@@ -38,6 +40,7 @@ pub mod enumerate;
 pub mod error;
 pub mod explore;
 pub mod gate;
+pub mod implied_rows;
 pub mod linalg;
 pub mod lp;
 pub mod minimal;
@@ -45,6 +48,7 @@ pub mod network;
 pub mod patch;
 pub mod polytope;
 pub mod program;
+pub mod reach;
 pub mod region;
 pub mod repaired;
 pub mod spec;

@@ -2,6 +2,7 @@
 
 use crate::error::{invalid, lp_context, Error, Result};
 use crate::linalg::{axpy, dot};
+use crate::lp::{dual_bound, LpSolution};
 use crate::patch::ConstantPatch;
 use crate::region::LinearRegion;
 use crate::spec::Spec;
@@ -149,6 +150,24 @@ pub fn minimal_patch_with(region: &LinearRegion, spec: &Spec, exact_rows: bool) 
         }
     }
     pivots += sx.pivots;
+    finish(spec, RowBounds { worst_lower, worst_upper, witnesses, lower_bound, rounding }, lps, pivots)
+}
+
+/// Certified per-row bounds of a region's worst violations, and what minimality needs of them.
+struct RowBounds {
+    worst_lower: Vec<f64>,
+    worst_upper: Vec<f64>,
+    witnesses: Vec<f64>,
+    /// t_LB = max_j worst_lower_j / ‖P_j‖₁.
+    lower_bound: f64,
+    /// Rounding slack of the certified bounds, in patch-norm units.
+    rounding: f64,
+}
+
+/// The patch and its proof from certified row bounds (the same for every way of getting them).
+fn finish(spec: &Spec, r: RowBounds, lps: usize, pivots: usize) -> Result<MinimalPatch> {
+    let rows = spec.rows();
+    let RowBounds { worst_lower, worst_upper, witnesses, lower_bound, rounding } = r;
     if worst_upper.iter().all(|&v| v <= 0.0) {
         return Ok(MinimalPatch {
             proof: Proof::NotNeeded,
@@ -184,6 +203,110 @@ pub fn minimal_patch_with(region: &LinearRegion, spec: &Spec, exact_rows: bool) 
         lps,
         pivots,
     })
+}
+
+/// Certifies an answer to max c·x over `region` that another solver gave (the orchestration's
+/// fallback when the core simplex fails): `x` a maximiser, `y` its row multipliers in that
+/// solver's sign convention (one per region row). Nothing of it is trusted:
+///
+/// * `upper` is the weak-duality bound of λ = max(0, −y) or of λ = max(0, y), whichever is
+///   smaller — valid for any λ >= 0, so a wrong sign convention only loosens it;
+/// * `lower` is c·x at `x` clamped to the box when the rows hold there up to 1e-9 relative (of
+///   the row data), else c·x at the region's anchor (a point of the region), else −∞;
+/// * `infeasibility` is the violation at the witness returned in `x`.
+pub fn certify_answer(region: &LinearRegion, c: &[f64], x: &[f64], y: &[f64]) -> Result<LpSolution> {
+    let (n, m) = (region.n_in, region.rows());
+    if c.len() != n || x.len() != n || y.len() != m {
+        return invalid(format!(
+            "certify answer: objective {}, point {} and {} multipliers for a region of {} inputs and {} rows",
+            c.len(),
+            x.len(),
+            y.len(),
+            n,
+            m
+        ));
+    }
+    if let Some(v) = c.iter().chain(x).chain(y).find(|v| !v.is_finite()) {
+        return invalid(format!("certify answer: value {} is not finite", v));
+    }
+    let p = region.polytope();
+    let mut best: Option<(f64, f64, Vec<f64>)> = None;
+    for sign in [-1.0, 1.0] {
+        let lambda: Vec<f64> = y.iter().map(|v| (sign * v).max(0.0)).collect();
+        let (upper, margin) = dual_bound(&p, c, &lambda);
+        if best.as_ref().map_or(true, |b| upper < b.0) {
+            best = Some((upper, margin, lambda));
+        }
+    }
+    let (upper, margin, duals) = best.expect("two candidates");
+    let clamped: Vec<f64> = (0..n).map(|j| x[j].max(region.lower[j]).min(region.upper[j])).collect();
+    let scale = region.b.iter().chain(&region.lower).chain(&region.upper).fold(1.0f64, |a, v| a.max(v.abs()));
+    let violation = p.violation(&clamped);
+    let (witness, infeasibility) = if violation <= 1e-9 * scale {
+        (clamped, violation)
+    } else if let Some(a) = &region.anchor {
+        (a.clone(), p.violation(a))
+    } else {
+        (clamped, violation)
+    };
+    let lower = if infeasibility <= 1e-9 * scale { dot(c, &witness) } else { f64::NEG_INFINITY };
+    Ok(LpSolution { lower, upper, margin, x: witness, duals, infeasibility, pivots: 0 })
+}
+
+/// The minimal patch of `region` for `spec` from another solver's answers to the spec rows' LPs
+/// (`xs`: one maximiser per row, `rows × n_in`; `ys`: their row multipliers, `rows × region
+/// rows`), each certified by [`certify_answer`]; then exactly as [`minimal_patch_with`] with
+/// every row exact. A row whose bounds are further apart than 1e-6 relative is an `Error::Lp`
+/// (the answer was not an optimum), so a patch from this path is proven like one from the core.
+pub fn minimal_patch_from_answers(region: &LinearRegion, spec: &Spec, xs: &[f64], ys: &[f64]) -> Result<MinimalPatch> {
+    if spec.k != region.n_out {
+        return invalid(format!("spec: has {} outputs, the network has {}", spec.k, region.n_out));
+    }
+    let (n, m, rows) = (region.n_in, region.rows(), spec.rows());
+    if xs.len() != rows * n || ys.len() != rows * m {
+        return invalid(format!(
+            "minimal patch from answers: {} point values and {} multipliers for {} spec rows ({} inputs, {} region rows)",
+            xs.len(),
+            ys.len(),
+            rows,
+            n,
+            m
+        ));
+    }
+    let mut r = RowBounds {
+        worst_lower: vec![0.0; rows],
+        worst_upper: vec![0.0; rows],
+        witnesses: vec![0.0; rows * n],
+        lower_bound: 0.0,
+        rounding: 0.0,
+    };
+    for j in 0..rows {
+        let mut c = vec![0.0; n];
+        for i in 0..region.n_out {
+            let w = spec.row(j)[i];
+            if w != 0.0 {
+                axpy(w, &region.f[i * n..(i + 1) * n], &mut c);
+            }
+        }
+        let constant = dot(spec.row(j), &region.e) - spec.q[j];
+        let sol = certify_answer(region, &c, &xs[j * n..(j + 1) * n], &ys[j * m..(j + 1) * m])?;
+        let scale = 1.0 + sol.upper.abs().max(if sol.lower.is_finite() { sol.lower.abs() } else { 0.0 });
+        if !(sol.upper - sol.lower <= 1e-6 * scale + 2.0 * sol.margin) {
+            return Err(Error::Lp(format!(
+                "spec row {}: the answer is not a certified optimum (value {} at the point, bound {} from the multipliers)",
+                j, sol.lower, sol.upper
+            )));
+        }
+        r.worst_lower[j] = sol.lower + constant;
+        r.worst_upper[j] = sol.upper + constant;
+        r.witnesses[j * n..(j + 1) * n].copy_from_slice(&sol.x);
+        let l1: f64 = spec.row(j).iter().map(|v| v.abs()).sum();
+        if l1 > 0.0 {
+            r.lower_bound = r.lower_bound.max(r.worst_lower[j] / l1);
+            r.rounding = r.rounding.max(sol.margin / l1);
+        }
+    }
+    finish(spec, r, rows, 0)
 }
 
 /// The minimal constant patch for given worst violations v_j = max P_j f − q_j over a set
@@ -270,7 +393,9 @@ fn constant_patch_lp_bounded(spec: &Spec, v: &[f64], bound: f64) -> Result<Optio
     let p = crate::lp::Polytope::new(n, &g, &h, &lower, &upper)?;
     match crate::lp::maximize(p, &c) {
         Ok(sol) => Ok(Some(ConstantPatch { d: sol.x[..k].to_vec() })),
-        Err(Error::Lp(_)) => Ok(None),
+        // Infeasible at this bound, or no answer: either way no constant patch is claimed (the
+        // caller tries wider bounds, then the full LP, which is checked independently).
+        Err(Error::Empty(_)) | Err(Error::Lp(_)) => Ok(None),
         Err(e) => Err(e),
     }
 }
@@ -408,5 +533,85 @@ mod tests {
             }
         }
         assert!(feasible > 100, "{}", feasible);
+    }
+
+    /// The core simplex's own answers to every spec row of a region, as another solver would
+    /// give them: maximisers and row multipliers (negated: a minimiser's sign convention).
+    fn answers(r: &LinearRegion, spec: &Spec) -> (Vec<f64>, Vec<f64>) {
+        let (n, m) = (r.n_in, r.rows());
+        let mut xs = vec![0.0; spec.rows() * n];
+        let mut ys = vec![0.0; spec.rows() * m];
+        for j in 0..spec.rows() {
+            let mut sx = r.simplex();
+            let (sol, _) = r.max_output(&mut sx, spec.row(j)).unwrap();
+            xs[j * n..(j + 1) * n].copy_from_slice(&sol.x);
+            for i in 0..m {
+                ys[j * m + i] = -sol.duals[i];
+            }
+        }
+        (xs, ys)
+    }
+
+    #[test]
+    fn answers_of_another_solver_give_the_same_proven_patch_and_tampered_ones_are_refused() {
+        let mut rng = Rng(44);
+        for t in 0..20 {
+            let net = random_network(&mut rng, &[6, 16, 16, 4]);
+            let x0: Vec<f64> = (0..6).map(|_| rng.range(-0.8, 0.8)).collect();
+            let r = LinearRegion::of_point(&net, &x0, &[-1.0; 6], &[1.0; 6]).unwrap();
+            let mut y = vec![0.0; 4];
+            net.forward(&x0, &mut y);
+            let best = (0..4).fold(0, |b, i| if y[i] > y[b] { i } else { b });
+            let spec = Spec::label(4, (best + 1 + t % 3) % 4, 0.0).unwrap();
+            let exact = minimal_patch_with(&r, &spec, true).unwrap();
+            let (xs, ys) = answers(&r, &spec);
+            let from = minimal_patch_from_answers(&r, &spec, &xs, &ys).unwrap();
+            assert_eq!(from.proof, exact.proof, "case {}", t);
+            assert!((from.norm() - exact.norm()).abs() <= 1e-9 * (1.0 + exact.norm()), "case {}", t);
+            // Either sign convention of the multipliers certifies the same bounds.
+            let flipped: Vec<f64> = ys.iter().map(|v| -v).collect();
+            let again = minimal_patch_from_answers(&r, &spec, &xs, &flipped).unwrap();
+            assert_eq!(again.worst_upper, from.worst_upper);
+            for j in 0..spec.rows() {
+                assert!(from.worst_upper[j] >= exact.worst_lower[j] - 1e-9, "case {} row {}", t, j);
+            }
+            // No multipliers: the box bound is far above the point's value, which is refused
+            // rather than turned into a patch that is not proven.
+            let zeros = vec![0.0; ys.len()];
+            match minimal_patch_from_answers(&r, &spec, &xs, &zeros) {
+                Err(Error::Lp(msg)) => assert!(msg.contains("not a certified optimum"), "{}", msg),
+                Ok(mp) => {
+                    // Only possible where the box alone bounds every row tightly.
+                    assert_eq!(mp.proof, exact.proof);
+                    assert!((mp.norm() - exact.norm()).abs() <= 1e-6 * (1.0 + exact.norm()));
+                }
+                Err(e) => panic!("{:?}", e),
+            }
+            // A point outside the region is replaced by the anchor, whose value is a lower bound
+            // only: the gap to the certified bound refuses the answer unless the anchor is optimal.
+            let far: Vec<f64> = xs.iter().map(|v| v + 5.0).collect();
+            if let Ok(mp) = minimal_patch_from_answers(&r, &spec, &far, &ys) {
+                assert!((mp.norm() - exact.norm()).abs() <= 1e-6 * (1.0 + exact.norm()));
+            }
+        }
+    }
+
+    #[test]
+    fn a_certified_answer_bounds_the_true_maximum_from_both_sides() {
+        let mut rng = Rng(45);
+        let net = random_network(&mut rng, &[5, 12, 3]);
+        let x0 = [0.1, -0.2, 0.3, 0.0, 0.2];
+        let r = LinearRegion::of_point(&net, &x0, &[-1.0; 5], &[1.0; 5]).unwrap();
+        for _ in 0..30 {
+            let c: Vec<f64> = (0..5).map(|_| rng.normal()).collect();
+            let sol = r.simplex().maximize(&c).unwrap();
+            let y: Vec<f64> = sol.duals.iter().map(|v| -v).collect();
+            let cert = certify_answer(&r, &c, &sol.x, &y).unwrap();
+            assert!(cert.upper >= sol.lower - 1e-12 && cert.lower <= sol.upper + 1e-12);
+            assert!(cert.upper - cert.lower <= 1e-9 * (1.0 + sol.upper.abs()));
+            // Halved multipliers still give a valid (looser or equal) bound.
+            let half: Vec<f64> = y.iter().map(|v| 0.5 * v).collect();
+            assert!(certify_answer(&r, &c, &sol.x, &half).unwrap().upper >= sol.lower - 1e-12);
+        }
     }
 }

@@ -9,9 +9,10 @@
 //! distances to the hyperplanes, which is what gives the locality radius its meaning.
 
 use crate::error::{invalid, Error, Result};
+use crate::implied_rows::{implied_rows, ImpliedCounts};
 use crate::linalg::{axpy, dot, norm2};
 use crate::lp::{LpSolution, Polytope, Simplex};
-use crate::network::linearise::linearise;
+use crate::network::linearise::{linearise, recycle};
 use crate::network::Network;
 
 #[derive(Debug, Clone)]
@@ -41,7 +42,14 @@ pub struct LinearRegion {
     /// pre-activation z_i(x) = Z_i·x + z0_i, so that a_i·x − b_i = ∓ z_i(x) / norm_i (− when
     /// active). Lets exporters recompute a row from the network's own pre-activations.
     pub norm: Vec<f64>,
+    /// Neuron rows left out because the box or a few other rows over the same inputs imply them
+    /// (graph networks only, see `implied_rows.rs`): the region is the same set up to
+    /// [`IMPLIED_TOL`], with fewer rows for its LPs, supports and certificates.
+    pub implied: ImpliedCounts,
 }
+
+/// Tolerance (slack units: rows are normalised) under which a row counts as implied by others.
+pub const IMPLIED_TOL: f64 = 1e-9;
 
 /// Marks rows that come from an input set rather than from a hidden neuron.
 pub const INPUT_ROW: u32 = u32::MAX;
@@ -103,6 +111,11 @@ pub fn normalise_rows(n: usize, a: &[f64], b: &[f64]) -> Result<(Vec<f64>, Vec<f
     Ok((na, nb, norms))
 }
 
+/// The entries of `v` whose row is not dropped.
+fn kept_of<T: Copy>(v: &[T], dropped: &[bool]) -> Vec<T> {
+    v.iter().zip(dropped).filter(|(_, d)| !**d).map(|(x, _)| *x).collect()
+}
+
 impl LinearRegion {
     /// The linear region of `x0` inside the box `[lower, upper]`.
     pub fn of_point(net: &Network, x0: &[f64], lower: &[f64], upper: &[f64]) -> Result<LinearRegion> {
@@ -139,7 +152,24 @@ impl LinearRegion {
                 net.hidden_count()
             ));
         }
-        let lin = linearise(net, &pattern)?;
+        let mut lin = linearise(net, &pattern)?;
+        let mut implied = ImpliedCounts::default();
+        // Graph networks (convolutions) have many rows over a few inputs each, most of them
+        // implied by their neighbours: only the others are kept, copied out of the linearisation's
+        // buffer (which is recycled). Dense chains keep every row, as they always did.
+        if net.dense_layers().is_none() {
+            let (dropped, counts) = implied_rows(n, &lin.a, &lin.b, lower, upper, IMPLIED_TOL);
+            let kept = dropped.iter().filter(|d| !**d).count();
+            let mut a = Vec::with_capacity(kept * n);
+            for i in (0..lin.b.len()).filter(|&i| !dropped[i]) {
+                a.extend_from_slice(&lin.a[i * n..(i + 1) * n]);
+            }
+            recycle(std::mem::replace(&mut lin.a, a));
+            lin.b = kept_of(&lin.b, &dropped);
+            lin.neuron = kept_of(&lin.neuron, &dropped);
+            lin.norm = kept_of(&lin.norm, &dropped);
+            implied = counts;
+        }
         Ok(LinearRegion {
             n_in: n,
             n_out: net.n_out(),
@@ -154,6 +184,7 @@ impl LinearRegion {
             constant_neurons: lin.constant_neurons,
             anchor: None,
             norm: lin.norm,
+            implied,
         })
     }
 
@@ -421,7 +452,7 @@ mod tests {
             let (lower, upper) = (vec![-3.0; n], vec![3.0; n]);
             let x0: Vec<f64> = (0..n).map(|_| rng.normal() * 0.5).collect();
             let r = LinearRegion::of_point(&net, &x0, &lower, &upper).unwrap();
-            assert_eq!(r.rows() + r.constant_neurons, net.hidden_count());
+            assert_eq!(r.rows() + r.constant_neurons + r.implied.total(), net.hidden_count());
             assert!(r.violation(&x0) < 1e-12);
             // F against central differences, with a step inside the region.
             let slack =

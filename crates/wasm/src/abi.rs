@@ -76,6 +76,9 @@ wire_enum! {
         BadHandle = -3: "badHandle",
         /// A certificate needed more pieces than its limit (`Error::PieceLimit`).
         PieceLimit = -4: "pieceLimit",
+        /// The set an LP was about is empty, proven by a verified Farkas certificate
+        /// (`Error::Empty`; `LpFailure` is a solver failure, never emptiness).
+        Empty = -5: "empty",
     }
 }
 
@@ -274,6 +277,7 @@ pub const REGION_INFO: Layout = Layout {
         scalar("rows", Count),
         scalar("hidden", Count),
         scalar("constantNeurons", Count),
+        scalar("impliedRows", Count),
         optional(scalar("supportRows", Count)),
     ],
 };
@@ -828,7 +832,8 @@ mod tests {
         assert_eq!(Step::Limit.code(), 2);
         assert_eq!(PatchKind::from_name("affine"), Some(PatchKind::Affine));
         assert_eq!(Status::from_code(-4), Some(Status::PieceLimit));
-        assert_eq!(Status::from_code(-5), None);
+        assert_eq!(Status::from_code(-5), Some(Status::Empty));
+        assert_eq!(Status::from_code(-6), None);
         assert_eq!(Composition::Chain.name(), "chain");
         assert_eq!(REGION_FIELDS.code("supportIndex"), 10);
         assert_eq!(OpKind::from_name("avgPool"), Some(OpKind::AvgPool));

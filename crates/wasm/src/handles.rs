@@ -33,6 +33,7 @@ pub fn fail(e: Error) -> i32 {
     let status = match e {
         Error::Invalid(_) => Status::Invalid,
         Error::Lp(_) => Status::LpFailure,
+        Error::Empty(_) => Status::Empty,
         Error::PieceLimit { .. } => Status::PieceLimit,
     };
     set_message(e.to_string());

@@ -9,7 +9,9 @@
 //! | `handles` | memory, messages, handles, version | `ts/wasm/raw.ts` |
 //! | `network` | `rr_network_*`, `rr_graph_new` | `ts/network.ts` (`ts/network/graph.ts` encodes graphs) |
 //! | `region` | `rr_region_*` (not the minimal patch) | `ts/region.ts` |
-//! | `minimal` | `rr_region_minimal_patch`, `rr_constant_patch` | `ts/region.ts`, `ts/compose.ts` |
+//! | `minimal` | `rr_region_minimal_patch`, `rr_constant_patch`, `rr_region_minimal_patch_from`, `rr_region_certify_max` | `ts/region.ts`, `ts/minimal.ts` |
+//! | `lp` | `rr_lp_force_limits` | `ts/minimal.ts` |
+//! | `reach` | `rr_region_max_unless_below`, `rr_repaired_forward_at` | `ts/region.ts`, `ts/reach.ts` |
 //! | `patch` | (patch decoding), `rr_slack_excess` | `ts/patch.ts`, `ts/region.ts` |
 //! | `repaired` | `rr_repaired_*` | `ts/repaired.ts` |
 //! | `enumerate` | `rr_enum_*` | `ts/enumerate.ts` |
@@ -36,9 +38,11 @@ pub mod enumerate;
 pub mod handles;
 pub mod json;
 pub mod layout;
+pub mod lp;
 pub mod minimal;
 pub mod network;
 pub mod patch;
+pub mod reach;
 pub mod region;
 pub mod repaired;
 pub mod verify;

@@ -78,6 +78,7 @@ pub extern "C" fn rr_region_info(h: i32, out: *mut f64) -> i32 {
         w.count("rows", r.rows());
         w.count("hidden", r.pattern.len());
         w.count("constantNeurons", r.constant_neurons);
+        w.count("impliedRows", r.implied.total());
         w.optional_count("supportRows", s.support.as_ref().map(|sr| sr.b.len()));
         write_out(out, &w.finish())
     })
@@ -146,7 +147,7 @@ pub extern "C" fn rr_region_support_rows(h: i32, opts: *const u8, opts_len: usiz
 }
 
 /// Writes an [`LP_SOLUTION`] for the maximum `sol` of an objective plus `constant`.
-fn write_solution(out: *mut f64, n_in: usize, sol: &LpSolution, constant: f64) -> i32 {
+pub(crate) fn write_solution(out: *mut f64, n_in: usize, sol: &LpSolution, constant: f64) -> i32 {
     let dims = [("inputs", n_in)];
     let mut w = Writer::new(&LP_SOLUTION, &dims);
     w.real("lower", sol.lower + constant);

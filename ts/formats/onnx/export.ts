@@ -16,6 +16,7 @@ import { emitNetworkGraph, graphValuesMetadata } from './graph-emit.js';
 import type { OnnxModelInfo } from './import.js';
 import { emitBoxGate, emitChain, emitPatch, type NetworkBranch } from './patch-graph.js';
 import { DT, encodeModel, prod } from './proto.js';
+import { repairRecordMetadata } from './record.js';
 
 export interface OnnxExportOptions {
   /**
@@ -41,33 +42,36 @@ export interface OnnxExportOptions {
   compactSupports?: boolean;
 }
 
-function exportGraph(
+/** The element type of an export (`precision`, default float32). */
+export function exportType(precision: OnnxExportOptions['precision']): typeof DT.FLOAT | typeof DT.DOUBLE {
+  const p = precision ?? 'float32';
+  if (p !== 'float32' && p !== 'float64') throw new InputError('must be "float32" or "float64"', { field: 'precision', value: p });
+  return p === 'float64' ? DT.DOUBLE : DT.FLOAT;
+}
+
+/**
+ * Emits `net` plus `patches` into `g`, reading tensor `inputName` (shape `[N, ...inputShape]`; a
+ * Flatten named `flatName` when it has several dimensions) and writing `outputName`; returns the
+ * metadata entries the graph needs (its node values, for exact read-back).
+ */
+export function emitRepairedGraph(
+  g: GraphBuilder,
   net: Network,
   patches: readonly PatchNetwork[],
-  opts: OnnxExportOptions,
-  doc: string,
-  meta: { key: string; value: string }[],
-  boxGate?: BoxGate,
-  chain = false,
-): Uint8Array {
-  let metadata = meta;
-  const precision = opts.precision ?? 'float32';
-  if (precision !== 'float32' && precision !== 'float64')
-    throw new InputError('must be "float32" or "float64"', { field: 'precision', value: precision });
-  const dt = precision === 'float64' ? DT.DOUBLE : DT.FLOAT;
-  const info = (net as Network & { onnx?: OnnxModelInfo }).onnx;
+  io: { inputName: string; inputShape: readonly number[]; outputName: string; flatName: string },
+  opts: {
+    compactSupports?: boolean;
+    boxGate?: BoxGate;
+    chain?: boolean;
+    /** Metadata that names the original network's output tensor (the read-back record, ./record.ts). */
+    metaOf?: (originalOutput: string) => { key: string; value: string }[];
+  },
+): { key: string; value: string }[] {
   const n = net.inputSize;
   const k = net.outputSize;
-  const inputName = opts.inputName ?? info?.inputName ?? 'input';
-  const outputName = opts.outputName ?? info?.outputName ?? 'output';
-  if (inputName === outputName) throw new InputError('input and output names must differ', { field: 'outputName', value: outputName });
-  let inputShape = opts.inputShape ?? (info && prod(info.inputShape) === n ? info.inputShape : [...net.inputShape]);
-  if (!Array.isArray(inputShape) || inputShape.some((d) => !Number.isSafeInteger(d) || d <= 0) || prod(inputShape) !== n) {
-    throw new InputError(`must be positive integers whose product is the input size ${n}`, { field: 'inputShape', value: inputShape });
-  }
-  if (inputShape.length === 0) inputShape = [n];
-  const g = new GraphBuilder(dt, new Set([inputName, outputName, 'input_flat']));
-  const x = inputShape.length > 1 ? g.op('Flatten', [inputName], [{ name: 'axis', i: 1 }], 'input_flat') : inputName;
+  const { inputName, outputName } = io;
+  const metadata: { key: string; value: string }[] = [];
+  const x = io.inputShape.length > 1 ? g.op('Flatten', [inputName], [{ name: 'axis', i: 1 }], io.flatName) : inputName;
   let h = x;
   let branch: NetworkBranch;
   if (net.denseLayers) {
@@ -86,10 +90,12 @@ function exportGraph(
     const emitted = emitNetworkGraph(g, net, x, patches.length === 0 ? outputName : undefined);
     h = emitted.values[emitted.values.length - 1];
     branch = { net, graph: emitted };
-    metadata = [...metadata, graphValuesMetadata(emitted)];
+    metadata.push(graphValuesMetadata(emitted));
   }
-  const gate = boxGate && patches.length > 0 ? emitBoxGate(g, x, n, boxGate) : undefined;
+  if (opts.metaOf) metadata.push(...opts.metaOf(h));
+  const gate = opts.boxGate && patches.length > 0 ? emitBoxGate(g, x, n, opts.boxGate) : undefined;
   const compact = opts.compactSupports ?? true;
+  const chain = opts.chain ?? false;
   const terms: string[] = [];
   patches.forEach((p, a) => {
     if (!(chain && p.kind === 'constant')) terms.push(emitPatch(g, x, n, k, p, `patch${a}`, gate, branch, compact));
@@ -101,6 +107,41 @@ function exportGraph(
   terms.forEach((hp, t) => {
     h = g.op('Add', [h, hp], [], t === terms.length - 1 ? outputName : undefined);
   });
+  return metadata;
+}
+
+function exportGraph(
+  net: Network,
+  patches: readonly PatchNetwork[],
+  opts: OnnxExportOptions,
+  doc: string,
+  meta: { key: string; value: string }[],
+  boxGate?: BoxGate,
+  chain = false,
+  /** Metadata that names the original network's output tensor (the read-back record, ./record.ts). */
+  metaOf?: (originalOutput: string) => { key: string; value: string }[],
+): Uint8Array {
+  const dt = exportType(opts.precision);
+  const precision = dt === DT.DOUBLE ? 'float64' : 'float32';
+  const info = (net as Network & { onnx?: OnnxModelInfo }).onnx;
+  const n = net.inputSize;
+  const k = net.outputSize;
+  const inputName = opts.inputName ?? info?.inputName ?? 'input';
+  const outputName = opts.outputName ?? info?.outputName ?? 'output';
+  if (inputName === outputName) throw new InputError('input and output names must differ', { field: 'outputName', value: outputName });
+  let inputShape = opts.inputShape ?? (info && prod(info.inputShape) === n ? info.inputShape : [...net.inputShape]);
+  if (!Array.isArray(inputShape) || inputShape.some((d) => !Number.isSafeInteger(d) || d <= 0) || prod(inputShape) !== n) {
+    throw new InputError(`must be positive integers whose product is the input size ${n}`, { field: 'inputShape', value: inputShape });
+  }
+  if (inputShape.length === 0) inputShape = [n];
+  const g = new GraphBuilder(dt, new Set([inputName, outputName, 'input_flat']));
+  const graphMeta = emitRepairedGraph(
+    g,
+    net,
+    patches,
+    { inputName, inputShape, outputName, flatName: 'input_flat' },
+    { compactSupports: opts.compactSupports, boxGate, chain, metaOf },
+  );
   return encodeModel({
     irVersion: 7,
     opset: 13,
@@ -111,7 +152,7 @@ function exportGraph(
     initializers: g.inits,
     inputs: [{ name: inputName, elemType: dt, shape: ['N', ...inputShape] }],
     outputs: [{ name: outputName, elemType: dt, shape: ['N', k] }],
-    metadata: [{ key: 'relu-repair.precision', value: precision }, ...metadata],
+    metadata: [{ key: 'relu-repair.precision', value: precision }, ...meta, ...graphMeta],
   });
 }
 
@@ -169,5 +210,6 @@ export function repairedToOnnx(rep: RepairedNetwork, opts: OnnxExportOptions = {
     ],
     rep.boxGate,
     rep.composition === 'chain',
+    (originalOutput) => [repairRecordMetadata(rep, originalOutput, opts.compactSupports ?? true)],
   );
 }

@@ -14,6 +14,8 @@ export class GraphBuilder {
     readonly dataType: typeof DT.FLOAT | typeof DT.DOUBLE,
     /** Names the generated ones must avoid (the graph input and output). */
     private readonly reserved: ReadonlySet<string> = new Set(),
+    /** Prepended to node names (a graph that joins nodes from elsewhere keeps its names apart). */
+    private readonly nodePrefix = '',
   ) {}
 
   fresh(prefix: string): string {
@@ -38,7 +40,7 @@ export class GraphBuilder {
 
   op(opType: string, inputs: string[], attributes: AttrOut[] = [], out?: string): string {
     const o = out ?? this.fresh(opType.toLowerCase());
-    this.nodes.push({ opType, inputs, outputs: [o], name: `${opType}_${this.nodes.length}`, attributes });
+    this.nodes.push({ opType, inputs, outputs: [o], name: `${this.nodePrefix}${opType}_${this.nodes.length}`, attributes });
     return o;
   }
 

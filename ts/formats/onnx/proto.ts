@@ -37,6 +37,8 @@ export interface OnnxTensor {
   dataType: number;
   dims: number[];
   data: Float64Array;
+  /** The TensorProto as read (graph initializers only): copied verbatim by head-repair exports. */
+  raw?: Uint8Array;
 }
 
 export interface OnnxAttribute {
@@ -60,6 +62,8 @@ export interface OnnxNode {
   inputs: string[];
   outputs: string[];
   attributes: OnnxAttribute[];
+  /** The NodeProto as read (graph nodes): copied verbatim by head-repair exports. */
+  raw?: Uint8Array;
 }
 
 export interface OnnxValueInfo {
@@ -334,13 +338,16 @@ function decodeGraph(r: PbReader): OnnxGraph {
   for (let f = r.next(); f; f = r.next()) {
     switch (f.field) {
       case 1:
-        g.nodes.push(decodeNode(r.sub(f, `graph.node[${g.nodes.length}]`)));
+        g.nodes.push({ ...decodeNode(r.sub(f, `graph.node[${g.nodes.length}]`)), raw: r.bytes.subarray(f.start, f.end) });
         break;
       case 2:
         g.name = r.string(f, 'name');
         break;
       case 5:
-        g.initializers.push(decodeTensor(r.sub(f, `graph.initializer[${g.initializers.length}]`)));
+        g.initializers.push({
+          ...decodeTensor(r.sub(f, `graph.initializer[${g.initializers.length}]`)),
+          raw: r.bytes.subarray(f.start, f.end),
+        });
         break;
       case 11:
         g.inputs.push(decodeValueInfo(r.sub(f, `graph.input[${g.inputs.length}]`)));
@@ -421,6 +428,8 @@ export function decodeModel(bytes: Uint8Array, file: string): OnnxModel {
 // Writing
 
 export interface TensorOut {
+  /** A TensorProto to write as it is (the other fields are then not written). */
+  raw?: Uint8Array;
   name: string;
   dataType: number;
   dims: number[];
@@ -458,6 +467,8 @@ export interface AttrOut {
 }
 
 export interface NodeOut {
+  /** A NodeProto to write as it is (the other fields are then not written). */
+  raw?: Uint8Array;
   opType: string;
   inputs: string[];
   outputs: string[];
@@ -514,6 +525,10 @@ export interface ModelOut {
 export function encodeModel(m: ModelOut): Uint8Array {
   const g = new PbWriter();
   for (const n of m.nodes) {
+    if (n.raw) {
+      g.bytes(1, n.raw);
+      continue;
+    }
     const nw = new PbWriter();
     for (const i of n.inputs) nw.string(1, i);
     for (const o of n.outputs) nw.string(2, o);
@@ -523,7 +538,10 @@ export function encodeModel(m: ModelOut): Uint8Array {
     g.message(1, nw);
   }
   g.string(2, m.graphName);
-  for (const t of m.initializers) g.message(5, encodeTensor(t));
+  for (const t of m.initializers) {
+    if (t.raw) g.bytes(5, t.raw);
+    else g.message(5, encodeTensor(t));
+  }
   g.string(10, m.docString);
   for (const v of m.inputs) g.message(11, encodeValueInfo(v.name, v.elemType, v.shape));
   for (const v of m.outputs) g.message(12, encodeValueInfo(v.name, v.elemType, v.shape));

@@ -6,7 +6,9 @@
  * name, op) and the field.
  */
 import { InputError } from '../../errors.js';
+import type { Activation } from '../../network/activation.js';
 import type { GraphNode } from '../../network/graph.js';
+import type { PrefixNode } from '../../network/prefix.js';
 import { type Expr, isValue, nodeOf, valueExpr } from './linear-expr.js';
 import { type OnnxAttribute, type OnnxNode, prod } from './proto.js';
 
@@ -195,6 +197,17 @@ export class Reader {
   /** Emits node `relu?(e)`; the new value's index. */
   emit(e: Expr, relu: boolean): number {
     this.nodes.push(nodeOf(e, relu));
+    this.sizes.push(e.bias.length);
+    return this.nodes.length;
+  }
+
+  /**
+   * Emits node `act(e)` with a curved activation (only while reading the prefix of a head repair:
+   * such nodes make a prefix graph, never a network); the new value's index.
+   */
+  emitActivation(e: Expr, activation: Activation): number {
+    const node: PrefixNode = { ...nodeOf(e, false), activation };
+    this.nodes.push(node);
     this.sizes.push(e.bias.length);
     return this.nodes.length;
   }

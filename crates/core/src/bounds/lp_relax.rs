@@ -225,7 +225,7 @@ impl LpRelaxation {
         c[nv] = -1.0;
         match Simplex::new(p).maximize(&c) {
             Ok(sol) => Ok((-sol.upper, sol.x[..self.n_in].to_vec())),
-            Err(Error::Lp(_)) => Ok((f64::NEG_INFINITY, Vec::new())),
+            Err(Error::Lp(_)) | Err(Error::Empty(_)) => Ok((f64::NEG_INFINITY, Vec::new())),
             Err(e) => Err(e),
         }
     }

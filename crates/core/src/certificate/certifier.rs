@@ -107,7 +107,7 @@ impl Certifier {
         let mut cert = match result {
             Ok(c) => c,
             Err(Error::PieceLimit { limit }) => RegionCertificate::undecided(Vec::new(), limit, Reason::PieceLimit),
-            Err(Error::Lp(_)) => RegionCertificate::undecided(Vec::new(), 0, Reason::Unresolved),
+            Err(Error::Lp(_)) | Err(Error::Empty(_)) => RegionCertificate::undecided(Vec::new(), 0, Reason::Unresolved),
             Err(e) => return Err(e),
         };
         if cert.witness.len() == net.n_in() {

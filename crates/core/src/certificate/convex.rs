@@ -158,7 +158,7 @@ pub(super) fn certify_convex(
             let constant = bj[n] + dot(spec.row(j), d);
             let sol = match sx.maximize(&bj[..n]) {
                 Ok(sol) => sol,
-                Err(Error::Lp(_)) => return Ok(Convex::NotApplicable),
+                Err(Error::Lp(_)) | Err(Error::Empty(_)) => return Ok(Convex::NotApplicable),
                 Err(e) => return Err(e),
             };
             lps += 1;

@@ -191,7 +191,7 @@ pub(super) fn certify_pieces(
             };
             let u = match search.run() {
                 Ok(u) => u,
-                Err(Error::Lp(_)) => {
+                Err(Error::Lp(_)) | Err(Error::Empty(_)) => {
                     broken += 1;
                     continue;
                 }
@@ -212,7 +212,7 @@ pub(super) fn certify_pieces(
             let row = &maps[j * w..(j + 1) * w];
             let sol = match piece.simplex.maximize(&row[..n]) {
                 Ok(sol) => sol,
-                Err(Error::Lp(_)) => {
+                Err(Error::Lp(_)) | Err(Error::Empty(_)) => {
                     // The LP breaks down on this piece (a sliver at the limit of its feasibility
                     // tolerance): no bound, so the region cannot be certified.
                     broken += 1;

@@ -201,7 +201,7 @@ impl<'a> UnionSearch<'a> {
         }
         let sol = match self.simplex.maximize(&c) {
             Ok(sol) => sol,
-            Err(Error::Lp(_)) => return None,
+            Err(Error::Lp(_)) | Err(Error::Empty(_)) => return None,
             Err(e) => return Some(Err(e)),
         };
         let ub = add_up(sol.upper + c0, err_bound(chosen.len() * (n + 2) + 2, mag + mag_max + (sol.upper + c0).abs()));

@@ -44,7 +44,10 @@ impl Simplex {
             let v = self.nonbasic[k];
             // A nonbasic slack sits at its lower bound 0 and can only grow.
             let at_lower = self.nb_val[k] == self.var_lower[v];
-            let qualifies = (a.abs() > PIVOT_TOL) & (((a > 0.0) == at_lower) == increase);
+            // A fixed variable (lower = upper) cannot move: entering, it would leave again at
+            // once, and Bland's rule could cycle through it.
+            let movable = v >= n || self.p.upper[v] > self.p.lower[v];
+            let qualifies = movable & (a.abs() > PIVOT_TOL) & (((a > 0.0) == at_lower) == increase);
             // A reduced cost of the wrong sign (within tolerance) counts as zero.
             let dk = if at_lower { -self.d[k] } else { self.d[k] };
             let dk = if dk > 0.0 { dk } else { 0.0 };

@@ -27,8 +27,9 @@
 //! perturbation; then a dual simplex on *all* rows with Bland's rule (finite in exact
 //! arithmetic). Only when every method fails is the result an [`Error::Lp`] naming the sizes, the
 //! pivots and each method's reason. A region that is empty is a definite answer only with a
-//! verified Farkas certificate (a combination of rows that no point of the box satisfies); an
-//! unverified one counts as a numerical failure and goes to the next method. [`LpLimits`] and
+//! verified Farkas certificate (a combination of rows that no point of the box satisfies), and
+//! only then is the result [`Error::Empty`]; an unverified one counts as a numerical failure and
+//! goes to the next method. Callers read only `Error::Empty` as "empty": `Error::Lp` is a failure. [`LpLimits`] and
 //! [`force_limits`] shrink the budgets so tests can drive every path.
 //!
 //! Results are certified rather than trusted, for *all* rows: `lower` is c·x at the returned
@@ -505,7 +506,7 @@ impl Simplex {
                 }
                 Err(Failure::Empty(msg)) => {
                     self.fresh = true;
-                    return Err(Error::Lp(msg));
+                    return Err(Error::Empty(msg));
                 }
                 Err(Failure::Limit(msg)) | Err(Failure::Numerical(msg)) => msg,
             };

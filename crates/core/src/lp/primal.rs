@@ -3,6 +3,23 @@
 use super::{Failure, Method, Simplex, DUAL_TOL, PIVOT_TOL};
 
 impl Simplex {
+    /// How much the objective gains per unit move of nonbasic column `c` away from its bound
+    /// (<= 0: not an entering candidate). A fixed variable (lower = upper) cannot move whatever
+    /// its reduced cost: as a candidate its zero-length flip would repeat forever.
+    pub(super) fn entering_gain(&self, c: usize) -> f64 {
+        let n = self.p.n;
+        let v = self.nonbasic[c];
+        if self.lb(v) == self.ub(v) {
+            0.0
+        } else if self.nb_val[c] == self.lb(v) {
+            self.d[c]
+        } else if v < n {
+            -self.d[c]
+        } else {
+            0.0
+        }
+    }
+
     /// Primal simplex from a primal-feasible basis (of the working-set LP).
     ///
     /// Entering column: primal Devex (gain² / weight, approximating steepest edge), or Bland
@@ -11,6 +28,7 @@ impl Simplex {
     pub(super) fn primal_simplex(&mut self) -> std::result::Result<(), Failure> {
         let n = self.p.n;
         let mut degenerate_run = 0usize;
+        let mut flips = 0usize;
         self.primal_w.iter_mut().for_each(|w| *w = 1.0);
         self.best_progress = f64::NAN;
         loop {
@@ -21,17 +39,8 @@ impl Simplex {
             let gain_tol = DUAL_TOL * (1.0 + self.cost_scale());
             for c in 0..n {
                 let v = self.nonbasic[c];
-                let at_lower = self.nb_val[c] == self.lb(v);
-                let gain = if at_lower {
-                    self.d[c]
-                } else if v < n {
-                    -self.d[c]
-                } else {
-                    0.0
-                };
-                // A fixed variable (lower == upper) cannot move: entering it would flip it onto
-                // the same bound forever (a flat box dimension hung here).
-                if gain > gain_tol && self.ub(v) > self.lb(v) {
+                let gain = self.entering_gain(c);
+                if gain > gain_tol {
                     if bland {
                         if k == usize::MAX || v < self.nonbasic[k] {
                             k = c;
@@ -64,12 +73,19 @@ impl Simplex {
             }
             let range = self.ub(v) - self.lb(v);
             if range <= theta_max {
-                // Bound flip: no basis change.
+                // Bound flip: no basis change. Each flip raises the objective by gain·range > 0
+                // and leaves the reduced costs alone, so a column flips at most once between
+                // pivots; the count makes that a guarantee rather than an argument.
+                flips += 1;
+                if flips > 2 * n + 2 {
+                    return Err(Failure::Numerical(format!("{} bound flips without a pivot", flips)));
+                }
                 let target = if sigma > 0.0 { self.ub(v) } else { self.lb(v) };
                 self.flip(k, target);
                 degenerate_run = 0;
                 continue;
             }
+            flips = 0;
             if !theta_max.is_finite() {
                 return Err(Failure::Numerical(
                     "the objective is unbounded, which a boxed problem cannot be".to_string(),

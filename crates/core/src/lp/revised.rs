@@ -686,6 +686,7 @@ impl Simplex {
         let (n, m) = (self.p.n, self.p.m);
         let mut degenerate_run = 0usize;
         let mut rejected = 0usize;
+        let mut flips = 0usize;
         self.primal_w.iter_mut().for_each(|w| *w = 1.0);
         self.best_progress = f64::NAN;
         loop {
@@ -695,17 +696,8 @@ impl Simplex {
             let mut best = 0.0;
             for col in 0..n {
                 let v = self.nonbasic[col];
-                let at_lower = self.nb_val[col] == self.lb(v);
-                let gain = if at_lower {
-                    self.d[col]
-                } else if v < n {
-                    -self.d[col]
-                } else {
-                    0.0
-                };
-                // A fixed variable (lower == upper) cannot move: entering it would flip it onto
-                // the same bound forever (a flat box dimension hung here).
-                if gain > gain_tol && self.ub(v) > self.lb(v) {
+                let gain = self.entering_gain(col);
+                if gain > gain_tol {
                     if bland {
                         if c == NONE || v < self.nonbasic[c] {
                             c = col;
@@ -744,11 +736,17 @@ impl Simplex {
             }
             let range = self.ub(v) - self.lb(v);
             if range <= theta_max {
+                // A bound flip; at most one per column between pivots (see `primal_simplex`).
+                flips += 1;
+                if flips > 2 * n + 2 {
+                    return Err(Failure::Numerical(format!("{} bound flips without a pivot", flips)));
+                }
                 let target = if sigma > 0.0 { self.ub(v) } else { self.lb(v) };
                 self.revised_move(&[(c, target)]);
                 degenerate_run = 0;
                 continue;
             }
+            flips = 0;
             if !theta_max.is_finite() {
                 return Err(Failure::Numerical(
                     "the objective is unbounded, which a boxed problem cannot be".to_string(),
@@ -838,17 +836,6 @@ impl Simplex {
     fn dual_feasible(&self) -> bool {
         let n = self.p.n;
         let gain_tol = DUAL_TOL * (1.0 + self.cost_scale());
-        (0..n).all(|c| {
-            let v = self.nonbasic[c];
-            let at_lower = self.nb_val[c] == self.lb(v);
-            let gain = if at_lower {
-                self.d[c]
-            } else if v < n {
-                -self.d[c]
-            } else {
-                0.0
-            };
-            gain <= gain_tol || self.ub(v) <= self.lb(v)
-        })
+        (0..n).all(|c| self.entering_gain(c) <= gain_tol)
     }
 }

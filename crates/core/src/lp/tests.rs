@@ -47,7 +47,7 @@ fn random_2d_lps_match_vertex_enumeration() {
                 assert!(s.infeasibility < 1e-8);
                 solved += 1;
             }
-            (Err(Error::Lp(_)), None) => {}
+            (Err(Error::Empty(_)), None) => {}
             (r, b) => panic!("disagree: {:?} vs {:?}", r.map(|s| s.lower), b),
         }
     }
@@ -229,7 +229,7 @@ fn random_lps_in_3_and_4_dimensions_match_vertex_enumeration() {
                 check_bounds(&s, b, &format!("LP {}", t));
                 solved += 1;
             }
-            (Err(Error::Lp(msg)), None) => {
+            (Err(Error::Empty(msg)), None) => {
                 assert!(msg.contains("empty"), "{}", msg);
                 empty += 1;
             }
@@ -337,7 +337,9 @@ fn an_empty_region_is_proven_by_a_verified_farkas_certificate_by_every_method() 
         ] {
             let mut sx = Simplex::new(p);
             sx.set_limits(limits);
-            let e = sx.maximize(&c).unwrap_err().to_string();
+            let e = sx.maximize(&c).unwrap_err();
+            assert!(matches!(e, Error::Empty(_)), "LP {}: {:?}", t, e);
+            let e = e.to_string();
             assert!(
                 e.contains("the region is empty") && e.contains("violated everywhere on the box"),
                 "LP {}: {}",
@@ -415,4 +417,74 @@ fn tight_rows_carry_the_multipliers_of_the_optimum() {
             assert!(v.abs() < 1e-8, "row {} is not tight at x: {}", i, v);
         }
     }
+}
+
+#[test]
+fn fixed_variables_terminate_and_match_vertex_enumeration_in_every_method() {
+    // A coordinate with lower = upper (a fixed input of a property box, or a flat interval that
+    // bounded_polytope keeps degenerate) once made a warm-started primal simplex flip it by zero
+    // forever (the cause of a point-wise repair that ran for an hour, issue 14). Every method,
+    // cold and warm, must stop with the optimum of the vertex enumeration.
+    let mut rng = Rng(99);
+    let mut solved = 0;
+    for t in 0..120 {
+        let n = 2 + (rng.next_u64() % 3) as usize;
+        let m = 1 + (rng.next_u64() % 6) as usize;
+        let g: Vec<f64> = (0..n * m).map(|_| rng.normal()).collect();
+        let mut lo = vec![-1.0; n];
+        let mut hi = vec![1.0; n];
+        for _ in 0..1 + t % 2 {
+            let f = (rng.next_u64() % n as u64) as usize;
+            lo[f] = 0.25;
+            hi[f] = 0.25;
+        }
+        // Rows with slack at the point that is 0 but on the fixed coordinates: not empty.
+        let x0: Vec<f64> = (0..n).map(|j| if lo[j] == hi[j] { lo[j] } else { 0.0 }).collect();
+        let h: Vec<f64> = (0..m).map(|i| dot(&g[i * n..(i + 1) * n], &x0) + rng.range(0.1, 1.0)).collect();
+        let p = Polytope::new(n, &g, &h, &lo, &hi).unwrap();
+        for method in 0..3 {
+            let mut sx = Simplex::new(p);
+            let pivots = 40 * (m + n) + 1000;
+            sx.set_limits(match method {
+                0 => LpLimits { revised: Some(pivots), row_generation: Some(0), bland: Some(0) },
+                1 => LpLimits { revised: Some(0), row_generation: Some(pivots), bland: Some(0) },
+                _ => LpLimits { revised: Some(0), row_generation: Some(0), bland: Some(pivots) },
+            });
+            for _ in 0..4 {
+                let c: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+                let truth = brute(n, &g, &h, &lo, &hi, &c).expect("x0 is feasible");
+                let s = sx.maximize(&c).unwrap();
+                check_bounds(&s, truth, &format!("case {} method {}", t, method));
+                solved += 1;
+            }
+        }
+    }
+    assert_eq!(solved, 120 * 3 * 4);
+}
+
+#[test]
+fn a_solver_failure_is_never_read_as_an_empty_set() {
+    // Region enumeration treats only proven emptiness as empty: with every pivot budget at 0 the
+    // LPs fail, and the enumeration must fail with Error::Lp instead of reporting an area with
+    // no regions (which is what counting failures as empty cells gave).
+    use crate::enumerate::{EnumerateOptions, RegionEnumerator};
+    use crate::network::tests::random_network;
+    let mut rng = Rng(31);
+    let net = random_network(&mut rng, &[2, 8, 8, 3]);
+    let (lo, hi) = ([-1.0, -1.5], [1.5, 1.0]);
+    let opts = EnumerateOptions { eps: 1e-9, min_radius: 1e-9, max_regions: 100_000 };
+    let mut en = RegionEnumerator::new(&net, &lo, &hi, &[], &[], opts).unwrap();
+    assert!(en.run().is_ok() && en.count() > 1);
+    force_limits(Some(LpLimits::all(0)));
+    let outcome = RegionEnumerator::new(&net, &lo, &hi, &[], &[], opts).and_then(|mut en| en.run().map(|_| en.count()));
+    force_limits(None);
+    match outcome {
+        Err(Error::Lp(msg)) => assert!(msg.contains("no certified maximum"), "{}", msg),
+        other => panic!("expected an LP failure, got {:?}", other),
+    }
+    // An empty H-polytope is proven empty: no regions, and no error.
+    let mut empty = RegionEnumerator::new(&net, &lo, &hi, &[1.0, 0.0, -1.0, 0.0], &[-0.5, -0.5], opts).unwrap();
+    assert!(empty.run().is_ok());
+    assert_eq!(empty.count(), 0);
+    assert_eq!(empty.empty(), 1);
 }

@@ -9,7 +9,7 @@
 //! `ConvTranspose` with weights `[C_in][C_out/groups][kh][kw]` (its input plays the feature side).
 
 use crate::error::{invalid, Result};
-use crate::network::window::{Window, MAX_EXTENT};
+use crate::network::window::{Window, MAX_EXTENT, NO_SOURCE};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Conv {
@@ -130,24 +130,67 @@ impl Conv {
         }
     }
 
-    /// dst(features) += s·K src(image), with |K| when `abs`.
-    fn gather(&self, src: &[f64], dst: &mut [f64], s: f64, abs: bool) {
-        for (q, d) in dst.iter_mut().enumerate().take(self.feature_size()) {
-            let mut acc = 0.0;
-            self.gather_row(q, |p, w| acc += if abs { w.abs() } else { w } * src[p]);
-            *d += s * acc;
+    /// Calls `tap(q, p, w)` for every feature pixel q in increasing order and, within q, for the
+    /// image pixels p its window reads in kernel order, with weight w (as [`Conv::gather_row`],
+    /// without a division per pixel); `done(q)` after the last tap of q.
+    #[inline]
+    fn windows<T: FnMut(usize, usize, f64), D: FnMut(usize)>(&self, mut tap: T, mut done: D) {
+        let [cp, hp, wp] = self.image;
+        let [cq, hq, wq] = self.features;
+        let [kh, kw] = self.window.kernel;
+        let (gp, gq) = (cp / self.groups, cq / self.groups);
+        let ys = self.window.sources(0, hq, hp);
+        let xs = self.window.sources(1, wq, wp);
+        for o in 0..cq {
+            let c0 = (o / gq) * gp;
+            let wo = &self.w[o * gp * kh * kw..(o + 1) * gp * kh * kw];
+            for oy in 0..hq {
+                let yrow = &ys[oy * kh..(oy + 1) * kh];
+                for ox in 0..wq {
+                    let xrow = &xs[ox * kw..(ox + 1) * kw];
+                    let q = (o * hq + oy) * wq + ox;
+                    for ci in 0..gp {
+                        let pbase = (c0 + ci) * hp;
+                        let wb = &wo[ci * kh * kw..(ci + 1) * kh * kw];
+                        for (ky, &y) in yrow.iter().enumerate() {
+                            if y == NO_SOURCE {
+                                continue;
+                            }
+                            for (kx, &x) in xrow.iter().enumerate() {
+                                if x != NO_SOURCE {
+                                    tap(q, (pbase + y) * wp + x, wb[ky * kw + kx]);
+                                }
+                            }
+                        }
+                    }
+                    done(q);
+                }
+            }
         }
+    }
+
+    /// dst(features) += s·K src(image), with |K| when `abs` (per feature pixel: the sum over its
+    /// window in kernel order, then one addition).
+    fn gather(&self, src: &[f64], dst: &mut [f64], s: f64, abs: bool) {
+        let acc = std::cell::Cell::new(0.0);
+        self.windows(
+            |_, p, w| acc.set(acc.get() + if abs { w.abs() } else { w } * src[p]),
+            |q| dst[q] += s * acc.replace(0.0),
+        );
     }
 
     /// dst(image) += s·Kᵀ src(features), with |K| when `abs`.
     fn scatter(&self, src: &[f64], dst: &mut [f64], s: f64, abs: bool) {
-        for (q, &v) in src.iter().enumerate().take(self.feature_size()) {
-            if v == 0.0 {
-                continue;
-            }
-            let sv = s * v;
-            self.gather_row(q, |p, w| dst[p] += if abs { w.abs() } else { w } * sv);
-        }
+        self.windows(
+            |q, p, w| {
+                // As before: each input scaled once (s·v), zero inputs skipped.
+                let sv = s * src[q];
+                if src[q] != 0.0 {
+                    dst[p] += if abs { w.abs() } else { w } * sv;
+                }
+            },
+            |_| {},
+        );
     }
 
     /// y += s·A x.

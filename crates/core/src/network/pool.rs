@@ -6,7 +6,7 @@
 //! image (ceil mode) never count.
 
 use crate::error::{invalid, Result};
-use crate::network::window::{Window, MAX_EXTENT};
+use crate::network::window::{Window, MAX_EXTENT, NO_SOURCE};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AvgPool {
@@ -103,23 +103,60 @@ impl AvgPool {
         }
     }
 
+    /// Calls `f(q, w, taps)` for every output pixel q in increasing order, with its weight
+    /// 1/count and `taps(g)` calling `g(p)` for the pixels its window averages, in kernel order
+    /// (as [`AvgPool::gather_row`], without a division per pixel).
+    #[inline]
+    fn windows<F: FnMut(usize, f64, &dyn Fn(&mut dyn FnMut(usize)))>(&self, mut f: F) {
+        let [h, w] = self.image;
+        let [oh, ow] = self.output;
+        let (kh, kw) = (self.window.kernel[0], self.window.kernel[1]);
+        let ys = self.window.sources(0, oh, h);
+        let xs = self.window.sources(1, ow, w);
+        let cy: Vec<usize> = (0..oh).map(|o| self.count(0, o)).collect();
+        let cx: Vec<usize> = (0..ow).map(|o| self.count(1, o)).collect();
+        for c in 0..self.channels {
+            for oy in 0..oh {
+                let yrow = &ys[oy * kh..(oy + 1) * kh];
+                for ox in 0..ow {
+                    let xrow = &xs[ox * kw..(ox + 1) * kw];
+                    let weight = 1.0 / (cy[oy] * cx[ox]) as f64;
+                    let taps = |g: &mut dyn FnMut(usize)| {
+                        for &y in yrow {
+                            if y == NO_SOURCE {
+                                continue;
+                            }
+                            for &x in xrow {
+                                if x != NO_SOURCE {
+                                    g((c * h + y) * w + x);
+                                }
+                            }
+                        }
+                    };
+                    f((c * oh + oy) * ow + ox, weight, &taps);
+                }
+            }
+        }
+    }
+
     /// y += s·A x (entries are positive, so this is also |A| x for s = 1).
     pub fn forward_add(&self, x: &[f64], y: &mut [f64], s: f64) {
-        for (q, yq) in y.iter_mut().enumerate().take(self.n_out()) {
+        self.windows(|q, a, taps| {
             let mut acc = 0.0;
-            self.gather_row(q, |p, a| acc += a * x[p]);
-            *yq += s * acc;
-        }
+            taps(&mut |p| acc += a * x[p]);
+            y[q] += s * acc;
+        });
     }
 
     /// x += s·Aᵀ y.
     pub fn transpose_add(&self, y: &[f64], x: &mut [f64], s: f64) {
-        for (q, &v) in y.iter().enumerate().take(self.n_out()) {
+        self.windows(|q, a, taps| {
+            let v = y[q];
             if v != 0.0 {
                 let sv = s * v;
-                self.gather_row(q, |p, a| x[p] += a * sv);
+                taps(&mut |p| x[p] += a * sv);
             }
-        }
+        });
     }
 
     pub fn entries(&self) -> usize {

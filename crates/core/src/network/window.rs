@@ -5,6 +5,9 @@
 
 use crate::error::{invalid, Result};
 
+/// Marks a kernel position outside the image in [`Window::sources`].
+pub const NO_SOURCE: usize = usize::MAX;
+
 /// The largest kernel, stride, dilation or pad a window may have.
 pub const MAX_EXTENT: usize = 1 << 15;
 
@@ -48,6 +51,19 @@ impl Window {
         } else {
             None
         }
+    }
+
+    /// [`Window::source`] for every output row `o < out` and kernel offset `k`, at `o·kernel + k`
+    /// ([`NO_SOURCE`] outside the image): the forward kernels read it instead of dividing per pixel.
+    pub fn sources(&self, axis: usize, out: usize, size: usize) -> Vec<usize> {
+        let k = self.kernel[axis];
+        let mut t = Vec::with_capacity(out * k);
+        for o in 0..out {
+            for kk in 0..k {
+                t.push(self.source(axis, o, kk, size).unwrap_or(NO_SOURCE));
+            }
+        }
+        t
     }
 
     /// The output row (or column) whose kernel offset `k` reads image row `p`, if any lies in an

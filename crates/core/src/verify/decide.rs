@@ -111,7 +111,7 @@ fn joint_lower(lower: &[f64], upper: &[f64], lines: &[Line]) -> Result<(f64, Vec
     match Simplex::new(p).maximize(&c) {
         Ok(sol) => Ok((-sol.upper, sol.duals)),
         // No certified optimum: no proof (the caller splits or enumerates instead).
-        Err(Error::Lp(_)) => Ok((f64::NEG_INFINITY, Vec::new())),
+        Err(Error::Lp(_)) | Err(Error::Empty(_)) => Ok((f64::NEG_INFINITY, Vec::new())),
         Err(e) => Err(e),
     }
 }

@@ -206,7 +206,7 @@ impl LeafJob {
                                     self.lps += 1;
                                     sub_down(z0, add_up(sol.upper, err_bound(2, sol.upper.abs() + z0.abs())))
                                 }
-                                Err(Error::Lp(_)) => bmin,
+                                Err(Error::Lp(_)) | Err(Error::Empty(_)) => bmin,
                                 Err(e) => return Err(e),
                             };
                             (-sub_down(lo.max(bmin), ng[k])).max(0.0)
@@ -219,7 +219,7 @@ impl LeafJob {
                                 self.lps += 1;
                                 add_up(add_up(sol.upper, z0), err_bound(2, sol.upper.abs() + z0.abs()))
                             }
-                            Err(Error::Lp(_)) => bmax,
+                            Err(Error::Lp(_)) | Err(Error::Empty(_)) => bmax,
                             Err(e) => return Err(e),
                         };
                         add_up(hi.min(bmax), ng[k]).max(0.0)
@@ -331,7 +331,7 @@ impl LeafJob {
                     let v = sub_down(*c, add_up(sol.upper, err_bound(2, sol.upper.abs() + c.abs())));
                     Ok((v, Some(sol.x)))
                 }
-                Err(Error::Lp(_)) => Ok((f64::NEG_INFINITY, None)),
+                Err(Error::Lp(_)) | Err(Error::Empty(_)) => Ok((f64::NEG_INFINITY, None)),
                 Err(e) => Err(e),
             };
         }
@@ -371,7 +371,7 @@ impl LeafJob {
                 self.lps += 1;
                 Ok((-sol.upper, Some(sol.x[..n].to_vec())))
             }
-            Err(Error::Lp(_)) => Ok((f64::NEG_INFINITY, None)),
+            Err(Error::Lp(_)) | Err(Error::Empty(_)) => Ok((f64::NEG_INFINITY, None)),
             Err(e) => Err(e),
         }
     }
@@ -435,7 +435,7 @@ pub fn box_meets_input_set(prop: &Property, lower: &[f64], upper: &[f64]) -> Res
     c[n] = 1.0;
     match Simplex::new(p).maximize(&c) {
         Ok(sol) => Ok(sol.upper >= 0.0),
-        Err(Error::Lp(_)) => Ok(true),
+        Err(Error::Lp(_)) | Err(Error::Empty(_)) => Ok(true),
         Err(e) => Err(e),
     }
 }
