@@ -26,6 +26,16 @@ export {
   type UnprovenPart,
   unsafeDisjuncts,
 } from './area-bab.js';
+export { type AreaBoxOptions, type AreaBoxReport, type AreaBoxResult, repairAreaBox } from './area-box.js';
+export {
+  type BoxCertificate,
+  type BoxPatchOptions,
+  type BoxPatchResult,
+  type BoxSearchOptions,
+  boxPatch,
+  boxRows,
+  certifyBox,
+} from './box-patch.js';
 export {
   type BoundOptions,
   intervalBounds,

@@ -51,7 +51,14 @@ export interface PatchRegionInfo {
   patchNorm: number;
   /** t_LB: no affine patch on this region has a smaller norm. */
   lowerBound: number;
-  minimalityProof: MinimalityProof;
+  /** `box-bound`: a box patch (ts/box-patch.ts), sized from a sound bound; its gap is in `box`. */
+  minimalityProof: MinimalityProof | 'box-bound';
+  /**
+   * Set on a box patch (ts/box-patch.ts): its support is this box's faces, and `minimalNorm` is the
+   * norm of the constant patch built from the worst violations found (no constant patch valid on
+   * the box is smaller; `patchNorm` is the one built from the sound bound).
+   */
+  box?: { lower: number[]; upper: number[]; minimalNorm: number };
   /** With a union spec (non-convex Φ_out): the index of the convex piece this region was repaired with. */
   specPiece?: number;
   /**

@@ -28,7 +28,7 @@ export interface PatchedRegionReport {
    * `cells`: the region had no constant patch and is patched by `cells` constant cell patches
    * (patchNorm: the largest) — see docs/COMPOSITION.md.
    */
-  minimalityProof: MinimalityProof | 'band-constrained' | 'cells';
+  minimalityProof: MinimalityProof | 'band-constrained' | 'cells' | 'box-bound';
   /** The minimal norm on the region alone, when it differs from patchNorm. */
   minimalNorm?: number;
   /**
