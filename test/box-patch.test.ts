@@ -6,7 +6,17 @@
  */
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { certifyBox, init, labelSpec, loadModel, parseImages, parseLabels, RepairedNetwork, repairAreaBox, repairedToOnnx } from '../ts/index.js';
+import {
+  certifyBox,
+  init,
+  labelSpec,
+  loadModel,
+  parseImages,
+  parseLabels,
+  RepairedNetwork,
+  repairAreaBox,
+  repairedToOnnx,
+} from '../ts/index.js';
 import { ortRun } from './formats-helpers.js';
 import { fixture, rng } from './helpers.js';
 
@@ -23,7 +33,9 @@ const argmax = (y: ArrayLike<number>, at: number, k: number) => {
 describe('MNIST L∞ ball, one box patch', () => {
   it('radius 0.03 around a misclassified test image: repaired, certified by bounds, sampled in onnxruntime', async () => {
     const net = await loadModel(fixture('mnist/reassure-mlp-784-256-256-10.onnx'));
-    const images = await parseImages(new Uint8Array(readFileSync(fixture('mnist/t10k-images-idx3-ubyte.gz'))), 'images.gz', { scale: 1 / 255 });
+    const images = await parseImages(new Uint8Array(readFileSync(fixture('mnist/t10k-images-idx3-ubyte.gz'))), 'images.gz', {
+      scale: 1 / 255,
+    });
     const labels = await parseLabels(new Uint8Array(readFileSync(fixture('mnist/t10k-labels-idx1-ubyte.gz'))), 'labels.gz', 10);
     const n = 784;
     // The first misclassified test image.

@@ -7,7 +7,7 @@
  */
 import { assemble } from './assemble.js';
 import { type BoxCertificate, type BoxPatchResult, type BoxSearchOptions, boxPatch, certifyBox } from './box-patch.js';
-import { checkArea, type Area } from './enumerate.js';
+import { type Area, checkArea } from './enumerate.js';
 import { InputError, throwIfAborted } from './errors.js';
 import type { Network } from './network.js';
 import { resolveRadius, resolveSpecs } from './repair-options.js';
@@ -94,7 +94,8 @@ export async function repairAreaBox(network: Network, opts: AreaBoxOptions): Pro
       : cert?.status === 'certified'
         ? 'repaired'
         : 'not-certified';
-  if (status === 'not-certified') notes.push('the box patch is not certified on the finished network; it must not be used as a certified repair');
+  if (status === 'not-certified')
+    notes.push('the box patch is not certified on the finished network; it must not be used as a certified repair');
   return {
     network: assembly.network,
     patch: bp,
@@ -104,7 +105,12 @@ export async function repairAreaBox(network: Network, opts: AreaBoxOptions): Pro
       tool: { name: 'relu-repair', version: VERSION, wasm: getCore().flavour },
       area: { lower: [...box.lower], upper: [...box.upper], inputSetRows: inputSet?.b.length ?? 0 },
       spec: isSpecUnion(spec) ? `union of ${spec.pieces.length} convex pieces over ${spec.outputs} outputs` : describeSpec(spec),
-      result: { status, patches: patches.length, patchNorm: bp.patch ? bp.norm : 0, certified: status === 'repaired' || status === 'holds' },
+      result: {
+        status,
+        patches: patches.length,
+        patchNorm: bp.patch ? bp.norm : 0,
+        certified: status === 'repaired' || status === 'holds',
+      },
       minimality: {
         patchNorm: bp.norm,
         minimalNorm: bp.minimalNorm,

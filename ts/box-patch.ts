@@ -104,7 +104,7 @@ function forwardTrace(layers: Network['layers'], x: Float64Array): Float64Array[
       z[o] = s;
     }
     zs.push(z);
-    a = l.relu ? z.map((v) => (v > 0 ? v : 0)) : z;
+    a = l.relu ? z.map((v) => Math.max(v, 0)) : z;
   }
   return zs;
 }
@@ -113,7 +113,7 @@ function forwardTrace(layers: Network['layers'], x: Float64Array): Float64Array[
 function rowValueGrad(layers: Network['layers'], x: Float64Array, c: ArrayLike<number>): { value: number; grad: Float64Array } {
   const zs = forwardTrace(layers, x);
   const last = layers.length - 1;
-  const out = layers[last].relu ? zs[last].map((v) => (v > 0 ? v : 0)) : zs[last];
+  const out = layers[last].relu ? zs[last].map((v) => Math.max(v, 0)) : zs[last];
   let value = 0;
   for (let o = 0; o < c.length; o++) value += c[o] * out[o];
   let g = Float64Array.from(c);
@@ -182,7 +182,7 @@ function searchPoints(net: Network, box: Box, spec: Spec | SpecUnion, opts: BoxS
           }
           // Step size shrinking from half the box width: the first steps jump to a face, later
           // ones move between neighbouring regions.
-          const scale = 0.5 * Math.pow(0.85, t);
+          const scale = 0.5 * 0.85 ** t;
           for (let j = 0; j < n; j++) x[j] += scale * (box.upper[j] - box.lower[j]) * Math.sign(grad[j]);
           clampIn(x);
         }
@@ -250,7 +250,10 @@ export function boxPatch(net: Network, box: Box, spec: Spec | SpecUnion, opts: B
         notes: [`the bounds prove piece ${pi} of the safe set on the whole box: no patch needed`],
       };
     }
-    const cp = constantPatchFor(piece, Float64Array.from(U, (u) => u + slackOf(u)));
+    const cp = constantPatchFor(
+      piece,
+      Float64Array.from(U, (u) => u + slackOf(u)),
+    );
     const norm = cp ? cp.norm : Infinity;
     if (!best || norm < best.norm) best = { piece: pi, U, L, d: cp ? cp.d : null, norm, at };
   }

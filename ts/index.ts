@@ -28,15 +28,6 @@ export {
 } from './area-bab.js';
 export { type AreaBoxOptions, type AreaBoxReport, type AreaBoxResult, repairAreaBox } from './area-box.js';
 export {
-  type BoxCertificate,
-  type BoxPatchOptions,
-  type BoxPatchResult,
-  type BoxSearchOptions,
-  boxPatch,
-  boxRows,
-  certifyBox,
-} from './box-patch.js';
-export {
   type BoundOptions,
   intervalBounds,
   type PreActivationBounds,
@@ -55,6 +46,15 @@ export {
   type PropertyData,
   runBoxTask,
 } from './box-job.js';
+export {
+  type BoxCertificate,
+  type BoxPatchOptions,
+  type BoxPatchResult,
+  type BoxSearchOptions,
+  boxPatch,
+  boxRows,
+  certifyBox,
+} from './box-patch.js';
 export {
   type CertificateReason,
   type CertificateReport,
