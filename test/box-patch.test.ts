@@ -14,11 +14,13 @@ import {
   parseImages,
   parseLabels,
   RepairedNetwork,
+  repairAreaBab,
   repairAreaBox,
   repairedToOnnx,
+  violationOf,
 } from '../ts/index.js';
 import { ortRun } from './formats-helpers.js';
-import { fixture, rng } from './helpers.js';
+import { fixture, randomNetwork, rng } from './helpers.js';
 
 beforeAll(async () => {
   await init();
@@ -121,5 +123,69 @@ describe('MNIST L∞ ball, one box patch', () => {
     const narrow = { ...rep.boxGate!, upper: rep.boxGate!.upper.map((u, j) => (j === 300 ? u - 0.01 : u)) };
     const cut = new RepairedNetwork(net, [patch], rep.inputBox, narrow, 'chain');
     expect(certifyBox(cut, box, labelSpec(label, 10)).status).toBe('refused');
+  }, 120_000);
+});
+
+describe('box patches beside region patches (repairAreaBab)', () => {
+  it('a random 3-12-12-3 network: leaves over maxLeafRegions get box patches, the rest region patches; certified, sampled in onnxruntime, bit for bit outside, a halved box patch refused', async () => {
+    const net = randomNetwork(rng(6), [3, 12, 12, 3]);
+    const box = { lower: [-1, -1, -1], upper: [1, 1, 1] };
+    const y0 = net.predict([[0, 0, 0]])[0];
+    const label = y0.indexOf(Math.max(...y0));
+    const spec = labelSpec(label, 3);
+    const { network: rep, report } = await repairAreaBab(net, { area: { box }, label, radius: 0.02, maxLeafRegions: 25, boxPatches: true });
+    expect(report.result.status, JSON.stringify(report.unproven.slice(0, 2))).toBe('repaired');
+    expect(report.certificate?.status).toBe('certified');
+    const boxes = report.boxPatches.filter((b) => b.patchNorm > 0);
+    expect(boxes.length).toBeGreaterThan(0);
+    expect(report.result.buggyRegions).toBeGreaterThan(0);
+    expect(report.result.patches).toBe(report.result.buggyRegions + boxes.length);
+    for (const b of boxes) {
+      expect(b.status).toBe('certified');
+      expect(b.provenBound).toBeLessThanOrEqual(b.tolerance);
+      expect(b.patchNorm).toBeGreaterThanOrEqual(b.minimalNorm);
+    }
+    expect(report.shares.bounds + report.shares.regions + report.shares.boxes).toBeCloseTo(1, 9);
+
+    // Independent evaluation (float64 ONNX in onnxruntime): 20,000 box samples, half of them
+    // inside the box-patched leaves. Tolerance: a sample fails when a spec row exceeds 1e-9.
+    const r = rng(11);
+    const count = 20_000;
+    const x = new Float64Array(count * 3);
+    for (let i = 0; i < count; i++) {
+      const b = i % 2 === 0 ? boxes[Math.floor(r.next() * boxes.length)] : box;
+      for (let j = 0; j < 3; j++) x[i * 3 + j] = r.range(b.lower[j], b.upper[j]);
+    }
+    const before = net.forwardFlat(x, count);
+    const y = await ortRun(repairedToOnnx(rep, { precision: 'float64' }), x, count, [...net.inputShape], 'float64');
+    let bad = 0;
+    let badBefore = 0;
+    for (let i = 0; i < count; i++) {
+      if (violationOf(spec, y.subarray(i * 3, i * 3 + 3)) > 1e-9) bad++;
+      if (violationOf(spec, before.subarray(i * 3, i * 3 + 3)) > 0) badBefore++;
+    }
+    expect(badBefore).toBeGreaterThan(0);
+    expect(bad).toBe(0);
+
+    // Beyond the box gate's band: the original, bit for bit.
+    const far = 2000;
+    const z = new Float64Array(far * 3);
+    for (let i = 0; i < far; i++) {
+      for (let j = 0; j < 3; j++) z[i * 3 + j] = r.range(-3, 3);
+      const j = i % 3;
+      z[i * 3 + j] = (r.next() < 0.5 ? -1 : 1) * r.range(1.05, 3);
+    }
+    const a = rep.forwardFlat(z, far);
+    const b = net.forwardFlat(z, far);
+    for (let i = 0; i < far * 3; i++) expect(Object.is(a[i], b[i])).toBe(true);
+
+    // Negative control: the largest box patch halved in the finished chain is refused on its box.
+    const biggest = boxes.reduce((m, b) => (b.patchNorm > m.patchNorm ? b : m));
+    const k = rep.patches.findIndex((p) => p.region.box && p.region.box.lower.every((v, j) => v === biggest.lower[j]));
+    expect(k).toBeGreaterThanOrEqual(0);
+    const chain = rep.patches.map((p, i) => (i === k ? { ...p, d: p.d.map((v) => 0.5 * v) } : p));
+    const tampered = new RepairedNetwork(net, chain, rep.inputBox, rep.boxGate, 'chain');
+    expect(certifyBox(rep, biggest, spec).status).toBe('certified');
+    expect(certifyBox(tampered, biggest, spec).status).toBe('refused');
   }, 120_000);
 });

@@ -23,8 +23,9 @@
 import { assemble } from './assemble.js';
 import { specRowUpperBound } from './bounds.js';
 import type { BoxLeaf, CoreVerifyOptions } from './box-job.js';
+import { boxPatch, certifyBoxParts } from './box-patch.js';
 import { type CertificateReport, type CertifyOptions, checkSafeSetNotEmpty } from './certificate.js';
-import { type Area, checkArea, type EnumeratedRegion, enumerateRegions } from './enumerate.js';
+import { type Area, checkArea, type EnumeratedRegion, enumerateRegions, RegionLimitError } from './enumerate.js';
 import { InputError, LpError, throwIfAborted } from './errors.js';
 import type { VnnlibProperty } from './formats/vnnlib.js';
 import type { LpBackend } from './lp/backend.js';
@@ -77,6 +78,13 @@ export interface AreaBabOptions {
   maxLeafRegions?: number;
   /** How deep a band-reached safe box is split to re-prove it (default 6: at most 64 parts). */
   reproveDepth?: number;
+  /**
+   * An exact leaf with more than `maxLeafRegions` regions gets one box patch (ts/box-patch.ts)
+   * instead of per-region patches, certified by bounds on the finished network (split up to
+   * `reproveDepth` times where the bound does not hold at once). Default: on for more than 8
+   * inputs; off: such a leaf stays unproven.
+   */
+  boxPatches?: boolean;
   onProgress?: (e: AreaBabProgress) => void;
   signal?: AbortSignal;
 }
@@ -87,7 +95,7 @@ export interface UnprovenPart {
   upper: number[];
   /** Share of the area's box. */
   share: number;
-  reason: 'undecided' | 'unknown-leaf' | 'enumeration-failed' | 'band-bound' | 'region-not-certified';
+  reason: 'undecided' | 'unknown-leaf' | 'enumeration-failed' | 'band-bound' | 'region-not-certified' | 'box-patch';
   detail: string;
 }
 
@@ -100,7 +108,7 @@ export interface AreaBabReport {
   result: {
     /** `holds`: proven on the original network, nothing changed; `repaired`: every part of the box proven on the finished network. */
     status: 'holds' | 'repaired' | 'not-certified';
-    /** Distinct linear regions enumerated in exact leaves, those that violated (each patched), patches in the chain. */
+    /** Distinct linear regions enumerated in exact leaves, those that violated (each patched), patches in the chain (box patches included). */
     regions: number;
     buggyRegions: number;
     patches: number;
@@ -115,12 +123,31 @@ export interface AreaBabReport {
     regions: number;
     /** Bounds boxes a patch band reaches, re-proven on the finished network. */
     reproven: number;
+    /** Leaves patched as a whole and proven by bounds on the finished network (see `boxPatches`). */
+    boxes: number;
     /** Without a proof (see `unproven`). */
     unproven: number;
     verify: ProofShares;
   };
   verify: { status: VerifyResult['status']; boxes: number; leaves: number; exactLeaves: number; lps: number; ms: number };
   leaves: { bounds: number; exact: number; bandReached: number; reproveParts: number };
+  /**
+   * Leaves patched as a whole (too many regions): per box, its share, the patch norm from the sound
+   * bounds vs the norm from the worst violations found (minimality gap), and its certificate by
+   * bounds on the finished network (parts proven, largest proven bound vs tolerance).
+   */
+  boxPatches: {
+    lower: number[];
+    upper: number[];
+    share: number;
+    status: 'certified' | 'not-certified' | 'no-patch' | 'holds';
+    patchNorm: number;
+    minimalNorm: number;
+    lowerBound: number;
+    parts: number;
+    provenBound: number;
+    tolerance: number;
+  }[];
   certificate: Omit<CertificateReport, 'ms'> | null;
   refinement: Refinement | null;
   unproven: UnprovenPart[];
@@ -313,6 +340,7 @@ export async function repairAreaBab(network: Network, opts: AreaBabOptions): Pro
   const backend = resolveBackend(opts.lp);
   const maxLeafRegions = opts.maxLeafRegions ?? 20000;
   const reproveDepth = opts.reproveDepth ?? 6;
+  const boxPatchesOn = opts.boxPatches ?? n > 8;
   const progress = (phase: AreaBabPhase, done: number, total: number) => opts.onProgress?.({ phase, done, total, elapsedMs: now() - t0 });
   const notes: string[] = [];
   const unproven: UnprovenPart[] = [];
@@ -366,13 +394,14 @@ export async function repairAreaBab(network: Network, opts: AreaBabOptions): Pro
       report: {
         ...base,
         result: { status: 'holds', regions: 0, buggyRegions: 0, patches: 0, maxPatchNorm: 0, certified: true },
-        shares: { bounds: boundsShare, regions: s.regions, reproven: 0, unproven: 0, verify: s },
+        shares: { bounds: boundsShare, regions: s.regions, reproven: 0, boxes: 0, unproven: 0, verify: s },
         leaves: {
           bounds: leaves.filter((l) => l.method !== 'regions').length,
           exact: ver.stats.exactLeaves,
           bandReached: 0,
           reproveParts: 0,
         },
+        boxPatches: [],
         certificate: null,
         refinement: null,
         unproven: [],
@@ -406,6 +435,7 @@ export async function repairAreaBab(network: Network, opts: AreaBabOptions): Pro
     } else exactLeaves.push(b);
   }
   const byPattern = new Map<string, Item>();
+  const boxLeaves: Box[] = [];
   let exactShare = 0;
   for (let i = 0; i < exactLeaves.length; i++) {
     throwIfAborted(opts.signal);
@@ -425,6 +455,11 @@ export async function repairAreaBab(network: Network, opts: AreaBabOptions): Pro
       exactShare += shareIn(b, box);
     } catch (e) {
       if (!(e instanceof InputError || e instanceof LpError)) throw e;
+      if (e instanceof RegionLimitError && boxPatchesOn) {
+        boxLeaves.push(b);
+        progress('leaves', i + 1, exactLeaves.length);
+        continue;
+      }
       unproven.push({
         lower: [...b.lower],
         upper: [...b.upper],
@@ -462,6 +497,40 @@ export async function repairAreaBab(network: Network, opts: AreaBabOptions): Pro
     progress('check', i + 1, items.length);
     await pause();
   }
+  const regionPatches = patches.length;
+  // 3b. One box patch per leaf with too many regions (ts/box-patch.ts).
+  const boxReport: AreaBabReport['boxPatches'] = [];
+  const boxOf: { box: Box; row: number }[] = [];
+  let boxesShare = 0;
+  for (const b of boxLeaves) {
+    throwIfAborted(opts.signal);
+    const bp = boxPatch(network, b, spec, { radius: rMax, signal: opts.signal });
+    const row = {
+      lower: [...b.lower],
+      upper: [...b.upper],
+      share: shareIn(b, box),
+      status: 'holds' as AreaBabReport['boxPatches'][number]['status'],
+      patchNorm: bp.patch ? bp.norm : 0,
+      minimalNorm: bp.minimalNorm,
+      lowerBound: bp.lowerBound,
+      parts: 0,
+      provenBound: -Infinity,
+      tolerance: 0,
+    };
+    boxReport.push(row);
+    if (!bp.needed) {
+      // Proven safe by bounds on the original network: re-proven like any bounds box (step 5).
+      boundLeaves.push(b);
+      boxesShare += row.share;
+    } else if (bp.patch) {
+      patches.push(bp.patch);
+      boxOf.push({ box: b, row: boxReport.length - 1 });
+    } else {
+      row.status = 'no-patch';
+      unproven.push({ lower: [...b.lower], upper: [...b.upper], share: row.share, reason: 'box-patch', detail: bp.notes.join('; ') });
+    }
+    await pause();
+  }
   const tRepair = now();
 
   // 4. The chain, certified on every region of the exact leaves (with refinement).
@@ -491,6 +560,24 @@ export async function repairAreaBab(network: Network, opts: AreaBabOptions): Pro
       reason: 'region-not-certified',
       detail: `region ${c.pattern}: ${c.reason}, proven bound ${c.maxViolation} > tolerance ${c.tolerance}${c.witness ? ` (witness ${JSON.stringify(c.witness)})` : ''}`,
     });
+  }
+  // 4b. The box-patched leaves, by bounds on the finished network.
+  for (const { box: b, row } of boxOf) {
+    const { proven, refused } = certifyBoxParts(assembly.network, b, spec, reproveDepth, { signal: opts.signal });
+    const r = boxReport[row];
+    r.parts = proven.length + refused.length;
+    r.provenBound = [...proven, ...refused].reduce((m, c) => Math.max(m, c.provenBound), -Infinity);
+    r.status = refused.length === 0 ? 'certified' : 'not-certified';
+    boxesShare += shareIn(b, box) - refused.reduce((t, c) => t + shareIn(c.box, box), 0);
+    for (const c of refused)
+      unproven.push({
+        lower: c.box.lower,
+        upper: c.box.upper,
+        share: shareIn(c.box, box),
+        reason: 'box-patch',
+        detail: `box patch not proven here: ${c.reason}`,
+      });
+    await pause();
   }
   const tCert = now();
 
@@ -538,13 +625,14 @@ export async function repairAreaBab(network: Network, opts: AreaBabOptions): Pro
       result: {
         status: certified ? 'repaired' : 'not-certified',
         regions: items.length,
-        buggyRegions: patches.length,
+        buggyRegions: regionPatches,
         patches: chain.length,
         maxPatchNorm: chain.reduce((m, p) => Math.max(m, p.region.patchNorm), 0),
         certified,
       },
-      shares: { bounds: boundsShare, regions: exactShare, reproven, unproven: unprovenShare, verify: s },
+      shares: { bounds: boundsShare, regions: exactShare, reproven, boxes: boxesShare, unproven: unprovenShare, verify: s },
       leaves: { bounds: boundLeaves.length, exact: exactLeaves.length, bandReached, reproveParts: counter.parts },
+      boxPatches: boxReport,
       certificate: (({ ms: _ms, ...c }) => c)(certificate),
       refinement,
       unproven,

@@ -484,3 +484,42 @@ export function certifyBox(
     ms: performance.now() - t0,
   };
 }
+
+/**
+ * {@link certifyBox} on a box, and where it refuses, on its halves along the widest input, down to
+ * `depth` splits (parts away from a reaching band drop those patches from the mix). Returns the
+ * certificate of every part proven and the parts left without a proof.
+ */
+export function certifyBoxParts(
+  rep: RepairedNetwork,
+  box: Box,
+  spec: Spec | SpecUnion,
+  depth: number,
+  opts: { tolerance?: number; signal?: AbortSignal } = {},
+): { proven: BoxCertificate[]; refused: BoxCertificate[] } {
+  const proven: BoxCertificate[] = [];
+  const refused: BoxCertificate[] = [];
+  const walk = (b: Box, left: number) => {
+    throwIfAborted(opts.signal);
+    const c = certifyBox(rep, b, spec, opts);
+    if (c.status === 'certified') {
+      proven.push(c);
+      return;
+    }
+    let w = 0;
+    for (let j = 1; j < b.lower.length; j++) if (b.upper[j] - b.lower[j] > b.upper[w] - b.lower[w]) w = j;
+    const mid = 0.5 * (b.lower[w] + b.upper[w]);
+    if (left <= 0 || !(mid > b.lower[w] && mid < b.upper[w])) {
+      refused.push(c);
+      return;
+    }
+    const lo = { lower: [...b.lower], upper: [...b.upper] };
+    const hi = { lower: [...b.lower], upper: [...b.upper] };
+    lo.upper[w] = mid;
+    hi.lower[w] = mid;
+    walk(lo, left - 1);
+    walk(hi, left - 1);
+  };
+  walk(box, depth);
+  return { proven, refused };
+}
