@@ -4,7 +4,9 @@
  * network; checked by an independent evaluation of the exported ONNX (onnxruntime) on uniform ball
  * samples and on corners; bit for bit outside the band; a halved patch refused.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   certifyBox,
@@ -20,7 +22,7 @@ import {
   violationOf,
 } from '../ts/index.js';
 import { ortRun } from './formats-helpers.js';
-import { fixture, randomNetwork, rng } from './helpers.js';
+import { fixture, randomNetwork, rng, runCli } from './helpers.js';
 
 beforeAll(async () => {
   await init();
@@ -187,5 +189,95 @@ describe('box patches beside region patches (repairAreaBab)', () => {
     const tampered = new RepairedNetwork(net, chain, rep.inputBox, rep.boxGate, 'chain');
     expect(certifyBox(rep, biggest, spec).status).toBe('certified');
     expect(certifyBox(tampered, biggest, spec).status).toBe('refused');
+  }, 120_000);
+});
+
+describe('repair --area ball.json on MNIST (CLI)', () => {
+  it('above 64 inputs the whole area is one box patch (--method box by default): certified, written, the ONNX file classifies the ball correctly; bad flag combinations are usage errors', async () => {
+    const net = await loadModel(fixture('mnist/reassure-mlp-784-256-256-10.onnx'));
+    const images = await parseImages(new Uint8Array(readFileSync(fixture('mnist/t10k-images-idx3-ubyte.gz'))), 'images.gz', {
+      scale: 1 / 255,
+    });
+    const labels = await parseLabels(new Uint8Array(readFileSync(fixture('mnist/t10k-labels-idx1-ubyte.gz'))), 'labels.gz', 10);
+    const n = 784;
+    const y0 = net.forwardFlat(images.x.subarray(0, 2000 * n), 2000);
+    // The second misclassified test image (the library test above takes the first).
+    const wrongs: number[] = [];
+    for (let i = 0; i < 2000 && wrongs.length < 2; i++) if (argmax(y0, i, 10) !== labels[i]) wrongs.push(i);
+    const idx = wrongs[1];
+    const x0 = images.x.subarray(idx * n, (idx + 1) * n);
+    const box = { lower: Array.from(x0, (v) => Math.max(0, v - 0.03)), upper: Array.from(x0, (v) => Math.min(1, v + 0.03)) };
+    const dir = mkdtempSync(join(tmpdir(), 'rr-ball-'));
+    const area = join(dir, 'ball.json');
+    writeFileSync(area, JSON.stringify({ box }));
+    const model = fixture('mnist/reassure-mlp-784-256-256-10.onnx');
+    const out = join(dir, 'rep.onnx');
+    const rpt = join(dir, 'r.json');
+    const run = await runCli([
+      'repair',
+      '--model',
+      model,
+      '--area',
+      area,
+      '--label',
+      String(labels[idx]),
+      '--onnx-precision',
+      'float64',
+      '--out',
+      out,
+      '--report',
+      rpt,
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/one box patch of norm .* certified on the whole box by bounds/);
+    const report = JSON.parse(readFileSync(rpt, 'utf8'));
+    expect(report.kind).toBe('area-box');
+    expect(report.result.status).toBe('repaired');
+    expect(report.certificate.status).toBe('certified');
+    expect(report.minimality.patchNorm).toBeGreaterThanOrEqual(report.minimality.minimalNorm);
+    // The written file, in onnxruntime (its own precision), on 1,000 ball samples and x0.
+    const r = rng(3);
+    const count = 1000;
+    const x = new Float64Array(count * n);
+    x.set(x0, 0);
+    for (let i = 1; i < count; i++) for (let j = 0; j < n; j++) x[i * n + j] = r.range(box.lower[j], box.upper[j]);
+    const bytes = new Uint8Array(readFileSync(out));
+    // float64, as the written file was asked for (tolerance: the label stays the strict argmax).
+    const y = await ortRun(bytes, x, count, [...net.inputShape], 'float64');
+    let wrong = 0;
+    for (let i = 0; i < count; i++) if (argmax(y, i, 10) !== labels[idx]) wrong++;
+    expect(wrong).toBe(0);
+
+    const bad = await runCli([
+      'repair',
+      '--model',
+      model,
+      '--area',
+      area,
+      '--label',
+      '1',
+      '--max-regions',
+      '5',
+      '--out',
+      join(dir, 'x.onnx'),
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--max-regions/);
+    const bad2 = await runCli([
+      'repair',
+      '--model',
+      model,
+      '--area',
+      area,
+      '--label',
+      '1',
+      '--method',
+      'enumerate',
+      '--box-patch',
+      '--out',
+      join(dir, 'x.onnx'),
+    ]);
+    expect(bad2.code).toBe(2);
+    expect(bad2.stderr).toMatch(/--box-patch/);
   }, 120_000);
 });

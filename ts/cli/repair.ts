@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { repairArea } from '../area.js';
 import { repairAreaBab } from '../area-bab.js';
+import { repairAreaBox } from '../area-box.js';
 import { checkSafeSetNotEmpty } from '../certificate.js';
 import type { Area } from '../enumerate.js';
 import { loadModel, type ModelLoadOptions, readJsonFile } from '../formats/load.js';
@@ -42,6 +43,7 @@ export interface RepairFlags {
   points?: string;
   area?: string;
   method?: string;
+  boxPatch?: boolean;
   timeout?: string;
   maxRegions?: string;
   certify?: boolean;
@@ -79,9 +81,14 @@ export function registerRepair(program: Command, run: CommandRunner): void {
       'area repair: every linear region in the area (JSON {box: {lower, upper}, A?, b?, targetLabel?}, or a VNN-LIB property)',
     )
     .option(
-      '--method <bab|enumerate>',
-      'area repair: bab (branch and bound: bounds prove most of the box, only undecided boxes are enumerated; default for a VNN-LIB area) or enumerate (every linear region; default for a JSON area)',
+      '--method <bab|enumerate|box>',
+      'area repair: bab (branch and bound: bounds prove most of the box, only undecided boxes are enumerated; default for a VNN-LIB area), enumerate (every linear region; default for a JSON area) or box (one constant patch for the whole box, sized by sound bounds and certified by bounds on the repaired network; default above 64 inputs, e.g. an MNIST L-inf ball)',
     )
+    .option(
+      '--box-patch',
+      'area repair with --method bab: a box with more than --max-regions regions gets one box patch instead of per-region patches (default above 8 inputs)',
+    )
+    .option('--no-box-patch', 'area repair with --method bab: such a box stays unproven (the repair is then not certified)')
     .option('--timeout <S>', 'area repair with --method bab: stop the branch and bound after S seconds (the repair is then not certified)')
     .option('--max-regions <N>', 'area repair: stop with an error beyond N linear regions (default 100000)')
     .option(
@@ -323,16 +330,24 @@ async function runAreaRepair(flags: RepairFlags, given: Set<string>, interrupt: 
   const maxRegions = parseCount(flags.maxRegions, '--max-regions');
   const tol = flags.vnnlibTolerance !== undefined ? parseNumber(flags.vnnlibTolerance, '--vnnlib-tolerance') : undefined;
 
-  const method = flags.method ?? (isVnnlibPath(flags.area!) ? 'bab' : 'enumerate');
-  if (method !== 'bab' && method !== 'enumerate') throw new UsageError('must be bab or enumerate', { field: '--method', value: method });
-  if (method !== 'bab' && flags.timeout !== undefined) throw new UsageError('applies to --method bab only', { field: '--timeout' });
+  if (flags.method !== undefined && !['bab', 'enumerate', 'box'].includes(flags.method))
+    throw new UsageError('must be bab, enumerate or box', { field: '--method', value: flags.method });
 
   await init();
   const net = await loadRepairBase(flags.model, { normalize: flags.nnetNormalize });
+  // Above 64 inputs no linear region enumeration finishes (an MNIST ball: 0.7 regions/s): the
+  // whole box is one box patch unless --method says otherwise.
+  const method = flags.method ?? (net.inputSize > 64 ? 'box' : isVnnlibPath(flags.area!) ? 'bab' : 'enumerate');
+  if (method !== 'bab' && flags.timeout !== undefined) throw new UsageError('applies to --method bab only', { field: '--timeout' });
+  if (method !== 'bab' && flags.boxPatch !== undefined)
+    throw new UsageError('applies to --method bab only', { field: flags.boxPatch ? '--box-patch' : '--no-box-patch' });
+  if (method === 'box' && flags.maxRegions !== undefined)
+    throw new UsageError('--method box enumerates no regions', { field: '--max-regions', value: flags.maxRegions });
   const file = await loadArea(flags.area!, net, flags);
   // A VNN-LIB area brings its safe set (--margin already shrank it).
   const spec = await areaSpec(isVnnlibPath(flags.area!) ? { ...flags, margin: undefined } : flags, file.spec, net.outputSize, flags.area!);
   if (method === 'bab') return runAreaBab(flags, net, file.area, spec, radius, maxRegions, interrupt);
+  if (method === 'box') return runAreaBox(flags, net, file.area, spec, radius, interrupt);
   const result = await withProgress(flags.quiet, interrupt, (onProgress, signal) =>
     repairArea(net, {
       area: file.area,
@@ -400,6 +415,7 @@ async function runAreaBab(
       prune: flags.prune ? 'auto' : false,
       lp: lpBackend(flags.lp),
       maxLeafRegions: maxRegions,
+      boxPatches: flags.boxPatch,
       verify: { timeoutMs: timeout !== undefined ? timeout * 1000 : undefined },
       onProgress,
       signal,
@@ -443,6 +459,51 @@ async function runAreaBab(
         `(branch and bound ${(t.verify / 1000).toFixed(1)}, enumeration ${(t.enumerate / 1000).toFixed(1)}, repair ${(t.repair / 1000).toFixed(1)}, ` +
         `certificate ${(t.certify / 1000).toFixed(1)}, re-proof ${(t.reprove / 1000).toFixed(1)})\n` +
         `wrote ${[written, ...(flags.report ? [flags.report] : [])].join(', ')}\n`,
+    );
+  }
+  return EXIT_REPAIRED;
+}
+
+/** `repair --area --method box` (ts/area-box.ts): the whole box as one box patch, certified by bounds. */
+async function runAreaBox(
+  flags: RepairFlags,
+  net: Network,
+  area: Area,
+  spec: Spec | SpecUnion,
+  radius: number | undefined,
+  interrupt: Interrupt,
+): Promise<number> {
+  if (!flags.quiet)
+    process.stderr.write(`relu-repair: one box patch for the whole area (${net.inputSize} inputs): bounding the spec rows\n`);
+  const result = await interrupt.cancellableJob(() => repairAreaBox(net, { area, spec, radius, signal: interrupt.signal }));
+  if (interrupt.interrupted) return 0;
+  if (flags.report) await saveJson(flags.report, result.report);
+  const rep = result.report;
+  const m = rep.minimality;
+  if (rep.result.status === 'holds') {
+    await saveNetworkFile(flags.out, net);
+    if (!flags.quiet)
+      process.stderr.write(
+        `relu-repair: the bounds prove the spec on the whole area; nothing to repair; wrote the network unchanged to ${flags.out}` +
+          `${flags.report ? ` and ${flags.report}` : ''}\n`,
+      );
+    return EXIT_REPAIRED;
+  }
+  if (rep.result.status !== 'repaired') {
+    const why = rep.certificate?.reason ?? rep.notes.join('; ');
+    process.stderr.write(`relu-repair: the box patch is not certified (${why}); no network written\n`);
+    return EXIT_NOT_REPAIRED;
+  }
+  const written = await saveRepairedFile(flags.out, result.network, {
+    precision: flags.onnxPrecision === undefined ? undefined : parsePrecision(flags.onnxPrecision),
+    quiet: flags.quiet,
+  });
+  if (!flags.quiet) {
+    const c = rep.certificate!;
+    process.stderr.write(
+      `one box patch of norm ${fmt(m.patchNorm)} (from sound bounds; the worst violation found needs ${fmt(m.minimalNorm)}: minimality gap ${fmt(m.gap)}); ` +
+        `certified on the whole box by bounds on the repaired network (proven bound ${fmt(c.provenBound)} <= tolerance ${fmt(c.tolerance)}); ` +
+        `${(rep.timingsMs.total / 1000).toFixed(1)} s\nwrote ${[written, ...(flags.report ? [flags.report] : [])].join(', ')}\n`,
     );
   }
   return EXIT_REPAIRED;
