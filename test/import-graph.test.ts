@@ -20,7 +20,10 @@ type Graph = Map<string, string[]>;
 const LAYERS: { name: string; files: RegExp }[] = [
   { name: 'base', files: /^ts\/(errors|version)\.ts$|^ts\/(util|wasm)\// },
   { name: 'numerics', files: /^ts\/(spec|spec-union)\.ts$|^ts\/lp\// },
-  { name: 'model objects', files: /^ts\/(network|region|patch|repaired|reach|enumerate|minimal|certificate|bounds|box-patch)\.ts$|^ts\/network\// },
+  {
+    name: 'model objects',
+    files: /^ts\/(network|region|patch|repaired|reach|enumerate|minimal|certificate|bounds|box-patch)\.ts$|^ts\/network\//,
+  },
   { name: 'composition, formats', files: /^ts\/(compose|refine|io|eval)\.ts$|^ts\/(formats|dataset)\// },
   { name: 'jobs', files: /^ts\/(region-job|box-job|assemble|repair-options|report)\.ts$/ },
   { name: 'pool', files: /^ts\/pool\// },
