@@ -183,7 +183,7 @@ describe('box patches beside region patches (repairAreaBab)', () => {
 
     // Negative control: the largest box patch halved in the finished chain is refused on its box.
     const biggest = boxes.reduce((m, b) => (b.patchNorm > m.patchNorm ? b : m));
-    const k = rep.patches.findIndex((p) => p.region.box && p.region.box.lower.every((v, j) => v === biggest.lower[j]));
+    const k = rep.patches.findIndex((p) => p.region.box?.lower.every((v, j) => v === biggest.lower[j]) === true);
     expect(k).toBeGreaterThanOrEqual(0);
     const chain = rep.patches.map((p, i) => (i === k ? { ...p, d: p.d.map((v) => 0.5 * v) } : p));
     const tampered = new RepairedNetwork(net, chain, rep.inputBox, rep.boxGate, 'chain');
