@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  boxPatch,
   certifyBox,
   init,
   labelSpec,
@@ -19,6 +20,7 @@ import {
   repairAreaBab,
   repairAreaBox,
   repairedToOnnx,
+  unionSpec,
   violationOf,
 } from '../ts/index.js';
 import { ortRun } from './formats-helpers.js';
@@ -52,7 +54,8 @@ describe('MNIST L∞ ball, one box patch', () => {
     const x0 = images.x.subarray(idx * n, (idx + 1) * n);
     const eps = 0.03;
     const box = { lower: Array.from(x0, (v) => Math.max(0, v - eps)), upper: Array.from(x0, (v) => Math.min(1, v + eps)) };
-    const { network: rep, report } = await repairAreaBox(net, { area: { box }, label });
+    const result = await repairAreaBox(net, { area: { box }, label });
+    const { network: rep, report } = result;
     expect(report.result.status, JSON.stringify(report.certificate?.reason)).toBe('repaired');
     expect(report.certificate?.status).toBe('certified');
     expect(report.certificate?.anchor).toBe(0);
@@ -64,6 +67,20 @@ describe('MNIST L∞ ball, one box patch', () => {
     expect(m.minimalNorm).toBeGreaterThan(0);
     expect(m.patchNorm).toBeGreaterThanOrEqual(m.minimalNorm);
     for (let j = 0; j < m.upper.length; j++) expect(m.upper[j]).toBeGreaterThanOrEqual(m.found[j]);
+    // Independent closed form of a label spec: min ‖d‖∞ s.t. d_i − d_y <= −v_i (i ≠ y) is
+    // max(0, max_i v_i)/2; the patch is built from U + 1e-9·(1 + |U|).
+    const uMax = Math.max(...m.upper);
+    expect(m.patchNorm).toBeCloseTo((uMax + 1e-9 * (1 + Math.abs(uMax))) / 2, 12);
+    expect(m.minimalNorm).toBeCloseTo(Math.max(0, ...m.found) / 2, 12);
+    // The worst violation found is attained at the reported witness (an independent forward pass).
+    const yw = net.forwardFlat(Float64Array.from(result.patch.witness), 1);
+    let vw = -Infinity;
+    for (let o = 0; o < 10; o++) if (o !== label) vw = Math.max(vw, yw[o] - yw[label]);
+    expect(vw).toBeCloseTo(m.witnessViolation, 9);
+    for (let j = 0; j < n; j++) {
+      expect(result.patch.witness[j]).toBeGreaterThanOrEqual(box.lower[j]);
+      expect(result.patch.witness[j]).toBeLessThanOrEqual(box.upper[j]);
+    }
     const patch = rep.patches[0];
     expect(patch.region.minimalityProof).toBe('box-bound');
     expect(patch.region.box?.minimalNorm).toBe(m.minimalNorm);
@@ -280,4 +297,31 @@ describe('repair --area ball.json on MNIST (CLI)', () => {
     expect(bad2.code).toBe(2);
     expect(bad2.stderr).toMatch(/--box-patch/);
   }, 120_000);
+});
+
+describe('boxPatch with a union safe set', () => {
+  it('maps the box into the piece whose patch is smallest, says so, and the certificate proves that piece', async () => {
+    const net = randomNetwork(rng(21), [4, 10, 10, 3]);
+    const box = { lower: [-1, -1, -1, -1], upper: [1, 1, 1, 1] };
+    const a = labelSpec(0, 3, { margin: 0.5 });
+    const b = labelSpec(1, 3, { margin: 0.5 });
+    const union = unionSpec([a, b]);
+    const ua = boxPatch(net, box, a, { radius: 0.01 });
+    const ub = boxPatch(net, box, b, { radius: 0.01 });
+    const u = boxPatch(net, box, union, { radius: 0.01 });
+    expect(u.needed).toBe(true);
+    const want = ua.norm <= ub.norm ? 0 : 1;
+    expect(u.piece).toBe(want);
+    expect(u.norm).toBe(Math.min(ua.norm, ub.norm));
+    expect(u.notes.join(' ')).toMatch(/piece \d of 2 \(the one whose patch is smallest\)/);
+    expect(u.patch?.region.specPiece).toBe(want);
+    const { network: rep, report } = await repairAreaBox(net, { area: { box }, spec: union, radius: 0.01 });
+    expect(report.result.status).toBe('repaired');
+    expect(report.certificate?.piece).toBe(want);
+    const x = Float64Array.from({ length: 4 * 2000 }, () => 0);
+    const r = rng(5);
+    for (let i = 0; i < x.length; i++) x[i] = r.range(-1, 1);
+    const y = rep.forwardFlat(x, 2000);
+    for (let i = 0; i < 2000; i++) expect(violationOf(union, y.subarray(i * 3, i * 3 + 3))).toBeLessThanOrEqual(1e-9);
+  });
 });
