@@ -207,6 +207,29 @@ describe('box patches beside region patches (repairAreaBab)', () => {
     expect(certifyBox(rep, biggest, spec).status).toBe('certified');
     expect(certifyBox(tampered, biggest, spec).status).toBe('refused');
   }, 120_000);
+  it('more random networks (box patches next to bounds leaves: their band slabs are cut off before halving): all certified, no violating sample', async () => {
+    for (const seed of [1, 2, 3]) {
+      const net = randomNetwork(rng(seed), [3, 12, 12, 3]);
+      const box = { lower: [-1, -1, -1], upper: [1, 1, 1] };
+      const y0 = net.predict([[0, 0, 0]])[0];
+      const label = y0.indexOf(Math.max(...y0));
+      const { network: rep, report } = await repairAreaBab(net, {
+        area: { box },
+        label,
+        radius: 0.02,
+        maxLeafRegions: 25,
+        boxPatches: true,
+      });
+      expect(report.result.status, `seed ${seed}: ${JSON.stringify(report.unproven.slice(0, 2))}`).toBe('repaired');
+      expect(report.boxPatches.length).toBeGreaterThan(0);
+      const r = rng(40 + seed);
+      const count = 5000;
+      const x = Float64Array.from({ length: count * 3 }, () => r.range(-1, 1));
+      const y = rep.forwardFlat(x, count);
+      const spec = labelSpec(label, 3);
+      for (let i = 0; i < count; i++) expect(violationOf(spec, y.subarray(i * 3, i * 3 + 3))).toBeLessThanOrEqual(1e-9);
+    }
+  }, 120_000);
 });
 
 describe('repair --area ball.json on MNIST (CLI)', () => {

@@ -303,6 +303,23 @@ function reproveBox(
     if (ok) return [];
   }
   if (depth <= 0) return [box];
+  // A box patch's band is a slab of width r outside its faces: cut there first (just beyond the
+  // band, so that the far part is provably out of it), then halve the widest side. Such cuts do
+  // not count in `depth`: each puts a face of the patch's band on the part's boundary, so a part
+  // is cut at most twice per input and reaching box patch.
+  for (const p of reaching) {
+    const pb = p.region.box;
+    if (!pb) continue;
+    for (let j = 0; j < box.lower.length; j++)
+      for (const c of [pb.lower[j] - 1.001 * p.radius, pb.upper[j] + 1.001 * p.radius])
+        if (c > box.lower[j] && c < box.upper[j]) {
+          const left = { lower: [...box.lower], upper: [...box.upper] };
+          const right = { lower: [...box.lower], upper: [...box.upper] };
+          left.upper[j] = c;
+          right.lower[j] = c;
+          return [...reproveBox(net, spec, left, reaching, depth, counter), ...reproveBox(net, spec, right, reaching, depth, counter)];
+        }
+  }
   let widest = 0;
   for (let j = 1; j < box.lower.length; j++) if (box.upper[j] - box.lower[j] > box.upper[widest] - box.lower[widest]) widest = j;
   const mid = 0.5 * (box.lower[widest] + box.upper[widest]);
