@@ -210,7 +210,7 @@ describe('CLI: repair --area X.vnnlib (branch and bound)', () => {
       join(dir, 'x.onnx'),
     ]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--method: must be bab or enumerate/);
+    expect(r.stderr).toMatch(/--method: must be bab, enumerate or box/);
     expect(existsSync(join(dir, 'x.onnx'))).toBe(false);
   });
 });
