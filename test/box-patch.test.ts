@@ -135,14 +135,37 @@ describe('MNIST L∞ ball, one box patch', () => {
     // Negative control: the same patch halved is refused by the certificate.
     const half = { ...patch, d: patch.d.map((v) => 0.5 * v) };
     const tampered = new RepairedNetwork(net, [half], rep.inputBox, rep.boxGate, 'chain');
-    const c = certifyBox(tampered, box, labelSpec(label, 10));
+    const c = await certifyBox(tampered, box, labelSpec(label, 10));
     expect(c.status).toBe('refused');
     expect(c.provenBound).toBeGreaterThan(0);
     // And the certificate reads the finished network: a box gate narrower than the ball refuses.
     const narrow = { ...rep.boxGate!, upper: rep.boxGate!.upper.map((u, j) => (j === 300 ? u - 0.01 : u)) };
     const cut = new RepairedNetwork(net, [patch], rep.inputBox, narrow, 'chain');
-    expect(certifyBox(cut, box, labelSpec(label, 10)).status).toBe('refused');
+    expect((await certifyBox(cut, box, labelSpec(label, 10))).status).toBe('refused');
   }, 120_000);
+});
+
+describe('cancellation', () => {
+  it('an AbortSignal during the bounds of the MNIST ball stops repairAreaBox within a second', async () => {
+    const net = await loadModel(fixture('mnist/reassure-mlp-784-256-256-10.onnx'));
+    const images = await parseImages(new Uint8Array(readFileSync(fixture('mnist/t10k-images-idx3-ubyte.gz'))), 'images.gz', {
+      scale: 1 / 255,
+    });
+    const x0 = images.x.subarray(0, 784);
+    const box = { lower: Array.from(x0, (v) => Math.max(0, v - 0.03)), upper: Array.from(x0, (v) => Math.min(1, v + 0.03)) };
+    for (const after of [300, 2500]) {
+      const ctl = new AbortController();
+      const t0 = performance.now();
+      let stopped = 0;
+      setTimeout(() => {
+        stopped = performance.now();
+        ctl.abort();
+      }, after);
+      await expect(repairAreaBox(net, { area: { box }, label: 3, signal: ctl.signal })).rejects.toThrow(/cancel|abort/i);
+      expect(stopped).toBeGreaterThan(t0);
+      expect(performance.now() - stopped).toBeLessThan(1000);
+    }
+  }, 60_000);
 });
 
 describe('box patches beside region patches (repairAreaBab)', () => {
@@ -204,8 +227,8 @@ describe('box patches beside region patches (repairAreaBab)', () => {
     expect(k).toBeGreaterThanOrEqual(0);
     const chain = rep.patches.map((p, i) => (i === k ? { ...p, d: p.d.map((v) => 0.5 * v) } : p));
     const tampered = new RepairedNetwork(net, chain, rep.inputBox, rep.boxGate, 'chain');
-    expect(certifyBox(rep, biggest, spec).status).toBe('certified');
-    expect(certifyBox(tampered, biggest, spec).status).toBe('refused');
+    expect((await certifyBox(rep, biggest, spec)).status).toBe('certified');
+    expect((await certifyBox(tampered, biggest, spec)).status).toBe('refused');
   }, 120_000);
   it('more random networks (box patches next to bounds leaves: their band slabs are cut off before halving): all certified, no violating sample', async () => {
     for (const seed of [1, 2, 3]) {
@@ -329,9 +352,9 @@ describe('boxPatch with a union safe set', () => {
     const a = labelSpec(0, 3, { margin: 0.5 });
     const b = labelSpec(1, 3, { margin: 0.5 });
     const union = unionSpec([a, b]);
-    const ua = boxPatch(net, box, a, { radius: 0.01 });
-    const ub = boxPatch(net, box, b, { radius: 0.01 });
-    const u = boxPatch(net, box, union, { radius: 0.01 });
+    const ua = await boxPatch(net, box, a, { radius: 0.01 });
+    const ub = await boxPatch(net, box, b, { radius: 0.01 });
+    const u = await boxPatch(net, box, union, { radius: 0.01 });
     expect(u.needed).toBe(true);
     const want = ua.norm <= ub.norm ? 0 : 1;
     expect(u.piece).toBe(want);

@@ -521,7 +521,7 @@ export async function repairAreaBab(network: Network, opts: AreaBabOptions): Pro
   let boxesShare = 0;
   for (const b of boxLeaves) {
     throwIfAborted(opts.signal);
-    const bp = boxPatch(network, b, spec, { radius: rMax, signal: opts.signal });
+    const bp = await boxPatch(network, b, spec, { radius: rMax, signal: opts.signal });
     const row = {
       lower: [...b.lower],
       upper: [...b.upper],
@@ -580,7 +580,7 @@ export async function repairAreaBab(network: Network, opts: AreaBabOptions): Pro
   }
   // 4b. The box-patched leaves, by bounds on the finished network.
   for (const { box: b, row } of boxOf) {
-    const { proven, refused } = certifyBoxParts(assembly.network, b, spec, reproveDepth, { signal: opts.signal });
+    const { proven, refused } = await certifyBoxParts(assembly.network, b, spec, reproveDepth, { signal: opts.signal });
     const r = boxReport[row];
     r.parts = proven.length + refused.length;
     r.provenBound = [...proven, ...refused].reduce((m, c) => Math.max(m, c.provenBound), -Infinity);

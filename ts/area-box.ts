@@ -80,12 +80,13 @@ export async function repairAreaBox(network: Network, opts: AreaBoxOptions): Pro
   const notes: string[] = [];
   if (inputSet && inputSet.b.length > 0)
     notes.push('the area has input-set rows: the box patch and its certificate cover the whole bounding box (a superset)');
-  const bp = boxPatch(network, box, spec, { radius, search: opts.search, signal: opts.signal });
+  const bp = await boxPatch(network, box, spec, { radius, search: opts.search, signal: opts.signal });
   notes.push(...bp.notes);
   const tPatch = performance.now();
   const patches = bp.patch ? [bp.patch] : [];
   const assembly = await assemble(network, patches, [], { box, inputSet, radius, certify: false, scope: 'area' });
-  const cert = bp.needed && bp.patch ? certifyBox(assembly.network, box, spec, { tolerance: opts.tolerance, signal: opts.signal }) : null;
+  const cert =
+    bp.needed && bp.patch ? await certifyBox(assembly.network, box, spec, { tolerance: opts.tolerance, signal: opts.signal }) : null;
   const tCert = performance.now();
   const status: AreaBoxReport['result']['status'] = !bp.needed
     ? 'holds'

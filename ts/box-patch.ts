@@ -31,6 +31,7 @@ import { patternHex, type RegionPatch } from './patch.js';
 import type { RepairedNetwork } from './repaired.js';
 import { type Spec, specRows } from './spec.js';
 import { isSpecUnion, type SpecUnion } from './spec-union.js';
+import { periodicYield } from './util/event-loop.js';
 
 /** The worst-violation search of {@link boxPatch} (sign-gradient ascent per spec row). */
 export interface BoxSearchOptions {
@@ -148,7 +149,14 @@ function mulberry(seed: number): () => number {
  * Points of the box found by sign-gradient ascent on each row of each piece (dense networks;
  * other graphs: the centre and random points only). Returned flat, `count × n`.
  */
-function searchPoints(net: Network, box: Box, spec: Spec | SpecUnion, opts: BoxSearchOptions, signal?: AbortSignal): Float64Array[] {
+async function searchPoints(
+  net: Network,
+  box: Box,
+  spec: Spec | SpecUnion,
+  opts: BoxSearchOptions,
+  pause: () => Promise<void>,
+  signal?: AbortSignal,
+): Promise<Float64Array[]> {
   const n = box.lower.length;
   const rand = mulberry(opts.seed ?? 1);
   const starts = opts.starts ?? 3;
@@ -172,6 +180,8 @@ function searchPoints(net: Network, box: Box, spec: Spec | SpecUnion, opts: BoxS
       const inits = [Float64Array.from(centre)];
       for (let s = 0; s < starts; s++) inits.push(randomPoint());
       for (const x of inits) {
+        await pause();
+        throwIfAborted(signal);
         let best = Float64Array.from(x);
         let bestV = -Infinity;
         for (let t = 0; t < steps; t++) {
@@ -212,14 +222,16 @@ function worstRows(piece: Spec, ys: Float64Array, count: number): { worst: numbe
 }
 
 /** The constant patch for a whole box, with its minimality gap (module comment). */
-export function boxPatch(net: Network, box: Box, spec: Spec | SpecUnion, opts: BoxPatchOptions): BoxPatchResult {
+export async function boxPatch(net: Network, box: Box, spec: Spec | SpecUnion, opts: BoxPatchOptions): Promise<BoxPatchResult> {
   const n = net.inputSize;
   if (box.lower.length !== n || box.upper.length !== n)
     throw new InputError(`has ${box.lower.length} inputs, the network has ${n}`, { field: 'box', value: box.lower.length });
   if (!(Number.isFinite(opts.radius) && opts.radius > 0))
     throw new InputError('must be a finite number > 0', { field: 'radius', value: opts.radius });
   const notes: string[] = [];
-  const pts = searchPoints(net, box, spec, opts.search ?? {}, opts.signal);
+  // Yields between rows and starts, so that an AbortSignal fires within a fraction of a second.
+  const pause = periodicYield(50);
+  const pts = await searchPoints(net, box, spec, opts.search ?? {}, pause, opts.signal);
   const flat = new Float64Array(pts.length * n);
   pts.forEach((p, i) => flat.set(p, i * n));
   const ys = net.forwardFlat(flat, pts.length);
@@ -233,7 +245,11 @@ export function boxPatch(net: Network, box: Box, spec: Spec | SpecUnion, opts: B
     const piece = pieces[pi];
     const rows = specRows(piece);
     const U: number[] = [];
-    for (let r = 0; r < rows; r++) U.push(specRowUpperBound(net, box, piece.P.subarray(r * k, (r + 1) * k), piece.q[r]).upper);
+    for (let r = 0; r < rows; r++) {
+      await pause();
+      throwIfAborted(opts.signal);
+      U.push(specRowUpperBound(net, box, piece.P.subarray(r * k, (r + 1) * k), piece.q[r]).upper);
+    }
     const { worst: L, at } = worstRows(piece, ys, pts.length);
     if (U.every((u) => u <= 0)) {
       return {
@@ -405,12 +421,13 @@ function reaches(p: RegionPatch, box: Box): boolean {
  * is trusted. Without a patch whose support is 1 on the whole box, "no patch" (the original
  * output) is part of the mix.
  */
-export function certifyBox(
+export async function certifyBox(
   rep: RepairedNetwork,
   box: Box,
   spec: Spec | SpecUnion,
   opts: { tolerance?: number; signal?: AbortSignal } = {},
-): BoxCertificate {
+): Promise<BoxCertificate> {
+  const pause = periodicYield(50);
   const t0 = performance.now();
   const tolerance = opts.tolerance ?? 0;
   const chain = rep.patches;
@@ -440,6 +457,8 @@ export function certifyBox(
     let worst = -Infinity;
     const rows: { upper: number; shift: number }[] = [];
     for (let r = 0; r < specRows(piece); r++) {
+      await pause();
+      throwIfAborted(opts.signal);
       const c = piece.P.subarray(r * k, (r + 1) * k);
       const u = specRowUpperBound(rep.original, box, c, piece.q[r]).upper;
       let shift = anchor < 0 ? 0 : -Infinity;
@@ -490,18 +509,18 @@ export function certifyBox(
  * `depth` splits (parts away from a reaching band drop those patches from the mix). Returns the
  * certificate of every part proven and the parts left without a proof.
  */
-export function certifyBoxParts(
+export async function certifyBoxParts(
   rep: RepairedNetwork,
   box: Box,
   spec: Spec | SpecUnion,
   depth: number,
   opts: { tolerance?: number; signal?: AbortSignal } = {},
-): { proven: BoxCertificate[]; refused: BoxCertificate[] } {
+): Promise<{ proven: BoxCertificate[]; refused: BoxCertificate[] }> {
   const proven: BoxCertificate[] = [];
   const refused: BoxCertificate[] = [];
-  const walk = (b: Box, left: number) => {
+  const walk = async (b: Box, left: number): Promise<void> => {
     throwIfAborted(opts.signal);
-    const c = certifyBox(rep, b, spec, opts);
+    const c = await certifyBox(rep, b, spec, opts);
     if (c.status === 'certified') {
       proven.push(c);
       return;
@@ -517,9 +536,9 @@ export function certifyBoxParts(
     const hi = { lower: [...b.lower], upper: [...b.upper] };
     lo.upper[w] = mid;
     hi.lower[w] = mid;
-    walk(lo, left - 1);
-    walk(hi, left - 1);
+    await walk(lo, left - 1);
+    await walk(hi, left - 1);
   };
-  walk(box, depth);
+  await walk(box, depth);
   return { proven, refused };
 }
