@@ -23,7 +23,7 @@
 import { assemble } from './assemble.js';
 import { specRowUpperBound } from './bounds.js';
 import type { BoxLeaf, CoreVerifyOptions } from './box-job.js';
-import { boxPatch, certifyBoxParts } from './box-patch.js';
+import { bandReachesBox, boxPatch, certifyBoxParts } from './box-patch.js';
 import { type CertificateReport, type CertifyOptions, checkSafeSetNotEmpty } from './certificate.js';
 import { type Area, checkArea, type EnumeratedRegion, enumerateRegions, RegionLimitError } from './enumerate.js';
 import { InputError, LpError, throwIfAborted } from './errors.js';
@@ -223,29 +223,6 @@ function clip(l: { lower: readonly number[]; upper: readonly number[] }, whole: 
   const lower = l.lower.map((v, j) => Math.min(Math.max(v, whole.lower[j]), whole.upper[j]));
   const upper = l.upper.map((v, j) => Math.max(Math.min(v, whole.upper[j]), lower[j]));
   return { lower, upper };
-}
-
-/**
- * Can the band of `p` reach the box? False only when some support row has a·x − b >= r on the
- * whole box (then that row's clamp term is 0, so g = 0 and the patch adds exactly nothing), with
- * the rounding of the row's minimum over the box charged (twin of certificate/band.rs).
- */
-export function bandReachesBox(p: RegionPatch, box: Box): boolean {
-  const n = box.lower.length;
-  const rows = p.b.length;
-  for (let i = 0; i < rows; i++) {
-    let mn = -p.b[i];
-    let mag = Math.abs(p.b[i]);
-    for (let j = 0; j < n; j++) {
-      const a = p.A[i * n + j];
-      const lo = a * box.lower[j];
-      const hi = a * box.upper[j];
-      mn += Math.min(lo, hi);
-      mag += Math.max(Math.abs(lo), Math.abs(hi));
-    }
-    if (mn - 4 * (n + 2) * Number.EPSILON * mag >= p.radius) return false;
-  }
-  return true;
 }
 
 /**

@@ -388,15 +388,19 @@ function holdsOnBox(p: RegionPatch, box: Box): boolean {
     }
     // A box face (one coefficient ±1): a·x is exact and the one subtraction keeps the sign of
     // the exact difference (rounding is monotone, 0 is exact), so no charge. Any other row: the
-    // rounding of the row's maximum charged (twin of bandReachesBox in ts/area-bab.ts).
+    // rounding of the row's maximum charged (as in bandReachesBox below).
     const charge = terms <= 1 && unit ? 0 : 4 * (n + 2) * Number.EPSILON * mag;
     if (mx + charge > 0) return false;
   }
   return true;
 }
 
-/** Can the band of `p` reach the box (some point of it with every row's excess below r)? */
-function reaches(p: RegionPatch, box: Box): boolean {
+/**
+ * Can the band of `p` reach the box? False only when some support row has a·x − b >= r on the
+ * whole box (then that row's clamp term is 0, so g = 0 and the patch adds exactly nothing), with
+ * the rounding of the row's minimum over the box charged (twin of certificate/band.rs).
+ */
+export function bandReachesBox(p: RegionPatch, box: Box): boolean {
   const n = box.lower.length;
   for (let i = 0; i < p.b.length; i++) {
     let mn = -p.b[i];
@@ -436,7 +440,7 @@ export async function certifyBox(
   const base = { box: { lower: [...box.lower], upper: [...box.upper] }, method: 'bounds' as const, tolerance };
   // The shared box gate is exactly 1 only inside its box.
   const inGate = !gate || box.lower.every((l, j) => l >= gate.lower[j] && box.upper[j] <= gate.upper[j]);
-  const reach = chain.map((p) => reaches(p, box));
+  const reach = chain.map((p) => bandReachesBox(p, box));
   let anchor = -1;
   if (inGate) for (let i = 0; i < chain.length; i++) if (chain[i].kind === 'constant' && reach[i] && holdsOnBox(chain[i], box)) anchor = i;
   const mix: number[] = [];
