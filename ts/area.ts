@@ -7,9 +7,9 @@
  * where it fails (ts/assemble.ts: the chain, band validity, cells, radii).
  */
 import { assemble } from './assemble.js';
-import { type CertificateReport, type CertifyOptions, checkSafeSetNotEmpty } from './certificate.js';
-import { type Area, checkArea, type EnumeratedRegion, type EnumerateOptions, type Enumeration, enumerateRegions } from './enumerate.js';
-import { InputError, LpError, throwIfAborted } from './errors.js';
+import type { CertificateReport, CertifyOptions } from './certificate.js';
+import { type Area, type EnumeratedRegion, type EnumerateOptions, type Enumeration, enumerateRegions } from './enumerate.js';
+import { LpError, throwIfAborted } from './errors.js';
 import type { LpBackend } from './lp/backend.js';
 import type { LpName } from './lp/select.js';
 import type { Network } from './network.js';
@@ -17,7 +17,7 @@ import { patternHex, type RegionPatch } from './patch.js';
 import type { Refinement } from './refine.js';
 import type { InputSet } from './region.js';
 import { solveRegion } from './region-job.js';
-import { resolveBackend, resolvePrune, resolveRadius, resolveSpecs } from './repair-options.js';
+import { resolveAreaJob } from './repair-options.js';
 import type { RepairedNetwork } from './repaired.js';
 import type { PatchedRegionReport } from './report.js';
 import { describeSpec, type Spec } from './spec.js';
@@ -126,17 +126,8 @@ const now = () => performance.now();
 export async function repairArea(network: Network, opts: AreaRepairOptions): Promise<AreaRepairResult> {
   await init();
   const t0 = now();
-  const n = network.inputSize;
   throwIfAborted(opts.signal);
-  checkArea(opts.area, n);
-  const { box, inputSet } = opts.area;
-  if (opts.spec !== undefined && opts.label !== undefined)
-    throw new InputError('give either "spec" or "label", not both', { field: 'spec' });
-  const [spec] = resolveSpecs(network, 1, { spec: opts.spec, labels: opts.label, margin: opts.margin });
-  checkSafeSetNotEmpty(spec);
-  const rMax = resolveRadius(opts.radius, box);
-  const prune = resolvePrune(opts.prune, n);
-  const backend = resolveBackend(opts.lp);
+  const { box, inputSet, spec, rMax, prune, backend } = resolveAreaJob(network, opts);
   const progress = (phase: AreaProgress['phase'], done: number, total: number) =>
     opts.onProgress?.({ phase, done, total, elapsedMs: now() - t0 });
 

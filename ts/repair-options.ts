@@ -1,8 +1,10 @@
 /**
  * The options point-wise repair (ts/repair.ts) and area repair (ts/area.ts) share, checked and
  * resolved to their defaults in one place: the spec (or labels), the locality radius, row pruning
- * and the full-LP backend.
+ * and the full-LP backend; for area repair also the area and a non-empty safe set (`resolveAreaJob`).
  */
+import { checkSafeSetNotEmpty } from './certificate.js';
+import { type Area, checkArea } from './enumerate.js';
 import { InputError } from './errors.js';
 import type { LpBackend } from './lp/backend.js';
 import { GlpkBackend } from './lp/glpk.js';
@@ -125,4 +127,47 @@ export function resolvePrune(prune: boolean | 'auto' | undefined, inputs: number
 /** The full-LP backend: by name, the given object, or glpk.js. */
 export function resolveBackend(lp: LpBackend | LpName | undefined): LpBackend {
   return typeof lp === 'string' ? backendByName(lp) : (lp ?? new GlpkBackend());
+}
+
+/** What every area repair (ts/area.ts, ts/area-bab.ts) resolves from its options before work starts. */
+export interface AreaJob {
+  box: Box;
+  inputSet?: InputSet;
+  spec: Spec | SpecUnion;
+  rMax: number;
+  prune: boolean;
+  backend: LpBackend;
+}
+
+/**
+ * Checks an area repair's options (the area, one spec or one label, a non-empty safe set) and
+ * resolves the radius, pruning and LP backend to their defaults.
+ */
+export function resolveAreaJob(
+  network: Network,
+  opts: {
+    area: Area;
+    spec?: Spec | SpecUnion;
+    label?: number;
+    margin?: number;
+    radius?: number;
+    prune?: boolean | 'auto';
+    lp?: LpBackend | LpName;
+  },
+): AreaJob {
+  const n = network.inputSize;
+  checkArea(opts.area, n);
+  const { box, inputSet } = opts.area;
+  if (opts.spec !== undefined && opts.label !== undefined)
+    throw new InputError('give either "spec" or "label", not both', { field: 'spec' });
+  const [spec] = resolveSpecs(network, 1, { spec: opts.spec, labels: opts.label, margin: opts.margin });
+  checkSafeSetNotEmpty(spec);
+  return {
+    box,
+    ...(inputSet ? { inputSet } : {}),
+    spec,
+    rMax: resolveRadius(opts.radius, box),
+    prune: resolvePrune(opts.prune, n),
+    backend: resolveBackend(opts.lp),
+  };
 }
