@@ -14,8 +14,6 @@ import {
   LinearRegion,
   loadModel,
   Network,
-  parseImages,
-  parseLabels,
   parseNnet,
   parseOnnx,
   parsePoints,
@@ -24,6 +22,7 @@ import {
   repair,
   repairArea,
 } from '../dist/index.js';
+import { firstWhere, mnistTestSet, predictions } from './mnist-data.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const [name, flavour] = process.argv.slice(2);
@@ -118,27 +117,10 @@ const phaseSeconds = (reports, count) => {
 if (name === 'cnn-mnist-pointwise') {
   // The MNIST conv net on its first 20 misclassified MNIST test images (targets: <= 1 s/point, <= 2 GB).
   const net = await loadModel(join(root, 'test/fixtures/cnn/Convnet_avgpool.onnx'));
-  const images = await parseImages(new Uint8Array(readFileSync(join(root, 'test/fixtures/mnist/t10k-images-idx3-ubyte.gz'))), 'images.gz', {
-    scale: 1,
-  });
-  const x = images.x.map((v) => Math.fround(v / 255));
-  const labels = await parseLabels(
-    new Uint8Array(readFileSync(join(root, 'test/fixtures/mnist/t10k-labels-idx1-ubyte.gz'))),
-    'labels.gz',
-    10,
-  );
-  const argmaxAt = (y, i) => {
-    let b = 0;
-    for (let j = 1; j < 10; j++) if (y[i * 10 + j] > y[i * 10 + b]) b = j;
-    return b;
-  };
-  const y = net.forwardFlat(x, 10000);
-  const wrong = [];
-  let correct = 0;
-  for (let i = 0; i < 10000; i++) {
-    if (argmaxAt(y, i) === labels[i]) correct++;
-    else if (wrong.length < 20) wrong.push(i);
-  }
+  const { x, labels } = await mnistTestSet();
+  const pred = predictions(net, x);
+  const correct = pred.filter((b, i) => b === labels[i]).length;
+  const wrong = firstWhere(pred, 20, (b, i) => b !== labels[i]);
   const loadAverage = os.loadavg()[0];
   const c0 = process.cpuUsage();
   const { network, report } = await repair(net, {
@@ -149,9 +131,7 @@ if (name === 'cnn-mnist-pointwise') {
   });
   const c1 = process.cpuUsage(c0);
   const memory = peakMemory();
-  const y2 = network.forwardFlat(x, 10000);
-  let correct2 = 0;
-  for (let i = 0; i < 10000; i++) if (argmaxAt(y2, i) === labels[i]) correct2++;
+  const correct2 = predictions(network, x).filter((b, i) => b === labels[i]).length;
   const perPoint = phaseSeconds([report], wrong.length);
   process.stdout.write(
     JSON.stringify({
@@ -310,22 +290,8 @@ if (name === 'mnist-pointwise') {
   // The proven-minimal patch of MNIST test images' whole linear regions (784-256-256-10): per
   // point on one thread (first 10 misclassified), and the first 100 on a pool of 2 workers.
   const net = await loadModel(join(root, 'test/fixtures/mnist/reassure-mlp-784-256-256-10.onnx'));
-  const images = await parseImages(new Uint8Array(readFileSync(join(root, 'test/fixtures/mnist/t10k-images-idx3-ubyte.gz'))), 'images.gz', {
-    scale: 1,
-  });
-  const x = images.x.map((v) => Math.fround(v / 255));
-  const labels = await parseLabels(
-    new Uint8Array(readFileSync(join(root, 'test/fixtures/mnist/t10k-labels-idx1-ubyte.gz'))),
-    'labels.gz',
-    10,
-  );
-  const y = net.forwardFlat(x, 10000);
-  const wrong = [];
-  for (let i = 0; i < 10000 && wrong.length < 100; i++) {
-    let b = 0;
-    for (let j = 1; j < 10; j++) if (y[i * 10 + j] > y[i * 10 + b]) b = j;
-    if (b !== labels[i]) wrong.push(i);
-  }
+  const { x, labels } = await mnistTestSet();
+  const wrong = firstWhere(predictions(net, x), 100, (b, i) => b !== labels[i]);
   const job = (idx) => ({
     points: idx.map((i) => Array.from(x.subarray(i * 784, (i + 1) * 784))),
     labels: idx.map((i) => labels[i]),
@@ -388,18 +354,9 @@ if (name === 'mnist-scaling') {
   const sizes = process.argv.slice(4).map(Number);
   if (sizes.length === 0) sizes.push(10, 100, 1000);
   const net = await loadModel(join(root, 'test/fixtures/mnist/watermark-mlp-784-150-10.onnx'));
-  const images = await parseImages(new Uint8Array(readFileSync(join(root, 'test/fixtures/mnist/t10k-images-idx3-ubyte.gz'))), 'images.gz', {
-    scale: 1,
-  });
-  const x = images.x.map((v) => Math.fround(v / 255));
+  const { x } = await mnistTestSet();
   const count = Math.max(...sizes);
-  const y = net.forwardFlat(x, 10000);
-  const chosen = [];
-  for (let i = 0; i < 10000 && chosen.length < count; i++) {
-    let b = 0;
-    for (let j = 1; j < 10; j++) if (y[i * 10 + j] > y[i * 10 + b]) b = j;
-    if (b !== 0) chosen.push(i);
-  }
+  const chosen = firstWhere(predictions(net, x), count, (b) => b !== 0);
   const job = (k) => ({
     points: chosen.slice(0, k).map((i) => Array.from(x.subarray(i * 784, (i + 1) * 784))),
     labels: 0,
@@ -449,22 +406,8 @@ if (name === 'mnist-scaling') {
 // against --no-certify (nothing proven about bands), in one process.
 if (name === 'mnist-bands') {
   const net = await loadModel(join(root, 'test/fixtures/mnist/reassure-mlp-784-256-256-10.onnx'));
-  const images = await parseImages(new Uint8Array(readFileSync(join(root, 'test/fixtures/mnist/t10k-images-idx3-ubyte.gz'))), 'images.gz', {
-    scale: 1,
-  });
-  const x = images.x.map((v) => Math.fround(v / 255));
-  const labels = await parseLabels(
-    new Uint8Array(readFileSync(join(root, 'test/fixtures/mnist/t10k-labels-idx1-ubyte.gz'))),
-    'labels.gz',
-    10,
-  );
-  const y = net.forwardFlat(x, 10000);
-  const wrong = [];
-  for (let i = 0; i < 10000 && wrong.length < 10; i++) {
-    let b = 0;
-    for (let j = 1; j < 10; j++) if (y[i * 10 + j] > y[i * 10 + b]) b = j;
-    if (b !== labels[i]) wrong.push(i);
-  }
+  const { x, labels } = await mnistTestSet();
+  const wrong = firstWhere(predictions(net, x), 10, (b, i) => b !== labels[i]);
   const job = (idx, certify) => ({
     points: idx.map((i) => Array.from(x.subarray(i * 784, (i + 1) * 784))),
     labels: idx.map((i) => labels[i]),
@@ -505,22 +448,8 @@ if (name === 'mnist-bands') {
 if (name === 'mnistfc-4' || name === 'mnistfc-6') {
   const depth = Number(name.slice(-1));
   const net = await loadModel(join(root, `test/fixtures/mnistfc/mnistfc-784-256x${depth}-10.onnx`));
-  const images = await parseImages(new Uint8Array(readFileSync(join(root, 'test/fixtures/mnist/t10k-images-idx3-ubyte.gz'))), 'images.gz', {
-    scale: 1,
-  });
-  const x = images.x.map((v) => Math.fround(v / 255));
-  const labels = await parseLabels(
-    new Uint8Array(readFileSync(join(root, 'test/fixtures/mnist/t10k-labels-idx1-ubyte.gz'))),
-    'labels.gz',
-    10,
-  );
-  const y = net.forwardFlat(x, 10000);
-  const wrong = [];
-  for (let i = 0; i < 10000 && wrong.length < 20; i++) {
-    let b = 0;
-    for (let j = 1; j < 10; j++) if (y[i * 10 + j] > y[i * 10 + b]) b = j;
-    if (b !== labels[i]) wrong.push(i);
-  }
+  const { x, labels } = await mnistTestSet();
+  const wrong = firstWhere(predictions(net, x), 20, (b, i) => b !== labels[i]);
   // --no-certify, as issue 14's target is defined: the default adds the proof that no band
   // reaches a region with another label (one LP per pair; case mnist-bands measures it).
   const job = {

@@ -2,32 +2,17 @@
 // (crates/core/examples/lp_profile.rs): node bench/dump-points.mjs MODEL.onnx OUTDIR [count]
 // writes OUTDIR/net.bin (the core's network descriptor), pts.bin (784 f64 per point) and
 // labels.bin (one f64 per point), all little-endian f64. Run `npm run build` first.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { init, loadModel, parseImages, parseLabels } from '../dist/index.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { init, loadModel } from '../dist/index.js';
+import { firstWhere, mnistTestSet, predictions } from './mnist-data.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const [model, out, countArg] = process.argv.slice(2);
 const count = Number(countArg ?? 20);
 await init();
 const net = await loadModel(model);
-const images = await parseImages(new Uint8Array(readFileSync(join(root, 'test/fixtures/mnist/t10k-images-idx3-ubyte.gz'))), 'images.gz', {
-  scale: 1,
-});
-const x = images.x.map((v) => Math.fround(v / 255));
-const labels = await parseLabels(
-  new Uint8Array(readFileSync(join(root, 'test/fixtures/mnist/t10k-labels-idx1-ubyte.gz'))),
-  'labels.gz',
-  10,
-);
-const y = net.forwardFlat(x, 10000);
-const wrong = [];
-for (let i = 0; i < 10000 && wrong.length < count; i++) {
-  let b = 0;
-  for (let j = 1; j < 10; j++) if (y[i * 10 + j] > y[i * 10 + b]) b = j;
-  if (b !== labels[i]) wrong.push(i);
-}
+const { x, labels } = await mnistTestSet();
+const wrong = firstWhere(predictions(net, x), count, (b, i) => b !== labels[i]);
 const desc = [net.layers.length];
 for (const l of net.layers) desc.push(l.inputs, l.outputs, l.relu ? 1 : 0);
 const parts = [Float64Array.from(desc)];
