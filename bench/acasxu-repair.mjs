@@ -55,8 +55,8 @@ for (const name of VIOLATED) {
       area: { box: inputBox, inputSet },
       spec: safe.spec,
       unsafe: pr.unsafe,
-      verify: { timeoutMs: budget * 1000 },
-      signal: AbortSignal.timeout(budget * 1000),
+      timeoutMs: budget * 1000,
+      signal: AbortSignal.timeout(2 * budget * 1000),
       onProgress: (e) => {
         phase = e.phase;
       },
@@ -69,6 +69,11 @@ for (const name of VIOLATED) {
       regionsShare: report.shares.regions,
       reprovenShare: report.shares.reproven,
       unprovenShare: report.shares.unproven,
+      pendingHandedBack: report.pending.handedBack,
+      pendingSplits: report.pending.splits,
+      pendingShares: report.pending.shares,
+      boxPatches: report.boxPatches.length,
+      maxPatchNorm: r.maxPatchNorm,
       regionsEnumerated: r.regions,
       buggyRegions: r.buggyRegions,
       patches: r.patches,

@@ -20,6 +20,8 @@
  *
  * "repaired" only when every part of the box has a proof on the finished network.
  */
+
+import { decidePending, type PendingBox } from './area-pending.js';
 import { assemble } from './assemble.js';
 import { specRowUpperBound } from './bounds.js';
 import type { BoxLeaf, CoreVerifyOptions } from './box-job.js';
@@ -44,7 +46,7 @@ import { type ProofShares, type VerifyResult, verify } from './verify.js';
 import { VERSION } from './version.js';
 import { getCore, init } from './wasm/raw.js';
 
-export type AreaBabPhase = 'verify' | 'leaves' | 'check' | 'certify' | 'reprove' | 'done';
+export type AreaBabPhase = 'verify' | 'pending' | 'leaves' | 'check' | 'certify' | 'reprove' | 'done';
 
 export interface AreaBabProgress {
   phase: AreaBabPhase;
@@ -72,8 +74,17 @@ export interface AreaBabOptions {
   /** Certificate tolerances (as `repairArea`). */
   certificate?: Pick<CertifyOptions, 'rtol' | 'tolerance' | 'eps' | 'maxPieces' | 'boundHelpful'>;
   refineRounds?: number;
+  /**
+   * Budget of the whole repair (ms). Split: the branch and bound gets {@link DEFAULT_VERIFY_SHARE}
+   * of it (unless `verify.timeoutMs` is given), the boxes it leaves undecided are split and
+   * patched until {@link DEFAULT_PENDING_SHARE} of it has passed, the rest is the certificate's
+   * (which is not cut short: an AbortSignal does that). Default {@link DEFAULT_TIMEOUT_MS}.
+   */
+  timeoutMs?: number;
   /** The branch and bound: time limit, first jobs, the core's options. */
   verify?: { timeoutMs?: number; jobs?: number; core?: Partial<CoreVerifyOptions> };
+  /** How the boxes the branch and bound leaves undecided are decided (ts/area-pending.ts). */
+  pending?: { maxDepth?: number; maxBoxes?: number; looseness?: number };
   /** Most linear regions in one exact leaf box (default 20,000). */
   maxLeafRegions?: number;
   /** How deep a band-reached safe box is split to re-prove it (default 6: at most 64 parts). */
@@ -95,7 +106,7 @@ export interface UnprovenPart {
   upper: number[];
   /** Share of the area's box. */
   share: number;
-  reason: 'undecided' | 'unknown-leaf' | 'enumeration-failed' | 'band-bound' | 'region-not-certified' | 'box-patch';
+  reason: 'undecided' | 'unknown-leaf' | 'pending-no-patch' | 'enumeration-failed' | 'band-bound' | 'region-not-certified' | 'box-patch';
   detail: string;
 }
 
@@ -125,11 +136,28 @@ export interface AreaBabReport {
     reproven: number;
     /** Leaves patched as a whole and proven by bounds on the finished network (see `boxPatches`). */
     boxes: number;
+    /** Boxes left undecided by the branch and bound, proven by bounds afterwards (see `pending`). */
+    pendingBounds: number;
     /** Without a proof (see `unproven`). */
     unproven: number;
     verify: ProofShares;
   };
   verify: { status: VerifyResult['status']; boxes: number; leaves: number; exactLeaves: number; lps: number; ms: number };
+  /**
+   * The boxes the branch and bound left undecided at its budget (ts/area-pending.ts): how many it
+   * handed back, how they were split, and per final box how it was decided (bounds on the original
+   * network, or a box patch), with the shares of the area's box per method.
+   */
+  pending: {
+    /** Boxes handed back by the branch and bound, and its exact leaves decided with them (see ts/area-bab.ts step 1b). */
+    handedBack: number;
+    leavesJoined: number;
+    bounded: number;
+    splits: number;
+    shares: { bounds: number; boxPatch: number; noPatch: number };
+    boxes: { lower: number[]; upper: number[]; depth: number; method: PendingBox['method']; piece: number; share: number }[];
+    ms: number;
+  };
   leaves: { bounds: number; exact: number; bandReached: number; reproveParts: number };
   /**
    * Leaves patched as a whole (too many regions): per box, its share, the patch norm from the sound
@@ -153,7 +181,7 @@ export interface AreaBabReport {
   unproven: UnprovenPart[];
   /** Regions whose patch LP broke down (the certificate decides them). */
   unpatchedRegions: number;
-  timingsMs: { total: number; verify: number; enumerate: number; repair: number; certify: number; reprove: number };
+  timingsMs: { total: number; verify: number; pending: number; enumerate: number; repair: number; certify: number; reprove: number };
   notes: string[];
 }
 
@@ -166,6 +194,15 @@ export interface AreaBabResult {
 }
 
 const now = () => performance.now();
+
+/** Default budget of a whole area repair, and the shares of it for the verify and pending phases. */
+export const DEFAULT_TIMEOUT_MS = 60_000;
+export const DEFAULT_VERIFY_SHARE = 0.2;
+export const DEFAULT_PENDING_SHARE = 0.5;
+
+function emptyPending(): AreaBabReport['pending'] {
+  return { handedBack: 0, leavesJoined: 0, bounded: 0, splits: 0, shares: { bounds: 0, boxPatch: 0, noPatch: 0 }, boxes: [], ms: 0 };
+}
 
 /** The convex pieces of a safe set. */
 function piecesOf(spec: Spec | SpecUnion): readonly Spec[] {
@@ -325,6 +362,9 @@ export async function repairAreaBab(network: Network, opts: AreaBabOptions): Pro
   throwIfAborted(opts.signal);
   const { box, inputSet, spec, rMax, prune, backend } = resolveAreaJob(network, opts);
   const maxLeafRegions = opts.maxLeafRegions ?? 20000;
+  const budgetMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!(budgetMs > 0)) throw new InputError('must be a number > 0', { field: 'timeoutMs', value: budgetMs });
+  const start = Date.now();
   const reproveDepth = opts.reproveDepth ?? 6;
   const boxPatchesOn = opts.boxPatches ?? n > 8;
   const progress = (phase: AreaBabPhase, done: number, total: number) => opts.onProgress?.({ phase, done, total, elapsedMs: now() - t0 });
@@ -344,7 +384,7 @@ export async function repairAreaBab(network: Network, opts: AreaBabOptions): Pro
   };
   const ver = await verify(network, property, {
     signal: opts.signal,
-    timeoutMs: opts.verify?.timeoutMs,
+    timeoutMs: opts.verify?.timeoutMs ?? DEFAULT_VERIFY_SHARE * budgetMs,
     jobs: opts.verify?.jobs,
     core: opts.verify?.core,
     stopAtViolation: false,
@@ -380,7 +420,8 @@ export async function repairAreaBab(network: Network, opts: AreaBabOptions): Pro
       report: {
         ...base,
         result: { status: 'holds', regions: 0, buggyRegions: 0, patches: 0, maxPatchNorm: 0, certified: true },
-        shares: { bounds: boundsShare, regions: s.regions, reproven: 0, boxes: 0, unproven: 0, verify: s },
+        shares: { bounds: boundsShare, regions: s.regions, reproven: 0, boxes: 0, pendingBounds: 0, unproven: 0, verify: s },
+        pending: emptyPending(),
         leaves: {
           bounds: leaves.filter((l) => l.method !== 'regions').length,
           exact: ver.stats.exactLeaves,
@@ -392,34 +433,65 @@ export async function repairAreaBab(network: Network, opts: AreaBabOptions): Pro
         refinement: null,
         unproven: [],
         unpatchedRegions: 0,
-        timingsMs: { total: now() - t0, verify: tVerify - t0, enumerate: 0, repair: 0, certify: 0, reprove: 0 },
+        timingsMs: { total: now() - t0, verify: tVerify - t0, pending: 0, enumerate: 0, repair: 0, certify: 0, reprove: 0 },
         notes: [
           `the property holds on the whole area (proven by branch and bound, largest proven bound ${ver.largestProvenBound}); nothing to repair`,
         ],
       },
     };
   }
-  // Shares are sums of float volumes: a remainder below 1e-9 is their rounding, not a box.
-  if (ver.status === 'timeout' || s.undecided > 1e-9 || !(pr && pr.errors.length === 0)) {
-    // A timeout (or failed jobs) leaves parts of the box undecided: listed, never certified.
+  // The boxes not decided at the budget are handed back (ts/verify.ts `pending`) and decided
+  // below; what they do not cover (failed jobs) stays undecided. Shares are sums of float
+  // volumes: a remainder below 1e-9 is their rounding, not a box.
+  const pendingBoxes = (ver.pending ?? []).map((b) => clip(b, box));
+  const handedBack = pendingBoxes.reduce((t, b) => t + shareIn(b, box), 0);
+  const uncovered = s.undecided - handedBack;
+  if (uncovered > 1e-9 || !(pr && pr.errors.length === 0)) {
+    // Failed jobs leave parts of the box undecided: listed, never certified.
     unproven.push({
       lower: [...box.lower],
       upper: [...box.upper],
-      share: s.undecided,
+      share: Math.max(0, uncovered),
       reason: 'undecided',
-      detail: `branch and bound ended ${ver.status} with ${(100 * s.undecided).toFixed(4)} % of the box undecided${pr?.errors.length ? `; ${pr.errors.join('; ')}` : ''}`,
+      detail: `branch and bound ended ${ver.status} with ${(100 * s.undecided).toFixed(4)} % of the box undecided, ${(100 * handedBack).toFixed(4)} % handed back as boxes${pr?.errors.length ? `; ${pr.errors.join('; ')}` : ''}`,
     });
   }
-
-  // 2. Every linear region of the exact leaves (violated, too close to call, unknown).
   const boundLeaves: Box[] = [];
-  const exactLeaves: Box[] = [];
+  let exactLeaves: Box[] = [];
   for (const l of leaves) {
     const b = clip(l, box);
     if (l.status === 'safe' && l.method !== 'regions') {
       if (l.method !== 'empty') boundLeaves.push(b);
     } else exactLeaves.push(b);
   }
+  // With boxes handed back there will be box patches, and a linear region of an exact leaf (the
+  // region ∩ the area's box, a certificate item) reaches into the neighbouring patched boxes,
+  // where its certificate must model their patches: far too slow with hundreds of them. So then
+  // the exact leaves are decided like the handed-back boxes (bounds, split, box patch), and the
+  // whole box is certified by bounds.
+  const leavesJoined = pendingBoxes.length > 0 ? exactLeaves.length : 0;
+  if (leavesJoined > 0) {
+    pendingBoxes.push(...exactLeaves);
+    exactLeaves = [];
+  }
+  const tPending0 = now();
+  const pend = await decidePending(network, pendingBoxes, box, spec, {
+    radius: rMax,
+    maxDepth: opts.pending?.maxDepth,
+    maxBoxes: opts.pending?.maxBoxes,
+    looseness: opts.pending?.looseness,
+    deadline: start + DEFAULT_PENDING_SHARE * budgetMs,
+    signal: opts.signal,
+    onProgress: (d, o) => progress('pending', d, d + o),
+  });
+  const pendingReport = emptyPending();
+  pendingReport.handedBack = pendingBoxes.length - leavesJoined;
+  pendingReport.leavesJoined = leavesJoined;
+  pendingReport.bounded = pend.bounded;
+  pendingReport.splits = pend.splits;
+  pendingReport.ms = now() - tPending0;
+
+  // 2. Every linear region of the exact leaves (violated, too close to call, unknown).
   const byPattern = new Map<string, Item>();
   const boxLeaves: Box[] = [];
   let exactShare = 0;
@@ -517,6 +589,41 @@ export async function repairAreaBab(network: Network, opts: AreaBabOptions): Pro
     }
     await pause();
   }
+  // 3c. The pending boxes (step 1b): proven by bounds (re-proven in step 5 like any bounds box),
+  // or patched as a whole (certified in step 4b like the leaves above).
+  let pendingBounds = 0;
+  for (const pb of pend.boxes) {
+    const b = { lower: pb.lower, upper: pb.upper };
+    const share = shareIn(b, box);
+    pendingReport.boxes.push({ lower: pb.lower, upper: pb.upper, depth: pb.depth, method: pb.method, piece: pb.piece, share });
+    if (pb.method === 'bounds') {
+      boundLeaves.push(b);
+      pendingBounds += share;
+      pendingReport.shares.bounds += share;
+      continue;
+    }
+    const bp = pb.patch!;
+    if (pb.method === 'no-patch' || !bp.patch) {
+      pendingReport.shares.noPatch += share;
+      unproven.push({ lower: pb.lower, upper: pb.upper, share, reason: 'pending-no-patch', detail: bp.notes.join('; ') });
+      continue;
+    }
+    pendingReport.shares.boxPatch += share;
+    boxReport.push({
+      lower: pb.lower,
+      upper: pb.upper,
+      share,
+      status: 'holds',
+      patchNorm: bp.norm,
+      minimalNorm: bp.minimalNorm,
+      lowerBound: bp.lowerBound,
+      parts: 0,
+      provenBound: -Infinity,
+      tolerance: 0,
+    });
+    patches.push(bp.patch);
+    boxOf.push({ box: b, row: boxReport.length - 1 });
+  }
   const tRepair = now();
 
   // 4. The chain, certified on every region of the exact leaves (with refinement).
@@ -549,7 +656,8 @@ export async function repairAreaBab(network: Network, opts: AreaBabOptions): Pro
   }
   // 4b. The box-patched leaves, by bounds on the finished network.
   for (const { box: b, row } of boxOf) {
-    const { proven, refused } = await certifyBoxParts(assembly.network, b, spec, reproveDepth, { signal: opts.signal });
+    // Box patches get 4 more halvings than bounds boxes: their refusals are thin band slabs.
+    const { proven, refused } = await certifyBoxParts(assembly.network, b, spec, reproveDepth + 4, { signal: opts.signal });
     const r = boxReport[row];
     r.parts = proven.length + refused.length;
     r.provenBound = [...proven, ...refused].reduce((m, c) => Math.max(m, c.provenBound), -Infinity);
@@ -561,7 +669,7 @@ export async function repairAreaBab(network: Network, opts: AreaBabOptions): Pro
         upper: c.box.upper,
         share: shareIn(c.box, box),
         reason: 'box-patch',
-        detail: `box patch not proven here: ${c.reason}`,
+        detail: `box patch not proven here: ${c.reason}; piece ${c.piece}, ${c.reaching} patch bands reach it, ${c.mixed} mixed (anchor ${c.anchor}); per row bound + shift ${c.rows.map((r) => `${r.upper} + ${r.shift}`).join(', ')}`,
       });
     await pause();
   }
@@ -595,7 +703,9 @@ export async function repairAreaBab(network: Network, opts: AreaBabOptions): Pro
   const tReprove = now();
 
   const unprovenShare = unproven.reduce((t, u) => t + u.share, 0);
-  const certified = certificate.status === 'certified' && unproven.length === 0;
+  // No region items (everything decided by bounds and box patches): nothing for the region
+  // certificate to prove (it reports an empty run as not certified).
+  const certified = (certificate.status === 'certified' || items.length === 0) && unproven.length === 0;
   if (unpatched > 0) notes.push(`${unpatched} region(s) got no patch because their LP broke down; the certificate decides them`);
   if (!certified)
     notes.push(
@@ -609,14 +719,16 @@ export async function repairAreaBab(network: Network, opts: AreaBabOptions): Pro
     report: {
       ...base,
       result: {
-        status: certified ? 'repaired' : 'not-certified',
+        // Nothing patched and everything proven (a budget that ended before the proof was complete, its pending boxes proven after): the property holds.
+        status: certified ? (chain.length === 0 ? 'holds' : 'repaired') : 'not-certified',
         regions: items.length,
         buggyRegions: regionPatches,
         patches: chain.length,
         maxPatchNorm: chain.reduce((m, p) => Math.max(m, p.region.patchNorm), 0),
         certified,
       },
-      shares: { bounds: boundsShare, regions: exactShare, reproven, boxes: boxesShare, unproven: unprovenShare, verify: s },
+      shares: { bounds: boundsShare, regions: exactShare, reproven, boxes: boxesShare, pendingBounds, unproven: unprovenShare, verify: s },
+      pending: pendingReport,
       leaves: { bounds: boundLeaves.length, exact: exactLeaves.length, bandReached, reproveParts: counter.parts },
       boxPatches: boxReport,
       certificate: (({ ms: _ms, ...c }) => c)(certificate),
@@ -626,7 +738,8 @@ export async function repairAreaBab(network: Network, opts: AreaBabOptions): Pro
       timingsMs: {
         total: now() - t0,
         verify: tVerify - t0,
-        enumerate: tEnum - tVerify,
+        pending: pendingReport.ms,
+        enumerate: tEnum - tVerify - pendingReport.ms,
         repair: tRepair - tEnum,
         certify: tCert - tRepair,
         reprove: tReprove - tCert,

@@ -131,6 +131,11 @@ export interface BoxOutcome {
   counterexample?: { x: number[]; margin: number };
   /** Finished leaves (with `collectLeaves`). */
   leaves?: BoxLeaf[];
+  /**
+   * With `collectLeaves`, a job stopped by its deadline hands back the boxes it had not decided
+   * (its queue and the box being decided exactly), so that a repair can still decide them.
+   */
+  pending?: BoxRoot[];
   ms: number;
 }
 
@@ -354,11 +359,13 @@ export async function runBoxTask(net: Network, task: BoxTask, hooks: BoxJobHooks
       if (st.verdict !== 'running' || timedOut) {
         const verdict: BoxVerdict = st.verdict === 'running' ? 'timeout' : st.verdict;
         const cx = st.counterexample;
+        const pending = verdict === 'timeout' && task.options.collectLeaves ? v.pending() : undefined;
         return {
           verdict,
           stats: statsOf(st),
           counterexample: cx ? { x: Array.from(cx), margin: st.counterexampleMargin ?? Number.NaN } : undefined,
           leaves: task.options.collectLeaves && !hooks.onLeaves ? leaves : undefined,
+          ...(pending ? { pending } : {}),
           ms: performance.now() - t0,
         };
       }

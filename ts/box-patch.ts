@@ -46,6 +46,21 @@ export interface BoxPatchOptions {
   /** Locality radius of the patch band (input units). */
   radius: number;
   search?: BoxSearchOptions;
+  /**
+   * Size the patch from bounds over this box (containing `box`; default `box`): with the box
+   * widened by the radius, the patch is also valid everywhere its band reaches, so that where it
+   * mixes with a neighbouring patch (COMPOSITION.md) both shifts are valid.
+   */
+  sizeBox?: Box;
+  /**
+   * Extra room, relative to |U_j| (default 0): a neighbouring patch's band mixes this shift into
+   * thin slabs of the next box, where the certificate bounds the original network on the slab
+   * itself; sound bounds are not monotone in the box, so a patch sized exactly from the bound on
+   * a larger box can fall short of the bound on a slab of it.
+   */
+  relativeSlack?: number;
+  /** With a union safe set: map the box into this piece (default: the piece whose patch is smallest). */
+  piece?: number;
   signal?: AbortSignal;
 }
 
@@ -111,7 +126,7 @@ function forwardTrace(layers: Network['layers'], x: Float64Array): Float64Array[
 }
 
 /** c·f(x) and its gradient in x (the linear region's, a.e.). */
-function rowValueGrad(layers: Network['layers'], x: Float64Array, c: ArrayLike<number>): { value: number; grad: Float64Array } {
+export function rowValueGrad(layers: Network['layers'], x: Float64Array, c: ArrayLike<number>): { value: number; grad: Float64Array } {
   const zs = forwardTrace(layers, x);
   const last = layers.length - 1;
   const out = layers[last].relu ? zs[last].map((v) => Math.max(v, 0)) : zs[last];
@@ -229,9 +244,13 @@ export async function boxPatch(net: Network, box: Box, spec: Spec | SpecUnion, o
   if (!(Number.isFinite(opts.radius) && opts.radius > 0))
     throw new InputError('must be a finite number > 0', { field: 'radius', value: opts.radius });
   const notes: string[] = [];
+  const sizeBox = opts.sizeBox ?? box;
+  if (sizeBox.lower.some((l, j) => !(l <= box.lower[j] && sizeBox.upper[j] >= box.upper[j])))
+    throw new InputError('must contain the box', { field: 'sizeBox' });
   // Yields between rows and starts, so that an AbortSignal fires within a fraction of a second.
   const pause = periodicYield(50);
-  const pts = await searchPoints(net, box, spec, opts.search ?? {}, pause, opts.signal);
+  const searched = opts.piece !== undefined && isSpecUnion(spec) ? (spec.pieces[opts.piece] ?? spec) : spec;
+  const pts = await searchPoints(net, box, searched, opts.search ?? {}, pause, opts.signal);
   const flat = new Float64Array(pts.length * n);
   pts.forEach((p, i) => flat.set(p, i * n));
   const ys = net.forwardFlat(flat, pts.length);
@@ -240,15 +259,19 @@ export async function boxPatch(net: Network, box: Box, spec: Spec | SpecUnion, o
   // Per piece: U (sound) and L (found); the piece with the smallest patch from U wins.
   let best: { piece: number; U: number[]; L: number[]; d: Float64Array | null; norm: number; at: number[] } | null = null;
   const pieces = piecesOf(spec);
+  if (opts.piece !== undefined && !(Number.isInteger(opts.piece) && opts.piece >= 0 && opts.piece < pieces.length))
+    throw new InputError(`must be a piece index from 0 to ${pieces.length - 1}`, { field: 'piece', value: opts.piece });
   for (let pi = 0; pi < pieces.length; pi++) {
     throwIfAborted(opts.signal);
     const piece = pieces[pi];
     const rows = specRows(piece);
+    // A forced piece: the others are not bounded (the caller has tried them on the box).
+    if (opts.piece !== undefined && pi !== opts.piece) continue;
     const U: number[] = [];
     for (let r = 0; r < rows; r++) {
       await pause();
       throwIfAborted(opts.signal);
-      U.push(specRowUpperBound(net, box, piece.P.subarray(r * k, (r + 1) * k), piece.q[r]).upper);
+      U.push(specRowUpperBound(net, sizeBox, piece.P.subarray(r * k, (r + 1) * k), piece.q[r]).upper);
     }
     const { worst: L, at } = worstRows(piece, ys, pts.length);
     if (U.every((u) => u <= 0)) {
@@ -268,7 +291,7 @@ export async function boxPatch(net: Network, box: Box, spec: Spec | SpecUnion, o
     }
     const cp = constantPatchFor(
       piece,
-      Float64Array.from(U, (u) => u + slackOf(u)),
+      Float64Array.from(U, (u) => u + slackOf(u) + (opts.relativeSlack ?? 0) * Math.abs(u)),
     );
     const norm = cp ? cp.norm : Infinity;
     if (!best || norm < best.norm) best = { piece: pi, U, L, d: cp ? cp.d : null, norm, at };
@@ -276,7 +299,9 @@ export async function boxPatch(net: Network, box: Box, spec: Spec | SpecUnion, o
   const chosen = best!;
   const piece = pieces[chosen.piece];
   if (pieces.length > 1)
-    notes.push(`union safe set: the box is mapped into piece ${chosen.piece} of ${pieces.length} (the one whose patch is smallest)`);
+    notes.push(
+      `union safe set: the box is mapped into piece ${chosen.piece} of ${pieces.length} (${opts.piece !== undefined ? 'given' : 'the one whose patch is smallest'})`,
+    );
   const fromL = constantPatchFor(piece, Float64Array.from(chosen.L));
   const minimalNorm = fromL ? fromL.norm : Infinity;
   // The worst point found (largest row violation of the chosen piece) and its own minimal shift.
@@ -528,6 +553,26 @@ export async function certifyBoxParts(
     if (c.status === 'certified') {
       proven.push(c);
       return;
+    }
+    // A neighbouring box patch mixed here (later in the chain than the one whose support is 1 on
+    // the whole box): its band is a slab of width r inside this box: cut just beyond it
+    // first, so that the rest is provably out of that band (the cut does not count in `depth`:
+    // each puts a band face on the part's boundary, at most twice per input and patch).
+    for (let i = c.anchor + 1; i < rep.patches.length; i++) {
+      const p = rep.patches[i];
+      const pb = p.region.box;
+      if (!pb || !bandReachesBox(p, b)) continue;
+      for (let j = 0; j < b.lower.length; j++)
+        for (const cut of [pb.lower[j] - 1.001 * p.radius, pb.upper[j] + 1.001 * p.radius])
+          if (cut > b.lower[j] && cut < b.upper[j]) {
+            const lo = { lower: [...b.lower], upper: [...b.upper] };
+            const hi = { lower: [...b.lower], upper: [...b.upper] };
+            lo.upper[j] = cut;
+            hi.lower[j] = cut;
+            await walk(lo, left);
+            await walk(hi, left);
+            return;
+          }
     }
     let w = 0;
     for (let j = 1; j < b.lower.length; j++) if (b.upper[j] - b.lower[j] > b.upper[w] - b.lower[w]) w = j;

@@ -140,6 +140,12 @@ export interface VerifyResult {
   largestProvenBound: number;
   tolerance: number;
   leaves?: BoxLeaf[];
+  /**
+   * With `collectLeaves`: the boxes not decided when the time ran out (queued, being decided, or
+   * jobs never started), in job order. With the leaves they tile the undecided share of the box:
+   * a repair decides them itself instead of giving them up.
+   */
+  pending?: BoxRoot[];
   ms: number;
 }
 
@@ -298,6 +304,7 @@ interface PropertyRun {
   report: PropertyReport;
   counterexample?: { x: number[]; margin: number };
   leaves: BoxLeaf[];
+  pending: BoxRoot[];
 }
 
 /**
@@ -397,6 +404,7 @@ export async function verify(
   // Properties never reached count as undecided.
   shares.undecided += (props.length - runs.length) / props.length;
   const leaves = opts.collectLeaves && !opts.onLeaves ? runs.flatMap((r) => r.leaves) : undefined;
+  const pending = opts.collectLeaves ? runs.flatMap((r) => r.pending) : undefined;
   return {
     status,
     counterexample,
@@ -406,6 +414,7 @@ export async function verify(
     largestProvenBound: Number.isFinite(minMargin) ? -minMargin : -Infinity,
     tolerance: 0,
     leaves,
+    ...(pending ? { pending } : {}),
     ms: performance.now() - t0,
   };
 }
@@ -424,6 +433,7 @@ async function verifyOne(
 ): Promise<PropertyRun> {
   const p0 = performance.now();
   const leaves: BoxLeaf[] = [];
+  const pending: BoxRoot[] = [];
   const errors: string[] = [];
   const keepLeaves = (fresh: BoxLeaf[]) => {
     if (fresh.length === 0) return;
@@ -484,10 +494,14 @@ async function verifyOne(
       report: { index, status, shares, stats, jobs: roots.length, minMargin, bestMargin, errors, ms: performance.now() - p0 },
       counterexample: cex,
       leaves,
+      pending,
     };
   };
   if (verdict !== 'running' && verdict !== 'timeout') return finish(verdict as VerifyStatus);
-  if (verdict === 'timeout') return finish('timeout');
+  if (verdict === 'timeout') {
+    if (opts.collectLeaves) pending.push(...roots);
+    return finish('timeout');
+  }
 
   // 2. The jobs, in order.
   const tasks: BoxTask[] = roots.map((root) => ({ property: data, root, options: core, deadline }));
@@ -582,8 +596,11 @@ async function verifyOne(
     const o = outcomes[i];
     if (!o) {
       if (status === 'holds') status = 'timeout';
+      // A job never run (or cancelled): its whole box is still to decide.
+      if (opts.collectLeaves && !(core.stopAtViolation && cex)) pending.push(roots[i]);
       continue;
     }
+    if (o.pending) pending.push(...o.pending);
     addShares(shares, o.stats, shareOf(roots[i], data));
     minMargin = Math.min(minMargin, o.stats.minMargin);
     bestMargin = Math.min(bestMargin, o.stats.bestMargin);
