@@ -226,14 +226,14 @@ describe('CLI: run-instances --repair', () => {
     const r = await runCli(['run-instances', csv, '--out', out, '--repair', '--quiet']);
     expect(r.code, r.stderr).toBe(0);
     const lines = readFileSync(out, 'utf8').trim().split('\n');
-    expect(lines[0]).toMatch(/,repair,repair_s,regions_enumerated,patches,certified,repaired_model$/);
+    expect(lines[0]).toMatch(/,repair,repair_s,regions_enumerated,patches,certified,repaired_model,box_patches,max_patch_norm$/);
     const [v, h] = lines.slice(1).map((l) => l.split(','));
     expect(v[3]).toBe('sat');
     expect(v[11]).toBe('repaired');
     expect(Number(v[13])).toBeGreaterThan(0);
     expect(v[15]).toBe('true');
     expect(h[3]).toBe('unsat');
-    expect(h.slice(11)).toEqual(['', '', '', '', '', '']);
+    expect(h.slice(11)).toEqual(['', '', '', '', '', '', '', '']);
     const bytes = readFileSync(join(dir, v[16]));
     const pr = prop(3);
     const data = propertyData(pr, 5);

@@ -76,9 +76,10 @@ export interface AreaBabOptions {
   refineRounds?: number;
   /**
    * Budget of the whole repair (ms). Split: the branch and bound gets {@link DEFAULT_VERIFY_SHARE}
-   * of it (unless `verify.timeoutMs` is given), the boxes it leaves undecided are split and
-   * patched until {@link DEFAULT_PENDING_SHARE} of it has passed, the rest is the certificate's
-   * (which is not cut short: an AbortSignal does that). Default {@link DEFAULT_TIMEOUT_MS}.
+   * of it (unless `verify.timeoutMs` is given), the boxes it leaves undecided are split until
+   * {@link DEFAULT_PENDING_SHARE} of it has passed (then every open box is patched), the rest is
+   * for the patches and the certificate (neither is cut short: an AbortSignal does that).
+   * Default {@link DEFAULT_TIMEOUT_MS}.
    */
   timeoutMs?: number;
   /** The branch and bound: time limit, first jobs, the core's options. */
@@ -198,7 +199,7 @@ const now = () => performance.now();
 /** Default budget of a whole area repair, and the shares of it for the verify and pending phases. */
 export const DEFAULT_TIMEOUT_MS = 60_000;
 export const DEFAULT_VERIFY_SHARE = 0.2;
-export const DEFAULT_PENDING_SHARE = 0.5;
+export const DEFAULT_PENDING_SHARE = 0.35;
 
 function emptyPending(): AreaBabReport['pending'] {
   return { handedBack: 0, leavesJoined: 0, bounded: 0, splits: 0, shares: { bounds: 0, boxPatch: 0, noPatch: 0 }, boxes: [], ms: 0 };
@@ -669,7 +670,7 @@ export async function repairAreaBab(network: Network, opts: AreaBabOptions): Pro
         upper: c.box.upper,
         share: shareIn(c.box, box),
         reason: 'box-patch',
-        detail: `box patch not proven here: ${c.reason}; piece ${c.piece}, ${c.reaching} patch bands reach it, ${c.mixed} mixed (anchor ${c.anchor}); per row bound + shift ${c.rows.map((r) => `${r.upper} + ${r.shift}`).join(', ')}`,
+        detail: `box patch not proven here: ${c.reason}; piece ${c.piece}, ${c.reaching} patch bands reach it, ${c.mixed} mixed (anchor ${c.anchor}); per row bound + shift ${c.rows.map((r) => `${r.upper} + ${r.shift}`).join(', ')}${c.witness ? `; witness ${JSON.stringify(c.witness.x)} (violation ${c.witness.violation})` : '; no violating point found'}`,
       });
     await pause();
   }

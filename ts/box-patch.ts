@@ -390,6 +390,13 @@ export interface BoxCertificate {
   /** Per row of the proven piece: the bound of the original part and the patches' shift. */
   rows: { upper: number; shift: number }[];
   reason?: string;
+  /**
+   * On a refusal: a point of the box where the finished network's output lies outside every piece
+   * of the safe set (evaluated by the finished network), with that violation (min over pieces of
+   * the largest row), when the search finds one (sign-gradient ascent of the spec rows on the
+   * original network, and random points). Absent: the refusal may be the bounds' looseness only.
+   */
+  witness?: { x: number[]; violation: number };
   ms: number;
 }
 
@@ -454,7 +461,7 @@ export async function certifyBox(
   rep: RepairedNetwork,
   box: Box,
   spec: Spec | SpecUnion,
-  opts: { tolerance?: number; signal?: AbortSignal } = {},
+  opts: { tolerance?: number; signal?: AbortSignal /** Search a witness on a refusal (default true). */; witness?: boolean } = {},
 ): Promise<BoxCertificate> {
   const pause = periodicYield(50);
   const t0 = performance.now();
@@ -515,6 +522,7 @@ export async function certifyBox(
     }
   }
   const ok = bestBound <= tolerance;
+  const witness = ok || opts.witness === false ? undefined : await refusalWitness(rep, box, spec, pause, opts.signal);
   return {
     ...base,
     status: ok ? 'certified' : 'refused',
@@ -524,6 +532,7 @@ export async function certifyBox(
     mixed: mix.length + affine.length,
     provenBound: bestBound,
     rows: bestRows,
+    ...(witness ? { witness } : {}),
     ...(ok
       ? {}
       : {
@@ -531,6 +540,70 @@ export async function certifyBox(
         }),
     ms: performance.now() - t0,
   };
+}
+
+/**
+ * The worst point found for the finished network on a box, when it violates (see
+ * `BoxCertificate.witness`): sign-gradient ascent of the union's violation v(x) = min over pieces
+ * of the largest row, evaluated on the finished network, stepping along the gradient of the active
+ * row on the original network (the patches add constants inside their supports); from the centre
+ * and random starts.
+ */
+async function refusalWitness(
+  rep: RepairedNetwork,
+  box: Box,
+  spec: Spec | SpecUnion,
+  pause: () => Promise<void>,
+  signal?: AbortSignal,
+): Promise<{ x: number[]; violation: number } | undefined> {
+  const n = box.lower.length;
+  const k = rep.outputSize;
+  const pieces = piecesOf(spec);
+  const layers = rep.original.denseLayers;
+  const rand = mulberry(9);
+  const value = (y: Float64Array): { v: number; c: Float64Array<ArrayBufferLike> } => {
+    let v = Infinity;
+    let c: Float64Array<ArrayBufferLike> = new Float64Array(k);
+    for (const piece of pieces) {
+      const rows = specRows(piece);
+      let worst = -Infinity;
+      let at = 0;
+      for (let r = 0; r < rows; r++) {
+        let s = -piece.q[r];
+        for (let o = 0; o < k; o++) s += piece.P[r * k + o] * y[o];
+        if (s > worst) {
+          worst = s;
+          at = r;
+        }
+      }
+      if (worst < v) {
+        v = worst;
+        c = piece.P.subarray(at * k, (at + 1) * k);
+      }
+    }
+    return { v, c };
+  };
+  let best = -Infinity;
+  let bestX: Float64Array | null = null;
+  const starts = [Float64Array.from(box.lower, (l, j) => 0.5 * (l + box.upper[j]))];
+  for (let s = 0; s < 15; s++) starts.push(Float64Array.from(box.lower, (l, j) => l + rand() * (box.upper[j] - l)));
+  for (const x of starts) {
+    await pause();
+    throwIfAborted(signal);
+    for (let t = 0; t < (layers ? 30 : 1); t++) {
+      const { v, c } = value(rep.forwardFlat(x, 1));
+      if (v > best) {
+        best = v;
+        bestX = Float64Array.from(x);
+      }
+      if (!layers) break;
+      const { grad } = rowValueGrad(layers, x, c);
+      const scale = 0.5 * 0.85 ** t;
+      for (let j = 0; j < n; j++)
+        x[j] = Math.min(Math.max(x[j] + scale * (box.upper[j] - box.lower[j]) * Math.sign(grad[j]), box.lower[j]), box.upper[j]);
+    }
+  }
+  return best > 0 && bestX ? { x: Array.from(bestX), violation: best } : undefined;
 }
 
 /**
@@ -549,7 +622,7 @@ export async function certifyBoxParts(
   const refused: BoxCertificate[] = [];
   const walk = async (b: Box, left: number): Promise<void> => {
     throwIfAborted(opts.signal);
-    const c = await certifyBox(rep, b, spec, opts);
+    const c = await certifyBox(rep, b, spec, { ...opts, witness: false });
     if (c.status === 'certified') {
       proven.push(c);
       return;
@@ -578,7 +651,8 @@ export async function certifyBoxParts(
     for (let j = 1; j < b.lower.length; j++) if (b.upper[j] - b.lower[j] > b.upper[w] - b.lower[w]) w = j;
     const mid = 0.5 * (b.lower[w] + b.upper[w]);
     if (left <= 0 || !(mid > b.lower[w] && mid < b.upper[w])) {
-      refused.push(c);
+      const witness = await refusalWitness(rep, b, spec, periodicYield(50), opts.signal);
+      refused.push(witness ? { ...c, witness } : c);
       return;
     }
     const lo = { lower: [...b.lower], upper: [...b.upper] };

@@ -89,7 +89,10 @@ export function registerRepair(program: Command, run: CommandRunner): void {
       'area repair with --method bab: a box with more than --max-regions regions gets one box patch instead of per-region patches (default above 8 inputs)',
     )
     .option('--no-box-patch', 'area repair with --method bab: such a box stays unproven (the repair is then not certified)')
-    .option('--timeout <S>', 'area repair with --method bab: stop the branch and bound after S seconds (the repair is then not certified)')
+    .option(
+      '--timeout <S>',
+      'area repair with --method bab: budget in seconds (default 60): the branch and bound gets a fifth, the boxes it leaves undecided are split until 35 % of it has passed and then patched, then the certificate',
+    )
     .option('--max-regions <N>', 'area repair: stop with an error beyond N linear regions (default 100000)')
     .option(
       '--certify',
@@ -416,7 +419,7 @@ async function runAreaBab(
       lp: lpBackend(flags.lp),
       maxLeafRegions: maxRegions,
       boxPatches: flags.boxPatch,
-      verify: { timeoutMs: timeout !== undefined ? timeout * 1000 : undefined },
+      timeoutMs: timeout !== undefined ? timeout * 1000 : undefined,
       onProgress,
       signal,
     }),

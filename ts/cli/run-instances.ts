@@ -7,7 +7,10 @@
  * With `--repair`, every violated instance is also repaired over its violated property's whole
  * input set (ts/area-bab.ts, the instance's timeout as its budget) and the repaired network written
  * (float64 ONNX, `<out>.repaired/`) when the whole box is certified; the rows get the columns
- * repair, repair_s, regions_enumerated, patches, certified, repaired_model.
+ * repair, repair_s, regions_enumerated, patches, certified, repaired_model, box_patches,
+ * max_patch_norm. The budget is split as in `repairAreaBab` (`timeoutMs`): the branch and bound
+ * gets a fifth, the boxes it leaves undecided are split until 35 % of it has passed and then patched, then the
+ * certificate.
  *
  * Exit codes: 0 every instance answered (holds or violated), 3 some timed out or stayed unknown,
  * 2 bad input (nothing written). The results and counterexample files are written at the end,
@@ -140,7 +143,7 @@ export async function runInstances(csv: string, flags: RunInstancesFlags): Promi
       });
       if (!flags.quiet) process.stderr.write(`${label}: ${res.status} (${word}); ${summaryOf(res)}\n`);
       if (flags.repair) {
-        if (res.status !== 'violated' || !res.counterexample) repairCells.push(',,,,,');
+        if (res.status !== 'violated' || !res.counterexample) repairCells.push(',,,,,,,');
         else {
           const file = path.join(repairDir, `${stem(r.onnx)}__${stem(r.vnnlib)}.onnx`);
           const cells = await repairInstance(net, prop.properties[res.counterexample.property], r.timeout * scale, ctl.signal, file);
@@ -153,6 +156,8 @@ export async function runInstances(csv: string, flags: RunInstancesFlags): Promi
               cells.patches,
               cells.certified,
               cells.bytes ? path.relative(outDir, file) : '',
+              cells.boxPatches,
+              cells.maxPatchNorm,
             ].join(','),
           );
           if (!flags.quiet)
@@ -188,7 +193,7 @@ export async function runInstances(csv: string, flags: RunInstancesFlags): Promi
 }
 
 /** The columns `--repair` appends. */
-const REPAIR_HEADER = 'repair,repair_s,regions_enumerated,patches,certified,repaired_model';
+const REPAIR_HEADER = 'repair,repair_s,regions_enumerated,patches,certified,repaired_model,box_patches,max_patch_norm';
 
 /**
  * Repairs one violated property over its whole input set within `budget` seconds; the repaired
@@ -200,7 +205,17 @@ async function repairInstance(
   budget: number,
   signal: AbortSignal,
   file: string,
-): Promise<{ status: string; seconds: number; regions: number; patches: number; certified: boolean; bytes?: Uint8Array; detail?: string }> {
+): Promise<{
+  status: string;
+  seconds: number;
+  regions: number;
+  patches: number;
+  certified: boolean;
+  boxPatches: number | '';
+  maxPatchNorm: number | '';
+  bytes?: Uint8Array;
+  detail?: string;
+}> {
   const t0 = performance.now();
   const seconds = () => (performance.now() - t0) / 1000;
   const timer = AbortSignal.timeout(budget * 1000);
@@ -212,7 +227,7 @@ async function repairInstance(
       area: { box: inputBox, inputSet },
       spec: safe.spec,
       unsafe: p.unsafe,
-      verify: { timeoutMs: budget * 1000 },
+      timeoutMs: budget * 1000,
       signal: both,
     });
     const r = report.result;
@@ -222,6 +237,8 @@ async function repairInstance(
       regions: r.regions,
       patches: r.patches,
       certified: r.certified,
+      boxPatches: report.boxPatches.length,
+      maxPatchNorm: r.maxPatchNorm,
       bytes: r.certified && r.status === 'repaired' ? repairedToOnnx(network, { precision: 'float64' }) : undefined,
       detail: report.unproven.length ? `${report.unproven.length} part(s) unproven` : undefined,
     };
@@ -229,7 +246,16 @@ async function repairInstance(
     // Ctrl-C stops the run; the budget only this repair.
     if (signal.aborted) throw e instanceof AbortError ? e : new AbortError(signal.reason);
     const status = timer.aborted ? 'timeout' : 'error';
-    return { status, seconds: seconds(), regions: 0, patches: 0, certified: false, detail: (e as Error).message.slice(0, 200) };
+    return {
+      status,
+      seconds: seconds(),
+      regions: 0,
+      patches: 0,
+      certified: false,
+      boxPatches: '',
+      maxPatchNorm: '',
+      detail: (e as Error).message.slice(0, 200),
+    };
   }
 }
 
