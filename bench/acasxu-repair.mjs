@@ -75,6 +75,8 @@ for (const name of VIOLATED) {
       pendingHandedBack: report.pending.handedBack,
       pendingSplits: report.pending.splits,
       pendingShares: report.pending.shares,
+      pendingMs: { split: Math.round(report.pending.splitMs), patch: Math.round(report.pending.patchMs) },
+      pendingGroups: report.pending.groups,
       boxPatches: report.boxPatches.length,
       maxPatchNorm: r.maxPatchNorm,
       regionsEnumerated: r.regions,

@@ -63,6 +63,9 @@ export interface PendingResult {
   splits: number;
   /** Groups of touching patched boxes (each mapped into one piece of a union safe set). */
   groups: number;
+  /** Time spent bounding and splitting, and building the patches. */
+  splitMs: number;
+  patchMs: number;
 }
 
 function piecesOf(spec: Spec | SpecUnion): readonly Spec[] {
@@ -147,6 +150,7 @@ export async function decidePending(
   const looseness = opts.looseness ?? 2;
   const pieces = piecesOf(spec);
   const pause = periodicYield(50);
+  const t0 = performance.now();
   const rand = mulberry(7);
   const out: PendingBox[] = [];
   // Depth first (a stack), the pending boxes in their given order.
@@ -256,6 +260,7 @@ export async function decidePending(
     hi.lower[dim] = mid;
     stack.push({ box: hi, depth: o.depth + 1 }, { box: lo, depth: o.depth + 1 });
   }
+  const splitMs = performance.now() - t0;
   // 4. The patches, one piece per group of touching boxes.
   const groups = touchingGroups(
     toPatch.map((t) => t.box),
@@ -281,5 +286,5 @@ export async function decidePending(
     await patchIt(toPatch[i], pieceOf[i]);
   }
   opts.onProgress?.(out.length, 0);
-  return { boxes: out, bounded, splits, groups: groups.length };
+  return { boxes: out, bounded, splits, groups: groups.length, splitMs, patchMs: performance.now() - t0 - splitMs };
 }

@@ -389,6 +389,8 @@ export interface BoxCertificate {
   tolerance: number;
   /** Per row of the proven piece: the bound of the original part and the patches' shift. */
   rows: { upper: number; shift: number }[];
+  /** Per piece tried, per row: the bound of the original network on the box (pieces not tried: empty). */
+  uppers: number[][];
   reason?: string;
   /**
    * On a refusal: a point of the box where the finished network's output lies outside every piece
@@ -461,7 +463,14 @@ export async function certifyBox(
   rep: RepairedNetwork,
   box: Box,
   spec: Spec | SpecUnion,
-  opts: { tolerance?: number; signal?: AbortSignal /** Search a witness on a refusal (default true). */; witness?: boolean } = {},
+  opts: {
+    tolerance?: number;
+    signal?: AbortSignal;
+    /** Search a witness on a refusal (default true). */
+    witness?: boolean;
+    /** Per piece and row, a proven upper bound of P_j f − q_j on an enclosing box (used when smaller). */
+    upperCap?: readonly (readonly number[])[];
+  } = {},
 ): Promise<BoxCertificate> {
   const pause = periodicYield(50);
   const t0 = performance.now();
@@ -487,7 +496,12 @@ export async function certifyBox(
   let bestBound = Infinity;
   let bestRows: { upper: number; shift: number }[] = [];
   const pieces = piecesOf(spec);
-  for (let pi = 0; pi < pieces.length; pi++) {
+  const uppers: number[][] = pieces.map(() => []);
+  // The piece the anchor patch was made for first: once a piece is proven the others are not tried.
+  const first = anchor >= 0 ? (chain[anchor].region.specPiece ?? 0) : 0;
+  const order = [first, ...pieces.map((_, i) => i).filter((i) => i !== first)];
+  for (const pi of order) {
+    if (bestBound <= tolerance) break;
     throwIfAborted(opts.signal);
     const piece = pieces[pi];
     let worst = -Infinity;
@@ -496,7 +510,10 @@ export async function certifyBox(
       await pause();
       throwIfAborted(opts.signal);
       const c = piece.P.subarray(r * k, (r + 1) * k);
-      const u = specRowUpperBound(rep.original, box, c, piece.q[r]).upper;
+      // A bound proven on an enclosing box holds here too (bounds are not monotone in the box).
+      const cap = opts.upperCap?.[pi]?.[r] ?? Infinity;
+      const u = Math.min(cap, specRowUpperBound(rep.original, box, c, piece.q[r]).upper);
+      uppers[pi][r] = u;
       let shift = anchor < 0 ? 0 : -Infinity;
       for (const i of mix) {
         let s = 0;
@@ -528,6 +545,7 @@ export async function certifyBox(
     status: ok ? 'certified' : 'refused',
     piece: bestPiece,
     anchor,
+    uppers,
     reaching: reach.filter(Boolean).length,
     mixed: mix.length + affine.length,
     provenBound: bestBound,
@@ -620,9 +638,11 @@ export async function certifyBoxParts(
 ): Promise<{ proven: BoxCertificate[]; refused: BoxCertificate[] }> {
   const proven: BoxCertificate[] = [];
   const refused: BoxCertificate[] = [];
-  const walk = async (b: Box, left: number): Promise<void> => {
+  const walk = async (b: Box, left: number, cap?: number[][]): Promise<void> => {
     throwIfAborted(opts.signal);
-    const c = await certifyBox(rep, b, spec, { ...opts, witness: false });
+    const c = await certifyBox(rep, b, spec, { ...opts, witness: false, upperCap: cap });
+    const caps = c.uppers.map((rows, pi) => rows.map((u, r) => Math.min(u, cap?.[pi]?.[r] ?? Infinity)));
+    for (let pi = 0; pi < caps.length; pi++) if (caps[pi].length === 0 && cap?.[pi]) caps[pi] = [...cap[pi]];
     if (c.status === 'certified') {
       proven.push(c);
       return;
@@ -642,8 +662,8 @@ export async function certifyBoxParts(
             const hi = { lower: [...b.lower], upper: [...b.upper] };
             lo.upper[j] = cut;
             hi.lower[j] = cut;
-            await walk(lo, left);
-            await walk(hi, left);
+            await walk(lo, left, caps);
+            await walk(hi, left, caps);
             return;
           }
     }
@@ -659,8 +679,8 @@ export async function certifyBoxParts(
     const hi = { lower: [...b.lower], upper: [...b.upper] };
     lo.upper[w] = mid;
     hi.lower[w] = mid;
-    await walk(lo, left - 1);
-    await walk(hi, left - 1);
+    await walk(lo, left - 1, caps);
+    await walk(hi, left - 1, caps);
   };
   await walk(box, depth);
   return { proven, refused };
