@@ -27,7 +27,7 @@ const LAYERS: { name: string; files: RegExp }[] = [
   { name: 'composition, formats', files: /^ts\/(compose|refine|io|eval)\.ts$|^ts\/(formats|dataset)\// },
   { name: 'jobs', files: /^ts\/(region-job|box-job|assemble|repair-options|report)\.ts$/ },
   { name: 'pool', files: /^ts\/pool\// },
-  { name: 'orchestrators', files: /^ts\/(repair|area|area-bab|area-box|head|verify)\.ts$/ },
+  { name: 'orchestrators', files: /^ts\/(repair|area|area-bab|area-pending|area-box|head|verify)\.ts$/ },
   { name: 'entry points', files: /^ts\/(index|demo)\.ts$|^ts\/cli\// },
 ];
 

@@ -307,7 +307,8 @@ function rowShift(c: ArrayLike<number>, patches: readonly RegionPatch[]): number
  * in the same piece, so a box proven safe on the original network (by any proof, a union one
  * included) stays safe on the finished network when only such patches reach it, without a new
  * bound. (ACAS Xu "COC is not maximal": a patch lowering COC and raising another advisory helps
- * every piece.) The product is charged a relative 1e-12 for its rounding.
+ * every piece.) A row with more than two terms or other coefficients than ±1 is charged a
+ * relative 1e-12 for the rounding of P_j d.
  */
 function helpsEveryPiece(p: RegionPatch, spec: Spec | SpecUnion): boolean {
   if (p.kind !== 'constant') return false;
@@ -316,11 +317,20 @@ function helpsEveryPiece(p: RegionPatch, spec: Spec | SpecUnion): boolean {
     for (let j = 0; j < piece.q.length; j++) {
       let s = 0;
       let mag = 0;
+      let terms = 0;
+      let unit = true;
       for (let o = 0; o < k; o++) {
-        s += piece.P[j * k + o] * p.d[o];
-        mag += Math.abs(piece.P[j * k + o] * p.d[o]);
+        const c = piece.P[j * k + o];
+        if (c === 0) continue;
+        terms++;
+        unit &&= c === 1 || c === -1;
+        s += c * p.d[o];
+        mag += Math.abs(c * p.d[o]);
       }
-      if (s + 1e-12 * mag > 0) return false;
+      // At most two ±1 terms: the products are exact and the one addition keeps the sign of the
+      // exact sum (rounding is monotone, 0 is exact), so s <= 0 is exact; else charge the rounding.
+      const charge = terms <= 2 && unit ? 0 : 1e-12 * mag;
+      if (s + charge > 0) return false;
     }
   }
   return true;
