@@ -168,41 +168,61 @@ if (name === 'cnn-cifar-pointwise') {
   const found = [];
   const searched = [];
   const ts = performance.now();
+  // Deterministic restarts (a fixed LCG): the centre, then random corners of the inner half of
+  // the box; every counterexample in a linear region not hit before in its box is a point.
+  let seed = 12345;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const RESTARTS = Number(process.env.RELU_REPAIR_CIFAR_RESTARTS ?? 4);
   for (const f of readdirSync(dir)
     .filter((f) => f.endsWith('.vnnlib'))
     .sort()) {
     const text = readFileSync(join(dir, f), 'utf8');
     const label = Number(/\(<= Y_(\d+) Y_/.exec(text)[1]);
     const { lower, upper } = parseVnnlib(text, f, { inputs: n, outputs: 10 }).properties[0].input.box;
-    let x = Float64Array.from(lower, (l, j) => (l + upper[j]) / 2);
-    let hit = null;
-    let margin = Infinity;
-    for (let step = 0; step < 12 && !hit; step++) {
-      // One region (its F is the gradient) per step; a signed step against every other class,
-      // the one with the smallest true margin kept.
-      const r = LinearRegion.ofPoint(net, x, { lower, upper });
-      const F = r.F;
-      r.free();
-      const alpha = 0.5 ** Math.floor(step / 2);
-      let next = x;
-      for (let j = 0; j < 10; j++) {
-        if (j === label) continue;
-        const xj = Float64Array.from(x, (v, i) =>
-          Math.min(upper[i], Math.max(lower[i], v - alpha * (upper[i] - lower[i]) * Math.sign(F[label * n + i] - F[j * n + i]))),
-        );
-        const y = net.forwardFlat(xj, 1);
-        let best = -Infinity;
-        for (let k = 0; k < 10; k++) if (k !== label) best = Math.max(best, y[k]);
-        if (y[label] - best < margin) {
-          margin = y[label] - best;
-          next = xj;
+    const seen = new Set();
+    let best = Infinity;
+    for (let restart = 0; restart < RESTARTS; restart++) {
+      let x = Float64Array.from(
+        lower,
+        (l, j) => (l + upper[j]) / 2 + (restart === 0 ? 0 : (random() < 0.5 ? -0.25 : 0.25) * (upper[j] - l)),
+      );
+      let hit = null;
+      let margin = Infinity;
+      for (let step = 0; step < 12 && !hit; step++) {
+        // One region (its F is the gradient) per step; a signed step against every other class,
+        // the one with the smallest true margin kept.
+        const r = LinearRegion.ofPoint(net, x, { lower, upper });
+        const F = r.F;
+        r.free();
+        const alpha = 0.5 ** Math.floor(step / 2);
+        let next = x;
+        for (let j = 0; j < 10; j++) {
+          if (j === label) continue;
+          const xj = Float64Array.from(x, (v, i) =>
+            Math.min(upper[i], Math.max(lower[i], v - alpha * (upper[i] - lower[i]) * Math.sign(F[label * n + i] - F[j * n + i]))),
+          );
+          const y = net.forwardFlat(xj, 1);
+          let other = -Infinity;
+          for (let k = 0; k < 10; k++) if (k !== label) other = Math.max(other, y[k]);
+          if (y[label] - other < margin) {
+            margin = y[label] - other;
+            next = xj;
+          }
         }
+        x = next;
+        if (margin < 0) hit = x;
       }
-      x = next;
-      if (margin < 0) hit = x;
+      best = Math.min(best, margin);
+      if (!hit) continue;
+      const key = net.patterns([Array.from(hit)])[0].join('');
+      if (seen.has(key)) continue;
+      seen.add(key);
+      found.push({ property: f, label, x: Array.from(hit), box: { lower, upper } });
     }
-    searched.push({ property: f, label, found: hit !== null, margin });
-    if (hit) found.push({ property: f, label, x: Array.from(hit), box: { lower, upper } });
+    searched.push({ property: f, label, found: seen.size, margin: best });
   }
   const searchSeconds = (performance.now() - ts) / 1000;
   const loadAverage = os.loadavg()[0];

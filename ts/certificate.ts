@@ -510,30 +510,33 @@ export async function certifyItems(
   opts: CertifyOptions & { scope: CertificateReport['scope']; only?: readonly number[]; previous?: readonly RegionCertificate[] },
 ): Promise<CertificateReport> {
   const t0 = performance.now();
-  const certifiers = new Map<Spec | SpecUnion, Certifier>();
   const out: RegionCertificate[] = opts.previous ? [...opts.previous] : new Array(items.length);
-  const todo = opts.only ?? items.map((_, i) => i);
-  const certifierOf = (spec: Spec | SpecUnion) => {
-    let c = certifiers.get(spec);
-    if (!c) {
-      c = new Certifier(network, spec, area, opts);
-      certifiers.set(spec, c);
+  // The items of one spec after another, each spec's certifier freed before the next is made: a
+  // core certifier holds its own copy of the repaired network (for a CNN, every patch's support
+  // rows: tens of MB each), so only one is alive at a time (the wasm heap never shrinks).
+  const bySpec = new Map<Spec | SpecUnion, number[]>();
+  for (const i of opts.only ?? items.map((_, i) => i)) {
+    const list = bySpec.get(items[i].spec);
+    if (list) list.push(i);
+    else bySpec.set(items[i].spec, [i]);
+  }
+  const total = [...bySpec.values()].reduce((s, l) => s + l.length, 0);
+  let done = 0;
+  const pause = periodicYield();
+  for (const [spec, list] of bySpec) {
+    const c = new Certifier(network, spec, area, opts);
+    try {
+      for (const i of list) {
+        if (opts.signal?.aborted) throw new AbortError(opts.signal.reason);
+        const it = items[i];
+        const r = c.region(it.pattern, it.slack, it.piece);
+        out[i] = it.thin ? { ...r, thin: true } : r;
+        opts.onProgress?.({ phase: 'certify', done: ++done, total, elapsedMs: performance.now() - t0 });
+        await pause();
+      }
+    } finally {
+      c.free();
     }
-    return c;
-  };
-  try {
-    const pause = periodicYield();
-    for (let t = 0; t < todo.length; t++) {
-      if (opts.signal?.aborted) throw new AbortError(opts.signal.reason);
-      const i = todo[t];
-      const it = items[i];
-      const c = certifierOf(it.spec).region(it.pattern, it.slack, it.piece);
-      out[i] = it.thin ? { ...c, thin: true } : c;
-      opts.onProgress?.({ phase: 'certify', done: t + 1, total: todo.length, elapsedMs: performance.now() - t0 });
-      await pause();
-    }
-  } finally {
-    certifiers.forEach((c) => c.free());
   }
   return summarise(out, opts.scope, opts, performance.now() - t0);
 }
