@@ -20,7 +20,7 @@ const cpu = () => {
 };
 const load = os.loadavg()[0];
 const rows = [];
-for (const i of wrong) {
+for (const i of process.env.SKIP_REGIONS ? [] : wrong) {
   const p = Array.from(x.subarray(i * 784, (i + 1) * 784));
   const c0 = cpu();
   const r = LinearRegion.ofPoint(net, p, box);
@@ -52,6 +52,7 @@ process.stdout.write(
         certified: report.certificate?.certifiedRegions,
         lps: report.certificate?.lps,
         pieces: report.certificate?.pieces,
+        perRegion: report.certificate?.perRegion.map((c) => ({ lps: c.lps, patches: c.patches.length, exact: c.exactPatches, pieces: c.pieces })),
       },
       heapMB: heap(),
       maxRssMB: process.resourceUsage().maxRSS / 1024,

@@ -101,7 +101,13 @@ pub(super) fn band_reaches(
     let poly = crate::lp::Polytope::new(nv, &g, &h, &l, &u)?;
     let mut c = vec![0.0; nv];
     c[n] = 1.0;
-    let sol = crate::lp::maximize(poly, &c)
-        .map_err(lp_context(|| "certificate: does a patch band reach the region".to_string()))?;
-    Ok(sol.upper > 0.0)
+    // A cold dual simplex that stops as soon as its certified bound on t is <= 0.
+    let bound = match crate::lp::Simplex::new(poly)
+        .maximize_unless_below(&c, 0.0)
+        .map_err(lp_context(|| "certificate: does a patch band reach the region".to_string()))?
+    {
+        Err(bound) => bound,
+        Ok(sol) => sol.upper,
+    };
+    Ok(bound > 0.0)
 }

@@ -105,8 +105,8 @@ impl Frame {
         patch_reaches_box(p, &self.bp.lower, &self.bp.upper)
     }
 
-    /// The LP tests: does the band of `p` reach the region? First [`Frame::apart`] (one LP on the
-    /// region's own simplex), then one LP over the region and the band rows it does not imply
+    /// The LP tests: does the band of `p` reach the region? First [`Frame::apart`] (one LP over
+    /// the region's own polytope), then one LP over the region and the band rows it does not imply
     /// ([`Frame::band_rows`]).
     pub(super) fn reaches(&mut self, p: &PatchNetwork) -> Result<bool> {
         if self.apart(p)? {
@@ -146,8 +146,8 @@ impl Frame {
         (a, b)
     }
 
-    /// Proves that the band of `p` misses the region, by one LP on the region's own (warm)
-    /// simplex. On the region every support row i whose negation is an exact region row (the set
+    /// Proves that the support of `p` is 0 on the whole region, by one LP over the region's own
+    /// polytope (an early-stopping dual simplex, see below). On the region every support row i whose negation is an exact region row (the set
     /// D: a neuron on the other side in the patch's region) has s_i = b_i − a_i·x <= 0, so its
     /// term u_i − v_i = clamp(1 + γ s_i, 0, 1) = 1 − min(1, γ|s_i|), every other term is <= 1,
     /// and Σ_i (u_i − v_i) <= m − min(1, γ Σ_D |s_i|) (Σ min(1, t_i) >= min(1, Σ t_i)). Where
@@ -176,18 +176,24 @@ impl Frame {
         if count == 0 {
             return Ok(false);
         }
-        self.lps += 1;
-        let sol = match self.bp.simplex.maximize(&c) {
-            Ok(sol) => sol,
-            // No bound: the full test decides.
-            Err(Error::Lp(_)) | Err(Error::Empty(_)) => return Ok(false),
-            Err(e) => return Err(e),
-        };
         // The computed c and k differ from the exact sums by at most γ_count times the sums of
         // magnitudes; the product with x adds γ_{n+2} of the magnitude over the box.
         let mag = magnitude(&abs_c, abs_k, &self.bp.lower, &self.bp.upper);
         let rounding = err_bound(count + n + 2, mag);
-        Ok(add_up(add_up(sol.upper, k), rounding) <= -s.radius)
+        // What max (−c)·x may be: k + it + rounding <= −r, with a few ulps to spare for the sum.
+        let allowed = -s.radius - k - rounding;
+        let threshold = allowed - 8.0 * f64::EPSILON * (allowed.abs() + k.abs() + rounding);
+        self.lps += 1;
+        // A cold dual simplex on the region's polytope (shared, not copied) that stops as soon as
+        // its certified bound is below the threshold.
+        let bound = match self.bp.simplex.sibling().maximize_unless_below(&c, threshold) {
+            Ok(Err(bound)) => bound,
+            Ok(Ok(sol)) => sol.upper,
+            // No bound: the full test decides.
+            Err(Error::Lp(_)) | Err(Error::Empty(_)) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        Ok(add_up(add_up(bound, k), rounding) <= -s.radius)
     }
 }
 
