@@ -153,8 +153,9 @@ if (name === 'cnn-mnist-pointwise') {
 
 if (name === 'cnn-cifar-pointwise') {
   // The CIFAR conv net (oval21): counterexamples found by a signed-gradient search (the region's
-  // affine map F is the gradient) inside the local-robustness boxes of its VNN-LIB properties,
-  // each repaired over its region ∩ its box (the box is the input domain; the protected label is
+  // affine map F is the gradient; from the box centre and a few random starts, then a few further
+  // steps from each counterexample, in other linear regions) inside the local-robustness boxes of
+  // its VNN-LIB properties, each repaired over its region ∩ its box (the box is the input domain; the protected label is
   // the spec). The properties come from the shared data (RELU_REPAIR_OVAL21, default
   // /work/shared/data/cnn/oval21); target <= 10 s/point.
   const dir = process.env.RELU_REPAIR_OVAL21 ?? '/work/shared/data/cnn/oval21';
@@ -176,6 +177,7 @@ if (name === 'cnn-cifar-pointwise') {
     return seed / 2 ** 31;
   };
   const RESTARTS = Number(process.env.RELU_REPAIR_CIFAR_RESTARTS ?? 4);
+  const NEIGHBOURS = 2;
   for (const f of readdirSync(dir)
     .filter((f) => f.endsWith('.vnnlib'))
     .sort()) {
@@ -221,6 +223,37 @@ if (name === 'cnn-cifar-pointwise') {
       if (seen.has(key)) continue;
       seen.add(key);
       found.push({ property: f, label, x: Array.from(hit), box: { lower, upper } });
+      // Deeper counterexamples: further signed steps from it (smaller each time), every one that
+      // stays misclassified in a linear region not seen yet is a point too (each needs its patch).
+      let xn = hit;
+      for (let t = 0, extra = 0; t < 2 * NEIGHBOURS && extra < NEIGHBOURS; t++) {
+        const r = LinearRegion.ofPoint(net, xn, { lower, upper });
+        const F = r.F;
+        r.free();
+        const alpha = 0.25 * 0.5 ** t;
+        let next = null;
+        let worst = Infinity;
+        for (let j = 0; j < 10; j++) {
+          if (j === label) continue;
+          const xj = Float64Array.from(xn, (v, i) =>
+            Math.min(upper[i], Math.max(lower[i], v - alpha * (upper[i] - lower[i]) * Math.sign(F[label * n + i] - F[j * n + i]))),
+          );
+          const y = net.forwardFlat(xj, 1);
+          let other = -Infinity;
+          for (let k = 0; k < 10; k++) if (k !== label) other = Math.max(other, y[k]);
+          if (y[label] - other < worst) {
+            worst = y[label] - other;
+            next = xj;
+          }
+        }
+        if (!(worst < 0)) continue;
+        xn = next;
+        const kn = net.patterns([Array.from(xn)])[0].join('');
+        if (seen.has(kn)) continue;
+        seen.add(kn);
+        extra++;
+        found.push({ property: f, label, x: Array.from(xn), box: { lower, upper } });
+      }
     }
     searched.push({ property: f, label, found: seen.size, margin: best });
   }
