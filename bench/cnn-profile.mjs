@@ -52,7 +52,12 @@ process.stdout.write(
         certified: report.certificate?.certifiedRegions,
         lps: report.certificate?.lps,
         pieces: report.certificate?.pieces,
-        perRegion: report.certificate?.perRegion.map((c) => ({ lps: c.lps, patches: c.patches.length, exact: c.exactPatches, pieces: c.pieces })),
+        perRegion: report.certificate?.perRegion.map((c) => ({
+          lps: c.lps,
+          patches: c.patches.length,
+          exact: c.exactPatches,
+          pieces: c.pieces,
+        })),
       },
       heapMB: heap(),
       maxRssMB: process.resourceUsage().maxRSS / 1024,
