@@ -244,6 +244,31 @@ pub const CONSTANT_PATCH: Layout = Layout {
     fields: &[array("A", Real, &["rows", "inputs"]), array("b", Real, &["rows"]), array("d", Real, &["outputs"])],
 };
 
+/// A constant patch network whose support reads rows from the repaired network's shared table
+/// (in): row i is table row `slot[i]` below the table's size, else own row `slot[i]` − size of A.
+pub const SHARED_CONSTANT_PATCH: Layout = Layout {
+    name: "sharedConstantPatch",
+    fields: &[
+        array("slot", Count, &["rows"]),
+        array("A", Real, &["own", "inputs"]),
+        array("b", Real, &["rows"]),
+        array("d", Real, &["outputs"]),
+    ],
+};
+
+/// An affine patch network with a shared-table support (in; rows as [`SHARED_CONSTANT_PATCH`]).
+pub const SHARED_AFFINE_PATCH: Layout = Layout {
+    name: "sharedAffinePatch",
+    fields: &[
+        array("slot", Count, &["rows"]),
+        array("A", Real, &["own", "inputs"]),
+        array("b", Real, &["rows"]),
+        array("C", Real, &["outputs", "inputs"]),
+        array("d", Real, &["outputs"]),
+        array("H", Real, &["outputs"]),
+    ],
+};
+
 /// An affine patch network (in): support rows A x <= b, then C x + d with clamp bounds H.
 pub const AFFINE_PATCH: Layout = Layout {
     name: "affinePatch",
@@ -516,6 +541,8 @@ pub const LAYOUTS: &[Layout] = &[
     NODE_BIAS,
     CONSTANT_PATCH,
     AFFINE_PATCH,
+    SHARED_CONSTANT_PATCH,
+    SHARED_AFFINE_PATCH,
     NETWORK_INFO,
     REGION_INFO,
     REGION_FIELDS,
@@ -695,6 +722,18 @@ pub const PATCH_HEADER: ObjectSpec = ObjectSpec {
     ],
 };
 
+/// `rr_repaired_add_shared_patch`: as [`PATCH_HEADER`], with `own` rows stored in the patch (the
+/// others read from the shared table; layouts [`SHARED_CONSTANT_PATCH`], [`SHARED_AFFINE_PATCH`]).
+pub const SHARED_PATCH_HEADER: ObjectSpec = ObjectSpec {
+    name: "sharedPatchHeader",
+    members: &[
+        member("kind", MemberKind::Code(PATCH_KIND)),
+        member("rows", MemberKind::Count),
+        member("own", MemberKind::Count),
+        member("radius", MemberKind::Number),
+    ],
+};
+
 /// `rr_region_support_rows`: prune redundant rows by LP (with tolerance `tol`), append the box
 /// faces (for supports not gated by a shared box indicator).
 pub const SUPPORT_ROWS_OPTIONS: ObjectSpec = ObjectSpec {
@@ -787,6 +826,7 @@ pub const OBJECTS: &[ObjectSpec] = &[
     GATHER_SHAPE,
     GRAPH_SHAPE,
     PATCH_HEADER,
+    SHARED_PATCH_HEADER,
     SUPPORT_ROWS_OPTIONS,
     MINIMAL_PATCH_OPTIONS,
     ENUMERATE_OPTIONS,

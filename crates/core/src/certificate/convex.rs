@@ -149,7 +149,7 @@ pub(super) fn certify_convex(
         let (mut a, mut b) = (bp.a.clone(), bp.b.clone());
         if let Some(i) = which.filter(|&i| Some(i) != own) {
             let s = &patches[i].support;
-            a.extend_from_slice(&s.a);
+            a.extend_from_slice(&s.dense_rows());
             b.extend(s.b.iter().map(|v| v + s.radius));
         }
         let mut sx = Simplex::new(Polytope::new(n, &a, &b, &bp.lower, &bp.upper)?);

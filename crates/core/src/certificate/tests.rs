@@ -293,7 +293,7 @@ fn affine_patches_are_certified_through_their_clamp_relus() {
     // A clamp bound that is too small cuts the patch on part of the region.
     let mut small = hh;
     small[0] *= 0.5;
-    let cut = affine(patch.support.a, patch.support.b, small);
+    let cut = affine(patch.support.dense_rows().into_owned(), patch.support.b, small);
     let cert = certify_region(&region, &[cut], &spec, &CertifyOptions::default()).unwrap();
     assert!(!cert.certified);
     assert!(cert.pieces > 1);
