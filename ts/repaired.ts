@@ -183,7 +183,8 @@ export class RepairedNetwork extends CoreBacked {
       const table = this.sharedTable(core, h);
       this.rowCounts = { shared: 0, own: 0 };
       for (const p of this.patches) {
-        const sharing = table && p.A.length === p.b.length * this.inputSize ? sharingOf(p, table.rows, table.neurons, this.inputSize) : undefined;
+        const sharing =
+          table && p.A.length === p.b.length * this.inputSize ? sharingOf(p, table.rows, table.neurons, this.inputSize) : undefined;
         if (sharing && sharing.own.length < p.b.length) {
           const [header, params] = sharedPatchArgs(p, sharing, this.inputSize, this.outputSize);
           core.call('add patch', [header, params], ([ph, pp], [hl, pl]) => core.exports.rr_repaired_add_shared_patch(h, ph, hl, pp, pl));

@@ -347,7 +347,7 @@ mod tests {
         assert!(e.to_string().contains("row slot 1 is 9, past 8 table and 1 own rows"), "{}", e);
         let e = Support::shared(t.clone(), vec![0], vec![], vec![0.0, 1.0], 0.1).unwrap_err();
         assert!(e.to_string().contains("1 row slots for 2 rows"), "{}", e);
-        let e = Support::shared(t.clone(), vec![8], vec![f64::NAN, 0.0], vec![0.0], 0.1).unwrap_err();
+        let e = Support::shared(t, vec![8], vec![f64::NAN, 0.0], vec![0.0], 0.1).unwrap_err();
         assert_eq!(e.to_string(), "patch: parameter 1 is not finite");
         assert!(rep.share_rows(5).unwrap_err().to_string().contains("5 neurons, the network has 4 hidden"));
     }
