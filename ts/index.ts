@@ -27,6 +27,7 @@ export {
 } from './area-bab.js';
 export { type AreaBoxOptions, type AreaBoxReport, type AreaBoxResult, repairAreaBox } from './area-box.js';
 export {
+  type BoundMethod,
   type BoundOptions,
   intervalBounds,
   type PreActivationBounds,
