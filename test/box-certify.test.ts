@@ -245,7 +245,10 @@ describe('certify on a branch-and-bound repair with box patches (3 inputs)', () 
     expect(rep.record?.regions.length).toBe(report.result.buggyRegions);
     // Saved and loaded: certify (no area, the recorded spec asked explicitly) proves every region and box.
     const doc = JSON.parse(JSON.stringify(repairedToJson(rep)));
-    const c = await certify(repairedFromJson(doc, 'bab.json'), { spec });
+    const seen: [number, number][] = [];
+    const c = await certify(repairedFromJson(doc, 'bab.json'), { spec, onProgress: (e) => seen.push([e.done, e.total]) });
+    // Progress counts the boxes after the regions, up to all of them.
+    expect(seen.at(-1)).toEqual([c.regions + boxPatches.length, c.regions + boxPatches.length]);
     expect(c.status, JSON.stringify(c.boxes?.perBox.filter((b) => b.status !== 'certified').slice(0, 1))).toBe('certified');
     expect(c.regions).toBe(report.result.buggyRegions);
     expect(c.boxes?.total).toBe(boxPatches.length);

@@ -476,6 +476,9 @@ export async function certify(
       bound: opts.boxBound,
       depth: opts.boxDepth,
       signal: opts.signal,
+      // Boxes count as items after the regions (a box can take seconds: 784 inputs, LP bounds).
+      onBox: (done, total) =>
+        opts.onProgress?.({ phase: 'certify', done: rep.regions + done, total: rep.regions + total, elapsedMs: performance.now() - t0 }),
     });
     if (boxes.total > 0 || boxes.unchecked.length > 0 || boxes.mismatch.length > 0) {
       out.boxes = boxes;
