@@ -164,14 +164,36 @@ function reserve(
 /**
  * What a repair made (saved with the network, checked by `certify`; never evidence for a
  * certificate): the area of an area repair, the spec (as convex pieces), the activation patterns
- * of the regions it patched, and the number of patches of the finished network.
+ * of the regions it patched, the boxes it patched as a whole (box patches, ts/box-patch.ts), and
+ * the number of patches of the finished network.
  */
 export interface RepairRecord {
   kind: 'area' | 'points';
   area?: { lower: number[]; upper: number[]; A?: number[][]; b?: number[] };
   spec?: { pieces: { P: number[][]; q: number[] }[] };
   regions: string[];
+  /**
+   * Boxes patched as a whole: where `certify` re-proves the spec by bounds on the file's own
+   * parameters (the record says only where to look). `piece`: the convex piece of a union spec
+   * the box was mapped into. Absent in files written before box patches were recorded.
+   */
+  boxes?: RecordBox[];
   patches: number;
+}
+
+export interface RecordBox {
+  lower: number[];
+  upper: number[];
+  piece?: number;
+}
+
+/** The boxes of the box patches among `patches` (those whose region carries a `box`), in order, as the record names them. */
+export function recordBoxesOf(patches: readonly RegionPatch[]): RecordBox[] {
+  return patches.flatMap((p) => {
+    const b = p.region?.box;
+    if (!b) return [];
+    return [{ lower: [...b.lower], upper: [...b.upper], ...(p.region.specPiece !== undefined ? { piece: p.region.specPiece } : {}) }];
+  });
 }
 
 export class RepairedNetwork extends CoreBacked {

@@ -356,6 +356,7 @@ async function runAreaRepair(flags: RepairFlags, given: Set<string>, interrupt: 
   if (method === 'box') return runAreaBox(flags, net, file.area, spec, radius, interrupt);
   const result = await withProgress(flags.quiet, interrupt, (onProgress, signal) =>
     repairArea(net, {
+      method: 'enumerate',
       area: file.area,
       spec,
       radius,

@@ -40,7 +40,7 @@ export const Step = enumSpec('Step', { more: 0, done: 1, limit: 2 });
 export const OpKind = enumSpec('OpKind', { dense: 0, conv: 1, avgPool: 2, scale: 3, gather: 4, identity: 5 });
 
 /** Which bounds `rr_bounds_compute` computes (ts/bounds.ts). */
-export const BoundKind = enumSpec('BoundKind', { interval: 0, symbolic: 1 });
+export const BoundKind = enumSpec('BoundKind', { interval: 0, symbolic: 1, lp: 2, best: 3 });
 /** The lower line of an unstable ReLU in the symbolic bounds. */
 export const LowerSlope = enumSpec('LowerSlope', { adaptive: 0, parallel: 1, zero: 2 });
 /** The answer of a verification so far (ts/verify.ts). */
@@ -300,6 +300,8 @@ export const PRE_ACTIVATION_BOUNDS = layout('preActivationBounds', [
 export const ROW_BOUND = layout('rowBound', [
   scalar('upper', 'real'),
   scalar('interval', 'real'),
+  scalar('symbolic', 'real'),
+  scalar('lp', 'real'),
   scalar('offset', 'real'),
   array('slope', 'real', ['inputs']),
 ]);

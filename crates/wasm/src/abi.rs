@@ -110,7 +110,7 @@ wire_enum!(impl Step = STEP("Step") { More = 0: "more", Done = 1: "done", Limit 
 
 wire_enum! {
     /// Which bounds `rr_bounds_compute` computes.
-    enum BoundKind = BOUND_KIND("BoundKind") { Interval = 0: "interval", Symbolic = 1: "symbolic" }
+    enum BoundKind = BOUND_KIND("BoundKind") { Interval = 0: "interval", Symbolic = 1: "symbolic", Lp = 2: "lp", Best = 3: "best" }
 }
 
 wire_enum!(impl LowerSlope = LOWER_SLOPE("LowerSlope") { Adaptive = 0: "adaptive", Parallel = 1: "parallel", Zero = 2: "zero" });
@@ -433,13 +433,16 @@ pub const PRE_ACTIVATION_BOUNDS: Layout = Layout {
     ],
 };
 
-/// `rr_bounds_row` (out): upper bounds of `c·f(x) − q` over the box (the best one, and interval
-/// arithmetic alone), and the linear function `slope·x + offset` above it.
+/// `rr_bounds_row` (out): upper bounds of `c·f(x) − q` over the box (the method's, interval
+/// arithmetic alone, the symbolic and LP ones — NaN when not computed), and the linear function
+/// `slope·x + offset` above it.
 pub const ROW_BOUND: Layout = Layout {
     name: "rowBound",
     fields: &[
         scalar("upper", Real),
         scalar("interval", Real),
+        scalar("symbolic", Real),
+        scalar("lp", Real),
         scalar("offset", Real),
         array("slope", Real, &["inputs"]),
     ],
