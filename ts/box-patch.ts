@@ -23,7 +23,7 @@
  *   P_j f̂ − q_j <= U_j + max_{i in the mix} P_j d_i + Σ_a |P_j|·H_a, U_j bounded again on the
  *   finished network's own parameters.
  */
-import { specRowUpperBound } from './bounds.js';
+import { type BoundMethod, specRowUpperBound } from './bounds.js';
 import { InputError, throwIfAborted } from './errors.js';
 import { constantPatchFor } from './minimal.js';
 import type { Box, Network } from './network.js';
@@ -46,6 +46,8 @@ export interface BoxPatchOptions {
   /** Locality radius of the patch band (input units). */
   radius: number;
   search?: BoxSearchOptions;
+  /** The sound bound U_j is sized from (ts/bounds.ts; default `best`: min of interval, symbolic, LP relaxation). */
+  bound?: BoundMethod;
   signal?: AbortSignal;
 }
 
@@ -248,7 +250,7 @@ export async function boxPatch(net: Network, box: Box, spec: Spec | SpecUnion, o
     for (let r = 0; r < rows; r++) {
       await pause();
       throwIfAborted(opts.signal);
-      U.push(specRowUpperBound(net, box, piece.P.subarray(r * k, (r + 1) * k), piece.q[r]).upper);
+      U.push(specRowUpperBound(net, box, piece.P.subarray(r * k, (r + 1) * k), piece.q[r], { method: opts.bound ?? 'best' }).upper);
     }
     const { worst: L, at } = worstRows(piece, ys, pts.length);
     if (U.every((u) => u <= 0)) {
@@ -429,7 +431,7 @@ export async function certifyBox(
   rep: RepairedNetwork,
   box: Box,
   spec: Spec | SpecUnion,
-  opts: { tolerance?: number; signal?: AbortSignal } = {},
+  opts: { tolerance?: number; bound?: BoundMethod; signal?: AbortSignal } = {},
 ): Promise<BoxCertificate> {
   const pause = periodicYield(50);
   const t0 = performance.now();
@@ -464,7 +466,7 @@ export async function certifyBox(
       await pause();
       throwIfAborted(opts.signal);
       const c = piece.P.subarray(r * k, (r + 1) * k);
-      const u = specRowUpperBound(rep.original, box, c, piece.q[r]).upper;
+      const u = specRowUpperBound(rep.original, box, c, piece.q[r], { method: opts.bound ?? 'best' }).upper;
       let shift = anchor < 0 ? 0 : -Infinity;
       for (const i of mix) {
         let s = 0;
@@ -518,7 +520,7 @@ export async function certifyBoxParts(
   box: Box,
   spec: Spec | SpecUnion,
   depth: number,
-  opts: { tolerance?: number; signal?: AbortSignal } = {},
+  opts: { tolerance?: number; bound?: BoundMethod; signal?: AbortSignal } = {},
 ): Promise<{ proven: BoxCertificate[]; refused: BoxCertificate[] }> {
   const proven: BoxCertificate[] = [];
   const refused: BoxCertificate[] = [];

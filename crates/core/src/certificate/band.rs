@@ -28,7 +28,7 @@ pub fn band_box(p: &PatchNetwork, lower: &[f64], upper: &[f64]) -> Result<Option
         return Ok(None);
     }
     let b: Vec<f64> = s.b.iter().map(|v| v + s.radius).collect();
-    match bounded_polytope(s.n_in, &s.a, &b, lower, upper) {
+    match bounded_polytope(s.n_in, &s.dense_rows(), &b, lower, upper) {
         Ok(bp) => Ok(Some(BandBox { lower: bp.lower, upper: bp.upper })),
         Err(Error::Lp(_)) | Err(Error::Empty(_)) => Ok(None),
         Err(e) => Err(e),

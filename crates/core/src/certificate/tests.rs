@@ -293,7 +293,7 @@ fn affine_patches_are_certified_through_their_clamp_relus() {
     // A clamp bound that is too small cuts the patch on part of the region.
     let mut small = hh;
     small[0] *= 0.5;
-    let cut = affine(patch.support.a, patch.support.b, small);
+    let cut = affine(patch.support.dense_rows().into_owned(), patch.support.b, small);
     let cert = certify_region(&region, &[cut], &spec, &CertifyOptions::default()).unwrap();
     assert!(!cert.certified);
     assert!(cert.pieces > 1);
@@ -469,7 +469,7 @@ fn a_band_proven_apart_is_zero_on_the_whole_region() {
                 let touched = inside.iter().any(|x| p.support.value(x) != 0.0);
                 let by_all_rows = band::band_reaches(
                     2,
-                    &p.support.a,
+                    &p.support.dense_rows(),
                     &p.support.b.iter().map(|b| b + p.support.radius).collect::<Vec<_>>(),
                     p.support.radius,
                     &frame.bp.a,
