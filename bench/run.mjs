@@ -83,6 +83,7 @@ result.cases['mnistfc-256x4'] = { loadAverageBefore: os.loadavg()[0], ...runCase
 result.cases['mnistfc-256x6'] = { loadAverageBefore: os.loadavg()[0], ...runCase('mnistfc-6', 'simd') };
 // Assembly linear in the number of points (issue 14): time per point at 10, 100 and 1,000 points.
 result.cases['mnist-scaling'] = { loadAverageBefore: os.loadavg()[0], ...runCase('mnist-scaling', 'simd') };
+result.cases['mnist-scaling-deep'] = { loadAverageBefore: os.loadavg()[0], ...runCase('mnist-scaling-deep', 'simd') };
 // The sound default with a different spec per region (issue 14 item 4): its cost against --no-certify.
 result.cases['mnist-bands'] = { loadAverageBefore: os.loadavg()[0], ...runCase('mnist-bands', 'simd') };
 // Graph networks (issue 12): regions of the VNN-COMP CNNs, their time and memory.

@@ -103,8 +103,9 @@ describe('the boundary tables', () => {
     expect(theirs).toEqual(ours);
     // Not vacuous: the tables are all there.
     expect(ours.layouts.map((l) => l.name)).toContain('regionCertificate');
+    expect(ours.layouts.map((l) => l.name)).toEqual(expect.arrayContaining(['sharedConstantPatch', 'sharedAffinePatch']));
     expect(ours.layouts.reduce((s, l) => s + l.fields.length, 0)).toBeGreaterThan(60);
-    expect(ours.objects.length).toBe(17);
+    expect(ours.objects.length).toBe(18);
     expect(ours.enums.map((e) => e.name)).toEqual([
       'Status',
       'PatchKind',
@@ -173,6 +174,8 @@ describe('the boundary tables', () => {
       'rr_verify_expand',
       'rr_verify_leaves',
       'rr_verify_pending',
+      'rr_repaired_share_rows',
+      'rr_repaired_add_shared_patch',
       'rr_abi_describe',
       'rr_abi_echo_layout',
       'rr_abi_echo_object',

@@ -10,12 +10,16 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  certifyRegions,
   init,
+  labelSpec,
   loadModel,
   type Network,
   parseImages,
   parseLabels,
   parseOnnx,
+  patternFromHex,
+  RepairedNetwork,
   type RepairResult,
   repair,
   repairedToOnnx,
@@ -121,4 +125,41 @@ describe('MNIST conv net: point-wise repair of its first misclassified test imag
     for (let i = 0; i < y64.length; i++) worst64 = Math.max(worst64, Math.abs(y64[i] - ours[i]) / (1 + Math.abs(ours[i])));
     expect(worst64).toBeLessThan(1e-12);
   });
+
+  it('a tampered CNN patch (its vector shrunk) is refused, with a witness of the region where the tampered network violates', async () => {
+    const net = res.network;
+    const k = net.patches.findIndex((p) => p.region.points.includes(0));
+    const patch = net.patches[k];
+    const spec = labelSpec(labels[wrong[0]], K);
+    const box = { lower: new Array(N).fill(0), upper: new Array(N).fill(1) };
+    const pattern = Array.from(patternFromHex(patch.region.pattern, net.original.hiddenCount));
+    // Control: the untampered network is certified on the region with this spec.
+    const ok = await certifyRegions(net, [pattern], spec, { area: { box } });
+    expect(ok.status).toBe('certified');
+    // The minimal patch shrunk by 1%: the spec holds with equality at the worst point of the region
+    // for the minimal one, so the shrunk patch leaves it violated there.
+    const shrunk = net.patches.map((p, i) => (i === k ? { ...p, d: p.d.map((v) => v * 0.99) } : p));
+    const bad = new RepairedNetwork(net.original, shrunk, net.inputBox, net.boxGate, net.composition);
+    try {
+      const c = await certifyRegions(bad, [pattern], spec, { area: { box } });
+      expect(c.status).toBe('not-certified');
+      const r = c.perRegion[0];
+      expect(['bound', 'violated']).toContain(r.reason);
+      expect(r.witness).not.toBeNull();
+      // (An LP vertex: on the region's boundary, possibly outside it by the LP's tolerance.)
+      // The witness violates in an independent evaluation: the float64 ONNX export read back.
+      const w = Float64Array.from(r.witness!);
+      const y = parseOnnx(repairedToOnnx(bad, { precision: 'float64' }), 'tampered.onnx').forwardFlat(w, 1);
+      let worst = -Infinity;
+      for (let j = 0; j < spec.q.length; j++) {
+        let v = -spec.q[j];
+        for (let o = 0; o < K; o++) v += spec.P[j * K + o] * y[o];
+        worst = Math.max(worst, v);
+      }
+      expect(worst).toBeGreaterThan(r.tolerance);
+      expect(worst).toBeCloseTo(r.violationAtWitness!, 9);
+    } finally {
+      bad.free();
+    }
+  }, 120_000);
 });

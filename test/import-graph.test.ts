@@ -22,7 +22,8 @@ const LAYERS: { name: string; files: RegExp }[] = [
   { name: 'numerics', files: /^ts\/(spec|spec-union)\.ts$|^ts\/lp\// },
   {
     name: 'model objects',
-    files: /^ts\/(network|region|patch|repaired|reach|enumerate|minimal|certificate|bounds|box-patch)\.ts$|^ts\/network\//,
+    files:
+      /^ts\/(network|region|patch|repaired|reach|enumerate|minimal|certificate|certificate-boxes|bounds|box-patch)\.ts$|^ts\/network\//,
   },
   { name: 'composition, formats', files: /^ts\/(compose|refine|io|eval)\.ts$|^ts\/(formats|dataset)\// },
   { name: 'jobs', files: /^ts\/(region-job|box-job|assemble|repair-options|report)\.ts$/ },

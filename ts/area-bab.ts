@@ -23,7 +23,7 @@
 
 import { decidePending, type PendingBox } from './area-pending.js';
 import { assemble } from './assemble.js';
-import { specRowUpperBound } from './bounds.js';
+import { type BoundMethod, specRowUpperBound } from './bounds.js';
 import type { BoxLeaf, CoreVerifyOptions } from './box-job.js';
 import { bandReachesBox, boxPatch, certifyBoxParts } from './box-patch.js';
 import type { CertificateReport, CertifyOptions } from './certificate.js';
@@ -97,6 +97,13 @@ export interface AreaBabOptions {
    * inputs; off: such a leaf stays unproven.
    */
   boxPatches?: boolean;
+  /**
+   * The sound bound box patches are sized and certified with (ts/bounds.ts; default `symbolic`:
+   * a budget end hands back thousands of boxes, where the LP relaxation's cost per row would
+   * dominate). Sizing and certificate use the same method, so a patch is never sized tighter
+   * than the certificate can prove.
+   */
+  boxBound?: BoundMethod;
   onProgress?: (e: AreaBabProgress) => void;
   signal?: AbortSignal;
 }
@@ -532,6 +539,7 @@ export async function repairAreaBab(network: Network, opts: AreaBabOptions): Pro
     maxDepth: opts.pending?.maxDepth,
     maxBoxes: opts.pending?.maxBoxes,
     looseness: opts.pending?.looseness,
+    bound: opts.boxBound ?? 'symbolic',
     deadline: start + DEFAULT_PENDING_SHARE * budgetMs,
     signal: opts.signal,
     onProgress: (d, o) => progress('pending', d, d + o),
@@ -617,7 +625,7 @@ export async function repairAreaBab(network: Network, opts: AreaBabOptions): Pro
   let boxesShare = 0;
   for (const b of boxLeaves) {
     throwIfAborted(opts.signal);
-    const bp = await boxPatch(network, b, spec, { radius: rMax, signal: opts.signal });
+    const bp = await boxPatch(network, b, spec, { radius: rMax, bound: opts.boxBound ?? 'symbolic', signal: opts.signal });
     const row = {
       lower: [...b.lower],
       upper: [...b.upper],
@@ -712,7 +720,10 @@ export async function repairAreaBab(network: Network, opts: AreaBabOptions): Pro
   // 4b. The box-patched leaves, by bounds on the finished network.
   for (const { box: b, row } of boxOf) {
     // Box patches get 4 more halvings than bounds boxes: their refusals are thin band slabs.
-    const { proven, refused } = await certifyBoxParts(assembly.network, b, spec, reproveDepth + 4, { signal: opts.signal });
+    const { proven, refused } = await certifyBoxParts(assembly.network, b, spec, reproveDepth + 4, {
+      bound: opts.boxBound ?? 'symbolic',
+      signal: opts.signal,
+    });
     const r = boxReport[row];
     r.parts = proven.length + refused.length;
     r.provenBound = [...proven, ...refused].reduce((m, c) => Math.max(m, c.provenBound), -Infinity);

@@ -84,7 +84,7 @@ export async function repairAreaBox(network: Network, opts: AreaBoxOptions): Pro
   notes.push(...bp.notes);
   const tPatch = performance.now();
   const patches = bp.patch ? [bp.patch] : [];
-  const assembly = await assemble(network, patches, [], { box, inputSet, radius, certify: false, scope: 'area' });
+  const assembly = await assemble(network, patches, [], { box, inputSet, radius, certify: false, scope: 'area', spec });
   const cert =
     bp.needed && bp.patch ? await certifyBox(assembly.network, box, spec, { tolerance: opts.tolerance, signal: opts.signal }) : null;
   const tCert = performance.now();

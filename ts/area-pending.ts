@@ -19,7 +19,7 @@
  * Everything is deterministic (sample points from a fixed seed, boxes in a fixed order), and the
  * decision of a box never trusts a sample: samples only choose between splitting and patching.
  */
-import { specRowUpperBound } from './bounds.js';
+import { type BoundMethod, specRowUpperBound } from './bounds.js';
 import { type BoxPatchResult, boxPatch, rowValueGrad } from './box-patch.js';
 import { throwIfAborted } from './errors.js';
 import { constantPatchFor } from './minimal.js';
@@ -41,6 +41,8 @@ export interface PendingOptions {
   relativeSlack?: number;
   /** A box is split when its patch from the bounds exceeds this many times the one its samples need (default 2). */
   looseness?: number;
+  /** The bound box patches are sized with (default `symbolic`; the certificate must use the same or a tighter one). */
+  bound?: BoundMethod;
   signal?: AbortSignal;
   onProgress?: (boxesDone: number, boxesOpen: number) => void;
 }
@@ -166,6 +168,7 @@ export async function decidePending(
       search: { starts: 0, steps: 8 },
       relativeSlack: opts.relativeSlack ?? 0.05,
       piece: pieces.length > 1 ? piece : undefined,
+      bound: opts.bound ?? 'symbolic',
       signal: opts.signal,
     });
     out.push({

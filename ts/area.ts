@@ -1,15 +1,24 @@
 /**
- * Area repair (METHOD.md §1, §4, §5): find every linear region of the network inside an input
+ * Area repair, the library's one entry ({@link repairArea}): by `method` — `enumerate` (below),
+ * `bab` (ts/area-bab.ts: branch and bound over the box, regions enumerated only where bounds do not
+ * decide) or `box` (ts/area-box.ts: the whole box as one box patch, certified by bounds) — with the
+ * CLI's defaults (`box` above 64 inputs, `bab` for a VNN-LIB property's area, `enumerate` otherwise).
+ *
+ * Enumeration (METHOD.md §1, §4, §5): find every linear region of the network inside an input
  * box or H-polytope (ts/enumerate.ts), check each against the spec and give every violating
  * region its minimal patch (ts/region-job.ts: one LP per spec row over the region, then the
  * patch), and prove the finished network correct on every region of the area — the repaired ones
  * and the ones that were already correct — with the independent certificate, refining patches
  * where it fails (ts/assemble.ts: the chain, band validity, cells, radii).
  */
+
+import { type AreaBabOptions, type AreaBabProgress, type AreaBabResult, repairAreaBab } from './area-bab.js';
+import { type AreaBoxResult, repairAreaBox } from './area-box.js';
 import { assemble } from './assemble.js';
+import type { BoxSearchOptions } from './box-patch.js';
 import type { CertificateReport, CertifyOptions } from './certificate.js';
 import { type Area, type EnumeratedRegion, type EnumerateOptions, type Enumeration, enumerateRegions } from './enumerate.js';
-import { LpError, throwIfAborted } from './errors.js';
+import { InputError, LpError, throwIfAborted } from './errors.js';
 import type { LpBackend } from './lp/backend.js';
 import type { LpName } from './lp/select.js';
 import type { Network } from './network.js';
@@ -122,8 +131,11 @@ export interface AreaRepairResult {
 
 const now = () => performance.now();
 
-/** Repairs every linear region of the area that violates the spec, and certifies all of them. */
-export async function repairArea(network: Network, opts: AreaRepairOptions): Promise<AreaRepairResult> {
+/**
+ * Area repair by enumerating every linear region (`repairArea` with `method: 'enumerate'`):
+ * repairs every linear region of the area that violates the spec, and certifies all of them.
+ */
+export async function repairAreaEnumerate(network: Network, opts: AreaRepairOptions): Promise<AreaRepairResult> {
   await init();
   const t0 = now();
   throwIfAborted(opts.signal);
@@ -332,4 +344,130 @@ function areaNotes(en: Enumeration, certificate: CertificateReport, refinement: 
     );
   }
   return notes;
+}
+
+/** How {@link repairArea} repairs an area (module comment). */
+export type AreaMethod = 'enumerate' | 'bab' | 'box';
+
+/** Inputs above which no linear region enumeration finishes (an MNIST ball: 0.7 regions/s): the default is then `box`. */
+export const BOX_METHOD_ABOVE_INPUTS = 64;
+
+/**
+ * Options of {@link repairArea}: those of every method; each method reads its own and an option
+ * that belongs to another method only is an InputError naming it.
+ * - all: `area`, `spec` | `label` (+ `margin`), `radius`, `signal`;
+ * - `enumerate`: `prune`, `lp`, `enumerate` (maxRegions, eps, minRadius), `certificate`, `refineRounds`, `onProgress`;
+ * - `bab`: `unsafe` (a VNN-LIB property's unsafe set), `prune`, `lp`, `certificate`, `refineRounds`,
+ *   `verify`, `maxLeafRegions`, `reproveDepth`, `boxPatches`, `onProgress`;
+ * - `box`: `search`, `certificate.tolerance`.
+ */
+export interface RepairAreaOptions extends Omit<AreaRepairOptions, 'onProgress'> {
+  /** Default as the CLI's: `box` above 64 inputs, else `bab` when `unsafe` is given (a VNN-LIB property), else `enumerate`. */
+  method?: AreaMethod;
+  unsafe?: AreaBabOptions['unsafe'];
+  verify?: AreaBabOptions['verify'];
+  maxLeafRegions?: number;
+  reproveDepth?: number;
+  boxPatches?: boolean;
+  search?: BoxSearchOptions;
+  /** `enumerate` reports AreaProgress, `bab` AreaBabProgress (`box` none). */
+  onProgress?: (e: AreaProgress | AreaBabProgress) => void;
+}
+
+/**
+ * What {@link repairArea} returns: the chosen method's own result, tagged with `method`, and
+ * `certified` (the finished network is certified on the whole area, or the spec was proven to
+ * hold there already). `network` and `report` are in every variant; `report.kind` is `area`,
+ * `area-bab` or `area-box` accordingly.
+ */
+export type RepairAreaResult =
+  | (AreaRepairResult & { method: 'enumerate'; certified: boolean })
+  | (AreaBabResult & { method: 'bab'; certified: boolean })
+  | (AreaBoxResult & { method: 'box'; certified: boolean });
+
+/** The method {@link repairArea} uses for `opts` on `network` (the CLI's defaults). */
+export function areaMethodFor(network: Network, opts: Pick<RepairAreaOptions, 'method' | 'unsafe'>): AreaMethod {
+  const m = opts.method;
+  if (m !== undefined && m !== 'enumerate' && m !== 'bab' && m !== 'box')
+    throw new InputError('must be "enumerate", "bab" or "box"', { field: 'method', value: m });
+  return m ?? (network.inputSize > BOX_METHOD_ABOVE_INPUTS ? 'box' : opts.unsafe !== undefined ? 'bab' : 'enumerate');
+}
+
+const ONLY: Record<string, AreaMethod[]> = {
+  enumerate: ['enumerate'],
+  unsafe: ['bab'],
+  verify: ['bab'],
+  maxLeafRegions: ['bab'],
+  reproveDepth: ['bab'],
+  boxPatches: ['bab'],
+  search: ['box'],
+  prune: ['enumerate', 'bab'],
+  lp: ['enumerate', 'bab'],
+  refineRounds: ['enumerate', 'bab'],
+  onProgress: ['enumerate', 'bab'],
+};
+
+/**
+ * Repairs an area of the input (a box, optionally ∩ {x : A x <= b}) so that the spec holds on all
+ * of it, and certifies the finished network there, by `method` (module comment; default as the
+ * CLI's). Returns the method's own result ({@link RepairAreaResult}).
+ */
+export async function repairArea(
+  network: Network,
+  opts: RepairAreaOptions & { method: 'enumerate' },
+): Promise<Extract<RepairAreaResult, { method: 'enumerate' }>>;
+export async function repairArea(
+  network: Network,
+  opts: RepairAreaOptions & { method: 'bab' },
+): Promise<Extract<RepairAreaResult, { method: 'bab' }>>;
+export async function repairArea(
+  network: Network,
+  opts: RepairAreaOptions & { method: 'box' },
+): Promise<Extract<RepairAreaResult, { method: 'box' }>>;
+export async function repairArea(network: Network, opts: RepairAreaOptions): Promise<RepairAreaResult>;
+export async function repairArea(network: Network, opts: RepairAreaOptions): Promise<RepairAreaResult> {
+  const method = areaMethodFor(network, opts);
+  for (const [key, methods] of Object.entries(ONLY))
+    if ((opts as unknown as Record<string, unknown>)[key] !== undefined && !methods.includes(method))
+      throw new InputError(`applies to method ${methods.join(' or ')} only, not "${method}"`, { field: key });
+  const { method: _m, unsafe, verify, maxLeafRegions, reproveDepth, boxPatches, search, onProgress, ...common } = opts;
+  if (method === 'enumerate') {
+    const r = await repairAreaEnumerate(network, { ...common, onProgress });
+    return { ...r, method, certified: r.report.result.status !== 'not-certified' };
+  }
+  if (method === 'bab') {
+    const r = await repairAreaBab(network, {
+      area: common.area,
+      spec: common.spec,
+      label: common.label,
+      margin: common.margin,
+      radius: common.radius,
+      prune: common.prune,
+      lp: common.lp,
+      certificate: common.certificate,
+      refineRounds: common.refineRounds,
+      unsafe,
+      verify,
+      maxLeafRegions,
+      reproveDepth,
+      boxPatches,
+      onProgress,
+      signal: common.signal,
+    });
+    return { ...r, method, certified: r.report.result.status !== 'not-certified' };
+  }
+  const c = common.certificate;
+  if (c && (c.rtol !== undefined || c.eps !== undefined || c.maxPieces !== undefined || c.boundHelpful !== undefined))
+    throw new InputError('method "box" takes only certificate.tolerance (it certifies by bounds, not regions)', { field: 'certificate' });
+  const r = await repairAreaBox(network, {
+    area: common.area,
+    spec: common.spec,
+    label: common.label,
+    margin: common.margin,
+    radius: common.radius,
+    search,
+    tolerance: c?.tolerance,
+    signal: common.signal,
+  });
+  return { ...r, method, certified: r.report.result.certified };
 }

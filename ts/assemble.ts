@@ -19,7 +19,7 @@ import type { Box, Network } from './network.js';
 import { patternHex, type RegionPatch } from './patch.js';
 import { certifyWithRefinement, type Refinement } from './refine.js';
 import type { InputSet } from './region.js';
-import { RepairedNetwork, type RepairRecord } from './repaired.js';
+import { RepairedNetwork, type RepairRecord, recordBoxesOf } from './repaired.js';
 import type { Spec } from './spec.js';
 import { isSpecUnion, type SpecUnion } from './spec-union.js';
 
@@ -49,6 +49,8 @@ export interface AssembleOptions {
   rounds?: number;
   signal?: AbortSignal;
   onProgress?: CertifyOptions['onProgress'];
+  /** The spec the record names when there are no items to take it from (a box patch alone). */
+  spec?: Spec | SpecUnion;
 }
 
 export interface Assembly {
@@ -93,7 +95,7 @@ export async function assemble(
     radius: chain.reduce((r, p) => Math.min(r, p.radius), opts.radius),
   });
   const record = (): RepairRecord => {
-    const first = items[0]?.spec;
+    const first = items[0]?.spec ?? opts.spec;
     const one = first !== undefined && items.every((it) => it.spec === first) ? first : undefined;
     const regions = [...new Set(items.flatMap((it) => (it.patch === undefined ? [] : [patternHex(it.pattern)])))];
     return {
@@ -111,6 +113,7 @@ export async function assemble(
         ? { spec: { pieces: (isSpecUnion(one) ? one.pieces : [one]).map((p) => ({ P: matrixRows(p.P, p.outputs), q: [...p.q] })) } }
         : {}),
       regions,
+      ...(recordBoxesOf(chain).length > 0 ? { boxes: recordBoxesOf(chain) } : {}),
       patches: chain.length,
     };
   };

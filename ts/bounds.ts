@@ -1,7 +1,9 @@
 /**
  * Sound bounds of a network over an input box (twin of crates/core/src/bounds/): interval
- * arithmetic, and symbolic linear bounds (a DeepPoly-style forward pass whose unstable neurons are
- * tightened by back-substitution, CROWN back-substitution of a spec row). Every bound holds for
+ * arithmetic, symbolic linear bounds (a DeepPoly-style forward pass whose unstable neurons are
+ * tightened by back-substitution, CROWN back-substitution of a spec row), and for a spec row the
+ * LP (triangle) relaxation over the box on the symbolic pre-activation bounds, solved by the core
+ * simplex with a certified dual bound. Every bound holds for
  * the real-arithmetic network on every real input of the box: the core widens each computed
  * bound by a rigorous floating-point error term (see the crate's `bounds/rounding.rs`).
  */
@@ -9,9 +11,16 @@ import { InputError } from './errors.js';
 import { type Box, checkBox, type Network } from './network.js';
 import * as abi from './wasm/abi.js';
 
+export type BoundMethod = 'interval' | 'symbolic' | 'lp' | 'best';
+
 export interface BoundOptions {
-  /** `interval`: interval arithmetic only; `symbolic` (default): symbolic linear bounds. */
-  method?: 'interval' | 'symbolic';
+  /**
+   * `interval`: interval arithmetic only; `symbolic` (default): symbolic linear bounds; `lp`: for
+   * a spec row, the LP relaxation (one simplex per row: in real arithmetic never looser than
+   * `symbolic`, much slower on wide boxes); `best`: the smallest of the three (every one is sound).
+   * Pre-activation bounds ({@link preActivationBounds}) are the symbolic ones for `lp` and `best`.
+   */
+  method?: BoundMethod;
   /** Lower line α z of an unstable ReLU: `adaptive` (default: α = 1 when u >= −l, else 0), `parallel` (α = u/(u − l)), `zero`. */
   lowerSlope?: 'adaptive' | 'parallel' | 'zero';
   /** Tighten every neuron the forward pass leaves unstable by back-substitution (default true). */
@@ -34,10 +43,14 @@ export interface PreActivationBounds {
 
 /** Bounds of a spec row `c·f(x) − q` over a box. */
 export interface RowBound {
-  /** A sound upper bound of `c·f(x) − q` on the box (the best of the methods). */
+  /** A sound upper bound of `c·f(x) − q` on the box (the method's, never above `interval`). */
   upper: number;
   /** The same by interval arithmetic alone. */
   interval: number;
+  /** The symbolic bound (NaN for method `interval`). */
+  symbolic: number;
+  /** The LP relaxation's bound (NaN for `interval` and `symbolic`; Infinity when its LP failed: no bound). */
+  lp: number;
   /** `c·f(x) − q <= slope·x + offset` for every x of the box. */
   slope: Float64Array;
   offset: number;
@@ -45,8 +58,8 @@ export interface RowBound {
 
 function optionsOf(opts: BoundOptions): abi.ObjectOf<typeof abi.BOUND_OPTIONS> {
   const kind = opts.method ?? 'symbolic';
-  if (kind !== 'interval' && kind !== 'symbolic')
-    throw new InputError('must be "interval" or "symbolic"', { field: 'method', value: kind });
+  if (!(kind in abi.BoundKind.values))
+    throw new InputError('must be "interval", "symbolic", "lp" or "best"', { field: 'method', value: kind });
   const slope = opts.lowerSlope ?? 'adaptive';
   if (!(slope in abi.LowerSlope.values))
     throw new InputError('must be "adaptive", "parallel" or "zero"', { field: 'lowerSlope', value: slope });

@@ -23,7 +23,7 @@
  *   P_j f̂ − q_j <= U_j + max_{i in the mix} P_j d_i + Σ_a |P_j|·H_a, U_j bounded again on the
  *   finished network's own parameters.
  */
-import { specRowUpperBound } from './bounds.js';
+import { type BoundMethod, specRowUpperBound } from './bounds.js';
 import { InputError, throwIfAborted } from './errors.js';
 import { constantPatchFor } from './minimal.js';
 import type { Box, Network } from './network.js';
@@ -61,6 +61,8 @@ export interface BoxPatchOptions {
   relativeSlack?: number;
   /** With a union safe set: map the box into this piece (default: the piece whose patch is smallest). */
   piece?: number;
+  /** The sound bound U_j is sized from (ts/bounds.ts; default `best`: min of interval, symbolic, LP relaxation). */
+  bound?: BoundMethod;
   signal?: AbortSignal;
 }
 
@@ -271,7 +273,7 @@ export async function boxPatch(net: Network, box: Box, spec: Spec | SpecUnion, o
     for (let r = 0; r < rows; r++) {
       await pause();
       throwIfAborted(opts.signal);
-      U.push(specRowUpperBound(net, sizeBox, piece.P.subarray(r * k, (r + 1) * k), piece.q[r]).upper);
+      U.push(specRowUpperBound(net, sizeBox, piece.P.subarray(r * k, (r + 1) * k), piece.q[r], { method: opts.bound ?? 'best' }).upper);
     }
     const { worst: L, at } = worstRows(piece, ys, pts.length);
     if (U.every((u) => u <= 0)) {
@@ -465,6 +467,8 @@ export async function certifyBox(
   spec: Spec | SpecUnion,
   opts: {
     tolerance?: number;
+    /** The sound bound of the original network's rows (ts/bounds.ts; default `best`). */
+    bound?: BoundMethod;
     signal?: AbortSignal;
     /** Search a witness on a refusal (default true). */
     witness?: boolean;
@@ -512,7 +516,7 @@ export async function certifyBox(
       const c = piece.P.subarray(r * k, (r + 1) * k);
       // A bound proven on an enclosing box holds here too (bounds are not monotone in the box).
       const cap = opts.upperCap?.[pi]?.[r] ?? Infinity;
-      const u = Math.min(cap, specRowUpperBound(rep.original, box, c, piece.q[r]).upper);
+      const u = Math.min(cap, specRowUpperBound(rep.original, box, c, piece.q[r], { method: opts.bound ?? 'best' }).upper);
       uppers[pi][r] = u;
       let shift = anchor < 0 ? 0 : -Infinity;
       for (const i of mix) {
@@ -634,7 +638,7 @@ export async function certifyBoxParts(
   box: Box,
   spec: Spec | SpecUnion,
   depth: number,
-  opts: { tolerance?: number; signal?: AbortSignal } = {},
+  opts: { tolerance?: number; bound?: BoundMethod; signal?: AbortSignal } = {},
 ): Promise<{ proven: BoxCertificate[]; refused: BoxCertificate[] }> {
   const proven: BoxCertificate[] = [];
   const refused: BoxCertificate[] = [];

@@ -30,6 +30,8 @@
  * report never lists a violation found above its tolerance.
  */
 
+import type { BoundMethod } from './bounds.js';
+import { certifySavedBoxes, isBoxPatch, type SavedBoxesReport } from './certificate-boxes.js';
 import { type Area, checkArea, type EnumerateOptions, enumerateRegions } from './enumerate.js';
 import { AbortError, InputError } from './errors.js';
 import type { Box } from './network.js';
@@ -147,11 +149,17 @@ export interface CertificateReport {
   /** Without an area: the patches of the file and the regions they (and its record) name. */
   covered?: { patches: number; regions: string[] };
   /**
+   * Without an area: the boxes patched as a whole (box patches; ts/certificate-boxes.ts), each
+   * proven by bounds on the file's own parameters. Certified only when every box is, none is
+   * unchecked, and record and patches agree on them.
+   */
+  boxes?: SavedBoxesReport;
+  /**
    * Differences between what the file records (its repair, `record`) and what it has or what was
    * asked. A file that lost patches or patched regions is not certified (`patches`, `regions`);
    * a different area or spec is reported, the certificate then covers what was asked (`area`, `spec`).
    */
-  mismatch?: { what: 'patches' | 'regions' | 'area' | 'spec'; message: string }[];
+  mismatch?: { what: 'patches' | 'regions' | 'boxes' | 'area' | 'spec'; message: string }[];
   perRegion: RegionCertificate[];
 }
 
@@ -377,13 +385,22 @@ export async function certifyRegions(
  * Certifies a saved repaired network: on every linear region of the original network in `area`
  * when given (the whole area, repaired or not, every cell of its enumeration included), else on
  * the regions its patches repaired and the regions its repair record names (their saved
- * activation patterns) inside the network's input box. A file whose record (what its repair made)
+ * activation patterns) inside the network's input box, and on the boxes its box patches and its
+ * record name, by bounds (`boxes`; ts/certificate-boxes.ts). A file whose record (what its repair made)
  * does not match what it has, or the area and spec asked for, is reported not certified with the
  * differences (`mismatch`).
  */
 export async function certify(
   network: RepairedNetwork,
-  opts: CertifyOptions & { spec: Spec | SpecUnion; area?: Area; enumerate?: Omit<EnumerateOptions, 'signal'> },
+  opts: CertifyOptions & {
+    spec: Spec | SpecUnion;
+    area?: Area;
+    enumerate?: Omit<EnumerateOptions, 'signal'>;
+    /** Bound used to prove box patches' boxes (default `best`; ts/certificate-boxes.ts). */
+    boxBound?: BoundMethod;
+    /** Halvings of a box whose bound is refused (default 6 up to 16 inputs, else 0). */
+    boxDepth?: number;
+  },
 ): Promise<CertificateReport> {
   const t0 = performance.now();
   const hidden = network.original.hiddenCount;
@@ -424,6 +441,8 @@ export async function certify(
       items.push({ pattern: patternFromHex(hex, hidden, field), spec: opts.spec, ownPatch, piece });
     };
     network.patches.forEach((p, i) => {
+      // A box patch's support is its box, its pattern a placeholder: its box is proven below.
+      if (isBoxPatch(p)) return;
       const hex = p.region?.pattern;
       if (hex === undefined)
         throw new InputError('has no activation pattern; pass an area to certify', { field: `patches[${i}].region.pattern` });
@@ -451,11 +470,31 @@ export async function certify(
     mismatch.push({ what: 'spec', message: 'the file was repaired for another spec than the one certified here (its record.spec)' });
   const rep = await certifyItems(network, items, area, { ...opts, scope: opts.area ? 'area' : 'repaired-regions' });
   const out: CertificateReport = { ...rep, ms: performance.now() - t0, ...(covered ? { covered } : {}) };
+  if (!opts.area) {
+    const boxes = await certifySavedBoxes(network, opts.spec, {
+      tolerance: opts.tolerance,
+      bound: opts.boxBound,
+      depth: opts.boxDepth,
+      signal: opts.signal,
+      // Boxes count as items after the regions (a box can take seconds: 784 inputs, LP bounds).
+      onBox: (done, total) =>
+        opts.onProgress?.({ phase: 'certify', done: rep.regions + done, total: rep.regions + total, elapsedMs: performance.now() - t0 }),
+    });
+    if (boxes.total > 0 || boxes.unchecked.length > 0 || boxes.mismatch.length > 0) {
+      out.boxes = boxes;
+      for (const m of boxes.mismatch) mismatch.push({ what: 'boxes', message: m });
+      // Certified: every region and every box proven, and something proven at all.
+      const regionsOk = rep.failedRegions.length === 0;
+      const boxesOk = boxes.certified === boxes.total && boxes.unchecked.length === 0;
+      out.status = regionsOk && boxesOk && rep.regions + boxes.total > 0 ? 'certified' : 'not-certified';
+      out.ms = performance.now() - t0;
+    }
+  }
   if (mismatch.length > 0) {
     out.mismatch = mismatch;
     // A file that lost patches its repair made is not what it claims to be, even when every
     // region checked here holds; another area or spec only says what this certificate covers.
-    if (mismatch.some((m) => m.what === 'patches' || m.what === 'regions')) out.status = 'not-certified';
+    if (mismatch.some((m) => m.what === 'patches' || m.what === 'regions' || m.what === 'boxes')) out.status = 'not-certified';
   }
   return out;
 }
@@ -510,30 +549,33 @@ export async function certifyItems(
   opts: CertifyOptions & { scope: CertificateReport['scope']; only?: readonly number[]; previous?: readonly RegionCertificate[] },
 ): Promise<CertificateReport> {
   const t0 = performance.now();
-  const certifiers = new Map<Spec | SpecUnion, Certifier>();
   const out: RegionCertificate[] = opts.previous ? [...opts.previous] : new Array(items.length);
-  const todo = opts.only ?? items.map((_, i) => i);
-  const certifierOf = (spec: Spec | SpecUnion) => {
-    let c = certifiers.get(spec);
-    if (!c) {
-      c = new Certifier(network, spec, area, opts);
-      certifiers.set(spec, c);
+  // The items of one spec after another, each spec's certifier freed before the next is made: a
+  // core certifier holds its own copy of the repaired network (for a CNN, every patch's support
+  // rows: tens of MB each), so only one is alive at a time (the wasm heap never shrinks).
+  const bySpec = new Map<Spec | SpecUnion, number[]>();
+  for (const i of opts.only ?? items.map((_, i) => i)) {
+    const list = bySpec.get(items[i].spec);
+    if (list) list.push(i);
+    else bySpec.set(items[i].spec, [i]);
+  }
+  const total = [...bySpec.values()].reduce((s, l) => s + l.length, 0);
+  let done = 0;
+  const pause = periodicYield();
+  for (const [spec, list] of bySpec) {
+    const c = new Certifier(network, spec, area, opts);
+    try {
+      for (const i of list) {
+        if (opts.signal?.aborted) throw new AbortError(opts.signal.reason);
+        const it = items[i];
+        const r = c.region(it.pattern, it.slack, it.piece);
+        out[i] = it.thin ? { ...r, thin: true } : r;
+        opts.onProgress?.({ phase: 'certify', done: ++done, total, elapsedMs: performance.now() - t0 });
+        await pause();
+      }
+    } finally {
+      c.free();
     }
-    return c;
-  };
-  try {
-    const pause = periodicYield();
-    for (let t = 0; t < todo.length; t++) {
-      if (opts.signal?.aborted) throw new AbortError(opts.signal.reason);
-      const i = todo[t];
-      const it = items[i];
-      const c = certifierOf(it.spec).region(it.pattern, it.slack, it.piece);
-      out[i] = it.thin ? { ...c, thin: true } : c;
-      opts.onProgress?.({ phase: 'certify', done: t + 1, total: todo.length, elapsedMs: performance.now() - t0 });
-      await pause();
-    }
-  } finally {
-    certifiers.forEach((c) => c.free());
   }
   return summarise(out, opts.scope, opts, performance.now() - t0);
 }

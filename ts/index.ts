@@ -8,12 +8,18 @@
  */
 
 export {
+  type AreaMethod,
   type AreaProgress,
   type AreaRegionReport,
   type AreaRepairOptions,
   type AreaRepairReport,
   type AreaRepairResult,
+  areaMethodFor,
+  BOX_METHOD_ABOVE_INPUTS,
+  type RepairAreaOptions,
+  type RepairAreaResult,
   repairArea,
+  repairAreaEnumerate,
 } from './area.js';
 export {
   type AreaBabOptions,
@@ -27,6 +33,7 @@ export {
 } from './area-bab.js';
 export { type AreaBoxOptions, type AreaBoxReport, type AreaBoxResult, repairAreaBox } from './area-box.js';
 export {
+  type BoundMethod,
   type BoundOptions,
   intervalBounds,
   type PreActivationBounds,
@@ -69,6 +76,14 @@ export {
   contradictingRows,
   type RegionCertificate,
 } from './certificate.js';
+export {
+  certifySavedBoxes,
+  isBoxPatch,
+  type SavedBoxCertificate,
+  type SavedBoxesReport,
+  type SavedBoxOptions,
+  savedBoxes,
+} from './certificate-boxes.js';
 // Data sets: original vs repaired, failures as a points file (issue 13)
 export { type ClassComparison, type CompareOptions, type Comparison, compareModels } from './dataset/compare.js';
 export { type FailuresFile, type FindFailuresOptions, findFailures, storedRangeBox } from './dataset/failures.js';
@@ -174,7 +189,7 @@ export { type ConstantPatchResult, type InputSet, LinearRegion, type MinimalityP
 export { type RegionOutcome, type RegionTask, type RegionTiming, solveRegion } from './region-job.js';
 export { type RepairOptions, type RepairProgress, type RepairResult, repair } from './repair.js';
 export { defaultRadius } from './repair-options.js';
-export { type BoxGate, type Composition, RepairedNetwork, type RepairRecord } from './repaired.js';
+export { type BoxGate, type Composition, type RecordBox, RepairedNetwork, type RepairRecord, recordBoxesOf } from './repaired.js';
 export type { PatchedRegionReport, RegionReport, RepairReport } from './report.js';
 export { describeSpec, intersectSpecs, labelSpec, parseSpecJson, polytopeSpec, type Spec, specViolation } from './spec.js';
 export { intersectAny, isSpecUnion, type SpecUnion, unionSpec, violationOf } from './spec-union.js';

@@ -5,8 +5,8 @@
  * and certify f̂ = f + Σ h_A (ts/assemble.ts) and check every point.
  */
 import { type Assembly, assemble } from './assemble.js';
-import { type CertifyOptions, checkSafeSetNotEmpty } from './certificate.js';
-import { InputError, throwIfAborted } from './errors.js';
+import { type CertifyOptions, checkSafeSetNotEmpty, contradictingRows } from './certificate.js';
+import { EmptySetError, InputError, LpError, throwIfAborted } from './errors.js';
 import type { LpBackend } from './lp/backend.js';
 import type { LpName } from './lp/select.js';
 import { type Box, checkBox, flattenPoints, type Network, type Points } from './network.js';
@@ -18,8 +18,8 @@ import { type RegionTask, type RegionTiming, solveRegion } from './region-job.js
 import { checkConflictingLabels, checkInputSet, resolveBackend, resolvePrune, resolveRadius, resolveSpecs } from './repair-options.js';
 import type { RepairedNetwork } from './repaired.js';
 import { buildReport, type FailedRegion, type RepairReport } from './report.js';
-import type { Spec } from './spec.js';
-import { intersectAny, type SpecUnion, violationOf } from './spec-union.js';
+import { intersectSpecs, type Spec } from './spec.js';
+import { intersectAny, isSpecUnion, type SpecUnion, violationOf } from './spec-union.js';
 import { periodicYield } from './util/event-loop.js';
 import { getCore, init } from './wasm/raw.js';
 
@@ -136,15 +136,22 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
   const certify = certifyOpt === 'auto' ? n <= 8 : certifyOpt;
   // Without a certificate, a band reaching a repaired region with another spec can break it
   // (issue 14 item 4). Prove every such band apart (shrinking radii where that suffices) and say
-  // what was not proven: certifying instead is unaffordable in high dimension (an MNIST point's
-  // certificate costs ~30 s), so `--certify` is the user's call.
+  // what was not proven: certifying instead costs far more than the repair in high dimension
+  // (seconds per MNIST region against ~50 ms for its repair), so `--certify` is the user's call.
   let bands: BandsApart | undefined;
   if (!certify && certifyOpt === 'auto') {
     bands = await keepBandsApart(network, job, groups, live, solved, index, signature, opts.inputSet, opts.signal);
-    if (bands.unresolved > 0) {
+    for (const c of bands.infeasible ?? [])
       notes.push(
-        `NOT PROVEN: ${bands.unresolved} patch band(s) may reach a repaired region with another spec (no positive first-layer slack bound); certify (--certify) to check them`,
+        `INFEASIBLE: the specs of point(s) ${c.points.join(', ')} and of point(s) ${c.otherPoints.join(', ')} contradict (no output satisfies both: rows ${c.rows.join(', ')} of their intersection), and their linear regions touch (a point of both is in report.bands.infeasible): no continuous network meets both specs there; relax one of them or drop a point`,
       );
+    const unknown = bands.unresolved - (bands.infeasiblePairs ?? 0);
+    if (unknown > 0) {
+      notes.push(
+        `NOT PROVEN: ${unknown} patch band(s) may reach a repaired region with another spec (no positive first-layer slack bound); certify (--certify) to check them`,
+      );
+    } else if (bands.unresolved > 0) {
+      // Every unresolved pair is an infeasible combination, reported above.
     } else if (bands.otherSpecPairs > 0) {
       notes.push(
         `every patch band is proven to stay off the ${bands.otherSpecPairs} (patch, region) pair(s) with another spec (${bands.lps} LPs, ${bands.radiiShrunk} radius(es) shrunk); regions with the same spec are covered by the composition`,
@@ -215,6 +222,14 @@ interface BandsApart {
   lps: number;
   /** Pairs not proven apart: the network is not proven on those regions. */
   unresolved: number;
+  /**
+   * Of the unresolved pairs, those whose regions touch (`at`: a point of both closed regions)
+   * and whose specs contradict (no output satisfies both; `rows` of their intersection): no
+   * continuous repair meets both specs at `at`. One entry per pair of regions.
+   */
+  infeasible?: { points: number[]; otherPoints: number[]; rows: number[]; at: number[] }[];
+  /** Unresolved (patch, region) pairs that are such combinations. */
+  infeasiblePairs?: number;
 }
 
 /**
@@ -254,6 +269,36 @@ async function keepBandsApart(
       regions.set(gb, r);
     }
     return r;
+  };
+  // Unresolved pairs of regions with contradicting specs: a common point of both closed regions
+  // (one LP on the first region cut by the second's rows) makes the combination infeasible.
+  const combos = new Map<string, boolean>();
+  const infeasibleCombination = (ga: number, gb: number): boolean => {
+    const key = ga < gb ? `${ga},${gb}` : `${gb},${ga}`;
+    const known = combos.get(key);
+    if (known !== undefined) return known;
+    let found = false;
+    const [sa, sb] = [groups[ga].spec, groups[gb].spec];
+    const rows = isSpecUnion(sa) || isSpecUnion(sb) || sa.outputs !== sb.outputs ? null : contradictingRows(intersectSpecs([sa, sb]));
+    if (rows) {
+      const ra = LinearRegion.ofPattern(network, groups[ga].pattern, job.box, inputSet);
+      try {
+        const rb = regionOf(gb);
+        ra.intersect({ A: rb.A, b: rb.b });
+        const at = ra.maximize(new Float64Array(network.inputSize)).x;
+        const combo = { points: groups[ga].points, otherPoints: groups[gb].points, rows, at: Array.from(at) };
+        if (out.infeasible) out.infeasible.push(combo);
+        else out.infeasible = [combo];
+        found = true;
+      } catch (e) {
+        // Empty: the regions do not touch. Any other LP failure: not decided (stays NOT PROVEN).
+        if (!(e instanceof EmptySetError || e instanceof LpError)) throw e;
+      } finally {
+        ra.free();
+      }
+    }
+    combos.set(key, found);
+    return found;
   };
   try {
     for (const p of solved.patches) {
@@ -297,7 +342,10 @@ async function keepBandsApart(
           p.radius = sum / (1 + 2 * REL);
           out.radiiShrunk++;
           out.provenApart++;
-        } else out.unresolved++;
+        } else {
+          out.unresolved++;
+          if (ga !== undefined && infeasibleCombination(ga, gb)) out.infeasiblePairs = (out.infeasiblePairs ?? 0) + 1;
+        }
       }
     }
   } finally {

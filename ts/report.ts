@@ -102,7 +102,17 @@ export interface RepairReport {
    * `unresolved` > 0: those pairs are NOT proven (a band may break the other region's spec;
    * `certify: true` checks them).
    */
-  bands?: { otherSpecPairs: number; provenApart: number; byBox: number; radiiShrunk: number; lps: number; unresolved: number };
+  bands?: {
+    otherSpecPairs: number;
+    provenApart: number;
+    byBox: number;
+    radiiShrunk: number;
+    lps: number;
+    unresolved: number;
+    /** Unresolved pairs of touching regions whose specs contradict (ts/repair.ts keepBandsApart), with a point of both regions. */
+    infeasible?: { points: number[]; otherPoints: number[]; rows: number[]; at: number[] }[];
+    infeasiblePairs?: number;
+  };
 }
 
 export function buildReport(a: {

@@ -1,6 +1,7 @@
 /** `relu-repair certify`: prove a spec on a (repaired) network, region by region. */
 import type { Command } from 'commander';
 import { certify } from '../certificate.js';
+import type { SavedBoxesReport } from '../certificate-boxes.js';
 import { InputError } from '../errors.js';
 import { REPAIRED_FORMAT, repairedFromJson } from '../formats/json.js';
 import { loadModel, readJsonFile } from '../formats/load.js';
@@ -63,7 +64,8 @@ export function registerCertify(program: Command, run: CommandRunner): void {
       '\nA VNN-LIB property is passed as the area: `relu-repair certify --model repaired.json --area prop.vnnlib [--property i]`\n' +
         '(its input constraints are the area and the complement of its unsafe set is the spec; no --label or --spec needed).\n' +
         'Without --area, certify checks the regions the patches of a repaired network repaired (and the ones its repair record names), in its input box;\n' +
-        'a file whose record does not match its patches (a patch deleted) is not certified. Without a spec flag, the spec the file records is used.',
+        "a box patch (repair --method box, or a BaB leaf patched as a whole) is re-proven on its whole box by bounds on the file's own parameters;\n" +
+        'a file whose record does not match its patches (a patch deleted, a box moved) is not certified. Without a spec flag, the spec the file records is used.',
     )
     .action((flags: CertifyFlags, cmd: Command) => run((interrupt) => runCertify(flags, givenFlags(cmd), interrupt)));
 }
@@ -133,24 +135,56 @@ async function runCertify(flags: CertifyFlags, given: Set<string>, interrupt: In
   );
   if (interrupt.interrupted) return 0;
   if (flags.report) await saveJson(flags.report, report);
+  const boxes = report.boxes;
   const scope =
     report.scope === 'area'
       ? `every linear region of the area (${flags.area})`
-      : `the ${report.regions} region(s) its ${report.covered?.patches ?? 0} patch(es) repaired${network.record ? ' (and its record names)' : ''}`;
-  const named = report.covered ? `; regions ${namedRegions(report.covered.regions)}` : '';
-  const lines = [...(report.mismatch ?? []).map((m) => `mismatch (${m.what}): ${m.message}`), ...certificateWarnings(report)];
+      : `the ${report.regions} region(s) its ${report.covered?.patches ?? 0} patch(es) repaired${network.record ? ' (and its record names)' : ''}` +
+        (boxes ? ` and the ${boxes.total} box(es) patched as a whole` : '');
+  const named = report.covered && report.covered.regions.length > 0 ? `; regions ${namedRegions(report.covered.regions)}` : '';
+  const lines = [
+    ...(report.mismatch ?? []).map((m) => `mismatch (${m.what}): ${m.message}`),
+    ...(boxes ? boxLines(boxes) : []),
+    ...certificateWarnings(report),
+  ];
+  // Only boxes: the regions' summary would be "0/0 regions"; the boxes' is the certificate.
+  const summary = boxes && report.regions === 0 ? boxesText(boxes) : `${certificateText(report)}${boxes ? `; ${boxesText(boxes)}` : ''}`;
   // The recorded spec is the claim being checked, not evidence: say which claim it is.
   if (recorded && network.record?.spec) lines.unshift(`spec from the file's record: ${recordedSpecText(network.record.spec.pieces)}`);
   if (report.status === 'certified') {
     if (!flags.quiet) {
-      process.stderr.write(`certified on ${scope}: ${certificateText(report)}; ${(report.ms ?? 0).toFixed(1)} ms${named}\n`);
+      process.stderr.write(`certified on ${scope}: ${summary}; ${(report.ms ?? 0).toFixed(1)} ms${named}\n`);
       for (const l of lines) process.stderr.write(`relu-repair: ${l}\n`);
     }
     return EXIT_REPAIRED;
   }
-  process.stderr.write(`relu-repair: NOT certified on ${scope}: ${certificateText(report)}${named}\n`);
+  process.stderr.write(`relu-repair: NOT certified on ${scope}: ${summary}${named}\n`);
   for (const l of lines) process.stderr.write(`relu-repair: ${l}\n`);
   return EXIT_NOT_REPAIRED;
+}
+
+/** The boxes in one phrase: how many proven, by which bound, the largest proven bound. */
+function boxesText(b: SavedBoxesReport): string {
+  const worst = b.perBox.reduce((m, c) => Math.max(m, c.provenBound), -Infinity);
+  return (
+    `${b.certified}/${b.total} box(es) proven by bounds (${b.bound}${b.depth > 0 ? `, up to ${b.depth} halvings` : ''}` +
+    `${b.total > 0 ? `; largest proven bound ${worst.toExponential(3)}` : ''})` +
+    (b.unchecked.length > 0 ? `; ${b.unchecked.length} box patch(es) NOT checked` : '')
+  );
+}
+
+/** One line per box not proven, per box patch not checked, and the notes. */
+function boxLines(b: SavedBoxesReport): string[] {
+  const out: string[] = [];
+  b.perBox.forEach((c, i) => {
+    if (c.status === 'certified') return;
+    const why = c.refusedParts[0]?.reason ?? 'no part proven';
+    out.push(
+      `box ${i} (${c.source}${c.patch !== null ? `, patch ${c.patch}` : ''}) NOT proven: ${c.refusedParts.length} part(s) refused; ${why}`,
+    );
+  });
+  for (const u of b.unchecked) out.push(u.message);
+  return [...out, ...b.notes];
 }
 
 /** The spec a repaired network's record names (its repair's), as a spec or union. */

@@ -296,7 +296,13 @@ async function runRepair(flags: RepairFlags, given: Set<string>, interrupt: Inte
       : flags.certify === false
         ? '; certificate skipped (--no-certify)'
         : rep.bands && rep.bands.unresolved > 0
-          ? `; not certified by default for more than 8 inputs, and NOT PROVEN: ${rep.bands.unresolved} patch band(s) may reach a repaired region with another spec (--certify checks them)`
+          ? `; not certified by default for more than 8 inputs` +
+            (rep.bands.infeasible
+              ? `, INFEASIBLE: ${rep.bands.infeasible.length} pair(s) of touching regions with contradicting specs (points and a common point in the report's bands.infeasible)`
+              : '') +
+            (rep.bands.unresolved > (rep.bands.infeasiblePairs ?? 0)
+              ? `, and NOT PROVEN: ${rep.bands.unresolved - (rep.bands.infeasiblePairs ?? 0)} patch band(s) may reach a repaired region with another spec (--certify checks them)`
+              : '')
           : rep.bands && rep.bands.otherSpecPairs > 0
             ? `; not certified by default for more than 8 inputs (--certify asks for it), every patch band proven off the ${rep.bands.provenApart} repaired region(s) with another spec`
             : '; not certified by default for more than 8 inputs (--certify asks for it)';
@@ -353,6 +359,7 @@ async function runAreaRepair(flags: RepairFlags, given: Set<string>, interrupt: 
   if (method === 'box') return runAreaBox(flags, net, file.area, spec, radius, interrupt);
   const result = await withProgress(flags.quiet, interrupt, (onProgress, signal) =>
     repairArea(net, {
+      method: 'enumerate',
       area: file.area,
       spec,
       radius,

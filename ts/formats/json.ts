@@ -12,7 +12,7 @@
  *   { "format", "version", "original": <network>, "inputBox", "composition": "sum" | "chain",
  *     // chain: constant patches mixed in the order of "patches" (ts/repaired.ts, METHOD.md §4)
  *     "boxGate"?: { "lower", "upper", "radius" },   // shared box indicator (see ts/repaired.ts)
- *     "record"?: { "kind", "area"?, "spec"?, "regions", "patches" },   // what the repair made (ts/repaired.ts RepairRecord)
+ *     "record"?: { "kind", "area"?, "spec"?, "regions", "boxes"?, "patches" },   // what the repair made (ts/repaired.ts RepairRecord)
  *     "patches": [ { "kind": "constant" | "affine", "radius",
  *                    "support": { "A": [[...]], "b": [...] }            // dense rows, or
  *                             | { "fromRegion": [row indices], "b": [...], "inputSet"?: { "A", "b" } },
@@ -340,6 +340,17 @@ function recordFromJson(v: unknown, n: number, k: number, file: string | undefin
       out.area.A = rows(A.data, n);
       out.area.b = Array.from(vector(a.b, A.rows, file, 'record.area.b'));
     }
+  }
+  if (r.boxes !== undefined) {
+    if (!Array.isArray(r.boxes))
+      throw new InputError('must be an array of {lower, upper, piece?}', { file, field: 'record.boxes', value: r.boxes });
+    out.boxes = r.boxes.map((bx: unknown, i: number) => {
+      const o = (bx ?? {}) as Record<string, unknown>;
+      const box = expandBox(o.lower, o.upper, n, file, `record.boxes[${i}]`);
+      if (o.piece !== undefined && !(Number.isInteger(o.piece) && (o.piece as number) >= 0))
+        throw new InputError('must be a whole number >= 0', { file, field: `record.boxes[${i}].piece`, value: o.piece });
+      return { lower: Array.from(box.lower), upper: Array.from(box.upper), ...(o.piece !== undefined ? { piece: o.piece as number } : {}) };
+    });
   }
   if (r.spec !== undefined) {
     const pieces = (r.spec as Record<string, unknown>)?.pieces;

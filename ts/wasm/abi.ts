@@ -40,7 +40,7 @@ export const Step = enumSpec('Step', { more: 0, done: 1, limit: 2 });
 export const OpKind = enumSpec('OpKind', { dense: 0, conv: 1, avgPool: 2, scale: 3, gather: 4, identity: 5 });
 
 /** Which bounds `rr_bounds_compute` computes (ts/bounds.ts). */
-export const BoundKind = enumSpec('BoundKind', { interval: 0, symbolic: 1 });
+export const BoundKind = enumSpec('BoundKind', { interval: 0, symbolic: 1, lp: 2, best: 3 });
 /** The lower line of an unstable ReLU in the symbolic bounds. */
 export const LowerSlope = enumSpec('LowerSlope', { adaptive: 0, parallel: 1, zero: 2 });
 /** The answer of a verification so far (ts/verify.ts). */
@@ -141,6 +141,27 @@ export const CONSTANT_PATCH = layout('constantPatch', [
   array('A', 'real', ['rows', 'inputs']),
   array('b', 'real', ['rows']),
   array('d', 'real', ['outputs']),
+]);
+
+/**
+ * A constant patch network whose support reads rows from the repaired network's shared table
+ * (in): row i is table row `slot[i]` below the table's size, else own row `slot[i]` − size of A.
+ */
+export const SHARED_CONSTANT_PATCH = layout('sharedConstantPatch', [
+  array('slot', 'count', ['rows']),
+  array('A', 'real', ['own', 'inputs']),
+  array('b', 'real', ['rows']),
+  array('d', 'real', ['outputs']),
+]);
+
+/** An affine patch network with a shared-table support (in; rows as {@link SHARED_CONSTANT_PATCH}). */
+export const SHARED_AFFINE_PATCH = layout('sharedAffinePatch', [
+  array('slot', 'count', ['rows']),
+  array('A', 'real', ['own', 'inputs']),
+  array('b', 'real', ['rows']),
+  array('C', 'real', ['outputs', 'inputs']),
+  array('d', 'real', ['outputs']),
+  array('H', 'real', ['outputs']),
 ]);
 
 /** An affine patch network (in): support rows A x <= b, then C x + d with clamp bounds H. */
@@ -279,6 +300,8 @@ export const PRE_ACTIVATION_BOUNDS = layout('preActivationBounds', [
 export const ROW_BOUND = layout('rowBound', [
   scalar('upper', 'real'),
   scalar('interval', 'real'),
+  scalar('symbolic', 'real'),
+  scalar('lp', 'real'),
   scalar('offset', 'real'),
   array('slope', 'real', ['inputs']),
 ]);
@@ -361,6 +384,8 @@ export const LAYOUTS: readonly Layout[] = [
   NODE_BIAS,
   CONSTANT_PATCH,
   AFFINE_PATCH,
+  SHARED_CONSTANT_PATCH,
+  SHARED_AFFINE_PATCH,
   NETWORK_INFO,
   REGION_INFO,
   REGION_FIELDS,
@@ -621,6 +646,16 @@ export const GRAPH_SHAPE = object('graphShape', [
 ]);
 /** `rr_repaired_add_patch`: the kind picks the parameter layout ({@link CONSTANT_PATCH} or {@link AFFINE_PATCH}), `rows` is its number of support rows. */
 export const PATCH_HEADER = object('patchHeader', [member('kind', PatchKind), member('rows', 'count'), member('radius', 'number')]);
+/**
+ * `rr_repaired_add_shared_patch`: as {@link PATCH_HEADER}, with `own` rows stored in the patch (the others
+ * read from the shared table; layouts {@link SHARED_CONSTANT_PATCH}, {@link SHARED_AFFINE_PATCH}).
+ */
+export const SHARED_PATCH_HEADER = object('sharedPatchHeader', [
+  member('kind', PatchKind),
+  member('rows', 'count'),
+  member('own', 'count'),
+  member('radius', 'number'),
+]);
 /** `rr_region_support_rows`: prune redundant rows by LP (tolerance `tol`), append the box faces. */
 export const SUPPORT_ROWS_OPTIONS = object('supportRowsOptions', [
   member('prune', 'flag'),
@@ -690,6 +725,7 @@ export const OBJECTS: readonly ObjectSpec[] = [
   GATHER_SHAPE,
   GRAPH_SHAPE,
   PATCH_HEADER,
+  SHARED_PATCH_HEADER,
   SUPPORT_ROWS_OPTIONS,
   MINIMAL_PATCH_OPTIONS,
   ENUMERATE_OPTIONS,

@@ -41,6 +41,8 @@ export interface RawExports {
   rr_slack_excess(a: number, b: number, m: number, n: number, xs: number, npts: number, out: number): number;
   rr_repaired_new(net: number): number;
   rr_repaired_add_patch(h: number, header: number, headerLen: number, params: number, len: number): number;
+  rr_repaired_share_rows(h: number, neurons: number, out: number, outLen: number): number;
+  rr_repaired_add_shared_patch(h: number, header: number, headerLen: number, params: number, len: number): number;
   rr_repaired_set_box_gate(h: number, lo: number, hi: number, radius: number): number;
   rr_repaired_forward(h: number, xs: number, n: number, out: number): number;
   rr_repaired_supports(h: number, xs: number, n: number, out: number): number;

@@ -9,17 +9,96 @@
 //! Σ_i (a_i·x − b_i)⁺ >= r — in particular wherever x lies r or more outside any single face.
 //! No domain-wide constant K is involved, so locality does not depend on an input box.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use crate::error::{invalid, Result};
 use crate::linalg::dot;
 
-/// The support network g_A: rows `a_i·x <= b_i` (normalised, row-major `m × n_in`) and the
-/// locality radius r.
+/// Rows shared by many supports: the normalised rows of a network's first-layer neurons, which
+/// are the same hyperplanes in every linear region (only their orientation depends on the
+/// pattern). Row 2k is neuron k's row of an inactive neuron (`z_k <= 0`), row 2k + 1 its negation
+/// (active: `−z_k <= 0`); both exactly as the region code normalises them (`s·v / ‖v‖`, and
+/// negation is exact), so a support reading a row here evaluates bit for bit as with its own copy.
+/// Held once per repaired network instead of once per patch (a 784-150-10 patch: 0.94 MB).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowTable {
+    pub n_in: usize,
+    /// `2·neurons × n_in`, row-major.
+    pub rows: Vec<f64>,
+}
+
+impl RowTable {
+    /// The table of the first `neurons` hidden neurons (pattern order) of `net`, from the
+    /// linearisation of the all-inactive pattern (every row then has orientation +). A neuron
+    /// with a constant pre-activation has no region row: its table rows are 0 and never matched.
+    pub fn first_layer(net: &crate::network::Network, neurons: usize) -> Result<RowTable> {
+        let hidden = net.hidden_count();
+        if neurons > hidden {
+            return invalid(format!("shared rows: {} neurons, the network has {} hidden", neurons, hidden));
+        }
+        let n = net.n_in();
+        let lin = crate::network::linearise::linearise(net, &vec![0u8; hidden])?;
+        let mut rows = vec![0.0; 2 * neurons * n];
+        for (r, &k) in lin.neuron.iter().enumerate() {
+            let k = k as usize;
+            if k >= neurons {
+                continue;
+            }
+            let src = &lin.a[r * n..(r + 1) * n];
+            rows[2 * k * n..(2 * k + 1) * n].copy_from_slice(src);
+            for (d, v) in rows[(2 * k + 1) * n..(2 * k + 2) * n].iter_mut().zip(src) {
+                *d = -*v;
+            }
+        }
+        crate::network::linearise::recycle(lin.a);
+        Ok(RowTable { n_in: n, rows })
+    }
+
+    /// Number of table rows (two per neuron).
+    pub fn len(&self) -> usize {
+        self.rows.len() / self.n_in.max(1)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub fn row(&self, i: usize) -> &[f64] {
+        &self.rows[i * self.n_in..(i + 1) * self.n_in]
+    }
+}
+
+/// Where a support keeps its rows: one support type, two storages.
+#[derive(Debug, Clone, PartialEq)]
+enum Storage {
+    /// Every row stored (`m × n_in`): cheapest for small networks.
+    Dense(Vec<f64>),
+    /// Row i is `table` row `slot[i]` when that is below `table.len()`, otherwise row
+    /// `slot[i] − table.len()` of `own` (rows not in the table: deeper neurons, input set).
+    Shared { table: Arc<RowTable>, slot: Vec<u32>, own: Vec<f64> },
+}
+
+/// The support network g_A: rows `a_i·x <= b_i` (normalised, `m × n_in`) and the locality
+/// radius r. The rows are stored densely or read from a shared [`RowTable`]; the evaluation is
+/// the same either way (same row values, same operations), bit for bit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Support {
     pub n_in: usize,
-    pub a: Vec<f64>,
+    storage: Storage,
     pub b: Vec<f64>,
     pub radius: f64,
+}
+
+fn check_support(n_in: usize, b: &[f64], radius: f64, own: &[f64], offset: usize) -> Result<()> {
+    if !(radius.is_finite() && radius > 0.0) {
+        return invalid(format!("patch: radius {} must be finite and > 0", radius));
+    }
+    let _ = n_in;
+    if let Some(i) = own.iter().chain(b).position(|v| !v.is_finite()) {
+        return invalid(format!("patch: parameter {} is not finite", offset + i));
+    }
+    Ok(())
 }
 
 impl Support {
@@ -34,21 +113,85 @@ impl Support {
                 n_in
             ));
         }
-        if !(radius.is_finite() && radius > 0.0) {
-            return invalid(format!("patch: radius {} must be finite and > 0", radius));
+        check_support(n_in, &b, radius, &a, 0)?;
+        Ok(Support { n_in, storage: Storage::Dense(a), b, radius })
+    }
+
+    /// Dense rows taken as they are (rows already checked elsewhere, e.g. a box gate's faces).
+    pub(crate) fn from_dense(n_in: usize, a: Vec<f64>, b: Vec<f64>, radius: f64) -> Support {
+        Support { n_in, storage: Storage::Dense(a), b, radius }
+    }
+
+    /// A support whose row i is `table` row `slot[i]` (below `table.len()`) or row
+    /// `slot[i] − table.len()` of `own`. Parameters are numbered as the list slot, own, b in
+    /// messages.
+    pub fn shared(table: Arc<RowTable>, slot: Vec<u32>, own: Vec<f64>, b: Vec<f64>, radius: f64) -> Result<Support> {
+        let n_in = table.n_in;
+        if slot.len() != b.len() {
+            return invalid(format!("patch: {} row slots for {} rows", slot.len(), b.len()));
         }
-        if let Some(i) = a.iter().chain(&b).position(|v| !v.is_finite()) {
-            return invalid(format!("patch: parameter {} is not finite", i));
+        let t = table.len();
+        let owned = own.len() / n_in.max(1);
+        if own.len() != owned * n_in {
+            return invalid(format!("patch: own support rows have {} values for rows of {} inputs", own.len(), n_in));
         }
-        Ok(Support { n_in, a, b, radius })
+        if let Some(i) = slot.iter().position(|&s| s as usize >= t + owned) {
+            return invalid(format!("patch: row slot {} is {}, past {} table and {} own rows", i, slot[i], t, owned));
+        }
+        check_support(n_in, &b, radius, &own, slot.len())?;
+        Ok(Support { n_in, storage: Storage::Shared { table, slot, own }, b, radius })
+    }
+
+    /// Whether the rows are read from a shared table.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.storage, Storage::Shared { .. })
     }
 
     pub fn rows(&self) -> usize {
         self.b.len()
     }
 
+    /// Row i, from wherever it is stored (the accessor every reader uses: the certificate reads
+    /// shared rows through it without a copy).
     pub fn row(&self, i: usize) -> &[f64] {
-        &self.a[i * self.n_in..(i + 1) * self.n_in]
+        let n = self.n_in;
+        match &self.storage {
+            Storage::Dense(a) => &a[i * n..(i + 1) * n],
+            Storage::Shared { table, slot, own } => {
+                let s = slot[i] as usize;
+                let t = table.len();
+                if s < t {
+                    table.row(s)
+                } else {
+                    &own[(s - t) * n..(s - t + 1) * n]
+                }
+            }
+        }
+    }
+
+    /// All rows as one row-major `m × n_in` matrix: borrowed when stored densely, materialised
+    /// (one copy of this support's rows) when shared.
+    pub fn dense_rows(&self) -> Cow<'_, [f64]> {
+        match &self.storage {
+            Storage::Dense(a) => Cow::Borrowed(a),
+            Storage::Shared { .. } => {
+                let mut a = Vec::with_capacity(self.rows() * self.n_in);
+                for i in 0..self.rows() {
+                    a.extend_from_slice(self.row(i));
+                }
+                Cow::Owned(a)
+            }
+        }
+    }
+
+    /// The same support with every row stored densely (evaluates bit for bit the same).
+    pub fn to_dense(&self) -> Support {
+        Support {
+            n_in: self.n_in,
+            storage: Storage::Dense(self.dense_rows().into_owned()),
+            b: self.b.clone(),
+            radius: self.radius,
+        }
     }
 
     /// g_A(x), exactly as the ReLU network computes it.
@@ -64,11 +207,10 @@ impl Support {
         if gate <= 0.0 {
             return 0.0;
         }
-        let n = self.n_in;
         let gamma = 1.0 / self.radius;
         let mut acc = 0.0;
         for i in 0..self.b.len() {
-            let t = gamma * (self.b[i] - dot(&self.a[i * n..(i + 1) * n], x));
+            let t = gamma * (self.b[i] - dot(self.row(i), x));
             if t <= -1.0 {
                 // Both ReLUs of this row are 0 and the others contribute at most 1 each, so the
                 // outer ReLU is exactly 0 (rounding is monotone): skip the remaining rows.
@@ -162,7 +304,7 @@ impl PatchNetwork {
     /// support's rows in messages, as one list a, b, C, d, H).
     pub fn new(support: Support, map: PatchMap) -> Result<PatchNetwork> {
         let (n_in, n_out) = (support.n_in, map.n_out());
-        let offset = support.a.len() + support.b.len();
+        let offset = support.n_in * support.rows() + support.b.len();
         let params: Vec<&[f64]> = match &map {
             PatchMap::Constant(p) => vec![&p.d],
             PatchMap::Affine(p) => {

@@ -1,9 +1,11 @@
 //! The repaired network f̂ = f + Σ_A h_A, evaluated in batches.
 
+use std::sync::Arc;
+
 use crate::error::{invalid, Result};
 use crate::gate::BoxGate;
 use crate::network::Network;
-use crate::patch::{PatchMap, PatchNetwork};
+use crate::patch::{PatchMap, PatchNetwork, RowTable};
 
 #[derive(Debug, Clone)]
 pub struct RepairedNetwork {
@@ -19,11 +21,43 @@ pub struct RepairedNetwork {
     /// exactly d_k on the region of the last patch k whose support is 1 there. Affine patches
     /// are always added as a sum.
     pub chain: bool,
+    /// Rows shared by the supports that read them (the first-layer rows, [`RowTable`]), once.
+    pub table: Option<Arc<RowTable>>,
 }
 
 impl RepairedNetwork {
     pub fn new(original: Network) -> RepairedNetwork {
-        RepairedNetwork { original, patches: Vec::new(), box_gate: None, chain: false }
+        RepairedNetwork { original, patches: Vec::new(), box_gate: None, chain: false, table: None }
+    }
+
+    /// The table of the first `neurons` hidden neurons' rows ([`RowTable::first_layer`]), built
+    /// on first use; patches added later may read their rows from it.
+    pub fn share_rows(&mut self, neurons: usize) -> Result<Arc<RowTable>> {
+        let n = self.original.n_in();
+        if let Some(t) = &self.table {
+            if t.len() == 2 * neurons && t.n_in == n {
+                return Ok(t.clone());
+            }
+            if self.patches.iter().any(|p| p.support.is_shared()) {
+                return invalid("shared rows: the table is in use by patches; it cannot change size".to_string());
+            }
+        }
+        let t = Arc::new(RowTable::first_layer(&self.original, neurons)?);
+        self.table = Some(t.clone());
+        Ok(t)
+    }
+
+    /// The same network with every support stored densely (for readers that need all rows of a
+    /// patch at once; the function is the same bit for bit).
+    pub fn to_dense(&self) -> RepairedNetwork {
+        let mut out = self.clone();
+        out.table = None;
+        for p in &mut out.patches {
+            if p.support.is_shared() {
+                p.support = p.support.to_dense();
+            }
+        }
+        out
     }
 
     pub fn add_patch(&mut self, p: PatchNetwork) -> Result<()> {
@@ -218,5 +252,103 @@ mod tests {
             }
         }
         assert!(nonzero > 100);
+    }
+
+    /// One support, two storages: the rows a region gives a patch, stored densely or read from
+    /// the network's first-layer table (deeper rows kept as own rows), evaluate bit for bit the
+    /// same — support values, repaired outputs (sum and chain) — on random networks and points.
+    #[test]
+    fn shared_rows_evaluate_bit_for_bit_as_dense_rows() {
+        let mut rng = Rng(2024);
+        let mut checked = 0usize;
+        let mut nonzero = 0usize;
+        for trial in 0..12 {
+            let n = 2 + trial % 7;
+            let (h1, h2) = (3 + trial % 5, 2 + trial % 4);
+            let net = random_network(&mut rng, &[n, h1, h2, 3]);
+            let lo = vec![-1.0; n];
+            let hi = vec![1.0; n];
+            let mut dense_net = RepairedNetwork::new(net.clone());
+            let mut shared_net = RepairedNetwork::new(net.clone());
+            let table = shared_net.share_rows(h1).unwrap();
+            let mut anchors = Vec::new();
+            for _ in 0..3 {
+                let x0: Vec<f64> = (0..n).map(|_| rng.range(-0.9, 0.9)).collect();
+                let r = LinearRegion::of_point(&net, &x0, &lo, &hi).unwrap();
+                let m = r.b.len();
+                let (mut slot, mut own) = (Vec::new(), Vec::new());
+                let mut owned = 0u32;
+                for i in 0..m {
+                    let k = r.neuron[i] as usize;
+                    if k < h1 {
+                        slot.push((2 * k + r.pattern[k] as usize) as u32);
+                    } else {
+                        slot.push(table.len() as u32 + owned);
+                        owned += 1;
+                        own.extend_from_slice(&r.a[i * n..(i + 1) * n]);
+                    }
+                }
+                let radius = rng.range(0.05, 0.6);
+                let dense = Support::new(n, r.a.clone(), r.b.clone(), radius).unwrap();
+                let shared = Support::shared(table.clone(), slot, own, r.b.clone(), radius).unwrap();
+                assert!(shared.is_shared() && !dense.is_shared());
+                for i in 0..m {
+                    let (a, b) = (dense.row(i), shared.row(i));
+                    assert!(a.iter().zip(b).all(|(u, v)| u.to_bits() == v.to_bits()), "row {} differs", i);
+                }
+                assert_eq!(shared.dense_rows().as_ref(), dense.dense_rows().as_ref());
+                assert_eq!(shared.to_dense(), dense);
+                let d: Vec<f64> = (0..3).map(|_| rng.range(-2.0, 2.0)).collect();
+                dense_net.add_patch(PatchNetwork::constant(dense.clone(), d.clone()).unwrap()).unwrap();
+                shared_net.add_patch(PatchNetwork::constant(shared.clone(), d).unwrap()).unwrap();
+                anchors.push((x0, dense, shared));
+            }
+            for (x0, dense, shared) in &anchors {
+                for _ in 0..300 {
+                    let s = rng.range(0.0, 1.5);
+                    let x: Vec<f64> = x0.iter().map(|v| v + s * rng.range(-1.0, 1.0)).collect();
+                    let gate = rng.range(0.0, 1.0);
+                    let (g1, g2) = (dense.value_gated(&x, gate), shared.value_gated(&x, gate));
+                    assert_eq!(g1.to_bits(), g2.to_bits(), "support at {:?}", x);
+                    if g1 > 0.0 {
+                        nonzero += 1;
+                    }
+                    for chain in [false, true] {
+                        dense_net.chain = chain;
+                        shared_net.chain = chain;
+                        let (mut y1, mut y2) = ([0.0; 3], [0.0; 3]);
+                        dense_net.forward(&x, &mut y1);
+                        shared_net.forward(&x, &mut y2);
+                        assert!(y1.iter().zip(&y2).all(|(u, v)| u.to_bits() == v.to_bits()), "{:?} vs {:?}", y1, y2);
+                    }
+                    checked += 1;
+                }
+            }
+            let back = shared_net.to_dense();
+            assert!(back.patches.iter().all(|p| !p.support.is_shared()) && back.table.is_none());
+            assert_eq!(back.patches, dense_net.patches);
+        }
+        assert!(
+            checked == 12 * 3 * 300 && nonzero > checked / 10,
+            "{} of {} points inside a support",
+            nonzero,
+            checked
+        );
+    }
+
+    #[test]
+    fn shared_supports_reject_bad_slots() {
+        let mut rng = Rng(5);
+        let net = random_network(&mut rng, &[2, 4, 2]);
+        let mut rep = RepairedNetwork::new(net);
+        let t = rep.share_rows(4).unwrap();
+        assert_eq!(t.len(), 8);
+        let e = Support::shared(t.clone(), vec![0, 9], vec![1.0, 0.0], vec![0.0, 0.0], 0.1).unwrap_err();
+        assert!(e.to_string().contains("row slot 1 is 9, past 8 table and 1 own rows"), "{}", e);
+        let e = Support::shared(t.clone(), vec![0], vec![], vec![0.0, 1.0], 0.1).unwrap_err();
+        assert!(e.to_string().contains("1 row slots for 2 rows"), "{}", e);
+        let e = Support::shared(t, vec![8], vec![f64::NAN, 0.0], vec![0.0], 0.1).unwrap_err();
+        assert_eq!(e.to_string(), "patch: parameter 1 is not finite");
+        assert!(rep.share_rows(5).unwrap_err().to_string().contains("5 neurons, the network has 4 hidden"));
     }
 }

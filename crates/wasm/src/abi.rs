@@ -110,7 +110,7 @@ wire_enum!(impl Step = STEP("Step") { More = 0: "more", Done = 1: "done", Limit 
 
 wire_enum! {
     /// Which bounds `rr_bounds_compute` computes.
-    enum BoundKind = BOUND_KIND("BoundKind") { Interval = 0: "interval", Symbolic = 1: "symbolic" }
+    enum BoundKind = BOUND_KIND("BoundKind") { Interval = 0: "interval", Symbolic = 1: "symbolic", Lp = 2: "lp", Best = 3: "best" }
 }
 
 wire_enum!(impl LowerSlope = LOWER_SLOPE("LowerSlope") { Adaptive = 0: "adaptive", Parallel = 1: "parallel", Zero = 2: "zero" });
@@ -242,6 +242,31 @@ pub const NODE_BIAS: Layout = Layout { name: "nodeBias", fields: &[array("bias",
 pub const CONSTANT_PATCH: Layout = Layout {
     name: "constantPatch",
     fields: &[array("A", Real, &["rows", "inputs"]), array("b", Real, &["rows"]), array("d", Real, &["outputs"])],
+};
+
+/// A constant patch network whose support reads rows from the repaired network's shared table
+/// (in): row i is table row `slot[i]` below the table's size, else own row `slot[i]` − size of A.
+pub const SHARED_CONSTANT_PATCH: Layout = Layout {
+    name: "sharedConstantPatch",
+    fields: &[
+        array("slot", Count, &["rows"]),
+        array("A", Real, &["own", "inputs"]),
+        array("b", Real, &["rows"]),
+        array("d", Real, &["outputs"]),
+    ],
+};
+
+/// An affine patch network with a shared-table support (in; rows as [`SHARED_CONSTANT_PATCH`]).
+pub const SHARED_AFFINE_PATCH: Layout = Layout {
+    name: "sharedAffinePatch",
+    fields: &[
+        array("slot", Count, &["rows"]),
+        array("A", Real, &["own", "inputs"]),
+        array("b", Real, &["rows"]),
+        array("C", Real, &["outputs", "inputs"]),
+        array("d", Real, &["outputs"]),
+        array("H", Real, &["outputs"]),
+    ],
 };
 
 /// An affine patch network (in): support rows A x <= b, then C x + d with clamp bounds H.
@@ -408,13 +433,16 @@ pub const PRE_ACTIVATION_BOUNDS: Layout = Layout {
     ],
 };
 
-/// `rr_bounds_row` (out): upper bounds of `c·f(x) − q` over the box (the best one, and interval
-/// arithmetic alone), and the linear function `slope·x + offset` above it.
+/// `rr_bounds_row` (out): upper bounds of `c·f(x) − q` over the box (the method's, interval
+/// arithmetic alone, the symbolic and LP ones — NaN when not computed), and the linear function
+/// `slope·x + offset` above it.
 pub const ROW_BOUND: Layout = Layout {
     name: "rowBound",
     fields: &[
         scalar("upper", Real),
         scalar("interval", Real),
+        scalar("symbolic", Real),
+        scalar("lp", Real),
         scalar("offset", Real),
         array("slope", Real, &["inputs"]),
     ],
@@ -516,6 +544,8 @@ pub const LAYOUTS: &[Layout] = &[
     NODE_BIAS,
     CONSTANT_PATCH,
     AFFINE_PATCH,
+    SHARED_CONSTANT_PATCH,
+    SHARED_AFFINE_PATCH,
     NETWORK_INFO,
     REGION_INFO,
     REGION_FIELDS,
@@ -695,6 +725,18 @@ pub const PATCH_HEADER: ObjectSpec = ObjectSpec {
     ],
 };
 
+/// `rr_repaired_add_shared_patch`: as [`PATCH_HEADER`], with `own` rows stored in the patch (the
+/// others read from the shared table; layouts [`SHARED_CONSTANT_PATCH`], [`SHARED_AFFINE_PATCH`]).
+pub const SHARED_PATCH_HEADER: ObjectSpec = ObjectSpec {
+    name: "sharedPatchHeader",
+    members: &[
+        member("kind", MemberKind::Code(PATCH_KIND)),
+        member("rows", MemberKind::Count),
+        member("own", MemberKind::Count),
+        member("radius", MemberKind::Number),
+    ],
+};
+
 /// `rr_region_support_rows`: prune redundant rows by LP (with tolerance `tol`), append the box
 /// faces (for supports not gated by a shared box indicator).
 pub const SUPPORT_ROWS_OPTIONS: ObjectSpec = ObjectSpec {
@@ -787,6 +829,7 @@ pub const OBJECTS: &[ObjectSpec] = &[
     GATHER_SHAPE,
     GRAPH_SHAPE,
     PATCH_HEADER,
+    SHARED_PATCH_HEADER,
     SUPPORT_ROWS_OPTIONS,
     MINIMAL_PATCH_OPTIONS,
     ENUMERATE_OPTIONS,

@@ -2,7 +2,7 @@
 //! call reads the network of a handle through the core's adapter.
 
 use relu_repair_core::bounds::{
-    interval_bounds, row_upper_from_box, BoundOptions, IntervalBounds, NetView, SymbolicBounds,
+    interval_bounds, row_bounds, BoundOptions, IntervalBounds, NetView, RowMethod, SymbolicBounds,
 };
 use relu_repair_core::{Error, Network};
 
@@ -51,7 +51,9 @@ pub extern "C" fn rr_bounds_compute(
                 let unstable = ib.unstable(&view);
                 Ok((ib, unstable))
             }
-            BoundKind::Symbolic => {
+            // The LP relaxation bounds spec rows only: pre-activations are the symbolic ones
+            // (an LP per neuron would cost far more than it gains here).
+            BoundKind::Symbolic | BoundKind::Lp | BoundKind::Best => {
                 let sb = SymbolicBounds::compute_with(&view, lo, hi, bound_options(&o), &ib)?;
                 let unstable = sb.unstable(&view);
                 Ok((IntervalBounds { lower: sb.lower, upper: sb.upper, relu_out: ib.relu_out }, unstable))
@@ -96,25 +98,22 @@ pub extern "C" fn rr_bounds_row(
     };
     let (n, k) = (view.n_in(), view.n_out());
     let (lo, hi, c) = (slice(lower, n), slice(upper, n), slice(c, k));
-    let computed = interval_bounds(&view, lo, hi).and_then(|ib| {
-        let by_box = row_upper_from_box(c, q, &ib.output_lower(), &ib.output_upper());
-        match o.code::<BoundKind>("kind") {
-            BoundKind::Interval => Ok((by_box, by_box, vec![0.0; n], by_box)),
-            BoundKind::Symbolic => {
-                let sb = SymbolicBounds::compute_with(&view, lo, hi, bound_options(&o), &ib)?;
-                let rb = sb.row_upper(&view, c, q)?;
-                Ok((rb.upper.min(by_box), by_box, rb.slope, rb.offset))
-            }
-        }
-    });
-    match computed {
-        Ok((upper, by_box, slope, offset)) => {
+    let method = match o.code::<BoundKind>("kind") {
+        BoundKind::Interval => RowMethod::Interval,
+        BoundKind::Symbolic => RowMethod::Symbolic,
+        BoundKind::Lp => RowMethod::Lp,
+        BoundKind::Best => RowMethod::Best,
+    };
+    match row_bounds(&view, lo, hi, c, q, method, bound_options(&o)) {
+        Ok(rb) => {
             let dims = [("inputs", n)];
             let mut w = Writer::new(&ROW_BOUND, &dims);
-            w.real("upper", upper);
-            w.real("interval", by_box);
-            w.real("offset", offset);
-            w.reals("slope", &slope);
+            w.real("upper", rb.upper);
+            w.real("interval", rb.interval);
+            w.real("symbolic", rb.symbolic);
+            w.real("lp", rb.lp);
+            w.real("offset", rb.offset);
+            w.reals("slope", &rb.slope);
             write_out(out, &w.finish())
         }
         Err(e) => fail(e),

@@ -1,9 +1,11 @@
 //! Patch networks as they cross the boundary (core `patch.rs`; TypeScript twin `ts/patch.ts`).
 
-use relu_repair_core::patch::slack_excess;
+use std::sync::Arc;
+
+use relu_repair_core::patch::{slack_excess, RowTable};
 use relu_repair_core::{AffinePatch, ConstantPatch, Error, PatchMap, PatchNetwork, Support};
 
-use crate::abi::{PatchKind, AFFINE_PATCH, CONSTANT_PATCH};
+use crate::abi::{PatchKind, AFFINE_PATCH, CONSTANT_PATCH, SHARED_AFFINE_PATCH, SHARED_CONSTANT_PATCH};
 use crate::handles::{slice, slice_mut};
 use crate::json::Object;
 use crate::layout::Reader;
@@ -33,6 +35,40 @@ pub fn decode_patch(header: &Object, params: &[f64], n_in: usize, n_out: usize) 
     };
     r.finish()?;
     PatchNetwork::new(Support::new(n_in, a, b, header.number("radius"))?, map)
+}
+
+/// The patch network of a [`crate::abi::SHARED_PATCH_HEADER`] object and its parameters
+/// ([`SHARED_CONSTANT_PATCH`] or [`SHARED_AFFINE_PATCH`]), its support reading `table`.
+pub fn decode_shared_patch(
+    header: &Object,
+    params: &[f64],
+    table: Arc<RowTable>,
+    n_out: usize,
+) -> Result<PatchNetwork, Error> {
+    let n_in = table.n_in;
+    let rows = header.count("rows");
+    let own = header.count("own");
+    let dims = [("rows", rows), ("own", own), ("inputs", n_in), ("outputs", n_out)];
+    let kind: PatchKind = header.code("kind");
+    let layout = match kind {
+        PatchKind::Constant => &SHARED_CONSTANT_PATCH,
+        PatchKind::Affine => &SHARED_AFFINE_PATCH,
+    };
+    let mut r = Reader::new(layout, &dims, params);
+    let slot: Vec<u32> = r.array("slot")?.iter().map(|&v| v.min(u32::MAX as f64) as u32).collect();
+    let a = r.array("A")?.to_vec();
+    let b = r.array("b")?.to_vec();
+    let map = match kind {
+        PatchKind::Constant => PatchMap::Constant(ConstantPatch { d: r.array("d")?.to_vec() }),
+        PatchKind::Affine => {
+            let c = r.array("C")?.to_vec();
+            let d = r.array("d")?.to_vec();
+            let h = r.array("H")?.to_vec();
+            PatchMap::Affine(AffinePatch { c, d, h })
+        }
+    };
+    r.finish()?;
+    PatchNetwork::new(Support::shared(table, slot, a, b, header.number("radius"))?, map)
 }
 
 /// Σ_i (a_i·x − b_i)⁺ for each of `npts` points (the support of a patch with these rows is 0

@@ -343,3 +343,41 @@ fn enumeration_and_certificates_through_the_abi() {
         assert_eq!(rr_release(h), 0);
     }
 }
+
+#[test]
+fn shared_support_rows_through_the_abi() {
+    let net = small_network();
+    let rep = rr_repaired_new(net);
+    // The same patch as above (d = (1, -1) on x0 <= 1, radius 0.1), its row read from the table.
+    let header = r#"{"kind":"constant","rows":1,"own":0,"radius":0.1}"#;
+    let params = [0.0, 1.0, 1.0, -1.0];
+    assert_eq!(
+        rr_repaired_add_shared_patch(rep, header.as_ptr(), header.len(), params.as_ptr(), params.len()),
+        INVALID
+    );
+    assert!(msg().contains("no shared rows"), "{}", msg());
+    let mut rows = [0.0; 3];
+    assert_eq!(rr_repaired_share_rows(rep, 1, rows.as_mut_ptr(), 3), INVALID);
+    assert!(msg().contains("3 values for 1 rows of 2 inputs"), "{}", msg());
+    assert_eq!(rr_repaired_share_rows(rep, 2, rows.as_mut_ptr(), 4), 0, "{}", msg());
+    let mut four = [0.0; 4];
+    assert_eq!(rr_repaired_share_rows(rep, 2, four.as_mut_ptr(), 4), 0);
+    assert_eq!(four, [1.0, 0.0, 0.0, 1.0], "the + rows of the first layer (identity)");
+    assert_eq!(
+        rr_repaired_add_shared_patch(rep, header.as_ptr(), header.len(), params.as_ptr(), params.len()),
+        0,
+        "{}",
+        msg()
+    );
+    let (x, mut y) = ([0.5, 0.25], [0.0; 2]);
+    assert_eq!(rr_repaired_forward(rep, x.as_ptr(), 1, y.as_mut_ptr()), 0);
+    assert_eq!(y, [1.25, -1.25]);
+    // A slot past the table and the own rows is named.
+    let bad = [7.0, 1.0, 1.0, -1.0];
+    assert_eq!(rr_repaired_add_shared_patch(rep, header.as_ptr(), header.len(), bad.as_ptr(), bad.len()), INVALID);
+    assert!(msg().contains("row slot 0 is 7, past 4 table and 0 own rows"), "{}", msg());
+    // The table cannot change size under a patch that reads it.
+    assert_eq!(rr_repaired_share_rows(rep, 1, rows.as_mut_ptr(), 0), INVALID);
+    assert_eq!(rr_release(rep), 0);
+    assert_eq!(rr_release(net), 0);
+}

@@ -15,7 +15,7 @@
  */
 import { InputError, ReluRepairError } from '../../errors.js';
 import { expandBox, Network } from '../../network.js';
-import type { RepairedNetwork } from '../../repaired.js';
+import { type RecordBox, type RepairedNetwork, recordBoxesOf } from '../../repaired.js';
 import { networkToJson, repairedFromJson } from '../json.js';
 import { repairedToOnnx } from './export.js';
 import { type OnnxModelInfo, parseOnnx, parseOnnxModel } from './import.js';
@@ -175,7 +175,8 @@ function checkRecord(rep: RepairedNetwork, file: string): void {
   const field = `metadata_props "${REPAIRED_ONNX_KEY}".record`;
   if (rec.patches !== rep.patches.length)
     throw new InputError(`names ${rec.patches} patch(es), the file has ${rep.patches.length}`, { file, field: `${field}.patches` });
-  const patched = new Set(rep.patches.map((p) => p.region?.pattern));
+  // A box patch's pattern is only a placeholder (its support is its box): the record names its box.
+  const patched = new Set(rep.patches.filter((p) => !p.region?.box).map((p) => p.region?.pattern));
   const named = new Set(rec.regions);
   const unnamed = [...patched].filter((h) => !named.has(h as string));
   const unpatched = [...named].filter((h) => !patched.has(h));
@@ -188,6 +189,19 @@ function checkRecord(rep: RepairedNetwork, file: string): void {
     );
   const same = (a: { lower: ArrayLike<number>; upper: ArrayLike<number> }, b: { lower: ArrayLike<number>; upper: ArrayLike<number> }) =>
     a.lower.length === b.lower.length && Array.from(a.lower).every((v, j) => v === b.lower[j] && a.upper[j] === b.upper[j]);
+  if (rec.boxes) {
+    const boxes = recordBoxesOf(rep.patches);
+    const key = (b: RecordBox) => canonical({ lower: b.lower, upper: b.upper, piece: b.piece ?? null });
+    const named = new Set(rec.boxes.map(key));
+    const have = new Set(boxes.map(key));
+    const unnamedBoxes = boxes.filter((b) => !named.has(key(b))).length;
+    const unpatchedBoxes = rec.boxes.filter((b) => !have.has(key(b))).length;
+    if (unnamedBoxes > 0 || unpatchedBoxes > 0)
+      throw new InputError(
+        `names ${rec.boxes.length} box(es), the box patches cover ${boxes.length}; ${unnamedBoxes} patch box(es) not named, ${unpatchedBoxes} named box(es) without a patch`,
+        { file, field: `${field}.boxes` },
+      );
+  }
   const box = rep.inputBox;
   if (box && rep.boxGate && !same(box, rep.boxGate))
     throw new InputError("the input box differs from the box gate's bounds", {

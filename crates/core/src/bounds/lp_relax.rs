@@ -230,3 +230,14 @@ impl LpRelaxation {
         }
     }
 }
+
+impl LpRelaxation {
+    /// A sound upper bound of `c·f(x) − q` over the box: max (c·f − q) = −min (−c·f + q), and
+    /// [`min_max_rows`](Self::min_max_rows) of the one row (−c, −q) is a certified lower bound of
+    /// that minimum (negation is exact). +∞ when the LP fails (no bound, never a wrong one).
+    pub fn row_upper(&self, c: &[f64], q: f64) -> Result<f64> {
+        let a: Vec<f64> = c.iter().map(|v| -v).collect();
+        let (lb, _) = self.min_max_rows(&a, &[-q])?;
+        Ok(if lb.is_finite() { -lb } else { f64::INFINITY })
+    }
+}

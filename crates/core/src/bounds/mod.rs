@@ -19,7 +19,9 @@
 //! * [`SymbolicBounds::compute`]`(net, lower, upper, options)` → tighter pre-activation bounds, then
 //!   [`SymbolicBounds::row_upper`]`(net, c, q)` → a [`RowBound`]: an upper bound of `c·f(x) − q`
 //!   and a linear function of x above it on the box;
-//! * [`spec_row_upper_bound`]`(net, lower, upper, c, q)` → the best of these in one call.
+//! * [`spec_row_upper_bound`]`(net, lower, upper, c, q)` → the best of interval and symbolic in one call;
+//! * [`row_bounds`]`(net, lower, upper, c, q, method, options)` → a [`RowBounds`] by a [`RowMethod`]
+//!   (interval, symbolic, the LP relaxation, or the smallest of them all).
 
 pub mod interval;
 pub mod lp_relax;
@@ -36,6 +38,78 @@ pub use net_view::NetView;
 pub use symbolic::{BoundOptions, LowerSlope, RowBound, SymbolicBounds};
 
 use crate::error::Result;
+
+/// Which bound of a spec row [`row_bounds`] computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowMethod {
+    /// Interval arithmetic alone.
+    Interval,
+    /// Symbolic bounds (back-substitution of the row), with interval arithmetic.
+    Symbolic,
+    /// The LP (triangle) relaxation with the symbolic pre-activation bounds, with interval arithmetic.
+    Lp,
+    /// The smallest of interval, symbolic and LP: every one is sound, so their minimum is.
+    Best,
+}
+
+/// Bounds of one spec row `c·f(x) − q` over a box ([`row_bounds`]).
+#[derive(Debug, Clone)]
+pub struct RowBounds {
+    /// The sound upper bound of the method asked for.
+    pub upper: f64,
+    /// Interval arithmetic's bound.
+    pub interval: f64,
+    /// The symbolic bound (NaN when not computed: `Interval`).
+    pub symbolic: f64,
+    /// The LP relaxation's bound (NaN when not computed: `Interval`, `Symbolic`; +∞ when its LP failed).
+    pub lp: f64,
+    /// `c·f(x) − q <= slope·x + offset` on the box (the symbolic linear function; zero slope and
+    /// offset = `interval` for `Interval`).
+    pub slope: Vec<f64>,
+    pub offset: f64,
+}
+
+/// Bounds of `c·f(x) − q` over the box [lower, upper] by `method` (symbolic options `opts`).
+/// The LP relaxation is built on the symbolic pre-activation bounds, so it is never looser than
+/// back-substitution in real arithmetic (its triangle contains every linear relaxation the
+/// symbolic pass uses); `Best` takes the minimum anyway, so rounding margins cannot make it looser.
+pub fn row_bounds(
+    net: &NetView,
+    lower: &[f64],
+    upper: &[f64],
+    c: &[f64],
+    q: f64,
+    method: RowMethod,
+    opts: BoundOptions,
+) -> Result<RowBounds> {
+    let ib = interval_bounds(net, lower, upper)?;
+    let by_box = row_upper_from_box(c, q, &ib.output_lower(), &ib.output_upper());
+    if method == RowMethod::Interval {
+        let n = net.n_in();
+        return Ok(RowBounds {
+            upper: by_box,
+            interval: by_box,
+            symbolic: f64::NAN,
+            lp: f64::NAN,
+            slope: vec![0.0; n],
+            offset: by_box,
+        });
+    }
+    let sb = SymbolicBounds::compute_with(net, lower, upper, opts, &ib)?;
+    let rb = sb.row_upper(net, c, q)?;
+    let symbolic = rb.upper;
+    let lp = if method == RowMethod::Symbolic {
+        f64::NAN
+    } else {
+        LpRelaxation::build(net, lower, upper, &sb.lower, &sb.upper)?.row_upper(c, q)?
+    };
+    let best = match method {
+        RowMethod::Symbolic => symbolic.min(by_box),
+        RowMethod::Lp => lp.min(by_box),
+        _ => symbolic.min(lp).min(by_box),
+    };
+    Ok(RowBounds { upper: best, interval: by_box, symbolic, lp, slope: rb.slope, offset: rb.offset })
+}
 
 /// A sound upper bound of `c·f(x) − q` over the box [lower, upper]: the smallest of interval
 /// arithmetic and the symbolic bounds (forward pass and back-substitution of the row).

@@ -7,8 +7,8 @@
 use super::interval::{interval_bounds, interval_row_upper};
 use super::net_view::NetView;
 use super::rounding::unsound;
-use super::spec_row_upper_bound;
 use super::symbolic::{BoundOptions, LowerSlope, SymbolicBounds};
+use super::{row_bounds, spec_row_upper_bound, RowMethod};
 use crate::network::tests::{random_network, Rng};
 use crate::network::{Layer, Network};
 use std::cmp::Ordering;
@@ -484,4 +484,62 @@ fn symbolic_bounds_are_tight_where_the_network_is_linear() {
     // y = (x0 + 0.5 x1 + 10) − 2(−0.25 x0 + x1 + 10) = 1.5 x0 − 1.5 x1 − 10: max −7 at (1, −1).
     assert!(rb.upper >= -7.0 && rb.upper < -7.0 + 1e-12, "{}", rb.upper);
     assert!((rb.slope[0] - 1.5).abs() < 1e-15 && (rb.slope[1] + 1.5).abs() < 1e-15);
+}
+
+#[test]
+fn lp_row_bounds_hold_in_exact_arithmetic_and_are_no_looser_than_symbolic() {
+    let mut rng = Rng(29);
+    let (mut cases, mut skipped, mut tighter, mut looser, mut failed) = (0usize, 0usize, 0usize, 0usize, 0usize);
+    for trial in 0..150 {
+        let sizes: &[usize] = if trial % 2 == 0 { &[2, 6, 6, 3] } else { &[3, 8, 5, 2] };
+        let net = short_network(&mut rng, sizes, [-10, 0, 10][trial % 3]);
+        let view = NetView::new(&net).unwrap();
+        let n = sizes[0];
+        let c0 = if trial % 4 == 0 { 8192.0 } else { 0.0 };
+        let lo: Vec<f64> = (0..n).map(|_| c0 + short(&mut rng, 10, -4)).collect();
+        let hi: Vec<f64> = lo.iter().map(|&l| l + short(&mut rng, 10, -4).abs()).collect();
+        let k = *sizes.last().unwrap();
+        let c: Vec<f64> = (0..k).map(|_| short(&mut rng, 8, -4)).collect();
+        let q = short(&mut rng, 8, -4);
+        let rb = row_bounds(&view, &lo, &hi, &c, q, RowMethod::Best, opts(trial)).unwrap();
+        if !rb.lp.is_finite() {
+            // The LP failing means no bound (+∞), never a wrong one; it must stay rare.
+            failed += 1;
+            continue;
+        }
+        assert!(rb.upper <= rb.symbolic && rb.upper <= rb.interval && rb.upper <= rb.lp);
+        // The triangle relaxation contains the symbolic pass's relaxations: in real arithmetic
+        // never looser. In floats the simplex's certified dual bound carries its own margins,
+        // which on the 2^10-scale networks (outputs ~1e11) reach 1e-5..1e-2 relative, and ~3e-9
+        // relative for boxes far from 0 (inputs ~8192): `Best` takes the minimum for that reason;
+        // the comparison is made on the other scales, up to 1e-7 relative.
+        if trial % 3 != 2 && rb.lp > rb.symbolic + 1e-7 * (1.0 + rb.symbolic.abs()) {
+            looser += 1;
+        }
+        if rb.lp < rb.symbolic - 1e-9 * (1.0 + rb.symbolic.abs()) {
+            tighter += 1;
+        }
+        let lp_only = row_bounds(&view, &lo, &hi, &c, q, RowMethod::Lp, opts(trial)).unwrap();
+        assert_eq!(lp_only.upper, rb.lp.min(rb.interval));
+        for s in 0..40 {
+            let x: Vec<f64> = if s == 0 { lo.clone() } else { point(&mut rng, &lo, &hi) };
+            match exact_row(&net, &x, &c, q).and_then(|v| v.cmp_f64(rb.lp)) {
+                Some(o) => {
+                    assert_ne!(
+                        o,
+                        Ordering::Greater,
+                        "trial {}: the exact row value exceeds the LP bound {}",
+                        trial,
+                        rb.lp
+                    );
+                    cases += 1;
+                }
+                None => skipped += 1,
+            }
+        }
+    }
+    assert!(failed <= 3, "the LP failed in {} of 150 trials", failed);
+    assert_eq!(looser, 0, "the LP bound was looser than the symbolic one in {} trials", looser);
+    assert!(tighter >= 10, "the LP bound was strictly tighter in only {} of 150 trials", tighter);
+    assert!(cases > 4_000 && skipped * 10 < cases, "{} exact comparisons, {} skipped", cases, skipped);
 }

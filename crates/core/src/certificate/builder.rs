@@ -30,7 +30,7 @@ impl<'a> ProgramBuilder<'a> {
         let (a, b) = gate.faces();
         let n = gate.lower.len();
         // The same neurons as a constant patch with no outputs: its g is B.
-        let support = Support { n_in: n, a, b, radius: gate.radius };
+        let support = Support::from_dense(n, a, b, gate.radius);
         let as_patch = PatchNetwork { support, map: PatchMap::Constant(ConstantPatch { d: Vec::new() }) };
         self.gate = Some(self.patch(&as_patch, true));
     }

@@ -31,9 +31,11 @@ pub struct Certifier {
     /// Bounding boxes of the patch bands, computed at the first region.
     bands: Option<Vec<Option<BandBox>>>,
     /// Sensitivities of the stacked spec rows in the original network's neurons
-    /// (program neurons × rows), and the program neuron of each pattern position.
-    sens: Vec<f64>,
-    relu: Vec<usize>,
+    /// (program neurons × rows), and the program neuron of each pattern position: only a
+    /// relaxed region (some slack > 0) reads them, so they are computed at the first one (for a
+    /// CNN the program has one neuron per activation element: building it costs as much as a
+    /// region).
+    sens: Option<(Vec<f64>, Vec<usize>)>,
 }
 
 impl Certifier {
@@ -60,11 +62,8 @@ impl Certifier {
             return invalid(format!("certificate: the spec has {} outputs, the network has {}", safe.k, k));
         }
         opts.check()?;
-        let program = ReluProgram::from_network(&rep.original);
-        let sens = program.sensitivities(&safe.all.p, safe.rows());
-        let relu = (0..program.neurons.len()).filter(|&i| program.neurons[i].relu).collect();
         let opts = CertifyOptions { chain: rep.chain, ..opts };
-        Ok(Certifier { rep, safe, lower, upper, set_a, set_b, opts, bands: None, sens, relu })
+        Ok(Certifier { rep, safe, lower, upper, set_a, set_b, opts, bands: None, sens: None })
     }
 
     /// The certificate of the region of `pattern` (one 0/1 per hidden neuron), relaxed by `slack`
@@ -93,7 +92,18 @@ impl Certifier {
         if !self.set_b.is_empty() {
             region.intersect(&self.set_a, &self.set_b)?;
         }
-        let target = Target::relaxed(net, region, slack, &self.sens, &self.relu, self.safe.rows());
+        if self.sens.is_none() && slack.iter().any(|&v| v > 0.0) {
+            let program = ReluProgram::from_network(net);
+            let sens = program.sensitivities(&self.safe.all.p, self.safe.rows());
+            let relu = (0..program.neurons.len()).filter(|&i| program.neurons[i].relu).collect();
+            self.sens = Some((sens, relu));
+        }
+        // Without slack `Target::relaxed` reads no sensitivity.
+        let (sens, relu): (&[f64], &[usize]) = match &self.sens {
+            Some((s, r)) => (s, r),
+            None => (&[], &[]),
+        };
+        let target = Target::relaxed(net, region, slack, sens, relu, self.safe.rows());
         let bands = self.bands.as_deref().unwrap_or(&[]);
         let result = certify_target(
             &target,

@@ -137,8 +137,6 @@ pub(super) fn certify_convex(
         candidates.push((own, own.map_or(&zero[..], |o| patches[o].map.d())));
     }
     candidates.extend(later.iter().map(|&i| (Some(i), patches[i].map.d())));
-    let bp = &frame.bp;
-    let base = &frame.base;
     // bounds[c·rows + j]: the proven bound of row j under candidate c; also its LP point.
     let mut bounds = vec![f64::NEG_INFINITY; candidates.len() * rows];
     let mut values = vec![f64::NEG_INFINITY; candidates.len() * rows];
@@ -146,28 +144,59 @@ pub(super) fn certify_convex(
     let mut tols = vec![0.0; candidates.len() * rows];
     let mut lps = 0;
     for (ci, &(which, d)) in candidates.iter().enumerate() {
-        let (mut a, mut b) = (bp.a.clone(), bp.b.clone());
-        if let Some(i) = which.filter(|&i| Some(i) != own) {
-            let s = &patches[i].support;
-            a.extend_from_slice(&s.a);
-            b.extend(s.b.iter().map(|v| v + s.radius));
-        }
-        let mut sx = Simplex::new(Polytope::new(n, &a, &b, &bp.lower, &bp.upper)?);
+        // The own candidate (or "no patch") is bounded on the region itself: its prepared simplex,
+        // warm from the frame's LPs. A later patch on the region ∩ its band: the band rows the
+        // region does not already imply (`Frame::band_rows`), one buffer per candidate, freed
+        // before the next.
+        let band_sx = match which.filter(|&i| Some(i) != own) {
+            Some(i) => {
+                let (ba, bb) = frame.band_rows(&patches[i]);
+                let bp = &frame.bp;
+                let mut a = Vec::with_capacity(bp.a.len() + ba.len());
+                a.extend_from_slice(&bp.a);
+                a.extend_from_slice(&ba);
+                drop(ba);
+                let mut b = bp.b.clone();
+                b.extend_from_slice(&bb);
+                Some(Simplex::new(Polytope::new(n, &a, &b, &bp.lower, &bp.upper)?))
+            }
+            None => None,
+        };
+        // Per row: the constant with d, the row's rounding (the region map's is in frame.extra;
+        // this one is the sum with d's row) and its tolerance — independent of the LP.
+        let mut consts = Vec::with_capacity(rows);
         for j in 0..rows {
-            let bj = &base[j * (n + 1)..(j + 1) * (n + 1)];
+            let bj = &frame.base[j * (n + 1)..(j + 1) * (n + 1)];
             let constant = bj[n] + dot(spec.row(j), d);
-            let sol = match sx.maximize(&bj[..n]) {
-                Ok(sol) => sol,
+            let rounding = row_rounding(&bj[..n], constant, n + k + 2, &frame.bp.lower, &frame.bp.upper);
+            let t = frame.tolerance(opts, j, frame.rounding[j] + rounding);
+            consts.push((constant, frame.extra[j] + rounding + leak[j], t));
+        }
+        let sx = match band_sx.as_ref() {
+            Some(sx) => sx,
+            None => &frame.bp.simplex,
+        };
+        let base = &frame.base;
+        for (j, &(constant, added, t)) in consts.iter().enumerate() {
+            let bj = &base[j * (n + 1)..(j + 1) * (n + 1)];
+            // Each row by a cold dual simplex on the same polytope (no copy), which stops as soon
+            // as its certified bound is below what the row's tolerance allows (a margin of a few
+            // ulps keeps the sum with the constants below it): rows with slack cost a few pivots,
+            // and only a tight or violated row is solved to its maximum (with its witness).
+            let allowed = t - constant - added;
+            let threshold = allowed - 8.0 * f64::EPSILON * (allowed.abs() + constant.abs() + added.abs());
+            tols[ci * rows + j] = t;
+            lps += 1;
+            match sx.sibling().maximize_unless_below(&bj[..n], threshold) {
+                Ok(Err(bound)) => bounds[ci * rows + j] = bound + constant + added,
+                Ok(Ok(sol)) => {
+                    bounds[ci * rows + j] = sol.upper + constant + added;
+                    values[ci * rows + j] = sol.lower + constant;
+                    points[ci * rows + j] = sol.x;
+                }
                 Err(Error::Lp(_)) | Err(Error::Empty(_)) => return Ok(Convex::NotApplicable),
                 Err(e) => return Err(e),
-            };
-            lps += 1;
-            // The row's rounding: the region map's (frame.extra) and the sum with d's row.
-            let rounding = row_rounding(&bj[..n], constant, n + k + 2, &bp.lower, &bp.upper);
-            bounds[ci * rows + j] = sol.upper + constant + frame.extra[j] + rounding + leak[j];
-            tols[ci * rows + j] = frame.tolerance(opts, j, frame.rounding[j] + rounding);
-            values[ci * rows + j] = sol.lower + constant;
-            points[ci * rows + j] = sol.x;
+            }
         }
     }
     // The piece to certify with: the preferred one if every candidate satisfies it, else the

@@ -4,14 +4,16 @@
 
 use super::band::{band_reaches, patch_reaches_box, BandBox};
 use super::options::CertifyOptions;
+use super::rows::RowSide;
 use super::rows::{spec_rows_on, RowSet};
 use super::safe_set::SafeSet;
 use super::target::Target;
-use super::tolerance::{map_rounding, row_tolerance, spec_row_rounding, value_scale};
-use crate::error::{lp_context, Result};
+use super::tolerance::{magnitude, map_rounding, row_tolerance, spec_row_rounding, value_scale};
+use crate::bounds::rounding::{add_up, err_bound};
+use crate::error::{lp_context, Error, Result};
 use crate::gate::BoxGate;
 use crate::patch::PatchNetwork;
-use crate::polytope::{bounded_polytope, BoxedPolytope};
+use crate::polytope::{bounded_polytope, interval, BoxedPolytope};
 
 pub(super) struct Frame {
     /// The region prepared for LPs: its tight bounding box and the rows that box does not imply.
@@ -103,10 +105,95 @@ impl Frame {
         patch_reaches_box(p, &self.bp.lower, &self.bp.upper)
     }
 
-    /// The LP test: does the band of `p` reach the region?
+    /// The LP tests: does the band of `p` reach the region? First [`Frame::apart`] (one LP over
+    /// the region's own polytope), then one LP over the region and the band rows it does not imply
+    /// ([`Frame::band_rows`]).
     pub(super) fn reaches(&mut self, p: &PatchNetwork) -> Result<bool> {
+        if self.apart(p)? {
+            return Ok(false);
+        }
         self.lps += 1;
-        band_reaches(p, &self.bp.a, &self.bp.b, &self.bp.lower, &self.bp.upper)
+        let (a, b) = self.band_rows(p);
+        let s = &p.support;
+        band_reaches(s.n_in, &a, &b, s.radius, &self.bp.a, &self.bp.b, &self.bp.lower, &self.bp.upper)
+    }
+
+    /// The band rows `a_i·x <= b_i + r` of `p` that an LP over the region needs, row-major with
+    /// their right-hand sides (b_i + r, rounded up): every support row except those the region
+    /// implies by construction, without LP — its own rows (holding on it up to a relaxation
+    /// ρ <= r) and rows its bounding box implies (interval bound with a rounding guard). Leaving
+    /// implied rows out does not change band ∩ region, so every LP over it is the same; only the
+    /// rows that cut the region are copied (for a CNN a support has thousands of rows of all
+    /// inputs, most of them rows of the neighbouring region too).
+    pub(super) fn band_rows(&self, p: &PatchNetwork) -> (Vec<f64>, Vec<f64>) {
+        let s = &p.support;
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for i in 0..s.rows() {
+            let row = s.row(i);
+            if let RowSide::Own(rho) = self.own_rows.side(row, s.b[i]) {
+                if rho <= s.radius {
+                    continue;
+                }
+            }
+            let rhs = add_up(s.b[i], s.radius);
+            let (mx, _, guard) = interval(row, -rhs, &self.bp.lower, &self.bp.upper);
+            if mx + guard <= 0.0 {
+                continue;
+            }
+            a.extend_from_slice(row);
+            b.push(rhs);
+        }
+        (a, b)
+    }
+
+    /// Proves that the support of `p` is 0 on the whole region, by one LP over the region's own
+    /// polytope (an early-stopping dual simplex, see below). On the region every support row i whose negation is an exact region row (the set
+    /// D: a neuron on the other side in the patch's region) has s_i = b_i − a_i·x <= 0, so its
+    /// term u_i − v_i = clamp(1 + γ s_i, 0, 1) = 1 − min(1, γ|s_i|), every other term is <= 1,
+    /// and Σ_i (u_i − v_i) <= m − min(1, γ Σ_D |s_i|) (Σ min(1, t_i) >= min(1, Σ t_i)). Where
+    /// Σ_D (a_i·x − b_i) >= r on the whole region, the sum is <= m − 1 and g = 0 there exactly
+    /// (with a box gate B <= 1 too). The LP maximises Σ_D s_i; its certified bound, plus the
+    /// rounding of the summed row, must be <= −r.
+    pub(super) fn apart(&mut self, p: &PatchNetwork) -> Result<bool> {
+        let s = &p.support;
+        let n = s.n_in;
+        let (mut c, mut abs_c) = (vec![0.0; n], vec![0.0; n]);
+        let (mut k, mut abs_k, mut count) = (0.0, 0.0, 0usize);
+        for i in 0..s.rows() {
+            let row = s.row(i);
+            if self.own_rows.side(row, s.b[i]) != RowSide::Opposite {
+                continue;
+            }
+            count += 1;
+            // Maximise Σ_D (b_i − a_i·x) = k + (−c)·x.
+            for j in 0..n {
+                c[j] -= row[j];
+                abs_c[j] += row[j].abs();
+            }
+            k += s.b[i];
+            abs_k += s.b[i].abs();
+        }
+        if count == 0 {
+            return Ok(false);
+        }
+        // The computed c and k differ from the exact sums by at most γ_count times the sums of
+        // magnitudes; the product with x adds γ_{n+2} of the magnitude over the box.
+        let mag = magnitude(&abs_c, abs_k, &self.bp.lower, &self.bp.upper);
+        let rounding = err_bound(count + n + 2, mag);
+        // What max (−c)·x may be: k + it + rounding <= −r, with a few ulps to spare for the sum.
+        let allowed = -s.radius - k - rounding;
+        let threshold = allowed - 8.0 * f64::EPSILON * (allowed.abs() + k.abs() + rounding);
+        self.lps += 1;
+        // A cold dual simplex on the region's polytope (shared, not copied) that stops as soon as
+        // its certified bound is below the threshold.
+        let bound = match self.bp.simplex.sibling().maximize_unless_below(&c, threshold) {
+            Ok(Err(bound)) => bound,
+            Ok(Ok(sol)) => sol.upper,
+            // No bound: the full test decides.
+            Err(Error::Lp(_)) | Err(Error::Empty(_)) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        Ok(add_up(add_up(bound, k), rounding) <= -s.radius)
     }
 }
 

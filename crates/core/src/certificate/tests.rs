@@ -293,7 +293,7 @@ fn affine_patches_are_certified_through_their_clamp_relus() {
     // A clamp bound that is too small cuts the patch on part of the region.
     let mut small = hh;
     small[0] *= 0.5;
-    let cut = affine(patch.support.a, patch.support.b, small);
+    let cut = affine(patch.support.dense_rows().into_owned(), patch.support.b, small);
     let cert = certify_region(&region, &[cut], &spec, &CertifyOptions::default()).unwrap();
     assert!(!cert.certified);
     assert!(cert.pieces > 1);
@@ -442,4 +442,71 @@ fn cells_that_tile_a_region_stand_in_for_its_patch() {
     assert_eq!(tiling_cells(&[wide, right.clone()], &rows, 1, &[0.0], &[1.0]), vec![0, 1]);
     let short = cell((1.0, 0.5 - 1e-12), -0.44);
     assert!(tiling_cells(&[short, right], &rows, 1, &[0.0], &[1.0]).is_empty());
+}
+
+/// The cheap apart test of a band (`Frame::apart`, one LP on the region's own simplex) and the
+/// pruned band rows (`Frame::band_rows`), against sampling: wherever `apart` says a patch's band
+/// misses a region, the patch's support is exactly 0 at every sampled point of the region, and
+/// the band LP over the pruned rows reaches wherever the LP over every support row does. (Apart
+/// is stronger than "the band misses the region": g = 0 also where several rows are partly
+/// violated, so it may hold on a region the band reaches.)
+#[test]
+fn a_band_proven_apart_is_zero_on_the_whole_region() {
+    let mut apart = 0;
+    let mut reach = 0;
+    for seed in [3u64, 4] {
+        let (net, regions, rep, spec, _) = repaired_area(seed, 0.05);
+        let safe = SafeSet::convex(spec.clone());
+        let mut rng = Rng(seed + 100);
+        let samples: Vec<Vec<f64>> = (0..6_000).map(|_| vec![rng.range(-1.0, 1.0), rng.range(-1.0, 1.0)]).collect();
+        let patterns: Vec<Vec<u8>> = samples.iter().map(|x| net.pattern(x)).collect();
+        for region in &regions {
+            let target = target::Target::exact(region.clone(), safe.rows());
+            let mut frame = frame::Frame::new(&target, &safe, None, &CertifyOptions::default()).unwrap();
+            let inside: Vec<&Vec<f64>> =
+                samples.iter().zip(&patterns).filter(|(_, p)| **p == region.pattern).map(|(x, _)| x).collect();
+            for p in &rep.patches {
+                let touched = inside.iter().any(|x| p.support.value(x) != 0.0);
+                let by_all_rows = band::band_reaches(
+                    2,
+                    &p.support.dense_rows(),
+                    &p.support.b.iter().map(|b| b + p.support.radius).collect::<Vec<_>>(),
+                    p.support.radius,
+                    &frame.bp.a,
+                    &frame.bp.b,
+                    &frame.bp.lower,
+                    &frame.bp.upper,
+                )
+                .unwrap();
+                if frame.apart(p).unwrap() {
+                    apart += 1;
+                    assert!(!touched, "seed {}: a band proven apart has support > 0 in the region", seed);
+                } else {
+                    let (a, b) = frame.band_rows(p);
+                    let pruned = band::band_reaches(
+                        2,
+                        &a,
+                        &b,
+                        p.support.radius,
+                        &frame.bp.a,
+                        &frame.bp.b,
+                        &frame.bp.lower,
+                        &frame.bp.upper,
+                    )
+                    .unwrap();
+                    assert!(
+                        pruned || !by_all_rows,
+                        "seed {}: the pruned band LP misses a band the full one reaches",
+                        seed
+                    );
+                    assert!(pruned || !touched, "seed {}: the pruned band LP misses a band with support > 0", seed);
+                    if touched {
+                        reach += 1;
+                    }
+                }
+            }
+        }
+    }
+    // Both outcomes happen (the test can fail either way).
+    assert!(apart > 10 && reach > 10, "apart {} reach {}", apart, reach);
 }
