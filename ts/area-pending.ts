@@ -27,6 +27,7 @@ import type { Box, Network } from './network.js';
 import { type Spec, specRows } from './spec.js';
 import { isSpecUnion, type SpecUnion } from './spec-union.js';
 import { periodicYield } from './util/event-loop.js';
+import { mulberry } from './util/random.js';
 
 export interface PendingOptions {
   /** Locality radius of the box patches. */
@@ -79,18 +80,6 @@ export function widenIn(b: Box, r: number, whole: Box): Box {
   return {
     lower: b.lower.map((l, j) => (whole.upper[j] > whole.lower[j] ? Math.max(whole.lower[j], l - r) : l)),
     upper: b.upper.map((u, j) => (whole.upper[j] > whole.lower[j] ? Math.min(whole.upper[j], u + r) : u)),
-  };
-}
-
-/** A small deterministic generator (mulberry32) for the sample points. */
-function mulberry(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

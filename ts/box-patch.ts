@@ -32,6 +32,7 @@ import type { RepairedNetwork } from './repaired.js';
 import { type Spec, specRows } from './spec.js';
 import { isSpecUnion, type SpecUnion } from './spec-union.js';
 import { periodicYield } from './util/event-loop.js';
+import { mulberry } from './util/random.js';
 
 /** The worst-violation search of {@link boxPatch} (sign-gradient ascent per spec row). */
 export interface BoxSearchOptions {
@@ -148,18 +149,6 @@ export function rowValueGrad(layers: Network['layers'], x: Float64Array, c: Arra
     g = next;
   }
   return { value, grad: g };
-}
-
-/** A small deterministic generator (mulberry32) for the search's random starts. */
-function mulberry(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -17,7 +17,7 @@ import { type InputSet, LinearRegion, slackExcess } from './region.js';
 import { type RegionTask, type RegionTiming, solveRegion } from './region-job.js';
 import { checkConflictingLabels, checkInputSet, resolveBackend, resolvePrune, resolveRadius, resolveSpecs } from './repair-options.js';
 import type { RepairedNetwork } from './repaired.js';
-import { buildReport, type FailedRegion, type RepairReport } from './report.js';
+import { type BandsApart, buildReport, type FailedRegion, type RepairReport } from './report.js';
 import { intersectSpecs, type Spec } from './spec.js';
 import { intersectAny, isSpecUnion, type SpecUnion, violationOf } from './spec-union.js';
 import { periodicYield } from './util/event-loop.js';
@@ -207,29 +207,6 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
   addCertificate(report, assembly);
   if (bands) report.bands = bands;
   return { network: assembly.network, report };
-}
-
-/** What {@link keepBandsApart} proved. */
-interface BandsApart {
-  /** (patch, repaired region) pairs whose specs differ. */
-  otherSpecPairs: number;
-  /** Pairs proven apart: the patch's support is 0 on the whole region. */
-  provenApart: number;
-  /** Of those, proven by the input box alone (no LP). */
-  byBox: number;
-  radiiShrunk: number;
-  /** Depth LPs solved. */
-  lps: number;
-  /** Pairs not proven apart: the network is not proven on those regions. */
-  unresolved: number;
-  /**
-   * Of the unresolved pairs, those whose regions touch (`at`: a point of both closed regions)
-   * and whose specs contradict (no output satisfies both; `rows` of their intersection): no
-   * continuous repair meets both specs at `at`. One entry per pair of regions.
-   */
-  infeasible?: { points: number[]; otherPoints: number[]; rows: number[]; at: number[] }[];
-  /** Unresolved (patch, region) pairs that are such combinations. */
-  infeasiblePairs?: number;
 }
 
 /**

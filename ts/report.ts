@@ -102,17 +102,7 @@ export interface RepairReport {
    * `unresolved` > 0: those pairs are NOT proven (a band may break the other region's spec;
    * `certify: true` checks them).
    */
-  bands?: {
-    otherSpecPairs: number;
-    provenApart: number;
-    byBox: number;
-    radiiShrunk: number;
-    lps: number;
-    unresolved: number;
-    /** Unresolved pairs of touching regions whose specs contradict (ts/repair.ts keepBandsApart), with a point of both regions. */
-    infeasible?: { points: number[]; otherPoints: number[]; rows: number[]; at: number[] }[];
-    infeasiblePairs?: number;
-  };
+  bands?: BandsApart;
 }
 
 export function buildReport(a: {
@@ -197,4 +187,27 @@ export function buildReport(a: {
     tolerances: { fixed: a.tolerance, minimality: 1e-9 },
     notes: a.notes,
   };
+}
+
+/** What ts/repair.ts `keepBandsApart` proved about patch bands and repaired regions with another spec. */
+export interface BandsApart {
+  /** (patch, repaired region) pairs whose specs differ. */
+  otherSpecPairs: number;
+  /** Pairs proven apart: the patch's support is 0 on the whole region. */
+  provenApart: number;
+  /** Of those, proven by the input box alone (no LP). */
+  byBox: number;
+  radiiShrunk: number;
+  /** Depth LPs solved. */
+  lps: number;
+  /** Pairs not proven apart: the network is not proven on those regions. */
+  unresolved: number;
+  /**
+   * Of the unresolved pairs, those whose regions touch (`at`: a point of both closed regions)
+   * and whose specs contradict (no output satisfies both; `rows` of their intersection): no
+   * continuous repair meets both specs at `at`. One entry per pair of regions.
+   */
+  infeasible?: { points: number[]; otherPoints: number[]; rows: number[]; at: number[] }[];
+  /** Unresolved (patch, region) pairs that are such combinations. */
+  infeasiblePairs?: number;
 }
