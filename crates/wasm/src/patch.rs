@@ -24,7 +24,14 @@ pub fn decode_patch(header: &Object, params: &[f64], n_in: usize, n_out: usize) 
     let mut r = Reader::new(layout, &dims, params);
     let a = r.array("A")?.to_vec();
     let b = r.array("b")?.to_vec();
-    let map = match kind {
+    let map = read_map(kind, &mut r)?;
+    r.finish()?;
+    PatchNetwork::new(Support::new(n_in, a, b, header.number("radius"))?, map)
+}
+
+/// The patch's map (constant d, or affine C, d, H) from its parameters, after the support rows.
+fn read_map(kind: PatchKind, r: &mut Reader) -> Result<PatchMap, Error> {
+    Ok(match kind {
         PatchKind::Constant => PatchMap::Constant(ConstantPatch { d: r.array("d")?.to_vec() }),
         PatchKind::Affine => {
             let c = r.array("C")?.to_vec();
@@ -32,9 +39,7 @@ pub fn decode_patch(header: &Object, params: &[f64], n_in: usize, n_out: usize) 
             let h = r.array("H")?.to_vec();
             PatchMap::Affine(AffinePatch { c, d, h })
         }
-    };
-    r.finish()?;
-    PatchNetwork::new(Support::new(n_in, a, b, header.number("radius"))?, map)
+    })
 }
 
 /// The patch network of a [`crate::abi::SHARED_PATCH_HEADER`] object and its parameters
@@ -58,15 +63,7 @@ pub fn decode_shared_patch(
     let slot: Vec<u32> = r.array("slot")?.iter().map(|&v| v.min(u32::MAX as f64) as u32).collect();
     let a = r.array("A")?.to_vec();
     let b = r.array("b")?.to_vec();
-    let map = match kind {
-        PatchKind::Constant => PatchMap::Constant(ConstantPatch { d: r.array("d")?.to_vec() }),
-        PatchKind::Affine => {
-            let c = r.array("C")?.to_vec();
-            let d = r.array("d")?.to_vec();
-            let h = r.array("H")?.to_vec();
-            PatchMap::Affine(AffinePatch { c, d, h })
-        }
-    };
+    let map = read_map(kind, &mut r)?;
     r.finish()?;
     PatchNetwork::new(Support::shared(table, slot, a, b, header.number("radius"))?, map)
 }
