@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  AbortError,
   certifyBox,
   init,
   loadModel,
@@ -179,4 +180,26 @@ describe('budget end: undecided boxes handed back, box-patched, certified', () =
     expect(h[3]).toBe('unsat');
     expect(h.slice(11).every((c) => c === '')).toBe(true);
   }, 240_000);
+});
+
+describe('hard stop', () => {
+  it('past hardStopMs the repair stops with an AbortError naming the limit and the phase (the budget split is soft)', async () => {
+    const net = await loadModel(fixture('acasxu', 'ACASXU_run2a_2_1_batch_2000.onnx'));
+    const pr = prop2();
+    const { inputBox, inputSet } = propertyInputDomain(pr, net.info.inputBox);
+    const { spec } = await safeSpec(pr, 5);
+    const phases: string[] = [];
+    const run = repairAreaBab(net, {
+      area: { box: inputBox, inputSet },
+      spec,
+      unsafe: pr.unsafe,
+      timeoutMs: 60_000,
+      hardStopMs: 400,
+      onProgress: (e) => phases.push(e.phase),
+    });
+    await expect(run).rejects.toThrow(/hard limit of 0\.4 s \(budget 60\.0 s\) in phase "verify"/);
+    await expect(run).rejects.toBeInstanceOf(AbortError);
+    expect(phases.every((p) => p === 'verify')).toBe(true);
+    await expect(repairAreaBab(net, { area: { box: inputBox, inputSet }, spec, hardStopMs: 0 })).rejects.toThrow(/hardStopMs/);
+  }, 60_000);
 });

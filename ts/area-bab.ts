@@ -28,7 +28,7 @@ import type { BoxLeaf, CoreVerifyOptions } from './box-job.js';
 import { bandReachesBox, boxPatch, certifyBoxParts } from './box-patch.js';
 import type { CertificateReport, CertifyOptions } from './certificate.js';
 import { type Area, type EnumeratedRegion, enumerateRegions, RegionLimitError } from './enumerate.js';
-import { InputError, LpError, throwIfAborted } from './errors.js';
+import { InputError, LpError, RepairError, throwIfAborted } from './errors.js';
 import type { VnnlibProperty } from './formats/vnnlib.js';
 import type { LpBackend } from './lp/backend.js';
 import type { LpName } from './lp/select.js';
@@ -104,6 +104,13 @@ export interface AreaBabOptions {
    * than the certificate can prove.
    */
   boxBound?: BoundMethod;
+  /**
+   * Hard stop (ms): the phases split `timeoutMs` softly (a phase may overrun its share, e.g. a
+   * union of many pieces bounded per handed-back box), so the repair is stopped outright here with
+   * an AbortError naming the limit and the phase; nothing is returned, nothing certified.
+   * Default 2 × `timeoutMs` + 30 s.
+   */
+  hardStopMs?: number;
   onProgress?: (e: AreaBabProgress) => void;
   signal?: AbortSignal;
 }
@@ -415,6 +422,37 @@ interface Item {
  * `holds` with the original network's function unchanged (no patch).
  */
 export async function repairAreaBab(network: Network, opts: AreaBabOptions): Promise<AreaBabResult> {
+  const budgetMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!(budgetMs > 0)) throw new InputError('must be a number > 0', { field: 'timeoutMs', value: budgetMs });
+  const hardMs = opts.hardStopMs ?? 2 * budgetMs + 30_000;
+  if (!(hardMs > 0)) throw new InputError('must be a number > 0', { field: 'hardStopMs', value: hardMs });
+  let phase: AreaBabPhase = 'verify';
+  const hard = new AbortController();
+  const timer = setTimeout(
+    () =>
+      hard.abort(
+        new RepairError(
+          `area repair stopped at its hard limit of ${(hardMs / 1000).toFixed(1)} s (budget ${(budgetMs / 1000).toFixed(1)} s) in phase "${phase}": nothing is certified, no network`,
+        ),
+      ),
+    hardMs,
+  );
+  const signal = opts.signal ? AbortSignal.any([opts.signal, hard.signal]) : hard.signal;
+  try {
+    return await repairWithin(network, {
+      ...opts,
+      signal,
+      onProgress: (e) => {
+        phase = e.phase;
+        opts.onProgress?.(e);
+      },
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function repairWithin(network: Network, opts: AreaBabOptions): Promise<AreaBabResult> {
   await init();
   const t0 = now();
   const n = network.inputSize;
@@ -422,7 +460,6 @@ export async function repairAreaBab(network: Network, opts: AreaBabOptions): Pro
   const { box, inputSet, spec, rMax, prune, backend } = resolveAreaJob(network, opts);
   const maxLeafRegions = opts.maxLeafRegions ?? 20000;
   const budgetMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (!(budgetMs > 0)) throw new InputError('must be a number > 0', { field: 'timeoutMs', value: budgetMs });
   const start = Date.now();
   const reproveDepth = opts.reproveDepth ?? 6;
   const boxPatchesOn = opts.boxPatches ?? n > 8;

@@ -91,7 +91,7 @@ export function registerRepair(program: Command, run: CommandRunner): void {
     .option('--no-box-patch', 'area repair with --method bab: such a box stays unproven (the repair is then not certified)')
     .option(
       '--timeout <S>',
-      'area repair with --method bab: budget in seconds (default 60): the branch and bound gets a fifth, the boxes it leaves undecided are split until 35 % of it has passed and then patched, then the certificate',
+      'area repair with --method bab: budget in seconds (default 60): the branch and bound gets a fifth, the boxes it leaves undecided are split until 35 % of it has passed and then patched, then the certificate; past 2 × the budget + 30 s the repair stops (exit 1, nothing written)',
     )
     .option('--max-regions <N>', 'area repair: stop with an error beyond N linear regions (default 100000)')
     .option(
