@@ -5,7 +5,7 @@
  * instance reported `holds` and left unchanged; the band-reach test against the evaluator's own
  * gate values; a small network whose area is partly proven by bounds and partly repaired.
  */
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -26,7 +26,7 @@ import {
   violationOf,
 } from '../ts/index.js';
 import { ortRun } from './formats-helpers.js';
-import { fixture, randomNetwork, rng, runCli } from './helpers.js';
+import { fixture, randomNetwork, rng, runCli, runInstancesRepair } from './helpers.js';
 
 const acas = async (n: string) => loadModel(fixture('acasxu', `ACASXU_run2a_${n}_batch_2000.onnx`));
 const prop = (p: number) => parseVnnlib(readFileSync(fixture('acasxu', `prop_${p}.vnnlib`), 'utf8'), `prop_${p}.vnnlib`).properties[0];
@@ -218,16 +218,14 @@ describe('CLI: repair --area X.vnnlib (branch and bound)', () => {
 describe('CLI: run-instances --repair', () => {
   it('repairs the violated instance (certified, model written, samples clean in float64 ONNX), leaves the holding one alone', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rr-run-repair-'));
-    const csv = join(dir, 'i.csv');
     for (const f of ['ACASXU_run2a_1_9_batch_2000.onnx', 'ACASXU_run2a_2_1_batch_2000.onnx', 'prop_3.vnnlib'])
       copyFileSync(fixture('acasxu', f), join(dir, f));
-    writeFileSync(csv, 'ACASXU_run2a_1_9_batch_2000.onnx,prop_3.vnnlib,60\nACASXU_run2a_2_1_batch_2000.onnx,prop_3.vnnlib,60\n');
-    const out = join(dir, 'results.csv');
-    const r = await runCli(['run-instances', csv, '--out', out, '--repair', '--quiet']);
+    const r = await runInstancesRepair(
+      dir,
+      'ACASXU_run2a_1_9_batch_2000.onnx,prop_3.vnnlib,60\nACASXU_run2a_2_1_batch_2000.onnx,prop_3.vnnlib,60\n',
+    );
     expect(r.code, r.stderr).toBe(0);
-    const lines = readFileSync(out, 'utf8').trim().split('\n');
-    expect(lines[0]).toMatch(/,repair,repair_s,regions_enumerated,patches,certified,repaired_model,box_patches,max_patch_norm$/);
-    const [v, h] = lines.slice(1).map((l) => l.split(','));
+    const [v, h] = r.rows;
     expect(v[3]).toBe('sat');
     expect(v[11]).toBe('repaired');
     expect(Number(v[13])).toBeGreaterThan(0);

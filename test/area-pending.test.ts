@@ -26,7 +26,7 @@ import {
   verify,
 } from '../ts/index.js';
 import { ortRun } from './formats-helpers.js';
-import { fixture, rng, runCli } from './helpers.js';
+import { fixture, rng, runInstancesRepair } from './helpers.js';
 
 beforeAll(async () => {
   await init();
@@ -152,7 +152,6 @@ describe('budget end: undecided boxes handed back, box-patched, certified', () =
 
   it('run-instances --repair on a two-row CSV: the φ2 row repaired within its budget (box patches, certified, written), the holding row left alone', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rr-pending-'));
-    const csv = join(dir, 'i.csv');
     for (const f of ['ACASXU_run2a_2_1_batch_2000.onnx', 'prop_3.vnnlib']) copyFileSync(fixture('acasxu', f), join(dir, f));
     // The φ2 sub-box as a VNN-LIB file of its own.
     const text = readFileSync(fixture('acasxu', 'prop_2.vnnlib'), 'utf8').replace(
@@ -161,13 +160,12 @@ describe('budget end: undecided boxes handed back, box-patched, certified', () =
     );
     writeFileSync(join(dir, 'sub2.vnnlib'), text);
     expect(parseVnnlib(text, 'sub2.vnnlib').properties[0].input.box).toEqual(SUB);
-    writeFileSync(csv, 'ACASXU_run2a_2_1_batch_2000.onnx,sub2.vnnlib,40\nACASXU_run2a_2_1_batch_2000.onnx,prop_3.vnnlib,40\n');
-    const out = join(dir, 'results.csv');
-    const r = await runCli(['run-instances', csv, '--out', out, '--repair', '--quiet']);
+    const r = await runInstancesRepair(
+      dir,
+      'ACASXU_run2a_2_1_batch_2000.onnx,sub2.vnnlib,40\nACASXU_run2a_2_1_batch_2000.onnx,prop_3.vnnlib,40\n',
+    );
     expect(r.code, r.stderr).toBe(0);
-    const lines = readFileSync(out, 'utf8').trim().split('\n');
-    expect(lines[0]).toMatch(/,repair,repair_s,regions_enumerated,patches,certified,repaired_model,box_patches,max_patch_norm$/);
-    const [v, h] = lines.slice(1).map((l) => l.split(','));
+    const [v, h] = r.rows;
     expect(v[3]).toBe('sat');
     expect(v[11]).toBe('repaired');
     expect(v[15]).toBe('true');

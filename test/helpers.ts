@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -62,6 +62,24 @@ export async function runCli(args: string[]): Promise<{ code: number; stdout: st
     const err = e as { code: number; stdout: string; stderr: string };
     return { code: err.code, stdout: err.stdout, stderr: err.stderr };
   }
+}
+
+/**
+ * `run-instances CSV --out results.csv --repair --quiet` in `dir` on the CSV rows given: checks the
+ * exit code and the header's repair columns, and returns the result rows split into cells
+ * (columns 11..18: repair, repair_s, regions_enumerated, patches, certified, repaired_model,
+ * box_patches, max_patch_norm).
+ */
+export async function runInstancesRepair(dir: string, csvRows: string): Promise<{ rows: string[][]; stderr: string; code: number }> {
+  const csv = join(dir, 'i.csv');
+  writeFileSync(csv, csvRows);
+  const out = join(dir, 'results.csv');
+  const r = await runCli(['run-instances', csv, '--out', out, '--repair', '--quiet']);
+  if (r.code !== 0) return { rows: [], stderr: r.stderr, code: r.code };
+  const lines = readFileSync(out, 'utf8').trim().split('\n');
+  if (!/,repair,repair_s,regions_enumerated,patches,certified,repaired_model,box_patches,max_patch_norm$/.test(lines[0]))
+    throw new Error(`run-instances header without the repair columns: ${lines[0]}`);
+  return { rows: lines.slice(1).map((l) => l.split(',')), stderr: r.stderr, code: r.code };
 }
 
 /**
