@@ -25,7 +25,7 @@ import { decidePending, type PendingBox } from './area-pending.js';
 import { assemble } from './assemble.js';
 import { type BoundMethod, specRowUpperBound } from './bounds.js';
 import type { BoxLeaf, CoreVerifyOptions } from './box-job.js';
-import { bandReachesBox, boxPatch, certifyBoxParts } from './box-patch.js';
+import { type BandBounds, bandReachesBox, boxPatch, certifyBoxParts } from './box-patch.js';
 import type { CertificateReport, CertifyOptions } from './certificate.js';
 import { type Area, type EnumeratedRegion, enumerateRegions, RegionLimitError } from './enumerate.js';
 import { InputError, LpError, RepairError, throwIfAborted } from './errors.js';
@@ -755,11 +755,14 @@ async function repairWithin(network: Network, opts: AreaBabOptions): Promise<Are
     });
   }
   // 4b. The box-patched leaves, by bounds on the finished network.
+  const bandBounds: BandBounds = new Map();
   for (const { box: b, row } of boxOf) {
     // Box patches get 4 more halvings than bounds boxes: their refusals are thin band slabs.
     const { proven, refused } = await certifyBoxParts(assembly.network, b, spec, reproveDepth + 4, {
       bound: opts.boxBound ?? 'symbolic',
       signal: opts.signal,
+      within: box,
+      bandBounds,
     });
     const r = boxReport[row];
     r.parts = proven.length + refused.length;

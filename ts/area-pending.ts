@@ -10,8 +10,8 @@
  *    input of largest smear (normalised width × |gradient| of the worst row at the centre), down
  *    to `maxDepth` halvings of a pending box and while the phase's deadline and box budget last;
  * 3. **box patch** (ts/box-patch.ts): any other box gets one constant patch sized from bounds over
- *    the box widened by the patch radius (clipped to the area), so the shift is valid wherever its
- *    band reaches. With a union safe set, boxes whose bands touch each other (connected through
+ *    its band box (the box widened by the patch radius, clipped to the area: `bandBox`), so the
+ *    shift is valid wherever its band reaches; the certificate bounds its term over the same box. With a union safe set, boxes whose bands touch each other (connected through
  *    neighbours) are mapped into one common piece, the one whose largest patch among them is
  *    smallest: where two bands overlap the chain mixes the two shifts convexly, and a mix of shifts
  *    valid for one convex piece stays in it, while a mix of two pieces may leave their union.
@@ -20,7 +20,7 @@
  * decision of a box never trusts a sample: samples only choose between splitting and patching.
  */
 import { type BoundMethod, specRowUpperBound } from './bounds.js';
-import { type BoxPatchResult, boxPatch, rowValueGrad } from './box-patch.js';
+import { type BoxPatchResult, bandBox, boxPatch, rowValueGrad } from './box-patch.js';
 import { throwIfAborted } from './errors.js';
 import { constantPatchFor } from './minimal.js';
 import type { Box, Network } from './network.js';
@@ -73,14 +73,6 @@ export interface PendingResult {
 
 function piecesOf(spec: Spec | SpecUnion): readonly Spec[] {
   return isSpecUnion(spec) ? spec.pieces : [spec];
-}
-
-/** `b` widened by `r` on every side of positive width in `whole`, clipped to `whole`. */
-export function widenIn(b: Box, r: number, whole: Box): Box {
-  return {
-    lower: b.lower.map((l, j) => (whole.upper[j] > whole.lower[j] ? Math.max(whole.lower[j], l - r) : l)),
-    upper: b.upper.map((u, j) => (whole.upper[j] > whole.lower[j] ? Math.min(whole.upper[j], u + r) : u)),
-  };
 }
 
 interface Open {
@@ -153,7 +145,7 @@ export async function decidePending(
     // A short worst-violation search: it only sizes the reported minimality gap, never the patch.
     const bp = await boxPatch(net, o.box, spec, {
       radius: opts.radius,
-      sizeBox: widenIn(o.box, opts.radius, whole),
+      sizeBox: bandBox(o.box, opts.radius, whole),
       search: { starts: 0, steps: 8 },
       relativeSlack: opts.relativeSlack ?? 0.05,
       piece: pieces.length > 1 ? piece : undefined,

@@ -393,6 +393,61 @@ export interface BoxCertificate {
   ms: number;
 }
 
+/**
+ * The box a box patch's band lies in: every point where its gate is > 0 is within r of the box on
+ * each input (its support rows are the box faces, unit norm), so inside `box` widened by `r`,
+ * rounded outward, clipped to `within` (the area: points outside it are not certified). The box
+ * patches are sized from bounds over this very box ({@link boxPatch} `sizeBox`), and the
+ * certificate bounds each mixed patch's term over it ({@link certifyBox}), so both see the same
+ * bound (symbolic bounds are not monotone in the box: a part of a box can get a larger bound).
+ */
+export function bandBox(box: Box, r: number, within?: Box): Box {
+  const out = (v: number) => 4 * Number.EPSILON * Math.abs(v) + Number.MIN_VALUE;
+  const lower = box.lower.map((l, j) => {
+    const v = l - r;
+    const lo = v - out(v);
+    return within ? Math.min(Math.max(within.lower[j], lo), l) : lo;
+  });
+  const upper = box.upper.map((u, j) => {
+    const v = u + r;
+    const hi = v + out(v);
+    return within ? Math.max(Math.min(within.upper[j], hi), u) : hi;
+  });
+  return { lower, upper };
+}
+
+/**
+ * The box of a patch whose support rows are all box faces (one coefficient ±1 each, both sides of
+ * every input): read from the finished network's own rows, never from the repair's metadata.
+ * Null for any other support.
+ */
+function supportBox(p: RegionPatch, n: number): Box | null {
+  if (p.b.length !== 2 * n) return null;
+  const lower = new Array<number>(n).fill(Number.NaN);
+  const upper = new Array<number>(n).fill(Number.NaN);
+  for (let i = 0; i < p.b.length; i++) {
+    let at = -1;
+    for (let j = 0; j < n; j++) {
+      const a = p.A[i * n + j];
+      if (a === 0) continue;
+      if (at >= 0 || (a !== 1 && a !== -1)) return null;
+      at = j;
+    }
+    if (at < 0) return null;
+    // a = 1: x_j <= b; a = −1: −x_j <= b, x_j >= −b (negation is exact).
+    if (p.A[i * n + at] === 1) upper[at] = p.b[i];
+    else lower[at] = -p.b[i];
+  }
+  if (lower.some((v) => Number.isNaN(v)) || upper.some((v) => Number.isNaN(v))) return null;
+  return { lower, upper };
+}
+
+/**
+ * Per chain index, per piece, per row: a proven upper bound of P_j f − q_j over the patch's band
+ * box ({@link bandBox}); filled lazily by {@link certifyBox}, shared by the boxes of one network.
+ */
+export type BandBounds = Map<number, (number | undefined)[][]>;
+
 /** Is every support row of `p` satisfied on the whole box (so its support is 1 there, given the gate)? */
 function holdsOnBox(p: RegionPatch, box: Box): boolean {
   const n = box.lower.length;
@@ -463,6 +518,10 @@ export async function certifyBox(
     witness?: boolean;
     /** Per piece and row, a proven upper bound of P_j f − q_j on an enclosing box (used when smaller). */
     upperCap?: readonly (readonly number[])[];
+    /** The area: the band boxes of mixed box patches are clipped to it (default: not clipped). */
+    within?: Box;
+    /** Cache of the band boxes' bounds (one per finished network and `within`). */
+    bandBounds?: BandBounds;
   } = {},
 ): Promise<BoxCertificate> {
   const pause = periodicYield(50);
@@ -490,6 +549,27 @@ export async function certifyBox(
   let bestRows: { upper: number; shift: number }[] = [];
   const pieces = piecesOf(spec);
   const uppers: number[][] = pieces.map(() => []);
+  const n = box.lower.length;
+  // A band box clipped to `within` holds the band's points of `within` only: so the box must lie in it.
+  if (opts.within && box.lower.some((l, j) => !(l >= opts.within!.lower[j] && box.upper[j] <= opts.within!.upper[j])))
+    throw new InputError('must lie inside `within` (the area the band boxes are clipped to)', { field: 'box' });
+  const bandBounds = opts.bandBounds ?? new Map();
+  // A proven bound of the row over patch i's band box: the only points where i's weight is > 0.
+  const bandUpper = (i: number, pi: number, r: number, c: Float64Array): number => {
+    let per = bandBounds.get(i);
+    if (!per) {
+      per = pieces.map(() => []);
+      bandBounds.set(i, per);
+    }
+    const known = per[pi][r];
+    if (known !== undefined) return known;
+    const sb = supportBox(chain[i], n);
+    const v = sb
+      ? specRowUpperBound(rep.original, bandBox(sb, chain[i].radius, opts.within), c, pieces[pi].q[r], { method: opts.bound ?? 'best' }).upper
+      : Infinity;
+    per[pi][r] = v;
+    return v;
+  };
   // The piece the anchor patch was made for first: once a piece is proven the others are not tried.
   const first = anchor >= 0 ? (chain[anchor].region.specPiece ?? 0) : 0;
   const order = [first, ...pieces.map((_, i) => i).filter((i) => i !== first)];
@@ -507,21 +587,35 @@ export async function certifyBox(
       const cap = opts.upperCap?.[pi]?.[r] ?? Infinity;
       const u = Math.min(cap, specRowUpperBound(rep.original, box, c, piece.q[r], { method: opts.bound ?? 'best' }).upper);
       uppers[pi][r] = u;
-      let shift = anchor < 0 ? 0 : -Infinity;
+      // P_j f̂ − q_j = Σ_i w_i (P_j f − q_j + P_j d_i) over the convex mix (weights summing to 1;
+      // without an anchor the original output is a term with d = 0), plus the affine patches. Term
+      // i counts only where w_i > 0, inside patch i's band box, so it is bounded by the smaller of
+      // u and the bound over that band box (computed only where u alone does not suffice).
+      let mixed = anchor < 0 ? u : -Infinity;
+      let mag = Math.abs(u);
       for (const i of mix) {
         let s = 0;
         for (let o = 0; o < k; o++) s += c[o] * chain[i].d[o];
-        shift = Math.max(shift, s);
+        let t = u + s;
+        if (t + 1e-12 * (1 + Math.abs(u) + Math.abs(s)) > tolerance) {
+          const w = bandUpper(i, pi, r, c);
+          if (w < u) t = w + s;
+          mag = Math.max(mag, Math.abs(w));
+        }
+        mixed = Math.max(mixed, t);
+        mag = Math.max(mag, Math.abs(s));
       }
+      let affineSum = 0;
       for (const i of affine) {
         const H = chain[i].H;
         let s = 0;
         if (H) for (let o = 0; o < k; o++) s += Math.abs(c[o]) * H[o];
         else s = Infinity;
-        shift += s;
+        affineSum += s;
       }
+      const shift = mixed + affineSum - u;
       // The float sums above are charged a relative 1e-12 (far beyond their rounding error).
-      const total = u + shift + 1e-12 * (1 + Math.abs(u) + Math.abs(shift));
+      const total = mixed + affineSum + 1e-12 * (1 + mag + Math.abs(affineSum));
       rows.push({ upper: u, shift });
       worst = Math.max(worst, total);
     }
@@ -627,8 +721,9 @@ export async function certifyBoxParts(
   box: Box,
   spec: Spec | SpecUnion,
   depth: number,
-  opts: { tolerance?: number; bound?: BoundMethod; signal?: AbortSignal } = {},
+  opts: { tolerance?: number; bound?: BoundMethod; signal?: AbortSignal; within?: Box; bandBounds?: BandBounds } = {},
 ): Promise<{ proven: BoxCertificate[]; refused: BoxCertificate[] }> {
+  opts = { ...opts, bandBounds: opts.bandBounds ?? new Map() };
   const proven: BoxCertificate[] = [];
   const refused: BoxCertificate[] = [];
   const walk = async (b: Box, left: number, cap?: number[][]): Promise<void> => {
