@@ -565,7 +565,8 @@ export async function certifyBox(
     if (known !== undefined) return known;
     const sb = supportBox(chain[i], n);
     const v = sb
-      ? specRowUpperBound(rep.original, bandBox(sb, chain[i].radius, opts.within), c, pieces[pi].q[r], { method: opts.bound ?? 'best' }).upper
+      ? specRowUpperBound(rep.original, bandBox(sb, chain[i].radius, opts.within), c, pieces[pi].q[r], { method: opts.bound ?? 'best' })
+          .upper
       : Infinity;
     per[pi][r] = v;
     return v;
