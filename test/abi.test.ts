@@ -169,6 +169,7 @@ describe('the boundary tables', () => {
       'rr_spec_contradiction',
       'rr_bounds_compute',
       'rr_bounds_row',
+      'rr_bounds_rows',
       'rr_verify_new',
       'rr_verify_step',
       'rr_verify_expand',

@@ -23,7 +23,7 @@
 
 import { decidePending, type PendingBox } from './area-pending.js';
 import { assemble } from './assemble.js';
-import { type BoundMethod, specRowUpperBound } from './bounds.js';
+import { type BoundMethod, specRowsUpperBounds } from './bounds.js';
 import type { BoxLeaf, CoreVerifyOptions } from './box-job.js';
 import { type BandBounds, bandReachesBox, boxPatch, certifyBoxParts } from './box-patch.js';
 import type { CertificateReport, CertifyOptions } from './certificate.js';
@@ -369,6 +369,7 @@ function reproveBox(
   for (const piece of piecesOf(spec)) {
     const k = piece.outputs;
     let ok = true;
+    let U: Float64Array | null = null;
     for (let j = 0; j < piece.q.length && ok; j++) {
       const c = piece.P.subarray(j * k, (j + 1) * k);
       const shift = rowShift(c, reaching);
@@ -376,7 +377,8 @@ function reproveBox(
         ok = false;
         break;
       }
-      const u = specRowUpperBound(net, box, c, piece.q[j]).upper;
+      U ??= specRowsUpperBounds(net, box, piece.P, piece.q);
+      const u = U[j];
       const total = u + shift;
       ok = total + 1e-12 * (Math.abs(u) + shift) <= 0;
     }

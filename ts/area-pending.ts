@@ -19,7 +19,7 @@
  * Everything is deterministic (sample points from a fixed seed, boxes in a fixed order), and the
  * decision of a box never trusts a sample: samples only choose between splitting and patching.
  */
-import { type BoundMethod, specRowUpperBound } from './bounds.js';
+import { type BoundMethod, specRowsUpperBounds } from './bounds.js';
 import { type BoxPatchResult, bandBox, boxPatch, rowValueGrad } from './box-patch.js';
 import { throwIfAborted } from './errors.js';
 import { constantPatchFor } from './minimal.js';
@@ -73,6 +73,23 @@ export interface PendingResult {
 
 function piecesOf(spec: Spec | SpecUnion): readonly Spec[] {
   return isSpecUnion(spec) ? spec.pieces : [spec];
+}
+
+/** Every piece's rows in one matrix (`first[p]`: the row piece p starts at). */
+export function stackRows(pieces: readonly Spec[], k: number): { C: Float64Array; q: Float64Array; first: number[] } {
+  const total = pieces.reduce((t, p) => t + specRows(p), 0);
+  const C = new Float64Array(total * k);
+  const q = new Float64Array(total);
+  const first: number[] = [];
+  let at = 0;
+  for (const p of pieces) {
+    first.push(at);
+    const rows = specRows(p);
+    C.set(p.P.subarray(0, rows * k), at * k);
+    q.set(p.q.subarray(0, rows), at);
+    at += rows;
+  }
+  return { C, q, first };
 }
 
 interface Open {
@@ -136,6 +153,7 @@ export async function decidePending(
   const t0 = performance.now();
   const rand = mulberry(7);
   const out: PendingBox[] = [];
+  const stacked = stackRows(pieces, k);
   // Depth first (a stack), the pending boxes in their given order.
   const stack: Open[] = pending.map((b) => ({ box: b, depth: 0 })).reverse();
   let bounded = 0;
@@ -168,14 +186,14 @@ export async function decidePending(
     const o = stack.pop()!;
     const b = o.box;
     bounded++;
-    // 1. Bounds per piece on the box itself.
+    // 1. Bounds of every piece's rows on the box itself, in one pass (the rows stacked).
     let best: { piece: number; U: Float64Array; norm: number } | null = null;
     const norms: number[] = [];
     let proven = -1;
+    const Uall = specRowsUpperBounds(net, b, stacked.C, stacked.q, { method: 'symbolic' });
     for (let pi = 0; pi < pieces.length && proven < 0; pi++) {
       const piece = pieces[pi];
-      const U = new Float64Array(specRows(piece));
-      for (let r = 0; r < U.length; r++) U[r] = specRowUpperBound(net, b, piece.P.subarray(r * k, (r + 1) * k), piece.q[r]).upper;
+      const U = Uall.slice(stacked.first[pi], stacked.first[pi] + specRows(piece));
       if (U.every((u) => u <= 0)) {
         proven = pi;
         break;

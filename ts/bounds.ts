@@ -109,3 +109,34 @@ export function specRowUpperBound(net: Network, box: Box, c: ArrayLike<number>, 
     core.exports.rr_bounds_row(handle, lo, hi, pc, q, po, lens[3], out),
   );
 }
+
+/**
+ * Sound upper bounds of several spec rows `C_i·f(x) − q_i` over one box (`C` row by row, one entry
+ * per output each): the same values as {@link specRowUpperBound}`(…).upper` row by row, with the
+ * bound passes computed once for all rows (a union safe set's pieces, all bounded on one box).
+ */
+export function specRowsUpperBounds(
+  net: Network,
+  box: Box,
+  C: ArrayLike<number>,
+  q: ArrayLike<number>,
+  opts: BoundOptions = {},
+): Float64Array {
+  checkBox(box, net.inputSize, undefined, 'box');
+  const rows = q.length;
+  if (C.length !== rows * net.outputSize)
+    throw new InputError(`has ${C.length} entries, ${rows} rows of ${net.outputSize} outputs need ${rows * net.outputSize}`, {
+      field: 'C',
+      value: C.length,
+    });
+  for (let i = 0; i < C.length; i++)
+    if (!Number.isFinite(C[i])) throw new InputError('is not a finite number', { field: `C[${i}]`, value: C[i] });
+  for (let i = 0; i < rows; i++)
+    if (!Number.isFinite(q[i])) throw new InputError('is not a finite number', { field: `q[${i}]`, value: q[i] });
+  if (rows === 0) return new Float64Array(0);
+  const o = abi.json(abi.BOUND_OPTIONS, optionsOf(opts));
+  const { core, handle } = net.handle();
+  return core.layout('row bounds', [box.lower, box.upper, C, q, o], abi.ROW_UPPERS, { rows }, ([lo, hi, pc, pq, po, out], lens) =>
+    core.exports.rr_bounds_rows(handle, lo, hi, pc, pq, rows, po, lens[4], out),
+  ).upper;
+}

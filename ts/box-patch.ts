@@ -23,7 +23,7 @@
  *   P_j f̂ − q_j <= U_j + max_{i in the mix} P_j d_i + Σ_a |P_j|·H_a, U_j bounded again on the
  *   finished network's own parameters.
  */
-import { type BoundMethod, specRowUpperBound } from './bounds.js';
+import { type BoundMethod, specRowsUpperBounds } from './bounds.js';
 import { InputError, throwIfAborted } from './errors.js';
 import { constantPatchFor } from './minimal.js';
 import type { Box, Network } from './network.js';
@@ -258,12 +258,11 @@ export async function boxPatch(net: Network, box: Box, spec: Spec | SpecUnion, o
     const rows = specRows(piece);
     // A forced piece: the others are not bounded (the caller has tried them on the box).
     if (opts.piece !== undefined && pi !== opts.piece) continue;
-    const U: number[] = [];
-    for (let r = 0; r < rows; r++) {
-      await pause();
-      throwIfAborted(opts.signal);
-      U.push(specRowUpperBound(net, sizeBox, piece.P.subarray(r * k, (r + 1) * k), piece.q[r], { method: opts.bound ?? 'best' }).upper);
-    }
+    await pause();
+    throwIfAborted(opts.signal);
+    const U = Array.from(
+      specRowsUpperBounds(net, sizeBox, piece.P.subarray(0, rows * k), piece.q.subarray(0, rows), { method: opts.bound ?? 'best' }),
+    );
     const { worst: L, at } = worstRows(piece, ys, pts.length);
     if (U.every((u) => u <= 0)) {
       return {
@@ -446,7 +445,7 @@ function supportBox(p: RegionPatch, n: number): Box | null {
  * Per chain index, per piece, per row: a proven upper bound of P_j f − q_j over the patch's band
  * box ({@link bandBox}); filled lazily by {@link certifyBox}, shared by the boxes of one network.
  */
-export type BandBounds = Map<number, (number | undefined)[][]>;
+export type BandBounds = Map<number, (number[] | undefined)[]>;
 
 /** Is every support row of `p` satisfied on the whole box (so its support is 1 there, given the gate)? */
 function holdsOnBox(p: RegionPatch, box: Box): boolean {
@@ -555,21 +554,33 @@ export async function certifyBox(
     throw new InputError('must lie inside `within` (the area the band boxes are clipped to)', { field: 'box' });
   const bandBounds = opts.bandBounds ?? new Map();
   // A proven bound of the row over patch i's band box: the only points where i's weight is > 0.
-  const bandUpper = (i: number, pi: number, r: number, c: Float64Array): number => {
+  const bandUpper = (i: number, pi: number, r: number): number => {
     let per = bandBounds.get(i);
     if (!per) {
-      per = pieces.map(() => []);
+      per = pieces.map(() => undefined);
       bandBounds.set(i, per);
     }
-    const known = per[pi][r];
-    if (known !== undefined) return known;
-    const sb = supportBox(chain[i], n);
-    const v = sb
-      ? specRowUpperBound(rep.original, bandBox(sb, chain[i].radius, opts.within), c, pieces[pi].q[r], { method: opts.bound ?? 'best' })
-          .upper
-      : Infinity;
-    per[pi][r] = v;
-    return v;
+    let rows = per[pi];
+    if (!rows) {
+      const sb = supportBox(chain[i], n);
+      const piece = pieces[pi];
+      const nr = specRows(piece);
+      rows = sb
+        ? Array.from(
+            specRowsUpperBounds(
+              rep.original,
+              bandBox(sb, chain[i].radius, opts.within),
+              piece.P.subarray(0, nr * k),
+              piece.q.subarray(0, nr),
+              {
+                method: opts.bound ?? 'best',
+              },
+            ),
+          )
+        : new Array<number>(nr).fill(Infinity);
+      per[pi] = rows;
+    }
+    return rows[r];
   };
   // The piece the anchor patch was made for first: once a piece is proven the others are not tried.
   const first = anchor >= 0 ? (chain[anchor].region.specPiece ?? 0) : 0;
@@ -580,13 +591,17 @@ export async function certifyBox(
     const piece = pieces[pi];
     let worst = -Infinity;
     const rows: { upper: number; shift: number }[] = [];
-    for (let r = 0; r < specRows(piece); r++) {
-      await pause();
-      throwIfAborted(opts.signal);
+    const nr = specRows(piece);
+    await pause();
+    throwIfAborted(opts.signal);
+    const U = specRowsUpperBounds(rep.original, box, piece.P.subarray(0, nr * k), piece.q.subarray(0, nr), {
+      method: opts.bound ?? 'best',
+    });
+    for (let r = 0; r < nr; r++) {
       const c = piece.P.subarray(r * k, (r + 1) * k);
       // A bound proven on an enclosing box holds here too (bounds are not monotone in the box).
       const cap = opts.upperCap?.[pi]?.[r] ?? Infinity;
-      const u = Math.min(cap, specRowUpperBound(rep.original, box, c, piece.q[r], { method: opts.bound ?? 'best' }).upper);
+      const u = Math.min(cap, U[r]);
       uppers[pi][r] = u;
       // P_j f̂ − q_j = Σ_i w_i (P_j f − q_j + P_j d_i) over the convex mix (weights summing to 1;
       // without an anchor the original output is a term with d = 0), plus the affine patches. Term
@@ -599,7 +614,7 @@ export async function certifyBox(
         for (let o = 0; o < k; o++) s += c[o] * chain[i].d[o];
         let t = u + s;
         if (t + 1e-12 * (1 + Math.abs(u) + Math.abs(s)) > tolerance) {
-          const w = bandUpper(i, pi, r, c);
+          const w = bandUpper(i, pi, r);
           if (w < u) t = w + s;
           mag = Math.max(mag, Math.abs(w));
         }

@@ -40,6 +40,7 @@ export {
   preActivationBounds,
   type RowBound,
   specRowUpperBound,
+  specRowsUpperBounds,
 } from './bounds.js';
 export {
   type BoxLeaf,

@@ -306,6 +306,9 @@ export const ROW_BOUND = layout('rowBound', [
   array('slope', 'real', ['inputs']),
 ]);
 
+/** `rr_bounds_rows` (out): an upper bound of each of several spec rows over one box (the passes computed once). */
+export const ROW_UPPERS = layout('rowUppers', [array('upper', 'real', ['rows'])]);
+
 /** `rr_verify_new` (in): the property (box, input rows, the unsafe disjuncts stacked) and optionally a root box inside it. */
 export const VERIFY_PROPERTY = layout('verifyProperty', [
   array('lower', 'real', ['inputs']),
@@ -398,6 +401,7 @@ export const LAYOUTS: readonly Layout[] = [
   SPEC_CONTRADICTION,
   PRE_ACTIVATION_BOUNDS,
   ROW_BOUND,
+  ROW_UPPERS,
   VERIFY_PROPERTY,
   VERIFY_STATUS,
   VERIFY_LEAVES,

@@ -80,6 +80,17 @@ export interface RawExports {
   // Bounds and verification (issue 10)
   rr_bounds_compute(net: number, lo: number, hi: number, opts: number, optsLen: number, out: number): number;
   rr_bounds_row(net: number, lo: number, hi: number, c: number, q: number, opts: number, optsLen: number, out: number): number;
+  rr_bounds_rows(
+    net: number,
+    lo: number,
+    hi: number,
+    c: number,
+    q: number,
+    rows: number,
+    opts: number,
+    optsLen: number,
+    out: number,
+  ): number;
   rr_verify_new(net: number, opts: number, optsLen: number, params: number, len: number): number;
   rr_verify_step(h: number, budget: number, out: number): number;
   rr_verify_expand(h: number, target: number, budget: number, out: number): number;

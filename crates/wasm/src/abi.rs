@@ -448,6 +448,10 @@ pub const ROW_BOUND: Layout = Layout {
     ],
 };
 
+/// `rr_bounds_rows` (out): an upper bound of each of several spec rows `c_i·f(x) − q_i` over one
+/// box (the method's, as `upper` of [`ROW_BOUND`] row by row; the passes computed once).
+pub const ROW_UPPERS: Layout = Layout { name: "rowUppers", fields: &[array("upper", Real, &["rows"])] };
+
 /// `rr_verify_new` (in): the property (input box, input rows `A x <= b`, the unsafe set as
 /// disjuncts of `disjunctRows[t]` rows each, stacked in `unsafeA`, `unsafeB`) and optionally a
 /// root box inside it (a job of a larger verification).
@@ -558,6 +562,7 @@ pub const LAYOUTS: &[Layout] = &[
     SPEC_CONTRADICTION,
     PRE_ACTIVATION_BOUNDS,
     ROW_BOUND,
+    ROW_UPPERS,
     VERIFY_PROPERTY,
     VERIFY_STATUS,
     VERIFY_LEAVES,

@@ -2,11 +2,11 @@
 //! call reads the network of a handle through the core's adapter.
 
 use relu_repair_core::bounds::{
-    interval_bounds, row_bounds, BoundOptions, IntervalBounds, NetView, RowMethod, SymbolicBounds,
+    interval_bounds, row_bounds, rows_upper, BoundOptions, IntervalBounds, NetView, RowMethod, SymbolicBounds,
 };
 use relu_repair_core::{Error, Network};
 
-use crate::abi::{BoundKind, BOUND_OPTIONS, PRE_ACTIVATION_BOUNDS, ROW_BOUND};
+use crate::abi::{BoundKind, BOUND_OPTIONS, PRE_ACTIVATION_BOUNDS, ROW_BOUND, ROW_UPPERS};
 use crate::handles::{bad_handle, bytes, fail, slice, with, write_out};
 use crate::json::Object;
 use crate::layout::Writer;
@@ -16,6 +16,15 @@ pub fn bound_options(o: &Object) -> BoundOptions {
         slope: o.code("slope"),
         back_substitute: o.flag("backSubstitute"),
         both_slopes: o.flag("bothSlopes"),
+    }
+}
+
+fn row_method(o: &Object) -> RowMethod {
+    match o.code::<BoundKind>("kind") {
+        BoundKind::Interval => RowMethod::Interval,
+        BoundKind::Symbolic => RowMethod::Symbolic,
+        BoundKind::Lp => RowMethod::Lp,
+        BoundKind::Best => RowMethod::Best,
     }
 }
 
@@ -98,13 +107,7 @@ pub extern "C" fn rr_bounds_row(
     };
     let (n, k) = (view.n_in(), view.n_out());
     let (lo, hi, c) = (slice(lower, n), slice(upper, n), slice(c, k));
-    let method = match o.code::<BoundKind>("kind") {
-        BoundKind::Interval => RowMethod::Interval,
-        BoundKind::Symbolic => RowMethod::Symbolic,
-        BoundKind::Lp => RowMethod::Lp,
-        BoundKind::Best => RowMethod::Best,
-    };
-    match row_bounds(&view, lo, hi, c, q, method, bound_options(&o)) {
+    match row_bounds(&view, lo, hi, c, q, row_method(&o), bound_options(&o)) {
         Ok(rb) => {
             let dims = [("inputs", n)];
             let mut w = Writer::new(&ROW_BOUND, &dims);
@@ -114,6 +117,42 @@ pub extern "C" fn rr_bounds_row(
             w.real("lp", rb.lp);
             w.real("offset", rb.offset);
             w.reals("slope", &rb.slope);
+            write_out(out, &w.finish())
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// [`ROW_UPPERS`]: upper bounds of `rows` spec rows `c_i·f(x) − q_i` over the box [lower, upper]
+/// (`c` stacked row by row, one entry per output each), the passes computed once for all rows.
+#[no_mangle]
+pub extern "C" fn rr_bounds_rows(
+    net: i32,
+    lower: *const f64,
+    upper: *const f64,
+    c: *const f64,
+    q: *const f64,
+    rows: usize,
+    opts: *const u8,
+    opts_len: usize,
+    out: *mut f64,
+) -> i32 {
+    let o = match Object::parse(&BOUND_OPTIONS, bytes(opts, opts_len)) {
+        Ok(o) => o,
+        Err(e) => return fail(e),
+    };
+    let view = match view_of(net) {
+        Some(Ok(v)) => v,
+        Some(Err(e)) => return fail(e),
+        None => return bad_handle(net, "network"),
+    };
+    let (n, k) = (view.n_in(), view.n_out());
+    let (lo, hi, c, q) = (slice(lower, n), slice(upper, n), slice(c, rows * k), slice(q, rows));
+    match rows_upper(&view, lo, hi, c, q, row_method(&o), bound_options(&o)) {
+        Ok(u) => {
+            let dims = [("rows", rows)];
+            let mut w = Writer::new(&ROW_UPPERS, &dims);
+            w.reals("upper", &u);
             write_out(out, &w.finish())
         }
         Err(e) => fail(e),

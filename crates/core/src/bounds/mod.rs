@@ -111,6 +111,55 @@ pub fn row_bounds(
     Ok(RowBounds { upper: best, interval: by_box, symbolic, lp, slope: rb.slope, offset: rb.offset })
 }
 
+/// Upper bounds of several spec rows `c_i·f(x) − q_i` over one box (`c` stacked row by row, `q.len()`
+/// rows): the same values as [`row_bounds`]`(…).upper` row by row, with the interval pass, the
+/// symbolic pass and the LP relaxation computed once for all rows (the costly parts: a union
+/// safe set's pieces have several rows each, all bounded on the same box).
+pub fn rows_upper(
+    net: &NetView,
+    lower: &[f64],
+    upper: &[f64],
+    c: &[f64],
+    q: &[f64],
+    method: RowMethod,
+    opts: BoundOptions,
+) -> Result<Vec<f64>> {
+    let k = net.n_out();
+    if c.len() != q.len() * k {
+        return Err(crate::error::Error::Invalid(format!(
+            "{} row coefficients for {} rows of {} outputs",
+            c.len(),
+            q.len(),
+            k
+        )));
+    }
+    let ib = interval_bounds(net, lower, upper)?;
+    let (olo, ohi) = (ib.output_lower(), ib.output_upper());
+    let by_box: Vec<f64> =
+        q.iter().enumerate().map(|(i, &qi)| row_upper_from_box(&c[i * k..(i + 1) * k], qi, &olo, &ohi)).collect();
+    if method == RowMethod::Interval {
+        return Ok(by_box);
+    }
+    let sb = SymbolicBounds::compute_with(net, lower, upper, opts, &ib)?;
+    let lp = if method == RowMethod::Symbolic {
+        None
+    } else {
+        Some(LpRelaxation::build(net, lower, upper, &sb.lower, &sb.upper)?)
+    };
+    let mut out = Vec::with_capacity(q.len());
+    for (i, &qi) in q.iter().enumerate() {
+        let ci = &c[i * k..(i + 1) * k];
+        let symbolic = sb.row_upper(net, ci, qi)?.upper;
+        let v = match (&lp, method) {
+            (None, _) => symbolic.min(by_box[i]),
+            (Some(r), RowMethod::Lp) => r.row_upper(ci, qi)?.min(by_box[i]),
+            (Some(r), _) => symbolic.min(r.row_upper(ci, qi)?).min(by_box[i]),
+        };
+        out.push(v);
+    }
+    Ok(out)
+}
+
 /// A sound upper bound of `c·f(x) − q` over the box [lower, upper]: the smallest of interval
 /// arithmetic and the symbolic bounds (forward pass and back-substitution of the row).
 pub fn spec_row_upper_bound(net: &NetView, lower: &[f64], upper: &[f64], c: &[f64], q: f64) -> Result<f64> {

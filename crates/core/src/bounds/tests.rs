@@ -8,7 +8,7 @@ use super::interval::{interval_bounds, interval_row_upper};
 use super::net_view::NetView;
 use super::rounding::unsound;
 use super::symbolic::{BoundOptions, LowerSlope, SymbolicBounds};
-use super::{row_bounds, spec_row_upper_bound, RowMethod};
+use super::{row_bounds, rows_upper, spec_row_upper_bound, RowMethod};
 use crate::network::tests::{random_network, Rng};
 use crate::network::{Layer, Network};
 use std::cmp::Ordering;
@@ -542,4 +542,40 @@ fn lp_row_bounds_hold_in_exact_arithmetic_and_are_no_looser_than_symbolic() {
     assert_eq!(looser, 0, "the LP bound was looser than the symbolic one in {} trials", looser);
     assert!(tighter >= 10, "the LP bound was strictly tighter in only {} of 150 trials", tighter);
     assert!(cases > 4_000 && skipped * 10 < cases, "{} exact comparisons, {} skipped", cases, skipped);
+}
+
+#[test]
+fn rows_upper_equals_row_bounds_row_by_row_for_every_method() {
+    let mut rng = Rng(31);
+    for trial in 0..40 {
+        let sizes: &[usize] = if trial % 2 == 0 { &[2, 6, 6, 3] } else { &[3, 8, 5, 4] };
+        let net = short_network(&mut rng, sizes, [-10, 0, 10][trial % 3]);
+        let view = NetView::new(&net).unwrap();
+        let n = sizes[0];
+        let k = *sizes.last().unwrap();
+        let lo: Vec<f64> = (0..n).map(|_| short(&mut rng, 10, -4)).collect();
+        let hi: Vec<f64> = lo.iter().map(|&l| l + short(&mut rng, 10, -4).abs()).collect();
+        let m = 1 + trial % 5;
+        let c: Vec<f64> = (0..m * k).map(|_| short(&mut rng, 8, -4)).collect();
+        let q: Vec<f64> = (0..m).map(|_| short(&mut rng, 8, -4)).collect();
+        for method in [RowMethod::Interval, RowMethod::Symbolic, RowMethod::Lp, RowMethod::Best] {
+            let all = rows_upper(&view, &lo, &hi, &c, &q, method, opts(trial)).unwrap();
+            assert_eq!(all.len(), m);
+            for i in 0..m {
+                let one = row_bounds(&view, &lo, &hi, &c[i * k..(i + 1) * k], q[i], method, opts(trial)).unwrap();
+                // Bit for bit: the same passes, computed once instead of once per row.
+                assert_eq!(all[i].to_bits(), one.upper.to_bits(), "trial {} row {} {:?}", trial, i, method);
+            }
+        }
+    }
+    assert!(rows_upper(
+        &NetView::new(&short_network(&mut rng, &[2, 3, 2], 0)).unwrap(),
+        &[0.0; 2],
+        &[1.0; 2],
+        &[1.0; 3],
+        &[0.0],
+        RowMethod::Symbolic,
+        BoundOptions::default()
+    )
+    .is_err());
 }
