@@ -25,7 +25,7 @@ import { decidePending, type PendingBox } from './area-pending.js';
 import { assemble } from './assemble.js';
 import { type BoundMethod, specRowsUpperBounds } from './bounds.js';
 import type { BoxLeaf, CoreVerifyOptions } from './box-job.js';
-import { type BandBounds, bandReachesBox, boxPatch, certifyBoxParts } from './box-patch.js';
+import { type BandBounds, bandIndexOf, bandReachesBox, boxPatch, certifyBoxParts } from './box-patch.js';
 import type { CertificateReport, CertifyOptions } from './certificate.js';
 import { type Area, type EnumeratedRegion, enumerateRegions, RegionLimitError } from './enumerate.js';
 import { InputError, LpError, RepairError, throwIfAborted } from './errors.js';
@@ -363,7 +363,13 @@ function reproveBox(
   counter: { parts: number },
 ): Box[] {
   counter.parts++;
-  const reaching = patches.filter((p) => bandReachesBox(p, box));
+  // A long chain through its band index (built once per chain); the parts' short lists directly.
+  const reaching =
+    patches.length > 64
+      ? bandIndexOf(patches)
+          .reaching(box)
+          .map((i) => patches[i])
+      : patches.filter((p) => bandReachesBox(p, box));
   if (reaching.length === 0) return [];
   if (reaching.every((p) => helpsEveryPiece(p, spec))) return [];
   for (const piece of piecesOf(spec)) {
@@ -791,7 +797,7 @@ async function repairWithin(network: Network, opts: AreaBabOptions): Promise<Are
   for (let i = 0; i < boundLeaves.length; i++) {
     throwIfAborted(opts.signal);
     const b = boundLeaves[i];
-    if (!finished.some((p) => bandReachesBox(p, b))) continue;
+    if (bandIndexOf(finished).reaching(b).length === 0) continue;
     bandReached++;
     const left = reproveBox(network, spec, b, finished, reproveDepth, counter);
     const lost = left.reduce((t, x) => t + shareIn(x, box), 0);

@@ -447,6 +447,79 @@ function supportBox(p: RegionPatch, n: number): Box | null {
  */
 export type BandBounds = Map<number, (number[] | undefined)[]>;
 
+/**
+ * Which patches of a chain can reach a box, without testing every patch: box-supported patches
+ * are sorted by the low end of their band box ({@link bandBox}, derived from their own rows)
+ * along input 0, so only those whose band starts within the widest band's width below the box
+ * are tested; patches with other supports, and bands much wider than most, are always tested.
+ * The test itself is {@link bandReachesBox} (exact for every patch returned; a patch not
+ * returned has its band box apart from the box along input 0, so its band cannot reach it).
+ */
+export class BandIndex {
+  private readonly always: number[] = [];
+  private readonly order: number[] = [];
+  private readonly low: Float64Array;
+  private readonly width: number;
+
+  constructor(readonly chain: readonly RegionPatch[]) {
+    const n = chain[0]?.A.length && chain[0].b.length ? chain[0].A.length / chain[0].b.length : 0;
+    const bands: { i: number; lo: number; hi: number }[] = [];
+    chain.forEach((p, i) => {
+      const sb = n > 0 ? supportBox(p, n) : null;
+      if (!sb) {
+        this.always.push(i);
+        return;
+      }
+      const bb = bandBox(sb, p.radius);
+      bands.push({ i, lo: bb.lower[0], hi: bb.upper[0] });
+    });
+    // Bands wider than 4 × the median along input 0 are tested always (a few large box patches
+    // would otherwise widen every query's window).
+    const widths = bands.map((b) => b.hi - b.lo).sort((a, b) => a - b);
+    const cap = widths.length ? 4 * widths[Math.floor(widths.length / 2)] : 0;
+    const kept = bands.filter((b) => {
+      if (b.hi - b.lo > cap) this.always.push(b.i);
+      return b.hi - b.lo <= cap;
+    });
+    kept.sort((a, b) => a.lo - b.lo || a.i - b.i);
+    this.order = kept.map((b) => b.i);
+    this.low = Float64Array.from(kept, (b) => b.lo);
+    this.width = kept.reduce((m, b) => Math.max(m, b.hi - b.lo), 0);
+  }
+
+  /** Chain indices (ascending) of the patches whose band reaches `box` ({@link bandReachesBox}). */
+  reaching(box: Box): number[] {
+    const out: number[] = [];
+    for (const i of this.always) if (bandReachesBox(this.chain[i], box)) out.push(i);
+    // First band whose low end is >= box.lower[0] − width (every band reaching the box starts there or later).
+    const from = box.lower[0] - this.width;
+    let a = 0;
+    let b = this.low.length;
+    while (a < b) {
+      const m = (a + b) >> 1;
+      if (this.low[m] < from) a = m + 1;
+      else b = m;
+    }
+    for (let t = a; t < this.low.length && this.low[t] <= box.upper[0]; t++) {
+      const i = this.order[t];
+      if (bandReachesBox(this.chain[i], box)) out.push(i);
+    }
+    return out.sort((x, y) => x - y);
+  }
+}
+
+const bandIndexes = new WeakMap<readonly RegionPatch[], BandIndex>();
+
+/** The {@link BandIndex} of a chain (built once per chain array). */
+export function bandIndexOf(chain: readonly RegionPatch[]): BandIndex {
+  let idx = bandIndexes.get(chain);
+  if (!idx) {
+    idx = new BandIndex(chain);
+    bandIndexes.set(chain, idx);
+  }
+  return idx;
+}
+
 /** Is every support row of `p` satisfied on the whole box (so its support is 1 there, given the gate)? */
 function holdsOnBox(p: RegionPatch, box: Box): boolean {
   const n = box.lower.length;
@@ -532,7 +605,8 @@ export async function certifyBox(
   const base = { box: { lower: [...box.lower], upper: [...box.upper] }, method: 'bounds' as const, tolerance };
   // The shared box gate is exactly 1 only inside its box.
   const inGate = !gate || box.lower.every((l, j) => l >= gate.lower[j] && box.upper[j] <= gate.upper[j]);
-  const reach = chain.map((p) => bandReachesBox(p, box));
+  const reach = new Array<boolean>(chain.length).fill(false);
+  for (const i of bandIndexOf(chain).reaching(box)) reach[i] = true;
   let anchor = -1;
   if (inGate) for (let i = 0; i < chain.length; i++) if (chain[i].kind === 'constant' && reach[i] && holdsOnBox(chain[i], box)) anchor = i;
   const mix: number[] = [];
@@ -755,10 +829,11 @@ export async function certifyBoxParts(
     // the whole box): its band is a slab of width r inside this box: cut just beyond it
     // first, so that the rest is provably out of that band (the cut does not count in `depth`:
     // each puts a band face on the part's boundary, at most twice per input and patch).
-    for (let i = c.anchor + 1; i < rep.patches.length; i++) {
+    for (const i of bandIndexOf(rep.patches).reaching(b)) {
+      if (i <= c.anchor) continue;
       const p = rep.patches[i];
       const pb = p.region.box;
-      if (!pb || !bandReachesBox(p, b)) continue;
+      if (!pb) continue;
       for (let j = 0; j < b.lower.length; j++)
         for (const cut of [pb.lower[j] - 1.001 * p.radius, pb.upper[j] + 1.001 * p.radius])
           if (cut > b.lower[j] && cut < b.upper[j]) {

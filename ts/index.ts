@@ -39,8 +39,8 @@ export {
   type PreActivationBounds,
   preActivationBounds,
   type RowBound,
-  specRowUpperBound,
   specRowsUpperBounds,
+  specRowUpperBound,
 } from './bounds.js';
 export {
   type BoxLeaf,
