@@ -58,10 +58,12 @@ export {
   type BoxPatchOptions,
   type BoxPatchResult,
   type BoxSearchOptions,
+  bandBox,
   bandReachesBox,
   boxPatch,
   boxRows,
   certifyBox,
+  certifyBoxParts,
 } from './box-patch.js';
 export {
   type CertificateReason,
