@@ -11,8 +11,11 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  BandIndex,
   bandBox,
+  bandReachesBox,
   boxPatch,
+  boxRows,
   certifyBox,
   certifyBoxParts,
   init,
@@ -20,6 +23,7 @@ import {
   parseVnnlib,
   propertyData,
   propertyInputDomain,
+  type RegionPatch,
   RepairedNetwork,
   repairedToOnnx,
   safeSpec,
@@ -114,4 +118,38 @@ describe('box patch sized on its band box, certified on every slab', () => {
     }
     expect(outside).toBeGreaterThan(19_000);
   }, 60_000);
+});
+
+describe('band index', () => {
+  it('returns exactly the patches bandReachesBox says reach a box (random box patches, wide ones, a region patch; queries small, large and outside)', () => {
+    const g = rng(11);
+    const n = 4;
+    const chain = Array.from({ length: 600 }, (_, i) => {
+      const wide = i % 97 === 0;
+      const lower = Array.from({ length: n }, (_, j) => g.range(-1, 1) * (j === 3 ? 0.01 : 1));
+      const upper = lower.map((l) => l + (wide ? 0.8 : g.range(0.001, 0.05)));
+      const { A, b } = boxRows({ lower, upper });
+      return { kind: 'constant', A, b, radius: 0.002, d: new Float64Array(2), region: {} } as unknown as RegionPatch;
+    });
+    // A region patch (a general row): never filed, always tested.
+    chain.push({
+      kind: 'constant',
+      A: Float64Array.from([1, 1, 0, 0]),
+      b: Float64Array.from([0.3]),
+      radius: 0.01,
+      d: new Float64Array(2),
+      region: {},
+    } as unknown as RegionPatch);
+    const idx = new BandIndex(chain);
+    let hits = 0;
+    for (let t = 0; t < 400; t++) {
+      const s = t % 4 === 0 ? 1.5 : t % 4 === 1 ? 0.2 : 0.01;
+      const lower = Array.from({ length: n }, () => g.range(-1.5, 1.5));
+      const box = { lower, upper: lower.map((l) => l + g.range(0, s)) };
+      const want = chain.flatMap((p, i) => (bandReachesBox(p, box) ? [i] : []));
+      expect(idx.reaching(box)).toEqual(want);
+      hits += want.length;
+    }
+    expect(hits).toBeGreaterThan(400);
+  });
 });

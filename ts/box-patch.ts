@@ -449,61 +449,129 @@ export type BandBounds = Map<number, (number[] | undefined)[]>;
 
 /**
  * Which patches of a chain can reach a box, without testing every patch: box-supported patches
- * are sorted by the low end of their band box ({@link bandBox}, derived from their own rows)
- * along input 0, so only those whose band starts within the widest band's width below the box
- * are tested; patches with other supports, and bands much wider than most, are always tested.
- * The test itself is {@link bandReachesBox} (exact for every patch returned; a patch not
- * returned has its band box apart from the box along input 0, so its band cannot reach it).
+ * are filed by their band box ({@link bandBox}, derived from their own rows) in a grid over up to
+ * four inputs (cells as wide as the median band), and only those filed in the cells the box
+ * overlaps are tested; patches with other
+ * supports, and bands much wider than most, are always tested. The test itself is
+ * {@link bandReachesBox} (exact for every patch returned; a patch not returned has its band box
+ * apart from the box along a grid input, so its band cannot reach it).
  */
 export class BandIndex {
   private readonly always: number[] = [];
-  private readonly order: number[] = [];
-  private readonly low: Float64Array;
-  private readonly width: number;
+  /** Up to 3 inputs the grid spans (where the bands lie most apart), its origin, cell sizes and counts. */
+  private readonly dims: number[] = [];
+  private readonly origin: number[] = [];
+  private readonly cell: number[] = [];
+  private readonly count: number[] = [];
+  private readonly cells = new Map<number, number[]>();
+  private readonly stamp: Uint32Array;
+  private tick = 0;
 
   constructor(readonly chain: readonly RegionPatch[]) {
+    this.stamp = new Uint32Array(chain.length);
     const n = chain[0]?.A.length && chain[0].b.length ? chain[0].A.length / chain[0].b.length : 0;
-    const bands: { i: number; lo: number; hi: number }[] = [];
+    let bands: { i: number; box: Box }[] = [];
     chain.forEach((p, i) => {
       const sb = n > 0 ? supportBox(p, n) : null;
-      if (!sb) {
-        this.always.push(i);
+      if (sb) bands.push({ i, box: bandBox(sb, p.radius) });
+      else this.always.push(i);
+    });
+    if (bands.length === 0) return;
+    const median = (j: number) => {
+      const w = bands.map((b) => b.box.upper[j] - b.box.lower[j]).sort((a, b) => a - b);
+      return w[Math.floor(w.length / 2)];
+    };
+    const scored = Array.from({ length: n }, (_, j) => {
+      const med = median(j);
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const b of bands) {
+        lo = Math.min(lo, b.box.lower[j]);
+        hi = Math.max(hi, b.box.lower[j]);
+      }
+      return { j, med, score: med > 0 ? (hi - lo) / med : 0 };
+    })
+      .filter((d) => d.score > 2)
+      .sort((a, b) => b.score - a.score)
+      .slice(0, 4);
+    // Bands wider than 4 × the median along a grid input are tested always (a few large box
+    // patches would otherwise make the cells large).
+    bands = bands.filter((b) => {
+      const wide = scored.some((d) => b.box.upper[d.j] - b.box.lower[d.j] > 4 * d.med);
+      if (wide) this.always.push(b.i);
+      return !wide;
+    });
+    for (const d of scored) {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const b of bands) {
+        lo = Math.min(lo, b.box.lower[d.j]);
+        hi = Math.max(hi, b.box.upper[d.j]);
+      }
+      if (bands.length === 0) continue;
+      this.dims.push(d.j);
+      this.origin.push(lo);
+      this.cell.push(d.med);
+      this.count.push(Math.floor((hi - lo) / d.med) + 1);
+    }
+    // Each band (at most 4 cells wide) is filed in every cell it overlaps (at most 5 per grid input).
+    for (const b of bands) this.visit(b.box, (key) => this.file(key, b.i));
+  }
+
+  private file(key: number, i: number): void {
+    const list = this.cells.get(key);
+    if (list) list.push(i);
+    else this.cells.set(key, [i]);
+  }
+
+  /**
+   * Calls `f` with the key of every cell `box` overlaps (clamped to the grid); or, with `orAll`,
+   * when those are more than the cells in use, with every cell in use.
+   */
+  private visit(box: Box, f: (key: number) => void, orAll = false): void {
+    const lo: number[] = [];
+    const hi: number[] = [];
+    let total = 1;
+    for (let t = 0; t < this.dims.length; t++) {
+      const j = this.dims[t];
+      lo.push(Math.max(0, Math.floor((box.lower[j] - this.origin[t]) / this.cell[t])));
+      hi.push(Math.min(this.count[t] - 1, Math.floor((box.upper[j] - this.origin[t]) / this.cell[t])));
+      if (hi[t] < lo[t]) return;
+      total *= hi[t] - lo[t] + 1;
+    }
+    if (orAll && total > this.cells.size) {
+      for (const key of this.cells.keys()) f(key);
+      return;
+    }
+    const walk = (t: number, key: number): void => {
+      if (t === this.dims.length) {
+        f(key);
         return;
       }
-      const bb = bandBox(sb, p.radius);
-      bands.push({ i, lo: bb.lower[0], hi: bb.upper[0] });
-    });
-    // Bands wider than 4 × the median along input 0 are tested always (a few large box patches
-    // would otherwise widen every query's window).
-    const widths = bands.map((b) => b.hi - b.lo).sort((a, b) => a - b);
-    const cap = widths.length ? 4 * widths[Math.floor(widths.length / 2)] : 0;
-    const kept = bands.filter((b) => {
-      if (b.hi - b.lo > cap) this.always.push(b.i);
-      return b.hi - b.lo <= cap;
-    });
-    kept.sort((a, b) => a.lo - b.lo || a.i - b.i);
-    this.order = kept.map((b) => b.i);
-    this.low = Float64Array.from(kept, (b) => b.lo);
-    this.width = kept.reduce((m, b) => Math.max(m, b.hi - b.lo), 0);
+      for (let c = lo[t]; c <= hi[t]; c++) walk(t + 1, key * this.count[t] + c);
+    };
+    walk(0, 0);
   }
 
   /** Chain indices (ascending) of the patches whose band reaches `box` ({@link bandReachesBox}). */
   reaching(box: Box): number[] {
     const out: number[] = [];
     for (const i of this.always) if (bandReachesBox(this.chain[i], box)) out.push(i);
-    // First band whose low end is >= box.lower[0] − width (every band reaching the box starts there or later).
-    const from = box.lower[0] - this.width;
-    let a = 0;
-    let b = this.low.length;
-    while (a < b) {
-      const m = (a + b) >> 1;
-      if (this.low[m] < from) a = m + 1;
-      else b = m;
-    }
-    for (let t = a; t < this.low.length && this.low[t] <= box.upper[0]; t++) {
-      const i = this.order[t];
-      if (bandReachesBox(this.chain[i], box)) out.push(i);
-    }
+    this.tick++;
+    // A band box meeting the box shares a cell with it along every grid input: the cell index
+    // floor((x − origin) / cell) is monotone in x in floating point too (both operations round
+    // monotonically), so overlapping intervals get overlapping index ranges.
+    this.visit(
+      box,
+      (key) => {
+        for (const i of this.cells.get(key) ?? []) {
+          if (this.stamp[i] === this.tick) continue;
+          this.stamp[i] = this.tick;
+          if (bandReachesBox(this.chain[i], box)) out.push(i);
+        }
+      },
+      true,
+    );
     return out.sort((x, y) => x - y);
   }
 }
@@ -594,6 +662,8 @@ export async function certifyBox(
     within?: Box;
     /** Cache of the band boxes' bounds (one per finished network and `within`). */
     bandBounds?: BandBounds;
+    /** Chain indices of every patch whose band may reach the box (e.g. those reaching an enclosing box; default: the band index's). */
+    candidates?: readonly number[];
   } = {},
 ): Promise<BoxCertificate> {
   const pause = periodicYield(50);
@@ -606,7 +676,8 @@ export async function certifyBox(
   // The shared box gate is exactly 1 only inside its box.
   const inGate = !gate || box.lower.every((l, j) => l >= gate.lower[j] && box.upper[j] <= gate.upper[j]);
   const reach = new Array<boolean>(chain.length).fill(false);
-  for (const i of bandIndexOf(chain).reaching(box)) reach[i] = true;
+  for (const i of opts.candidates ?? bandIndexOf(chain).reaching(box))
+    if (opts.candidates === undefined || bandReachesBox(chain[i], box)) reach[i] = true;
   let anchor = -1;
   if (inGate) for (let i = 0; i < chain.length; i++) if (chain[i].kind === 'constant' && reach[i] && holdsOnBox(chain[i], box)) anchor = i;
   const mix: number[] = [];
@@ -816,9 +887,11 @@ export async function certifyBoxParts(
   opts = { ...opts, bandBounds: opts.bandBounds ?? new Map() };
   const proven: BoxCertificate[] = [];
   const refused: BoxCertificate[] = [];
+  // The patches reaching the whole box: the only ones that can reach its parts.
+  const candidates = bandIndexOf(rep.patches).reaching(box);
   const walk = async (b: Box, left: number, cap?: number[][]): Promise<void> => {
     throwIfAborted(opts.signal);
-    const c = await certifyBox(rep, b, spec, { ...opts, witness: false, upperCap: cap });
+    const c = await certifyBox(rep, b, spec, { ...opts, witness: false, upperCap: cap, candidates });
     const caps = c.uppers.map((rows, pi) => rows.map((u, r) => Math.min(u, cap?.[pi]?.[r] ?? Infinity)));
     for (let pi = 0; pi < caps.length; pi++) if (caps[pi].length === 0 && cap?.[pi]) caps[pi] = [...cap[pi]];
     if (c.status === 'certified') {
@@ -829,8 +902,8 @@ export async function certifyBoxParts(
     // the whole box): its band is a slab of width r inside this box: cut just beyond it
     // first, so that the rest is provably out of that band (the cut does not count in `depth`:
     // each puts a band face on the part's boundary, at most twice per input and patch).
-    for (const i of bandIndexOf(rep.patches).reaching(b)) {
-      if (i <= c.anchor) continue;
+    for (const i of candidates) {
+      if (i <= c.anchor || !bandReachesBox(rep.patches[i], b)) continue;
       const p = rep.patches[i];
       const pb = p.region.box;
       if (!pb) continue;

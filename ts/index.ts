@@ -54,6 +54,7 @@ export {
   runBoxTask,
 } from './box-job.js';
 export {
+  BandIndex,
   type BoxCertificate,
   type BoxPatchOptions,
   type BoxPatchResult,
