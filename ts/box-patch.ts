@@ -20,8 +20,11 @@
  *   t >= 0). The chain then gives every earlier constant patch weight 0 (w_i = ReLU(g_i − U_{i+1}),
  *   U_{i+1} = 1) and mixes the box patch with the later ones whose band reaches the box convexly,
  *   weights summing to exactly 1; affine patches add at most Σ|c|·H. Hence for every row
- *   P_j f̂ − q_j <= U_j + max_{i in the mix} P_j d_i + Σ_a |P_j|·H_a, U_j bounded again on the
- *   finished network's own parameters.
+ *   P_j f̂ − q_j <= max_{i in the mix} (min(U_j, W_ij) + P_j d_i) + Σ_a |P_j|·H_a, U_j bounded
+ *   again on the finished network's own parameters over the box, W_ij over patch i's band box
+ *   (`bandBox`, read from its own support rows): w_i > 0 only there. The box patches are sized
+ *   over that same band box, so a thin slab whose own bound exceeds it (symbolic bounds are not
+ *   monotone in the box) is still proven.
  */
 import { type BoundMethod, specRowsUpperBounds } from './bounds.js';
 import { InputError, throwIfAborted } from './errors.js';
