@@ -266,6 +266,9 @@ export async function boxPatch(net: Network, box: Box, spec: Spec | SpecUnion, o
     const U = Array.from(
       specRowsUpperBounds(net, sizeBox, piece.P.subarray(0, rows * k), piece.q.subarray(0, rows), { method: opts.bound ?? 'best' }),
     );
+    // One call for all rows (no check inside it): the signal is checked again right after.
+    await pause();
+    throwIfAborted(opts.signal);
     const { worst: L, at } = worstRows(piece, ys, pts.length);
     if (U.every((u) => u <= 0)) {
       return {
@@ -745,6 +748,8 @@ export async function certifyBox(
     const U = specRowsUpperBounds(rep.original, box, piece.P.subarray(0, nr * k), piece.q.subarray(0, nr), {
       method: opts.bound ?? 'best',
     });
+    await pause();
+    throwIfAborted(opts.signal);
     for (let r = 0; r < nr; r++) {
       const c = piece.P.subarray(r * k, (r + 1) * k);
       // A bound proven on an enclosing box holds here too (bounds are not monotone in the box).
