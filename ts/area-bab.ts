@@ -22,6 +22,7 @@
  */
 
 import { decidePending, type PendingBox } from './area-pending.js';
+import { areaProof, type ProofMethod } from './area-proof.js';
 import { assemble } from './assemble.js';
 import { type BoundMethod, specRowUpperBound } from './bounds.js';
 import type { BoxLeaf, CoreVerifyOptions } from './box-job.js';
@@ -411,6 +412,15 @@ function reproveBox(
   return [...reproveBox(net, spec, left, reaching, depth - 1, counter), ...reproveBox(net, spec, right, reaching, depth - 1, counter)];
 }
 
+/**
+ * Saves the proof map (ts/area-proof.ts) in the record of the finished network: every piece of the
+ * area's box with the way it was proven, so that `certify --area` re-proves the file piece by piece
+ * (ts/certificate-area.ts) instead of enumerating the box.
+ */
+function recordProof(rep: RepairedNetwork, box: Box, parts: { how: ProofMethod; boxes: readonly Box[] }[]): void {
+  if (rep.record) rep.record = { ...rep.record, proof: areaProof(box, parts) };
+}
+
 interface Item {
   region: EnumeratedRegion;
   patch?: number;
@@ -509,6 +519,11 @@ async function repairWithin(network: Network, opts: AreaBabOptions): Promise<Are
   };
   if (ver.status === 'holds') {
     const assembly = await assemble(network, [], [], { box, inputSet, radius: rMax, certify: false, scope: 'area' });
+    recordProof(assembly.network, box, [
+      { how: 'bounds', boxes: leaves.filter((l) => l.method !== 'regions' && l.method !== 'empty').map((l) => clip(l, box)) },
+      { how: 'regions', boxes: leaves.filter((l) => l.method === 'regions').map((l) => clip(l, box)) },
+      { how: 'empty', boxes: leaves.filter((l) => l.method === 'empty').map((l) => clip(l, box)) },
+    ]);
     progress('done', 1, 1);
     return {
       network: assembly.network,
@@ -594,6 +609,7 @@ async function repairWithin(network: Network, opts: AreaBabOptions): Promise<Are
   // 2. Every linear region of the exact leaves (violated, too close to call, unknown).
   const byPattern = new Map<string, Item>();
   const boxLeaves: Box[] = [];
+  const enumerated: Box[] = [];
   let exactShare = 0;
   for (let i = 0; i < exactLeaves.length; i++) {
     throwIfAborted(opts.signal);
@@ -611,6 +627,7 @@ async function repairWithin(network: Network, opts: AreaBabOptions): Promise<Are
         }
       }
       exactShare += shareIn(b, box);
+      enumerated.push(b);
     } catch (e) {
       if (!(e instanceof InputError || e instanceof LpError)) throw e;
       if (e instanceof RegionLimitError && boxPatchesOn) {
@@ -815,6 +832,19 @@ async function repairWithin(network: Network, opts: AreaBabOptions): Promise<Are
       `${unproven.length} part(s) of the area have no proof on the finished network (see unproven); it must not be used as a certified repair`,
     );
   const chain = assembly.patches;
+  recordProof(assembly.network, box, [
+    { how: 'bounds', boxes: boundLeaves },
+    { how: 'regions', boxes: enumerated },
+    { how: 'box-patch', boxes: boxOf.map((o) => o.box) },
+    { how: 'empty', boxes: leaves.filter((l) => l.status === 'safe' && l.method === 'empty').map((l) => clip(l, box)) },
+    {
+      how: 'unproven',
+      boxes: [
+        ...unproven.filter((u) => u.reason === 'enumeration-failed' || u.reason === 'pending-no-patch'),
+        ...boxReport.filter((r) => r.status === 'no-patch'),
+      ],
+    },
+  ]);
   progress('done', 1, 1);
   return {
     network: assembly.network,

@@ -32,6 +32,18 @@ export {
   unsafeDisjuncts,
 } from './area-bab.js';
 export { type AreaBoxOptions, type AreaBoxReport, type AreaBoxResult, repairAreaBox } from './area-box.js';
+// Area certificate from the repair's proof map, without enumerating the area (issue 10)
+export {
+  AREA_PROOF_VERSION,
+  type AreaProof,
+  areaProof,
+  areaProofFromJson,
+  type CoverCheck,
+  checkCover,
+  PROOF_METHODS,
+  type ProofMethod,
+  type ProofPiece,
+} from './area-proof.js';
 export {
   type BoundMethod,
   type BoundOptions,
@@ -76,6 +88,7 @@ export {
   contradictingRows,
   type RegionCertificate,
 } from './certificate.js';
+export { type AreaCertificate, type AreaCertifyOptions, certifyArea, type RefusedPiece } from './certificate-area.js';
 export {
   certifySavedBoxes,
   isBoxPatch,
