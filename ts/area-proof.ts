@@ -143,6 +143,7 @@ export function checkCover(box: Box, pieces: readonly { lower: ArrayLike<number>
         else continue;
         break;
       }
+      // A gap narrower than one float step has no float point strictly inside: the witness is then on its edge.
       return {
         covered: false,
         reason: 'uncovered',

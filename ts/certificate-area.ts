@@ -25,7 +25,7 @@
  */
 import { type AreaProof, type CoverCheck, checkCover, PROOF_METHODS, type ProofMethod } from './area-proof.js';
 import type { BoundMethod } from './bounds.js';
-import { bandReachesBox, certifyBoxParts } from './box-patch.js';
+import { type BoxCertificate, bandReachesBox, certifyBox } from './box-patch.js';
 import { type CertificateReport, type CertifyOptions, certify, certifyItems } from './certificate.js';
 import { type Area, enumerateRegions } from './enumerate.js';
 import { InputError, LpError, throwIfAborted } from './errors.js';
@@ -194,6 +194,77 @@ function viewOn(rep: RepairedNetwork, reaching: readonly RegionPatch[]): Repaire
   }) as RepairedNetwork;
 }
 
+/** Refused parts of one piece after which its walk stops (the piece is refused at the first). */
+const MAX_REFUSED_PARTS = 4;
+
+/**
+ * {@link certifyBox} on a piece, split where it refuses (as `certifyBoxParts` in ts/box-patch.ts:
+ * first just beyond the face of a reaching box patch's band, which does not count in `depth`, then
+ * halving the widest input). A refused piece stops after {@link MAX_REFUSED_PARTS} refused parts
+ * (one is enough to refuse it), and a witness is searched on those until one is found: a tampered
+ * file is refused in seconds, not after splitting every part of its pieces to the last depth.
+ */
+async function provePiece(
+  rep: RepairedNetwork,
+  piece: Box,
+  spec: Spec | SpecUnion,
+  depth: number,
+  opts: { tolerance?: number; bound: BoundMethod; signal?: AbortSignal },
+): Promise<{ proven: BoxCertificate[]; refused: BoxCertificate[] }> {
+  const proven: BoxCertificate[] = [];
+  const refused: BoxCertificate[] = [];
+  let witnessed = false;
+  const walk = async (b: Box, left: number, cap?: number[][]): Promise<void> => {
+    if (refused.length >= MAX_REFUSED_PARTS) return;
+    throwIfAborted(opts.signal);
+    const c = await certifyBox(rep, b, spec, { ...opts, witness: false, upperCap: cap });
+    if (c.status === 'certified') {
+      proven.push(c);
+      return;
+    }
+    // A bound proven on an enclosing box holds on its parts.
+    const caps = c.uppers.map((rows, pi) =>
+      rows.length === 0 && cap?.[pi] ? [...cap[pi]] : rows.map((u, r) => Math.min(u, cap?.[pi]?.[r] ?? Infinity)),
+    );
+    for (let i = c.anchor + 1; i < rep.patches.length; i++) {
+      const p = rep.patches[i];
+      const pb = p.region.box;
+      if (!pb || !bandReachesBox(p, b)) continue;
+      for (let j = 0; j < b.lower.length; j++)
+        for (const cut of [pb.lower[j] - 1.001 * p.radius, pb.upper[j] + 1.001 * p.radius])
+          if (cut > b.lower[j] && cut < b.upper[j]) {
+            const lo = { lower: [...b.lower], upper: [...b.upper] };
+            const hi = { lower: [...b.lower], upper: [...b.upper] };
+            lo.upper[j] = cut;
+            hi.lower[j] = cut;
+            await walk(lo, left, caps);
+            await walk(hi, left, caps);
+            return;
+          }
+    }
+    let w = 0;
+    for (let j = 1; j < b.lower.length; j++) if (b.upper[j] - b.lower[j] > b.upper[w] - b.lower[w]) w = j;
+    const mid = 0.5 * (b.lower[w] + b.upper[w]);
+    if (left <= 0 || !(mid > b.lower[w] && mid < b.upper[w])) {
+      if (witnessed) refused.push(c);
+      else {
+        const full = await certifyBox(rep, b, spec, { ...opts, witness: true, upperCap: cap });
+        witnessed = full.witness !== undefined;
+        refused.push(full);
+      }
+      return;
+    }
+    const lo = { lower: [...b.lower], upper: [...b.upper] };
+    const hi = { lower: [...b.lower], upper: [...b.upper] };
+    lo.upper[w] = mid;
+    hi.lower[w] = mid;
+    await walk(lo, left - 1, caps);
+    await walk(hi, left - 1, caps);
+  };
+  await walk(piece, depth);
+  return { proven, refused };
+}
+
 /**
  * Certifies a saved area repair on `opts.area` from its proof map (module comment), or by
  * enumerating every linear region when it has none.
@@ -305,7 +376,7 @@ export async function certifyArea(rep: RepairedNetwork, opts: AreaCertifyOptions
         for (let j = 0; j < n; j++) if (bb.lower[j] > upper[j] || bb.upper[j] < lower[j]) return false;
         return bandReachesBox(p, b);
       });
-      const { proven, refused } = await certifyBoxParts(viewOn(rep, reaching), b, spec, depth, {
+      const { proven, refused } = await provePiece(viewOn(rep, reaching), b, spec, depth, {
         tolerance: opts.tolerance,
         bound,
         signal: opts.signal,
@@ -338,7 +409,7 @@ export async function certifyArea(rep: RepairedNetwork, opts: AreaCertifyOptions
       } else {
         const w = refused.find((c) => c.witness);
         refuse(
-          `${refused.length} part(s) not proven by bounds on the finished network (${refused[0].reason}; piece ${refused[0].piece}, ${refused[0].reaching} patch band(s) reach it)`,
+          `${refused.length}${refused.length >= MAX_REFUSED_PARTS ? '+' : ''} part(s) not proven by bounds on the finished network (${refused[0].reason}; piece ${refused[0].piece}, ${refused[0].reaching} patch band(s) reach it)`,
           w?.witness ? { witness: w.witness.x, violation: w.witness.violation } : {},
         );
       }
