@@ -29,7 +29,7 @@ import type { BoxLeaf, CoreVerifyOptions } from './box-job.js';
 import { bandReachesBox, boxPatch, certifyBoxParts } from './box-patch.js';
 import type { CertificateReport, CertifyOptions } from './certificate.js';
 import { type Area, type EnumeratedRegion, enumerateRegions, RegionLimitError } from './enumerate.js';
-import { InputError, LpError, RepairError, throwIfAborted } from './errors.js';
+import { AbortError, InputError, LpError, RepairError, throwIfAborted } from './errors.js';
 import type { VnnlibProperty } from './formats/vnnlib.js';
 import type { LpBackend } from './lp/backend.js';
 import type { LpName } from './lp/select.js';
@@ -39,6 +39,7 @@ import type { Refinement } from './refine.js';
 import { solveRegion } from './region-job.js';
 import { resolveAreaJob } from './repair-options.js';
 import type { RepairedNetwork } from './repaired.js';
+import type { AreaBabStopReport } from './report.js';
 import type { Spec } from './spec.js';
 import { describeSpec } from './spec.js';
 import { isSpecUnion, MAX_SPEC_PIECES, type SpecUnion } from './spec-union.js';
@@ -448,21 +449,111 @@ export async function repairAreaBab(network: Network, opts: AreaBabOptions): Pro
     hardMs,
   );
   const signal = opts.signal ? AbortSignal.any([opts.signal, hard.signal]) : hard.signal;
+  const state: StopState = { phases: new Map(), patches: [] };
+  const t0 = now();
   try {
-    return await repairWithin(network, {
-      ...opts,
-      signal,
-      onProgress: (e) => {
-        phase = e.phase;
-        opts.onProgress?.(e);
+    return await repairWithin(
+      network,
+      {
+        ...opts,
+        signal,
+        onProgress: (e) => {
+          phase = e.phase;
+          state.phases.set(e.phase, e);
+          opts.onProgress?.(e);
+        },
       },
-    });
+      state,
+    );
+  } catch (e) {
+    // The hard stop (not the caller's signal): what was decided so far, as a report.
+    if (hard.signal.aborted && !opts.signal?.aborted && (e instanceof AbortError || (e as Error)?.name === 'AbortError'))
+      throw new AreaBabStopped(
+        hard.signal.reason,
+        stopReport(state, opts.area.box, phase, hardMs, budgetMs, now() - t0, hard.signal.reason),
+      );
+    throw e;
   } finally {
     clearTimeout(timer);
   }
 }
 
-async function repairWithin(network: Network, opts: AreaBabOptions): Promise<AreaBabResult> {
+/**
+ * Thrown when an area repair reaches its hard limit (`hardStopMs`): an AbortError (nothing
+ * certified, no network) carrying what was decided so far (`report`).
+ */
+export class AreaBabStopped extends AbortError {
+  constructor(
+    reason: unknown,
+    readonly report: AreaBabStopReport,
+  ) {
+    super(reason);
+  }
+}
+
+/** What the phases of one repair had produced, read at a hard stop. */
+interface StopState {
+  phases: Map<AreaBabPhase, AreaBabProgress>;
+  verify?: VerifyResult;
+  pending?: { boxes: readonly PendingBox[] };
+  regions?: number;
+  patches: readonly RegionPatch[];
+}
+
+function stopReport(
+  st: StopState,
+  box: Box,
+  phase: AreaBabPhase,
+  limitMs: number,
+  budgetMs: number,
+  elapsedMs: number,
+  reason: unknown,
+): AreaBabStopReport {
+  const s = st.verify?.shares;
+  const ver = st.verify;
+  const vp = st.phases.get('verify');
+  const share = (k: PendingBox['method']) =>
+    st.pending ? st.pending.boxes.filter((b) => b.method === k).reduce((t, b) => t + shareIn(b, box), 0) : null;
+  const notes = [
+    `stopped in phase "${phase}" after ${(elapsedMs / 1000).toFixed(1)} s (hard limit ${(limitMs / 1000).toFixed(1)} s, budget ${(budgetMs / 1000).toFixed(1)} s): nothing is certified on a repaired network and no network is returned`,
+  ];
+  if (!ver) notes.push('stopped inside the branch and bound: the shares by method are not known, only the share decided so far');
+  return {
+    schemaVersion: 1,
+    kind: 'area-bab-stopped',
+    status: 'stopped',
+    message: reason instanceof Error ? reason.message : String(reason),
+    phase,
+    limitMs,
+    budgetMs,
+    elapsedMs,
+    phases: [...st.phases.values()].map((e) => ({ phase: e.phase, done: e.done, total: e.total, elapsedMs: e.elapsedMs })),
+    shares: {
+      decided: s ? 1 - s.undecided : vp ? vp.done / vp.total : 0,
+      bounds: s ? s.empty + s.interval + s.symbolic + s.symbolicLp + s.lpRelaxation : null,
+      regions: s ? s.regions : null,
+      violated: s ? s.violated : null,
+      undecided: s ? s.undecided : null,
+      pendingBounds: share('bounds'),
+      pendingBoxPatch: share('box-patch'),
+      pendingNoPatch: share('no-patch'),
+      certified: 0,
+    },
+    verify: ver
+      ? { status: ver.status, boxes: ver.stats.boxes, leaves: ver.stats.leaves, exactLeaves: ver.stats.exactLeaves, lps: ver.stats.lps }
+      : null,
+    regions: st.regions ?? null,
+    patches: st.patches.length,
+    boxPatches: st.patches.filter((p) => p.region?.box).length,
+    notes,
+  };
+}
+
+async function repairWithin(
+  network: Network,
+  opts: AreaBabOptions,
+  state: StopState = { phases: new Map(), patches: [] },
+): Promise<AreaBabResult> {
   await init();
   const t0 = now();
   const n = network.inputSize;
@@ -498,6 +589,7 @@ async function repairWithin(network: Network, opts: AreaBabOptions): Promise<Are
     onProgress: (e) => progress('verify', Math.round(e.decided * 1000), 1000),
   });
   const tVerify = now();
+  state.verify = ver;
   const leaves: BoxLeaf[] = ver.leaves ?? [];
   const pr = ver.properties[0];
   const s = ver.shares;
@@ -596,6 +688,7 @@ async function repairWithin(network: Network, opts: AreaBabOptions): Promise<Are
     signal: opts.signal,
     onProgress: (d, o) => progress('pending', d, d + o),
   });
+  state.pending = pend;
   const pendingReport = emptyPending();
   pendingReport.handedBack = pendingBoxes.length - leavesJoined;
   pendingReport.leavesJoined = leavesJoined;
@@ -647,9 +740,11 @@ async function repairWithin(network: Network, opts: AreaBabOptions): Promise<Are
   }
   const tEnum = now();
   const items = [...byPattern.values()];
+  state.regions = items.length;
 
   // 3. The minimal patch of every violating region (over the region ∩ the area's box).
   const patches: RegionPatch[] = [];
+  state.patches = patches;
   let unpatched = 0;
   const pause = periodicYield();
   for (let i = 0; i < items.length; i++) {

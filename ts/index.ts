@@ -27,6 +27,7 @@ export {
   type AreaBabProgress,
   type AreaBabReport,
   type AreaBabResult,
+  AreaBabStopped,
   repairAreaBab,
   type UnprovenPart,
   unsafeDisjuncts,
@@ -203,7 +204,7 @@ export { type RegionOutcome, type RegionTask, type RegionTiming, solveRegion } f
 export { type RepairOptions, type RepairProgress, type RepairResult, repair } from './repair.js';
 export { defaultRadius } from './repair-options.js';
 export { type BoxGate, type Composition, type RecordBox, RepairedNetwork, type RepairRecord, recordBoxesOf } from './repaired.js';
-export type { PatchedRegionReport, RegionReport, RepairReport } from './report.js';
+export type { AreaBabStopReport, PatchedRegionReport, RegionReport, RepairReport } from './report.js';
 export { describeSpec, intersectSpecs, labelSpec, parseSpecJson, polytopeSpec, type Spec, specViolation } from './spec.js';
 export { intersectAny, isSpecUnion, type SpecUnion, unionSpec, violationOf } from './spec-union.js';
 export {
