@@ -69,7 +69,7 @@ export function registerCertify(program: Command, run: CommandRunner): void {
         "a box patch (repair --method box, or a BaB leaf patched as a whole) is re-proven on its whole box by bounds on the file's own parameters;\n" +
         'a file whose record does not match its patches (a patch deleted, a box moved) is not certified. Without a spec flag, the spec the file records is used.\n' +
         "With --area on a file written by an area repair by branch and bound, its record's proof map (the pieces its box was split into, and how each\n" +
-        "was proven) is used instead of enumerating every linear region: the pieces must cover the area (checked exactly) and each is re-proven on the\n" +
+        'was proven) is used instead of enumerating every linear region: the pieces must cover the area (checked exactly) and each is re-proven on the\n' +
         "file's own parameters (bounds with every patch whose band reaches it, or its linear regions re-enumerated and certified); a file without one\n" +
         'is certified by enumeration, and the output says so.',
     )
