@@ -262,6 +262,13 @@ async function provePiece(
     await walk(hi, left - 1, caps);
   };
   await walk(piece, depth);
+  if (refused.length > 0 && !witnessed) {
+    // The refused parts are where the bound failed, not necessarily where the network violates
+    // (a part can be refused by a loose bound next to a true violation elsewhere in the piece):
+    // the search is repeated once on the whole piece.
+    const whole = await certifyBox(rep, piece, spec, { ...opts, witness: true });
+    if (whole.witness) refused.unshift(whole);
+  }
   return { proven, refused };
 }
 
