@@ -61,6 +61,8 @@ describe('typed errors', () => {
     expect(net.forwardFlat(Float64Array.of(0, 1, 2, 3, 4, 5), 2)).toHaveLength(4);
     expect(() => net.forwardFlat(Float64Array.of(0, 1, 2, 3, 4), 2)).toThrow(InputError);
     expect(() => net.forwardFlat(Float64Array.of(0, 1, 2, 3, 4), 2)).toThrow(/^points: holds 5 values, 2 points of 3 inputs need 6/);
-    expect(() => net.forwardFlat(Float64Array.of(0, 1, 2, 3, 4, 5, 6), 2)).toThrow(InputError);
+    expect(() => net.forwardFlat(Float64Array.of(0, 1, 2, 3, 4, 5), 2.5)).toThrow(InputError);
+    // A longer batch: its first `count` points.
+    expect(net.forwardFlat(Float64Array.of(0, 1, 2, 3, 4, 5, 6, 7, 8), 2)).toEqual(net.forwardFlat(Float64Array.of(0, 1, 2, 3, 4, 5), 2));
   });
 });
