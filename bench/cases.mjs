@@ -21,6 +21,7 @@ import {
   polytopeSpec,
   repair,
   repairArea,
+  verify,
 } from '../dist/index.js';
 import { firstWhere, mnistTestSet, predictions } from './mnist-data.mjs';
 
@@ -152,12 +153,14 @@ if (name === 'cnn-mnist-pointwise') {
 }
 
 if (name === 'cnn-cifar-pointwise') {
-  // The CIFAR conv net (oval21): counterexamples found by a signed-gradient search (the region's
-  // affine map F is the gradient; from the box centre and a few random starts, then a few further
-  // steps from each counterexample, in other linear regions) inside the local-robustness boxes of
-  // its VNN-LIB properties, each repaired over its region ∩ its box (the box is the input domain; the protected label is
-  // the spec). The properties come from the shared data (RELU_REPAIR_OVAL21, default
+  // The CIFAR conv net (oval21): counterexamples inside the local-robustness boxes of its VNN-LIB
+  // properties (bench/cifar-attack.mjs: PGD on every other class's margin with restarts, exact
+  // gradients by back-propagation; where it finds none, a walk over linear regions by LP; where
+  // both find none, `verify` with a short budget says whether the box is proven robust), each
+  // repaired over its region ∩ its box (the box is the input domain; the protected label is the
+  // spec). The properties come from the shared data (RELU_REPAIR_OVAL21, default
   // /work/shared/data/cnn/oval21); target <= 10 s/point.
+  const { pgd, regionWalk } = await import('./cifar-attack.mjs');
   const dir = process.env.RELU_REPAIR_OVAL21 ?? '/work/shared/data/cnn/oval21';
   const net = await loadModel(join(root, 'test/fixtures/cnn/cifar_base_kw.onnx'));
   const n = net.inputSize;
@@ -169,93 +172,34 @@ if (name === 'cnn-cifar-pointwise') {
   const found = [];
   const searched = [];
   const ts = performance.now();
-  // Deterministic restarts (a fixed LCG): the centre, then random corners of the inner half of
-  // the box; every counterexample in a linear region not hit before in its box is a point.
-  let seed = 12345;
-  const random = () => {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    return seed / 2 ** 31;
-  };
   const RESTARTS = Number(process.env.RELU_REPAIR_CIFAR_RESTARTS ?? 4);
-  const NEIGHBOURS = 2;
+  const STEPS = Number(process.env.RELU_REPAIR_CIFAR_STEPS ?? 60);
+  const WANT = 3;
+  const VERIFY_S = Number(process.env.RELU_REPAIR_CIFAR_VERIFY_S ?? 20);
   for (const f of readdirSync(dir)
     .filter((f) => f.endsWith('.vnnlib'))
     .sort()) {
     const text = readFileSync(join(dir, f), 'utf8');
     const label = Number(/\(<= Y_(\d+) Y_/.exec(text)[1]);
-    const { lower, upper } = parseVnnlib(text, f, { inputs: n, outputs: 10 }).properties[0].input.box;
-    const seen = new Set();
-    let best = Infinity;
-    for (let restart = 0; restart < RESTARTS; restart++) {
-      let x = Float64Array.from(
-        lower,
-        (l, j) => (l + upper[j]) / 2 + (restart === 0 ? 0 : (random() < 0.5 ? -0.25 : 0.25) * (upper[j] - l)),
-      );
-      let hit = null;
-      let margin = Infinity;
-      for (let step = 0; step < 12 && !hit; step++) {
-        // One region (its F is the gradient) per step; a signed step against every other class,
-        // the one with the smallest true margin kept.
-        const r = LinearRegion.ofPoint(net, x, { lower, upper });
-        const F = r.F;
-        r.free();
-        const alpha = 0.5 ** Math.floor(step / 2);
-        let next = x;
-        for (let j = 0; j < 10; j++) {
-          if (j === label) continue;
-          const xj = Float64Array.from(x, (v, i) =>
-            Math.min(upper[i], Math.max(lower[i], v - alpha * (upper[i] - lower[i]) * Math.sign(F[label * n + i] - F[j * n + i]))),
-          );
-          const y = net.forwardFlat(xj, 1);
-          let other = -Infinity;
-          for (let k = 0; k < 10; k++) if (k !== label) other = Math.max(other, y[k]);
-          if (y[label] - other < margin) {
-            margin = y[label] - other;
-            next = xj;
-          }
-        }
-        x = next;
-        if (margin < 0) hit = x;
-      }
-      best = Math.min(best, margin);
-      if (!hit) continue;
-      const key = net.patterns([Array.from(hit)])[0].join('');
-      if (seen.has(key)) continue;
-      seen.add(key);
-      found.push({ property: f, label, x: Array.from(hit), box: { lower, upper } });
-      // Deeper counterexamples: further signed steps from it (smaller each time), every one that
-      // stays misclassified in a linear region not seen yet is a point too (each needs its patch).
-      let xn = hit;
-      for (let t = 0, extra = 0; t < 2 * NEIGHBOURS && extra < NEIGHBOURS; t++) {
-        const r = LinearRegion.ofPoint(net, xn, { lower, upper });
-        const F = r.F;
-        r.free();
-        const alpha = 0.25 * 0.5 ** t;
-        let next = null;
-        let worst = Infinity;
-        for (let j = 0; j < 10; j++) {
-          if (j === label) continue;
-          const xj = Float64Array.from(xn, (v, i) =>
-            Math.min(upper[i], Math.max(lower[i], v - alpha * (upper[i] - lower[i]) * Math.sign(F[label * n + i] - F[j * n + i]))),
-          );
-          const y = net.forwardFlat(xj, 1);
-          let other = -Infinity;
-          for (let k = 0; k < 10; k++) if (k !== label) other = Math.max(other, y[k]);
-          if (y[label] - other < worst) {
-            worst = y[label] - other;
-            next = xj;
-          }
-        }
-        if (!(worst < 0)) continue;
-        xn = next;
-        const kn = net.patterns([Array.from(xn)])[0].join('');
-        if (seen.has(kn)) continue;
-        seen.add(kn);
-        extra++;
-        found.push({ property: f, label, x: Array.from(xn), box: { lower, upper } });
-      }
+    const vnnlib = parseVnnlib(text, f, { inputs: n, outputs: 10 });
+    const box = vnnlib.properties[0].input.box;
+    const t0 = performance.now();
+    const a = pgd(net, box, label, { restarts: RESTARTS, steps: STEPS, want: WANT });
+    const entry = { property: f, label, pgd: { found: a.found.length, bestMargin: a.bestMargin, evaluations: a.evaluations } };
+    let hits = a.found;
+    if (hits.length === 0) {
+      const w = regionWalk(LinearRegion, net, box, label, { restarts: 2, steps: 6, want: WANT });
+      entry.walk = { found: w.found.length, bestMargin: w.bestMargin, regions: w.regions, lps: w.lps };
+      hits = w.found;
     }
-    searched.push({ property: f, label, found: seen.size, margin: best });
+    if (hits.length === 0 && VERIFY_S > 0) {
+      const v = await verify(net, vnnlib, { timeoutMs: VERIFY_S * 1000 });
+      entry.verify = { status: v.status, seconds: VERIFY_S };
+    }
+    entry.found = hits.length;
+    entry.seconds = (performance.now() - t0) / 1000;
+    searched.push(entry);
+    for (const h of hits) found.push({ property: f, label, x: h.x, box: { lower: box.lower, upper: box.upper } });
   }
   const searchSeconds = (performance.now() - ts) / 1000;
   const loadAverage = os.loadavg()[0];

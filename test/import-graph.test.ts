@@ -23,12 +23,12 @@ const LAYERS: { name: string; files: RegExp }[] = [
   {
     name: 'model objects',
     files:
-      /^ts\/(network|region|patch|repaired|reach|enumerate|minimal|certificate|certificate-boxes|bounds|box-patch)\.ts$|^ts\/network\//,
+      /^ts\/(network|region|patch|repaired|reach|enumerate|minimal|certificate|certificate-boxes|bounds|box-patch|area-proof)\.ts$|^ts\/network\//,
   },
-  { name: 'composition, formats', files: /^ts\/(compose|refine|io|eval)\.ts$|^ts\/(formats|dataset)\// },
+  { name: 'composition, formats', files: /^ts\/(compose|refine|touching|io|eval)\.ts$|^ts\/(formats|dataset)\// },
   { name: 'jobs', files: /^ts\/(region-job|box-job|assemble|repair-options|report)\.ts$/ },
   { name: 'pool', files: /^ts\/pool\// },
-  { name: 'orchestrators', files: /^ts\/(repair|area|area-bab|area-pending|area-box|head|verify)\.ts$/ },
+  { name: 'orchestrators', files: /^ts\/(repair|area|area-bab|area-pending|area-box|head|verify|certificate-area)\.ts$/ },
   { name: 'entry points', files: /^ts\/(index|demo)\.ts$|^ts\/cli\// },
 ];
 

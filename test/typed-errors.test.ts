@@ -55,4 +55,14 @@ describe('typed errors', () => {
     const noClamp = { ...base, kind: 'affine' as const, C: new Float64Array(6) };
     expect(() => new RepairedNetwork(net, [noClamp], box).predict(x)).toThrow(/^H: an affine patch needs C and H/);
   });
+
+  it('a batch whose length is not count × inputs is an InputError, not a trap in the core', () => {
+    const net = randomNetwork(rng(4), [3, 4, 2]);
+    expect(net.forwardFlat(Float64Array.of(0, 1, 2, 3, 4, 5), 2)).toHaveLength(4);
+    expect(() => net.forwardFlat(Float64Array.of(0, 1, 2, 3, 4), 2)).toThrow(InputError);
+    expect(() => net.forwardFlat(Float64Array.of(0, 1, 2, 3, 4), 2)).toThrow(/^points: holds 5 values, 2 points of 3 inputs need 6/);
+    expect(() => net.forwardFlat(Float64Array.of(0, 1, 2, 3, 4, 5), 2.5)).toThrow(InputError);
+    // A longer batch: its first `count` points.
+    expect(net.forwardFlat(Float64Array.of(0, 1, 2, 3, 4, 5, 6, 7, 8), 2)).toEqual(net.forwardFlat(Float64Array.of(0, 1, 2, 3, 4, 5), 2));
+  });
 });

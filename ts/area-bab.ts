@@ -22,13 +22,14 @@
  */
 
 import { decidePending, type PendingBox } from './area-pending.js';
+import { areaProof, type ProofMethod } from './area-proof.js';
 import { assemble } from './assemble.js';
 import { type BoundMethod, specRowsUpperBounds } from './bounds.js';
 import type { BoxLeaf, CoreVerifyOptions } from './box-job.js';
 import { type BandBounds, bandIndexOf, bandReachesBox, boxPatch, certifyBoxParts } from './box-patch.js';
 import type { CertificateReport, CertifyOptions } from './certificate.js';
 import { type Area, type EnumeratedRegion, enumerateRegions, RegionLimitError } from './enumerate.js';
-import { InputError, LpError, RepairError, throwIfAborted } from './errors.js';
+import { AbortError, InputError, LpError, RepairError, throwIfAborted } from './errors.js';
 import type { VnnlibProperty } from './formats/vnnlib.js';
 import type { LpBackend } from './lp/backend.js';
 import type { LpName } from './lp/select.js';
@@ -38,6 +39,7 @@ import type { Refinement } from './refine.js';
 import { solveRegion } from './region-job.js';
 import { resolveAreaJob } from './repair-options.js';
 import type { RepairedNetwork } from './repaired.js';
+import type { AreaBabStopReport } from './report.js';
 import type { Spec } from './spec.js';
 import { describeSpec } from './spec.js';
 import { isSpecUnion, MAX_SPEC_PIECES, type SpecUnion } from './spec-union.js';
@@ -419,6 +421,15 @@ function reproveBox(
   return [...reproveBox(net, spec, left, reaching, depth - 1, counter), ...reproveBox(net, spec, right, reaching, depth - 1, counter)];
 }
 
+/**
+ * Saves the proof map (ts/area-proof.ts) in the record of the finished network: every piece of the
+ * area's box with the way it was proven, so that `certify --area` re-proves the file piece by piece
+ * (ts/certificate-area.ts) instead of enumerating the box.
+ */
+function recordProof(rep: RepairedNetwork, box: Box, parts: { how: ProofMethod; boxes: readonly Box[] }[]): void {
+  if (rep.record) rep.record = { ...rep.record, proof: areaProof(box, parts) };
+}
+
 interface Item {
   region: EnumeratedRegion;
   patch?: number;
@@ -446,21 +457,111 @@ export async function repairAreaBab(network: Network, opts: AreaBabOptions): Pro
     hardMs,
   );
   const signal = opts.signal ? AbortSignal.any([opts.signal, hard.signal]) : hard.signal;
+  const state: StopState = { phases: new Map(), patches: [] };
+  const t0 = now();
   try {
-    return await repairWithin(network, {
-      ...opts,
-      signal,
-      onProgress: (e) => {
-        phase = e.phase;
-        opts.onProgress?.(e);
+    return await repairWithin(
+      network,
+      {
+        ...opts,
+        signal,
+        onProgress: (e) => {
+          phase = e.phase;
+          state.phases.set(e.phase, e);
+          opts.onProgress?.(e);
+        },
       },
-    });
+      state,
+    );
+  } catch (e) {
+    // The hard stop (not the caller's signal): what was decided so far, as a report.
+    if (hard.signal.aborted && !opts.signal?.aborted && (e instanceof AbortError || (e as Error)?.name === 'AbortError'))
+      throw new AreaBabStopped(
+        hard.signal.reason,
+        stopReport(state, opts.area.box, phase, hardMs, budgetMs, now() - t0, hard.signal.reason),
+      );
+    throw e;
   } finally {
     clearTimeout(timer);
   }
 }
 
-async function repairWithin(network: Network, opts: AreaBabOptions): Promise<AreaBabResult> {
+/**
+ * Thrown when an area repair reaches its hard limit (`hardStopMs`): an AbortError (nothing
+ * certified, no network) carrying what was decided so far (`report`).
+ */
+export class AreaBabStopped extends AbortError {
+  constructor(
+    reason: unknown,
+    readonly report: AreaBabStopReport,
+  ) {
+    super(reason);
+  }
+}
+
+/** What the phases of one repair had produced, read at a hard stop. */
+interface StopState {
+  phases: Map<AreaBabPhase, AreaBabProgress>;
+  verify?: VerifyResult;
+  pending?: { boxes: readonly PendingBox[] };
+  regions?: number;
+  patches: readonly RegionPatch[];
+}
+
+function stopReport(
+  st: StopState,
+  box: Box,
+  phase: AreaBabPhase,
+  limitMs: number,
+  budgetMs: number,
+  elapsedMs: number,
+  reason: unknown,
+): AreaBabStopReport {
+  const s = st.verify?.shares;
+  const ver = st.verify;
+  const vp = st.phases.get('verify');
+  const share = (k: PendingBox['method']) =>
+    st.pending ? st.pending.boxes.filter((b) => b.method === k).reduce((t, b) => t + shareIn(b, box), 0) : null;
+  const notes = [
+    `stopped in phase "${phase}" after ${(elapsedMs / 1000).toFixed(1)} s (hard limit ${(limitMs / 1000).toFixed(1)} s, budget ${(budgetMs / 1000).toFixed(1)} s): nothing is certified on a repaired network and no network is returned`,
+  ];
+  if (!ver) notes.push('stopped inside the branch and bound: the shares by method are not known, only the share decided so far');
+  return {
+    schemaVersion: 1,
+    kind: 'area-bab-stopped',
+    status: 'stopped',
+    message: reason instanceof Error ? reason.message : String(reason),
+    phase,
+    limitMs,
+    budgetMs,
+    elapsedMs,
+    phases: [...st.phases.values()].map((e) => ({ phase: e.phase, done: e.done, total: e.total, elapsedMs: e.elapsedMs })),
+    shares: {
+      decided: s ? 1 - s.undecided : vp ? vp.done / vp.total : 0,
+      bounds: s ? s.empty + s.interval + s.symbolic + s.symbolicLp + s.lpRelaxation : null,
+      regions: s ? s.regions : null,
+      violated: s ? s.violated : null,
+      undecided: s ? s.undecided : null,
+      pendingBounds: share('bounds'),
+      pendingBoxPatch: share('box-patch'),
+      pendingNoPatch: share('no-patch'),
+      certified: 0,
+    },
+    verify: ver
+      ? { status: ver.status, boxes: ver.stats.boxes, leaves: ver.stats.leaves, exactLeaves: ver.stats.exactLeaves, lps: ver.stats.lps }
+      : null,
+    regions: st.regions ?? null,
+    patches: st.patches.length,
+    boxPatches: st.patches.filter((p) => p.region?.box).length,
+    notes,
+  };
+}
+
+async function repairWithin(
+  network: Network,
+  opts: AreaBabOptions,
+  state: StopState = { phases: new Map(), patches: [] },
+): Promise<AreaBabResult> {
   await init();
   const t0 = now();
   const n = network.inputSize;
@@ -496,6 +597,7 @@ async function repairWithin(network: Network, opts: AreaBabOptions): Promise<Are
     onProgress: (e) => progress('verify', Math.round(e.decided * 1000), 1000),
   });
   const tVerify = now();
+  state.verify = ver;
   const leaves: BoxLeaf[] = ver.leaves ?? [];
   const pr = ver.properties[0];
   const s = ver.shares;
@@ -517,6 +619,11 @@ async function repairWithin(network: Network, opts: AreaBabOptions): Promise<Are
   };
   if (ver.status === 'holds') {
     const assembly = await assemble(network, [], [], { box, inputSet, radius: rMax, certify: false, scope: 'area' });
+    recordProof(assembly.network, box, [
+      { how: 'bounds', boxes: leaves.filter((l) => l.method !== 'regions' && l.method !== 'empty').map((l) => clip(l, box)) },
+      { how: 'regions', boxes: leaves.filter((l) => l.method === 'regions').map((l) => clip(l, box)) },
+      { how: 'empty', boxes: leaves.filter((l) => l.method === 'empty').map((l) => clip(l, box)) },
+    ]);
     progress('done', 1, 1);
     return {
       network: assembly.network,
@@ -589,6 +696,7 @@ async function repairWithin(network: Network, opts: AreaBabOptions): Promise<Are
     signal: opts.signal,
     onProgress: (d, o) => progress('pending', d, d + o),
   });
+  state.pending = pend;
   const pendingReport = emptyPending();
   pendingReport.handedBack = pendingBoxes.length - leavesJoined;
   pendingReport.leavesJoined = leavesJoined;
@@ -602,6 +710,7 @@ async function repairWithin(network: Network, opts: AreaBabOptions): Promise<Are
   // 2. Every linear region of the exact leaves (violated, too close to call, unknown).
   const byPattern = new Map<string, Item>();
   const boxLeaves: Box[] = [];
+  const enumerated: Box[] = [];
   let exactShare = 0;
   for (let i = 0; i < exactLeaves.length; i++) {
     throwIfAborted(opts.signal);
@@ -619,6 +728,7 @@ async function repairWithin(network: Network, opts: AreaBabOptions): Promise<Are
         }
       }
       exactShare += shareIn(b, box);
+      enumerated.push(b);
     } catch (e) {
       if (!(e instanceof InputError || e instanceof LpError)) throw e;
       if (e instanceof RegionLimitError && boxPatchesOn) {
@@ -638,9 +748,11 @@ async function repairWithin(network: Network, opts: AreaBabOptions): Promise<Are
   }
   const tEnum = now();
   const items = [...byPattern.values()];
+  state.regions = items.length;
 
   // 3. The minimal patch of every violating region (over the region ∩ the area's box).
   const patches: RegionPatch[] = [];
+  state.patches = patches;
   let unpatched = 0;
   const pause = periodicYield();
   for (let i = 0; i < items.length; i++) {
@@ -826,6 +938,19 @@ async function repairWithin(network: Network, opts: AreaBabOptions): Promise<Are
       `${unproven.length} part(s) of the area have no proof on the finished network (see unproven); it must not be used as a certified repair`,
     );
   const chain = assembly.patches;
+  recordProof(assembly.network, box, [
+    { how: 'bounds', boxes: boundLeaves },
+    { how: 'regions', boxes: enumerated },
+    { how: 'box-patch', boxes: boxOf.map((o) => o.box) },
+    { how: 'empty', boxes: leaves.filter((l) => l.status === 'safe' && l.method === 'empty').map((l) => clip(l, box)) },
+    {
+      how: 'unproven',
+      boxes: [
+        ...unproven.filter((u) => u.reason === 'enumeration-failed' || u.reason === 'pending-no-patch'),
+        ...boxReport.filter((r) => r.status === 'no-patch'),
+      ],
+    },
+  ]);
   progress('done', 1, 1);
   return {
     network: assembly.network,

@@ -261,8 +261,15 @@ export class Certifier {
    * Certifies the spec on the linear region of `pattern` (of the original network), relaxed by
    * `slack` (the enumeration's decision errors, one per hidden neuron; default none), trying
    * union piece `piece` first.
+   *
+   * `hint` (optional, untrusted): the hidden neurons whose rows the repair kept for this region
+   * (those the others and the box do not imply). The core then skips its own implied-row tests
+   * and proves the certificate over the polytope of those rows only, recomputed from the network
+   * — a superset of the region, so a proof over it holds on the region; any other verdict is
+   * decided again on the region itself (crates/core/src/certificate/certifier.rs). A wrong hint
+   * can cost time, never soundness. Ignored for dense networks.
    */
-  region(pattern: ArrayLike<number>, slack?: ArrayLike<number>, piece?: number): RegionCertificate {
+  region(pattern: ArrayLike<number>, slack?: ArrayLike<number>, piece?: number, hint?: ArrayLike<number>): RegionCertificate {
     if (this.handle <= 0) throw new InputError('this Certifier was freed');
     const hidden = this.network.original.hiddenCount;
     if (pattern.length !== hidden)
@@ -278,12 +285,18 @@ export class Certifier {
     const n = this.inputSize;
     const h = this.handle;
     const sl = slack ? Float64Array.from(slack) : new Float64Array(hidden);
+    if (hint !== undefined) {
+      for (let i = 0; i < hint.length; i++)
+        if (!(Number.isInteger(hint[i]) && hint[i] >= 0 && hint[i] < hidden))
+          throw new InputError(`entry ${i} is ${hint[i]}: not a hidden neuron (0..${hidden - 1})`, { field: 'hint', value: hint[i] });
+    }
+    const hints = hint ? Float64Array.from(hint) : new Float64Array(0);
     const c = this.core.layout(
       'certificate',
-      [Float64Array.from(pattern), sl],
+      [Float64Array.from(pattern), sl, hints],
       abi.REGION_CERTIFICATE,
       { inputs: n, patches: this.patches },
-      ([pp, ps, o]) => this.core.exports.rr_certifier_region(h, pp, ps, piece ?? -1, o),
+      ([pp, ps, ph, o]) => this.core.exports.rr_certifier_region(h, pp, ps, piece ?? -1, ph, hint ? hints.length : -1, o),
     );
     return {
       pattern: patternHex(pattern),
@@ -541,6 +554,17 @@ export interface CertificationItem {
   thin?: boolean;
 }
 
+/**
+ * The hidden neurons whose rows the repair kept for an item's region: the neuron rows of its own
+ * patch's support, when those are rows of the region of the item's pattern. An untrusted hint
+ * for the core (see {@link Certifier.region}); none when the provenance is missing or differs.
+ */
+function rowsHint(network: RepairedNetwork, it: CertificationItem): Int32Array | undefined {
+  const own = it.ownPatch === undefined ? undefined : network.patches[it.ownPatch];
+  if (!own?.rows || own.region.pattern !== patternHex(it.pattern)) return undefined;
+  return own.rows.neuron.filter((k) => k >= 0);
+}
+
 /** Certifies each item with its own spec (one core certifier per distinct spec). */
 export async function certifyItems(
   network: RepairedNetwork,
@@ -568,7 +592,7 @@ export async function certifyItems(
       for (const i of list) {
         if (opts.signal?.aborted) throw new AbortError(opts.signal.reason);
         const it = items[i];
-        const r = c.region(it.pattern, it.slack, it.piece);
+        const r = c.region(it.pattern, it.slack, it.piece, rowsHint(network, it));
         out[i] = it.thin ? { ...r, thin: true } : r;
         opts.onProgress?.({ phase: 'certify', done: ++done, total, elapsedMs: performance.now() - t0 });
         await pause();

@@ -14,13 +14,24 @@
  * of the full model (and not convex). The tail is bit-for-bit unchanged at latent points beyond the
  * radius from every patched region, so the whole model is unchanged on inputs whose latent point
  * lies there.
+ *
+ * The tail's regions of differently labelled points can touch (they do in the fixture of
+ * test/head-repair.test.ts: the latent box is wide, and the tail's regions meet on its faces). A
+ * continuous repair must give one output at a shared point, and constant patches give the later
+ * patch's there: the earlier region's spec fails near that point, and its certificate with it.
+ * Those pairs are found (ts/touching.ts) and reported — INFEASIBLE when the specs contradict, a
+ * conflict of constant patches otherwise — with the shared point and the violation there; the
+ * guarantee is stated for the other regions.
  */
 import { InputError } from './errors.js';
 import { HeadRepairedNetwork } from './formats/onnx/head.js';
 import type { OnnxHead } from './formats/onnx/import.js';
 import { type Box, checkBox, flattenPoints } from './network.js';
 import { type RepairOptions, repair } from './repair.js';
+import { resolveSpecs } from './repair-options.js';
 import type { RepairReport } from './report.js';
+import { intersectAny } from './spec-union.js';
+import { type TouchingConflict, touchingConflicts } from './touching.js';
 
 export interface HeadRepairOptions extends Omit<RepairOptions, 'inputBox' | 'inputSet'> {
   /** The buggy inputs of the whole model (input space). */
@@ -49,6 +60,11 @@ export interface HeadReport {
   latentBox: { source: 'prefix-bounds' | 'given'; lower: number[]; upper: number[] };
   /** The guarantee, stated in the latent space. */
   guarantee: string;
+  /**
+   * Repaired latent regions that touch a later-patched region with another spec, where their own
+   * spec fails (see ts/touching.ts): the guarantee does not cover them. Empty when none touch.
+   */
+  conflicts: TouchingConflict[];
 }
 
 export interface HeadRepairResult {
@@ -109,15 +125,32 @@ export async function repairHead(head: OnnxHead, opts: HeadRepairOptions): Promi
   const { inputBox: _i, latentBox: _l, points: _p, ...rest } = opts;
   const result = await repair(tail, { ...rest, points: latent, inputBox: latentBox });
   const network = new HeadRepairedNetwork(head, result.network);
+  const specs = resolveSpecs(tail, count, opts);
+  const conflicts = touchingConflicts(result.network, (pts) => intersectAny(pts.map((i) => specs[i])), latentBox, opts.tolerance);
+  const excluded = new Set(conflicts.flatMap((c) => c.points));
   const guarantee =
     `the spec holds on the whole linear region of the tail from tensor "${head.from}" (${m} values) around the latent point of each ` +
-    `repaired input, within the latent box; in input space this covers the preimage of that latent region under the prefix ` +
+    `repaired input${excluded.size ? ` (except point(s) ${[...excluded].sort((a, b) => a - b).join(', ')}, whose region touches a region with another spec: see head.conflicts)` : ''}, ` +
+    `within the latent box; in input space this covers the preimage of that latent region under the prefix ` +
     `(${prefix.curved.length ? `curved: ${prefix.curved.join(', ')}` : 'piecewise linear'}), which is not a linear region of the whole model. ` +
     'Inputs whose latent point lies beyond the radius from every patched region get the original outputs bit for bit.';
   const report = {
     ...result.report,
-    head: { from: head.from, latentSize: m, curved: prefix.curved, latentBox: { source, ...latentBox }, guarantee },
+    head: { from: head.from, latentSize: m, curved: prefix.curved, latentBox: { source, ...latentBox }, guarantee, conflicts },
   } as RepairReport & { head: HeadReport };
-  report.notes = [...report.notes, `head repair: ${guarantee}`];
+  // One note per region whose spec fails (the pairs are in head.conflicts).
+  const conflictNotes: string[] = [];
+  for (const pts of new Set(conflicts.map((c) => c.points.join(', ')))) {
+    const mine = conflicts.filter((c) => c.points.join(', ') === pts);
+    const others = mine.map((c) => c.otherPoints.join(', ')).join('; ');
+    const worst = Math.max(...mine.map((c) => c.violation)).toPrecision(3);
+    const rows = mine.find((c) => c.contradictingRows);
+    conflictNotes.push(
+      rows
+        ? `INFEASIBLE: the latent region of point(s) ${pts} touches that of point(s) ${rows.otherPoints.join(', ')}, whose spec contradicts its own (rows ${rows.contradictingRows!.join(', ')} of their intersection): no continuous network meets both specs at a shared point (head.conflicts)`
+        : `CONFLICT: the latent region of point(s) ${pts} touches those of point(s) ${others} (other specs): constant patches cannot meet both specs at a shared point, the later patch wins there and the spec of point(s) ${pts} is violated by up to ${worst} (points in head.conflicts); relax a spec or drop a point`,
+    );
+  }
+  report.notes = [...report.notes, ...conflictNotes, `head repair: ${guarantee}`];
   return { network, report };
 }

@@ -27,11 +27,24 @@ export {
   type AreaBabProgress,
   type AreaBabReport,
   type AreaBabResult,
+  AreaBabStopped,
   repairAreaBab,
   type UnprovenPart,
   unsafeDisjuncts,
 } from './area-bab.js';
 export { type AreaBoxOptions, type AreaBoxReport, type AreaBoxResult, repairAreaBox } from './area-box.js';
+// Area certificate from the repair's proof map, without enumerating the area (issue 10)
+export {
+  AREA_PROOF_VERSION,
+  type AreaProof,
+  areaProof,
+  areaProofFromJson,
+  type CoverCheck,
+  checkCover,
+  PROOF_METHODS,
+  type ProofMethod,
+  type ProofPiece,
+} from './area-proof.js';
 export {
   type BoundMethod,
   type BoundOptions,
@@ -80,6 +93,7 @@ export {
   contradictingRows,
   type RegionCertificate,
 } from './certificate.js';
+export { type AreaCertificate, type AreaCertifyOptions, certifyArea, type RefusedPiece } from './certificate-area.js';
 export {
   certifySavedBoxes,
   isBoxPatch,
@@ -194,7 +208,7 @@ export { type RegionOutcome, type RegionTask, type RegionTiming, solveRegion } f
 export { type RepairOptions, type RepairProgress, type RepairResult, repair } from './repair.js';
 export { defaultRadius } from './repair-options.js';
 export { type BoxGate, type Composition, type RecordBox, RepairedNetwork, type RepairRecord, recordBoxesOf } from './repaired.js';
-export type { PatchedRegionReport, RegionReport, RepairReport } from './report.js';
+export type { AreaBabStopReport, PatchedRegionReport, RegionReport, RepairReport } from './report.js';
 export { describeSpec, intersectSpecs, labelSpec, parseSpecJson, polytopeSpec, type Spec, specViolation } from './spec.js';
 export { intersectAny, isSpecUnion, type SpecUnion, unionSpec, violationOf } from './spec-union.js';
 export {

@@ -213,8 +213,15 @@ export class Network extends CoreBacked {
     return core.call('network', [shape, params], ([s, p], [sl, pl]) => core.exports.rr_network_new(s, sl, p, pl));
   }
 
-  /** Outputs for a batch of inputs, as a flat row-major array (`count × outputSize`). */
+  /** Outputs for the first `count` inputs of a flat row-major batch, as a flat row-major array (`count × outputSize`). */
   forwardFlat(flat: Float64Array, count: number): Float64Array {
+    // Checked here: the core reads the first count × inputSize values and would trap past a
+    // short array (a longer one is a batch of which the first `count` points are evaluated).
+    if (!Number.isInteger(count) || count < 0 || flat.length < count * this.inputSize)
+      throw new InputError(`holds ${flat.length} values, ${count} points of ${this.inputSize} inputs need ${count * this.inputSize}`, {
+        field: 'points',
+        value: flat.length,
+      });
     const { core, handle } = this.handle();
     const [out] = core.run('forward', [flat], [count * this.outputSize], ([xs, o]) =>
       core.exports.rr_network_forward(handle, xs, count, o),

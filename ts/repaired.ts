@@ -3,6 +3,7 @@
  * network; evaluated in the core, where every point outside all supports gets the original
  * output bit for bit.
  */
+import type { AreaProof } from './area-proof.js';
 import { InputError } from './errors.js';
 import { type Box, CoreBacked, flattenPoints, type Network, type Points, unflatten } from './network.js';
 import type { PatchNetwork, RegionPatch } from './patch.js';
@@ -180,6 +181,12 @@ export interface RepairRecord {
    * the box was mapped into. Absent in files written before box patches were recorded.
    */
   boxes?: RecordBox[];
+  /**
+   * Area repairs by branch and bound: the pieces the area's box was split into and how each was
+   * proven (ts/area-proof.ts), so that `certify --area` re-proves the file piece by piece instead
+   * of enumerating every region. Says where to look only; never evidence.
+   */
+  proof?: AreaProof;
   patches: number;
 }
 

@@ -211,3 +211,46 @@ export interface BandsApart {
   /** Unresolved (patch, region) pairs that are such combinations. */
   infeasiblePairs?: number;
 }
+
+/**
+ * What an area repair by branch and bound (ts/area-bab.ts) had decided when it was stopped at its
+ * hard limit (`hardStopMs`; the CLI's `--hard-stop`): nothing is certified on a finished network
+ * (the certificate runs last) and no network is returned, but the user learns how far it got —
+ * the phase, the share of the box the branch and bound decided and how, the pending boxes decided
+ * and how, the regions enumerated and the patches made so far.
+ */
+export interface AreaBabStopReport {
+  schemaVersion: 1;
+  kind: 'area-bab-stopped';
+  status: 'stopped';
+  message: string;
+  /** The phase running at the stop (ts/area-bab.ts `AreaBabPhase`). */
+  phase: string;
+  limitMs: number;
+  budgetMs: number;
+  elapsedMs: number;
+  /** The last progress of every phase reached, in order (verify: share of the box decided, in 1/1000). */
+  phases: { phase: string; done: number; total: number; elapsedMs: number }[];
+  /** Shares of the area's box (by volume over its inputs of positive width). */
+  shares: {
+    /** Decided by the branch and bound (proven safe, violated, or handed back), from its result or its last progress. */
+    decided: number;
+    /** From the branch and bound's result (null: stopped inside it): proven safe on the original network by bounds, by exact regions, violated, left undecided. */
+    bounds: number | null;
+    regions: number | null;
+    violated: number | null;
+    undecided: number | null;
+    /** Boxes handed back and decided after it (null: not reached): proven by bounds on the original network, patched as a whole (not yet certified), without a patch. */
+    pendingBounds: number | null;
+    pendingBoxPatch: number | null;
+    pendingNoPatch: number | null;
+    /** Proven on the finished network: none (the certificate did not complete). */
+    certified: 0;
+  };
+  verify: { status: string; boxes: number; leaves: number; exactLeaves: number; lps: number } | null;
+  /** Linear regions enumerated in exact leaves (null: not reached), patches made so far (box patches among them). */
+  regions: number | null;
+  patches: number;
+  boxPatches: number;
+  notes: string[];
+}

@@ -1,7 +1,9 @@
 /** `relu-repair certify`: prove a spec on a (repaired) network, region by region. */
 import type { Command } from 'commander';
 import { certify } from '../certificate.js';
+import { certifyArea } from '../certificate-area.js';
 import type { SavedBoxesReport } from '../certificate-boxes.js';
+import type { Area } from '../enumerate.js';
 import { InputError } from '../errors.js';
 import { REPAIRED_FORMAT, repairedFromJson } from '../formats/json.js';
 import { loadModel, readJsonFile } from '../formats/load.js';
@@ -65,7 +67,11 @@ export function registerCertify(program: Command, run: CommandRunner): void {
         '(its input constraints are the area and the complement of its unsafe set is the spec; no --label or --spec needed).\n' +
         'Without --area, certify checks the regions the patches of a repaired network repaired (and the ones its repair record names), in its input box;\n' +
         "a box patch (repair --method box, or a BaB leaf patched as a whole) is re-proven on its whole box by bounds on the file's own parameters;\n" +
-        'a file whose record does not match its patches (a patch deleted, a box moved) is not certified. Without a spec flag, the spec the file records is used.',
+        'a file whose record does not match its patches (a patch deleted, a box moved) is not certified. Without a spec flag, the spec the file records is used.\n' +
+        "With --area on a file written by an area repair by branch and bound, its record's proof map (the pieces its box was split into, and how each\n" +
+        'was proven) is used instead of enumerating every linear region: the pieces must cover the area (checked exactly) and each is re-proven on the\n' +
+        "file's own parameters (bounds with every patch whose band reaches it, or its linear regions re-enumerated and certified); a file without one\n" +
+        'is certified by enumeration, and the output says so.',
     )
     .action((flags: CertifyFlags, cmd: Command) => run((interrupt) => runCertify(flags, givenFlags(cmd), interrupt)));
 }
@@ -122,6 +128,11 @@ async function runCertify(flags: CertifyFlags, given: Set<string>, interrupt: In
     network.outputSize,
     flags.area ?? flags.model,
   );
+  if (file?.area && network.record?.proof) return certifyFromProof(network, file.area, spec, flags, tolerance, maxRegions, interrupt);
+  if (file?.area && !flags.quiet && (network.record || network.patches.length > 0))
+    process.stderr.write(
+      `relu-repair: ${flags.model} has no proof map of its repair (record.proof): every linear region of the area is enumerated (slow on large areas)\n`,
+    );
   const report = await withProgress(flags.quiet, interrupt, (onProgress, signal) =>
     certify(network, {
       spec,
@@ -159,6 +170,68 @@ async function runCertify(flags: CertifyFlags, given: Set<string>, interrupt: In
     return EXIT_REPAIRED;
   }
   process.stderr.write(`relu-repair: NOT certified on ${scope}: ${summary}${named}\n`);
+  for (const l of lines) process.stderr.write(`relu-repair: ${l}\n`);
+  return EXIT_NOT_REPAIRED;
+}
+
+/**
+ * `certify --area` of a file whose record carries its repair's proof map (ts/certificate-area.ts):
+ * the cover checked exactly, every piece re-proven on the file's own parameters, no enumeration of
+ * the area.
+ */
+async function certifyFromProof(
+  network: RepairedNetwork,
+  area: Area,
+  spec: Spec | SpecUnion,
+  flags: CertifyFlags,
+  tolerance: number | undefined,
+  maxRegions: number | undefined,
+  interrupt: Interrupt,
+): Promise<number> {
+  const c = await withProgress(flags.quiet, interrupt, (onProgress, signal) =>
+    certifyArea(network, {
+      spec,
+      area,
+      tolerance,
+      maxRegions,
+      boundHelpful: !flags.exact,
+      signal,
+      onProgress: (e) => onProgress({ done: e.done, total: e.total, phase: e.phase }),
+    }),
+  );
+  if (interrupt.interrupted) return 0;
+  if (flags.report) await saveJson(flags.report, c);
+  const pct = (v: number) => `${(100 * v).toFixed(2)} %`;
+  const m = c.byMethod;
+  const parts = [
+    `${m.bounds.proven}/${m.bounds.pieces} bounds piece(s) (${pct(m.bounds.share)} of the box${c.provenByVerify > 0 ? `, ${c.provenByVerify} by branch and bound on the original network` : ''})`,
+    `${m['box-patch'].proven}/${m['box-patch'].pieces} box-patched piece(s) (${pct(m['box-patch'].share)})`,
+    `${m.regions.proven}/${m.regions.pieces} exact-region piece(s) (${pct(m.regions.share)}; ${c.regions.certified}/${c.regions.enumerated} linear regions certified)`,
+    ...(m.empty.pieces + m.unproven.pieces > 0 ? [`${m.empty.pieces} empty and ${m.unproven.pieces} unproven piece(s) in the record`] : []),
+  ];
+  const cover = c.cover?.covered ? `the record's ${c.pieces} pieces cover the area (checked exactly)` : `cover NOT shown`;
+  const summary = `${cover}; ${parts.join(', ')}; ${(c.timingsMs.total / 1000).toFixed(2)} s`;
+  const lines = [
+    ...c.refused
+      .slice(0, 8)
+      .map(
+        (r) =>
+          `piece ${r.piece} (${r.how}) [${r.lower.join(', ')}] .. [${r.upper.join(', ')}] NOT proven: ${r.reason}` +
+          (r.witness
+            ? `; witness ${JSON.stringify(r.witness)}${r.violation !== undefined ? ` (violation ${r.violation})` : ''}`
+            : '; no violating point found'),
+      ),
+    ...(c.refused.length > 8 ? [`and ${c.refused.length - 8} more (all in the report's refused)`] : []),
+    ...c.notes,
+  ];
+  if (c.status === 'certified') {
+    if (!flags.quiet) {
+      process.stderr.write(`certified on the area (${flags.area}) from the file's proof map: ${summary}\n`);
+      for (const l of lines) process.stderr.write(`relu-repair: ${l}\n`);
+    }
+    return EXIT_REPAIRED;
+  }
+  process.stderr.write(`relu-repair: NOT certified on the area (${flags.area}) from the file's proof map: ${summary}\n`);
   for (const l of lines) process.stderr.write(`relu-repair: ${l}\n`);
   return EXIT_NOT_REPAIRED;
 }

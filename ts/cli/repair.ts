@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { repairArea } from '../area.js';
-import { repairAreaBab } from '../area-bab.js';
+import { AreaBabStopped, repairAreaBab } from '../area-bab.js';
 import { repairAreaBox } from '../area-box.js';
 import { checkSafeSetNotEmpty } from '../certificate.js';
 import type { Area } from '../enumerate.js';
@@ -16,6 +16,7 @@ import { saveJson } from '../io.js';
 import { LP_NAMES, type LpName } from '../lp/select.js';
 import type { Network } from '../network.js';
 import { repair } from '../repair.js';
+import type { AreaBabStopReport } from '../report.js';
 import { labelSpec, parseSpecJson, type Spec } from '../spec.js';
 import type { SpecUnion } from '../spec-union.js';
 import { init } from '../wasm/raw.js';
@@ -45,6 +46,7 @@ export interface RepairFlags {
   method?: string;
   boxPatch?: boolean;
   timeout?: string;
+  hardStop?: string;
   maxRegions?: string;
   certify?: boolean;
   label?: string;
@@ -92,6 +94,10 @@ export function registerRepair(program: Command, run: CommandRunner): void {
     .option(
       '--timeout <S>',
       'area repair with --method bab: budget in seconds (default 60): the branch and bound gets a fifth, the boxes it leaves undecided are split until 35 % of it has passed and then patched, then the certificate; past 2 × the budget + 30 s the repair stops (exit 1, nothing written)',
+    )
+    .option(
+      '--hard-stop <S>',
+      'area repair with --method bab: stop outright after S seconds (default 2 × the budget + 30): a partial report (the phase, the share of the box decided and how, regions and patches so far) to --report, a summary, exit 1, no network written',
     )
     .option('--max-regions <N>', 'area repair: stop with an error beyond N linear regions (default 100000)')
     .option(
@@ -348,6 +354,7 @@ async function runAreaRepair(flags: RepairFlags, given: Set<string>, interrupt: 
   // whole box is one box patch unless --method says otherwise.
   const method = flags.method ?? (net.inputSize > 64 ? 'box' : isVnnlibPath(flags.area!) ? 'bab' : 'enumerate');
   if (method !== 'bab' && flags.timeout !== undefined) throw new UsageError('applies to --method bab only', { field: '--timeout' });
+  if (method !== 'bab' && flags.hardStop !== undefined) throw new UsageError('applies to --method bab only', { field: '--hard-stop' });
   if (method !== 'bab' && flags.boxPatch !== undefined)
     throw new UsageError('applies to --method bab only', { field: flags.boxPatch ? '--box-patch' : '--no-box-patch' });
   if (method === 'box' && flags.maxRegions !== undefined)
@@ -407,6 +414,9 @@ async function runAreaBab(
   const timeout = flags.timeout !== undefined ? parseNumber(flags.timeout, '--timeout') : undefined;
   if (timeout !== undefined && !(timeout > 0))
     throw new UsageError('must be a number of seconds > 0', { field: '--timeout', value: flags.timeout });
+  const hardStop = flags.hardStop !== undefined ? parseNumber(flags.hardStop, '--hard-stop') : undefined;
+  if (hardStop !== undefined && !(hardStop > 0))
+    throw new UsageError('must be a number of seconds > 0', { field: '--hard-stop', value: flags.hardStop });
   // The property's own unsafe set is what the branch and bound proves absent (without --margin).
   let unsafe: VnnlibProperty['unsafe'] | undefined;
   if (isVnnlibPath(flags.area!) && flags.margin === undefined) {
@@ -416,21 +426,33 @@ async function runAreaBab(
     });
     unsafe = v.properties[flags.property !== undefined ? Number(flags.property) : 0].unsafe;
   }
-  const result = await withProgress(flags.quiet, interrupt, (onProgress, signal) =>
-    repairAreaBab(net, {
-      area,
-      spec,
-      unsafe,
-      radius,
-      prune: flags.prune ? 'auto' : false,
-      lp: lpBackend(flags.lp),
-      maxLeafRegions: maxRegions,
-      boxPatches: flags.boxPatch,
-      timeoutMs: timeout !== undefined ? timeout * 1000 : undefined,
-      onProgress,
-      signal,
-    }),
-  );
+  let result: Awaited<ReturnType<typeof repairAreaBab>>;
+  try {
+    result = await withProgress(flags.quiet, interrupt, (onProgress, signal) =>
+      repairAreaBab(net, {
+        area,
+        spec,
+        unsafe,
+        radius,
+        prune: flags.prune ? 'auto' : false,
+        lp: lpBackend(flags.lp),
+        maxLeafRegions: maxRegions,
+        boxPatches: flags.boxPatch,
+        timeoutMs: timeout !== undefined ? timeout * 1000 : undefined,
+        hardStopMs: hardStop !== undefined ? hardStop * 1000 : undefined,
+        onProgress,
+        signal,
+      }),
+    );
+  } catch (e) {
+    if (!(e instanceof AreaBabStopped) || interrupt.interrupted) throw e;
+    // The hard stop: what was decided so far, and no network.
+    if (flags.report) await saveJson(flags.report, e.report);
+    process.stderr.write(
+      `relu-repair: ${stopSummary(e.report)}; no network written${flags.report ? `; partial report in ${flags.report}` : ''}\n`,
+    );
+    return EXIT_NOT_REPAIRED;
+  }
   if (interrupt.interrupted) return 0;
   if (flags.report) await saveJson(flags.report, result.report);
   const rep = result.report;
@@ -472,6 +494,24 @@ async function runAreaBab(
     );
   }
   return EXIT_REPAIRED;
+}
+
+/** A stopped area repair in one line: where it stopped and what it had decided. */
+function stopSummary(r: AreaBabStopReport): string {
+  const pct = (v: number | null) => (v === null ? 'n/a' : `${(100 * v).toFixed(2)} %`);
+  const s = r.shares;
+  const how =
+    s.bounds !== null
+      ? `: ${pct(s.bounds)} proven by bounds and ${pct(s.regions)} by exact regions on the original network, ${pct(s.violated)} violated, ${pct(s.undecided)} handed back` +
+        (s.pendingBounds !== null
+          ? ` (of which ${pct(s.pendingBounds)} proven by bounds, ${pct(s.pendingBoxPatch)} patched as a whole, ${pct(s.pendingNoPatch)} without a patch)`
+          : '')
+      : '';
+  return (
+    `area repair stopped at its hard limit of ${+(r.limitMs / 1000).toFixed(3)} s in phase "${r.phase}"; ` +
+    `the branch and bound decided ${pct(s.decided)} of the box${how}; ` +
+    `${r.regions ?? 0} linear regions enumerated, ${r.patches} patches made (${r.boxPatches} box patches); nothing certified on a repaired network`
+  );
 }
 
 /** `repair --area --method box` (ts/area-box.ts): the whole box as one box patch, certified by bounds. */

@@ -12,7 +12,7 @@
  *   { "format", "version", "original": <network>, "inputBox", "composition": "sum" | "chain",
  *     // chain: constant patches mixed in the order of "patches" (ts/repaired.ts, METHOD.md §4)
  *     "boxGate"?: { "lower", "upper", "radius" },   // shared box indicator (see ts/repaired.ts)
- *     "record"?: { "kind", "area"?, "spec"?, "regions", "boxes"?, "patches" },   // what the repair made (ts/repaired.ts RepairRecord)
+ *     "record"?: { "kind", "area"?, "spec"?, "regions", "boxes"?, "proof"?, "patches" },   // what the repair made (ts/repaired.ts RepairRecord; proof: ts/area-proof.ts)
  *     "patches": [ { "kind": "constant" | "affine", "radius",
  *                    "support": { "A": [[...]], "b": [...] }            // dense rows, or
  *                             | { "fromRegion": [row indices], "b": [...], "inputSet"?: { "A", "b" } },
@@ -21,6 +21,7 @@
  *
  * Numbers are written by JSON.stringify (shortest round-trip form), so save → load is exact.
  */
+import { areaProofFromJson } from '../area-proof.js';
 import { InputError } from '../errors.js';
 import { type Box, type DenseLayer, expandBox, Network } from '../network.js';
 import type { PatchRegionInfo, RegionPatch } from '../patch.js';
@@ -352,6 +353,7 @@ function recordFromJson(v: unknown, n: number, k: number, file: string | undefin
       return { lower: Array.from(box.lower), upper: Array.from(box.upper), ...(o.piece !== undefined ? { piece: o.piece as number } : {}) };
     });
   }
+  if (r.proof !== undefined) out.proof = areaProofFromJson(r.proof, n, file);
   if (r.spec !== undefined) {
     const pieces = (r.spec as Record<string, unknown>)?.pieces;
     if (!Array.isArray(pieces) || pieces.length === 0)

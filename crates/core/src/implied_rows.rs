@@ -114,28 +114,41 @@ pub fn implied_rows(
     }
     let mut union: Vec<u32> = Vec::new();
     let mut others: Vec<usize> = Vec::new();
+    // Membership of the current union: in_union[j] == stamp (a new stamp per row, no clearing);
+    // the union is abandoned as soon as it is too wide, before any sorting.
+    let mut in_union: Vec<usize> = vec![usize::MAX; n];
     for i in 0..m {
         if dropped[i] || columns[i].is_empty() {
             continue;
         }
         union.clear();
-        for &j in &columns[i] {
+        let mut wide = false;
+        'gather: for &j in &columns[i] {
             for &r in &by_column[j as usize] {
-                if !dropped[r] {
-                    union.extend_from_slice(&columns[r]);
+                if dropped[r] {
+                    continue;
+                }
+                for &c in &columns[r] {
+                    if in_union[c as usize] != i {
+                        in_union[c as usize] = i;
+                        union.push(c);
+                        if union.len() > local_max {
+                            wide = true;
+                            break 'gather;
+                        }
+                    }
                 }
             }
         }
-        union.sort_unstable();
-        union.dedup();
-        if union.len() > local_max || union.len() == columns[i].len() {
+        if wide || union.len() == columns[i].len() {
             // Too wide, or no neighbour beyond the row's own window (test 2 decided it).
             continue;
         }
+        union.sort_unstable();
         others.clear();
         for &j in &union {
             for &r in &by_column[j as usize] {
-                if r != i && !dropped[r] && columns[r].iter().all(|c| union.binary_search(c).is_ok()) {
+                if r != i && !dropped[r] && columns[r].iter().all(|&c| in_union[c as usize] == i) {
                     others.push(r);
                 }
             }

@@ -188,6 +188,64 @@ impl LinearRegion {
         })
     }
 
+    /// A superset of the region of `pattern`: only the rows of the hidden neurons listed in
+    /// `keep` (pattern positions; neurons without a row, i.e. constant on the input space, are
+    /// skipped), the box, and the local affine map — no implied-row test. Every row kept is a row
+    /// of the region, so the set contains the region whatever `keep` says; it *is* the region
+    /// when `keep` names every row that the others do not imply. The certificate uses it with the
+    /// repair's list of kept rows as an untrusted hint (`certificate/certifier.rs`): a proof over
+    /// a superset holds on the region, and a refusal is decided again on the region itself.
+    pub fn of_pattern_rows(
+        net: &Network,
+        pattern: Vec<u8>,
+        lower: &[f64],
+        upper: &[f64],
+        keep: &[u32],
+    ) -> Result<LinearRegion> {
+        let n = net.n_in();
+        check_box(n, lower, upper)?;
+        let hidden = net.hidden_count();
+        if pattern.len() != hidden {
+            return invalid(format!(
+                "pattern: has {} entries, the network has {} hidden neurons",
+                pattern.len(),
+                hidden
+            ));
+        }
+        let mut wanted = vec![false; hidden];
+        for &k in keep {
+            match wanted.get_mut(k as usize) {
+                Some(w) => *w = true,
+                None => return invalid(format!("kept rows: neuron {} of a network with {} hidden neurons", k, hidden)),
+            }
+        }
+        let mut lin = linearise(net, &pattern)?;
+        let dropped: Vec<bool> = lin.neuron.iter().map(|&k| !wanted[k as usize]).collect();
+        let kept = dropped.iter().filter(|d| !**d).count();
+        let mut a = Vec::with_capacity(kept * n);
+        for i in (0..lin.b.len()).filter(|&i| !dropped[i]) {
+            a.extend_from_slice(&lin.a[i * n..(i + 1) * n]);
+        }
+        recycle(std::mem::replace(&mut lin.a, a));
+        Ok(LinearRegion {
+            n_in: n,
+            n_out: net.n_out(),
+            pattern,
+            a: lin.a,
+            b: kept_of(&lin.b, &dropped),
+            neuron: kept_of(&lin.neuron, &dropped),
+            lower: lower.to_vec(),
+            upper: upper.to_vec(),
+            f: lin.f,
+            e: lin.e,
+            constant_neurons: lin.constant_neurons,
+            anchor: None,
+            norm: kept_of(&lin.norm, &dropped),
+            // Rows left out by the hint are not proven implied: none is counted as such.
+            implied: ImpliedCounts::default(),
+        })
+    }
+
     /// Intersects the region with an input polytope `{x : A x <= b}` (row-major `m × n_in`):
     /// the rows are normalised and appended, marked [`INPUT_ROW`]. Used for area repair over an
     /// H-polytope and for specs whose input set is not a box.

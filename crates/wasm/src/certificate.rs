@@ -129,13 +129,17 @@ pub fn encode_certificate(cert: &RegionCertificate, dims: Dims) -> Vec<f64> {
 
 /// Certifies the region of `pattern` (one f64 0/1 per hidden neuron) relaxed by `slack` (one
 /// f64 per hidden neuron, pre-activation units; null for none), union piece `piece` first
-/// (−1: none); writes [`REGION_CERTIFICATE`] (capacity: inputs, patches of the repaired network).
+/// (−1: none), with `hint_len` (−1: none) hidden-neuron indices at `hint` (f64): the rows the
+/// repair kept, an untrusted hint (`Certifier::region_with_hint`); writes [`REGION_CERTIFICATE`]
+/// (capacity: inputs, patches of the repaired network).
 #[no_mangle]
 pub extern "C" fn rr_certifier_region(
     h: i32,
     pattern: *const f64,
     slack: *const f64,
     piece: i32,
+    hint: *const f64,
+    hint_len: i32,
     out: *mut f64,
 ) -> i32 {
     on(h, "certifier", |c: &mut Certifier| {
@@ -144,7 +148,14 @@ pub extern "C" fn rr_certifier_region(
         let pat: Vec<u8> = slice(pattern, hidden).iter().map(|&v| if v != 0.0 { 1 } else { 0 }).collect();
         let sl: Vec<f64> = if slack.is_null() { Vec::new() } else { slice(slack, hidden).to_vec() };
         let preferred = usize::try_from(piece).ok();
-        match c.region(&pat, &sl, preferred) {
+        let keep: Option<Vec<u32>> = usize::try_from(hint_len).ok().map(|len| {
+            // Not an index (negative, fractional, huge): a neuron no network has, refused below.
+            slice(hint, len)
+                .iter()
+                .map(|&v| if v >= 0.0 && v < u32::MAX as f64 && v.fract() == 0.0 { v as u32 } else { u32::MAX })
+                .collect()
+        });
+        match c.region_with_hint(&pat, &sl, preferred, keep.as_deref()) {
             Ok(cert) => write_out(out, &encode_certificate(&cert, &[("inputs", n), ("patches", np)])),
             Err(e) => fail(e),
         }

@@ -311,7 +311,15 @@ fn enumeration_and_certificates_through_the_abi() {
     let dims: Dims = &[("inputs", 1), ("patches", 0)];
     let mut out = [0.0; 18];
     for r in 0..2 {
-        let written = rr_certifier_region(cert, pats[2 * r..].as_ptr(), std::ptr::null(), -1, out.as_mut_ptr());
+        let written = rr_certifier_region(
+            cert,
+            pats[2 * r..].as_ptr(),
+            std::ptr::null(),
+            -1,
+            std::ptr::null(),
+            -1,
+            out.as_mut_ptr(),
+        );
         assert_eq!(written, 18, "{}", msg());
         let certified = scalar(field(&REGION_CERTIFICATE, dims, &out, written, "certified"));
         assert_eq!(certified, if centres[r] >= 0.0 { 1.0 } else { 0.0 });

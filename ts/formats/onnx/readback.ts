@@ -317,13 +317,15 @@ export function diffModels(file: OnnxModel, rebuilt: OnnxModel): string[] {
  * The base network of a repair of a repaired ONNX file (docs/COMPOSITION.md, "Repairing a
  * repaired network"): the file's whole graph as a plain network — the old patches and gate are
  * part of its function — declaring the original network's input range when the file is a
- * recognised repaired network (an ordinary model reads as by `parseOnnx`).
+ * recognised repaired network, or else the box it was repaired on (a model without a declared
+ * range, such as a CNN read from ONNX, repaired with an input box); an ordinary model reads as by
+ * `parseOnnx`.
  */
 export function repairBaseFromOnnx(bytes: Uint8Array, file = 'model.onnx', parsed?: Network & { onnx?: OnnxModelInfo }): Network {
   const net = parsed ?? parseOnnx(bytes, file);
   if (net.info.inputBox) return net;
   const r = readRepairedOnnx(bytes, file);
-  const box = r.kind === 'repaired' ? r.network.original.info.inputBox : undefined;
+  const box = r.kind === 'repaired' ? (r.network.original.info.inputBox ?? r.network.inputBox) : undefined;
   if (!box) return net;
   const based = Network.fromGraph(net.graph, { ...net.info, inputBox: box }) as Network & { onnx?: OnnxModelInfo };
   based.onnx = net.onnx;

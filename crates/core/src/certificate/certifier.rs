@@ -36,6 +36,9 @@ pub struct Certifier {
     /// CNN the program has one neuron per activation element: building it costs as much as a
     /// region).
     sens: Option<(Vec<f64>, Vec<usize>)>,
+    /// Regions whose certificate over a hinted superset was not proven and was decided again on
+    /// the region itself ([`Certifier::region_with_hint`]).
+    pub hint_refusals: usize,
 }
 
 impl Certifier {
@@ -63,13 +66,60 @@ impl Certifier {
         }
         opts.check()?;
         let opts = CertifyOptions { chain: rep.chain, ..opts };
-        Ok(Certifier { rep, safe, lower, upper, set_a, set_b, opts, bands: None, sens: None })
+        Ok(Certifier { rep, safe, lower, upper, set_a, set_b, opts, bands: None, sens: None, hint_refusals: 0 })
     }
 
     /// The certificate of the region of `pattern` (one 0/1 per hidden neuron), relaxed by `slack`
     /// (per hidden neuron, pre-activation units; empty: exact), the union piece `preferred`
     /// tried first.
     pub fn region(&mut self, pattern: &[u8], slack: &[f64], preferred: Option<usize>) -> Result<RegionCertificate> {
+        self.region_with_hint(pattern, slack, preferred, None)
+    }
+
+    /// [`Certifier::region`] with an untrusted hint: `hint` lists the hidden neurons whose rows
+    /// the repair kept (those the others and the box do not imply), so that the certificate can
+    /// skip the implied-row tests, the largest part of building a convolutional network's region.
+    ///
+    /// Why a hint cannot make a false certificate: the certificate is first proven over the
+    /// polytope of the hinted rows only ([`LinearRegion::of_pattern_rows`]). Each of those rows is
+    /// recomputed here from the original network and the pattern (as are the local affine map
+    /// and the box), never read from the repair, so the polytope contains the region whatever the
+    /// hint says; a bound of P_j f̂ over a superset (f̂ on it: the region's affine map plus the
+    /// patch networks, each a function of x defined everywhere) bounds it over the region, a
+    /// patch whose band misses the superset misses the region, a row proven to hold on the
+    /// superset (a patch's support) holds on the region. So a certified verdict stands. A hint
+    /// that drops a row the region needs can only lose that proof (a larger set, larger bounds,
+    /// a witness outside the region): every verdict other than certified is therefore decided
+    /// again on the region itself (`of_pattern`, with its own implied-row tests), and only that
+    /// verdict, its witness and its bounds are reported. Dense chains keep every row anyway (no
+    /// implied-row test to skip): for them the hint is ignored.
+    pub fn region_with_hint(
+        &mut self,
+        pattern: &[u8],
+        slack: &[f64],
+        preferred: Option<usize>,
+        hint: Option<&[u32]>,
+    ) -> Result<RegionCertificate> {
+        let hint = hint.filter(|_| self.rep.original.dense_layers().is_none());
+        let first = self.region_over(pattern, slack, preferred, hint)?;
+        if hint.is_none() || first.certified {
+            return Ok(first);
+        }
+        self.hint_refusals += 1;
+        let mut full = self.region_over(pattern, slack, preferred, None)?;
+        full.lps += first.lps;
+        Ok(full)
+    }
+
+    /// The certificate over the region of `pattern` (`rows`: None), or over the superset of it
+    /// that only the rows of the neurons `rows` bound (see [`Certifier::region_with_hint`]).
+    pub(crate) fn region_over(
+        &mut self,
+        pattern: &[u8],
+        slack: &[f64],
+        preferred: Option<usize>,
+        rows: Option<&[u32]>,
+    ) -> Result<RegionCertificate> {
         if self.bands.is_none() {
             let boxes: Result<Vec<_>> =
                 self.rep.patches.iter().map(|p| band_box(p, &self.lower, &self.upper)).collect();
@@ -88,7 +138,10 @@ impl Certifier {
         if let Some(i) = slack.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
             return invalid(format!("certificate: slack {} is {} (must be finite and >= 0)", i, slack[i]));
         }
-        let mut region = LinearRegion::of_pattern(net, pattern.to_vec(), &self.lower, &self.upper)?;
+        let mut region = match rows {
+            Some(keep) => LinearRegion::of_pattern_rows(net, pattern.to_vec(), &self.lower, &self.upper, keep)?,
+            None => LinearRegion::of_pattern(net, pattern.to_vec(), &self.lower, &self.upper)?,
+        };
         if !self.set_b.is_empty() {
             region.intersect(&self.set_a, &self.set_b)?;
         }

@@ -42,6 +42,8 @@ mod target;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_hint;
+#[cfg(test)]
 mod tests_soundness;
 mod tolerance;
 mod union;

@@ -1,0 +1,184 @@
+//! The repair's kept rows as an untrusted hint for the certificate (`Certifier::region_with_hint`):
+//! a correct hint gives the same verdict without the implied-row tests; a hint that drops rows
+//! the region needs can only make the hinted proof refuse, and then the region itself decides;
+//! an under-sized patch is refused whatever the hint, with a real witness inside the region.
+//! Truth is decided independently: the repaired network's own forward pass at the witness and on
+//! random points of the region.
+
+use super::*;
+use crate::minimal::{minimal_patch, Proof};
+use crate::network::tests::{random_network, Rng};
+use crate::network::Network;
+use crate::network::{Dense, Graph, Node, Op, Term};
+use crate::patch::Support;
+use crate::repaired::RepairedNetwork;
+
+/// A small graph network that is not a dense chain (its output also reads the input: a skip
+/// connection), 3 inputs, 8 hidden neurons, 3 outputs.
+fn small_graph(rng: &mut Rng) -> Network {
+    let mut normals = |k: usize, s: f64| -> Vec<f64> { (0..k).map(|_| rng.normal() * s).collect() };
+    let dense = |n_in: usize, n_out: usize, w: Vec<f64>| Op::Dense(Dense { n_in, n_out, w });
+    let hidden = Node {
+        terms: vec![Term { from: 0, op: dense(3, 8, normals(24, 1.0)), negate: false }],
+        bias: normals(8, 0.3),
+        relu: true,
+    };
+    let out = Node {
+        terms: vec![
+            Term { from: 1, op: dense(8, 3, normals(24, 1.0)), negate: false },
+            Term { from: 0, op: dense(3, 3, normals(9, 0.5)), negate: true },
+        ],
+        bias: normals(3, 0.3),
+        relu: false,
+    };
+    let net = Network::from_graph(Graph { n_in: 3, nodes: vec![hidden, out] }).unwrap();
+    assert!(net.dense_layers().is_none());
+    net
+}
+
+/// A graph network, a point of its box whose region violates a label spec, that region, and
+/// its minimal constant patch `d`.
+fn faulty_region(seed: u64) -> (Network, Vec<f64>, Vec<f64>, Spec, LinearRegion, Vec<f64>) {
+    let mut rng = Rng(seed);
+    loop {
+        let net = small_graph(&mut rng);
+        let n = net.n_in();
+        let (lo, hi) = (vec![-1.0; n], vec![1.0; n]);
+        let x0: Vec<f64> = (0..n).map(|_| rng.range(-0.8, 0.8)).collect();
+        let mut y = vec![0.0; net.n_out()];
+        net.forward(&x0, &mut y);
+        // Ask for the output that is smallest at x0: violated there.
+        let label = (0..y.len()).min_by(|&a, &b| y[a].partial_cmp(&y[b]).unwrap()).unwrap();
+        let spec = Spec::label(net.n_out(), label, 0.0).unwrap();
+        let region = LinearRegion::of_point(&net, &x0, &lo, &hi).unwrap();
+        let mp = minimal_patch(&region, &spec).unwrap();
+        if mp.proof != Proof::ConstantPatch || region.rows() < 4 {
+            continue;
+        }
+        let d = mp.constant.unwrap().d;
+        return (net, lo, hi, spec, region, d);
+    }
+}
+
+/// The largest value of spec row j over the region (an LP).
+fn worst(region: &LinearRegion, spec: &Spec, j: usize) -> f64 {
+    let (sol, constant) = region.max_output(&mut region.simplex(), spec.row(j)).unwrap();
+    sol.upper + constant - spec.q[j]
+}
+
+fn repaired(net: &Network, region: &LinearRegion, d: Vec<f64>) -> RepairedNetwork {
+    let (a, b) = region.support_rows(1e-9, false).unwrap();
+    let mut rep = RepairedNetwork::new(net.clone());
+    rep.add_patch(PatchNetwork::constant(Support::new(net.n_in(), a, b, 0.05).unwrap(), d).unwrap()).unwrap();
+    rep.chain = true;
+    rep
+}
+
+fn certifier(rep: &RepairedNetwork, spec: &Spec, lo: &[f64], hi: &[f64]) -> Certifier {
+    let safe = SafeSet::convex(spec.clone());
+    Certifier::new(rep.clone(), safe, lo.to_vec(), hi.to_vec(), vec![], vec![], CertifyOptions::default()).unwrap()
+}
+
+#[test]
+fn a_correct_hint_certifies_like_the_region_itself() {
+    for seed in [3, 8, 21] {
+        let (net, lo, hi, spec, region, d) = faulty_region(seed);
+        let rep = repaired(&net, &region, d);
+        let mut c = certifier(&rep, &spec, &lo, &hi);
+        let plain = c.region(&region.pattern, &[], None).unwrap();
+        assert!(plain.certified, "seed {}: {:?}", seed, plain);
+        let hinted = c.region_with_hint(&region.pattern, &[], None, Some(&region.neuron)).unwrap();
+        assert!(hinted.certified, "seed {}: {:?}", seed, hinted);
+        assert_eq!(c.hint_refusals, 0, "seed {}: the repair's rows are the region's", seed);
+    }
+}
+
+#[test]
+fn a_hint_that_drops_needed_rows_only_refuses_and_the_region_decides() {
+    let (net, lo, hi, spec, region, d) = faulty_region(8);
+    let rep = repaired(&net, &region, d);
+    let mut c = certifier(&rep, &spec, &lo, &hi);
+    // Wrong hints: all kept rows but one of those tight at the worst point of the unpatched
+    // region (not implied by the others: the maximum moves without them), and no row at all.
+    let n = net.n_in();
+    let row = spec
+        .row(
+            (0..spec.rows())
+                .max_by(|&a, &b| worst(&region, &spec, a).partial_cmp(&worst(&region, &spec, b)).unwrap())
+                .unwrap(),
+        )
+        .to_vec();
+    let x = region.max_output(&mut region.simplex(), &row).unwrap().0.x;
+    let mut by_slack: Vec<usize> = (0..region.rows()).collect();
+    let slack = |i: usize| region.b[i] - crate::linalg::dot(&region.a[i * n..(i + 1) * n], &x);
+    by_slack.sort_by(|&a, &b| slack(a).partial_cmp(&slack(b)).unwrap());
+    let mut hints: Vec<Vec<u32>> = by_slack[..4]
+        .iter()
+        .map(|&i| region.neuron.iter().enumerate().filter(|&(k, _)| k != i).map(|(_, &v)| v).collect())
+        .collect();
+    hints.push(Vec::new());
+    let mut refused = 0;
+    for hint in &hints {
+        let over = c.region_over(&region.pattern, &[], None, Some(hint)).unwrap();
+        if !over.certified {
+            refused += 1;
+        }
+        let before = c.hint_refusals;
+        let cert = c.region_with_hint(&region.pattern, &[], None, Some(hint)).unwrap();
+        assert!(cert.certified, "{:?}", cert);
+        assert_eq!(c.hint_refusals - before, usize::from(!over.certified));
+    }
+    // The empty hint leaves only the box, where the patch's support cannot be proven to be 1.
+    assert!(refused >= 1, "some wrong hint made the hinted proof refuse");
+    // An index that names no hidden neuron is an error, not a hint.
+    let bad = [net.hidden_count() as u32];
+    assert!(matches!(c.region_with_hint(&region.pattern, &[], None, Some(&bad)), Err(Error::Invalid(_))));
+}
+
+#[test]
+fn an_undersized_patch_is_refused_whatever_the_hint_with_a_real_witness() {
+    for seed in [3, 8, 21] {
+        let (net, lo, hi, spec, region, d) = faulty_region(seed);
+        // Half the minimal patch: the spec fails on part of the region (the witness of the
+        // minimal-patch LP, which is inside it).
+        let half: Vec<f64> = d.iter().map(|v| 0.5 * v).collect();
+        let rep = repaired(&net, &region, half);
+        let mut c = certifier(&rep, &spec, &lo, &hi);
+        let mut rng = Rng(seed + 100);
+        let n = net.n_in();
+        let kept = region.neuron.clone();
+        let random: Vec<u32> = kept.iter().cloned().filter(|_| rng.uniform() < 0.5).collect();
+        for hint in [None, Some(kept.clone()), Some(Vec::new()), Some(random)] {
+            let cert = c.region_with_hint(&region.pattern, &[], None, hint.as_deref()).unwrap();
+            assert!(!cert.certified, "seed {}, hint {:?}: {:?}", seed, hint.as_ref().map(|h| h.len()), cert);
+            // The reported witness is a point of the region itself (not of a hinted superset),
+            // up to the LP's feasibility tolerance, where the repaired network's own forward
+            // pass violates the spec.
+            assert_eq!(cert.witness.len(), n);
+            assert!(region.violation(&cert.witness) <= 1e-7, "{}", region.violation(&cert.witness));
+            let mut y = vec![0.0; net.n_out()];
+            rep.forward(&cert.witness, &mut y);
+            assert!(spec.violation(&y) > cert.tolerance, "seed {}: {:?} at the witness", seed, y);
+        }
+    }
+}
+
+#[test]
+fn dense_chains_ignore_the_hint() {
+    let mut rng = Rng(5);
+    let net = random_network(&mut rng, &[3, 8, 8, 3]);
+    let (lo, hi) = (vec![-1.0; 3], vec![1.0; 3]);
+    let x0 = [0.1, -0.2, 0.3];
+    let mut y = [0.0; 3];
+    net.forward(&x0, &mut y);
+    let label = (0..3).min_by(|&a, &b| y[a].partial_cmp(&y[b]).unwrap()).unwrap();
+    let spec = Spec::label(3, label, 0.0).unwrap();
+    let region = LinearRegion::of_point(&net, &x0, &lo, &hi).unwrap();
+    let d = minimal_patch(&region, &spec).unwrap().constant.unwrap().d;
+    let rep = repaired(&net, &region, d);
+    let mut c = certifier(&rep, &spec, &lo, &hi);
+    // An empty hint would leave only the box: a dense chain keeps every row anyway.
+    let cert = c.region_with_hint(&region.pattern, &[], None, Some(&[])).unwrap();
+    assert!(cert.certified, "{:?}", cert);
+    assert_eq!(c.hint_refusals, 0);
+}

@@ -1,0 +1,511 @@
+/**
+ * `certify --area` of a saved area repair without enumerating the area (issue 10): the file's
+ * repair record carries the proof map of its repair (ts/area-proof.ts) — the pieces the area's box
+ * was split into, and how each was proven. Nothing in it is trusted:
+ *
+ * 1. **cover**: the pieces must cover the area's box, checked exactly by re-playing the split tree
+ *    from the box (comparisons of the saved floats only; `checkCover`);
+ * 2. **every piece re-proven on the file's own parameters** (bounds recomputed on `rep.original`,
+ *    patches and gate read from the file, as ts/certificate-boxes.ts does):
+ *    - `bounds` and `box-patch` pieces by bounds on the finished network with every patch whose
+ *      band reaches the piece (`certifyBoxParts`: one convex piece of the safe set for the original
+ *      and every shifted output, split where it does not hold at once). A `bounds` piece where that
+ *      fails and every reaching patch only lowers every row of every piece of the safe set (so the
+ *      finished network is safe wherever the original is) is re-proven on the original network by
+ *      the branch and bound (ts/verify.ts), which proves unions exactly (a piece may need two
+ *      convex pieces of the safe set in different parts);
+ *    - `regions` pieces by enumerating the piece's linear regions on the original network (the
+ *      record's region list is not used) and certifying each (region ∩ the area) with the region
+ *      certificate of ts/certificate.ts, union semantics included;
+ *    - `empty` and `unproven` pieces are refused (no re-proof of an empty input set is implemented).
+ *
+ * Certified only when the cover holds and every piece is proven. A file without a proof map (or
+ * one made for another box) falls back to the enumeration of every linear region (`certify`), and
+ * the report says so.
+ */
+import { type AreaProof, type CoverCheck, checkCover, PROOF_METHODS, type ProofMethod } from './area-proof.js';
+import type { BoundMethod } from './bounds.js';
+import { type BoxCertificate, bandReachesBox, certifyBox } from './box-patch.js';
+import { type CertificateReport, type CertifyOptions, certify, certifyItems } from './certificate.js';
+import { type Area, enumerateRegions } from './enumerate.js';
+import { InputError, LpError, throwIfAborted } from './errors.js';
+import type { Box } from './network.js';
+import { patternHex, type RegionPatch } from './patch.js';
+import type { RepairedNetwork } from './repaired.js';
+import type { Spec } from './spec.js';
+import { isSpecUnion, type SpecUnion } from './spec-union.js';
+import { periodicYield } from './util/event-loop.js';
+import { verify } from './verify.js';
+
+export interface AreaCertifyOptions extends Pick<CertifyOptions, 'rtol' | 'tolerance' | 'eps' | 'maxPieces' | 'boundHelpful'> {
+  /** The safe set proven (the file's record.spec is not used: a re-proof is against what is asked). */
+  spec: Spec | SpecUnion;
+  area: Area;
+  /** Bound of the spec rows on `bounds` and `box-patch` pieces (default `symbolic`, as the repair). */
+  bound?: BoundMethod;
+  /** Halvings of a piece whose bound does not hold at once (default 10; band-face cuts do not count). */
+  depth?: number;
+  /** Most linear regions in one `regions` piece, and in the whole area on the fallback (default 100,000). */
+  maxRegions?: number;
+  /** Time limit of the branch and bound on one `bounds` piece (default 10 s). */
+  verifyMs?: number;
+  signal?: AbortSignal;
+  onProgress?: (e: { phase: 'cover' | 'pieces' | 'regions' | 'enumerate'; done: number; total: number; elapsedMs: number }) => void;
+}
+
+/** A piece (or part of one) without a proof on the finished network, with a violating point when one was found. */
+export interface RefusedPiece {
+  /** Index into the record's pieces (−1: a linear region, see `pattern`). */
+  piece: number;
+  how: ProofMethod;
+  lower: number[];
+  upper: number[];
+  reason: string;
+  pattern?: string;
+  witness?: number[];
+  /** The finished network's violation at the witness (min over the safe set's pieces of the largest row; > 0 violates). */
+  violation?: number;
+}
+
+export interface AreaCertificate {
+  schemaVersion: 1;
+  kind: 'area-certificate';
+  status: 'certified' | 'not-certified';
+  /** `record`: re-proven from the file's proof map; `enumeration`: every linear region (no usable proof map, see notes). */
+  source: 'record' | 'enumeration';
+  area: { lower: number[]; upper: number[]; inputSetRows: number };
+  /** The exact cover check of the record's pieces (null on the enumeration fallback). */
+  cover: CoverCheck | null;
+  pieces: number;
+  /** Per method: pieces, pieces proven, and the share of the area's box they prove (by volume over inputs of positive width). */
+  byMethod: Record<ProofMethod, { pieces: number; proven: number; share: number }>;
+  /** Bounds pieces proven by the branch and bound on the original network (see module comment). */
+  provenByVerify: number;
+  /** Parts bounded (a piece split where its bound did not hold at once counts each part). */
+  boundParts: number;
+  /** Largest proven bound over the proven bound parts (<= tolerance). */
+  largestProvenBound: number;
+  /** Linear regions of the `regions` pieces, re-enumerated, and their certificate. */
+  regions: { enumerated: number; certified: number; report: Omit<CertificateReport, 'perRegion'> | null };
+  refused: RefusedPiece[];
+  /** The region certificate of the whole area, on the enumeration fallback. */
+  enumeration: CertificateReport | null;
+  notes: string[];
+  timingsMs: { total: number; cover: number; bounds: number; enumerate: number; regions: number };
+}
+
+/** Share of `b` in `whole` over the inputs where `whole` has positive width. */
+function shareIn(b: Box, whole: Box): number {
+  let s = 1;
+  for (let j = 0; j < whole.lower.length; j++) {
+    const w = whole.upper[j] - whole.lower[j];
+    if (w > 0) s *= Math.max(0, Math.min(b.upper[j], whole.upper[j]) - Math.max(b.lower[j], whole.lower[j])) / w;
+  }
+  return s;
+}
+
+const sameVector = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.from(a).every((v, i) => v === b[i]);
+
+/**
+ * A constant patch that lowers (or keeps) every row of every piece of the safe set: P_j d <= 0.
+ * Wherever the original output lies in a piece, a convex mix of such shifts added to it stays in
+ * that piece, so where only such patches reach, the original network's proof carries over (twin
+ * of the repair's check in ts/area-bab.ts, re-done here on the file's patches; products of ±1
+ * rows with at most two terms are exact, any other row is charged a relative 1e-12).
+ */
+function helpsEveryPiece(p: RegionPatch, spec: Spec | SpecUnion): boolean {
+  if (p.kind !== 'constant') return false;
+  for (const piece of isSpecUnion(spec) ? spec.pieces : [spec]) {
+    const k = piece.outputs;
+    for (let j = 0; j < piece.q.length; j++) {
+      let s = 0;
+      let mag = 0;
+      let terms = 0;
+      let unit = true;
+      for (let o = 0; o < k; o++) {
+        const c = piece.P[j * k + o];
+        if (c === 0) continue;
+        terms++;
+        unit &&= c === 1 || c === -1;
+        s += c * p.d[o];
+        mag += Math.abs(c * p.d[o]);
+      }
+      if (s + (terms <= 2 && unit ? 0 : 1e-12 * mag) > 0) return false;
+    }
+  }
+  return true;
+}
+
+/** The unsafe set of a safe set as disjuncts: outside every piece (one row chosen per piece; closed, which is stronger). */
+function unsafeOf(spec: Spec | SpecUnion): { A: Float64Array; b: Float64Array }[] {
+  const pieces = isSpecUnion(spec) ? spec.pieces : [spec];
+  const k = pieces[0].outputs;
+  let out: { A: number[]; b: number[] }[] = [{ A: [], b: [] }];
+  for (const p of pieces) {
+    const next: typeof out = [];
+    for (const d of out)
+      for (let j = 0; j < p.q.length; j++) {
+        const row = Array.from(p.P.subarray(j * k, (j + 1) * k), (v) => -v);
+        next.push({ A: [...d.A, ...row], b: [...d.b, -p.q[j]] });
+      }
+    out = next;
+    if (out.length > 4096) throw new InputError('the unsafe set of this safe set has more than 4096 disjuncts', { field: 'spec' });
+  }
+  return out.map((d) => ({ A: Float64Array.from(d.A), b: Float64Array.from(d.b) }));
+}
+
+/**
+ * A box containing the band of `p` (where its support can be nonzero), from its own support rows:
+ * a row with one nonzero coefficient a on input j confines a·x_j − b < r, widened by a relative
+ * 1e-9 for the rounding of the division; other rows leave the box unbounded. Only a pre-filter:
+ * whether the band reaches a piece is then decided by `bandReachesBox`.
+ */
+function bandBox(p: RegionPatch, n: number): { lower: number[]; upper: number[] } {
+  const lower = new Array<number>(n).fill(-Infinity);
+  const upper = new Array<number>(n).fill(Infinity);
+  for (let i = 0; i < p.b.length; i++) {
+    let j = -1;
+    let nz = 0;
+    for (let t = 0; t < n; t++)
+      if (p.A[i * n + t] !== 0) {
+        nz++;
+        j = t;
+      }
+    if (nz !== 1) continue;
+    const a = p.A[i * n + j];
+    const v = (p.b[i] + p.radius) / a;
+    if (a > 0) upper[j] = Math.min(upper[j], v + 1e-9 * (1 + Math.abs(v)));
+    else lower[j] = Math.max(lower[j], v - 1e-9 * (1 + Math.abs(v)));
+  }
+  return { lower, upper };
+}
+
+/**
+ * The finished network seen from one piece: only the patches whose band reaches it, in chain
+ * order. The others have support exactly 0 on the piece (they add nothing there), so every bound
+ * and every evaluation on the piece is the same; the bounds then loop over a handful of patches
+ * instead of thousands. Evaluations use the whole network's handle.
+ */
+function viewOn(rep: RepairedNetwork, reaching: readonly RegionPatch[]): RepairedNetwork {
+  if (reaching.length === rep.patches.length) return rep;
+  return Object.create(rep, {
+    patches: { value: reaching },
+    forwardFlat: { value: rep.forwardFlat.bind(rep) },
+  }) as RepairedNetwork;
+}
+
+/** Refused parts of one piece after which its walk stops (the piece is refused at the first). */
+const MAX_REFUSED_PARTS = 4;
+
+/**
+ * {@link certifyBox} on a piece, split where it refuses (as `certifyBoxParts` in ts/box-patch.ts:
+ * first just beyond the face of a reaching box patch's band, which does not count in `depth`, then
+ * halving the widest input). A refused piece stops after {@link MAX_REFUSED_PARTS} refused parts
+ * (one is enough to refuse it), and a witness is searched on those until one is found: a tampered
+ * file is refused in seconds, not after splitting every part of its pieces to the last depth.
+ */
+async function provePiece(
+  rep: RepairedNetwork,
+  piece: Box,
+  spec: Spec | SpecUnion,
+  depth: number,
+  opts: { tolerance?: number; bound: BoundMethod; signal?: AbortSignal },
+): Promise<{ proven: BoxCertificate[]; refused: BoxCertificate[] }> {
+  const proven: BoxCertificate[] = [];
+  const refused: BoxCertificate[] = [];
+  let witnessed = false;
+  const walk = async (b: Box, left: number, cap?: number[][]): Promise<void> => {
+    if (refused.length >= MAX_REFUSED_PARTS) return;
+    throwIfAborted(opts.signal);
+    const c = await certifyBox(rep, b, spec, { ...opts, witness: false, upperCap: cap });
+    if (c.status === 'certified') {
+      proven.push(c);
+      return;
+    }
+    // A bound proven on an enclosing box holds on its parts.
+    const caps = c.uppers.map((rows, pi) =>
+      rows.length === 0 && cap?.[pi] ? [...cap[pi]] : rows.map((u, r) => Math.min(u, cap?.[pi]?.[r] ?? Infinity)),
+    );
+    for (let i = c.anchor + 1; i < rep.patches.length; i++) {
+      const p = rep.patches[i];
+      const pb = p.region.box;
+      if (!pb || !bandReachesBox(p, b)) continue;
+      for (let j = 0; j < b.lower.length; j++)
+        for (const cut of [pb.lower[j] - 1.001 * p.radius, pb.upper[j] + 1.001 * p.radius])
+          if (cut > b.lower[j] && cut < b.upper[j]) {
+            const lo = { lower: [...b.lower], upper: [...b.upper] };
+            const hi = { lower: [...b.lower], upper: [...b.upper] };
+            lo.upper[j] = cut;
+            hi.lower[j] = cut;
+            await walk(lo, left, caps);
+            await walk(hi, left, caps);
+            return;
+          }
+    }
+    let w = 0;
+    for (let j = 1; j < b.lower.length; j++) if (b.upper[j] - b.lower[j] > b.upper[w] - b.lower[w]) w = j;
+    const mid = 0.5 * (b.lower[w] + b.upper[w]);
+    if (left <= 0 || !(mid > b.lower[w] && mid < b.upper[w])) {
+      if (witnessed) refused.push(c);
+      else {
+        const full = await certifyBox(rep, b, spec, { ...opts, witness: true, upperCap: cap });
+        witnessed = full.witness !== undefined;
+        refused.push(full);
+      }
+      return;
+    }
+    const lo = { lower: [...b.lower], upper: [...b.upper] };
+    const hi = { lower: [...b.lower], upper: [...b.upper] };
+    lo.upper[w] = mid;
+    hi.lower[w] = mid;
+    await walk(lo, left - 1, caps);
+    await walk(hi, left - 1, caps);
+  };
+  await walk(piece, depth);
+  if (refused.length > 0 && !witnessed) {
+    // The refused parts are where the bound failed, not necessarily where the network violates
+    // (a part can be refused by a loose bound next to a true violation elsewhere in the piece):
+    // the search is repeated once on the whole piece.
+    const whole = await certifyBox(rep, piece, spec, { ...opts, witness: true });
+    if (whole.witness) refused.unshift(whole);
+  }
+  return { proven, refused };
+}
+
+/**
+ * Certifies a saved area repair on `opts.area` from its proof map (module comment), or by
+ * enumerating every linear region when it has none.
+ */
+export async function certifyArea(rep: RepairedNetwork, opts: AreaCertifyOptions): Promise<AreaCertificate> {
+  const t0 = performance.now();
+  const { area, spec } = opts;
+  const box = area.box;
+  const byMethod = Object.fromEntries(PROOF_METHODS.map((m) => [m, { pieces: 0, proven: 0, share: 0 }])) as AreaCertificate['byMethod'];
+  const out: AreaCertificate = {
+    schemaVersion: 1,
+    kind: 'area-certificate',
+    status: 'not-certified',
+    source: 'record',
+    area: { lower: [...box.lower], upper: [...box.upper], inputSetRows: area.inputSet?.b.length ?? 0 },
+    cover: null,
+    pieces: 0,
+    byMethod,
+    provenByVerify: 0,
+    boundParts: 0,
+    largestProvenBound: -Infinity,
+    regions: { enumerated: 0, certified: 0, report: null },
+    refused: [],
+    enumeration: null,
+    notes: [],
+    timingsMs: { total: 0, cover: 0, bounds: 0, enumerate: 0, regions: 0 },
+  };
+  const progress = (phase: 'cover' | 'pieces' | 'regions' | 'enumerate', done: number, total: number) =>
+    opts.onProgress?.({ phase, done, total, elapsedMs: performance.now() - t0 });
+  const proof: AreaProof | undefined = rep.record?.proof;
+  const why = !proof
+    ? `the file has no proof map (record.proof: ${rep.record ? 'written before proof maps, or not by an area repair by branch and bound' : 'no repair record'})`
+    : !(sameVector(proof.lower, box.lower) && sameVector(proof.upper, box.upper))
+      ? `the file's proof map covers another box ([${proof.lower}] .. [${proof.upper}]) than the area given`
+      : undefined;
+  if (why || !proof) {
+    // The existing certificate: every linear region of the area, on the finished network.
+    out.source = 'enumeration';
+    out.notes.push(`${why}: every linear region of the area was enumerated and certified instead`);
+    const report = await certify(rep, {
+      rtol: opts.rtol,
+      tolerance: opts.tolerance,
+      eps: opts.eps,
+      maxPieces: opts.maxPieces,
+      boundHelpful: opts.boundHelpful,
+      spec,
+      area,
+      enumerate: { maxRegions: opts.maxRegions },
+      signal: opts.signal,
+      onProgress: (e) => progress('enumerate', e.done, e.total),
+    });
+    out.enumeration = report;
+    out.status = report.status;
+    out.regions = { enumerated: report.regions, certified: report.certifiedRegions, report: null };
+    out.timingsMs.total = performance.now() - t0;
+    return out;
+  }
+
+  // 1. The cover, exactly.
+  const pieces = proof.pieces;
+  out.pieces = pieces.length;
+  const cover = checkCover(
+    box,
+    pieces.map(([, lower, upper]) => ({ lower, upper })),
+  );
+  out.cover = cover;
+  out.timingsMs.cover = performance.now() - t0;
+  progress('cover', 1, 1);
+  for (const [how] of pieces) byMethod[how].pieces++;
+  if (!cover.covered) {
+    out.refused.push({
+      piece: -1,
+      how: 'unproven',
+      lower: [...box.lower],
+      upper: [...box.upper],
+      reason: `the record's pieces do not cover the area (${cover.reason}): ${cover.message}`,
+      ...(cover.witness ? { witness: cover.witness } : {}),
+    });
+    out.notes.push('the pieces were not re-proven: the cover check failed first');
+    out.timingsMs.total = performance.now() - t0;
+    return out;
+  }
+
+  // 2. Every piece on the finished network.
+  const pause = periodicYield();
+  const depth = opts.depth ?? 10;
+  const bound = opts.bound ?? 'symbolic';
+  const regionPieces: number[] = [];
+  const tBounds = performance.now();
+  const n = rep.inputSize;
+  const bands = rep.patches.map((p) => bandBox(p, n));
+  let done = 0;
+  for (let i = 0; i < pieces.length; i++) {
+    throwIfAborted(opts.signal);
+    const [how, lower, upper] = pieces[i];
+    const b: Box = { lower, upper };
+    const share = shareIn(b, box);
+    const refuse = (reason: string, extra: Partial<RefusedPiece> = {}) =>
+      out.refused.push({ piece: i, how, lower: [...lower], upper: [...upper], reason, ...extra });
+    if (how === 'regions') {
+      regionPieces.push(i);
+      continue;
+    }
+    if (how === 'unproven') refuse('the repair recorded no proof for this piece');
+    else if (how === 'empty') refuse('recorded as outside the input set; re-proving an empty input set is not implemented');
+    else {
+      const reaching = rep.patches.filter((p, k) => {
+        const bb = bands[k];
+        for (let j = 0; j < n; j++) if (bb.lower[j] > upper[j] || bb.upper[j] < lower[j]) return false;
+        return bandReachesBox(p, b);
+      });
+      const { proven, refused } = await provePiece(viewOn(rep, reaching), b, spec, depth, {
+        tolerance: opts.tolerance,
+        bound,
+        signal: opts.signal,
+      });
+      out.boundParts += proven.length + refused.length;
+      for (const c of proven) out.largestProvenBound = Math.max(out.largestProvenBound, c.provenBound);
+      let ok = refused.length === 0;
+      if (!ok && how === 'bounds' && reaching.every((p) => helpsEveryPiece(p, spec))) {
+        // The finished network is safe wherever the original is: the original's proof, by branch and bound (unions exactly).
+        const v = await verify(
+          rep.original,
+          { input: { box: { lower, upper }, rows: { A: new Float64Array(0), b: new Float64Array(0) } }, unsafe: unsafeOf(spec) },
+          { signal: opts.signal, timeoutMs: opts.verifyMs ?? 10_000 },
+        );
+        if (v.status === 'holds') {
+          ok = true;
+          out.provenByVerify++;
+        } else if (v.counterexample) {
+          refuse(`the original network violates the spec in this piece (branch and bound: ${v.status})`, {
+            witness: v.counterexample.x,
+            violation: -v.counterexample.margin,
+          });
+          progress('pieces', ++done, pieces.length);
+          continue;
+        }
+      }
+      if (ok) {
+        byMethod[how].proven++;
+        byMethod[how].share += share;
+      } else {
+        const w = refused.find((c) => c.witness);
+        refuse(
+          `${refused.length}${refused.length >= MAX_REFUSED_PARTS ? '+' : ''} part(s) not proven by bounds on the finished network (${refused[0].reason}; piece ${refused[0].piece}, ${refused[0].reaching} patch band(s) reach it)`,
+          w?.witness ? { witness: w.witness.x, violation: w.witness.violation } : {},
+        );
+      }
+    }
+    progress('pieces', ++done, pieces.length);
+    await pause();
+  }
+  out.timingsMs.bounds = performance.now() - tBounds;
+
+  // 3. The `regions` pieces: their linear regions re-enumerated, each certified (region ∩ the area).
+  if (regionPieces.length > 0) {
+    const tEnum = performance.now();
+    const byPattern = new Map<string, { pattern: Uint8Array; slack: Float64Array; thin: boolean; pieces: number[] }>();
+    const enumerated = new Set<number>();
+    for (const i of regionPieces) {
+      throwIfAborted(opts.signal);
+      const [how, lower, upper] = pieces[i];
+      try {
+        const en = await enumerateRegions(
+          rep.original,
+          { box: { lower, upper }, inputSet: area.inputSet },
+          { maxRegions: opts.maxRegions, signal: opts.signal },
+        );
+        for (const r of en.regions) {
+          const key = patternHex(r.pattern);
+          const old = byPattern.get(key);
+          if (!old) byPattern.set(key, { pattern: r.pattern, slack: r.slack, thin: r.thin, pieces: [i] });
+          else {
+            // The same region from another piece: its cell's reach across hyperplanes is the larger one.
+            old.slack = Float64Array.from(old.slack, (v, h) => Math.max(v, r.slack[h]));
+            old.thin ||= r.thin;
+            old.pieces.push(i);
+          }
+        }
+        enumerated.add(i);
+      } catch (e) {
+        if (!(e instanceof InputError || e instanceof LpError)) throw e;
+        out.refused.push({ piece: i, how, lower: [...lower], upper: [...upper], reason: `enumeration failed: ${(e as Error).message}` });
+      }
+      progress('regions', enumerated.size, regionPieces.length);
+    }
+    out.timingsMs.enumerate = performance.now() - tEnum;
+    const tReg = performance.now();
+    const list = [...byPattern.entries()];
+    const pieceOf = new Map(rep.patches.map((p) => [p.region?.pattern, p.region?.specPiece]));
+    const report = await certifyItems(
+      rep,
+      list.map(([hex, r]) => ({ pattern: r.pattern, spec, piece: pieceOf.get(hex), slack: r.slack, thin: r.thin })),
+      area,
+      {
+        rtol: opts.rtol,
+        tolerance: opts.tolerance,
+        eps: opts.eps,
+        maxPieces: opts.maxPieces,
+        boundHelpful: opts.boundHelpful,
+        scope: 'area',
+        signal: opts.signal,
+        onProgress: (e) => progress('regions', e.done, e.total),
+      },
+    );
+    out.timingsMs.regions = performance.now() - tReg;
+    const { perRegion, ...summary } = report;
+    out.regions = { enumerated: list.length, certified: report.certifiedRegions, report: summary };
+    const failedPieces = new Set<number>();
+    for (const f of report.failedRegions) {
+      const c = perRegion[f];
+      const [, r] = list[f];
+      for (const i of r.pieces) failedPieces.add(i);
+      const [how, lower, upper] = pieces[r.pieces[0]];
+      out.refused.push({
+        piece: r.pieces[0],
+        how,
+        lower: [...lower],
+        upper: [...upper],
+        pattern: c.pattern,
+        reason: `linear region ${c.pattern} not certified: ${c.reason}, proven bound ${c.maxViolation} > tolerance ${c.tolerance}`,
+        ...(c.witness ? { witness: c.witness } : {}),
+        ...(c.violationAtWitness !== null ? { violation: c.violationAtWitness } : {}),
+      });
+    }
+    for (const i of enumerated)
+      if (!failedPieces.has(i)) {
+        byMethod.regions.proven++;
+        byMethod.regions.share += shareIn({ lower: pieces[i][1], upper: pieces[i][2] }, box);
+      }
+  }
+  // Every piece is either proven or listed in `refused` (a region piece with each failed region).
+  out.status = out.refused.length === 0 ? 'certified' : 'not-certified';
+  if (cover.flat > 0) out.notes.push(`${cover.flat} piece(s) of zero volume in the record (they cover nothing and need no proof)`);
+  out.timingsMs.total = performance.now() - t0;
+  return out;
+}
