@@ -25,7 +25,7 @@
  */
 import { type AreaProof, type CoverCheck, checkCover, PROOF_METHODS, type ProofMethod } from './area-proof.js';
 import type { BoundMethod } from './bounds.js';
-import { type BoxCertificate, bandReachesBox, certifyBox } from './box-patch.js';
+import { type BandBounds, type BoxCertificate, bandReachesBox, certifyBox } from './box-patch.js';
 import { type CertificateReport, type CertifyOptions, certify, certifyItems } from './certificate.js';
 import { type Area, enumerateRegions } from './enumerate.js';
 import { InputError, LpError, throwIfAborted } from './errors.js';
@@ -209,7 +209,7 @@ async function provePiece(
   piece: Box,
   spec: Spec | SpecUnion,
   depth: number,
-  opts: { tolerance?: number; bound: BoundMethod; signal?: AbortSignal },
+  opts: { tolerance?: number; bound: BoundMethod; signal?: AbortSignal; within?: Box; bandBounds?: BandBounds },
 ): Promise<{ proven: BoxCertificate[]; refused: BoxCertificate[] }> {
   const proven: BoxCertificate[] = [];
   const refused: BoxCertificate[] = [];
@@ -387,6 +387,10 @@ export async function certifyArea(rep: RepairedNetwork, opts: AreaCertifyOptions
         tolerance: opts.tolerance,
         bound,
         signal: opts.signal,
+        // The band boxes clipped to the area, as the repair sized its box patches (ts/box-patch.ts
+        // `bandBox`); one cache per view (its chain indices are the view's).
+        ...(inside(b, box) ? { within: box } : {}),
+        bandBounds: new Map(),
       });
       out.boundParts += proven.length + refused.length;
       for (const c of proven) out.largestProvenBound = Math.max(out.largestProvenBound, c.provenBound);
@@ -508,4 +512,9 @@ export async function certifyArea(rep: RepairedNetwork, opts: AreaCertifyOptions
   if (cover.flat > 0) out.notes.push(`${cover.flat} piece(s) of zero volume in the record (they cover nothing and need no proof)`);
   out.timingsMs.total = performance.now() - t0;
   return out;
+}
+
+/** Whether box `b` lies in box `a` (every face). */
+function inside(b: Box, a: Box): boolean {
+  return b.lower.every((l, j) => l >= a.lower[j] && b.upper[j] <= a.upper[j]);
 }
