@@ -22,11 +22,11 @@
  */
 
 import { decidePending, type PendingBox } from './area-pending.js';
-import { areaProof, type ProofMethod } from './area-proof.js';
+import { areaProof, type ProofMethod, shareIn } from './area-proof.js';
 import { assemble } from './assemble.js';
 import { type BoundMethod, specRowsUpperBounds } from './bounds.js';
 import type { BoxLeaf, CoreVerifyOptions } from './box-job.js';
-import { type BandBounds, bandIndexOf, bandReachesBox, boxPatch, certifyBoxParts } from './box-patch.js';
+import { type BandBounds, bandIndexOf, bandReachesBox, boxPatch, certifyBoxParts, helpsEveryPiece } from './box-patch.js';
 import type { CertificateReport, CertifyOptions } from './certificate.js';
 import { type Area, type EnumeratedRegion, enumerateRegions, RegionLimitError } from './enumerate.js';
 import { AbortError, InputError, LpError, RepairError, throwIfAborted } from './errors.js';
@@ -277,16 +277,6 @@ export function unsafeDisjuncts(spec: Spec | SpecUnion): { A: Float64Array; b: F
   return out;
 }
 
-/** Share of `b` in the area's box over the inputs where the area has positive width. */
-function shareIn(b: Box, whole: Box): number {
-  let s = 1;
-  for (let j = 0; j < whole.lower.length; j++) {
-    const w = whole.upper[j] - whole.lower[j];
-    if (w > 0) s *= Math.max(0, Math.min(b.upper[j], whole.upper[j]) - Math.max(b.lower[j], whole.lower[j])) / w;
-  }
-  return s;
-}
-
 /** The leaf box inside the area's box (the engine widens inputs the area fixes by ~1e-12). */
 function clip(l: { lower: readonly number[]; upper: readonly number[] }, whole: Box): Box {
   const lower = l.lower.map((v, j) => Math.min(Math.max(v, whole.lower[j]), whole.upper[j]));
@@ -315,41 +305,6 @@ function rowShift(c: ArrayLike<number>, patches: readonly RegionPatch[]): number
   }
   const s = mix + affine;
   return s + 1e-12 * (1 + s);
-}
-
-/**
- * A constant patch whose shift lowers (or keeps) every row of every piece: P_j d <= 0 for all j.
- * Then at any point where the original output lies in some piece, f + Σ w_i d_i (w_i >= 0) lies
- * in the same piece, so a box proven safe on the original network (by any proof, a union one
- * included) stays safe on the finished network when only such patches reach it, without a new
- * bound. (ACAS Xu "COC is not maximal": a patch lowering COC and raising another advisory helps
- * every piece.) A row with more than two terms or other coefficients than ±1 is charged a
- * relative 1e-12 for the rounding of P_j d.
- */
-function helpsEveryPiece(p: RegionPatch, spec: Spec | SpecUnion): boolean {
-  if (p.kind !== 'constant') return false;
-  for (const piece of piecesOf(spec)) {
-    const k = piece.outputs;
-    for (let j = 0; j < piece.q.length; j++) {
-      let s = 0;
-      let mag = 0;
-      let terms = 0;
-      let unit = true;
-      for (let o = 0; o < k; o++) {
-        const c = piece.P[j * k + o];
-        if (c === 0) continue;
-        terms++;
-        unit &&= c === 1 || c === -1;
-        s += c * p.d[o];
-        mag += Math.abs(c * p.d[o]);
-      }
-      // At most two ±1 terms: the products are exact and the one addition keeps the sign of the
-      // exact sum (rounding is monotone, 0 is exact), so s <= 0 is exact; else charge the rounding.
-      const charge = terms <= 2 && unit ? 0 : 1e-12 * mag;
-      if (s + charge > 0) return false;
-    }
-  }
-  return true;
 }
 
 /**

@@ -186,3 +186,13 @@ export function checkCover(box: Box, pieces: readonly { lower: ArrayLike<number>
   }
   return { covered: true, flat };
 }
+
+/** Share of `b` in `whole` over the inputs where `whole` has positive width. */
+export function shareIn(b: Box, whole: Box): number {
+  let s = 1;
+  for (let j = 0; j < whole.lower.length; j++) {
+    const w = whole.upper[j] - whole.lower[j];
+    if (w > 0) s *= Math.max(0, Math.min(b.upper[j], whole.upper[j]) - Math.max(b.lower[j], whole.lower[j])) / w;
+  }
+  return s;
+}

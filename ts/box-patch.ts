@@ -99,6 +99,41 @@ function piecesOf(spec: Spec | SpecUnion): readonly Spec[] {
   return isSpecUnion(spec) ? spec.pieces : [spec];
 }
 
+/**
+ * A constant patch whose shift lowers (or keeps) every row of every piece: P_j d <= 0 for all j.
+ * Then at any point where the original output lies in some piece, f + Σ w_i d_i (w_i >= 0) lies
+ * in the same piece, so a box proven safe on the original network (by any proof, a union one
+ * included) stays safe on the finished network when only such patches reach it, without a new
+ * bound. (ACAS Xu "COC is not maximal": a patch lowering COC and raising another advisory helps
+ * every piece.) A row with more than two terms or other coefficients than ±1 is charged a
+ * relative 1e-12 for the rounding of P_j d.
+ */
+export function helpsEveryPiece(p: RegionPatch, spec: Spec | SpecUnion): boolean {
+  if (p.kind !== 'constant') return false;
+  for (const piece of piecesOf(spec)) {
+    const k = piece.outputs;
+    for (let j = 0; j < piece.q.length; j++) {
+      let s = 0;
+      let mag = 0;
+      let terms = 0;
+      let unit = true;
+      for (let o = 0; o < k; o++) {
+        const c = piece.P[j * k + o];
+        if (c === 0) continue;
+        terms++;
+        unit &&= c === 1 || c === -1;
+        s += c * p.d[o];
+        mag += Math.abs(c * p.d[o]);
+      }
+      // At most two ±1 terms: the products are exact and the one addition keeps the sign of the
+      // exact sum (rounding is monotone, 0 is exact), so s <= 0 is exact; else charge the rounding.
+      const charge = terms <= 2 && unit ? 0 : 1e-12 * mag;
+      if (s + charge > 0) return false;
+    }
+  }
+  return true;
+}
+
 /** The box's faces as support rows: x_j <= u_j, −x_j <= −l_j (unit norm already). */
 export function boxRows(box: Box): { A: Float64Array; b: Float64Array } {
   const n = box.lower.length;
@@ -890,14 +925,27 @@ export async function certifyBoxParts(
   box: Box,
   spec: Spec | SpecUnion,
   depth: number,
-  opts: { tolerance?: number; bound?: BoundMethod; signal?: AbortSignal; within?: Box; bandBounds?: BandBounds } = {},
+  opts: {
+    tolerance?: number;
+    bound?: BoundMethod;
+    signal?: AbortSignal;
+    within?: Box;
+    bandBounds?: BandBounds;
+    /** Stop after this many refused parts (one is enough to refuse the box; default: every part walked). */
+    maxRefused?: number;
+    /** `each`: a witness searched on every refused part (default); `first`: until one is found. */
+    witnesses?: 'each' | 'first';
+  } = {},
 ): Promise<{ proven: BoxCertificate[]; refused: BoxCertificate[] }> {
   opts = { ...opts, bandBounds: opts.bandBounds ?? new Map() };
+  const maxRefused = opts.maxRefused ?? Infinity;
   const proven: BoxCertificate[] = [];
   const refused: BoxCertificate[] = [];
+  let witnessed = false;
   // The patches reaching the whole box: the only ones that can reach its parts.
   const candidates = bandIndexOf(rep.patches).reaching(box);
   const walk = async (b: Box, left: number, cap?: number[][]): Promise<void> => {
+    if (refused.length >= maxRefused) return;
     throwIfAborted(opts.signal);
     const c = await certifyBox(rep, b, spec, { ...opts, witness: false, upperCap: cap, candidates });
     const caps = c.uppers.map((rows, pi) => rows.map((u, r) => Math.min(u, cap?.[pi]?.[r] ?? Infinity)));
@@ -931,7 +979,9 @@ export async function certifyBoxParts(
     for (let j = 1; j < b.lower.length; j++) if (b.upper[j] - b.lower[j] > b.upper[w] - b.lower[w]) w = j;
     const mid = 0.5 * (b.lower[w] + b.upper[w]);
     if (left <= 0 || !(mid > b.lower[w] && mid < b.upper[w])) {
-      const witness = await refusalWitness(rep, b, spec, periodicYield(50), opts.signal);
+      const witness =
+        witnessed && opts.witnesses === 'first' ? undefined : await refusalWitness(rep, b, spec, periodicYield(50), opts.signal);
+      witnessed ||= witness !== undefined;
       refused.push(witness ? { ...c, witness } : c);
       return;
     }

@@ -23,9 +23,9 @@
  * one made for another box) falls back to the enumeration of every linear region (`certify`), and
  * the report says so.
  */
-import { type AreaProof, type CoverCheck, checkCover, PROOF_METHODS, type ProofMethod } from './area-proof.js';
+import { type AreaProof, type CoverCheck, checkCover, PROOF_METHODS, type ProofMethod, shareIn } from './area-proof.js';
 import type { BoundMethod } from './bounds.js';
-import { type BandBounds, type BoxCertificate, bandReachesBox, certifyBox } from './box-patch.js';
+import { type BandBounds, type BoxCertificate, bandReachesBox, certifyBox, certifyBoxParts, helpsEveryPiece } from './box-patch.js';
 import { type CertificateReport, type CertifyOptions, certify, certifyItems } from './certificate.js';
 import { type Area, enumerateRegions } from './enumerate.js';
 import { InputError, LpError, throwIfAborted } from './errors.js';
@@ -94,47 +94,7 @@ export interface AreaCertificate {
   timingsMs: { total: number; cover: number; bounds: number; enumerate: number; regions: number };
 }
 
-/** Share of `b` in `whole` over the inputs where `whole` has positive width. */
-function shareIn(b: Box, whole: Box): number {
-  let s = 1;
-  for (let j = 0; j < whole.lower.length; j++) {
-    const w = whole.upper[j] - whole.lower[j];
-    if (w > 0) s *= Math.max(0, Math.min(b.upper[j], whole.upper[j]) - Math.max(b.lower[j], whole.lower[j])) / w;
-  }
-  return s;
-}
-
 const sameVector = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.from(a).every((v, i) => v === b[i]);
-
-/**
- * A constant patch that lowers (or keeps) every row of every piece of the safe set: P_j d <= 0.
- * Wherever the original output lies in a piece, a convex mix of such shifts added to it stays in
- * that piece, so where only such patches reach, the original network's proof carries over (twin
- * of the repair's check in ts/area-bab.ts, re-done here on the file's patches; products of ±1
- * rows with at most two terms are exact, any other row is charged a relative 1e-12).
- */
-function helpsEveryPiece(p: RegionPatch, spec: Spec | SpecUnion): boolean {
-  if (p.kind !== 'constant') return false;
-  for (const piece of isSpecUnion(spec) ? spec.pieces : [spec]) {
-    const k = piece.outputs;
-    for (let j = 0; j < piece.q.length; j++) {
-      let s = 0;
-      let mag = 0;
-      let terms = 0;
-      let unit = true;
-      for (let o = 0; o < k; o++) {
-        const c = piece.P[j * k + o];
-        if (c === 0) continue;
-        terms++;
-        unit &&= c === 1 || c === -1;
-        s += c * p.d[o];
-        mag += Math.abs(c * p.d[o]);
-      }
-      if (s + (terms <= 2 && unit ? 0 : 1e-12 * mag) > 0) return false;
-    }
-  }
-  return true;
-}
 
 /** The unsafe set of a safe set as disjuncts: outside every piece (one row chosen per piece; closed, which is stronger). */
 function unsafeOf(spec: Spec | SpecUnion): { A: Float64Array; b: Float64Array }[] {
@@ -198,11 +158,11 @@ function viewOn(rep: RepairedNetwork, reaching: readonly RegionPatch[]): Repaire
 const MAX_REFUSED_PARTS = 4;
 
 /**
- * {@link certifyBox} on a piece, split where it refuses (as `certifyBoxParts` in ts/box-patch.ts:
- * first just beyond the face of a reaching box patch's band, which does not count in `depth`, then
- * halving the widest input). A refused piece stops after {@link MAX_REFUSED_PARTS} refused parts
- * (one is enough to refuse it), and a witness is searched on those until one is found: a tampered
- * file is refused in seconds, not after splitting every part of its pieces to the last depth.
+ * `certifyBoxParts` (ts/box-patch.ts: split first just beyond the face of a reaching box patch's
+ * band, which does not count in `depth`, then halving the widest input) on a piece, stopped after
+ * {@link MAX_REFUSED_PARTS} refused parts (one is enough to refuse it), with a witness searched
+ * on those until one is found: a tampered file is refused in seconds, not after splitting every
+ * part of its pieces to the last depth.
  */
 async function provePiece(
   rep: RepairedNetwork,
@@ -211,57 +171,12 @@ async function provePiece(
   depth: number,
   opts: { tolerance?: number; bound: BoundMethod; signal?: AbortSignal; within?: Box; bandBounds?: BandBounds },
 ): Promise<{ proven: BoxCertificate[]; refused: BoxCertificate[] }> {
-  const proven: BoxCertificate[] = [];
-  const refused: BoxCertificate[] = [];
-  let witnessed = false;
-  const walk = async (b: Box, left: number, cap?: number[][]): Promise<void> => {
-    if (refused.length >= MAX_REFUSED_PARTS) return;
-    throwIfAborted(opts.signal);
-    const c = await certifyBox(rep, b, spec, { ...opts, witness: false, upperCap: cap });
-    if (c.status === 'certified') {
-      proven.push(c);
-      return;
-    }
-    // A bound proven on an enclosing box holds on its parts.
-    const caps = c.uppers.map((rows, pi) =>
-      rows.length === 0 && cap?.[pi] ? [...cap[pi]] : rows.map((u, r) => Math.min(u, cap?.[pi]?.[r] ?? Infinity)),
-    );
-    for (let i = c.anchor + 1; i < rep.patches.length; i++) {
-      const p = rep.patches[i];
-      const pb = p.region.box;
-      if (!pb || !bandReachesBox(p, b)) continue;
-      for (let j = 0; j < b.lower.length; j++)
-        for (const cut of [pb.lower[j] - 1.001 * p.radius, pb.upper[j] + 1.001 * p.radius])
-          if (cut > b.lower[j] && cut < b.upper[j]) {
-            const lo = { lower: [...b.lower], upper: [...b.upper] };
-            const hi = { lower: [...b.lower], upper: [...b.upper] };
-            lo.upper[j] = cut;
-            hi.lower[j] = cut;
-            await walk(lo, left, caps);
-            await walk(hi, left, caps);
-            return;
-          }
-    }
-    let w = 0;
-    for (let j = 1; j < b.lower.length; j++) if (b.upper[j] - b.lower[j] > b.upper[w] - b.lower[w]) w = j;
-    const mid = 0.5 * (b.lower[w] + b.upper[w]);
-    if (left <= 0 || !(mid > b.lower[w] && mid < b.upper[w])) {
-      if (witnessed) refused.push(c);
-      else {
-        const full = await certifyBox(rep, b, spec, { ...opts, witness: true, upperCap: cap });
-        witnessed = full.witness !== undefined;
-        refused.push(full);
-      }
-      return;
-    }
-    const lo = { lower: [...b.lower], upper: [...b.upper] };
-    const hi = { lower: [...b.lower], upper: [...b.upper] };
-    lo.upper[w] = mid;
-    hi.lower[w] = mid;
-    await walk(lo, left - 1, caps);
-    await walk(hi, left - 1, caps);
-  };
-  await walk(piece, depth);
+  const { proven, refused } = await certifyBoxParts(rep, piece, spec, depth, {
+    ...opts,
+    maxRefused: MAX_REFUSED_PARTS,
+    witnesses: 'first',
+  });
+  const witnessed = refused.some((c) => c.witness);
   if (refused.length > 0 && !witnessed) {
     // The refused parts are where the bound failed, not necessarily where the network violates
     // (a part can be refused by a loose bound next to a true violation elsewhere in the piece):
