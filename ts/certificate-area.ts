@@ -25,12 +25,20 @@
  */
 import { type AreaProof, type CoverCheck, checkCover, PROOF_METHODS, type ProofMethod, shareIn } from './area-proof.js';
 import type { BoundMethod } from './bounds.js';
-import { type BandBounds, type BoxCertificate, bandReachesBox, certifyBox, certifyBoxParts, helpsEveryPiece } from './box-patch.js';
+import {
+  type BandBounds,
+  type BoxCertificate,
+  bandIndexOf,
+  bandReachesBox,
+  certifyBox,
+  certifyBoxParts,
+  helpsEveryPiece,
+} from './box-patch.js';
 import { type CertificateReport, type CertifyOptions, certify, certifyItems } from './certificate.js';
 import { type Area, enumerateRegions } from './enumerate.js';
 import { InputError, LpError, throwIfAborted } from './errors.js';
 import type { Box } from './network.js';
-import { patternHex, type RegionPatch } from './patch.js';
+import { patternHex } from './patch.js';
 import type { RepairedNetwork } from './repaired.js';
 import type { Spec } from './spec.js';
 import { isSpecUnion, type SpecUnion } from './spec-union.js';
@@ -112,46 +120,6 @@ function unsafeOf(spec: Spec | SpecUnion): { A: Float64Array; b: Float64Array }[
     if (out.length > 4096) throw new InputError('the unsafe set of this safe set has more than 4096 disjuncts', { field: 'spec' });
   }
   return out.map((d) => ({ A: Float64Array.from(d.A), b: Float64Array.from(d.b) }));
-}
-
-/**
- * A box containing the band of `p` (where its support can be nonzero), from its own support rows:
- * a row with one nonzero coefficient a on input j confines a·x_j − b < r, widened by a relative
- * 1e-9 for the rounding of the division; other rows leave the box unbounded. Only a pre-filter:
- * whether the band reaches a piece is then decided by `bandReachesBox`.
- */
-function bandBox(p: RegionPatch, n: number): { lower: number[]; upper: number[] } {
-  const lower = new Array<number>(n).fill(-Infinity);
-  const upper = new Array<number>(n).fill(Infinity);
-  for (let i = 0; i < p.b.length; i++) {
-    let j = -1;
-    let nz = 0;
-    for (let t = 0; t < n; t++)
-      if (p.A[i * n + t] !== 0) {
-        nz++;
-        j = t;
-      }
-    if (nz !== 1) continue;
-    const a = p.A[i * n + j];
-    const v = (p.b[i] + p.radius) / a;
-    if (a > 0) upper[j] = Math.min(upper[j], v + 1e-9 * (1 + Math.abs(v)));
-    else lower[j] = Math.max(lower[j], v - 1e-9 * (1 + Math.abs(v)));
-  }
-  return { lower, upper };
-}
-
-/**
- * The finished network seen from one piece: only the patches whose band reaches it, in chain
- * order. The others have support exactly 0 on the piece (they add nothing there), so every bound
- * and every evaluation on the piece is the same; the bounds then loop over a handful of patches
- * instead of thousands. Evaluations use the whole network's handle.
- */
-function viewOn(rep: RepairedNetwork, reaching: readonly RegionPatch[]): RepairedNetwork {
-  if (reaching.length === rep.patches.length) return rep;
-  return Object.create(rep, {
-    patches: { value: reaching },
-    forwardFlat: { value: rep.forwardFlat.bind(rep) },
-  }) as RepairedNetwork;
 }
 
 /** Refused parts of one piece after which its walk stops (the piece is refused at the first). */
@@ -276,8 +244,9 @@ export async function certifyArea(rep: RepairedNetwork, opts: AreaCertifyOptions
   const bound = opts.bound ?? 'symbolic';
   const regionPieces: number[] = [];
   const tBounds = performance.now();
-  const n = rep.inputSize;
-  const bands = rep.patches.map((p) => bandBox(p, n));
+  const _n = rep.inputSize;
+  const bandBoundsIn: BandBounds = new Map();
+  const bandBoundsOut: BandBounds = new Map();
   let done = 0;
   for (let i = 0; i < pieces.length; i++) {
     throwIfAborted(opts.signal);
@@ -293,19 +262,20 @@ export async function certifyArea(rep: RepairedNetwork, opts: AreaCertifyOptions
     if (how === 'unproven') refuse('the repair recorded no proof for this piece');
     else if (how === 'empty') refuse('recorded as outside the input set; re-proving an empty input set is not implemented');
     else {
-      const reaching = rep.patches.filter((p, k) => {
-        const bb = bands[k];
-        for (let j = 0; j < n; j++) if (bb.lower[j] > upper[j] || bb.upper[j] < lower[j]) return false;
-        return bandReachesBox(p, b);
-      });
-      const { proven, refused } = await provePiece(viewOn(rep, reaching), b, spec, depth, {
+      const reaching = bandIndexOf(rep.patches)
+        .reaching(b)
+        .filter((k) => bandReachesBox(rep.patches[k], b))
+        .map((k) => rep.patches[k]);
+      // On the whole chain (the band index keeps every bound to the patches that reach a part),
+      // with one cache of band-box bounds for all pieces: each patch's band box (clipped to the
+      // area, as the repair sized its box patches: ts/box-patch.ts `bandBox`) is bounded once.
+      const clipped = inside(b, box);
+      const { proven, refused } = await provePiece(rep, b, spec, depth, {
         tolerance: opts.tolerance,
         bound,
         signal: opts.signal,
-        // The band boxes clipped to the area, as the repair sized its box patches (ts/box-patch.ts
-        // `bandBox`); one cache per view (its chain indices are the view's).
-        ...(inside(b, box) ? { within: box } : {}),
-        bandBounds: new Map(),
+        ...(clipped ? { within: box } : {}),
+        bandBounds: clipped ? bandBoundsIn : bandBoundsOut,
       });
       out.boundParts += proven.length + refused.length;
       for (const c of proven) out.largestProvenBound = Math.max(out.largestProvenBound, c.provenBound);
