@@ -56,7 +56,8 @@ describe('relu-repair CLI: usage', () => {
       [...base, '--input-box', '0,1'],
       /--input-box: does not apply to area repair \(--area\): the area file's box is the input domain/,
     );
-    await refused([...base, '--workers', '2'], /--workers: does not apply to area repair \(--area\): area repair runs on one thread/);
+    // Area repair takes --workers for its branch and bound only (--method bab); this area is enumerated.
+    await refused([...base, '--workers', '2'], /--workers: applies to --method bab only among area repairs/);
     await refused([...base, '--no-certify'], /--no-certify: does not apply to area repair \(--area\): area repair always certifies/);
     await refused([...base, '--certify'], /--certify: does not apply to area repair \(--area\): area repair always certifies/);
   });

@@ -35,6 +35,7 @@ import type { LpBackend } from './lp/backend.js';
 import type { LpName } from './lp/select.js';
 import type { Box, Network } from './network.js';
 import { patternHex, type RegionPatch } from './patch.js';
+import type { RepairPool } from './pool/pool.js';
 import type { Refinement } from './refine.js';
 import { solveRegion } from './region-job.js';
 import { resolveAreaJob } from './repair-options.js';
@@ -77,17 +78,33 @@ export interface AreaBabOptions {
   certificate?: Pick<CertifyOptions, 'rtol' | 'tolerance' | 'eps' | 'maxPieces' | 'boundHelpful'>;
   refineRounds?: number;
   /**
-   * Budget of the whole repair (ms). Split: the branch and bound gets {@link DEFAULT_VERIFY_SHARE}
-   * of it (unless `verify.timeoutMs` is given), the boxes it leaves undecided are split until
-   * {@link DEFAULT_PENDING_SHARE} of it has passed (then every open box is patched), the rest is
-   * for the patches and the certificate (neither is cut short: an AbortSignal does that).
-   * Default {@link DEFAULT_TIMEOUT_MS}.
+   * Optional time cap of the whole repair (ms; default none). The phases are limited by work
+   * budgets (`verify.maxBoxes`, `pending.maxBoxes`; defaults from the network's size,
+   * {@link defaultWorkBudget}), so that the same network, area and options give the same boxes,
+   * patches and proof map on any machine, at any load, with any number of workers. A cap cuts
+   * them short where they would run past it: the branch and bound at
+   * {@link CAP_VERIFY_SHARE} of it, the splitting of the boxes it leaves undecided at
+   * {@link CAP_PENDING_SHARE} of it (then every open box is patched); the patches and the
+   * certificate are not cut (the hard stop is). A result cut by the cap depends on the machine's
+   * speed and load, and says so (`budget.cutByTime`).
    */
   timeoutMs?: number;
-  /** The branch and bound: time limit, first jobs, the core's options. */
-  verify?: { timeoutMs?: number; jobs?: number; core?: Partial<CoreVerifyOptions> };
-  /** How the boxes the branch and bound leaves undecided are decided (ts/area-pending.ts). */
+  /**
+   * The branch and bound: work budget (boxes bounded, default {@link defaultWorkBudget}), its own
+   * time cap, first jobs, the core's options.
+   */
+  verify?: { maxBoxes?: number; timeoutMs?: number; jobs?: number; core?: Partial<CoreVerifyOptions> };
+  /**
+   * How the boxes the branch and bound leaves undecided are decided (ts/area-pending.ts):
+   * `maxBoxes` is that phase's work budget (boxes bounded; default {@link defaultWorkBudget}).
+   */
   pending?: { maxDepth?: number; maxBoxes?: number; looseness?: number };
+  /**
+   * Run the branch and bound's jobs in this pool, or in that many worker threads (this call
+   * only; default: this thread). The result is the same with any number of workers: every job's
+   * work budget is fixed before any runs (ts/verify.ts).
+   */
+  workers?: number | RepairPool;
   /** Most linear regions in one exact leaf box (default 20,000). */
   maxLeafRegions?: number;
   /** How deep a band-reached safe box is split to re-prove it (default 6: at most 64 parts). */
@@ -107,10 +124,9 @@ export interface AreaBabOptions {
    */
   boxBound?: BoundMethod;
   /**
-   * Hard stop (ms): the phases split `timeoutMs` softly (a phase may overrun its share, e.g. a
-   * union of many pieces bounded per handed-back box), so the repair is stopped outright here with
-   * an AbortError naming the limit and the phase; nothing is returned, nothing certified.
-   * Default 2 × `timeoutMs` + 30 s.
+   * Hard stop (ms): the repair is stopped outright here with an AbortError naming the limit and
+   * the phase; nothing is returned, nothing certified. Default 2 × `timeoutMs` + 30 s with a time
+   * cap, {@link DEFAULT_HARD_STOP_MS} without.
    */
   hardStopMs?: number;
   onProgress?: (e: AreaBabProgress) => void;
@@ -160,6 +176,22 @@ export interface AreaBabReport {
     verify: ProofShares;
   };
   verify: { status: VerifyResult['status']; boxes: number; leaves: number; exactLeaves: number; lps: number; ms: number };
+  /**
+   * The work budgets and how they were used: the branch and bound's (boxes, per job, jobs that
+   * spent theirs), the pending phase's (boxes), the time cap if any, and whether the cap cut a
+   * phase short (then the result depends on the machine and its load; otherwise it does not).
+   */
+  budget: {
+    verifyBoxes: number;
+    jobs: number;
+    jobBoxes: number;
+    jobsSpent: number;
+    pendingBoxes: number;
+    pendingBounded: number;
+    timeCapMs: number | null;
+    cutByTime: boolean;
+    workers: number;
+  };
   /**
    * The boxes the branch and bound left undecided at its budget (ts/area-pending.ts): how many it
    * handed back, how they were split, and per final box how it was decided (bounds on the original
@@ -216,10 +248,50 @@ export interface AreaBabResult {
 
 const now = () => performance.now();
 
-/** Default budget of a whole area repair, and the shares of it for the verify and pending phases. */
-export const DEFAULT_TIMEOUT_MS = 60_000;
-export const DEFAULT_VERIFY_SHARE = 0.2;
-export const DEFAULT_PENDING_SHARE = 0.35;
+/** Shares of a time cap (`timeoutMs`) past which the verify and pending phases are cut short. */
+export const CAP_VERIFY_SHARE = 0.2;
+export const CAP_PENDING_SHARE = 0.35;
+/** Hard stop without a time cap: nothing here should take this long on an ACAS-sized network. */
+export const DEFAULT_HARD_STOP_MS = 600_000;
+
+/**
+ * Work of the default budgets, in weight·layer units. Bounding one box costs about one
+ * back-substitution through every earlier layer, ∝ (weights) × (layers), for the intermediate
+ * bounds (the same for any property) and once more per output row bounded; the pending phase
+ * also sizes a patch per convex piece of the safe set from every row. So the cost of one box is
+ * (weights × layers) × (a fixed part + a part per row): for the branch and bound (4 + rows of the
+ * unsafe set) / 8, for the pending phase (16 + rows × pieces of the safe set) / 32 — both 1 for
+ * ACAS Xu φ2 (4 unsafe rows; 4 safe rows in 4 pieces); measured: a pending box of φ7 (18 rows in
+ * 9 pieces, factor 5.6) costs about 10 times one of φ2. The default budget in boxes is WORK / cost:
+ * a network twice as deep or wide, or a larger property, gets fewer boxes and about the same time.
+ * Reference, ACAS Xu φ2 (13,255 weights and biases, 7 layers): about 2,000 boxes for the branch and
+ * bound and 4,000 for the pending phase, each phase about 1–3 s on one thread of this 2-core
+ * machine (bench/acasxu-repair.mjs).
+ */
+export const BAB_WORK = 2_000 * 92_785;
+export const PENDING_WORK = 4_000 * 92_785;
+/** The default budgets never go below these (a tiny network or a large property still gets a real search) nor above 10⁶ boxes. */
+export const MIN_BAB_BOXES = 256;
+export const MIN_PENDING_BOXES = 256;
+
+/**
+ * The default work budgets (boxes bounded) of the branch and bound and of the pending phase for
+ * `net` (rule above), for an unsafe set of `unsafe.rows` rows (all disjuncts together) and a safe
+ * set of `safe.rows` rows in `safe.pieces` convex pieces (defaults: as ACAS Xu φ2).
+ */
+export function defaultWorkBudget(
+  net: Network,
+  unsafe: { rows: number } = { rows: 4 },
+  safe: { rows: number; pieces: number } = { rows: 4, pieces: 4 },
+): { verifyBoxes: number; pendingBoxes: number } {
+  const weights = net.layers.reduce((t, l) => t + l.weights.length + l.bias.length, 0);
+  const units = Math.max(1, weights * net.layers.length);
+  const clamp = (v: number, lo: number) => Math.min(1_000_000, Math.max(lo, Math.round(v)));
+  return {
+    verifyBoxes: clamp(BAB_WORK / ((units * (4 + unsafe.rows)) / 8), MIN_BAB_BOXES),
+    pendingBoxes: clamp(PENDING_WORK / ((units * (16 + safe.rows * safe.pieces)) / 32), MIN_PENDING_BOXES),
+  };
+}
 
 function emptyPending(): AreaBabReport['pending'] {
   return {
@@ -396,9 +468,10 @@ interface Item {
  * `holds` with the original network's function unchanged (no patch).
  */
 export async function repairAreaBab(network: Network, opts: AreaBabOptions): Promise<AreaBabResult> {
-  const budgetMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (!(budgetMs > 0)) throw new InputError('must be a number > 0', { field: 'timeoutMs', value: budgetMs });
-  const hardMs = opts.hardStopMs ?? 2 * budgetMs + 30_000;
+  const capMs = opts.timeoutMs;
+  if (capMs !== undefined && !(capMs > 0)) throw new InputError('must be a number > 0', { field: 'timeoutMs', value: capMs });
+  const budgetMs = capMs ?? 0;
+  const hardMs = opts.hardStopMs ?? (capMs !== undefined ? 2 * capMs + 30_000 : DEFAULT_HARD_STOP_MS);
   if (!(hardMs > 0)) throw new InputError('must be a number > 0', { field: 'hardStopMs', value: hardMs });
   let phase: AreaBabPhase = 'verify';
   const hard = new AbortController();
@@ -406,7 +479,7 @@ export async function repairAreaBab(network: Network, opts: AreaBabOptions): Pro
     () =>
       hard.abort(
         new RepairError(
-          `area repair stopped at its hard limit of ${(hardMs / 1000).toFixed(1)} s (budget ${(budgetMs / 1000).toFixed(1)} s) in phase "${phase}": nothing is certified, no network`,
+          `area repair stopped at its hard limit of ${(hardMs / 1000).toFixed(1)} s (${capMs !== undefined ? `budget ${(capMs / 1000).toFixed(1)} s` : 'no time cap'}) in phase "${phase}": nothing is certified, no network`,
         ),
       ),
     hardMs,
@@ -478,7 +551,7 @@ function stopReport(
   const share = (k: PendingBox['method']) =>
     st.pending ? st.pending.boxes.filter((b) => b.method === k).reduce((t, b) => t + shareIn(b, box), 0) : null;
   const notes = [
-    `stopped in phase "${phase}" after ${(elapsedMs / 1000).toFixed(1)} s (hard limit ${(limitMs / 1000).toFixed(1)} s, budget ${(budgetMs / 1000).toFixed(1)} s): nothing is certified on a repaired network and no network is returned`,
+    `stopped in phase "${phase}" after ${(elapsedMs / 1000).toFixed(1)} s (hard limit ${(limitMs / 1000).toFixed(1)} s, ${budgetMs > 0 ? `time cap ${(budgetMs / 1000).toFixed(1)} s` : 'no time cap'}): nothing is certified on a repaired network and no network is returned`,
   ];
   if (!ver) notes.push('stopped inside the branch and bound: the shares by method are not known, only the share decided so far');
   return {
@@ -523,8 +596,25 @@ async function repairWithin(
   throwIfAborted(opts.signal);
   const { box, inputSet, spec, rMax, prune, backend } = resolveAreaJob(network, opts);
   const maxLeafRegions = opts.maxLeafRegions ?? 20000;
-  const budgetMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const capMs = opts.timeoutMs;
   const start = Date.now();
+  const unsafeSet = opts.unsafe ?? unsafeDisjuncts(spec);
+  const defaults = defaultWorkBudget(
+    network,
+    { rows: unsafeSet.reduce((t, u) => t + u.b.length, 0) },
+    { rows: piecesOf(spec).reduce((t, p) => t + p.q.length, 0), pieces: piecesOf(spec).length },
+  );
+  const verifyBoxes = opts.verify?.maxBoxes ?? defaults.verifyBoxes;
+  const pendingBoxesBudget = opts.pending?.maxBoxes ?? defaults.pendingBoxes;
+  for (const [field, v] of [
+    ['verify.maxBoxes', verifyBoxes],
+    ['pending.maxBoxes', pendingBoxesBudget],
+  ] as const)
+    if (!(Number.isInteger(v) && v >= 1 && v < 2 ** 32))
+      throw new InputError('must be a whole number from 1 to 2^32 − 1', { field, value: v });
+  const verifyCap = opts.verify?.timeoutMs ?? (capMs !== undefined ? CAP_VERIFY_SHARE * capMs : undefined);
+  const pendingDeadline = capMs !== undefined ? start + CAP_PENDING_SHARE * capMs : undefined;
+  const workers = typeof opts.workers === 'number' ? opts.workers : opts.workers ? opts.workers.size : 0;
   const reproveDepth = opts.reproveDepth ?? 6;
   const boxPatchesOn = opts.boxPatches ?? n > 8;
   const progress = (phase: AreaBabPhase, done: number, total: number) => opts.onProgress?.({ phase, done, total, elapsedMs: now() - t0 });
@@ -544,7 +634,9 @@ async function repairWithin(
   };
   const ver = await verify(network, property, {
     signal: opts.signal,
-    timeoutMs: opts.verify?.timeoutMs ?? DEFAULT_VERIFY_SHARE * budgetMs,
+    timeoutMs: verifyCap,
+    maxBoxes: verifyBoxes,
+    workers: opts.workers,
     jobs: opts.verify?.jobs,
     core: opts.verify?.core,
     stopAtViolation: false,
@@ -572,6 +664,18 @@ async function repairWithin(
       ms: tVerify - t0,
     },
   };
+  const budget: AreaBabReport['budget'] = {
+    verifyBoxes,
+    jobs: pr?.jobs ?? 0,
+    jobBoxes: pr?.jobBudget ?? 0,
+    jobsSpent: pr?.budgetSpent ?? 0,
+    pendingBoxes: pendingBoxesBudget,
+    pendingBounded: 0,
+    timeCapMs: capMs ?? null,
+    // The branch and bound stopped by its clock (its own cap or the repair's).
+    cutByTime: ver.status === 'timeout' || ver.properties.some((p) => p.cutByTime),
+    workers,
+  };
   if (ver.status === 'holds') {
     const assembly = await assemble(network, [], [], { box, inputSet, radius: rMax, certify: false, scope: 'area' });
     recordProof(assembly.network, box, [
@@ -585,6 +689,7 @@ async function repairWithin(
       verification: ver,
       report: {
         ...base,
+        budget,
         result: { status: 'holds', regions: 0, buggyRegions: 0, patches: 0, maxPatchNorm: 0, certified: true },
         shares: { bounds: boundsShare, regions: s.regions, reproven: 0, boxes: 0, pendingBounds: 0, unproven: 0, verify: s },
         pending: emptyPending(),
@@ -644,10 +749,10 @@ async function repairWithin(
   const pend = await decidePending(network, pendingBoxes, box, spec, {
     radius: rMax,
     maxDepth: opts.pending?.maxDepth,
-    maxBoxes: opts.pending?.maxBoxes,
+    maxBoxes: pendingBoxesBudget,
     looseness: opts.pending?.looseness,
     bound: opts.boxBound ?? 'symbolic',
-    deadline: start + DEFAULT_PENDING_SHARE * budgetMs,
+    deadline: pendingDeadline,
     signal: opts.signal,
     onProgress: (d, o) => progress('pending', d, d + o),
   });
@@ -661,6 +766,10 @@ async function repairWithin(
   pendingReport.splitMs = pend.splitMs;
   pendingReport.patchMs = pend.patchMs;
   pendingReport.ms = now() - tPending0;
+  budget.pendingBounded = pend.bounded;
+  // The deadline passed while boxes were still being split: they were patched sooner than the
+  // work budget says (a box split at the deadline cannot be told from one split by the budget).
+  if (pendingDeadline !== undefined && Date.now() >= pendingDeadline && pend.bounded < pendingBoxesBudget) budget.cutByTime = true;
 
   // 2. Every linear region of the exact leaves (violated, too close to call, unknown).
   const byPattern = new Map<string, Item>();
@@ -887,6 +996,10 @@ async function repairWithin(
   // No region items (everything decided by bounds and box patches): nothing for the region
   // certificate to prove (it reports an empty run as not certified).
   const certified = (certificate.status === 'certified' || items.length === 0) && unproven.length === 0;
+  if (budget.cutByTime)
+    notes.push(
+      `the time cap (${((capMs ?? 0) / 1000).toFixed(1)} s) cut the work budgets short: the boxes, patches and proof map depend on this machine's speed and load (without a cap they are the same on any machine)`,
+    );
   if (unpatched > 0) notes.push(`${unpatched} region(s) got no patch because their LP broke down; the certificate decides them`);
   if (!certified)
     notes.push(
@@ -912,6 +1025,7 @@ async function repairWithin(
     verification: ver,
     report: {
       ...base,
+      budget,
       result: {
         // Nothing patched and everything proven (a budget that ended before the proof was complete, its pending boxes proven after): the property holds.
         status: certified ? (chain.length === 0 ? 'holds' : 'repaired') : 'not-certified',

@@ -53,6 +53,12 @@ export interface CoreVerifyOptions {
   bestFirst: boolean;
   queueCap: number;
   seed: number;
+  /**
+   * Work budget of one job (0: none): at most this many boxes bounded (an exact decision under
+   * way is finished), then the job ends with verdict `budget` and hands back its open boxes.
+   * Counted in boxes, not milliseconds: where a job stops depends only on the task.
+   */
+  maxBoxes: number;
 }
 
 export const DEFAULT_CORE_OPTIONS: CoreVerifyOptions = {
@@ -71,6 +77,7 @@ export const DEFAULT_CORE_OPTIONS: CoreVerifyOptions = {
   bestFirst: true,
   queueCap: 20000,
   seed: 0,
+  maxBoxes: 0,
 };
 
 /** A job: the property, the sub-box (absent: the whole input box), the options, a deadline. */
@@ -82,7 +89,8 @@ export interface BoxTask {
   deadline?: number;
 }
 
-export type BoxVerdict = 'holds' | 'violated' | 'unknown' | 'timeout';
+/** `budget`: the job's work budget (`maxBoxes`) was spent; `timeout`: its deadline passed. */
+export type BoxVerdict = 'holds' | 'violated' | 'unknown' | 'timeout' | 'budget';
 
 /** Running totals of a job (volume shares relative to the job's box). */
 export interface BoxStats {
@@ -132,7 +140,7 @@ export interface BoxOutcome {
   /** Finished leaves (with `collectLeaves`). */
   leaves?: BoxLeaf[];
   /**
-   * With `collectLeaves`, a job stopped by its deadline hands back the boxes it had not decided
+   * With `collectLeaves`, a job stopped by its deadline or its work budget hands back the boxes it had not decided
    * (its queue and the box being decided exactly), so that a repair can still decide them.
    */
   pending?: BoxRoot[];
@@ -161,6 +169,7 @@ function optionsObject(t: BoxTask): abi.ObjectOf<typeof abi.VERIFY_OPTIONS> {
     bestFirst: o.bestFirst,
     queueCap: o.queueCap,
     seed: o.seed,
+    maxBoxes: o.maxBoxes,
     inputRows: t.property.b.length,
     disjuncts: t.property.unsafe.length,
     unsafeRows: t.property.unsafe.reduce((s, u) => s + u.b.length, 0),
@@ -356,10 +365,11 @@ export async function runBoxTask(net: Network, task: BoxTask, hooks: BoxJobHooks
       }
       hooks.onProgress?.(statsOf(st));
       const timedOut = task.deadline !== undefined && Date.now() >= task.deadline;
-      if (st.verdict !== 'running' || timedOut) {
-        const verdict: BoxVerdict = st.verdict === 'running' ? 'timeout' : st.verdict;
+      if (st.verdict !== 'running' || st.spent || timedOut) {
+        // The budget before the clock: a job that spent its budget ends the same on any machine.
+        const verdict: BoxVerdict = st.verdict !== 'running' ? st.verdict : st.spent ? 'budget' : 'timeout';
         const cx = st.counterexample;
-        const pending = verdict === 'timeout' && task.options.collectLeaves ? v.pending() : undefined;
+        const pending = (verdict === 'timeout' || verdict === 'budget') && task.options.collectLeaves ? v.pending() : undefined;
         return {
           verdict,
           stats: statsOf(st),

@@ -28,6 +28,7 @@ export {
   type AreaBabReport,
   type AreaBabResult,
   AreaBabStopped,
+  defaultWorkBudget,
   repairAreaBab,
   type UnprovenPart,
   unsafeDisjuncts,

@@ -57,8 +57,16 @@ export interface VerifyProgress {
 
 export interface VerifyOptions {
   signal?: AbortSignal;
-  /** Stop after this long with a partial answer (`timeout`). */
+  /** Stop after this long with a partial answer (`timeout`; where it stops depends on the machine and its load). */
   timeoutMs?: number;
+  /**
+   * Work budget per property (default: none): at most this many boxes bounded, the first search's
+   * included; the rest is split evenly among the jobs (each job's share is fixed before any runs,
+   * so the jobs, their ends and the answer are the same on one thread and in any pool). When it
+   * is spent the answer is `unknown` (`budgetSpent`) and, with `collectLeaves`, the open boxes are
+   * handed back as `pending`.
+   */
+  maxBoxes?: number;
   /** Run the jobs in this pool, or in that many workers (this call only). Default: this thread. */
   workers?: number | RepairPool;
   /** Boxes the first search hands out as jobs (default 16; the same for any number of workers). */
@@ -113,6 +121,11 @@ export interface PropertyReport {
   bestMargin: number;
   /** Jobs that failed (their boxes count as unknown; the other jobs' work stands). */
   errors: string[];
+  /** Jobs that spent their work budget (`maxBoxes`), and the budget each job had (0: none). */
+  budgetSpent: number;
+  jobBudget: number;
+  /** The clock (`timeoutMs`) stopped the search or a job before its end: the answer depends on the machine's speed and load. */
+  cutByTime: boolean;
   ms: number;
 }
 
@@ -333,6 +346,8 @@ export async function verify(
     throw new InputError('must be an integer from 1 to 4096', { field: 'jobs', value: jobs });
   if (opts.timeoutMs !== undefined && !(opts.timeoutMs > 0))
     throw new InputError('must be a number > 0', { field: 'timeoutMs', value: opts.timeoutMs });
+  if (opts.maxBoxes !== undefined && !(Number.isInteger(opts.maxBoxes) && opts.maxBoxes >= 1 && opts.maxBoxes < 2 ** 32))
+    throw new InputError('must be a whole number from 1 to 2^32 − 1', { field: 'maxBoxes', value: opts.maxBoxes });
   const core = coreOptions(opts);
   const deadline = opts.timeoutMs !== undefined ? start + opts.timeoutMs : undefined;
   const data = props.map((p, i) => {
@@ -454,7 +469,7 @@ async function verifyOne(
     });
 
   // 1. The first boxes, breadth first, on this thread.
-  const search = new CoreVerifier(net, { property: data, options: core });
+  const search = new CoreVerifier(net, { property: data, options: { ...core, maxBoxes: 0 } });
   let roots: BoxRoot[] = [];
   let first: BoxStats;
   let verdict: string;
@@ -487,11 +502,30 @@ async function verifyOne(
   let stats = addStats({ ...ZERO_STATS }, first);
   let minMargin = first.minMargin;
   let bestMargin = first.bestMargin;
+  // The work budget: what the first search left of it, split evenly among the jobs before any
+  // runs (a job's share does not depend on how the others went, nor on the number of workers).
+  const jobBudget =
+    opts.maxBoxes !== undefined && roots.length > 0 ? Math.max(1, Math.floor((opts.maxBoxes - first.boxes) / roots.length)) : 0;
+  let budgetSpent = 0;
+  let cutByTime = verdict === 'timeout';
   const finish = (status: VerifyStatus): PropertyRun => {
     const decided = Object.values(shares).reduce((a, v) => a + v, 0);
     shares.undecided = Math.max(0, 1 - decided);
     return {
-      report: { index, status, shares, stats, jobs: roots.length, minMargin, bestMargin, errors, ms: performance.now() - p0 },
+      report: {
+        index,
+        status,
+        shares,
+        stats,
+        jobs: roots.length,
+        minMargin,
+        bestMargin,
+        errors,
+        budgetSpent,
+        jobBudget,
+        cutByTime,
+        ms: performance.now() - p0,
+      },
       counterexample: cex,
       leaves,
       pending,
@@ -504,7 +538,7 @@ async function verifyOne(
   }
 
   // 2. The jobs, in order.
-  const tasks: BoxTask[] = roots.map((root) => ({ property: data, root, options: core, deadline }));
+  const tasks: BoxTask[] = roots.map((root) => ({ property: data, root, options: { ...core, maxBoxes: jobBudget }, deadline }));
   const outcomes: (BoxOutcome | undefined)[] = new Array(tasks.length).fill(undefined);
   const firstDecided = decidedOf(first);
   let doneShare = 0;
@@ -596,11 +630,14 @@ async function verifyOne(
     const o = outcomes[i];
     if (!o) {
       if (status === 'holds') status = 'timeout';
+      if (deadline !== undefined) cutByTime = true;
       // A job never run (or cancelled): its whole box is still to decide.
       if (opts.collectLeaves && !(core.stopAtViolation && cex)) pending.push(roots[i]);
       continue;
     }
     if (o.pending) pending.push(...o.pending);
+    if (o.verdict === 'budget') budgetSpent++;
+    if (o.verdict === 'timeout') cutByTime = true;
     addShares(shares, o.stats, shareOf(roots[i], data));
     minMargin = Math.min(minMargin, o.stats.minMargin);
     bestMargin = Math.min(bestMargin, o.stats.bestMargin);
@@ -609,7 +646,7 @@ async function verifyOne(
       if (!cex && o.counterexample) cex = o.counterexample;
       if (core.stopAtViolation) break;
     } else if (o.verdict === 'timeout' && status !== 'violated') status = 'timeout';
-    else if (o.verdict === 'unknown' && status === 'holds') status = 'unknown';
+    else if ((o.verdict === 'unknown' || o.verdict === 'budget') && status === 'holds') status = 'unknown';
   }
   // A search stopped at a counterexample (or timed out) leaves the rest undecided: not a timeout.
   if (status === 'timeout' && cex) status = 'violated';

@@ -47,6 +47,8 @@ export interface RepairFlags {
   boxPatch?: boolean;
   timeout?: string;
   hardStop?: string;
+  babBoxes?: string;
+  pendingBoxes?: string;
   maxRegions?: string;
   certify?: boolean;
   label?: string;
@@ -93,11 +95,19 @@ export function registerRepair(program: Command, run: CommandRunner): void {
     .option('--no-box-patch', 'area repair with --method bab: such a box stays unproven (the repair is then not certified)')
     .option(
       '--timeout <S>',
-      'area repair with --method bab: budget in seconds (default 60): the branch and bound gets a fifth, the boxes it leaves undecided are split until 35 % of it has passed and then patched, then the certificate; past 2 × the budget + 30 s the repair stops (exit 1, nothing written)',
+      'area repair with --method bab: optional time cap in seconds (default none). The phases are limited by work budgets (--bab-boxes, --pending-boxes), so the same network, property and options give the same patches and proof map on any machine; a cap cuts the branch and bound at a fifth of it and the splitting of undecided boxes at 35 % (they are patched then), and the report says so (budget.cutByTime: the result then depends on the machine and its load); past 2 × the cap + 30 s the repair stops (exit 1, nothing written)',
     )
     .option(
       '--hard-stop <S>',
-      'area repair with --method bab: stop outright after S seconds (default 2 × the budget + 30): a partial report (the phase, the share of the box decided and how, regions and patches so far) to --report, a summary, exit 1, no network written',
+      'area repair with --method bab: stop outright after S seconds (default 2 × the --timeout cap + 30, or 600 without a cap): a partial report (the phase, the share of the box decided and how, regions and patches so far) to --report, a summary, exit 1, no network written',
+    )
+    .option(
+      '--bab-boxes <N>',
+      'area repair with --method bab: work budget of the branch and bound, in boxes bounded (default from the network size: 182.7 M / (weights x layers), at least 256: about 2,000 on ACAS Xu); split evenly among its jobs, the boxes it leaves undecided are decided after it',
+    )
+    .option(
+      '--pending-boxes <N>',
+      'area repair with --method bab: work budget, in boxes bounded, for splitting the boxes the branch and bound leaves undecided before the rest is patched box by box (default 365.4 M / (weights x layers), at least 512: about 4,000 on ACAS Xu)',
     )
     .option('--max-regions <N>', 'area repair: stop with an error beyond N linear regions (default 100000)')
     .option(
@@ -130,7 +140,10 @@ export function registerRepair(program: Command, run: CommandRunner): void {
       '--allow-partial',
       'point-wise repair: when some regions cannot be solved, still write the network patching the others (exit code 1; the report lists the failed regions)',
     )
-    .option('--workers <n>', 'point-wise repair: solve the regions in n worker threads (same result as one thread)')
+    .option(
+      '--workers <n>',
+      'point-wise repair: solve the regions in n worker threads; area repair with --method bab: run the branch and bound in n worker threads (same result as one thread)',
+    )
     .requiredOption('--out <file>', 'repaired network: .json (relu-repair JSON, exact) or .onnx')
     .option('--report <file>', 'repair report (JSON)')
     .option('--quiet', 'no summary or progress on stderr')
@@ -333,7 +346,6 @@ async function runAreaRepair(flags: RepairFlags, given: Set<string>, interrupt: 
   const mode = 'area repair (--area)';
   rejectFlags(given, mode, {
     '--input-box': `the area file's box is the input domain (${flags.area})`,
-    '--workers': 'area repair runs on one thread (its regions are cheap; the pool pays off for point-wise repair of large regions)',
     '--no-certify': 'area repair always certifies every region of the area (that is what its exit code reports)',
     '--certify': 'area repair always certifies every region of the area',
     '--no-lp-fallback': 'area repair always falls back to the --lp backend when the core simplex fails on a region',
@@ -355,6 +367,11 @@ async function runAreaRepair(flags: RepairFlags, given: Set<string>, interrupt: 
   const method = flags.method ?? (net.inputSize > 64 ? 'box' : isVnnlibPath(flags.area!) ? 'bab' : 'enumerate');
   if (method !== 'bab' && flags.timeout !== undefined) throw new UsageError('applies to --method bab only', { field: '--timeout' });
   if (method !== 'bab' && flags.hardStop !== undefined) throw new UsageError('applies to --method bab only', { field: '--hard-stop' });
+  if (method !== 'bab' && flags.babBoxes !== undefined) throw new UsageError('applies to --method bab only', { field: '--bab-boxes' });
+  if (method !== 'bab' && flags.pendingBoxes !== undefined)
+    throw new UsageError('applies to --method bab only', { field: '--pending-boxes' });
+  if (method !== 'bab' && flags.workers !== undefined)
+    throw new UsageError('applies to --method bab only among area repairs (their other methods run on one thread)', { field: '--workers' });
   if (method !== 'bab' && flags.boxPatch !== undefined)
     throw new UsageError('applies to --method bab only', { field: flags.boxPatch ? '--box-patch' : '--no-box-patch' });
   if (method === 'box' && flags.maxRegions !== undefined)
@@ -417,6 +434,11 @@ async function runAreaBab(
   const hardStop = flags.hardStop !== undefined ? parseNumber(flags.hardStop, '--hard-stop') : undefined;
   if (hardStop !== undefined && !(hardStop > 0))
     throw new UsageError('must be a number of seconds > 0', { field: '--hard-stop', value: flags.hardStop });
+  const babBoxes = parseWhole(flags.babBoxes, '--bab-boxes');
+  const pendingBoxes = parseWhole(flags.pendingBoxes, '--pending-boxes');
+  if (babBoxes === 0) throw new UsageError('must be a whole number >= 1', { field: '--bab-boxes', value: flags.babBoxes });
+  if (pendingBoxes === 0) throw new UsageError('must be a whole number >= 1', { field: '--pending-boxes', value: flags.pendingBoxes });
+  const workers = parseWorkers(flags.workers);
   // The property's own unsafe set is what the branch and bound proves absent (without --margin).
   let unsafe: VnnlibProperty['unsafe'] | undefined;
   if (isVnnlibPath(flags.area!) && flags.margin === undefined) {
@@ -440,6 +462,9 @@ async function runAreaBab(
         boxPatches: flags.boxPatch,
         timeoutMs: timeout !== undefined ? timeout * 1000 : undefined,
         hardStopMs: hardStop !== undefined ? hardStop * 1000 : undefined,
+        verify: babBoxes !== undefined ? { maxBoxes: babBoxes } : undefined,
+        pending: pendingBoxes !== undefined ? { maxBoxes: pendingBoxes } : undefined,
+        workers,
         onProgress,
         signal,
       }),
@@ -489,7 +514,10 @@ async function runAreaBab(
       `${head} (max patch norm ${fmt(r.maxPatchNorm)}); certified on the whole area (${rep.certificate?.regions ?? 0} regions certified, ` +
         `${pct(rep.shares.reproven)} of the box re-proven where patch bands reach); ${(t.total / 1000).toFixed(1)} s ` +
         `(branch and bound ${(t.verify / 1000).toFixed(1)}, enumeration ${(t.enumerate / 1000).toFixed(1)}, repair ${(t.repair / 1000).toFixed(1)}, ` +
-        `certificate ${(t.certify / 1000).toFixed(1)}, re-proof ${(t.reprove / 1000).toFixed(1)})\n` +
+        `certificate ${(t.certify / 1000).toFixed(1)}, re-proof ${(t.reprove / 1000).toFixed(1)}); ` +
+        `work budgets: ${rep.verify.boxes} of ${rep.budget.verifyBoxes} boxes bounded by the branch and bound (${rep.budget.jobsSpent} of ${rep.budget.jobs} jobs spent their ${rep.budget.jobBoxes}), ` +
+        `${rep.budget.pendingBounded} of ${rep.budget.pendingBoxes} for undecided boxes` +
+        `${rep.budget.cutByTime ? `; cut by the ${(rep.budget.timeCapMs ?? 0) / 1000} s time cap: this result depends on the machine and its load` : ''}\n` +
         `wrote ${[written, ...(flags.report ? [flags.report] : [])].join(', ')}\n`,
     );
   }

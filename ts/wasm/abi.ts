@@ -343,6 +343,7 @@ export const VERIFY_STATUS = layout('verifyStatus', [
   scalar('bestMargin', 'real'),
   scalar('leavesWaiting', 'count'),
   scalar('patternValues', 'count'),
+  scalar('spent', 'flag'),
   optional(scalar('counterexampleMargin', 'real')),
   optional(array('counterexample', 'real', ['inputs'])),
 ]);
@@ -708,6 +709,7 @@ export const VERIFY_OPTIONS = object('verifyOptions', [
   member('bestFirst', 'flag'),
   member('queueCap', 'count'),
   member('seed', 'count'),
+  member('maxBoxes', 'count'),
   member('inputRows', 'count'),
   member('disjuncts', 'count'),
   member('unsafeRows', 'count'),

@@ -30,6 +30,7 @@ fn verify_options(o: &Object) -> VerifyOptions {
         best_first: o.flag("bestFirst"),
         queue_cap: o.count("queueCap"),
         seed: o.count("seed") as u64,
+        max_boxes: o.count("maxBoxes"),
     }
 }
 
@@ -132,6 +133,7 @@ fn status(v: &mut Verifier, out: *mut f64) -> i32 {
     w.real("bestMargin", s.best_margin);
     w.count("leavesWaiting", waiting);
     w.count("patternValues", patterns);
+    w.flag("spent", v.spent());
     let cex = v.counterexample.clone();
     w.real("counterexampleMargin", cex.as_ref().map_or(f64::NAN, |c| c.margin));
     w.optional("counterexample", cex.as_ref().map(|c| &c.x[..]));

@@ -60,6 +60,12 @@ pub struct VerifyOptions {
     pub best_first: bool,
     pub queue_cap: usize,
     pub seed: u64,
+    /// Work budget (0: none): [`Verifier::step`] bounds at most this many boxes (those of
+    /// [`Verifier::expand`] included), finishing an exact decision under way, and then stops with
+    /// the verdict still running and [`Verifier::spent`] true; [`Verifier::pending_boxes`] are the
+    /// rest. Counted in boxes, not time, so that where it stops does not depend on the machine,
+    /// its load or how the work was sliced.
+    pub max_boxes: usize,
 }
 
 impl Default for VerifyOptions {
@@ -78,6 +84,7 @@ impl Default for VerifyOptions {
             best_first: true,
             queue_cap: 20_000,
             seed: 0,
+            max_boxes: 0,
         }
     }
 }
@@ -319,6 +326,15 @@ impl Verifier {
 
     pub fn verdict(&self) -> Verdict {
         self.verdict
+    }
+
+    /// The work budget (`max_boxes`) is spent: boxes still wait, none will be bounded here.
+    pub fn spent(&self) -> bool {
+        self.opts.max_boxes > 0
+            && self.verdict == Verdict::Running
+            && self.leaf.is_none()
+            && self.stats.boxes >= self.opts.max_boxes
+            && !(self.queue.is_empty() && self.heap.is_empty())
     }
 
     pub fn property(&self) -> &Property {
@@ -640,6 +656,8 @@ impl Verifier {
         while work < budget.max(1) && self.verdict == Verdict::Running {
             if self.leaf.is_some() {
                 work += self.step_leaf(budget.max(1) - work.min(budget))?;
+            } else if self.spent() {
+                break;
             } else if let Some(item) = self.pop() {
                 work += self.process(item, false)?;
             }

@@ -239,3 +239,57 @@ fn no_random_points_at_the_root_still_works() {
     let v = run(&net, &prop, opts, 50);
     assert_ne!(v.verdict(), Verdict::Running);
 }
+
+/// Steps until the verdict or the work budget (`max_boxes`).
+fn run_budget(net: &Network, prop: &Property, opts: VerifyOptions, budget: usize) -> Verifier {
+    let mut v = Verifier::new(NetView::new(net).unwrap(), prop.clone(), opts).unwrap();
+    let mut steps = 0;
+    while v.step(budget).unwrap() == Verdict::Running && !v.spent() {
+        steps += 1;
+        assert!(steps < 1_000_000, "neither a verdict nor the budget spent");
+    }
+    v
+}
+
+#[test]
+fn the_work_budget_stops_at_the_same_box_whatever_the_step_budget() {
+    let mut opts = VerifyOptions { collect_leaves: true, stop_at_violation: false, ..VerifyOptions::default() };
+    opts.leaf_unstable = 1;
+    opts.max_depth = 12;
+    // The first random case with a search long enough to cut in half.
+    let (net, prop, full) = (1..200)
+        .find_map(|seed| {
+            let mut rng = Rng(seed);
+            let net = random_network(&mut rng, &[3, 12, 12, 3]);
+            let prop = random_property(&mut rng, &net, 0);
+            let full = run(&net, &prop, opts, 100_000);
+            if full.stats.boxes > 20 {
+                Some((net, prop, full))
+            } else {
+                None
+            }
+        })
+        .expect("a case with more than 20 boxes");
+    opts.max_boxes = full.stats.boxes / 2;
+    let mut a = run_budget(&net, &prop, opts, 1);
+    let mut b = run_budget(&net, &prop, opts, 100_000);
+    assert!(a.spent() && b.spent());
+    assert_eq!(a.verdict(), Verdict::Running);
+    assert_eq!(a.stats.boxes, opts.max_boxes);
+    assert_eq!(a.stats, b.stats);
+    assert_eq!(a.take_leaves(), b.take_leaves());
+    assert_eq!(a.pending_boxes(), b.pending_boxes());
+    // Stepping a spent verifier does nothing; the leaves and the waiting boxes tile the box.
+    let before = a.stats.clone();
+    assert_eq!(a.step(1000).unwrap(), Verdict::Running);
+    assert_eq!(a.stats, before);
+    let vol =
+        |lo: &[f64], hi: &[f64]| (0..3).map(|j| (hi[j] - lo[j]) / (prop.upper[j] - prop.lower[j])).product::<f64>();
+    let open: f64 = a.pending_boxes().iter().map(|p| vol(&p.lower, &p.upper)).sum();
+    assert!((open + a.stats.decided() - 1.0).abs() < 1e-9, "{} + {}", open, a.stats.decided());
+    // A budget larger than the search: the same answer as without one.
+    opts.max_boxes = full.stats.boxes + 1;
+    let c = run_budget(&net, &prop, opts, 7);
+    assert_eq!(c.verdict(), full.verdict());
+    assert_eq!(c.stats, full.stats);
+}
