@@ -257,12 +257,14 @@ export const DEFAULT_HARD_STOP_MS = 600_000;
 /**
  * Work of the default budgets, in weight·layer units. Bounding one box costs about one
  * back-substitution through every earlier layer, ∝ (weights) × (layers), for the intermediate
- * bounds (the same for any property) and once more per output row bounded; the pending phase
- * also sizes a patch per convex piece of the safe set from every row. So the cost of one box is
- * (weights × layers) × (a fixed part + a part per row): for the branch and bound (4 + rows of the
- * unsafe set) / 8, for the pending phase (16 + rows × pieces of the safe set) / 32 — both 1 for
- * ACAS Xu φ2 (4 unsafe rows; 4 safe rows in 4 pieces); measured: a pending box of φ7 (18 rows in
- * 9 pieces, factor 5.6) costs about 10 times one of φ2. The default budget in boxes is WORK / cost:
+ * bounds (the same for any property) and once more per output row bounded, per disjunct of the
+ * unsafe set (the branch and bound) or per convex piece of the safe set (the pending phase sizes a
+ * patch per piece from every row). So the cost of one box is (weights × layers) × (a fixed part +
+ * a part per row and piece): for the branch and bound (4 + rows × disjuncts of the unsafe set) / 8,
+ * for the pending phase (16 + rows × pieces of the safe set) / 32 — both 1 for ACAS Xu φ2 (4 unsafe
+ * rows in 1 disjunct; 4 safe rows in 4 pieces). Measured on φ7 (6 unsafe rows in 2 disjuncts,
+ * factor 2; 18 safe rows in 9 pieces, factor 5.6): a branch-and-bound box costs about 2.8 times one
+ * of φ2, a pending box 10 times. The default budget in boxes is WORK / cost:
  * a network twice as deep or wide, or a larger property, gets fewer boxes and about the same time.
  * Reference, ACAS Xu φ2 (13,255 weights and biases, 7 layers): about 2,000 boxes for the branch and
  * bound and 4,000 for the pending phase, each phase about 1–3 s on one thread of this 2-core
@@ -276,19 +278,20 @@ export const MIN_PENDING_BOXES = 256;
 
 /**
  * The default work budgets (boxes bounded) of the branch and bound and of the pending phase for
- * `net` (rule above), for an unsafe set of `unsafe.rows` rows (all disjuncts together) and a safe
+ * `net` (rule above), for an unsafe set of `unsafe.rows` rows (all disjuncts together) in
+ * `unsafe.disjuncts` disjuncts and a safe
  * set of `safe.rows` rows in `safe.pieces` convex pieces (defaults: as ACAS Xu φ2).
  */
 export function defaultWorkBudget(
   net: Network,
-  unsafe: { rows: number } = { rows: 4 },
+  unsafe: { rows: number; disjuncts: number } = { rows: 4, disjuncts: 1 },
   safe: { rows: number; pieces: number } = { rows: 4, pieces: 4 },
 ): { verifyBoxes: number; pendingBoxes: number } {
   const weights = net.layers.reduce((t, l) => t + l.weights.length + l.bias.length, 0);
   const units = Math.max(1, weights * net.layers.length);
   const clamp = (v: number, lo: number) => Math.min(1_000_000, Math.max(lo, Math.round(v)));
   return {
-    verifyBoxes: clamp(BAB_WORK / ((units * (4 + unsafe.rows)) / 8), MIN_BAB_BOXES),
+    verifyBoxes: clamp(BAB_WORK / ((units * (4 + unsafe.rows * unsafe.disjuncts)) / 8), MIN_BAB_BOXES),
     pendingBoxes: clamp(PENDING_WORK / ((units * (16 + safe.rows * safe.pieces)) / 32), MIN_PENDING_BOXES),
   };
 }
@@ -601,7 +604,7 @@ async function repairWithin(
   const unsafeSet = opts.unsafe ?? unsafeDisjuncts(spec);
   const defaults = defaultWorkBudget(
     network,
-    { rows: unsafeSet.reduce((t, u) => t + u.b.length, 0) },
+    { rows: unsafeSet.reduce((t, u) => t + u.b.length, 0), disjuncts: unsafeSet.length },
     { rows: piecesOf(spec).reduce((t, p) => t + p.q.length, 0), pieces: piecesOf(spec).length },
   );
   const verifyBoxes = opts.verify?.maxBoxes ?? defaults.verifyBoxes;
