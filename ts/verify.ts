@@ -450,10 +450,20 @@ async function verifyOne(
   const leaves: BoxLeaf[] = [];
   const pending: BoxRoot[] = [];
   const errors: string[] = [];
-  const keepLeaves = (fresh: BoxLeaf[]) => {
+  // Kept per job and handed out in job order (a pool finishes jobs in any order): the leaves, and
+  // what a repair builds from them, do not depend on the number of workers. `onLeaves` streams
+  // them as they come instead.
+  const jobLeaves: BoxLeaf[][] = [];
+  const keepLeaves = (fresh: BoxLeaf[], job = -1) => {
     if (fresh.length === 0) return;
     if (opts.onLeaves) opts.onLeaves(fresh, index);
-    else if (opts.collectLeaves) leaves.push(...fresh);
+    else if (opts.collectLeaves) {
+      if (job < 0) leaves.push(...fresh);
+      else {
+        jobLeaves[job] ??= [];
+        jobLeaves[job].push(...fresh);
+      }
+    }
   };
   const progress = (phase: VerifyProgress['phase'], decided: number, boxes: number, regions: number, jobsDone: number, total: number) =>
     opts.onProgress?.({
@@ -511,6 +521,7 @@ async function verifyOne(
   const finish = (status: VerifyStatus): PropertyRun => {
     const decided = Object.values(shares).reduce((a, v) => a + v, 0);
     shares.undecided = Math.max(0, 1 - decided);
+    for (const l of jobLeaves) if (l) leaves.push(...l);
     return {
       report: {
         index,
@@ -547,7 +558,7 @@ async function verifyOne(
     outcomes[i] = o;
     done++;
     doneShare += shareOf(roots[i], data) * decidedOf(o.stats);
-    if (o.leaves) keepLeaves(o.leaves);
+    if (o.leaves) keepLeaves(o.leaves, i);
   };
   /** One job on this thread; a job that fails leaves its box unknown and the others' work stands. */
   const runHere = async (i: number): Promise<BoxOutcome> => {
@@ -555,7 +566,7 @@ async function verifyOne(
     try {
       return await runBoxTask(net, tasks[i], {
         signal: opts.signal,
-        onLeaves: opts.collectLeaves ? keepLeaves : undefined,
+        onLeaves: opts.collectLeaves ? (fresh) => keepLeaves(fresh, i) : undefined,
         onProgress: (s) =>
           progress(
             'jobs',
@@ -620,6 +631,7 @@ async function verifyOne(
       if (i > firstViolated) {
         // Finished after the first violated job only because of scheduling: left out, as on one thread.
         outcomes[i] = undefined;
+        jobLeaves[i] = [];
         continue;
       }
       stats = addStats(stats, o.stats);
