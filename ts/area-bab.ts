@@ -290,10 +290,12 @@ export function defaultWorkBudget(
   const weights = net.layers.reduce((t, l) => t + l.weights.length + l.bias.length, 0);
   const units = Math.max(1, weights * net.layers.length);
   const clamp = (v: number, lo: number) => Math.min(1_000_000, Math.max(lo, Math.round(v)));
-  return {
-    verifyBoxes: clamp(BAB_WORK / ((units * (4 + unsafe.rows * unsafe.disjuncts)) / 8), MIN_BAB_BOXES),
-    pendingBoxes: clamp(PENDING_WORK / ((units * (16 + safe.rows * safe.pieces)) / 32), MIN_PENDING_BOXES),
-  };
+  const pendingBoxes = clamp(PENDING_WORK / ((units * (16 + safe.rows * safe.pieces)) / 32), MIN_PENDING_BOXES);
+  // Every box the branch and bound leaves open is bounded at least once more by the pending phase
+  // (and then, at worst, patched and certified on its own): it hands back about as many boxes as
+  // it bounded, so it gets no more than the pending phase can bound.
+  const verifyBoxes = Math.min(pendingBoxes, clamp(BAB_WORK / ((units * (4 + unsafe.rows * unsafe.disjuncts)) / 8), MIN_BAB_BOXES));
+  return { verifyBoxes, pendingBoxes };
 }
 
 function emptyPending(): AreaBabReport['pending'] {
