@@ -257,18 +257,19 @@ export const DEFAULT_HARD_STOP_MS = 600_000;
 /**
  * Work of the default budgets, in weight·layer units. Bounding one box costs about one
  * back-substitution through every earlier layer, ∝ (weights) × (layers), for the intermediate
- * bounds (the same for any property) and once more per output row bounded, per disjunct of the
- * unsafe set (the branch and bound) or per convex piece of the safe set (the pending phase sizes a
- * patch per piece from every row). So the cost of one box is (weights × layers) × (a fixed part +
- * a part per row and piece): for the branch and bound (4 + rows × disjuncts of the unsafe set) / 8,
- * for the pending phase (16 + rows × pieces of the safe set) / 32 — both 1 for ACAS Xu φ2 (4 unsafe
- * rows in 1 disjunct; 4 safe rows in 4 pieces). Measured on φ7 (6 unsafe rows in 2 disjuncts,
- * factor 2; 18 safe rows in 9 pieces, factor 5.6): a branch-and-bound box costs about 2.8 times one
- * of φ2, a pending box 10 times. The default budget in boxes is WORK / cost:
- * a network twice as deep or wide, or a larger property, gets fewer boxes and about the same time.
- * Reference, ACAS Xu φ2 (13,255 weights and biases, 7 layers): about 2,000 boxes for the branch and
- * bound and 4,000 for the pending phase, each phase about 1–3 s on one thread of this 2-core
- * machine (bench/acasxu-repair.mjs).
+ * bounds (the same for any property), and then work per output row, per disjunct of the unsafe
+ * set (the branch and bound) or per convex piece of the safe set (the pending phase bounds every
+ * row per box and sizes a patch per piece; the box patches it makes are certified per piece). So
+ * the cost of one box is (weights × layers) × max(1, rows × disjuncts / 4) for the branch and
+ * bound and (weights × layers) × max(1, rows × pieces / 16) for the pending phase: both factors
+ * are 1 for ACAS Xu φ2 (4 unsafe rows in 1 disjunct; 4 safe rows in 4 pieces) and for anything
+ * smaller (there the fixed part dominates). Measured on φ7 (6 unsafe rows in 2 disjuncts, factor
+ * 3; 18 safe rows in 9 pieces, factor 10): a branch-and-bound box costs about 2.8 times one of φ2,
+ * a pending box (with its patch and certificate) 10 to 20 times. The default budget in boxes is
+ * WORK / cost: a network twice as deep or wide, or a larger property, gets fewer boxes and about
+ * the same time. Reference, ACAS Xu φ2 (13,255 weights and biases, 7 layers): about 2,000 boxes for
+ * the branch and bound and 4,000 for the pending phase, each phase about 1–3 s on one thread of this
+ * 2-core machine at low load (bench/acasxu-repair.mjs).
  */
 export const BAB_WORK = 2_000 * 92_785;
 export const PENDING_WORK = 4_000 * 92_785;
@@ -290,11 +291,11 @@ export function defaultWorkBudget(
   const weights = net.layers.reduce((t, l) => t + l.weights.length + l.bias.length, 0);
   const units = Math.max(1, weights * net.layers.length);
   const clamp = (v: number, lo: number) => Math.min(1_000_000, Math.max(lo, Math.round(v)));
-  const pendingBoxes = clamp(PENDING_WORK / ((units * (16 + safe.rows * safe.pieces)) / 32), MIN_PENDING_BOXES);
+  const pendingBoxes = clamp(PENDING_WORK / (units * Math.max(1, (safe.rows * safe.pieces) / 16)), MIN_PENDING_BOXES);
   // Every box the branch and bound leaves open is bounded at least once more by the pending phase
   // (and then, at worst, patched and certified on its own): it hands back about as many boxes as
   // it bounded, so it gets no more than the pending phase can bound.
-  const verifyBoxes = Math.min(pendingBoxes, clamp(BAB_WORK / ((units * (4 + unsafe.rows * unsafe.disjuncts)) / 8), MIN_BAB_BOXES));
+  const verifyBoxes = Math.min(pendingBoxes, clamp(BAB_WORK / (units * Math.max(1, (unsafe.rows * unsafe.disjuncts) / 4)), MIN_BAB_BOXES));
   return { verifyBoxes, pendingBoxes };
 }
 

@@ -103,11 +103,11 @@ export function registerRepair(program: Command, run: CommandRunner): void {
     )
     .option(
       '--bab-boxes <N>',
-      'area repair with --method bab: work budget of the branch and bound, in boxes bounded (default from the sizes of network and property: 185.6 M / (weights x layers x (4 + unsafe rows x disjuncts) / 8), at least 256, at most the --pending-boxes default: 1,992 on ACAS Xu phi2); split evenly among its jobs; the boxes it leaves undecided are decided after it',
+      'area repair with --method bab: work budget of the branch and bound, in boxes bounded (default from the sizes of network and property: 185.6 M / (weights x layers x max(1, unsafe rows x disjuncts / 4)), at least 256, at most the --pending-boxes default: 1,992 on ACAS Xu phi2); split evenly among its jobs; the boxes it leaves undecided are decided after it',
     )
     .option(
       '--pending-boxes <N>',
-      'area repair with --method bab: work budget, in boxes bounded, for splitting the boxes the branch and bound leaves undecided before the rest is patched box by box (default 371.1 M / (weights x layers x (16 + safe rows x pieces) / 32), at least 256: 3,985 on ACAS Xu phi2)',
+      'area repair with --method bab: work budget, in boxes bounded, for splitting the boxes the branch and bound leaves undecided before the rest is patched box by box (default 371.1 M / (weights x layers x max(1, safe rows x pieces / 16)), at least 256: 3,985 on ACAS Xu phi2)',
     )
     .option('--max-regions <N>', 'area repair: stop with an error beyond N linear regions (default 100000)')
     .option(
