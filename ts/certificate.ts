@@ -310,7 +310,17 @@ export class Certifier {
       abi.REGION_CERTIFICATE,
       { inputs: n, patches: this.patches },
       ([pp, ps, ph, pd, o]) =>
-        this.core.exports.rr_certifier_region(h, pp, ps, piece ?? -1, ph, hint ? hints.length : -1, pd, hint && duals ? mult.length : -1, o),
+        this.core.exports.rr_certifier_region(
+          h,
+          pp,
+          ps,
+          piece ?? -1,
+          ph,
+          hint ? hints.length : -1,
+          pd,
+          hint && duals ? mult.length : -1,
+          o,
+        ),
     );
     return {
       pattern: patternHex(pattern),

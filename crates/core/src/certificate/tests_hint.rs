@@ -227,7 +227,7 @@ fn any_nonnegative_multipliers_bound_every_row_from_above() {
             .map(|i| match trial % 4 {
                 0 => exact[i],
                 1 => exact[i] * rng.range(0.0, 2.0),
-                2 => rng.range(0.0, 1.0) * 10f64.powi((trial % 7) as i32 - 3),
+                2 => rng.range(0.0, 1.0) * 10f64.powi(trial % 7 - 3),
                 _ => exact[i] + if rng.uniform() < 0.2 { rng.range(0.0, 0.1) } else { 0.0 },
             })
             .collect();
