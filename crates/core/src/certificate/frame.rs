@@ -104,6 +104,11 @@ impl Frame {
             if !bb.meets(&self.bp.lower, &self.bp.upper) {
                 return false;
             }
+            // A band box that is the region's box itself (high dimension: both are the input
+            // box) was given the box test already (`band_box`). "May reach" is the safe answer.
+            if bb.lower == self.bp.lower && bb.upper == self.bp.upper {
+                return true;
+            }
         }
         patch_reaches_box(p, &self.bp.lower, &self.bp.upper)
     }
