@@ -45,6 +45,30 @@ const only = flag('--only')?.split(',');
 // The violated instances among the fixtures' networks (bench/acasxu.mjs, test/verify.test.ts).
 const VIOLATED = ['2_1:2', '2_9:2', '3_4:2', '4_1:2', '5_4:2', '1_9:3', '1_9:4', '1_9:7', '2_9:8'];
 
+// Box patches (report.boxPatches with a patch): ‖d‖∞ from the sound bounds vs the smallest
+// constant patch the worst violations found in the box need (`minimalNorm`): the minimality gap
+// is their difference; `maxWitnessed` is the largest such need over the boxes.
+function gapFigures(rows) {
+  const patched = rows.filter((b) => b.patchNorm > 0);
+  if (patched.length === 0) return null;
+  const sorted = (a) => [...a].sort((x, y) => x - y);
+  const at = (a, f) => a[Math.min(a.length - 1, Math.floor(f * a.length))];
+  const norms = sorted(patched.map((b) => b.patchNorm));
+  const gaps = sorted(patched.map((b) => b.patchNorm - b.minimalNorm));
+  const maxWitnessed = Math.max(...patched.map((b) => b.minimalNorm));
+  return {
+    count: patched.length,
+    maxNorm: norms[norms.length - 1],
+    medianNorm: at(norms, 0.5),
+    p90Norm: at(norms, 0.9),
+    maxGap: gaps[gaps.length - 1],
+    medianGap: at(gaps, 0.5),
+    maxWitnessed,
+    maxNormOverMaxWitnessed: maxWitnessed > 0 ? norms[norms.length - 1] / maxWitnessed : null,
+    noViolationFound: patched.filter((b) => !(b.minimalNorm > 0)).length,
+  };
+}
+
 await init();
 const out = [];
 const load = { before: os.loadavg() };
@@ -84,6 +108,7 @@ for (const name of VIOLATED) {
       pendingGroups: report.pending.groups,
       boxPatches: report.boxPatches.length,
       maxPatchNorm: r.maxPatchNorm,
+      boxPatchGaps: gapFigures(report.boxPatches),
       regionsEnumerated: r.regions,
       buggyRegions: r.buggyRegions,
       patches: r.patches,
