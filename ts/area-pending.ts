@@ -172,13 +172,16 @@ export async function decidePending(
   const heap = new MaxHeap<Open>();
   let bounded = 0;
   let splits = 0;
+  // Full split trials made, and per input how many it won (step 3).
+  let trials = 0;
+  const wins = new Array<number>(n).fill(0);
   const toPatch: Open[] = [];
   const patchIt = async (o: Open, piece: number) => {
     // A short worst-violation search: it only sizes the reported minimality gap, never the patch.
     const bp = await boxPatch(net, o.box, spec, {
       radius: opts.radius,
       sizeBox: bandBox(o.box, opts.radius, whole),
-      search: { starts: 1, steps: 8, randomPoints: 8 * n },
+      search: { starts: 1, steps: 8, randomPoints: Math.min(8 * n, 64) },
       relativeSlack: opts.relativeSlack ?? 0.05,
       piece: pieces.length > 1 ? piece : undefined,
       bound,
@@ -272,42 +275,60 @@ export async function decidePending(
       toPatch.push(o);
       continue;
     }
-    // 3. Split where the bound gains most: every input of positive width is tried, and the one
-    // whose worse half has the smallest patch from the bounds is taken (ties: the larger smear,
-    // normalised width × |gradient| of the worst row at the centre). Its halves' bounds are kept.
+    // 3. Split where the bound gains most: the inputs tried are halved, and the one whose worse
+    // half has the smallest patch from the bounds is taken (ties: the larger smear, normalised
+    // width × |gradient| of the worst row at the centre). Its halves' bounds are kept. Every
+    // input is tried in the first 8 splits and in every 8th after; in between only those that
+    // won at least 1/8 of the full trials, and the one of largest smear (the inputs where the
+    // bound gains are a property of the network and area, learnt as the splitting goes).
     let worstRow = 0;
     for (let r = 1; r < rows; r++) if (L[r] > L[worstRow]) worstRow = r;
     const centre = xs.subarray(0, n);
     const grad = net.denseLayers ? rowValueGrad(net.denseLayers, centre, piece.P.subarray(worstRow * k, (worstRow + 1) * k)).grad : null;
-    let cut: { dim: number; score: number; smear: number; lo: Box; hi: Box; Ulo: Float64Array; Uhi: Float64Array } | null = null;
-    const tryAll = bounded + 2 * n <= maxBoxes;
+    const smear = new Array<number>(n).fill(-Infinity);
+    let smearBest = -1;
     for (let j = 0; j < n; j++) {
       const w = whole.upper[j] - whole.lower[j];
-      if (!(w > 0) || !(b.upper[j] > b.lower[j])) continue;
       const mid = 0.5 * (b.lower[j] + b.upper[j]);
-      if (!(mid > b.lower[j] && mid < b.upper[j])) continue;
-      const smear = ((b.upper[j] - b.lower[j]) / w) * (grad ? Math.abs(grad[j]) * w + 1e-9 : 1);
-      if (!tryAll && cut && smear <= cut.smear) continue;
+      if (!(w > 0) || !(mid > b.lower[j] && mid < b.upper[j])) continue;
+      smear[j] = ((b.upper[j] - b.lower[j]) / w) * (grad ? Math.abs(grad[j]) * w + 1e-9 : 1);
+      if (smearBest < 0 || smear[j] > smear[smearBest]) smearBest = j;
+    }
+    const full = trials < 8 || splits % 8 === 0;
+    const tried = smear.flatMap((sm, j) => (sm > -Infinity && (full || 8 * wins[j] >= trials || j === smearBest) ? [j] : []));
+    // Past the box budget only the smear input is halved (its halves bounded when opened).
+    const withBounds = bounded + 2 * tried.length <= maxBoxes;
+    let cut: { dim: number; score: number; lo: Box; hi: Box; Ulo?: Float64Array; Uhi?: Float64Array } | null = null;
+    for (const j of withBounds ? tried : smearBest >= 0 ? [smearBest] : []) {
+      const mid = 0.5 * (b.lower[j] + b.upper[j]);
       const lo = { lower: [...b.lower], upper: [...b.upper] };
       const hi = { lower: [...b.lower], upper: [...b.upper] };
       lo.upper[j] = mid;
       hi.lower[j] = mid;
-      const Ulo = tryAll ? boundsOf(lo) : new Float64Array(0);
-      const Uhi = tryAll ? boundsOf(hi) : new Float64Array(0);
+      if (!withBounds) {
+        cut = { dim: j, score: 0, lo, hi };
+        break;
+      }
+      const Ulo = boundsOf(lo);
+      const Uhi = boundsOf(hi);
       const normOf = (U: Float64Array) => {
         const v = judge(U);
         return v.proven >= 0 ? 0 : (v.best?.norm ?? Infinity);
       };
-      const score = tryAll ? Math.max(normOf(Ulo), normOf(Uhi)) : 0;
-      if (!cut || score < cut.score || (score === cut.score && smear > cut.smear)) cut = { dim: j, score, smear, lo, hi, Ulo, Uhi };
+      const score = Math.max(normOf(Ulo), normOf(Uhi));
+      if (!cut || score < cut.score || (score === cut.score && smear[j] > smear[cut.dim])) cut = { dim: j, score, lo, hi, Ulo, Uhi };
+    }
+    if (cut && withBounds && full) {
+      trials++;
+      wins[cut.dim]++;
     }
     if (!cut) {
       toPatch.push(o);
       continue;
     }
     splits++;
-    open(cut.lo, o.depth + 1, tryAll ? cut.Ulo : undefined);
-    open(cut.hi, o.depth + 1, tryAll ? cut.Uhi : undefined);
+    open(cut.lo, o.depth + 1, cut.Ulo);
+    open(cut.hi, o.depth + 1, cut.Uhi);
   }
   toPatch.push(...heap.drain());
   const splitMs = performance.now() - t0;

@@ -907,10 +907,10 @@ async function refusalWitness(
   };
   let best = -Infinity;
   let bestX: Float64Array | null = null;
-  // Starts: the centre and the 15 worst of 64·n uniform points (one batched forward pass of the
-  // finished network): a violation left in a small part of the box is found far more often from
+  // Starts: the centre and the 15 worst of min(64·n, 256) uniform points (one batched forward pass
+  // of the finished network): a violation left in a small part of the box is found far more often from
   // the points already closest to it than from 15 blind starts.
-  const m = 64 * n;
+  const m = Math.min(64 * n, 256);
   const xs = Float64Array.from({ length: m * n }, (_, i) => box.lower[i % n] + rand() * (box.upper[i % n] - box.lower[i % n]));
   const ys = rep.forwardFlat(xs, m);
   const ranked = Array.from({ length: m }, (_, i) => ({ i, v: value(ys.subarray(i * k, (i + 1) * k)).v })).sort(
