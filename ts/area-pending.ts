@@ -83,6 +83,9 @@ export interface PendingResult {
   patchMs: number;
 }
 
+/** Inputs tried at most per split (step 3). */
+const MAX_TRIED = 8;
+
 function piecesOf(spec: Spec | SpecUnion): readonly Spec[] {
   return isSpecUnion(spec) ? spec.pieces : [spec];
 }
@@ -275,7 +278,7 @@ export async function decidePending(
       toPatch.push(o);
       continue;
     }
-    // 3. Split where the bound gains most: the inputs tried are halved, and the one whose worse
+    // 3. Split where the bound gains most: the inputs tried (at most 8) are halved, and the one whose worse
     // half has the smallest patch from the bounds is taken (ties: the larger smear, normalised
     // width × |gradient| of the worst row at the centre). Its halves' bounds are kept. Every
     // input is tried in the first 8 splits and in every 8th after; in between only those that
@@ -295,11 +298,17 @@ export async function decidePending(
       if (smearBest < 0 || smear[j] > smear[smearBest]) smearBest = j;
     }
     const full = trials < 8 || splits % 8 === 0;
-    const tried = smear.flatMap((sm, j) => (sm > -Infinity && (full || 8 * wins[j] >= trials || j === smearBest) ? [j] : []));
+    // At most 8 inputs tried (a high-dimensional area, e.g. an MNIST ball: 2 × 784 bounds per
+    // split would be far too many): the winners first, then by smear.
+    const tried = smear
+      .flatMap((sm, j) => (sm > -Infinity && (full || 8 * wins[j] >= trials || j === smearBest) ? [j] : []))
+      .sort((a, c) => wins[c] - wins[a] || smear[c] - smear[a] || a - c)
+      .slice(0, MAX_TRIED);
     // Past the box budget only the smear input is halved (its halves bounded when opened).
     const withBounds = bounded + 2 * tried.length <= maxBoxes;
     let cut: { dim: number; score: number; lo: Box; hi: Box; Ulo?: Float64Array; Uhi?: Float64Array } | null = null;
     for (const j of withBounds ? tried : smearBest >= 0 ? [smearBest] : []) {
+      throwIfAborted(opts.signal);
       const mid = 0.5 * (b.lower[j] + b.upper[j]);
       const lo = { lower: [...b.lower], upper: [...b.upper] };
       const hi = { lower: [...b.lower], upper: [...b.upper] };
