@@ -7,13 +7,18 @@
  *    from the box (comparisons of the saved floats only; `checkCover`);
  * 2. **every piece re-proven on the file's own parameters** (bounds recomputed on `rep.original`,
  *    patches and gate read from the file, as ts/certificate-boxes.ts does):
- *    - `bounds` and `box-patch` pieces by bounds on the finished network with every patch whose
- *      band reaches the piece (`certifyBoxParts`: one convex piece of the safe set for the original
- *      and every shifted output, split where it does not hold at once). A `bounds` piece where that
- *      fails and every reaching patch only lowers every row of every piece of the safe set (so the
- *      finished network is safe wherever the original is) is re-proven on the original network by
- *      the branch and bound (ts/verify.ts), which proves unions exactly (a piece may need two
- *      convex pieces of the safe set in different parts);
+ *    - a `bounds` piece where every reaching patch only lowers every row of every piece of the
+ *      safe set (so the finished network is safe wherever the original is; no patch reaching it
+ *      included) first on the original network by the branch and bound (ts/verify.ts) without its
+ *      counterexample search: the piece was one of its leaves in the repair, so the root box's
+ *      bound sequence (which proves unions exactly: a piece may need two convex pieces of the safe
+ *      set in different parts) mostly proves it at once — the repair's own re-proof takes the
+ *      original's proof there as it stands;
+ *    - other `bounds` pieces, those that failed above, and `box-patch` pieces by bounds on the
+ *      finished network with every patch whose band reaches the piece (`certifyBoxParts`: one
+ *      convex piece of the safe set for the original and every shifted output, split where it does
+ *      not hold at once); a helped `bounds` piece where that fails too by the full branch and bound
+ *      on the original (counterexample search included: a refusal names a witness);
  *    - `regions` pieces by enumerating the piece's linear regions on the original network (the
  *      record's region list is not used) and certifying each (region ∩ the area) with the region
  *      certificate of ts/certificate.ts, union semantics included;
@@ -43,6 +48,7 @@ import type { RepairedNetwork } from './repaired.js';
 import type { Spec } from './spec.js';
 import { isSpecUnion, type SpecUnion } from './spec-union.js';
 import { periodicYield } from './util/event-loop.js';
+import type { VnnlibProperty } from './formats/vnnlib.js';
 import { verify } from './verify.js';
 
 export interface AreaCertifyOptions extends Pick<CertifyOptions, 'rtol' | 'tolerance' | 'eps' | 'maxPieces' | 'boundHelpful'> {
@@ -121,6 +127,21 @@ function unsafeOf(spec: Spec | SpecUnion): { A: Float64Array; b: Float64Array }[
   }
   return out.map((d) => ({ A: Float64Array.from(d.A), b: Float64Array.from(d.b) }));
 }
+
+/** The property "the safe set holds on box `b`" for the branch and bound (ts/verify.ts). */
+function pieceProperty(b: Box, unsafe: { A: Float64Array; b: Float64Array }[]): VnnlibProperty {
+  return {
+    input: { box: { lower: [...b.lower], upper: [...b.upper] }, rows: { A: new Float64Array(0), b: new Float64Array(0) } },
+    unsafe,
+  };
+}
+
+/**
+ * The branch and bound's settings for re-proving a piece of a proof map: no counterexample search
+ * (16,384 root samples per call cost most of a piece's time; a violating piece is still found by
+ * the exact leaves, and the full search runs on a refusal).
+ */
+const QUICK_VERIFY = { rootSamples: 0, boxSamples: 0, attackSteps: 0 };
 
 /** Refused parts of one piece after which its walk stops (the piece is refused at the first). */
 const MAX_REFUSED_PARTS = 4;
@@ -247,6 +268,7 @@ export async function certifyArea(rep: RepairedNetwork, opts: AreaCertifyOptions
   const _n = rep.inputSize;
   const bandBoundsIn: BandBounds = new Map();
   const bandBoundsOut: BandBounds = new Map();
+  const unsafe = unsafeOf(spec);
   let done = 0;
   for (let i = 0; i < pieces.length; i++) {
     throwIfAborted(opts.signal);
@@ -266,6 +288,27 @@ export async function certifyArea(rep: RepairedNetwork, opts: AreaCertifyOptions
         .reaching(b)
         .filter((k) => bandReachesBox(rep.patches[k], b))
         .map((k) => rep.patches[k]);
+      const helped = reaching.every((p) => helpsEveryPiece(p, spec));
+      if (how === 'bounds' && helped) {
+        // Every patch reaching the piece keeps every safe output safe: the original network's
+        // proof is the proof (as the repair's re-proof takes it), re-done here on the file's own
+        // original by the branch and bound without its counterexample search: the piece was a
+        // leaf of the repair's branch and bound, so the root box's bound sequence (interval,
+        // symbolic, their LP combination of the spec rows, LP relaxation) usually proves it at once.
+        const v = await verify(rep.original, pieceProperty(b, unsafe), {
+          signal: opts.signal,
+          timeoutMs: opts.verifyMs ?? 10_000,
+          core: QUICK_VERIFY,
+        });
+        if (v.status === 'holds') {
+          out.provenByVerify++;
+          byMethod[how].proven++;
+          byMethod[how].share += share;
+          progress('pieces', ++done, pieces.length);
+          await pause();
+          continue;
+        }
+      }
       // On the whole chain (the band index keeps every bound to the patches that reach a part),
       // with one cache of band-box bounds for all pieces: each patch's band box (clipped to the
       // area, as the repair sized its box patches: ts/box-patch.ts `bandBox`) is bounded once.
@@ -280,13 +323,9 @@ export async function certifyArea(rep: RepairedNetwork, opts: AreaCertifyOptions
       out.boundParts += proven.length + refused.length;
       for (const c of proven) out.largestProvenBound = Math.max(out.largestProvenBound, c.provenBound);
       let ok = refused.length === 0;
-      if (!ok && how === 'bounds' && reaching.every((p) => helpsEveryPiece(p, spec))) {
+      if (!ok && how === 'bounds' && helped) {
         // The finished network is safe wherever the original is: the original's proof, by branch and bound (unions exactly).
-        const v = await verify(
-          rep.original,
-          { input: { box: { lower, upper }, rows: { A: new Float64Array(0), b: new Float64Array(0) } }, unsafe: unsafeOf(spec) },
-          { signal: opts.signal, timeoutMs: opts.verifyMs ?? 10_000 },
-        );
+        const v = await verify(rep.original, pieceProperty(b, unsafe), { signal: opts.signal, timeoutMs: opts.verifyMs ?? 10_000 });
         if (v.status === 'holds') {
           ok = true;
           out.provenByVerify++;
