@@ -98,7 +98,12 @@ for (const name of VIOLATED) {
       const bytes = repairedToOnnx(network, { precision: 'float64' });
       const t1 = performance.now();
       const file = repairedFromOnnx(bytes, `${name}.onnx`);
-      const c = await certifyArea(file, { spec: safe.spec, area: { box: inputBox, inputSet }, signal: AbortSignal.timeout(hard * 1000) });
+      const c = await certifyArea(file, {
+        spec: safe.spec,
+        unsafe: pr.unsafe,
+        area: { box: inputBox, inputSet },
+        signal: AbortSignal.timeout(hard * 1000),
+      });
       item.fileCertificate = {
         status: c.status,
         source: c.source,
@@ -108,6 +113,7 @@ for (const name of VIOLATED) {
         proofMapBytes: JSON.stringify(file.record?.proof ?? null).length,
         shares: Object.fromEntries(Object.entries(c.byMethod).map(([k, v]) => [k, v.share])),
         provenByVerify: c.provenByVerify,
+        provenByHint: c.provenByHint,
         regions: c.regions.enumerated,
         refused: c.refused.length,
         timingsMs: c.timingsMs,
