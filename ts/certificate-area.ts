@@ -31,7 +31,7 @@
  * the report says so.
  */
 import { type AreaProof, type CoverCheck, checkCover, PROOF_METHODS, type ProofMethod, shareIn } from './area-proof.js';
-import type { BoundMethod } from './bounds.js';
+import { type BoundMethod, specRowsUpperBounds } from './bounds.js';
 import {
   type BandBounds,
   type BoxCertificate,
@@ -109,6 +109,8 @@ export interface AreaCertificate {
   provenByVerify: number;
   /** Bounds pieces proven by the one convex piece of the safe set their hint names (see module comment). */
   provenByHint: number;
+  /** Bounds pieces proven on the original network by one bound of a piece of the safe set (every reaching patch helps; see module comment). */
+  provenOnOriginal: number;
   /** Parts bounded (a piece split where its bound did not hold at once counts each part). */
   boundParts: number;
   /** Largest proven bound over the proven bound parts (<= tolerance). */
@@ -210,6 +212,7 @@ export async function certifyArea(rep: RepairedNetwork, opts: AreaCertifyOptions
     byMethod,
     provenByVerify: 0,
     provenByHint: 0,
+    provenOnOriginal: 0,
     boundParts: 0,
     largestProvenBound: -Infinity,
     regions: { enumerated: 0, certified: 0, report: null },
@@ -287,6 +290,11 @@ export async function certifyArea(rep: RepairedNetwork, opts: AreaCertifyOptions
   const hintBandIn = new Map<number, BandBounds>();
   const hintBandOut = new Map<number, BandBounds>();
   const specPieces = isSpecUnion(spec) ? spec.pieces : [spec];
+  // Every row of every piece, for one bound call on the original network.
+  const allRows = {
+    P: Float64Array.from(specPieces.flatMap((sp) => Array.from(sp.P.subarray(0, sp.q.length * sp.outputs)))),
+    q: Float64Array.from(specPieces.flatMap((sp) => Array.from(sp.q))),
+  };
   // The unsafe set as the branch and bound's disjuncts, when it has few enough (else no piece is
   // re-proven by the branch and bound: bounds on the finished network only).
   let unsafe: { A: Float64Array; b: Float64Array }[] | null | undefined;
@@ -356,9 +364,27 @@ export async function certifyArea(rep: RepairedNetwork, opts: AreaCertifyOptions
       if (u) {
         // Every patch reaching the piece keeps every safe output safe: the original network's
         // proof is the proof (as the repair's re-proof takes it), re-done here on the file's own
-        // original by the branch and bound without its counterexample search: the piece was a
-        // leaf of the repair's branch and bound, so the root box's bound sequence (interval,
-        // symbolic, their LP combination of the spec rows, LP relaxation) usually proves it at once.
+        // original: first one bound of every row of every piece of the safe set (a piece whose
+        // rows all hold proves it), else by the branch and bound without its counterexample
+        // search: the piece was a leaf of the repair's branch and bound, so the root box's bound
+        // sequence (interval, symbolic, their LP combination of the spec rows, LP relaxation)
+        // usually proves it at once.
+        const U = specRowsUpperBounds(rep.original, b, allRows.P, allRows.q, { method: bound });
+        let at = 0;
+        const tol = opts.tolerance ?? 0;
+        const onePiece = specPieces.some((sp) => {
+          const rows = Array.from(U.subarray(at, (at += sp.q.length)));
+          return rows.every((v) => v <= tol);
+        });
+        out.boundParts++;
+        if (onePiece) {
+          out.provenOnOriginal++;
+          byMethod[how].proven++;
+          byMethod[how].share += share;
+          progress('pieces', ++done, pieces.length);
+          await pause();
+          continue;
+        }
         const v = await verify(rep.original, pieceProperty(b, u), {
           signal: opts.signal,
           timeoutMs: opts.verifyMs ?? 10_000,
