@@ -3,15 +3,18 @@
 // (certificate included), the box share proven by bounds vs by exact regions, the regions
 // enumerated, the patches, whether the whole box is certified, and — when it is — the violating
 // samples among 200,000 uniform box samples by onnxruntime on the exported float64 ONNX (a sample
-// violates when it lies deeper than 1e-8 inside the unsafe set). Each instance runs under a budget
+// violates when it lies deeper than 1e-8 inside the unsafe set) and 5,000 points beyond the patch
+// bands compared bit for bit with the original's float64 ONNX; with --python the same checks again
+// by bench/onnx-samples.py (numpy, no code shared with relu-repair or onnxruntime). Each instance runs under a budget
 // (`timeoutMs`, split between the phases by repairAreaBab; default 120 s) and a hard stop (AbortSignal,
 // --hard, default twice the budget): past it the instance is reported `aborted`.
 // Each certified repair is then checked as a user would check the shipped file: its float64 ONNX
 // read back and certified from its proof map (`fileCertificate`: ts/certificate-area.ts), timed
 // against the repair's own certificate and re-proof.
 // Target (issue 10): < 45 s per violated instance including the certificate, median < 10 s.
-// Usage: node bench/acasxu-repair.mjs [--budget S] [--hard S] [--samples N] [--far N] [--only net:prop,...]  (JSON on stdout)
-import { readFileSync } from 'node:fs';
+// Usage: node bench/acasxu-repair.mjs [--budget S] [--hard S] [--samples N] [--far N] [--python] [--only net:prop,...]  (JSON on stdout)
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +44,8 @@ const flag = (name) => {
 const budget = Number(flag('--budget') ?? 120);
 const sampleCount = Number(flag('--samples') ?? 200_000);
 const farCount = Number(flag('--far') ?? 5000);
+// Also the independent numpy evaluator (bench/onnx-samples.py; Debian python3-onnx, python3-numpy).
+const python = args.includes('--python');
 // The repair's budget is split by repairAreaBab (`timeoutMs`); the hard stop (AbortSignal) is later.
 const hard = Number(flag('--hard') ?? 2 * budget);
 const only = flag('--only')?.split(',');
@@ -110,6 +115,29 @@ async function sampleCheck(repaired, original, pr, box) {
     farPointsNotBitIdentical: differ,
     onnxruntime: { sessionsMs: Math.round(createMs), samplesMs: Math.round(runMs) },
   };
+}
+
+/**
+ * The same checks by bench/onnx-samples.py (numpy walking the ONNX graph node by node: no code
+ * shared with relu-repair nor onnxruntime), on its own samples (numpy's generator) and its own
+ * reading of the VNN-LIB file.
+ */
+function pythonCheck(repaired, original, name, p) {
+  const tmp = mkdtempSync(join(os.tmpdir(), 'rr-acas-py-'));
+  const file = join(tmp, 'repaired.onnx');
+  const plain = join(tmp, 'original.onnx');
+  writeFileSync(file, repairedToOnnx(repaired, { precision: 'float64' }));
+  writeFileSync(plain, networkToOnnx(original, { precision: 'float64' }));
+  const r = 1.001 * repaired.patches.reduce((m, q) => Math.max(m, q.radius), 0);
+  const args = [join(root, 'bench/onnx-samples.py'), file, join(dir, `prop_${p}.vnnlib`), '--samples', String(sampleCount)];
+  args.push('--compare', plain, '--far', String(farCount), '--radius', String(r));
+  try {
+    return JSON.parse(execFileSync('/usr/bin/python3', args, { encoding: 'utf8', maxBuffer: 1 << 24 }));
+  } catch (e) {
+    return { instance: name, error: String(e?.message ?? e).slice(0, 300) };
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 await init();
@@ -188,6 +216,7 @@ for (const name of VIOLATED) {
       };
     }
     if (r.certified && sampleCount > 0) Object.assign(item, await sampleCheck(network, net, pr, inputBox));
+    if (r.certified && python) item.python = pythonCheck(network, net, name, p);
   } catch (e) {
     item.status = e?.name === 'AbortError' || e?.name === 'TimeoutError' ? 'aborted' : 'error';
     item.seconds = Number(((performance.now() - t0) / 1000).toFixed(2));
