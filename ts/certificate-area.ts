@@ -295,6 +295,7 @@ export async function certifyArea(rep: RepairedNetwork, opts: AreaCertifyOptions
     P: Float64Array.from(specPieces.flatMap((sp) => Array.from(sp.P.subarray(0, sp.q.length * sp.outputs)))),
     q: Float64Array.from(specPieces.flatMap((sp) => Array.from(sp.q))),
   };
+  const rowStart = specPieces.map((_, k) => specPieces.slice(0, k).reduce((t, sp) => t + sp.q.length, 0));
   // The unsafe set as the branch and bound's disjuncts, when it has few enough (else no piece is
   // re-proven by the branch and bound: bounds on the finished network only).
   let unsafe: { A: Float64Array; b: Float64Array }[] | null | undefined;
@@ -370,12 +371,8 @@ export async function certifyArea(rep: RepairedNetwork, opts: AreaCertifyOptions
         // sequence (interval, symbolic, their LP combination of the spec rows, LP relaxation)
         // usually proves it at once.
         const U = specRowsUpperBounds(rep.original, b, allRows.P, allRows.q, { method: bound });
-        let at = 0;
         const tol = opts.tolerance ?? 0;
-        const onePiece = specPieces.some((sp) => {
-          const rows = Array.from(U.subarray(at, (at += sp.q.length)));
-          return rows.every((v) => v <= tol);
-        });
+        const onePiece = specPieces.some((sp, k) => U.subarray(rowStart[k], rowStart[k] + sp.q.length).every((v) => v <= tol));
         out.boundParts++;
         if (onePiece) {
           out.provenOnOriginal++;
