@@ -245,7 +245,7 @@ describe('every layout', () => {
     expect(() => abi.decode(l, dims, over)).toThrow(/above its capacity 2/);
     const proof = abi.encode(
       abi.MINIMAL_PATCH,
-      { inputs: 0, outputs: 0, rows: 0 },
+      { inputs: 0, outputs: 0, rows: 0, regionRows: 0 },
       {
         proof: 'full-lp',
         lowerBound: 0,
@@ -258,10 +258,11 @@ describe('every layout', () => {
         worstLower: [],
         worstUpper: [],
         witnesses: [],
+        duals: [],
       },
     );
     proof[0] = 7;
-    expect(() => echoLayout(abi.MINIMAL_PATCH, { inputs: 0, outputs: 0, rows: 0 }, proof)).toThrow(
+    expect(() => echoLayout(abi.MINIMAL_PATCH, { inputs: 0, outputs: 0, rows: 0, regionRows: 0 }, proof)).toThrow(
       /not a Proof code|is 7, not a Proof code/,
     );
     // A buffer that is one value too long, and a decode whose count disagrees with what was written.

@@ -224,6 +224,71 @@ describe('certify --area from the proof map', () => {
     expect(r!.how).toBe('regions');
   }, 120_000);
 
+  it('proof map v2: the hints only order the proofs — v1 (no hints) and wrong hints certify the same file, a wrong hint is never a proof', async () => {
+    const c = cases.A!;
+    const proof = c.rep.record!.proof as AreaProof;
+    expect(proof.version).toBe(2);
+    const hinted = proof.pieces.filter((p) => p[0] === 'bounds' && p[3] !== undefined);
+    // Every bounds piece carries how the repair re-proved it (no patch reaching it is "the original's proof", -1).
+    expect(hinted.length).toBe(proof.pieces.filter((p) => p[0] === 'bounds').length);
+    expect(proof.pieces.every((p) => p[0] === 'bounds' || p.length === 3)).toBe(true);
+    const right = await certifyDoc(c, c.doc);
+    expect(right.status).toBe('certified');
+    expect(right.provenByHint + right.provenByVerify + right.provenOnOriginal).toBeGreaterThan(0);
+
+    // Version 1: the same pieces without hints.
+    const v1 = structuredClone(c.doc);
+    v1.record.proof.version = 1;
+    v1.record.proof.pieces = (v1.record.proof.pieces as Json[]).map((p) => p.slice(0, 3));
+    const c1 = await certifyDoc(c, v1);
+    expect(c1.status, JSON.stringify(c1.refused.slice(0, 2))).toBe('certified');
+    expect(c1.provenByHint).toBe(0);
+
+    // Every hint wrong (another piece of the union; "the original" where a piece was named): certified by the other proofs.
+    const pieces = 'pieces' in c.spec ? c.spec.pieces.length : 1;
+    const wrong = structuredClone(c.doc);
+    for (const p of wrong.record.proof.pieces as Json[])
+      if (p.length === 4) p[3] = p[3] < 0 ? pieces - 1 : (p[3] + 1) % pieces === p[3] ? -1 : (p[3] + 1) % pieces;
+    const cw = await certifyDoc(c, wrong);
+    expect(cw.status, JSON.stringify(cw.refused.slice(0, 2))).toBe('certified');
+
+    // The original network's COC score raised by 100 (COC is then maximal everywhere: every piece
+    // violates), every bounds piece hinted "the original's proof stands", then to the union's
+    // first piece: refused both times, at a bounds piece.
+    const tampered = structuredClone(c.doc);
+    const layers = tampered.original.layers as Json[];
+    layers[layers.length - 1].bias[0] += 100;
+    for (const h of [-1, 0]) {
+      for (const p of tampered.record.proof.pieces as Json[]) if (p[0] === 'bounds') p[3] = h;
+      const ct = await certifyArea(repairedFromJson(tampered), { spec: c.spec, area: { box: c.box }, maxRefused: 1 });
+      expect(ct.status).toBe('not-certified');
+      // The map lists the bounds pieces first: the refusal is of one of them, under the wrong hint.
+      expect(ct.refused.map((r) => r.how)).toEqual(['bounds']);
+    }
+
+    // Malformed hints are input errors naming the field.
+    const bad = (edit: (d: Json) => void) => {
+      const d = structuredClone(c.doc);
+      edit(d);
+      return () => repairedFromJson(d);
+    };
+    const iBox = (c.doc.record.proof.pieces as Json[]).findIndex((p) => p[0] === 'box-patch');
+    expect(bad((d) => d.record.proof.pieces[iBox].push(0))).toThrow(/record\.proof\.pieces\[\d+\].*must be \[how, lower, upper\]/);
+    const iB = (c.doc.record.proof.pieces as Json[]).findIndex((p) => p[0] === 'bounds');
+    expect(bad((d) => (d.record.proof.pieces[iB][3] = 0.5))).toThrow(/record\.proof\.pieces\[\d+\]\[3\].*hint must be an integer >= -1/);
+    expect(bad((d) => (d.record.proof.version = 3))).toThrow(/record\.proof\.version.*must be 1 or 2/);
+    // A version 1 map has no hints.
+    expect(
+      bad((d) => {
+        d.record.proof.version = 1;
+      }),
+    ).toThrow(/must be \[how, lower, upper\]/);
+    console.log(
+      `certify A from the proof map: v2 ${right.timingsMs.total.toFixed(0)} ms (${right.provenByHint} by hint, ${right.provenOnOriginal} by one bound and ${right.provenByVerify} by branch and bound on the original), ` +
+        `v1 ${c1.timingsMs.total.toFixed(0)} ms, wrong hints ${cw.timingsMs.total.toFixed(0)} ms`,
+    );
+  }, 240_000);
+
   it('a file without its proof map falls back to enumerating the area, and says so (CLI too)', async () => {
     const c = cases.B!;
     const doc = structuredClone(c.doc);

@@ -103,7 +103,7 @@ describe('head repair from tensor "latent" of a Sigmoid/Tanh-prefix MNIST classi
       inputBox,
       certify: true,
     });
-  }, 120_000);
+  }, 300_000);
 
   it('splits the model: a curved prefix of 784 → 16, a ReLU tail of 16 → 10', () => {
     expect(head.from).toBe('latent');

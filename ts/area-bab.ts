@@ -22,7 +22,7 @@
  */
 
 import { decidePending, type PendingBox } from './area-pending.js';
-import { areaProof, type ProofMethod, shareIn } from './area-proof.js';
+import { areaProof, type BoundsHint, type ProofMethod, shareIn } from './area-proof.js';
 import { assemble } from './assemble.js';
 import { type BoundMethod, specRowsUpperBounds } from './bounds.js';
 import type { BoxLeaf, CoreVerifyOptions } from './box-job.js';
@@ -387,7 +387,8 @@ function rowShift(c: ArrayLike<number>, patches: readonly RegionPatch[]): number
 
 /**
  * Proves one box safe on the finished network by the shifted bounds (module comment), splitting
- * along its widest input up to `depth` times. Returns the parts left without a proof.
+ * along its widest input up to `depth` times. Returns the parts left without a proof; the proven
+ * parts go to `proven` with how each was proven (the proof map's hint, ts/area-proof.ts).
  */
 function reproveBox(
   net: Network,
@@ -396,6 +397,7 @@ function reproveBox(
   patches: readonly RegionPatch[],
   depth: number,
   counter: { parts: number },
+  proven: (Box & { hint?: BoundsHint })[] = [],
 ): Box[] {
   counter.parts++;
   // A long chain through its band index (built once per chain); the parts' short lists directly.
@@ -405,9 +407,13 @@ function reproveBox(
           .reaching(box)
           .map((i) => patches[i])
       : patches.filter((p) => bandReachesBox(p, box));
-  if (reaching.length === 0) return [];
-  if (reaching.every((p) => helpsEveryPiece(p, spec))) return [];
-  for (const piece of piecesOf(spec)) {
+  if (reaching.length === 0 || reaching.every((p) => helpsEveryPiece(p, spec))) {
+    proven.push({ lower: [...box.lower], upper: [...box.upper], hint: -1 });
+    return [];
+  }
+  const specPieces = piecesOf(spec);
+  for (let pi = 0; pi < specPieces.length; pi++) {
+    const piece = specPieces[pi];
     const k = piece.outputs;
     let ok = true;
     let U: Float64Array | null = null;
@@ -423,7 +429,10 @@ function reproveBox(
       const total = u + shift;
       ok = total + 1e-12 * (Math.abs(u) + shift) <= 0;
     }
-    if (ok) return [];
+    if (ok) {
+      proven.push({ lower: [...box.lower], upper: [...box.upper], hint: pi });
+      return [];
+    }
   }
   if (depth <= 0) return [box];
   // A box patch's band is a slab of width r outside its faces: cut there first (just beyond the
@@ -440,7 +449,10 @@ function reproveBox(
           const right = { lower: [...box.lower], upper: [...box.upper] };
           left.upper[j] = c;
           right.lower[j] = c;
-          return [...reproveBox(net, spec, left, reaching, depth, counter), ...reproveBox(net, spec, right, reaching, depth, counter)];
+          return [
+            ...reproveBox(net, spec, left, reaching, depth, counter, proven),
+            ...reproveBox(net, spec, right, reaching, depth, counter, proven),
+          ];
         }
   }
   let widest = 0;
@@ -451,7 +463,10 @@ function reproveBox(
   const right = { lower: [...box.lower], upper: [...box.upper] };
   left.upper[widest] = mid;
   right.lower[widest] = mid;
-  return [...reproveBox(net, spec, left, reaching, depth - 1, counter), ...reproveBox(net, spec, right, reaching, depth - 1, counter)];
+  return [
+    ...reproveBox(net, spec, left, reaching, depth - 1, counter, proven),
+    ...reproveBox(net, spec, right, reaching, depth - 1, counter, proven),
+  ];
 }
 
 /**
@@ -459,7 +474,7 @@ function reproveBox(
  * area's box with the way it was proven, so that `certify --area` re-proves the file piece by piece
  * (ts/certificate-area.ts) instead of enumerating the box.
  */
-function recordProof(rep: RepairedNetwork, box: Box, parts: { how: ProofMethod; boxes: readonly Box[] }[]): void {
+function recordProof(rep: RepairedNetwork, box: Box, parts: { how: ProofMethod; boxes: readonly (Box & { hint?: BoundsHint })[] }[]): void {
   if (rep.record) rep.record = { ...rep.record, proof: areaProof(box, parts) };
 }
 
@@ -685,7 +700,10 @@ async function repairWithin(
   if (ver.status === 'holds') {
     const assembly = await assemble(network, [], [], { box, inputSet, radius: rMax, certify: false, scope: 'area' });
     recordProof(assembly.network, box, [
-      { how: 'bounds', boxes: leaves.filter((l) => l.method !== 'regions' && l.method !== 'empty').map((l) => clip(l, box)) },
+      {
+        how: 'bounds',
+        boxes: leaves.filter((l) => l.method !== 'regions' && l.method !== 'empty').map((l) => ({ ...clip(l, box), hint: -1 })),
+      },
       { how: 'regions', boxes: leaves.filter((l) => l.method === 'regions').map((l) => clip(l, box)) },
       { how: 'empty', boxes: leaves.filter((l) => l.method === 'empty').map((l) => clip(l, box)) },
     ]);
@@ -976,12 +994,18 @@ async function repairWithin(
   let bandReached = 0;
   let reproven = 0;
   const counter = { parts: 0 };
+  // The bounds pieces of the proof map: each leaf, or the parts its re-proof split it into, with how each was proven.
+  const boundPieces: (Box & { hint?: BoundsHint })[] = [];
   for (let i = 0; i < boundLeaves.length; i++) {
     throwIfAborted(opts.signal);
     const b = boundLeaves[i];
-    if (bandIndexOf(finished).reaching(b).length === 0) continue;
+    if (bandIndexOf(finished).reaching(b).length === 0) {
+      boundPieces.push({ ...b, hint: -1 });
+      continue;
+    }
     bandReached++;
-    const left = reproveBox(network, spec, b, finished, reproveDepth, counter);
+    const left = reproveBox(network, spec, b, finished, reproveDepth, counter, boundPieces);
+    boundPieces.push(...left);
     const lost = left.reduce((t, x) => t + shareIn(x, box), 0);
     reproven += shareIn(b, box) - lost;
     for (const x of left)
@@ -1013,7 +1037,7 @@ async function repairWithin(
     );
   const chain = assembly.patches;
   recordProof(assembly.network, box, [
-    { how: 'bounds', boxes: boundLeaves },
+    { how: 'bounds', boxes: boundPieces },
     { how: 'regions', boxes: enumerated },
     { how: 'box-patch', boxes: boxOf.map((o) => o.box) },
     { how: 'empty', boxes: leaves.filter((l) => l.status === 'safe' && l.method === 'empty').map((l) => clip(l, box)) },

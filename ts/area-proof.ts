@@ -6,14 +6,20 @@
  * nothing in it is evidence. Whether the pieces cover the box is checked exactly here
  * ({@link checkCover}); every piece is re-proven on the file's own parameters there.
  *
- * Format (version 1), compact because a φ2 box has thousands of pieces:
- *   { "version": 1, "lower": [...], "upper": [...], "pieces": [[how, [lower...], [upper...]], ...] }
- * with `how` one of {@link PROOF_METHODS}.
+ * Format (version 2), compact because a φ2 box has thousands of pieces:
+ *   { "version": 2, "lower": [...], "upper": [...], "pieces": [[how, [lower...], [upper...], hint?], ...] }
+ * with `how` one of {@link PROOF_METHODS} and, on a `bounds` piece, an optional `hint` saying how
+ * the repair's own re-proof on the finished network went ({@link BoundsHint}). Where that re-proof
+ * split a leaf of the branch and bound, the leaf's parts are pieces of their own (the cover check
+ * replays the split like any other). Version 1 (no hints) is read too. A hint is a hint: a wrong one
+ * makes `certify --area` try the other proofs, it never proves anything.
  */
 import { InputError } from './errors.js';
 import type { Box } from './network.js';
 
-export const AREA_PROOF_VERSION = 1;
+export const AREA_PROOF_VERSION = 2;
+/** The versions {@link areaProofFromJson} reads. */
+export const AREA_PROOF_VERSIONS = [1, 2] as const;
 
 /**
  * How a piece was proven by the repair: `bounds` (sound bounds on the original network, re-proven
@@ -24,20 +30,34 @@ export const AREA_PROOF_VERSION = 1;
 export const PROOF_METHODS = ['bounds', 'regions', 'box-patch', 'empty', 'unproven'] as const;
 export type ProofMethod = (typeof PROOF_METHODS)[number];
 
-export type ProofPiece = [how: ProofMethod, lower: number[], upper: number[]];
+/**
+ * How the repair re-proved a `bounds` piece on the finished network: `-1`, the original network's
+ * proof stands (no patch band reaches the piece, or every reaching patch keeps every safe output
+ * safe: ts/box-patch.ts `helpsEveryPiece`), so the piece is re-proven on the original network;
+ * `k >= 0`, by bounds of the convex piece k of the safe set (the union's k-th piece) for the
+ * original and every shifted output.
+ */
+export type BoundsHint = number;
+
+export type ProofPiece = [how: ProofMethod, lower: number[], upper: number[], hint?: BoundsHint];
 
 export interface AreaProof {
-  version: typeof AREA_PROOF_VERSION;
+  version: (typeof AREA_PROOF_VERSIONS)[number];
   /** The box the pieces cover (the area's box). */
   lower: number[];
   upper: number[];
   pieces: ProofPiece[];
 }
 
-/** The proof map of a repair: pieces in the order given (`boxes` per method). */
-export function areaProof(box: Box, parts: { how: ProofMethod; boxes: readonly Box[] }[]): AreaProof {
+/** The proof map of a repair: pieces in the order given (`boxes` per method, a `bounds` box with its hint when it has one). */
+export function areaProof(box: Box, parts: { how: ProofMethod; boxes: readonly (Box & { hint?: BoundsHint })[] }[]): AreaProof {
   const pieces: ProofPiece[] = [];
-  for (const { how, boxes } of parts) for (const b of boxes) pieces.push([how, Array.from(b.lower), Array.from(b.upper)]);
+  for (const { how, boxes } of parts)
+    for (const b of boxes) {
+      const piece: ProofPiece = [how, Array.from(b.lower), Array.from(b.upper)];
+      if (how === 'bounds' && b.hint !== undefined) piece.push(b.hint);
+      pieces.push(piece);
+    }
   return { version: AREA_PROOF_VERSION, lower: Array.from(box.lower), upper: Array.from(box.upper), pieces };
 }
 
@@ -45,8 +65,9 @@ export function areaProof(box: Box, parts: { how: ProofMethod; boxes: readonly B
 export function areaProofFromJson(v: unknown, n: number, file: string | undefined, field = 'record.proof'): AreaProof {
   const o = v as Record<string, unknown>;
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new InputError('must be an object', { file, field, value: v });
-  if (o.version !== AREA_PROOF_VERSION)
-    throw new InputError(`version must be ${AREA_PROOF_VERSION} (this relu-repair reads no other)`, {
+  const version = o.version as AreaProof['version'];
+  if (!AREA_PROOF_VERSIONS.includes(version))
+    throw new InputError(`version must be ${AREA_PROOF_VERSIONS.join(' or ')} (this relu-repair reads no other)`, {
       file,
       field: `${field}.version`,
       value: o.version,
@@ -66,15 +87,28 @@ export function areaProofFromJson(v: unknown, n: number, file: string | undefine
   if (!Array.isArray(o.pieces)) throw new InputError('must be an array of [how, lower, upper]', { file, field: `${field}.pieces` });
   const pieces = o.pieces.map((p: unknown, i: number): ProofPiece => {
     const at = `${field}.pieces[${i}]`;
-    if (!Array.isArray(p) || p.length !== 3) throw new InputError('must be [how, lower, upper]', { file, field: at, value: p });
+    const hinted = version >= 2 && Array.isArray(p) && p.length === 4 && p[0] === 'bounds';
+    if (!Array.isArray(p) || (p.length !== 3 && !hinted))
+      throw new InputError(`must be [how, lower, upper]${version >= 2 ? ' (or ["bounds", lower, upper, hint])' : ''}`, {
+        file,
+        field: at,
+        value: p,
+      });
     if (!PROOF_METHODS.includes(p[0]))
       throw new InputError(`how must be one of ${PROOF_METHODS.join(', ')}`, { file, field: `${at}[0]`, value: p[0] });
     const lo = vec(p[1], `${at}[1]`);
     const hi = vec(p[2], `${at}[2]`);
     ordered(lo, hi, at);
-    return [p[0] as ProofMethod, lo, hi];
+    if (!hinted) return [p[0] as ProofMethod, lo, hi];
+    if (!Number.isInteger(p[3]) || p[3] < -1)
+      throw new InputError('hint must be an integer >= -1 (-1: the original network; k: piece k of the safe set)', {
+        file,
+        field: `${at}[3]`,
+        value: p[3],
+      });
+    return [p[0] as ProofMethod, lo, hi, p[3] as number];
   });
-  return { version: AREA_PROOF_VERSION, lower, upper, pieces };
+  return { version, lower, upper, pieces };
 }
 
 export type CoverCheck =

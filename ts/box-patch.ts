@@ -43,6 +43,8 @@ export interface BoxSearchOptions {
   starts?: number;
   /** Ascent steps per start (default 40). */
   steps?: number;
+  /** Uniform random points of the box evaluated besides (default 0; one batched forward pass). */
+  randomPoints?: number;
   seed?: number;
 }
 
@@ -67,6 +69,12 @@ export interface BoxPatchOptions {
   piece?: number;
   /** The sound bound U_j is sized from (ts/bounds.ts; default `best`: min of interval, symbolic, LP relaxation). */
   bound?: BoundMethod;
+  /**
+   * Per piece, per row: upper bounds of P_j f − q_j over `sizeBox` the caller has already proven
+   * (ts/bounds.ts, with `bound`); used as U instead of bounding again. A piece left undefined is
+   * bounded here. They must be sound bounds over `sizeBox` itself: the patch is only as valid as they are.
+   */
+  upperBounds?: readonly (ArrayLike<number> | undefined)[];
   signal?: AbortSignal;
 }
 
@@ -208,6 +216,7 @@ async function searchPoints(
   const centre = Float64Array.from(box.lower, (l, j) => 0.5 * (l + box.upper[j]));
   const randomPoint = () => Float64Array.from(box.lower, (l, j) => l + rand() * (box.upper[j] - l));
   const pts: Float64Array[] = [centre];
+  for (let s = 0; s < (opts.randomPoints ?? 0); s++) pts.push(randomPoint());
   const layers = net.denseLayers;
   if (!layers) {
     for (let s = 0; s < 64; s++) pts.push(randomPoint());
@@ -298,8 +307,12 @@ export async function boxPatch(net: Network, box: Box, spec: Spec | SpecUnion, o
     if (opts.piece !== undefined && pi !== opts.piece) continue;
     await pause();
     throwIfAborted(opts.signal);
+    const given = opts.upperBounds?.[pi];
+    if (given && given.length !== rows)
+      throw new InputError(`must have ${rows} bounds for piece ${pi}, has ${given.length}`, { field: 'upperBounds', value: given.length });
     const U = Array.from(
-      specRowsUpperBounds(net, sizeBox, piece.P.subarray(0, rows * k), piece.q.subarray(0, rows), { method: opts.bound ?? 'best' }),
+      given ??
+        specRowsUpperBounds(net, sizeBox, piece.P.subarray(0, rows * k), piece.q.subarray(0, rows), { method: opts.bound ?? 'best' }),
     );
     // One call for all rows (no check inside it): the signal is checked again right after.
     await pause();
@@ -894,8 +907,17 @@ async function refusalWitness(
   };
   let best = -Infinity;
   let bestX: Float64Array | null = null;
+  // Starts: the centre and the 15 worst of min(64·n, 256) uniform points (one batched forward pass
+  // of the finished network): a violation left in a small part of the box is found far more often from
+  // the points already closest to it than from 15 blind starts.
+  const m = Math.min(64 * n, 256);
+  const xs = Float64Array.from({ length: m * n }, (_, i) => box.lower[i % n] + rand() * (box.upper[i % n] - box.lower[i % n]));
+  const ys = rep.forwardFlat(xs, m);
+  const ranked = Array.from({ length: m }, (_, i) => ({ i, v: value(ys.subarray(i * k, (i + 1) * k)).v })).sort(
+    (a, b) => b.v - a.v || a.i - b.i,
+  );
   const starts = [Float64Array.from(box.lower, (l, j) => 0.5 * (l + box.upper[j]))];
-  for (let s = 0; s < 15; s++) starts.push(Float64Array.from(box.lower, (l, j) => l + rand() * (box.upper[j] - l)));
+  for (const { i } of ranked.slice(0, 15)) starts.push(xs.slice(i * n, (i + 1) * n));
   for (const x of starts) {
     await pause();
     throwIfAborted(signal);

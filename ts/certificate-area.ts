@@ -7,13 +7,20 @@
  *    from the box (comparisons of the saved floats only; `checkCover`);
  * 2. **every piece re-proven on the file's own parameters** (bounds recomputed on `rep.original`,
  *    patches and gate read from the file, as ts/certificate-boxes.ts does):
- *    - `bounds` and `box-patch` pieces by bounds on the finished network with every patch whose
- *      band reaches the piece (`certifyBoxParts`: one convex piece of the safe set for the original
- *      and every shifted output, split where it does not hold at once). A `bounds` piece where that
- *      fails and every reaching patch only lowers every row of every piece of the safe set (so the
- *      finished network is safe wherever the original is) is re-proven on the original network by
- *      the branch and bound (ts/verify.ts), which proves unions exactly (a piece may need two
- *      convex pieces of the safe set in different parts);
+ *    - a `bounds` piece whose hint (proof map v2) names convex piece k of the safe set first by
+ *      bounds of that piece alone on the finished network (as the repair's re-proof proved it);
+ *    - a `bounds` piece (hinted "the original's proof stands", or without a hint) where every reaching patch only lowers every row of every piece of the
+ *      safe set (so the finished network is safe wherever the original is; no patch reaching it
+ *      included) first on the original network by the branch and bound (ts/verify.ts) without its
+ *      counterexample search: the piece was one of its leaves in the repair, so the root box's
+ *      bound sequence (which proves unions exactly: a piece may need two convex pieces of the safe
+ *      set in different parts) mostly proves it at once — the repair's own re-proof takes the
+ *      original's proof there as it stands;
+ *    - other `bounds` pieces, those that failed above, and `box-patch` pieces by bounds on the
+ *      finished network with every patch whose band reaches the piece (`certifyBoxParts`: one
+ *      convex piece of the safe set for the original and every shifted output, split where it does
+ *      not hold at once); a helped `bounds` piece where that fails too by the full branch and bound
+ *      on the original (counterexample search included: a refusal names a witness);
  *    - `regions` pieces by enumerating the piece's linear regions on the original network (the
  *      record's region list is not used) and certifying each (region ∩ the area) with the region
  *      certificate of ts/certificate.ts, union semantics included;
@@ -24,7 +31,7 @@
  * the report says so.
  */
 import { type AreaProof, type CoverCheck, checkCover, PROOF_METHODS, type ProofMethod, shareIn } from './area-proof.js';
-import type { BoundMethod } from './bounds.js';
+import { type BoundMethod, specRowsUpperBounds } from './bounds.js';
 import {
   type BandBounds,
   type BoxCertificate,
@@ -37,6 +44,7 @@ import {
 import { type CertificateReport, type CertifyOptions, certify, certifyItems } from './certificate.js';
 import { type Area, enumerateRegions } from './enumerate.js';
 import { InputError, LpError, throwIfAborted } from './errors.js';
+import type { VnnlibProperty } from './formats/vnnlib.js';
 import type { Box } from './network.js';
 import { patternHex } from './patch.js';
 import type { RepairedNetwork } from './repaired.js';
@@ -48,6 +56,14 @@ import { verify } from './verify.js';
 export interface AreaCertifyOptions extends Pick<CertifyOptions, 'rtol' | 'tolerance' | 'eps' | 'maxPieces' | 'boundHelpful'> {
   /** The safe set proven (the file's record.spec is not used: a re-proof is against what is asked). */
   spec: Spec | SpecUnion;
+  /**
+   * The unsafe output set `spec` is the closure of the complement of, as disjuncts (a VNN-LIB
+   * property's, from which `safeSpec` made `spec`), for the branch and bound on `bounds` pieces.
+   * Default: computed from the spec's pieces (one disjunct per choice of a row in each piece),
+   * which for some unions is too many (ACAS Xu φ8: 3^8): then those pieces are proven by bounds
+   * on the finished network only.
+   */
+  unsafe?: readonly { A: ArrayLike<number>; b: ArrayLike<number> }[];
   area: Area;
   /** Bound of the spec rows on `bounds` and `box-patch` pieces (default `symbolic`, as the repair). */
   bound?: BoundMethod;
@@ -55,6 +71,8 @@ export interface AreaCertifyOptions extends Pick<CertifyOptions, 'rtol' | 'toler
   depth?: number;
   /** Most linear regions in one `regions` piece, and in the whole area on the fallback (default 100,000). */
   maxRegions?: number;
+  /** Stop after this many refused pieces (default: every piece is tried; the report then lists every refusal). */
+  maxRefused?: number;
   /** Time limit of the branch and bound on one `bounds` piece (default 10 s). */
   verifyMs?: number;
   signal?: AbortSignal;
@@ -89,6 +107,10 @@ export interface AreaCertificate {
   byMethod: Record<ProofMethod, { pieces: number; proven: number; share: number }>;
   /** Bounds pieces proven by the branch and bound on the original network (see module comment). */
   provenByVerify: number;
+  /** Bounds pieces proven by the one convex piece of the safe set their hint names (see module comment). */
+  provenByHint: number;
+  /** Bounds pieces proven on the original network by one bound of a piece of the safe set (every reaching patch helps; see module comment). */
+  provenOnOriginal: number;
   /** Parts bounded (a piece split where its bound did not hold at once counts each part). */
   boundParts: number;
   /** Largest proven bound over the proven bound parts (<= tolerance). */
@@ -121,6 +143,21 @@ function unsafeOf(spec: Spec | SpecUnion): { A: Float64Array; b: Float64Array }[
   }
   return out.map((d) => ({ A: Float64Array.from(d.A), b: Float64Array.from(d.b) }));
 }
+
+/** The property "the safe set holds on box `b`" for the branch and bound (ts/verify.ts). */
+function pieceProperty(b: Box, unsafe: { A: Float64Array; b: Float64Array }[]): VnnlibProperty {
+  return {
+    input: { box: { lower: [...b.lower], upper: [...b.upper] }, rows: { A: new Float64Array(0), b: new Float64Array(0) } },
+    unsafe,
+  };
+}
+
+/**
+ * The branch and bound's settings for re-proving a piece of a proof map: no counterexample search
+ * (16,384 root samples per call cost most of a piece's time; a violating piece is still found by
+ * the exact leaves, and the full search runs on a refusal).
+ */
+const QUICK_VERIFY = { rootSamples: 0, boxSamples: 0, attackSteps: 0 };
 
 /** Refused parts of one piece after which its walk stops (the piece is refused at the first). */
 const MAX_REFUSED_PARTS = 4;
@@ -174,6 +211,8 @@ export async function certifyArea(rep: RepairedNetwork, opts: AreaCertifyOptions
     pieces: 0,
     byMethod,
     provenByVerify: 0,
+    provenByHint: 0,
+    provenOnOriginal: 0,
     boundParts: 0,
     largestProvenBound: -Infinity,
     regions: { enumerated: 0, certified: 0, report: null },
@@ -247,8 +286,34 @@ export async function certifyArea(rep: RepairedNetwork, opts: AreaCertifyOptions
   const _n = rep.inputSize;
   const bandBoundsIn: BandBounds = new Map();
   const bandBoundsOut: BandBounds = new Map();
+  // Per convex piece of the safe set proven alone (a hint): its own caches (a cache is per spec).
+  const hintBandIn = new Map<number, BandBounds>();
+  const hintBandOut = new Map<number, BandBounds>();
+  const specPieces = isSpecUnion(spec) ? spec.pieces : [spec];
+  // Every row of every piece, for one bound call on the original network.
+  const allRows = {
+    P: Float64Array.from(specPieces.flatMap((sp) => Array.from(sp.P.subarray(0, sp.q.length * sp.outputs)))),
+    q: Float64Array.from(specPieces.flatMap((sp) => Array.from(sp.q))),
+  };
+  const rowStart = specPieces.map((_, k) => specPieces.slice(0, k).reduce((t, sp) => t + sp.q.length, 0));
+  // The unsafe set as the branch and bound's disjuncts, when it has few enough (else no piece is
+  // re-proven by the branch and bound: bounds on the finished network only).
+  let unsafe: { A: Float64Array; b: Float64Array }[] | null | undefined;
+  const unsafeSet = () => {
+    if (unsafe === undefined && opts.unsafe) unsafe = opts.unsafe.map((d) => ({ A: Float64Array.from(d.A), b: Float64Array.from(d.b) }));
+    if (unsafe === undefined)
+      try {
+        unsafe = unsafeOf(spec);
+      } catch (e) {
+        if (!(e instanceof InputError)) throw e;
+        unsafe = null;
+        out.notes.push(`no piece re-proven by branch and bound: ${e.message}`);
+      }
+    return unsafe;
+  };
   let done = 0;
-  for (let i = 0; i < pieces.length; i++) {
+  const enough = () => out.refused.length >= (opts.maxRefused ?? Infinity);
+  for (let i = 0; i < pieces.length && !enough(); i++) {
     throwIfAborted(opts.signal);
     const [how, lower, upper] = pieces[i];
     const b: Box = { lower, upper };
@@ -266,10 +331,74 @@ export async function certifyArea(rep: RepairedNetwork, opts: AreaCertifyOptions
         .reaching(b)
         .filter((k) => bandReachesBox(rep.patches[k], b))
         .map((k) => rep.patches[k]);
+      const helped = reaching.every((p) => helpsEveryPiece(p, spec));
+      const clipped = inside(b, box);
+      // How the repair re-proved the piece (the proof map's hint): only the order of the proofs tried.
+      const hint = how === 'bounds' ? pieces[i][3] : undefined;
+      if (hint !== undefined && hint >= 0 && hint < specPieces.length) {
+        // By bounds of the one convex piece of the safe set the repair proved it with (a subset
+        // of the safe set: proving it proves the piece), for the original and every shifted
+        // output: one bound, without first trying the union's other pieces (each of which
+        // bounds every reaching patch's band box when it fails).
+        const caches = clipped ? hintBandIn : hintBandOut;
+        if (!caches.has(hint)) caches.set(hint, new Map());
+        const c = await certifyBox(rep, b, specPieces[hint], {
+          tolerance: opts.tolerance,
+          bound,
+          signal: opts.signal,
+          witness: false,
+          ...(clipped ? { within: box } : {}),
+          bandBounds: caches.get(hint),
+        });
+        out.boundParts++;
+        if (c.status === 'certified') {
+          out.provenByHint++;
+          out.largestProvenBound = Math.max(out.largestProvenBound, c.provenBound);
+          byMethod[how].proven++;
+          byMethod[how].share += share;
+          progress('pieces', ++done, pieces.length);
+          await pause();
+          continue;
+        }
+      }
+      const u = how === 'bounds' && helped && (hint === undefined || hint === -1) ? unsafeSet() : null;
+      if (u) {
+        // Every patch reaching the piece keeps every safe output safe: the original network's
+        // proof is the proof (as the repair's re-proof takes it), re-done here on the file's own
+        // original: first one bound of every row of every piece of the safe set (a piece whose
+        // rows all hold proves it), else by the branch and bound without its counterexample
+        // search: the piece was a leaf of the repair's branch and bound, so the root box's bound
+        // sequence (interval, symbolic, their LP combination of the spec rows, LP relaxation)
+        // usually proves it at once.
+        const U = specRowsUpperBounds(rep.original, b, allRows.P, allRows.q, { method: bound });
+        const tol = opts.tolerance ?? 0;
+        const onePiece = specPieces.some((sp, k) => U.subarray(rowStart[k], rowStart[k] + sp.q.length).every((v) => v <= tol));
+        out.boundParts++;
+        if (onePiece) {
+          out.provenOnOriginal++;
+          byMethod[how].proven++;
+          byMethod[how].share += share;
+          progress('pieces', ++done, pieces.length);
+          await pause();
+          continue;
+        }
+        const v = await verify(rep.original, pieceProperty(b, u), {
+          signal: opts.signal,
+          timeoutMs: opts.verifyMs ?? 10_000,
+          core: QUICK_VERIFY,
+        });
+        if (v.status === 'holds') {
+          out.provenByVerify++;
+          byMethod[how].proven++;
+          byMethod[how].share += share;
+          progress('pieces', ++done, pieces.length);
+          await pause();
+          continue;
+        }
+      }
       // On the whole chain (the band index keeps every bound to the patches that reach a part),
       // with one cache of band-box bounds for all pieces: each patch's band box (clipped to the
       // area, as the repair sized its box patches: ts/box-patch.ts `bandBox`) is bounded once.
-      const clipped = inside(b, box);
       const { proven, refused } = await provePiece(rep, b, spec, depth, {
         tolerance: opts.tolerance,
         bound,
@@ -280,13 +409,10 @@ export async function certifyArea(rep: RepairedNetwork, opts: AreaCertifyOptions
       out.boundParts += proven.length + refused.length;
       for (const c of proven) out.largestProvenBound = Math.max(out.largestProvenBound, c.provenBound);
       let ok = refused.length === 0;
-      if (!ok && how === 'bounds' && reaching.every((p) => helpsEveryPiece(p, spec))) {
+      const uu = !ok && how === 'bounds' && helped ? unsafeSet() : null;
+      if (uu) {
         // The finished network is safe wherever the original is: the original's proof, by branch and bound (unions exactly).
-        const v = await verify(
-          rep.original,
-          { input: { box: { lower, upper }, rows: { A: new Float64Array(0), b: new Float64Array(0) } }, unsafe: unsafeOf(spec) },
-          { signal: opts.signal, timeoutMs: opts.verifyMs ?? 10_000 },
-        );
+        const v = await verify(rep.original, pieceProperty(b, uu), { signal: opts.signal, timeoutMs: opts.verifyMs ?? 10_000 });
         if (v.status === 'holds') {
           ok = true;
           out.provenByVerify++;
@@ -315,8 +441,9 @@ export async function certifyArea(rep: RepairedNetwork, opts: AreaCertifyOptions
   }
   out.timingsMs.bounds = performance.now() - tBounds;
 
+  if (enough()) out.notes.push(`stopped at ${out.refused.length} refused piece(s) (maxRefused): the pieces after them were not tried`);
   // 3. The `regions` pieces: their linear regions re-enumerated, each certified (region ∩ the area).
-  if (regionPieces.length > 0) {
+  if (regionPieces.length > 0 && !enough()) {
     const tEnum = performance.now();
     const byPattern = new Map<string, { pattern: Uint8Array; slack: Float64Array; thin: boolean; pieces: number[] }>();
     const enumerated = new Set<number>();

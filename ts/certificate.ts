@@ -268,8 +268,20 @@ export class Certifier {
    * — a superset of the region, so a proof over it holds on the region; any other verdict is
    * decided again on the region itself (crates/core/src/certificate/certifier.rs). A wrong hint
    * can cost time, never soundness. Ignored for dense networks.
+   *
+   * `duals` (optional, untrusted, with `hint` only): per stacked spec row, the multipliers of the
+   * repair's LP of that row over its region on the rows of the hinted neurons (`rows × hint.length`).
+   * The core first tries each row's bound as their weak-duality bound on the rows it recomputed
+   * (a bound valid for any multipliers >= 0, rounding included) and solves an LP only for a row
+   * that bound does not prove (METHOD.md §5.2).
    */
-  region(pattern: ArrayLike<number>, slack?: ArrayLike<number>, piece?: number, hint?: ArrayLike<number>): RegionCertificate {
+  region(
+    pattern: ArrayLike<number>,
+    slack?: ArrayLike<number>,
+    piece?: number,
+    hint?: ArrayLike<number>,
+    duals?: ArrayLike<number>,
+  ): RegionCertificate {
     if (this.handle <= 0) throw new InputError('this Certifier was freed');
     const hidden = this.network.original.hiddenCount;
     if (pattern.length !== hidden)
@@ -291,12 +303,24 @@ export class Certifier {
           throw new InputError(`entry ${i} is ${hint[i]}: not a hidden neuron (0..${hidden - 1})`, { field: 'hint', value: hint[i] });
     }
     const hints = hint ? Float64Array.from(hint) : new Float64Array(0);
+    const mult = hint && duals ? Float64Array.from(duals) : new Float64Array(0);
     const c = this.core.layout(
       'certificate',
-      [Float64Array.from(pattern), sl, hints],
+      [Float64Array.from(pattern), sl, hints, mult],
       abi.REGION_CERTIFICATE,
       { inputs: n, patches: this.patches },
-      ([pp, ps, ph, o]) => this.core.exports.rr_certifier_region(h, pp, ps, piece ?? -1, ph, hint ? hints.length : -1, o),
+      ([pp, ps, ph, pd, o]) =>
+        this.core.exports.rr_certifier_region(
+          h,
+          pp,
+          ps,
+          piece ?? -1,
+          ph,
+          hint ? hints.length : -1,
+          pd,
+          hint && duals ? mult.length : -1,
+          o,
+        ),
     );
     return {
       pattern: patternHex(pattern),
@@ -559,10 +583,21 @@ export interface CertificationItem {
  * patch's support, when those are rows of the region of the item's pattern. An untrusted hint
  * for the core (see {@link Certifier.region}); none when the provenance is missing or differs.
  */
-function rowsHint(network: RepairedNetwork, it: CertificationItem): Int32Array | undefined {
+function rowsHint(network: RepairedNetwork, it: CertificationItem): { rows: Int32Array; duals?: Float64Array } | undefined {
   const own = it.ownPatch === undefined ? undefined : network.patches[it.ownPatch];
   if (!own?.rows || own.region.pattern !== patternHex(it.pattern)) return undefined;
-  return own.rows.neuron.filter((k) => k >= 0);
+  const neuron = own.rows.neuron;
+  const keep: number[] = [];
+  for (let i = 0; i < neuron.length; i++) if (neuron[i] >= 0) keep.push(i);
+  const rows = Int32Array.from(keep, (i) => neuron[i]);
+  // The multipliers of the repair's LPs, on the kept rows, when they were solved for this very
+  // spec (a convex spec with as many rows): untrusted, see Certifier.region.
+  const m = neuron.length;
+  const specRowCount = 'pieces' in it.spec ? -1 : it.spec.q.length;
+  if (!own.lpDuals || m === 0 || own.lpDuals.length !== specRowCount * m) return { rows };
+  const duals = new Float64Array(specRowCount * keep.length);
+  for (let j = 0; j < specRowCount; j++) for (let t = 0; t < keep.length; t++) duals[j * keep.length + t] = own.lpDuals[j * m + keep[t]];
+  return { rows, duals };
 }
 
 /** Certifies each item with its own spec (one core certifier per distinct spec). */
@@ -592,7 +627,8 @@ export async function certifyItems(
       for (const i of list) {
         if (opts.signal?.aborted) throw new AbortError(opts.signal.reason);
         const it = items[i];
-        const r = c.region(it.pattern, it.slack, it.piece, rowsHint(network, it));
+        const hint = rowsHint(network, it);
+        const r = c.region(it.pattern, it.slack, it.piece, hint?.rows, hint?.duals);
         out[i] = it.thin ? { ...r, thin: true } : r;
         opts.onProgress?.({ phase: 'certify', done: ++done, total, elapsedMs: performance.now() - t0 });
         await pause();

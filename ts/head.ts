@@ -126,7 +126,14 @@ export async function repairHead(head: OnnxHead, opts: HeadRepairOptions): Promi
   const result = await repair(tail, { ...rest, points: latent, inputBox: latentBox });
   const network = new HeadRepairedNetwork(head, result.network);
   const specs = resolveSpecs(tail, count, opts);
-  const conflicts = touchingConflicts(result.network, (pts) => intersectAny(pts.map((i) => specs[i])), latentBox, opts.tolerance);
+  // The tail's repair examined the regions its certificate refused (a certified region has no
+  // conflict); without a certificate every touching pair is examined here.
+  const cert = result.report.certificate;
+  const conflicts =
+    result.report.conflicts ??
+    (cert?.status === 'certified'
+      ? []
+      : touchingConflicts(result.network, (pts) => intersectAny(pts.map((i) => specs[i])), latentBox, opts.tolerance));
   const excluded = new Set(conflicts.flatMap((c) => c.points));
   const guarantee =
     `the spec holds on the whole linear region of the tail from tensor "${head.from}" (${m} values) around the latent point of each ` +

@@ -37,9 +37,11 @@ export { type AreaBoxOptions, type AreaBoxReport, type AreaBoxResult, repairArea
 // Area certificate from the repair's proof map, without enumerating the area (issue 10)
 export {
   AREA_PROOF_VERSION,
+  AREA_PROOF_VERSIONS,
   type AreaProof,
   areaProof,
   areaProofFromJson,
+  type BoundsHint,
   type CoverCheck,
   checkCover,
   PROOF_METHODS,

@@ -79,6 +79,12 @@ export interface RegionPatch extends PatchNetwork {
   rows?: SupportRows;
   /** The input set the region was intersected with (raw rows), if any. */
   inputSet?: InputSet;
+  /**
+   * Per row of the spec the patch was solved for, the multipliers of that row's LP over the
+   * region on each support row (`spec rows × support rows`, row-major): an untrusted hint for
+   * the certificate (see `Certifier.region`), kept in memory only (never saved).
+   */
+  lpDuals?: Float64Array;
 }
 
 export function patternHex(p: ArrayLike<number>): string {

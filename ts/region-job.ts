@@ -131,6 +131,15 @@ async function constantPatchWithFallback(
   }
 }
 
+/** The LP multipliers of each spec row (`rows × m` over the region's rows) on the support rows `index`. */
+function supportDuals(duals: Float64Array, index: Int32Array, m: number): Float64Array | undefined {
+  if (m === 0 || duals.length % m !== 0) return undefined;
+  const rows = duals.length / m;
+  const out = new Float64Array(rows * index.length);
+  for (let j = 0; j < rows; j++) for (let i = 0; i < index.length; i++) out[j * index.length + i] = duals[j * m + index[i]];
+  return out;
+}
+
 async function solveOne(network: Network, task: RegionTask & { spec: Spec }, backend: LpBackend): Promise<RegionOutcome> {
   const ta = now();
   const region = task.activation
@@ -177,6 +186,7 @@ async function solveOne(network: Network, task: RegionTask & { spec: Spec }, bac
     } else support = { A: region.A, b: region.b, index: Int32Array.from({ length: region.rowCount }, (_, i) => i) };
     const neuronOf = region.neuronIndex;
     const norms = region.rowNorms;
+    const lpDuals = cp.duals ? supportDuals(cp.duals, support.index, region.rowCount) : undefined;
     const patch: RegionPatch = {
       kind,
       A: support.A,
@@ -187,6 +197,7 @@ async function solveOne(network: Network, task: RegionTask & { spec: Spec }, bac
         norm: Float64Array.from(support.index, (i) => norms[i]),
       },
       ...(task.inputSet ? { inputSet: task.inputSet } : {}),
+      ...(lpDuals ? { lpDuals } : {}),
       radius: task.radius,
       C,
       d: d!,

@@ -49,6 +49,12 @@ export interface ConstantPatchResult {
   lps: number;
   /** Rounding slack of the certified LP bounds, in patch-norm units. */
   rounding: number;
+  /**
+   * Per spec row, the row multipliers (>= 0, one per region row, `rows × rowCount` row-major)
+   * whose weak-duality bound gave worstUpper (0 for a row bounded otherwise): an untrusted hint
+   * that lets the certificate check a bound instead of solving the row's LP again.
+   */
+  duals?: Float64Array;
 }
 
 const releaser = new FinalizationRegistry<{ core: Core; handle: number }>(({ core, handle }) => {
@@ -228,13 +234,13 @@ export class LinearRegion {
       'minimal patch',
       [spec.P, spec.q, options],
       abi.MINIMAL_PATCH,
-      { inputs: n, outputs: k, rows },
+      { inputs: n, outputs: k, rows, regionRows: this.rowCount },
       ([pp, pq, po, o], lens) => this.core.exports.rr_region_minimal_patch(h, pp, pq, rows, po, lens[2], o),
     );
     const witnesses: Float64Array[] = [];
     for (let j = 0; j < rows; j++) witnesses.push(mp.witnesses.slice(j * n, (j + 1) * n));
-    const { proof, lowerBound, norm, d, worstLower, worstUpper, lps, rounding } = mp;
-    return { proof, lowerBound, norm, d, worstLower, worstUpper, witnesses, lps, rounding };
+    const { proof, lowerBound, norm, d, worstLower, worstUpper, lps, rounding, duals } = mp;
+    return { proof, lowerBound, norm, d, worstLower, worstUpper, witnesses, lps, rounding, duals };
   }
 
   /**
@@ -264,13 +270,13 @@ export class LinearRegion {
       'minimal patch from answers',
       [spec.P, spec.q, flatX, flatY],
       abi.MINIMAL_PATCH,
-      { inputs: n, outputs: k, rows },
+      { inputs: n, outputs: k, rows, regionRows: m },
       ([pp, pq, px, py, o]) => this.core.exports.rr_region_minimal_patch_from(h, pp, pq, rows, px, py, o),
     );
     const witnesses: Float64Array[] = [];
     for (let j = 0; j < rows; j++) witnesses.push(mp.witnesses.slice(j * n, (j + 1) * n));
-    const { proof, lowerBound, norm, d, worstLower, worstUpper, lps, rounding } = mp;
-    return { proof, lowerBound, norm, d, worstLower, worstUpper, witnesses, lps, rounding };
+    const { proof, lowerBound, norm, d, worstLower, worstUpper, lps, rounding, duals } = mp;
+    return { proof, lowerBound, norm, d, worstLower, worstUpper, witnesses, lps, rounding, duals };
   }
 
   /**

@@ -20,6 +20,7 @@ import type { RepairedNetwork } from './repaired.js';
 import { type BandsApart, buildReport, type FailedRegion, type RepairReport } from './report.js';
 import { intersectSpecs, type Spec } from './spec.js';
 import { intersectAny, isSpecUnion, type SpecUnion, violationOf } from './spec-union.js';
+import { conflictNotes, type TouchingConflict, touchingConflicts } from './touching.js';
 import { periodicYield } from './util/event-loop.js';
 import { getCore, init } from './wasm/raw.js';
 
@@ -206,7 +207,29 @@ export async function repair(network: Network, opts: RepairOptions): Promise<Rep
     );
   addCertificate(report, assembly);
   if (bands) report.bands = bands;
+  const conflicts = certificateConflicts(assembly, groups, live, job);
+  if (conflicts) {
+    report.conflicts = conflicts;
+    report.notes.push(...conflictNotes(conflicts, 'linear region', 'report.conflicts'));
+  }
   return { network: assembly.network, report };
+}
+
+/**
+ * Why regions are not certified, when that is because they touch a repaired region with another
+ * spec (ts/touching.ts): the pairs whose earlier region failed its certificate, the shared point
+ * and boundary, and INFEASIBLE (the specs contradict there) or CONFLICT (the later patch wins and
+ * breaks the earlier spec). Only failed regions are examined (one LP per spec row and touching
+ * pair): a certified region has no such conflict. Undefined without a failed certificate.
+ */
+function certificateConflicts(assembly: Assembly, groups: Group[], live: number[], job: PointJob): TouchingConflict[] | undefined {
+  const cert = assembly.certified?.certificate;
+  if (!cert || cert.status === 'certified') return undefined;
+  const failed = new Set(cert.failedRegions.map((i) => cert.perRegion[i]?.pattern));
+  const specOfPoint = new Map<number, Spec | SpecUnion>();
+  for (const gi of live) for (const i of groups[gi].points) specOfPoint.set(i, groups[gi].spec);
+  const specOf = (pts: readonly number[]) => specOfPoint.get(pts[0]) ?? intersectAny(pts.map((i) => job.specs[i]));
+  return touchingConflicts(assembly.network, specOf, job.box, job.tolerance, (p) => failed.has(p.region.pattern));
 }
 
 /**

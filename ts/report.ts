@@ -7,6 +7,7 @@ import type { RegionPatch } from './patch.js';
 import type { Refinement } from './refine.js';
 import type { MinimalityProof } from './region.js';
 import type { RegionTiming } from './region-job.js';
+import type { TouchingConflict } from './touching.js';
 import { VERSION } from './version.js';
 
 /** What the reports of point-wise and area repair say about one repaired region. */
@@ -103,6 +104,13 @@ export interface RepairReport {
    * `certify: true` checks them).
    */
   bands?: BandsApart;
+  /**
+   * Repaired regions whose certificate fails because they touch a repaired region with another
+   * spec (ts/touching.ts): the pair, the shared point and boundary neurons, the repaired
+   * network's violation there, and why (INFEASIBLE: the specs contradict; CONFLICT: the later
+   * patch wins and breaks the earlier spec). Only with a failed certificate.
+   */
+  conflicts?: TouchingConflict[];
 }
 
 export function buildReport(a: {

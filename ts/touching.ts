@@ -16,7 +16,7 @@
 import { contradictingRows } from './certificate.js';
 import { EmptySetError, LpError } from './errors.js';
 import type { Box } from './network.js';
-import { patternFromHex } from './patch.js';
+import { patternFromHex, type RegionPatch } from './patch.js';
 import { LinearRegion } from './region.js';
 import type { RepairedNetwork } from './repaired.js';
 import { intersectSpecs, type Spec, specViolation } from './spec.js';
@@ -36,6 +36,13 @@ export interface TouchingConflict {
   violation: number;
   /** Rows of the two specs that no output meets together (INFEASIBLE), or null when they can meet. */
   contradictingRows: number[] | null;
+  /**
+   * Hidden neurons whose states differ between the two regions: the hyperplanes the shared
+   * boundary lies on (one: a shared facet; more: a lower-dimensional face).
+   */
+  neurons: number[];
+  /** Why the earlier region's spec fails (INFEASIBLE or CONFLICT, in words). */
+  why: string;
 }
 
 /**
@@ -49,6 +56,7 @@ export function touchingConflicts(
   specOf: (points: readonly number[]) => Spec | SpecUnion,
   box: Box,
   tolerance = 1e-9,
+  only?: (earlier: RegionPatch) => boolean,
 ): TouchingConflict[] {
   const original = network.original;
   const n = original.inputSize;
@@ -57,6 +65,7 @@ export function touchingConflicts(
   const out: TouchingConflict[] = [];
   const key = (s: Spec | SpecUnion) => JSON.stringify(s);
   for (const [ia, { p: pa, pos: posA }] of patches.entries()) {
+    if (only && !only(pa)) continue;
     const sa = specOf(pa.region.points);
     if (isSpecUnion(sa)) continue;
     let region: LinearRegion | undefined;
@@ -107,13 +116,23 @@ export function touchingConflicts(
         const violation = specViolation(sa, y);
         const scale = 1 + Math.max(...Array.from(y, Math.abs));
         if (!(violation > tolerance * scale)) continue;
+        const clash = isSpecUnion(sb) || sb.outputs !== sa.outputs ? null : contradictingRows(intersectSpecs([sa, sb]));
+        const neurons = differingNeurons(pa.region.pattern, pb.region.pattern, original.hiddenCount);
+        const where =
+          neurons.length === 1
+            ? `the facet of neuron ${neurons[0]}`
+            : `a face of neurons ${neurons.slice(0, 8).join(', ')}${neurons.length > 8 ? ', ...' : ''}`;
         out.push({
           points: [...pa.region.points],
           otherPoints: [...pb.region.points],
           patches: [posA, posB],
           at: Array.from(at),
           violation,
-          contradictingRows: isSpecUnion(sb) || sb.outputs !== sa.outputs ? null : contradictingRows(intersectSpecs([sa, sb])),
+          contradictingRows: clash,
+          neurons,
+          why: clash
+            ? `INFEASIBLE: the regions share ${where} and their specs contradict (rows ${clash.join(', ')} of their intersection): no output meets both there, so no continuous network can`
+            : `CONFLICT: the regions share ${where}; the later patch wins there and the earlier spec fails by ${violation.toPrecision(3)} (constant patches cannot meet both specs at a shared point)`,
         });
       }
     } finally {
@@ -121,4 +140,30 @@ export function touchingConflicts(
     }
   }
   return out;
+}
+
+/** Hidden neurons whose states differ between two hex patterns. */
+function differingNeurons(a: string, b: string, hidden: number): number[] {
+  const pa = patternFromHex(a, hidden);
+  const pb = patternFromHex(b, hidden);
+  const out: number[] = [];
+  for (let i = 0; i < hidden; i++) if (pa[i] !== pb[i]) out.push(i);
+  return out;
+}
+
+/** One report note per region whose spec fails where it touches others (`what`: e.g. "linear region"). */
+export function conflictNotes(conflicts: readonly TouchingConflict[], what: string, where: string): string[] {
+  const notes: string[] = [];
+  for (const pts of new Set(conflicts.map((c) => c.points.join(', ')))) {
+    const mine = conflicts.filter((c) => c.points.join(', ') === pts);
+    const others = mine.map((c) => c.otherPoints.join(', ')).join('; ');
+    const worst = Math.max(...mine.map((c) => c.violation)).toPrecision(3);
+    const rows = mine.find((c) => c.contradictingRows);
+    notes.push(
+      rows
+        ? `INFEASIBLE: the ${what} of point(s) ${pts} touches that of point(s) ${rows.otherPoints.join(', ')}, whose spec contradicts its own (rows ${rows.contradictingRows!.join(', ')} of their intersection): no continuous network meets both specs at a shared point (${where})`
+        : `CONFLICT: the ${what} of point(s) ${pts} touches those of point(s) ${others} (other specs): constant patches cannot meet both specs at a shared point, the later patch wins there and the spec of point(s) ${pts} is violated by up to ${worst} (points in ${where}); relax a spec or drop a point`,
+    );
+  }
+  return notes;
 }

@@ -13,7 +13,7 @@ import { RepairedNetwork } from '../repaired.js';
 import { polytopeSpec, type Spec } from '../spec.js';
 import { type SpecUnion, unionSpec } from '../spec-union.js';
 import { init } from '../wasm/raw.js';
-import { isVnnlibPath } from './formats.js';
+import { isVnnlibPath, type VnnlibJob } from './formats.js';
 import { type CommandRunner, type Interrupt, withProgress } from './interrupt.js';
 import { EXIT_NOT_REPAIRED, EXIT_REPAIRED } from './repair.js';
 import { areaSpec, loadArea } from './spec-flags.js';
@@ -128,7 +128,9 @@ async function runCertify(flags: CertifyFlags, given: Set<string>, interrupt: In
     network.outputSize,
     flags.area ?? flags.model,
   );
-  if (file?.area && network.record?.proof) return certifyFromProof(network, file.area, spec, flags, tolerance, maxRegions, interrupt);
+  if (file?.area && network.record?.proof)
+    // The property's unsafe set only when the spec is the one it gives (not a --spec or the record's).
+    return certifyFromProof(network, file.area, spec, file.spec ? file.unsafe : undefined, flags, tolerance, maxRegions, interrupt);
   if (file?.area && !flags.quiet && (network.record || network.patches.length > 0))
     process.stderr.write(
       `relu-repair: ${flags.model} has no proof map of its repair (record.proof): every linear region of the area is enumerated (slow on large areas)\n`,
@@ -183,6 +185,7 @@ async function certifyFromProof(
   network: RepairedNetwork,
   area: Area,
   spec: Spec | SpecUnion,
+  unsafe: VnnlibJob['unsafe'],
   flags: CertifyFlags,
   tolerance: number | undefined,
   maxRegions: number | undefined,
@@ -191,6 +194,7 @@ async function certifyFromProof(
   const c = await withProgress(flags.quiet, interrupt, (onProgress, signal) =>
     certifyArea(network, {
       spec,
+      unsafe,
       area,
       tolerance,
       maxRegions,
@@ -204,7 +208,7 @@ async function certifyFromProof(
   const pct = (v: number) => `${(100 * v).toFixed(2)} %`;
   const m = c.byMethod;
   const parts = [
-    `${m.bounds.proven}/${m.bounds.pieces} bounds piece(s) (${pct(m.bounds.share)} of the box${c.provenByVerify > 0 ? `, ${c.provenByVerify} by branch and bound on the original network` : ''})`,
+    `${m.bounds.proven}/${m.bounds.pieces} bounds piece(s) (${pct(m.bounds.share)} of the box${c.provenByHint > 0 ? `, ${c.provenByHint} by the record's hint` : ''}${c.provenOnOriginal > 0 ? `, ${c.provenOnOriginal} on the original network` : ''}${c.provenByVerify > 0 ? `, ${c.provenByVerify} by branch and bound on the original network` : ''})`,
     `${m['box-patch'].proven}/${m['box-patch'].pieces} box-patched piece(s) (${pct(m['box-patch'].share)})`,
     `${m.regions.proven}/${m.regions.pieces} exact-region piece(s) (${pct(m.regions.share)}; ${c.regions.certified}/${c.regions.enumerated} linear regions certified)`,
     ...(m.empty.pieces + m.unproven.pieces > 0 ? [`${m.empty.pieces} empty and ${m.unproven.pieces} unproven piece(s) in the record`] : []),

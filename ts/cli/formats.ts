@@ -7,7 +7,7 @@ import { networkToJson, repairedToJson } from '../formats/json.js';
 import { nnetToText } from '../formats/nnet.js';
 import { float32BandError, networkToOnnx, repairedToOnnx } from '../formats/onnx/export.js';
 import { networkToTfjs } from '../formats/tfjs.js';
-import { parseVnnlib, propertyInputDomain, regionProperty, safeSpec, writeVnnlib } from '../formats/vnnlib.js';
+import { parseVnnlib, propertyInputDomain, regionProperty, safeSpec, type VnnlibProperty, writeVnnlib } from '../formats/vnnlib.js';
 import { saveJson } from '../io.js';
 import type { Box, Network } from '../network.js';
 import type { InputSet } from '../region.js';
@@ -112,6 +112,11 @@ export interface VnnlibJob {
   spec: Spec | SpecUnion;
   inputBox: Box;
   inputSet?: InputSet;
+  /**
+   * The property's unsafe output set as disjuncts, when `spec` is exactly the closure of its
+   * complement (no margin): the branch and bound may prove pieces against it.
+   */
+  unsafe?: VnnlibProperty['unsafe'];
   /** Human summary for stderr. */
   summary: string;
 }
@@ -148,7 +153,7 @@ export async function vnnlibJob(
   const summary =
     `${path}: property ${index} of ${v.properties.length}: input box${inputSet ? ` and ${inputSet.b.length} linear constraint(s)` : ''}, ` +
     `${p.unsafe.length} unsafe output set(s); safe set ${safe.convex ? 'convex' : `non-convex: ${pieces} convex pieces (each region gets the piece with the smallest minimal patch)`}`;
-  return { spec: safe.spec, inputBox, inputSet, summary };
+  return { spec: safe.spec, inputBox, inputSet, unsafe: opts.margin ? undefined : p.unsafe, summary };
 }
 
 /**

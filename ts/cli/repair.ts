@@ -295,7 +295,12 @@ async function runRepair(flags: RepairFlags, given: Set<string>, interrupt: Inte
   }
   const cert = result.report.certificate;
   if (cert && cert.status !== 'certified') {
-    process.stderr.write(`relu-repair: the repaired network is not certified: ${certificateText(cert)}; no network written\n`);
+    // Touching regions with other specs (report.conflicts): say which and why, as head repair does.
+    const conflicts = result.report.conflicts ?? [];
+    const why = conflicts.length
+      ? `; ${conflicts.length} pair(s) of touching regions with other specs (report's conflicts), e.g. point(s) ${conflicts[0].points.join(', ')} and ${conflicts[0].otherPoints.join(', ')}: ${conflicts[0].why}`
+      : '';
+    process.stderr.write(`relu-repair: the repaired network is not certified: ${certificateText(cert)}${why}; no network written\n`);
     return EXIT_NOT_REPAIRED;
   }
   const written = await saveRepairedFile(flags.out, result.network, {

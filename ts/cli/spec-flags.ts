@@ -9,7 +9,7 @@ import { readJsonFile } from '../formats/load.js';
 import { type Box, expandBox, type Network } from '../network.js';
 import { labelSpec, parseSpecJson, type Spec } from '../spec.js';
 import type { SpecUnion } from '../spec-union.js';
-import { isVnnlibPath, vnnlibJob } from './formats.js';
+import { isVnnlibPath, type VnnlibJob, vnnlibJob } from './formats.js';
 import { parseNumber, UsageError } from './usage.js';
 
 export async function parseInputBox(arg: string, dim: number): Promise<Box> {
@@ -27,12 +27,12 @@ export async function loadArea(
   path: string,
   net: Network,
   opts: { property?: string; margin?: string; quiet?: boolean },
-): Promise<{ area: AreaFile['area']; spec?: Spec | SpecUnion }> {
+): Promise<{ area: AreaFile['area']; spec?: Spec | SpecUnion; unsafe?: VnnlibJob['unsafe'] }> {
   if (isVnnlibPath(path)) {
     const margin = opts.margin !== undefined ? parseNumber(opts.margin, '--margin') : undefined;
     const job = await vnnlibJob(path, net, { property: opts.property, margin, fallbackBox: net.info.inputBox });
     if (!opts.quiet) process.stderr.write(job.summary + '\n');
-    return { area: { box: job.inputBox, inputSet: job.inputSet }, spec: job.spec };
+    return { area: { box: job.inputBox, inputSet: job.inputSet }, spec: job.spec, unsafe: job.unsafe };
   }
   return parseAreaJson(await readJsonFile(path), net.inputSize, net.outputSize, path);
 }

@@ -233,6 +233,7 @@ export const MINIMAL_PATCH = layout('minimalPatch', [
   array('worstLower', 'real', ['rows']),
   array('worstUpper', 'real', ['rows']),
   array('witnesses', 'real', ['rows', 'inputs']),
+  array('duals', 'real', ['rows', 'regionRows']),
 ]);
 
 /** `rr_constant_patch` (out): the smallest constant patch for given worst violations; `d` is absent (and `norm` infinite) when none exists. */

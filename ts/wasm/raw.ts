@@ -75,7 +75,17 @@ export interface RawExports {
     opts: number,
     optsLen: number,
   ): number;
-  rr_certifier_region(h: number, pattern: number, slack: number, piece: number, hint: number, hintLen: number, out: number): number;
+  rr_certifier_region(
+    h: number,
+    pattern: number,
+    slack: number,
+    piece: number,
+    hint: number,
+    hintLen: number,
+    duals: number,
+    dualsLen: number,
+    out: number,
+  ): number;
   rr_spec_contradiction(p: number, q: number, rows: number, k: number, out: number): number;
   // Bounds and verification (issue 10)
   rr_bounds_compute(net: number, lo: number, hi: number, opts: number, optsLen: number, out: number): number;

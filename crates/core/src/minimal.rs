@@ -33,6 +33,12 @@ pub struct MinimalPatch {
     pub worst_upper: Vec<f64>,
     /// A point of the region attaining worst_lower, per row (row-major rows × n_in).
     pub witnesses: Vec<f64>,
+    /// Per spec row, the row multipliers (>= 0, one per region row, row-major rows × region
+    /// rows) whose weak-duality bound gave `worst_upper` (all 0 for a row bounded otherwise).
+    /// Handed on to the certificate as an untrusted hint: any λ >= 0 bounds the row's maximum
+    /// over any set the same rows contain, so the certificate checks a bound instead of
+    /// solving an LP (`certificate/certifier.rs`).
+    pub duals: Vec<f64>,
     /// max_j (P_j d + worst_upper_j): <= 0 (up to rounding) means the patch is sound on A
     /// (+inf without a constant patch).
     pub residual: f64,
@@ -70,6 +76,8 @@ pub fn minimal_patch_with(region: &LinearRegion, spec: &Spec, exact_rows: bool) 
     let mut worst_lower = vec![f64::NEG_INFINITY; rows];
     let mut worst_upper = vec![f64::NEG_INFINITY; rows];
     let mut witnesses = vec![0.0; rows * region.n_in];
+    let m = region.rows();
+    let mut duals = vec![0.0; rows * m];
     let mut lower_bound: f64 = 0.0;
     // Rounding slack of the certified bounds, in units of the patch norm: the part of the gap
     // between the norm and `lower_bound` that floating point cannot resolve.
@@ -116,6 +124,9 @@ pub fn minimal_patch_with(region: &LinearRegion, spec: &Spec, exact_rows: bool) 
             match outcome {
                 Err(bound) => {
                     worst_upper[j] = bound + constant;
+                    if cold.stopped_duals().len() == m {
+                        duals[j * m..(j + 1) * m].copy_from_slice(cold.stopped_duals());
+                    }
                     worst_lower[j] = at_anchor[j];
                     // `skippable` implies an anchor.
                     if let Some(x0) = &region.anchor {
@@ -124,6 +135,9 @@ pub fn minimal_patch_with(region: &LinearRegion, spec: &Spec, exact_rows: bool) 
                 }
                 Ok(sol) => {
                     lps += 1;
+                    if sol.duals.len() == m {
+                        duals[j * m..(j + 1) * m].copy_from_slice(&sol.duals);
+                    }
                     worst_lower[j] = sol.lower + constant;
                     worst_upper[j] = sol.upper + constant;
                     best_upper = best_upper.max(worst_upper[j]);
@@ -140,6 +154,9 @@ pub fn minimal_patch_with(region: &LinearRegion, spec: &Spec, exact_rows: bool) 
             .max_output(&mut sx, spec.row(j))
             .map_err(lp_context(|| format!("max of spec row {} over the region", j)))?;
         lps += 1;
+        if sol.duals.len() == m {
+            duals[j * m..(j + 1) * m].copy_from_slice(&sol.duals);
+        }
         worst_lower[j] = sol.lower + constant - spec.q[j];
         worst_upper[j] = sol.upper + constant - spec.q[j];
         best_upper = best_upper.max(worst_upper[j]);
@@ -150,7 +167,7 @@ pub fn minimal_patch_with(region: &LinearRegion, spec: &Spec, exact_rows: bool) 
         }
     }
     pivots += sx.pivots;
-    finish(spec, RowBounds { worst_lower, worst_upper, witnesses, lower_bound, rounding }, lps, pivots)
+    finish(spec, RowBounds { worst_lower, worst_upper, witnesses, duals, lower_bound, rounding }, lps, pivots)
 }
 
 /// Certified per-row bounds of a region's worst violations, and what minimality needs of them.
@@ -158,6 +175,8 @@ struct RowBounds {
     worst_lower: Vec<f64>,
     worst_upper: Vec<f64>,
     witnesses: Vec<f64>,
+    /// The multipliers of each row's bound (rows × region rows; see [`MinimalPatch::duals`]).
+    duals: Vec<f64>,
     /// t_LB = max_j worst_lower_j / ‖P_j‖₁.
     lower_bound: f64,
     /// Rounding slack of the certified bounds, in patch-norm units.
@@ -167,7 +186,7 @@ struct RowBounds {
 /// The patch and its proof from certified row bounds (the same for every way of getting them).
 fn finish(spec: &Spec, r: RowBounds, lps: usize, pivots: usize) -> Result<MinimalPatch> {
     let rows = spec.rows();
-    let RowBounds { worst_lower, worst_upper, witnesses, lower_bound, rounding } = r;
+    let RowBounds { worst_lower, worst_upper, witnesses, duals, lower_bound, rounding } = r;
     if worst_upper.iter().all(|&v| v <= 0.0) {
         return Ok(MinimalPatch {
             proof: Proof::NotNeeded,
@@ -176,6 +195,7 @@ fn finish(spec: &Spec, r: RowBounds, lps: usize, pivots: usize) -> Result<Minima
             worst_lower,
             worst_upper,
             witnesses,
+            duals,
             residual: 0.0,
             rounding,
             lps,
@@ -198,6 +218,7 @@ fn finish(spec: &Spec, r: RowBounds, lps: usize, pivots: usize) -> Result<Minima
         worst_lower,
         worst_upper,
         witnesses,
+        duals,
         residual,
         rounding,
         lps,
@@ -277,6 +298,7 @@ pub fn minimal_patch_from_answers(region: &LinearRegion, spec: &Spec, xs: &[f64]
         worst_lower: vec![0.0; rows],
         worst_upper: vec![0.0; rows],
         witnesses: vec![0.0; rows * n],
+        duals: vec![0.0; rows * m],
         lower_bound: 0.0,
         rounding: 0.0,
     };
@@ -300,6 +322,9 @@ pub fn minimal_patch_from_answers(region: &LinearRegion, spec: &Spec, xs: &[f64]
         r.worst_lower[j] = sol.lower + constant;
         r.worst_upper[j] = sol.upper + constant;
         r.witnesses[j * n..(j + 1) * n].copy_from_slice(&sol.x);
+        if sol.duals.len() == m {
+            r.duals[j * m..(j + 1) * m].copy_from_slice(&sol.duals);
+        }
         let l1: f64 = spec.row(j).iter().map(|v| v.abs()).sum();
         if l1 > 0.0 {
             r.lower_bound = r.lower_bound.max(r.worst_lower[j] / l1);

@@ -46,17 +46,39 @@ pub const TIGHT_BOX_MAX_INPUTS: usize = 64;
 /// when the set is proven empty, `Error::Lp` when the LP fails. Above [`TIGHT_BOX_MAX_INPUTS`]
 /// inputs the bounding box is the given box (one LP still decides emptiness).
 pub fn bounded_polytope(n: usize, a: &[f64], b: &[f64], lower: &[f64], upper: &[f64]) -> Result<BoxedPolytope> {
+    bounded_polytope_with(n, a, b, lower, upper, true)
+}
+
+/// [`bounded_polytope`]; with `decide_empty` false and above [`TIGHT_BOX_MAX_INPUTS`] inputs
+/// (no tightening), without the emptiness LP (`lps` 0): for callers whose every conclusion holds
+/// on an empty set too (weak-duality bounds), which then pay no LP they do not need.
+pub fn bounded_polytope_with(
+    n: usize,
+    a: &[f64],
+    b: &[f64],
+    lower: &[f64],
+    upper: &[f64],
+    decide_empty: bool,
+) -> Result<BoxedPolytope> {
+    let tighten = if n <= TIGHT_BOX_MAX_INPUTS { n } else { 0 };
+    if tighten == 0 {
+        // The box stays: drop the rows it implies first, so that the emptiness LP runs on the
+        // very simplex that is kept (and its basis with it).
+        let (ka, kb) = rows_not_implied(n, a, b, lower, upper);
+        let mut simplex = Simplex::new(Polytope::new(n, &ka, &kb, lower, upper)?);
+        if decide_empty && n > 0 {
+            let mut c = vec![0.0; n];
+            c[0] = 1.0;
+            simplex.maximize(&c)?;
+        }
+        let lps = usize::from(decide_empty);
+        return Ok(BoxedPolytope { a: ka, b: kb, lower: lower.to_vec(), upper: upper.to_vec(), simplex, lps });
+    }
     let p = Polytope::new(n, a, b, lower, upper)?;
     let mut sx = Simplex::new(p);
     let mut lo = lower.to_vec();
     let mut hi = upper.to_vec();
     let mut c = vec![0.0; n];
-    let tighten = if n <= TIGHT_BOX_MAX_INPUTS { n } else { 0 };
-    if tighten == 0 {
-        c[0] = 1.0;
-        sx.maximize(&c)?;
-        c[0] = 0.0;
-    }
     for j in 0..tighten {
         c[j] = 1.0;
         let u = sx.maximize(&c)?.upper;
@@ -72,23 +94,30 @@ pub fn bounded_polytope(n: usize, a: &[f64], b: &[f64], lower: &[f64], upper: &[
             hi[j] = mid;
         }
     }
+    let (ka, kb) = rows_not_implied(n, a, b, &lo, &hi);
+    let simplex = if kb.len() < b.len() || lo.as_slice() != lower || hi.as_slice() != upper {
+        Simplex::new(Polytope { n, m: kb.len(), g: &ka, h: &kb, lower: &lo, upper: &hi })
+    } else {
+        sx
+    };
+    Ok(BoxedPolytope { a: ka, b: kb, lower: lo, upper: hi, simplex, lps: 2 * tighten })
+}
+
+/// The rows of {a x <= b} that the box [lo, hi] does not imply (interval bound with a rounding
+/// guard), row-major with their right-hand sides.
+fn rows_not_implied(n: usize, a: &[f64], b: &[f64], lo: &[f64], hi: &[f64]) -> (Vec<f64>, Vec<f64>) {
     let m = b.len();
     let mut ka = Vec::with_capacity(a.len());
     let mut kb = Vec::with_capacity(m);
     for i in 0..m {
         let row = &a[i * n..(i + 1) * n];
-        let (mx, _, guard) = interval(row, -b[i], &lo, &hi);
+        let (mx, _, guard) = interval(row, -b[i], lo, hi);
         if mx + guard > 0.0 {
             ka.extend_from_slice(row);
             kb.push(b[i]);
         }
     }
-    let simplex = if kb.len() < m || lo.as_slice() != lower || hi.as_slice() != upper {
-        Simplex::new(Polytope { n, m: kb.len(), g: &ka, h: &kb, lower: &lo, upper: &hi })
-    } else {
-        sx
-    };
-    Ok(BoxedPolytope { a: ka, b: kb, lower: lo, upper: hi, simplex, lps: (2 * tighten).max(1) })
+    (ka, kb)
 }
 
 /// Largest ball inside {a x <= b} ∩ [lower, upper] (rows normalised): (centre, radius). The radius

@@ -355,6 +355,7 @@ pub const MINIMAL_PATCH: Layout = Layout {
         array("worstLower", Real, &["rows"]),
         array("worstUpper", Real, &["rows"]),
         array("witnesses", Real, &["rows", "inputs"]),
+        array("duals", Real, &["rows", "regionRows"]),
     ],
 };
 

@@ -130,7 +130,9 @@ pub fn encode_certificate(cert: &RegionCertificate, dims: Dims) -> Vec<f64> {
 /// Certifies the region of `pattern` (one f64 0/1 per hidden neuron) relaxed by `slack` (one
 /// f64 per hidden neuron, pre-activation units; null for none), union piece `piece` first
 /// (−1: none), with `hint_len` (−1: none) hidden-neuron indices at `hint` (f64): the rows the
-/// repair kept, an untrusted hint (`Certifier::region_with_hint`); writes [`REGION_CERTIFICATE`]
+/// repair kept, an untrusted hint (`Certifier::region_with_hint`), and `duals_len` (−1: none)
+/// multipliers at `duals` (spec rows × hinted neurons: the repair's LP multipliers on those
+/// rows, another untrusted hint, `Certifier::region_with_hints`); writes [`REGION_CERTIFICATE`]
 /// (capacity: inputs, patches of the repaired network).
 #[no_mangle]
 pub extern "C" fn rr_certifier_region(
@@ -140,6 +142,8 @@ pub extern "C" fn rr_certifier_region(
     piece: i32,
     hint: *const f64,
     hint_len: i32,
+    duals: *const f64,
+    duals_len: i32,
     out: *mut f64,
 ) -> i32 {
     on(h, "certifier", |c: &mut Certifier| {
@@ -155,7 +159,8 @@ pub extern "C" fn rr_certifier_region(
                 .map(|&v| if v >= 0.0 && v < u32::MAX as f64 && v.fract() == 0.0 { v as u32 } else { u32::MAX })
                 .collect()
         });
-        match c.region_with_hint(&pat, &sl, preferred, keep.as_deref()) {
+        let multipliers: Option<&[f64]> = usize::try_from(duals_len).ok().map(|len| slice(duals, len));
+        match c.region_with_hints(&pat, &sl, preferred, keep.as_deref(), multipliers) {
             Ok(cert) => write_out(out, &encode_certificate(&cert, &[("inputs", n), ("patches", np)])),
             Err(e) => fail(e),
         }

@@ -32,6 +32,7 @@ pub fn encode_minimal_patch(mp: &MinimalPatch, dims: Dims) -> Vec<f64> {
     w.reals("worstLower", &mp.worst_lower);
     w.reals("worstUpper", &mp.worst_upper);
     w.reals("witnesses", &mp.witnesses);
+    w.reals("duals", &mp.duals);
     w.finish()
 }
 
@@ -52,10 +53,11 @@ pub extern "C" fn rr_region_minimal_patch(
         Err(e) => return fail(e),
     };
     on(h, "region", |s: &mut RegionState| {
-        let (n, k) = (s.region.n_in, s.region.n_out);
+        let (n, k, m) = (s.region.n_in, s.region.n_out, s.region.rows());
         let mp = read_spec(p, q, rows, k).and_then(|spec| minimal_patch_with(&s.region, &spec, o.flag("exactRows")));
+        let dims = [("inputs", n), ("outputs", k), ("rows", rows), ("regionRows", m)];
         match mp {
-            Ok(mp) => write_out(out, &encode_minimal_patch(&mp, &[("inputs", n), ("outputs", k), ("rows", rows)])),
+            Ok(mp) => write_out(out, &encode_minimal_patch(&mp, &dims)),
             Err(e) => fail(e),
         }
     })
@@ -101,8 +103,9 @@ pub extern "C" fn rr_region_minimal_patch_from(
         let (n, k, m) = (s.region.n_in, s.region.n_out, s.region.rows());
         let mp = read_spec(p, q, rows, k)
             .and_then(|spec| minimal_patch_from_answers(&s.region, &spec, slice(xs, rows * n), slice(ys, rows * m)));
+        let dims = [("inputs", n), ("outputs", k), ("rows", rows), ("regionRows", m)];
         match mp {
-            Ok(mp) => write_out(out, &encode_minimal_patch(&mp, &[("inputs", n), ("outputs", k), ("rows", rows)])),
+            Ok(mp) => write_out(out, &encode_minimal_patch(&mp, &dims)),
             Err(e) => fail(e),
         }
     })

@@ -74,9 +74,12 @@ fn network_region_and_patch_through_the_abi() {
     // Label 1 must win: P = [1, -1], q = 0.
     let (p, q) = ([1.0, -1.0], [0.0]);
     let opts = r#"{"exactRows":true}"#;
-    let mut out = vec![0.0; 13];
+    let mut out = vec![0.0; 15];
     let written = rr_region_minimal_patch(reg, p.as_ptr(), q.as_ptr(), 1, opts.as_ptr(), opts.len(), out.as_mut_ptr());
-    let dims: Dims = &[("inputs", 2), ("outputs", 2), ("rows", 1)];
+    let dims: Dims = &[("inputs", 2), ("outputs", 2), ("rows", 1), ("regionRows", 2)];
+    assert_eq!(written, 15, "{}", msg());
+    // One multiplier per region row, >= 0 (an untrusted hint for the certificate).
+    assert!(array(field(&MINIMAL_PATCH, dims, &out, written, "duals")).iter().all(|&v| v >= 0.0));
     assert_eq!(scalar(field(&MINIMAL_PATCH, dims, &out, written, "proof")), 1.0, "constant patch proven minimal");
     // max over [0,1]^2 of (x0 - x1) - (x1 - x0) = 2 (x0 - x1) = 2 at (1, 0); t = 1.
     assert!((scalar(field(&MINIMAL_PATCH, dims, &out, written, "norm")) - 1.0).abs() < 1e-12);
@@ -314,6 +317,8 @@ fn enumeration_and_certificates_through_the_abi() {
         let written = rr_certifier_region(
             cert,
             pats[2 * r..].as_ptr(),
+            std::ptr::null(),
+            -1,
             std::ptr::null(),
             -1,
             std::ptr::null(),

@@ -21,11 +21,17 @@ impl BandBox {
 
 /// A bounding box of the band of `p` inside [lower, upper], from certified LP bounds; None when
 /// the LP cannot tell (then no box filter is applied). Above [`TIGHT_BOX_MAX_INPUTS`] inputs the
-/// box would be the input box itself (see [`bounded_polytope`]): None, without the LP.
+/// box would be the input box itself (see [`bounded_polytope`]): no LP, only the box test
+/// [`patch_reaches_box`] on [lower, upper], decided once here instead of at every region (whose
+/// box is that box then): an empty box when it proves the band misses, else the box itself.
 pub fn band_box(p: &PatchNetwork, lower: &[f64], upper: &[f64]) -> Result<Option<BandBox>> {
     let s = &p.support;
     if s.n_in > TIGHT_BOX_MAX_INPUTS {
-        return Ok(None);
+        return Ok(Some(if patch_reaches_box(p, lower, upper) {
+            BandBox { lower: lower.to_vec(), upper: upper.to_vec() }
+        } else {
+            BandBox { lower: vec![f64::INFINITY; s.n_in], upper: vec![f64::NEG_INFINITY; s.n_in] }
+        }));
     }
     let b: Vec<f64> = s.b.iter().map(|v| v + s.radius).collect();
     match bounded_polytope(s.n_in, &s.dense_rows(), &b, lower, upper) {

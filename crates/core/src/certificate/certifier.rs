@@ -14,7 +14,7 @@ use super::certify_target;
 use super::options::CertifyOptions;
 use super::region_certificate::{Reason, RegionCertificate};
 use super::safe_set::SafeSet;
-use super::target::Target;
+use super::target::{DualHint, Target};
 use crate::error::{invalid, Error, Result};
 use crate::program::ReluProgram;
 use crate::region::{check_box, LinearRegion};
@@ -100,8 +100,31 @@ impl Certifier {
         preferred: Option<usize>,
         hint: Option<&[u32]>,
     ) -> Result<RegionCertificate> {
+        self.region_with_hints(pattern, slack, preferred, hint, None)
+    }
+
+    /// [`Certifier::region_with_hint`] with a second untrusted hint: `duals` (stacked spec rows ×
+    /// hinted neurons, row-major), the multipliers of the repair's LP of each spec row over its
+    /// region on the rows of those neurons. On the hinted polytope each row's bound is first
+    /// tried as the weak-duality bound of these multipliers (rows and box recomputed here, the
+    /// rounding of the check included, METHOD.md §5.2); only a row it does not prove gets an LP.
+    /// Any λ >= 0 gives a valid upper bound, so wrong multipliers cost an LP, never soundness.
+    /// Used only with `hint` (ignored with a wrong length, and for dense chains).
+    pub fn region_with_hints(
+        &mut self,
+        pattern: &[u8],
+        slack: &[f64],
+        preferred: Option<usize>,
+        hint: Option<&[u32]>,
+        duals: Option<&[f64]>,
+    ) -> Result<RegionCertificate> {
         let hint = hint.filter(|_| self.rep.original.dense_layers().is_none());
-        let first = self.region_over(pattern, slack, preferred, hint)?;
+        let rows = self.safe.rows();
+        let duals = match (hint, duals) {
+            (Some(neurons), Some(d)) if d.len() == rows * neurons.len() => Some(DualHint { neurons, duals: d }),
+            _ => None,
+        };
+        let first = self.region_over_hinted(pattern, slack, preferred, hint, duals)?;
         if hint.is_none() || first.certified {
             return Ok(first);
         }
@@ -119,6 +142,18 @@ impl Certifier {
         slack: &[f64],
         preferred: Option<usize>,
         rows: Option<&[u32]>,
+    ) -> Result<RegionCertificate> {
+        self.region_over_hinted(pattern, slack, preferred, rows, None)
+    }
+
+    /// [`Certifier::region_over`] with the multipliers hint (see [`Certifier::region_with_hints`]).
+    fn region_over_hinted(
+        &mut self,
+        pattern: &[u8],
+        slack: &[f64],
+        preferred: Option<usize>,
+        rows: Option<&[u32]>,
+        duals: Option<DualHint>,
     ) -> Result<RegionCertificate> {
         if self.bands.is_none() {
             let boxes: Result<Vec<_>> =
@@ -156,7 +191,8 @@ impl Certifier {
             Some((s, r)) => (s, r),
             None => (&[], &[]),
         };
-        let target = Target::relaxed(net, region, slack, sens, relu, self.safe.rows());
+        let mut target = Target::relaxed(net, region, slack, sens, relu, self.safe.rows());
+        target.duals = duals;
         let bands = self.bands.as_deref().unwrap_or(&[]);
         let result = certify_target(
             &target,

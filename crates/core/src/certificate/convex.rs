@@ -21,6 +21,7 @@
 
 use super::band::BandBox;
 use super::chain::{own_chain_patch, tiling_cells};
+use super::dual_hint::HintedRows;
 use super::frame::{band_of, Frame};
 use super::options::CertifyOptions;
 use super::region_certificate::RegionCertificate;
@@ -143,6 +144,9 @@ pub(super) fn certify_convex(
     let mut points: Vec<Vec<f64>> = vec![Vec::new(); candidates.len() * rows];
     let mut tols = vec![0.0; candidates.len() * rows];
     let mut lps = 0;
+    // The repair's multipliers (untrusted, `dual_hint.rs`), for the candidates bounded on the
+    // region itself.
+    let hinted = target.duals.as_ref().map(|h| (h, HintedRows::new(region, h)));
     for (ci, &(which, d)) in candidates.iter().enumerate() {
         // The own candidate (or "no patch") is bounded on the region itself: its prepared simplex,
         // warm from the frame's LPs. A later patch on the region ∩ its band: the band rows the
@@ -186,6 +190,13 @@ pub(super) fn certify_convex(
             let allowed = t - constant - added;
             let threshold = allowed - 8.0 * f64::EPSILON * (allowed.abs() + constant.abs() + added.abs());
             tols[ci * rows + j] = t;
+            if let (None, Some((hint, at))) = (&band_sx, &hinted) {
+                let (lo, hi) = (&frame.bp.lower, &frame.bp.upper);
+                if let Some(bound) = at.bound(region, hint, j, &bj[..n], lo, hi).filter(|&b| b <= threshold) {
+                    bounds[ci * rows + j] = bound + constant + added;
+                    continue;
+                }
+            }
             lps += 1;
             match sx.sibling().maximize_unless_below(&bj[..n], threshold) {
                 Ok(Err(bound)) => bounds[ci * rows + j] = bound + constant + added,

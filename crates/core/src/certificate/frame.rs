@@ -13,7 +13,7 @@ use crate::bounds::rounding::{add_up, err_bound};
 use crate::error::{lp_context, Error, Result};
 use crate::gate::BoxGate;
 use crate::patch::PatchNetwork;
-use crate::polytope::{bounded_polytope, interval, BoxedPolytope};
+use crate::polytope::{bounded_polytope_with, interval, BoxedPolytope};
 
 pub(super) struct Frame {
     /// The region prepared for LPs: its tight bounding box and the rows that box does not imply.
@@ -40,7 +40,10 @@ impl Frame {
     pub(super) fn new(target: &Target, safe: &SafeSet, gate: Option<&BoxGate>, opts: &CertifyOptions) -> Result<Frame> {
         let region = &target.region;
         let n = region.n_in;
-        let bp = bounded_polytope(n, &region.a, &region.b, &region.lower, &region.upper)
+        // With hinted multipliers the rows' bounds need not decide emptiness (over an empty
+        // region every bound holds); a row they do not prove gets an LP, which does.
+        let decide_empty = target.duals.is_none();
+        let bp = bounded_polytope_with(n, &region.a, &region.b, &region.lower, &region.upper, decide_empty)
             .map_err(lp_context(|| "certificate: bounding box of the region".to_string()))?;
         let base = spec_rows_on(region, &safe.all);
         let rows = safe.rows();
@@ -100,6 +103,11 @@ impl Frame {
         if let Some(bb) = band {
             if !bb.meets(&self.bp.lower, &self.bp.upper) {
                 return false;
+            }
+            // A band box that is the region's box itself (high dimension: both are the input
+            // box) was given the box test already (`band_box`). "May reach" is the safe answer.
+            if bb.lower == self.bp.lower && bb.upper == self.bp.upper {
+                return true;
             }
         }
         patch_reaches_box(p, &self.bp.lower, &self.bp.upper)

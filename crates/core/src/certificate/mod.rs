@@ -32,6 +32,7 @@ mod builder;
 mod certifier;
 mod chain;
 mod convex;
+mod dual_hint;
 mod frame;
 mod options;
 mod pieces;
@@ -53,7 +54,7 @@ pub use certifier::Certifier;
 pub use options::CertifyOptions;
 pub use region_certificate::{Reason, RegionCertificate};
 pub use safe_set::{contradicting_rows, SafeSet};
-pub use target::Target;
+pub use target::{DualHint, Target};
 
 use crate::error::{Error, Result};
 use crate::gate::BoxGate;

@@ -23,13 +23,33 @@ pub struct Target<'a> {
     /// The original network, for the rounding of the region map (None: the map is taken as
     /// exact, as in unit tests of the tiers).
     pub network: Option<&'a Network>,
+    /// Untrusted row multipliers for the spec rows' bounds over the region (see [`DualHint`]).
+    pub duals: Option<DualHint<'a>>,
+}
+
+/// The repair's LP multipliers as an untrusted hint (METHOD.md §5.2): for stacked spec row j and
+/// hinted neuron `neurons[t]`, `duals[j·L + t]` (L = neurons.len()) multiplies that neuron's row.
+/// Whatever the numbers, the certificate only uses them through a weak-duality bound on rows it
+/// computed itself (`certificate::hinted_bound`): entries that are not finite and > 0, or name
+/// a neuron without a row in the region, count as 0.
+#[derive(Clone, Copy)]
+pub struct DualHint<'a> {
+    pub neurons: &'a [u32],
+    pub duals: &'a [f64],
 }
 
 impl<'a> Target<'a> {
     /// The region exactly, its map taken as exact.
     pub fn exact(region: LinearRegion, rows: usize) -> Target<'a> {
         let m = region.rows();
-        Target { original_b: region.b.clone(), relax: vec![0.0; m], budget: vec![0.0; rows], region, network: None }
+        Target {
+            original_b: region.b.clone(),
+            relax: vec![0.0; m],
+            budget: vec![0.0; rows],
+            region,
+            network: None,
+            duals: None,
+        }
     }
 
     /// The region with its decision errors `slack` (per hidden neuron, pre-activation units):
@@ -65,7 +85,7 @@ impl<'a> Target<'a> {
                 region.b[i] = crate::bounds::rounding::add_up(region.b[i], relax[i]);
             }
         }
-        Target { region, original_b, relax, budget, network: Some(network) }
+        Target { region, original_b, relax, budget, network: Some(network), duals: None }
     }
 
     pub fn relaxed_rows(&self) -> usize {

@@ -182,3 +182,150 @@ fn dense_chains_ignore_the_hint() {
     assert!(cert.certified, "{:?}", cert);
     assert_eq!(c.hint_refusals, 0);
 }
+
+/// The repair's multipliers of each spec row's LP over `region` (exact rows), aligned with
+/// `region.neuron` (the hint the TypeScript side builds from a patch's support rows).
+fn repair_duals(region: &LinearRegion, spec: &Spec) -> Vec<f64> {
+    let mp = crate::minimal::minimal_patch_with(region, spec, true).unwrap();
+    assert_eq!(mp.duals.len(), spec.rows() * region.rows());
+    mp.duals
+}
+
+#[test]
+fn the_repairs_multipliers_replace_the_row_lps() {
+    for seed in [3, 8, 21] {
+        let (net, lo, hi, spec, region, d) = faulty_region(seed);
+        let rep = repaired(&net, &region, d);
+        let duals = repair_duals(&region, &spec);
+        let mut c = certifier(&rep, &spec, &lo, &hi);
+        let plain = c.region_with_hint(&region.pattern, &[], None, Some(&region.neuron)).unwrap();
+        let hinted = c.region_with_hints(&region.pattern, &[], None, Some(&region.neuron), Some(&duals)).unwrap();
+        assert!(plain.certified && hinted.certified, "seed {}: {:?} {:?}", seed, plain, hinted);
+        assert!(
+            hinted.lps < plain.lps,
+            "seed {}: {} LPs with the multipliers, {} without",
+            seed,
+            hinted.lps,
+            plain.lps
+        );
+        assert!(hinted.max_violation <= hinted.tolerance);
+        assert_eq!(c.hint_refusals, 0);
+    }
+}
+
+#[test]
+fn any_nonnegative_multipliers_bound_every_row_from_above() {
+    // The check itself (dual_hint.rs): whatever λ >= 0 it is given, its bound is >= the true
+    // maximum of the row over the region (an LP), so no hint can make a bound too small.
+    let (_, _, _, spec, region, _) = faulty_region(21);
+    let rows = region.rows();
+    let neurons = region.neuron.clone();
+    let mut rng = Rng(77);
+    let exact = repair_duals(&region, &spec);
+    for trial in 0..40 {
+        let duals: Vec<f64> = (0..spec.rows() * rows)
+            .map(|i| match trial % 4 {
+                0 => exact[i],
+                1 => exact[i] * rng.range(0.0, 2.0),
+                2 => rng.range(0.0, 1.0) * 10f64.powi(trial % 7 - 3),
+                _ => exact[i] + if rng.uniform() < 0.2 { rng.range(0.0, 0.1) } else { 0.0 },
+            })
+            .collect();
+        let hint = DualHint { neurons: &neurons, duals: &duals };
+        let at = super::dual_hint::HintedRows::new(&region, &hint);
+        for j in 0..spec.rows() {
+            let mut c = vec![0.0; region.n_in];
+            for o in 0..region.n_out {
+                crate::linalg::axpy(spec.row(j)[o], &region.f[o * region.n_in..(o + 1) * region.n_in], &mut c);
+            }
+            let truth = region.simplex().maximize(&c).unwrap().lower;
+            if let Some(b) = at.bound(&region, &hint, j, &c, &region.lower, &region.upper) {
+                assert!(b >= truth, "trial {}, row {}: bound {} below the maximum {}", trial, j, b, truth);
+            }
+        }
+    }
+}
+
+#[test]
+fn forged_multipliers_cannot_certify_an_undersized_patch() {
+    for seed in [3, 8, 21] {
+        let (net, lo, hi, spec, region, d) = faulty_region(seed);
+        let half: Vec<f64> = d.iter().map(|v| 0.5 * v).collect();
+        let rep = repaired(&net, &region, half);
+        let mut c = certifier(&rep, &spec, &lo, &hi);
+        let exact = repair_duals(&region, &spec);
+        let len = exact.len();
+        // The true optimal multipliers (the best bound there is: still above the tolerance),
+        // their negation and huge multiples (which an unchecked sum y·b could turn into any
+        // number), non-numbers, and multipliers of the wrong length (ignored).
+        let mut forged: Vec<Vec<f64>> = vec![
+            exact.clone(),
+            exact.iter().map(|v| -v).collect(),
+            exact.iter().map(|v| -1e6 * v - 1.0).collect(),
+            exact.iter().map(|v| 1e300 * (v + 1.0)).collect(),
+            vec![f64::NAN; len],
+            vec![f64::NEG_INFINITY; len],
+            vec![0.0; len],
+            vec![1.0; len + 1],
+        ];
+        // The optimal multipliers plus a large z with Aᵀz = 0 and z·b < 0 (n + 1 rows of the
+        // region are dependent): the same residual c − Aᵀy, a bound as low as one likes — were
+        // the negative entries of z taken at face value instead of clipped at 0.
+        if let Some(z) = null_combination(&region) {
+            let m = region.rows();
+            forged.push((0..len).map(|i| exact[i] + 1e3 * z[i % m]).collect());
+        }
+        for duals in &forged {
+            let cert = c.region_with_hints(&region.pattern, &[], None, Some(&region.neuron), Some(duals)).unwrap();
+            assert!(!cert.certified, "seed {}: forged multipliers certified {:?}", seed, cert);
+            assert_eq!(cert.witness.len(), net.n_in());
+            let mut y = vec![0.0; net.n_out()];
+            rep.forward(&cert.witness, &mut y);
+            assert!(spec.violation(&y) > cert.tolerance, "seed {}: {:?} at the witness", seed, y);
+        }
+    }
+}
+
+/// z over the region's rows (non-zero on its first n + 1 only) with Σ z_i a_i = 0 and z·b < 0,
+/// by Gaussian elimination on the n × n system of the first n rows (None when singular or
+/// when the region has too few rows).
+fn null_combination(region: &LinearRegion) -> Option<Vec<f64>> {
+    let (n, m) = (region.n_in, region.rows());
+    if m < n + 1 {
+        return None;
+    }
+    // Solve Σ_{i<n} z_i a_i = −a_n (columns: rows of A), z_n = 1.
+    let mut mat: Vec<Vec<f64>> = (0..n)
+        .map(|r| {
+            let mut row: Vec<f64> = (0..n).map(|i| region.a[i * n + r]).collect();
+            row.push(-region.a[n * n + r]);
+            row
+        })
+        .collect();
+    for col in 0..n {
+        let piv = (col..n).max_by(|&a, &b| mat[a][col].abs().partial_cmp(&mat[b][col].abs()).unwrap())?;
+        if mat[piv][col].abs() < 1e-9 {
+            return None;
+        }
+        mat.swap(col, piv);
+        for r in 0..n {
+            if r != col {
+                let f = mat[r][col] / mat[col][col];
+                for k in col..=n {
+                    mat[r][k] -= f * mat[col][k];
+                }
+            }
+        }
+    }
+    let mut z = vec![0.0; m];
+    for i in 0..n {
+        z[i] = mat[i][n] / mat[i][i];
+    }
+    z[n] = 1.0;
+    let zb: f64 = (0..m).map(|i| z[i] * region.b[i]).sum();
+    if zb == 0.0 {
+        return None;
+    }
+    let s = -zb.signum();
+    Some(z.iter().map(|v| s * v).collect())
+}

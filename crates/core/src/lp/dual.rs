@@ -235,9 +235,11 @@ impl Simplex {
     pub(super) fn early_stop(&mut self) -> bool {
         if let Some(threshold) = self.stop_below {
             if self.pivots % 8 == 0 && self.basic_objective() <= threshold {
-                let bound = self.certified_bound();
+                let duals = self.basis_duals();
+                let bound = dual_bound(&self.p.view(), &self.cost, &duals).0;
                 if bound <= threshold {
                     self.stopped_at = Some(bound);
+                    self.stop_duals = duals;
                     return true;
                 }
             }

@@ -296,8 +296,9 @@ pub struct Simplex {
     primal_w: Vec<f64>,
     /// When set, the dual simplex stops as soon as a certified bound <= this value is found.
     stop_below: Option<f64>,
-    /// The certified bound that triggered the stop.
+    /// The certified bound that triggered the stop, and the row multipliers that proved it.
     stopped_at: Option<f64>,
+    stop_duals: Vec<f64>,
     feas_tol: f64,
     pub pivots: usize,
     fresh: bool,
@@ -368,6 +369,7 @@ impl Simplex {
             primal_w: vec![1.0; n],
             stop_below: None,
             stopped_at: None,
+            stop_duals: Vec::new(),
             feas_tol: 1e-9 * scale,
             pivots: 0,
             fresh: true,
@@ -448,6 +450,7 @@ impl Simplex {
             }
             if bound <= threshold {
                 self.stopped_at = Some(bound);
+                self.stop_duals = duals;
                 return Ok(LpSolution {
                     lower: f64::NEG_INFINITY,
                     upper: bound,
@@ -542,6 +545,7 @@ impl Simplex {
     /// that stops early: its objective only decreases), or the full solution when the maximum
     /// is above the threshold. Only on a fresh simplex.
     pub fn maximize_unless_below(&mut self, c: &[f64], threshold: f64) -> Result<std::result::Result<LpSolution, f64>> {
+        self.stop_duals.clear();
         if !self.fresh {
             return Ok(Ok(self.maximize(c)?));
         }
@@ -553,6 +557,12 @@ impl Simplex {
             Some(b) => Err(b),
             None => Ok(sol),
         })
+    }
+
+    /// The row multipliers (>= 0, one per row) whose weak-duality bound proved the last early
+    /// stop of [`Simplex::maximize_unless_below`]; empty when it did not stop early.
+    pub fn stopped_duals(&self) -> &[f64] {
+        &self.stop_duals
     }
 
     /// Solve to optimality over every row from the current state: a dual simplex while the

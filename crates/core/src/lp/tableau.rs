@@ -6,7 +6,7 @@
 //! working-set rows at 0), so the size is |working set| × n whatever the number of rows of the
 //! polytope.
 
-use super::{dual_bound, Method, Simplex, REFRESH_EVERY};
+use super::{Method, Simplex, REFRESH_EVERY};
 use crate::linalg::{axpy, dot};
 
 impl Simplex {
@@ -300,7 +300,8 @@ impl Simplex {
 
     /// Weak-duality bound for the current cost from the current basis' multipliers (zero on
     /// rows outside the working set, so it holds for the whole polytope).
-    pub(super) fn certified_bound(&self) -> f64 {
+    /// The row multipliers of the current basis (its nonbasic slacks' reduced costs), clipped at 0.
+    pub(super) fn basis_duals(&self) -> Vec<f64> {
         let n = self.p.n;
         let mut duals = vec![0.0; self.p.m];
         for k in 0..n {
@@ -309,6 +310,6 @@ impl Simplex {
                 duals[v - n] = (-self.d[k]).max(0.0);
             }
         }
-        dual_bound(&self.p.view(), &self.cost, &duals).0
+        duals
     }
 }
