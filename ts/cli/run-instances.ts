@@ -8,16 +8,16 @@
  * input set (ts/area-bab.ts, the instance's timeout as its budget) and the repaired network written
  * (float64 ONNX, `<out>.repaired/`) when the whole box is certified; the rows get the columns
  * repair, repair_s, regions_enumerated, patches, certified, repaired_model, box_patches,
- * max_patch_norm. The budget is split as in `repairAreaBab` (`timeoutMs`): the branch and bound
- * gets a fifth, the boxes it leaves undecided are split until 35 % of it has passed and then patched, then the
- * certificate.
+ * max_patch_norm. The repair's phases are limited by its work budgets (as `repair --area`); the
+ * instance's timeout is their time cap (`timeoutMs`: where it cuts, the result depends on the load)
+ * and, as in `repair`, the hard stop is 2 × the timeout + 30 s (then the row says `timeout`).
  *
  * Exit codes: 0 every instance answered (holds or violated), 3 some timed out or stayed unknown,
  * 2 bad input (nothing written). The results and counterexample files are written at the end,
  * atomically; Ctrl-C stops without writing them.
  */
 import type { Command } from 'commander';
-import { repairAreaBab } from '../area-bab.js';
+import { AreaBabStopped, repairAreaBab } from '../area-bab.js';
 import { AbortError, InputError } from '../errors.js';
 import { loadModel } from '../formats/load.js';
 import { repairedToOnnx } from '../formats/onnx/export.js';
@@ -196,7 +196,7 @@ export async function runInstances(csv: string, flags: RunInstancesFlags): Promi
 const REPAIR_HEADER = 'repair,repair_s,regions_enumerated,patches,certified,repaired_model,box_patches,max_patch_norm';
 
 /**
- * Repairs one violated property over its whole input set within `budget` seconds; the repaired
+ * Repairs one violated property over its whole input set, `budget` seconds as the time cap; the repaired
  * network's float64 ONNX only when the whole box is certified.
  */
 async function repairInstance(
@@ -218,8 +218,6 @@ async function repairInstance(
 }> {
   const t0 = performance.now();
   const seconds = () => (performance.now() - t0) / 1000;
-  const timer = AbortSignal.timeout(budget * 1000);
-  const both = AbortSignal.any([signal, timer]);
   try {
     const { inputBox, inputSet } = propertyInputDomain(p, net.info.inputBox, file);
     const safe = await safeSpec(p, net.outputSize, { file });
@@ -228,7 +226,7 @@ async function repairInstance(
       spec: safe.spec,
       unsafe: p.unsafe,
       timeoutMs: budget * 1000,
-      signal: both,
+      signal,
     });
     const r = report.result;
     return {
@@ -245,7 +243,7 @@ async function repairInstance(
   } catch (e) {
     // Ctrl-C stops the run; the budget only this repair.
     if (signal.aborted) throw e instanceof AbortError ? e : new AbortError(signal.reason);
-    const status = timer.aborted ? 'timeout' : 'error';
+    const status = e instanceof AreaBabStopped ? 'timeout' : 'error';
     return {
       status,
       seconds: seconds(),
@@ -273,7 +271,7 @@ export function registerRunInstances(program: Command, setCode: (c: number) => v
     .option('--skip-missing', 'leave out rows whose model or property file does not exist (default: exit 2)')
     .option(
       '--repair',
-      'also repair every violated instance over its whole input set (branch and bound, certified; the timeout is its budget)',
+      'also repair every violated instance over its whole input set (branch and bound, certified; work budgets as repair --area, the timeout as their time cap, stopped at 2 × the timeout + 30 s)',
     )
     .option('--quiet', 'no progress on stderr')
     .action(async (csv: string, flags: RunInstancesFlags) => {
