@@ -5,7 +5,6 @@
  * map run after run and with any number of workers; a time cap (`timeoutMs`) still cuts the
  * phases short, and the report says the result then depends on the load.
  */
-import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultWorkBudget } from '../ts/area-bab.js';
 import {
@@ -18,15 +17,11 @@ import {
   repairAreaBab,
   safeSpec,
 } from '../ts/index.js';
-import { fixture } from './helpers.js';
+import { acasSubProperty, fixture } from './helpers.js';
 
 // A sub-box of N2,1 φ2 where the property is violated (test/area-stop.test.ts).
 const SUB = { lower: [0.6, -0.05, -0.5, 0.45, -0.5], upper: [0.64, 0.05, -0.4, 0.5, -0.45] };
-const subText = () =>
-  readFileSync(fixture('acasxu', 'prop_2.vnnlib'), 'utf8').replace(
-    /\(assert \((<=|>=) X_(\d) ([-0-9.e]+)\)\)/g,
-    (_all, op: string, j: string) => `(assert (${op} X_${j} ${op === '<=' ? SUB.upper[Number(j)] : SUB.lower[Number(j)]}))`,
-  );
+const subText = () => acasSubProperty(2, SUB);
 
 let net: Network;
 beforeAll(async () => {

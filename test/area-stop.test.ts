@@ -20,14 +20,10 @@ import {
   repairAreaBab,
   safeSpec,
 } from '../ts/index.js';
-import { fixture, runCli } from './helpers.js';
+import { acasSubProperty, fixture, runCli } from './helpers.js';
 
 const SUB = { lower: [0.6, -0.05, -0.5, 0.45, -0.5], upper: [0.64, 0.05, -0.4, 0.5, -0.45] };
-const subText = () =>
-  readFileSync(fixture('acasxu', 'prop_2.vnnlib'), 'utf8').replace(
-    /\(assert \((<=|>=) X_(\d) ([-0-9.e]+)\)\)/g,
-    (_all, op: string, j: string) => `(assert (${op} X_${j} ${op === '<=' ? SUB.upper[Number(j)] : SUB.lower[Number(j)]}))`,
-  );
+const subText = () => acasSubProperty(2, SUB);
 
 let net: Network;
 beforeAll(async () => {

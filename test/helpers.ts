@@ -109,3 +109,50 @@ export function narrowBoxCase(r: ReturnType<typeof rng>): {
   );
   return { net, inputBox, points, spec };
 }
+
+/**
+ * VNN-LIB text of the shared ACAS Xu property `prop_<p>.vnnlib` with its input box replaced by
+ * `sub` (its output assertions unchanged).
+ */
+export function acasSubProperty(p: number, sub: { lower: readonly number[]; upper: readonly number[] }): string {
+  return readFileSync(fixture('acasxu', `prop_${p}.vnnlib`), 'utf8').replace(
+    /\(assert \((<=|>=) X_(\d) ([-0-9.e]+)\)\)/g,
+    (_all, op: string, j: string) => `(assert (${op} X_${j} ${op === '<=' ? sub.upper[Number(j)] : sub.lower[Number(j)]}))`,
+  );
+}
+
+/**
+ * Locality check of a repaired network: among the `m` points of `x`, those where every patch
+ * support is exactly 0 (outside every band); `differ` counts those whose outputs are not bit for
+ * bit the original network's.
+ */
+export function outsideSupports(
+  rep: {
+    patches: readonly unknown[];
+    supportsFlat(x: Float64Array, m: number): Float64Array;
+    forwardFlat(x: Float64Array, m: number): Float64Array;
+  },
+  net: Network,
+  x: Float64Array,
+  m: number,
+): { outside: number; differ: number } {
+  const g = rep.supportsFlat(x, m);
+  const P = rep.patches.length;
+  const a = rep.forwardFlat(x, m);
+  const o = net.forwardFlat(x, m);
+  const k = o.length / m;
+  let outside = 0;
+  let differ = 0;
+  for (let i = 0; i < m; i++) {
+    let zero = true;
+    for (let q = 0; q < P && zero; q++) zero = g[i * P + q] === 0;
+    if (!zero) continue;
+    outside++;
+    for (let j = 0; j < k; j++)
+      if (!Object.is(a[i * k + j], o[i * k + j])) {
+        differ++;
+        break;
+      }
+  }
+  return { outside, differ };
+}
