@@ -32,6 +32,31 @@ fn view_of(net: i32) -> Option<Result<NetView, Error>> {
     with(net, |n: &mut Network| NetView::new(n))
 }
 
+/// What every entry point here shares: the [`BOUND_OPTIONS`] object parsed and the network of
+/// handle `net` viewed, then `f`'s encoded answer written to `out` (a bad option, a dead handle or
+/// `f`'s error as the status).
+fn bounds_call(
+    net: i32,
+    opts: *const u8,
+    opts_len: usize,
+    out: *mut f64,
+    f: impl FnOnce(&NetView, &Object) -> Result<Vec<f64>, Error>,
+) -> i32 {
+    let o = match Object::parse(&BOUND_OPTIONS, bytes(opts, opts_len)) {
+        Ok(o) => o,
+        Err(e) => return fail(e),
+    };
+    let view = match view_of(net) {
+        Some(Ok(v)) => v,
+        Some(Err(e)) => return fail(e),
+        None => return bad_handle(net, "network"),
+    };
+    match f(&view, &o) {
+        Ok(v) => write_out(out, &v),
+        Err(e) => fail(e),
+    }
+}
+
 /// [`PRE_ACTIVATION_BOUNDS`] of network `net` over the box [lower, upper], by the method and
 /// options of a [`BOUND_OPTIONS`] object.
 #[no_mangle]
@@ -43,45 +68,33 @@ pub extern "C" fn rr_bounds_compute(
     opts_len: usize,
     out: *mut f64,
 ) -> i32 {
-    let o = match Object::parse(&BOUND_OPTIONS, bytes(opts, opts_len)) {
-        Ok(o) => o,
-        Err(e) => return fail(e),
-    };
-    let view = match view_of(net) {
-        Some(Ok(v)) => v,
-        Some(Err(e)) => return fail(e),
-        None => return bad_handle(net, "network"),
-    };
-    let n = view.n_in();
-    let (lo, hi) = (slice(lower, n), slice(upper, n));
-    let computed: Result<(IntervalBounds, usize), Error> =
-        interval_bounds(&view, lo, hi).and_then(|ib| match o.code::<BoundKind>("kind") {
+    bounds_call(net, opts, opts_len, out, |view, o| {
+        let n = view.n_in();
+        let (lo, hi) = (slice(lower, n), slice(upper, n));
+        let ib = interval_bounds(view, lo, hi)?;
+        let (b, unstable) = match o.code::<BoundKind>("kind") {
             BoundKind::Interval => {
-                let unstable = ib.unstable(&view);
-                Ok((ib, unstable))
+                let unstable = ib.unstable(view);
+                (ib, unstable)
             }
             // The LP relaxation bounds spec rows only: pre-activations are the symbolic ones
             // (an LP per neuron would cost far more than it gains here).
             BoundKind::Symbolic | BoundKind::Lp | BoundKind::Best => {
-                let sb = SymbolicBounds::compute_with(&view, lo, hi, bound_options(&o), &ib)?;
-                let unstable = sb.unstable(&view);
-                Ok((IntervalBounds { lower: sb.lower, upper: sb.upper, relu_out: ib.relu_out }, unstable))
+                let sb = SymbolicBounds::compute_with(view, lo, hi, bound_options(o), &ib)?;
+                let unstable = sb.unstable(view);
+                (IntervalBounds { lower: sb.lower, upper: sb.upper, relu_out: ib.relu_out }, unstable)
             }
-        });
-    match computed {
-        Ok((b, unstable)) => {
-            let neurons: usize = (0..view.layers()).map(|l| view.width(l)).sum();
-            let dims = [("neurons", neurons), ("outputs", view.n_out())];
-            let mut w = Writer::new(&PRE_ACTIVATION_BOUNDS, &dims);
-            w.count("unstable", unstable);
-            w.reals("lower", &b.lower.concat());
-            w.reals("upper", &b.upper.concat());
-            w.reals("outputLower", &b.output_lower());
-            w.reals("outputUpper", &b.output_upper());
-            write_out(out, &w.finish())
-        }
-        Err(e) => fail(e),
-    }
+        };
+        let neurons: usize = (0..view.layers()).map(|l| view.width(l)).sum();
+        let dims = [("neurons", neurons), ("outputs", view.n_out())];
+        let mut w = Writer::new(&PRE_ACTIVATION_BOUNDS, &dims);
+        w.count("unstable", unstable);
+        w.reals("lower", &b.lower.concat());
+        w.reals("upper", &b.upper.concat());
+        w.reals("outputLower", &b.output_lower());
+        w.reals("outputUpper", &b.output_upper());
+        Ok(w.finish())
+    })
 }
 
 /// [`ROW_BOUND`] of `c·f(x) − q` over the box [lower, upper] (`c` has one entry per output).
@@ -96,31 +109,20 @@ pub extern "C" fn rr_bounds_row(
     opts_len: usize,
     out: *mut f64,
 ) -> i32 {
-    let o = match Object::parse(&BOUND_OPTIONS, bytes(opts, opts_len)) {
-        Ok(o) => o,
-        Err(e) => return fail(e),
-    };
-    let view = match view_of(net) {
-        Some(Ok(v)) => v,
-        Some(Err(e)) => return fail(e),
-        None => return bad_handle(net, "network"),
-    };
-    let (n, k) = (view.n_in(), view.n_out());
-    let (lo, hi, c) = (slice(lower, n), slice(upper, n), slice(c, k));
-    match row_bounds(&view, lo, hi, c, q, row_method(&o), bound_options(&o)) {
-        Ok(rb) => {
-            let dims = [("inputs", n)];
-            let mut w = Writer::new(&ROW_BOUND, &dims);
-            w.real("upper", rb.upper);
-            w.real("interval", rb.interval);
-            w.real("symbolic", rb.symbolic);
-            w.real("lp", rb.lp);
-            w.real("offset", rb.offset);
-            w.reals("slope", &rb.slope);
-            write_out(out, &w.finish())
-        }
-        Err(e) => fail(e),
-    }
+    bounds_call(net, opts, opts_len, out, |view, o| {
+        let (n, k) = (view.n_in(), view.n_out());
+        let (lo, hi, c) = (slice(lower, n), slice(upper, n), slice(c, k));
+        let rb = row_bounds(view, lo, hi, c, q, row_method(o), bound_options(o))?;
+        let dims = [("inputs", n)];
+        let mut w = Writer::new(&ROW_BOUND, &dims);
+        w.real("upper", rb.upper);
+        w.real("interval", rb.interval);
+        w.real("symbolic", rb.symbolic);
+        w.real("lp", rb.lp);
+        w.real("offset", rb.offset);
+        w.reals("slope", &rb.slope);
+        Ok(w.finish())
+    })
 }
 
 /// [`ROW_UPPERS`]: upper bounds of `rows` spec rows `c_i·f(x) − q_i` over the box [lower, upper]
@@ -137,24 +139,13 @@ pub extern "C" fn rr_bounds_rows(
     opts_len: usize,
     out: *mut f64,
 ) -> i32 {
-    let o = match Object::parse(&BOUND_OPTIONS, bytes(opts, opts_len)) {
-        Ok(o) => o,
-        Err(e) => return fail(e),
-    };
-    let view = match view_of(net) {
-        Some(Ok(v)) => v,
-        Some(Err(e)) => return fail(e),
-        None => return bad_handle(net, "network"),
-    };
-    let (n, k) = (view.n_in(), view.n_out());
-    let (lo, hi, c, q) = (slice(lower, n), slice(upper, n), slice(c, rows * k), slice(q, rows));
-    match rows_upper(&view, lo, hi, c, q, row_method(&o), bound_options(&o)) {
-        Ok(u) => {
-            let dims = [("rows", rows)];
-            let mut w = Writer::new(&ROW_UPPERS, &dims);
-            w.reals("upper", &u);
-            write_out(out, &w.finish())
-        }
-        Err(e) => fail(e),
-    }
+    bounds_call(net, opts, opts_len, out, |view, o| {
+        let (n, k) = (view.n_in(), view.n_out());
+        let (lo, hi, c, q) = (slice(lower, n), slice(upper, n), slice(c, rows * k), slice(q, rows));
+        let u = rows_upper(view, lo, hi, c, q, row_method(o), bound_options(o))?;
+        let dims = [("rows", rows)];
+        let mut w = Writer::new(&ROW_UPPERS, &dims);
+        w.reals("upper", &u);
+        Ok(w.finish())
+    })
 }
