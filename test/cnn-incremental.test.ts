@@ -6,7 +6,6 @@
  * regions (each with the spec of its points), the first 3 images stay fixed, and images beyond
  * every new patch radius get the first file's outputs bit for bit.
  */
-import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   certifyRegions,
@@ -14,8 +13,6 @@ import {
   labelSpec,
   loadModel,
   type Network,
-  parseImages,
-  parseLabels,
   parseOnnx,
   patternFromHex,
   type RepairedNetwork,
@@ -25,7 +22,7 @@ import {
   repairedFromOnnx,
   repairedToOnnx,
 } from '../ts/index.js';
-import { argmax, fixture } from './helpers.js';
+import { argmax, fixture, mnistTestSet } from './helpers.js';
 
 const N = 784;
 const K = 10;
@@ -54,14 +51,7 @@ describe('MNIST conv net: repair, ship as float64 ONNX, read back, repair again,
   beforeAll(async () => {
     await init();
     net = await loadModel(fixture('cnn', 'Convnet_avgpool.onnx'));
-    const images = await parseImages(new Uint8Array(readFileSync(fixture('mnist', 't10k-images-idx3-ubyte.gz'))), 'images.gz', {
-      scale: 1,
-    });
-    x = images.x.subarray(0, HELD * N).map((v) => Math.fround(v / 255));
-    labels = (await parseLabels(new Uint8Array(readFileSync(fixture('mnist', 't10k-labels-idx1-ubyte.gz'))), 'labels.gz', K)).subarray(
-      0,
-      HELD,
-    );
+    ({ x, labels } = await mnistTestSet(HELD));
     first = wrongUnder(net, [], 3);
     const r1 = await repair(net, { points: first.map(at), labels: first.map((i) => labels[i]), inputBox: box, certify: true });
     expect(r1.report.certificate?.status).toBe('certified');

@@ -7,7 +7,6 @@
  * not lower, images beyond every patch radius unchanged bit for bit, and the exported ONNX
  * (float32 in onnxruntime, float64 read back by our reader) agreeing with our evaluator.
  */
-import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   certifyRegions,
@@ -15,8 +14,6 @@ import {
   labelSpec,
   loadModel,
   type Network,
-  parseImages,
-  parseLabels,
   parseOnnx,
   patternFromHex,
   RepairedNetwork,
@@ -25,7 +22,7 @@ import {
   repairedToOnnx,
 } from '../ts/index.js';
 import { ortRun } from './formats-helpers.js';
-import { argmax, fixture } from './helpers.js';
+import { argmax, fixture, mnistTestSet } from './helpers.js';
 
 const N = 784;
 const K = 10;
@@ -45,14 +42,7 @@ describe('MNIST conv net: point-wise repair of its first misclassified test imag
   beforeAll(async () => {
     await init();
     net = await loadModel(fixture('cnn', 'Convnet_avgpool.onnx'));
-    const images = await parseImages(new Uint8Array(readFileSync(fixture('mnist', 't10k-images-idx3-ubyte.gz'))), 'images.gz', {
-      scale: 1,
-    });
-    x = images.x.subarray(0, HELD * N).map((v) => Math.fround(v / 255));
-    labels = (await parseLabels(new Uint8Array(readFileSync(fixture('mnist', 't10k-labels-idx1-ubyte.gz'))), 'labels.gz', K)).subarray(
-      0,
-      HELD,
-    );
+    ({ x, labels } = await mnistTestSet(HELD));
     before = net.forwardFlat(x, HELD);
     wrong = [];
     for (let i = 0; i < HELD && wrong.length < POINTS; i++) if (argmax(before.subarray(i * K, (i + 1) * K)) !== labels[i]) wrong.push(i);

@@ -23,8 +23,6 @@ import {
   LinearRegion,
   labelSpec,
   type OnnxHead,
-  parseImages,
-  parseLabels,
   parseOnnx,
   parseOnnxHead,
   repairedToOnnx,
@@ -34,7 +32,7 @@ import {
 import { LpBuilder } from '../ts/lp/backend.js';
 import { patternFromHex, patternHex } from '../ts/patch.js';
 import { maxAbsDiff, ortRun } from './formats-helpers.js';
-import { argmax, fixture, rng, runCli } from './helpers.js';
+import { argmax, fixture, mnistTestSet, rng, runCli } from './helpers.js';
 
 const glpk = new GlpkBackend();
 const N = 784;
@@ -88,14 +86,7 @@ describe('head repair from tensor "latent" of a Sigmoid/Tanh-prefix MNIST classi
     await init();
     head = parseOnnxHead(bytes, 'sigmoid-head.onnx', { headFrom: 'latent' });
     // The held-out images 0..4999 (the fixture was trained on 5000..9999), as the model saw them.
-    const images = await parseImages(new Uint8Array(readFileSync(fixture('mnist', 't10k-images-idx3-ubyte.gz'))), 'images.gz', {
-      scale: 1,
-    });
-    x = images.x.subarray(0, 5000 * N).map((v) => Math.fround(v / 255));
-    labels = (await parseLabels(new Uint8Array(readFileSync(fixture('mnist', 't10k-labels-idx1-ubyte.gz'))), 'labels.gz', K)).subarray(
-      0,
-      5000,
-    );
+    ({ x, labels } = await mnistTestSet(5000));
     idx = ref.firstMisclassified.slice(0, POINTS);
     res = await repairHead(head, {
       points: idx.map((i) => Array.from(x.subarray(i * N, (i + 1) * N))),

@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { Network, parseNnet, parsePoints, polytopeSpec, type Spec } from '../ts/index.js';
+import { Network, parseImages, parseLabels, parseNnet, parsePoints, polytopeSpec, type Spec } from '../ts/index.js';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const fixture = (...p: string[]) => join(root, 'test/fixtures', ...p);
@@ -155,4 +155,14 @@ export function outsideSupports(
       }
   }
   return { outside, differ };
+}
+
+/**
+ * The first `count` MNIST test images (pixels / 255, rounded to float32 as a float32 model sees
+ * them) and their labels, from the fixtures.
+ */
+export async function mnistTestSet(count: number): Promise<{ x: Float64Array; labels: Int32Array }> {
+  const images = await parseImages(new Uint8Array(readFileSync(fixture('mnist', 't10k-images-idx3-ubyte.gz'))), 'images.gz', { scale: 1 });
+  const labels = await parseLabels(new Uint8Array(readFileSync(fixture('mnist', 't10k-labels-idx1-ubyte.gz'))), 'labels.gz', 10);
+  return { x: images.x.subarray(0, count * 784).map((v) => Math.fround(v / 255)), labels: labels.subarray(0, count) };
 }
