@@ -88,7 +88,11 @@ async function parent() {
       }
       const instances = chosen
         .filter((r) => r.onnx === onnx)
-        .map((r) => ({ ...r, path: join(dir, b, r.vnnlib), expected: EXPECTED[`${b}/${r.onnx.replace(/^\.\//, '')}|${r.vnnlib.replace(/^\.\//, '')}`] }));
+        .map((r) => ({
+          ...r,
+          path: join(dir, b, r.vnnlib),
+          expected: EXPECTED[`${b}/${r.onnx.replace(/^\.\//, '')}|${r.vnnlib.replace(/^\.\//, '')}`],
+        }));
       // Property boxes for the evaluation: the network's first instance even when it is not verified.
       const firstProp = rows.find((r) => r.onnx === onnx);
       const job = { bench: b, onnx: path, instances, evalProperty: join(dir, b, firstProp.vnnlib), scale, repairCap };
@@ -118,7 +122,9 @@ function uptime() {
 function runChild(job, capSeconds) {
   return new Promise((done) => {
     const t0 = performance.now();
-    const p = spawn(process.execPath, ['--max-old-space-size=3072', here, '--child', JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, ['--max-old-space-size=3072', here, '--child', JSON.stringify(job)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => {
@@ -161,7 +167,8 @@ function instanceLine(v) {
   if (v.error) return `ERROR ${v.error}`;
   let s = `${v.result} in ${v.seconds} s (timeout ${v.timeoutSeconds} s)`;
   if (v.expected) s += ` expected ${v.expected}${v.agrees === false ? ' DISAGREES' : ''}`;
-  if (v.counterexample) s += `; cex onnxruntime depth ${fmt(v.counterexample.depthOnnxruntime, 3)} (${v.counterexample.confirmed ? 'confirmed' : 'NOT confirmed'})`;
+  if (v.counterexample)
+    s += `; cex onnxruntime depth ${fmt(v.counterexample.depthOnnxruntime, 3)} (${v.counterexample.confirmed ? 'confirmed' : 'NOT confirmed'})`;
   if (v.repair) {
     const r = v.repair;
     s += r.error ? `; repair ERROR ${r.error}` : `; repair ${r.status} fixed ${r.fixed} certified ${r.certified} in ${r.seconds} s`;
@@ -178,7 +185,9 @@ function summary(out) {
     loadFailures: nets.filter((n) => !n.load?.ok).map((n) => `${n.network}: ${n.load?.error}`),
     maxEvalDiffFloat64: Math.max(0, ...nets.map((n) => n.eval?.maxAbsDiffFloat64 ?? 0)),
     instances: inst.length,
-    answers: Object.fromEntries(['holds', 'violated', 'timeout', 'unknown', 'error'].map((w) => [w, inst.filter((v) => (v.error ? 'error' : v.result) === w).length])),
+    answers: Object.fromEntries(
+      ['holds', 'violated', 'timeout', 'unknown', 'error'].map((w) => [w, inst.filter((v) => (v.error ? 'error' : v.result) === w).length]),
+    ),
     disagreements: inst.filter((v) => v.agrees === false).length,
     counterexamplesConfirmed: inst.filter((v) => v.counterexample?.confirmed).length,
     repairs: inst.filter((v) => v.repair).length,
@@ -274,7 +283,13 @@ async function child(job) {
       const lo = (j) => (box && Number.isFinite(box.lower[j]) ? box.lower[j] : -1);
       const hi = (j) => (box && Number.isFinite(box.upper[j]) ? box.upper[j] : 1);
       for (let i = 0; i < 8; i++) pts.push({ kind: 'random', x: Array.from({ length: n }, (_, j) => lo(j) + (hi(j) - lo(j)) * rnd()) });
-      for (const p of props?.properties ?? []) pts.push({ kind: 'centre', x: p.input.box.lower.map((l, j) => (Number.isFinite(l) && Number.isFinite(p.input.box.upper[j]) ? (l + p.input.box.upper[j]) / 2 : 0)) });
+      for (const p of props?.properties ?? [])
+        pts.push({
+          kind: 'centre',
+          x: p.input.box.lower.map((l, j) =>
+            Number.isFinite(l) && Number.isFinite(p.input.box.upper[j]) ? (l + p.input.box.upper[j]) / 2 : 0,
+          ),
+        });
       const type = inputMeta?.type === 'float64' ? 'float64' : 'float32';
       let d32 = 0;
       let d64 = null;
@@ -297,7 +312,9 @@ async function child(job) {
           d64 = 0;
           for (const p of pts) {
             const ours = Array.from(net.forwardFlat(Float64Array.from(p.x), 1));
-            const o = await session64.run({ [session64.inputNames[0]]: new ort.Tensor('float64', Float64Array.from(p.x), [1, ...net.inputShape]) });
+            const o = await session64.run({
+              [session64.inputNames[0]]: new ort.Tensor('float64', Float64Array.from(p.x), [1, ...net.inputShape]),
+            });
             const theirs = Array.from(o[session64.outputNames[0]].data, Number);
             for (let j = 0; j < k; j++) d64 = Math.max(d64, Math.abs(ours[j] - theirs[j]));
           }
@@ -305,7 +322,14 @@ async function child(job) {
           res.float64ExportError = `${e.constructor.name}: ${e.message}`.slice(0, 500);
         }
       } else if (type === 'float64') d64 = d32;
-      res.eval = { ...(res.eval ?? {}), points: pts.length, modelType: type, maxAbsDiffFloat32: type === 'float32' ? d32 : null, maxAbsDiffFloat64: d64, maxAbsOutput: scaleY };
+      res.eval = {
+        ...(res.eval ?? {}),
+        points: pts.length,
+        modelType: type,
+        maxAbsDiffFloat32: type === 'float32' ? d32 : null,
+        maxAbsDiffFloat64: d64,
+        maxAbsOutput: scaleY,
+      };
     } catch (e) {
       res.eval = { ...(res.eval ?? {}), error: `${e.constructor.name}: ${e.message}`.slice(0, 800) };
     }
@@ -383,7 +407,14 @@ async function repairOne(api, { net, head, property, x, k, cap }) {
     const signal = AbortSignal.timeout(cap * 1000);
     const r = head
       ? await api.repairHead(head, { points: [x], spec, inputBox: domain.inputBox, certify: true, signal })
-      : await api.repair(net, { points: [x], spec, inputBox: domain.inputBox, ...(domain.inputSet ? { inputSet: domain.inputSet } : {}), certify: true, signal });
+      : await api.repair(net, {
+          points: [x],
+          spec,
+          inputBox: domain.inputBox,
+          ...(domain.inputSet ? { inputSet: domain.inputSet } : {}),
+          certify: true,
+          signal,
+        });
     const rep = r.report;
     out.status = rep.result.status;
     out.fixed = rep.result.fixedPoints === rep.result.buggyPoints && rep.result.buggyPoints > 0;
