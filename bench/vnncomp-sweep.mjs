@@ -8,7 +8,8 @@
 // with the certificate asked for: fixed? certified? seconds.
 //
 // Usage: node bench/vnncomp-sweep.mjs <benchmarks dir> [--per-benchmark N] [--timeout-scale f]
-//          [--only acasxu,test,...] [--network-timeout S] [--repair-timeout S]
+//          [--per-network M] [--only acasxu,test,...] [--network-timeout S] [--repair-timeout S]
+// (the first N instances of each benchmark and the first M of each network are verified).
 // JSON on stdout, a line per network / instance on stderr. Each network runs in its own child
 // process (memory cap 3 GB, wall-clock cap), so a crash, a hang or a memory blow-up is recorded for
 // that network and the sweep goes on. Needs `npm run build` first (reads dist/).
@@ -52,6 +53,7 @@ async function parent() {
     process.exit(2);
   }
   const perBench = Number(flag('--per-benchmark', '2'));
+  const perNet = Number(flag('--per-network', '0'));
   const scale = Number(flag('--timeout-scale', '0.25'));
   const only = flag('--only')?.split(',');
   const networkCap = Number(flag('--network-timeout', '600'));
@@ -60,7 +62,7 @@ async function parent() {
     .filter((b) => statSync(join(dir, b)).isDirectory() && (!only || only.includes(b)))
     .sort();
   const load = { before: os.loadavg(), uptimeBefore: uptime() };
-  const out = { benchmarksDir: resolve(dir), perBenchmark: perBench, timeoutScale: scale, benchmarks: [] };
+  const out = { benchmarksDir: resolve(dir), perBenchmark: perBench, perNetwork: perNet, timeoutScale: scale, benchmarks: [] };
   const t0 = performance.now();
   for (const b of benches) {
     const csv = readdirSync(join(dir, b)).find((f) => f.endsWith('instances.csv'));
@@ -76,7 +78,8 @@ async function parent() {
     const benchOut = { benchmark: b, instancesListed: rows.length, networks: [] };
     out.benchmarks.push(benchOut);
     const nets = [...new Set(rows.map((r) => r.onnx))];
-    const chosen = rows.slice(0, perBench);
+    // The first N instances of the benchmark, plus the first M of every network (--per-network).
+    const chosen = rows.filter((r, i) => i < perBench || rows.filter((q, j) => j < i && q.onnx === r.onnx).length < perNet);
     for (const onnx of nets) {
       const path = join(dir, b, onnx);
       const item = { network: onnx, file: path };
@@ -95,11 +98,21 @@ async function parent() {
         }));
       // Property boxes for the evaluation: the network's first instance even when it is not verified.
       const firstProp = rows.find((r) => r.onnx === onnx);
-      const job = { bench: b, onnx: path, instances, evalProperty: join(dir, b, firstProp.vnnlib), scale, repairCap };
+      const job = {
+        bench: b,
+        onnx: path,
+        instances,
+        evalProperty: join(dir, b, firstProp.vnnlib),
+        scale,
+        repairCap,
+        probe: !args.includes('--no-probe'),
+      };
       const res = await runChild(job, networkCap);
       Object.assign(item, res);
       benchOut.networks.push(item);
       process.stderr.write(`${b} ${onnx}: ${lineOf(item)}\n`);
+      if (item.repairProbe)
+        process.stderr.write(`  repair probe (${item.repairProbe.wants} at the box centre): ${repairText(item.repairProbe)}\n`);
       for (const v of item.instances ?? []) process.stderr.write(`  ${v.vnnlib}: ${instanceLine(v)}\n`);
     }
   }
@@ -142,6 +155,17 @@ function runChild(job, capSeconds) {
       try {
         const r = JSON.parse(last);
         r.childSeconds = seconds;
+        if (code !== 0 || signal) {
+          // Killed (wall-clock cap, out of memory) or crashed after some results: keep them, say so,
+          // and mark the instance it was on and the ones never reached.
+          r.crash = { code, signal, seconds, stderrTail: stderr.slice(-1500) };
+          const why = `child process ${signal ? `killed (${signal}: wall-clock cap ${capSeconds} s or out of memory)` : `exit ${code}`} after ${seconds} s`;
+          for (const [i, inst] of job.instances.entries()) {
+            const v = r.instances[i];
+            if (!v) r.instances.push({ vnnlib: inst.vnnlib, timeoutSeconds: inst.timeout * job.scale, error: `not finished: ${why}` });
+            else if (!v.error && (v.result === undefined || (v.counterexample && !v.repair))) v.error = `not finished: ${why}`;
+          }
+        }
         return done(r);
       } catch {
         done({
@@ -165,15 +189,23 @@ function lineOf(n) {
 
 function instanceLine(v) {
   if (v.error) return `ERROR ${v.error}`;
-  let s = `${v.result} in ${v.seconds} s (timeout ${v.timeoutSeconds} s)`;
+  let s = `${v.verifyError ? `verify ERROR ${v.verifyError}; ` : ''}${v.method ? `[${v.method}] ` : ''}${v.result} in ${v.seconds} s (timeout ${v.timeoutSeconds} s)`;
   if (v.expected) s += ` expected ${v.expected}${v.agrees === false ? ' DISAGREES' : ''}`;
   if (v.counterexample)
     s += `; cex onnxruntime depth ${fmt(v.counterexample.depthOnnxruntime, 3)} (${v.counterexample.confirmed ? 'confirmed' : 'NOT confirmed'})`;
   if (v.repair) {
     const r = v.repair;
-    s += r.error ? `; repair ERROR ${r.error}` : `; repair ${r.status} fixed ${r.fixed} certified ${r.certified} in ${r.seconds} s`;
+    s += `; repair ${repairText(r)}`;
   }
   return s;
+}
+
+function repairText(r) {
+  return r.error
+    ? `ERROR ${r.error}`
+    : r.status === undefined
+      ? 'not finished'
+      : `${r.status} fixed ${r.fixed} certified ${r.certified} in ${r.seconds} s`;
 }
 
 function summary(out) {
@@ -185,6 +217,7 @@ function summary(out) {
     loadFailures: nets.filter((n) => !n.load?.ok).map((n) => `${n.network}: ${n.load?.error}`),
     maxEvalDiffFloat64: Math.max(0, ...nets.map((n) => n.eval?.maxAbsDiffFloat64 ?? 0)),
     instances: inst.length,
+    verifyErrors: inst.filter((v) => v.verifyError).length,
     answers: Object.fromEntries(
       ['holds', 'violated', 'timeout', 'unknown', 'error'].map((w) => [w, inst.filter((v) => (v.error ? 'error' : v.result) === w).length]),
     ),
@@ -193,6 +226,12 @@ function summary(out) {
     repairs: inst.filter((v) => v.repair).length,
     repairsFixed: inst.filter((v) => v.repair?.fixed).length,
     repairsCertified: inst.filter((v) => v.repair?.certified === true).length,
+    repairProbes: nets.filter((n) => n.repairProbe).length,
+    repairProbesFixed: nets.filter((n) => n.repairProbe?.fixed).length,
+    repairProbesCertified: nets.filter((n) => n.repairProbe?.certified === true).length,
+    repairProbeFailures: nets
+      .filter((n) => n.repairProbe && !n.repairProbe.fixed)
+      .map((n) => `${n.network}: ${n.repairProbe.error ?? n.repairProbe.status ?? 'not finished'}`),
   };
 }
 
@@ -348,8 +387,9 @@ async function child(job) {
       v.parseSeconds = Number(((performance.now() - t0) / 1000).toFixed(3));
       v.properties = prop.properties.length;
       let cx;
-      if (head) {
-        // Not piecewise linear: no proof; a falsifier by sampling (onnxruntime) finds counterexamples.
+      const falsify = (why) => {
+        // No proof possible here: a falsifier (the centre, random points and random vertices of the
+        // box, 2,000 in all, evaluated in batches) looks for a counterexample; none found is `unknown`.
         t0 = performance.now();
         const p = prop.properties[0];
         const pd = api.propertyData(p, n);
@@ -358,22 +398,44 @@ async function child(job) {
           seed = (seed * 1103515245 + 12345) % 2147483648;
           return seed / 2147483648;
         };
-        for (let i = 0; i < 2000 && !cx; i++) {
-          const x = pd.lower.map((l, j) => l + (pd.upper[j] - l) * (i === 0 ? 0.5 : rnd()));
-          const y = Array.from(evaluator.forwardFlat(Float64Array.from(x), 1));
-          if (api.unsafeDepth(pd, x, y) < 0) cx = { property: 0, x, y, margin: api.unsafeDepth(pd, x, y) };
+        const batch = 100;
+        for (let b0 = 0; b0 < 2000 && !cx; b0 += batch) {
+          const xs = new Float64Array(batch * n);
+          for (let i = 0; i < batch; i++) {
+            const vertex = (b0 + i) % 2 === 1;
+            for (let j = 0; j < n; j++) {
+              const t = b0 + i === 0 ? 0.5 : vertex ? (rnd() < 0.5 ? 0 : 1) : rnd();
+              xs[i * n + j] = pd.lower[j] + (pd.upper[j] - pd.lower[j]) * t;
+            }
+          }
+          const ys = evaluator.forwardFlat(xs, batch);
+          for (let i = 0; i < batch && !cx; i++) {
+            const x = Array.from(xs.subarray(i * n, (i + 1) * n));
+            const y = Array.from(ys.subarray(i * k, (i + 1) * k));
+            const d = api.unsafeDepth(pd, x, y);
+            if (d < 0) cx = { property: 0, x, y, margin: d };
+          }
         }
         v.result = cx ? 'violated' : 'unknown';
-        v.method = 'sampling (2,000 points; not a proof)';
+        v.method = `falsifier (2,000 points; not a proof): ${why}`;
         v.seconds = Number(((performance.now() - t0) / 1000).toFixed(2));
-      } else {
-        const r = await api.verify(net, prop, { timeoutMs: inst.timeout * job.scale * 1000 });
-        v.result = r.status;
-        v.seconds = Number((r.ms / 1000).toFixed(2));
-        v.boxes = r.stats.boxes;
-        v.regions = r.stats.regions;
-        v.shares = r.shares;
-        cx = r.counterexample;
+      };
+      if (head) falsify('the network is not piecewise linear');
+      else {
+        let r;
+        try {
+          r = await api.verify(net, prop, { timeoutMs: inst.timeout * job.scale * 1000 });
+        } catch (e) {
+          v.verifyError = `${e.constructor.name}: ${e.message}`.slice(0, 800);
+        }
+        if (r) {
+          v.result = r.status;
+          v.seconds = Number((r.ms / 1000).toFixed(2));
+          v.boxes = r.stats.boxes;
+          v.regions = r.stats.regions;
+          v.shares = r.shares;
+          cx = r.counterexample;
+        } else falsify('verify refused the network');
       }
       if (inst.expected) {
         const word = v.result === 'holds' ? 'unsat' : v.result === 'violated' ? 'sat' : v.result;
@@ -392,18 +454,46 @@ async function child(job) {
     }
     emit();
   }
+  // Repair probe (every network, with or without a counterexample): the centre of the first
+  // property's box made a synthetic bug — the runner-up class asked for (one output: the output
+  // asked to drop by 1 + |y|/10) — and repaired point-wise with the certificate. Shows whether
+  // point-wise repair of the whole network goes through (memory, time) where no counterexample
+  // exercised it.
+  if (props && job.probe !== false) {
+    const p = props.properties[0];
+    const x = p.input.box.lower.map((l, j) =>
+      Number.isFinite(l) && Number.isFinite(p.input.box.upper[j]) ? (l + p.input.box.upper[j]) / 2 : 0,
+    );
+    const y = Array.from(evaluator.forwardFlat(Float64Array.from(x), 1));
+    let spec;
+    let want;
+    if (k >= 2) {
+      const order = y.map((v, i) => [v, i]).sort((a, b) => b[0] - a[0]);
+      want = order[1][1];
+      spec = api.labelSpec(want, k);
+    } else {
+      want = y[0] - 1 - Math.abs(y[0]) / 10;
+      spec = api.polytopeSpec([[1]], [want]);
+    }
+    res.repairProbe = { x: 'centre of the first property box', wants: k >= 2 ? `label ${want}` : `y <= ${want}` };
+    emit();
+    Object.assign(
+      res.repairProbe,
+      await repairOne(api, { net, head, spec, box: api.propertyInputDomain(p).inputBox, x, k, cap: job.repairCap }),
+    );
+  }
   await session?.release();
   await session64?.release();
   emit();
   process.exit(0);
 }
 
-async function repairOne(api, { net, head, property, x, k, cap }) {
+async function repairOne(api, { net, head, property, spec: given, box, x, k, cap }) {
   const t0 = performance.now();
   const out = {};
   try {
-    const { spec } = await api.safeSpec(property, k);
-    const domain = api.propertyInputDomain(property);
+    const spec = given ?? (await api.safeSpec(property, k)).spec;
+    const domain = property ? api.propertyInputDomain(property) : { inputBox: box };
     const signal = AbortSignal.timeout(cap * 1000);
     const r = head
       ? await api.repairHead(head, { points: [x], spec, inputBox: domain.inputBox, certify: true, signal })
