@@ -375,6 +375,34 @@ async function child(job) {
   }
   emit();
 
+  // Repair probe (every network, with or without a counterexample): the centre of the first
+  // property's box made a synthetic bug — the runner-up class asked for (one output: the output
+  // asked to drop by 1 + |y|/10) — and repaired point-wise with the certificate. Shows whether
+  // point-wise repair of the whole network goes through (memory, time) where no counterexample
+  // exercised it.
+  if (props && job.probe !== false) {
+    const p = props.properties[0];
+    const x = p.input.box.lower.map((l, j) =>
+      Number.isFinite(l) && Number.isFinite(p.input.box.upper[j]) ? (l + p.input.box.upper[j]) / 2 : 0,
+    );
+    const y = Array.from(evaluator.forwardFlat(Float64Array.from(x), 1));
+    let spec;
+    let want;
+    if (k >= 2) {
+      const order = y.map((v, i) => [v, i]).sort((a, b) => b[0] - a[0]);
+      want = order[1][1];
+      spec = api.labelSpec(want, k);
+    } else {
+      want = y[0] - 1 - Math.abs(y[0]) / 10;
+      spec = api.polytopeSpec([[1]], [want]);
+    }
+    res.repairProbe = { x: 'centre of the first property box', wants: k >= 2 ? `label ${want}` : `y <= ${want}` };
+    emit();
+    Object.assign(
+      res.repairProbe,
+      await repairOne(api, { net, head, spec, box: api.propertyInputDomain(p).inputBox, x, k, cap: job.repairCap }),
+    );
+  }
   // Verification, counterexample check, repair.
   for (const inst of job.instances) {
     const v = { vnnlib: inst.vnnlib, timeoutSeconds: inst.timeout * job.scale };
@@ -453,34 +481,6 @@ async function child(job) {
       v.error = `${e.constructor.name}: ${e.message}`.slice(0, 800);
     }
     emit();
-  }
-  // Repair probe (every network, with or without a counterexample): the centre of the first
-  // property's box made a synthetic bug — the runner-up class asked for (one output: the output
-  // asked to drop by 1 + |y|/10) — and repaired point-wise with the certificate. Shows whether
-  // point-wise repair of the whole network goes through (memory, time) where no counterexample
-  // exercised it.
-  if (props && job.probe !== false) {
-    const p = props.properties[0];
-    const x = p.input.box.lower.map((l, j) =>
-      Number.isFinite(l) && Number.isFinite(p.input.box.upper[j]) ? (l + p.input.box.upper[j]) / 2 : 0,
-    );
-    const y = Array.from(evaluator.forwardFlat(Float64Array.from(x), 1));
-    let spec;
-    let want;
-    if (k >= 2) {
-      const order = y.map((v, i) => [v, i]).sort((a, b) => b[0] - a[0]);
-      want = order[1][1];
-      spec = api.labelSpec(want, k);
-    } else {
-      want = y[0] - 1 - Math.abs(y[0]) / 10;
-      spec = api.polytopeSpec([[1]], [want]);
-    }
-    res.repairProbe = { x: 'centre of the first property box', wants: k >= 2 ? `label ${want}` : `y <= ${want}` };
-    emit();
-    Object.assign(
-      res.repairProbe,
-      await repairOne(api, { net, head, spec, box: api.propertyInputDomain(p).inputBox, x, k, cap: job.repairCap }),
-    );
   }
   await session?.release();
   await session64?.release();
