@@ -168,8 +168,14 @@ function runChild(job, capSeconds) {
         }
         return done(r);
       } catch {
+        const why = `child process ${signal ? `killed (${signal}: wall-clock cap ${capSeconds} s or out of memory)` : `exit ${code}`} after ${seconds} s`;
         done({
-          load: { ok: false, error: `child process ${signal ? `killed (${signal})` : `exit ${code}`} after ${seconds} s` },
+          load: { ok: false, error: why },
+          instances: job.instances.map((inst) => ({
+            vnnlib: inst.vnnlib,
+            timeoutSeconds: inst.timeout * job.scale,
+            error: `not finished: ${why}`,
+          })),
           crash: { code, signal, seconds, stderrTail: stderr.slice(-1500) },
           partial: stdout.slice(-3000),
         });
