@@ -495,7 +495,11 @@ async function verifyOne(
       verdict = st.verdict;
       if (st.counterexample) cex = { x: Array.from(st.counterexample), margin: st.counterexampleMargin ?? Number.NaN };
       const timedOut = deadline !== undefined && Date.now() >= deadline;
-      if (st.verdict !== 'running' || st.pending >= jobs || st.boxes === boxes || timedOut) {
+      // No new box and none under way: nothing is left to expand. (A large network's box takes
+      // many steps: the core bounds it in bounded slices so that the deadline and the signal are
+      // checked between them.)
+      const stuck = st.boxes === boxes && !st.bounding;
+      if (st.verdict !== 'running' || st.pending >= jobs || stuck || timedOut) {
         first = statsOf(st);
         if (st.verdict === 'running') roots = search.pending();
         if (timedOut && st.verdict === 'running') verdict = 'timeout';

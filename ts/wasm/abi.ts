@@ -345,6 +345,7 @@ export const VERIFY_STATUS = layout('verifyStatus', [
   scalar('leavesWaiting', 'count'),
   scalar('patternValues', 'count'),
   scalar('spent', 'flag'),
+  scalar('bounding', 'flag'),
   optional(scalar('counterexampleMargin', 'real')),
   optional(array('counterexample', 'real', ['inputs'])),
 ]);

@@ -496,6 +496,7 @@ pub const VERIFY_STATUS: Layout = Layout {
         scalar("leavesWaiting", Count),
         scalar("patternValues", Count),
         scalar("spent", Flag),
+        scalar("bounding", Flag),
         optional(scalar("counterexampleMargin", Real)),
         optional(array("counterexample", Real, &["inputs"])),
     ],

@@ -136,6 +136,7 @@ fn status(v: &mut Verifier, out: *mut f64) -> i32 {
     w.count("leavesWaiting", waiting);
     w.count("patternValues", patterns);
     w.flag("spent", v.spent());
+    w.flag("bounding", v.bounding());
     let cex = v.counterexample.clone();
     w.real("counterexampleMargin", cex.as_ref().map_or(f64::NAN, |c| c.margin));
     w.optional("counterexample", cex.as_ref().map(|c| &c.x[..]));

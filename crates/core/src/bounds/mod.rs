@@ -35,7 +35,7 @@ mod tests;
 pub use interval::{interval_bounds, interval_row_upper, row_upper_from_box, IntervalBounds};
 pub use lp_relax::LpRelaxation;
 pub use net_view::NetView;
-pub use symbolic::{BoundOptions, LowerSlope, RowBound, SymbolicBounds};
+pub use symbolic::{BoundOptions, LowerSlope, RowBound, SymbolicBounds, SymbolicPass};
 
 use crate::error::Result;
 

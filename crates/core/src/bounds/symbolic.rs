@@ -90,6 +90,313 @@ pub struct SymbolicBounds {
     relu_out: bool,
 }
 
+/// Where a [`SymbolicPass`] stands within its current operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Mapping column `col` of the centre and gap functions through the operator.
+    Columns,
+    /// Back-substituting neuron `col` of the operator's pre-activation.
+    Neurons,
+    /// Every operator done.
+    Done,
+}
+
+/// [`SymbolicBounds::compute_within`] in bounded steps: the same operations in the same order
+/// (hence bit for bit the same bounds), cut between units of work (one column of the forward
+/// functions mapped through one operator, one neuron back-substituted) so that a caller without
+/// a clock can check its deadline between [`SymbolicPass::advance`] calls however large the
+/// network is. A unit costs at most about the products of the whole network (a back-substitution).
+#[derive(Debug, Clone)]
+pub struct SymbolicPass {
+    opts: BoundOptions,
+    lower_box: Vec<f64>,
+    upper_box: Vec<f64>,
+    centre: Vec<f64>,
+    radius: Vec<f64>,
+    xmax: Vec<f64>,
+    /// Products of one application of each operator (width × row terms, an upper bound).
+    cost: Vec<usize>,
+    l: usize,
+    stage: Stage,
+    col: usize,
+    w: usize,
+    m: Vec<f64>,
+    g: Vec<f64>,
+    nm: Vec<f64>,
+    ng: Vec<f64>,
+    lo: Vec<f64>,
+    hi: Vec<f64>,
+    hprev: Vec<f64>,
+    lo_all: Vec<Vec<f64>>,
+    hi_all: Vec<Vec<f64>>,
+    hmax: Vec<Vec<f64>>,
+    wmax: Vec<Vec<f64>>,
+    out_m: Vec<f64>,
+    out_g: Vec<f64>,
+}
+
+impl SymbolicPass {
+    /// Checks the box and sets up the input functions (h_{−1} = x: M = identity, G = 0).
+    pub fn new(net: &NetView, lower: &[f64], upper: &[f64], opts: BoundOptions) -> Result<SymbolicPass> {
+        check_box(net.n_in(), lower, upper)?;
+        let n = net.n_in();
+        let (centre, radius) = centre_radius(lower, upper);
+        let xmax: Vec<f64> = lower.iter().zip(upper).map(|(a, b)| a.abs().max(b.abs())).collect();
+        let mut m = vec![0.0; (n + 1) * n];
+        for j in 0..n {
+            m[j * n + j] = 1.0;
+        }
+        let layers = net.layers();
+        let cost = (0..layers).map(|l| net.width(l).saturating_mul(net.row_terms(l).max(1))).collect();
+        let mut pass = SymbolicPass {
+            opts,
+            lower_box: lower.to_vec(),
+            upper_box: upper.to_vec(),
+            centre,
+            radius,
+            hprev: xmax.clone(),
+            xmax,
+            cost,
+            l: 0,
+            stage: if layers == 0 { Stage::Done } else { Stage::Columns },
+            col: 0,
+            w: n,
+            g: vec![0.0; (n + 1) * n],
+            m,
+            nm: Vec::new(),
+            ng: Vec::new(),
+            lo: Vec::new(),
+            hi: Vec::new(),
+            lo_all: Vec::new(),
+            hi_all: Vec::new(),
+            hmax: Vec::new(),
+            wmax: Vec::new(),
+            out_m: Vec::new(),
+            out_g: Vec::new(),
+        };
+        pass.begin_layer(net);
+        Ok(pass)
+    }
+
+    pub fn done(&self) -> bool {
+        self.stage == Stage::Done
+    }
+
+    fn begin_layer(&mut self, net: &NetView) {
+        if self.stage == Stage::Done {
+            return;
+        }
+        let (n, wo) = (self.centre.len(), net.width(self.l));
+        self.nm = vec![0.0; (n + 1) * wo];
+        self.ng = vec![0.0; (n + 1) * wo];
+        self.col = 0;
+        self.stage = Stage::Columns;
+    }
+
+    /// Works until at least `budget` products (multiply-adds, about) are spent or the pass is
+    /// done (always at least one unit); returns the products spent. `ib` and `outer` must be the
+    /// same at every call (those [`SymbolicBounds::compute_within`] takes).
+    pub fn advance(&mut self, net: &NetView, ib: &IntervalBounds, outer: Option<OuterBounds>, budget: usize) -> usize {
+        let mut spent = 0usize;
+        let n = self.centre.len();
+        while self.stage != Stage::Done && spent < budget.max(1) {
+            let l = self.l;
+            let wo = net.width(l);
+            match self.stage {
+                Stage::Columns if self.col <= n => {
+                    let (j, w) = (self.col, self.w);
+                    let col = &mut self.nm[j * wo..(j + 1) * wo];
+                    if j == n {
+                        col.copy_from_slice(net.bias(l));
+                    }
+                    net.mul_add(l, &self.m[j * w..(j + 1) * w], col);
+                    net.abs_mul_add(l, &self.g[j * w..(j + 1) * w], &mut self.ng[j * wo..(j + 1) * wo]);
+                    self.col += 1;
+                    spent = spent.saturating_add(2 * self.cost[l]);
+                }
+                Stage::Columns => {
+                    self.concretise(net, ib, outer);
+                    spent = spent.saturating_add(4 * wo * (n + 1) + 4 * self.cost[l]);
+                    self.col = 0;
+                    if self.opts.back_substitute && l > 0 && net.relu(l) {
+                        self.stage = Stage::Neurons;
+                    } else {
+                        self.end_layer(net);
+                    }
+                }
+                Stage::Neurons if self.col < wo => {
+                    let k = self.col;
+                    let passes = self.back_substitute(net, k);
+                    let below: usize = self.cost[..=l].iter().fold(0usize, |a, &c| a.saturating_add(c));
+                    spent = spent.saturating_add(passes.saturating_mul(below)).saturating_add(1);
+                    self.col += 1;
+                }
+                Stage::Neurons => self.end_layer(net),
+                Stage::Done => {}
+            }
+        }
+        spent
+    }
+
+    /// Concretises operator l's functions: z_k ∈ [min (M − G), max (M + G)], intersected with
+    /// interval arithmetic (and `outer`), after the rounding terms of the mapping.
+    fn concretise(&mut self, net: &NetView, ib: &IntervalBounds, outer: Option<OuterBounds>) {
+        let (l, n) = (self.l, self.centre.len());
+        let wo = net.width(l);
+        let terms = net.row_terms(l);
+        let b = net.bias(l);
+        let (nm, ng) = (&self.nm, &mut self.ng);
+        // Magnitudes of the current functions' terms on the box (rounding terms).
+        let mag_m = magnitudes(&self.m, self.w, n, &self.xmax);
+        let mag_g = magnitudes(&self.g, self.w, n, &self.xmax);
+        let mut em: Vec<f64> = b.iter().map(|v| v.abs()).collect();
+        net.abs_mul_add(l, &mag_m, &mut em);
+        let mut eg = vec![0.0; wo];
+        net.abs_mul_add(l, &mag_g, &mut eg);
+        let mut wl = vec![0.0; wo];
+        net.abs_mul_add(l, &self.hprev, &mut wl);
+        self.wmax.push(wl);
+        for k in 0..wo {
+            let e = add_up(err_bound(terms + 1, em[k]), err_bound(terms, eg[k]));
+            ng[n * wo + k] = add_up(ng[n * wo + k], e);
+        }
+        let (centre, radius) = (&self.centre, &self.radius);
+        let mut lo = vec![0.0; wo];
+        let mut hi = vec![0.0; wo];
+        let mut a = vec![0.0; n];
+        for k in 0..wo {
+            for j in 0..n {
+                a[j] = nm[j * wo + k] + ng[j * wo + k];
+            }
+            // The sum M + G of each coefficient rounds: its error (u per coefficient) is
+            // covered by bounding with the magnitudes of both parts.
+            let up = max_over(&a, nm[n * wo + k] + ng[n * wo + k], centre, radius);
+            let e_up = coef_sum_err(nm, ng, wo, k, n, &self.xmax);
+            for j in 0..n {
+                a[j] = -(nm[j * wo + k] - ng[j * wo + k]);
+            }
+            let dn = max_over(&a, -(nm[n * wo + k] - ng[n * wo + k]), centre, radius);
+            hi[k] = add_up(up, e_up).min(ib.upper[l][k]);
+            lo[k] = sub_down(-dn, e_up).max(ib.lower[l][k]);
+            if let Some((ol, ou)) = outer {
+                hi[k] = hi[k].min(ou[l][k]);
+                lo[k] = lo[k].max(ol[l][k]);
+            }
+            if lo[k] > hi[k] {
+                // Both are sound, so the true value lies in both: only rounding of two
+                // bounds of a constant can cross them. Keep the interval bounds.
+                lo[k] = ib.lower[l][k];
+                hi[k] = ib.upper[l][k];
+            }
+        }
+        self.lo = lo;
+        self.hi = hi;
+    }
+
+    /// Tightens neuron k of operator l, if unstable, by back-substitution through the operators
+    /// below it; returns the backward passes run.
+    fn back_substitute(&mut self, net: &NetView, k: usize) -> usize {
+        let (l, slope) = (self.l, self.opts.slope);
+        let (lo, hi) = (&mut self.lo, &mut self.hi);
+        if !(lo[k] < 0.0 && hi[k] > 0.0) {
+            return 0;
+        }
+        let back = Backward { lower: &self.lo_all, upper: &self.hi_all, wmax: &self.wmax, slope };
+        let (bl, bu) = back.neuron(net, l, k, &self.centre, &self.radius);
+        lo[k] = lo[k].max(bl);
+        hi[k] = hi[k].min(bu);
+        let both = self.opts.both_slopes && slope != LowerSlope::Parallel;
+        if both && lo[k] < 0.0 && hi[k] > 0.0 {
+            let back2 = Backward { slope: LowerSlope::Parallel, ..back };
+            let (bl, bu) = back2.neuron(net, l, k, &self.centre, &self.radius);
+            lo[k] = lo[k].max(bl);
+            hi[k] = hi[k].min(bu);
+            return 4;
+        }
+        2
+    }
+
+    /// Relaxes operator l's ReLU (if any) and moves to the next operator.
+    fn end_layer(&mut self, net: &NetView) {
+        let (l, n) = (self.l, self.centre.len());
+        let wo = net.width(l);
+        let layers = net.layers();
+        let (lo, hi) = (std::mem::take(&mut self.lo), std::mem::take(&mut self.hi));
+        let mut nm = std::mem::take(&mut self.nm);
+        let mut ng = std::mem::take(&mut self.ng);
+        if net.relu(l) {
+            let mag_nm = magnitudes(&nm, wo, n, &self.xmax);
+            let mag_ng = magnitudes(&ng, wo, n, &self.xmax);
+            for k in 0..wo {
+                let (zl, zu) = (lo[k], hi[k]);
+                if zu <= 0.0 {
+                    for j in 0..=n {
+                        nm[j * wo + k] = 0.0;
+                        ng[j * wo + k] = 0.0;
+                    }
+                } else if zl < 0.0 {
+                    let (s, t) = relax_upper(zl, zu);
+                    let alpha = lower_slope(self.opts.slope, zl, zu);
+                    for j in 0..=n {
+                        let (mj, gj) = (nm[j * wo + k], ng[j * wo + k]);
+                        let uh = s * (mj + gj) + if j == n { t } else { 0.0 };
+                        let lh = alpha * (mj - gj);
+                        nm[j * wo + k] = 0.5 * (uh + lh);
+                        ng[j * wo + k] = 0.5 * (uh - lh);
+                    }
+                    let e = err_bound(16, mag_nm[k] + mag_ng[k] + t);
+                    ng[n * wo + k] = add_up(ng[n * wo + k], e);
+                }
+            }
+            self.hmax.push(hi.iter().map(|v| v.max(0.0)).collect());
+        } else {
+            self.hmax.push(lo.iter().zip(&hi).map(|(a, b)| a.abs().max(b.abs())).collect());
+        }
+        if l + 1 == layers {
+            self.out_m = nm.clone();
+            self.out_g = ng.clone();
+        }
+        self.hprev = self.hmax[l].clone();
+        self.m = nm;
+        self.g = ng;
+        self.w = wo;
+        self.lo_all.push(lo);
+        self.hi_all.push(hi);
+        self.l += 1;
+        if self.l == layers {
+            self.stage = Stage::Done;
+        } else {
+            self.begin_layer(net);
+        }
+    }
+
+    /// The bounds of a finished pass.
+    pub fn finish(self, net: &NetView) -> Result<SymbolicBounds> {
+        assert!(self.done(), "SymbolicPass::finish before the pass is done");
+        if self.lo_all.iter().chain(self.hi_all.iter()).flatten().any(|v| v.is_nan()) {
+            return invalid(
+                "bounds: the symbolic bounds overflowed (NaN); the box or the weights are too large".to_string(),
+            );
+        }
+        let layers = net.layers();
+        Ok(SymbolicBounds {
+            lower_box: self.lower_box,
+            upper_box: self.upper_box,
+            centre: self.centre,
+            radius: self.radius,
+            xmax: self.xmax,
+            lower: self.lo_all,
+            upper: self.hi_all,
+            wmax: self.wmax,
+            both_slopes: self.opts.both_slopes,
+            out_m: self.out_m,
+            out_g: self.out_g,
+            slope: self.opts.slope,
+            relu_out: net.relu(layers - 1),
+        })
+    }
+}
+
 /// Bounds of a spec row over the box: `upper` >= `c·f(x) − q` for every x of the box, and the
 /// linear function of the back-substitution, `c·f(x) − q <= slope·x + offset` for every x of
 /// the box (real arithmetic; `upper` is the smaller of its maximum and the forward bound).
@@ -162,156 +469,11 @@ impl SymbolicBounds {
         ib: &IntervalBounds,
         outer: Option<OuterBounds>,
     ) -> Result<SymbolicBounds> {
-        let slope = opts.slope;
-        check_box(net.n_in(), lower, upper)?;
-        let n = net.n_in();
-        let (centre, radius) = centre_radius(lower, upper);
-        let xmax: Vec<f64> = lower.iter().zip(upper).map(|(a, b)| a.abs().max(b.abs())).collect();
-        // h_{−1} = x: M = identity, G = 0.
-        let mut w = n;
-        let mut m = vec![0.0; (n + 1) * w];
-        for j in 0..n {
-            m[j * w + j] = 1.0;
+        let mut pass = SymbolicPass::new(net, lower, upper, opts)?;
+        while !pass.done() {
+            pass.advance(net, ib, outer, usize::MAX);
         }
-        let mut g = vec![0.0; (n + 1) * w];
-        let mut hprev = xmax.clone();
-        let layers = net.layers();
-        let (mut lo_all, mut hi_all) = (Vec::new(), Vec::new());
-        let (mut hmax, mut wmax): (Vec<Vec<f64>>, Vec<Vec<f64>>) = (Vec::new(), Vec::new());
-        let (mut out_m, mut out_g) = (Vec::new(), Vec::new());
-        for l in 0..layers {
-            let wo = net.width(l);
-            let terms = net.row_terms(l);
-            let b = net.bias(l);
-            // Magnitudes of the current functions' terms on the box (rounding terms).
-            let mag_m = magnitudes(&m, w, n, &xmax);
-            let mag_g = magnitudes(&g, w, n, &xmax);
-            let mut nm = vec![0.0; (n + 1) * wo];
-            let mut ng = vec![0.0; (n + 1) * wo];
-            for j in 0..=n {
-                let col = &mut nm[j * wo..(j + 1) * wo];
-                if j == n {
-                    col.copy_from_slice(b);
-                }
-                net.mul_add(l, &m[j * w..(j + 1) * w], col);
-                net.abs_mul_add(l, &g[j * w..(j + 1) * w], &mut ng[j * wo..(j + 1) * wo]);
-            }
-            let mut em: Vec<f64> = b.iter().map(|v| v.abs()).collect();
-            net.abs_mul_add(l, &mag_m, &mut em);
-            let mut eg = vec![0.0; wo];
-            net.abs_mul_add(l, &mag_g, &mut eg);
-            let mut wl = vec![0.0; wo];
-            net.abs_mul_add(l, &hprev, &mut wl);
-            wmax.push(wl);
-            for k in 0..wo {
-                let e = add_up(err_bound(terms + 1, em[k]), err_bound(terms, eg[k]));
-                ng[n * wo + k] = add_up(ng[n * wo + k], e);
-            }
-            // Concretise: z_k ∈ [min (M − G), max (M + G)], intersected with interval arithmetic.
-            let mut lo = vec![0.0; wo];
-            let mut hi = vec![0.0; wo];
-            let mut a = vec![0.0; n];
-            for k in 0..wo {
-                for j in 0..n {
-                    a[j] = nm[j * wo + k] + ng[j * wo + k];
-                }
-                // The sum M + G of each coefficient rounds: its error (u per coefficient) is
-                // covered by bounding with the magnitudes of both parts.
-                let up = max_over(&a, nm[n * wo + k] + ng[n * wo + k], &centre, &radius);
-                let e_up = coef_sum_err(&nm, &ng, wo, k, n, &xmax);
-                for j in 0..n {
-                    a[j] = -(nm[j * wo + k] - ng[j * wo + k]);
-                }
-                let dn = max_over(&a, -(nm[n * wo + k] - ng[n * wo + k]), &centre, &radius);
-                hi[k] = add_up(up, e_up).min(ib.upper[l][k]);
-                lo[k] = sub_down(-dn, e_up).max(ib.lower[l][k]);
-                if let Some((ol, ou)) = outer {
-                    hi[k] = hi[k].min(ou[l][k]);
-                    lo[k] = lo[k].max(ol[l][k]);
-                }
-                if lo[k] > hi[k] {
-                    // Both are sound, so the true value lies in both: only rounding of two
-                    // bounds of a constant can cross them. Keep the interval bounds.
-                    lo[k] = ib.lower[l][k];
-                    hi[k] = ib.upper[l][k];
-                }
-            }
-            if opts.back_substitute && l > 0 && net.relu(l) {
-                let back = Backward { lower: &lo_all, upper: &hi_all, wmax: &wmax, slope };
-                let both = opts.both_slopes && slope != LowerSlope::Parallel;
-                let back2 = Backward { lower: &lo_all, upper: &hi_all, wmax: &wmax, slope: LowerSlope::Parallel };
-                for k in 0..wo {
-                    if lo[k] < 0.0 && hi[k] > 0.0 {
-                        let (bl, bu) = back.neuron(net, l, k, &centre, &radius);
-                        lo[k] = lo[k].max(bl);
-                        hi[k] = hi[k].min(bu);
-                        if both && lo[k] < 0.0 && hi[k] > 0.0 {
-                            let (bl, bu) = back2.neuron(net, l, k, &centre, &radius);
-                            lo[k] = lo[k].max(bl);
-                            hi[k] = hi[k].min(bu);
-                        }
-                    }
-                }
-            }
-            if net.relu(l) {
-                let mag_nm = magnitudes(&nm, wo, n, &xmax);
-                let mag_ng = magnitudes(&ng, wo, n, &xmax);
-                for k in 0..wo {
-                    let (zl, zu) = (lo[k], hi[k]);
-                    if zu <= 0.0 {
-                        for j in 0..=n {
-                            nm[j * wo + k] = 0.0;
-                            ng[j * wo + k] = 0.0;
-                        }
-                    } else if zl < 0.0 {
-                        let (s, t) = relax_upper(zl, zu);
-                        let alpha = lower_slope(slope, zl, zu);
-                        for j in 0..=n {
-                            let (mj, gj) = (nm[j * wo + k], ng[j * wo + k]);
-                            let uh = s * (mj + gj) + if j == n { t } else { 0.0 };
-                            let lh = alpha * (mj - gj);
-                            nm[j * wo + k] = 0.5 * (uh + lh);
-                            ng[j * wo + k] = 0.5 * (uh - lh);
-                        }
-                        let e = err_bound(16, mag_nm[k] + mag_ng[k] + t);
-                        ng[n * wo + k] = add_up(ng[n * wo + k], e);
-                    }
-                }
-                hmax.push(hi.iter().map(|v| v.max(0.0)).collect());
-            } else {
-                hmax.push(lo.iter().zip(&hi).map(|(a, b)| a.abs().max(b.abs())).collect());
-            }
-            if l + 1 == layers {
-                out_m = nm.clone();
-                out_g = ng.clone();
-            }
-            hprev = hmax[l].clone();
-            m = nm;
-            g = ng;
-            w = wo;
-            lo_all.push(lo);
-            hi_all.push(hi);
-        }
-        if lo_all.iter().chain(hi_all.iter()).flatten().any(|v| v.is_nan()) {
-            return invalid(
-                "bounds: the symbolic bounds overflowed (NaN); the box or the weights are too large".to_string(),
-            );
-        }
-        Ok(SymbolicBounds {
-            lower_box: lower.to_vec(),
-            upper_box: upper.to_vec(),
-            centre,
-            radius,
-            xmax,
-            lower: lo_all,
-            upper: hi_all,
-            wmax,
-            both_slopes: opts.both_slopes,
-            out_m,
-            out_g,
-            slope,
-            relu_out: net.relu(layers - 1),
-        })
+        pass.finish(net)
     }
 
     /// Number of ReLU neurons whose sign the bounds do not fix (l < 0 < u).

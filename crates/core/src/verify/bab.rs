@@ -24,7 +24,7 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::rc::Rc;
 
 use super::attack::{polish, search, Candidate, Rng};
-use super::decide::{decide_box, BoxDecision, Method, METHODS};
+use super::decide::{BoxBounding, BoxDecision, Method, METHODS};
 use super::leaf::{box_meets_input_set, LeafJob, LeafState};
 use super::property::Property;
 use crate::bounds::{BoundOptions, NetView};
@@ -258,6 +258,9 @@ pub struct Verifier {
     heap: BinaryHeap<Queued>,
     seq: u64,
     leaf: Option<OpenLeaf>,
+    /// The box whose bounds are under way (in bounded steps, so that a large network's bounds
+    /// never hold a step for long), and whether it was taken in frontier mode.
+    bounding: Option<(BoxItem, bool, BoxBounding)>,
     pub stats: Stats,
     leaves: Vec<LeafRecord>,
     pub counterexample: Option<Candidate>,
@@ -317,6 +320,7 @@ impl Verifier {
             heap: BinaryHeap::new(),
             seq: 0,
             leaf: None,
+            bounding: None,
             stats: Stats::new(),
             leaves: Vec::new(),
             counterexample: None,
@@ -338,6 +342,7 @@ impl Verifier {
         self.opts.max_boxes > 0
             && self.verdict == Verdict::Running
             && self.leaf.is_none()
+            && self.bounding.is_none()
             && self.stats.boxes >= self.opts.max_boxes
             && !(self.queue.is_empty() && self.heap.is_empty())
     }
@@ -346,10 +351,19 @@ impl Verifier {
         &self.prop
     }
 
-    /// Boxes waiting (the queue, the box being decided exactly, and in frontier mode the boxes
-    /// set aside for jobs).
+    /// Boxes waiting (the queue, the box being decided exactly or bounded, and in frontier mode
+    /// the boxes set aside for jobs).
     pub fn pending(&self) -> usize {
-        self.queue.len() + self.heap.len() + self.leaf.is_some() as usize + self.ready.len()
+        self.queue.len()
+            + self.heap.len()
+            + self.leaf.is_some() as usize
+            + self.bounding.is_some() as usize
+            + self.ready.len()
+    }
+
+    /// A box's bounds are under way (the next step goes on with them).
+    pub fn bounding(&self) -> bool {
+        self.bounding.is_some()
     }
 
     /// The waiting boxes in canonical order (frontier mode: the jobs to hand out).
@@ -357,6 +371,9 @@ impl Verifier {
         let mut out = self.ready.clone();
         if let Some(l) = &self.leaf {
             out.push(l.item.clone());
+        }
+        if let Some((item, _, _)) = &self.bounding {
+            out.push(item.clone());
         }
         out.extend(self.queue.iter().cloned());
         let mut rest: Vec<&Queued> = self.heap.iter().collect();
@@ -508,9 +525,9 @@ impl Verifier {
         }
     }
 
-    /// Bounds one box; returns the work spent. In frontier mode boxes ready for an exact
-    /// decision are set aside instead of decided.
-    fn process(&mut self, item: BoxItem, frontier: bool) -> Result<usize> {
+    /// Starts bounding one box and goes on for about `budget` work units (see
+    /// [`Verifier::step_bounding`]); returns the work spent.
+    fn process(&mut self, item: BoxItem, frontier: bool, budget: usize) -> Result<usize> {
         let mut work = 0;
         self.stats.boxes += 1;
         self.stats.max_depth = self.stats.max_depth.max(item.depth);
@@ -518,16 +535,39 @@ impl Verifier {
             self.record(&item, LeafStatus::Safe, Method::Empty, f64::INFINITY, None);
             return Ok(work + 1);
         }
+        let job = BoxBounding::start(&self.view, &self.prop, &item.lower, &item.upper, self.opts.bounds, &mut work)?;
+        self.bounding = Some((item, frontier, job));
+        Ok(work + self.step_bounding(budget.saturating_sub(work))?)
+    }
+
+    /// Goes on with the bounds under way for about `budget` work units (at least one unit of
+    /// the symbolic pass); once they are done, decides the box ([`Verifier::decided`]).
+    /// Returns the work spent. Where the pass is cut does not change it, so the result does not
+    /// depend on the budgets.
+    fn step_bounding(&mut self, budget: usize) -> Result<usize> {
+        let (item, frontier, mut job) = self.bounding.take().expect("bounds under way");
         let outer = item.parent.as_ref().map(|p| (&p.0[..], &p.1[..]));
-        let decision = decide_box(
+        let mut work = job.advance(&self.view, outer, budget);
+        if !job.done() {
+            self.bounding = Some((item, frontier, job));
+            return Ok(work);
+        }
+        work += self.decided(item, frontier, job)?;
+        Ok(work)
+    }
+
+    /// The rest of a box once its symbolic bounds are done: the decision by bounds, the
+    /// counterexample search, then a leaf or a split. In frontier mode boxes ready for an exact
+    /// decision are set aside instead of decided. Returns the work spent.
+    fn decided(&mut self, item: BoxItem, frontier: bool, job: BoxBounding) -> Result<usize> {
+        let mut work = 0;
+        let decision = job.decide(
             &self.view,
             &self.prop,
             &item.lower,
             &item.upper,
-            self.opts.bounds,
             self.opts.lp_max_unstable,
             self.opts.slope_steps,
-            outer,
             &mut work,
         )?;
         let (unstable, smear, bounds, hint, bound) = match decision {
@@ -644,7 +684,12 @@ impl Verifier {
     }
 
     fn finish_if_empty(&mut self) {
-        if self.verdict == Verdict::Running && self.queue.is_empty() && self.heap.is_empty() && self.leaf.is_none() {
+        if self.verdict == Verdict::Running
+            && self.queue.is_empty()
+            && self.heap.is_empty()
+            && self.leaf.is_none()
+            && self.bounding.is_none()
+        {
             self.verdict = if self.counterexample.is_some() {
                 Verdict::Violated
             } else if self.unknown {
@@ -660,12 +705,15 @@ impl Verifier {
     pub fn step(&mut self, budget: usize) -> Result<Verdict> {
         let mut work = 0;
         while work < budget.max(1) && self.verdict == Verdict::Running {
-            if self.leaf.is_some() {
-                work += self.step_leaf(budget.max(1) - work.min(budget))?;
+            let left = budget.max(1) - work;
+            if self.bounding.is_some() {
+                work += self.step_bounding(left)?;
+            } else if self.leaf.is_some() {
+                work += self.step_leaf(left)?;
             } else if self.spent() {
                 break;
             } else if let Some(item) = self.pop() {
-                work += self.process(item, false)?;
+                work += self.process(item, false, left)?;
             }
             self.finish_if_empty();
         }
@@ -678,13 +726,20 @@ impl Verifier {
     pub fn expand(&mut self, target: usize, budget: usize) -> Result<bool> {
         let mut work = 0;
         while work < budget.max(1) {
+            if self.bounding.is_some() {
+                work += self.step_bounding(budget.max(1) - work)?;
+                continue;
+            }
             if self.verdict != Verdict::Running || self.queue.len() + self.ready.len() >= target.max(1) {
                 return Ok(true);
             }
             match self.queue.pop_front() {
-                Some(item) => work += self.process(item, true)?,
+                Some(item) => work += self.process(item, true, budget.max(1) - work)?,
                 None => break,
             }
+        }
+        if self.bounding.is_some() {
+            return Ok(false);
         }
         let done = self.queue.is_empty() || self.queue.len() + self.ready.len() >= target.max(1);
         if self.queue.is_empty() && self.ready.is_empty() {

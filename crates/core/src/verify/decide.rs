@@ -23,7 +23,9 @@
 
 use super::property::{Disjunct, Property};
 use crate::bounds::symbolic::OuterBounds;
-use crate::bounds::{interval_bounds, row_upper_from_box, BoundOptions, LpRelaxation, NetView, SymbolicBounds};
+use crate::bounds::{
+    interval_bounds, row_upper_from_box, BoundOptions, IntervalBounds, LpRelaxation, NetView, SymbolicBounds, SymbolicPass,
+};
 use crate::error::{Error, Result};
 use crate::lp::{Polytope, Simplex};
 
@@ -148,7 +150,80 @@ fn unmet_by_interval(d: &Disjunct, k: usize, ol: &[f64], ou: &[f64]) -> Option<f
     }
 }
 
-/// Decides one box by bounds; `work` grows by the units spent.
+/// Products (multiply-adds, about) of the symbolic bounds per work unit: a unit is then about
+/// a box bound of a small network, so that the step budgets of the caller slice a large
+/// network's bounds into steps of about the same duration.
+pub const PRODUCTS_PER_WORK: usize = 1 << 16;
+
+/// A box's bounds in progress: its interval bounds, the disjuncts they leave open, and the
+/// symbolic pass, advanced in bounded steps ([`BoxBounding::advance`]) before
+/// [`BoxBounding::decide`].
+#[derive(Debug, Clone)]
+pub struct BoxBounding {
+    ib: IntervalBounds,
+    pass: SymbolicPass,
+    margin: f64,
+    open: Vec<usize>,
+}
+
+impl BoxBounding {
+    /// Interval bounds and the start of the symbolic pass; `work` grows by [`BOX_WORK`].
+    pub fn start(
+        net: &NetView,
+        prop: &Property,
+        lower: &[f64],
+        upper: &[f64],
+        bounds: BoundOptions,
+        work: &mut usize,
+    ) -> Result<BoxBounding> {
+        let k = prop.n_out;
+        *work += BOX_WORK;
+        let ib = interval_bounds(net, lower, upper)?;
+        let (ol, ou) = (ib.output_lower(), ib.output_upper());
+        let mut margin = f64::INFINITY;
+        let mut open: Vec<usize> = Vec::new();
+        for (t, d) in prop.unsafe_set.iter().enumerate() {
+            match unmet_by_interval(d, k, &ol, &ou) {
+                Some(m) => margin = margin.min(m),
+                None => open.push(t),
+            }
+        }
+        let pass = SymbolicPass::new(net, lower, upper, bounds)?;
+        Ok(BoxBounding { ib, pass, margin, open })
+    }
+
+    /// Advances the symbolic pass by about `budget` work units (at least one unit of the pass);
+    /// returns the work spent. `outer` as in [`SymbolicBounds::compute_within`], the same at
+    /// every call.
+    pub fn advance(&mut self, net: &NetView, outer: Option<OuterBounds>, budget: usize) -> usize {
+        let products = self.pass.advance(net, &self.ib, outer, budget.saturating_mul(PRODUCTS_PER_WORK));
+        products / PRODUCTS_PER_WORK + (products % PRODUCTS_PER_WORK != 0) as usize
+    }
+
+    pub fn done(&self) -> bool {
+        self.pass.done()
+    }
+
+    /// Decides the box once the pass is done; `work` grows by the units spent.
+    pub fn decide(
+        self,
+        net: &NetView,
+        prop: &Property,
+        lower: &[f64],
+        upper: &[f64],
+        lp_max_unstable: usize,
+        slope_steps: usize,
+        work: &mut usize,
+    ) -> Result<BoxDecision> {
+        let BoxBounding { pass, margin, open, .. } = self;
+        let sb = pass.finish(net)?;
+        decide_bounded(net, prop, lower, upper, lp_max_unstable, slope_steps, sb, margin, open, work)
+    }
+}
+
+/// Decides one box by bounds; `work` grows by the units spent. The same as
+/// [`BoxBounding::start`], [`BoxBounding::advance`] to the end, and [`BoxBounding::decide`].
+#[allow(clippy::too_many_arguments)]
 pub fn decide_box(
     net: &NetView,
     prop: &Property,
@@ -160,20 +235,29 @@ pub fn decide_box(
     outer: Option<OuterBounds>,
     work: &mut usize,
 ) -> Result<BoxDecision> {
+    let mut b = BoxBounding::start(net, prop, lower, upper, bounds, work)?;
+    while !b.done() {
+        *work += b.advance(net, outer, usize::MAX);
+    }
+    b.decide(net, prop, lower, upper, lp_max_unstable, slope_steps, work)
+}
+
+/// The rest of [`decide_box`], given the symbolic bounds and what interval arithmetic decided.
+#[allow(clippy::too_many_arguments)]
+fn decide_bounded(
+    net: &NetView,
+    prop: &Property,
+    lower: &[f64],
+    upper: &[f64],
+    lp_max_unstable: usize,
+    slope_steps: usize,
+    sb: SymbolicBounds,
+    mut margin: f64,
+    open: Vec<usize>,
+    work: &mut usize,
+) -> Result<BoxDecision> {
     let k = prop.n_out;
     let n = prop.n_in;
-    *work += BOX_WORK;
-    let ib = interval_bounds(net, lower, upper)?;
-    let (ol, ou) = (ib.output_lower(), ib.output_upper());
-    let mut margin = f64::INFINITY;
-    let mut open: Vec<usize> = Vec::new();
-    for (t, d) in prop.unsafe_set.iter().enumerate() {
-        match unmet_by_interval(d, k, &ol, &ou) {
-            Some(m) => margin = margin.min(m),
-            None => open.push(t),
-        }
-    }
-    let sb = SymbolicBounds::compute_within(net, lower, upper, bounds, &ib, outer)?;
     if open.is_empty() {
         return Ok(BoxDecision::Safe { method: Method::Interval, margin });
     }
