@@ -487,6 +487,7 @@ async function verifyOne(
   try {
     const budget = new StepBudget();
     let boxes = -1;
+    let bounding = false;
     for (;;) {
       if (opts.signal?.aborted) throw new AbortError(opts.signal.reason);
       const st = budget.run((b) => search.expand(jobs, b));
@@ -495,10 +496,10 @@ async function verifyOne(
       verdict = st.verdict;
       if (st.counterexample) cex = { x: Array.from(st.counterexample), margin: st.counterexampleMargin ?? Number.NaN };
       const timedOut = deadline !== undefined && Date.now() >= deadline;
-      // No new box and none under way: nothing is left to expand. (A large network's box takes
-      // many steps: the core bounds it in bounded slices so that the deadline and the signal are
-      // checked between them.)
-      const stuck = st.boxes === boxes && !st.bounding;
+      // No new box, none under way and none finished: nothing is left to expand. (A large
+      // network's box takes many steps: the core bounds it in bounded slices so that the
+      // deadline and the signal are checked between them.)
+      const stuck = st.boxes === boxes && !st.bounding && !bounding;
       if (st.verdict !== 'running' || st.pending >= jobs || stuck || timedOut) {
         first = statsOf(st);
         if (st.verdict === 'running') roots = search.pending();
@@ -506,6 +507,7 @@ async function verifyOne(
         break;
       }
       boxes = st.boxes;
+      bounding = st.bounding;
       await yieldToEventLoop();
     }
   } finally {
