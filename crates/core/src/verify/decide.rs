@@ -24,7 +24,8 @@
 use super::property::{Disjunct, Property};
 use crate::bounds::symbolic::OuterBounds;
 use crate::bounds::{
-    interval_bounds, row_upper_from_box, BoundOptions, IntervalBounds, LpRelaxation, NetView, SymbolicBounds, SymbolicPass,
+    interval_bounds, row_upper_from_box, BoundOptions, IntervalBounds, LpRelaxation, NetView, SymbolicBounds,
+    SymbolicPass,
 };
 use crate::error::{Error, Result};
 use crate::lp::{Polytope, Simplex};

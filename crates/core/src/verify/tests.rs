@@ -340,3 +340,111 @@ fn tight_phi2(rng: &mut Rng, net: &Network) -> Property {
     }
     Property::new(n, k, lower, upper, &[], &[], vec![Disjunct { a, b: vec![-t; k - 1] }]).unwrap()
 }
+
+/// The products one unit of a [`SymbolicPass`] may cost at most (its documentation): a column
+/// through one operator, a concretisation, or the four backward passes of one neuron.
+fn largest_unit(view: &NetView) -> usize {
+    let n = view.n_in();
+    let cost: Vec<usize> = (0..view.layers()).map(|l| view.width(l) * view.row_terms(l).max(1)).collect();
+    let all: usize = cost.iter().sum();
+    (0..view.layers())
+        .map(|l| (2 * cost[l]).max(4 * view.width(l) * (n + 1) + 4 * cost[l]))
+        .max()
+        .unwrap()
+        .max(4 * all + 1)
+}
+
+fn same_bits(a: &[Vec<f64>], b: &[Vec<f64>]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.iter().map(|v| v.to_bits()).eq(y.iter().map(|v| v.to_bits())))
+}
+
+#[test]
+fn symbolic_bounds_in_single_units_are_bit_for_bit_the_same() {
+    use crate::bounds::{interval_bounds, SymbolicBounds, SymbolicPass};
+    let mut rng = Rng(31);
+    let net = random_network(&mut rng, &[24, 40, 40, 40, 4]);
+    let view = NetView::new(&net).unwrap();
+    let lower: Vec<f64> = (0..24).map(|_| rng.range(-1.0, 0.0)).collect();
+    let upper: Vec<f64> = lower.iter().map(|&l| l + rng.range(0.2, 1.0)).collect();
+    // A child box, with the parent's bounds as outer bounds (as branch and bound passes them).
+    let mut child_up = upper.clone();
+    child_up[3] = 0.5 * (lower[3] + upper[3]);
+    let opts = BoundOptions::default();
+    let parent = SymbolicBounds::compute(&view, &lower, &upper, opts).unwrap();
+    for (lo, up, outer) in [(&lower, &upper, None), (&lower, &child_up, Some((&parent.lower[..], &parent.upper[..])))] {
+        let ib = interval_bounds(&view, lo, up).unwrap();
+        let whole = SymbolicBounds::compute_within(&view, lo, up, opts, &ib, outer).unwrap();
+        let mut pass = SymbolicPass::new(&view, lo, up, opts).unwrap();
+        let (mut calls, mut total) = (0, 0);
+        while !pass.done() {
+            let spent = pass.advance(&view, &ib, outer, 1);
+            assert!(spent >= 1 && spent <= largest_unit(&view), "one unit cost {}", spent);
+            total += spent;
+            calls += 1;
+        }
+        // At least every column of every operator was a unit of its own.
+        assert!(calls >= 4 * 25, "{} calls", calls);
+        let sliced = pass.finish(&view).unwrap();
+        assert!(same_bits(&whole.lower, &sliced.lower) && same_bits(&whole.upper, &sliced.upper));
+        let row = [1.0, -1.0, 0.5, 0.0];
+        assert_eq!(whole.row_upper(&view, &row, 0.1).unwrap(), sliced.row_upper(&view, &row, 0.1).unwrap());
+        // The same products counted in one call as in single units.
+        let mut once = SymbolicPass::new(&view, lo, up, opts).unwrap();
+        assert_eq!(once.advance(&view, &ib, outer, usize::MAX), total);
+        assert!(once.done());
+    }
+}
+
+#[test]
+fn a_large_box_is_bounded_across_steps_and_decided_the_same() {
+    // Each column of an operator costs about half a work unit here, so the root box's bounds
+    // take dozens of steps of budget 1; every step is bounded by one unit of the pass.
+    let mut rng = Rng(5);
+    let net = random_network(&mut rng, &[48, 150, 150, 150, 4]);
+    let prop = random_property(&mut rng, &net, 1);
+    let opts = VerifyOptions { root_samples: 64, box_samples: 2, max_boxes: 6, ..VerifyOptions::default() };
+    let mut a = Verifier::new(NetView::new(&net).unwrap(), prop.clone(), opts).unwrap();
+    let mut sliced_steps = 0;
+    loop {
+        let before = a.stats.boxes;
+        a.step(1).unwrap();
+        if a.bounding() {
+            sliced_steps += 1;
+            // A step that leaves bounds under way started at most one box.
+            assert!(a.stats.boxes <= before + 1);
+            assert_eq!(a.verdict(), Verdict::Running);
+            assert!(!a.spent());
+        }
+        if a.verdict() != Verdict::Running || a.spent() {
+            break;
+        }
+        assert!(sliced_steps < 100_000);
+    }
+    assert!(sliced_steps >= 20, "{} steps with bounds under way", sliced_steps);
+    let b = run_budget(&net, &prop, opts, 1_000_000_000);
+    assert_eq!(a.stats, b.stats);
+    assert_eq!(a.verdict(), b.verdict());
+    assert_eq!(a.pending_boxes(), b.pending_boxes());
+}
+
+#[test]
+fn a_box_under_bounds_is_pending_and_handed_back() {
+    let mut rng = Rng(5);
+    let net = random_network(&mut rng, &[48, 150, 150, 150, 4]);
+    let prop = random_property(&mut rng, &net, 1);
+    let opts = VerifyOptions { root_samples: 64, ..VerifyOptions::default() };
+    let mut v = Verifier::new(NetView::new(&net).unwrap(), prop.clone(), opts).unwrap();
+    // Frontier mode, as the first search of a parallel verification.
+    assert!(!v.expand(4, 1).unwrap());
+    assert!(v.bounding());
+    assert_eq!(v.pending(), 1);
+    let root = v.pending_boxes();
+    assert_eq!(root.len(), 1);
+    assert_eq!((&root[0].lower, &root[0].upper), (&prop.lower, &prop.upper));
+    let mut calls = 0;
+    while !v.expand(4, 1).unwrap() {
+        calls += 1;
+        assert!(calls < 100_000);
+    }
+    assert!(!v.bounding());
+}
