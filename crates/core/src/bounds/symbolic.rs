@@ -105,7 +105,8 @@ enum Stage {
 /// (hence bit for bit the same bounds), cut between units of work (one column of the forward
 /// functions mapped through one operator, one neuron back-substituted) so that a caller without
 /// a clock can check its deadline between [`SymbolicPass::advance`] calls however large the
-/// network is. A unit costs at most about the products of the whole network (a back-substitution).
+/// network is. A unit costs at most four backward passes through the network (one neuron) or a
+/// few passes over one operator's `(n + 1) × width` functions (a concretisation).
 #[derive(Debug, Clone)]
 pub struct SymbolicPass {
     opts: BoundOptions,
@@ -202,6 +203,8 @@ impl SymbolicPass {
         while self.stage != Stage::Done && spent < budget.max(1) {
             let l = self.l;
             let wo = net.width(l);
+            // Passes over the operator's (n + 1) × width functions (concretisation, relaxation).
+            let table = wo.saturating_mul(n + 1).saturating_mul(4);
             match self.stage {
                 Stage::Columns if self.col <= n => {
                     let (j, w) = (self.col, self.w);
@@ -212,16 +215,17 @@ impl SymbolicPass {
                     net.mul_add(l, &self.m[j * w..(j + 1) * w], col);
                     net.abs_mul_add(l, &self.g[j * w..(j + 1) * w], &mut self.ng[j * wo..(j + 1) * wo]);
                     self.col += 1;
-                    spent = spent.saturating_add(2 * self.cost[l]);
+                    spent = spent.saturating_add(self.cost[l].saturating_mul(2));
                 }
                 Stage::Columns => {
                     self.concretise(net, ib, outer);
-                    spent = spent.saturating_add(4 * wo * (n + 1) + 4 * self.cost[l]);
+                    spent = spent.saturating_add(table).saturating_add(self.cost[l].saturating_mul(4));
                     self.col = 0;
                     if self.opts.back_substitute && l > 0 && net.relu(l) {
                         self.stage = Stage::Neurons;
                     } else {
                         self.end_layer(net);
+                        spent = spent.saturating_add(table);
                     }
                 }
                 Stage::Neurons if self.col < wo => {
@@ -231,7 +235,10 @@ impl SymbolicPass {
                     spent = spent.saturating_add(passes.saturating_mul(below)).saturating_add(1);
                     self.col += 1;
                 }
-                Stage::Neurons => self.end_layer(net),
+                Stage::Neurons => {
+                    self.end_layer(net);
+                    spent = spent.saturating_add(table);
+                }
                 Stage::Done => {}
             }
         }

@@ -342,13 +342,14 @@ fn tight_phi2(rng: &mut Rng, net: &Network) -> Property {
 }
 
 /// The products one unit of a [`SymbolicPass`] may cost at most (its documentation): a column
-/// through one operator, a concretisation, or the four backward passes of one neuron.
+/// through one operator, a concretisation (possibly with the relaxation after it), or the four
+/// backward passes of one neuron.
 fn largest_unit(view: &NetView) -> usize {
     let n = view.n_in();
     let cost: Vec<usize> = (0..view.layers()).map(|l| view.width(l) * view.row_terms(l).max(1)).collect();
     let all: usize = cost.iter().sum();
     (0..view.layers())
-        .map(|l| (2 * cost[l]).max(4 * view.width(l) * (n + 1) + 4 * cost[l]))
+        .map(|l| (2 * cost[l]).max(8 * view.width(l) * (n + 1) + 4 * cost[l]))
         .max()
         .unwrap()
         .max(4 * all + 1)
