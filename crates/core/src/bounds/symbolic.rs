@@ -95,6 +95,8 @@ pub struct SymbolicBounds {
 enum Stage {
     /// Mapping column `col` of the centre and gap functions through the operator.
     Columns,
+    /// Concretising neuron `col` of the operator's pre-activation.
+    Concretise,
     /// Back-substituting neuron `col` of the operator's pre-activation.
     Neurons,
     /// Every operator done.
@@ -218,8 +220,20 @@ impl SymbolicPass {
                     spent = spent.saturating_add(self.cost[l].saturating_mul(2));
                 }
                 Stage::Columns => {
-                    self.concretise(net, ib, outer);
-                    spent = spent.saturating_add(table).saturating_add(self.cost[l].saturating_mul(4));
+                    self.rounding_terms(net);
+                    let before = self.w.saturating_mul(n + 1).saturating_mul(2);
+                    spent = spent.saturating_add(before).saturating_add(self.cost[l].saturating_mul(3));
+                    self.col = 0;
+                    self.stage = Stage::Concretise;
+                }
+                Stage::Concretise if self.col < wo => {
+                    // A slice of neurons per unit: each reads its row of the column-major functions.
+                    let end = (self.col + 64).min(wo);
+                    self.concretise(net, ib, outer, self.col..end);
+                    spent = spent.saturating_add((end - self.col).saturating_mul(n + 1).saturating_mul(6));
+                    self.col = end;
+                }
+                Stage::Concretise => {
                     self.col = 0;
                     if self.opts.back_substitute && l > 0 && net.relu(l) {
                         self.stage = Stage::Neurons;
@@ -245,33 +259,22 @@ impl SymbolicPass {
         spent
     }
 
-    /// Concretises operator l's functions: z_k ∈ [min (M − G), max (M + G)], intersected with
-    /// interval arithmetic (and `outer`), after the rounding terms of the mapping.
-    fn concretise(&mut self, net: &NetView, ib: &IntervalBounds, outer: Option<OuterBounds>) {
+    /// Concretises operator l's functions for the neurons `ks` (after [`SymbolicPass::rounding_terms`]):
+    /// z_k ∈ [min (M − G), max (M + G)], intersected with interval arithmetic (and `outer`).
+    fn concretise(
+        &mut self,
+        net: &NetView,
+        ib: &IntervalBounds,
+        outer: Option<OuterBounds>,
+        ks: std::ops::Range<usize>,
+    ) {
         let (l, n) = (self.l, self.centre.len());
         let wo = net.width(l);
-        let terms = net.row_terms(l);
-        let b = net.bias(l);
-        let (nm, ng) = (&self.nm, &mut self.ng);
-        // Magnitudes of the current functions' terms on the box (rounding terms).
-        let mag_m = magnitudes(&self.m, self.w, n, &self.xmax);
-        let mag_g = magnitudes(&self.g, self.w, n, &self.xmax);
-        let mut em: Vec<f64> = b.iter().map(|v| v.abs()).collect();
-        net.abs_mul_add(l, &mag_m, &mut em);
-        let mut eg = vec![0.0; wo];
-        net.abs_mul_add(l, &mag_g, &mut eg);
-        let mut wl = vec![0.0; wo];
-        net.abs_mul_add(l, &self.hprev, &mut wl);
-        self.wmax.push(wl);
-        for k in 0..wo {
-            let e = add_up(err_bound(terms + 1, em[k]), err_bound(terms, eg[k]));
-            ng[n * wo + k] = add_up(ng[n * wo + k], e);
-        }
+        let (nm, ng) = (&self.nm, &self.ng);
         let (centre, radius) = (&self.centre, &self.radius);
-        let mut lo = vec![0.0; wo];
-        let mut hi = vec![0.0; wo];
+        let (lo, hi) = (&mut self.lo, &mut self.hi);
         let mut a = vec![0.0; n];
-        for k in 0..wo {
+        for k in ks {
             for j in 0..n {
                 a[j] = nm[j * wo + k] + ng[j * wo + k];
             }
@@ -296,8 +299,32 @@ impl SymbolicPass {
                 hi[k] = ib.upper[l][k];
             }
         }
-        self.lo = lo;
-        self.hi = hi;
+    }
+
+    /// The rounding terms of mapping operator l (into the gap's constants, and `wmax`), before
+    /// its concretisation.
+    fn rounding_terms(&mut self, net: &NetView) {
+        let (l, n) = (self.l, self.centre.len());
+        let wo = net.width(l);
+        let terms = net.row_terms(l);
+        let b = net.bias(l);
+        let ng = &mut self.ng;
+        // Magnitudes of the current functions' terms on the box (rounding terms).
+        let mag_m = magnitudes(&self.m, self.w, n, &self.xmax);
+        let mag_g = magnitudes(&self.g, self.w, n, &self.xmax);
+        let mut em: Vec<f64> = b.iter().map(|v| v.abs()).collect();
+        net.abs_mul_add(l, &mag_m, &mut em);
+        let mut eg = vec![0.0; wo];
+        net.abs_mul_add(l, &mag_g, &mut eg);
+        let mut wl = vec![0.0; wo];
+        net.abs_mul_add(l, &self.hprev, &mut wl);
+        self.wmax.push(wl);
+        for k in 0..wo {
+            let e = add_up(err_bound(terms + 1, em[k]), err_bound(terms, eg[k]));
+            ng[n * wo + k] = add_up(ng[n * wo + k], e);
+        }
+        self.lo = vec![0.0; wo];
+        self.hi = vec![0.0; wo];
     }
 
     /// Tightens neuron k of operator l, if unstable, by back-substitution through the operators

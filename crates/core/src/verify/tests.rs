@@ -342,7 +342,7 @@ fn tight_phi2(rng: &mut Rng, net: &Network) -> Property {
 }
 
 /// The products one unit of a [`SymbolicPass`] may cost at most (its documentation): a column
-/// through one operator, a concretisation (possibly with the relaxation after it), or the four
+/// through one operator, its rounding terms or relaxation, 64 neurons concretised, or the four
 /// backward passes of one neuron.
 fn largest_unit(view: &NetView) -> usize {
     let n = view.n_in();
@@ -353,6 +353,7 @@ fn largest_unit(view: &NetView) -> usize {
         .max()
         .unwrap()
         .max(4 * all + 1)
+        .max(6 * 64 * (n + 1))
 }
 
 fn same_bits(a: &[Vec<f64>], b: &[Vec<f64>]) -> bool {
