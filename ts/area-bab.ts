@@ -186,7 +186,10 @@ export interface AreaBabReport {
     jobs: number;
     jobBoxes: number;
     jobsSpent: number;
+    /** The pending phase's budget: `pending.maxBoxes`, or the default rule's (see {@link PENDING_SPLIT_ROOM}). */
     pendingBoxes: number;
+    /** Boxes of the branch and bound's budget its jobs left unspent, added to the pending phase's default budget. */
+    verifyUnused: number;
     pendingBounded: number;
     timeCapMs: number | null;
     cutByTime: boolean;
@@ -273,6 +276,16 @@ export const DEFAULT_HARD_STOP_MS = 600_000;
  */
 export const BAB_WORK = 2_000 * 92_785;
 export const PENDING_WORK = 4_000 * 92_785;
+/**
+ * The pending phase's default budget is at least (1 + this) × the boxes the branch and bound
+ * hands it (ts/area-pending.ts): each is bounded once whatever happens, and a budget of about
+ * that many leaves no split at all (ACAS Xu φ7 on N1,9: 394 boxes for 384 handed back, every one
+ * patched as it came, the largest shift ‖d‖∞ 24.5 where ~0.001 is witnessed). With this room the
+ * loosest of them can be split about 1.5 times each on average (~4 bounds per split,
+ * ts/area-pending.ts step 3), best first: the time grows with the boxes handed back, which the
+ * branch and bound's own budget limits.
+ */
+export const PENDING_SPLIT_ROOM = 3;
 /** The default budgets never go below these (a tiny network or a large property still gets a real search) nor above 10⁶ boxes. */
 export const MIN_BAB_BOXES = 256;
 export const MIN_PENDING_BOXES = 256;
@@ -691,6 +704,7 @@ async function repairWithin(
     jobBoxes: pr?.jobBudget ?? 0,
     jobsSpent: pr?.budgetSpent ?? 0,
     pendingBoxes: pendingBoxesBudget,
+    verifyUnused: 0,
     pendingBounded: 0,
     timeCapMs: capMs ?? null,
     // The branch and bound stopped by its clock (its own cap or the repair's).
@@ -770,10 +784,21 @@ async function repairWithin(
     exactLeaves = [];
   }
   const tPending0 = now();
+  // The pending phase's budget (default): the rule's, plus what the branch and bound's jobs left
+  // unspent (a job that decided its box early), and at least room to split every box it left
+  // undecided (PENDING_SPLIT_ROOM; its exact leaves joined to them are bounded once each). All three are counts fixed by the network, the area and
+  // the branch and bound's own deterministic result: the same with any number of workers.
+  const verifyUnused = Math.max(0, verifyBoxes - ver.stats.boxes);
+  const handedBackCount = pendingBoxes.length - leavesJoined;
+  const pendingBudget =
+    opts.pending?.maxBoxes ??
+    Math.min(1_000_000, Math.max(pendingBoxesBudget + verifyUnused, (1 + PENDING_SPLIT_ROOM) * handedBackCount + leavesJoined));
+  budget.pendingBoxes = pendingBudget;
+  budget.verifyUnused = opts.pending?.maxBoxes === undefined ? verifyUnused : 0;
   const pend = await decidePending(network, pendingBoxes, box, spec, {
     radius: rMax,
     maxDepth: opts.pending?.maxDepth,
-    maxBoxes: pendingBoxesBudget,
+    maxBoxes: pendingBudget,
     looseness: opts.pending?.looseness,
     bound: opts.boxBound ?? 'symbolic',
     deadline: pendingDeadline,
@@ -793,7 +818,7 @@ async function repairWithin(
   budget.pendingBounded = pend.bounded;
   // The deadline passed while boxes were still being split: they were patched sooner than the
   // work budget says (a box split at the deadline cannot be told from one split by the budget).
-  if (pendingDeadline !== undefined && Date.now() >= pendingDeadline && pend.bounded < pendingBoxesBudget) budget.cutByTime = true;
+  if (pendingDeadline !== undefined && Date.now() >= pendingDeadline && pend.bounded < pendingBudget) budget.cutByTime = true;
 
   // 2. Every linear region of the exact leaves (violated, too close to call, unknown).
   const byPattern = new Map<string, Item>();
