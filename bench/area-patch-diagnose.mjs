@@ -2,8 +2,10 @@
 // box patches of one instance, the box's widths (share of the area's box per input), the norm of
 // the patch from the bound it was sized with (symbolic, over its band box), what the LP relaxation
 // and the best of all bounds give over the same band box, the smallest patch the worst violation
-// found in the box needs (sign-gradient ascent + 20,000 uniform samples: `boxPatch`'s search), and
-// the box's linear regions (exact enumeration, up to 3,000 regions / 10 s).
+// found in the box needs for the patch's own piece (sign-gradient ascent + 20,000 uniform samples:
+// `boxPatch`'s search), how many of 20,000 uniform samples violate the property itself (union
+// semantics: the piece can fall short where another piece holds), and the box's linear regions
+// (exact enumeration, up to 3,000 regions / 10 s).
 // Usage: node bench/area-patch-diagnose.mjs [--instances 1_9:7,2_9:8] [--top 8] [--dir D]  (JSON on stdout)
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -15,9 +17,11 @@ import {
   init,
   loadModel,
   parseVnnlib,
+  propertyData,
   propertyInputDomain,
   repairAreaBab,
   safeSpec,
+  unsafeDepth,
 } from '../dist/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -53,6 +57,24 @@ for (const name of instances) {
     const t1 = performance.now();
     const lp = await boxPatch(net, box, safe.spec, { ...common, bound: 'lp' });
     const t2 = performance.now();
+    // The property itself (union semantics, VNN-LIB unsafe set) on 20,000 uniform samples of the
+    // box: the piece the patch maps into can fall short where another piece holds.
+    const data = propertyData(pr, 5, net.info.inputBox);
+    let seed = 99;
+    const rand = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 4294967296;
+    };
+    const m = 20000;
+    const xs = Float64Array.from({ length: m * 5 }, (_, i) => r.lower[i % 5] + (r.upper[i % 5] - r.lower[i % 5]) * rand());
+    const ys = net.forwardFlat(xs, m);
+    let violating = 0;
+    let deepest = -Infinity;
+    for (let i = 0; i < m; i++) {
+      const d = -unsafeDepth(data, Array.from(xs.subarray(i * 5, i * 5 + 5)), Array.from(ys.subarray(i * 5, i * 5 + 5)));
+      deepest = Math.max(deepest, d);
+      if (d > 0) violating++;
+    }
     let regions;
     try {
       const en = await enumerateRegions(net, { box, inputSet }, { maxRegions: 3000, signal: AbortSignal.timeout(10_000) });
@@ -70,8 +92,11 @@ for (const name of instances) {
       patchNormInRepair: r.patchNorm,
       symbolic: { norm: sym.norm, piece: sym.piece, maxUpper: Math.max(...sym.upper), ms: Math.round(t1 - t0) },
       lp: { norm: lp.needed ? lp.norm : 0, needed: lp.needed, piece: lp.piece, maxUpper: Math.max(...lp.upper), ms: Math.round(t2 - t1) },
-      witnessedNeed: sym.minimalNorm,
-      witnessViolation: sym.witnessViolation,
+      // The need witnessed for the patch's own piece (the search's worst point of that piece).
+      pieceNeed: sym.minimalNorm,
+      pieceShortfall: sym.witnessViolation,
+      // The property on uniform samples: violating samples and the deepest one (depth in the unsafe set; < 0: none).
+      propertySamples: { samples: m, violating, deepest },
       regions,
     });
     process.stderr.write(`${name} ${JSON.stringify(boxes.at(-1))}\n`);
