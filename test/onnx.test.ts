@@ -327,7 +327,7 @@ describe('ONNX import', () => {
         { opType: 'Sigmoid', inputs: ['a'], outputs: ['s'] },
         { opType: 'MatMul', inputs: ['s', 'W'], outputs: ['y'] },
       ]),
-      /graph\.node\[1\] "n1": operator Sigmoid is not piecewise linear: relu-repair repairs only piecewise-linear networks \(affine operators, ReLU, max, min\); a Sigmoid hidden layer cannot be repaired by this method, but the piecewise-linear part after it can: head repair from a tensor after the last curved operator \(CLI --from "s", API headFrom\) \(got "Sigmoid"\)/,
+      /graph\.node\[1\] "n1": operator Sigmoid is not piecewise linear: relu-repair repairs only piecewise-linear networks \(affine operators, ReLU, max, min\); a Sigmoid hidden layer cannot be repaired by this method, but the piecewise-linear part after it can: head repair from a tensor after the last curved operator \(CLI repair --from "s", API headFrom\); verify, certify and repair without --from need the whole network piecewise linear \(got "Sigmoid"\)/,
     );
     reject(
       chain([{ opType: 'FusedGemm', domain: 'com.microsoft', inputs: ['x', 'W'], outputs: ['y'] }]),

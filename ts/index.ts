@@ -175,6 +175,7 @@ export {
   type Vnnlib,
   type VnnlibInputSet,
   type VnnlibProperty,
+  vnnlibText,
   writeVnnlib,
 } from './formats/vnnlib.js';
 export { type HeadRepairOptions, type HeadRepairResult, type HeadReport, repairHead } from './head.js';

@@ -7,7 +7,15 @@ import { networkToJson, repairedToJson } from '../formats/json.js';
 import { nnetToText } from '../formats/nnet.js';
 import { float32BandError, networkToOnnx, repairedToOnnx } from '../formats/onnx/export.js';
 import { networkToTfjs } from '../formats/tfjs.js';
-import { parseVnnlib, propertyInputDomain, regionProperty, safeSpec, type VnnlibProperty, writeVnnlib } from '../formats/vnnlib.js';
+import {
+  parseVnnlib,
+  propertyInputDomain,
+  regionProperty,
+  safeSpec,
+  type VnnlibProperty,
+  vnnlibText,
+  writeVnnlib,
+} from '../formats/vnnlib.js';
 import { saveJson } from '../io.js';
 import type { Box, Network } from '../network.js';
 import type { InputSet } from '../region.js';
@@ -16,7 +24,7 @@ import type { Spec } from '../spec.js';
 import { isSpecUnion, type SpecUnion } from '../spec-union.js';
 import { readBytes } from './data.js';
 
-export const isVnnlibPath = (p: string) => p.toLowerCase().endsWith('.vnnlib');
+export const isVnnlibPath = (p: string) => /\.vnnlib(\.gz)?$/i.test(p);
 
 /** Writes files atomically: each to a temporary name first, then all renamed into place. */
 export async function saveFiles(files: { path: string; data: string | Uint8Array }[]): Promise<void> {
@@ -130,7 +138,7 @@ export async function vnnlibJob(
   net: Network,
   opts: { property?: string; margin?: number; fallbackBox?: Box },
 ): Promise<VnnlibJob> {
-  const text = new TextDecoder().decode(await readBytes(path));
+  const text = await vnnlibText(await readBytes(path), path);
   const v = parseVnnlib(text, path, { inputs: net.inputSize, outputs: net.outputSize });
   let index = 0;
   if (opts.property !== undefined) {

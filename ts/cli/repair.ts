@@ -11,7 +11,7 @@ import type { Area } from '../enumerate.js';
 import { loadModel, type ModelLoadOptions, readJsonFile } from '../formats/load.js';
 import { repairBaseFromOnnx } from '../formats/onnx/readback.js';
 import { parsePoints } from '../formats/points.js';
-import { parseVnnlib, type VnnlibProperty } from '../formats/vnnlib.js';
+import { parseVnnlib, type VnnlibProperty, vnnlibText } from '../formats/vnnlib.js';
 import { saveJson } from '../io.js';
 import { LP_NAMES, type LpName } from '../lp/select.js';
 import type { Network } from '../network.js';
@@ -447,7 +447,7 @@ async function runAreaBab(
   // The property's own unsafe set is what the branch and bound proves absent (without --margin).
   let unsafe: VnnlibProperty['unsafe'] | undefined;
   if (isVnnlibPath(flags.area!) && flags.margin === undefined) {
-    const v = parseVnnlib(new TextDecoder().decode(await readBytes(flags.area!)), flags.area!, {
+    const v = parseVnnlib(await vnnlibText(await readBytes(flags.area!), flags.area!), flags.area!, {
       inputs: net.inputSize,
       outputs: net.outputSize,
     });

@@ -10,10 +10,11 @@ import type { Command } from 'commander';
 import { AbortError, InputError } from '../errors.js';
 import { loadModel } from '../formats/load.js';
 import { resultText } from '../formats/vnncomp.js';
-import { parseVnnlib, type Vnnlib } from '../formats/vnnlib.js';
+import { parseVnnlib, type Vnnlib, vnnlibText } from '../formats/vnnlib.js';
 import type { Network } from '../network.js';
 import { type VerifyProgress, type VerifyResult, verify } from '../verify.js';
 import { init } from '../wasm/raw.js';
+import { readBytes } from './data.js';
 import { saveFiles } from './formats.js';
 
 export const EXIT_HOLDS = 0;
@@ -59,7 +60,7 @@ export async function readText(path: string): Promise<string> {
 
 /** The property file for a model (sizes checked). */
 export async function loadProperty(path: string, net: Network): Promise<Vnnlib> {
-  return parseVnnlib(await readText(path), path, { inputs: net.inputSize, outputs: net.outputSize });
+  return parseVnnlib(await vnnlibText(await readBytes(path), path), path, { inputs: net.inputSize, outputs: net.outputSize });
 }
 
 /** Progress on stderr: a bar on a TTY; otherwise a line per phase and every 10 s. */

@@ -2,9 +2,13 @@
  * Loading models from bytes (any runtime) or from files (Node and Deno): the format follows the
  * file name — `.nnet`, `.onnx`, `.json` (relu-repair network, or a TF.js layers `model.json`,
  * recognised by its content; its weight shards are read from next to it by `loadModel`).
+ * A gzip-compressed file (`.onnx.gz`, `.nnet.gz`, `.json.gz`, as VNN-COMP ships nn4sys) is
+ * decompressed by `loadModel` and its format read from the name without `.gz`; `parseModel` takes
+ * the decompressed bytes (it is synchronous) and refuses gzip bytes with an error saying so.
  */
 import { InputError } from '../errors.js';
 import type { Network } from '../network.js';
+import { maybeGunzip } from './idx.js';
 import { networkFromJson, REPAIRED_FORMAT } from './json.js';
 import { type NnetOptions, parseNnet } from './nnet.js';
 import { parseOnnx } from './onnx/import.js';
@@ -26,7 +30,9 @@ export function parseJsonText(text: string, file: string): unknown {
 
 /** Parses a model from its bytes; `name` picks the format by extension and names errors. */
 export function parseModel(name: string, bytes: Uint8Array, opts: ModelLoadOptions = {}): Network {
-  const lower = name.toLowerCase();
+  if (isGzip(bytes))
+    throw new InputError('is gzip-compressed: decompress it first (loadModel does, or maybeGunzip(bytes))', { file: name });
+  const lower = withoutGz(name).toLowerCase();
   const text = () => new TextDecoder('utf-8', { fatal: false }).decode(bytes);
   if (lower.endsWith('.nnet')) return parseNnet(text(), name, opts);
   if (lower.endsWith('.onnx')) return parseOnnx(bytes, name, opts);
@@ -50,6 +56,9 @@ export function parseModel(name: string, bytes: Uint8Array, opts: ModelLoadOptio
   });
 }
 
+const isGzip = (b: Uint8Array) => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
+const withoutGz = (name: string) => name.replace(/\.gz$/i, '');
+
 async function readFile(path: string): Promise<Uint8Array> {
   const fs = await import('node:fs/promises');
   try {
@@ -65,8 +74,9 @@ async function readFile(path: string): Promise<Uint8Array> {
 
 /** Reads a model file (Node, Deno); a TF.js model.json with its weight shards. */
 export async function loadModel(path: string, opts: ModelLoadOptions = {}): Promise<Network> {
-  const bytes = await readFile(path);
-  if (path.toLowerCase().endsWith('.json')) {
+  let bytes = await readFile(path);
+  if (isGzip(bytes) || /\.gz$/i.test(path)) bytes = await maybeGunzip(bytes, path);
+  if (withoutGz(path).toLowerCase().endsWith('.json')) {
     const doc = parseJsonText(new TextDecoder().decode(bytes), path);
     if (isTfjsModelJson(doc)) {
       const dir = path.includes('/') ? path.slice(0, path.lastIndexOf('/') + 1) : '';

@@ -23,6 +23,10 @@
  *
  * The writer emits the same form, with numbers as exact decimals (no exponent), so that
  * `parseVnnlib(writeVnnlib(p))` gives back the same rows bit for bit.
+ *
+ * Files may be gzip-compressed (`.vnnlib.gz`, as some VNN-COMP benchmarks ship them):
+ * `vnnlibText` decompresses bytes that start with the gzip magic; the CLI reads every property
+ * file through it.
  */
 import { InputError } from '../errors.js';
 import { type LpBackend, LpBuilder } from '../lp/backend.js';
@@ -33,6 +37,7 @@ import type { InputSet } from '../region.js';
 import type { RepairedNetwork } from '../repaired.js';
 import type { Spec } from '../spec.js';
 import { MAX_SPEC_PIECES, type SpecUnion, unionSpec } from '../spec-union.js';
+import { maybeGunzip } from './idx.js';
 
 /** {z : A z <= b}, A row-major `rows × dim`. */
 export interface HPolytope {
@@ -297,6 +302,11 @@ function dnf(f: Formula, file: string, limit = 100_000): Row[][] {
       return acc;
     }
   }
+}
+
+/** The text of a VNN-LIB file from its bytes, gunzipped first when they are gzip-compressed. */
+export async function vnnlibText(bytes: Uint8Array, file: string): Promise<string> {
+  return new TextDecoder().decode(await maybeGunzip(bytes, file));
 }
 
 /** Parses a VNN-LIB file. `inputs`/`outputs` (the network's sizes) are checked when given. */

@@ -212,7 +212,7 @@ function unsupported(
       why +=
         `; a ${op} ${atOutputHead ? 'output' : 'hidden layer'} cannot be repaired by this method` +
         (last && !atOutputHead
-          ? `, but the piecewise-linear part after it can: head repair from a tensor after the last curved operator (CLI --from "${last}", API headFrom)`
+          ? `, but the piecewise-linear part after it can: head repair from a tensor after the last curved operator (CLI repair --from "${last}", API headFrom); verify, certify and repair without --from need the whole network piecewise linear`
           : '');
     }
   } else {
