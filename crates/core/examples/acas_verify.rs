@@ -80,16 +80,37 @@ fn main() {
             if let Some(b) = env("ACAS_LP") {
                 opts.lp_max_unstable = b;
             }
+            if let Some(b) = env("ACAS_STEPS") {
+                opts.slope_steps = b;
+            }
             if let Some(b) = env("ACAS_LEAF") {
                 opts.leaf_unstable = b;
             }
             if let Some(b) = env("ACAS_SLOPE") {
                 opts.bounds.slope = [LowerSlope::Adaptive, LowerSlope::Parallel, LowerSlope::Zero][b];
             }
+            let hist = env("ACAS_HIST").is_some();
+            opts.collect_leaves = hist;
             let mut v = Verifier::new(NetView::new(&net).unwrap(), p, opts).unwrap();
+            // Finished leaves per depth and method (ACAS_HIST=1: the profile of the brief).
+            let mut by_depth = vec![[0usize; 8]; 100];
             while v.step(1000).unwrap() == Verdict::Running {
+                for l in v.take_leaves() {
+                    by_depth[l.depth][l.method as usize] += 1;
+                }
                 if t0.elapsed().as_secs_f64() > env_limit() {
                     break;
+                }
+            }
+            for l in v.take_leaves() {
+                by_depth[l.depth][l.method as usize] += 1;
+            }
+            if hist {
+                println!("depth: leaves by method [empty interval symbolic symbolic-lp lp-relaxation regions]");
+                for (d, c) in by_depth.iter().enumerate() {
+                    if c.iter().sum::<usize>() > 0 {
+                        println!("{:3} {:?}", d, &c[..6]);
+                    }
                 }
             }
             let vd = v.verdict();

@@ -19,6 +19,8 @@ fn verify_options(o: &Object) -> VerifyOptions {
             both_slopes: o.flag("bothSlopes"),
         },
         lp_max_unstable: o.count("lpMaxUnstable"),
+        // Not an option of the TypeScript side (yet): the core's default.
+        slope_steps: VerifyOptions::default().slope_steps,
         root_samples: o.count("rootSamples"),
         box_samples: o.count("boxSamples"),
         attack_steps: o.count("attackSteps"),

@@ -392,6 +392,134 @@ impl SymbolicBounds {
         }
         Ok(RowBound { upper: upper.min(self.row_upper_forward(c, q)), slope: lam, offset })
     }
+    /// [`SymbolicBounds::row_upper`] with the lower slopes α of the unstable ReLUs optimised
+    /// for this row (α-CROWN style, the pre-activation bounds kept): up to `steps` projected
+    /// gradient steps on α ∈ [0, 1], from the better of the adaptive and the parallel slopes.
+    ///
+    /// **Soundness does not depend on the optimiser.** Every α ∈ [0, 1] gives a lower line
+    /// `α z <= max(0, z)`, so every back-substitution with any α is a sound bound (with the
+    /// same rounding terms as the default one); the gradient only chooses among sound bounds,
+    /// and the smallest one computed (never above the default) is returned.
+    ///
+    /// The gradient: the bound is `max_x F_α(x)`, F linear in x and multilinear in α; at the
+    /// maximising vertex x*, ∂F/∂α_i = λ_i z_i(x*) where λ_i is the back-substituted coefficient
+    /// of the neuron's output (negative where the lower line is used) and z_i(x*) its
+    /// pre-activation in the relaxed network (a forward pass with the lines in use). Steps are
+    /// scaled by the largest |gradient| and halved whenever they do not lower the bound, so
+    /// the result is deterministic and never worse than the start.
+    pub fn row_upper_optimised(&self, net: &NetView, c: &[f64], q: f64, steps: usize) -> Result<RowBound> {
+        let base = self.row_upper(net, c, q)?;
+        if steps == 0 {
+            return Ok(base);
+        }
+        let layers = net.layers();
+        let back = Backward { lower: &self.lower, upper: &self.upper, wmax: &self.wmax, slope: self.slope };
+        let unstable = |l: usize, i: usize| net.relu(l) && self.lower[l][i] < 0.0 && self.upper[l][i] > 0.0;
+        let start =
+            |kind: LowerSlope| -> Vec<Vec<f64>> {
+                (0..layers)
+                    .map(|l| {
+                        (0..net.width(l))
+                            .map(|i| {
+                                if unstable(l, i) {
+                                    lower_slope(kind, self.lower[l][i], self.upper[l][i])
+                                } else {
+                                    0.0
+                                }
+                            })
+                            .collect()
+                    })
+                    .collect()
+            };
+        if self.unstable(net) == 0 {
+            return Ok(base);
+        }
+        let mut record = vec![Vec::new(); layers];
+        let eval = |alpha: &[Vec<f64>], record: &mut Vec<Vec<f64>>| -> (f64, Vec<f64>, f64) {
+            let (lam, offset) = back.run_with(net, layers, c.to_vec(), -q, Some(alpha), Some(record));
+            (max_over(&lam, offset, &self.centre, &self.radius), lam, offset)
+        };
+        let mut alpha = start(LowerSlope::Adaptive);
+        let (mut best, mut lam, mut offset) = eval(&alpha, &mut record);
+        let mut best_record = record.clone();
+        let parallel = start(LowerSlope::Parallel);
+        let (b2, l2, o2) = eval(&parallel, &mut record);
+        if b2 < best {
+            best = b2;
+            lam = l2;
+            offset = o2;
+            alpha = parallel;
+            best_record = record.clone();
+        }
+        let mut eta = 1.0;
+        for _ in 0..steps {
+            if !best.is_finite() {
+                break;
+            }
+            // The relaxed network at the maximising vertex of the current bound.
+            let mut h: Vec<f64> = (0..lam.len())
+                .map(|j| self.centre[j] + if lam[j] >= 0.0 { self.radius[j] } else { -self.radius[j] })
+                .collect();
+            let mut grad: Vec<Vec<f64>> = Vec::with_capacity(layers);
+            let mut gmax = 0.0f64;
+            for l in 0..layers {
+                let mut z = net.bias(l).to_vec();
+                net.mul_add(l, &h, &mut z);
+                let mut gl = vec![0.0; z.len()];
+                if net.relu(l) {
+                    for i in 0..z.len() {
+                        let (zl, zu) = (self.lower[l][i], self.upper[l][i]);
+                        let zi = z[i];
+                        if zu <= 0.0 {
+                            z[i] = 0.0;
+                        } else if zl < 0.0 {
+                            let li = best_record[l][i];
+                            if li >= 0.0 {
+                                let (s, t) = relax_upper(zl, zu);
+                                z[i] = s * zi + t;
+                            } else {
+                                gl[i] = li * zi;
+                                gmax = gmax.max(gl[i].abs());
+                                z[i] = alpha[l][i] * zi;
+                            }
+                        }
+                    }
+                }
+                grad.push(gl);
+                h = z;
+            }
+            if !(gmax > 0.0 && gmax.is_finite()) {
+                break;
+            }
+            // A few tries along the gradient, halving the step, until the bound drops.
+            let mut improved = false;
+            while eta > 1.0 / 64.0 {
+                let trial: Vec<Vec<f64>> = alpha
+                    .iter()
+                    .zip(&grad)
+                    .map(|(a, g)| a.iter().zip(g).map(|(ai, gi)| (ai - eta * gi / gmax).clamp(0.0, 1.0)).collect())
+                    .collect();
+                let (b, l, o) = eval(&trial, &mut record);
+                if b < best {
+                    best = b;
+                    lam = l;
+                    offset = o;
+                    alpha = trial;
+                    best_record = record.clone();
+                    improved = true;
+                    break;
+                }
+                eta *= 0.5;
+            }
+            if !improved {
+                break;
+            }
+        }
+        if !(best < base.upper) {
+            return Ok(base);
+        }
+        Ok(RowBound { upper: best.min(self.row_upper_forward(c, q)), slope: lam, offset })
+    }
 }
 
 /// Back-substitution through the operators below a starting point, with the bounds known so far.
@@ -407,6 +535,23 @@ impl<'a> Backward<'a> {
     /// from = layers, the network output), a linear function of x above it on the box:
     /// (slope over x, offset) with every rounding term in the offset (module documentation).
     fn run(&self, net: &NetView, from: usize, lam0: Vec<f64>, k0: f64) -> (Vec<f64>, f64) {
+        self.run_with(net, from, lam0, k0, None, None)
+    }
+
+    /// [`Backward::run`] with the lower slope of every unstable ReLU taken from `alpha` (per
+    /// operator and neuron, each in [0, 1]) instead of `self.slope`, and the coefficient of every
+    /// ReLU output (before its relaxation) copied to `record[l]` (the gradient of the slopes).
+    /// Sound for every α ∈ [0, 1]: α z <= max(0, z) for every real z, and the product λ α is
+    /// rounded like any other (its error is in `relax_mag`).
+    fn run_with(
+        &self,
+        net: &NetView,
+        from: usize,
+        lam0: Vec<f64>,
+        k0: f64,
+        alpha: Option<&[Vec<f64>]>,
+        mut record: Option<&mut Vec<Vec<f64>>>,
+    ) -> (Vec<f64>, f64) {
         let mut lam = lam0;
         let mut k_val = k0;
         let mut k_mag = k0.abs();
@@ -415,6 +560,9 @@ impl<'a> Backward<'a> {
         for l in (0..from).rev() {
             let w = net.width(l);
             let mut mu = lam;
+            if let Some(rec) = record.as_mut() {
+                rec[l] = mu.clone();
+            }
             if net.relu(l) {
                 let mut relax_mag = 0.0;
                 for i in 0..w {
@@ -431,7 +579,11 @@ impl<'a> Backward<'a> {
                             k_mag += term.abs();
                             k_terms += 1;
                         } else {
-                            mu[i] = li * lower_slope(self.slope, zl, zu);
+                            let a = match alpha {
+                                Some(a) => a[l][i].clamp(0.0, 1.0),
+                                None => lower_slope(self.slope, zl, zu),
+                            };
+                            mu[i] = li * a;
                         }
                         relax_mag += mu[i].abs() * zl.abs().max(zu);
                     }

@@ -402,7 +402,10 @@ fn row_bounds_and_their_linear_functions_hold_in_exact_arithmetic() {
         let sb = SymbolicBounds::compute(&view, &lo, &hi, opts(trial)).unwrap();
         let c = [short(&mut rng, 8, -4), short(&mut rng, 8, -4)];
         let q = short(&mut rng, 8, -4);
-        let rb = sb.row_upper(&view, &c, q).unwrap();
+        let rb0 = sb.row_upper(&view, &c, q).unwrap();
+        // Every other trial: the optimised slopes, held to the same exact standard.
+        let rb = if trial % 2 == 1 { sb.row_upper_optimised(&view, &c, q, 8).unwrap() } else { rb0.clone() };
+        assert!(rb.upper <= rb0.upper, "trial {}: optimised slopes looser than the default", trial);
         for s in 0..20 {
             let x: Vec<f64> = if s == 0 { lo.clone() } else { point(&mut rng, &lo, &hi) };
             let z = match exact_pre_activations(&net, &x) {
@@ -578,4 +581,44 @@ fn rows_upper_equals_row_bounds_row_by_row_for_every_method() {
         BoundOptions::default()
     )
     .is_err());
+}
+
+#[test]
+fn optimised_slopes_are_sound_never_looser_and_often_tighter() {
+    let mut rng = Rng(404);
+    let (mut open, mut tighter) = (0usize, 0usize);
+    for trial in 0..40 {
+        let net = scaled_network(&mut rng, &[5, 20, 20, 20, 5], 1.0);
+        let view = NetView::new(&net).unwrap();
+        let width = [0.05, 0.2, 1.0][trial % 3];
+        let lo: Vec<f64> = (0..5).map(|_| rng.range(-1.0, 1.0)).collect();
+        let hi: Vec<f64> = lo.iter().map(|&l| l + width).collect();
+        let sb = SymbolicBounds::compute(&view, &lo, &hi, BoundOptions::default()).unwrap();
+        let c: Vec<f64> = (0..5).map(|_| rng.normal()).collect();
+        let q = rng.normal();
+        let base = sb.row_upper(&view, &c, q).unwrap();
+        let opt = sb.row_upper_optimised(&view, &c, q, 8).unwrap();
+        assert!(opt.upper <= base.upper, "trial {}: {} > {}", trial, opt.upper, base.upper);
+        let mut sampled = f64::NEG_INFINITY;
+        for _ in 0..2000 {
+            let x = point(&mut rng, &lo, &hi);
+            let mut y = vec![0.0; 5];
+            net.forward(&x, &mut y);
+            let v: f64 = c.iter().zip(&y).map(|(a, b)| a * b).sum::<f64>() - q;
+            let lin: f64 = opt.slope.iter().zip(&x).map(|(a, b)| a * b).sum::<f64>() + opt.offset;
+            // f64 evaluation of the network and of the line: a relative 1e-12 covers their rounding.
+            let tol = 1e-12 * (1.0 + v.abs() + lin.abs());
+            assert!(v <= lin + tol, "trial {}: the optimised line is below the row at a sample", trial);
+            sampled = sampled.max(v);
+        }
+        assert!(sampled <= opt.upper, "trial {}: sampled {} above the optimised bound {}", trial, sampled, opt.upper);
+        if sb.unstable(&view) > 0 {
+            open += 1;
+            // Strictly tighter by more than rounding: the optimiser moved the bound.
+            if opt.upper < base.upper - 1e-9 * (1.0 + base.upper.abs()) {
+                tighter += 1;
+            }
+        }
+    }
+    assert!(open >= 20 && tighter * 2 >= open, "optimised slopes tighter on {} of {} boxes", tighter, open);
 }

@@ -38,6 +38,10 @@ pub struct VerifyOptions {
     /// Try the LP relaxation on boxes the symbolic bounds leave undecided when at most this many
     /// ReLUs are unstable there (0: never).
     pub lp_max_unstable: usize,
+    /// Projected-gradient steps on the lower slopes of the unstable ReLUs for the row closest
+    /// to a proof, on boxes the default slopes leave undecided (0: none; see
+    /// `SymbolicBounds::row_upper_optimised`).
+    pub slope_steps: usize,
     /// Random points tried at the root box (in rounds of 2048, until a counterexample), and on
     /// every other undecided box.
     pub root_samples: usize,
@@ -73,6 +77,7 @@ impl Default for VerifyOptions {
         VerifyOptions {
             bounds: BoundOptions::default(),
             lp_max_unstable: 48,
+            slope_steps: 8,
             root_samples: 16_384,
             box_samples: 2,
             attack_steps: 4,
@@ -521,6 +526,7 @@ impl Verifier {
             &item.upper,
             self.opts.bounds,
             self.opts.lp_max_unstable,
+            self.opts.slope_steps,
             outer,
             &mut work,
         )?;

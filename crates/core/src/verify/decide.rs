@@ -156,6 +156,7 @@ pub fn decide_box(
     upper: &[f64],
     bounds: BoundOptions,
     lp_max_unstable: usize,
+    slope_steps: usize,
     outer: Option<OuterBounds>,
     work: &mut usize,
 ) -> Result<BoxDecision> {
@@ -206,6 +207,9 @@ pub fn decide_box(
             margin = margin.min(best);
             continue;
         }
+        // The row the optimised slopes work on: the LP's combination of the rows, else the best row.
+        let mut focus: Option<(Vec<f64>, f64)> = None;
+        let mut focus_slope: Option<Vec<f64>> = None;
         if d.rows() >= 2 && lines.len() == d.rows() {
             *work += 2;
             let (joint, duals) = joint_lower(lower, upper, &lines)?;
@@ -238,6 +242,27 @@ pub fn decide_box(
                     method = method.max(Method::SymbolicLp);
                     continue;
                 }
+                focus = Some((c, q));
+            }
+        }
+        if slope_steps > 0 && unstable > 0 {
+            // Optimised lower slopes (α-CROWN style) on one row: sound for every slope the
+            // optimiser picks (`SymbolicBounds::row_upper_optimised`), and far cheaper than the
+            // LP relaxation below, which they often make unnecessary.
+            let combined = focus.is_some();
+            let (c, q) = focus.unwrap_or_else(|| (d.row(best_row, k).to_vec(), d.b[best_row]));
+            let neg: Vec<f64> = c.iter().map(|v| -v).collect();
+            *work += 1 + slope_steps / 2;
+            let rb = sb.row_upper_optimised(net, &neg, -q, slope_steps)?;
+            let lb = -rb.upper;
+            if combined {
+                focus_slope = Some(rb.slope);
+            }
+            best = best.max(lb);
+            if lb > 0.0 {
+                margin = margin.min(lb);
+                method = method.max(if combined { Method::SymbolicLp } else { Method::Symbolic });
+                continue;
             }
         }
         if unstable <= lp_max_unstable {
@@ -259,9 +284,25 @@ pub fn decide_box(
         }
         undecided = true;
         open_bound = open_bound.min(best);
+        // The score mixes two views of where splitting helps, each normalised to sum 1 over the
+        // inputs: the gradient bound (which sees the loose ReLUs) and, for a disjunct of several
+        // rows, the slope of the optimised bound of their LP combination (which inputs that bound
+        // still varies with), at half weight. Measured on the 186 ACAS Xu instances (boxes of the
+        // instances that hold): φ2 −30 % (N3,3 32,393 → 19,073; N4,2 11,033 → 10,773), φ1 −4 %,
+        // φ3 +15 % (all below 300 boxes), φ4 equal. Not universal: on random 5-16-16-16-5
+        // networks with tight φ2-like properties it took 33 % more boxes (an ACAS choice, to be
+        // revisited with a look-ahead split).
         let grad = gradient_bound(net, &sb, d.row(best_row, k));
+        let width = |j: usize| upper[j] - lower[j];
+        let gs: f64 = (0..n).map(|j| grad[j] * width(j)).sum();
+        let fs = focus_slope.as_ref().map_or(0.0, |sl| (0..n).map(|j| sl[j].abs() * width(j)).sum());
         for j in 0..n {
-            smear[j] += grad[j] * (upper[j] - lower[j]);
+            let g = grad[j] * width(j);
+            smear[j] += match &focus_slope {
+                Some(sl) if fs > 0.0 && gs > 0.0 => g / gs + 0.5 * sl[j].abs() * width(j) / fs,
+                _ if gs > 0.0 => g / gs,
+                _ => g,
+            };
         }
     }
     if !undecided {
