@@ -186,8 +186,11 @@ export interface AreaBabReport {
     jobs: number;
     jobBoxes: number;
     jobsSpent: number;
+    /** The pending phase's budget: `pending.maxBoxes`, or the default rule's (see {@link PENDING_SPLIT_ROOM}). */
     pendingBoxes: number;
     pendingBounded: number;
+    /** Boxes bounded by the confirmation run (0: none; see {@link CONFIRM_HOLDS_FACTOR}). */
+    confirmBoxes: number;
     timeCapMs: number | null;
     cutByTime: boolean;
     workers: number;
@@ -273,8 +276,24 @@ export const DEFAULT_HARD_STOP_MS = 600_000;
  */
 export const BAB_WORK = 2_000 * 92_785;
 export const PENDING_WORK = 4_000 * 92_785;
+/**
+ * The pending phase's default budget is at least (1 + this) × the boxes the branch and bound
+ * hands it (ts/area-pending.ts): each is bounded once whatever happens, and a budget of about
+ * that many leaves no split at all (ACAS Xu φ7 on N1,9: 394 boxes for 384 handed back, every one
+ * patched as it came, the largest shift ‖d‖∞ 24.5 where ~0.001 is witnessed). With this room the
+ * loosest of them can be split about 1.5 times each on average (~4 bounds per split,
+ * ts/area-pending.ts step 3), best first: the time grows with the boxes handed back, which the
+ * branch and bound's own budget limits.
+ */
+export const PENDING_SPLIT_ROOM = 3;
 /** The default budgets never go below these (a tiny network or a large property still gets a real search) nor above 10⁶ boxes. */
 export const MIN_BAB_BOXES = 256;
+/**
+ * When the branch and bound's default budget ends with no counterexample anywhere in the box, it
+ * is run again with this many times the budget (stopping at the first counterexample) before any
+ * box is patched: a property that holds must not be "repaired".
+ */
+export const CONFIRM_HOLDS_FACTOR = 32;
 export const MIN_PENDING_BOXES = 256;
 
 /**
@@ -653,17 +672,38 @@ async function repairWithin(
     },
     unsafe: opts.unsafe ? opts.unsafe.map((u) => ({ A: Float64Array.from(u.A), b: Float64Array.from(u.b) })) : unsafeDisjuncts(spec),
   };
-  const ver = await verify(network, property, {
-    signal: opts.signal,
-    timeoutMs: verifyCap,
-    maxBoxes: verifyBoxes,
-    workers: opts.workers,
-    jobs: opts.verify?.jobs,
-    core: opts.verify?.core,
-    stopAtViolation: false,
-    collectLeaves: true,
-    onProgress: (e) => progress('verify', Math.round(e.decided * 1000), 1000),
-  });
+  const runVerify = (maxBoxes: number, stopAtViolation: boolean, jobs = opts.verify?.jobs) =>
+    verify(network, property, {
+      signal: opts.signal,
+      timeoutMs: verifyCap,
+      maxBoxes,
+      workers: opts.workers,
+      jobs,
+      core: opts.verify?.core,
+      stopAtViolation,
+      collectLeaves: true,
+      onProgress: (e) => progress('verify', Math.round(e.decided * 1000), 1000),
+    });
+  let ver = await runVerify(verifyBoxes, false);
+  // The default budget ran out without a single counterexample in the box: before patching boxes
+  // where nothing is known to be wrong, go on as `verify` would, up to CONFIRM_HOLDS_FACTOR times
+  // the budget, stopping at the first counterexample. A property that holds then leaves the
+  // network unchanged (ACAS Xu N3,3 φ2: 19,073 boxes where the default budget is 1,992). Counted
+  // in boxes, so the outcome does not depend on the machine; an explicit `verify.maxBoxes` is
+  // taken as the user's limit and not extended.
+  let confirmBoxes = 0;
+  if (
+    opts.verify?.maxBoxes === undefined &&
+    ver.status !== 'holds' &&
+    ver.status !== 'violated' &&
+    !ver.counterexample &&
+    ver.stats.violatingRegions === 0
+  ) {
+    // One job: the budget is not split evenly among sub-boxes, the hardest one gets what it needs.
+    const confirm = await runVerify(verifyBoxes * CONFIRM_HOLDS_FACTOR, true, 1);
+    confirmBoxes = confirm.stats.boxes;
+    if (confirm.status === 'holds') ver = confirm;
+  }
   const tVerify = now();
   state.verify = ver;
   const leaves: BoxLeaf[] = ver.leaves ?? [];
@@ -692,6 +732,7 @@ async function repairWithin(
     jobsSpent: pr?.budgetSpent ?? 0,
     pendingBoxes: pendingBoxesBudget,
     pendingBounded: 0,
+    confirmBoxes,
     timeCapMs: capMs ?? null,
     // The branch and bound stopped by its clock (its own cap or the repair's).
     cutByTime: ver.status === 'timeout' || ver.properties.some((p) => p.cutByTime),
@@ -770,10 +811,19 @@ async function repairWithin(
     exactLeaves = [];
   }
   const tPending0 = now();
+  // The pending phase's budget (default): the rule's, and at least room to split every box the
+  // branch and bound left undecided (PENDING_SPLIT_ROOM; its exact leaves joined to them are
+  // bounded once each). Both are counts fixed by the network, the area and the branch and
+  // bound's own deterministic result: the same with any number of workers. (What the branch and
+  // bound's jobs left unspent is not added: on φ2 it cost ×1.4 time for patches already ≤ 0.2.)
+  const handedBackCount = pendingBoxes.length - leavesJoined;
+  const pendingBudget =
+    opts.pending?.maxBoxes ?? Math.min(1_000_000, Math.max(pendingBoxesBudget, (1 + PENDING_SPLIT_ROOM) * handedBackCount + leavesJoined));
+  budget.pendingBoxes = pendingBudget;
   const pend = await decidePending(network, pendingBoxes, box, spec, {
     radius: rMax,
     maxDepth: opts.pending?.maxDepth,
-    maxBoxes: pendingBoxesBudget,
+    maxBoxes: pendingBudget,
     looseness: opts.pending?.looseness,
     bound: opts.boxBound ?? 'symbolic',
     deadline: pendingDeadline,
@@ -793,7 +843,7 @@ async function repairWithin(
   budget.pendingBounded = pend.bounded;
   // The deadline passed while boxes were still being split: they were patched sooner than the
   // work budget says (a box split at the deadline cannot be told from one split by the budget).
-  if (pendingDeadline !== undefined && Date.now() >= pendingDeadline && pend.bounded < pendingBoxesBudget) budget.cutByTime = true;
+  if (pendingDeadline !== undefined && Date.now() >= pendingDeadline && pend.bounded < pendingBudget) budget.cutByTime = true;
 
   // 2. Every linear region of the exact leaves (violated, too close to call, unknown).
   const byPattern = new Map<string, Item>();
