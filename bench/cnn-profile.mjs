@@ -54,7 +54,10 @@ const { report } = await repair(net, {
   certify: true,
 });
 const c1 = cpu();
-const phases = session ? phaseTimes((await session.post('Profiler.stop')).profile, wrong.length) : undefined;
+const profile = session ? (await session.post('Profiler.stop')).profile : undefined;
+// PROFILE_OUT=<file.cpuprofile>: the raw profile too (for self-time by function).
+if (profile && process.env.PROFILE_OUT) (await import('node:fs')).writeFileSync(process.env.PROFILE_OUT, JSON.stringify(profile));
+const phases = profile ? phaseTimes(profile, wrong.length) : undefined;
 process.stdout.write(
   JSON.stringify(
     {

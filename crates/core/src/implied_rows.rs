@@ -33,6 +33,7 @@
 
 use crate::lp::{dual_bound, Polytope, Simplex};
 use crate::polytope::interval;
+use crate::window_rows::WindowRows;
 use std::collections::HashMap;
 
 /// Largest number of columns (variables) of a local LP.
@@ -66,6 +67,19 @@ pub fn implied_rows(
     upper: &[f64],
     tol: f64,
 ) -> (Vec<bool>, ImpliedCounts) {
+    implied_rows_of(&WindowRows::from_dense(n, &a[..b.len() * n]), b, lower, upper, tol)
+}
+
+/// [`implied_rows`] of rows stored over their windows (the same answers as on the dense rows:
+/// a row's zeros outside its window are skipped by every test, as the dense code skips zeros).
+pub fn implied_rows_of(
+    a: &WindowRows,
+    b: &[f64],
+    lower: &[f64],
+    upper: &[f64],
+    tol: f64,
+) -> (Vec<bool>, ImpliedCounts) {
+    let n = a.n();
     let m = b.len();
     let mut counts = ImpliedCounts::default();
     let mut dropped = vec![false; m];
@@ -76,25 +90,30 @@ pub fn implied_rows(
     let reach: Vec<f64> =
         lower.iter().zip(upper).map(|(l, u)| if l.abs() > u.abs() { l.abs() } else { u.abs() }).collect();
     let mut nonzero: Vec<u32> = Vec::with_capacity(local_max + 1);
+    let mut dense = vec![0.0; n];
     for i in 0..m {
-        let row = &a[i * n..(i + 1) * n];
-        // One pass finds the non-zero columns (blocks of zeros skipped by OR-ing their bits
-        // without the sign); a row with at most `local_max` of them gets its box test from them
-        // alone, the same sums in the same order as `interval` (zero terms add nothing), so the
-        // same bits, without a pass over its zeros.
+        let (lo, _) = a.window(i);
+        let row = a.values(i);
+        // One pass over the window finds the non-zero columns (blocks of zeros skipped by OR-ing
+        // their bits without the sign); a row with at most `local_max` of them gets its box test
+        // from them alone, the same sums in the same order as `interval` (zero terms add
+        // nothing), so the same bits, without a pass over its zeros.
         nonzero.clear();
         let sparse = nonzero_columns(row, local_max, &mut nonzero);
         let (mx, guard) = if sparse {
             let (mut mx, mut mag) = (-b[i], b[i].abs());
-            for &j in &nonzero {
-                let (c, j) = (row[j as usize], j as usize);
+            for q in nonzero.iter_mut() {
+                let c = row[*q as usize];
+                *q += lo as u32;
+                let j = *q as usize;
                 // lower <= upper, and rounding is monotone: c·lower <= c·upper when c >= 0.
                 mx += if c >= 0.0 { c * upper[j] } else { c * lower[j] };
                 mag += c.abs() * reach[j];
             }
             (mx, 4.0 * (n + 2) as f64 * f64::EPSILON * mag)
         } else {
-            let (mx, _, guard) = interval(row, -b[i], lower, upper);
+            a.copy_row(i, &mut dense);
+            let (mx, _, guard) = interval(&dense, -b[i], lower, upper);
             (mx, guard)
         };
         if mx + guard <= 0.0 {
@@ -106,7 +125,7 @@ pub fn implied_rows(
             columns[i] = nonzero.clone();
         }
     }
-    let local = Local { n, a, b, lower, upper, tol, lps: std::cell::Cell::new(0), without_lp: std::cell::Cell::new(0) };
+    let local = Local { a, b, lower, upper, tol, lps: std::cell::Cell::new(0), without_lp: std::cell::Cell::new(0) };
     // 2. Groups of rows over the same columns, in order of first appearance.
     let mut groups: Vec<Vec<usize>> = Vec::new();
     let mut group_of: HashMap<&[u32], usize> = HashMap::new();
@@ -221,8 +240,7 @@ fn nonzero_columns(row: &[f64], max: usize, out: &mut Vec<u32>) -> bool {
 
 /// The data of the local LPs.
 struct Local<'a> {
-    n: usize,
-    a: &'a [f64],
+    a: &'a WindowRows,
     b: &'a [f64],
     lower: &'a [f64],
     upper: &'a [f64],
@@ -239,16 +257,15 @@ impl Local<'_> {
         if others.is_empty() {
             return false;
         }
-        let n = self.n;
         let k = cols.len();
         let threshold = self.b[i] + self.tol;
         let lo: Vec<f64> = cols.iter().map(|&j| self.lower[j as usize]).collect();
         let hi: Vec<f64> = cols.iter().map(|&j| self.upper[j as usize]).collect();
-        let c: Vec<f64> = cols.iter().map(|&j| self.a[i * n + j as usize]).collect();
+        let c: Vec<f64> = cols.iter().map(|&j| self.a.at(i, j as usize)).collect();
         let mut g = Vec::with_capacity(others.len() * k);
         let mut h = Vec::with_capacity(others.len());
         for &r in others {
-            g.extend(cols.iter().map(|&j| self.a[r * n + j as usize]));
+            g.extend(cols.iter().map(|&j| self.a.at(r, j as usize)));
             h.push(self.b[r]);
         }
         if implied_by_one_or_two(&c, &g, &h, &lo, &hi, threshold) {
@@ -417,6 +434,17 @@ mod tests {
             let (lo, hi) = (vec![0.0; n], vec![1.0; n]);
             let (dropped, counts) = implied_rows(n, &a, &b, &lo, &hi, 0.0);
             let m = b.len();
+            // The same answers from the rows stored over their windows (the nonzero span).
+            let mut windowed_rows = WindowRows::new(n);
+            for i in 0..m {
+                let row = &a[i * n..(i + 1) * n];
+                let first = row.iter().position(|v| v.to_bits() != 0).unwrap_or(0);
+                let last = row.iter().rposition(|v| v.to_bits() != 0).map_or(first, |l| l + 1);
+                windowed_rows.push(first, &row[first..last], 0.0);
+            }
+            assert_eq!(windowed_rows.to_dense(), a);
+            assert!((0..m).any(|i| windowed_rows.window(i) != (0, n)));
+            assert_eq!(implied_rows_of(&windowed_rows, &b, &lo, &hi, 0.0), (dropped.clone(), counts));
             assert_eq!(counts.total(), dropped.iter().filter(|d| **d).count());
             settled_without_lp += counts.without_lp;
             with_lp += counts.by_window + counts.by_neighbourhood - counts.without_lp;

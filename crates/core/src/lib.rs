@@ -53,6 +53,7 @@ pub mod region;
 pub mod repaired;
 pub mod spec;
 pub mod verify;
+pub mod window_rows;
 
 pub use certificate::{
     band_box, certify_region, certify_target, contradicting_rows, BandBox, Certifier, CertifyOptions, Reason,

@@ -45,13 +45,12 @@ impl RowTable {
             if k >= neurons {
                 continue;
             }
-            let src = &lin.a[r * n..(r + 1) * n];
-            rows[2 * k * n..(2 * k + 1) * n].copy_from_slice(src);
-            for (d, v) in rows[(2 * k + 1) * n..(2 * k + 2) * n].iter_mut().zip(src) {
+            let (src, neg) = rows[2 * k * n..(2 * k + 2) * n].split_at_mut(n);
+            lin.rows.copy_row(r, src);
+            for (d, v) in neg.iter_mut().zip(src.iter()) {
                 *d = -*v;
             }
         }
-        crate::network::linearise::recycle(lin.a);
         Ok(RowTable { n_in: n, rows })
     }
 

@@ -9,10 +9,10 @@
 //! distances to the hyperplanes, which is what gives the locality radius its meaning.
 
 use crate::error::{invalid, Error, Result};
-use crate::implied_rows::{implied_rows, ImpliedCounts};
+use crate::implied_rows::{implied_rows_of, ImpliedCounts};
 use crate::linalg::{axpy, dot, norm2};
 use crate::lp::{LpSolution, Polytope, Simplex};
-use crate::network::linearise::{linearise, recycle};
+use crate::network::linearise::linearise;
 use crate::network::Network;
 
 #[derive(Debug, Clone)]
@@ -155,26 +155,24 @@ impl LinearRegion {
         let mut lin = linearise(net, &pattern)?;
         let mut implied = ImpliedCounts::default();
         // Graph networks (convolutions) have many rows over a few inputs each, most of them
-        // implied by their neighbours: only the others are kept, copied out of the linearisation's
-        // buffer (which is recycled). Dense chains keep every row, as they always did.
+        // implied by their neighbours: only the others are kept, made dense from the
+        // linearisation's windowed rows. Dense chains keep every row, as they always did.
+        let a;
         if net.dense_layers().is_none() {
-            let (dropped, counts) = implied_rows(n, &lin.a, &lin.b, lower, upper, IMPLIED_TOL);
-            let kept = dropped.iter().filter(|d| !**d).count();
-            let mut a = Vec::with_capacity(kept * n);
-            for i in (0..lin.b.len()).filter(|&i| !dropped[i]) {
-                a.extend_from_slice(&lin.a[i * n..(i + 1) * n]);
-            }
-            recycle(std::mem::replace(&mut lin.a, a));
+            let (dropped, counts) = implied_rows_of(&lin.rows, &lin.b, lower, upper, IMPLIED_TOL);
+            a = lin.rows.dense_of((0..lin.b.len()).filter(|&i| !dropped[i]));
             lin.b = kept_of(&lin.b, &dropped);
             lin.neuron = kept_of(&lin.neuron, &dropped);
             lin.norm = kept_of(&lin.norm, &dropped);
             implied = counts;
+        } else {
+            a = lin.rows.to_dense();
         }
         Ok(LinearRegion {
             n_in: n,
             n_out: net.n_out(),
             pattern,
-            a: lin.a,
+            a,
             b: lin.b,
             neuron: lin.neuron,
             lower: lower.to_vec(),
@@ -219,19 +217,14 @@ impl LinearRegion {
                 None => return invalid(format!("kept rows: neuron {} of a network with {} hidden neurons", k, hidden)),
             }
         }
-        let mut lin = linearise(net, &pattern)?;
+        let lin = linearise(net, &pattern)?;
         let dropped: Vec<bool> = lin.neuron.iter().map(|&k| !wanted[k as usize]).collect();
-        let kept = dropped.iter().filter(|d| !**d).count();
-        let mut a = Vec::with_capacity(kept * n);
-        for i in (0..lin.b.len()).filter(|&i| !dropped[i]) {
-            a.extend_from_slice(&lin.a[i * n..(i + 1) * n]);
-        }
-        recycle(std::mem::replace(&mut lin.a, a));
+        let a = lin.rows.dense_of((0..lin.b.len()).filter(|&i| !dropped[i]));
         Ok(LinearRegion {
             n_in: n,
             n_out: net.n_out(),
             pattern,
-            a: lin.a,
+            a,
             b: kept_of(&lin.b, &dropped),
             neuron: kept_of(&lin.neuron, &dropped),
             lower: lower.to_vec(),

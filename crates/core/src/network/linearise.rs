@@ -24,13 +24,15 @@ use crate::error::{invalid, Result};
 use crate::linalg::{axpy, norm2};
 use crate::network::op::Op;
 use crate::network::Network;
+use crate::window_rows::WindowRows;
 
 /// The rows and affine map of one activation pattern (see [`linearise`]).
 #[derive(Debug, Clone)]
 pub struct Linearisation {
-    /// Half-spaces `a_i·x <= b_i`, row-major, each ‖a_i‖₂ = 1, one per ReLU element with a
-    /// non-constant pre-activation, in pattern order.
-    pub a: Vec<f64>,
+    /// Half-spaces `a_i·x <= b_i`, each ‖a_i‖₂ = 1, one per ReLU element with a non-constant
+    /// pre-activation, in pattern order; stored over their windows (a convolution's row reads a
+    /// few rows of the image).
+    pub rows: WindowRows,
     pub b: Vec<f64>,
     /// Pattern position of each row.
     pub neuron: Vec<u32>,
@@ -69,8 +71,9 @@ enum Jacobian {
     /// A ReLU node: element → row of the row buffer holding its pre-activation (live only when
     /// active with a non-zero row), or [`DEAD`].
     Rows(Vec<u32>),
-    /// A linear node's own Jacobian, size × n_in.
-    Own(Vec<f64>),
+    /// A linear node's own Jacobian, size × n_in (zero outside its rows' windows), and the
+    /// windows.
+    Own(Vec<f64>, Vec<Win>),
     Released,
 }
 
@@ -102,50 +105,99 @@ pub fn region_cost(net: &Network) -> RegionCost {
     }
 }
 
-// clippy 1.63 reads the `const { … }` initialiser that stable clippy asks for as an interior-mutable
-// const; the allow must sit on a module (as in `lp`).
-#[allow(clippy::declare_interior_mutable_const)]
-mod spare {
-    use std::cell::RefCell;
+/// The columns `[lo, hi)` outside which a row is exactly +0 (bits), with `lo` even and `hi` even
+/// or n, so that [`norm2`]'s two accumulators see the same entries in the same lanes over the
+/// window as over the whole row. The empty window is (0, 0).
+type Win = (u32, u32);
 
-    thread_local! {
-        static SPARE: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+fn widen(w: &mut Win, lo: usize, hi: usize) {
+    if lo < hi {
+        if w.0 >= w.1 {
+            *w = (lo as u32, hi as u32);
+        } else {
+            *w = (w.0.min(lo as u32), w.1.max(hi as u32));
+        }
     }
+}
 
-    pub(super) fn take() -> Vec<f64> {
-        SPARE.with(|s| std::mem::take(&mut *s.borrow_mut()))
+fn aligned(w: Win, n: usize) -> (usize, usize) {
+    if w.0 >= w.1 {
+        (0, 0)
+    } else {
+        ((w.0 as usize) & !1, ((w.1 as usize + 1) & !1).min(n))
     }
+}
 
-    pub(super) fn give(buf: Vec<f64>) {
-        SPARE.with(|s| {
-            let mut s = s.borrow_mut();
-            if buf.capacity() > s.capacity() {
-                *s = buf;
+/// Row i of `Σ ±A_t J_src` into `row`, whose entries outside the returned window are left as they
+/// were (they stand for +0: the caller either zeroed them or never reads them). `rows` holds the
+/// rows of earlier ReLU nodes (unnormalised, over their windows); a linear node's Jacobian has the
+/// windows of its rows beside it.
+///
+/// The same sums as accumulating over whole rows from +0 (the dense-layer code), bit for bit:
+/// an `axpy` term s·w·src_j with src_j = +0 outside the source's window adds s·w·(+0) = ±0 (w is
+/// finite), and x + (±0) = x unless x = −0. The accumulator is never −0 where such a term is
+/// skipped: it starts at +0 and only has products added, except after the copy of a dense
+/// layer's weights (which may hold −0); then a skipped +0 term is applied explicitly (−0 → +0).
+fn fill_row(
+    node: &crate::network::Node,
+    i: usize,
+    jac: &[Jacobian],
+    rows: &WindowRows,
+    n: usize,
+    row: &mut [f64],
+) -> Win {
+    // The window: the union of the contributing sources' windows.
+    let mut win: Win = (0, 0);
+    for (t, term) in node.terms.iter().enumerate() {
+        match &jac[term.from] {
+            Jacobian::Input => match &term.op {
+                Op::Dense(_) if t == 0 && !term.negate => widen(&mut win, 0, n),
+                op => op.for_each_in_row(i, |j, w| {
+                    if w != 0.0 {
+                        widen(&mut win, j, j + 1)
+                    }
+                }),
+            },
+            Jacobian::Rows(map) => term.op.for_each_in_row(i, |j, w| {
+                let r = map[j];
+                if w != 0.0 && r != DEAD {
+                    let (lo, hi) = rows.window(r as usize);
+                    widen(&mut win, lo, hi);
+                }
+            }),
+            Jacobian::Own(_, ow) => term.op.for_each_in_row(i, |j, w| {
+                if w != 0.0 {
+                    let (lo, hi) = aligned(ow[j], n);
+                    widen(&mut win, lo, hi);
+                }
+            }),
+            Jacobian::Released => unreachable!("a value is released only after its last reader"),
+        }
+    }
+    let (lo, hi) = aligned(win, n);
+    row[lo..hi].iter_mut().for_each(|v| *v = 0.0);
+    // Set once the row holds copied weights that may be −0 (then skipped +0 terms are applied).
+    let mut copied = false;
+    let skipped_plus_zero = |row: &mut [f64], a: usize, b: usize, sw: f64| {
+        if sw > 0.0 {
+            let (a, b) = (a.clamp(lo, hi), b.clamp(lo, hi));
+            let (head, tail) = row[lo..hi].split_at_mut(a - lo);
+            for v in head.iter_mut().chain(tail[b - a..].iter_mut()) {
+                if *v == 0.0 {
+                    *v = 0.0;
+                }
             }
-        });
-    }
-}
-
-/// Gives the row buffer of a [`Linearisation`] back once its rows were copied elsewhere (e.g.
-/// the rows a region keeps): the next [`linearise`] on this thread reuses it. A region of a
-/// convolutional network reserves one row per ReLU element (146 MB for the MNIST conv net) and
-/// keeps a small part of them; allocating that bound afresh for every region fragments the
-/// WebAssembly heap, which never shrinks (measured: 2.3 GB of linear memory after certifying 20
-/// MNIST conv-net regions).
-pub fn recycle(mut rows: Vec<f64>) {
-    rows.clear();
-    spare::give(rows);
-}
-
-/// Accumulates row i of `Σ ±A_t J_src` into `row` (which is zero). `rows` holds the rows of
-/// earlier ReLU nodes (unnormalised).
-fn fill_row(node: &crate::network::Node, i: usize, jac: &[Jacobian], rows: &[f64], n: usize, row: &mut [f64]) {
+        }
+    };
     for (t, term) in node.terms.iter().enumerate() {
         let s = if term.negate { -1.0 } else { 1.0 };
         match &jac[term.from] {
             Jacobian::Input => match &term.op {
                 // The dense code copied the weights of a layer reading the input (keeping −0).
-                Op::Dense(d) if t == 0 && !term.negate => row.copy_from_slice(&d.w[i * d.n_in..(i + 1) * d.n_in]),
+                Op::Dense(d) if t == 0 && !term.negate => {
+                    row.copy_from_slice(&d.w[i * d.n_in..(i + 1) * d.n_in]);
+                    copied = true;
+                }
                 op => op.for_each_in_row(i, |j, w| {
                     if w != 0.0 {
                         row[j] += s * w;
@@ -156,21 +208,35 @@ fn fill_row(node: &crate::network::Node, i: usize, jac: &[Jacobian], rows: &[f64
                 let r = map[j];
                 if w != 0.0 && r != DEAD {
                     let r = r as usize;
-                    axpy(s * w, &rows[r * n..(r + 1) * n], row);
+                    let (a, b) = rows.window(r);
+                    axpy(s * w, rows.values(r), &mut row[a..b]);
+                    if copied {
+                        skipped_plus_zero(row, a, b, s * w);
+                    }
                 }
             }),
-            Jacobian::Own(jm) => term.op.for_each_in_row(i, |j, w| {
+            Jacobian::Own(jm, ow) => term.op.for_each_in_row(i, |j, w| {
                 if w != 0.0 {
-                    axpy(s * w, &jm[j * n..(j + 1) * n], row);
+                    let (a, b) = aligned(ow[j], n);
+                    axpy(s * w, &jm[j * n + a..j * n + b], &mut row[a..b]);
+                    if copied {
+                        skipped_plus_zero(row, a, b, s * w);
+                    }
                 }
             }),
             Jacobian::Released => unreachable!("a value is released only after its last reader"),
         }
     }
+    (lo as u32, hi as u32)
 }
 
 /// The rows and affine map of `pattern` (one 0/1 byte per hidden neuron; the caller checks its
 /// length). Fails only when the rows would not fit in memory.
+///
+/// Rows are accumulated over their windows only (see [`fill_row`]): a convolution's row reads a
+/// few rows of the image, so neither the row buffer is zeroed nor the sources' zeros scanned; the
+/// final normalisation writes every entry of every row, the zeros outside a window as s·(+0)/‖Z‖
+/// exactly as before.
 pub fn linearise(net: &Network, pattern: &[u8]) -> Result<Linearisation> {
     let g = net.graph();
     let n = g.n_in;
@@ -186,12 +252,11 @@ pub fn linearise(net: &Network, pattern: &[u8]) -> Result<Linearisation> {
         ));
     }
     let out = g.nodes.len() - 1;
-    // Rows are appended in pattern order (a ReLU output node's rows are copies of F's rows);
-    // reserving the bound avoids the transient copies of a growing buffer. The buffer is the
-    // spare one a caller gave back (see [`recycle`]) when it is large enough.
-    let mut rows: Vec<f64> = spare::take();
-    rows.clear();
-    rows.reserve(net.hidden_count() * n);
+    // Rows are appended in pattern order (a ReLU output node's rows are copies of F's rows),
+    // each over its window; `scratch` is the dense row being accumulated (only its window is
+    // ever zeroed, written or read).
+    let mut rows = WindowRows::new(n);
+    let mut scratch = vec![0.0; n];
     let mut z0s: Vec<f64> = Vec::new();
     let mut neuron: Vec<u32> = Vec::new();
     let mut norms: Vec<f64> = Vec::new();
@@ -216,11 +281,12 @@ pub fn linearise(net: &Network, pattern: &[u8]) -> Result<Linearisation> {
             f = vec![0.0; m * n];
             for i in 0..m {
                 let row = &mut f[i * n..(i + 1) * n];
-                fill_row(node, i, &jac, &rows, n, row);
+                let (lo, hi) = fill_row(node, i, &jac, &rows, n, row);
+                let window = &row[lo as usize..hi as usize];
                 if node.relu {
-                    let nr = norm2(row);
+                    let nr = norm2(window);
                     if nr > 0.0 {
-                        rows.extend_from_slice(row);
+                        rows.push(lo as usize, window, 0.0);
                         neuron.push((position + i) as u32);
                         norms.push(nr);
                         z0s.push(z0[i]);
@@ -240,22 +306,20 @@ pub fn linearise(net: &Network, pattern: &[u8]) -> Result<Linearisation> {
         if node.relu {
             let mut map = vec![DEAD; m];
             for i in 0..m {
-                let start = rows.len();
-                rows.resize(start + n, 0.0);
-                let (done, tail) = rows.split_at_mut(start);
-                fill_row(node, i, &jac, done, n, tail);
-                let nr = norm2(tail);
+                let (lo, hi) = fill_row(node, i, &jac, &rows, n, &mut scratch);
+                let window = &scratch[lo as usize..hi as usize];
+                let nr = norm2(window);
                 let active = pattern[position + i] != 0;
                 if nr > 0.0 {
                     if active {
-                        map[i] = (start / n) as u32;
+                        map[i] = rows.len() as u32;
                     }
+                    rows.push(lo as usize, window, 0.0);
                     neuron.push((position + i) as u32);
                     norms.push(nr);
                     z0s.push(z0[i]);
                     active_of_row.push(active);
                 } else {
-                    rows.truncate(start);
                     constant_neurons += 1;
                 }
                 if !active {
@@ -266,10 +330,11 @@ pub fn linearise(net: &Network, pattern: &[u8]) -> Result<Linearisation> {
             jac.push(Jacobian::Rows(map));
         } else {
             let mut own = vec![0.0; m * n];
+            let mut own_wins = Vec::with_capacity(m);
             for i in 0..m {
-                fill_row(node, i, &jac, &rows, n, &mut own[i * n..(i + 1) * n]);
+                own_wins.push(fill_row(node, i, &jac, &rows, n, &mut own[i * n..(i + 1) * n]));
             }
-            jac.push(Jacobian::Own(own));
+            jac.push(Jacobian::Own(own, own_wins));
         }
         offsets[k + 1] = Some(z0);
         for t in &node.terms {
@@ -279,12 +344,168 @@ pub fn linearise(net: &Network, pattern: &[u8]) -> Result<Linearisation> {
             }
         }
     }
-    // Normalise in place: active: −Z_i·x <= z0_i ; inactive: Z_i·x <= −z0_i.
+    // Normalise: active: −Z_i·x <= z0_i ; inactive: Z_i·x <= −z0_i. The entries outside a row's
+    // window are +0 and become s·(+0)/‖Z_i‖, as the whole-row code made them.
     let mut b = Vec::with_capacity(norms.len());
-    for (r, row) in rows.chunks_mut(n.max(1)).enumerate().take(norms.len()) {
+    for r in 0..rows.len() {
         let (nr, s) = (norms[r], if active_of_row[r] { -1.0 } else { 1.0 });
-        row.iter_mut().for_each(|v| *v = s * *v / nr);
+        let (values, zero) = rows.values_mut(r);
+        values.iter_mut().for_each(|v| *v = s * *v / nr);
+        *zero = s * 0.0 / nr;
         b.push(-s * z0s[r] / nr);
     }
-    Ok(Linearisation { a: rows, b, neuron, norm: norms, constant_neurons, f, e })
+    Ok(Linearisation { rows, b, neuron, norm: norms, constant_neurons, f, e })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::tests::{random_graph, random_network, Rng};
+    use crate::network::{Dense, Gather, Graph, Node, Term};
+
+    /// The whole-row algorithm the windowed one replaced: every row accumulated from +0 over all
+    /// n columns, every source row scanned in full (a ReLU element that is inactive, or constant,
+    /// contributes nothing, as there).
+    /// Rows, offsets, neurons, F and e.
+    type Reference = (Vec<f64>, Vec<f64>, Vec<u32>, Vec<f64>, Vec<f64>);
+
+    fn dense_reference(net: &Network, pattern: &[u8]) -> Reference {
+        let g = net.graph();
+        let n = g.n_in;
+        let mut vals: Vec<Option<(Vec<f64>, Vec<f64>)>> = vec![None; g.nodes.len() + 1];
+        let mut live: Vec<Vec<bool>> = vec![Vec::new(); g.nodes.len() + 1];
+        let (mut a, mut b, mut neuron, mut f, mut e) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut position = 0;
+        for (k, node) in g.nodes.iter().enumerate() {
+            let m = node.size();
+            let mut z0 = node.bias.clone();
+            for t in &node.terms {
+                if let Some((_, c)) = &vals[t.from] {
+                    t.op.forward_add(c, &mut z0, t.negate);
+                }
+            }
+            let mut jm = vec![0.0; m * n];
+            let mut alive = vec![false; if node.relu { m } else { 0 }];
+            for i in 0..m {
+                let row = &mut jm[i * n..(i + 1) * n];
+                for (t, term) in node.terms.iter().enumerate() {
+                    let s = if term.negate { -1.0 } else { 1.0 };
+                    match &vals[term.from] {
+                        None => match &term.op {
+                            Op::Dense(d) if t == 0 && !term.negate => row.copy_from_slice(&d.w[i * n..(i + 1) * n]),
+                            op => op.for_each_in_row(i, |j, w| {
+                                if w != 0.0 {
+                                    row[j] += s * w;
+                                }
+                            }),
+                        },
+                        Some((src, _)) => term.op.for_each_in_row(i, |j, w| {
+                            if w != 0.0 && (live[term.from].is_empty() || live[term.from][j]) {
+                                axpy(s * w, &src[j * n..(j + 1) * n], row);
+                            }
+                        }),
+                    }
+                }
+                if node.relu {
+                    let nr = norm2(row);
+                    let active = pattern[position + i] != 0;
+                    if nr > 0.0 {
+                        let sg = if active { -1.0 } else { 1.0 };
+                        a.extend(row.iter().map(|v| sg * *v / nr));
+                        b.push(-sg * z0[i] / nr);
+                        neuron.push((position + i) as u32);
+                    }
+                    alive[i] = active && nr > 0.0;
+                    if !active {
+                        row.iter_mut().for_each(|v| *v = 0.0);
+                        z0[i] = 0.0;
+                    }
+                }
+            }
+            if node.relu {
+                position += m;
+            }
+            if k + 1 == g.nodes.len() {
+                f = jm.clone();
+                e = z0.clone();
+            }
+            vals[k + 1] = Some((jm, z0));
+            live[k + 1] = alive;
+        }
+        (a, b, neuron, f, e)
+    }
+
+    fn same_bits(x: &[f64], y: &[f64], what: &str) {
+        assert_eq!(x.len(), y.len(), "{}: lengths", what);
+        for (i, (p, q)) in x.iter().zip(y).enumerate() {
+            assert_eq!(p.to_bits(), q.to_bits(), "{}[{}]: {} vs {}", what, i, p, q);
+        }
+    }
+
+    fn check(net: &Network, pattern: &[u8], what: &str) {
+        let lin = linearise(net, pattern).unwrap();
+        let (a, b, neuron, f, e) = dense_reference(net, pattern);
+        same_bits(&lin.rows.to_dense(), &a, &format!("{} rows", what));
+        same_bits(&lin.b, &b, &format!("{} offsets", what));
+        assert_eq!(lin.neuron, neuron, "{} neurons", what);
+        same_bits(&lin.f, &f, &format!("{} F", what));
+        same_bits(&lin.e, &e, &format!("{} e", what));
+    }
+
+    /// Windows and the skipped zero terms change no bit of the rows,
+    /// offsets or output map, on graphs with every operator, on dense chains, and on a graph whose
+    /// dense first layer holds −0 weights and adds further terms (the one case where a skipped
+    /// +0 term is applied explicitly).
+    #[test]
+    fn windowed_rows_equal_whole_rows_bit_for_bit() {
+        let mut rng = Rng(41);
+        for trial in 0..6 {
+            let net = random_graph(&mut rng);
+            let x: Vec<f64> = (0..net.n_in()).map(|_| rng.normal()).collect();
+            check(&net, &net.pattern(&x), &format!("graph {}", trial));
+            let random: Vec<u8> = (0..net.hidden_count()).map(|_| (rng.next_u64() % 2) as u8).collect();
+            check(&net, &random, &format!("graph {} random pattern", trial));
+        }
+        let chain = random_network(&mut rng, &[7, 9, 8, 3]);
+        let x: Vec<f64> = (0..7).map(|_| rng.normal()).collect();
+        check(&chain, &chain.pattern(&x), "chain");
+        // Node 1 reads one pixel per row (narrow windows); node 2 copies dense weights with −0
+        // entries and adds node 1's rows (and subtracts a scaling of them) over those windows.
+        let n = 6;
+        let mut w: Vec<f64> = (0..4 * n).map(|_| rng.normal()).collect();
+        for v in w.iter_mut().step_by(3) {
+            *v = -0.0;
+        }
+        let term = |from: usize, op: Op, negate: bool| Term { from, op, negate };
+        let nodes = vec![
+            Node {
+                terms: vec![term(0, Op::Gather(Gather { n_in: n, index: vec![1, 4, 5, 0] }), true)],
+                bias: vec![0.1; 4],
+                relu: true,
+            },
+            Node {
+                terms: vec![
+                    term(0, Op::Dense(Dense { n_in: n, n_out: 4, w }), false),
+                    term(1, Op::Identity(4), false),
+                    term(1, Op::Scale(vec![-1.0, 2.0, -0.5, 3.0]), true),
+                ],
+                bias: vec![0.0; 4],
+                relu: true,
+            },
+            Node {
+                terms: vec![term(
+                    2,
+                    Op::Dense(Dense { n_in: 4, n_out: 2, w: vec![1.0, -2.0, 0.5, 0.0, -1.0, 1.0, 2.0, 3.0] }),
+                    false,
+                )],
+                bias: vec![0.0; 2],
+                relu: false,
+            },
+        ];
+        let net = Network::from_graph(Graph { n_in: n, nodes }).unwrap();
+        for p in 0..16u32 {
+            let pattern: Vec<u8> = (0..8).map(|i| ((p * 7 + i) % 3 != 0) as u8).collect();
+            check(&net, &pattern, &format!("negative zeros {}", p));
+        }
+    }
 }
