@@ -134,10 +134,25 @@ if (name === 'cnn-mnist-pointwise') {
   const memory = peakMemory();
   const correct2 = predictions(network, x).filter((b, i) => b === labels[i]).length;
   const perPoint = phaseSeconds([report], wrong.length);
+  // The implied-row tests of the 20 regions (built again after the timing, outside it): local
+  // LPs run, and rows settled by one or two other rows' multipliers without one.
+  const impliedTests = { lps: 0, withoutLp: 0, impliedRows: 0 };
+  for (const i of wrong) {
+    const r = LinearRegion.ofPoint(net, Array.from(x.subarray(i * 784, (i + 1) * 784)), {
+      lower: new Array(784).fill(0),
+      upper: new Array(784).fill(1),
+    });
+    impliedTests.lps += r.impliedTests.lps;
+    impliedTests.withoutLp += r.impliedTests.withoutLp;
+    impliedTests.impliedRows += r.impliedRows;
+    r.free();
+  }
   process.stdout.write(
     JSON.stringify({
       flavour,
       loadAverage,
+      loadAfter: os.loadavg()[0],
+      impliedTestsPerRegion: Object.fromEntries(Object.entries(impliedTests).map(([k, v]) => [k, v / wrong.length])),
       points: wrong.length,
       fixed: report.result.fixedPoints,
       regions: report.result.regions,

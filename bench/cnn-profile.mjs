@@ -37,8 +37,17 @@ for (const i of process.env.SKIP_REGIONS ? [] : wrong) {
   const cp = r.constantPatch(labelSpec(labels[i], 10));
   const c2 = cpu();
   const rc = r.rowCount;
+  rows.push({
+    image: i,
+    rows: rc,
+    impliedRows: r.impliedRows,
+    impliedTests: r.impliedTests,
+    regionMs: c1 - c0,
+    constantPatchMs: c2 - c1,
+    proof: cp.proof,
+    heapMB: heap(),
+  });
   r.free();
-  rows.push({ image: i, rows: rc, regionMs: c1 - c0, constantPatchMs: c2 - c1, proof: cp.proof, heapMB: heap() });
 }
 const session = named ? new Session() : undefined;
 if (session) {

@@ -80,6 +80,11 @@ export class LinearRegion {
    * (graph networks: convolutions have many such rows; the region is the same set).
    */
   readonly impliedRows: number;
+  /**
+   * The local implied-row tests of the region (graph networks): how many needed a simplex, and
+   * how many rows the multipliers of one or two other rows proved implied without one.
+   */
+  readonly impliedTests: { lps: number; withoutLp: number };
   readonly box: Box;
   private readonly core: Core;
   private handle: number;
@@ -97,6 +102,7 @@ export class LinearRegion {
     this.hiddenCount = info.hidden;
     this.constantNeurons = info.constantNeurons;
     this.impliedRows = info.impliedRows;
+    this.impliedTests = { lps: info.impliedLps, withoutLp: info.impliedWithoutLp };
     releaser.register(this, { core, handle }, this);
   }
 

@@ -190,6 +190,8 @@ export const REGION_INFO = layout('regionInfo', [
   scalar('hidden', 'count'),
   scalar('constantNeurons', 'count'),
   scalar('impliedRows', 'count'),
+  scalar('impliedLps', 'count'),
+  scalar('impliedWithoutLp', 'count'),
   optional(scalar('supportRows', 'count')),
 ]);
 

@@ -303,6 +303,8 @@ pub const REGION_INFO: Layout = Layout {
         scalar("hidden", Count),
         scalar("constantNeurons", Count),
         scalar("impliedRows", Count),
+        scalar("impliedLps", Count),
+        scalar("impliedWithoutLp", Count),
         optional(scalar("supportRows", Count)),
     ],
 };

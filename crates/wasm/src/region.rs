@@ -79,6 +79,8 @@ pub extern "C" fn rr_region_info(h: i32, out: *mut f64) -> i32 {
         w.count("hidden", r.pattern.len());
         w.count("constantNeurons", r.constant_neurons);
         w.count("impliedRows", r.implied.total());
+        w.count("impliedLps", r.implied.lps);
+        w.count("impliedWithoutLp", r.implied.without_lp);
         w.optional_count("supportRows", s.support.as_ref().map(|sr| sr.b.len()));
         write_out(out, &w.finish())
     })

@@ -67,7 +67,7 @@ fn network_region_and_patch_through_the_abi() {
     let (lo, hi) = ([0.0, 0.0], [1.0, 1.0]);
     let reg = rr_region_new(net, x.as_ptr(), lo.as_ptr(), hi.as_ptr());
     assert!(reg > 0, "{}", msg());
-    let mut rinfo = [0.0; 7];
+    let mut rinfo = [0.0; 9];
     let written = rr_region_info(reg, rinfo.as_mut_ptr());
     assert_eq!(scalar(field(&REGION_INFO, &[], &rinfo, written, "rows")), 2.0);
     assert!(scalar(field(&REGION_INFO, &[], &rinfo, written, "supportRows")).is_nan(), "not computed yet");

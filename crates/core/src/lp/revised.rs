@@ -168,19 +168,37 @@ impl Simplex {
         for &j in &self.rv.s_set {
             self.rv.x[j] = 0.0;
         }
+        // Rows are dotted over their windows (the same bits, see `row_windows`) when x is
+        // finite; it always is but for a failure that the checks below then report as before.
+        let windows = if self.rv.x.iter().all(|v| v.is_finite()) { Some(self.p.row_windows()) } else { None };
+        let row_dot = |i: usize, x: &[f64]| match &windows {
+            Some(w) => {
+                let (lo, hi) = (w[i].0 as usize, w[i].1 as usize);
+                dot(&self.p.g[i * n + lo..i * n + hi], &x[lo..hi])
+            }
+            None => dot(&self.p.g[i * n..(i + 1) * n], x),
+        };
         let mut rhs = vec![0.0; k];
         for q in 0..k {
             let t = self.rv.t_set[q];
-            rhs[q] = self.p.h[t] - dot(&self.p.g[t * n..(t + 1) * n], &self.rv.x);
+            rhs[q] = self.p.h[t] - row_dot(t, &self.rv.x);
         }
         let mut xs = vec![0.0; k];
         self.rv.kernel.times(&rhs, &mut xs);
         for p in 0..k {
             self.rv.x[self.rv.s_set[p]] = xs[p];
         }
+        let windows = if windows.is_some() && self.rv.x.iter().all(|v| v.is_finite()) { windows } else { None };
         let mut violation: f64 = 0.0;
         for i in 0..m {
-            self.rv.slack[i] = self.p.h[i] - dot(&self.p.g[i * n..(i + 1) * n], &self.rv.x);
+            let d = match &windows {
+                Some(w) => {
+                    let (lo, hi) = (w[i].0 as usize, w[i].1 as usize);
+                    dot(&self.p.g[i * n + lo..i * n + hi], &self.rv.x[lo..hi])
+                }
+                None => dot(&self.p.g[i * n..(i + 1) * n], &self.rv.x),
+            };
+            self.rv.slack[i] = self.p.h[i] - d;
             violation = violation.max(-self.rv.slack[i]);
         }
         self.rv.violation = violation;
