@@ -450,3 +450,65 @@ fn a_box_under_bounds_is_pending_and_handed_back() {
     }
     assert!(!v.bounding());
 }
+
+/// "Output 0 stays below t", t above the largest value seen at 200 random points by `above`
+/// times their range: the larger `above`, the rarer the violation (if any).
+fn rare_threshold(rng: &mut Rng, net: &Network, above: f64) -> Property {
+    let (n, k) = (net.n_in(), net.n_out());
+    let lower: Vec<f64> = (0..n).map(|_| rng.range(-1.0, 0.0)).collect();
+    let upper: Vec<f64> = lower.iter().map(|&l| l + rng.range(0.5, 1.0)).collect();
+    let mut y = vec![0.0; k];
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for _ in 0..200 {
+        let x: Vec<f64> = (0..n).map(|j| rng.range(lower[j], upper[j])).collect();
+        net.forward(&x, &mut y);
+        lo = lo.min(y[0]);
+        hi = hi.max(y[0]);
+    }
+    let mut row = vec![0.0; k];
+    row[0] = -1.0;
+    let t = hi + above * (hi - lo);
+    Property::new(n, k, lower, upper, &[], &[], vec![Disjunct { a: row, b: vec![-t] }]).unwrap()
+}
+
+#[test]
+fn the_root_search_spans_steps_and_ends_the_same() {
+    // An evaluation costs 5.4k products here, so a step of budget 1 (2^16 products) is about
+    // a dozen evaluations, and the root search (6,000 points in three rounds, 48 descents)
+    // hundreds of steps; `max_boxes` 1 stops after the root box.
+    let mut rng = Rng(11);
+    let net = random_network(&mut rng, &[16, 64, 64, 4]);
+    let opts = VerifyOptions { root_samples: 6000, max_boxes: 1, ..VerifyOptions::default() };
+    let mut seen = [0usize; 2];
+    for above in [0.3, 0.6, 1.0, 2.0] {
+        let prop = rare_threshold(&mut rng, &net, above);
+        let whole = run_budget(&net, &prop, opts, 1_000_000_000);
+        let mut a = Verifier::new(NetView::new(&net).unwrap(), prop.clone(), opts).unwrap();
+        let (mut searching, mut steps) = (0, 0);
+        while a.step(1).unwrap() == Verdict::Running && !a.spent() {
+            steps += 1;
+            assert!(steps < 1_000_000);
+            if a.searching() {
+                searching += 1;
+                // Cut here, the search is the root's, under way: the root is pending, not lost.
+                assert!(a.bounding());
+                assert_eq!(a.pending(), 1);
+                assert_eq!(a.pending_boxes()[0].depth, 0);
+                assert!(a.stats.evaluations < whole.stats.evaluations);
+            }
+        }
+        if whole.stats.evaluations == 0 {
+            // Proven by the bounds at the root: no search.
+            continue;
+        }
+        assert!(searching >= 20, "{} steps with the search under way", searching);
+        assert_eq!(a.stats, whole.stats);
+        assert_eq!(a.verdict(), whole.verdict());
+        assert_eq!(a.counterexample, whole.counterexample);
+        assert_eq!(a.pending_boxes(), whole.pending_boxes());
+        seen[(whole.verdict() == Verdict::Violated) as usize] += 1;
+    }
+    // Both endings: a violation found mid-search (here in the first round: 2,097 evaluations),
+    // and a search run through all its rounds (8,307 evaluations, over 600 steps).
+    assert!(seen[0] >= 1 && seen[1] >= 1, "{:?}", seen);
+}
