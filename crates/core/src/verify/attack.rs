@@ -4,6 +4,7 @@
 //! the active neurons (the region's affine map, by the adapter's `x += Aᵀ y`). [`Search`] runs
 //! it in bounded steps (a few evaluations each), its state kept between them.
 
+use super::decide::forward_products;
 use super::property::Property;
 use crate::bounds::NetView;
 
@@ -138,11 +139,6 @@ pub fn descend(
         eta *= 0.5;
     }
     (best, evals)
-}
-
-/// Multiply-adds of one forward pass (the cost of an evaluation, for the step budgets).
-pub fn forward_products(view: &NetView) -> usize {
-    (0..view.layers()).map(|l| view.width(l) * view.row_terms(l).max(1)).sum::<usize>().max(1)
 }
 
 /// A descent under way ([`descend`] in steps).

@@ -12,7 +12,8 @@
 //! 3. when few ReLUs are unstable (`lp_max_unstable`: the LP then has few variables and mostly
 //!    succeeds — measured on ACAS Xu: 76 % of the attempts below 10 unstable ReLUs, 12 % at
 //!    30–40, none above 60), the LP relaxation of the whole network over the box
-//!    (`bounds::lp_relax`), joint over the disjunct's rows.
+//!    (`bounds::lp_relax`), joint over the disjunct's rows — when building it is cheap enough
+//!    for one step ([`LP_RELAX_MAX_PRODUCTS`]).
 //!
 //! An undecided box reports the unstable ReLU count and a split score per input ("smear", as in
 //! ReluVal): the box width times an upper bound of |∂(row·y)/∂x_j| over the box (the row closest
@@ -155,6 +156,26 @@ fn unmet_by_interval(d: &Disjunct, k: usize, ol: &[f64], ou: &[f64]) -> Option<f
 /// a box bound of a small network, so that the step budgets of the caller slice a large
 /// network's bounds into steps of about the same duration.
 pub const PRODUCTS_PER_WORK: usize = 1 << 16;
+
+/// Multiply-adds of one forward pass (about: the cost of a network evaluation, for the step
+/// budgets).
+pub fn forward_products(net: &NetView) -> usize {
+    (0..net.layers()).map(|l| net.width(l) * net.row_terms(l).max(1)).sum::<usize>().max(1)
+}
+
+/// The LP relaxation is built as one column per variable (inputs and unstable ReLUs) through the
+/// whole network (`LpRelaxation::build`), in one piece: it is tried only when that costs at most
+/// this many multiply-adds (about half a second), so that a step never holds for long and its
+/// memory, (variables × the widest layer) values, stays small. Reached by the MNIST networks of
+/// VNN-COMP (784 inputs and 48 unstable ReLUs through 256x6: 4.4e8), not by the CIFAR CNNs
+/// (3,072 inputs through about 6e6 products per pass), where boxes are split instead.
+pub const LP_RELAX_MAX_PRODUCTS: usize = 1 << 29;
+
+/// Multiply-adds of building the LP relaxation with `unstable` unstable ReLUs.
+fn relaxation_products(net: &NetView, unstable: usize) -> usize {
+    let widths: usize = (0..net.layers()).map(|l| net.width(l)).sum();
+    (net.n_in() + unstable + 1).saturating_mul(forward_products(net) + widths)
+}
 
 /// A box's bounds in progress: its interval bounds, the disjuncts they leave open, and the
 /// symbolic pass, advanced in bounded steps ([`BoxBounding::advance`]) before
@@ -350,8 +371,9 @@ fn decide_bounded(
                 continue;
             }
         }
-        if unstable <= lp_max_unstable {
+        if unstable <= lp_max_unstable && relaxation_products(net, unstable) <= LP_RELAX_MAX_PRODUCTS {
             if relaxation.is_none() {
+                *work += relaxation_products(net, unstable) / PRODUCTS_PER_WORK;
                 relaxation = Some(LpRelaxation::build(net, lower, upper, &sb.lower, &sb.upper)?);
             }
             let lp = relaxation.as_ref().expect("built above");
