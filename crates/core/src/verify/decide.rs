@@ -121,8 +121,14 @@ fn joint_lower(lower: &[f64], upper: &[f64], lines: &[Line]) -> Result<(f64, Vec
 
 /// An upper bound of |∂(c·y)/∂x_j| over the box, per input (not a proof: a split heuristic).
 fn gradient_bound(net: &NetView, sb: &SymbolicBounds, c: &[f64]) -> Vec<f64> {
-    let mut lam: Vec<f64> = c.iter().map(|v| v.abs()).collect();
+    // |A|ᵀ products node by node in reverse order, summing over the readers of each value.
+    let mut blocks: Vec<Vec<f64>> = vec![Vec::new(); net.values()];
+    blocks[net.layers()] = c.iter().map(|v| v.abs()).collect();
     for l in (0..net.layers()).rev() {
+        let mut lam = std::mem::take(&mut blocks[l + 1]);
+        if lam.is_empty() {
+            continue;
+        }
         if net.relu(l) {
             for (i, li) in lam.iter_mut().enumerate() {
                 if sb.upper[l][i] <= 0.0 {
@@ -130,11 +136,14 @@ fn gradient_bound(net: &NetView, sb: &SymbolicBounds, c: &[f64]) -> Vec<f64> {
                 }
             }
         }
-        let mut next = vec![0.0; net.input_width(l)];
-        net.abs_mul_t_add(l, &lam, &mut next);
-        lam = next;
+        net.node_abs_t_add(l, &lam, &mut blocks);
     }
-    lam
+    let lam = std::mem::take(&mut blocks[0]);
+    if lam.is_empty() {
+        vec![0.0; net.n_in()]
+    } else {
+        lam
+    }
 }
 
 /// Whether the disjunct is proven unmet on the box from its output interval alone.
