@@ -95,15 +95,23 @@ impl LpRelaxation {
             let mut ze = vec![0.0; wo];
             net.node_abs_add(l, &epss, &mut ze);
             let mut em: Vec<f64> = b.iter().map(|v| v.abs()).collect();
+            // Magnitudes once per value read (a max pooling node reads one value in many terms).
+            let mut mags: Vec<(usize, Vec<f64>)> = Vec::new();
             for t in net.terms(l) {
-                let (post, w) = (&posts[t.from], net.value_width(t.from));
-                let mut mag: Vec<f64> = post[nv * w..(nv + 1) * w].iter().map(|v| v.abs()).collect();
-                for v in 0..next_var {
-                    for i in 0..w {
-                        mag[i] += post[v * w + i].abs() * vmax[v];
+                if !mags.iter().any(|m| m.0 == t.from) {
+                    let (post, w) = (&posts[t.from], net.value_width(t.from));
+                    let mut mag: Vec<f64> = post[nv * w..(nv + 1) * w].iter().map(|v| v.abs()).collect();
+                    for v in 0..next_var {
+                        for i in 0..w {
+                            mag[i] += post[v * w + i].abs() * vmax[v];
+                        }
                     }
+                    mags.push((t.from, mag));
                 }
-                t.op.abs_forward_add(&mag, &mut em);
+            }
+            for t in net.terms(l) {
+                let (_, mag) = mags.iter().find(|m| m.0 == t.from).expect("computed above");
+                t.op.abs_forward_add(mag, &mut em);
             }
             for k in 0..wo {
                 ze[k] = add_up(next_up(ze[k]), err_bound(terms + 1, em[k]));

@@ -327,12 +327,20 @@ impl SymbolicPass {
         let mut em: Vec<f64> = b.iter().map(|v| v.abs()).collect();
         let mut eg = vec![0.0; wo];
         let mut wl = vec![0.0; wo];
+        // Magnitudes once per value read (a max pooling node reads one value in many terms).
+        let mut mags: Vec<(usize, Vec<f64>, Vec<f64>)> = Vec::new();
         for t in net.terms(l) {
-            let w = net.value_width(t.from);
-            let mag_m = magnitudes(&self.vm[t.from], w, n, &self.xmax);
-            let mag_g = magnitudes(&self.vg[t.from], w, n, &self.xmax);
-            t.op.abs_forward_add(&mag_m, &mut em);
-            t.op.abs_forward_add(&mag_g, &mut eg);
+            if !mags.iter().any(|m| m.0 == t.from) {
+                let w = net.value_width(t.from);
+                let mag_m = magnitudes(&self.vm[t.from], w, n, &self.xmax);
+                let mag_g = magnitudes(&self.vg[t.from], w, n, &self.xmax);
+                mags.push((t.from, mag_m, mag_g));
+            }
+        }
+        for t in net.terms(l) {
+            let (_, mag_m, mag_g) = mags.iter().find(|m| m.0 == t.from).expect("computed above");
+            t.op.abs_forward_add(mag_m, &mut em);
+            t.op.abs_forward_add(mag_g, &mut eg);
             let hmax = if t.from == 0 { &self.xmax } else { &self.hmax[t.from - 1] };
             t.op.abs_forward_add(hmax, &mut wl);
         }

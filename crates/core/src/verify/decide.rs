@@ -210,8 +210,11 @@ impl BoxBounding {
         products / PRODUCTS_PER_WORK + (products % PRODUCTS_PER_WORK != 0) as usize
     }
 
+    /// Done when the symbolic pass is, or at once when interval arithmetic already decided every
+    /// disjunct (the decision is then `Interval`, which the pass could not change; a large
+    /// graph's pass can take a minute).
     pub fn done(&self) -> bool {
-        self.pass.done()
+        self.open.is_empty() || self.pass.done()
     }
 
     /// Decides the box once the pass is done; `work` grows by the units spent.
@@ -226,6 +229,9 @@ impl BoxBounding {
         work: &mut usize,
     ) -> Result<BoxDecision> {
         let BoxBounding { pass, margin, open, .. } = self;
+        if open.is_empty() {
+            return Ok(BoxDecision::Safe { method: Method::Interval, margin });
+        }
         let sb = pass.finish(net)?;
         decide_bounded(net, prop, lower, upper, lp_max_unstable, slope_steps, sb, margin, open, work)
     }

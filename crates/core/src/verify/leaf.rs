@@ -188,9 +188,15 @@ impl LeafJob {
             let mut ng = vec![0.0; wo];
             view.node_abs_add(l, &gs, &mut ng);
             let mut em: Vec<f64> = b.iter().map(|v| v.abs()).collect();
+            let mut mags: Vec<(usize, Vec<f64>)> = Vec::new();
             for t in view.terms(l) {
-                let mag = magnitudes(&ms[t.from], view.value_width(t.from), n, &xmax);
-                t.op.abs_forward_add(&mag, &mut em);
+                if !mags.iter().any(|m| m.0 == t.from) {
+                    mags.push((t.from, magnitudes(&ms[t.from], view.value_width(t.from), n, &xmax)));
+                }
+            }
+            for t in view.terms(l) {
+                let (_, mag) = mags.iter().find(|m| m.0 == t.from).expect("computed above");
+                t.op.abs_forward_add(mag, &mut em);
             }
             for k in 0..wo {
                 let e = add_up(err_bound(terms + 1, em[k]), err_bound(terms, ng[k]));
