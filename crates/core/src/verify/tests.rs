@@ -628,8 +628,7 @@ fn graph_verdicts_agree_with_exact_region_enumeration() {
         if truth.abs() < 1e-6 {
             continue;
         }
-        let mut opts = VerifyOptions::default();
-        opts.leaf_unstable = [10, 2][(trial / 2) % 2];
+        let opts = VerifyOptions { leaf_unstable: [10, 2][(trial / 2) % 2], ..VerifyOptions::default() };
         let v = run(&net, &prop, opts, 200);
         if truth > 0.0 {
             assert_eq!(v.verdict(), Verdict::Holds, "trial {}: holds (margin {}), stats {:?}", trial, truth, v.stats);
