@@ -1,8 +1,8 @@
 //! Piecewise-linear networks as graphs (`graph.rs`) of structured linear operators (`op.rs`:
-//! dense, convolution, average pooling, scaling, index maps) and ReLUs. A chain of dense layers
-//! (`layer.rs`) is one such graph; for it every result is bit for bit that of the dense-layer code
-//! this module replaced (same operations in the same order), and [`Network::dense_layers`] gives
-//! the layers back.
+//! dense, sparse, convolution, average pooling, scaling, index maps) and ReLUs. A chain of dense
+//! layers (`layer.rs`) is one such graph; for it every result is bit for bit that of the dense-layer
+//! code this module replaced, and [`Network::dense_layers`] gives the layers back — unless a layer
+//! is stored sparse (`sparse.rs`: forward passes keep the dense bits; it is then a graph network).
 //!
 //! | module | concept |
 //! |---|---|
