@@ -52,19 +52,22 @@ pub fn margin_at(view: &NetView, prop: &Property, x: &[f64], y: &mut [f64]) -> f
 fn margin_gradient(view: &NetView, prop: &Property, x: &[f64]) -> (f64, Vec<f64>) {
     let layers = view.layers();
     let mut zs: Vec<Vec<f64>> = Vec::with_capacity(layers);
-    let mut h = x.to_vec();
+    // Every value of the graph (a value map: value 0 is x, value l + 1 node l's output).
+    let mut hs: Vec<Vec<f64>> = vec![Vec::new(); layers + 1];
+    hs[0] = x.to_vec();
     for l in 0..layers {
         let mut z = view.bias(l).to_vec();
-        view.mul_add(l, &h, &mut z);
-        h = if view.relu(l) { z.iter().map(|&v| if v < 0.0 { 0.0 } else { v }).collect() } else { z.clone() };
+        view.node_add(l, &hs, &mut z);
+        hs[l + 1] = if view.relu(l) { z.iter().map(|&v| if v < 0.0 { 0.0 } else { v }).collect() } else { z.clone() };
         zs.push(z);
     }
+    let h = &hs[layers];
     let k = prop.n_out;
     let (mut best, mut row): (f64, Option<(usize, usize)>) = (f64::INFINITY, None);
     for (t, d) in prop.unsafe_set.iter().enumerate() {
         let (mut depth, mut arg) = (f64::NEG_INFINITY, None);
         for r in 0..d.rows() {
-            let v = crate::linalg::dot(d.row(r, k), &h) - d.b[r];
+            let v = crate::linalg::dot(d.row(r, k), h) - d.b[r];
             if v > depth {
                 depth = v;
                 arg = Some(r);
@@ -79,7 +82,14 @@ fn margin_gradient(view: &NetView, prop: &Property, x: &[f64]) -> (f64, Vec<f64>
         Some((t, r)) => prop.unsafe_set[t].row(r, k).to_vec(),
         None => return (best, vec![0.0; x.len()]),
     };
+    // Back-propagation node by node in reverse order, summing over the readers of each value.
+    let mut blocks: Vec<Vec<f64>> = vec![Vec::new(); layers + 1];
+    blocks[layers] = lam;
     for l in (0..layers).rev() {
+        lam = std::mem::take(&mut blocks[l + 1]);
+        if lam.is_empty() {
+            continue;
+        }
         if view.relu(l) {
             for (i, li) in lam.iter_mut().enumerate() {
                 if zs[l][i] < 0.0 {
@@ -87,9 +97,11 @@ fn margin_gradient(view: &NetView, prop: &Property, x: &[f64]) -> (f64, Vec<f64>
                 }
             }
         }
-        let mut next = vec![0.0; view.input_width(l)];
-        view.mul_t_add(l, &lam, &mut next);
-        lam = next;
+        view.node_t_add(l, &lam, &mut blocks);
+    }
+    let lam = std::mem::take(&mut blocks[0]);
+    if lam.is_empty() {
+        return (best, vec![0.0; x.len()]);
     }
     (best, lam)
 }

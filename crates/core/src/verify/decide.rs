@@ -122,8 +122,14 @@ fn joint_lower(lower: &[f64], upper: &[f64], lines: &[Line]) -> Result<(f64, Vec
 
 /// An upper bound of |∂(c·y)/∂x_j| over the box, per input (not a proof: a split heuristic).
 fn gradient_bound(net: &NetView, sb: &SymbolicBounds, c: &[f64]) -> Vec<f64> {
-    let mut lam: Vec<f64> = c.iter().map(|v| v.abs()).collect();
+    // |A|ᵀ products node by node in reverse order, summing over the readers of each value.
+    let mut blocks: Vec<Vec<f64>> = vec![Vec::new(); net.values()];
+    blocks[net.layers()] = c.iter().map(|v| v.abs()).collect();
     for l in (0..net.layers()).rev() {
+        let mut lam = std::mem::take(&mut blocks[l + 1]);
+        if lam.is_empty() {
+            continue;
+        }
         if net.relu(l) {
             for (i, li) in lam.iter_mut().enumerate() {
                 if sb.upper[l][i] <= 0.0 {
@@ -131,11 +137,14 @@ fn gradient_bound(net: &NetView, sb: &SymbolicBounds, c: &[f64]) -> Vec<f64> {
                 }
             }
         }
-        let mut next = vec![0.0; net.input_width(l)];
-        net.abs_mul_t_add(l, &lam, &mut next);
-        lam = next;
+        net.node_abs_t_add(l, &lam, &mut blocks);
     }
-    lam
+    let lam = std::mem::take(&mut blocks[0]);
+    if lam.is_empty() {
+        vec![0.0; net.n_in()]
+    } else {
+        lam
+    }
 }
 
 /// Whether the disjunct is proven unmet on the box from its output interval alone.
@@ -222,8 +231,11 @@ impl BoxBounding {
         products / PRODUCTS_PER_WORK + (products % PRODUCTS_PER_WORK != 0) as usize
     }
 
+    /// Done when the symbolic pass is, or at once when interval arithmetic already decided every
+    /// disjunct (the decision is then `Interval`, which the pass could not change; a large
+    /// graph's pass can take a minute).
     pub fn done(&self) -> bool {
-        self.pass.done()
+        self.open.is_empty() || self.pass.done()
     }
 
     /// Decides the box once the pass is done; `work` grows by the units spent.
@@ -238,6 +250,9 @@ impl BoxBounding {
         work: &mut usize,
     ) -> Result<BoxDecision> {
         let BoxBounding { pass, margin, open, .. } = self;
+        if open.is_empty() {
+            return Ok(BoxDecision::Safe { method: Method::Interval, margin });
+        }
         let sb = pass.finish(net)?;
         decide_bounded(net, prop, lower, upper, lp_max_unstable, slope_steps, sb, margin, open, work)
     }
