@@ -52,6 +52,8 @@ export interface VerifyProgress {
   regions: number;
   jobsDone: number;
   jobs: number;
+  /** Network evaluations of the counterexample search so far (a long search shows here). */
+  evaluations: number;
   elapsedMs: number;
 }
 
@@ -465,7 +467,15 @@ async function verifyOne(
       }
     }
   };
-  const progress = (phase: VerifyProgress['phase'], decided: number, boxes: number, regions: number, jobsDone: number, total: number) =>
+  const progress = (
+    phase: VerifyProgress['phase'],
+    decided: number,
+    boxes: number,
+    regions: number,
+    jobsDone: number,
+    total: number,
+    evaluations: number,
+  ) =>
     opts.onProgress?.({
       phase,
       property: index,
@@ -475,6 +485,7 @@ async function verifyOne(
       regions,
       jobsDone,
       jobs: total,
+      evaluations,
       elapsedMs: performance.now() - t0,
     });
 
@@ -492,7 +503,7 @@ async function verifyOne(
       if (opts.signal?.aborted) throw new AbortError(opts.signal.reason);
       const st = budget.run((b) => search.expand(jobs, b));
       keepLeaves(search.takeLeaves());
-      progress('search', decidedOf(statsOf(st)), st.boxes, st.regions, 0, 0);
+      progress('search', decidedOf(statsOf(st)), st.boxes, st.regions, 0, 0, st.evaluations);
       verdict = st.verdict;
       if (st.counterexample) cex = { x: Array.from(st.counterexample), margin: st.counterexampleMargin ?? Number.NaN };
       const timedOut = deadline !== undefined && Date.now() >= deadline;
@@ -581,6 +592,7 @@ async function verifyOne(
             stats.regions + s.regions,
             done,
             tasks.length,
+            stats.evaluations + s.evaluations,
           ),
       });
     } catch (e) {
@@ -610,7 +622,7 @@ async function verifyOne(
         onResult: (i, o) => {
           merge(i, o);
           if (o.verdict === 'violated' && core.stopAtViolation) firstViolated = Math.min(firstViolated, i);
-          progress('jobs', firstDecided + doneShare, stats.boxes, stats.regions, done, tasks.length);
+          progress('jobs', firstDecided + doneShare, stats.boxes, stats.regions, done, tasks.length, stats.evaluations);
           if (firstViolated < Infinity && outcomes.slice(0, firstViolated).every((x) => x !== undefined)) ctl.abort('counterexample found');
         },
       });

@@ -1,6 +1,7 @@
 //! Networks behind handles (core `network.rs`; TypeScript twin `ts/network.ts`).
 
-use relu_repair_core::{AvgPool, Conv, Dense, Error, Gather, Graph, Layer, Network, Node, Op, Term, Window};
+use relu_repair_core::network::LayerRef;
+use relu_repair_core::{AvgPool, Conv, Error, Gather, Graph, Network, Node, Op, Term, Window};
 
 use crate::abi::{Code, Layout, NODE_BIAS, SCALE_OP};
 use crate::abi::{OpKind, CONV_OP, DENSE_OP, GATHER_OP, GRAPH_SHAPE, NETWORK_INFO, NETWORK_LAYER, NETWORK_SHAPE};
@@ -9,7 +10,8 @@ use crate::json::Object;
 use crate::layout::{capacity, Reader, Writer};
 
 /// The network of a [`NETWORK_SHAPE`] object and its parameters (one [`NETWORK_LAYER`] per
-/// layer, in order).
+/// layer, in order). Weights are read in place: a layer the core stores sparse is never copied
+/// densely (the parameter buffer is the one dense copy in WebAssembly memory).
 pub fn decode_network(shape: &Object, params: &[f64]) -> Result<Network, Error> {
     let mut layers = Vec::new();
     let mut pos = 0;
@@ -25,17 +27,19 @@ pub fn decode_network(shape: &Object, params: &[f64]) -> Result<Network, Error> 
                 params.len() - pos
             )));
         }
-        let mut r = Reader::new(&NETWORK_LAYER, &dims, &params[pos..pos + len]);
-        let w = r.array("weights")?.to_vec();
-        let b = r.array("bias")?.to_vec();
+        let data = &params[pos..pos + len];
+        // The reader checks the values; the fields are then the weights followed by the bias.
+        let mut r = Reader::new(&NETWORK_LAYER, &dims, data);
+        let nw = r.array("weights")?.len();
+        r.array("bias")?;
         r.finish()?;
-        layers.push(Layer { n_in, n_out, w, b, relu });
+        layers.push(LayerRef { n_in, n_out, w: &data[..nw], b: &data[nw..], relu });
         pos += len;
     }
     if pos != params.len() {
         return Err(Error::Invalid(format!("network parameters: {} trailing values", params.len() - pos)));
     }
-    Network::new(layers)
+    Network::from_layer_refs(&layers)
 }
 
 /// Reads consecutive layouts from a graph's parameter buffer.
@@ -87,7 +91,8 @@ pub fn decode_graph(shape: &Object, params: &[f64]) -> Result<Graph, Error> {
     for (i, s) in shape.list("dense").iter().enumerate() {
         let (n_in, n_out) = (s.count("inputs"), s.count("outputs"));
         let w = p.take(&DENSE_OP, &[("inputs", n_in), ("outputs", n_out)], &format!("dense[{}]", i))?;
-        dense.push(Op::Dense(Dense { n_in, n_out, w: w.to_vec() }));
+        // Mostly-zero weights are stored sparse straight from the buffer (no dense copy).
+        dense.push(Op::of_weights(n_in, n_out, w));
     }
     let mut conv = Vec::new();
     for (i, s) in shape.list("conv").iter().enumerate() {

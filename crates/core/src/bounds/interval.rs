@@ -2,7 +2,8 @@
 //!
 //! Intervals travel in centre/radius form: `z = A h + b` with h ∈ [m − r, m + r] lies in
 //! [A m + b − |A| r, A m + b + |A| r] (in real arithmetic; `|A| r` is the adapter's third
-//! product). Rounding, per operator and output k (`rounding.rs`):
+//! product); a node with several terms `Σ_t ±A_t v_t + b` sums the centres and the radii of its
+//! terms (each term's enclosure holds for every input of the box, so their sum does). Rounding, per operator and output k (`rounding.rs`):
 //!
 //! * the centre `fl(A m + b)_k` is off by at most γ_{n+1}·(|A| |m| + |b|)_k (n = terms of a row);
 //! * the radius `fl(|A| r)_k` by at most γ_n·(|A| r)_k;
@@ -70,23 +71,35 @@ pub(crate) fn centre_radius(lower: &[f64], upper: &[f64]) -> (Vec<f64>, Vec<f64>
 /// Sound interval bounds of every pre-activation of `net` over the box [lower, upper].
 pub fn interval_bounds(net: &NetView, lower: &[f64], upper: &[f64]) -> Result<IntervalBounds> {
     check_box(net.n_in(), lower, upper)?;
-    let (mut m, mut r) = centre_radius(lower, upper);
+    let (m0, r0) = centre_radius(lower, upper);
     let layers = net.layers();
+    // Centre and radius of every value still read (value maps; released after the last reader).
+    let mut ms: Vec<Vec<f64>> = vec![Vec::new(); layers + 1];
+    let mut rs: Vec<Vec<f64>> = vec![Vec::new(); layers + 1];
+    ms[0] = m0;
+    rs[0] = r0;
+    let last = net.last_uses();
     let mut lo_all = Vec::with_capacity(layers);
     let mut hi_all = Vec::with_capacity(layers);
     for l in 0..layers {
-        let (zm, zr) = affine(net, l, &m, &r);
+        let (zm, zr) = affine(net, l, &ms, &rs);
         let lo: Vec<f64> = zm.iter().zip(&zr).map(|(&c, &d)| sub_down(c, d)).collect();
         let hi: Vec<f64> = zm.iter().zip(&zr).map(|(&c, &d)| add_up(c, d)).collect();
         if net.relu(l) {
             let lo_h: Vec<f64> = lo.iter().map(|v| v.max(0.0)).collect();
             let hi_h: Vec<f64> = hi.iter().map(|v| v.max(0.0)).collect();
             let (cm, cr) = centre_radius(&lo_h, &hi_h);
-            m = cm;
-            r = cr;
+            ms[l + 1] = cm;
+            rs[l + 1] = cr;
         } else {
-            m = zm;
-            r = zr;
+            ms[l + 1] = zm;
+            rs[l + 1] = zr;
+        }
+        for t in net.terms(l) {
+            if last[t.from] == l {
+                ms[t.from] = Vec::new();
+                rs[t.from] = Vec::new();
+            }
         }
         lo_all.push(lo);
         hi_all.push(hi);
@@ -99,19 +112,23 @@ pub fn interval_bounds(net: &NetView, lower: &[f64], upper: &[f64]) -> Result<In
     Ok(IntervalBounds { lower: lo_all, upper: hi_all, relu_out: net.relu(layers - 1) })
 }
 
-/// Centre and radius of z_l = A_l h + b_l for h ∈ [m − r, m + r], radius including the rounding
-/// of both (module documentation).
-pub(crate) fn affine(net: &NetView, l: usize, m: &[f64], r: &[f64]) -> (Vec<f64>, Vec<f64>) {
+/// Centre and radius of z_l = Σ_t ±A_t v_{from_t} + b_l for every value v in [m_v − r_v, m_v + r_v]
+/// (value maps `ms`, `rs`), radius including the rounding of both: one entry of the centre is
+/// a sum of N + 1 rounded terms (N = the node's row terms over all its terms, whatever order
+/// the terms are added in), one entry of the radius of N (module documentation).
+pub(crate) fn affine(net: &NetView, l: usize, ms: &[Vec<f64>], rs: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
     let w = net.width(l);
     let terms = net.row_terms(l);
     let b = net.bias(l);
     let mut zm = b.to_vec();
-    net.mul_add(l, m, &mut zm);
-    let abs_m: Vec<f64> = m.iter().map(|v| v.abs()).collect();
+    net.node_add(l, ms, &mut zm);
     let mut mag = b.iter().map(|v| v.abs()).collect::<Vec<f64>>();
-    net.abs_mul_add(l, &abs_m, &mut mag);
+    for t in net.terms(l) {
+        let abs_m: Vec<f64> = ms[t.from].iter().map(|v| v.abs()).collect();
+        t.op.abs_forward_add(&abs_m, &mut mag);
+    }
     let mut zr = vec![0.0; w];
-    net.abs_mul_add(l, r, &mut zr);
+    net.node_abs_add(l, rs, &mut zr);
     for k in 0..w {
         let centre_err = err_bound(terms + 1, mag[k]);
         let radius_err = err_bound(terms, zr[k]);

@@ -64,44 +64,67 @@ impl LpRelaxation {
         vlo.resize(nv, 0.0);
         vhi.resize(nv, 0.0);
         vmax.resize(nv, 0.0);
-        // Post-activation expressions of the current layer, column-major (nv + 1) × w.
-        let mut w = n;
-        let mut post: Vec<f64> = vec![0.0; (nv + 1) * w];
+        // Post-activation expressions of every value still read (value maps), column-major
+        // (nv + 1) × width, and their errors.
+        let layers = net.layers();
+        let last = net.last_uses();
+        let mut posts: Vec<Vec<f64>> = vec![Vec::new(); layers + 1];
+        let mut epss: Vec<Vec<f64>> = vec![Vec::new(); layers + 1];
+        posts[0] = vec![0.0; (nv + 1) * n];
         for j in 0..n {
-            post[j * w + j] = 1.0;
+            posts[0][j * n + j] = 1.0;
         }
-        let mut eps = vec![0.0; w];
+        epss[0] = vec![0.0; n];
         let mut next_var = n;
         let (mut g, mut h) = (Vec::new(), Vec::new());
-        for l in 0..net.layers() {
+        for l in 0..layers {
             let wo = net.width(l);
             let terms = net.row_terms(l);
             let b = net.bias(l);
-            let mut mag: Vec<f64> = post[nv * w..(nv + 1) * w].iter().map(|v| v.abs()).collect();
-            for v in 0..next_var {
-                for i in 0..w {
-                    mag[i] += post[v * w + i].abs() * vmax[v];
-                }
-            }
             let mut z = vec![0.0; (nv + 1) * wo];
             for v in (0..next_var).chain(std::iter::once(nv)) {
                 let col = &mut z[v * wo..(v + 1) * wo];
                 if v == nv {
                     col.copy_from_slice(b);
                 }
-                net.mul_add(l, &post[v * w..(v + 1) * w], col);
+                for t in net.terms(l) {
+                    let w = net.value_width(t.from);
+                    t.op.forward_add(&posts[t.from][v * w..(v + 1) * w], col, t.negate);
+                }
             }
             let mut ze = vec![0.0; wo];
-            net.abs_mul_add(l, &eps, &mut ze);
+            net.node_abs_add(l, &epss, &mut ze);
             let mut em: Vec<f64> = b.iter().map(|v| v.abs()).collect();
-            net.abs_mul_add(l, &mag, &mut em);
+            // Magnitudes once per value read (a max pooling node reads one value in many terms).
+            let mut mags: Vec<(usize, Vec<f64>)> = Vec::new();
+            for t in net.terms(l) {
+                if !mags.iter().any(|m| m.0 == t.from) {
+                    let (post, w) = (&posts[t.from], net.value_width(t.from));
+                    let mut mag: Vec<f64> = post[nv * w..(nv + 1) * w].iter().map(|v| v.abs()).collect();
+                    for v in 0..next_var {
+                        for i in 0..w {
+                            mag[i] += post[v * w + i].abs() * vmax[v];
+                        }
+                    }
+                    mags.push((t.from, mag));
+                }
+            }
+            for t in net.terms(l) {
+                let (_, mag) = mags.iter().find(|m| m.0 == t.from).expect("computed above");
+                t.op.abs_forward_add(mag, &mut em);
+            }
             for k in 0..wo {
                 ze[k] = add_up(next_up(ze[k]), err_bound(terms + 1, em[k]));
             }
+            for t in net.terms(l) {
+                if last[t.from] == l {
+                    posts[t.from] = Vec::new();
+                    epss[t.from] = Vec::new();
+                }
+            }
             if !net.relu(l) {
-                post = z;
-                eps = ze;
-                w = wo;
+                posts[l + 1] = z;
+                epss[l + 1] = ze;
                 continue;
             }
             let mut np = vec![0.0; (nv + 1) * wo];
@@ -145,11 +168,12 @@ impl LpRelaxation {
                 h.push(add_up(rhs, err_bound(1, scaled)));
                 np[var * wo + k] = 1.0;
             }
-            post = np;
-            eps = ne;
-            w = wo;
+            posts[l + 1] = np;
+            epss[l + 1] = ne;
         }
         debug_assert_eq!(next_var, nv);
+        let (post, eps, w) =
+            (std::mem::take(&mut posts[layers]), std::mem::take(&mut epss[layers]), net.width(layers - 1));
         if g.iter().chain(h.iter()).chain(post.iter()).any(|v| !v.is_finite()) {
             return invalid("bounds: the LP relaxation overflowed".to_string());
         }

@@ -30,6 +30,8 @@ pub mod rounding;
 pub mod symbolic;
 
 #[cfg(test)]
+pub(crate) mod graph_tests;
+#[cfg(test)]
 mod tests;
 
 pub use interval::{interval_bounds, interval_row_upper, row_upper_from_box, IntervalBounds};

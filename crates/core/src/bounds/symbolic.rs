@@ -122,14 +122,15 @@ pub struct SymbolicPass {
     l: usize,
     stage: Stage,
     col: usize,
-    w: usize,
-    m: Vec<f64>,
-    g: Vec<f64>,
+    /// Centre and gap functions of every value still read (value maps, column-major
+    /// `(n + 1) × width`; released after their last reader).
+    vm: Vec<Vec<f64>>,
+    vg: Vec<Vec<f64>>,
+    last: Vec<usize>,
     nm: Vec<f64>,
     ng: Vec<f64>,
     lo: Vec<f64>,
     hi: Vec<f64>,
-    hprev: Vec<f64>,
     lo_all: Vec<Vec<f64>>,
     hi_all: Vec<Vec<f64>>,
     hmax: Vec<Vec<f64>>,
@@ -151,21 +152,24 @@ impl SymbolicPass {
         }
         let layers = net.layers();
         let cost = (0..layers).map(|l| net.width(l).saturating_mul(net.row_terms(l).max(1))).collect();
+        let mut vm = vec![Vec::new(); layers + 1];
+        let mut vg = vec![Vec::new(); layers + 1];
+        vm[0] = m;
+        vg[0] = vec![0.0; (n + 1) * n];
         let mut pass = SymbolicPass {
             opts,
             lower_box: lower.to_vec(),
             upper_box: upper.to_vec(),
             centre,
             radius,
-            hprev: xmax.clone(),
             xmax,
             cost,
             l: 0,
             stage: if layers == 0 { Stage::Done } else { Stage::Columns },
             col: 0,
-            w: n,
-            g: vec![0.0; (n + 1) * n],
-            m,
+            vm,
+            vg,
+            last: net.last_uses(),
             nm: Vec::new(),
             ng: Vec::new(),
             lo: Vec::new(),
@@ -209,19 +213,28 @@ impl SymbolicPass {
             let table = wo.saturating_mul(n + 1).saturating_mul(4);
             match self.stage {
                 Stage::Columns if self.col <= n => {
-                    let (j, w) = (self.col, self.w);
+                    let j = self.col;
                     let col = &mut self.nm[j * wo..(j + 1) * wo];
                     if j == n {
                         col.copy_from_slice(net.bias(l));
                     }
-                    net.mul_add(l, &self.m[j * w..(j + 1) * w], col);
-                    net.abs_mul_add(l, &self.g[j * w..(j + 1) * w], &mut self.ng[j * wo..(j + 1) * wo]);
+                    // Column j of Σ_t ±A_t M_{from_t} + b and of Σ_t |A_t| G_{from_t}.
+                    for t in net.terms(l) {
+                        let w = net.value_width(t.from);
+                        t.op.forward_add(&self.vm[t.from][j * w..(j + 1) * w], col, t.negate);
+                    }
+                    let gcol = &mut self.ng[j * wo..(j + 1) * wo];
+                    for t in net.terms(l) {
+                        let w = net.value_width(t.from);
+                        t.op.abs_forward_add(&self.vg[t.from][j * w..(j + 1) * w], gcol);
+                    }
                     self.col += 1;
                     spent = spent.saturating_add(self.cost[l].saturating_mul(2));
                 }
                 Stage::Columns => {
                     self.rounding_terms(net);
-                    let before = self.w.saturating_mul(n + 1).saturating_mul(2);
+                    let read: usize = net.terms(l).iter().map(|t| net.value_width(t.from)).sum();
+                    let before = read.saturating_mul(n + 1).saturating_mul(2);
                     spent = spent.saturating_add(before).saturating_add(self.cost[l].saturating_mul(3));
                     self.col = 0;
                     self.stage = Stage::Concretise;
@@ -309,15 +322,28 @@ impl SymbolicPass {
         let terms = net.row_terms(l);
         let b = net.bias(l);
         let ng = &mut self.ng;
-        // Magnitudes of the current functions' terms on the box (rounding terms).
-        let mag_m = magnitudes(&self.m, self.w, n, &self.xmax);
-        let mag_g = magnitudes(&self.g, self.w, n, &self.xmax);
+        // Magnitudes of the read functions' terms on the box (rounding terms): one entry of
+        // the new functions sums N = row_terms(l) products over all the node's terms (+ bias).
         let mut em: Vec<f64> = b.iter().map(|v| v.abs()).collect();
-        net.abs_mul_add(l, &mag_m, &mut em);
         let mut eg = vec![0.0; wo];
-        net.abs_mul_add(l, &mag_g, &mut eg);
         let mut wl = vec![0.0; wo];
-        net.abs_mul_add(l, &self.hprev, &mut wl);
+        // Magnitudes once per value read (a max pooling node reads one value in many terms).
+        let mut mags: Vec<(usize, Vec<f64>, Vec<f64>)> = Vec::new();
+        for t in net.terms(l) {
+            if !mags.iter().any(|m| m.0 == t.from) {
+                let w = net.value_width(t.from);
+                let mag_m = magnitudes(&self.vm[t.from], w, n, &self.xmax);
+                let mag_g = magnitudes(&self.vg[t.from], w, n, &self.xmax);
+                mags.push((t.from, mag_m, mag_g));
+            }
+        }
+        for t in net.terms(l) {
+            let (_, mag_m, mag_g) = mags.iter().find(|m| m.0 == t.from).expect("computed above");
+            t.op.abs_forward_add(mag_m, &mut em);
+            t.op.abs_forward_add(mag_g, &mut eg);
+            let hmax = if t.from == 0 { &self.xmax } else { &self.hmax[t.from - 1] };
+            t.op.abs_forward_add(hmax, &mut wl);
+        }
         self.wmax.push(wl);
         for k in 0..wo {
             let e = add_up(err_bound(terms + 1, em[k]), err_bound(terms, eg[k]));
@@ -390,10 +416,14 @@ impl SymbolicPass {
             self.out_m = nm.clone();
             self.out_g = ng.clone();
         }
-        self.hprev = self.hmax[l].clone();
-        self.m = nm;
-        self.g = ng;
-        self.w = wo;
+        self.vm[l + 1] = nm;
+        self.vg[l + 1] = ng;
+        for t in net.terms(l) {
+            if self.last[t.from] == l {
+                self.vm[t.from] = Vec::new();
+                self.vg[t.from] = Vec::new();
+            }
+        }
         self.lo_all.push(lo);
         self.hi_all.push(hi);
         self.l += 1;
@@ -571,11 +601,11 @@ impl SymbolicBounds {
         }
         let layers = net.layers();
         let back = Backward { lower: &self.lower, upper: &self.upper, wmax: &self.wmax, slope: self.slope };
-        let (mut lam, mut offset) = back.run(net, layers, c.to_vec(), -q);
+        let (mut lam, mut offset) = back.run(net, layers, output_block(net, c), -q);
         let mut upper = max_over(&lam, offset, &self.centre, &self.radius);
         if self.both_slopes && self.slope != LowerSlope::Parallel {
             let back = Backward { slope: LowerSlope::Parallel, ..back };
-            let (lam2, offset2) = back.run(net, layers, c.to_vec(), -q);
+            let (lam2, offset2) = back.run(net, layers, output_block(net, c), -q);
             let upper2 = max_over(&lam2, offset2, &self.centre, &self.radius);
             if upper2 < upper {
                 lam = lam2;
@@ -631,8 +661,9 @@ impl SymbolicBounds {
             return Ok(base);
         }
         let mut record = vec![Vec::new(); layers];
+        let last = net.last_uses();
         let eval = |alpha: &[Vec<f64>], record: &mut Vec<Vec<f64>>| -> (f64, Vec<f64>, f64) {
-            let (lam, offset) = back.run_with(net, layers, c.to_vec(), -q, Some(alpha), Some(record));
+            let (lam, offset) = back.run_with(net, layers, output_block(net, c), -q, Some(alpha), Some(record));
             (max_over(&lam, offset, &self.centre, &self.radius), lam, offset)
         };
         let mut alpha = start(LowerSlope::Adaptive);
@@ -652,15 +683,18 @@ impl SymbolicBounds {
             if !best.is_finite() {
                 break;
             }
-            // The relaxed network at the maximising vertex of the current bound.
-            let mut h: Vec<f64> = (0..lam.len())
+            // The relaxed network at the maximising vertex of the current bound (values as a
+            // value map, released after their last reader).
+            let x_star: Vec<f64> = (0..lam.len())
                 .map(|j| self.centre[j] + if lam[j] >= 0.0 { self.radius[j] } else { -self.radius[j] })
                 .collect();
+            let mut hs: Vec<Vec<f64>> = vec![Vec::new(); layers + 1];
+            hs[0] = x_star;
             let mut grad: Vec<Vec<f64>> = Vec::with_capacity(layers);
             let mut gmax = 0.0f64;
             for l in 0..layers {
                 let mut z = net.bias(l).to_vec();
-                net.mul_add(l, &h, &mut z);
+                net.node_add(l, &hs, &mut z);
                 let mut gl = vec![0.0; z.len()];
                 if net.relu(l) {
                     for i in 0..z.len() {
@@ -682,7 +716,12 @@ impl SymbolicBounds {
                     }
                 }
                 grad.push(gl);
-                h = z;
+                hs[l + 1] = z;
+                for t in net.terms(l) {
+                    if last[t.from] == l {
+                        hs[t.from] = Vec::new();
+                    }
+                }
             }
             if !(gmax > 0.0 && gmax.is_finite()) {
                 break;
@@ -727,11 +766,12 @@ struct Backward<'a> {
 }
 
 impl<'a> Backward<'a> {
-    /// Given `λ·h_{from−1} + k0` (h_{from−1} the output of operator from − 1, after its ReLU; for
-    /// from = layers, the network output), a linear function of x above it on the box:
+    /// Given `Σ_v λ_v·v + k0` over the values below node `from` (`blocks` a value map of
+    /// coefficient blocks, empty for a zero block; for from = layers, `blocks[layers]` is the
+    /// coefficient of the network output), a linear function of x above it on the box:
     /// (slope over x, offset) with every rounding term in the offset (module documentation).
-    fn run(&self, net: &NetView, from: usize, lam0: Vec<f64>, k0: f64) -> (Vec<f64>, f64) {
-        self.run_with(net, from, lam0, k0, None, None)
+    fn run(&self, net: &NetView, from: usize, blocks: Vec<Vec<f64>>, k0: f64) -> (Vec<f64>, f64) {
+        self.run_with(net, from, blocks, k0, None, None)
     }
 
     /// [`Backward::run`] with the lower slope of every unstable ReLU taken from `alpha` (per
@@ -739,23 +779,35 @@ impl<'a> Backward<'a> {
     /// ReLU output (before its relaxation) copied to `record[l]` (the gradient of the slopes).
     /// Sound for every α ∈ [0, 1]: α z <= max(0, z) for every real z, and the product λ α is
     /// rounded like any other (its error is in `relax_mag`).
+    ///
+    /// Nodes are visited in reverse order: node l's block (that of value l + 1) is then
+    /// complete, every node reading it having been visited. It is relaxed at node l's ReLU
+    /// with node l's pre-activation bounds (one relaxation per neuron, whatever the number of
+    /// readers: a linear function of one value), its bias goes to the constant, and `±A_tᵀ μ`
+    /// is added to the block of each term's value. A node whose block is zero (no reader on the
+    /// way to the start) adds nothing.
     fn run_with(
         &self,
         net: &NetView,
         from: usize,
-        lam0: Vec<f64>,
+        mut blocks: Vec<Vec<f64>>,
         k0: f64,
         alpha: Option<&[Vec<f64>]>,
         mut record: Option<&mut Vec<Vec<f64>>>,
     ) -> (Vec<f64>, f64) {
-        let mut lam = lam0;
         let mut k_val = k0;
         let mut k_mag = k0.abs();
         let mut k_terms = 1usize;
         let mut err = 0.0f64;
         for l in (0..from).rev() {
             let w = net.width(l);
-            let mut mu = lam;
+            let mut mu = std::mem::take(&mut blocks[l + 1]);
+            if mu.is_empty() {
+                if let Some(rec) = record.as_mut() {
+                    rec[l] = vec![0.0; w];
+                }
+                continue;
+            }
             if let Some(rec) = record.as_mut() {
                 rec[l] = mu.clone();
             }
@@ -795,34 +847,43 @@ impl<'a> Backward<'a> {
                 }
             }
             k_terms += w;
-            let mut next = vec![0.0; net.input_width(l)];
-            net.mul_t_add(l, &mu, &mut next);
+            net.node_t_add(l, &mu, &mut blocks);
+            // An entry of a block sums at most col_terms(l) products over all its readers.
             let spread: f64 = mu.iter().zip(&self.wmax[l]).map(|(a, b)| a.abs() * b).sum();
             err = add_up(err, err_bound(net.col_terms(l), spread));
-            lam = next;
         }
         err = add_up(err, err_bound(k_terms, k_mag));
+        let mut lam = std::mem::take(&mut blocks[0]);
+        if lam.is_empty() {
+            lam = vec![0.0; net.n_in()];
+        }
         (lam, add_up(k_val, err))
     }
 
     /// Bounds of entry i of z_l (pre-activation) by back-substitution through operators < l.
     fn neuron(&self, net: &NetView, l: usize, i: usize, centre: &[f64], radius: &[f64]) -> (f64, f64) {
-        let ni = net.input_width(l);
         let mut bounds = [0.0; 2];
         for (s, sign) in [1.0f64, -1.0].iter().enumerate() {
             let mut e = vec![0.0; net.width(l)];
             e[i] = *sign;
-            let mut lam = vec![0.0; ni];
-            net.mul_t_add(l, &e, &mut lam);
-            // Operator l itself: its row (exact data, negated exactly) and its bias.
+            let mut blocks = vec![Vec::new(); net.values()];
+            net.node_t_add(l, &e, &mut blocks);
+            // Node l itself: its row (exact data, negated exactly) and its bias.
             let spread = self.wmax[l][i];
             let k0 = sign * net.bias(l)[i];
-            let (slope, offset) = self.run(net, l, lam, k0);
-            let offset = add_up(offset, err_bound(net.row_terms(l), spread));
+            let (slope, offset) = self.run(net, l, blocks, k0);
+            let offset = add_up(offset, err_bound(net.start_terms(l), spread));
             bounds[s] = max_over(&slope, offset, centre, radius);
         }
         (-bounds[1], bounds[0])
     }
+}
+
+/// The value map of a back-substitution from the output: coefficient c on the output value.
+fn output_block(net: &NetView, c: &[f64]) -> Vec<Vec<f64>> {
+    let mut blocks = vec![Vec::new(); net.values()];
+    blocks[net.layers()] = c.to_vec();
+    blocks
 }
 
 /// Per function (row k of a column-major `(n + 1) × w` array): Σ_j |F_kj| max|x_j| + |F_k0|.

@@ -3,7 +3,7 @@
 
 use crate::error::{invalid, Result};
 use crate::network::graph::{Graph, Node, Term};
-use crate::network::op::{Dense, Op};
+use crate::network::op::Op;
 
 /// One affine layer `y = W x + b` (W row-major, `n_out × n_in`), optionally followed by ReLU.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,8 +15,25 @@ pub struct Layer {
     pub relu: bool,
 }
 
+/// A layer's parameters borrowed (e.g. from a parameter buffer), so that a network can be built
+/// without a dense copy of weights it stores sparse.
+#[derive(Debug, Clone, Copy)]
+pub struct LayerRef<'a> {
+    pub n_in: usize,
+    pub n_out: usize,
+    pub w: &'a [f64],
+    pub b: &'a [f64],
+    pub relu: bool,
+}
+
+impl Layer {
+    pub fn as_ref(&self) -> LayerRef<'_> {
+        LayerRef { n_in: self.n_in, n_out: self.n_out, w: &self.w, b: &self.b, relu: self.relu }
+    }
+}
+
 /// Checks a chain of layers, with messages that name the layer.
-pub(crate) fn check_layers(layers: &[Layer]) -> Result<()> {
+pub(crate) fn check_layers(layers: &[LayerRef]) -> Result<()> {
     if layers.is_empty() {
         return invalid("network: it has no layers".to_string());
     }
@@ -68,18 +85,15 @@ pub(crate) fn check_layers(layers: &[Layer]) -> Result<()> {
     Ok(())
 }
 
-/// The graph of a chain of (checked) layers.
-pub(crate) fn chain_graph(layers: &[Layer]) -> Graph {
+/// The graph of a chain of (checked) layers, mostly-zero weights stored sparse
+/// ([`Op::of_weights`]).
+pub(crate) fn chain_graph(layers: &[LayerRef]) -> Graph {
     let nodes = layers
         .iter()
         .enumerate()
         .map(|(l, layer)| Node {
-            terms: vec![Term {
-                from: l,
-                op: Op::Dense(Dense { n_in: layer.n_in, n_out: layer.n_out, w: layer.w.clone() }),
-                negate: false,
-            }],
-            bias: layer.b.clone(),
+            terms: vec![Term { from: l, op: Op::of_weights(layer.n_in, layer.n_out, layer.w), negate: false }],
+            bias: layer.b.to_vec(),
             relu: layer.relu,
         })
         .collect();

@@ -1,13 +1,14 @@
 //! Piecewise-linear networks as graphs (`graph.rs`) of structured linear operators (`op.rs`:
-//! dense, convolution, average pooling, scaling, index maps) and ReLUs. A chain of dense layers
-//! (`layer.rs`) is one such graph; for it every result is bit for bit that of the dense-layer code
-//! this module replaced (same operations in the same order), and [`Network::dense_layers`] gives
-//! the layers back.
+//! dense, sparse, convolution, average pooling, scaling, index maps) and ReLUs. A chain of dense
+//! layers (`layer.rs`) is one such graph; for it every result is bit for bit that of the dense-layer
+//! code this module replaced, and [`Network::dense_layers`] gives the layers back — unless a layer
+//! is stored sparse (`sparse.rs`: forward passes keep the dense bits; it is then a graph network).
 //!
 //! | module | concept |
 //! |---|---|
 //! | `graph` | nodes `v = relu?(Σ ±A v_src + bias)`, their checks and value lifetimes |
 //! | `op` | the operators and their kernels (forward, transpose, |A|, rows, Jacobian blocks) |
+//! | `sparse` | mostly-zero dense weights stored by rows (CSR), with the dense operator's bits |
 //! | `conv`, `pool`, `window` | convolution (and its transpose), average pooling, their windows |
 //! | `layer` | dense layers and chains |
 //! | `linearise` | the affine maps of an activation pattern (rows of a linear region, F x + e) |
@@ -22,13 +23,17 @@ mod operator_tests;
 mod pool;
 #[cfg(test)]
 mod reference;
+mod sparse;
+#[cfg(test)]
+mod sparse_tests;
 mod window;
 
 pub use conv::Conv;
 pub use graph::{Graph, Node, Term};
-pub use layer::Layer;
+pub use layer::{Layer, LayerRef};
 pub use op::{Dense, Gather, Op};
 pub use pool::AvgPool;
+pub use sparse::{Sparse, SPARSE_DENSITY, SPARSE_MIN_ENTRIES};
 pub use window::Window;
 
 use crate::error::Result;
@@ -46,16 +51,38 @@ pub struct Network {
 }
 
 impl Network {
-    /// The chain of dense layers `layers`.
+    /// The chain of dense layers `layers`. Layers that are mostly zero are stored sparse
+    /// ([`Op::of_weights`]); the network is then a chain of operators, not a dense chain, and
+    /// keeps no dense copy of its layers.
     pub fn new(layers: Vec<Layer>) -> Result<Network> {
-        layer::check_layers(&layers)?;
-        let graph = layer::chain_graph(&layers);
-        Ok(Network::checked(graph, Some(layers)))
+        let refs: Vec<LayerRef> = layers.iter().map(Layer::as_ref).collect();
+        layer::check_layers(&refs)?;
+        let graph = layer::chain_graph(&refs);
+        drop(refs);
+        let dense = if graph.is_dense_chain() { Some(layers) } else { None };
+        Ok(Network::checked(graph, dense))
     }
 
-    /// A network from its graph (checked); a dense chain also gets its layers.
-    pub fn from_graph(graph: Graph) -> Result<Network> {
+    /// As [`Network::new`], from borrowed parameters: weights stored sparse are never copied
+    /// densely.
+    pub fn from_layer_refs(layers: &[LayerRef]) -> Result<Network> {
+        layer::check_layers(layers)?;
+        let graph = layer::chain_graph(layers);
+        let dense = layer::chain_layers(&graph);
+        Ok(Network::checked(graph, dense))
+    }
+
+    /// A network from its graph (checked), its mostly-zero dense operators stored sparse
+    /// ([`Op::stored`]); a dense chain also gets its layers.
+    pub fn from_graph(mut graph: Graph) -> Result<Network> {
         graph.check()?;
+        for node in graph.nodes.iter_mut() {
+            for t in node.terms.iter_mut() {
+                if let Op::Dense(_) = t.op {
+                    t.op = std::mem::replace(&mut t.op, Op::Identity(0)).stored();
+                }
+            }
+        }
         let dense = layer::chain_layers(&graph);
         Ok(Network::checked(graph, dense))
     }
@@ -70,7 +97,8 @@ impl Network {
         &self.graph
     }
 
-    /// The dense layers, when the network is a chain of them (None for any other graph).
+    /// The dense layers, when the network is a chain of them (None for any other graph, and for
+    /// a chain with a layer stored sparse).
     pub fn dense_layers(&self) -> Option<&[Layer]> {
         self.dense.as_deref()
     }

@@ -7,12 +7,15 @@
 //! Jacobian blocks.
 //!
 //! The dense operator keeps the arithmetic of the dense layers it replaces: a row is one [`dot`]
-//! (the same two-accumulator order in every build), added to the value's bias.
+//! (the same two-accumulator order in every build), added to the value's bias. Dense weights that
+//! are mostly zero are stored as [`Sparse`] instead ([`Op::of_weights`], [`Op::stored`]: the one
+//! place where that is decided), with the same bits (see `sparse.rs`).
 
 use crate::error::{invalid, Result};
 use crate::linalg::{axpy, dot};
 use crate::network::conv::Conv;
 use crate::network::pool::AvgPool;
+use crate::network::sparse::Sparse;
 
 /// `y = W x`, W row-major `n_out × n_in`.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +40,9 @@ impl Gather {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {
     Dense(Dense),
+    /// Dense weights of which at most [`crate::network::SPARSE_DENSITY`] are non-zero, stored by
+    /// rows without the zeros.
+    Sparse(Sparse),
     Conv(Conv),
     AvgPool(AvgPool),
     /// `y_i = s_i x_i` (batch normalisation, constant scaling).
@@ -47,9 +53,39 @@ pub enum Op {
 }
 
 impl Op {
+    /// The operator `y = W x` of dense row-major weights `w` (`n_out × n_in`; the caller checked
+    /// the length): [`Sparse`] when few enough of them are non-zero ([`Sparse::pays`]), else
+    /// [`Dense`]. Networks are built through it or [`Op::stored`], so a mostly-zero matrix is
+    /// never held densely in the core.
+    pub fn of_weights(n_in: usize, n_out: usize, w: &[f64]) -> Op {
+        let nnz = w.iter().filter(|&&v| v != 0.0).count();
+        if Sparse::pays(nnz, n_in, n_out) {
+            Op::Sparse(Sparse::from_dense(n_in, n_out, w))
+        } else {
+            Op::Dense(Dense { n_in, n_out, w: w.to_vec() })
+        }
+    }
+
+    /// The operator as networks store it: a dense operator that is mostly zero becomes
+    /// [`Sparse`] (as in [`Op::of_weights`]); any other operator is returned as it is.
+    pub fn stored(self) -> Op {
+        match self {
+            Op::Dense(d) if d.w.len() == d.n_in * d.n_out && d.w.iter().all(|v| v.is_finite()) => {
+                let nnz = d.w.iter().filter(|&&v| v != 0.0).count();
+                if Sparse::pays(nnz, d.n_in, d.n_out) {
+                    Op::Sparse(Sparse::from_dense(d.n_in, d.n_out, &d.w))
+                } else {
+                    Op::Dense(d)
+                }
+            }
+            op => op,
+        }
+    }
+
     pub fn n_in(&self) -> usize {
         match self {
             Op::Dense(d) => d.n_in,
+            Op::Sparse(d) => d.n_in,
             Op::Conv(c) => c.n_in(),
             Op::AvgPool(p) => p.n_in(),
             Op::Scale(s) => s.len(),
@@ -61,6 +97,7 @@ impl Op {
     pub fn n_out(&self) -> usize {
         match self {
             Op::Dense(d) => d.n_out,
+            Op::Sparse(d) => d.n_out,
             Op::Conv(c) => c.n_out(),
             Op::AvgPool(p) => p.n_out(),
             Op::Scale(s) => s.len(),
@@ -72,6 +109,7 @@ impl Op {
     pub fn kind(&self) -> &'static str {
         match self {
             Op::Dense(_) => "dense",
+            Op::Sparse(_) => "sparse",
             Op::Conv(c) if c.transposed => "convTranspose",
             Op::Conv(_) => "conv",
             Op::AvgPool(_) => "avgPool",
@@ -105,6 +143,7 @@ impl Op {
                 }
                 finite(&d.w, "weight")
             }
+            Op::Sparse(d) => d.check(what),
             Op::Conv(c) => {
                 c.check(what)?;
                 finite(&c.w, "weight")
@@ -133,6 +172,7 @@ impl Op {
                     }
                 }
             }
+            Op::Sparse(d) => d.forward_add(x, y, negate),
             Op::Conv(c) => c.forward_add(x, y, s),
             Op::AvgPool(p) => p.forward_add(x, y, s),
             Op::Scale(v) => {
@@ -166,6 +206,7 @@ impl Op {
                     }
                 }
             }
+            Op::Sparse(d) => d.transpose_add(y, x, s),
             Op::Conv(c) => c.transpose_add(y, x, s),
             Op::AvgPool(p) => p.transpose_add(y, x, s),
             Op::Scale(_) | Op::Identity(_) => self.forward_add(y, x, negate),
@@ -188,6 +229,7 @@ impl Op {
                     *yi += row.iter().zip(x).map(|(w, v)| w.abs() * v).sum::<f64>();
                 }
             }
+            Op::Sparse(d) => d.abs_forward_add(x, y),
             Op::Conv(c) => c.abs_forward_add(x, y),
             Op::AvgPool(p) => p.forward_add(x, y, 1.0),
             Op::Scale(v) => {
@@ -199,7 +241,8 @@ impl Op {
         }
     }
 
-    /// `f(j, a_ij)` for the structural entries of row i (a dense row: every column, in order).
+    /// `f(j, a_ij)` for the structural entries of row i, in column order (a dense row: every
+    /// column; a sparse one: its non-zeros).
     #[inline]
     pub fn for_each_in_row<F: FnMut(usize, f64)>(&self, i: usize, mut f: F) {
         match self {
@@ -208,6 +251,7 @@ impl Op {
                     f(j, w);
                 }
             }
+            Op::Sparse(d) => d.for_each_in_row(i, f),
             Op::Conv(c) => c.for_each_in_row(i, f),
             Op::AvgPool(p) => p.gather_row(i, f),
             Op::Scale(v) => f(i, v[i]),
@@ -228,6 +272,7 @@ impl Op {
                     f(i, d.w[i * d.n_in + j]);
                 }
             }
+            Op::Sparse(d) => d.for_each_in_column(j, f),
             Op::Conv(c) => {
                 if c.transposed {
                     c.gather_row(j, f)
@@ -270,6 +315,7 @@ impl Op {
     pub fn entries(&self) -> usize {
         match self {
             Op::Dense(d) => d.n_in * d.n_out,
+            Op::Sparse(d) => d.nnz(),
             Op::Conv(c) => c.entries(),
             Op::AvgPool(p) => p.entries(),
             Op::Scale(s) => s.len(),
@@ -282,6 +328,7 @@ impl Op {
     pub fn parameters(&self) -> usize {
         match self {
             Op::Dense(d) => d.w.len(),
+            Op::Sparse(d) => d.parameters(),
             Op::Conv(c) => c.w.len(),
             Op::Scale(s) => s.len(),
             Op::Gather(g) => g.index.len(),

@@ -4,7 +4,8 @@
 //! 1. bounds (`decide.rs`): interval arithmetic, symbolic bounds of every unsafe row, the rows'
 //!    joint LP — a proven box is a safe leaf;
 //! 2. a counterexample search (`attack.rs`: the box centre, random points, signed-gradient
-//!    steps; many more points at the root): a violating point is polished and reported;
+//!    steps; many more points at the root, in bounded steps like the bounds): a violating point
+//!    is polished and reported;
 //! 3. a box with few unstable ReLUs (or at the depth limit) is decided exactly by its linear
 //!    regions (`leaf.rs`), in bounded steps; a leaf with more regions than the cap, or with a
 //!    region its LPs could not decide, is split instead (at the depth limit it stays unknown);
@@ -23,11 +24,11 @@
 use std::collections::{BinaryHeap, VecDeque};
 use std::rc::Rc;
 
-use super::attack::{polish, search, Candidate, Rng};
-use super::decide::{BoxBounding, BoxDecision, Method, METHODS};
+use super::attack::{polish, Candidate, Rng, Search};
+use super::decide::{BoxBounding, BoxDecision, Method, METHODS, PRODUCTS_PER_WORK};
 use super::leaf::{box_meets_input_set, LeafJob, LeafState};
 use super::property::Property;
-use crate::bounds::{BoundOptions, NetView};
+use crate::bounds::{BoundOptions, NetView, SymbolicBounds};
 use crate::error::{invalid, Result};
 
 /// Options of the [`Verifier`].
@@ -224,6 +225,18 @@ pub enum Verdict {
     Unknown = 3,
 }
 
+/// A box whose bounds left it open, with its counterexample search under way (in bounded
+/// steps: at the root of a large network the search is thousands of network evaluations).
+struct OpenSearch {
+    item: BoxItem,
+    frontier: bool,
+    unstable: usize,
+    smear: Vec<f64>,
+    bounds: Box<SymbolicBounds>,
+    bound: f64,
+    search: Search,
+}
+
 /// An exact decision in progress with its box and the split score to fall back on.
 struct OpenLeaf {
     item: BoxItem,
@@ -261,6 +274,8 @@ pub struct Verifier {
     /// The box whose bounds are under way (in bounded steps, so that a large network's bounds
     /// never hold a step for long), and whether it was taken in frontier mode.
     bounding: Option<(BoxItem, bool, BoxBounding)>,
+    /// The box whose counterexample search is under way (after its bounds).
+    searching: Option<OpenSearch>,
     pub stats: Stats,
     leaves: Vec<LeafRecord>,
     pub counterexample: Option<Candidate>,
@@ -321,6 +336,7 @@ impl Verifier {
             seq: 0,
             leaf: None,
             bounding: None,
+            searching: None,
             stats: Stats::new(),
             leaves: Vec::new(),
             counterexample: None,
@@ -342,7 +358,7 @@ impl Verifier {
         self.opts.max_boxes > 0
             && self.verdict == Verdict::Running
             && self.leaf.is_none()
-            && self.bounding.is_none()
+            && !self.bounding()
             && self.stats.boxes >= self.opts.max_boxes
             && !(self.queue.is_empty() && self.heap.is_empty())
     }
@@ -354,16 +370,18 @@ impl Verifier {
     /// Boxes waiting (the queue, the box being decided exactly or bounded, and in frontier mode
     /// the boxes set aside for jobs).
     pub fn pending(&self) -> usize {
-        self.queue.len()
-            + self.heap.len()
-            + self.leaf.is_some() as usize
-            + self.bounding.is_some() as usize
-            + self.ready.len()
+        self.queue.len() + self.heap.len() + self.leaf.is_some() as usize + self.bounding() as usize + self.ready.len()
     }
 
-    /// A box's bounds are under way (the next step goes on with them).
+    /// A box is under way: its bounds or its counterexample search (the next step goes on
+    /// with it).
     pub fn bounding(&self) -> bool {
-        self.bounding.is_some()
+        self.bounding.is_some() || self.searching.is_some()
+    }
+
+    /// A box's counterexample search is under way.
+    pub fn searching(&self) -> bool {
+        self.searching.is_some()
     }
 
     /// The waiting boxes in canonical order (frontier mode: the jobs to hand out).
@@ -374,6 +392,9 @@ impl Verifier {
         }
         if let Some((item, _, _)) = &self.bounding {
             out.push(item.clone());
+        }
+        if let Some(s) = &self.searching {
+            out.push(s.item.clone());
         }
         out.extend(self.queue.iter().cloned());
         let mut rest: Vec<&Queued> = self.heap.iter().collect();
@@ -552,14 +573,14 @@ impl Verifier {
             self.bounding = Some((item, frontier, job));
             return Ok(work);
         }
-        work += self.decided(item, frontier, job)?;
+        work += self.decided(item, frontier, job, budget.saturating_sub(work))?;
         Ok(work)
     }
 
     /// The rest of a box once its symbolic bounds are done: the decision by bounds, the
     /// counterexample search, then a leaf or a split. In frontier mode boxes ready for an exact
     /// decision are set aside instead of decided. Returns the work spent.
-    fn decided(&mut self, item: BoxItem, frontier: bool, job: BoxBounding) -> Result<usize> {
+    fn decided(&mut self, item: BoxItem, frontier: bool, job: BoxBounding, budget: usize) -> Result<usize> {
         let mut work = 0;
         let decision = job.decide(
             &self.view,
@@ -578,46 +599,40 @@ impl Verifier {
             BoxDecision::Open { unstable, smear, bounds, hint, bound } => (unstable, smear, bounds, hint, bound),
         };
         let root = item.depth == 0;
-        let mut rng = Rng::new(self.opts.seed ^ item.id.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let rng = Rng::new(self.opts.seed ^ item.id.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let (alo, ahi) = self.valid(&item.lower, &item.upper);
         let hints: Vec<Vec<f64>> = hint.into_iter().collect();
-        let (best, evals) = if root {
-            // Rounds of 2048 points and 16 descents, until a counterexample or the budget.
-            let (mut best, mut evals) = (None::<Candidate>, 0);
-            let mut left = self.opts.root_samples;
-            // At least one round (with 0 samples: the box centre and the hints only).
-            let mut first = true;
-            while left > 0 || first {
-                first = false;
-                let take = left.min(2048);
-                left -= take;
-                let (b, e) =
-                    search(&self.view, &self.prop, &alo, &ahi, &hints, take, 16, 4 * self.opts.attack_steps, &mut rng);
-                evals += e;
-                if best.as_ref().map_or(true, |c| b.margin < c.margin) {
-                    best = Some(b);
-                }
-                if best.as_ref().map_or(false, |c| c.margin <= 0.0) {
-                    break;
-                }
-            }
-            (best.expect("at least one round"), evals)
+        let search = if root {
+            // Rounds of 2048 points and 16 descents, until a counterexample or the budget
+            // (at least one round; with 0 samples: the box centre and the hints only).
+            let steps = 4 * self.opts.attack_steps;
+            Search::new(&self.view, &alo, &ahi, hints, self.opts.root_samples, 2048, 16, steps, rng)
         } else {
-            search(
-                &self.view,
-                &self.prop,
-                &alo,
-                &ahi,
-                &hints,
-                self.opts.box_samples,
-                1,
-                self.opts.attack_steps,
-                &mut rng,
-            )
+            let (samples, steps) = (self.opts.box_samples, self.opts.attack_steps);
+            Search::new(&self.view, &alo, &ahi, hints, samples, usize::MAX, 1, steps, rng)
         };
-        self.stats.evaluations += evals;
+        self.searching = Some(OpenSearch { item, frontier, unstable, smear, bounds, bound, search });
+        Ok(work + self.step_search(budget.saturating_sub(work))?)
+    }
+
+    /// Goes on with the counterexample search under way for about `budget` work units (at
+    /// least one network evaluation); once it is done, a violation is reported, or the box
+    /// decided exactly (set aside in frontier mode) or split. Returns the work spent; where the
+    /// search is cut does not change its result.
+    fn step_search(&mut self, budget: usize) -> Result<usize> {
+        let mut open = self.searching.take().expect("a search under way");
+        let evals = open.search.evals;
+        let products = open.search.advance(&self.view, &self.prop, budget.saturating_mul(PRODUCTS_PER_WORK));
+        // Counted as they go, so that the progress of a long search shows.
+        self.stats.evaluations += open.search.evals - evals;
+        let mut work = products / PRODUCTS_PER_WORK + (products % PRODUCTS_PER_WORK != 0) as usize;
+        if !open.search.done() {
+            self.searching = Some(open);
+            return Ok(work);
+        }
+        let OpenSearch { item, frontier, unstable, smear, bounds, bound, search } = open;
+        let best = search.best().expect("at least one round").clone();
         self.stats.best_margin = self.stats.best_margin.min(best.margin);
-        work += evals / 4;
         if best.margin <= 0.0 {
             work += self.found(best.clone()) / 4;
             if self.opts.stop_at_violation {
@@ -688,7 +703,7 @@ impl Verifier {
             && self.queue.is_empty()
             && self.heap.is_empty()
             && self.leaf.is_none()
-            && self.bounding.is_none()
+            && !self.bounding()
         {
             self.verdict = if self.counterexample.is_some() {
                 Verdict::Violated
@@ -700,14 +715,17 @@ impl Verifier {
         }
     }
 
-    /// Works until about `budget` units are spent (a box bound is 10, a network evaluation
-    /// 1/4, an LP 2) or the verdict is known.
+    /// Works until about `budget` units are spent (a box bound is 10, an LP 2, 2^16 multiply-adds
+    /// of the symbolic bounds or of the counterexample search's network evaluations 1) or the
+    /// verdict is known.
     pub fn step(&mut self, budget: usize) -> Result<Verdict> {
         let mut work = 0;
         while work < budget.max(1) && self.verdict == Verdict::Running {
             let left = budget.max(1) - work;
             if self.bounding.is_some() {
                 work += self.step_bounding(left)?;
+            } else if self.searching.is_some() {
+                work += self.step_search(left)?;
             } else if self.leaf.is_some() {
                 work += self.step_leaf(left)?;
             } else if self.spent() {
@@ -730,6 +748,10 @@ impl Verifier {
                 work += self.step_bounding(budget.max(1) - work)?;
                 continue;
             }
+            if self.searching.is_some() {
+                work += self.step_search(budget.max(1) - work)?;
+                continue;
+            }
             if self.verdict != Verdict::Running || self.queue.len() + self.ready.len() >= target.max(1) {
                 return Ok(true);
             }
@@ -738,7 +760,7 @@ impl Verifier {
                 None => break,
             }
         }
-        if self.bounding.is_some() {
+        if self.bounding() {
             return Ok(false);
         }
         let done = self.queue.is_empty() || self.queue.len() + self.ready.len() >= target.max(1);

@@ -12,7 +12,8 @@
 //! 3. when few ReLUs are unstable (`lp_max_unstable`: the LP then has few variables and mostly
 //!    succeeds — measured on ACAS Xu: 76 % of the attempts below 10 unstable ReLUs, 12 % at
 //!    30–40, none above 60), the LP relaxation of the whole network over the box
-//!    (`bounds::lp_relax`), joint over the disjunct's rows.
+//!    (`bounds::lp_relax`), joint over the disjunct's rows — when building it is cheap enough
+//!    for one step ([`LP_RELAX_MAX_PRODUCTS`]).
 //!
 //! An undecided box reports the unstable ReLU count and a split score per input ("smear", as in
 //! ReluVal): the box width times an upper bound of |∂(row·y)/∂x_j| over the box (the row closest
@@ -121,8 +122,14 @@ fn joint_lower(lower: &[f64], upper: &[f64], lines: &[Line]) -> Result<(f64, Vec
 
 /// An upper bound of |∂(c·y)/∂x_j| over the box, per input (not a proof: a split heuristic).
 fn gradient_bound(net: &NetView, sb: &SymbolicBounds, c: &[f64]) -> Vec<f64> {
-    let mut lam: Vec<f64> = c.iter().map(|v| v.abs()).collect();
+    // |A|ᵀ products node by node in reverse order, summing over the readers of each value.
+    let mut blocks: Vec<Vec<f64>> = vec![Vec::new(); net.values()];
+    blocks[net.layers()] = c.iter().map(|v| v.abs()).collect();
     for l in (0..net.layers()).rev() {
+        let mut lam = std::mem::take(&mut blocks[l + 1]);
+        if lam.is_empty() {
+            continue;
+        }
         if net.relu(l) {
             for (i, li) in lam.iter_mut().enumerate() {
                 if sb.upper[l][i] <= 0.0 {
@@ -130,11 +137,14 @@ fn gradient_bound(net: &NetView, sb: &SymbolicBounds, c: &[f64]) -> Vec<f64> {
                 }
             }
         }
-        let mut next = vec![0.0; net.input_width(l)];
-        net.abs_mul_t_add(l, &lam, &mut next);
-        lam = next;
+        net.node_abs_t_add(l, &lam, &mut blocks);
     }
-    lam
+    let lam = std::mem::take(&mut blocks[0]);
+    if lam.is_empty() {
+        vec![0.0; net.n_in()]
+    } else {
+        lam
+    }
 }
 
 /// Whether the disjunct is proven unmet on the box from its output interval alone.
@@ -155,6 +165,26 @@ fn unmet_by_interval(d: &Disjunct, k: usize, ol: &[f64], ou: &[f64]) -> Option<f
 /// a box bound of a small network, so that the step budgets of the caller slice a large
 /// network's bounds into steps of about the same duration.
 pub const PRODUCTS_PER_WORK: usize = 1 << 16;
+
+/// Multiply-adds of one forward pass (about: the cost of a network evaluation, for the step
+/// budgets).
+pub fn forward_products(net: &NetView) -> usize {
+    (0..net.layers()).map(|l| net.width(l) * net.row_terms(l).max(1)).sum::<usize>().max(1)
+}
+
+/// The LP relaxation is built as one column per variable (inputs and unstable ReLUs) through the
+/// whole network (`LpRelaxation::build`), in one piece: it is tried only when that costs at most
+/// this many multiply-adds (about half a second), so that a step never holds for long and its
+/// memory, (variables × the widest layer) values, stays small. Reached by the MNIST networks of
+/// VNN-COMP (784 inputs and 48 unstable ReLUs through 256x6: 4.4e8), not by the CIFAR CNNs
+/// (3,072 inputs through about 6e6 products per pass), where boxes are split instead.
+pub const LP_RELAX_MAX_PRODUCTS: usize = 1 << 29;
+
+/// Multiply-adds of building the LP relaxation with `unstable` unstable ReLUs.
+fn relaxation_products(net: &NetView, unstable: usize) -> usize {
+    let widths: usize = (0..net.layers()).map(|l| net.width(l)).sum();
+    (net.n_in() + unstable + 1).saturating_mul(forward_products(net) + widths)
+}
 
 /// A box's bounds in progress: its interval bounds, the disjuncts they leave open, and the
 /// symbolic pass, advanced in bounded steps ([`BoxBounding::advance`]) before
@@ -201,8 +231,11 @@ impl BoxBounding {
         products / PRODUCTS_PER_WORK + (products % PRODUCTS_PER_WORK != 0) as usize
     }
 
+    /// Done when the symbolic pass is, or at once when interval arithmetic already decided every
+    /// disjunct (the decision is then `Interval`, which the pass could not change; a large
+    /// graph's pass can take a minute).
     pub fn done(&self) -> bool {
-        self.pass.done()
+        self.open.is_empty() || self.pass.done()
     }
 
     /// Decides the box once the pass is done; `work` grows by the units spent.
@@ -217,6 +250,9 @@ impl BoxBounding {
         work: &mut usize,
     ) -> Result<BoxDecision> {
         let BoxBounding { pass, margin, open, .. } = self;
+        if open.is_empty() {
+            return Ok(BoxDecision::Safe { method: Method::Interval, margin });
+        }
         let sb = pass.finish(net)?;
         decide_bounded(net, prop, lower, upper, lp_max_unstable, slope_steps, sb, margin, open, work)
     }
@@ -350,8 +386,9 @@ fn decide_bounded(
                 continue;
             }
         }
-        if unstable <= lp_max_unstable {
+        if unstable <= lp_max_unstable && relaxation_products(net, unstable) <= LP_RELAX_MAX_PRODUCTS {
             if relaxation.is_none() {
+                *work += relaxation_products(net, unstable) / PRODUCTS_PER_WORK;
                 relaxation = Some(LpRelaxation::build(net, lower, upper, &sb.lower, &sb.upper)?);
             }
             let lp = relaxation.as_ref().expect("built above");

@@ -159,30 +159,45 @@ impl LeafJob {
         let n = view.n_in();
         let (plo, phi) = (piece.lower.clone(), piece.upper.clone());
         let xmax: Vec<f64> = plo.iter().zip(&phi).map(|(a, b)| a.abs().max(b.abs())).collect();
-        let mut w = n;
-        let mut m = vec![0.0; (n + 1) * w];
+        // M and g of every value still read (value maps over the graph's values).
+        let layers = view.layers();
+        let last = view.last_uses();
+        let mut ms: Vec<Vec<f64>> = vec![Vec::new(); layers + 1];
+        let mut gs: Vec<Vec<f64>> = vec![Vec::new(); layers + 1];
+        ms[0] = vec![0.0; (n + 1) * n];
         for j in 0..n {
-            m[j * w + j] = 1.0;
+            ms[0][j * n + j] = 1.0;
         }
-        let mut g = vec![0.0; w];
+        gs[0] = vec![0.0; n];
         let mut c = vec![0.0; n];
-        for l in 0..view.layers() {
+        for l in 0..layers {
             let wo = view.width(l);
             let terms = view.row_terms(l);
             let b = view.bias(l);
-            let mag = magnitudes(&m, w, n, &xmax);
             let mut nm = vec![0.0; (n + 1) * wo];
             for j in 0..=n {
                 let col = &mut nm[j * wo..(j + 1) * wo];
                 if j == n {
                     col.copy_from_slice(b);
                 }
-                view.mul_add(l, &m[j * w..(j + 1) * w], col);
+                for t in view.terms(l) {
+                    let w = view.value_width(t.from);
+                    t.op.forward_add(&ms[t.from][j * w..(j + 1) * w], col, t.negate);
+                }
             }
             let mut ng = vec![0.0; wo];
-            view.abs_mul_add(l, &g, &mut ng);
+            view.node_abs_add(l, &gs, &mut ng);
             let mut em: Vec<f64> = b.iter().map(|v| v.abs()).collect();
-            view.abs_mul_add(l, &mag, &mut em);
+            let mut mags: Vec<(usize, Vec<f64>)> = Vec::new();
+            for t in view.terms(l) {
+                if !mags.iter().any(|m| m.0 == t.from) {
+                    mags.push((t.from, magnitudes(&ms[t.from], view.value_width(t.from), n, &xmax)));
+                }
+            }
+            for t in view.terms(l) {
+                let (_, mag) = mags.iter().find(|m| m.0 == t.from).expect("computed above");
+                t.op.abs_forward_add(mag, &mut em);
+            }
             for k in 0..wo {
                 let e = add_up(err_bound(terms + 1, em[k]), err_bound(terms, ng[k]));
                 ng[k] = add_up(ng[k], e);
@@ -242,11 +257,16 @@ impl LeafJob {
                     }
                 }
             }
-            m = nm;
-            g = ng;
-            w = wo;
+            ms[l + 1] = nm;
+            gs[l + 1] = ng;
+            for t in view.terms(l) {
+                if last[t.from] == l {
+                    ms[t.from] = Vec::new();
+                    gs[t.from] = Vec::new();
+                }
+            }
         }
-        Ok((m, g))
+        Ok((std::mem::take(&mut ms[layers]), std::mem::take(&mut gs[layers])))
     }
 
     fn decide_piece(&mut self, view: &NetView, prop: &Property, piece: &mut Piece) -> Result<PieceVerdict> {

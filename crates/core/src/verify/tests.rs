@@ -450,3 +450,260 @@ fn a_box_under_bounds_is_pending_and_handed_back() {
     }
     assert!(!v.bounding());
 }
+
+/// "Output 0 stays below t", t above the largest value seen at 200 random points by `above`
+/// times their range: the larger `above`, the rarer the violation (if any).
+fn rare_threshold(rng: &mut Rng, net: &Network, above: f64) -> Property {
+    let (n, k) = (net.n_in(), net.n_out());
+    let lower: Vec<f64> = (0..n).map(|_| rng.range(-1.0, 0.0)).collect();
+    let upper: Vec<f64> = lower.iter().map(|&l| l + rng.range(0.5, 1.0)).collect();
+    let mut y = vec![0.0; k];
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for _ in 0..200 {
+        let x: Vec<f64> = (0..n).map(|j| rng.range(lower[j], upper[j])).collect();
+        net.forward(&x, &mut y);
+        lo = lo.min(y[0]);
+        hi = hi.max(y[0]);
+    }
+    let mut row = vec![0.0; k];
+    row[0] = -1.0;
+    let t = hi + above * (hi - lo);
+    Property::new(n, k, lower, upper, &[], &[], vec![Disjunct { a: row, b: vec![-t] }]).unwrap()
+}
+
+#[test]
+fn the_root_search_spans_steps_and_ends_the_same() {
+    // An evaluation costs 5.4k products here, so a step of budget 1 (2^16 products) is about
+    // a dozen evaluations, and the root search (6,000 points in three rounds, 48 descents)
+    // hundreds of steps; `max_boxes` 1 stops after the root box.
+    let mut rng = Rng(11);
+    let net = random_network(&mut rng, &[16, 64, 64, 4]);
+    let opts = VerifyOptions { root_samples: 6000, max_boxes: 1, ..VerifyOptions::default() };
+    let mut seen = [0usize; 2];
+    for above in [0.3, 0.6, 1.0, 2.0] {
+        let prop = rare_threshold(&mut rng, &net, above);
+        let whole = run_budget(&net, &prop, opts, 1_000_000_000);
+        let mut a = Verifier::new(NetView::new(&net).unwrap(), prop.clone(), opts).unwrap();
+        let (mut searching, mut steps) = (0, 0);
+        while a.step(1).unwrap() == Verdict::Running && !a.spent() {
+            steps += 1;
+            assert!(steps < 1_000_000);
+            if a.searching() {
+                searching += 1;
+                // Cut here, the search is the root's, under way: the root is pending, not lost.
+                assert!(a.bounding());
+                assert_eq!(a.pending(), 1);
+                assert_eq!(a.pending_boxes()[0].depth, 0);
+                assert!(a.stats.evaluations < whole.stats.evaluations);
+            }
+        }
+        if whole.stats.evaluations == 0 {
+            // Proven by the bounds at the root: no search.
+            continue;
+        }
+        assert!(searching >= 20, "{} steps with the search under way", searching);
+        assert_eq!(a.stats, whole.stats);
+        assert_eq!(a.verdict(), whole.verdict());
+        assert_eq!(a.counterexample, whole.counterexample);
+        assert_eq!(a.pending_boxes(), whole.pending_boxes());
+        seen[(whole.verdict() == Verdict::Violated) as usize] += 1;
+    }
+    // Both endings: a violation found mid-search (here in the first round: 2,097 evaluations),
+    // and a search run through all its rounds (8,307 evaluations, over 600 steps).
+    assert!(seen[0] >= 1 && seen[1] >= 1, "{:?}", seen);
+}
+
+// ---- Graphs (residual connections, concatenations, max pooling lowered to ReLUs) ----
+
+use crate::bounds::graph_tests::{all_pre_activations, small_graph};
+use crate::network::{Conv, Dense, Gather, Graph, Node, Op, Term, Window};
+
+fn normals(rng: &mut Rng, n: usize, s: f64) -> Vec<f64> {
+    (0..n).map(|_| rng.normal() * s).collect()
+}
+
+/// A residual network: x (4) → h1 = ReLU(W1 x + b1) (6) → h2 = ReLU(W2 h1 + b2 + h1) (6) →
+/// y = W3 h2 + b3 − V x (3).
+fn residual_net(rng: &mut Rng) -> Network {
+    let d =
+        |rng: &mut Rng, n_in: usize, n_out: usize| Op::Dense(Dense { n_in, n_out, w: normals(rng, n_in * n_out, 0.6) });
+    let t = |from: usize, op: Op, negate: bool| Term { from, op, negate };
+    let nodes = vec![
+        Node { terms: vec![t(0, d(rng, 4, 6), false)], bias: normals(rng, 6, 0.2), relu: true },
+        Node {
+            terms: vec![t(1, d(rng, 6, 6), false), t(1, Op::Identity(6), false)],
+            bias: normals(rng, 6, 0.2),
+            relu: true,
+        },
+        Node {
+            terms: vec![t(2, d(rng, 6, 3), false), t(0, d(rng, 4, 3), true)],
+            bias: normals(rng, 3, 0.2),
+            relu: false,
+        },
+    ];
+    Network::from_graph(Graph { n_in: 4, nodes }).unwrap()
+}
+
+/// A MaxPool network: x [1,4,4] → ReLU(conv 3×3 pad 1) [2,4,4] → 2×2 max pooling [2,2,2],
+/// lowered as the importer does (max(a, b) = a + ReLU(b − a), pairs then pairs of pairs) →
+/// dense 3.
+fn maxpool_net(rng: &mut Rng) -> Network {
+    let t = |from: usize, op: Op, negate: bool| Term { from, op, negate };
+    let g = |n_in: usize, index: Vec<usize>| {
+        Op::Gather(Gather { n_in, index: index.into_iter().map(|i| i as u32).collect() })
+    };
+    let conv = Conv {
+        image: [1, 4, 4],
+        features: [2, 4, 4],
+        window: Window { kernel: [3, 3], stride: [1, 1], pads: [1, 1, 1, 1], dilation: [1, 1] },
+        groups: 1,
+        transposed: false,
+        w: normals(rng, 18, 0.5),
+    };
+    // The four elements of each pooling window (output p = (c, i, j)).
+    let mut win: [Vec<usize>; 4] = Default::default();
+    for c in 0..2 {
+        for i in 0..2 {
+            for j in 0..2 {
+                let at = |di: usize, dj: usize| c * 16 + (2 * i + di) * 4 + 2 * j + dj;
+                win[0].push(at(0, 0));
+                win[1].push(at(0, 1));
+                win[2].push(at(1, 0));
+                win[3].push(at(1, 1));
+            }
+        }
+    }
+    let cat = |a: &Vec<usize>, b: &Vec<usize>| -> Vec<usize> { a.iter().chain(b).copied().collect() };
+    let nodes = vec![
+        // v1: the convolution.
+        Node { terms: vec![t(0, Op::Conv(conv), false)], bias: normals(rng, 32, 0.1), relu: true },
+        // v2 = [ReLU(b − a); ReLU(d − c)].
+        Node {
+            terms: vec![t(1, g(32, cat(&win[1], &win[3])), false), t(1, g(32, cat(&win[0], &win[2])), true)],
+            bias: vec![0.0; 16],
+            relu: true,
+        },
+        // v3 = [max(a, b); max(c, d)].
+        Node {
+            terms: vec![t(1, g(32, cat(&win[0], &win[2])), false), t(2, Op::Identity(16), false)],
+            bias: vec![0.0; 16],
+            relu: false,
+        },
+        // v4 = ReLU(max(c, d) − max(a, b)); v5 = max of the four.
+        Node {
+            terms: vec![t(3, g(16, (8..16).collect()), false), t(3, g(16, (0..8).collect()), true)],
+            bias: vec![0.0; 8],
+            relu: true,
+        },
+        Node {
+            terms: vec![t(3, g(16, (0..8).collect()), false), t(4, Op::Identity(8), false)],
+            bias: vec![0.0; 8],
+            relu: false,
+        },
+        Node {
+            terms: vec![t(5, Op::Dense(Dense { n_in: 8, n_out: 3, w: normals(rng, 24, 0.5) }), false)],
+            bias: normals(rng, 3, 0.1),
+            relu: false,
+        },
+    ];
+    Network::from_graph(Graph { n_in: 16, nodes }).unwrap()
+}
+
+#[test]
+fn the_maxpool_lowering_is_max_pooling() {
+    let mut rng = Rng(5);
+    let net = maxpool_net(&mut rng);
+    let g = net.graph();
+    for _ in 0..50 {
+        let x: Vec<f64> = (0..16).map(|_| rng.normal()).collect();
+        let mut y = vec![0.0; 3];
+        net.forward(&x, &mut y);
+        // Independently: convolution by its rows, max of each window, the dense head.
+        let (pre, _) = all_pre_activations(&net, &x);
+        let conv: Vec<f64> = pre[0].iter().map(|&v| v.max(0.0)).collect();
+        let mut pooled = Vec::new();
+        for c in 0..2 {
+            for i in 0..2 {
+                for j in 0..2 {
+                    let at = |di: usize, dj: usize| conv[c * 16 + (2 * i + di) * 4 + 2 * j + dj];
+                    pooled.push(at(0, 0).max(at(0, 1)).max(at(1, 0)).max(at(1, 1)));
+                }
+            }
+        }
+        let head = &g.nodes[5];
+        for o in 0..3 {
+            let mut s = head.bias[o];
+            head.terms[0].op.for_each_in_row(o, |j, a| s += a * pooled[j]);
+            assert!((s - y[o]).abs() < 1e-12, "{} vs {}", s, y[o]);
+        }
+    }
+}
+
+/// A property on a box where at most 3 inputs vary (the others fixed at random values: exact
+/// enumeration stays small): "output 0 leads the others by `shift`" (kind 0) or "output 0 is at
+/// most `shift`" (kind 1), `shift` near the largest sampled value so that proofs are tight.
+fn property_on_few_inputs(rng: &mut Rng, net: &Network, kind: usize) -> Property {
+    let (n, k) = (net.n_in(), net.n_out());
+    let lower: Vec<f64> = (0..n).map(|_| rng.range(-1.0, 0.5)).collect();
+    let upper: Vec<f64> =
+        lower.iter().enumerate().map(|(j, &l)| if j < 3 { l + rng.range(0.2, 1.0) } else { l }).collect();
+    let value = |y: &[f64]| if kind == 0 { (1..k).map(|j| y[0] - y[j]).fold(f64::INFINITY, f64::min) } else { y[0] };
+    let mut best = f64::NEG_INFINITY;
+    let mut y = vec![0.0; k];
+    for _ in 0..2000 {
+        let x: Vec<f64> = (0..n).map(|j| rng.range(lower[j], upper[j])).collect();
+        net.forward(&x, &mut y);
+        best = best.max(value(&y));
+    }
+    let shift = best + rng.range(-0.05, 0.05) * (1.0 + best.abs());
+    let unsafe_set = if kind == 0 {
+        let mut a = Vec::new();
+        for j in 1..k {
+            let mut row = vec![0.0; k];
+            row[j] = 1.0;
+            row[0] = -1.0;
+            a.extend(row);
+        }
+        vec![Disjunct { a, b: vec![-shift; k - 1] }]
+    } else {
+        let mut row = vec![0.0; k];
+        row[0] = -1.0;
+        vec![Disjunct { a: row, b: vec![-shift] }]
+    };
+    Property::new(n, k, lower, upper, &[], &[], unsafe_set).unwrap()
+}
+
+/// `verify` on residual, MaxPool and random graphs agrees with exact region enumeration; every
+/// counterexample is re-checked by an independent forward pass (the operators' rows).
+#[test]
+fn graph_verdicts_agree_with_exact_region_enumeration() {
+    let mut rng = Rng(2026);
+    let (mut holds, mut violated) = (0, 0);
+    for trial in 0..36 {
+        let net = match trial % 3 {
+            0 => residual_net(&mut rng),
+            1 => maxpool_net(&mut rng),
+            _ => small_graph(&mut rng),
+        };
+        let prop = property_on_few_inputs(&mut rng, &net, (trial / 3) % 2);
+        let truth = ground_truth(&net, &prop);
+        if truth.abs() < 1e-6 {
+            continue;
+        }
+        let opts = VerifyOptions { leaf_unstable: [10, 2][(trial / 2) % 2], ..VerifyOptions::default() };
+        let v = run(&net, &prop, opts, 200);
+        if truth > 0.0 {
+            assert_eq!(v.verdict(), Verdict::Holds, "trial {}: holds (margin {}), stats {:?}", trial, truth, v.stats);
+            assert!(v.stats.min_margin > 0.0 && v.stats.min_margin <= truth * (1.0 + 1e-9) + 1e-12);
+            holds += 1;
+        } else {
+            assert_eq!(v.verdict(), Verdict::Violated, "trial {}: violated (margin {})", trial, truth);
+            let c = v.counterexample.as_ref().unwrap();
+            assert!(prop.contains(&c.x));
+            let (_, y) = all_pre_activations(&net, &c.x);
+            assert!(prop.margin(&y) < 0.0, "trial {}: the counterexample is not one", trial);
+            violated += 1;
+        }
+    }
+    assert!(holds >= 8 && violated >= 8, "holds {}, violated {}", holds, violated);
+}
