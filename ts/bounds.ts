@@ -29,9 +29,12 @@ export interface BoundOptions {
   bothSlopes?: boolean;
 }
 
-/** Bounds of every layer's pre-activations over a box. */
+/**
+ * Bounds of every node's pre-activations over a box: one entry per node of the network's graph
+ * (for a dense chain, per layer), whether or not the node has a ReLU.
+ */
 export interface PreActivationBounds {
-  /** `lower[l][i] <= z_l[i] <= upper[l][i]` for every input of the box; the last layer's are the outputs before its ReLU, if any. */
+  /** `lower[k][i] <= z_k[i] <= upper[k][i]` for every input of the box (node k's value before its ReLU, if any); the last node's are the outputs before its ReLU, if any. */
   lower: Float64Array[];
   upper: Float64Array[];
   /** Bounds of the network's outputs. */
@@ -66,12 +69,13 @@ function optionsOf(opts: BoundOptions): abi.ObjectOf<typeof abi.BOUND_OPTIONS> {
   return { kind, slope, backSubstitute: opts.backSubstitute ?? true, bothSlopes: opts.bothSlopes ?? true };
 }
 
-/** Pre-activation bounds of every layer of `net` over `box`. */
+/** Pre-activation bounds of every node of `net` (every layer of a dense chain) over `box`. */
 export function preActivationBounds(net: Network, box: Box, opts: BoundOptions = {}): PreActivationBounds {
   checkBox(box, net.inputSize, undefined, 'box');
   const o = abi.json(abi.BOUND_OPTIONS, optionsOf(opts));
   const { core, handle } = net.handle();
-  const neurons = net.layers.reduce((s, l) => s + l.outputs, 0);
+  const sizes = net.graph.nodes.map((node) => node.bias.length);
+  const neurons = sizes.reduce((s, n) => s + n, 0);
   const r = core.layout(
     'bounds',
     [box.lower, box.upper, o],
@@ -82,10 +86,10 @@ export function preActivationBounds(net: Network, box: Box, opts: BoundOptions =
   const lower: Float64Array[] = [];
   const upper: Float64Array[] = [];
   let at = 0;
-  for (const l of net.layers) {
-    lower.push(r.lower.slice(at, at + l.outputs));
-    upper.push(r.upper.slice(at, at + l.outputs));
-    at += l.outputs;
+  for (const n of sizes) {
+    lower.push(r.lower.slice(at, at + n));
+    upper.push(r.upper.slice(at, at + n));
+    at += n;
   }
   return { lower, upper, outputLower: r.outputLower, outputUpper: r.outputUpper, unstable: r.unstable };
 }

@@ -34,6 +34,7 @@ import {
 } from './box-job.js';
 import { AbortError, InputError } from './errors.js';
 import type { Vnnlib, VnnlibProperty } from './formats/vnnlib.js';
+import { PrefixNetwork } from './network/prefix.js';
 import type { Box, Network } from './network.js';
 import { RepairPool } from './pool/pool.js';
 import { yieldToEventLoop } from './util/event-loop.js';
@@ -236,10 +237,16 @@ export function propertyData(p: VnnlibProperty, inputs: number, fallback?: Box, 
   };
 }
 
-/** The network's outputs at x in float64, by plain loops over the weights (independent of the core). */
+/**
+ * The network's outputs at x in float64, by plain loops over the weights (independent of the
+ * core): a dense chain layer by layer, any other graph value by value through its operators
+ * (./network/prefix.ts, the same plain-JavaScript evaluation as a head repair's prefix).
+ */
 export function forwardFloat64(net: Network, x: readonly number[]): number[] {
+  const layers = net.denseLayers;
+  if (!layers) return Array.from(new PrefixNetwork(net.graph, [net.outputSize]).forwardFlat(Float64Array.from(x), 1));
   let h = x.slice();
-  for (const l of net.layers) {
+  for (const l of layers) {
     const z = new Array<number>(l.outputs);
     for (let i = 0; i < l.outputs; i++) {
       let s = l.bias[i];

@@ -185,12 +185,19 @@ export async function runVerify(flags: VerifyFlags): Promise<number> {
     const cx = result.counterexample;
     const head =
       result.status === 'violated' && cx
-        ? `${flags.property}: violated (property ${cx.property}); counterexample x = [${cx.x.join(', ')}], y = [${cx.y.join(', ')}], inside the unsafe set by ${(-cx.margin).toExponential(3)}`
+        ? `${flags.property}: violated (property ${cx.property}); counterexample x = ${shortList(cx.x, flags.result)}, y = ${shortList(cx.y, flags.result)}, inside the unsafe set by ${(-cx.margin).toExponential(3)}`
         : `${flags.property}: ${result.status}`;
     process.stderr.write(`${head}\n${summaryOf(result)}\n`);
   }
   process.stdout.write(`${result.status}\n`);
   return exitCodeOf(result.status);
+}
+
+/** A vector for the summary line: whole up to 16 values, else its first 8 and where the rest is. */
+function shortList(v: readonly number[], resultFile?: string): string {
+  if (v.length <= 16) return `[${v.join(', ')}]`;
+  const where = resultFile ? `all in ${resultFile}` : 'all with --result';
+  return `[${v.slice(0, 8).join(', ')}, … (${v.length} values, ${where})]`;
 }
 
 /** Registers `verify` (one line in cli/main.ts). */
