@@ -64,10 +64,15 @@ fn ground_truth(net: &Network, prop: &Property) -> f64 {
 /// (a union of single rows: "some output beats output 0"), or φ1-like (a threshold), with the
 /// threshold put near the largest sampled value so that proofs are tight.
 fn random_property(rng: &mut Rng, net: &Network, kind: usize) -> Property {
-    let n = net.n_in();
-    let k = net.n_out();
-    let lower: Vec<f64> = (0..n).map(|_| rng.range(-1.0, 0.0)).collect();
+    let lower: Vec<f64> = (0..net.n_in()).map(|_| rng.range(-1.0, 0.0)).collect();
     let upper: Vec<f64> = lower.iter().map(|&l| l + rng.range(0.1, 1.0)).collect();
+    property_near_max(rng, net, lower, upper, kind)
+}
+
+/// The property of [`random_property`]'s `kind` on the box [lower, upper], its threshold near the
+/// largest value of 2,000 samples.
+fn property_near_max(rng: &mut Rng, net: &Network, lower: Vec<f64>, upper: Vec<f64>, kind: usize) -> Property {
+    let (n, k) = (net.n_in(), net.n_out());
     let mut best = f64::NEG_INFINITY;
     let mut y = vec![0.0; k];
     for _ in 0..2000 {
@@ -643,34 +648,10 @@ fn the_maxpool_lowering_is_max_pooling() {
 /// enumeration stays small): "output 0 leads the others by `shift`" (kind 0) or "output 0 is at
 /// most `shift`" (kind 1), `shift` near the largest sampled value so that proofs are tight.
 fn property_on_few_inputs(rng: &mut Rng, net: &Network, kind: usize) -> Property {
-    let (n, k) = (net.n_in(), net.n_out());
-    let lower: Vec<f64> = (0..n).map(|_| rng.range(-1.0, 0.5)).collect();
+    let lower: Vec<f64> = (0..net.n_in()).map(|_| rng.range(-1.0, 0.5)).collect();
     let upper: Vec<f64> =
         lower.iter().enumerate().map(|(j, &l)| if j < 3 { l + rng.range(0.2, 1.0) } else { l }).collect();
-    let value = |y: &[f64]| if kind == 0 { (1..k).map(|j| y[0] - y[j]).fold(f64::INFINITY, f64::min) } else { y[0] };
-    let mut best = f64::NEG_INFINITY;
-    let mut y = vec![0.0; k];
-    for _ in 0..2000 {
-        let x: Vec<f64> = (0..n).map(|j| rng.range(lower[j], upper[j])).collect();
-        net.forward(&x, &mut y);
-        best = best.max(value(&y));
-    }
-    let shift = best + rng.range(-0.05, 0.05) * (1.0 + best.abs());
-    let unsafe_set = if kind == 0 {
-        let mut a = Vec::new();
-        for j in 1..k {
-            let mut row = vec![0.0; k];
-            row[j] = 1.0;
-            row[0] = -1.0;
-            a.extend(row);
-        }
-        vec![Disjunct { a, b: vec![-shift; k - 1] }]
-    } else {
-        let mut row = vec![0.0; k];
-        row[0] = -1.0;
-        vec![Disjunct { a: row, b: vec![-shift] }]
-    };
-    Property::new(n, k, lower, upper, &[], &[], unsafe_set).unwrap()
+    property_near_max(rng, net, lower, upper, if kind == 0 { 0 } else { 2 })
 }
 
 /// `verify` on residual, MaxPool and random graphs agrees with exact region enumeration; every
